@@ -1,0 +1,100 @@
+// The CRI ImageService face: pulls, lists, inspects and removes images in namespace k8s.io.
+import type { ImageServiceHandlers } from '../generated/runtime/v1/ImageService.js'
+import type { ImageFilter__Output } from '../generated/runtime/v1/ImageFilter.js'
+import { invalidArgument } from '../model/errors.js'
+import type { Node } from '../model/node.js'
+import { nowNs } from '../model/time.js'
+import type { Implementation } from '../rpc/adapter.js'
+import { toImage } from './convert.js'
+
+const u64 = (v: bigint | number): { value: string } => ({ value: v.toString() })
+
+export function imageService(node: Node): Implementation<ImageServiceHandlers> {
+  const list = (filter: ImageFilter__Output | null) => {
+    const wanted = filter?.image?.image
+    if (wanted) {
+      const found = node.images.resolve(wanted)
+      return found ? [toImage(found)] : []
+    }
+    return node.images.list().map(toImage)
+  }
+
+  const imageSpec = (spec: { image: string } | null): string => {
+    if (!spec || spec.image === '') throw invalidArgument('image spec is required: set image.image to a reference or an image id')
+    return spec.image
+  }
+
+  return {
+    ListImages: (req) => ({ images: list(req.filter) }),
+
+    StreamImages: async (req, _ctx, send) => {
+      const images = list(req.filter)
+      for (let i = 0; i < images.length; i += 5000) send({ images: images.slice(i, i + 5000) })
+    },
+
+    ImageStatus: (req) => {
+      const image = node.images.resolve(imageSpec(req.image))
+      if (!image) return { image: null, info: {} }
+      const info: Record<string, string> = !req.verbose
+        ? {}
+        : {
+            info: JSON.stringify({
+              chainID: image.content.manifestDigest,
+              imageSpec: {
+                architecture: image.content.architecture,
+                os: image.content.os,
+                config: {
+                  User: image.content.config.user || undefined,
+                  Env: image.content.config.env,
+                  Entrypoint: image.content.config.entrypoint.length ? image.content.config.entrypoint : undefined,
+                  Cmd: image.content.config.cmd.length ? image.content.config.cmd : undefined,
+                  WorkingDir: image.content.config.workingDir || undefined,
+                  ExposedPorts: Object.fromEntries(image.content.config.exposedPorts.map((p) => [p, {}])),
+                  StopSignal: image.content.config.stopSignal || undefined,
+                  Labels: image.content.config.labels,
+                },
+                rootfs: { type: 'layers' },
+              },
+            }),
+          }
+      return { image: toImage(image), info }
+    },
+
+    PullImage: (req) => {
+      const ref = imageSpec(req.image)
+      const auth = req.auth ? { username: req.auth.username, password: req.auth.password, auth: req.auth.auth } : undefined
+      return { image_ref: node.images.pull(ref, auth).id }
+    },
+
+    RemoveImage: (req) => {
+      node.images.remove(imageSpec(req.image))
+      return {}
+    },
+
+    ImageFsInfo: () => {
+      const ts = nowNs().toString()
+      const images = node.images.list()
+      const imageBytes = images.reduce((acc, i) => acc + i.size, 0)
+      const writable = node.containers.all().length * 8192
+      return {
+        image_filesystems: [
+          {
+            timestamp: ts,
+            fs_id: { mountpoint: '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs' },
+            used_bytes: u64(imageBytes),
+            inodes_used: u64(images.length * 64),
+          },
+        ],
+        container_filesystems: [
+          {
+            timestamp: ts,
+            fs_id: { mountpoint: '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs' },
+            used_bytes: u64(writable),
+            inodes_used: u64(node.containers.all().length * 4),
+          },
+        ],
+      }
+    },
+  }
+}
+

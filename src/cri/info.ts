@@ -1,0 +1,65 @@
+// Version and Status answers: what crictl version / crictl info print.
+import type { StatusResponse } from '../generated/runtime/v1/StatusResponse.js'
+import type { VersionResponse } from '../generated/runtime/v1/VersionResponse.js'
+import type { Node } from '../model/node.js'
+
+export interface RuntimeIdentity {
+  runtimeName: string
+  runtimeVersion: string
+}
+
+export interface RuntimeInfo {
+  version(): VersionResponse
+  status(verbose: boolean): StatusResponse
+}
+
+export function runtimeInfo(node: Node, identity: RuntimeIdentity): RuntimeInfo {
+  return {
+    // containerd answers the CRI "version" field with the kubelet API version it speaks, "0.1.0".
+    version: () => ({
+      version: '0.1.0',
+      runtime_name: identity.runtimeName,
+      runtime_version: identity.runtimeVersion,
+      runtime_api_version: 'v1',
+    }),
+    status: (verbose) => ({
+      status: {
+        conditions: [
+          { type: 'RuntimeReady', status: true, reason: '', message: '' },
+          { type: 'NetworkReady', status: true, reason: '', message: '' },
+          { type: 'ContainerdHasNoDeprecationWarnings', status: true, reason: '', message: '' },
+        ],
+      },
+      runtime_handlers: [...node.options.runtimeHandlers].sort().map((name) => ({
+        name,
+        features: { recursive_read_only_mounts: true, user_namespaces: true },
+      })),
+      features: { supplemental_groups_policy: true, user_namespaces_host_network: false },
+      info: verbose ? verboseInfo(node) : {},
+    }),
+  }
+}
+
+function verboseInfo(node: Node): Record<string, string> {
+  return {
+            config: JSON.stringify({
+              containerd: {
+                defaultRuntimeName: node.options.runtimeHandlers[0],
+                runtimes: Object.fromEntries(node.options.runtimeHandlers.map((h) => [h, { runtimeType: 'io.containerd.runc.v2', snapshotter: 'overlayfs' }])),
+              },
+              sandboxImage: node.options.sandboxImage,
+              cni: { binDir: '/opt/cni/bin', confDir: '/etc/cni/net.d' },
+              podCidr: node.state.podCidr,
+              enableCDI: true,
+            }),
+            golang: JSON.stringify(`fake-containerd on node ${process.version}`),
+            cniconfig: JSON.stringify({
+              PluginDirs: ['/opt/cni/bin'],
+              PluginConfDir: '/etc/cni/net.d',
+              Prefix: 'eth',
+              Networks: [{ Config: { Name: 'fake-containerd', CNIVersion: '1.0.0', Plugins: [{ Network: { type: 'bridge', ipam: { type: 'host-local', subnet: node.state.podCidr } } }] }, IFName: 'eth0' }],
+            }),
+            lastCNILoadStatus: 'OK',
+            'lastCNILoadStatus.default': 'OK',
+  }
+}

@@ -1,0 +1,287 @@
+// The CRI RuntimeService face: validates and translates runtime.v1 calls onto the node model.
+import type { RuntimeServiceHandlers } from '../generated/runtime/v1/RuntimeService.js'
+import type { ContainerEventResponse } from '../generated/runtime/v1/ContainerEventResponse.js'
+import type { ContainerFilter__Output } from '../generated/runtime/v1/ContainerFilter.js'
+import type { PodSandboxFilter__Output } from '../generated/runtime/v1/PodSandboxFilter.js'
+import type { ContainerStatsFilter__Output } from '../generated/runtime/v1/ContainerStatsFilter.js'
+import type { PodSandboxStatsFilter__Output } from '../generated/runtime/v1/PodSandboxStatsFilter.js'
+import { criState } from '../model/containers.js'
+import { RuntimeError, invalidArgument, unknown } from '../model/errors.js'
+import { execSync } from '../model/exec.js'
+import type { Node } from '../model/node.js'
+import type { Implementation } from '../rpc/adapter.js'
+import type { RuntimeInfo } from './info.js'
+import { checkpointArchive } from './checkpoint.js'
+import {
+  containerInfo,
+  sandboxInfo,
+  sandboxState,
+  toContainer,
+  toContainerStats,
+  toContainerStatus,
+  toPodSandbox,
+  toPodSandboxStats,
+  toPodSandboxStatus,
+} from './convert.js'
+import { METRIC_DESCRIPTORS, podSandboxMetrics } from './metrics.js'
+import { checkLabelSelector, checkName, requireId } from './validate.js'
+
+/** containerd's StreamX RPCs send results in batches of this size. */
+const STREAM_BATCH = 5000
+
+function batches<T>(items: T[], send: (batch: T[]) => void): void {
+  for (let i = 0; i < items.length; i += STREAM_BATCH) send(items.slice(i, i + STREAM_BATCH))
+}
+
+const matchesLabels = (labels: Record<string, string>, selector: Record<string, string>): boolean =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v)
+
+export function runtimeService(node: Node, info: RuntimeInfo): Implementation<RuntimeServiceHandlers> {
+  /** Resolves a filter's id (prefix) like containerd: an unknown or ambiguous prefix matches nothing. */
+  const safeResolve = (resolve: () => { id: string } | undefined, raw: string): string => {
+    try {
+      return resolve()?.id ?? raw
+    } catch {
+      return raw
+    }
+  }
+
+  const listSandboxes = (filter: PodSandboxFilter__Output | null) => {
+    if (filter) checkLabelSelector(filter.label_selector)
+    const id = filter?.id ? safeResolve(() => node.sandboxes.find(filter.id), filter.id) : ''
+    return node.sandboxes
+      .all()
+      .filter((s) => !id || s.id === id)
+      .filter((s) => !filter?.state || filter.state.state === sandboxState(s))
+      .filter((s) => !filter || matchesLabels(s.cri.config.labels, filter.label_selector))
+      .map(toPodSandbox)
+  }
+
+  const listContainers = (filter: ContainerFilter__Output | ContainerStatsFilter__Output | null) => {
+    if (filter) checkLabelSelector(filter.label_selector)
+    const id = filter?.id ? safeResolve(() => node.containers.find(filter.id), filter.id) : ''
+    const sb = filter?.pod_sandbox_id ? safeResolve(() => node.sandboxes.find(filter.pod_sandbox_id), filter.pod_sandbox_id) : ''
+    const state = filter && 'state' in filter ? filter.state?.state : undefined
+    return node.containers
+      .all()
+      .filter((c) => !id || c.id === id)
+      .filter((c) => !sb || c.cri.sandboxId === sb)
+      .filter((c) => state === undefined || state === criState(c))
+      .filter((c) => !filter || matchesLabels(c.cri.config.labels, filter.label_selector))
+  }
+
+  const listSandboxStats = (filter: PodSandboxStatsFilter__Output | null) => {
+    if (filter) checkLabelSelector(filter.label_selector)
+    const id = filter?.id ? safeResolve(() => node.sandboxes.find(filter.id), filter.id) : ''
+    return node.sandboxes
+      .all()
+      .filter((s) => s.cri.ready)
+      .filter((s) => !id || s.id === id)
+      .filter((s) => !filter || matchesLabels(s.cri.config.labels, filter.label_selector))
+      .map((s) => toPodSandboxStats(node, s))
+  }
+
+  const runningStats = (filter: ContainerStatsFilter__Output | null) =>
+    listContainers(filter)
+      .filter((c) => criState(c) === 'CONTAINER_RUNNING')
+      .map((c) => toContainerStats(c))
+
+  const streamingUnavailable = (rpc: string): never => {
+    throw new RuntimeError('Unimplemented', `${rpc} is not implemented yet in fake-containerd: its streaming server (SPDY/WebSocket) comes in a later release; ExecSync works`)
+  }
+
+  return {
+    Version: () => info.version(),
+
+    RunPodSandbox: (req) => {
+      if (!req.config) throw invalidArgument('sandbox config is required')
+      const m = req.config.metadata
+      if (m) {
+        checkName(m.name, 'sandbox name')
+        checkName(m.namespace, 'sandbox namespace')
+        checkName(m.uid, 'sandbox uid')
+      }
+      return { pod_sandbox_id: node.sandboxes.run(req.config, req.runtime_handler).id }
+    },
+
+    StopPodSandbox: async (req) => {
+      await node.sandboxes.stop(requireId(req.pod_sandbox_id, 'sandbox'))
+      return {}
+    },
+
+    RemovePodSandbox: async (req) => {
+      await node.sandboxes.remove(requireId(req.pod_sandbox_id, 'sandbox'))
+      return {}
+    },
+
+    PodSandboxStatus: (req) => {
+      const s = node.sandboxes.get(requireId(req.pod_sandbox_id, 'sandbox'))
+      const containers = node.containers.all().filter((c) => c.cri.sandboxId === s.id)
+      return {
+        status: toPodSandboxStatus(s),
+        info: req.verbose ? sandboxInfo(s) : {},
+        containers_statuses: containers.map((c) => toContainerStatus(node, c)),
+        timestamp: String(Date.now() * 1_000_000),
+      }
+    },
+
+    ListPodSandbox: (req) => ({ items: listSandboxes(req.filter) }),
+
+    StreamPodSandboxes: async (req, _ctx, send) => batches(listSandboxes(req.filter), (pod_sandboxes) => send({ pod_sandboxes })),
+
+    CreateContainer: (req) => {
+      requireId(req.pod_sandbox_id, 'sandbox')
+      if (!req.config) throw invalidArgument('container config is required')
+      if (req.config.metadata) checkName(req.config.metadata.name, 'container name')
+      return { container_id: node.containers.create(req.pod_sandbox_id, req.config, req.sandbox_config).id }
+    },
+
+    StartContainer: (req) => {
+      node.containers.start(requireId(req.container_id, 'container'))
+      return {}
+    },
+
+    StopContainer: async (req) => {
+      const timeout = Number(req.timeout)
+      if (!Number.isFinite(timeout) || timeout < 0) throw invalidArgument(`timeout must be zero or more seconds, got ${req.timeout}`)
+      await node.containers.stop(requireId(req.container_id, 'container'), timeout)
+      return {}
+    },
+
+    RemoveContainer: async (req) => {
+      await node.containers.remove(requireId(req.container_id, 'container'))
+      return {}
+    },
+
+    ListContainers: (req) => ({ containers: listContainers(req.filter).map(toContainer) }),
+
+    StreamContainers: async (req, _ctx, send) => batches(listContainers(req.filter).map(toContainer), (containers) => send({ containers })),
+
+    ContainerStatus: (req) => {
+      const c = node.containers.get(requireId(req.container_id, 'container'))
+      return { status: toContainerStatus(node, c), info: req.verbose ? containerInfo(c) : {} }
+    },
+
+    UpdateContainerResources: (req) => {
+      node.containers.updateResources(requireId(req.container_id, 'container'), req.linux)
+      return {}
+    },
+
+    ReopenContainerLog: (req) => {
+      node.containers.reopenLog(requireId(req.container_id, 'container'))
+      return {}
+    },
+
+    ExecSync: async (req, ctx) => {
+      requireId(req.container_id, 'container')
+      const timeout = Number(req.timeout)
+      if (!Number.isFinite(timeout) || timeout < 0) throw invalidArgument(`timeout must be zero or more seconds, got ${req.timeout}`)
+      const r = await execSync(node, req.container_id, req.cmd, timeout, ctx.signal)
+      return { stdout: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr), exit_code: r.exitCode }
+    },
+
+    Exec: (req) => {
+      node.containers.get(requireId(req.container_id, 'container'))
+      if (req.tty && req.stderr) throw invalidArgument('tty and stderr cannot both be true')
+      if (!req.stdin && !req.stdout && !req.stderr) throw invalidArgument('one of stdin, stdout, or stderr must be set')
+      return streamingUnavailable('Exec')
+    },
+
+    Attach: (req) => {
+      node.containers.get(requireId(req.container_id, 'container'))
+      if (req.tty && req.stderr) throw invalidArgument('tty and stderr cannot both be true')
+      if (!req.stdin && !req.stdout && !req.stderr) throw invalidArgument('one of stdin, stdout, or stderr must be set')
+      return streamingUnavailable('Attach')
+    },
+
+    PortForward: (req) => {
+      node.sandboxes.get(requireId(req.pod_sandbox_id, 'sandbox'))
+      return streamingUnavailable('PortForward')
+    },
+
+    ContainerStats: (req) => {
+      const c = node.containers.get(requireId(req.container_id, 'container'))
+      return { stats: toContainerStats(c) }
+    },
+
+    ListContainerStats: (req) => ({ stats: runningStats(req.filter) }),
+
+    StreamContainerStats: async (req, _ctx, send) => batches(runningStats(req.filter), (container_stats) => send({ container_stats })),
+
+    PodSandboxStats: (req) => {
+      const s = node.sandboxes.get(requireId(req.pod_sandbox_id, 'sandbox'))
+      return { stats: toPodSandboxStats(node, s) }
+    },
+
+    ListPodSandboxStats: (req) => ({ stats: listSandboxStats(req.filter) }),
+
+    StreamPodSandboxStats: async (req, _ctx, send) => batches(listSandboxStats(req.filter), (pod_sandbox_stats) => send({ pod_sandbox_stats })),
+
+    UpdateRuntimeConfig: (req) => {
+      const cidr = req.runtime_config?.network_config?.pod_cidr ?? ''
+      // containerd ignores an empty CIDR; a value is applied to sandboxes created from now on.
+      if (cidr !== '') node.setPodCidr(cidr)
+      return {}
+    },
+
+    Status: (req) => info.status(req.verbose),
+
+    CheckpointContainer: async (req) => {
+      const c = node.containers.get(requireId(req.container_id, 'container'))
+      if (req.location === '') throw invalidArgument('checkpoint location is required')
+      if (criState(c) !== 'CONTAINER_RUNNING') throw unknown(`container ${JSON.stringify(c.id)} is not running`)
+      await checkpointArchive(c, req.location)
+      return {}
+    },
+
+    GetContainerEvents: (_req, ctx, send) =>
+      new Promise<void>((resolve) => {
+        const unsubscribe = node.events.subscribe((event) => {
+          const sandbox = node.sandboxes.find(event.sandboxId)
+          const message: ContainerEventResponse = {
+            container_id: event.containerId,
+            container_event_type: `CONTAINER_${event.type}_EVENT`,
+            created_at: event.at.toString(),
+            pod_sandbox_status: sandbox ? toPodSandboxStatus(sandbox) : null,
+            containers_statuses: node.containers
+              .all()
+              .filter((c) => c.cri.sandboxId === event.sandboxId)
+              .map((c) => toContainerStatus(node, c)),
+          }
+          send(message)
+        })
+        ctx.signal.addEventListener('abort', () => {
+          unsubscribe()
+          resolve()
+        })
+      }),
+
+    ListMetricDescriptors: () => ({ descriptors: METRIC_DESCRIPTORS }),
+
+    ListPodSandboxMetrics: () => ({
+      pod_metrics: node.sandboxes
+        .all()
+        .filter((s) => s.cri.ready)
+        .map((s) => podSandboxMetrics(node, s)),
+    }),
+
+    StreamPodSandboxMetrics: async (_req, _ctx, send) =>
+      batches(
+        node.sandboxes
+          .all()
+          .filter((s) => s.cri.ready)
+          .map((s) => podSandboxMetrics(node, s)),
+        (pod_sandbox_metrics) => send({ pod_sandbox_metrics }),
+      ),
+
+    RuntimeConfig: () => ({ linux: { cgroup_driver: 'SYSTEMD' } }),
+
+    UpdatePodSandboxResources: (req) => {
+      const s = node.sandboxes.get(requireId(req.pod_sandbox_id, 'sandbox'))
+      if (req.overhead) s.cri.overhead = req.overhead
+      if (req.resources) s.cri.resources = req.resources
+      node.changed()
+      return {}
+    },
+  }
+}

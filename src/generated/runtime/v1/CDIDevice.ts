@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/cri/runtime/v1/api.proto
+
+
+export interface CDIDevice {
+  'name'?: (string);
+}
+
+export interface CDIDevice__Output {
+  'name': (string);
+}

@@ -1,0 +1,267 @@
+// CRI app containers. State machine (containerd's CRI):
+//
+//   CreateContainer ──▶ CREATED ──StartContainer──▶ RUNNING ──exit / StopContainer──▶ EXITED
+//        RemoveContainer removes from any state (a RUNNING one is killed first).
+//
+// A container is a containerd container record; RUNNING means it has a running task. When the
+// task exits, CRI remembers the exit on the record and deletes the task, as containerd does.
+import { join } from 'node:path'
+import type { ContainerConfig__Output } from '../generated/runtime/v1/ContainerConfig.js'
+import type { LinuxContainerResources__Output as LinuxContainerResources } from '../generated/runtime/v1/LinuxContainerResources.js'
+import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
+import type { ContainerRecord, CriContainerMeta, StoredContainerConfig } from '../store/schema.js'
+import { containerProgram, readScript } from '../sim/program.js'
+import type { ExitInfo } from '../sim/process.js'
+import { SIGKILL, SIGTERM, parseSignal } from '../sim/signals.js'
+import { RuntimeError, invalidArgument, notFound, unknown, wrap } from './errors.js'
+import { newId, resolvePrefix } from './ids.js'
+import { CRI_NAMESPACE } from './images.js'
+import type { Node } from './node.js'
+import { containerUser, effectiveArgs, mergeEnv, ociSpec, pidNamespace } from './spec.js'
+import type { ProcessPlan } from './tasks.js'
+import { nowNs, nowString } from './time.js'
+
+export type AppContainerRecord = ContainerRecord & { cri: CriContainerMeta }
+export type CriState = 'CONTAINER_CREATED' | 'CONTAINER_RUNNING' | 'CONTAINER_EXITED' | 'CONTAINER_UNKNOWN'
+
+export const isAppContainer = (r: ContainerRecord): r is AppContainerRecord => r.cri?.kind === 'container'
+
+export function criState(c: AppContainerRecord): CriState {
+  if (c.task?.status === 'running' || c.task?.status === 'paused') return 'CONTAINER_RUNNING'
+  if (c.cri.exit) return 'CONTAINER_EXITED'
+  return 'CONTAINER_CREATED'
+}
+
+export function containerName(config: StoredContainerConfig, sandbox: PodSandboxConfig__Output): string {
+  const c = config.metadata
+  const s = sandbox.metadata
+  return [c?.name, s?.name, s?.namespace, s?.uid, c?.attempt ?? 0].join('_')
+}
+
+export class Containers {
+  constructor(private readonly node: Node) {}
+
+  all(): AppContainerRecord[] {
+    return Object.values(this.node.state.containers).filter(isAppContainer)
+  }
+
+  find(idOrPrefix: string): AppContainerRecord | undefined {
+    const id = resolvePrefix(this.all().map((c) => c.id), idOrPrefix)
+    return id === undefined ? undefined : (this.node.state.containers[id] as AppContainerRecord)
+  }
+
+  get(idOrPrefix: string): AppContainerRecord {
+    let found: AppContainerRecord | undefined
+    try {
+      found = this.find(idOrPrefix)
+    } catch (err) {
+      throw wrap(err, `an error occurred when try to find container ${JSON.stringify(idOrPrefix)}`)
+    }
+    if (!found) throw notFound(`an error occurred when try to find container ${JSON.stringify(idOrPrefix)}: not found`)
+    return found
+  }
+
+  create(sandboxIdOrPrefix: string, request: ContainerConfig__Output, sandboxConfig: PodSandboxConfig__Output | null): AppContainerRecord {
+    const node = this.node
+    const config: StoredContainerConfig = { ...request, envs: request.envs.map((e) => ({ key: e.key, value: e.value.toString('utf8') })) }
+    let sandbox
+    try {
+      sandbox = node.sandboxes.find(sandboxIdOrPrefix)
+    } catch (err) {
+      throw wrap(err, `failed to find sandbox id ${JSON.stringify(sandboxIdOrPrefix)}`)
+    }
+    if (!sandbox) throw notFound(`failed to find sandbox id ${JSON.stringify(sandboxIdOrPrefix)}: not found`)
+    if (!sandbox.cri.ready) throw unknown(`sandbox container ${JSON.stringify(sandbox.id)} is not running`)
+    if (!config.metadata) throw invalidArgument('container config must include metadata')
+    if (!config.metadata.name) throw invalidArgument('container config metadata must include a name')
+    const podConfig = sandboxConfig?.metadata ? sandboxConfig : sandbox.cri.config
+    const name = containerName(config, podConfig)
+    const holder = this.all().find((c) => c.cri.name === name)
+    if (holder) {
+      throw new RuntimeError('FailedPrecondition', `failed to reserve container name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(holder.id)}`)
+    }
+    const imageRef = config.image?.image ?? ''
+    if (imageRef === '') throw invalidArgument('container config must name an image (image.image is empty)')
+    let image
+    try {
+      image = node.images.resolve(imageRef)
+    } catch (err) {
+      throw wrap(err, `failed to resolve image ${JSON.stringify(imageRef)}`)
+    }
+    if (!image) throw notFound(`failed to resolve image ${JSON.stringify(imageRef)}: not found`)
+    const script = readScript(config.annotations)
+    if (typeof script === 'string') throw invalidArgument(script)
+    const user = containerUser(config, image.content.config)
+    const stopSignal = config.stop_signal && config.stop_signal !== 'RUNTIME_DEFAULT' ? config.stop_signal : image.content.config.stopSignal
+    if (stopSignal && parseSignal(stopSignal) === undefined) throw invalidArgument(`failed to parse stop signal ${JSON.stringify(stopSignal)}: unknown signal`)
+
+    const id = newId()
+    const now = nowString()
+    const logDir = sandbox.cri.config.log_directory
+    const logPath = logDir && config.log_path ? join(logDir, config.log_path) : ''
+    const args = effectiveArgs(image.content.config, config.command, config.args)
+    const record: AppContainerRecord = {
+      namespace: CRI_NAMESPACE,
+      id,
+      image: image.repoTags[0] ?? image.id,
+      labels: { ...config.labels, 'io.cri-containerd.kind': 'container' },
+      runtime: { name: 'io.containerd.runc.v2' },
+      snapshotter: 'overlayfs',
+      snapshotKey: id,
+      spec: ociSpec({
+        id,
+        sandboxId: sandbox.id,
+        args,
+        env: mergeEnv(image.content.config.env, config.envs),
+        cwd: config.working_dir || image.content.config.workingDir,
+        user,
+        hostname: sandbox.cri.hostname,
+        annotations: {
+          ...config.annotations,
+          'io.kubernetes.cri.container-type': 'container',
+          'io.kubernetes.cri.container-name': config.metadata.name,
+          'io.kubernetes.cri.sandbox-id': sandbox.id,
+          'io.kubernetes.cri.sandbox-name': sandbox.cri.config.metadata?.name ?? '',
+          'io.kubernetes.cri.sandbox-namespace': sandbox.cri.config.metadata?.namespace ?? '',
+          'io.kubernetes.cri.sandbox-uid': sandbox.cri.config.metadata?.uid ?? '',
+          'io.kubernetes.cri.image-name': imageRef,
+        },
+        readonlyRootfs: config.linux?.security_context?.readonly_rootfs ?? false,
+        pidNamespace: pidNamespace(config),
+        cgroupParent: sandbox.cri.config.linux?.cgroup_parent ?? '',
+        resources: config.linux?.resources ?? undefined,
+      }),
+      createdAt: now,
+      updatedAt: now,
+      cri: {
+        kind: 'container',
+        sandboxId: sandbox.id,
+        config,
+        name,
+        imageId: image.id,
+        logPath,
+        createdAt: now,
+        stopSignal: stopSignal || 'SIGTERM',
+        ...(config.linux?.resources ? { resources: config.linux.resources } : {}),
+      },
+    }
+    node.state.containers[id] = record
+    node.changed()
+    node.publish('CREATED', id, sandbox.id)
+    return record
+  }
+
+  start(idOrPrefix: string): void {
+    const node = this.node
+    const c = this.get(idOrPrefix)
+    const state = criState(c)
+    if (state !== 'CONTAINER_CREATED' || c.cri.started) {
+      throw unknown(`failed to set starting state for container ${JSON.stringify(c.id)}: container is in ${state} state`)
+    }
+    const sandbox = node.sandboxes.find(c.cri.sandboxId)
+    if (!sandbox) throw notFound(`sandbox ${JSON.stringify(c.cri.sandboxId)} not found: not found`)
+    if (!sandbox.cri.ready) throw unknown(`sandbox container ${JSON.stringify(sandbox.id)} is not running`)
+    c.cri.started = true
+    node.tasks.create(c)
+    node.tasks.start(c, this.plan(c, false))
+    node.publish('STARTED', c.id, sandbox.id)
+  }
+
+  /** How the container's init process behaves; `resumed` continues one that ran before a restart. */
+  plan(record: AppContainerRecord | ContainerRecord, resumed: boolean): ProcessPlan {
+    if (!isAppContainer(record)) throw new Error(`${record.id} is not a CRI container`)
+    const proc = record.spec.process as { args: string[]; env: string[] }
+    const script = readScript(record.cri.config.annotations)
+    const s = typeof script === 'string' ? { stdout: [], stderr: [], ignoreSigterm: false } : { ...script }
+    if (resumed && record.task?.startedAt) {
+      // Scripted deadlines count from the original start; lines were already written.
+      const elapsedMs = Number((nowNs() - BigInt(record.task.startedAt)) / 1_000_000n)
+      if (s.exitAfterMs !== undefined) s.exitAfterMs = Math.max(0, s.exitAfterMs - elapsedMs)
+      if (s.oomAfterMs !== undefined) s.oomAfterMs = Math.max(0, s.oomAfterMs - elapsedMs)
+      s.stdout = []
+      s.stderr = []
+    }
+    const env: Record<string, string> = {}
+    for (const e of proc.env) {
+      const eq = e.indexOf('=')
+      if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1)
+    }
+    return {
+      program: containerProgram(proc.args, s),
+      args: proc.args,
+      env,
+      isInit: pidNamespace(record.cri.config) === 'container',
+      ignored: new Set(s.ignoreSigterm ? [SIGTERM] : []),
+      logPath: record.cri.logPath,
+    }
+  }
+
+  /** Sends the stop signal, waits up to `timeoutSeconds`, then SIGKILL. A stopped container is left as is. */
+  async stop(idOrPrefix: string, timeoutSeconds: number): Promise<void> {
+    const c = this.find(idOrPrefix)
+    if (!c || criState(c) !== 'CONTAINER_RUNNING') return
+    const tasks = this.node.tasks
+    if (timeoutSeconds > 0) {
+      tasks.kill(c.id, parseSignal(c.cri.stopSignal) ?? SIGTERM)
+      const timedOut = Symbol('timeout')
+      const controller = new AbortController()
+      const result = await Promise.race([
+        tasks.waitExit(c.id),
+        this.node.clock.sleep(timeoutSeconds * 1000, controller.signal).then(() => timedOut, () => undefined),
+      ])
+      controller.abort()
+      if (result !== timedOut) return
+    }
+    tasks.kill(c.id, SIGKILL)
+    await tasks.waitExit(c.id)
+  }
+
+  async remove(idOrPrefix: string): Promise<void> {
+    const c = this.find(idOrPrefix)
+    if (!c) return
+    if (criState(c) === 'CONTAINER_RUNNING') {
+      this.node.tasks.kill(c.id, SIGKILL)
+      await this.node.tasks.waitExit(c.id)
+    }
+    delete this.node.state.containers[c.id]
+    this.node.changed()
+    this.node.publish('DELETED', c.id, c.cri.sandboxId)
+  }
+
+  updateResources(idOrPrefix: string, resources: LinuxContainerResources | null): void {
+    const c = this.get(idOrPrefix)
+    if (criState(c) === 'CONTAINER_EXITED') {
+      throw unknown(`failed to update resources: container ${JSON.stringify(c.id)} is in CONTAINER_EXITED state`)
+    }
+    if (resources) {
+      c.cri.resources = resources
+      const linux = c.spec.linux as Record<string, unknown> | undefined
+      if (linux) linux.resources = resources
+    }
+    c.updatedAt = nowString()
+    this.node.changed()
+  }
+
+  reopenLog(idOrPrefix: string): void {
+    const c = this.get(idOrPrefix)
+    if (criState(c) !== 'CONTAINER_RUNNING') throw unknown('container is not running')
+    if (c.cri.logPath && !this.node.tasks.reopenLog(c.id)) throw unknown(`failed to reopen log of container ${JSON.stringify(c.id)}`)
+  }
+
+  onExit(record: ContainerRecord, exit: ExitInfo): void {
+    if (!isAppContainer(record)) return
+    const task = record.task
+    record.cri.exit = {
+      startedAt: task?.startedAt ?? record.cri.createdAt,
+      finishedAt: task?.exitedAt ?? nowString(),
+      exitCode: exit.code,
+      reason: exit.reason ?? (exit.code === 0 ? 'Completed' : 'Error'),
+      message: '',
+    }
+    // CRI deletes a container's task once it has exited, keeping the exit on the container.
+    delete record.task
+    record.updatedAt = nowString()
+    this.node.changed()
+    this.node.publish('STOPPED', record.id, record.cri.sandboxId)
+  }
+}

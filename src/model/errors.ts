@@ -1,0 +1,38 @@
+// Domain errors. The model throws these with containerd's own wording; the rpc adapter maps each
+// kind to its gRPC status code in one place (src/rpc/status.ts), as containerd's errgrpc does.
+
+export type ErrorKind =
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'InvalidArgument'
+  | 'FailedPrecondition'
+  | 'Unavailable'
+  | 'Unimplemented'
+  | 'ResourceExhausted'
+  | 'DeadlineExceeded'
+  | 'Unauthenticated'
+  | 'PermissionDenied'
+  | 'Unknown'
+
+export class RuntimeError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'RuntimeError'
+  }
+}
+
+export const notFound = (message: string): RuntimeError => new RuntimeError('NotFound', message)
+export const invalidArgument = (message: string): RuntimeError => new RuntimeError('InvalidArgument', message)
+export const failedPrecondition = (message: string): RuntimeError => new RuntimeError('FailedPrecondition', message)
+export const alreadyExists = (message: string): RuntimeError => new RuntimeError('AlreadyExists', message)
+/** containerd returns plain Go errors for many state conflicts; errgrpc turns those into Unknown. */
+export const unknown = (message: string): RuntimeError => new RuntimeError('Unknown', message)
+
+/** Prefix a RuntimeError's message the way Go's fmt.Errorf("...: %w") would, keeping its kind. */
+export function wrap(err: unknown, prefix: string): RuntimeError {
+  if (err instanceof RuntimeError) return new RuntimeError(err.kind, `${prefix}: ${err.message}`)
+  return new RuntimeError('Unknown', `${prefix}: ${err instanceof Error ? err.message : String(err)}`)
+}

@@ -1,0 +1,225 @@
+// The image store. containerd keeps image records (name → manifest); CRI shows one image per
+// config digest, with every record naming it: tags as repo_tags, repo@digest as repo_digests, and
+// the id record "sha256:<config>". Pulls "fetch" from the catalog (or synthesise, see PullPolicy).
+import { createHash } from 'node:crypto'
+import { findInCatalog, type CatalogEntry } from '../images/catalog.js'
+import type { ImageContent, ImageRecord, NodeState } from '../store/schema.js'
+import { RuntimeError, unknown } from './errors.js'
+import { isDigest, parseReference, type ImageReference } from './reference.js'
+import { nowString } from './time.js'
+
+export const CRI_NAMESPACE = 'k8s.io'
+export const LABEL_MANAGED = 'io.cri-containerd.image'
+export const LABEL_PINNED = 'io.cri-containerd.pinned'
+
+/** any: unknown references are synthesised so demos just work; catalog: only catalog images pull. */
+export type PullPolicy = 'any' | 'catalog'
+
+export interface Credentials {
+  username?: string
+  password?: string
+  auth?: string
+}
+
+/** One image as CRI shows it. */
+export interface ImageView {
+  id: string
+  repoTags: string[]
+  repoDigests: string[]
+  size: number
+  pinned: boolean
+  content: ImageContent
+}
+
+const sha256 = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`
+
+export class Images {
+  constructor(
+    private readonly state: () => NodeState,
+    private readonly changed: () => void,
+    private readonly pullPolicy: PullPolicy,
+  ) {}
+
+  /** All images of a namespace, grouped by config digest. */
+  list(namespace = CRI_NAMESPACE): ImageView[] {
+    const byId = new Map<string, ImageRecord[]>()
+    for (const r of this.state().images) {
+      if (r.namespace !== namespace) continue
+      const group = byId.get(r.configDigest)
+      if (group) group.push(r)
+      else byId.set(r.configDigest, [r])
+    }
+    return [...byId].flatMap(([id, records]) => {
+      const content = this.state().imageContent[id]
+      return content ? [view(id, records, content)] : []
+    })
+  }
+
+  /**
+   * Finds an image by id, unique id prefix ("sha256:ab…" or bare hex), tag or repo digest, as
+   * containerd's LocalResolve does. Returns undefined when there is none.
+   */
+  resolve(refOrId: string, namespace = CRI_NAMESPACE): ImageView | undefined {
+    const images = this.list(namespace)
+    if (refOrId === '') return undefined
+    let name: string | undefined
+    try {
+      name = parseReference(refOrId).normalized
+    } catch {
+      name = undefined
+    }
+    if (name !== undefined) {
+      const byName = images.find((i) => i.repoTags.includes(name) || i.repoDigests.includes(name))
+      if (byName) return byName
+    }
+    const hex = refOrId.startsWith('sha256:') ? refOrId.slice(7) : refOrId
+    if (!/^[a-f0-9]+$/.test(hex)) return undefined
+    const matches = images.filter((i) => i.id.slice(7).startsWith(hex))
+    if (matches.length > 1) throw unknown(`ambiguous digest string: ${refOrId}`)
+    return matches[0]
+  }
+
+  /** Pulls a reference: records tag (or digest), repo digest and id; returns the image id. */
+  pull(reference: string, credentials: Credentials | undefined, pinned = false): ImageView {
+    const ref = parseReference(reference)
+    const entry = this.fetch(ref, credentials)
+    const now = nowString()
+    const state = this.state()
+    state.imageContent[entry.configDigest] ??= {
+      configDigest: entry.configDigest,
+      manifestDigest: entry.manifestDigest,
+      size: entry.size,
+      os: entry.os,
+      architecture: entry.architecture,
+      config: entry.config,
+    }
+    const names = [ref.normalized, `${ref.repository}@${entry.manifestDigest}`, entry.configDigest]
+    const labels: Record<string, string> = { [LABEL_MANAGED]: 'managed', ...(pinned ? { [LABEL_PINNED]: 'pinned' } : {}) }
+    for (const name of new Set(names)) {
+      const existing = state.images.find((r) => r.namespace === CRI_NAMESPACE && r.name === name)
+      if (existing) {
+        // A tag moves to the newly pulled image, as a registry tag can.
+        existing.manifestDigest = entry.manifestDigest
+        existing.configDigest = entry.configDigest
+        existing.labels = { ...existing.labels, ...labels }
+        existing.updatedAt = now
+      } else {
+        state.images.push({
+          namespace: CRI_NAMESPACE,
+          name,
+          manifestDigest: entry.manifestDigest,
+          configDigest: entry.configDigest,
+          labels,
+          createdAt: now,
+          updatedAt: now,
+        })
+      }
+    }
+    this.dropUnreferencedContent()
+    this.changed()
+    const pulledImage = this.resolve(entry.configDigest)
+    if (!pulledImage) throw unknown(`image ${entry.configDigest} vanished right after its pull`)
+    return pulledImage
+  }
+
+  /**
+   * Removes the image a reference resolves to, with every name it has: containerd's CRI deletes
+   * all references of the image whether it was named by tag, digest or id. False when none matched.
+   */
+  remove(refOrId: string, namespace = CRI_NAMESPACE): boolean {
+    const image = this.resolve(refOrId, namespace)
+    if (!image) return false
+    const state = this.state()
+    state.images = state.images.filter((r) => r.namespace !== namespace || r.configDigest !== image.id)
+    this.dropUnreferencedContent()
+    this.changed()
+    return true
+  }
+
+  /** What the fake registry serves for a reference, after checking credentials. */
+  private fetch(ref: ImageReference, credentials: Credentials | undefined): CatalogEntry {
+    const entry = findInCatalog(ref.repository, ref.tag, ref.digest)
+    const pullError = (reason: string, kind: RuntimeError['kind'] = 'Unknown'): RuntimeError =>
+      new RuntimeError(kind, `failed to pull and unpack image "${ref.normalized}": failed to resolve reference "${ref.normalized}": ${reason}`)
+    if (entry) {
+      if (entry.auth) {
+        const given = decodeCredentials(credentials)
+        if (!given) {
+          throw pullError('pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials')
+        }
+        if (given.username !== entry.auth.username || given.password !== entry.auth.password) {
+          const host = ref.repository.split('/')[0] as string
+          throw pullError(`failed to authorize: failed to fetch oauth token: unexpected status from GET request to https://${host}/token: 401 Unauthorized`)
+        }
+      }
+      return entry
+    }
+    if (this.pullPolicy === 'catalog') throw pullError(`${ref.normalized}: not found`, 'NotFound')
+    return synthesise(ref)
+  }
+
+  /** Image content no record points at any more is garbage, as containerd's GC would find it. */
+  private dropUnreferencedContent(): void {
+    const state = this.state()
+    const used = new Set(state.images.map((r) => r.configDigest))
+    for (const id of Object.keys(state.imageContent)) if (!used.has(id)) delete state.imageContent[id]
+  }
+}
+
+function view(id: string, records: ImageRecord[], content: ImageContent): ImageView {
+  const repoTags: string[] = []
+  const repoDigests: string[] = []
+  for (const r of records) {
+    if (isDigest(r.name)) continue
+    if (r.name.includes('@')) repoDigests.push(r.name)
+    else repoTags.push(r.name)
+  }
+  return {
+    id,
+    repoTags: repoTags.sort(),
+    repoDigests: repoDigests.sort(),
+    size: content.size,
+    pinned: records.some((r) => r.labels[LABEL_PINNED] === 'pinned'),
+    content,
+  }
+}
+
+function decodeCredentials(c: Credentials | undefined): { username: string; password: string } | undefined {
+  if (!c) return undefined
+  if (c.username) return { username: c.username, password: c.password ?? '' }
+  if (c.auth) {
+    const decoded = Buffer.from(c.auth, 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    if (colon > 0) return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+  }
+  return undefined
+}
+
+/** A deterministic image for a reference the catalog lacks: the same reference always gives the same image. */
+function synthesise(ref: ImageReference): CatalogEntry {
+  const key = ref.digest ?? `${ref.repository}:${ref.tag}`
+  const manifestDigest = ref.digest ?? sha256(`fake-containerd manifest ${key}`)
+  const configDigest = sha256(`fake-containerd config ${key}`)
+  const size = 2_000_000 + (parseInt(configDigest.slice(7, 13), 16) % 48_000_000)
+  return {
+    repository: ref.repository,
+    tag: ref.tag ?? null,
+    manifestDigest,
+    configDigest,
+    size,
+    os: 'linux',
+    architecture: 'amd64',
+    config: {
+      user: '',
+      entrypoint: [],
+      cmd: ['/usr/local/bin/app'],
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      workingDir: '/',
+      exposedPorts: [],
+      stopSignal: '',
+      labels: {},
+      volumes: [],
+    },
+    auth: null,
+  }
+}

@@ -1,0 +1,35 @@
+// Pod IPs from the pod CIDR, as a CNI host-local IPAM would hand them out: the network address
+// and the gateway (.1) are skipped, an address is unique while a sandbox holds it, and the lowest
+// free one is used next.
+import { invalidArgument } from './errors.js'
+
+export interface Cidr {
+  base: number
+  bits: number
+}
+
+export function parseCidr(text: string): Cidr {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text.trim())
+  const octets = m ? m.slice(1, 5).map(Number) : []
+  const bits = m ? Number(m[5]) : NaN
+  if (!m || octets.some((o) => o > 255) || bits < 8 || bits > 30) {
+    throw invalidArgument(`invalid pod CIDR ${JSON.stringify(text)}: want an IPv4 network such as 10.88.0.0/16 (prefix 8 to 30)`)
+  }
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0)
+  const size = 2 ** (32 - bits)
+  return { base: address - (address % size), bits }
+}
+
+const toDotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
+const toNumber = (ip: string): number => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)
+
+/** Returns the lowest free address of the CIDR, or undefined when the range is exhausted. */
+export function allocateIp(cidr: Cidr, inUse: Iterable<string>): string | undefined {
+  const taken = new Set<number>()
+  for (const ip of inUse) if (ip !== '') taken.add(toNumber(ip))
+  const size = 2 ** (32 - cidr.bits)
+  for (let offset = 2; offset < size - 1; offset++) {
+    if (!taken.has(cidr.base + offset)) return toDotted(cidr.base + offset)
+  }
+  return undefined
+}

@@ -1,0 +1,87 @@
+// The node: one model of everything the runtime holds — namespaces, images, containers (pause
+// sandboxes and app containers alike), tasks — over one state store. The CRI face (and later the
+// containerd and control faces) are thin translations over this object; they keep no state.
+import type { Clock } from '../sim/clock.js'
+import { realClock } from '../sim/clock.js'
+import type { ExitInfo } from '../sim/process.js'
+import type { StateStore } from '../store/store.js'
+import type { ContainerRecord, NodeState } from '../store/schema.js'
+import { Containers } from './containers.js'
+import { EventBus, type LifecycleEventType } from './events.js'
+import { Images, type PullPolicy } from './images.js'
+import { parseCidr, type Cidr } from './network.js'
+import { Sandboxes } from './sandboxes.js'
+import { Tasks } from './tasks.js'
+import { nowNs } from './time.js'
+
+export interface NodeOptions {
+  sandboxImage: string
+  podCidr: string
+  runtimeHandlers: string[]
+  pullPolicy: PullPolicy
+  clock?: Clock
+}
+
+export class Node {
+  readonly events = new EventBus()
+  readonly images: Images
+  readonly tasks: Tasks
+  readonly sandboxes: Sandboxes
+  readonly containers: Containers
+  readonly clock: Clock
+  cidr: Cidr
+
+  constructor(
+    readonly store: StateStore,
+    readonly options: NodeOptions,
+  ) {
+    this.clock = options.clock ?? realClock
+    this.cidr = parseCidr(store.data.podCidr)
+    this.images = new Images(() => this.state, () => this.changed(), options.pullPolicy)
+    this.tasks = new Tasks({
+      clock: this.clock,
+      allocatePid: () => this.state.nextPid++,
+      changed: () => this.changed(),
+      onTaskExit: (record, exit) => this.#onTaskExit(record, exit),
+    })
+    this.sandboxes = new Sandboxes(this)
+    this.containers = new Containers(this)
+  }
+
+  get state(): NodeState {
+    return this.store.data
+  }
+
+  changed(): void {
+    this.store.changed()
+  }
+
+  publish(type: LifecycleEventType, containerId: string, sandboxId: string): void {
+    this.events.publish({ type, containerId, sandboxId, at: nowNs() })
+  }
+
+  /** Sets the pod CIDR new sandboxes draw from (UpdateRuntimeConfig). */
+  setPodCidr(text: string): void {
+    this.cidr = parseCidr(text)
+    this.state.podCidr = text.trim()
+    this.changed()
+  }
+
+  /** Brings processes back after a restart: running tasks keep running, as shims outlive containerd. */
+  resume(): void {
+    for (const record of Object.values(this.state.containers)) {
+      if (record.task?.status !== 'running' && record.task?.status !== 'paused') continue
+      const plan = record.cri?.kind === 'sandbox' ? this.sandboxes.plan(record) : this.containers.plan(record, true)
+      this.tasks.start(record, plan, true)
+    }
+  }
+
+  close(): void {
+    this.tasks.detachAll()
+  }
+
+  #onTaskExit(record: ContainerRecord, exit: ExitInfo): void {
+    if (record.cri?.kind === 'container') this.containers.onExit(record, exit)
+    else if (record.cri?.kind === 'sandbox') this.sandboxes.onExit(record)
+  }
+}

@@ -1,0 +1,182 @@
+// Pod sandboxes: each is a pause container with a task, in namespace k8s.io, carrying CRI's
+// sandbox metadata. State machine (containerd's CRI):
+//
+//   RunPodSandbox ──▶ READY ──StopPodSandbox / pause exits──▶ NOTREADY ──RemovePodSandbox──▶ gone
+//                       └──────────────RemovePodSandbox (stops first)──────────────────────▶ gone
+import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
+import type { ContainerRecord, CriSandboxMeta } from '../store/schema.js'
+import { commandProgram } from '../sim/program.js'
+import { SIGKILL } from '../sim/signals.js'
+import { RuntimeError, invalidArgument, notFound, unknown, wrap } from './errors.js'
+import { newId, resolvePrefix } from './ids.js'
+import { CRI_NAMESPACE } from './images.js'
+import { allocateIp } from './network.js'
+import type { Node } from './node.js'
+import { ociSpec } from './spec.js'
+import type { ProcessPlan } from './tasks.js'
+import { nowString } from './time.js'
+
+export type SandboxRecord = ContainerRecord & { cri: CriSandboxMeta }
+
+export const isSandbox = (r: ContainerRecord): r is SandboxRecord => r.cri?.kind === 'sandbox'
+
+export function sandboxName(config: PodSandboxConfig__Output): string {
+  const m = config.metadata
+  return [m?.name, m?.namespace, m?.uid, m?.attempt ?? 0].join('_')
+}
+
+export class Sandboxes {
+  constructor(private readonly node: Node) {}
+
+  all(): SandboxRecord[] {
+    return Object.values(this.node.state.containers).filter(isSandbox)
+  }
+
+  /** Finds a sandbox by id or unique id prefix; undefined when there is none. */
+  find(idOrPrefix: string): SandboxRecord | undefined {
+    const id = resolvePrefix(this.all().map((s) => s.id), idOrPrefix)
+    return id === undefined ? undefined : (this.node.state.containers[id] as SandboxRecord)
+  }
+
+  /** Like find, but a missing sandbox is containerd's NotFound error. */
+  get(idOrPrefix: string): SandboxRecord {
+    let found: SandboxRecord | undefined
+    try {
+      found = this.find(idOrPrefix)
+    } catch (err) {
+      throw wrap(err, `an error occurred when try to find sandbox ${JSON.stringify(idOrPrefix)}`)
+    }
+    if (!found) throw notFound(`an error occurred when try to find sandbox ${JSON.stringify(idOrPrefix)}: not found`)
+    return found
+  }
+
+  run(config: PodSandboxConfig__Output, runtimeHandler: string): SandboxRecord {
+    const node = this.node
+    const metadata = config.metadata
+    if (!metadata) throw invalidArgument('sandbox config must include metadata')
+    if (!metadata.name) throw invalidArgument('sandbox config metadata must include a name')
+    const name = sandboxName(config)
+    const holder = this.all().find((s) => s.cri.name === name)
+    if (holder) {
+      throw new RuntimeError('FailedPrecondition', `failed to reserve sandbox name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(holder.id)}`)
+    }
+    const id = newId()
+    const handler = runtimeHandler || (node.options.runtimeHandlers[0] ?? 'runc')
+    if (!node.options.runtimeHandlers.includes(handler)) {
+      throw unknown(`unable to get OCI runtime for sandbox ${JSON.stringify(id)}: no runtime for ${JSON.stringify(handler)} is configured`)
+    }
+    // The pause image is made present and pinned, as containerd's ensurePauseImageExists does.
+    const pause = node.images.resolve(node.options.sandboxImage) ?? node.images.pull(node.options.sandboxImage, undefined, true)
+
+    const hostNetwork = config.linux?.security_context?.namespace_options?.network === 'NODE'
+    let ip = ''
+    if (!hostNetwork) {
+      const inUse = this.all().map((s) => s.cri.ip)
+      ip = allocateIp(node.cidr, inUse) ?? ''
+      if (ip === '') {
+        throw unknown(`failed to setup network for sandbox ${JSON.stringify(id)}: no IP addresses available in range set: ${node.state.podCidr}`)
+      }
+    }
+    const now = nowString()
+    const hostname = config.hostname || metadata.name
+    const annotations = {
+      ...config.annotations,
+      'io.kubernetes.cri.container-type': 'sandbox',
+      'io.kubernetes.cri.sandbox-id': id,
+      'io.kubernetes.cri.sandbox-name': metadata.name,
+      'io.kubernetes.cri.sandbox-namespace': metadata.namespace,
+      'io.kubernetes.cri.sandbox-uid': metadata.uid,
+      'io.kubernetes.cri.sandbox-log-directory': config.log_directory,
+    }
+    const record: SandboxRecord = {
+      namespace: CRI_NAMESPACE,
+      id,
+      image: pause.repoTags[0] ?? pause.id,
+      labels: { ...config.labels, 'io.cri-containerd.kind': 'sandbox' },
+      runtime: { name: 'io.containerd.runc.v2' },
+      snapshotter: 'overlayfs',
+      snapshotKey: id,
+      spec: ociSpec({
+        id,
+        sandboxId: id,
+        args: [...pause.content.config.entrypoint, ...pause.content.config.cmd],
+        env: pause.content.config.env,
+        cwd: pause.content.config.workingDir,
+        user: { uid: 65535, gid: 65535 },
+        hostname: hostNetwork ? '' : hostname,
+        annotations,
+        readonlyRootfs: true,
+        pidNamespace: 'container',
+        cgroupParent: config.linux?.cgroup_parent ?? '',
+      }),
+      createdAt: now,
+      updatedAt: now,
+      cri: {
+        kind: 'sandbox',
+        config,
+        name,
+        runtimeHandler: handler,
+        ready: true,
+        createdAt: now,
+        ip,
+        additionalIps: [],
+        hostname,
+        netnsPath: hostNetwork ? '' : `/var/run/netns/cni-${id.slice(0, 8)}`,
+      },
+    }
+    node.state.namespaces[CRI_NAMESPACE] ??= { labels: {} }
+    node.state.containers[id] = record
+    node.changed()
+    node.publish('CREATED', id, id)
+    node.tasks.create(record)
+    node.tasks.start(record, this.plan(record))
+    node.publish('STARTED', id, id)
+    return record
+  }
+
+  /** The pause process: PID 1 of the pod, it exits cleanly on SIGINT/SIGTERM. */
+  plan(record: SandboxRecord | ContainerRecord): ProcessPlan {
+    const args = ((record.spec.process as { args?: string[] } | undefined)?.args ?? ['/pause']) as string[]
+    return { program: commandProgram(args), args, env: {}, isInit: true, ignored: new Set(), logPath: '' }
+  }
+
+  /** Stops every container of the sandbox (SIGKILL, as containerd does), then the pause process. */
+  async stop(idOrPrefix: string): Promise<void> {
+    const sandbox = this.find(idOrPrefix)
+    if (!sandbox) return
+    const containers = this.node.containers.all().filter((c) => c.cri.sandboxId === sandbox.id)
+    await Promise.all(containers.map((c) => this.node.containers.stop(c.id, 0)))
+    if (sandbox.task?.status === 'running' || sandbox.task?.status === 'paused') {
+      this.node.tasks.kill(sandbox.id, SIGKILL)
+      await this.node.tasks.waitExit(sandbox.id)
+    } else if (sandbox.cri.ready) {
+      this.#markNotReady(sandbox)
+    }
+  }
+
+  async remove(idOrPrefix: string): Promise<void> {
+    const sandbox = this.find(idOrPrefix)
+    if (!sandbox) return
+    await this.stop(sandbox.id)
+    for (const c of this.node.containers.all().filter((c) => c.cri.sandboxId === sandbox.id)) {
+      await this.node.containers.remove(c.id)
+    }
+    delete this.node.state.containers[sandbox.id]
+    this.node.changed()
+    this.node.publish('DELETED', sandbox.id, sandbox.id)
+  }
+
+  onExit(record: SandboxRecord | ContainerRecord): void {
+    if (!isSandbox(record)) return
+    delete record.task
+    this.#markNotReady(record)
+  }
+
+  #markNotReady(sandbox: SandboxRecord): void {
+    if (!sandbox.cri.ready) return
+    sandbox.cri.ready = false
+    sandbox.updatedAt = nowString()
+    this.node.changed()
+    this.node.publish('STOPPED', sandbox.id, sandbox.id)
+  }
+}

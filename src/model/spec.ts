@@ -1,0 +1,105 @@
+// The OCI runtime spec a container gets: the image config merged with the CRI config, as
+// containerd's CRI builds it (command: entrypoint/cmd rules; env: image first, then config).
+import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
+import type { ImageConfig, StoredContainerConfig } from '../store/schema.js'
+import { invalidArgument } from './errors.js'
+
+/** Kubernetes' rule: command replaces the entrypoint (and drops image cmd); args replace cmd. */
+export function effectiveArgs(image: ImageConfig, command: string[], args: string[]): string[] {
+  if (command.length > 0) return [...command, ...args]
+  return [...image.entrypoint, ...(args.length > 0 ? args : image.cmd)]
+}
+
+/** Image env first, then the config's, a later value for a key replacing an earlier one. */
+export function mergeEnv(image: string[], config: { key: string; value: string }[]): string[] {
+  const out = new Map<string, string>()
+  for (const e of image) {
+    const eq = e.indexOf('=')
+    out.set(eq === -1 ? e : e.slice(0, eq), e)
+  }
+  for (const { key, value } of config) out.set(key, `${key}=${value}`)
+  return [...out.values()]
+}
+
+export interface ProcessUser {
+  uid: number
+  gid: number
+  username?: string
+}
+
+/** The user a container runs as: security context first, then the image's USER. */
+export function containerUser(config: StoredContainerConfig, image: ImageConfig): ProcessUser {
+  const sc = config.linux?.security_context
+  const runAsUser = sc?.run_as_user ? Number(sc.run_as_user.value) : undefined
+  const runAsGroup = sc?.run_as_group ? Number(sc.run_as_group.value) : undefined
+  if (runAsGroup !== undefined && runAsUser === undefined && !sc?.run_as_username) {
+    throw invalidArgument(`failed to generate user string: user group "${runAsGroup}" is specified without user`)
+  }
+  const [imageUser = '', imageGroup] = image.user.split(':')
+  const numeric = (s: string | undefined): number | undefined => (s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined)
+  const uid = runAsUser ?? numeric(imageUser) ?? 0
+  const gid = runAsGroup ?? numeric(imageGroup) ?? 0
+  const username = runAsUser === undefined && numeric(imageUser) === undefined && imageUser !== '' ? imageUser : sc?.run_as_username || undefined
+  return { uid, gid, ...(username ? { username } : {}) }
+}
+
+const DEFAULT_CAPS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+]
+
+export interface SpecInput {
+  id: string
+  sandboxId: string
+  args: string[]
+  env: string[]
+  cwd: string
+  user: ProcessUser
+  hostname: string
+  annotations: Record<string, string>
+  readonlyRootfs: boolean
+  pidNamespace: 'pod' | 'container' | 'node'
+  cgroupParent: string
+  resources?: unknown
+}
+
+/** A plausible OCI runtime spec (JSON), what `ctr containers info` and verbose status show. */
+export function ociSpec(input: SpecInput): Record<string, unknown> {
+  const namespaces = [
+    ...(input.pidNamespace === 'node' ? [] : [{ type: 'pid', ...(input.pidNamespace === 'pod' && input.sandboxId !== input.id ? { path: `/proc/sandbox/${input.sandboxId}/ns/pid` } : {}) }]),
+    { type: 'ipc' },
+    { type: 'uts' },
+    { type: 'mount' },
+    { type: 'network', path: `/var/run/netns/cni-${input.sandboxId.slice(0, 8)}` },
+  ]
+  return {
+    ociVersion: '1.2.1',
+    process: {
+      user: { uid: input.user.uid, gid: input.user.gid, additionalGids: [input.user.gid] },
+      args: input.args,
+      env: input.env,
+      cwd: input.cwd || '/',
+      capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
+      noNewPrivileges: false,
+      oomScoreAdj: 0,
+    },
+    root: { path: 'rootfs', readonly: input.readonlyRootfs },
+    hostname: input.hostname,
+    annotations: input.annotations,
+    linux: {
+      resources: input.resources ?? {},
+      cgroupsPath: `${input.cgroupParent || 'kubepods-besteffort.slice'}:cri-containerd:${input.id}`,
+      namespaces,
+      maskedPaths: ['/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'],
+      readonlyPaths: ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  }
+}
+
+/** The PID namespace a container joins, from CRI's NamespaceMode (POD=0, CONTAINER=1, NODE=2, TARGET=3). */
+export function pidNamespace(config: StoredContainerConfig | PodSandboxConfig__Output): 'pod' | 'container' | 'node' {
+  const mode = config.linux?.security_context?.namespace_options?.pid
+  if (mode === 'CONTAINER') return 'container'
+  if (mode === 'NODE') return 'node'
+  return 'pod'
+}

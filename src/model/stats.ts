@@ -1,0 +1,54 @@
+// Resource usage of simulated containers. Nothing really runs, so usage is a model: a running
+// process burns a steady trickle of CPU (its counter grows with time), holds a working set that
+// depends on its image, and has written a little to its writable layer.
+import type { ContainerRecord } from '../store/schema.js'
+import { nowNs } from './time.js'
+
+export interface Usage {
+  timestamp: bigint
+  cpuUsageCoreNs: bigint
+  /** Average nanocores since the process started. */
+  cpuNanoCores: bigint
+  memoryWorkingSetBytes: bigint
+  memoryUsageBytes: bigint
+  memoryRssBytes: bigint
+  memoryAvailableBytes: bigint
+  pageFaults: bigint
+  majorPageFaults: bigint
+  writableLayerBytes: bigint
+  writableLayerInodes: bigint
+  processCount: bigint
+}
+
+/** CPU a simulated process uses: 2% of one core, plus a little at start. */
+const NANOCORES = 20_000_000n
+
+/** A stable per-container number, so two containers do not report identical figures. */
+function seed(id: string): bigint {
+  return BigInt(parseInt(id.slice(0, 6) || '0', 16) || 0)
+}
+
+export function usage(record: ContainerRecord, memoryLimitBytes: bigint): Usage {
+  const now = nowNs()
+  const task = record.task
+  const running = task?.status === 'running' || task?.status === 'paused'
+  const startedAt = task?.startedAt ? BigInt(task.startedAt) : now
+  const ranNs = running ? now - startedAt : 0n
+  const s = seed(record.id)
+  const cpu = running ? 5_000_000n + (ranNs * NANOCORES) / 1_000_000_000n : 0n
+  const working = running ? 1_048_576n + (s % 64n) * 65_536n : 0n
+  return {
+    timestamp: now,
+    cpuUsageCoreNs: cpu,
+    cpuNanoCores: running ? NANOCORES : 0n,
+    memoryWorkingSetBytes: working,
+    memoryUsageBytes: running ? working + 262_144n : 0n,
+    memoryRssBytes: running ? (working * 3n) / 4n : 0n,
+    memoryAvailableBytes: running && memoryLimitBytes > working ? memoryLimitBytes - working : 0n,
+    pageFaults: running ? 500n + ranNs / 10_000_000n : 0n,
+    majorPageFaults: 0n,
+    writableLayerBytes: 8_192n + (s % 16n) * 4_096n,
+    writableLayerInodes: 4n + (s % 8n),
+    processCount: running ? 1n : 0n,
+  }
+}

@@ -1,0 +1,97 @@
+// Turns a service's implementation table into grpc-js handlers. Implementations are plain async
+// functions (request, context) → response; server-streaming ones get a `send` function. The table
+// is the only list of RPCs: every method of the proto service must have an entry (the types say
+// so), and the proto's streaming flags decide how each is wired.
+import type * as grpc from '@grpc/grpc-js'
+import type { ServiceDefinition } from '@grpc/grpc-js'
+import { toServiceError } from './status.js'
+
+export interface CallContext {
+  readonly service: string
+  readonly method: string
+  readonly metadata: grpc.Metadata
+  /** Aborts when the client cancels or the server closes. */
+  readonly signal: AbortSignal
+}
+
+export type Unary<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res> | Res
+export type ServerStream<Req, Res> = (request: Req, ctx: CallContext, send: (message: Res) => void) => Promise<void>
+
+/** The implementation type for a generated grpc-js handlers interface. */
+export type Implementation<H> = {
+  [K in keyof H as string extends K ? never : K]: H[K] extends grpc.handleUnaryCall<infer Req, infer Res>
+    ? Unary<Req, Res>
+    : H[K] extends grpc.handleServerStreamingCall<infer Req, infer Res>
+      ? ServerStream<Req, Res>
+      : never
+}
+
+/** Calls still open, so closing the server can end long-lived streams instead of waiting on them. */
+export class OpenCalls {
+  #controllers = new Set<AbortController>()
+
+  track(): AbortController {
+    const c = new AbortController()
+    this.#controllers.add(c)
+    return c
+  }
+
+  done(c: AbortController): void {
+    this.#controllers.delete(c)
+  }
+
+  abortAll(): void {
+    for (const c of this.#controllers) c.abort(new Error('server is closing'))
+  }
+}
+
+export function adapt<H>(
+  serviceName: string,
+  definition: ServiceDefinition,
+  impl: Implementation<H>,
+  open: OpenCalls,
+): grpc.UntypedServiceImplementation {
+  const handlers: grpc.UntypedServiceImplementation = {}
+  for (const [method, def] of Object.entries(definition)) {
+    const fn = (impl as Record<string, unknown>)[method]
+    if (typeof fn !== 'function') throw new Error(`${serviceName}/${method} has no implementation`)
+    if (def.requestStream) throw new Error(`${serviceName}/${method}: client streaming is not wired yet`)
+    if (!def.responseStream) {
+      const unary = fn as Unary<unknown, unknown>
+      handlers[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const controller = open.track()
+        call.on('cancelled', () => controller.abort(new Error('cancelled by the client')))
+        const ctx: CallContext = { service: serviceName, method, metadata: call.metadata, signal: controller.signal }
+        Promise.resolve()
+          .then(() => unary(call.request, ctx))
+          .then(
+            (response) => callback(null, response),
+            (err: unknown) => callback(toServiceError(err)),
+          )
+          .finally(() => open.done(controller))
+      }
+    } else {
+      const stream = fn as ServerStream<unknown, unknown>
+      handlers[method] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        const controller = open.track()
+        call.on('cancelled', () => controller.abort(new Error('cancelled by the client')))
+        const ctx: CallContext = { service: serviceName, method, metadata: call.metadata, signal: controller.signal }
+        const send = (message: unknown): void => {
+          if (!call.cancelled && !call.writableEnded) call.write(message)
+        }
+        Promise.resolve()
+          .then(() => stream(call.request, ctx, send))
+          .then(
+            () => {
+              if (!call.writableEnded) call.end()
+            },
+            (err: unknown) => {
+              if (!call.writableEnded) call.emit('error', toServiceError(err))
+            },
+          )
+          .finally(() => open.done(controller))
+      }
+    }
+  }
+  return handlers
+}

@@ -1,0 +1,25 @@
+// The one place where domain errors become gRPC statuses (as containerd's errgrpc does).
+import { status as Status, type ServiceError } from '@grpc/grpc-js'
+import { RuntimeError, type ErrorKind } from '../model/errors.js'
+
+const CODES: Record<ErrorKind, Status> = {
+  NotFound: Status.NOT_FOUND,
+  AlreadyExists: Status.ALREADY_EXISTS,
+  InvalidArgument: Status.INVALID_ARGUMENT,
+  FailedPrecondition: Status.FAILED_PRECONDITION,
+  Unavailable: Status.UNAVAILABLE,
+  Unimplemented: Status.UNIMPLEMENTED,
+  ResourceExhausted: Status.RESOURCE_EXHAUSTED,
+  DeadlineExceeded: Status.DEADLINE_EXCEEDED,
+  Unauthenticated: Status.UNAUTHENTICATED,
+  PermissionDenied: Status.PERMISSION_DENIED,
+  Unknown: Status.UNKNOWN,
+}
+
+export function toServiceError(err: unknown): Partial<ServiceError> & { code: Status; details: string } {
+  if (err instanceof RuntimeError) return { code: CODES[err.kind], details: err.message }
+  // A bug in the fake, not the client's fault: say so rather than hide it.
+  const message = err instanceof Error ? err.message : String(err)
+  process.emitWarning(`fake-containerd: internal error: ${err instanceof Error ? err.stack : message}`)
+  return { code: Status.INTERNAL, details: `fake-containerd internal error: ${message}` }
+}

@@ -1,0 +1,132 @@
+// One simulated process. Nothing runs on the host: a process is a Program (an async function) plus
+// the Linux rules for how it ends: its exit code, or 128+signal when a signal's default action
+// kills it. A process that is PID 1 of its PID namespace ignores every signal it has no handler
+// for, except SIGKILL (as the kernel does for init).
+import type { Clock } from './clock.js'
+import { SIGKILL } from './signals.js'
+
+export type Stream = 'stdout' | 'stderr'
+
+export interface ExitInfo {
+  code: number
+  /** A reason the runtime reports instead of deriving one from the code (e.g. OOMKilled). */
+  reason?: string
+  /** The signal that ended the process, if one did. */
+  signal?: number
+}
+
+/** What a program sees while it runs. */
+export interface ProgramContext {
+  readonly args: readonly string[]
+  readonly env: Readonly<Record<string, string>>
+  readonly clock: Clock
+  /** Aborts when the process ends for any reason; pass it to every wait. */
+  readonly signal: AbortSignal
+  write(stream: Stream, text: string): void
+  /** Installs a handler: the signal no longer takes its default action. */
+  trap(signo: number, handler: () => void): void
+  /** Ends the process now with this exit (e.g. an OOM kill). */
+  terminate(exit: ExitInfo): void
+}
+
+/** A program returns its exit code. */
+export type Program = (ctx: ProgramContext) => Promise<number>
+
+export interface ProcessOptions {
+  pid: number
+  program: Program
+  args: readonly string[]
+  env: Readonly<Record<string, string>>
+  clock: Clock
+  /** PID 1 of its PID namespace: unhandled signals other than SIGKILL are ignored. */
+  isInit: boolean
+  /** Signals this process ignores whatever else is true (e.g. a scripted ignore-sigterm). */
+  ignored?: ReadonlySet<number>
+  onOutput?: (stream: Stream, text: string) => void
+}
+
+/** Thrown inside a program when its process has ended, to unwind it. */
+class ProcessEnded extends Error {}
+
+export class SimProcess {
+  readonly pid: number
+  /** Resolves once with how the process ended. */
+  readonly exited: Promise<ExitInfo>
+  exit: ExitInfo | undefined
+  #opts: ProcessOptions
+  #controller = new AbortController()
+  #handlers = new Map<number, () => void>()
+  #resolve!: (exit: ExitInfo) => void
+  #started = false
+  #detached = false
+
+  constructor(opts: ProcessOptions) {
+    this.pid = opts.pid
+    this.#opts = opts
+    this.exited = new Promise((resolve) => (this.#resolve = resolve))
+  }
+
+  get running(): boolean {
+    return this.#started && this.exit === undefined
+  }
+
+  start(): void {
+    if (this.#started) return
+    this.#started = true
+    const ctx: ProgramContext = {
+      args: this.#opts.args,
+      env: this.#opts.env,
+      clock: this.#opts.clock,
+      signal: this.#controller.signal,
+      write: (stream, text) => {
+        if (this.exit === undefined) this.#opts.onOutput?.(stream, text)
+      },
+      trap: (signo, handler) => this.#handlers.set(signo, handler),
+      terminate: (exit) => this.#finish(exit),
+    }
+    // Run on the next tick so a caller can attach listeners before any output or exit.
+    queueMicrotask(() => {
+      this.#opts.program(ctx).then(
+        (code) => this.#finish({ code }),
+        (err: unknown) => {
+          if (this.#controller.signal.aborted) return
+          this.#opts.onOutput?.('stderr', `${(err as Error).message ?? String(err)}\n`)
+          this.#finish({ code: 1 })
+        },
+      )
+    })
+  }
+
+  /** Delivers a signal. Returns false when the process has already exited. */
+  kill(signo: number): boolean {
+    if (this.exit !== undefined) return false
+    if (signo === SIGKILL) {
+      this.#finish({ code: 128 + SIGKILL, signal: SIGKILL })
+      return true
+    }
+    if (this.#opts.ignored?.has(signo)) return true
+    const handler = this.#handlers.get(signo)
+    if (handler) {
+      handler()
+      return true
+    }
+    // Linux: signals whose default action is to ignore (SIGCHLD, SIGURG, SIGWINCH, SIGCONT).
+    if ([17, 18, 23, 28].includes(signo)) return true
+    if (this.#opts.isInit) return true
+    this.#finish({ code: 128 + signo, signal: signo })
+    return true
+  }
+
+  /** Stops the simulation without an exit: the server closes, the "process" lives on in the state. */
+  detach(): void {
+    this.#detached = true
+    this.#controller.abort(new ProcessEnded('detached'))
+  }
+
+  #finish(exit: ExitInfo): void {
+    if (this.exit !== undefined || this.#detached) return
+    this.exit = exit
+    this.#controller.abort(new ProcessEnded('process ended'))
+    this.#resolve(exit)
+  }
+}

@@ -1,0 +1,150 @@
+// The node's whole state as plain JSON data: what the state file holds and what a snapshot is.
+// Bump SCHEMA_VERSION on any incompatible change and add a migration in store/migrate.ts.
+import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
+import type { ContainerConfig__Output } from '../generated/runtime/v1/ContainerConfig.js'
+import type { LinuxContainerResources__Output as LinuxContainerResources } from '../generated/runtime/v1/LinuxContainerResources.js'
+
+export const SCHEMA_VERSION = 1
+
+/** The image config fields a runtime uses (OCI image config, camel-cased). */
+export interface ImageConfig {
+  user: string
+  entrypoint: string[]
+  cmd: string[]
+  env: string[]
+  workingDir: string
+  exposedPorts: string[]
+  stopSignal: string
+  labels: Record<string, string>
+  volumes: string[]
+}
+
+/** What is known of one image's content, keyed by its config digest (the image id). */
+export interface ImageContent {
+  configDigest: string
+  manifestDigest: string
+  size: number
+  os: string
+  architecture: string
+  config: ImageConfig
+}
+
+/** A containerd image record: a name pointing at a manifest. CRI shows one image per config digest. */
+export interface ImageRecord {
+  namespace: string
+  name: string
+  manifestDigest: string
+  configDigest: string
+  labels: Record<string, string>
+  createdAt: string
+  updatedAt: string
+}
+
+export type TaskStatus = 'created' | 'running' | 'paused' | 'stopped'
+
+/** A containerd task: the simulated init process of a container. */
+export interface TaskRecord {
+  pid: number
+  status: TaskStatus
+  createdAt: string
+  startedAt?: string
+  exitedAt?: string
+  exitStatus?: number
+  /** Why the process ended, when the runtime knows better than the exit code (OOMKilled). */
+  exitReason?: string
+}
+
+/** CRI's view of a pod sandbox, kept on the sandbox's pause container. */
+export interface CriSandboxMeta {
+  kind: 'sandbox'
+  config: PodSandboxConfig__Output
+  name: string
+  runtimeHandler: string
+  ready: boolean
+  createdAt: string
+  ip: string
+  additionalIps: string[]
+  hostname: string
+  netnsPath: string
+  /** Resources last set through UpdatePodSandboxResources. */
+  overhead?: LinuxContainerResources
+  resources?: LinuxContainerResources
+}
+
+/**
+ * A ContainerConfig as stored: env values arrive as bytes (cri-api 1.36 made KeyValue.value bytes)
+ * and are kept as UTF-8 strings so the state stays plain JSON.
+ */
+export type StoredContainerConfig = Omit<ContainerConfig__Output, 'envs'> & { envs: { key: string; value: string }[] }
+
+/** The exit CRI remembers after it deletes a container's task. */
+export interface CriExit {
+  startedAt: string
+  finishedAt: string
+  exitCode: number
+  reason: string
+  message: string
+}
+
+/** CRI's view of an app container. */
+export interface CriContainerMeta {
+  kind: 'container'
+  sandboxId: string
+  config: StoredContainerConfig
+  name: string
+  /** The image id (config digest) resolved at creation. */
+  imageId: string
+  logPath: string
+  createdAt: string
+  stopSignal: string
+  resources?: LinuxContainerResources
+  exit?: CriExit
+  /** Set once StartContainer has run: the container can never start again. */
+  started?: boolean
+}
+
+/** A containerd container. Pause sandboxes and CRI app containers are both containers. */
+export interface ContainerRecord {
+  namespace: string
+  id: string
+  image: string
+  labels: Record<string, string>
+  runtime: { name: string }
+  snapshotter: string
+  snapshotKey: string
+  /** The OCI runtime spec, as JSON. */
+  spec: Record<string, unknown>
+  createdAt: string
+  updatedAt: string
+  task?: TaskRecord
+  cri?: CriSandboxMeta | CriContainerMeta
+}
+
+export interface NamespaceRecord {
+  labels: Record<string, string>
+}
+
+export interface NodeState {
+  version: number
+  /** Identifies this node's state for its whole life (containerd's introspection uuid). */
+  uuid: string
+  namespaces: Record<string, NamespaceRecord>
+  images: ImageRecord[]
+  imageContent: Record<string, ImageContent>
+  containers: Record<string, ContainerRecord>
+  podCidr: string
+  nextPid: number
+}
+
+export function emptyState(uuid: string, podCidr: string): NodeState {
+  return {
+    version: SCHEMA_VERSION,
+    uuid,
+    namespaces: {},
+    images: [],
+    imageContent: {},
+    containers: {},
+    podCidr,
+    nextPid: 1000,
+  }
+}

@@ -1,0 +1,91 @@
+// The state store: the node's plain data, in memory, optionally persisted to a JSON file with lowdb.
+// Mutations mark the store dirty; a burst of them is coalesced into one write a moment later, and
+// lowdb's writer (steno) writes a temp file and renames it, so the file is never torn.
+import { Low, Memory } from 'lowdb'
+import { JSONFile } from 'lowdb/node'
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { SCHEMA_VERSION, type NodeState } from './schema.js'
+
+/** How long mutations may pile up before they are written together. */
+const COALESCE_MS = 20
+
+export class StateStore {
+  /** How many times the state has been written to the file; lets tests see coalescing. */
+  writes = 0
+  #db: Low<NodeState>
+  #timer: NodeJS.Timeout | undefined
+  #pending: Promise<void> = Promise.resolve()
+  #closed = false
+
+  private constructor(
+    db: Low<NodeState>,
+    readonly file: string | undefined,
+  ) {
+    this.#db = db
+  }
+
+  /** Opens the store: a file when `file` is given (created on first write), otherwise memory only. */
+  static async open(file: string | undefined, initial: () => NodeState): Promise<StateStore> {
+    if (file === undefined) {
+      const db = new Low<NodeState>(new Memory<NodeState>(), initial())
+      return new StateStore(db, undefined)
+    }
+    const path = resolve(file)
+    mkdirSync(dirname(path), { recursive: true })
+    // Constructed explicitly: lowdb's presets silently switch to memory when NODE_ENV=test.
+    const db = new Low<NodeState>(new JSONFile<NodeState>(path), initial())
+    try {
+      await db.read()
+    } catch (err) {
+      throw new Error(`cannot read state file ${path}: ${(err as Error).message}; fix or remove the file`)
+    }
+    checkVersion(db.data, path)
+    return new StateStore(db, path)
+  }
+
+  get data(): NodeState {
+    return this.#db.data
+  }
+
+  /** Replaces the whole state (restore from a snapshot). */
+  replace(state: NodeState): void {
+    checkVersion(state, 'the given state')
+    this.#db.data = state
+    this.changed()
+  }
+
+  /** Records that the state changed; the file is written shortly, once for the whole burst. */
+  changed(): void {
+    if (this.file === undefined || this.#closed || this.#timer !== undefined) return
+    this.#timer = setTimeout(() => void this.flush(), COALESCE_MS)
+    this.#timer.unref()
+  }
+
+  /** Writes any pending change now; resolves when it is on disk. */
+  flush(): Promise<void> {
+    if (this.#timer === undefined) return this.#pending
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.writes++
+    this.#pending = this.#db.write().catch((err: unknown) => {
+      process.emitWarning(`fake-containerd: writing state to ${this.file} failed: ${(err as Error).message}`)
+    })
+    return this.#pending
+  }
+
+  async close(): Promise<void> {
+    await this.flush()
+    this.#closed = true
+  }
+}
+
+function checkVersion(state: unknown, where: string): asserts state is NodeState {
+  const version = (state as { version?: unknown } | null)?.version
+  if (version !== SCHEMA_VERSION) {
+    throw new Error(
+      `${where} has state schema version ${JSON.stringify(version)}, but this fake-containerd reads version ${SCHEMA_VERSION}; ` +
+        'start with a new state file or use the fake-containerd version that wrote it',
+    )
+  }
+}
