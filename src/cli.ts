@@ -65,6 +65,7 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): FakeContainerdOptions | 
   if (handlers?.some((h) => !/^[A-Za-z0-9._-]+$/.test(h))) throw new UsageError(`--runtime-handler names may hold only letters, digits, ".", "_" and "-"`)
   const options: FakeContainerdOptions = {
     socket: pick(values.socket, 'socket') ?? DEFAULTS.socket,
+    logLevel: DEFAULTS.logLevel,
   }
   const set = <K extends keyof FakeContainerdOptions>(key: K, value: FakeContainerdOptions[K] | undefined): void => {
     if (value !== undefined) options[key] = value

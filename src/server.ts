@@ -16,6 +16,7 @@ import { criProto } from './proto/load.js'
 import { OpenCalls, adapt, type Implementation } from './rpc/adapter.js'
 import { emptyState } from './store/schema.js'
 import { StateStore } from './store/store.js'
+import { createLogger } from './log.js'
 
 export interface FakeContainerd extends AsyncDisposable {
   /** gRPC target for clients: unix:///path/to/socket */
@@ -35,15 +36,19 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     tempDir = mkdtempSync(join(tmpdir(), 'fake-containerd-'))
     socketPath = join(tempDir, 'containerd.sock')
   }
+  const log = createLogger(options.logLevel ?? 'warn')
   const podCidr = options.podCidr ?? DEFAULTS.podCidr
   parseCidr(podCidr)
   const store = await StateStore.open(options.state, () => emptyState(randomUUID(), podCidr))
+  store.onError = (message) => log.error(message)
   const node = new Node(store, {
     sandboxImage: options.sandboxImage ?? DEFAULTS.sandboxImage,
     podCidr,
     runtimeHandlers: options.runtimeHandlers?.length ? options.runtimeHandlers : DEFAULTS.runtimeHandlers,
     pullPolicy: options.pullPolicy ?? DEFAULTS.pullPolicy,
+    log,
   })
+  node.events.subscribe((e) => log.info(`${e.containerId === e.sandboxId ? 'sandbox' : 'container'} ${e.containerId} ${e.type.toLowerCase()}`))
   node.resume()
 
   const open = new OpenCalls()
@@ -55,7 +60,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   })
   // Every service this server speaks. Each implementation object is the table of its RPCs.
   const register = <H>(name: string, definition: grpc.ServiceDefinition, impl: Implementation<H>): void =>
-    server.addService(definition, adapt(name, definition, impl, open))
+    server.addService(definition, adapt(name, definition, impl, { open, log }))
   register('runtime.v1.RuntimeService', cri.RuntimeService.service, runtimeService(node, info))
   register('runtime.v1.ImageService', cri.ImageService.service, imageService(node))
 

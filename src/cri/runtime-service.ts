@@ -254,6 +254,7 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
           unsubscribe()
           resolve()
         })
+        ctx.sendHeaders()
       }),
 
     ListMetricDescriptors: () => ({ descriptors: METRIC_DESCRIPTORS }),

@@ -1,3 +1,5 @@
+import type { Logger } from '../log.js'
+
 // The node's event bus. Every lifecycle change is published here once; the CRI face turns these
 // into GetContainerEvents messages (and the containerd face, later, into envelopes).
 
@@ -14,6 +16,8 @@ export interface LifecycleEvent {
 type Listener = (event: LifecycleEvent) => void
 
 export class EventBus {
+  constructor(private readonly log: Logger) {}
+
   #listeners = new Set<Listener>()
 
   /** Subscribes; returns the function that unsubscribes. Listeners run synchronously. */
@@ -27,7 +31,7 @@ export class EventBus {
       try {
         listener(event)
       } catch (err) {
-        process.emitWarning(`fake-containerd: event listener failed: ${(err as Error).message}`)
+        this.log.error(`event listener failed: ${(err as Error).message}`)
       }
     }
   }

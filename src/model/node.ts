@@ -3,6 +3,7 @@
 // containerd and control faces) are thin translations over this object; they keep no state.
 import type { Clock } from '../sim/clock.js'
 import { realClock } from '../sim/clock.js'
+import { silentLogger, type Logger } from '../log.js'
 import type { ExitInfo } from '../sim/process.js'
 import type { StateStore } from '../store/store.js'
 import type { ContainerRecord, NodeState } from '../store/schema.js'
@@ -20,10 +21,12 @@ export interface NodeOptions {
   runtimeHandlers: string[]
   pullPolicy: PullPolicy
   clock?: Clock
+  log?: Logger
 }
 
 export class Node {
-  readonly events = new EventBus()
+  readonly events: EventBus
+  readonly log: Logger
   readonly images: Images
   readonly tasks: Tasks
   readonly sandboxes: Sandboxes
@@ -36,10 +39,13 @@ export class Node {
     readonly options: NodeOptions,
   ) {
     this.clock = options.clock ?? realClock
+    this.log = options.log ?? silentLogger
+    this.events = new EventBus(this.log)
     this.cidr = parseCidr(store.data.podCidr)
     this.images = new Images(() => this.state, () => this.changed(), options.pullPolicy)
     this.tasks = new Tasks({
       clock: this.clock,
+      log: this.log,
       allocatePid: () => this.state.nextPid++,
       changed: () => this.changed(),
       onTaskExit: (record, exit) => this.#onTaskExit(record, exit),

@@ -5,6 +5,7 @@
 import type { ContainerRecord, TaskRecord } from '../store/schema.js'
 import type { Clock } from '../sim/clock.js'
 import { SimProcess, type ExitInfo, type Program, type Stream } from '../sim/process.js'
+import type { Logger } from '../log.js'
 import { CriLogFile } from './logs.js'
 import { nowNs, nowString } from './time.js'
 
@@ -20,6 +21,7 @@ export interface ProcessPlan {
 
 export interface TaskHost {
   readonly clock: Clock
+  readonly log: Logger
   allocatePid(): number
   changed(): void
   /** Called once when a task's process ends, after the task record says so. */
@@ -92,7 +94,7 @@ export class Tasks {
       this.#logs.set(id, log)
       return log
     } catch (err) {
-      process.emitWarning(`fake-containerd: cannot open log file ${path}: ${(err as Error).message}`)
+      this.host.log.warn(`cannot open log file ${path} of container ${id}: ${(err as Error).message}`)
       return undefined
     }
   }

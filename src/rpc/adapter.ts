@@ -2,8 +2,9 @@
 // functions (request, context) → response; server-streaming ones get a `send` function. The table
 // is the only list of RPCs: every method of the proto service must have an entry (the types say
 // so), and the proto's streaming flags decide how each is wired.
-import type * as grpc from '@grpc/grpc-js'
+import * as grpc from '@grpc/grpc-js'
 import type { ServiceDefinition } from '@grpc/grpc-js'
+import type { Logger } from '../log.js'
 import { toServiceError } from './status.js'
 
 export interface CallContext {
@@ -12,6 +13,8 @@ export interface CallContext {
   readonly metadata: grpc.Metadata
   /** Aborts when the client cancels or the server closes. */
   readonly signal: AbortSignal
+  /** Sends the response headers now, so a streaming client knows its subscription is live. */
+  sendHeaders(): void
 }
 
 export type Unary<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res> | Res
@@ -45,37 +48,64 @@ export class OpenCalls {
   }
 }
 
+export interface AdapterDeps {
+  open: OpenCalls
+  log: Logger
+}
+
 export function adapt<H>(
   serviceName: string,
   definition: ServiceDefinition,
   impl: Implementation<H>,
-  open: OpenCalls,
+  { open, log }: AdapterDeps,
 ): grpc.UntypedServiceImplementation {
   const handlers: grpc.UntypedServiceImplementation = {}
   for (const [method, def] of Object.entries(definition)) {
     const fn = (impl as Record<string, unknown>)[method]
     if (typeof fn !== 'function') throw new Error(`${serviceName}/${method} has no implementation`)
     if (def.requestStream) throw new Error(`${serviceName}/${method}: client streaming is not wired yet`)
+    const begin = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>) => {
+      const controller = open.track()
+      call.on('cancelled', () => controller.abort(new Error('cancelled by the client')))
+      const ctx: CallContext = {
+        service: serviceName,
+        method,
+        metadata: call.metadata,
+        signal: controller.signal,
+        sendHeaders: () => call.sendMetadata(new grpc.Metadata()),
+      }
+      const started = performance.now()
+      const finish = (err?: unknown): ReturnType<typeof toServiceError> | undefined => {
+        open.done(controller)
+        const ms = (performance.now() - started).toFixed(2)
+        if (err === undefined) {
+          log.debug(`${method} ok in ${ms}ms`)
+          return undefined
+        }
+        const status = toServiceError(err, log)
+        log.debug(`${method} failed in ${ms}ms: code ${status.code}: ${status.details}`)
+        return status
+      }
+      return { ctx, finish }
+    }
     if (!def.responseStream) {
       const unary = fn as Unary<unknown, unknown>
       handlers[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        const controller = open.track()
-        call.on('cancelled', () => controller.abort(new Error('cancelled by the client')))
-        const ctx: CallContext = { service: serviceName, method, metadata: call.metadata, signal: controller.signal }
+        const { ctx, finish } = begin(call)
         Promise.resolve()
           .then(() => unary(call.request, ctx))
           .then(
-            (response) => callback(null, response),
-            (err: unknown) => callback(toServiceError(err)),
+            (response) => {
+              finish()
+              callback(null, response)
+            },
+            (err: unknown) => callback(finish(err) ?? null),
           )
-          .finally(() => open.done(controller))
       }
     } else {
       const stream = fn as ServerStream<unknown, unknown>
       handlers[method] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        const controller = open.track()
-        call.on('cancelled', () => controller.abort(new Error('cancelled by the client')))
-        const ctx: CallContext = { service: serviceName, method, metadata: call.metadata, signal: controller.signal }
+        const { ctx, finish } = begin(call)
         const send = (message: unknown): void => {
           if (!call.cancelled && !call.writableEnded) call.write(message)
         }
@@ -83,13 +113,14 @@ export function adapt<H>(
           .then(() => stream(call.request, ctx, send))
           .then(
             () => {
+              finish()
               if (!call.writableEnded) call.end()
             },
             (err: unknown) => {
-              if (!call.writableEnded) call.emit('error', toServiceError(err))
+              const status = finish(err)
+              if (!call.writableEnded) call.emit('error', status)
             },
           )
-          .finally(() => open.done(controller))
       }
     }
   }

@@ -1,5 +1,6 @@
 // The one place where domain errors become gRPC statuses (as containerd's errgrpc does).
 import { status as Status, type ServiceError } from '@grpc/grpc-js'
+import type { Logger } from '../log.js'
 import { RuntimeError, type ErrorKind } from '../model/errors.js'
 
 const CODES: Record<ErrorKind, Status> = {
@@ -16,10 +17,10 @@ const CODES: Record<ErrorKind, Status> = {
   Unknown: Status.UNKNOWN,
 }
 
-export function toServiceError(err: unknown): Partial<ServiceError> & { code: Status; details: string } {
+export function toServiceError(err: unknown, log: Logger): Partial<ServiceError> & { code: Status; details: string } {
   if (err instanceof RuntimeError) return { code: CODES[err.kind], details: err.message }
   // A bug in the fake, not the client's fault: say so rather than hide it.
   const message = err instanceof Error ? err.message : String(err)
-  process.emitWarning(`fake-containerd: internal error: ${err instanceof Error ? err.stack : message}`)
+  log.error(`internal error: ${err instanceof Error ? err.stack : message}`)
   return { code: Status.INTERNAL, details: `fake-containerd internal error: ${message}` }
 }

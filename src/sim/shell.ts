@@ -2,7 +2,7 @@
 // $? expansion, and lists joined by `;`, `&&`, `||` and newlines. Enough for issue #2's commands;
 // the full shell (pipes, redirections, control flow) is a later issue.
 import { ShellExit, lookupCommand } from './commands.js'
-import type { ProgramContext } from './process.js'
+import type { ProgramContext, Stream } from './process.js'
 
 /** A word is literal text and variable references, expanded when its command runs. */
 type Part = string | { variable: string }
@@ -120,11 +120,45 @@ export async function runScript(script: string, ctx: ProgramContext): Promise<nu
 }
 
 async function runCommand(words: string[], ctx: ProgramContext): Promise<number> {
-  const name = words[0] as string
+  const redirected = applyRedirections(words, ctx)
+  if (typeof redirected === 'number') return redirected
+  const [argv, rctx] = redirected
+  if (argv.length === 0) return 0
+  const name = argv[0] as string
   const command = lookupCommand(name)
   if (command === undefined) {
-    ctx.write('stderr', `sh: ${name}: not found\n`)
+    rctx.write('stderr', `sh: ${name}: not found\n`)
     return 127
   }
-  return command(words, ctx)
+  return command(argv, rctx)
+}
+
+/**
+ * Output redirections between the two streams and to /dev/null (`>&2`, `2>&1`, `>/dev/null`).
+ * Files are the filesystem simulator's business (a later issue); until then they fail loudly.
+ */
+function applyRedirections(words: string[], ctx: ProgramContext): [string[], ProgramContext] | number {
+  const target: Record<Stream, Stream | null> = { stdout: 'stdout', stderr: 'stderr' }
+  const argv: string[] = []
+  for (let i = 0; i < words.length; i++) {
+    const m = /^([12]?)>(&[12]|.*)$/.exec(words[i] as string)
+    if (!m) {
+      argv.push(words[i] as string)
+      continue
+    }
+    const from: Stream = m[1] === '2' ? 'stderr' : 'stdout'
+    let to = m[2] as string
+    if (to === '') to = words[++i] ?? ''
+    if (to === '&1' || to === '&2') target[from] = target[to === '&1' ? 'stdout' : 'stderr']
+    else if (to === '/dev/null') target[from] = null
+    else {
+      ctx.write('stderr', `sh: can't create ${to}: files are not simulated yet\n`)
+      return 1
+    }
+  }
+  const write = (stream: Stream, text: string): void => {
+    const to = target[stream]
+    if (to) ctx.write(to, text)
+  }
+  return [argv, { ...ctx, write }]
 }

@@ -17,6 +17,8 @@ export class StateStore {
   #timer: NodeJS.Timeout | undefined
   #pending: Promise<void> = Promise.resolve()
   #closed = false
+  /** Where write failures are reported (the server's logger). */
+  onError: (message: string) => void = () => {}
 
   private constructor(
     db: Low<NodeState>,
@@ -69,7 +71,7 @@ export class StateStore {
     this.#timer = undefined
     this.writes++
     this.#pending = this.#db.write().catch((err: unknown) => {
-      process.emitWarning(`fake-containerd: writing state to ${this.file} failed: ${(err as Error).message}`)
+      this.onError(`writing state to ${this.file} failed: ${(err as Error).message}`)
     })
     return this.#pending
   }

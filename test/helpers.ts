@@ -1,0 +1,94 @@
+// Shared test helpers: a fresh server per test, typed clients, and small CRI config builders.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ServiceError } from '@grpc/grpc-js'
+import { criClients, type CriClients } from '../src/client.js'
+import { startFakeContainerd, type FakeContainerd } from '../src/server.js'
+import type { FakeContainerdOptions } from '../src/config.js'
+import type { PodSandboxConfig } from '../src/generated/runtime/v1/PodSandboxConfig.js'
+import type { ContainerConfig } from '../src/generated/runtime/v1/ContainerConfig.js'
+
+export interface Harness extends CriClients {
+  fake: FakeContainerd
+  logDir: string
+  close(): Promise<void>
+}
+
+export async function harness(options: FakeContainerdOptions = {}): Promise<Harness> {
+  const fake = await startFakeContainerd(options)
+  const clients = criClients(fake.address)
+  const logDir = mkdtempSync(join(tmpdir(), 'fc-logs-'))
+  return {
+    ...clients,
+    fake,
+    logDir,
+    close: async () => {
+      clients.close()
+      await fake.close()
+    },
+  }
+}
+
+let podCounter = 0
+
+export function podConfig(name = `pod-${++podCounter}`, extra: Partial<PodSandboxConfig> = {}): PodSandboxConfig {
+  return {
+    metadata: { name, namespace: 'default', uid: `uid-${name}`, attempt: 0 },
+    hostname: name,
+    labels: { app: name },
+    ...extra,
+  }
+}
+
+export function containerConfig(name: string, extra: Partial<ContainerConfig> = {}): ContainerConfig {
+  return { metadata: { name, attempt: 0 }, image: { image: 'busybox' }, ...extra }
+}
+
+/** Runs a pod with the given config and returns its id. */
+export async function runPod(h: Harness, config: PodSandboxConfig = podConfig()): Promise<string> {
+  return (await h.runtime.RunPodSandbox({ config })).pod_sandbox_id
+}
+
+/** Pulls busybox, creates a container in the pod and (unless told not to) starts it. */
+export async function runContainer(
+  h: Harness,
+  podId: string,
+  pod: PodSandboxConfig,
+  config: ContainerConfig,
+  start = true,
+): Promise<string> {
+  await h.image.PullImage({ image: { image: config.image?.image ?? 'busybox' } })
+  const { container_id } = await h.runtime.CreateContainer({ pod_sandbox_id: podId, config, sandbox_config: pod })
+  if (start) await h.runtime.StartContainer({ container_id })
+  return container_id
+}
+
+/** Awaits a rejected gRPC call and returns its error. */
+export async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p
+  } catch (err) {
+    return err as ServiceError
+  }
+  throw new Error('expected the call to fail, but it succeeded')
+}
+
+/** Polls until `check` returns a value (not undefined), for state that changes asynchronously. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 5000): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/** Waits until a container reaches a CRI state and returns its status. */
+export async function waitForState(h: Harness, id: string, state: string) {
+  return eventually(async () => {
+    const { status } = await h.runtime.ContainerStatus({ container_id: id })
+    return status?.state === state ? status : undefined
+  }, `container ${id} to be ${state}`)
+}

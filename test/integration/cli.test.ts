@@ -1,0 +1,487 @@
+// The built command line (dist/cli.js) as a user runs it: flags, environment variables, the
+// "listening on" line, the socket file, signals, exit codes and stderr.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import type { ServiceError } from '@grpc/grpc-js'
+import { criClients, type CriClients } from '../../src/client.js'
+import { podConfig } from '../helpers.js'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const CLI = join(ROOT, 'dist', 'cli.js')
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
+
+/** How long any one wait (start-up, exit, a log line) may take before the test fails. */
+const WAIT_MS = 10_000
+/** Deadline for each RPC, so a wedged server fails the test rather than hanging it. */
+const RPC = { deadline: 5_000 }
+
+interface Exit {
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
+interface Cli {
+  child: ChildProcess
+  /** Everything the process has written so far. */
+  readonly stdout: string
+  readonly stderr: string
+  /** Settles when the process exits. */
+  readonly exited: Promise<Exit>
+}
+
+interface Running extends Cli {
+  /** The socket path from the "listening on unix://…" line. */
+  socketPath: string
+  address: string
+}
+
+const children = new Set<ChildProcess>()
+const clients = new Set<CriClients>()
+const tempDirs: string[] = []
+
+/** An environment without any FAKE_CONTAINERD_* variable the test runner may have, plus `extra`. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FAKE_CONTAINERD_')) env[k] = v
+  return { ...env, ...extra }
+}
+
+function spawnCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Cli {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" before these tests`)
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: cleanEnv(options.env),
+    cwd: options.cwd ?? ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.add(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const exited = new Promise<Exit>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })))
+  return {
+    child,
+    get stdout() {
+      return stdout
+    },
+    get stderr() {
+      return stderr
+    },
+    exited,
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
+  })
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** Waits for the process to exit (bounded), describing its output if it does not. */
+function waitExit(cli: Cli, what = 'the process to exit'): Promise<Exit> {
+  return withTimeout(cli.exited, `${what} (stdout: ${JSON.stringify(cli.stdout)}, stderr: ${JSON.stringify(cli.stderr)})`)
+}
+
+/** Runs the CLI to completion. */
+async function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Exit & { stdout: string; stderr: string }> {
+  const cli = spawnCli(args, options)
+  const exit = await waitExit(cli, `fake-containerd ${args.join(' ')} to exit`)
+  return { ...exit, stdout: cli.stdout, stderr: cli.stderr }
+}
+
+/** Starts the CLI and resolves once it prints its "listening on" line; fails if it exits first or takes too long. */
+async function startCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Running> {
+  const cli = spawnCli(args, options)
+  const listening = new Promise<string>((resolve, reject) => {
+    const check = (): void => {
+      const match = /^listening on (unix:\/\/(.+))\n/m.exec(cli.stdout)
+      if (match) resolve(match[1]!)
+    }
+    cli.child.stdout!.on('data', check)
+    void cli.exited.then((exit) => reject(new Error(`fake-containerd exited (${JSON.stringify(exit)}) before listening; stderr: ${cli.stderr}`)))
+  })
+  const address = await withTimeout(listening, `the "listening on" line from fake-containerd ${args.join(' ')} (stderr: ${cli.stderr})`)
+  return Object.assign(cli, { address, socketPath: address.slice('unix://'.length) })
+}
+
+function connect(running: Running): CriClients {
+  const c = criClients(running.address)
+  clients.add(c)
+  return c
+}
+
+/** Sends a signal and waits for the process to exit. */
+async function stop(cli: Cli, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+  cli.child.kill(signal)
+  return waitExit(cli, `fake-containerd to exit after ${signal}`)
+}
+
+/** Polls `check` until it holds, bounded by WAIT_MS. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+function tempDir(): string {
+  // realpath: the CLI reports an absolute path; compare against the same spelling.
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'fc-cli-')))
+  tempDirs.push(dir)
+  return dir
+}
+
+let tmp: string
+beforeEach(() => {
+  tmp = tempDir()
+})
+
+afterEach(async () => {
+  for (const c of clients) c.close()
+  clients.clear()
+  const leftovers = [...children].filter((c) => c.exitCode === null && c.signalCode === null)
+  await Promise.all(
+    leftovers.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.once('close', () => resolve())
+          c.kill('SIGKILL')
+        }),
+    ),
+  )
+  children.clear()
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+const FLAGS = [
+  '--socket',
+  '--state',
+  '--sandbox-image',
+  '--pod-cidr',
+  '--runtime-handler',
+  '--pull-policy',
+  '--runtime-name',
+  '--runtime-version',
+  '--log-level',
+  '--version',
+  '--help',
+]
+
+describe('fake-containerd CLI: informational flags and usage errors', () => {
+  test('--version prints the package version and exits 0', async () => {
+    const r = await runCli(['--version'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe(`fake-containerd ${PACKAGE_VERSION}\n`)
+  })
+
+  test('--help lists every flag and exits 0', async () => {
+    const r = await runCli(['--help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Usage: fake-containerd')
+    for (const flag of FLAGS) expect(r.stdout, `--help should mention ${flag}`).toMatch(new RegExp(`(^|\\s)${flag}(\\s|$)`, 'm'))
+  })
+
+  test.each([
+    [['--nope'], /--nope/],
+    [['--pull-policy', 'maybe'], /--pull-policy.*"maybe"/],
+    [['--log-level', 'loud'], /--log-level.*"loud"/],
+  ])('%j is refused with a message on stderr and exit code 2', async (args, message) => {
+    const r = await runCli([...args, '--socket', join(tmp, 'c.sock')])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(message)
+    expect(r.stderr).toContain('fake-containerd')
+    expect(r.stdout).not.toContain('listening on')
+    expect(existsSync(join(tmp, 'c.sock'))).toBe(false)
+  })
+
+  test('a bad value from the environment is refused like a bad flag', async () => {
+    const r = await runCli(['--socket', join(tmp, 'c.sock')], { env: { FAKE_CONTAINERD_PULL_POLICY: 'maybe' } })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/pull-policy.*"maybe"/)
+  })
+})
+
+describe('fake-containerd CLI: serving on a socket', () => {
+  test('--socket prints one "listening on" line, makes a 0660 socket, serves CRI, and SIGTERM exits 0 and removes the socket', async () => {
+    const socket = join(tmp, 'c.sock')
+    const fc = await startCli(['--socket', socket])
+    expect(fc.address).toBe(`unix://${socket}`)
+    expect(statSync(socket).isSocket()).toBe(true)
+    expect(statSync(socket).mode & 0o777).toBe(0o660)
+
+    const cri = connect(fc)
+    const v = await cri.runtime.Version({ version: '' }, RPC)
+    expect(v).toMatchObject({ version: '0.1.0', runtime_name: 'containerd', runtime_api_version: 'v1' })
+    cri.close()
+
+    const exit = await stop(fc, 'SIGTERM')
+    expect(exit).toEqual({ code: 0, signal: null })
+    expect(fc.stdout).toBe(`listening on unix://${socket}\n`)
+    expect(existsSync(socket)).toBe(false)
+  })
+
+  test('SIGINT stops it the same way: exit 0 and the socket is removed', async () => {
+    const socket = join(tmp, 'c.sock')
+    const fc = await startCli(['--socket', socket])
+    const cri = connect(fc)
+    expect((await cri.runtime.Version({ version: '' }, RPC)).runtime_name).toBe('containerd')
+    cri.close()
+    const exit = await stop(fc, 'SIGINT')
+    expect(exit).toEqual({ code: 0, signal: null })
+    expect(fc.stdout).toBe(`listening on unix://${socket}\n`)
+    expect(existsSync(socket)).toBe(false)
+  })
+
+  test('a relative --socket is reported as an absolute path', async () => {
+    const fc = await startCli(['--socket', 'rel.sock'], { cwd: tmp })
+    expect(fc.address).toBe(`unix://${join(tmp, 'rel.sock')}`)
+    expect(statSync(join(tmp, 'rel.sock')).isSocket()).toBe(true)
+    expect((await stop(fc)).code).toBe(0)
+  })
+
+  test('--runtime-handler can be repeated; every handler is reported and accepted', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--runtime-handler', 'runc', '--runtime-handler', 'kata'])
+    const cri = connect(fc)
+    const status = await cri.runtime.Status({ verbose: false }, RPC)
+    expect(status.runtime_handlers.map((h) => h.name).sort()).toEqual(['kata', 'runc'])
+    for (const handler of ['runc', 'kata']) {
+      const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config: podConfig(`on-${handler}`), runtime_handler: handler }, RPC)
+      const { status: pod } = await cri.runtime.PodSandboxStatus({ pod_sandbox_id, verbose: false }, RPC)
+      expect(pod!.runtime_handler).toBe(handler)
+    }
+  })
+
+  test('the first --runtime-handler is the default for pods that name none', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--runtime-handler', 'kata', '--runtime-handler', 'runc'])
+    const cri = connect(fc)
+    const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config: podConfig('no-handler') }, RPC)
+    const { status: pod } = await cri.runtime.PodSandboxStatus({ pod_sandbox_id, verbose: false }, RPC)
+    expect(pod!.runtime_handler).toBe('kata')
+  })
+
+  test('--log-level debug logs each RPC to stderr', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--log-level', 'debug'])
+    const cri = connect(fc)
+    await cri.runtime.Version({ version: '' }, RPC)
+    await until(() => /level=debug.*Version/.test(fc.stderr), `a debug line about Version on stderr (got ${JSON.stringify(fc.stderr)})`)
+    expect(fc.stdout).not.toContain('Version')
+  })
+
+  test('at the default log level RPCs are not logged', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock')])
+    const cri = connect(fc)
+    await cri.runtime.Version({ version: '' }, RPC)
+    cri.close()
+    expect((await stop(fc)).code).toBe(0)
+    expect(fc.stderr).not.toMatch(/level=debug/)
+  })
+})
+
+describe('fake-containerd CLI: environment variables', () => {
+  test('FAKE_CONTAINERD_SOCKET chooses the socket', async () => {
+    const socket = join(tmp, 'env.sock')
+    const fc = await startCli([], { env: { FAKE_CONTAINERD_SOCKET: socket } })
+    expect(fc.address).toBe(`unix://${socket}`)
+    const cri = connect(fc)
+    expect((await cri.runtime.Version({ version: '' }, RPC)).runtime_api_version).toBe('v1')
+  })
+
+  test('--socket wins over FAKE_CONTAINERD_SOCKET', async () => {
+    const socket = join(tmp, 'flag.sock')
+    const fc = await startCli(['--socket', socket], { env: { FAKE_CONTAINERD_SOCKET: join(tmp, 'env.sock') } })
+    expect(fc.address).toBe(`unix://${socket}`)
+    expect(existsSync(join(tmp, 'env.sock'))).toBe(false)
+  })
+
+  test('FAKE_CONTAINERD_RUNTIME_NAME and _RUNTIME_VERSION are what Version reports', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock')], {
+      env: { FAKE_CONTAINERD_RUNTIME_NAME: 'env-runtime', FAKE_CONTAINERD_RUNTIME_VERSION: '7.7.7-env' },
+    })
+    const v = await connect(fc).runtime.Version({ version: '' }, RPC)
+    expect([v.runtime_name, v.runtime_version]).toEqual(['env-runtime', '7.7.7-env'])
+  })
+
+  test('--runtime-name and --runtime-version win over the environment', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--runtime-name', 'flag-runtime', '--runtime-version', '1.2.3-flag'], {
+      env: { FAKE_CONTAINERD_RUNTIME_NAME: 'env-runtime', FAKE_CONTAINERD_RUNTIME_VERSION: '7.7.7-env' },
+    })
+    const v = await connect(fc).runtime.Version({ version: '' }, RPC)
+    expect([v.runtime_name, v.runtime_version]).toEqual(['flag-runtime', '1.2.3-flag'])
+  })
+
+  test('FAKE_CONTAINERD_RUNTIME_HANDLERS=runc,kata: both are reported and accepted, others are not', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock')], { env: { FAKE_CONTAINERD_RUNTIME_HANDLERS: 'runc,kata' } })
+    const cri = connect(fc)
+    const status = await cri.runtime.Status({ verbose: false }, RPC)
+    expect(status.runtime_handlers.map((h) => h.name).sort()).toEqual(['kata', 'runc'])
+
+    const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config: podConfig('kata-pod'), runtime_handler: 'kata' }, RPC)
+    expect(pod_sandbox_id).toMatch(/^[0-9a-f]{64}$/)
+    const { status: pod } = await cri.runtime.PodSandboxStatus({ pod_sandbox_id, verbose: false }, RPC)
+    expect(pod!.runtime_handler).toBe('kata')
+
+    const err = (await cri.runtime.RunPodSandbox({ config: podConfig('gvisor-pod'), runtime_handler: 'gvisor' }, RPC).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as ServiceError | undefined
+    expect(err, 'RunPodSandbox with runtime_handler gvisor should fail').toBeDefined()
+    expect(err!.details).toContain('no runtime for "gvisor" is configured')
+  })
+
+  test('--runtime-handler wins over FAKE_CONTAINERD_RUNTIME_HANDLERS', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--runtime-handler', 'gvisor'], { env: { FAKE_CONTAINERD_RUNTIME_HANDLERS: 'runc,kata' } })
+    const status = await connect(fc).runtime.Status({ verbose: false }, RPC)
+    expect(status.runtime_handlers.map((h) => h.name)).toEqual(['gvisor'])
+  })
+
+  test('FAKE_CONTAINERD_POD_CIDR is where pod IPs come from', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock')], { env: { FAKE_CONTAINERD_POD_CIDR: '10.244.7.0/24' } })
+    const cri = connect(fc)
+    const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config: podConfig('cidr-pod') }, RPC)
+    const { status } = await cri.runtime.PodSandboxStatus({ pod_sandbox_id, verbose: false }, RPC)
+    expect(status!.network!.ip).toMatch(/^10\.244\.7\.\d{1,3}$/)
+  })
+
+  test('--pod-cidr wins over FAKE_CONTAINERD_POD_CIDR', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--pod-cidr', '172.30.5.0/24'], { env: { FAKE_CONTAINERD_POD_CIDR: '10.244.7.0/24' } })
+    const cri = connect(fc)
+    const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config: podConfig('cidr-pod') }, RPC)
+    const { status } = await cri.runtime.PodSandboxStatus({ pod_sandbox_id, verbose: false }, RPC)
+    expect(status!.network!.ip).toMatch(/^172\.30\.5\.\d{1,3}$/)
+  })
+
+  test('FAKE_CONTAINERD_SANDBOX_IMAGE is the pause image a pod pins', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock')], { env: { FAKE_CONTAINERD_SANDBOX_IMAGE: 'registry.k8s.io/pause:3.9' } })
+    const cri = connect(fc)
+    await cri.runtime.RunPodSandbox({ config: podConfig('pause-pod') }, RPC)
+    const { images } = await cri.image.ListImages({ filter: null }, RPC)
+    const pause = images.filter((i) => i.repo_tags.some((t) => t.startsWith('registry.k8s.io/pause:')))
+    expect(pause.map((i) => [i.repo_tags, i.pinned])).toEqual([[['registry.k8s.io/pause:3.9'], true]])
+  })
+
+  test('--sandbox-image wins over FAKE_CONTAINERD_SANDBOX_IMAGE', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--sandbox-image', 'registry.k8s.io/pause:3.8'], {
+      env: { FAKE_CONTAINERD_SANDBOX_IMAGE: 'registry.k8s.io/pause:3.9' },
+    })
+    const cri = connect(fc)
+    await cri.runtime.RunPodSandbox({ config: podConfig('pause-pod') }, RPC)
+    const { images } = await cri.image.ListImages({ filter: null }, RPC)
+    const pause = images.filter((i) => i.repo_tags.some((t) => t.startsWith('registry.k8s.io/pause:')))
+    expect(pause.map((i) => [i.repo_tags, i.pinned])).toEqual([[['registry.k8s.io/pause:3.8'], true]])
+  })
+
+  test('FAKE_CONTAINERD_PULL_POLICY=catalog refuses images outside the catalog; --pull-policy any wins over it', async () => {
+    const strict = await startCli(['--socket', join(tmp, 'strict.sock')], { env: { FAKE_CONTAINERD_PULL_POLICY: 'catalog' } })
+    const strictCri = connect(strict)
+    await expect(strictCri.image.PullImage({ image: { image: 'example.invalid/nowhere/app:1.0' } }, RPC)).rejects.toThrow()
+    expect((await strictCri.image.PullImage({ image: { image: 'busybox' } }, RPC)).image_ref).toMatch(/^sha256:/)
+
+    const loose = await startCli(['--socket', join(tmp, 'loose.sock'), '--pull-policy', 'any'], { env: { FAKE_CONTAINERD_PULL_POLICY: 'catalog' } })
+    const { image_ref } = await connect(loose).image.PullImage({ image: { image: 'example.invalid/nowhere/app:1.0' } }, RPC)
+    expect(image_ref).toMatch(/^sha256:/)
+  })
+
+  test('FAKE_CONTAINERD_LOG_LEVEL=debug logs RPCs; --log-level error wins over it', async () => {
+    const chatty = await startCli(['--socket', join(tmp, 'chatty.sock')], { env: { FAKE_CONTAINERD_LOG_LEVEL: 'debug' } })
+    await connect(chatty).runtime.Version({ version: '' }, RPC)
+    await until(() => /level=debug.*Version/.test(chatty.stderr), `a debug line about Version (got ${JSON.stringify(chatty.stderr)})`)
+
+    const quiet = await startCli(['--socket', join(tmp, 'quiet.sock'), '--log-level', 'error'], { env: { FAKE_CONTAINERD_LOG_LEVEL: 'debug' } })
+    const quietCri = connect(quiet)
+    await quietCri.runtime.Version({ version: '' }, RPC)
+    quietCri.close()
+    expect((await stop(quiet)).code).toBe(0)
+    expect(quiet.stderr).not.toMatch(/level=debug/)
+  })
+
+  test('FAKE_CONTAINERD_STATE chooses the state file', async () => {
+    const state = join(tmp, 'env-state.json')
+    const fc = await startCli(['--socket', join(tmp, 'c.sock')], { env: { FAKE_CONTAINERD_STATE: state } })
+    const cri = connect(fc)
+    const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config: podConfig('env-state-pod') }, RPC)
+    cri.close()
+    expect((await stop(fc)).code).toBe(0)
+    expect(existsSync(state)).toBe(true)
+    expect(readFileSync(state, 'utf8')).toContain(pod_sandbox_id)
+  })
+})
+
+describe('fake-containerd CLI: an existing socket file', () => {
+  test('a stale plain file at the socket path is replaced and the server starts', async () => {
+    const socket = join(tmp, 'c.sock')
+    writeFileSync(socket, 'not a socket')
+    const fc = await startCli(['--socket', socket])
+    expect(statSync(socket).isSocket()).toBe(true)
+    expect((await connect(fc).runtime.Version({ version: '' }, RPC)).runtime_name).toBe('containerd')
+  })
+
+  test('a socket left by a killed server is replaced and the server starts', async () => {
+    const socket = join(tmp, 'c.sock')
+    const first = await startCli(['--socket', socket])
+    first.child.kill('SIGKILL')
+    expect((await waitExit(first)).signal).toBe('SIGKILL')
+    expect(statSync(socket).isSocket(), 'SIGKILL should leave the socket file behind').toBe(true)
+
+    const second = await startCli(['--socket', socket])
+    expect(second.address).toBe(`unix://${socket}`)
+    expect((await connect(second).runtime.Version({ version: '' }, RPC)).runtime_name).toBe('containerd')
+  })
+
+  test('a socket with a live server behind it is refused; the first server keeps serving', async () => {
+    const socket = join(tmp, 'c.sock')
+    const first = await startCli(['--socket', socket, '--runtime-name', 'first'])
+
+    const second = await runCli(['--socket', socket, '--runtime-name', 'second'])
+    expect(second.code).not.toBe(0)
+    expect(second.code).not.toBeNull()
+    expect(second.stderr).toContain('already listening')
+    expect(second.stdout).not.toContain('listening on')
+
+    expect(statSync(socket).isSocket()).toBe(true)
+    expect((await connect(first).runtime.Version({ version: '' }, RPC)).runtime_name).toBe('first')
+  })
+})
+
+describe('fake-containerd CLI: --state', () => {
+  test('a pod survives a restart with the same state file, with the same id and IP', async () => {
+    const socket = join(tmp, 'c.sock')
+    const state = join(tmp, 'state.json')
+
+    const first = await startCli(['--socket', socket, '--state', state])
+    const cri1 = connect(first)
+    const { pod_sandbox_id } = await cri1.runtime.RunPodSandbox({ config: podConfig('persisted') }, RPC)
+    const { status: before } = await cri1.runtime.PodSandboxStatus({ pod_sandbox_id, verbose: false }, RPC)
+    const ip = before!.network!.ip
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
+    cri1.close()
+    expect((await stop(first)).code).toBe(0)
+    expect(existsSync(state)).toBe(true)
+    expect(existsSync(socket)).toBe(false)
+
+    const second = await startCli(['--socket', socket, '--state', state])
+    const cri2 = connect(second)
+    const { items } = await cri2.runtime.ListPodSandbox({ filter: null }, RPC)
+    expect(items.map((p) => [p.id, p.metadata?.name])).toEqual([[pod_sandbox_id, 'persisted']])
+    const { status: after } = await cri2.runtime.PodSandboxStatus({ pod_sandbox_id, verbose: false }, RPC)
+    expect(after!.network!.ip).toBe(ip)
+  })
+
+  test('without --state a restart starts from an empty node', async () => {
+    const socket = join(tmp, 'c.sock')
+    const first = await startCli(['--socket', socket])
+    const cri1 = connect(first)
+    await cri1.runtime.RunPodSandbox({ config: podConfig('ephemeral') }, RPC)
+    cri1.close()
+    expect((await stop(first)).code).toBe(0)
+
+    const second = await startCli(['--socket', socket])
+    const { items } = await connect(second).runtime.ListPodSandbox({ filter: null }, RPC)
+    expect(items).toEqual([])
+  })
+})

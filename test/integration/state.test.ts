@@ -1,0 +1,97 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { startFakeContainerd } from '../../src/server.js'
+import { containerConfig, eventually, harness, podConfig, runContainer, runPod, waitForState, type Harness } from '../helpers.js'
+
+let dir: string
+let file: string
+const open: Harness[] = []
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fc-state-'))
+  file = join(dir, 'state.json')
+})
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((h) => h.close()))
+})
+
+async function start(): Promise<Harness> {
+  const h = await harness({ state: file })
+  open.push(h)
+  return h
+}
+
+describe('--state', () => {
+  test('after a restart everything is back: pods keep IPs, running containers keep running, exits are kept', async () => {
+    let h = await start()
+    const config = podConfig('keep', { log_directory: join(dir, 'logs') })
+    const pod = await runPod(h, config)
+    const long = await runContainer(h, pod, config, containerConfig('long', { command: ['sleep', '3600'] }))
+    const done = await runContainer(h, pod, config, containerConfig('done', { command: ['sh', '-c', 'exit 4'] }))
+    await waitForState(h, done, 'CONTAINER_EXITED')
+    const before = (await h.runtime.ContainerStatus({ container_id: long, verbose: false })).status!
+    const ipBefore = (await h.runtime.PodSandboxStatus({ pod_sandbox_id: pod, verbose: false })).status!.network!.ip
+    await h.close()
+    open.pop()
+
+    h = await start()
+    const podStatus = (await h.runtime.PodSandboxStatus({ pod_sandbox_id: pod, verbose: false })).status!
+    expect(podStatus).toMatchObject({ state: 'SANDBOX_READY', network: { ip: ipBefore } })
+    const after = (await h.runtime.ContainerStatus({ container_id: long, verbose: false })).status!
+    expect(after).toMatchObject({ state: 'CONTAINER_RUNNING', started_at: before.started_at })
+    expect((await h.runtime.ContainerStatus({ container_id: done, verbose: false })).status).toMatchObject({ state: 'CONTAINER_EXITED', exit_code: 4 })
+    // Still a live process: it can be stopped, and exec works in it.
+    expect((await h.runtime.ExecSync({ container_id: long, cmd: ['echo', 'alive'], timeout: 0 })).stdout.toString()).toBe('alive\n')
+    await h.runtime.StopContainer({ container_id: long, timeout: 0 })
+    expect((await h.runtime.ContainerStatus({ container_id: long, verbose: false })).status!.exit_code).toBe(137)
+    // A new pod does not take the kept IP.
+    const second = await runPod(h, podConfig('second'))
+    expect((await h.runtime.PodSandboxStatus({ pod_sandbox_id: second, verbose: false })).status!.network!.ip).not.toBe(ipBefore)
+  })
+
+  test('log files continue after a restart', async () => {
+    let h = await start()
+    const config = podConfig('logs', { log_directory: join(dir, 'logs') })
+    const pod = await runPod(h, config)
+    const id = await runContainer(
+      h,
+      pod,
+      config,
+      containerConfig('writer', { command: ['sh', '-c', 'sleep 0.3; echo late'], log_path: 'writer/0.log', annotations: { 'fake-containerd.io/stdout': 'early' } }),
+    )
+    const path = (await h.runtime.ContainerStatus({ container_id: id, verbose: false })).status!.log_path
+    await eventually(() => (existsSync(path) && readFileSync(path, 'utf8').includes('early') ? true : undefined), 'early line')
+    await h.close()
+    open.pop()
+    h = await start()
+    await waitForState(h, id, 'CONTAINER_EXITED')
+    const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(1).join(' '))
+    expect(lines).toEqual(['stdout F early', 'stdout F late'])
+  })
+
+  test('the file is plain versioned JSON, written atomically, and a burst of changes is coalesced', async () => {
+    const h = await start()
+    await Promise.all(Array.from({ length: 30 }, (_, i) => runPod(h, podConfig(`burst-${i}`))))
+    await h.fake.node.store.flush()
+    const state = JSON.parse(readFileSync(file, 'utf8'))
+    expect(state.version).toBe(1)
+    expect(Object.keys(state.containers)).toHaveLength(30)
+    // 30 sandboxes are well over 60 mutations; they reach the disk in a handful of writes.
+    expect(h.fake.node.store.writes).toBeLessThan(10)
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([])
+  })
+
+  test('a state file with an unknown schema version is refused with a clear message', async () => {
+    writeFileSync(file, JSON.stringify({ version: 99, containers: {} }))
+    await expect(startFakeContainerd({ state: file })).rejects.toThrow(/state schema version 99, but this fake-containerd reads version 1/)
+    // The file is left untouched.
+    expect(JSON.parse(readFileSync(file, 'utf8')).version).toBe(99)
+  })
+
+  test('a corrupt state file is refused, not overwritten', async () => {
+    writeFileSync(file, '{"version": 1, "contai')
+    await expect(startFakeContainerd({ state: file })).rejects.toThrow(/cannot read state file/)
+    expect(readFileSync(file, 'utf8')).toBe('{"version": 1, "contai')
+  })
+})
