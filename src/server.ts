@@ -12,11 +12,17 @@ import { runtimeInfo } from './cri/info.js'
 import { runtimeService } from './cri/runtime-service.js'
 import { Node } from './model/node.js'
 import { parseCidr } from './model/network.js'
+import { catalog } from './images/catalog.js'
 import { criProto } from './proto/load.js'
 import { OpenCalls, adapt, type Implementation } from './rpc/adapter.js'
 import { emptyState } from './store/schema.js'
 import { StateStore } from './store/store.js'
 import { createLogger } from './log.js'
+
+// Load the wire definitions and the image catalog when the module is imported, so that starting a
+// server (one per test) costs only its socket.
+criProto()
+catalog()
 
 export interface FakeContainerd extends AsyncDisposable {
   /** gRPC target for clients: unix:///path/to/socket */

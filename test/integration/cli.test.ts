@@ -242,8 +242,21 @@ describe('fake-containerd CLI: serving on a socket', () => {
     const fc = await startCli(['--socket', 'rel.sock'], { cwd: tmp })
     expect(fc.address).toBe(`unix://${join(tmp, 'rel.sock')}`)
     expect(statSync(join(tmp, 'rel.sock')).isSocket()).toBe(true)
-    expect((await stop(fc)).code).toBe(0)
+    expect((await connect(fc).runtime.Version({ version: '' }, RPC)).runtime_name).toBe('containerd')
   })
+
+  // "listening on" tells a supervisor the server is ready, so it must also be ready to stop
+  // cleanly: a signal sent the moment the line appears must still give exit 0 and no socket file.
+  // The window for a wrong order is small, so this tries several times with each signal.
+  test('a signal sent as soon as the "listening on" line appears still stops it cleanly', async () => {
+    for (let i = 0; i < 20; i++) {
+      const signal: NodeJS.Signals = i % 2 === 0 ? 'SIGTERM' : 'SIGINT'
+      const socket = join(tmp, `quick-${i}.sock`)
+      const fc = await startCli(['--socket', socket])
+      const exit = await stop(fc, signal)
+      expect({ attempt: i, signal, exit, socketLeft: existsSync(socket) }).toEqual({ attempt: i, signal, exit: { code: 0, signal: null }, socketLeft: false })
+    }
+  }, 60_000)
 
   test('--runtime-handler can be repeated; every handler is reported and accepted', async () => {
     const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--runtime-handler', 'runc', '--runtime-handler', 'kata'])
