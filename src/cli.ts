@@ -99,14 +99,15 @@ async function main(): Promise<void> {
     process.stderr.write(`fake-containerd: ${(err as Error).message}\n`)
     process.exit(1)
   }
-  process.stdout.write(`listening on ${server.address}\n`)
   const stop = (): void => {
     const forced = setTimeout(() => process.exit(1), 2000)
     forced.unref()
     void server.close().then(() => process.exit(0))
   }
+  // Handlers first: a client may signal the moment it reads the ready line.
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)
+  process.stdout.write(`listening on ${server.address}\n`)
 }
 
 void main()

@@ -19,9 +19,9 @@ export interface CallOptions {
 
 /** A promise-returning client for a service, derived from its generated definition and handlers. */
 export type PromiseClient<D, H> = {
-  [K in keyof D as string extends K ? never : K]: D[K] extends MethodDefinition<infer Req, unknown, unknown, infer ResOut>
+  [K in keyof D as string extends K ? never : K]: D[K] extends MethodDefinition<infer Req, infer _Res, infer _ReqOut, infer ResOut>
     ? K extends keyof H
-      ? H[K] extends grpc.handleServerStreamingCall<unknown, unknown>
+      ? H[K] extends grpc.handleServerStreamingCall<infer _SReq, infer _SRes>
         ? (request: Req, options?: CallOptions) => grpc.ClientReadableStream<ResOut>
         : (request: Req, options?: CallOptions) => Promise<ResOut>
       : never

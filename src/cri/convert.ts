@@ -173,7 +173,8 @@ export function toContainerStats(c: AppContainerRecord, u: Usage = usage(c, memo
 }
 
 export function toPodSandboxStats(node: Node, s: SandboxRecord): PodSandboxStats {
-  const containers = node.containers.all().filter((c) => c.cri.sandboxId === s.id)
+  // As containerd, which fills this from ListContainerStats: only containers with a running task.
+  const containers = node.containers.all().filter((c) => c.cri.sandboxId === s.id && criState(c) === 'CONTAINER_RUNNING')
   const pause = usage(s, 0n)
   const parts = [pause, ...containers.map((c) => usage(c, memoryLimit(c)))]
   const sum = (f: (u: Usage) => bigint): bigint => parts.reduce((acc, u) => acc + f(u), 0n)

@@ -209,7 +209,15 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
     StreamContainerStats: async (req, _ctx, send) => batches(runningStats(req.filter), (container_stats) => send({ container_stats })),
 
     PodSandboxStats: (req) => {
-      const s = node.sandboxes.get(requireId(req.pod_sandbox_id, 'sandbox'))
+      const id = requireId(req.pod_sandbox_id, 'sandbox')
+      const s = node.sandboxes.find(id)
+      if (!s) throw new RuntimeError('NotFound', `an error occurred when trying to find sandbox ${id}: not found`)
+      if (!s.cri.ready) {
+        throw new RuntimeError(
+          'Unavailable',
+          `failed to decode pod sandbox metrics ${id}: failed to get pod sandbox stats since sandbox container ${JSON.stringify(s.id)} is not in ready state: unavailable`,
+        )
+      }
       return { stats: toPodSandboxStats(node, s) }
     },
 

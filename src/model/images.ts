@@ -38,6 +38,8 @@ export class Images {
     private readonly state: () => NodeState,
     private readonly changed: () => void,
     private readonly pullPolicy: PullPolicy,
+    /** References whose records are labelled pinned when pulled (the sandbox image), normalised. */
+    private readonly pinnedRefs: readonly string[],
   ) {}
 
   /** All images of a namespace, grouped by config digest. */
@@ -80,7 +82,7 @@ export class Images {
   }
 
   /** Pulls a reference: records tag (or digest), repo digest and id; returns the image id. */
-  pull(reference: string, credentials: Credentials | undefined, pinned = false): ImageView {
+  pull(reference: string, credentials: Credentials | undefined): ImageView {
     const ref = parseReference(reference)
     const entry = this.fetch(ref, credentials)
     const now = nowString()
@@ -94,8 +96,9 @@ export class Images {
       config: entry.config,
     }
     const names = [ref.normalized, `${ref.repository}@${entry.manifestDigest}`, entry.configDigest]
-    const labels: Record<string, string> = { [LABEL_MANAGED]: 'managed', ...(pinned ? { [LABEL_PINNED]: 'pinned' } : {}) }
     for (const name of new Set(names)) {
+      // As containerd: a record is pinned when its own name is one of the pinned references.
+      const labels: Record<string, string> = { [LABEL_MANAGED]: 'managed', ...(this.pinnedRefs.includes(name) ? { [LABEL_PINNED]: 'pinned' } : {}) }
       const existing = state.images.find((r) => r.namespace === CRI_NAMESPACE && r.name === name)
       if (existing) {
         // A tag moves to the newly pulled image, as a registry tag can.

@@ -11,6 +11,7 @@ import { Containers } from './containers.js'
 import { EventBus, type LifecycleEventType } from './events.js'
 import { Images, type PullPolicy } from './images.js'
 import { parseCidr, type Cidr } from './network.js'
+import { parseReference } from './reference.js'
 import { Sandboxes } from './sandboxes.js'
 import { Tasks } from './tasks.js'
 import { nowNs } from './time.js'
@@ -42,7 +43,7 @@ export class Node {
     this.log = options.log ?? silentLogger
     this.events = new EventBus(this.log)
     this.cidr = parseCidr(store.data.podCidr)
-    this.images = new Images(() => this.state, () => this.changed(), options.pullPolicy)
+    this.images = new Images(() => this.state, () => this.changed(), options.pullPolicy, [parseReference(options.sandboxImage).normalized])
     this.tasks = new Tasks({
       clock: this.clock,
       log: this.log,

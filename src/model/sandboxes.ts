@@ -65,8 +65,8 @@ export class Sandboxes {
     if (!node.options.runtimeHandlers.includes(handler)) {
       throw unknown(`unable to get OCI runtime for sandbox ${JSON.stringify(id)}: no runtime for ${JSON.stringify(handler)} is configured`)
     }
-    // The pause image is made present and pinned, as containerd's ensurePauseImageExists does.
-    const pause = node.images.resolve(node.options.sandboxImage) ?? node.images.pull(node.options.sandboxImage, undefined, true)
+    // The pause image is made present, as containerd's ensurePauseImageExists does; its pull pins it.
+    const pause = node.images.resolve(node.options.sandboxImage) ?? node.images.pull(node.options.sandboxImage, undefined)
 
     const hostNetwork = config.linux?.security_context?.namespace_options?.network === 'NODE'
     let ip = ''

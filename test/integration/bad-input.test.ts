@@ -47,7 +47,8 @@ describe('bad input', () => {
   })
 
   test('invalid label selectors are InvalidArgument', async () => {
-    for (const label_selector of [{ '': 'x' }, { 'bad key!': 'x' }, { 'a/b/c': 'x' }, { ok: 'v'.repeat(64) }]) {
+    const selectors: Record<string, string>[] = [{ '': 'x' }, { 'bad key!': 'x' }, { 'a/b/c': 'x' }, { ok: 'v'.repeat(64) }]
+    for (const label_selector of selectors) {
       const err = await grpcError(h.runtime.ListPodSandbox({ filter: { label_selector } }))
       expect(err.code).toBe(3)
       expect(err.details).toMatch(/invalid label selector/)
