@@ -48,7 +48,9 @@ async function main() {
     await f.close()
   }
   starts.sort((a, b) => a - b)
-  console.log(`in-process: import ${ms(importMs)}; first start ${ms(firstMs)}; later starts p50 ${ms(pct(starts, 50))}, p99 ${ms(pct(starts, 99))}`)
+  console.log(
+    `in-process: import ${ms(importMs)}; first start ${ms(firstMs)}; later starts p50 ${ms(pct(starts, 50))}, p99 ${ms(pct(starts, 99))}`,
+  )
 
   const fake = await lib.startFakeContainerd()
   for (const concurrency of [1, 16]) {

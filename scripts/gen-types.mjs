@@ -18,8 +18,17 @@ execFileSync(
   process.execPath,
   [
     join(root, 'node_modules/@grpc/proto-loader/build/bin/proto-loader-gen-types.js'),
-    '--keepCase', '--longs=String', '--enums=String', '--defaults', '--oneofs',
-    '--grpcLib=@grpc/grpc-js', '-I', join(root, 'proto'), '-O', outDir, ...protos,
+    '--keepCase',
+    '--longs=String',
+    '--enums=String',
+    '--defaults',
+    '--oneofs',
+    '--grpcLib=@grpc/grpc-js',
+    '-I',
+    join(root, 'proto'),
+    '-O',
+    outDir,
+    ...protos,
   ],
   { stdio: 'inherit' },
 )
@@ -33,7 +42,11 @@ for (const f of readdirSync(outDir, { recursive: true }).map(String)) {
 }
 
 if (check) {
-  const files = (dir) => readdirSync(dir, { recursive: true }).map(String).filter((f) => statSync(join(dir, f)).isFile()).sort()
+  const files = (dir) =>
+    readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => statSync(join(dir, f)).isFile())
+      .sort()
   const committed = join(root, 'src/generated')
   const want = files(outDir)
   const have = files(committed)
@@ -42,7 +55,9 @@ if (check) {
   )
   rmSync(outDir, { recursive: true, force: true })
   if (differing.length > 0) {
-    console.error(`src/generated is stale (${differing.length} files differ, e.g. ${relative(root, join(committed, differing[0]))}); run: npm run gen`)
+    console.error(
+      `src/generated is stale (${differing.length} files differ, e.g. ${relative(root, join(committed, differing[0]))}); run: npm run gen`,
+    )
     process.exit(1)
   }
 }

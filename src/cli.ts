@@ -61,8 +61,14 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): FakeContainerdOptions | 
   if (logLevel !== undefined && !['error', 'warn', 'info', 'debug'].includes(logLevel)) {
     throw new UsageError(`--log-level must be one of error, warn, info, debug; got "${logLevel}"`)
   }
-  const handlers = values['runtime-handler'] ?? env[ENV.runtimeHandlers]?.split(',').map((h) => h.trim()).filter(Boolean)
-  if (handlers?.some((h) => !/^[A-Za-z0-9._-]+$/.test(h))) throw new UsageError(`--runtime-handler names may hold only letters, digits, ".", "_" and "-"`)
+  const handlers =
+    values['runtime-handler'] ??
+    env[ENV.runtimeHandlers]
+      ?.split(',')
+      .map((h) => h.trim())
+      .filter(Boolean)
+  if (handlers?.some((h) => !/^[A-Za-z0-9._-]+$/.test(h)))
+    throw new UsageError(`--runtime-handler names may hold only letters, digits, ".", "_" and "-"`)
   const options: FakeContainerdOptions = {
     socket: pick(values.socket, 'socket') ?? DEFAULTS.socket,
     logLevel: DEFAULTS.logLevel,

@@ -37,7 +37,12 @@ export interface CriClients {
   close(): void
 }
 
-type RawMethod = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback?: (err: grpc.ServiceError | null, res: unknown) => void) => unknown
+type RawMethod = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback?: (err: grpc.ServiceError | null, res: unknown) => void,
+) => unknown
 
 function promiseClient<D, H>(client: grpc.Client, definition: grpc.ServiceDefinition): PromiseClient<D, H> {
   const out: Record<string, unknown> = {}

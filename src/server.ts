@@ -54,7 +54,9 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     pullPolicy: options.pullPolicy ?? DEFAULTS.pullPolicy,
     log,
   })
-  node.events.subscribe((e) => log.info(`${e.containerId === e.sandboxId ? 'sandbox' : 'container'} ${e.containerId} ${e.type.toLowerCase()}`))
+  node.events.subscribe((e) =>
+    log.info(`${e.containerId === e.sandboxId ? 'sandbox' : 'container'} ${e.containerId} ${e.type.toLowerCase()}`),
+  )
   node.resume()
 
   const open = new OpenCalls()

@@ -200,7 +200,8 @@ export function toPodSandboxStats(node: Node, s: SandboxRecord): PodSandboxStats
       },
       network: {
         timestamp: ts,
-        default_interface: running && s.cri.ip ? { name: 'eth0', rx_bytes: u64(1_024n), rx_errors: u64(0n), tx_bytes: u64(512n), tx_errors: u64(0n) } : null,
+        default_interface:
+          running && s.cri.ip ? { name: 'eth0', rx_bytes: u64(1_024n), rx_errors: u64(0n), tx_bytes: u64(512n), tx_errors: u64(0n) } : null,
         interfaces: [],
       },
       process: { timestamp: ts, process_count: u64(sum((u) => u.processCount)) },

@@ -97,4 +97,3 @@ export function imageService(node: Node): Implementation<ImageServiceHandlers> {
     },
   }
 }
-

@@ -42,24 +42,35 @@ export function runtimeInfo(node: Node, identity: RuntimeIdentity): RuntimeInfo 
 
 function verboseInfo(node: Node): Record<string, string> {
   return {
-            config: JSON.stringify({
-              containerd: {
-                defaultRuntimeName: node.options.runtimeHandlers[0],
-                runtimes: Object.fromEntries(node.options.runtimeHandlers.map((h) => [h, { runtimeType: 'io.containerd.runc.v2', snapshotter: 'overlayfs' }])),
-              },
-              sandboxImage: node.options.sandboxImage,
-              cni: { binDir: '/opt/cni/bin', confDir: '/etc/cni/net.d' },
-              podCidr: node.state.podCidr,
-              enableCDI: true,
-            }),
-            golang: JSON.stringify(`fake-containerd on node ${process.version}`),
-            cniconfig: JSON.stringify({
-              PluginDirs: ['/opt/cni/bin'],
-              PluginConfDir: '/etc/cni/net.d',
-              Prefix: 'eth',
-              Networks: [{ Config: { Name: 'fake-containerd', CNIVersion: '1.0.0', Plugins: [{ Network: { type: 'bridge', ipam: { type: 'host-local', subnet: node.state.podCidr } } }] }, IFName: 'eth0' }],
-            }),
-            lastCNILoadStatus: 'OK',
-            'lastCNILoadStatus.default': 'OK',
+    config: JSON.stringify({
+      containerd: {
+        defaultRuntimeName: node.options.runtimeHandlers[0],
+        runtimes: Object.fromEntries(
+          node.options.runtimeHandlers.map((h) => [h, { runtimeType: 'io.containerd.runc.v2', snapshotter: 'overlayfs' }]),
+        ),
+      },
+      sandboxImage: node.options.sandboxImage,
+      cni: { binDir: '/opt/cni/bin', confDir: '/etc/cni/net.d' },
+      podCidr: node.state.podCidr,
+      enableCDI: true,
+    }),
+    golang: JSON.stringify(`fake-containerd on node ${process.version}`),
+    cniconfig: JSON.stringify({
+      PluginDirs: ['/opt/cni/bin'],
+      PluginConfDir: '/etc/cni/net.d',
+      Prefix: 'eth',
+      Networks: [
+        {
+          Config: {
+            Name: 'fake-containerd',
+            CNIVersion: '1.0.0',
+            Plugins: [{ Network: { type: 'bridge', ipam: { type: 'host-local', subnet: node.state.podCidr } } }],
+          },
+          IFName: 'eth0',
+        },
+      ],
+    }),
+    lastCNILoadStatus: 'OK',
+    'lastCNILoadStatus.default': 'OK',
   }
 }

@@ -18,14 +18,44 @@ interface MetricDef {
 }
 
 const DEFS: MetricDef[] = [
-  { name: 'container_cpu_usage_seconds_total', help: 'Cumulative cpu time consumed in seconds.', type: 'COUNTER', value: (u) => u.cpuUsageCoreNs / 1_000_000_000n },
-  { name: 'container_cpu_user_seconds_total', help: 'Cumulative user cpu time consumed in seconds.', type: 'COUNTER', value: (u) => (u.cpuUsageCoreNs * 7n) / 10n / 1_000_000_000n },
-  { name: 'container_cpu_system_seconds_total', help: 'Cumulative system cpu time consumed in seconds.', type: 'COUNTER', value: (u) => (u.cpuUsageCoreNs * 3n) / 10n / 1_000_000_000n },
-  { name: 'container_memory_usage_bytes', help: 'Current memory usage in bytes, including all memory regardless of when it was accessed', type: 'GAUGE', value: (u) => u.memoryUsageBytes },
-  { name: 'container_memory_working_set_bytes', help: 'Current working set in bytes.', type: 'GAUGE', value: (u) => u.memoryWorkingSetBytes },
+  {
+    name: 'container_cpu_usage_seconds_total',
+    help: 'Cumulative cpu time consumed in seconds.',
+    type: 'COUNTER',
+    value: (u) => u.cpuUsageCoreNs / 1_000_000_000n,
+  },
+  {
+    name: 'container_cpu_user_seconds_total',
+    help: 'Cumulative user cpu time consumed in seconds.',
+    type: 'COUNTER',
+    value: (u) => (u.cpuUsageCoreNs * 7n) / 10n / 1_000_000_000n,
+  },
+  {
+    name: 'container_cpu_system_seconds_total',
+    help: 'Cumulative system cpu time consumed in seconds.',
+    type: 'COUNTER',
+    value: (u) => (u.cpuUsageCoreNs * 3n) / 10n / 1_000_000_000n,
+  },
+  {
+    name: 'container_memory_usage_bytes',
+    help: 'Current memory usage in bytes, including all memory regardless of when it was accessed',
+    type: 'GAUGE',
+    value: (u) => u.memoryUsageBytes,
+  },
+  {
+    name: 'container_memory_working_set_bytes',
+    help: 'Current working set in bytes.',
+    type: 'GAUGE',
+    value: (u) => u.memoryWorkingSetBytes,
+  },
   { name: 'container_memory_rss', help: 'Size of RSS in bytes.', type: 'GAUGE', value: (u) => u.memoryRssBytes },
   { name: 'container_processes', help: 'Number of processes running inside the container.', type: 'GAUGE', value: (u) => u.processCount },
-  { name: 'container_fs_usage_bytes', help: 'Number of bytes that are consumed by the container on this filesystem.', type: 'GAUGE', value: (u) => u.writableLayerBytes },
+  {
+    name: 'container_fs_usage_bytes',
+    help: 'Number of bytes that are consumed by the container on this filesystem.',
+    type: 'GAUGE',
+    value: (u) => u.writableLayerBytes,
+  },
 ]
 
 export const METRIC_DESCRIPTORS: MetricDescriptor[] = DEFS.map((d) => ({ name: d.name, help: d.help, label_keys: BASE_LABELS }))

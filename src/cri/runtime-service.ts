@@ -87,7 +87,10 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
       .map((c) => toContainerStats(c))
 
   const streamingUnavailable = (rpc: string): never => {
-    throw new RuntimeError('Unimplemented', `${rpc} is not implemented yet in fake-containerd: its streaming server (SPDY/WebSocket) comes in a later release; ExecSync works`)
+    throw new RuntimeError(
+      'Unimplemented',
+      `${rpc} is not implemented yet in fake-containerd: its streaming server (SPDY/WebSocket) comes in a later release; ExecSync works`,
+    )
   }
 
   return {
@@ -223,7 +226,8 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
 
     ListPodSandboxStats: (req) => ({ stats: listSandboxStats(req.filter) }),
 
-    StreamPodSandboxStats: async (req, _ctx, send) => batches(listSandboxStats(req.filter), (pod_sandbox_stats) => send({ pod_sandbox_stats })),
+    StreamPodSandboxStats: async (req, _ctx, send) =>
+      batches(listSandboxStats(req.filter), (pod_sandbox_stats) => send({ pod_sandbox_stats })),
 
     UpdateRuntimeConfig: (req) => {
       const cidr = req.runtime_config?.network_config?.pod_cidr ?? ''

@@ -19,7 +19,9 @@ export function checkLabelSelector(selector: Record<string, string>): void {
     const name = slash === -1 ? key : key.slice(slash + 1)
     const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix))
     if (!prefixOk || !QUALIFIED_NAME.test(name)) {
-      throw invalidArgument(`invalid label selector key ${JSON.stringify(key)}: a label key is an optional DNS prefix and "/" followed by a name of up to 63 letters, digits, "-", "_" or "."`)
+      throw invalidArgument(
+        `invalid label selector key ${JSON.stringify(key)}: a label key is an optional DNS prefix and "/" followed by a name of up to 63 letters, digits, "-", "_" or "."`,
+      )
     }
     if (value.length > 63) throw invalidArgument(`invalid label selector value for ${JSON.stringify(key)}: longer than 63 characters`)
   }

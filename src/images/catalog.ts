@@ -23,7 +23,9 @@ export function catalog(): readonly CatalogEntry[] {
   if (cached) return cached
   const dir = packagePath('fixtures', 'images')
   const entries: CatalogEntry[] = []
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const parsed = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { images: CatalogEntry[] }
     entries.push(...parsed.images)
   }

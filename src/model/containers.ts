@@ -14,7 +14,7 @@ import { containerProgram, readScript } from '../sim/program.js'
 import type { ExitInfo } from '../sim/process.js'
 import { SIGKILL, SIGTERM, parseSignal } from '../sim/signals.js'
 import { RuntimeError, invalidArgument, notFound, unknown, wrap } from './errors.js'
-import { newId, resolvePrefix } from './ids.js'
+import { findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE } from './images.js'
 import type { Node } from './node.js'
 import { containerUser, effectiveArgs, mergeEnv, ociSpec, pidNamespace } from './spec.js'
@@ -46,31 +46,18 @@ export class Containers {
   }
 
   find(idOrPrefix: string): AppContainerRecord | undefined {
-    const id = resolvePrefix(this.all().map((c) => c.id), idOrPrefix)
-    return id === undefined ? undefined : (this.node.state.containers[id] as AppContainerRecord)
+    return findByPrefix(this.all(), idOrPrefix)
   }
 
+  /** Like find, but a missing container is containerd's NotFound error. */
   get(idOrPrefix: string): AppContainerRecord {
-    let found: AppContainerRecord | undefined
-    try {
-      found = this.find(idOrPrefix)
-    } catch (err) {
-      throw wrap(err, `an error occurred when try to find container ${JSON.stringify(idOrPrefix)}`)
-    }
-    if (!found) throw notFound(`an error occurred when try to find container ${JSON.stringify(idOrPrefix)}: not found`)
-    return found
+    return getByPrefix(this.all(), idOrPrefix, `an error occurred when try to find container ${JSON.stringify(idOrPrefix)}`)
   }
 
   create(sandboxIdOrPrefix: string, request: ContainerConfig__Output, sandboxConfig: PodSandboxConfig__Output | null): AppContainerRecord {
     const node = this.node
     const config: StoredContainerConfig = { ...request, envs: request.envs.map((e) => ({ key: e.key, value: e.value.toString('utf8') })) }
-    let sandbox
-    try {
-      sandbox = node.sandboxes.find(sandboxIdOrPrefix)
-    } catch (err) {
-      throw wrap(err, `failed to find sandbox id ${JSON.stringify(sandboxIdOrPrefix)}`)
-    }
-    if (!sandbox) throw notFound(`failed to find sandbox id ${JSON.stringify(sandboxIdOrPrefix)}: not found`)
+    const sandbox = node.sandboxes.get(sandboxIdOrPrefix, `failed to find sandbox id ${JSON.stringify(sandboxIdOrPrefix)}`)
     if (!sandbox.cri.ready) throw unknown(`sandbox container ${JSON.stringify(sandbox.id)} is not running`)
     if (!config.metadata) throw invalidArgument('container config must include metadata')
     if (!config.metadata.name) throw invalidArgument('container config metadata must include a name')
@@ -78,7 +65,10 @@ export class Containers {
     const name = containerName(config, podConfig)
     const holder = this.all().find((c) => c.cri.name === name)
     if (holder) {
-      throw new RuntimeError('FailedPrecondition', `failed to reserve container name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(holder.id)}`)
+      throw new RuntimeError(
+        'FailedPrecondition',
+        `failed to reserve container name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(holder.id)}`,
+      )
     }
     const imageRef = config.image?.image ?? ''
     if (imageRef === '') throw invalidArgument('container config must name an image (image.image is empty)')
@@ -93,7 +83,8 @@ export class Containers {
     if (typeof script === 'string') throw invalidArgument(script)
     const user = containerUser(config, image.content.config)
     const stopSignal = config.stop_signal && config.stop_signal !== 'RUNTIME_DEFAULT' ? config.stop_signal : image.content.config.stopSignal
-    if (stopSignal && parseSignal(stopSignal) === undefined) throw invalidArgument(`failed to parse stop signal ${JSON.stringify(stopSignal)}: unknown signal`)
+    if (stopSignal && parseSignal(stopSignal) === undefined)
+      throw invalidArgument(`failed to parse stop signal ${JSON.stringify(stopSignal)}: unknown signal`)
 
     const id = newId()
     const now = nowString()
@@ -207,7 +198,10 @@ export class Containers {
       const controller = new AbortController()
       const result = await Promise.race([
         tasks.waitExit(c.id),
-        this.node.clock.sleep(timeoutSeconds * 1000, controller.signal).then(() => timedOut, () => undefined),
+        this.node.clock.sleep(timeoutSeconds * 1000, controller.signal).then(
+          () => timedOut,
+          () => undefined,
+        ),
       ])
       controller.abort()
       if (result !== timedOut) return

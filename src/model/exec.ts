@@ -16,7 +16,13 @@ export interface ExecResult {
   exitCode: number
 }
 
-export async function execSync(node: Node, containerId: string, argv: string[], timeoutSeconds: number, signal?: AbortSignal): Promise<ExecResult> {
+export async function execSync(
+  node: Node,
+  containerId: string,
+  argv: string[],
+  timeoutSeconds: number,
+  signal?: AbortSignal,
+): Promise<ExecResult> {
   const c = node.containers.get(containerId)
   const state = criState(c)
   if (state !== 'CONTAINER_RUNNING') throw unknown(`container is in ${state} state`)
@@ -52,7 +58,10 @@ export async function execSync(node: Node, containerId: string, argv: string[], 
     if (timeoutSeconds > 0) {
       const timedOut = await Promise.race([
         proc.exited.then(() => false),
-        node.clock.sleep(timeoutSeconds * 1000, abort.signal).then(() => true, () => false),
+        node.clock.sleep(timeoutSeconds * 1000, abort.signal).then(
+          () => true,
+          () => false,
+        ),
       ])
       if (timedOut) {
         proc.kill(SIGKILL)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { RuntimeError, invalidArgument } from './errors.js'
+import { RuntimeError, invalidArgument, notFound, wrap } from './errors.js'
 
 /** A containerd object id: 64 lowercase hex characters (32 random bytes), as containerd's CRI makes them. */
 export function newId(): string {
@@ -21,5 +21,29 @@ export function resolvePrefix(ids: Iterable<string>, prefix: string): string | u
       found = id
     }
   }
+  return found
+}
+
+/** Finds a record by full id or unique prefix; undefined when none matches. */
+export function findByPrefix<T extends { id: string }>(records: readonly T[], prefix: string): T | undefined {
+  const id = resolvePrefix(
+    records.map((r) => r.id),
+    prefix,
+  )
+  return id === undefined ? undefined : records.find((r) => r.id === id)
+}
+
+/**
+ * Like findByPrefix, but every failure is an error that starts with `context`, the way containerd
+ * words it: `<context>: not found`, `<context>: Multiple IDs found with provided prefix: …`.
+ */
+export function getByPrefix<T extends { id: string }>(records: readonly T[], prefix: string, context: string): T {
+  let found: T | undefined
+  try {
+    found = findByPrefix(records, prefix)
+  } catch (err) {
+    throw wrap(err, context)
+  }
+  if (!found) throw notFound(`${context}: not found`)
   return found
 }

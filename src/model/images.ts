@@ -98,7 +98,10 @@ export class Images {
     const names = [ref.normalized, `${ref.repository}@${entry.manifestDigest}`, entry.configDigest]
     for (const name of new Set(names)) {
       // As containerd: a record is pinned when its own name is one of the pinned references.
-      const labels: Record<string, string> = { [LABEL_MANAGED]: 'managed', ...(this.pinnedRefs.includes(name) ? { [LABEL_PINNED]: 'pinned' } : {}) }
+      const labels: Record<string, string> = {
+        [LABEL_MANAGED]: 'managed',
+        ...(this.pinnedRefs.includes(name) ? { [LABEL_PINNED]: 'pinned' } : {}),
+      }
       const existing = state.images.find((r) => r.namespace === CRI_NAMESPACE && r.name === name)
       if (existing) {
         // A tag moves to the newly pulled image, as a registry tag can.
@@ -143,16 +146,23 @@ export class Images {
   private fetch(ref: ImageReference, credentials: Credentials | undefined): CatalogEntry {
     const entry = findInCatalog(ref.repository, ref.tag, ref.digest)
     const pullError = (reason: string, kind: RuntimeError['kind'] = 'Unknown'): RuntimeError =>
-      new RuntimeError(kind, `failed to pull and unpack image "${ref.normalized}": failed to resolve reference "${ref.normalized}": ${reason}`)
+      new RuntimeError(
+        kind,
+        `failed to pull and unpack image "${ref.normalized}": failed to resolve reference "${ref.normalized}": ${reason}`,
+      )
     if (entry) {
       if (entry.auth) {
         const given = decodeCredentials(credentials)
         if (!given) {
-          throw pullError('pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials')
+          throw pullError(
+            'pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials',
+          )
         }
         if (given.username !== entry.auth.username || given.password !== entry.auth.password) {
           const host = ref.repository.split('/')[0] as string
-          throw pullError(`failed to authorize: failed to fetch oauth token: unexpected status from GET request to https://${host}/token: 401 Unauthorized`)
+          throw pullError(
+            `failed to authorize: failed to fetch oauth token: unexpected status from GET request to https://${host}/token: 401 Unauthorized`,
+          )
         }
       }
       return entry

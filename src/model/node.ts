@@ -43,7 +43,12 @@ export class Node {
     this.log = options.log ?? silentLogger
     this.events = new EventBus(this.log)
     this.cidr = parseCidr(store.data.podCidr)
-    this.images = new Images(() => this.state, () => this.changed(), options.pullPolicy, [parseReference(options.sandboxImage).normalized])
+    this.images = new Images(
+      () => this.state,
+      () => this.changed(),
+      options.pullPolicy,
+      [parseReference(options.sandboxImage).normalized],
+    )
     this.tasks = new Tasks({
       clock: this.clock,
       log: this.log,

@@ -7,8 +7,8 @@ import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandbo
 import type { ContainerRecord, CriSandboxMeta } from '../store/schema.js'
 import { commandProgram } from '../sim/program.js'
 import { SIGKILL } from '../sim/signals.js'
-import { RuntimeError, invalidArgument, notFound, unknown, wrap } from './errors.js'
-import { newId, resolvePrefix } from './ids.js'
+import { RuntimeError, invalidArgument, unknown } from './errors.js'
+import { findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE } from './images.js'
 import { allocateIp } from './network.js'
 import type { Node } from './node.js'
@@ -34,20 +34,12 @@ export class Sandboxes {
 
   /** Finds a sandbox by id or unique id prefix; undefined when there is none. */
   find(idOrPrefix: string): SandboxRecord | undefined {
-    const id = resolvePrefix(this.all().map((s) => s.id), idOrPrefix)
-    return id === undefined ? undefined : (this.node.state.containers[id] as SandboxRecord)
+    return findByPrefix(this.all(), idOrPrefix)
   }
 
   /** Like find, but a missing sandbox is containerd's NotFound error. */
-  get(idOrPrefix: string): SandboxRecord {
-    let found: SandboxRecord | undefined
-    try {
-      found = this.find(idOrPrefix)
-    } catch (err) {
-      throw wrap(err, `an error occurred when try to find sandbox ${JSON.stringify(idOrPrefix)}`)
-    }
-    if (!found) throw notFound(`an error occurred when try to find sandbox ${JSON.stringify(idOrPrefix)}: not found`)
-    return found
+  get(idOrPrefix: string, context = `an error occurred when try to find sandbox ${JSON.stringify(idOrPrefix)}`): SandboxRecord {
+    return getByPrefix(this.all(), idOrPrefix, context)
   }
 
   run(config: PodSandboxConfig__Output, runtimeHandler: string): SandboxRecord {
@@ -58,7 +50,10 @@ export class Sandboxes {
     const name = sandboxName(config)
     const holder = this.all().find((s) => s.cri.name === name)
     if (holder) {
-      throw new RuntimeError('FailedPrecondition', `failed to reserve sandbox name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(holder.id)}`)
+      throw new RuntimeError(
+        'FailedPrecondition',
+        `failed to reserve sandbox name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(holder.id)}`,
+      )
     }
     const id = newId()
     const handler = runtimeHandler || (node.options.runtimeHandlers[0] ?? 'runc')
@@ -74,7 +69,9 @@ export class Sandboxes {
       const inUse = this.all().map((s) => s.cri.ip)
       ip = allocateIp(node.cidr, inUse) ?? ''
       if (ip === '') {
-        throw unknown(`failed to setup network for sandbox ${JSON.stringify(id)}: no IP addresses available in range set: ${node.state.podCidr}`)
+        throw unknown(
+          `failed to setup network for sandbox ${JSON.stringify(id)}: no IP addresses available in range set: ${node.state.podCidr}`,
+        )
       }
     }
     const now = nowString()

@@ -39,13 +39,26 @@ export function containerUser(config: StoredContainerConfig, image: ImageConfig)
   const numeric = (s: string | undefined): number | undefined => (s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined)
   const uid = runAsUser ?? numeric(imageUser) ?? 0
   const gid = runAsGroup ?? numeric(imageGroup) ?? 0
-  const username = runAsUser === undefined && numeric(imageUser) === undefined && imageUser !== '' ? imageUser : sc?.run_as_username || undefined
+  const username =
+    runAsUser === undefined && numeric(imageUser) === undefined && imageUser !== '' ? imageUser : sc?.run_as_username || undefined
   return { uid, gid, ...(username ? { username } : {}) }
 }
 
 const DEFAULT_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
 ]
 
 export interface SpecInput {
@@ -66,7 +79,14 @@ export interface SpecInput {
 /** A plausible OCI runtime spec (JSON), what `ctr containers info` and verbose status show. */
 export function ociSpec(input: SpecInput): Record<string, unknown> {
   const namespaces = [
-    ...(input.pidNamespace === 'node' ? [] : [{ type: 'pid', ...(input.pidNamespace === 'pod' && input.sandboxId !== input.id ? { path: `/proc/sandbox/${input.sandboxId}/ns/pid` } : {}) }]),
+    ...(input.pidNamespace === 'node'
+      ? []
+      : [
+          {
+            type: 'pid',
+            ...(input.pidNamespace === 'pod' && input.sandboxId !== input.id ? { path: `/proc/sandbox/${input.sandboxId}/ns/pid` } : {}),
+          },
+        ]),
     { type: 'ipc' },
     { type: 'uts' },
     { type: 'mount' },
@@ -90,7 +110,17 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
       resources: input.resources ?? {},
       cgroupsPath: `${input.cgroupParent || 'kubepods-besteffort.slice'}:cri-containerd:${input.id}`,
       namespaces,
-      maskedPaths: ['/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'],
+      maskedPaths: [
+        '/proc/acpi',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/timer_stats',
+        '/proc/sched_debug',
+        '/proc/scsi',
+        '/sys/firmware',
+      ],
       readonlyPaths: ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   }

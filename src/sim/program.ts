@@ -30,7 +30,8 @@ export function readScript(annotations: Record<string, string>): Script | string
   const script: Script = { stdout: [], stderr: [], ignoreSigterm: false }
   const code = annotations[ANNOTATION.exitCode]
   if (code !== undefined) {
-    if (!/^\d+$/.test(code.trim()) || Number(code) > 255) return `annotation ${ANNOTATION.exitCode} must be an exit code from 0 to 255, got "${code}"`
+    if (!/^\d+$/.test(code.trim()) || Number(code) > 255)
+      return `annotation ${ANNOTATION.exitCode} must be an exit code from 0 to 255, got "${code}"`
     script.exitCode = Number(code)
   }
   for (const [key, field] of [

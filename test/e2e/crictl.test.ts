@@ -31,8 +31,26 @@ describe.skipIf(!CRICTL)('crictl e2e', () => {
     h = await harness()
     podFile = join(h.logDir, 'pod.json')
     ctrFile = join(h.logDir, 'ctr.json')
-    writeFileSync(podFile, JSON.stringify({ metadata: { name: 'e2e', namespace: 'default', uid: 'e2e-uid', attempt: 1 }, log_directory: join(h.logDir, 'pods'), labels: { suite: 'e2e' }, linux: {} }))
-    writeFileSync(ctrFile, JSON.stringify({ metadata: { name: 'box' }, image: { image: 'busybox' }, command: ['sh', '-c', 'echo hello from crictl; sleep 3600'], log_path: 'box/0.log', labels: { role: 'box' }, linux: {} }))
+    writeFileSync(
+      podFile,
+      JSON.stringify({
+        metadata: { name: 'e2e', namespace: 'default', uid: 'e2e-uid', attempt: 1 },
+        log_directory: join(h.logDir, 'pods'),
+        labels: { suite: 'e2e' },
+        linux: {},
+      }),
+    )
+    writeFileSync(
+      ctrFile,
+      JSON.stringify({
+        metadata: { name: 'box' },
+        image: { image: 'busybox' },
+        command: ['sh', '-c', 'echo hello from crictl; sleep 3600'],
+        log_path: 'box/0.log',
+        labels: { role: 'box' },
+        linux: {},
+      }),
+    )
   })
   afterAll(() => h?.close())
 
@@ -73,7 +91,7 @@ describe.skipIf(!CRICTL)('crictl e2e', () => {
     expect(await crictl('logs', ctr)).toBe('hello from crictl')
     expect(await crictl('exec', '-s', ctr, 'echo', 'inside')).toBe('inside')
     const failed = await crictlFails('exec', '-s', ctr, 'sh', '-c', 'exit 3')
-    expect(failed.stderr).toContain("exited with 3")
+    expect(failed.stderr).toContain('exited with 3')
     expect(await crictl('stats', '-o', 'json')).toContain(ctr)
     expect(await crictl('statsp', '-o', 'json')).toContain(pod)
     expect(JSON.parse(await crictl('metricsp')).podMetrics[0].podSandboxId).toBe(pod)

@@ -29,7 +29,12 @@ describe('bad input', () => {
       ['PodSandboxStatus without id', h.runtime.PodSandboxStatus({})],
       ['StopPodSandbox without id', h.runtime.StopPodSandbox({})],
       ['ExecSync without id', h.runtime.ExecSync({ cmd: ['true'] })],
-      ['CheckpointContainer without location', runContainer(h, pod, podConfig('survivor'), containerConfig('ck', { command: ['sleep', '60'] })).then((id) => h.runtime.CheckpointContainer({ container_id: id }))],
+      [
+        'CheckpointContainer without location',
+        runContainer(h, pod, podConfig('survivor'), containerConfig('ck', { command: ['sleep', '60'] })).then((id) =>
+          h.runtime.CheckpointContainer({ container_id: id }),
+        ),
+      ],
     ]
     for (const [what, call] of cases) {
       const err = await grpcError(call)
@@ -55,7 +60,9 @@ describe('bad input', () => {
       expect((await grpcError(h.runtime.ListContainers({ filter: { label_selector } }))).code).toBe(3)
     }
     // Real selectors keep working.
-    expect((await h.runtime.ListPodSandbox({ filter: { label_selector: { 'io.kubernetes.pod.name': 'x', app: 'survivor' } } })).items).toEqual([])
+    expect(
+      (await h.runtime.ListPodSandbox({ filter: { label_selector: { 'io.kubernetes.pod.name': 'x', app: 'survivor' } } })).items,
+    ).toEqual([])
     await stillHealthy()
   })
 
@@ -65,7 +72,9 @@ describe('bad input', () => {
     expect(err.code).toBe(3)
     expect(err.details).toMatch(/limit is 253/)
     // Past the gRPC message limit the transport itself refuses.
-    const huge = await grpcError(h.runtime.RunPodSandbox({ config: podConfig('big', { annotations: { blob: 'x'.repeat(5 * 1024 * 1024) } }) }))
+    const huge = await grpcError(
+      h.runtime.RunPodSandbox({ config: podConfig('big', { annotations: { blob: 'x'.repeat(5 * 1024 * 1024) } }) }),
+    )
     expect(huge.code).toBe(8) // ResourceExhausted
     await stillHealthy()
   })

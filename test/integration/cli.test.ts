@@ -88,7 +88,10 @@ function waitExit(cli: Cli, what = 'the process to exit'): Promise<Exit> {
 }
 
 /** Runs the CLI to completion. */
-async function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Exit & { stdout: string; stderr: string }> {
+async function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<Exit & { stdout: string; stderr: string }> {
   const cli = spawnCli(args, options)
   const exit = await waitExit(cli, `fake-containerd ${args.join(' ')} to exit`)
   return { ...exit, stdout: cli.stdout, stderr: cli.stderr }
@@ -103,7 +106,9 @@ async function startCli(args: string[], options: { env?: Record<string, string>;
       if (match) resolve(match[1]!)
     }
     cli.child.stdout!.on('data', check)
-    void cli.exited.then((exit) => reject(new Error(`fake-containerd exited (${JSON.stringify(exit)}) before listening; stderr: ${cli.stderr}`)))
+    void cli.exited.then((exit) =>
+      reject(new Error(`fake-containerd exited (${JSON.stringify(exit)}) before listening; stderr: ${cli.stderr}`)),
+    )
   })
   const address = await withTimeout(listening, `the "listening on" line from fake-containerd ${args.join(' ')} (stderr: ${cli.stderr})`)
   return Object.assign(cli, { address, socketPath: address.slice('unix://'.length) })
@@ -254,7 +259,12 @@ describe('fake-containerd CLI: serving on a socket', () => {
       const socket = join(tmp, `quick-${i}.sock`)
       const fc = await startCli(['--socket', socket])
       const exit = await stop(fc, signal)
-      expect({ attempt: i, signal, exit, socketLeft: existsSync(socket) }).toEqual({ attempt: i, signal, exit: { code: 0, signal: null }, socketLeft: false })
+      expect({ attempt: i, signal, exit, socketLeft: existsSync(socket) }).toEqual({
+        attempt: i,
+        signal,
+        exit: { code: 0, signal: null },
+        socketLeft: false,
+      })
     }
   }, 60_000)
 
@@ -348,7 +358,9 @@ describe('fake-containerd CLI: environment variables', () => {
   })
 
   test('--runtime-handler wins over FAKE_CONTAINERD_RUNTIME_HANDLERS', async () => {
-    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--runtime-handler', 'gvisor'], { env: { FAKE_CONTAINERD_RUNTIME_HANDLERS: 'runc,kata' } })
+    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--runtime-handler', 'gvisor'], {
+      env: { FAKE_CONTAINERD_RUNTIME_HANDLERS: 'runc,kata' },
+    })
     const status = await connect(fc).runtime.Status({ verbose: false }, RPC)
     expect(status.runtime_handlers.map((h) => h.name)).toEqual(['gvisor'])
   })
@@ -362,7 +374,9 @@ describe('fake-containerd CLI: environment variables', () => {
   })
 
   test('--pod-cidr wins over FAKE_CONTAINERD_POD_CIDR', async () => {
-    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--pod-cidr', '172.30.5.0/24'], { env: { FAKE_CONTAINERD_POD_CIDR: '10.244.7.0/24' } })
+    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--pod-cidr', '172.30.5.0/24'], {
+      env: { FAKE_CONTAINERD_POD_CIDR: '10.244.7.0/24' },
+    })
     const cri = connect(fc)
     const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config: podConfig('cidr-pod') }, RPC)
     const { status } = await cri.runtime.PodSandboxStatus({ pod_sandbox_id, verbose: false }, RPC)
@@ -395,7 +409,9 @@ describe('fake-containerd CLI: environment variables', () => {
     await expect(strictCri.image.PullImage({ image: { image: 'example.invalid/nowhere/app:1.0' } }, RPC)).rejects.toThrow()
     expect((await strictCri.image.PullImage({ image: { image: 'busybox' } }, RPC)).image_ref).toMatch(/^sha256:/)
 
-    const loose = await startCli(['--socket', join(tmp, 'loose.sock'), '--pull-policy', 'any'], { env: { FAKE_CONTAINERD_PULL_POLICY: 'catalog' } })
+    const loose = await startCli(['--socket', join(tmp, 'loose.sock'), '--pull-policy', 'any'], {
+      env: { FAKE_CONTAINERD_PULL_POLICY: 'catalog' },
+    })
     const { image_ref } = await connect(loose).image.PullImage({ image: { image: 'example.invalid/nowhere/app:1.0' } }, RPC)
     expect(image_ref).toMatch(/^sha256:/)
   })
@@ -405,7 +421,9 @@ describe('fake-containerd CLI: environment variables', () => {
     await connect(chatty).runtime.Version({ version: '' }, RPC)
     await until(() => /level=debug.*Version/.test(chatty.stderr), `a debug line about Version (got ${JSON.stringify(chatty.stderr)})`)
 
-    const quiet = await startCli(['--socket', join(tmp, 'quiet.sock'), '--log-level', 'error'], { env: { FAKE_CONTAINERD_LOG_LEVEL: 'debug' } })
+    const quiet = await startCli(['--socket', join(tmp, 'quiet.sock'), '--log-level', 'error'], {
+      env: { FAKE_CONTAINERD_LOG_LEVEL: 'debug' },
+    })
     const quietCri = connect(quiet)
     await quietCri.runtime.Version({ version: '' }, RPC)
     quietCri.close()

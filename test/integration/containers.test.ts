@@ -53,7 +53,13 @@ describe('lifecycle', () => {
     expect(s.image_id).toMatch(/^sha256:[0-9a-f]{64}$/)
     expect(s.user!.linux).toMatchObject({ uid: '0', gid: '0' })
     const listed = (await h.runtime.ListContainers({ filter: null })).containers[0]!
-    expect(listed).toMatchObject({ id, pod_sandbox_id: pod, image: { image: 'busybox' }, image_ref: s.image_id, state: 'CONTAINER_RUNNING' })
+    expect(listed).toMatchObject({
+      id,
+      pod_sandbox_id: pod,
+      image: { image: 'busybox' },
+      image_ref: s.image_id,
+      state: 'CONTAINER_RUNNING',
+    })
   })
 
   test('a quick command runs to completion: Completed with exit 0, or Error with its code', async () => {
@@ -63,7 +69,7 @@ describe('lifecycle', () => {
     expect(await waitForState(h, bad, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 3, reason: 'Error' })
   })
 
-  test('StartContainer only from CREATED, with containerd\'s text', async () => {
+  test("StartContainer only from CREATED, with containerd's text", async () => {
     const id = await runContainer(h, pod, config, containerConfig('app', { command: ['sleep', '60'] }))
     const err = await grpcError(h.runtime.StartContainer({ container_id: id }))
     expect(err.details).toBe(`failed to set starting state for container "${id}": container is in CONTAINER_RUNNING state`)
@@ -79,7 +85,7 @@ describe('lifecycle', () => {
     await h.runtime.RemoveContainer({ container_id: 'feedbeef' })
   })
 
-  test('container names are reserved per sandbox with containerd\'s text', async () => {
+  test("container names are reserved per sandbox with containerd's text", async () => {
     const first = await runContainer(h, pod, config, containerConfig('app'), false)
     const err = await grpcError(h.runtime.CreateContainer({ pod_sandbox_id: pod, config: containerConfig('app'), sandbox_config: config }))
     expect(err.code).toBe(9)
@@ -90,10 +96,18 @@ describe('lifecycle', () => {
   })
 
   test('CreateContainer needs the image locally and a known sandbox', async () => {
-    const noImage = await grpcError(h.runtime.CreateContainer({ pod_sandbox_id: pod, config: containerConfig('x', { image: { image: 'nginx:1.99' } }), sandbox_config: config }))
+    const noImage = await grpcError(
+      h.runtime.CreateContainer({
+        pod_sandbox_id: pod,
+        config: containerConfig('x', { image: { image: 'nginx:1.99' } }),
+        sandbox_config: config,
+      }),
+    )
     expect(noImage.code).toBe(5)
     expect(noImage.details).toBe('failed to resolve image "nginx:1.99": not found')
-    const noPod = await grpcError(h.runtime.CreateContainer({ pod_sandbox_id: 'deadbeef', config: containerConfig('x'), sandbox_config: config }))
+    const noPod = await grpcError(
+      h.runtime.CreateContainer({ pod_sandbox_id: 'deadbeef', config: containerConfig('x'), sandbox_config: config }),
+    )
     expect(noPod.code).toBe(5)
     expect(noPod.details).toBe('failed to find sandbox id "deadbeef": not found')
   })
@@ -129,7 +143,10 @@ describe('image config merged with container config', () => {
         command: ['/bin/sh'],
         args: ['-c', 'true'],
         working_dir: '/srv',
-        envs: [{ key: 'NGINX_VERSION', value: Buffer.from('custom') }, { key: 'EXTRA', value: Buffer.from('1') }],
+        envs: [
+          { key: 'NGINX_VERSION', value: Buffer.from('custom') },
+          { key: 'EXTRA', value: Buffer.from('1') },
+        ],
         linux: { security_context: { run_as_user: { value: 101 }, run_as_group: { value: 102 } } },
       }),
       false,
@@ -185,7 +202,12 @@ describe('scripted behaviour from annotations', () => {
     containerConfig(name, { command, annotations, log_path: `${name}/0.log` })
 
   test('exit-code and exit-after end the process with that code', async () => {
-    const id = await runContainer(h, pod, config, scripted('crash', { 'fake-containerd.io/exit-code': '42', 'fake-containerd.io/exit-after': '50ms' }))
+    const id = await runContainer(
+      h,
+      pod,
+      config,
+      scripted('crash', { 'fake-containerd.io/exit-code': '42', 'fake-containerd.io/exit-after': '50ms' }),
+    )
     expect(await waitForState(h, id, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 42, reason: 'Error' })
   })
 
@@ -195,7 +217,12 @@ describe('scripted behaviour from annotations', () => {
   })
 
   test('stdout and stderr lines are written to the log at start', async () => {
-    const id = await runContainer(h, pod, config, scripted('talk', { 'fake-containerd.io/stdout': 'one\ntwo', 'fake-containerd.io/stderr': 'warn' }))
+    const id = await runContainer(
+      h,
+      pod,
+      config,
+      scripted('talk', { 'fake-containerd.io/stdout': 'one\ntwo', 'fake-containerd.io/stderr': 'warn' }),
+    )
     const path = (await status(id)).log_path
     await eventually(() => (logLines(path).length === 3 ? true : undefined), 'three log lines')
     expect(logLines(path)).toEqual(['stdout F one', 'stdout F two', 'stderr F warn'])
@@ -208,7 +235,13 @@ describe('scripted behaviour from annotations', () => {
   })
 
   test('a malformed annotation is refused at create time', async () => {
-    const err = await grpcError(h.runtime.CreateContainer({ pod_sandbox_id: pod, config: scripted('x', { 'fake-containerd.io/exit-after': 'soon' }), sandbox_config: config }))
+    const err = await grpcError(
+      h.runtime.CreateContainer({
+        pod_sandbox_id: pod,
+        config: scripted('x', { 'fake-containerd.io/exit-after': 'soon' }),
+        sandbox_config: config,
+      }),
+    )
     expect(err.code).toBe(3)
     expect(err.details).toContain('fake-containerd.io/exit-after must be a duration')
   })
@@ -216,7 +249,12 @@ describe('scripted behaviour from annotations', () => {
 
 describe('logs', () => {
   test('every line goes to log_directory/log_path in CRI format, directories created, absolute path in status', async () => {
-    const id = await runContainer(h, pod, config, containerConfig('log', { command: ['sh', '-c', 'echo hello; echo oops >&2; echo done'], log_path: 'log/0.log' }))
+    const id = await runContainer(
+      h,
+      pod,
+      config,
+      containerConfig('log', { command: ['sh', '-c', 'echo hello; echo oops >&2; echo done'], log_path: 'log/0.log' }),
+    )
     await waitForState(h, id, 'CONTAINER_EXITED')
     const path = (await status(id)).log_path
     expect(path).toBe(join(h.logDir, 'default_pod_uid', 'log', '0.log'))
@@ -232,7 +270,12 @@ describe('logs', () => {
   })
 
   test('ReopenContainerLog starts a new file at the same path for a running container', async () => {
-    const id = await runContainer(h, pod, config, containerConfig('rot', { command: ['sleep', '3600'], log_path: 'rot/0.log', annotations: { 'fake-containerd.io/stdout': 'before' } }))
+    const id = await runContainer(
+      h,
+      pod,
+      config,
+      containerConfig('rot', { command: ['sleep', '3600'], log_path: 'rot/0.log', annotations: { 'fake-containerd.io/stdout': 'before' } }),
+    )
     const path = (await status(id)).log_path
     await eventually(() => (existsSync(path) && logLines(path).length === 1 ? true : undefined), 'first line')
     renameSync(path, `${path}.1`)

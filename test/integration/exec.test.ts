@@ -10,7 +10,12 @@ beforeEach(async () => {
   h = await harness()
   config = podConfig('exec-pod')
   pod = await runPod(h, config)
-  running = await runContainer(h, pod, config, containerConfig('app', { command: ['sleep', '3600'], envs: [{ key: 'GREETING', value: Buffer.from('hi there') }] }))
+  running = await runContainer(
+    h,
+    pod,
+    config,
+    containerConfig('app', { command: ['sleep', '3600'], envs: [{ key: 'GREETING', value: Buffer.from('hi there') }] }),
+  )
 })
 afterEach(() => h.close())
 
@@ -56,7 +61,9 @@ describe('ExecSync', () => {
   test('a missing or stopped container is refused', async () => {
     expect((await grpcError(h.runtime.ExecSync({ container_id: 'nope', cmd: ['true'], timeout: 0 }))).code).toBe(5)
     await h.runtime.StopContainer({ container_id: running, timeout: 0 })
-    expect((await grpcError(h.runtime.ExecSync({ container_id: running, cmd: ['true'], timeout: 0 }))).details).toBe('container is in CONTAINER_EXITED state')
+    expect((await grpcError(h.runtime.ExecSync({ container_id: running, cmd: ['true'], timeout: 0 }))).details).toBe(
+      'container is in CONTAINER_EXITED state',
+    )
   })
 
   test('an empty command is InvalidArgument', async () => {

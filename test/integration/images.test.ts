@@ -33,7 +33,8 @@ beforeEach(async () => {
 afterEach(() => h.close())
 
 const pull = async (image: string): Promise<string> => (await h.image.PullImage({ image: { image } })).image_ref
-const status = async (image: string): Promise<Image__Output | null> => (await h.image.ImageStatus({ image: { image }, verbose: false })).image
+const status = async (image: string): Promise<Image__Output | null> =>
+  (await h.image.ImageStatus({ image: { image }, verbose: false })).image
 const listImages = async (): Promise<Image__Output[]> => (await h.image.ListImages({ filter: null })).images
 const usedBytes = async (): Promise<bigint> => {
   const fs = await h.image.ImageFsInfo({})

@@ -25,7 +25,12 @@ async function populate() {
   const a2 = await runContainer(h, a.id, a.config, containerConfig('a2', { command: ['sleep', '3600'], labels: { tier: 'db' } }), false)
   const b1 = await runContainer(h, b.id, b.config, containerConfig('b1', { command: ['true'], labels: { tier: 'web' } }))
   await waitForState(h, b1, 'CONTAINER_EXITED')
-  const s1 = await runContainer(h, stopped.id, stopped.config, containerConfig('s1', { command: ['sleep', '3600'], labels: { tier: 'web' } }))
+  const s1 = await runContainer(
+    h,
+    stopped.id,
+    stopped.config,
+    containerConfig('s1', { command: ['sleep', '3600'], labels: { tier: 'web' } }),
+  )
   await h.runtime.StopPodSandbox({ pod_sandbox_id: stopped.id })
   return { a, b, stopped, a1, a2, b1, s1 }
 }

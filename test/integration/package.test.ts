@@ -28,10 +28,15 @@ const children = new Set<ChildProcess>()
 const clients = new Set<CriClients>()
 
 beforeAll(async () => {
-  if (!existsSync(join(ROOT, 'dist', 'cli.js'))) throw new Error(`${join(ROOT, 'dist', 'cli.js')} is missing: run "npm run build" before these tests`)
+  if (!existsSync(join(ROOT, 'dist', 'cli.js')))
+    throw new Error(`${join(ROOT, 'dist', 'cli.js')} is missing: run "npm run build" before these tests`)
   tmp = realpathSync(mkdtempSync(join(tmpdir(), 'fc-pack-')))
   // dist/ is already built by the test command, so skip the prepack build.
-  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], { cwd: ROOT, timeout: 50_000, maxBuffer: 64 * 1024 * 1024 })
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], {
+    cwd: ROOT,
+    timeout: 50_000,
+    maxBuffer: 64 * 1024 * 1024,
+  })
   const packed = JSON.parse(stdout.slice(stdout.indexOf('['))) as PackResult[]
   expect(packed).toHaveLength(1)
   const result = packed[0]!
@@ -72,12 +77,20 @@ function packedCatalogEntry(file: string, repository: string, tag: string): { co
 
 describe('the packed package', () => {
   test('ships dist/, proto/ and fixtures/, and not src/ or test/', { timeout: 60_000 }, () => {
-    expect(packedFiles).toEqual(expect.arrayContaining(['package.json', 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'proto/cri/runtime/v1/api.proto']))
+    expect(packedFiles).toEqual(
+      expect.arrayContaining(['package.json', 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'proto/cri/runtime/v1/api.proto']),
+    )
     expect(packedFiles.filter((f) => /^fixtures\/images\/[^/]+\.json$/.test(f)).length).toBeGreaterThan(0)
     expect(packedFiles).toContain('fixtures/images/registry.k8s.io_pause.json')
     expect(packedFiles.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([])
     // What was unpacked matches what npm reported.
-    for (const f of ['dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'proto/cri/runtime/v1/api.proto', 'fixtures/images/registry.k8s.io_pause.json']) {
+    for (const f of [
+      'dist/cli.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'proto/cri/runtime/v1/api.proto',
+      'fixtures/images/registry.k8s.io_pause.json',
+    ]) {
       expect(existsSync(join(pkgDir, f)), `${f} in the unpacked package`).toBe(true)
     }
     expect(existsSync(join(pkgDir, 'src'))).toBe(false)
@@ -102,7 +115,9 @@ describe('the packed package', () => {
     let stderr = ''
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })))
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('close', (code, signal) => resolve({ code, signal })),
+    )
     await withTimeout(
       new Promise<void>((resolve, reject) => {
         child.stdout!.on('data', () => stdout.includes('listening on') && resolve())

@@ -70,19 +70,21 @@ describe('RunPodSandbox', () => {
     expect(parsed.runtimeSpec.hostname).toBe('verbose-pod')
   })
 
-  test('refuses a name that is already reserved, with containerd\'s text, and frees it on removal', async () => {
+  test("refuses a name that is already reserved, with containerd's text, and frees it on removal", async () => {
     const config = podConfig('dup')
     const first = await runPod(h, config)
     const err = await grpcError(h.runtime.RunPodSandbox({ config }))
     expect(err.code).toBe(9) // FailedPrecondition, as containerd 2.x
-    expect(err.details).toBe(`failed to reserve sandbox name "dup_default_uid-dup_0": name "dup_default_uid-dup_0" is reserved for "${first}"`)
+    expect(err.details).toBe(
+      `failed to reserve sandbox name "dup_default_uid-dup_0": name "dup_default_uid-dup_0" is reserved for "${first}"`,
+    )
     // A new attempt is a different name.
     await runPod(h, { ...config, metadata: { ...config.metadata!, attempt: 1 } })
     await h.runtime.RemovePodSandbox({ pod_sandbox_id: first })
     await runPod(h, config)
   })
 
-  test('refuses an unknown runtime handler with containerd\'s error and accepts configured ones', async () => {
+  test("refuses an unknown runtime handler with containerd's error and accepts configured ones", async () => {
     const err = await grpcError(h.runtime.RunPodSandbox({ config: podConfig(), runtime_handler: 'kata' }))
     expect(err.code).toBe(2)
     expect(err.details).toMatch(/^unable to get OCI runtime for sandbox "[0-9a-f]{64}": no runtime for "kata" is configured$/)
@@ -103,7 +105,7 @@ describe('RunPodSandbox', () => {
 })
 
 describe('ids', () => {
-  test('a unique prefix resolves; an unknown id is NotFound with containerd\'s text', async () => {
+  test("a unique prefix resolves; an unknown id is NotFound with containerd's text", async () => {
     const id = await runPod(h)
     expect((await status(id.slice(0, 8))).status!.id).toBe(id)
     const err = await grpcError(status('0000000000'))
@@ -169,13 +171,16 @@ describe('StopPodSandbox and RemovePodSandbox', () => {
     await h.runtime.RemovePodSandbox({ pod_sandbox_id: 'abcdef0123' })
   })
 
-  test('CreateContainer and StartContainer in a stopped sandbox fail with containerd\'s text', async () => {
+  test("CreateContainer and StartContainer in a stopped sandbox fail with containerd's text", async () => {
     const config = podConfig()
     const pod = await runPod(h, config)
     await h.image.PullImage({ image: { image: 'busybox' } })
-    const created = (await h.runtime.CreateContainer({ pod_sandbox_id: pod, config: containerConfig('late'), sandbox_config: config })).container_id
+    const created = (await h.runtime.CreateContainer({ pod_sandbox_id: pod, config: containerConfig('late'), sandbox_config: config }))
+      .container_id
     await h.runtime.StopPodSandbox({ pod_sandbox_id: pod })
-    const create = await grpcError(h.runtime.CreateContainer({ pod_sandbox_id: pod, config: containerConfig('later'), sandbox_config: config }))
+    const create = await grpcError(
+      h.runtime.CreateContainer({ pod_sandbox_id: pod, config: containerConfig('later'), sandbox_config: config }),
+    )
     expect(create.details).toBe(`sandbox container "${pod}" is not running`)
     const start = await grpcError(h.runtime.StartContainer({ container_id: created }))
     expect(start.details).toBe(`sandbox container "${pod}" is not running`)

@@ -40,7 +40,10 @@ describe('--state', () => {
     expect(podStatus).toMatchObject({ state: 'SANDBOX_READY', network: { ip: ipBefore } })
     const after = (await h.runtime.ContainerStatus({ container_id: long, verbose: false })).status!
     expect(after).toMatchObject({ state: 'CONTAINER_RUNNING', started_at: before.started_at })
-    expect((await h.runtime.ContainerStatus({ container_id: done, verbose: false })).status).toMatchObject({ state: 'CONTAINER_EXITED', exit_code: 4 })
+    expect((await h.runtime.ContainerStatus({ container_id: done, verbose: false })).status).toMatchObject({
+      state: 'CONTAINER_EXITED',
+      exit_code: 4,
+    })
     // Still a live process: it can be stopped, and exec works in it.
     expect((await h.runtime.ExecSync({ container_id: long, cmd: ['echo', 'alive'], timeout: 0 })).stdout.toString()).toBe('alive\n')
     await h.runtime.StopContainer({ container_id: long, timeout: 0 })
@@ -58,7 +61,11 @@ describe('--state', () => {
       h,
       pod,
       config,
-      containerConfig('writer', { command: ['sh', '-c', 'sleep 0.3; echo late'], log_path: 'writer/0.log', annotations: { 'fake-containerd.io/stdout': 'early' } }),
+      containerConfig('writer', {
+        command: ['sh', '-c', 'sleep 0.3; echo late'],
+        log_path: 'writer/0.log',
+        annotations: { 'fake-containerd.io/stdout': 'early' },
+      }),
     )
     const path = (await h.runtime.ContainerStatus({ container_id: id, verbose: false })).status!.log_path
     await eventually(() => (existsSync(path) && readFileSync(path, 'utf8').includes('early') ? true : undefined), 'early line')
@@ -66,7 +73,10 @@ describe('--state', () => {
     open.pop()
     h = await start()
     await waitForState(h, id, 'CONTAINER_EXITED')
-    const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(1).join(' '))
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ').slice(1).join(' '))
     expect(lines).toEqual(['stdout F early', 'stdout F late'])
   })
 

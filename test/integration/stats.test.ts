@@ -75,7 +75,12 @@ describe('ContainerStats', () => {
   test('a memory limit set at creation shows in available_bytes', async () => {
     const pod = await startPod()
     const limit = 64n * 1024n * 1024n
-    const id = await runContainer(h, pod.id, pod.config, longRunning('app', { linux: { resources: { memory_limit_in_bytes: limit.toString() } } }))
+    const id = await runContainer(
+      h,
+      pod.id,
+      pod.config,
+      longRunning('app', { linux: { resources: { memory_limit_in_bytes: limit.toString() } } }),
+    )
     const stats = await containerStats(id)
     expect(big(stats.memory!.available_bytes) + big(stats.memory!.working_set_bytes)).toBe(limit)
   })
@@ -301,7 +306,13 @@ describe('streaming stats', () => {
     await runContainer(h, a.id, a.config, longRunning('a1'))
     await runContainer(h, b.id, b.config, longRunning('b1'))
     await runContainer(h, b.id, b.config, longRunning('b2'))
-    const shape = (pods: { pod_sandbox_id: string; metrics: { name: string }[]; container_metrics: { container_id: string; metrics: { name: string }[] }[] }[]) =>
+    const shape = (
+      pods: {
+        pod_sandbox_id: string
+        metrics: { name: string }[]
+        container_metrics: { container_id: string; metrics: { name: string }[] }[]
+      }[],
+    ) =>
       pods.map((p) => ({
         pod: p.pod_sandbox_id,
         metrics: p.metrics.map((m) => m.name),

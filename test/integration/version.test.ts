@@ -10,7 +10,12 @@ afterEach(() => h.close())
 describe('Version, Status, RuntimeConfig', () => {
   test('Version answers as containerd does, with a runtime_version that names the fake', async () => {
     const v = await h.runtime.Version({ version: '' })
-    expect(v).toEqual({ version: '0.1.0', runtime_name: 'containerd', runtime_version: expect.stringContaining('fake-containerd'), runtime_api_version: 'v1' })
+    expect(v).toEqual({
+      version: '0.1.0',
+      runtime_name: 'containerd',
+      runtime_version: expect.stringContaining('fake-containerd'),
+      runtime_api_version: 'v1',
+    })
   })
 
   test('Version reports a configured runtime name and version', async () => {

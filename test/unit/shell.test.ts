@@ -31,7 +31,11 @@ describe('shell subset', () => {
     expect(await sh('echo a; exit 5; echo b')).toEqual({ stdout: 'a\n', stderr: '', code: 5 })
   })
   test('redirections between streams and to /dev/null', async () => {
-    expect(await sh('echo e >&2; echo o 2>&1; echo gone >/dev/null; echo also > /dev/null')).toEqual({ stdout: 'o\n', stderr: 'e\n', code: 0 })
+    expect(await sh('echo e >&2; echo o 2>&1; echo gone >/dev/null; echo also > /dev/null')).toEqual({
+      stdout: 'o\n',
+      stderr: 'e\n',
+      code: 0,
+    })
   })
   test('unknown commands fail like sh does', async () => {
     expect(await sh('frobnicate --now')).toEqual({ stdout: '', stderr: 'sh: frobnicate: not found\n', code: 127 })
