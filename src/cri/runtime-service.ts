@@ -1,10 +1,6 @@
 // The CRI RuntimeService face: validates and translates runtime.v1 calls onto the node model.
 import type { RuntimeServiceHandlers } from '../generated/runtime/v1/RuntimeService.js'
 import type { ContainerEventResponse } from '../generated/runtime/v1/ContainerEventResponse.js'
-import type { ContainerFilter__Output } from '../generated/runtime/v1/ContainerFilter.js'
-import type { PodSandboxFilter__Output } from '../generated/runtime/v1/PodSandboxFilter.js'
-import type { ContainerStatsFilter__Output } from '../generated/runtime/v1/ContainerStatsFilter.js'
-import type { PodSandboxStatsFilter__Output } from '../generated/runtime/v1/PodSandboxStatsFilter.js'
 import { criState } from '../model/containers.js'
 import { RuntimeError, invalidArgument, unknown } from '../model/errors.js'
 import { execSync } from '../model/exec.js'
@@ -12,79 +8,21 @@ import type { Node } from '../model/node.js'
 import type { Implementation } from '../rpc/adapter.js'
 import type { RuntimeInfo } from './info.js'
 import { checkpointArchive } from './checkpoint.js'
+import { batches, listings } from './lists.js'
 import {
   containerInfo,
   sandboxInfo,
-  sandboxState,
   toContainer,
   toContainerStats,
   toContainerStatus,
-  toPodSandbox,
   toPodSandboxStats,
   toPodSandboxStatus,
 } from './convert.js'
 import { METRIC_DESCRIPTORS, podSandboxMetrics } from './metrics.js'
-import { checkLabelSelector, checkName, requireId } from './validate.js'
-
-/** containerd's StreamX RPCs send results in batches of this size. */
-const STREAM_BATCH = 5000
-
-function batches<T>(items: T[], send: (batch: T[]) => void): void {
-  for (let i = 0; i < items.length; i += STREAM_BATCH) send(items.slice(i, i + STREAM_BATCH))
-}
-
-const matchesLabels = (labels: Record<string, string>, selector: Record<string, string>): boolean =>
-  Object.entries(selector).every(([k, v]) => labels[k] === v)
+import { checkName, requireId } from './validate.js'
 
 export function runtimeService(node: Node, info: RuntimeInfo): Implementation<RuntimeServiceHandlers> {
-  /** Resolves a filter's id (prefix) like containerd: an unknown or ambiguous prefix matches nothing. */
-  const safeResolve = (resolve: () => { id: string } | undefined, raw: string): string => {
-    try {
-      return resolve()?.id ?? raw
-    } catch {
-      return raw
-    }
-  }
-
-  const listSandboxes = (filter: PodSandboxFilter__Output | null) => {
-    if (filter) checkLabelSelector(filter.label_selector)
-    const id = filter?.id ? safeResolve(() => node.sandboxes.find(filter.id), filter.id) : ''
-    return node.sandboxes
-      .all()
-      .filter((s) => !id || s.id === id)
-      .filter((s) => !filter?.state || filter.state.state === sandboxState(s))
-      .filter((s) => !filter || matchesLabels(s.cri.config.labels, filter.label_selector))
-      .map(toPodSandbox)
-  }
-
-  const listContainers = (filter: ContainerFilter__Output | ContainerStatsFilter__Output | null) => {
-    if (filter) checkLabelSelector(filter.label_selector)
-    const id = filter?.id ? safeResolve(() => node.containers.find(filter.id), filter.id) : ''
-    const sb = filter?.pod_sandbox_id ? safeResolve(() => node.sandboxes.find(filter.pod_sandbox_id), filter.pod_sandbox_id) : ''
-    const state = filter && 'state' in filter ? filter.state?.state : undefined
-    return node.containers
-      .all()
-      .filter((c) => !id || c.id === id)
-      .filter((c) => !sb || c.cri.sandboxId === sb)
-      .filter((c) => state === undefined || state === criState(c))
-      .filter((c) => !filter || matchesLabels(c.cri.config.labels, filter.label_selector))
-  }
-
-  const listSandboxStats = (filter: PodSandboxStatsFilter__Output | null) => {
-    if (filter) checkLabelSelector(filter.label_selector)
-    const id = filter?.id ? safeResolve(() => node.sandboxes.find(filter.id), filter.id) : ''
-    return node.sandboxes
-      .all()
-      .filter((s) => s.cri.ready)
-      .filter((s) => !id || s.id === id)
-      .filter((s) => !filter || matchesLabels(s.cri.config.labels, filter.label_selector))
-      .map((s) => toPodSandboxStats(node, s))
-  }
-
-  const runningStats = (filter: ContainerStatsFilter__Output | null) =>
-    listContainers(filter)
-      .filter((c) => criState(c) === 'CONTAINER_RUNNING')
-      .map((c) => toContainerStats(c))
+  const list = listings(node)
 
   const streamingUnavailable = (rpc: string): never => {
     throw new RuntimeError(
@@ -128,9 +66,9 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
       }
     },
 
-    ListPodSandbox: (req) => ({ items: listSandboxes(req.filter) }),
+    ListPodSandbox: (req) => ({ items: list.sandboxes(req.filter) }),
 
-    StreamPodSandboxes: async (req, _ctx, send) => batches(listSandboxes(req.filter), (pod_sandboxes) => send({ pod_sandboxes })),
+    StreamPodSandboxes: async (req, _ctx, send) => batches(list.sandboxes(req.filter), (pod_sandboxes) => send({ pod_sandboxes })),
 
     CreateContainer: (req) => {
       requireId(req.pod_sandbox_id, 'sandbox')
@@ -156,9 +94,10 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
       return {}
     },
 
-    ListContainers: (req) => ({ containers: listContainers(req.filter).map(toContainer) }),
+    ListContainers: (req) => ({ containers: list.containers(req.filter).map(toContainer) }),
 
-    StreamContainers: async (req, _ctx, send) => batches(listContainers(req.filter).map(toContainer), (containers) => send({ containers })),
+    StreamContainers: async (req, _ctx, send) =>
+      batches(list.containers(req.filter).map(toContainer), (containers) => send({ containers })),
 
     ContainerStatus: (req) => {
       const c = node.containers.get(requireId(req.container_id, 'container'))
@@ -207,9 +146,10 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
       return { stats: toContainerStats(c) }
     },
 
-    ListContainerStats: (req) => ({ stats: runningStats(req.filter) }),
+    ListContainerStats: (req) => ({ stats: list.containerStats(req.filter) }),
 
-    StreamContainerStats: async (req, _ctx, send) => batches(runningStats(req.filter), (container_stats) => send({ container_stats })),
+    StreamContainerStats: async (req, _ctx, send) =>
+      batches(list.containerStats(req.filter), (container_stats) => send({ container_stats })),
 
     PodSandboxStats: (req) => {
       const id = requireId(req.pod_sandbox_id, 'sandbox')
@@ -224,10 +164,10 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
       return { stats: toPodSandboxStats(node, s) }
     },
 
-    ListPodSandboxStats: (req) => ({ stats: listSandboxStats(req.filter) }),
+    ListPodSandboxStats: (req) => ({ stats: list.sandboxStats(req.filter) }),
 
     StreamPodSandboxStats: async (req, _ctx, send) =>
-      batches(listSandboxStats(req.filter), (pod_sandbox_stats) => send({ pod_sandbox_stats })),
+      batches(list.sandboxStats(req.filter), (pod_sandbox_stats) => send({ pod_sandbox_stats })),
 
     UpdateRuntimeConfig: (req) => {
       const cidr = req.runtime_config?.network_config?.pod_cidr ?? ''

@@ -1,0 +1,74 @@
+// The filtered listings behind List*, Stream* and the stats RPCs, with containerd's filter rules:
+// an id or sandbox id may be a prefix (an unknown or ambiguous one matches nothing), state and
+// label selectors must all match.
+import type { ContainerFilter__Output } from '../generated/runtime/v1/ContainerFilter.js'
+import type { ContainerStatsFilter__Output } from '../generated/runtime/v1/ContainerStatsFilter.js'
+import type { PodSandboxFilter__Output } from '../generated/runtime/v1/PodSandboxFilter.js'
+import type { PodSandboxStatsFilter__Output } from '../generated/runtime/v1/PodSandboxStatsFilter.js'
+import { criState } from '../model/containers.js'
+import type { Node } from '../model/node.js'
+import { sandboxState, toContainerStats, toPodSandbox, toPodSandboxStats } from './convert.js'
+import { checkLabelSelector } from './validate.js'
+
+/** containerd's Stream* RPCs send results in batches of this size. */
+const STREAM_BATCH = 5000
+
+export function batches<T>(items: T[], send: (batch: T[]) => void): void {
+  for (let i = 0; i < items.length; i += STREAM_BATCH) send(items.slice(i, i + STREAM_BATCH))
+}
+
+const matchesLabels = (labels: Record<string, string>, selector: Record<string, string>): boolean =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v)
+
+export function listings(node: Node) {
+  /** Resolves a filter's id (prefix) like containerd: an unknown or ambiguous prefix matches nothing. */
+  const safeResolve = (resolve: () => { id: string } | undefined, raw: string): string => {
+    try {
+      return resolve()?.id ?? raw
+    } catch {
+      return raw
+    }
+  }
+
+  const sandboxes = (filter: PodSandboxFilter__Output | null) => {
+    if (filter) checkLabelSelector(filter.label_selector)
+    const id = filter?.id ? safeResolve(() => node.sandboxes.find(filter.id), filter.id) : ''
+    return node.sandboxes
+      .all()
+      .filter((s) => !id || s.id === id)
+      .filter((s) => !filter?.state || filter.state.state === sandboxState(s))
+      .filter((s) => !filter || matchesLabels(s.cri.config.labels, filter.label_selector))
+      .map(toPodSandbox)
+  }
+
+  const containers = (filter: ContainerFilter__Output | ContainerStatsFilter__Output | null) => {
+    if (filter) checkLabelSelector(filter.label_selector)
+    const id = filter?.id ? safeResolve(() => node.containers.find(filter.id), filter.id) : ''
+    const sb = filter?.pod_sandbox_id ? safeResolve(() => node.sandboxes.find(filter.pod_sandbox_id), filter.pod_sandbox_id) : ''
+    const state = filter && 'state' in filter ? filter.state?.state : undefined
+    return node.containers
+      .all()
+      .filter((c) => !id || c.id === id)
+      .filter((c) => !sb || c.cri.sandboxId === sb)
+      .filter((c) => state === undefined || state === criState(c))
+      .filter((c) => !filter || matchesLabels(c.cri.config.labels, filter.label_selector))
+  }
+
+  const sandboxStats = (filter: PodSandboxStatsFilter__Output | null) => {
+    if (filter) checkLabelSelector(filter.label_selector)
+    const id = filter?.id ? safeResolve(() => node.sandboxes.find(filter.id), filter.id) : ''
+    return node.sandboxes
+      .all()
+      .filter((s) => s.cri.ready)
+      .filter((s) => !id || s.id === id)
+      .filter((s) => !filter || matchesLabels(s.cri.config.labels, filter.label_selector))
+      .map((s) => toPodSandboxStats(node, s))
+  }
+
+  const containerStats = (filter: ContainerStatsFilter__Output | null) =>
+    containers(filter)
+      .filter((c) => criState(c) === 'CONTAINER_RUNNING')
+      .map((c) => toContainerStats(c))
+
+  return { sandboxes, containers, sandboxStats, containerStats }
+}
