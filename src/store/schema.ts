@@ -124,6 +124,35 @@ export interface NamespaceRecord {
   labels: Record<string, string>
 }
 
+/** A blob in the content store, as one namespace sees it (the bytes are in the blob store). */
+export interface ContentRecord {
+  size: number
+  labels: Record<string, string>
+  createdAt: string
+  updatedAt: string
+}
+
+export type SnapshotKind = 'active' | 'view' | 'committed'
+
+export interface SnapshotRecord {
+  kind: SnapshotKind
+  /** The committed snapshot this one is based on, or "". */
+  parent: string
+  labels: Record<string, string>
+  createdAt: string
+  updatedAt: string
+  /** Paths of the files a layer applied here added (Diff.Apply), for the container's view later. */
+  files?: string[]
+  /** Bytes those files take (Usage). */
+  usageBytes?: number
+}
+
+export interface LeaseRecord {
+  labels: Record<string, string>
+  createdAt: string
+  resources: { id: string; type: string }[]
+}
+
 export interface NodeState {
   version: number
   /** Identifies this node's state for its whole life (containerd's introspection uuid). */
@@ -132,6 +161,12 @@ export interface NodeState {
   images: ImageRecord[]
   imageContent: Record<string, ImageContent>
   containers: Record<string, ContainerRecord>
+  /** namespace → digest → record */
+  content: Record<string, Record<string, ContentRecord>>
+  /** snapshotter → namespace → key → record */
+  snapshots: Record<string, Record<string, Record<string, SnapshotRecord>>>
+  /** namespace → lease id → record */
+  leases: Record<string, Record<string, LeaseRecord>>
   podCidr: string
   nextPid: number
 }
@@ -144,6 +179,9 @@ export function emptyState(uuid: string, podCidr: string): NodeState {
     images: [],
     imageContent: {},
     containers: {},
+    content: {},
+    snapshots: {},
+    leases: {},
     podCidr,
     nextPid: 1000,
   }

@@ -43,6 +43,7 @@ export class StateStore {
       throw new Error(`cannot read state file ${path}: ${(err as Error).message}; fix or remove the file`)
     }
     checkVersion(db.data, path)
+    fillMissing(db.data, initial())
     return new StateStore(db, path)
   }
 
@@ -80,6 +81,12 @@ export class StateStore {
     await this.flush()
     this.#closed = true
   }
+}
+
+/** Collections added to version 1 after it was first written start empty in older files. */
+function fillMissing(state: NodeState, fresh: NodeState): void {
+  const target = state as unknown as Record<string, unknown>
+  for (const [key, value] of Object.entries(fresh)) if (!(key in target)) target[key] = value
 }
 
 function checkVersion(state: unknown, where: string): asserts state is NodeState {
