@@ -15,7 +15,8 @@ export function sha256(data: Buffer | string): string {
 }
 
 export function checkDigest(digest: string): void {
-  if (!DIGEST.test(digest)) throw invalidArgument(`invalid digest ${JSON.stringify(digest)}: want sha256:<64 hex characters>: invalid argument`)
+  if (!DIGEST.test(digest))
+    throw invalidArgument(`invalid digest ${JSON.stringify(digest)}: want sha256:<64 hex characters>: invalid argument`)
 }
 
 /** An ingest in progress (containerd's content.Status plus the bytes so far). */
@@ -77,7 +78,8 @@ export class Content {
   read(namespace: string, digest: string, offset: number, size: number): Buffer {
     this.info(namespace, digest)
     const data = this.blobs.get(digest) as Buffer
-    if (offset < 0 || offset > data.length) throw new RuntimeError('InvalidArgument', `offset ${offset} is outside blob ${digest} of ${data.length} bytes: invalid argument`)
+    if (offset < 0 || offset > data.length)
+      throw new RuntimeError('InvalidArgument', `offset ${offset} is outside blob ${digest} of ${data.length} bytes: invalid argument`)
     return size > 0 ? data.subarray(offset, offset + size) : data.subarray(offset)
   }
 
@@ -95,7 +97,9 @@ export class Content {
     const byNs = (this.state().content[namespace] ??= {})
     const now = nowString()
     const existing = byNs[digest]
-    byNs[digest] = existing ? { ...existing, labels: { ...existing.labels, ...labels }, updatedAt: now } : { size: data.length, labels: { ...labels }, createdAt: now, updatedAt: now }
+    byNs[digest] = existing
+      ? { ...existing, labels: { ...existing.labels, ...labels }, updatedAt: now }
+      : { size: data.length, labels: { ...labels }, createdAt: now, updatedAt: now }
     this.changed()
     return { digest, ...(byNs[digest] as ContentRecord) }
   }

@@ -9,7 +9,8 @@ const MAX_LENGTH = 76
 /** containerd's identifiers.Validate, with its wording. */
 export function validateIdentifier(s: string): void {
   if (s.length === 0) throw invalidArgument('identifier must not be empty: invalid argument')
-  if (s.length > MAX_LENGTH) throw invalidArgument(`identifier ${JSON.stringify(s)} greater than maximum length (${MAX_LENGTH} characters): invalid argument`)
+  if (s.length > MAX_LENGTH)
+    throw invalidArgument(`identifier ${JSON.stringify(s)} greater than maximum length (${MAX_LENGTH} characters): invalid argument`)
   if (!IDENTIFIER.test(s)) throw invalidArgument(`identifier ${JSON.stringify(s)} must match ${IDENTIFIER.source}: invalid argument`)
 }
 
@@ -18,7 +19,9 @@ export function validateLabels(labels: Record<string, string>, what: string): vo
   for (const [k, v] of Object.entries(labels)) {
     if (k === '') throw invalidArgument(`${what}: label key must not be empty: invalid argument`)
     if (Buffer.byteLength(k) + Buffer.byteLength(v) > 4096) {
-      throw invalidArgument(`${what}: label key and value length (${Buffer.byteLength(k) + Buffer.byteLength(v)} bytes) greater than maximum size (4096 bytes), key: ${k.slice(0, 10)}: invalid argument`)
+      throw invalidArgument(
+        `${what}: label key and value length (${Buffer.byteLength(k) + Buffer.byteLength(v)} bytes) greater than maximum size (4096 bytes), key: ${k.slice(0, 10)}: invalid argument`,
+      )
     }
   }
 }
@@ -81,7 +84,10 @@ export class Namespaces {
       if (Object.keys(byNs[name] ?? {}).length > 0) left.push(`snapshots on ${JSON.stringify(snapshotter)} snapshotter`)
     }
     if (left.length > 0) {
-      throw new RuntimeError('FailedPrecondition', `namespace ${JSON.stringify(name)} must be empty, but it still has ${left.join(', ')}: failed precondition`)
+      throw new RuntimeError(
+        'FailedPrecondition',
+        `namespace ${JSON.stringify(name)} must be empty, but it still has ${left.join(', ')}: failed precondition`,
+      )
     }
     if (!this.exists(name)) throw new RuntimeError('NotFound', `namespace ${JSON.stringify(name)}: not found`)
     delete state.namespaces[name]

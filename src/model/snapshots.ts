@@ -52,7 +52,14 @@ export class Snapshots {
   }
 
   /** Creates an active (prepare) or view snapshot on a committed parent; returns its mounts. */
-  create(kind: 'active' | 'view', snapshotter: string, namespace: string, key: string, parent: string, labels: Record<string, string>): Mount[] {
+  create(
+    kind: 'active' | 'view',
+    snapshotter: string,
+    namespace: string,
+    key: string,
+    parent: string,
+    labels: Record<string, string>,
+  ): Mount[] {
     if (key === '') throw invalidArgument('snapshot key must not be empty: invalid argument')
     validateLabels(labels, 'snapshot.Labels')
     const table = this.#table(snapshotter, namespace)
@@ -71,7 +78,8 @@ export class Snapshots {
 
   mounts(snapshotter: string, namespace: string, key: string): Mount[] {
     const s = this.stat(snapshotter, namespace, key)
-    if (s.kind === 'committed') throw new RuntimeError('FailedPrecondition', `requested snapshot ${key} not active or view: failed precondition`)
+    if (s.kind === 'committed')
+      throw new RuntimeError('FailedPrecondition', `requested snapshot ${key} not active or view: failed precondition`)
     // An empty list: there is no filesystem to mount, and clients (ctr) accept it.
     return []
   }
@@ -83,7 +91,8 @@ export class Snapshots {
     const active = table[key]
     if (!active) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
     if (table[name]) throw new RuntimeError('AlreadyExists', `snapshot ${JSON.stringify(name)}: already exists`)
-    if (active.kind !== 'active') throw new RuntimeError('FailedPrecondition', `snapshot ${JSON.stringify(key)} is not active: failed precondition`)
+    if (active.kind !== 'active')
+      throw new RuntimeError('FailedPrecondition', `snapshot ${JSON.stringify(key)} is not active: failed precondition`)
     const now = nowString()
     table[name] = { ...active, kind: 'committed' as SnapshotKind, labels: { ...active.labels, ...labels }, createdAt: now, updatedAt: now }
     delete table[key]

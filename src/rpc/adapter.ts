@@ -19,6 +19,7 @@ export interface CallContext {
 
 export type Unary<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res> | Res
 export type ServerStream<Req, Res> = (request: Req, ctx: CallContext, send: (message: Res) => void) => Promise<void>
+export type BidiStream<Req, Res> = (requests: AsyncIterable<Req>, ctx: CallContext, send: (message: Res) => void) => Promise<void>
 
 /** The implementation type for a generated grpc-js handlers interface. */
 export type Implementation<H> = {
@@ -26,7 +27,9 @@ export type Implementation<H> = {
     ? Unary<Req, Res>
     : H[K] extends grpc.handleServerStreamingCall<infer Req, infer Res>
       ? ServerStream<Req, Res>
-      : never
+      : H[K] extends grpc.handleBidiStreamingCall<infer Req, infer Res>
+        ? BidiStream<Req, Res>
+        : never
 }
 
 /** Calls still open, so closing the server can end long-lived streams instead of waiting on them. */
@@ -63,8 +66,10 @@ export function adapt<H>(
   for (const [method, def] of Object.entries(definition)) {
     const fn = (impl as Record<string, unknown>)[method]
     if (typeof fn !== 'function') throw new Error(`${serviceName}/${method} has no implementation`)
-    if (def.requestStream) throw new Error(`${serviceName}/${method}: client streaming is not wired yet`)
-    const begin = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>) => {
+    if (def.requestStream && !def.responseStream) throw new Error(`${serviceName}/${method}: client-only streaming is not wired yet`)
+    /** What every kind of server call has in common. */
+    type AnyCall = { metadata: grpc.Metadata; sendMetadata(m: grpc.Metadata): void; on(event: 'cancelled', listener: () => void): unknown }
+    const begin = (call: AnyCall) => {
       const controller = open.track()
       call.on('cancelled', () => controller.abort(new Error('cancelled by the client')))
       const ctx: CallContext = {
@@ -100,6 +105,26 @@ export function adapt<H>(
               callback(null, response)
             },
             (err: unknown) => callback(finish(err) ?? null),
+          )
+      }
+    } else if (def.requestStream) {
+      const bidi = fn as BidiStream<unknown, unknown>
+      handlers[method] = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        const { ctx, finish } = begin(call)
+        const send = (message: unknown): void => {
+          if (!call.cancelled && !call.writableEnded) call.write(message)
+        }
+        Promise.resolve()
+          .then(() => bidi(call as AsyncIterable<unknown>, ctx, send))
+          .then(
+            () => {
+              finish()
+              if (!call.writableEnded) call.end()
+            },
+            (err: unknown) => {
+              const status = finish(err)
+              if (!call.writableEnded) call.emit('error', status)
+            },
           )
       }
     } else {

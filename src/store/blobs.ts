@@ -39,4 +39,3 @@ export function fileBlobs(dir: string): BlobStore {
     delete: (d) => rmSync(path(d), { force: true }),
   }
 }
-
