@@ -17,6 +17,7 @@ import { criProto } from './proto/load.js'
 import { OpenCalls, adapt, type Implementation } from './rpc/adapter.js'
 import { emptyState } from './store/schema.js'
 import { StateStore } from './store/store.js'
+import { fileBlobs, memoryBlobs } from './store/blobs.js'
 import { createLogger } from './log.js'
 
 // Load the wire definitions and the image catalog when the module is imported, so that starting a
@@ -53,8 +54,10 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     runtimeHandlers: options.runtimeHandlers?.length ? options.runtimeHandlers : DEFAULTS.runtimeHandlers,
     pullPolicy: options.pullPolicy ?? DEFAULTS.pullPolicy,
     log,
+    // Content bytes sit next to the state file (<state>.blobs/), or in memory with the state.
+    blobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs`) : memoryBlobs(),
   })
-  node.events.subscribe((e) =>
+  node.events.lifecycle.subscribe((e) =>
     log.info(`${e.containerId === e.sandboxId ? 'sandbox' : 'container'} ${e.containerId} ${e.type.toLowerCase()}`),
   )
   node.resume()

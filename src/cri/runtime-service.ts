@@ -188,7 +188,7 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
 
     GetContainerEvents: (_req, ctx, send) =>
       new Promise<void>((resolve) => {
-        const unsubscribe = node.events.subscribe((event) => {
+        const unsubscribe = node.events.lifecycle.subscribe((event) => {
           const sandbox = node.sandboxes.find(event.sandboxId)
           const message: ContainerEventResponse = {
             container_id: event.containerId,

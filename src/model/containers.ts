@@ -136,8 +136,7 @@ export class Containers {
         ...(config.linux?.resources ? { resources: config.linux.resources } : {}),
       },
     }
-    node.state.containers[id] = record
-    node.changed()
+    node.containerStore.add(record)
     node.publish('CREATED', id, sandbox.id)
     return record
   }
@@ -217,8 +216,7 @@ export class Containers {
       this.node.tasks.kill(c.id, SIGKILL)
       await this.node.tasks.waitExit(c.id)
     }
-    delete this.node.state.containers[c.id]
-    this.node.changed()
+    this.node.containerStore.delete(CRI_NAMESPACE, c.id)
     this.node.publish('DELETED', c.id, c.cri.sandboxId)
   }
 
@@ -253,7 +251,7 @@ export class Containers {
       message: '',
     }
     // CRI deletes a container's task once it has exited, keeping the exit on the container.
-    delete record.task
+    this.node.tasks.delete(record)
     record.updatedAt = nowString()
     this.node.changed()
     this.node.publish('STOPPED', record.id, record.cri.sandboxId)

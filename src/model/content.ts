@@ -3,7 +3,8 @@
 // what each namespace holds, with labels, is in the state.
 import { createHash } from 'node:crypto'
 import type { BlobStore } from '../store/blobs.js'
-import type { ContentRecord, NodeState } from '../store/schema.js'
+import type { ContentRecord } from '../store/schema.js'
+import type { Core } from './core.js'
 import { RuntimeError, invalidArgument } from './errors.js'
 import { validateLabels } from './namespaces.js'
 import { nowString } from './time.js'
@@ -40,19 +41,17 @@ export class Content {
   #ingests = new Map<string, Ingest>()
 
   constructor(
-    private readonly state: () => NodeState,
-    private readonly changed: () => void,
+    private readonly core: Core,
     readonly blobs: BlobStore,
-    private readonly ensureNamespace: (ns: string) => void,
   ) {}
 
   list(namespace: string): ContentInfo[] {
-    return Object.entries(this.state().content[namespace] ?? {}).map(([digest, r]) => ({ digest, ...r }))
+    return Object.entries(this.core.state.content[namespace] ?? {}).map(([digest, r]) => ({ digest, ...r }))
   }
 
   info(namespace: string, digest: string): ContentInfo {
     checkDigest(digest)
-    const r = this.state().content[namespace]?.[digest]
+    const r = this.core.state.content[namespace]?.[digest]
     if (!r || !this.blobs.has(digest)) throw new RuntimeError('NotFound', `content digest ${digest}: not found`)
     return { digest, ...r }
   }
@@ -61,7 +60,7 @@ export class Content {
   setLabels(namespace: string, digest: string, labels: Record<string, string>, keys?: string[]): ContentInfo {
     const info = this.info(namespace, digest)
     validateLabels(labels, 'content.Labels')
-    const record = this.state().content[namespace]![digest]!
+    const record = this.core.state.content[namespace]![digest]!
     if (keys === undefined) record.labels = { ...labels }
     else {
       for (const k of keys) {
@@ -71,7 +70,7 @@ export class Content {
       }
     }
     record.updatedAt = nowString()
-    this.changed()
+    this.core.changed()
     return { ...info, ...record }
   }
 
@@ -85,22 +84,22 @@ export class Content {
 
   delete(namespace: string, digest: string): void {
     this.info(namespace, digest)
-    delete this.state().content[namespace]![digest]
-    this.changed()
+    delete this.core.state.content[namespace]![digest]
+    this.core.changed()
     this.collectBlob(digest)
   }
 
   /** Adds a blob directly (what a pull or an import writes). */
   put(namespace: string, data: Buffer, labels: Record<string, string> = {}, digest = sha256(data)): ContentInfo {
-    this.ensureNamespace(namespace)
+    this.core.ensureNamespace(namespace)
     if (!this.blobs.has(digest)) this.blobs.put(digest, data)
-    const byNs = (this.state().content[namespace] ??= {})
+    const byNs = (this.core.state.content[namespace] ??= {})
     const now = nowString()
     const existing = byNs[digest]
     byNs[digest] = existing
       ? { ...existing, labels: { ...existing.labels, ...labels }, updatedAt: now }
       : { size: data.length, labels: { ...labels }, createdAt: now, updatedAt: now }
-    this.changed()
+    this.core.changed()
     return { digest, ...(byNs[digest] as ContentRecord) }
   }
 
@@ -121,7 +120,7 @@ export class Content {
     if (ref === '') throw invalidArgument('ref must not be empty: invalid argument')
     if (expected !== '') {
       checkDigest(expected)
-      if (this.state().content[namespace]?.[expected] && this.blobs.has(expected)) {
+      if (this.core.state.content[namespace]?.[expected] && this.blobs.has(expected)) {
         throw new RuntimeError('AlreadyExists', `content ${expected}: already exists`)
       }
     }
@@ -168,7 +167,7 @@ export class Content {
     }
     validateLabels(labels, 'content.Labels')
     this.#ingests.delete(`${ingest.namespace}/${ingest.ref}`)
-    if (this.state().content[ingest.namespace]?.[digest] && this.blobs.has(digest)) {
+    if (this.core.state.content[ingest.namespace]?.[digest] && this.blobs.has(digest)) {
       throw new RuntimeError('AlreadyExists', `content ${digest}: already exists`)
     }
     return this.put(ingest.namespace, data, labels, digest)
@@ -181,7 +180,7 @@ export class Content {
 
   /** Removes a blob's bytes once no namespace holds it. */
   collectBlob(digest: string): void {
-    const held = Object.values(this.state().content).some((byNs) => Object.hasOwn(byNs, digest))
+    const held = Object.values(this.core.state.content).some((byNs) => Object.hasOwn(byNs, digest))
     if (!held) this.blobs.delete(digest)
   }
 }

@@ -1,7 +1,8 @@
 import type { Logger } from '../log.js'
 
-// The node's event bus. Every lifecycle change is published here once; the CRI face turns these
-// into GetContainerEvents messages (and the containerd face, later, into envelopes).
+// The node's event bus. Every change is published here once, in two forms: CRI lifecycle events
+// (turned into GetContainerEvents messages by the CRI face) and containerd envelopes (topic +
+// typed payload, turned into Events.Subscribe messages by the containerd face).
 
 export type LifecycleEventType = 'CREATED' | 'STARTED' | 'STOPPED' | 'DELETED'
 
@@ -13,20 +14,26 @@ export interface LifecycleEvent {
   at: bigint
 }
 
-type Listener = (event: LifecycleEvent) => void
+/** A containerd event: its payload uses proto field names of the full type name `type`. */
+export interface Envelope {
+  namespace: string
+  topic: string
+  type: string
+  payload: Record<string, unknown>
+  at: bigint
+}
 
-export class EventBus {
+class Channel<E> {
+  #listeners = new Set<(event: E) => void>()
+
   constructor(private readonly log: Logger) {}
 
-  #listeners = new Set<Listener>()
-
-  /** Subscribes; returns the function that unsubscribes. Listeners run synchronously. */
-  subscribe(listener: Listener): () => void {
+  subscribe(listener: (event: E) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
   }
 
-  publish(event: LifecycleEvent): void {
+  publish(event: E): void {
     for (const listener of this.#listeners) {
       try {
         listener(event)
@@ -34,5 +41,17 @@ export class EventBus {
         this.log.error(`event listener failed: ${(err as Error).message}`)
       }
     }
+  }
+}
+
+export class EventBus {
+  /** CRI lifecycle events. Listeners run synchronously, so they see the state of that moment. */
+  readonly lifecycle: Channel<LifecycleEvent>
+  /** containerd envelopes. */
+  readonly envelopes: Channel<Envelope>
+
+  constructor(log: Logger) {
+    this.lifecycle = new Channel(log)
+    this.envelopes = new Channel(log)
   }
 }

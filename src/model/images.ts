@@ -3,12 +3,16 @@
 // the id record "sha256:<config>". Pulls "fetch" from the catalog (or synthesise, see PullPolicy).
 import { createHash } from 'node:crypto'
 import { findInCatalog, type CatalogEntry } from '../images/catalog.js'
-import type { ImageContent, ImageRecord, NodeState } from '../store/schema.js'
+import type { ImageContent, ImageRecord } from '../store/schema.js'
+import type { Core } from './core.js'
 import { RuntimeError, unknown } from './errors.js'
 import { isDigest, parseReference, type ImageReference } from './reference.js'
 import { nowString } from './time.js'
 
 export const CRI_NAMESPACE = 'k8s.io'
+const IMAGE_CREATE = 'containerd.services.images.v1.ImageCreate'
+const IMAGE_UPDATE = 'containerd.services.images.v1.ImageUpdate'
+const IMAGE_DELETE = 'containerd.services.images.v1.ImageDelete'
 export const LABEL_MANAGED = 'io.cri-containerd.image'
 export const LABEL_PINNED = 'io.cri-containerd.pinned'
 
@@ -35,8 +39,7 @@ const sha256 = (text: string): string => `sha256:${createHash('sha256').update(t
 
 export class Images {
   constructor(
-    private readonly state: () => NodeState,
-    private readonly changed: () => void,
+    private readonly core: Core,
     private readonly pullPolicy: PullPolicy,
     /** References whose records are labelled pinned when pulled (the sandbox image), normalised. */
     private readonly pinnedRefs: readonly string[],
@@ -45,14 +48,14 @@ export class Images {
   /** All images of a namespace, grouped by config digest. */
   list(namespace = CRI_NAMESPACE): ImageView[] {
     const byId = new Map<string, ImageRecord[]>()
-    for (const r of this.state().images) {
+    for (const r of this.core.state.images) {
       if (r.namespace !== namespace) continue
       const group = byId.get(r.configDigest)
       if (group) group.push(r)
       else byId.set(r.configDigest, [r])
     }
     return [...byId].flatMap(([id, records]) => {
-      const content = this.state().imageContent[id]
+      const content = this.core.state.imageContent[id]
       return content ? [view(id, records, content)] : []
     })
   }
@@ -86,7 +89,7 @@ export class Images {
     const ref = parseReference(reference)
     const entry = this.fetch(ref, credentials)
     const now = nowString()
-    const state = this.state()
+    const state = this.core.state
     state.imageContent[entry.configDigest] ??= {
       configDigest: entry.configDigest,
       manifestDigest: entry.manifestDigest,
@@ -109,7 +112,10 @@ export class Images {
         existing.configDigest = entry.configDigest
         existing.labels = { ...existing.labels, ...labels }
         existing.updatedAt = now
+        this.core.emit(CRI_NAMESPACE, '/images/update', IMAGE_UPDATE, { name, labels: existing.labels })
       } else {
+        this.core.ensureNamespace(CRI_NAMESPACE)
+        this.core.emit(CRI_NAMESPACE, '/images/create', IMAGE_CREATE, { name, labels })
         state.images.push({
           namespace: CRI_NAMESPACE,
           name,
@@ -122,7 +128,7 @@ export class Images {
       }
     }
     this.dropUnreferencedContent()
-    this.changed()
+    this.core.changed()
     const pulledImage = this.resolve(entry.configDigest)
     if (!pulledImage) throw unknown(`image ${entry.configDigest} vanished right after its pull`)
     return pulledImage
@@ -135,10 +141,14 @@ export class Images {
   remove(refOrId: string, namespace = CRI_NAMESPACE): boolean {
     const image = this.resolve(refOrId, namespace)
     if (!image) return false
-    const state = this.state()
+    const state = this.core.state
+    for (const r of state.images) {
+      if (r.namespace === namespace && r.configDigest === image.id)
+        this.core.emit(namespace, '/images/delete', IMAGE_DELETE, { name: r.name })
+    }
     state.images = state.images.filter((r) => r.namespace !== namespace || r.configDigest !== image.id)
     this.dropUnreferencedContent()
-    this.changed()
+    this.core.changed()
     return true
   }
 
@@ -173,7 +183,7 @@ export class Images {
 
   /** Image content no record points at any more is garbage, as containerd's GC would find it. */
   private dropUnreferencedContent(): void {
-    const state = this.state()
+    const state = this.core.state
     const used = new Set(state.images.map((r) => r.configDigest))
     for (const id of Object.keys(state.imageContent)) if (!used.has(id)) delete state.imageContent[id]
   }

@@ -1,7 +1,8 @@
 // Leases: named holds on content, ingests, images and snapshots that keep them from garbage
 // collection while a client works (ctr holds one around every pull, import and create).
 import { randomBytes } from 'node:crypto'
-import type { LeaseRecord, NodeState } from '../store/schema.js'
+import type { LeaseRecord } from '../store/schema.js'
+import type { Core } from './core.js'
 import { RuntimeError, invalidArgument } from './errors.js'
 import { validateIdentifier, validateLabels } from './namespaces.js'
 import { nowString } from './time.js'
@@ -11,18 +12,14 @@ export interface LeaseInfo extends LeaseRecord {
 }
 
 export class Leases {
-  constructor(
-    private readonly state: () => NodeState,
-    private readonly changed: () => void,
-    private readonly ensureNamespace: (ns: string) => void,
-  ) {}
+  constructor(private readonly core: Core) {}
 
   list(namespace: string): LeaseInfo[] {
-    return Object.entries(this.state().leases[namespace] ?? {}).map(([id, r]) => ({ id, ...r }))
+    return Object.entries(this.core.state.leases[namespace] ?? {}).map(([id, r]) => ({ id, ...r }))
   }
 
   get(namespace: string, id: string): LeaseInfo {
-    const r = this.state().leases[namespace]?.[id]
+    const r = this.core.state.leases[namespace]?.[id]
     if (!r) throw new RuntimeError('NotFound', `lease ${JSON.stringify(id)}: not found`)
     return { id, ...r }
   }
@@ -31,38 +28,38 @@ export class Leases {
     const leaseId = id || `${Date.now()}-${randomBytes(3).toString('hex')}`
     validateIdentifier(leaseId)
     validateLabels(labels, 'lease.Labels')
-    this.ensureNamespace(namespace)
-    const byNs = (this.state().leases[namespace] ??= {})
+    this.core.ensureNamespace(namespace)
+    const byNs = (this.core.state.leases[namespace] ??= {})
     if (byNs[leaseId]) throw new RuntimeError('AlreadyExists', `lease ${JSON.stringify(leaseId)}: already exists`)
     byNs[leaseId] = { labels: { ...labels }, createdAt: nowString(), resources: [] }
-    this.changed()
+    this.core.changed()
     return { id: leaseId, ...(byNs[leaseId] as LeaseRecord) }
   }
 
   delete(namespace: string, id: string): void {
     this.get(namespace, id)
-    delete this.state().leases[namespace]![id]
-    this.changed()
+    delete this.core.state.leases[namespace]![id]
+    this.core.changed()
   }
 
   addResource(namespace: string, id: string, resource: { id: string; type: string }): void {
     checkResource(resource)
-    const lease = this.state().leases[namespace]?.[id]
+    const lease = this.core.state.leases[namespace]?.[id]
     if (!lease) throw new RuntimeError('NotFound', 'lease does not exist: not found')
     if (!lease.resources.some((r) => r.id === resource.id && r.type === resource.type)) lease.resources.push({ ...resource })
-    this.changed()
+    this.core.changed()
   }
 
   deleteResource(namespace: string, id: string, resource: { id: string; type: string }): void {
     checkResource(resource)
-    const lease = this.state().leases[namespace]?.[id]
+    const lease = this.core.state.leases[namespace]?.[id]
     if (!lease) throw new RuntimeError('NotFound', 'lease does not exist: not found')
     lease.resources = lease.resources.filter((r) => !(r.id === resource.id && r.type === resource.type))
-    this.changed()
+    this.core.changed()
   }
 
   resources(namespace: string, id: string): { id: string; type: string }[] {
-    const lease = this.state().leases[namespace]?.[id]
+    const lease = this.core.state.leases[namespace]?.[id]
     if (!lease) throw new RuntimeError('NotFound', 'lease does not exist: not found')
     return lease.resources.map((r) => ({ ...r }))
   }

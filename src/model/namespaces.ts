@@ -1,6 +1,6 @@
 // containerd namespaces: every containerd object lives in one. A namespace exists once it is
 // created explicitly or once anything is created in it, and it can be deleted only when empty.
-import type { NodeState } from '../store/schema.js'
+import type { Core } from './core.js'
 import { RuntimeError, invalidArgument } from './errors.js'
 
 const IDENTIFIER = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/
@@ -27,21 +27,18 @@ export function validateLabels(labels: Record<string, string>, what: string): vo
 }
 
 export class Namespaces {
-  constructor(
-    private readonly state: () => NodeState,
-    private readonly changed: () => void,
-  ) {}
+  constructor(private readonly core: Core) {}
 
   list(): string[] {
-    return Object.keys(this.state().namespaces).sort()
+    return Object.keys(this.core.state.namespaces).sort()
   }
 
   exists(name: string): boolean {
-    return Object.hasOwn(this.state().namespaces, name)
+    return Object.hasOwn(this.core.state.namespaces, name)
   }
 
   labels(name: string): Record<string, string> {
-    const ns = this.state().namespaces[name]
+    const ns = this.core.state.namespaces[name]
     if (!ns) throw new RuntimeError('NotFound', `namespace ${JSON.stringify(name)}: not found`)
     return { ...ns.labels }
   }
@@ -50,32 +47,35 @@ export class Namespaces {
     validateIdentifier(name)
     validateLabels(labels, 'namespace.Labels')
     if (this.exists(name)) throw new RuntimeError('AlreadyExists', `namespace ${JSON.stringify(name)}: already exists`)
-    this.state().namespaces[name] = { labels: { ...labels } }
-    this.changed()
+    this.core.state.namespaces[name] = { labels: { ...labels } }
+    this.core.changed()
+    this.core.emit(name, '/namespaces/create', 'containerd.events.NamespaceCreate', { name, labels })
   }
 
   /** Makes sure a namespace exists, as creating any object in it does. */
   ensure(name: string): void {
     if (this.exists(name)) return
-    this.state().namespaces[name] = { labels: {} }
-    this.changed()
+    this.core.state.namespaces[name] = { labels: {} }
+    this.core.changed()
+    this.core.emit(name, '/namespaces/create', 'containerd.events.NamespaceCreate', { name, labels: {} })
   }
 
   /** Sets or, with an empty value, removes labels. */
   setLabels(name: string, labels: Record<string, string>): void {
     validateLabels(labels, 'namespace.Labels')
-    const ns = this.state().namespaces[name]
+    const ns = this.core.state.namespaces[name]
     if (!ns) throw new RuntimeError('NotFound', `namespace ${JSON.stringify(name)}: not found`)
     for (const [k, v] of Object.entries(labels)) {
       if (v === '') delete ns.labels[k]
       else ns.labels[k] = v
     }
-    this.changed()
+    this.core.changed()
+    this.core.emit(name, '/namespaces/update', 'containerd.events.NamespaceUpdate', { name, labels: ns.labels })
   }
 
   /** Deletes an empty namespace; says what is left in one that is not. */
   delete(name: string): void {
-    const state = this.state()
+    const state = this.core.state
     const left: string[] = []
     if (state.images.some((i) => i.namespace === name)) left.push('images')
     if (Object.keys(state.content[name] ?? {}).length > 0) left.push('blobs')
@@ -92,6 +92,7 @@ export class Namespaces {
     if (!this.exists(name)) throw new RuntimeError('NotFound', `namespace ${JSON.stringify(name)}: not found`)
     delete state.namespaces[name]
     delete state.leases[name]
-    this.changed()
+    this.core.changed()
+    this.core.emit(name, '/namespaces/delete', 'containerd.events.NamespaceDelete', { name })
   }
 }

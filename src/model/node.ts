@@ -8,8 +8,15 @@ import type { ExitInfo } from '../sim/process.js'
 import type { StateStore } from '../store/store.js'
 import type { ContainerRecord, NodeState } from '../store/schema.js'
 import { Containers } from './containers.js'
+import { ContainerStore } from './container-store.js'
+import type { Core } from './core.js'
 import { EventBus, type LifecycleEventType } from './events.js'
 import { Images, type PullPolicy } from './images.js'
+import { Content } from './content.js'
+import { Leases } from './leases.js'
+import { Namespaces } from './namespaces.js'
+import { Snapshots } from './snapshots.js'
+import { memoryBlobs, type BlobStore } from '../store/blobs.js'
 import { parseCidr, type Cidr } from './network.js'
 import { parseReference } from './reference.js'
 import { Sandboxes } from './sandboxes.js'
@@ -23,12 +30,19 @@ export interface NodeOptions {
   pullPolicy: PullPolicy
   clock?: Clock
   log?: Logger
+  /** Where content bytes live; memory when not given. */
+  blobs?: BlobStore
 }
 
-export class Node {
+export class Node implements Core {
   readonly events: EventBus
   readonly log: Logger
   readonly images: Images
+  readonly namespaces: Namespaces
+  readonly containerStore: ContainerStore
+  readonly content: Content
+  readonly snapshots: Snapshots
+  readonly leases: Leases
   readonly tasks: Tasks
   readonly sandboxes: Sandboxes
   readonly containers: Containers
@@ -43,17 +57,18 @@ export class Node {
     this.log = options.log ?? silentLogger
     this.events = new EventBus(this.log)
     this.cidr = parseCidr(store.data.podCidr)
-    this.images = new Images(
-      () => this.state,
-      () => this.changed(),
-      options.pullPolicy,
-      [parseReference(options.sandboxImage).normalized],
-    )
+    this.images = new Images(this, options.pullPolicy, [parseReference(options.sandboxImage).normalized])
+    this.namespaces = new Namespaces(this)
+    this.containerStore = new ContainerStore(this)
+    this.content = new Content(this, options.blobs ?? memoryBlobs())
+    this.snapshots = new Snapshots(this)
+    this.leases = new Leases(this)
     this.tasks = new Tasks({
       clock: this.clock,
       log: this.log,
       allocatePid: () => this.state.nextPid++,
       changed: () => this.changed(),
+      emit: (namespace, topic, type, payload) => this.emit(namespace, topic, type, payload),
       onTaskExit: (record, exit) => this.#onTaskExit(record, exit),
     })
     this.sandboxes = new Sandboxes(this)
@@ -68,8 +83,16 @@ export class Node {
     this.store.changed()
   }
 
+  emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void {
+    this.events.envelopes.publish({ namespace, topic, type, payload, at: nowNs() })
+  }
+
+  ensureNamespace(namespace: string): void {
+    this.namespaces.ensure(namespace)
+  }
+
   publish(type: LifecycleEventType, containerId: string, sandboxId: string): void {
-    this.events.publish({ type, containerId, sandboxId, at: nowNs() })
+    this.events.lifecycle.publish({ type, containerId, sandboxId, at: nowNs() })
   }
 
   /** Sets the pod CIDR new sandboxes draw from (UpdateRuntimeConfig). */

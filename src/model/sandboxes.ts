@@ -121,9 +121,7 @@ export class Sandboxes {
         netnsPath: hostNetwork ? '' : `/var/run/netns/cni-${id.slice(0, 8)}`,
       },
     }
-    node.state.namespaces[CRI_NAMESPACE] ??= { labels: {} }
-    node.state.containers[id] = record
-    node.changed()
+    node.containerStore.add(record)
     node.publish('CREATED', id, id)
     node.tasks.create(record)
     node.tasks.start(record, this.plan(record))
@@ -158,14 +156,13 @@ export class Sandboxes {
     for (const c of this.node.containers.all().filter((c) => c.cri.sandboxId === sandbox.id)) {
       await this.node.containers.remove(c.id)
     }
-    delete this.node.state.containers[sandbox.id]
-    this.node.changed()
+    this.node.containerStore.delete(CRI_NAMESPACE, sandbox.id)
     this.node.publish('DELETED', sandbox.id, sandbox.id)
   }
 
   onExit(record: SandboxRecord | ContainerRecord): void {
     if (!isSandbox(record)) return
-    delete record.task
+    this.node.tasks.delete(record)
     this.#markNotReady(record)
   }
 

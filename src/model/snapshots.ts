@@ -2,7 +2,8 @@
 // snapshots are prepared on a committed parent, an active one is committed under a new name,
 // and a snapshot with children cannot be removed. Nothing is mounted: Mounts answers with what a
 // client can hand to the runtime, which here is simulated.
-import type { NodeState, SnapshotKind, SnapshotRecord } from '../store/schema.js'
+import type { SnapshotKind, SnapshotRecord } from '../store/schema.js'
+import type { Core } from './core.js'
 import { RuntimeError, invalidArgument } from './errors.js'
 import { validateLabels } from './namespaces.js'
 import { nowString } from './time.js'
@@ -21,11 +22,7 @@ export interface Mount {
 }
 
 export class Snapshots {
-  constructor(
-    private readonly state: () => NodeState,
-    private readonly changed: () => void,
-    private readonly ensureNamespace: (ns: string) => void,
-  ) {}
+  constructor(private readonly core: Core) {}
 
   /** containerd's snapshots service refuses an unknown snapshotter with InvalidArgument. */
   checkSnapshotter(name: string): void {
@@ -35,7 +32,7 @@ export class Snapshots {
 
   #table(snapshotter: string, namespace: string, create = false): Record<string, SnapshotRecord> {
     this.checkSnapshotter(snapshotter)
-    const state = this.state()
+    const state = this.core.state
     if (!create) return state.snapshots[snapshotter]?.[namespace] ?? {}
     const bySnapshotter = (state.snapshots[snapshotter] ??= {})
     return (bySnapshotter[namespace] ??= {})
@@ -69,10 +66,10 @@ export class Snapshots {
       if (!p) throw new RuntimeError('NotFound', `parent snapshot ${parent} does not exist: not found`)
       if (p.kind !== 'committed') throw invalidArgument(`parent ${JSON.stringify(parent)} is not committed snapshot: invalid argument`)
     }
-    this.ensureNamespace(namespace)
+    this.core.ensureNamespace(namespace)
     const now = nowString()
     this.#table(snapshotter, namespace, true)[key] = { kind, parent, labels: { ...labels }, createdAt: now, updatedAt: now }
-    this.changed()
+    this.core.changed()
     return this.mounts(snapshotter, namespace, key)
   }
 
@@ -96,7 +93,7 @@ export class Snapshots {
     const now = nowString()
     table[name] = { ...active, kind: 'committed' as SnapshotKind, labels: { ...active.labels, ...labels }, createdAt: now, updatedAt: now }
     delete table[key]
-    this.changed()
+    this.core.changed()
   }
 
   remove(snapshotter: string, namespace: string, key: string): void {
@@ -106,7 +103,7 @@ export class Snapshots {
       throw new RuntimeError('FailedPrecondition', 'cannot remove snapshot with child: failed precondition')
     }
     delete table[key]
-    this.changed()
+    this.core.changed()
   }
 
   /** Updates labels only: `labels` replaces them all, `labels.<key>` one of them. */
@@ -126,7 +123,7 @@ export class Snapshots {
       } else throw invalidArgument(`cannot update ${JSON.stringify(path)} field on snapshot ${JSON.stringify(name)}: invalid argument`)
     }
     r.updatedAt = nowString()
-    this.changed()
+    this.core.changed()
     return { name, ...r }
   }
 
@@ -144,6 +141,6 @@ export class Snapshots {
     r.files = [...(r.files ?? []), ...files]
     r.usageBytes = (r.usageBytes ?? 0) + bytes
     r.updatedAt = nowString()
-    this.changed()
+    this.core.changed()
   }
 }

@@ -9,6 +9,20 @@ import type { Logger } from '../log.js'
 import { CriLogFile } from './logs.js'
 import { nowNs, nowString } from './time.js'
 
+export interface TaskIO {
+  stdin: string
+  stdout: string
+  stderr: string
+  terminal: boolean
+}
+
+/** google.protobuf.Timestamp fields for an event payload. */
+function timestamp(ns: string | undefined): { seconds: string; nanos: number } | undefined {
+  if (!ns) return undefined
+  const n = BigInt(ns)
+  return { seconds: (n / 1_000_000_000n).toString(), nanos: Number(n % 1_000_000_000n) }
+}
+
 export interface ProcessPlan {
   program: Program
   args: string[]
@@ -24,6 +38,7 @@ export interface TaskHost {
   readonly log: Logger
   allocatePid(): number
   changed(): void
+  emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
   /** Called once when a task's process ends, after the task record says so. */
   onTaskExit(record: ContainerRecord, exit: ExitInfo): void
 }
@@ -35,10 +50,38 @@ export class Tasks {
   constructor(private readonly host: TaskHost) {}
 
   /** Creates the task (process not yet started). */
-  create(record: ContainerRecord): TaskRecord {
-    record.task = { pid: this.host.allocatePid(), status: 'created', createdAt: nowString() }
+  create(record: ContainerRecord, io: TaskIO = { stdin: '', stdout: '', stderr: '', terminal: false }): TaskRecord {
+    record.task = {
+      pid: this.host.allocatePid(),
+      status: 'created',
+      createdAt: nowString(),
+      ...(io.stdout || io.stderr || io.stdin ? { io } : {}),
+    }
     this.host.changed()
+    this.host.emit(record.namespace, '/tasks/create', 'containerd.events.TaskCreate', {
+      container_id: record.id,
+      bundle: `/run/containerd/io.containerd.runtime.v2.task/${record.namespace}/${record.id}`,
+      rootfs: [],
+      io: { stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, terminal: io.terminal },
+      checkpoint: '',
+      pid: record.task.pid,
+    })
     return record.task
+  }
+
+  /** Deletes a stopped task's record (containerd's Tasks.Delete, or CRI after an exit). */
+  delete(record: ContainerRecord): void {
+    const task = record.task
+    if (!task) return
+    delete record.task
+    this.host.changed()
+    this.host.emit(record.namespace, '/tasks/delete', 'containerd.events.TaskDelete', {
+      container_id: record.id,
+      pid: task.pid,
+      exit_status: task.exitStatus ?? 0,
+      exited_at: timestamp(task.exitedAt),
+      id: '',
+    })
   }
 
   /** Starts the task's process from a plan. `elapsedMs` > 0 resumes one that ran before a restart. */
@@ -61,6 +104,7 @@ export class Tasks {
       task.status = 'running'
       task.startedAt = nowString()
       this.host.changed()
+      this.host.emit(record.namespace, '/tasks/start', 'containerd.events.TaskStart', { container_id: record.id, pid: task.pid })
     }
     void proc.exited.then((exit) => this.#exited(record, proc, exit))
     proc.start()
@@ -109,6 +153,15 @@ export class Tasks {
       record.task.exitStatus = exit.code
       record.task.exitedAt = nowNs().toString()
       if (exit.reason) record.task.exitReason = exit.reason
+      if (exit.reason === 'OOMKilled')
+        this.host.emit(record.namespace, '/tasks/oom', 'containerd.events.TaskOOM', { container_id: record.id })
+      this.host.emit(record.namespace, '/tasks/exit', 'containerd.events.TaskExit', {
+        container_id: record.id,
+        id: record.id,
+        pid: record.task.pid,
+        exit_status: exit.code,
+        exited_at: timestamp(record.task.exitedAt),
+      })
     }
     this.host.changed()
     this.host.onTaskExit(record, exit)

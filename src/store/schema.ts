@@ -52,6 +52,8 @@ export interface TaskRecord {
   exitStatus?: number
   /** Why the process ended, when the runtime knows better than the exit code (OOMKilled). */
   exitReason?: string
+  /** The stdio paths (FIFOs) a containerd client gave; CRI tasks log to files instead. */
+  io?: { stdin: string; stdout: string; stderr: string; terminal: boolean }
 }
 
 /** CRI's view of a pod sandbox, kept on the sandbox's pause container. */

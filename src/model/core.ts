@@ -1,0 +1,13 @@
+// What every part of the node model shares: the state, the change signal for the store, and the
+// event bus for containerd envelopes. Node implements it; each part gets it in its constructor.
+import type { NodeState } from '../store/schema.js'
+
+export interface Core {
+  readonly state: NodeState
+  /** Marks the state dirty so the store writes it (coalesced). */
+  changed(): void
+  /** Publishes a containerd event: topic (e.g. /tasks/exit), payload type and fields. */
+  emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
+  /** Creates a namespace implicitly, as creating any object in it does. */
+  ensureNamespace(namespace: string): void
+}
