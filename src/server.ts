@@ -6,15 +6,14 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { randomUUID } from 'node:crypto'
-import { DEFAULTS, type FakeContainerdOptions } from './config.js'
-import { imageService } from './cri/image-service.js'
+import { DEFAULTS, PACKAGE_VERSION, type FakeContainerdOptions } from './config.js'
 import { runtimeInfo } from './cri/info.js'
-import { runtimeService } from './cri/runtime-service.js'
+import { services } from './services.js'
 import { Node } from './model/node.js'
 import { parseCidr } from './model/network.js'
 import { catalog } from './images/catalog.js'
-import { criProto } from './proto/load.js'
-import { OpenCalls, adapt, type Implementation } from './rpc/adapter.js'
+import { containerdProto, criProto } from './proto/load.js'
+import { OpenCalls, adapt } from './rpc/adapter.js'
 import { emptyState } from './store/schema.js'
 import { StateStore } from './store/store.js'
 import { fileBlobs, memoryBlobs } from './store/blobs.js'
@@ -23,6 +22,7 @@ import { createLogger } from './log.js'
 // Load the wire definitions and the image catalog when the module is imported, so that starting a
 // server (one per test) costs only its socket.
 criProto()
+containerdProto()
 catalog()
 
 export interface FakeContainerd extends AsyncDisposable {
@@ -64,16 +64,11 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
 
   const open = new OpenCalls()
   const server = new grpc.Server()
-  const cri = criProto().runtime.v1
-  const info = runtimeInfo(node, {
-    runtimeName: options.runtimeName ?? DEFAULTS.runtimeName,
-    runtimeVersion: options.runtimeVersion ?? DEFAULTS.runtimeVersion,
-  })
-  // Every service this server speaks. Each implementation object is the table of its RPCs.
-  const register = <H>(name: string, definition: grpc.ServiceDefinition, impl: Implementation<H>): void =>
-    server.addService(definition, adapt(name, definition, impl, { open, log }))
-  register('runtime.v1.RuntimeService', cri.RuntimeService.service, runtimeService(node, info))
-  register('runtime.v1.ImageService', cri.ImageService.service, imageService(node))
+  const runtimeVersion = options.runtimeVersion ?? DEFAULTS.runtimeVersion
+  const info = runtimeInfo(node, { runtimeName: options.runtimeName ?? DEFAULTS.runtimeName, runtimeVersion })
+  for (const s of services(node, info, { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` })) {
+    server.addService(s.definition, adapt(s.name, s.definition, s.impl, { open, log }))
+  }
 
   try {
     await prepareSocket(socketPath)

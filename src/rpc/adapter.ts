@@ -56,10 +56,10 @@ export interface AdapterDeps {
   log: Logger
 }
 
-export function adapt<H>(
+export function adapt(
   serviceName: string,
   definition: ServiceDefinition,
-  impl: Implementation<H>,
+  impl: unknown,
   { open, log }: AdapterDeps,
 ): grpc.UntypedServiceImplementation {
   const handlers: grpc.UntypedServiceImplementation = {}
@@ -84,11 +84,11 @@ export function adapt<H>(
         open.done(controller)
         const ms = (performance.now() - started).toFixed(2)
         if (err === undefined) {
-          log.debug(`${method} ok in ${ms}ms`)
+          log.debug(`${serviceName}/${method} ok in ${ms}ms`)
           return undefined
         }
         const status = toServiceError(err, log)
-        log.debug(`${method} failed in ${ms}ms: code ${status.code}: ${status.details}`)
+        log.debug(`${serviceName}/${method} failed in ${ms}ms: code ${status.code}: ${status.details}`)
         return status
       }
       return { ctx, finish }

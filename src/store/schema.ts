@@ -105,13 +105,22 @@ export interface CriContainerMeta {
   started?: boolean
 }
 
+/** A protobuf Any kept in the state: its bytes base64-encoded. */
+export interface StoredAny {
+  type_url: string
+  value: string
+}
+
 /** A containerd container. Pause sandboxes and CRI app containers are both containers. */
 export interface ContainerRecord {
   namespace: string
   id: string
   image: string
   labels: Record<string, string>
-  runtime: { name: string }
+  runtime: { name: string; options?: StoredAny }
+  extensions?: Record<string, StoredAny>
+  /** The sandbox (containerd 2.x sandbox API) this container belongs to, if any. */
+  sandbox?: string
   snapshotter: string
   snapshotKey: string
   /** The OCI runtime spec, as JSON. */

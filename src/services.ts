@@ -1,0 +1,35 @@
+// Every gRPC service the server speaks, in one table: name, wire definition, implementation.
+// The implementation objects are the lists of RPCs; nothing else names them.
+import type { ServiceDefinition } from '@grpc/grpc-js'
+import { containersService } from './containerd/containers.js'
+import { namespacesService } from './containerd/namespaces.js'
+import { healthService, introspectionService, versionService } from './containerd/version.js'
+import { imageService } from './cri/image-service.js'
+import type { RuntimeInfo } from './cri/info.js'
+import { runtimeService } from './cri/runtime-service.js'
+import type { Node } from './model/node.js'
+import { containerdProto, criProto } from './proto/load.js'
+import type { Implementation } from './rpc/adapter.js'
+
+export interface ServiceEntry {
+  name: string
+  definition: ServiceDefinition
+  /** An Implementation<H> of the definition's handlers; typed where the entry is made. */
+  impl: unknown
+}
+
+const entry = <H>(name: string, definition: ServiceDefinition, impl: Implementation<H>): ServiceEntry => ({ name, definition, impl })
+
+export function services(node: Node, info: RuntimeInfo, version: { version: string; revision: string }): ServiceEntry[] {
+  const cri = criProto().runtime.v1
+  const ctrd = containerdProto().containerd.services
+  return [
+    entry('runtime.v1.RuntimeService', cri.RuntimeService.service, runtimeService(node, info)),
+    entry('runtime.v1.ImageService', cri.ImageService.service, imageService(node)),
+    entry('containerd.services.version.v1.Version', ctrd.version.v1.Version.service, versionService(version)),
+    entry('containerd.services.introspection.v1.Introspection', ctrd.introspection.v1.Introspection.service, introspectionService(node)),
+    entry('grpc.health.v1.Health', containerdProto().grpc.health.v1.Health.service, healthService()),
+    entry('containerd.services.namespaces.v1.Namespaces', ctrd.namespaces.v1.Namespaces.service, namespacesService(node)),
+    entry('containerd.services.containers.v1.Containers', ctrd.containers.v1.Containers.service, containersService(node)),
+  ]
+}
