@@ -2,6 +2,8 @@
 // The implementation objects are the lists of RPCs; nothing else names them.
 import type { ServiceDefinition } from '@grpc/grpc-js'
 import { containersService } from './containerd/containers.js'
+import { eventsService } from './containerd/events.js'
+import { imagesService } from './containerd/images.js'
 import { namespacesService } from './containerd/namespaces.js'
 import { healthService, introspectionService, versionService } from './containerd/version.js'
 import { imageService } from './cri/image-service.js'
@@ -31,5 +33,7 @@ export function services(node: Node, info: RuntimeInfo, version: { version: stri
     entry('grpc.health.v1.Health', containerdProto().grpc.health.v1.Health.service, healthService()),
     entry('containerd.services.namespaces.v1.Namespaces', ctrd.namespaces.v1.Namespaces.service, namespacesService(node)),
     entry('containerd.services.containers.v1.Containers', ctrd.containers.v1.Containers.service, containersService(node)),
+    entry('containerd.services.images.v1.Images', ctrd.images.v1.Images.service, imagesService(node)),
+    entry('containerd.services.events.v1.Events', ctrd.events.v1.Events.service, eventsService(node)),
   ]
 }

@@ -14,12 +14,16 @@ export interface LifecycleEvent {
   at: bigint
 }
 
-/** A containerd event: its payload uses proto field names of the full type name `type`. */
+/**
+ * A containerd event: its payload uses proto field names of the full type name `type`. An event a
+ * client published (Events.Publish/Forward) is passed on as the Any it sent, in `raw`.
+ */
 export interface Envelope {
   namespace: string
   topic: string
   type: string
   payload: Record<string, unknown>
+  raw?: { type_url: string; value: Buffer }
   at: bigint
 }
 

@@ -4,7 +4,10 @@
 import { createHash } from 'node:crypto'
 import { findInCatalog, type CatalogEntry } from '../images/catalog.js'
 import type { ImageContent, ImageRecord } from '../store/schema.js'
+import type { Content } from './content.js'
 import type { Core } from './core.js'
+import { readImageContent, storeCatalogImage } from './image-content.js'
+import { validateLabels } from './namespaces.js'
 import { RuntimeError, unknown } from './errors.js'
 import { isDigest, parseReference, type ImageReference } from './reference.js'
 import { nowString } from './time.js'
@@ -40,6 +43,7 @@ const sha256 = (text: string): string => `sha256:${createHash('sha256').update(t
 export class Images {
   constructor(
     private readonly core: Core,
+    private readonly content: Content,
     private readonly pullPolicy: PullPolicy,
     /** References whose records are labelled pinned when pulled (the sandbox image), normalised. */
     private readonly pinnedRefs: readonly string[],
@@ -49,7 +53,7 @@ export class Images {
   list(namespace = CRI_NAMESPACE): ImageView[] {
     const byId = new Map<string, ImageRecord[]>()
     for (const r of this.core.state.images) {
-      if (r.namespace !== namespace) continue
+      if (r.namespace !== namespace || r.configDigest === '') continue
       const group = byId.get(r.configDigest)
       if (group) group.push(r)
       else byId.set(r.configDigest, [r])
@@ -98,6 +102,8 @@ export class Images {
       architecture: entry.architecture,
       config: entry.config,
     }
+    this.core.ensureNamespace(CRI_NAMESPACE)
+    const target = storeCatalogImage(this.content, CRI_NAMESPACE, entry)
     const names = [ref.normalized, `${ref.repository}@${entry.manifestDigest}`, entry.configDigest]
     for (const name of new Set(names)) {
       // As containerd: a record is pinned when its own name is one of the pinned references.
@@ -109,17 +115,20 @@ export class Images {
       if (existing) {
         // A tag moves to the newly pulled image, as a registry tag can.
         existing.manifestDigest = entry.manifestDigest
+        existing.mediaType = target.mediaType
+        existing.size = target.size
         existing.configDigest = entry.configDigest
         existing.labels = { ...existing.labels, ...labels }
         existing.updatedAt = now
         this.core.emit(CRI_NAMESPACE, '/images/update', IMAGE_UPDATE, { name, labels: existing.labels })
       } else {
-        this.core.ensureNamespace(CRI_NAMESPACE)
         this.core.emit(CRI_NAMESPACE, '/images/create', IMAGE_CREATE, { name, labels })
         state.images.push({
           namespace: CRI_NAMESPACE,
           name,
           manifestDigest: entry.manifestDigest,
+          mediaType: target.mediaType,
+          size: target.size,
           configDigest: entry.configDigest,
           labels,
           createdAt: now,
@@ -150,6 +159,84 @@ export class Images {
     this.dropUnreferencedContent()
     this.core.changed()
     return true
+  }
+
+  // containerd's Images service: the records themselves ------------------------------------
+
+  records(namespace: string): ImageRecord[] {
+    return this.core.state.images.filter((r) => r.namespace === namespace)
+  }
+
+  record(namespace: string, name: string): ImageRecord {
+    const r = this.core.state.images.find((i) => i.namespace === namespace && i.name === name)
+    if (!r) throw new RuntimeError('NotFound', `image ${JSON.stringify(name)}: not found`)
+    return r
+  }
+
+  /** Creates a record (Images.Create): the config is read from the content store when it is there. */
+  createRecord(namespace: string, input: RecordInput): ImageRecord {
+    validateRecord(input)
+    if (this.core.state.images.some((i) => i.namespace === namespace && i.name === input.name)) {
+      throw new RuntimeError('AlreadyExists', `image ${JSON.stringify(input.name)}: already exists`)
+    }
+    this.core.ensureNamespace(namespace)
+    const now = nowString()
+    const record: ImageRecord = {
+      namespace,
+      name: input.name,
+      manifestDigest: input.target.digest,
+      mediaType: input.target.mediaType,
+      size: input.target.size,
+      annotations: { ...input.target.annotations },
+      configDigest: this.#learnConfig(namespace, input.target),
+      labels: { ...input.labels },
+      createdAt: now,
+      updatedAt: now,
+    }
+    this.core.state.images.push(record)
+    this.core.changed()
+    this.core.emit(namespace, '/images/create', IMAGE_CREATE, { name: record.name, labels: record.labels })
+    return record
+  }
+
+  /** Replaces a record's fields (Images.Update, after the face applied the field mask). */
+  updateRecord(namespace: string, input: RecordInput): ImageRecord {
+    validateRecord(input)
+    const record = this.record(namespace, input.name)
+    record.labels = { ...input.labels }
+    if (record.manifestDigest !== input.target.digest || record.mediaType !== input.target.mediaType) {
+      record.configDigest = this.#learnConfig(namespace, input.target)
+    }
+    record.manifestDigest = input.target.digest
+    record.mediaType = input.target.mediaType
+    record.size = input.target.size
+    record.annotations = { ...input.target.annotations }
+    record.updatedAt = nowString()
+    this.core.changed()
+    this.core.emit(namespace, '/images/update', IMAGE_UPDATE, { name: record.name, labels: record.labels })
+    return record
+  }
+
+  deleteRecord(namespace: string, name: string, targetDigest?: string): void {
+    const record = this.record(namespace, name)
+    if (targetDigest !== undefined && targetDigest !== '' && record.manifestDigest !== targetDigest) {
+      throw new RuntimeError(
+        'NotFound',
+        `image ${JSON.stringify(name)} has target ${record.manifestDigest}, not ${targetDigest}: not found`,
+      )
+    }
+    this.core.state.images = this.core.state.images.filter((r) => r !== record)
+    this.dropUnreferencedContent()
+    this.core.changed()
+    this.core.emit(namespace, '/images/delete', IMAGE_DELETE, { name })
+  }
+
+  /** Learns an image's config from its blobs; "" when they are not (yet) in the content store. */
+  #learnConfig(namespace: string, target: { mediaType: string; digest: string }): string {
+    const learned = readImageContent(this.content, namespace, target)
+    if (!learned) return ''
+    this.core.state.imageContent[learned.configDigest] ??= learned
+    return learned.configDigest
   }
 
   /** What the fake registry serves for a reference, after checking credentials. */
@@ -187,6 +274,26 @@ export class Images {
     const used = new Set(state.images.map((r) => r.configDigest))
     for (const id of Object.keys(state.imageContent)) if (!used.has(id)) delete state.imageContent[id]
   }
+}
+
+export interface RecordInput {
+  name: string
+  labels: Record<string, string>
+  target: { mediaType: string; digest: string; size: number; annotations: Record<string, string> }
+}
+
+/** containerd's validateImage. */
+function validateRecord(input: RecordInput): void {
+  if (input.name === '') throw new RuntimeError('InvalidArgument', 'image name must not be empty: invalid argument')
+  validateLabels(input.labels, 'image.Labels')
+  if (!/^sha256:[a-f0-9]{64}$/.test(input.target.digest)) {
+    throw new RuntimeError(
+      'InvalidArgument',
+      `target.Digest ${JSON.stringify(input.target.digest)} invalid: invalid checksum digest format: invalid argument`,
+    )
+  }
+  if (input.target.size <= 0) throw new RuntimeError('InvalidArgument', 'target.Size must be greater than zero: invalid argument')
+  if (input.target.mediaType === '') throw new RuntimeError('InvalidArgument', 'target.MediaType must be set: invalid argument')
 }
 
 function view(id: string, records: ImageRecord[], content: ImageContent): ImageView {

@@ -57,10 +57,10 @@ export class Node implements Core {
     this.log = options.log ?? silentLogger
     this.events = new EventBus(this.log)
     this.cidr = parseCidr(store.data.podCidr)
-    this.images = new Images(this, options.pullPolicy, [parseReference(options.sandboxImage).normalized])
     this.namespaces = new Namespaces(this)
     this.containerStore = new ContainerStore(this)
     this.content = new Content(this, options.blobs ?? memoryBlobs())
+    this.images = new Images(this, this.content, options.pullPolicy, [parseReference(options.sandboxImage).normalized])
     this.snapshots = new Snapshots(this)
     this.leases = new Leases(this)
     this.tasks = new Tasks({

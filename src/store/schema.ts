@@ -33,7 +33,12 @@ export interface ImageContent {
 export interface ImageRecord {
   namespace: string
   name: string
+  /** The target descriptor: digest (a manifest or index), media type, size, annotations. */
   manifestDigest: string
+  mediaType: string
+  size: number
+  annotations?: Record<string, string>
+  /** The config digest (image id) learned from the content; "" while unknown. */
   configDigest: string
   labels: Record<string, string>
   createdAt: string

@@ -1,0 +1,135 @@
+// What an image is made of in the content store: an (optional) index, a manifest, a config and
+// layers. A catalog pull writes the manifest and config the fake registry serves; an image that
+// arrives through containerd's API (ctr import) is read back from its blobs to learn its config.
+import type { CatalogEntry } from '../images/catalog.js'
+import type { ImageConfig, ImageContent } from '../store/schema.js'
+import type { Content } from './content.js'
+import { sha256 } from './content.js'
+
+export const MEDIA = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+}
+
+const isIndex = (mediaType: string): boolean => mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList
+
+/** The config blob an OCI image would carry for a catalog entry. */
+function configJson(entry: CatalogEntry, diffId: string): Buffer {
+  const c = entry.config
+  return Buffer.from(
+    JSON.stringify({
+      architecture: entry.architecture,
+      os: entry.os,
+      config: {
+        ...(c.user ? { User: c.user } : {}),
+        Env: c.env,
+        ...(c.entrypoint.length ? { Entrypoint: c.entrypoint } : {}),
+        ...(c.cmd.length ? { Cmd: c.cmd } : {}),
+        ...(c.workingDir ? { WorkingDir: c.workingDir } : {}),
+        ...(c.exposedPorts.length ? { ExposedPorts: Object.fromEntries(c.exposedPorts.map((p) => [p, {}])) } : {}),
+        ...(c.stopSignal ? { StopSignal: c.stopSignal } : {}),
+        ...(Object.keys(c.labels).length ? { Labels: c.labels } : {}),
+      },
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+    }),
+  )
+}
+
+/**
+ * Writes a catalog image's manifest and config into a namespace's content store, under the
+ * digests the catalog gives (those of the real image; the fake registry does not have its exact
+ * bytes). The one layer is described, sized so the image totals the catalog size, but not stored.
+ * Returns the manifest descriptor, the image's target.
+ */
+export function storeCatalogImage(
+  content: Content,
+  namespace: string,
+  entry: CatalogEntry,
+): { mediaType: string; digest: string; size: number } {
+  const layerDigest = sha256(`fake-containerd layer ${entry.configDigest}`)
+  const config = configJson(entry, sha256(`fake-containerd diff ${entry.configDigest}`))
+  const manifestWithoutLayerSize = (layerSize: number): Buffer =>
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MEDIA.ociManifest,
+        config: { mediaType: MEDIA.ociConfig, digest: entry.configDigest, size: config.length },
+        layers: [{ mediaType: MEDIA.ociLayerGzip, digest: layerDigest, size: layerSize }],
+      }),
+    )
+  const overhead = manifestWithoutLayerSize(0).length + config.length + 16
+  const layerSize = Math.max(1, entry.size - overhead)
+  const manifest = manifestWithoutLayerSize(layerSize)
+  content.put(namespace, config, {}, entry.configDigest)
+  content.put(
+    namespace,
+    manifest,
+    { 'containerd.io/gc.ref.content.config': entry.configDigest, 'containerd.io/gc.ref.content.l.0': layerDigest },
+    entry.manifestDigest,
+  )
+  return { mediaType: MEDIA.ociManifest, digest: entry.manifestDigest, size: manifest.length }
+}
+
+interface Descriptor {
+  mediaType: string
+  digest: string
+  size: number
+  platform?: { os?: string; architecture?: string }
+}
+
+/** Reads an image's config through its target (index → linux/amd64 manifest → config), if the blobs are there. */
+export function readImageContent(
+  content: Content,
+  namespace: string,
+  target: { mediaType: string; digest: string },
+): ImageContent | undefined {
+  const blob = (digest: string): Record<string, unknown> | undefined => {
+    try {
+      return JSON.parse(content.read(namespace, digest, 0, 0).toString('utf8')) as Record<string, unknown>
+    } catch {
+      return undefined
+    }
+  }
+  let manifestDigest = target.digest
+  let size = 0
+  if (isIndex(target.mediaType)) {
+    const index = blob(target.digest)
+    const manifests = (index?.manifests as Descriptor[] | undefined) ?? []
+    const pick = manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? manifests[0]
+    if (!pick) return undefined
+    manifestDigest = pick.digest
+    size += content.info(namespace, target.digest).size
+  }
+  const manifest = blob(manifestDigest)
+  const configDesc = manifest?.config as Descriptor | undefined
+  if (!manifest || !configDesc) return undefined
+  const config = blob(configDesc.digest)
+  if (!config) return undefined
+  const layers = (manifest.layers as Descriptor[] | undefined) ?? []
+  size += content.info(namespace, manifestDigest).size + configDesc.size + layers.reduce((acc, l) => acc + l.size, 0)
+  const c = (config.config ?? {}) as Record<string, unknown>
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : [])
+  const imageConfig: ImageConfig = {
+    user: typeof c.User === 'string' ? c.User : '',
+    entrypoint: strings(c.Entrypoint),
+    cmd: strings(c.Cmd),
+    env: strings(c.Env),
+    workingDir: typeof c.WorkingDir === 'string' ? c.WorkingDir : '',
+    exposedPorts: Object.keys((c.ExposedPorts as object | undefined) ?? {}),
+    stopSignal: typeof c.StopSignal === 'string' ? c.StopSignal : '',
+    labels: (c.Labels as Record<string, string> | undefined) ?? {},
+    volumes: Object.keys((c.Volumes as object | undefined) ?? {}),
+  }
+  return {
+    configDigest: configDesc.digest,
+    manifestDigest: target.digest,
+    size,
+    os: typeof config.os === 'string' ? config.os : 'linux',
+    architecture: typeof config.architecture === 'string' ? config.architecture : 'amd64',
+    config: imageConfig,
+  }
+}
