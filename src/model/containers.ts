@@ -10,7 +10,7 @@ import type { ContainerConfig__Output } from '../generated/runtime/v1/ContainerC
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../generated/runtime/v1/LinuxContainerResources.js'
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
 import type { ContainerRecord, CriContainerMeta, StoredContainerConfig } from '../store/schema.js'
-import { containerProgram, readScript } from '../sim/program.js'
+import { readScript } from '../sim/program.js'
 import type { ExitInfo } from '../sim/process.js'
 import { SIGKILL, SIGTERM, parseSignal } from '../sim/signals.js'
 import { RuntimeError, invalidArgument, notFound, unknown, wrap } from './errors.js'
@@ -18,8 +18,8 @@ import { findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE } from './images.js'
 import type { Node } from './node.js'
 import { containerUser, effectiveArgs, mergeEnv, ociSpec, pidNamespace } from './spec.js'
-import type { ProcessPlan } from './tasks.js'
-import { nowNs, nowString } from './time.js'
+import { initPlan } from './plans.js'
+import { nowString } from './time.js'
 
 export type AppContainerRecord = ContainerRecord & { cri: CriContainerMeta }
 export type CriState = 'CONTAINER_CREATED' | 'CONTAINER_RUNNING' | 'CONTAINER_EXITED' | 'CONTAINER_UNKNOWN'
@@ -153,37 +153,8 @@ export class Containers {
     if (!sandbox.cri.ready) throw unknown(`sandbox container ${JSON.stringify(sandbox.id)} is not running`)
     c.cri.started = true
     node.tasks.create(c)
-    node.tasks.start(c, this.plan(c, false))
+    node.tasks.start(c, initPlan(c, false))
     node.publish('STARTED', c.id, sandbox.id)
-  }
-
-  /** How the container's init process behaves; `resumed` continues one that ran before a restart. */
-  plan(record: AppContainerRecord | ContainerRecord, resumed: boolean): ProcessPlan {
-    if (!isAppContainer(record)) throw new Error(`${record.id} is not a CRI container`)
-    const proc = record.spec.process as { args: string[]; env: string[] }
-    const script = readScript(record.cri.config.annotations)
-    const s = typeof script === 'string' ? { stdout: [], stderr: [], ignoreSigterm: false } : { ...script }
-    if (resumed && record.task?.startedAt) {
-      // Scripted deadlines count from the original start; lines were already written.
-      const elapsedMs = Number((nowNs() - BigInt(record.task.startedAt)) / 1_000_000n)
-      if (s.exitAfterMs !== undefined) s.exitAfterMs = Math.max(0, s.exitAfterMs - elapsedMs)
-      if (s.oomAfterMs !== undefined) s.oomAfterMs = Math.max(0, s.oomAfterMs - elapsedMs)
-      s.stdout = []
-      s.stderr = []
-    }
-    const env: Record<string, string> = {}
-    for (const e of proc.env) {
-      const eq = e.indexOf('=')
-      if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1)
-    }
-    return {
-      program: containerProgram(proc.args, s),
-      args: proc.args,
-      env,
-      isInit: pidNamespace(record.cri.config) === 'container',
-      ignored: new Set(s.ignoreSigterm ? [SIGTERM] : []),
-      logPath: record.cri.logPath,
-    }
   }
 
   /** Sends the stop signal, waits up to `timeoutSeconds`, then SIGKILL. A stopped container is left as is. */

@@ -20,6 +20,7 @@ import { memoryBlobs, type BlobStore } from '../store/blobs.js'
 import { parseCidr, type Cidr } from './network.js'
 import { parseReference } from './reference.js'
 import { Sandboxes } from './sandboxes.js'
+import { initPlan } from './plans.js'
 import { Tasks } from './tasks.js'
 import { nowNs } from './time.js'
 
@@ -106,8 +107,7 @@ export class Node implements Core {
   resume(): void {
     for (const record of Object.values(this.state.containers)) {
       if (record.task?.status !== 'running' && record.task?.status !== 'paused') continue
-      const plan = record.cri?.kind === 'sandbox' ? this.sandboxes.plan(record) : this.containers.plan(record, true)
-      this.tasks.start(record, plan, true)
+      this.tasks.start(record, initPlan(record, true), true)
     }
   }
 

@@ -5,7 +5,6 @@
 //                       └──────────────RemovePodSandbox (stops first)──────────────────────▶ gone
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
 import type { ContainerRecord, CriSandboxMeta } from '../store/schema.js'
-import { commandProgram } from '../sim/program.js'
 import { SIGKILL } from '../sim/signals.js'
 import { RuntimeError, invalidArgument, unknown } from './errors.js'
 import { findByPrefix, getByPrefix, newId } from './ids.js'
@@ -13,7 +12,7 @@ import { CRI_NAMESPACE } from './images.js'
 import { allocateIp } from './network.js'
 import type { Node } from './node.js'
 import { ociSpec } from './spec.js'
-import type { ProcessPlan } from './tasks.js'
+import { initPlan } from './plans.js'
 import { nowString } from './time.js'
 
 export type SandboxRecord = ContainerRecord & { cri: CriSandboxMeta }
@@ -124,15 +123,9 @@ export class Sandboxes {
     node.containerStore.add(record)
     node.publish('CREATED', id, id)
     node.tasks.create(record)
-    node.tasks.start(record, this.plan(record))
+    node.tasks.start(record, initPlan(record, false))
     node.publish('STARTED', id, id)
     return record
-  }
-
-  /** The pause process: PID 1 of the pod, it exits cleanly on SIGINT/SIGTERM. */
-  plan(record: SandboxRecord | ContainerRecord): ProcessPlan {
-    const args = ((record.spec.process as { args?: string[] } | undefined)?.args ?? ['/pause']) as string[]
-    return { program: commandProgram(args), args, env: {}, isInit: true, ignored: new Set(), logPath: '' }
   }
 
   /** Stops every container of the sandbox (SIGKILL, as containerd does), then the pause process. */

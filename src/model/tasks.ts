@@ -1,11 +1,15 @@
 // Tasks: the simulated processes behind containers (containerd's task service over runc, here
-// over sim/). The task record in the state says what should be running; this keeps the live
-// SimProcess objects and log files that go with the records, and recreates them after a restart
+// over sim/). A task is a container's init process plus any exec'd processes. The task record in
+// the state says what should be running; this keeps the live SimProcess objects and the outputs
+// that go with them (CRI log files, client FIFOs), and recreates init processes after a restart
 // the way containerd reconnects to shims that kept running.
-import type { ContainerRecord, TaskRecord } from '../store/schema.js'
+import type { ContainerRecord, ExecRecord, TaskRecord } from '../store/schema.js'
 import type { Clock } from '../sim/clock.js'
 import { SimProcess, type ExitInfo, type Program, type Stream } from '../sim/process.js'
+import { SIGKILL } from '../sim/signals.js'
 import type { Logger } from '../log.js'
+import { RuntimeError } from './errors.js'
+import { fifoSink, openStdin } from './fifo.js'
 import { CriLogFile } from './logs.js'
 import { nowNs, nowString } from './time.js'
 
@@ -15,6 +19,8 @@ export interface TaskIO {
   stderr: string
   terminal: boolean
 }
+
+export const NO_IO: TaskIO = { stdin: '', stdout: '', stderr: '', terminal: false }
 
 /** google.protobuf.Timestamp fields for an event payload. */
 function timestamp(ns: string | undefined): { seconds: string; nanos: number } | undefined {
@@ -39,18 +45,27 @@ export interface TaskHost {
   allocatePid(): number
   changed(): void
   emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
-  /** Called once when a task's process ends, after the task record says so. */
+  /** Called once when a task's init process ends, after the task record says so. */
   onTaskExit(record: ContainerRecord, exit: ExitInfo): void
 }
 
+interface Live {
+  proc: SimProcess
+  outputs: { write(stream: Stream, text: string): void; close(): void | Promise<void> }[]
+  closeStdin?: () => Promise<void>
+}
+
+const key = (id: string, execId = ''): string => (execId ? `${id}/${execId}` : id)
+
 export class Tasks {
-  #live = new Map<string, SimProcess>()
+  #live = new Map<string, Live>()
   #logs = new Map<string, CriLogFile>()
 
   constructor(private readonly host: TaskHost) {}
 
   /** Creates the task (process not yet started). */
-  create(record: ContainerRecord, io: TaskIO = { stdin: '', stdout: '', stderr: '', terminal: false }): TaskRecord {
+  create(record: ContainerRecord, io: TaskIO = NO_IO): TaskRecord {
+    if (record.task) throw new RuntimeError('AlreadyExists', `task ${record.id}: already exists`)
     record.task = {
       pid: this.host.allocatePid(),
       status: 'created',
@@ -69,10 +84,14 @@ export class Tasks {
     return record.task
   }
 
-  /** Deletes a stopped task's record (containerd's Tasks.Delete, or CRI after an exit). */
-  delete(record: ContainerRecord): void {
+  /** Deletes a task's record; its process must have exited (or never started: it is killed). */
+  delete(record: ContainerRecord): TaskRecord | undefined {
     const task = record.task
-    if (!task) return
+    if (!task) return undefined
+    const live = this.#live.get(key(record.id))
+    if (live?.proc.running) throw new RuntimeError('FailedPrecondition', `cannot delete a ${task.status} process: failed precondition`)
+    live?.proc.kill(SIGKILL)
+    for (const execId of Object.keys(task.execs ?? {})) this.#live.get(key(record.id, execId))?.proc.kill(SIGKILL)
     delete record.task
     this.host.changed()
     this.host.emit(record.namespace, '/tasks/delete', 'containerd.events.TaskDelete', {
@@ -82,46 +101,126 @@ export class Tasks {
       exited_at: timestamp(task.exitedAt),
       id: '',
     })
+    return task
   }
 
-  /** Starts the task's process from a plan. `elapsedMs` > 0 resumes one that ran before a restart. */
+  /** Starts the task's init process from a plan. `resumed` continues one that ran before a restart. */
   start(record: ContainerRecord, plan: ProcessPlan, resumed = false): void {
     const task = record.task
-    if (!task) throw new Error(`container ${record.id} has no task to start`)
+    if (!task) throw new RuntimeError('NotFound', `task ${record.id} not found`)
+    if (!resumed && task.status !== 'created')
+      throw new RuntimeError('FailedPrecondition', `cannot start a ${task.status} process: failed precondition`)
+    const outputs: Live['outputs'] = []
     const log = plan.logPath ? this.#openLog(record.id, plan.logPath) : undefined
-    const proc = new SimProcess({
-      pid: task.pid,
-      program: plan.program,
-      args: plan.args,
-      env: plan.env,
-      clock: this.host.clock,
-      isInit: plan.isInit,
-      ignored: plan.ignored,
-      onOutput: (stream: Stream, text: string) => log?.write(stream, text),
-    })
-    this.#live.set(record.id, proc)
+    if (log) outputs.push(log)
+    if (task.io) outputs.push(fifoSink(task.io, (m) => this.host.log.warn(`task ${record.id}: ${m}`)))
+    const live = this.#spawn(task.pid, plan, outputs, task.io?.stdin)
+    this.#live.set(key(record.id), live)
     if (!resumed) {
       task.status = 'running'
       task.startedAt = nowString()
       this.host.changed()
       this.host.emit(record.namespace, '/tasks/start', 'containerd.events.TaskStart', { container_id: record.id, pid: task.pid })
     }
-    void proc.exited.then((exit) => this.#exited(record, proc, exit))
-    proc.start()
+    void live.proc.exited.then((exit) => this.#initExited(record, live, exit))
+    live.proc.start()
   }
 
-  process(id: string): SimProcess | undefined {
-    return this.#live.get(id)
+  // Exec'd processes ---------------------------------------------------------------------------
+
+  /** Adds an exec process (created, not started). */
+  addExec(record: ContainerRecord, execId: string, process: Record<string, unknown>, io: TaskIO): ExecRecord {
+    const task = record.task
+    if (!task || task.status === 'stopped') throw new RuntimeError('NotFound', `task ${record.id} not found`)
+    task.execs ??= {}
+    if (task.execs[execId]) throw new RuntimeError('AlreadyExists', `id ${execId}: already exists`)
+    const exec: ExecRecord = {
+      pid: 0,
+      status: 'created',
+      createdAt: nowString(),
+      process,
+      ...(io.stdout || io.stderr || io.stdin ? { io } : {}),
+    }
+    task.execs[execId] = exec
+    this.host.changed()
+    this.host.emit(record.namespace, '/tasks/exec-added', 'containerd.events.TaskExecAdded', { container_id: record.id, exec_id: execId })
+    return exec
   }
 
-  /** Sends a signal to the task's process; false when it is not running. */
-  kill(id: string, signo: number): boolean {
-    return this.#live.get(id)?.kill(signo) ?? false
+  exec(record: ContainerRecord, execId: string): ExecRecord {
+    const exec = record.task?.execs?.[execId]
+    if (!exec) throw new RuntimeError('NotFound', `process ${execId}: not found`)
+    return exec
+  }
+
+  startExec(record: ContainerRecord, execId: string, plan: ProcessPlan): ExecRecord {
+    const exec = this.exec(record, execId)
+    if (exec.status !== 'created')
+      throw new RuntimeError('FailedPrecondition', `cannot start a ${exec.status} process: failed precondition`)
+    exec.pid = this.host.allocatePid()
+    const outputs: Live['outputs'] = exec.io ? [fifoSink(exec.io, (m) => this.host.log.warn(`exec ${execId}: ${m}`))] : []
+    const live = this.#spawn(exec.pid, plan, outputs, exec.io?.stdin)
+    this.#live.set(key(record.id, execId), live)
+    exec.status = 'running'
+    exec.startedAt = nowString()
+    this.host.changed()
+    this.host.emit(record.namespace, '/tasks/exec-started', 'containerd.events.TaskExecStarted', {
+      container_id: record.id,
+      exec_id: execId,
+      pid: exec.pid,
+    })
+    void live.proc.exited.then((exit) => {
+      if (this.#live.get(key(record.id, execId)) === live) this.#live.delete(key(record.id, execId))
+      void closeAll(live)
+      exec.status = 'stopped'
+      exec.exitStatus = exit.code
+      exec.exitedAt = nowNs().toString()
+      this.host.changed()
+      this.host.emit(record.namespace, '/tasks/exit', 'containerd.events.TaskExit', {
+        container_id: record.id,
+        id: execId,
+        pid: exec.pid,
+        exit_status: exit.code,
+        exited_at: timestamp(exec.exitedAt),
+      })
+    })
+    live.proc.start()
+    return exec
+  }
+
+  deleteExec(record: ContainerRecord, execId: string): ExecRecord {
+    const exec = this.exec(record, execId)
+    if (exec.status === 'running') throw new RuntimeError('FailedPrecondition', 'cannot delete a running process: failed precondition')
+    delete record.task?.execs?.[execId]
+    this.host.changed()
+    return exec
+  }
+
+  // Signals, waiting, IO -----------------------------------------------------------------------
+
+  process(id: string, execId = ''): SimProcess | undefined {
+    return this.#live.get(key(id, execId))?.proc
+  }
+
+  /** Sends a signal to one process, or (all) to every process of the task. False when none ran. */
+  kill(id: string, signo: number, execId = '', all = false): boolean {
+    if (all && !execId) {
+      let any = false
+      for (const [k, live] of this.#live) if (k === id || k.startsWith(`${id}/`)) any = live.proc.kill(signo) || any
+      return any
+    }
+    return this.#live.get(key(id, execId))?.proc.kill(signo) ?? false
   }
 
   /** Resolves when the process exits (at once when it is not running). */
-  async waitExit(id: string): Promise<void> {
-    await this.#live.get(id)?.exited
+  async waitExit(id: string, execId = ''): Promise<void> {
+    await this.#live.get(key(id, execId))?.proc.exited
+  }
+
+  async closeStdin(id: string, execId = ''): Promise<void> {
+    const live = this.#live.get(key(id, execId))
+    await live?.closeStdin?.()
+    if (live) delete live.closeStdin
   }
 
   reopenLog(id: string): boolean {
@@ -129,6 +228,32 @@ export class Tasks {
     if (!log) return false
     log.reopen()
     return true
+  }
+
+  /** Stops every process without recording exits: the server is shutting down, shims live on. */
+  detachAll(): void {
+    for (const live of this.#live.values()) {
+      live.proc.detach()
+      void closeAll(live)
+    }
+    this.#live.clear()
+    this.#logs.clear()
+  }
+
+  #spawn(pid: number, plan: ProcessPlan, outputs: Live['outputs'], stdin: string | undefined): Live {
+    const proc = new SimProcess({
+      pid,
+      program: plan.program,
+      args: plan.args,
+      env: plan.env,
+      clock: this.host.clock,
+      isInit: plan.isInit,
+      ignored: plan.ignored,
+      onOutput: (stream: Stream, text: string) => {
+        for (const o of outputs) o.write(stream, text)
+      },
+    })
+    return { proc, outputs, ...(stdin ? { closeStdin: openStdin(stdin, (m) => this.host.log.warn(m)) } : {}) }
   }
 
   #openLog(id: string, path: string): CriLogFile | undefined {
@@ -143,11 +268,13 @@ export class Tasks {
     }
   }
 
-  #exited(record: ContainerRecord, proc: SimProcess, exit: ExitInfo): void {
-    if (this.#live.get(record.id) !== proc) return
-    this.#live.delete(record.id)
-    this.#logs.get(record.id)?.close()
+  #initExited(record: ContainerRecord, live: Live, exit: ExitInfo): void {
+    if (this.#live.get(key(record.id)) !== live) return
+    this.#live.delete(key(record.id))
     this.#logs.delete(record.id)
+    void closeAll(live)
+    // The PID namespace goes with its init: exec'd processes die too.
+    for (const [k, other] of this.#live) if (k.startsWith(`${record.id}/`)) other.proc.kill(SIGKILL)
     if (record.task) {
       record.task.status = 'stopped'
       record.task.exitStatus = exit.code
@@ -166,12 +293,9 @@ export class Tasks {
     this.host.changed()
     this.host.onTaskExit(record, exit)
   }
+}
 
-  /** Stops every process without recording exits: the server is shutting down, shims live on. */
-  detachAll(): void {
-    for (const proc of this.#live.values()) proc.detach()
-    this.#live.clear()
-    for (const log of this.#logs.values()) log.close()
-    this.#logs.clear()
-  }
+async function closeAll(live: Live): Promise<void> {
+  await live.closeStdin?.()
+  await Promise.all(live.outputs.map((o) => o.close()))
 }

@@ -47,6 +47,19 @@ export interface ImageRecord {
 
 export type TaskStatus = 'created' | 'running' | 'paused' | 'stopped'
 
+/** An exec'd process of a task (containerd's Tasks.Exec). */
+export interface ExecRecord {
+  pid: number
+  status: TaskStatus
+  createdAt: string
+  startedAt?: string
+  exitedAt?: string
+  exitStatus?: number
+  /** The OCI process spec (JSON) the client sent. */
+  process: Record<string, unknown>
+  io?: { stdin: string; stdout: string; stderr: string; terminal: boolean }
+}
+
 /** A containerd task: the simulated init process of a container. */
 export interface TaskRecord {
   pid: number
@@ -59,6 +72,7 @@ export interface TaskRecord {
   exitReason?: string
   /** The stdio paths (FIFOs) a containerd client gave; CRI tasks log to files instead. */
   io?: { stdin: string; stdout: string; stderr: string; terminal: boolean }
+  execs?: Record<string, ExecRecord>
 }
 
 /** CRI's view of a pod sandbox, kept on the sandbox's pause container. */
