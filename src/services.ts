@@ -4,6 +4,7 @@ import type { ServiceDefinition } from '@grpc/grpc-js'
 import { containersService } from './containerd/containers.js'
 import { eventsService } from './containerd/events.js'
 import { imagesService } from './containerd/images.js'
+import { tasksService } from './containerd/tasks.js'
 import { namespacesService } from './containerd/namespaces.js'
 import { healthService, introspectionService, versionService } from './containerd/version.js'
 import { imageService } from './cri/image-service.js'
@@ -35,5 +36,6 @@ export function services(node: Node, info: RuntimeInfo, version: { version: stri
     entry('containerd.services.containers.v1.Containers', ctrd.containers.v1.Containers.service, containersService(node)),
     entry('containerd.services.images.v1.Images', ctrd.images.v1.Images.service, imagesService(node)),
     entry('containerd.services.events.v1.Events', ctrd.events.v1.Events.service, eventsService(node)),
+    entry('containerd.services.tasks.v1.Tasks', ctrd.tasks.v1.Tasks.service, tasksService(node)),
   ]
 }

@@ -5,6 +5,16 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 import type { Metric as _containerd_types_Metric, Metric__Output as _containerd_types_Metric__Output } from './containerd/types/Metric.js';
 import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__Output } from './google/protobuf/Any.js';
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from './google/protobuf/Timestamp.js';
+import type { CPUStat as _io_containerd_cgroups_v2_CPUStat, CPUStat__Output as _io_containerd_cgroups_v2_CPUStat__Output } from './io/containerd/cgroups/v2/CPUStat.js';
+import type { HugeTlbStat as _io_containerd_cgroups_v2_HugeTlbStat, HugeTlbStat__Output as _io_containerd_cgroups_v2_HugeTlbStat__Output } from './io/containerd/cgroups/v2/HugeTlbStat.js';
+import type { IOEntry as _io_containerd_cgroups_v2_IOEntry, IOEntry__Output as _io_containerd_cgroups_v2_IOEntry__Output } from './io/containerd/cgroups/v2/IOEntry.js';
+import type { IOStat as _io_containerd_cgroups_v2_IOStat, IOStat__Output as _io_containerd_cgroups_v2_IOStat__Output } from './io/containerd/cgroups/v2/IOStat.js';
+import type { MemoryEvents as _io_containerd_cgroups_v2_MemoryEvents, MemoryEvents__Output as _io_containerd_cgroups_v2_MemoryEvents__Output } from './io/containerd/cgroups/v2/MemoryEvents.js';
+import type { MemoryStat as _io_containerd_cgroups_v2_MemoryStat, MemoryStat__Output as _io_containerd_cgroups_v2_MemoryStat__Output } from './io/containerd/cgroups/v2/MemoryStat.js';
+import type { Metrics as _io_containerd_cgroups_v2_Metrics, Metrics__Output as _io_containerd_cgroups_v2_Metrics__Output } from './io/containerd/cgroups/v2/Metrics.js';
+import type { PidsStat as _io_containerd_cgroups_v2_PidsStat, PidsStat__Output as _io_containerd_cgroups_v2_PidsStat__Output } from './io/containerd/cgroups/v2/PidsStat.js';
+import type { RdmaEntry as _io_containerd_cgroups_v2_RdmaEntry, RdmaEntry__Output as _io_containerd_cgroups_v2_RdmaEntry__Output } from './io/containerd/cgroups/v2/RdmaEntry.js';
+import type { RdmaStat as _io_containerd_cgroups_v2_RdmaStat, RdmaStat__Output as _io_containerd_cgroups_v2_RdmaStat__Output } from './io/containerd/cgroups/v2/RdmaStat.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -20,6 +30,24 @@ export interface ProtoGrpcType {
     protobuf: {
       Any: MessageTypeDefinition<_google_protobuf_Any, _google_protobuf_Any__Output>
       Timestamp: MessageTypeDefinition<_google_protobuf_Timestamp, _google_protobuf_Timestamp__Output>
+    }
+  }
+  io: {
+    containerd: {
+      cgroups: {
+        v2: {
+          CPUStat: MessageTypeDefinition<_io_containerd_cgroups_v2_CPUStat, _io_containerd_cgroups_v2_CPUStat__Output>
+          HugeTlbStat: MessageTypeDefinition<_io_containerd_cgroups_v2_HugeTlbStat, _io_containerd_cgroups_v2_HugeTlbStat__Output>
+          IOEntry: MessageTypeDefinition<_io_containerd_cgroups_v2_IOEntry, _io_containerd_cgroups_v2_IOEntry__Output>
+          IOStat: MessageTypeDefinition<_io_containerd_cgroups_v2_IOStat, _io_containerd_cgroups_v2_IOStat__Output>
+          MemoryEvents: MessageTypeDefinition<_io_containerd_cgroups_v2_MemoryEvents, _io_containerd_cgroups_v2_MemoryEvents__Output>
+          MemoryStat: MessageTypeDefinition<_io_containerd_cgroups_v2_MemoryStat, _io_containerd_cgroups_v2_MemoryStat__Output>
+          Metrics: MessageTypeDefinition<_io_containerd_cgroups_v2_Metrics, _io_containerd_cgroups_v2_Metrics__Output>
+          PidsStat: MessageTypeDefinition<_io_containerd_cgroups_v2_PidsStat, _io_containerd_cgroups_v2_PidsStat__Output>
+          RdmaEntry: MessageTypeDefinition<_io_containerd_cgroups_v2_RdmaEntry, _io_containerd_cgroups_v2_RdmaEntry__Output>
+          RdmaStat: MessageTypeDefinition<_io_containerd_cgroups_v2_RdmaStat, _io_containerd_cgroups_v2_RdmaStat__Output>
+        }
+      }
     }
   }
 }

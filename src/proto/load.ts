@@ -42,8 +42,8 @@ const CONTAINERD_SERVICES = [
   'grpc/health/v1/health.proto',
 ]
 
-/** Event payloads travel as Any inside envelopes; these files define them. */
-const EVENT_FILES = [
+/** Payloads that travel as Any (events in envelopes, task metrics); these files define them. */
+const PAYLOAD_FILES = [
   'containerd/events/container.proto',
   'containerd/events/content.proto',
   'containerd/events/image.proto',
@@ -51,6 +51,7 @@ const EVENT_FILES = [
   'containerd/events/snapshot.proto',
   'containerd/events/task.proto',
   'containerd/types/metrics.proto',
+  'cgroups/v2/metrics.proto',
 ]
 
 export type ContainerdProto = ContainersProto &
@@ -85,7 +86,7 @@ export function encodeMessage(typeName: string, value: Record<string, unknown>):
   if (!messages) {
     const root = new protobuf.Root()
     root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : packagePath('proto', target))
-    root.loadSync(EVENT_FILES, { keepCase: true })
+    root.loadSync(PAYLOAD_FILES, { keepCase: true })
     messages = root
   }
   const type = messages.lookupType(typeName)

@@ -1,0 +1,257 @@
+// Tasks service: containerd's view of processes — create a task for a container (with the FIFOs
+// the client made), start, signal, wait, exec, delete. The processes are the same simulated ones
+// CRI uses, so `ctr -n k8s.io tasks kill` ends a CRI container as a real kill would.
+import type { Process } from '../generated/containerd/v1/types/Process.js'
+import type { TasksHandlers } from '../generated/containerd/services/tasks/v1/Tasks.js'
+import { RuntimeError, invalidArgument } from '../model/errors.js'
+import type { Node } from '../model/node.js'
+import { execPlan, initPlan } from '../model/plans.js'
+import { usage } from '../model/stats.js'
+import type { ContainerRecord, ExecRecord, TaskRecord, TaskStatus } from '../store/schema.js'
+import { encodeMessage } from '../proto/load.js'
+import type { Implementation } from '../rpc/adapter.js'
+import { namespaceOf } from './context.js'
+import { PROCESS_TYPE_URL, jsonAny, timestamp } from './convert.js'
+import { parseFilters, type Adaptor } from './filters.js'
+
+const STATUS: Record<TaskStatus, 'CREATED' | 'RUNNING' | 'STOPPED' | 'PAUSED'> = {
+  created: 'CREATED',
+  running: 'RUNNING',
+  stopped: 'STOPPED',
+  paused: 'PAUSED',
+}
+
+function toProcess(containerId: string, id: string, p: TaskRecord | ExecRecord): Process {
+  return {
+    container_id: containerId,
+    id,
+    pid: p.pid,
+    status: STATUS[p.status],
+    stdin: p.io?.stdin ?? '',
+    stdout: p.io?.stdout ?? '',
+    stderr: p.io?.stderr ?? '',
+    terminal: p.io?.terminal ?? false,
+    exit_status: p.exitStatus ?? 0,
+    exited_at: timestamp(p.exitedAt),
+  }
+}
+
+export function tasksService(node: Node): Implementation<TasksHandlers> {
+  const container = (ctx: Parameters<typeof namespaceOf>[0], id: string): ContainerRecord => node.containerStore.get(namespaceOf(ctx), id)
+  const task = (record: ContainerRecord): TaskRecord => {
+    if (!record.task) throw new RuntimeError('NotFound', `task ${record.id} not found`)
+    return record.task
+  }
+  /** The init process (exec id "" or the container id) or an exec'd one. */
+  const processOf = (record: ContainerRecord, execId: string): TaskRecord | ExecRecord =>
+    execId === '' || execId === record.id ? task(record) : node.tasks.exec(record, execId)
+
+  return {
+    Create: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      if (req.checkpoint) throw new RuntimeError('Unimplemented', 'restoring a task from a checkpoint is not simulated: not implemented')
+      const t = node.tasks.create(record, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal })
+      return { container_id: record.id, pid: t.pid }
+    },
+
+    Start: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      if (req.exec_id === '' || req.exec_id === record.id) {
+        const t = task(record)
+        node.tasks.start(record, initPlan(record, false))
+        return { pid: t.pid }
+      }
+      const exec = node.tasks.exec(record, req.exec_id)
+      node.tasks.startExec(record, req.exec_id, execPlan(exec.process as { args?: string[]; env?: string[] }))
+      return { pid: exec.pid }
+    },
+
+    Delete: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      task(record)
+      const deleted = node.tasks.delete(record) as TaskRecord
+      return { id: '', pid: deleted.pid, exit_status: deleted.exitStatus ?? 0, exited_at: timestamp(deleted.exitedAt) }
+    },
+
+    DeleteProcess: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      task(record)
+      if (req.exec_id === '') throw invalidArgument('exec id cannot be empty: invalid argument')
+      const exec = node.tasks.deleteExec(record, req.exec_id)
+      return { id: req.exec_id, pid: exec.pid, exit_status: exec.exitStatus ?? 0, exited_at: timestamp(exec.exitedAt) }
+    },
+
+    Get: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      return { process: toProcess(record.id, req.exec_id || record.id, processOf(record, req.exec_id)) }
+    },
+
+    List: (req, ctx) => {
+      const namespace = namespaceOf(ctx)
+      const match = parseFilters(req.filter ? [req.filter] : [])
+      const adaptor =
+        (c: ContainerRecord): Adaptor =>
+        (path) =>
+          path[0] === 'id' || path[0] === 'container_id' ? c.id : path[0] === 'status' ? STATUS[c.task!.status].toLowerCase() : undefined
+      return {
+        tasks: node.containerStore
+          .list(namespace)
+          .filter((c) => c.task && match(adaptor(c)))
+          .map((c) => toProcess(c.id, c.id, c.task as TaskRecord)),
+      }
+    },
+
+    Kill: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      const p = processOf(record, req.exec_id)
+      if (req.signal <= 0 || req.signal > 64) throw invalidArgument(`invalid signal ${req.signal}: invalid argument`)
+      if (p.status !== 'running' && p.status !== 'paused') throw new RuntimeError('NotFound', 'process already finished: not found')
+      node.tasks.kill(record.id, req.signal, req.exec_id === record.id ? '' : req.exec_id, req.all)
+      return {}
+    },
+
+    Exec: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      if (req.exec_id === '') throw invalidArgument('exec id cannot be empty: invalid argument')
+      const t = task(record)
+      if (t.status !== 'running' && t.status !== 'paused')
+        throw new RuntimeError('FailedPrecondition', `cannot exec in a ${t.status} state: failed precondition`)
+      const process = jsonAny(req.spec, 'exec process spec')
+      if (!process) throw invalidArgument('exec process spec must be set: invalid argument')
+      if (req.spec && req.spec.type_url !== PROCESS_TYPE_URL && !req.spec.type_url.endsWith('/Process')) {
+        throw invalidArgument(`exec process spec has type ${req.spec.type_url}, want ${PROCESS_TYPE_URL}: invalid argument`)
+      }
+      node.tasks.addExec(record, req.exec_id, process, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal })
+      return {}
+    },
+
+    ResizePty: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      const p = processOf(record, req.exec_id)
+      if (!p.io?.terminal) throw new RuntimeError('FailedPrecondition', 'process does not have a terminal: failed precondition')
+      return {}
+    },
+
+    CloseIO: async (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      processOf(record, req.exec_id)
+      if (req.stdin) await node.tasks.closeStdin(record.id, req.exec_id === record.id ? '' : req.exec_id)
+      return {}
+    },
+
+    Pause: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      const t = task(record)
+      if (t.status !== 'running') throw new RuntimeError('FailedPrecondition', `cannot pause a ${t.status} process: failed precondition`)
+      t.status = 'paused'
+      node.changed()
+      node.emit(record.namespace, '/tasks/paused', 'containerd.events.TaskPaused', { container_id: record.id })
+      return {}
+    },
+
+    Resume: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      const t = task(record)
+      if (t.status !== 'paused') throw new RuntimeError('FailedPrecondition', `cannot resume a ${t.status} process: failed precondition`)
+      t.status = 'running'
+      node.changed()
+      node.emit(record.namespace, '/tasks/resumed', 'containerd.events.TaskResumed', { container_id: record.id })
+      return {}
+    },
+
+    ListPids: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      const t = task(record)
+      const live = (p: TaskRecord | ExecRecord): boolean => p.status === 'running' || p.status === 'paused'
+      const pids = [t, ...Object.values(t.execs ?? {})].filter(live).map((p) => ({ pid: p.pid, info: null }))
+      return { processes: pids }
+    },
+
+    Checkpoint: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      const t = task(record)
+      if (t.status !== 'running' && t.status !== 'paused')
+        throw new RuntimeError('FailedPrecondition', `cannot checkpoint a ${t.status} process: failed precondition`)
+      const blob = Buffer.from(JSON.stringify({ container: record.id, pid: t.pid, spec: record.spec, checkpointedAt: Date.now() }))
+      const info = node.content.put(record.namespace, blob, {})
+      node.emit(record.namespace, '/tasks/checkpointed', 'containerd.events.TaskCheckpointed', {
+        container_id: record.id,
+        checkpoint: info.digest,
+      })
+      return {
+        descriptors: [
+          {
+            media_type: 'application/vnd.containerd.container.criu.checkpoint.criu.tar',
+            digest: info.digest,
+            size: String(info.size),
+            annotations: {},
+          },
+        ],
+      }
+    },
+
+    Update: (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      task(record)
+      if (req.resources) {
+        const resources = jsonAny(req.resources, 'task resources')
+        const linux = (record.spec.linux ??= {}) as Record<string, unknown>
+        linux.resources = resources
+      }
+      node.containerStore.touched(record)
+      return {}
+    },
+
+    Metrics: (req, ctx) => {
+      const namespace = namespaceOf(ctx)
+      const match = parseFilters(req.filters)
+      const metrics = node.containerStore
+        .list(namespace)
+        .filter(
+          (c) =>
+            c.task && (c.task.status === 'running' || c.task.status === 'paused') && match((path) => (path[0] === 'id' ? c.id : undefined)),
+        )
+        .map((c) => {
+          const limit = BigInt(
+            ((c.spec.linux as { resources?: { memory?: { limit?: number } } } | undefined)?.resources?.memory?.limit ?? 0) as number,
+          )
+          const u = usage(c, limit)
+          const usec = (u.cpuUsageCoreNs / 1000n).toString()
+          const data = encodeMessage('io.containerd.cgroups.v2.Metrics', {
+            pids: { current: String(u.processCount), limit: '0' },
+            cpu: {
+              usage_usec: usec,
+              user_usec: ((u.cpuUsageCoreNs * 7n) / 10_000n).toString(),
+              system_usec: ((u.cpuUsageCoreNs * 3n) / 10_000n).toString(),
+            },
+            memory: {
+              usage: u.memoryUsageBytes.toString(),
+              usage_limit: limit.toString(),
+              anon: u.memoryRssBytes.toString(),
+              pgfault: u.pageFaults.toString(),
+            },
+          })
+          return {
+            timestamp: timestamp(u.timestamp.toString()),
+            id: c.id,
+            data: { type_url: 'io.containerd.cgroups.v2.Metrics', value: data },
+          }
+        })
+      return { metrics }
+    },
+
+    Wait: async (req, ctx) => {
+      const record = container(ctx, req.container_id)
+      const execId = req.exec_id === record.id ? '' : req.exec_id
+      processOf(record, execId)
+      await Promise.race([node.tasks.waitExit(record.id, execId), new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))])
+      if (ctx.signal.aborted) throw new RuntimeError('Unknown', 'wait was cancelled: context canceled')
+      const p = execId ? record.task?.execs?.[execId] : record.task
+      // A CRI container's task is deleted as it exits; its exit lives on in CRI's record.
+      const exit =
+        p ??
+        (record.cri?.kind === 'container' ? { exitStatus: record.cri.exit?.exitCode, exitedAt: record.cri.exit?.finishedAt } : undefined)
+      return { exit_status: exit?.exitStatus ?? 0, exited_at: timestamp(exit?.exitedAt) }
+    },
+  }
+}

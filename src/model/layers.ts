@@ -1,0 +1,265 @@
+// Layer archives as containerd's differ reads them: the media type decides whether the blob is
+// decompressed (containerd then detects gzip or zstd from the bytes), a small tar reader lists the
+// entries (ustar, GNU long names, pax path headers), and whiteouts (.wh.) are kept as the layer's
+// deletions so a snapshot's file view can be composed from its chain of layers.
+import { posix } from 'node:path'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import { RuntimeError, unknown } from './errors.js'
+
+export const MEDIA_LAYER = 'application/vnd.oci.image.layer.v1.tar'
+export const MEDIA_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip'
+export const MEDIA_LAYER_ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd'
+
+const WHITEOUT = '.wh.'
+const OPAQUE = '.wh..wh..opq'
+
+/** How containerd's images.DiffCompression treats a media type: decompress (detecting the format), read as is, or refuse. */
+function diffCompression(mediaType: string): 'detect' | 'none' | undefined {
+  const [base = '', ...ext] = mediaType.split('+')
+  ext.sort()
+  switch (base) {
+    case 'application/vnd.docker.image.rootfs.diff.tar':
+    case 'application/vnd.docker.image.rootfs.foreign.diff.tar':
+    case 'application/vnd.docker.image.rootfs.diff.tar.gzip':
+    case 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip':
+    case 'application/vnd.docker.image.rootfs.diff.tar.zstd':
+      // A wrapped type (an extension) is passed through; the rest may be compressed.
+      return ext.length > 0 ? 'none' : 'detect'
+    case MEDIA_LAYER:
+    case 'application/vnd.oci.image.layer.nondistributable.v1.tar': {
+      const last = ext[ext.length - 1]
+      return last === 'gzip' || last === 'zstd' ? 'detect' : 'none'
+    }
+    default:
+      return undefined
+  }
+}
+
+const isGzip = (b: Buffer): boolean => b.length >= 3 && b[0] === 0x1f && b[1] === 0x8b && b[2] === 0x08
+const isZstd = (b: Buffer): boolean => {
+  if (b.length < 4) return false
+  const magic = b.readUInt32LE(0)
+  return magic === 0xfd2fb528 || (magic & 0xfffffff0) === 0x184d2a50
+}
+
+/** The uncompressed tar stream of a layer blob, as containerd's stream processors produce it. */
+export function uncompressedLayer(blob: Buffer, mediaType: string): Buffer {
+  const mode = diffCompression(mediaType)
+  if (mode === undefined) throw unknown(`failed to get stream processor for ${mediaType}: no processor for media-type`)
+  if (mode === 'none') return blob
+  if (isZstd(blob)) {
+    throw new RuntimeError(
+      'Unimplemented',
+      `zstd layers are not supported by fake-containerd (Node's zlib has no zstd): ${mediaType}: not implemented`,
+    )
+  }
+  if (!isGzip(blob)) return blob
+  try {
+    return gunzipSync(blob)
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    if (code === 'Z_BUF_ERROR') throw unknown('unexpected EOF')
+    throw unknown(`gzip: ${(err as Error).message}`)
+  }
+}
+
+/** Compresses a tar stream for a diff media type (Diff.Diff); zstd cannot be written here. */
+export function compressLayer(tar: Buffer, mediaType: string): Buffer {
+  if (mediaType === MEDIA_LAYER) return tar
+  if (mediaType === MEDIA_LAYER_GZIP) return gzipSync(tar)
+  if (mediaType === MEDIA_LAYER_ZSTD) {
+    throw new RuntimeError('Unimplemented', `zstd layers are not supported by fake-containerd (Node's zlib has no zstd): not implemented`)
+  }
+  throw new RuntimeError('Unimplemented', `unsupported diff media type: ${mediaType}: not implemented`)
+}
+
+/** An empty layer: the end-of-archive marker Go's tar writer closes with. */
+export const EMPTY_TAR = Buffer.alloc(1024)
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo'
+
+export interface TarEntry {
+  /** Absolute, cleaned path inside the layer ("/etc/passwd"). */
+  path: string
+  type: EntryType
+  size: number
+  mode: number
+  linkname: string
+}
+
+const invalidHeader = (): RuntimeError => unknown('archive/tar: invalid tar header')
+const unexpectedEof = (): RuntimeError => unknown('unexpected EOF')
+
+/** A NUL-terminated string field. */
+function str(block: Buffer, start: number, length: number): string {
+  const field = block.subarray(start, start + length)
+  const nul = field.indexOf(0)
+  return (nul === -1 ? field : field.subarray(0, nul)).toString('utf8')
+}
+
+/** An octal (or GNU base-256) numeric field. */
+function num(block: Buffer, start: number, length: number): number {
+  const field = block.subarray(start, start + length)
+  if (length > 0 && ((field[0] as number) & 0x80) !== 0) {
+    // base-256: big-endian two's complement, the top bit of the first byte marking the format
+    let value = (field[0] as number) & 0x7f
+    for (let i = 1; i < field.length; i++) value = value * 256 + (field[i] as number)
+    return value
+  }
+  const text = field.toString('latin1').replace(/\0.*$/s, '').trim()
+  if (text === '') return 0
+  if (!/^[0-7]+$/.test(text)) throw invalidHeader()
+  return parseInt(text, 8)
+}
+
+function checksumOk(block: Buffer): boolean {
+  const stored = num(block, 148, 8)
+  let unsigned = 0
+  let signed = 0
+  for (let i = 0; i < 512; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : (block[i] as number)
+    unsigned += b
+    signed += b > 127 ? b - 256 : b
+  }
+  return stored === unsigned || stored === signed
+}
+
+/** pax records: "<length> <key>=<value>\n", the length counting the whole record. */
+function paxRecords(data: Buffer): Record<string, string> {
+  const out: Record<string, string> = {}
+  let pos = 0
+  while (pos < data.length) {
+    const space = data.indexOf(0x20, pos)
+    if (space === -1) throw invalidHeader()
+    const length = Number(data.subarray(pos, space).toString('latin1'))
+    if (!Number.isInteger(length) || length <= 0 || pos + length > data.length) throw invalidHeader()
+    const record = data.subarray(space + 1, pos + length - 1).toString('utf8')
+    const eq = record.indexOf('=')
+    if (eq === -1) throw invalidHeader()
+    out[record.slice(0, eq)] = record.slice(eq + 1)
+    pos += length
+  }
+  return out
+}
+
+const TYPES: Record<string, EntryType> = {
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  S: 'file',
+  '1': 'hardlink',
+  '2': 'symlink',
+  '3': 'char',
+  '4': 'block',
+  '5': 'dir',
+  '6': 'fifo',
+}
+
+/** Cleans a member name to an absolute path, as containerd's archive.Apply does (filepath.Clean under the root). */
+export function cleanPath(name: string): string {
+  const p = posix.normalize(`/${name}`)
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p
+}
+
+/** Lists a tar stream's entries. Errors carry Go's archive/tar wording. */
+export function readTar(data: Buffer): TarEntry[] {
+  const entries: TarEntry[] = []
+  let pos = 0
+  let longName: string | undefined
+  let longLink: string | undefined
+  let pax: Record<string, string> = {}
+  for (;;) {
+    if (pos === data.length) break // EOF at a block boundary ends the archive, as Go's reader allows
+    if (pos + 512 > data.length) throw unexpectedEof()
+    const block = data.subarray(pos, pos + 512)
+    pos += 512
+    if (block.every((b) => b === 0)) {
+      if (pos === data.length) break
+      if (pos + 512 > data.length) throw unexpectedEof()
+      if (data.subarray(pos, pos + 512).every((b) => b === 0)) break
+      throw invalidHeader()
+    }
+    if (!checksumOk(block)) throw invalidHeader()
+    const typeflag = String.fromCharCode(block[156] as number)
+    const magic = block.subarray(257, 263).toString('latin1')
+    const ustar = magic === 'ustar\0'
+    let size = num(block, 124, 12)
+    if (pax.size !== undefined) size = Number(pax.size)
+    const dataStart = pos
+    const dataEnd = dataStart + size
+    if (dataEnd > data.length) throw unexpectedEof()
+    pos = dataStart + Math.ceil(size / 512) * 512
+    const body = data.subarray(dataStart, dataEnd)
+    switch (typeflag) {
+      case 'L':
+        longName = str(body, 0, body.length)
+        continue
+      case 'K':
+        longLink = str(body, 0, body.length)
+        continue
+      case 'x':
+        pax = { ...pax, ...paxRecords(body) }
+        continue
+      case 'g':
+        // Global pax headers are skipped by containerd's archive.Apply.
+        continue
+    }
+    let name = str(block, 0, 100)
+    if (ustar) {
+      const prefix = str(block, 345, 155)
+      if (prefix !== '') name = `${prefix}/${name}`
+    }
+    if (longName !== undefined) name = longName
+    if (pax.path !== undefined) name = pax.path
+    let linkname = str(block, 157, 100)
+    if (longLink !== undefined) linkname = longLink
+    if (pax.linkpath !== undefined) linkname = pax.linkpath
+    longName = undefined
+    longLink = undefined
+    pax = {}
+    const type = TYPES[typeflag] ?? 'file'
+    const path = cleanPath(name)
+    if (path === '/') continue
+    entries.push({ path, type, size: type === 'file' ? size : 0, mode: num(block, 100, 8), linkname })
+  }
+  return entries
+}
+
+export interface LayerSummary {
+  /** Paths the layer adds, and its whiteouts as they appear in it ("/etc/.wh.motd"). */
+  files: string[]
+  /** Bytes of the regular files it adds. */
+  bytes: number
+}
+
+export function summarise(entries: readonly TarEntry[]): LayerSummary {
+  return { files: entries.map((e) => e.path), bytes: entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0) }
+}
+
+/**
+ * The files a chain of layers shows, lowest first: each layer's whiteouts delete what the layers
+ * below it hold (a path and everything under it; an opaque marker empties its directory), then
+ * its own entries are added.
+ */
+export function mergeLayers(layers: readonly (readonly string[])[]): string[] {
+  const present = new Set<string>()
+  const removeUnder = (dir: string): void => {
+    const prefix = dir === '/' ? '/' : `${dir}/`
+    for (const p of present) if (p.startsWith(prefix)) present.delete(p)
+  }
+  for (const files of layers) {
+    for (const p of files) {
+      const base = posix.basename(p)
+      if (!base.startsWith(WHITEOUT)) continue
+      const dir = posix.dirname(p)
+      if (base === OPAQUE) removeUnder(dir)
+      else {
+        const target = posix.join(dir, base.slice(WHITEOUT.length))
+        present.delete(target)
+        removeUnder(target)
+      }
+    }
+    for (const p of files) if (!posix.basename(p).startsWith(WHITEOUT)) present.add(p)
+  }
+  return [...present].sort()
+}
