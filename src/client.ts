@@ -8,7 +8,19 @@ import * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { ImageServiceDefinition, ImageServiceHandlers } from './generated/runtime/v1/ImageService.js'
 import type { RuntimeServiceDefinition, RuntimeServiceHandlers } from './generated/runtime/v1/RuntimeService.js'
-import { criProto } from './proto/load.js'
+import { containerdProto, criProto } from './proto/load.js'
+import type { ContainersDefinition, ContainersHandlers } from './generated/containerd/services/containers/v1/Containers.js'
+import type { ContentDefinition, ContentHandlers } from './generated/containerd/services/content/v1/Content.js'
+import type { DiffDefinition, DiffHandlers } from './generated/containerd/services/diff/v1/Diff.js'
+import type { EventsDefinition, EventsHandlers } from './generated/containerd/services/events/v1/Events.js'
+import type { ImagesDefinition, ImagesHandlers } from './generated/containerd/services/images/v1/Images.js'
+import type { IntrospectionDefinition, IntrospectionHandlers } from './generated/containerd/services/introspection/v1/Introspection.js'
+import type { LeasesDefinition, LeasesHandlers } from './generated/containerd/services/leases/v1/Leases.js'
+import type { NamespacesDefinition, NamespacesHandlers } from './generated/containerd/services/namespaces/v1/Namespaces.js'
+import type { SnapshotsDefinition, SnapshotsHandlers } from './generated/containerd/services/snapshots/v1/Snapshots.js'
+import type { TasksDefinition, TasksHandlers } from './generated/containerd/services/tasks/v1/Tasks.js'
+import type { VersionDefinition, VersionHandlers } from './generated/containerd/services/version/v1/Version.js'
+import type { HealthDefinition, HealthHandlers } from './generated/grpc/health/v1/Health.js'
 
 export interface CallOptions {
   /** Extra request metadata, e.g. { 'containerd-namespace': 'default' }. */
@@ -23,7 +35,9 @@ export type PromiseClient<D, H> = {
     ? K extends keyof H
       ? H[K] extends grpc.handleServerStreamingCall<infer _SReq, infer _SRes>
         ? (request: Req, options?: CallOptions) => grpc.ClientReadableStream<ResOut>
-        : (request: Req, options?: CallOptions) => Promise<ResOut>
+        : H[K] extends grpc.handleBidiStreamingCall<infer _BReq, infer _BRes>
+          ? (options?: CallOptions) => grpc.ClientDuplexStream<Req, ResOut>
+          : (request: Req, options?: CallOptions) => Promise<ResOut>
       : never
     : never
 }
@@ -44,20 +58,26 @@ type RawMethod = (
   callback?: (err: grpc.ServiceError | null, res: unknown) => void,
 ) => unknown
 
-function promiseClient<D, H>(client: grpc.Client, definition: grpc.ServiceDefinition): PromiseClient<D, H> {
+function promiseClient<D, H>(
+  client: grpc.Client,
+  definition: grpc.ServiceDefinition,
+  defaults: Record<string, string> = {},
+): PromiseClient<D, H> {
   const out: Record<string, unknown> = {}
   for (const [name, def] of Object.entries(definition)) {
     const raw = (client as unknown as Record<string, RawMethod>)[name]?.bind(client) as RawMethod
     const prepare = (options: CallOptions | undefined): [grpc.Metadata, grpc.CallOptions] => {
       const metadata = new grpc.Metadata()
-      for (const [k, v] of Object.entries(options?.metadata ?? {})) metadata.set(k, v)
+      for (const [k, v] of Object.entries({ ...defaults, ...options?.metadata })) metadata.set(k, v)
       const deadline = options?.deadline
       return [metadata, deadline === undefined ? {} : { deadline: typeof deadline === 'number' ? Date.now() + deadline : deadline }]
     }
-    out[name] = def.responseStream
-      ? (request: unknown, options?: CallOptions) => raw(request, ...prepare(options))
-      : (request: unknown, options?: CallOptions) =>
-          new Promise((resolve, reject) => raw(request, ...prepare(options), (err, res) => (err ? reject(err) : resolve(res))))
+    out[name] = def.requestStream
+      ? (options?: CallOptions) => (raw as unknown as (m: grpc.Metadata, o: grpc.CallOptions) => unknown)(...prepare(options))
+      : def.responseStream
+        ? (request: unknown, options?: CallOptions) => raw(request, ...prepare(options))
+        : (request: unknown, options?: CallOptions) =>
+            new Promise((resolve, reject) => raw(request, ...prepare(options), (err, res) => (err ? reject(err) : resolve(res))))
   }
   return out as PromiseClient<D, H>
 }
@@ -83,3 +103,39 @@ export async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
   for await (const message of stream) out.push(message)
   return out
 }
+
+/** Typed clients for every containerd service, sending `containerd-namespace: <namespace>` on each call. */
+export function containerdClients(address: string, namespace = 'default') {
+  const p = containerdProto()
+  const s = p.containerd.services
+  const defaults = { 'containerd-namespace': namespace }
+  const clients: grpc.Client[] = []
+  const make = <D, H>(
+    Ctor: new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client,
+    definition: grpc.ServiceDefinition,
+  ) => {
+    const c = new Ctor(address, grpc.credentials.createInsecure())
+    clients.push(c)
+    return promiseClient<D, H>(c, definition, defaults)
+  }
+  return {
+    version: make<VersionDefinition, VersionHandlers>(s.version.v1.Version, s.version.v1.Version.service),
+    introspection: make<IntrospectionDefinition, IntrospectionHandlers>(
+      s.introspection.v1.Introspection,
+      s.introspection.v1.Introspection.service,
+    ),
+    namespaces: make<NamespacesDefinition, NamespacesHandlers>(s.namespaces.v1.Namespaces, s.namespaces.v1.Namespaces.service),
+    containers: make<ContainersDefinition, ContainersHandlers>(s.containers.v1.Containers, s.containers.v1.Containers.service),
+    images: make<ImagesDefinition, ImagesHandlers>(s.images.v1.Images, s.images.v1.Images.service),
+    content: make<ContentDefinition, ContentHandlers>(s.content.v1.Content, s.content.v1.Content.service),
+    snapshots: make<SnapshotsDefinition, SnapshotsHandlers>(s.snapshots.v1.Snapshots, s.snapshots.v1.Snapshots.service),
+    diff: make<DiffDefinition, DiffHandlers>(s.diff.v1.Diff, s.diff.v1.Diff.service),
+    leases: make<LeasesDefinition, LeasesHandlers>(s.leases.v1.Leases, s.leases.v1.Leases.service),
+    events: make<EventsDefinition, EventsHandlers>(s.events.v1.Events, s.events.v1.Events.service),
+    tasks: make<TasksDefinition, TasksHandlers>(s.tasks.v1.Tasks, s.tasks.v1.Tasks.service),
+    health: make<HealthDefinition, HealthHandlers>(p.grpc.health.v1.Health, p.grpc.health.v1.Health.service),
+    close: () => clients.forEach((c) => c.close()),
+  }
+}
+
+export type ContainerdClients = ReturnType<typeof containerdClients>

@@ -244,7 +244,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       const record = container(ctx, req.container_id)
       const execId = req.exec_id === record.id ? '' : req.exec_id
       processOf(record, execId)
-      await Promise.race([node.tasks.waitExit(record.id, execId), new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))])
+      await Promise.race([node.tasks.waitExit(record, execId), new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))])
       if (ctx.signal.aborted) throw new RuntimeError('Unknown', 'wait was cancelled: context canceled')
       const p = execId ? record.task?.execs?.[execId] : record.task
       // A CRI container's task is deleted as it exits; its exit lives on in CRI's record.

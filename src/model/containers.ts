@@ -167,7 +167,7 @@ export class Containers {
       const timedOut = Symbol('timeout')
       const controller = new AbortController()
       const result = await Promise.race([
-        tasks.waitExit(c.id),
+        tasks.waitExit(c),
         this.node.clock.sleep(timeoutSeconds * 1000, controller.signal).then(
           () => timedOut,
           () => undefined,
@@ -177,7 +177,7 @@ export class Containers {
       if (result !== timedOut) return
     }
     tasks.kill(c.id, SIGKILL)
-    await tasks.waitExit(c.id)
+    await tasks.waitExit(c)
   }
 
   async remove(idOrPrefix: string): Promise<void> {
@@ -185,7 +185,7 @@ export class Containers {
     if (!c) return
     if (criState(c) === 'CONTAINER_RUNNING') {
       this.node.tasks.kill(c.id, SIGKILL)
-      await this.node.tasks.waitExit(c.id)
+      await this.node.tasks.waitExit(c)
     }
     this.node.containerStore.delete(CRI_NAMESPACE, c.id)
     this.node.publish('DELETED', c.id, c.cri.sandboxId)

@@ -136,7 +136,7 @@ export class Sandboxes {
     await Promise.all(containers.map((c) => this.node.containers.stop(c.id, 0)))
     if (sandbox.task?.status === 'running' || sandbox.task?.status === 'paused') {
       this.node.tasks.kill(sandbox.id, SIGKILL)
-      await this.node.tasks.waitExit(sandbox.id)
+      await this.node.tasks.waitExit(sandbox)
     } else if (sandbox.cri.ready) {
       this.#markNotReady(sandbox)
     }

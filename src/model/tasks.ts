@@ -60,6 +60,7 @@ const key = (id: string, execId = ''): string => (execId ? `${id}/${execId}` : i
 export class Tasks {
   #live = new Map<string, Live>()
   #logs = new Map<string, CriLogFile>()
+  #waiters = new Map<string, (() => void)[]>()
 
   constructor(private readonly host: TaskHost) {}
 
@@ -171,6 +172,7 @@ export class Tasks {
     })
     void live.proc.exited.then((exit) => {
       if (this.#live.get(key(record.id, execId)) === live) this.#live.delete(key(record.id, execId))
+      this.#wake(key(record.id, execId))
       void closeAll(live)
       exec.status = 'stopped'
       exec.exitStatus = exit.code
@@ -212,9 +214,27 @@ export class Tasks {
     return this.#live.get(key(id, execId))?.proc.kill(signo) ?? false
   }
 
-  /** Resolves when the process exits (at once when it is not running). */
-  async waitExit(id: string, execId = ''): Promise<void> {
-    await this.#live.get(key(id, execId))?.proc.exited
+  /**
+   * Resolves when the process exits: a running one when it ends, a created one once it has been
+   * started and has ended (containerd's Wait before Start), any other at once.
+   */
+  async waitExit(record: ContainerRecord, execId = ''): Promise<void> {
+    const k = key(record.id, execId)
+    const live = this.#live.get(k)
+    if (live) return void (await live.proc.exited)
+    const p = execId ? record.task?.execs?.[execId] : record.task
+    if (p?.status !== 'created') return
+    await new Promise<void>((resolve) => {
+      const list = this.#waiters.get(k) ?? []
+      list.push(resolve)
+      this.#waiters.set(k, list)
+    })
+  }
+
+  /** Wakes the waiters of a process that was waited on before it started. */
+  #wake(k: string): void {
+    for (const resolve of this.#waiters.get(k) ?? []) resolve()
+    this.#waiters.delete(k)
   }
 
   async closeStdin(id: string, execId = ''): Promise<void> {
@@ -292,6 +312,7 @@ export class Tasks {
     }
     this.host.changed()
     this.host.onTaskExit(record, exit)
+    this.#wake(key(record.id))
   }
 }
 
