@@ -1,0 +1,105 @@
+// Real ctr (Debian's containerd package, 1.6) against the fake. CI installs it; the suite is
+// skipped where no ctr is on PATH (or CTR names none).
+import { execFile, execFileSync, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { containerConfig, eventually, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
+
+const CTR = process.env.CTR ?? findCtr()
+const run = promisify(execFile)
+
+function findCtr(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v ctr'], { encoding: 'utf8' }).trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
+describe.skipIf(!CTR)('ctr e2e', () => {
+  let h: Harness
+  const ctr = async (...args: string[]): Promise<string> => {
+    const { stdout } = await run(CTR!, ['-a', h.fake.socketPath, ...args], { timeout: 30_000 })
+    return stdout
+  }
+  const ctrFails = async (...args: string[]): Promise<string> => {
+    try {
+      await ctr(...args)
+    } catch (err) {
+      return (err as { stderr: string }).stderr
+    }
+    throw new Error(`ctr ${args.join(' ')} succeeded`)
+  }
+
+  beforeAll(async () => {
+    h = await harness()
+  })
+  afterAll(() => h?.close())
+
+  test('version and plugins ls', async () => {
+    const version = await ctr('version')
+    expect(version).toMatch(/Server:\s+Version:\s+v2\.\S*fake-containerd/)
+    expect(version).toMatch(/UUID: [0-9a-f-]{36}/)
+    const plugins = await ctr('plugins', 'ls')
+    expect(plugins).toMatch(/io\.containerd\.grpc\.v1\s+cri\s+linux\/amd64\s+ok/)
+    expect(plugins).toMatch(/io\.containerd\.snapshotter\.v1\s+overlayfs\s+linux\/amd64\s+ok/)
+  })
+
+  test('namespaces ls, create, label, rm, and refusing a non-empty one', async () => {
+    await ctr('namespaces', 'create', 'e2e', 'team=a')
+    expect(await ctr('namespaces', 'ls')).toMatch(/^e2e\s+team=a\s*$/m)
+    await ctr('namespaces', 'rm', 'e2e')
+    expect(await ctr('namespaces', 'ls', '-q')).not.toMatch(/^e2e$/m)
+    await runPod(h, podConfig('keeps-k8s-busy'))
+    expect(await ctrFails('namespaces', 'rm', 'k8s.io')).toContain('namespace "k8s.io" must be empty, but it still has images, blobs, containers: failed precondition')
+  })
+
+  test('CRI objects in k8s.io: containers ls/info, tasks ls/ps/exec/metrics/pause/resume/kill', async () => {
+    const config = podConfig('cross')
+    const pod = await runPod(h, config)
+    const c = await runContainer(h, pod, config, containerConfig('app', { command: ['sleep', '3600'] }))
+    const containers = await ctr('-n', 'k8s.io', 'containers', 'ls')
+    expect(containers).toMatch(new RegExp(`${pod}\\s+registry\\.k8s\\.io/pause:3\\.10\\s+io\\.containerd\\.runc\\.v2`))
+    expect(containers).toMatch(new RegExp(`${c}\\s+docker\\.io/library/busybox:latest\\s+io\\.containerd\\.runc\\.v2`))
+    const info = JSON.parse(await ctr('-n', 'k8s.io', 'containers', 'info', c))
+    expect(info.Labels['io.cri-containerd.kind']).toBe('container')
+    expect(info.Spec.process.args).toEqual(['sleep', '3600'])
+    expect(await ctr('-n', 'k8s.io', 'tasks', 'ls')).toMatch(new RegExp(`${c}\\s+\\d+\\s+RUNNING`))
+    expect(await ctr('-n', 'k8s.io', 'tasks', 'ps', c)).toMatch(/^\d+\s+-/m)
+    expect(await ctr('-n', 'k8s.io', 'tasks', 'exec', '--exec-id', 'e2e-exec', c, 'sh', '-c', 'echo hello from exec')).toBe(
+      'hello from exec\n',
+    )
+    expect(await ctr('-n', 'k8s.io', 'tasks', 'metrics', c)).toMatch(/cpu\.usage_usec\s+\d+/)
+    await ctr('-n', 'k8s.io', 'tasks', 'pause', c)
+    expect(await ctr('-n', 'k8s.io', 'tasks', 'ls')).toMatch(new RegExp(`${c}\\s+\\d+\\s+PAUSED`))
+    await ctr('-n', 'k8s.io', 'tasks', 'resume', c)
+    await ctr('-n', 'k8s.io', 'tasks', 'kill', '-s', 'SIGKILL', c)
+    const status = await eventually(async () => {
+      const s = (await h.runtime.ContainerStatus({ container_id: c })).status!
+      return s.state === 'CONTAINER_EXITED' ? s : undefined
+    }, 'CRI to see the kill')
+    expect(status.exit_code).toBe(137)
+    await h.runtime.RemovePodSandbox({ pod_sandbox_id: pod })
+    expect(await ctr('-n', 'k8s.io', 'containers', 'ls', '-q')).not.toContain(pod)
+  })
+
+  test('events sees a task start and exit', async () => {
+    const child = spawn(CTR!, ['-a', h.fake.socketPath, 'events'])
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    try {
+      // ctr gives no sign that it has subscribed: make pods until it reports one.
+      let pod = ''
+      for (let i = 0; i < 20 && !(pod && out.includes(pod) && out.includes('/tasks/exit')); i++) {
+        const config = podConfig(`events-${i}`)
+        pod = await runPod(h, config)
+        await h.runtime.StopPodSandbox({ pod_sandbox_id: pod })
+        for (let j = 0; j < 10 && !out.includes(`"container_id":"${pod}"`); j++) await new Promise((r) => setTimeout(r, 50))
+      }
+      expect(out).toMatch(new RegExp(`k8s\\.io /tasks/start \\{"container_id":"${pod}"`))
+      expect(out).toMatch(new RegExp(`k8s\\.io /tasks/exit \\{"container_id":"${pod}"`))
+    } finally {
+      child.kill()
+    }
+  })
+})
