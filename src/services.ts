@@ -2,8 +2,12 @@
 // The implementation objects are the lists of RPCs; nothing else names them.
 import type { ServiceDefinition } from '@grpc/grpc-js'
 import { containersService } from './containerd/containers.js'
+import { contentService } from './containerd/content.js'
+import { diffService } from './containerd/diff.js'
 import { eventsService } from './containerd/events.js'
 import { imagesService } from './containerd/images.js'
+import { leasesService } from './containerd/leases.js'
+import { snapshotsService } from './containerd/snapshots.js'
 import { tasksService } from './containerd/tasks.js'
 import { namespacesService } from './containerd/namespaces.js'
 import { healthService, introspectionService, versionService } from './containerd/version.js'
@@ -37,5 +41,9 @@ export function services(node: Node, info: RuntimeInfo, version: { version: stri
     entry('containerd.services.images.v1.Images', ctrd.images.v1.Images.service, imagesService(node)),
     entry('containerd.services.events.v1.Events', ctrd.events.v1.Events.service, eventsService(node)),
     entry('containerd.services.tasks.v1.Tasks', ctrd.tasks.v1.Tasks.service, tasksService(node)),
+    entry('containerd.services.content.v1.Content', ctrd.content.v1.Content.service, contentService(node)),
+    entry('containerd.services.snapshots.v1.Snapshots', ctrd.snapshots.v1.Snapshots.service, snapshotsService(node)),
+    entry('containerd.services.diff.v1.Diff', ctrd.diff.v1.Diff.service, diffService(node)),
+    entry('containerd.services.leases.v1.Leases', ctrd.leases.v1.Leases.service, leasesService(node)),
   ]
 }

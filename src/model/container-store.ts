@@ -56,5 +56,6 @@ export class ContainerStore {
     delete this.core.state.containers[c.id]
     this.core.changed()
     this.core.emit(namespace, '/containers/delete', 'containerd.events.ContainerDelete', { id })
+    this.core.gc()
   }
 }

@@ -1,35 +1,45 @@
 // The content store: blobs addressed by digest, written through named ingests (refs) that can be
-// resumed, verified on commit, seen per namespace with their own labels. Bytes live in a BlobStore;
-// what each namespace holds, with labels, is in the state.
-import { createHash } from 'node:crypto'
+// resumed, verified on commit, seen per namespace with their own labels. Bytes live in a BlobStore
+// shared by all namespaces; what each namespace holds, with labels, is in the state. The rules and
+// wording are containerd's metadata content store (core/metadata/content.go) over its local store.
+import { createHash, type Hash } from 'node:crypto'
 import type { BlobStore } from '../store/blobs.js'
 import type { ContentRecord } from '../store/schema.js'
 import type { Core } from './core.js'
 import { RuntimeError, invalidArgument } from './errors.js'
+import { checkLease, digestProblem, holdResource, releaseResource } from './leases.js'
 import { validateLabels } from './namespaces.js'
-import { nowString } from './time.js'
-
-const DIGEST = /^sha256:[a-f0-9]{64}$/
+import { nowNs, nowString } from './time.js'
 
 export function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`
 }
 
 export function checkDigest(digest: string): void {
-  if (!DIGEST.test(digest))
-    throw invalidArgument(`invalid digest ${JSON.stringify(digest)}: want sha256:<64 hex characters>: invalid argument`)
+  const problem = digestProblem(digest)
+  if (problem) throw invalidArgument(`invalid digest ${JSON.stringify(digest)}: ${problem}: invalid argument`)
 }
+
+/** An unleased ingest may be collected once stale, as containerd's writer marks it. */
+const INGEST_EXPIRY_NS = 24n * 3600n * 1_000_000_000n
 
 /** An ingest in progress (containerd's content.Status plus the bytes so far). */
 export interface Ingest {
   namespace: string
   ref: string
+  /** The size declared when the ingest began (0: unknown). */
   total: number
+  /** Set when the ingest stands for a blob the store already has (a shared blob seen from another namespace). */
   expected: string
   startedAt: string
   updatedAt: string
   chunks: Buffer[]
   offset: number
+  /** Unix ns after which the collector may drop an unleased ingest; undefined once a lease holds it. */
+  expiresAt?: bigint
+  /** When a writer took the ingest (one writer per ref at a time). */
+  lockedSince?: number
+  hash: Hash
 }
 
 export interface ContentInfo extends ContentRecord {
@@ -45,51 +55,75 @@ export class Content {
     readonly blobs: BlobStore,
   ) {}
 
+  /** Every blob a namespace holds, by digest. */
   list(namespace: string): ContentInfo[] {
-    return Object.entries(this.core.state.content[namespace] ?? {}).map(([digest, r]) => ({ digest, ...r }))
+    return Object.entries(this.core.state.content[namespace] ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([digest, r]) => ({ digest, ...r, labels: { ...r.labels } }))
+  }
+
+  has(namespace: string, digest: string): boolean {
+    return Object.hasOwn(this.core.state.content[namespace] ?? {}, digest) && this.blobs.has(digest)
   }
 
   info(namespace: string, digest: string): ContentInfo {
-    checkDigest(digest)
     const r = this.core.state.content[namespace]?.[digest]
     if (!r || !this.blobs.has(digest)) throw new RuntimeError('NotFound', `content digest ${digest}: not found`)
-    return { digest, ...r }
+    return { digest, ...r, labels: { ...r.labels } }
   }
 
-  /** Replaces the labels (the only updatable field, as in containerd). */
-  setLabels(namespace: string, digest: string, labels: Record<string, string>, keys?: string[]): ContentInfo {
-    const info = this.info(namespace, digest)
-    validateLabels(labels, 'content.Labels')
-    const record = this.core.state.content[namespace]![digest]!
-    if (keys === undefined) record.labels = { ...labels }
-    else {
-      for (const k of keys) {
-        const v = labels[k]
-        if (v === undefined || v === '') delete record.labels[k]
-        else record.labels[k] = v
-      }
+  /**
+   * Updates labels, the only mutable field: with no paths they are replaced; `labels` replaces
+   * them, `labels.<key>` sets one (an empty value removes it); any other path is refused.
+   */
+  update(namespace: string, digest: string, labels: Record<string, string>, paths: readonly string[]): ContentInfo {
+    const record = this.core.state.content[namespace]?.[digest]
+    if (!record || !this.blobs.has(digest)) throw new RuntimeError('NotFound', `content digest ${digest}: not found`)
+    let next = { ...record.labels }
+    if (paths.length === 0) next = { ...labels }
+    for (const path of paths) {
+      if (path.startsWith('labels.')) {
+        const key = path.slice('labels.'.length)
+        next[key] = labels[key] ?? ''
+      } else if (path === 'labels') next = { ...labels }
+      else throw invalidArgument(`cannot update ${JSON.stringify(path)} field on content info ${JSON.stringify(digest)}: invalid argument`)
     }
+    validateLabels(next, 'info.Labels')
+    record.labels = Object.fromEntries(Object.entries(next).filter(([, v]) => v !== ''))
     record.updatedAt = nowString()
     this.core.changed()
-    return { ...info, ...record }
+    return { digest, ...record, labels: { ...record.labels } }
   }
 
+  /** The bytes of a blob the namespace holds, from offset; size 0 reads to the end. */
   read(namespace: string, digest: string, offset: number, size: number): Buffer {
     this.info(namespace, digest)
     const data = this.blobs.get(digest) as Buffer
-    if (offset < 0 || offset > data.length)
-      throw new RuntimeError('InvalidArgument', `offset ${offset} is outside blob ${digest} of ${data.length} bytes: invalid argument`)
-    return size > 0 ? data.subarray(offset, offset + size) : data.subarray(offset)
+    const start = Math.max(0, Math.min(offset, data.length))
+    return size > 0 ? data.subarray(start, start + size) : data.subarray(start)
   }
 
-  delete(namespace: string, digest: string): void {
-    this.info(namespace, digest)
-    delete this.core.state.content[namespace]![digest]
+  /** Removes the namespace's record (the bytes go once no namespace holds them). */
+  delete(namespace: string, digest: string, lease?: string): void {
+    const byNs = this.core.state.content[namespace]
+    if (!byNs?.[digest]) throw new RuntimeError('NotFound', `content digest ${digest}: not found`)
+    delete byNs[digest]
+    releaseResource(this.core.state, namespace, lease, { id: digest, type: 'content' })
+    this.core.changed()
+    this.collectBlob(digest)
+    this.core.emit(namespace, '/content/delete', 'containerd.events.ContentDelete', { digest })
+  }
+
+  /** Drops a record without the checks or events of Delete (the garbage collector). */
+  drop(namespace: string, digest: string): void {
+    const byNs = this.core.state.content[namespace]
+    if (!byNs?.[digest]) return
+    delete byNs[digest]
     this.core.changed()
     this.collectBlob(digest)
   }
 
-  /** Adds a blob directly (what a pull or an import writes). */
+  /** Adds a blob directly (what a pull writes). */
   put(namespace: string, data: Buffer, labels: Record<string, string> = {}, digest = sha256(data)): ContentInfo {
     this.core.ensureNamespace(namespace)
     if (!this.blobs.has(digest)) this.blobs.put(digest, data)
@@ -106,75 +140,145 @@ export class Content {
   // Ingests -----------------------------------------------------------------------------------
 
   statuses(namespace: string): Ingest[] {
-    return [...this.#ingests.values()].filter((i) => i.namespace === namespace)
+    return [...this.#ingests.values()].filter((i) => i.namespace === namespace).sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0))
+  }
+
+  /** Every ingest of every namespace (the collector). */
+  allIngests(): Ingest[] {
+    return [...this.#ingests.values()]
   }
 
   status(namespace: string, ref: string): Ingest {
     const ingest = this.#ingests.get(`${namespace}/${ref}`)
-    if (!ingest) throw new RuntimeError('NotFound', `ref ${ref}: not found`)
+    if (!ingest) throw new RuntimeError('NotFound', `reference ${ref}: not found`)
     return ingest
   }
 
-  /** Opens (or resumes) the ingest for a ref. */
-  open(namespace: string, ref: string, total: number, expected: string): Ingest {
+  /**
+   * Opens (or resumes) the ingest for a ref and takes its lock, as containerd's Writer does. A
+   * blob the namespace already has is AlreadyExists (and joins the lease); one another namespace
+   * has is shared: the ingest starts complete, so committing it needs no bytes.
+   */
+  openWriter(namespace: string, ref: string, total: number, expected: string, lease?: string): Ingest {
     if (ref === '') throw invalidArgument('ref must not be empty: invalid argument')
-    if (expected !== '') {
-      checkDigest(expected)
-      if (this.core.state.content[namespace]?.[expected] && this.blobs.has(expected)) {
-        throw new RuntimeError('AlreadyExists', `content ${expected}: already exists`)
-      }
+    checkLease(this.core.state, namespace, lease)
+    if (expected !== '' && this.has(namespace, expected)) {
+      holdResource(this.core.state, namespace, lease, { id: expected, type: 'content' })
+      this.core.changed()
+      throw new RuntimeError('AlreadyExists', `content ${expected}: already exists`)
     }
     const key = `${namespace}/${ref}`
     let ingest = this.#ingests.get(key)
+    if (ingest?.lockedSince !== undefined) {
+      const since = ingest.lockedSince
+      throw new RuntimeError(
+        'Unavailable',
+        `ref ${ref} locked for ${Date.now() - since}ms (since ${new Date(since).toISOString()}): unavailable`,
+      )
+    }
+    const shared = expected !== '' && this.blobs.has(expected) ? (this.blobs.get(expected) as Buffer) : undefined
+    const sharedFits = shared !== undefined && (total === 0 || total === shared.length)
+    if (ingest && total > 0 && ingest.total > 0 && total !== ingest.total) {
+      // containerd's local store cannot resume with a different total; it starts the ingest again.
+      ingest = undefined
+    }
+    this.core.ensureNamespace(namespace)
     if (!ingest) {
       const now = nowString()
-      ingest = { namespace, ref, total, expected, startedAt: now, updatedAt: now, chunks: [], offset: 0 }
+      ingest = { namespace, ref, total, expected: '', startedAt: now, updatedAt: now, chunks: [], offset: 0, hash: createHash('sha256') }
       this.#ingests.set(key, ingest)
     }
-    if (total > 0) ingest.total = total
-    if (expected !== '') ingest.expected = expected
+    if (sharedFits && ingest.offset === 0) {
+      ingest.expected = expected
+      ingest.total = shared.length
+      this.append(ingest, shared)
+      ingest.updatedAt = ingest.startedAt
+    }
+    if (lease !== undefined) {
+      holdResource(this.core.state, namespace, lease, { id: ref, type: 'ingests' })
+      this.core.changed()
+    } else ingest.expiresAt = nowNs() + INGEST_EXPIRY_NS
+    ingest.lockedSince = Date.now()
     return ingest
+  }
+
+  /** Gives the ingest's lock back (the writer closed). */
+  release(ingest: Ingest): void {
+    delete ingest.lockedSince
   }
 
   truncate(ingest: Ingest, size: number): void {
     const data = Buffer.concat(ingest.chunks).subarray(0, size)
-    ingest.chunks = [data]
+    ingest.chunks = data.length > 0 ? [data] : []
     ingest.offset = data.length
+    ingest.hash = createHash('sha256').update(data)
+    ingest.expected = ''
     ingest.updatedAt = nowString()
   }
 
   append(ingest: Ingest, data: Buffer): void {
-    ingest.chunks.push(Buffer.from(data))
-    ingest.offset += data.length
+    const copy = Buffer.from(data)
+    ingest.chunks.push(copy)
+    ingest.hash.update(copy)
+    ingest.offset += copy.length
     ingest.updatedAt = nowString()
   }
 
+  /** The digest of what was written so far. */
   digestOf(ingest: Ingest): string {
-    return sha256(Buffer.concat(ingest.chunks))
+    return `sha256:${ingest.hash.copy().digest('hex')}`
   }
 
-  /** Verifies size and digest as containerd's writer does, then stores the blob. */
-  commit(ingest: Ingest, size: number, expected: string, labels: Record<string, string>): ContentInfo {
+  /**
+   * Commits as containerd's namespaced writer does: the size and the expected digest (when
+   * given) must match what was written; the ingest ends either way once the checks pass; a blob
+   * the namespace already has is AlreadyExists. The new blob joins the call's lease.
+   */
+  commit(ingest: Ingest, size: number, expected: string, labels: Record<string, string> | undefined, lease?: string): ContentInfo {
+    const base = labels ?? {}
+    validateLabels(base, 'info.Labels')
+    if (size !== 0 && size !== ingest.offset) {
+      throw new RuntimeError(
+        'FailedPrecondition',
+        `${JSON.stringify(ingest.ref)} failed size validation: ${ingest.offset} != ${size}: failed precondition`,
+      )
+    }
+    const digest = this.digestOf(ingest)
+    if (expected !== '' && expected !== digest) {
+      throw new RuntimeError('FailedPrecondition', `unexpected commit digest ${digest}, expected ${expected}: failed precondition`)
+    }
     const data = Buffer.concat(ingest.chunks)
-    const want = size > 0 ? size : ingest.total
-    if (want > 0 && data.length !== want) {
-      throw new RuntimeError('FailedPrecondition', `unexpected commit size ${data.length}, expected ${want}: failed precondition`)
-    }
-    const digest = sha256(data)
-    const expectedDigest = expected || ingest.expected
-    if (expectedDigest !== '' && digest !== expectedDigest) {
-      throw new RuntimeError('FailedPrecondition', `unexpected commit digest ${digest}, expected ${expectedDigest}: failed precondition`)
-    }
-    validateLabels(labels, 'content.Labels')
     this.#ingests.delete(`${ingest.namespace}/${ingest.ref}`)
-    if (this.core.state.content[ingest.namespace]?.[digest] && this.blobs.has(digest)) {
+    delete ingest.lockedSince
+    const state = this.core.state
+    releaseResource(state, ingest.namespace, lease, { id: ingest.ref, type: 'ingests' })
+    holdResource(state, ingest.namespace, lease, { id: digest, type: 'content' })
+    this.core.changed()
+    if (state.content[ingest.namespace]?.[digest] && this.blobs.has(digest)) {
       throw new RuntimeError('AlreadyExists', `content ${digest}: already exists`)
     }
-    return this.put(ingest.namespace, data, labels, digest)
+    if (!this.blobs.has(digest)) this.blobs.put(digest, data)
+    const now = nowString()
+    const record: ContentRecord = {
+      size: data.length,
+      labels: Object.fromEntries(Object.entries(base).filter(([, v]) => v !== '')),
+      createdAt: now,
+      updatedAt: now,
+    }
+    ;(state.content[ingest.namespace] ??= {})[digest] = record
+    this.core.emit(ingest.namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size: data.length })
+    return { digest, ...record, labels: { ...record.labels } }
   }
 
-  abort(namespace: string, ref: string): void {
-    this.status(namespace, ref)
+  abort(namespace: string, ref: string, lease?: string): void {
+    if (!this.#ingests.has(`${namespace}/${ref}`)) throw new RuntimeError('NotFound', `reference ${ref}: not found`)
+    this.#ingests.delete(`${namespace}/${ref}`)
+    releaseResource(this.core.state, namespace, lease, { id: ref, type: 'ingests' })
+    this.core.changed()
+  }
+
+  /** Drops an ingest without checks (the garbage collector). */
+  dropIngest(namespace: string, ref: string): void {
     this.#ingests.delete(`${namespace}/${ref}`)
   }
 

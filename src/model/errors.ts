@@ -9,6 +9,7 @@ export type ErrorKind =
   | 'Unavailable'
   | 'Unimplemented'
   | 'ResourceExhausted'
+  | 'OutOfRange'
   | 'DeadlineExceeded'
   | 'Unauthenticated'
   | 'PermissionDenied'

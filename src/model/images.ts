@@ -158,6 +158,7 @@ export class Images {
     state.images = state.images.filter((r) => r.namespace !== namespace || r.configDigest !== image.id)
     this.dropUnreferencedContent()
     this.core.changed()
+    this.core.gc()
     return true
   }
 
@@ -229,6 +230,8 @@ export class Images {
     this.dropUnreferencedContent()
     this.core.changed()
     this.core.emit(namespace, '/images/delete', IMAGE_DELETE, { name })
+    // containerd collects at once for a synchronous delete and moments later otherwise.
+    this.core.gc()
   }
 
   /** Learns an image's config from its blobs; "" when they are not (yet) in the content store. */

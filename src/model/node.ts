@@ -13,6 +13,7 @@ import type { Core } from './core.js'
 import { EventBus, type LifecycleEventType } from './events.js'
 import { Images, type PullPolicy } from './images.js'
 import { Content } from './content.js'
+import { collectGarbage, gcSummary, type GcResult } from './gc.js'
 import { Leases } from './leases.js'
 import { Namespaces } from './namespaces.js'
 import { Snapshots } from './snapshots.js'
@@ -92,6 +93,13 @@ export class Node implements Core {
     this.namespaces.ensure(namespace)
   }
 
+  /** Garbage collection (model/gc.ts): call after deleting anything that may have held other objects. */
+  gc(): GcResult {
+    const result = collectGarbage(this)
+    this.log.debug(`garbage collection: ${gcSummary(result)}`)
+    return result
+  }
+
   publish(type: LifecycleEventType, containerId: string, sandboxId: string): void {
     this.events.lifecycle.publish({ type, containerId, sandboxId, at: nowNs() })
   }
@@ -113,6 +121,7 @@ export class Node implements Core {
 
   close(): void {
     this.tasks.detachAll()
+    this.snapshots.close()
   }
 
   #onTaskExit(record: ContainerRecord, exit: ExitInfo): void {

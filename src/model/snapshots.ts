@@ -1,10 +1,18 @@
 // Snapshots, per snapshotter and namespace, with containerd's metadata rules: active and view
 // snapshots are prepared on a committed parent, an active one is committed under a new name,
-// and a snapshot with children cannot be removed. Nothing is mounted: Mounts answers with what a
-// client can hand to the runtime, which here is simulated.
+// and a snapshot with children cannot be removed. Nothing is mounted by the server. Mounts answer
+// with a bind mount of an empty directory made for the snapshot under this server's own temp dir:
+// a client (ctr reading /etc/passwd before it creates a container) can mount it, and Diff.Apply
+// knows from its path which snapshot a layer is unpacked into.
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative, sep } from 'node:path'
 import type { SnapshotKind, SnapshotRecord } from '../store/schema.js'
 import type { Core } from './core.js'
-import { RuntimeError, invalidArgument } from './errors.js'
+import { RuntimeError, invalidArgument, unknown } from './errors.js'
+import { mergeLayers } from './layers.js'
+import { checkLease, holdResource, releaseResource } from './leases.js'
 import { validateLabels } from './namespaces.js'
 import { nowString } from './time.js'
 
@@ -21,7 +29,30 @@ export interface Mount {
   options: string[]
 }
 
+/** Where a mount's directory says it belongs. */
+export interface SnapshotRef {
+  snapshotter: string
+  namespace: string
+  key: string
+}
+
+/** Mount directories left behind by servers that were not closed are removed when the process exits. */
+const liveRoots = new Set<string>()
+let exitHook = false
+function trackRoot(dir: string): void {
+  liveRoots.add(dir)
+  if (exitHook) return
+  exitHook = true
+  process.once('exit', () => {
+    for (const d of liveRoots) rmSync(d, { recursive: true, force: true })
+  })
+}
+
+const sortByName = (a: SnapshotInfo, b: SnapshotInfo): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+
 export class Snapshots {
+  #mountRoot: string | undefined
+
   constructor(private readonly core: Core) {}
 
   /** containerd's snapshots service refuses an unknown snapshotter with InvalidArgument. */
@@ -39,98 +70,187 @@ export class Snapshots {
   }
 
   list(snapshotter: string, namespace: string): SnapshotInfo[] {
-    return Object.entries(this.#table(snapshotter, namespace)).map(([name, r]) => ({ name, ...r }))
+    return Object.entries(this.#table(snapshotter, namespace))
+      .map(([name, r]) => ({ name, ...r }))
+      .sort(sortByName)
   }
 
   stat(snapshotter: string, namespace: string, key: string): SnapshotInfo {
     const r = this.#table(snapshotter, namespace)[key]
     if (!r) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
-    return { name: key, ...r }
+    return { name: key, ...r, labels: { ...r.labels } }
   }
 
-  /** Creates an active (prepare) or view snapshot on a committed parent; returns its mounts. */
-  create(
+  /** Prepare: an active snapshot on a committed parent; returns its mounts. */
+  prepare(snapshotter: string, namespace: string, key: string, parent: string, labels: Record<string, string>, lease?: string): Mount[] {
+    const mounts = this.#create('active', snapshotter, namespace, key, parent, labels, lease)
+    this.core.emit(namespace, '/snapshot/prepare', 'containerd.events.SnapshotPrepare', { key, parent, snapshotter })
+    return mounts
+  }
+
+  /** View: a read-only snapshot on a committed parent; returns its mounts. */
+  view(snapshotter: string, namespace: string, key: string, parent: string, labels: Record<string, string>, lease?: string): Mount[] {
+    return this.#create('view', snapshotter, namespace, key, parent, labels, lease)
+  }
+
+  #create(
     kind: 'active' | 'view',
     snapshotter: string,
     namespace: string,
     key: string,
     parent: string,
     labels: Record<string, string>,
+    lease: string | undefined,
   ): Mount[] {
-    if (key === '') throw invalidArgument('snapshot key must not be empty: invalid argument')
-    validateLabels(labels, 'snapshot.Labels')
+    validateLabels(labels, 'info.Labels')
     const table = this.#table(snapshotter, namespace)
-    if (table[key]) throw new RuntimeError('AlreadyExists', `snapshot ${JSON.stringify(key)}: already exists`)
+    const state = this.core.state
+    checkLease(state, namespace, lease)
+    const resource = { id: key, type: `snapshots/${snapshotter}` }
+    if (table[key]) {
+      holdResource(state, namespace, lease, resource)
+      this.core.changed()
+      throw new RuntimeError('AlreadyExists', `snapshot ${JSON.stringify(key)}: already exists`)
+    }
     if (parent !== '') {
       const p = table[parent]
       if (!p) throw new RuntimeError('NotFound', `parent snapshot ${parent} does not exist: not found`)
-      if (p.kind !== 'committed') throw invalidArgument(`parent ${JSON.stringify(parent)} is not committed snapshot: invalid argument`)
+      if (p.kind !== 'committed') {
+        throw invalidArgument(`failed to create snapshot: parent ${JSON.stringify(parent)} is not committed snapshot: invalid argument`)
+      }
     }
+    if (key === '') throw unknown('bucket name required')
     this.core.ensureNamespace(namespace)
     const now = nowString()
-    this.#table(snapshotter, namespace, true)[key] = { kind, parent, labels: { ...labels }, createdAt: now, updatedAt: now }
+    this.#table(snapshotter, namespace, true)[key] = {
+      kind,
+      parent,
+      labels: Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== '')),
+      createdAt: now,
+      updatedAt: now,
+    }
+    holdResource(state, namespace, lease, resource)
     this.core.changed()
-    return this.mounts(snapshotter, namespace, key)
+    return this.#mountsOf(snapshotter, namespace, key, kind)
   }
 
   mounts(snapshotter: string, namespace: string, key: string): Mount[] {
     const s = this.stat(snapshotter, namespace, key)
-    if (s.kind === 'committed')
-      throw new RuntimeError('FailedPrecondition', `requested snapshot ${key} not active or view: failed precondition`)
-    // An empty list: there is no filesystem to mount, and clients (ctr) accept it.
-    return []
+    if (s.kind === 'committed') {
+      const what = snapshotter === 'native' ? 'failed to get snapshot mount' : 'failed to get active mount'
+      throw new RuntimeError('FailedPrecondition', `${what}: requested snapshot ${key} not active or view: failed precondition`)
+    }
+    return this.#mountsOf(snapshotter, namespace, key, s.kind)
   }
 
-  commit(snapshotter: string, namespace: string, name: string, key: string, labels: Record<string, string>): void {
-    if (name === '') throw invalidArgument('snapshot name must not be empty: invalid argument')
-    validateLabels(labels, 'snapshot.Labels')
+  /**
+   * Commit: the active snapshot `key` becomes the committed `name`, with the labels given here
+   * (not those of the active one). An active snapshot without a parent may be rebased on `parent`.
+   */
+  commit(
+    snapshotter: string,
+    namespace: string,
+    name: string,
+    key: string,
+    labels: Record<string, string>,
+    parent = '',
+    lease?: string,
+  ): void {
+    validateLabels(labels, 'info.Labels')
     const table = this.#table(snapshotter, namespace)
+    const state = this.core.state
+    checkLease(state, namespace, lease)
+    if (name === '') throw unknown('bucket name required')
+    if (table[name]) throw new RuntimeError('AlreadyExists', `snapshot ${JSON.stringify(name)}: already exists`)
     const active = table[key]
     if (!active) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
-    if (table[name]) throw new RuntimeError('AlreadyExists', `snapshot ${JSON.stringify(name)}: already exists`)
-    if (active.kind !== 'active')
-      throw new RuntimeError('FailedPrecondition', `snapshot ${JSON.stringify(key)} is not active: failed precondition`)
+    const failed = snapshotter === 'native' ? 'failed to commit snapshot' : `failed to commit snapshot ${key}`
+    const rebase = active.parent === '' && parent !== ''
+    if (rebase && !table[parent]) throw new RuntimeError('NotFound', `parent snapshot ${parent} does not exist: not found`)
+    if (active.kind !== 'active') {
+      throw new RuntimeError('FailedPrecondition', `${failed}: snapshot ${JSON.stringify(key)} is not active: failed precondition`)
+    }
+    if (rebase && table[parent]?.kind !== 'committed') {
+      throw new RuntimeError('FailedPrecondition', `${failed}: parent ${JSON.stringify(parent)} is not committed: failed precondition`)
+    }
+    const base = rebase ? parent : active.parent
     const now = nowString()
-    table[name] = { ...active, kind: 'committed' as SnapshotKind, labels: { ...active.labels, ...labels }, createdAt: now, updatedAt: now }
+    const committed: SnapshotRecord = {
+      kind: 'committed' as SnapshotKind,
+      parent: base,
+      labels: Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== '')),
+      createdAt: now,
+      updatedAt: now,
+      ...(active.files ? { files: active.files } : {}),
+      ...(active.usageBytes !== undefined ? { usageBytes: active.usageBytes } : {}),
+    }
+    table[name] = committed
     delete table[key]
+    holdResource(state, namespace, lease, { id: name, type: `snapshots/${snapshotter}` })
+    releaseResource(state, namespace, lease, { id: key, type: `snapshots/${snapshotter}` })
+    this.#removeDir(snapshotter, namespace, key)
     this.core.changed()
+    this.core.emit(namespace, '/snapshot/commit', 'containerd.events.SnapshotCommit', { key, name, snapshotter })
   }
 
-  remove(snapshotter: string, namespace: string, key: string): void {
+  remove(snapshotter: string, namespace: string, key: string, lease?: string): void {
     const table = this.#table(snapshotter, namespace)
     if (!table[key]) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
     if (Object.values(table).some((s) => s.parent === key)) {
       throw new RuntimeError('FailedPrecondition', 'cannot remove snapshot with child: failed precondition')
     }
     delete table[key]
+    releaseResource(this.core.state, namespace, lease, { id: key, type: `snapshots/${snapshotter}` })
+    this.#removeDir(snapshotter, namespace, key)
     this.core.changed()
+    this.core.emit(namespace, '/snapshot/remove', 'containerd.events.SnapshotRemove', { key, snapshotter })
   }
 
-  /** Updates labels only: `labels` replaces them all, `labels.<key>` one of them. */
-  update(snapshotter: string, namespace: string, name: string, labels: Record<string, string>, paths: string[]): SnapshotInfo {
+  /** Removes a snapshot without checks (the garbage collector takes whole unreachable chains). */
+  drop(snapshotter: string, namespace: string, key: string): void {
+    const table = this.core.state.snapshots[snapshotter]?.[namespace]
+    if (!table?.[key]) return
+    delete table[key]
+    this.#removeDir(snapshotter, namespace, key)
+    this.core.changed()
+    this.core.emit(namespace, '/snapshot/remove', 'containerd.events.SnapshotRemove', { key, snapshotter })
+  }
+
+  /** Updates labels only: no paths or `labels` replace them all, `labels.<key>` one of them. */
+  update(snapshotter: string, namespace: string, name: string, labels: Record<string, string>, paths: readonly string[]): SnapshotInfo {
     const table = this.#table(snapshotter, namespace)
+    if (name === '') throw invalidArgument('invalid argument')
     const r = table[name]
     if (!r) throw new RuntimeError('NotFound', `snapshot ${name} does not exist: not found`)
-    validateLabels(labels, 'snapshot.Labels')
-    if (paths.length === 0) r.labels = { ...labels }
+    let next = { ...r.labels }
+    if (paths.length === 0) next = { ...labels }
     for (const path of paths) {
-      if (path === 'labels') r.labels = { ...labels }
-      else if (path.startsWith('labels.')) {
-        const k = path.slice(7)
-        const v = labels[k]
-        if (v === undefined || v === '') delete r.labels[k]
-        else r.labels[k] = v
-      } else throw invalidArgument(`cannot update ${JSON.stringify(path)} field on snapshot ${JSON.stringify(name)}: invalid argument`)
+      if (path.startsWith('labels.')) {
+        const k = path.slice('labels.'.length)
+        next[k] = labels[k] ?? ''
+      } else if (path === 'labels') next = { ...labels }
+      else throw invalidArgument(`cannot update ${JSON.stringify(path)} field on snapshot ${JSON.stringify(name)}: invalid argument`)
     }
+    validateLabels(next, 'info.Labels')
+    r.labels = Object.fromEntries(Object.entries(next).filter(([, v]) => v !== ''))
     r.updatedAt = nowString()
     this.core.changed()
-    return { name, ...r }
+    return { name, ...r, labels: { ...r.labels } }
   }
 
-  /** Disk usage: what the layer applied here added (Diff.Apply), or nothing for an empty one. */
+  /** Disk usage: what the layers applied here added (Diff.Apply), or nothing for an empty one. */
   usage(snapshotter: string, namespace: string, key: string): { size: number; inodes: number } {
     const s = this.stat(snapshotter, namespace, key)
     return { size: s.usageBytes ?? 0, inodes: s.files?.length ?? 0 }
+  }
+
+  /**
+   * Cleanup: containerd's service asks the snapshotter it serves, which is the metadata store's
+   * namespaced wrapper; that wrapper has no Cleanup, so every snapshotter answers Unimplemented.
+   */
+  cleanup(snapshotter: string): void {
+    this.checkSnapshotter(snapshotter)
+    throw new RuntimeError('Unimplemented', 'snapshotter does not implement Cleanup method: not implemented')
   }
 
   /** Records what a layer unpacked into an active snapshot. */
@@ -143,4 +263,69 @@ export class Snapshots {
     r.updatedAt = nowString()
     this.core.changed()
   }
+
+  /** The files a snapshot shows: its chain of layers merged, whiteouts applied. */
+  files(snapshotter: string, namespace: string, key: string): string[] {
+    const table = this.#table(snapshotter, namespace)
+    const chain: string[][] = []
+    const seen = new Set<string>()
+    for (let k = key; k !== '' && !seen.has(k);) {
+      seen.add(k)
+      const r = table[k]
+      if (!r) {
+        if (k === key) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
+        break
+      }
+      chain.unshift(r.files ?? [])
+      k = r.parent
+    }
+    return mergeLayers(chain)
+  }
+
+  /** Finds the snapshot a mount list was made for (Diff.Apply), if it is one of ours. */
+  resolveMounts(mounts: readonly Mount[]): SnapshotRef | undefined {
+    const root = this.#mountRoot
+    if (root === undefined) return undefined
+    for (const m of mounts) {
+      const dirs = [m.source, ...m.options.filter((o) => o.startsWith('upperdir=')).map((o) => o.slice('upperdir='.length))]
+      for (const dir of dirs) {
+        const rel = relative(root, dir)
+        if (rel === '' || rel.startsWith('..')) continue
+        const [snapshotter, namespace, hash, ...rest] = rel.split(sep)
+        if (!snapshotter || !namespace || !hash || rest.length > 0) continue
+        if (!(SNAPSHOTTERS as readonly string[]).includes(snapshotter)) continue
+        const table = this.core.state.snapshots[snapshotter]?.[namespace] ?? {}
+        const key = Object.keys(table).find((k) => dirName(namespace, k) === hash)
+        if (key !== undefined) return { snapshotter, namespace, key }
+      }
+    }
+    return undefined
+  }
+
+  /** Removes this server's mount directories. */
+  close(): void {
+    if (this.#mountRoot === undefined) return
+    rmSync(this.#mountRoot, { recursive: true, force: true })
+    liveRoots.delete(this.#mountRoot)
+    this.#mountRoot = undefined
+  }
+
+  #mountsOf(snapshotter: string, namespace: string, key: string, kind: SnapshotKind): Mount[] {
+    if (this.#mountRoot === undefined) {
+      this.#mountRoot = mkdtempSync(join(tmpdir(), 'fake-containerd-snapshots-'))
+      trackRoot(this.#mountRoot)
+    }
+    const dir = join(this.#mountRoot, snapshotter, namespace, dirName(namespace, key))
+    mkdirSync(dir, { recursive: true })
+    // What overlayfs and native answer for a snapshot without layers below it: a bind mount.
+    return [{ type: 'bind', source: dir, target: '', options: [kind === 'view' ? 'ro' : 'rw', 'rbind'] }]
+  }
+
+  #removeDir(snapshotter: string, namespace: string, key: string): void {
+    if (this.#mountRoot === undefined) return
+    rmSync(join(this.#mountRoot, snapshotter, namespace, dirName(namespace, key)), { recursive: true, force: true })
+  }
 }
+
+/** A snapshot's directory name: its keys may hold any characters, so a digest of namespace and key. */
+const dirName = (namespace: string, key: string): string => createHash('sha256').update(`${namespace}\0${key}`).digest('hex').slice(0, 32)

@@ -32,6 +32,15 @@ export type Implementation<H> = {
         : never
 }
 
+/**
+ * The requests of a bidirectional call as an async iterable. A Readable's default iterator
+ * destroys the stream when iteration ends, and with it the answers still to be sent; iterate
+ * without that, so a handler can keep replying after the client has finished sending.
+ */
+function requestsOf(call: grpc.ServerDuplexStream<unknown, unknown>): AsyncIterable<unknown> {
+  return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) }
+}
+
 /** Calls still open, so closing the server can end long-lived streams instead of waiting on them. */
 export class OpenCalls {
   #controllers = new Set<AbortController>()
@@ -115,7 +124,7 @@ export function adapt(
           if (!call.cancelled && !call.writableEnded) call.write(message)
         }
         Promise.resolve()
-          .then(() => bidi(call as AsyncIterable<unknown>, ctx, send))
+          .then(() => bidi(requestsOf(call), ctx, send))
           .then(
             () => {
               finish()

@@ -11,6 +11,7 @@ const CODES: Record<ErrorKind, Status> = {
   Unavailable: Status.UNAVAILABLE,
   Unimplemented: Status.UNIMPLEMENTED,
   ResourceExhausted: Status.RESOURCE_EXHAUSTED,
+  OutOfRange: Status.OUT_OF_RANGE,
   DeadlineExceeded: Status.DEADLINE_EXCEEDED,
   Unauthenticated: Status.UNAUTHENTICATED,
   PermissionDenied: Status.PERMISSION_DENIED,

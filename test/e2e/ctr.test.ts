@@ -51,7 +51,9 @@ describe.skipIf(!CTR)('ctr e2e', () => {
     await ctr('namespaces', 'rm', 'e2e')
     expect(await ctr('namespaces', 'ls', '-q')).not.toMatch(/^e2e$/m)
     await runPod(h, podConfig('keeps-k8s-busy'))
-    expect(await ctrFails('namespaces', 'rm', 'k8s.io')).toContain('namespace "k8s.io" must be empty, but it still has images, blobs, containers: failed precondition')
+    expect(await ctrFails('namespaces', 'rm', 'k8s.io')).toContain(
+      'namespace "k8s.io" must be empty, but it still has images, blobs, containers: failed precondition',
+    )
   })
 
   test('CRI objects in k8s.io: containers ls/info, tasks ls/ps/exec/metrics/pause/resume/kill', async () => {

@@ -1,0 +1,167 @@
+// Helpers for tests of containerd's own API: a server with typed clients, Content.Write sessions,
+// tar archives built by hand, and the envelopes the node publishes.
+import { createHash } from 'node:crypto'
+import type { ServiceError } from '@grpc/grpc-js'
+import { containerdClients, type CallOptions, type ContainerdClients } from '../src/client.js'
+import type { WriteContentRequest } from '../src/generated/containerd/services/content/v1/WriteContentRequest.js'
+import type { WriteContentResponse__Output } from '../src/generated/containerd/services/content/v1/WriteContentResponse.js'
+import type { Envelope } from '../src/model/events.js'
+import { startFakeContainerd, type FakeContainerd } from '../src/server.js'
+
+export interface CtrHarness {
+  fake: FakeContainerd
+  ctr: ContainerdClients
+  /** Clients for another namespace. */
+  ns(namespace: string): ContainerdClients
+  /** Every containerd event the node published since the start. */
+  events: Envelope[]
+  close(): Promise<void>
+}
+
+export async function ctrHarness(): Promise<CtrHarness> {
+  const fake = await startFakeContainerd()
+  const clients: ContainerdClients[] = []
+  const ns = (namespace: string): ContainerdClients => {
+    const c = containerdClients(fake.address, namespace)
+    clients.push(c)
+    return c
+  }
+  const events: Envelope[] = []
+  fake.node.events.envelopes.subscribe((e) => events.push(e))
+  return {
+    fake,
+    ctr: ns('default'),
+    ns,
+    events,
+    close: async () => {
+      clients.forEach((c) => c.close())
+      await fake.close()
+    },
+  }
+}
+
+export const sha256 = (data: Buffer | string): string => `sha256:${createHash('sha256').update(data).digest('hex')}`
+
+export interface WriteResult {
+  responses: WriteContentResponse__Output[]
+  error?: ServiceError
+}
+
+/**
+ * One Content.Write session: each request is sent after the answer to the one before; then the
+ * client ends its side and the rest of the stream (containerd's trailing repeat) is read.
+ */
+export async function writeSession(ctr: ContainerdClients, requests: WriteContentRequest[], options?: CallOptions): Promise<WriteResult> {
+  const call = ctr.content.Write(options)
+  const incoming = call[Symbol.asyncIterator]() as AsyncIterator<WriteContentResponse__Output>
+  const responses: WriteContentResponse__Output[] = []
+  try {
+    for (const request of requests) {
+      call.write(request)
+      const next = await incoming.next()
+      if (next.done) return { responses }
+      responses.push(next.value)
+    }
+    call.end()
+    for (let next = await incoming.next(); !next.done; next = await incoming.next()) responses.push(next.value)
+    return { responses }
+  } catch (err) {
+    return { responses, error: err as ServiceError }
+  }
+}
+
+/** Writes a blob the way ctr does (STAT, WRITE, COMMIT with size and digest) and returns its digest. */
+export async function upload(
+  ctr: ContainerdClients,
+  data: Buffer | string,
+  opts: { ref?: string; labels?: Record<string, string>; options?: CallOptions } = {},
+): Promise<string> {
+  const bytes = Buffer.from(data)
+  const digest = sha256(bytes)
+  const ref = opts.ref ?? `upload-${digest}`
+  const { error } = await writeSession(
+    ctr,
+    [
+      { action: 'STAT', ref, total: bytes.length, expected: digest },
+      { action: 'WRITE', offset: 0, data: bytes },
+      { action: 'COMMIT', offset: bytes.length, total: bytes.length, expected: digest, labels: opts.labels ?? {} },
+    ],
+    opts.options,
+  )
+  if (error) throw error
+  return digest
+}
+
+/** Reads a whole blob through Content.Read. */
+export async function readAll(ctr: ContainerdClients, digest: string, offset = 0, size = 0): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const m of ctr.content.Read({ digest, offset, size })) chunks.push(m.data)
+  return Buffer.concat(chunks)
+}
+
+// A tar writer small enough to trust: ustar headers, GNU long names ('L') and pax records ('x').
+
+export interface TarMember {
+  name: string
+  /** '0' file (default), '5' directory, '2' symlink. */
+  type?: '0' | '5' | '2'
+  data?: Buffer | string
+  linkname?: string
+  /** How a name longer than 100 bytes is carried. */
+  longName?: 'gnu' | 'pax'
+}
+
+function header(name: string, size: number, type: string, linkname = '', magic: 'ustar' | 'gnu' = 'ustar'): Buffer {
+  const h = Buffer.alloc(512)
+  h.write(name, 0, 100, 'utf8')
+  h.write('0000644\0', 100, 'latin1')
+  h.write('0000000\0', 108, 'latin1')
+  h.write('0000000\0', 116, 'latin1')
+  h.write(size.toString(8).padStart(11, '0') + '\0', 124, 'latin1')
+  h.write('00000000000\0', 136, 'latin1')
+  h.write(type, 156, 'latin1')
+  h.write(linkname, 157, 100, 'utf8')
+  if (magic === 'ustar') h.write('ustar\x0000', 257, 'latin1')
+  else h.write('ustar  \0', 257, 'latin1')
+  h.fill(0x20, 148, 156)
+  let sum = 0
+  for (const b of h) sum += b
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1')
+  return h
+}
+
+const pad = (b: Buffer): Buffer => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)])
+
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`
+  let length = body.length + 1
+  while (`${length}${body}`.length !== length) length++
+  return `${length}${body}`
+}
+
+export function tarball(members: TarMember[]): Buffer {
+  const parts: Buffer[] = []
+  for (const m of members) {
+    const type = m.type ?? '0'
+    const data = Buffer.from(m.data ?? '')
+    let name = m.name
+    if (Buffer.byteLength(name) > 100) {
+      if (m.longName === 'pax') {
+        const records = Buffer.from(paxRecord('path', name))
+        parts.push(header('PaxHeaders/x', records.length, 'x'), pad(records))
+      } else {
+        const long = Buffer.from(`${name}\0`)
+        parts.push(header('././@LongLink', long.length, 'L', '', 'gnu'), pad(long))
+      }
+      name = name.slice(0, 100)
+    }
+    parts.push(header(name, type === '0' ? data.length : 0, type, m.linkname ?? ''))
+    if (type === '0') parts.push(pad(data))
+  }
+  parts.push(Buffer.alloc(1024))
+  return Buffer.concat(parts)
+}
+
+/** The payloads of the events on a topic. */
+export const payloads = (events: Envelope[], topic: string): Record<string, unknown>[] =>
+  events.filter((e) => e.topic === topic).map((e) => e.payload)
