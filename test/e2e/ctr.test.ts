@@ -1,12 +1,63 @@
 // Real ctr (Debian's containerd package, 1.6) against the fake. CI installs it; the suite is
 // skipped where no ctr is on PATH (or CTR names none).
 import { execFile, execFileSync, spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { sha256, tarball } from '../containerd.js'
 import { containerConfig, eventually, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
 
 const CTR = process.env.CTR ?? findCtr()
 const run = promisify(execFile)
+
+/** An OCI image archive, as `ctr images import` reads it: one layer with a file, config, manifest. */
+function ociArchive(name: string): Buffer {
+  const layerTar = tarball([
+    { name: 'etc/', type: '5' },
+    { name: 'etc/greeting', data: 'hello from a layer\n' },
+  ])
+  const layer = gzipSync(layerTar)
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sleep', '3600'] },
+      rootfs: { type: 'layers', diff_ids: [sha256(layerTar)] },
+    }),
+  )
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
+    }),
+  )
+  const index = {
+    schemaVersion: 2,
+    manifests: [
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: sha256(manifest),
+        size: manifest.length,
+        platform: { architecture: 'amd64', os: 'linux' },
+        annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name.split(':').pop() },
+      },
+    ],
+  }
+  const blob = (data: Buffer) => ({ name: `blobs/sha256/${sha256(data).slice(7)}`, data })
+  return tarball([
+    { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
+    { name: 'index.json', data: JSON.stringify(index) },
+    { name: 'blobs/', type: '5' },
+    { name: 'blobs/sha256/', type: '5' },
+    blob(layer),
+    blob(config),
+    blob(manifest),
+  ])
+}
 
 function findCtr(): string | undefined {
   try {
@@ -83,6 +134,43 @@ describe.skipIf(!CTR)('ctr e2e', () => {
     expect(status.exit_code).toBe(137)
     await h.runtime.RemovePodSandbox({ pod_sandbox_id: pod })
     expect(await ctr('-n', 'k8s.io', 'containers', 'ls', '-q')).not.toContain(pod)
+  })
+
+  test('images import, ls, containers create/ls/info/rm, run --rm, run -d, tasks ls/ps/kill/rm, images rm', async () => {
+    const image = 'docker.io/library/e2e:1.0'
+    const archive = join(h.logDir, 'image.tar')
+    writeFileSync(archive, ociArchive(image))
+    await ctr('images', 'import', archive)
+    expect(await ctr('images', 'ls')).toMatch(
+      new RegExp(
+        `^${image.replace(/[.:/]/g, '\\$&')}\\s+application/vnd\\.oci\\.image\\.manifest\\.v1\\+json\\s+sha256:[0-9a-f]{64}\\s+\\S+ \\S+\\s+linux/amd64`,
+        'm',
+      ),
+    )
+    expect(await ctr('snapshots', 'ls')).toMatch(/^sha256:[0-9a-f]{64}\s+Committed/m)
+
+    await ctr('containers', 'create', image, 'made')
+    expect(await ctr('containers', 'ls', '-q')).toBe('made\n')
+    expect(JSON.parse(await ctr('containers', 'info', 'made')).Spec.process.args).toEqual(['sleep', '3600'])
+    await ctr('containers', 'rm', 'made')
+    expect(await ctr('containers', 'ls', '-q')).toBe('')
+
+    expect(await ctr('run', '--rm', image, 'once', 'echo', 'hello')).toBe('hello\n')
+    expect(await ctr('containers', 'ls', '-q')).toBe('')
+
+    await ctr('run', '-d', image, 'daemon')
+    expect(await ctr('tasks', 'ls')).toMatch(/^daemon\s+\d+\s+RUNNING/m)
+    expect(await ctr('tasks', 'ps', 'daemon')).toMatch(/^\d+\s+-/m)
+    expect(await ctrFails('tasks', 'rm', 'daemon')).toContain('task must be stopped before deletion: running')
+    await ctr('tasks', 'kill', '-s', 'SIGTERM', 'daemon')
+    // sleep is PID 1 of its own PID namespace and has no TERM handler: it keeps running.
+    expect(await ctr('tasks', 'ls')).toMatch(/^daemon\s+\d+\s+RUNNING/m)
+    await ctr('tasks', 'kill', '-s', 'SIGKILL', 'daemon')
+    await eventually(async () => ((await ctr('tasks', 'ls')).match(/^daemon\s+\d+\s+STOPPED/m) ? true : undefined), 'the task to stop')
+    await ctr('tasks', 'rm', 'daemon')
+    await ctr('containers', 'rm', 'daemon')
+    await ctr('images', 'rm', image)
+    expect(await ctr('images', 'ls', '-q')).toBe('')
   })
 
   test('events sees a task start and exit', async () => {
