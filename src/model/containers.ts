@@ -15,7 +15,7 @@ import type { ExitInfo } from '../sim/process.js'
 import { SIGKILL, SIGTERM, parseSignal } from '../sim/signals.js'
 import { RuntimeError, invalidArgument, notFound, unknown, wrap } from './errors.js'
 import { findByPrefix, getByPrefix, newId } from './ids.js'
-import { CRI_NAMESPACE } from './images.js'
+import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
 import { containerUser, effectiveArgs, mergeEnv, ociSpec, pidNamespace } from './spec.js'
 import { initPlan } from './plans.js'
@@ -136,6 +136,7 @@ export class Containers {
         ...(config.linux?.resources ? { resources: config.linux.resources } : {}),
       },
     }
+    node.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, image.id), {})
     node.containerStore.add(record)
     node.publish('CREATED', id, sandbox.id)
     return record

@@ -17,6 +17,26 @@ export const MEDIA = {
 
 const isIndex = (mediaType: string): boolean => mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList
 
+/** The diff id (digest of the uncompressed layer) a catalog image's one layer is said to have. */
+export const catalogDiffId = (entry: CatalogEntry): string => sha256(`fake-containerd diff ${entry.configDigest}`)
+
+/** containerd's chain id of a list of diff ids: ChainID(n) = sha256(ChainID(n-1) + " " + DiffID(n)). */
+export function chainId(diffIds: readonly string[]): string {
+  let chain = ''
+  for (const diff of diffIds) chain = chain === '' ? diff : sha256(`${chain} ${diff}`)
+  return chain
+}
+
+/** The chain id of an image's layers, read from its config blob; "" when that is not stored. */
+export function imageChainId(content: Content, namespace: string, configDigest: string): string {
+  try {
+    const config = JSON.parse(content.read(namespace, configDigest, 0, 0).toString('utf8')) as { rootfs?: { diff_ids?: string[] } }
+    return chainId(config.rootfs?.diff_ids ?? [])
+  } catch {
+    return ''
+  }
+}
+
 /** The config blob an OCI image would carry for a catalog entry. */
 function configJson(entry: CatalogEntry, diffId: string): Buffer {
   const c = entry.config
@@ -51,7 +71,7 @@ export function storeCatalogImage(
   entry: CatalogEntry,
 ): { mediaType: string; digest: string; size: number } {
   const layerDigest = sha256(`fake-containerd layer ${entry.configDigest}`)
-  const config = configJson(entry, sha256(`fake-containerd diff ${entry.configDigest}`))
+  const config = configJson(entry, catalogDiffId(entry))
   const manifestWithoutLayerSize = (layerSize: number): Buffer =>
     Buffer.from(
       JSON.stringify({
@@ -64,7 +84,8 @@ export function storeCatalogImage(
   const overhead = manifestWithoutLayerSize(0).length + config.length + 16
   const layerSize = Math.max(1, entry.size - overhead)
   const manifest = manifestWithoutLayerSize(layerSize)
-  content.put(namespace, config, {}, entry.configDigest)
+  // As after containerd's unpack: the config holds the image's top snapshot against collection.
+  content.put(namespace, config, { 'containerd.io/gc.ref.snapshot.overlayfs': catalogDiffId(entry) }, entry.configDigest)
   content.put(
     namespace,
     manifest,

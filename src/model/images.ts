@@ -6,13 +6,16 @@ import { findInCatalog, type CatalogEntry } from '../images/catalog.js'
 import type { ImageContent, ImageRecord } from '../store/schema.js'
 import type { Content } from './content.js'
 import type { Core } from './core.js'
-import { readImageContent, storeCatalogImage } from './image-content.js'
+import { catalogDiffId, imageChainId, readImageContent, storeCatalogImage } from './image-content.js'
+import type { Snapshots } from './snapshots.js'
 import { validateLabels } from './namespaces.js'
 import { RuntimeError, unknown } from './errors.js'
 import { isDigest, parseReference, type ImageReference } from './reference.js'
 import { nowString } from './time.js'
 
 export const CRI_NAMESPACE = 'k8s.io'
+/** containerd's CRI unpacks images for, and gives containers snapshots from, this snapshotter. */
+export const UNPACK_SNAPSHOTTER = 'overlayfs'
 const IMAGE_CREATE = 'containerd.services.images.v1.ImageCreate'
 const IMAGE_UPDATE = 'containerd.services.images.v1.ImageUpdate'
 const IMAGE_DELETE = 'containerd.services.images.v1.ImageDelete'
@@ -44,6 +47,7 @@ export class Images {
   constructor(
     private readonly core: Core,
     private readonly content: Content,
+    private readonly snapshots: Snapshots,
     private readonly pullPolicy: PullPolicy,
     /** References whose records are labelled pinned when pulled (the sandbox image), normalised. */
     private readonly pinnedRefs: readonly string[],
@@ -104,6 +108,7 @@ export class Images {
     }
     this.core.ensureNamespace(CRI_NAMESPACE)
     const target = storeCatalogImage(this.content, CRI_NAMESPACE, entry)
+    this.#unpack(entry)
     const names = [ref.normalized, `${ref.repository}@${entry.manifestDigest}`, entry.configDigest]
     for (const name of new Set(names)) {
       // As containerd: a record is pinned when its own name is one of the pinned references.
@@ -160,6 +165,25 @@ export class Images {
     this.core.changed()
     this.core.gc()
     return true
+  }
+
+  /**
+   * The committed snapshot of the image's one layer, as containerd's unpack leaves it (named by its
+   * chain id, empty: the fake registry has no layer bytes). Containers' snapshots start from it.
+   */
+  #unpack(entry: CatalogEntry): void {
+    const chain = catalogDiffId(entry)
+    if (this.snapshots.list(UNPACK_SNAPSHOTTER, CRI_NAMESPACE).some((s) => s.name === chain)) return
+    const key = `extract-${process.hrtime.bigint()} ${chain}`
+    this.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, key, '', { 'containerd.io/snapshot.ref': chain })
+    this.snapshots.commit(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, chain, key, { 'containerd.io/snapshot.ref': chain })
+  }
+
+  /** The snapshot an image's containers start from, or "" when it is not unpacked. */
+  topSnapshot(namespace: string, configDigest: string): string {
+    const chain = imageChainId(this.content, namespace, configDigest)
+    if (chain === '') return ''
+    return this.snapshots.list(UNPACK_SNAPSHOTTER, namespace).some((s) => s.name === chain && s.kind === 'committed') ? chain : ''
   }
 
   // containerd's Images service: the records themselves ------------------------------------

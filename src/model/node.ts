@@ -62,9 +62,9 @@ export class Node implements Core {
     this.namespaces = new Namespaces(this)
     this.containerStore = new ContainerStore(this)
     this.content = new Content(this, options.blobs ?? memoryBlobs())
-    this.images = new Images(this, this.content, options.pullPolicy, [parseReference(options.sandboxImage).normalized])
     this.snapshots = new Snapshots(this)
     this.leases = new Leases(this)
+    this.images = new Images(this, this.content, this.snapshots, options.pullPolicy, [parseReference(options.sandboxImage).normalized])
     this.tasks = new Tasks({
       clock: this.clock,
       log: this.log,

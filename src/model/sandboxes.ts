@@ -8,7 +8,7 @@ import type { ContainerRecord, CriSandboxMeta } from '../store/schema.js'
 import { SIGKILL } from '../sim/signals.js'
 import { RuntimeError, invalidArgument, unknown } from './errors.js'
 import { findByPrefix, getByPrefix, newId } from './ids.js'
-import { CRI_NAMESPACE } from './images.js'
+import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import { allocateIp } from './network.js'
 import type { Node } from './node.js'
 import { ociSpec } from './spec.js'
@@ -120,6 +120,8 @@ export class Sandboxes {
         netnsPath: hostNetwork ? '' : `/var/run/netns/cni-${id.slice(0, 8)}`,
       },
     }
+    // The pause container's rootfs, on the image's unpacked layers, as containerd prepares it.
+    node.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, pause.id), {})
     node.containerStore.add(record)
     node.publish('CREATED', id, id)
     node.tasks.create(record)

@@ -1,5 +1,6 @@
 // containerd's own API over the socket: namespaces, containers, images, events, tasks, and the
 // one state they share with CRI.
+import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
@@ -210,6 +211,37 @@ describe('Images', () => {
   })
 })
 
+describe('--state', () => {
+  test('content blobs persist next to the state file and are back after a restart', async () => {
+    const state = join(h.logDir, 'state.json')
+    const first = await harness({ state })
+    const a = containerdClients(first.fake.address, 'default')
+    const data = Buffer.from('persisted blob')
+    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`
+    const call = a.content.Write()
+    const committed = new Promise((resolve, reject) => {
+      call.on('data', (r: { action: string }) => r.action === 'COMMIT' && resolve(r))
+      call.on('error', reject)
+    })
+    call.write({ action: 'COMMIT', ref: 'persist', total: data.length, expected: digest, data, labels: { 'containerd.io/gc.root': 'yes' } })
+    await committed
+    call.end()
+    a.close()
+    await first.close()
+    expect(readFileSync(join(`${state}.blobs`, 'sha256', digest.slice(7))).toString()).toBe('persisted blob')
+    const second = await harness({ state })
+    const b = containerdClients(second.fake.address, 'default')
+    try {
+      const chunks: Buffer[] = []
+      for await (const m of b.content.Read({ digest, offset: 0, size: 0 })) chunks.push(m.data)
+      expect(Buffer.concat(chunks).toString()).toBe('persisted blob')
+    } finally {
+      b.close()
+      await second.close()
+    }
+  })
+})
+
 describe('Events', () => {
   test('Subscribe sees containerd and CRI operations, filtered; Publish and Forward reach subscribers', async () => {
     const events: Envelope__Output[] = []
@@ -355,6 +387,36 @@ describe('one state with CRI', () => {
       expect((await k8s.tasks.List({ filter: '' })).tasks.map((t) => t.id)).toEqual([pod])
       await h.runtime.RemovePodSandbox({ pod_sandbox_id: pod })
       expect((await k8s.containers.List({ filters: [] })).containers).toEqual([])
+    } finally {
+      k8s.close()
+    }
+  })
+
+  test('CRI images are unpacked to committed snapshots and containers get active ones on them; all are collected with their owners', async () => {
+    const config = podConfig('snaps')
+    const pod = await runPod(h, config)
+    const c = await runContainer(h, pod, config, containerConfig('app', { command: ['sleep', '3600'] }), false)
+    const k8s = containerdClients(h.fake.address, 'k8s.io')
+    const snapshots = async () => {
+      const out: Record<string, { kind: string; parent: string }> = {}
+      for await (const m of k8s.snapshots.List({ snapshotter: 'overlayfs', filters: [] }))
+        for (const i of m.info) out[i.name] = { kind: i.kind, parent: i.parent }
+      return out
+    }
+    try {
+      const before = await snapshots()
+      const committed = Object.entries(before)
+        .filter(([, v]) => v.kind === 'COMMITTED')
+        .map(([k]) => k)
+      expect(committed).toHaveLength(2) // pause and busybox
+      expect(before[pod]).toEqual({ kind: 'ACTIVE', parent: expect.stringMatching(/^sha256:/) })
+      expect(before[c]).toEqual({ kind: 'ACTIVE', parent: expect.stringMatching(/^sha256:/) })
+      expect(committed).toContain(before[c]!.parent)
+      await h.runtime.RemovePodSandbox({ pod_sandbox_id: pod })
+      const after = await snapshots()
+      expect(Object.keys(after).sort()).toEqual(committed.sort())
+      await h.image.RemoveImage({ image: { image: 'busybox' } })
+      expect(Object.keys(await snapshots())).toEqual([before[pod]!.parent])
     } finally {
       k8s.close()
     }
