@@ -103,7 +103,7 @@ describe.skipIf(!CTR)('ctr e2e', () => {
     expect(await ctr('namespaces', 'ls', '-q')).not.toMatch(/^e2e$/m)
     await runPod(h, podConfig('keeps-k8s-busy'))
     expect(await ctrFails('namespaces', 'rm', 'k8s.io')).toContain(
-      'namespace "k8s.io" must be empty, but it still has images, blobs, containers: failed precondition',
+      'namespace "k8s.io" must be empty, but it still has images, blobs, containers, snapshots on "overlayfs" snapshotter: failed precondition',
     )
   })
 
