@@ -140,22 +140,12 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
     },
 
     Pause: (req, ctx) => {
-      const record = container(ctx, req.container_id)
-      const t = task(record)
-      if (t.status !== 'running') throw new RuntimeError('FailedPrecondition', `cannot pause a ${t.status} process: failed precondition`)
-      t.status = 'paused'
-      node.changed()
-      node.emit(record.namespace, '/tasks/paused', 'containerd.events.TaskPaused', { container_id: record.id })
+      node.tasks.setPaused(container(ctx, req.container_id), true)
       return {}
     },
 
     Resume: (req, ctx) => {
-      const record = container(ctx, req.container_id)
-      const t = task(record)
-      if (t.status !== 'paused') throw new RuntimeError('FailedPrecondition', `cannot resume a ${t.status} process: failed precondition`)
-      t.status = 'running'
-      node.changed()
-      node.emit(record.namespace, '/tasks/resumed', 'containerd.events.TaskResumed', { container_id: record.id })
+      node.tasks.setPaused(container(ctx, req.container_id), false)
       return {}
     },
 
@@ -168,16 +158,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
     },
 
     Checkpoint: (req, ctx) => {
-      const record = container(ctx, req.container_id)
-      const t = task(record)
-      if (t.status !== 'running' && t.status !== 'paused')
-        throw new RuntimeError('FailedPrecondition', `cannot checkpoint a ${t.status} process: failed precondition`)
-      const blob = Buffer.from(JSON.stringify({ container: record.id, pid: t.pid, spec: record.spec, checkpointedAt: Date.now() }))
-      const info = node.content.put(record.namespace, blob, {})
-      node.emit(record.namespace, '/tasks/checkpointed', 'containerd.events.TaskCheckpointed', {
-        container_id: record.id,
-        checkpoint: info.digest,
-      })
+      const info = node.tasks.checkpoint(container(ctx, req.container_id))
       return {
         descriptors: [
           {
@@ -193,12 +174,8 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
     Update: (req, ctx) => {
       const record = container(ctx, req.container_id)
       task(record)
-      if (req.resources) {
-        const resources = jsonAny(req.resources, 'task resources')
-        const linux = (record.spec.linux ??= {}) as Record<string, unknown>
-        linux.resources = resources
-      }
-      node.containerStore.touched(record)
+      const resources = jsonAny(req.resources, 'task resources')
+      if (resources) node.containerStore.setResources(record, resources)
       return {}
     },
 

@@ -71,6 +71,7 @@ export class Node implements Core {
       allocatePid: () => this.state.nextPid++,
       changed: () => this.changed(),
       emit: (namespace, topic, type, payload) => this.emit(namespace, topic, type, payload),
+      storeBlob: (namespace, data) => this.content.put(namespace, data, {}),
       onTaskExit: (record, exit) => this.#onTaskExit(record, exit),
     })
     this.sandboxes = new Sandboxes(this)

@@ -45,6 +45,8 @@ export interface TaskHost {
   allocatePid(): number
   changed(): void
   emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
+  /** Puts a blob into a namespace's content store. */
+  storeBlob(namespace: string, data: Buffer): { digest: string; size: number }
   /** Called once when a task's init process ends, after the task record says so. */
   onTaskExit(record: ContainerRecord, exit: ExitInfo): void
 }
@@ -196,6 +198,38 @@ export class Tasks {
     delete record.task?.execs?.[execId]
     this.host.changed()
     return exec
+  }
+
+  /**
+   * Checkpoints a live task into the content store. There is no process memory to dump: the
+   * checkpoint records what would restore it (the container's spec and the task's pid).
+   */
+  checkpoint(record: ContainerRecord): { digest: string; size: number } {
+    const task = record.task
+    if (!task) throw new RuntimeError('NotFound', `task ${record.id} not found`)
+    if (task.status !== 'running' && task.status !== 'paused') {
+      throw new RuntimeError('FailedPrecondition', `cannot checkpoint a ${task.status} process: failed precondition`)
+    }
+    const blob = Buffer.from(JSON.stringify({ container: record.id, pid: task.pid, spec: record.spec, checkpointedAt: nowString() }))
+    const info = this.host.storeBlob(record.namespace, blob)
+    this.host.emit(record.namespace, '/tasks/checkpointed', 'containerd.events.TaskCheckpointed', {
+      container_id: record.id,
+      checkpoint: info.digest,
+    })
+    return info
+  }
+
+  /** Freezes or thaws a running task (containerd's Pause/Resume). */
+  setPaused(record: ContainerRecord, paused: boolean): void {
+    const task = record.task
+    if (!task) throw new RuntimeError('NotFound', `task ${record.id} not found`)
+    const from = paused ? 'running' : 'paused'
+    if (task.status !== from)
+      throw new RuntimeError('FailedPrecondition', `cannot ${paused ? 'pause' : 'resume'} a ${task.status} process: failed precondition`)
+    task.status = paused ? 'paused' : 'running'
+    this.host.changed()
+    const [topic, type] = paused ? ['/tasks/paused', 'containerd.events.TaskPaused'] : ['/tasks/resumed', 'containerd.events.TaskResumed']
+    this.host.emit(record.namespace, topic, type, { container_id: record.id })
   }
 
   // Signals, waiting, IO -----------------------------------------------------------------------

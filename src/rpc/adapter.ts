@@ -116,35 +116,19 @@ export function adapt(
             (err: unknown) => callback(finish(err) ?? null),
           )
       }
-    } else if (def.requestStream) {
-      const bidi = fn as BidiStream<unknown, unknown>
-      handlers[method] = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        const { ctx, finish } = begin(call)
-        const send = (message: unknown): void => {
-          if (!call.cancelled && !call.writableEnded) call.write(message)
-        }
-        Promise.resolve()
-          .then(() => bidi(requestsOf(call), ctx, send))
-          .then(
-            () => {
-              finish()
-              if (!call.writableEnded) call.end()
-            },
-            (err: unknown) => {
-              const status = finish(err)
-              if (!call.writableEnded) call.emit('error', status)
-            },
-          )
-      }
     } else {
-      const stream = fn as ServerStream<unknown, unknown>
-      handlers[method] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      // Server streaming and bidirectional calls differ only in what the handler reads.
+      const streaming = fn as (input: unknown, ctx: CallContext, send: (message: unknown) => void) => Promise<void>
+      handlers[method] = (call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => {
         const { ctx, finish } = begin(call)
         const send = (message: unknown): void => {
           if (!call.cancelled && !call.writableEnded) call.write(message)
         }
+        const input = def.requestStream
+          ? requestsOf(call as grpc.ServerDuplexStream<unknown, unknown>)
+          : (call as grpc.ServerWritableStream<unknown, unknown>).request
         Promise.resolve()
-          .then(() => stream(call.request, ctx, send))
+          .then(() => streaming(input, ctx, send))
           .then(
             () => {
               finish()
