@@ -1,5 +1,6 @@
 // Options for one fake-containerd server, their defaults, and the environment variables the CLI
 // reads them from.
+import type { FaultRule } from './faults/rule.js'
 import type { PullPolicy } from './model/images.js'
 
 export interface FakeContainerdOptions {
@@ -20,6 +21,14 @@ export interface FakeContainerdOptions {
   runtimeName?: string
   /** What Version reports as runtime_version. */
   runtimeVersion?: string
+  /** Fault rules in force from the start (reset() keeps them; use() adds more at run time). */
+  faults?: FaultRule[]
+  /** Seed of the random numbers fault probabilities draw on: the same seed, the same run. */
+  seed?: number
+  /** How many calls the journal keeps (default 10,000). */
+  journalSize?: number
+  /** A node state JSON file (a snapshot or a scenario) to start from when there is no --state file yet. */
+  seedState?: string
 }
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug'

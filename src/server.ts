@@ -1,23 +1,26 @@
 // Starts one fake-containerd: opens the state, builds the node, serves every face on one unix
-// socket, and closes it all again without losing state.
+// socket, and closes it all again without losing state. Fault rules and the journal belong to
+// the server, not to one run of it: they survive restart().
 import * as grpc from '@grpc/grpc-js'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { DEFAULTS, PACKAGE_VERSION, type FakeContainerdOptions } from './config.js'
 import { runtimeInfo } from './cri/info.js'
+import { FaultEngine } from './faults/engine.js'
+import { Journal, type JournalEntry, type JournalFilter } from './journal/journal.js'
 import { services } from './services.js'
 import { Node } from './model/node.js'
 import { parseCidr } from './model/network.js'
 import { catalog } from './images/catalog.js'
 import { containerdProto, criProto } from './proto/load.js'
 import { OpenCalls, adapt } from './rpc/adapter.js'
-import { emptyState } from './store/schema.js'
+import { emptyState, type NodeState } from './store/schema.js'
 import { StateStore } from './store/store.js'
 import { fileBlobs, memoryBlobs } from './store/blobs.js'
-import { createLogger } from './log.js'
+import { createLogger, type Logger } from './log.js'
 
 // Load the wire definitions and the image catalog when the module is imported, so that starting a
 // server (one per test) costs only its socket.
@@ -31,7 +34,27 @@ export interface FakeContainerd extends AsyncDisposable {
   readonly socketPath: string
   /** The node model behind every face, for tests that look inside. */
   readonly node: Node
+  /** Fault rules: use(), reset(), restore(), list(), seed(). */
+  readonly faults: FaultEngine
+  /** Every call the server answered (a ring buffer). */
+  readonly journal: Journal
+  /** The calls of one method (or all), oldest first. */
+  calls(method?: string, filter?: JournalFilter): JournalEntry[]
+  /** A fresh start for the next test: runtime fault rules dropped, journal cleared, the node emptied. */
+  reset(): void
+  /** A copy of the whole node state (JSON). Content bytes are not part of it. */
+  snapshot(): NodeState
+  /** Replaces the node state with a snapshot; running tasks in it start running. */
+  restore(state: NodeState): void
+  /** Stops and starts the server on the same socket, as a containerd restart would; with `state`, nothing is lost. */
+  restart(): Promise<void>
   /** Stops serving, ends open streams, writes the state, removes the socket. */
+  close(): Promise<void>
+}
+
+interface Running {
+  node: Node
+  store: StateStore
   close(): Promise<void>
 }
 
@@ -44,9 +67,56 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     socketPath = join(tempDir, 'containerd.sock')
   }
   const log = createLogger(options.logLevel ?? 'warn')
+  parseCidr(options.podCidr ?? DEFAULTS.podCidr)
+  const faults = new FaultEngine(options.faults ?? [], options.seed ?? 1)
+  faults.onFire((f) => log.debug(`fault fired (${f.count}): ${JSON.stringify(f.rule)}`))
+  const journal = new Journal(options.journalSize ?? 10_000)
+  const seedState = options.seedState ? readSeedState(options.seedState) : undefined
+
+  let running = await launch(options, socketPath, { log, faults, journal, seedState })
+  let closing: Promise<void> | undefined
+
+  const self: FakeContainerd = {
+    address: `unix://${socketPath}`,
+    socketPath,
+    get node() {
+      return running.node
+    },
+    faults,
+    journal,
+    calls: (method, filter = {}) => journal.entries(method === undefined ? filter : { ...filter, method }),
+    reset: () => {
+      faults.reset()
+      journal.clear()
+      running.node.replaceState(emptyState(running.node.state.uuid, options.podCidr ?? DEFAULTS.podCidr))
+    },
+    snapshot: () => structuredClone(running.node.state),
+    restore: (state) => running.node.replaceState(structuredClone(state)),
+    restart: async () => {
+      await running.close()
+      running = await launch(options, socketPath, { log, faults, journal })
+    },
+    close: () => {
+      closing ??= (async () => {
+        await running.close()
+        if (tempDir) rmSync(tempDir, { recursive: true, force: true })
+      })()
+      return closing
+    },
+    [Symbol.asyncDispose]: () => self.close(),
+  }
+  return self
+}
+
+/** One run of the server: state, node and gRPC server on the socket. */
+async function launch(
+  options: FakeContainerdOptions,
+  socketPath: string,
+  shared: { log: Logger; faults: FaultEngine; journal: Journal; seedState?: NodeState | undefined },
+): Promise<Running> {
+  const { log, faults, journal } = shared
   const podCidr = options.podCidr ?? DEFAULTS.podCidr
-  parseCidr(podCidr)
-  const store = await StateStore.open(options.state, () => emptyState(randomUUID(), podCidr))
+  const store = await StateStore.open(options.state, () => shared.seedState ?? emptyState(randomUUID(), podCidr))
   store.onError = (message) => log.error(message)
   const node = new Node(store, {
     sandboxImage: options.sandboxImage ?? DEFAULTS.sandboxImage,
@@ -54,6 +124,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     runtimeHandlers: options.runtimeHandlers?.length ? options.runtimeHandlers : DEFAULTS.runtimeHandlers,
     pullPolicy: options.pullPolicy ?? DEFAULTS.pullPolicy,
     log,
+    faults,
     // Content bytes sit next to the state file (<state>.blobs/), or in memory with the state.
     blobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs`) : memoryBlobs(),
   })
@@ -67,7 +138,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   const runtimeVersion = options.runtimeVersion ?? DEFAULTS.runtimeVersion
   const info = runtimeInfo(node, { runtimeName: options.runtimeName ?? DEFAULTS.runtimeName, runtimeVersion })
   for (const s of services(node, info, { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` })) {
-    server.addService(s.definition, adapt(s.name, s.definition, s.impl, { open, log }))
+    server.addService(s.definition, adapt(s.name, s.definition, s.impl, { open, log, faults, journal }))
   }
 
   try {
@@ -82,9 +153,10 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     throw err
   }
 
-  let closing: Promise<void> | undefined
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
+  return {
+    node,
+    store,
+    close: async () => {
       open.abortAll()
       await new Promise<void>((done) => {
         const timer = setTimeout(() => {
@@ -99,18 +171,25 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
       node.close()
       await store.close()
       rmSync(socketPath, { force: true })
-      if (tempDir) rmSync(tempDir, { recursive: true, force: true })
-    })()
-    return closing
+    },
   }
+}
 
-  return {
-    address: `unix://${socketPath}`,
-    socketPath,
-    node,
-    close,
-    [Symbol.asyncDispose]: close,
+/** A node state to start from (a saved snapshot or a scenario), checked like a state file. */
+function readSeedState(file: string): NodeState {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new Error(`cannot read seed state ${file}: ${(err as Error).message}`)
   }
+  const version = (parsed as { version?: unknown } | null)?.version
+  if (version !== emptyState('', '').version) {
+    throw new Error(
+      `seed state ${file} has state schema version ${JSON.stringify(version)}, but this fake-containerd reads version ${emptyState('', '').version}`,
+    )
+  }
+  return parsed as NodeState
 }
 
 /** Replaces a stale socket file; refuses one that a live server still answers on. */

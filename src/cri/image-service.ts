@@ -60,10 +60,10 @@ export function imageService(node: Node): Implementation<ImageServiceHandlers> {
       return { image: toImage(image), info }
     },
 
-    PullImage: (req) => {
+    PullImage: async (req) => {
       const ref = imageSpec(req.image)
       const auth = req.auth ? { username: req.auth.username, password: req.auth.password, auth: req.auth.auth } : undefined
-      return { image_ref: node.images.pull(ref, auth).id }
+      return { image_ref: (await node.images.pull(ref, auth)).id }
     },
 
     RemoveImage: (req) => {
@@ -74,7 +74,9 @@ export function imageService(node: Node): Implementation<ImageServiceHandlers> {
     ImageFsInfo: () => {
       const ts = nowNs().toString()
       const images = node.images.list()
-      const imageBytes = images.reduce((acc, i) => acc + i.size, 0)
+      // An image filesystem that is full reports (nearly) all of a 100 GiB disk in use.
+      const full = node.faults.condition('imageFsFull')
+      const imageBytes = full ? 100 * 1024 ** 3 - 4096 : images.reduce((acc, i) => acc + i.size, 0)
       const writable = node.containers.all().length * 8192
       return {
         image_filesystems: [

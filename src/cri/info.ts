@@ -2,6 +2,8 @@
 import type { StatusResponse } from '../generated/runtime/v1/StatusResponse.js'
 import type { VersionResponse } from '../generated/runtime/v1/VersionResponse.js'
 import type { Node } from '../model/node.js'
+import type { NodeFault } from '../faults/rule.js'
+import type { RuntimeCondition } from '../generated/runtime/v1/RuntimeCondition.js'
 
 export interface RuntimeIdentity {
   runtimeName: string
@@ -25,8 +27,8 @@ export function runtimeInfo(node: Node, identity: RuntimeIdentity): RuntimeInfo 
     status: (verbose) => ({
       status: {
         conditions: [
-          { type: 'RuntimeReady', status: true, reason: '', message: '' },
-          { type: 'NetworkReady', status: true, reason: '', message: '' },
+          condition('RuntimeReady', node.faults.condition('runtimeNotReady'), 'RuntimeNotReady'),
+          condition('NetworkReady', node.faults.condition('networkNotReady'), 'NetworkPluginNotReady'),
           { type: 'ContainerdHasNoDeprecationWarnings', status: true, reason: '', message: '' },
         ],
       },
@@ -38,6 +40,15 @@ export function runtimeInfo(node: Node, identity: RuntimeIdentity): RuntimeInfo 
       info: verbose ? verboseInfo(node) : {},
     }),
   }
+}
+
+/** A Status condition, false with containerd's reason while a not-ready node fault stands. */
+function condition(type: string, fault: NodeFault | undefined, reason: string): RuntimeCondition {
+  if (!fault) return { type, status: true, reason: '', message: '' }
+  const message =
+    fault.message ??
+    (type === 'NetworkReady' ? 'Network plugin returns error: cni plugin not initialized' : 'the container runtime is not ready')
+  return { type, status: false, reason, message }
 }
 
 function verboseInfo(node: Node): Record<string, string> {

@@ -34,7 +34,7 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
   return {
     Version: () => info.version(),
 
-    RunPodSandbox: (req) => {
+    RunPodSandbox: async (req) => {
       if (!req.config) throw invalidArgument('sandbox config is required')
       const m = req.config.metadata
       if (m) {
@@ -42,7 +42,7 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
         checkName(m.namespace, 'sandbox namespace')
         checkName(m.uid, 'sandbox uid')
       }
-      return { pod_sandbox_id: node.sandboxes.run(req.config, req.runtime_handler).id }
+      return { pod_sandbox_id: (await node.sandboxes.run(req.config, req.runtime_handler)).id }
     },
 
     StopPodSandbox: async (req) => {

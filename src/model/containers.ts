@@ -153,7 +153,17 @@ export class Containers {
     if (!sandbox) throw notFound(`sandbox ${JSON.stringify(c.cri.sandboxId)} not found: not found`)
     if (!sandbox.cri.ready) throw unknown(`sandbox container ${JSON.stringify(sandbox.id)} is not running`)
     c.cri.started = true
-    node.tasks.create(c)
+    const task = node.tasks.create(c)
+    const subject = {
+      ids: [c.id, sandbox.id],
+      name: c.cri.config.metadata?.name ?? '',
+      image: c.cri.config.image?.image ?? '',
+      labels: c.cri.config.labels,
+    }
+    const crash = node.faults.nodeFault('crash', subject)
+    const oom = crash ? undefined : node.faults.nodeFault('oom', subject)
+    if (crash) task.injected = { exitCode: crash.rule.exitCode ?? 1, exitAfterMs: crash.rule.afterMs ?? 0 }
+    else if (oom) task.injected = { oomAfterMs: oom.rule.afterMs ?? 100 }
     node.tasks.start(c, initPlan(c, false))
     node.publish('STARTED', c.id, sandbox.id)
   }

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto'
 import { findInCatalog, type CatalogEntry } from '../images/catalog.js'
 import type { ImageContent, ImageRecord } from '../store/schema.js'
+import type { FaultEngine } from '../faults/engine.js'
 import type { Content } from './content.js'
 import type { Core } from './core.js'
 import { catalogDiffId, imageChainId, readImageContent, storeCatalogImage } from './image-content.js'
@@ -51,6 +52,7 @@ export class Images {
     private readonly pullPolicy: PullPolicy,
     /** References whose records are labelled pinned when pulled (the sandbox image), normalised. */
     private readonly pinnedRefs: readonly string[],
+    private readonly faults: FaultEngine,
   ) {}
 
   /** All images of a namespace, grouped by config digest. */
@@ -93,8 +95,9 @@ export class Images {
   }
 
   /** Pulls a reference: records tag (or digest), repo digest and id; returns the image id. */
-  pull(reference: string, credentials: Credentials | undefined): ImageView {
+  async pull(reference: string, credentials: Credentials | undefined): Promise<ImageView> {
     const ref = parseReference(reference)
+    await this.#injectedPullFailure(ref)
     const entry = this.fetch(ref, credentials)
     const now = nowString()
     const state = this.core.state
@@ -264,6 +267,32 @@ export class Images {
     if (!learned) return ''
     this.core.state.imageContent[learned.configDigest] ??= learned
     return learned.configDigest
+  }
+
+  /** A pullFailure node fault, as the registry or the network would fail the pull. */
+  async #injectedPullFailure(ref: ImageReference): Promise<void> {
+    const fired = this.faults.nodeFault('pullFailure', { ids: [], name: ref.normalized, image: ref.normalized, labels: {} })
+    if (!fired) return
+    const r = fired.rule
+    const prefix = `failed to pull and unpack image "${ref.normalized}": failed to resolve reference "${ref.normalized}"`
+    const host = ref.repository.split('/')[0] as string
+    switch (r.pull ?? 'unavailable') {
+      case 'slow':
+        await new Promise((resolve) => setTimeout(resolve, r.durationMs ?? 5000))
+        return
+      case 'notFound':
+        throw new RuntimeError('NotFound', `${prefix}: ${ref.normalized}: not found`)
+      case 'unauthorized':
+        throw new RuntimeError(
+          'Unknown',
+          `${prefix}: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`,
+        )
+      case 'unavailable':
+        throw new RuntimeError(
+          'Unknown',
+          `${prefix}: ${r.message ?? `failed to do request: Head "https://${host}/v2/${ref.repository.slice(host.length + 1)}/manifests/${ref.tag ?? ref.digest}": dial tcp: lookup ${host}: no such host`}`,
+        )
+    }
   }
 
   /** What the fake registry serves for a reference, after checking credentials. */

@@ -4,6 +4,7 @@
 import type { Clock } from '../sim/clock.js'
 import { realClock } from '../sim/clock.js'
 import { silentLogger, type Logger } from '../log.js'
+import { FaultEngine } from '../faults/engine.js'
 import type { ExitInfo } from '../sim/process.js'
 import type { StateStore } from '../store/store.js'
 import type { ContainerRecord, NodeState } from '../store/schema.js'
@@ -34,6 +35,8 @@ export interface NodeOptions {
   log?: Logger
   /** Where content bytes live; memory when not given. */
   blobs?: BlobStore
+  /** Node faults (crashes, pull failures, not-ready conditions) come from here. */
+  faults?: FaultEngine
 }
 
 export class Node implements Core {
@@ -49,6 +52,7 @@ export class Node implements Core {
   readonly sandboxes: Sandboxes
   readonly containers: Containers
   readonly clock: Clock
+  readonly faults: FaultEngine
   cidr: Cidr
 
   constructor(
@@ -57,6 +61,7 @@ export class Node implements Core {
   ) {
     this.clock = options.clock ?? realClock
     this.log = options.log ?? silentLogger
+    this.faults = options.faults ?? new FaultEngine()
     this.events = new EventBus(this.log)
     this.cidr = parseCidr(store.data.podCidr)
     this.namespaces = new Namespaces(this)
@@ -64,7 +69,14 @@ export class Node implements Core {
     this.content = new Content(this, options.blobs ?? memoryBlobs())
     this.snapshots = new Snapshots(this)
     this.leases = new Leases(this)
-    this.images = new Images(this, this.content, this.snapshots, options.pullPolicy, [parseReference(options.sandboxImage).normalized])
+    this.images = new Images(
+      this,
+      this.content,
+      this.snapshots,
+      options.pullPolicy,
+      [parseReference(options.sandboxImage).normalized],
+      this.faults,
+    )
     this.tasks = new Tasks({
       clock: this.clock,
       log: this.log,
@@ -118,6 +130,14 @@ export class Node implements Core {
       if (record.task?.status !== 'running' && record.task?.status !== 'paused') continue
       this.tasks.start(record, initPlan(record, true), true)
     }
+  }
+
+  /** Replaces the whole state (reset, restore): processes of the old state stop, those of the new one run. */
+  replaceState(state: NodeState): void {
+    this.tasks.detachAll()
+    this.store.replace(state)
+    this.cidr = parseCidr(state.podCidr)
+    this.resume()
   }
 
   close(): void {

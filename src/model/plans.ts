@@ -41,7 +41,11 @@ export function initPlan(record: ContainerRecord, resumed: boolean): ProcessPlan
   const annotations =
     record.cri?.kind === 'container' ? record.cri.config.annotations : ((record.spec.annotations ?? {}) as Record<string, string>)
   const read = readScript(annotations)
-  const script: Script = typeof read === 'string' ? { stdout: [], stderr: [], ignoreSigterm: false } : { ...read }
+  // A node fault (crash, OOM) that fired at start overrides the annotations.
+  const script: Script = {
+    ...(typeof read === 'string' ? { stdout: [], stderr: [], ignoreSigterm: false } : read),
+    ...record.task?.injected,
+  }
   if (resumed && record.task?.startedAt) {
     // Scripted deadlines count from the original start; the lines were written then.
     const elapsedMs = Number((nowNs() - BigInt(record.task.startedAt)) / 1_000_000n)

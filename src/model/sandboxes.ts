@@ -41,7 +41,7 @@ export class Sandboxes {
     return getByPrefix(this.all(), idOrPrefix, context)
   }
 
-  run(config: PodSandboxConfig__Output, runtimeHandler: string): SandboxRecord {
+  async run(config: PodSandboxConfig__Output, runtimeHandler: string): Promise<SandboxRecord> {
     const node = this.node
     const metadata = config.metadata
     if (!metadata) throw invalidArgument('sandbox config must include metadata')
@@ -60,11 +60,25 @@ export class Sandboxes {
       throw unknown(`unable to get OCI runtime for sandbox ${JSON.stringify(id)}: no runtime for ${JSON.stringify(handler)} is configured`)
     }
     // The pause image is made present, as containerd's ensurePauseImageExists does; its pull pins it.
-    const pause = node.images.resolve(node.options.sandboxImage) ?? node.images.pull(node.options.sandboxImage, undefined)
+    const pause = node.images.resolve(node.options.sandboxImage) ?? (await node.images.pull(node.options.sandboxImage, undefined))
+    // A name taken while the pause image was pulled is still taken.
+    const late = this.all().find((s) => s.cri.name === name)
+    if (late) {
+      throw new RuntimeError(
+        'FailedPrecondition',
+        `failed to reserve sandbox name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(late.id)}`,
+      )
+    }
 
     const hostNetwork = config.linux?.security_context?.namespace_options?.network === 'NODE'
     let ip = ''
     if (!hostNetwork) {
+      const fired = node.faults.nodeFault('sandboxNetwork', { ids: [], name: metadata.name, labels: config.labels })
+      if (fired) {
+        throw unknown(
+          `failed to setup network for sandbox ${JSON.stringify(id)}: plugin type="bridge" name="fake-containerd" failed (add): ${fired.rule.message ?? 'failed to allocate for range 0: no IP addresses available in range set'}`,
+        )
+      }
       const inUse = this.all().map((s) => s.cri.ip)
       ip = allocateIp(node.cidr, inUse) ?? ''
       if (ip === '') {

@@ -5,7 +5,10 @@
 import * as grpc from '@grpc/grpc-js'
 import type { ServiceDefinition } from '@grpc/grpc-js'
 import type { Logger } from '../log.js'
-import { toServiceError } from './status.js'
+import { InjectedFault, toServiceError, type ServiceStatus } from './status.js'
+import type { FaultEngine } from '../faults/engine.js'
+import { statusCode, type CallFault, type Delay } from '../faults/rule.js'
+import type { Journal } from '../journal/journal.js'
 
 export interface CallContext {
   readonly service: string
@@ -63,14 +66,57 @@ export class OpenCalls {
 export interface AdapterDeps {
   open: OpenCalls
   log: Logger
+  faults?: FaultEngine
+  journal?: Journal
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true })
+  })
+
+const pick = (d: Delay, random: () => number = Math.random): number => (typeof d === 'number' ? d : d.min + (d.max - d.min) * random())
+
+/** The HTTP/2 session under a grpc-js server call (grpc-js keeps it in internals). */
+function sessionOf(call: object): { destroy(): void } | undefined {
+  let node: unknown = call
+  for (let depth = 0; depth < 4 && node && typeof node === 'object'; depth++) {
+    const stream = (node as { stream?: { session?: { destroy(): void } } }).stream
+    if (stream?.session) return stream.session
+    node = (node as { call?: unknown; nextCall?: unknown }).call ?? (node as { nextCall?: unknown }).nextCall
+  }
+  return undefined
+}
+
+/**
+ * Applies a call fault before the implementation runs: wait, hang, drop the connection, or fail.
+ * Resolves when the call should go on; rejects with the status to answer; "dropped" when there
+ * is nothing left to answer.
+ */
+async function preamble(fault: CallFault | undefined, ctx: CallContext, call: object): Promise<'go' | 'dropped'> {
+  if (!fault) return 'go'
+  if (fault.delay !== undefined) await sleep(pick(fault.delay), ctx.signal)
+  if (fault.hang) {
+    await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }))
+    return 'dropped'
+  }
+  if (fault.drop) {
+    sessionOf(call)?.destroy()
+    return 'dropped'
+  }
+  if (fault.error !== undefined)
+    throw new InjectedFault(statusCode(fault.error), fault.message ?? `fault injected by fake-containerd`, fault.trailers ?? {})
+  return 'go'
 }
 
 export function adapt(
   serviceName: string,
   definition: ServiceDefinition,
   impl: unknown,
-  { open, log }: AdapterDeps,
+  deps: AdapterDeps,
 ): grpc.UntypedServiceImplementation {
+  const { open, log, faults, journal } = deps
   const handlers: grpc.UntypedServiceImplementation = {}
   for (const [method, def] of Object.entries(definition)) {
     const fn = (impl as Record<string, unknown>)[method]
@@ -78,7 +124,7 @@ export function adapt(
     if (def.requestStream && !def.responseStream) throw new Error(`${serviceName}/${method}: client-only streaming is not wired yet`)
     /** What every kind of server call has in common. */
     type AnyCall = { metadata: grpc.Metadata; sendMetadata(m: grpc.Metadata): void; on(event: 'cancelled', listener: () => void): unknown }
-    const begin = (call: AnyCall) => {
+    const begin = (call: AnyCall, request: unknown) => {
       const controller = open.track()
       call.on('cancelled', () => controller.abort(new Error('cancelled by the client')))
       const ctx: CallContext = {
@@ -88,30 +134,37 @@ export function adapt(
         signal: controller.signal,
         sendHeaders: () => call.sendMetadata(new grpc.Metadata()),
       }
+      const namespace = String(call.metadata.get('containerd-namespace')[0] ?? '')
+      const fired = faults?.decideCall({ service: serviceName, method, namespace, request })
+      if (fired) log.debug(`fault fired on ${serviceName}/${method} (${fired.count}): ${JSON.stringify(fired.rule)}`)
+      const record = journal?.begin(serviceName, method, namespace, request)
       const started = performance.now()
-      const finish = (err?: unknown): ReturnType<typeof toServiceError> | undefined => {
+      const finish = (err?: unknown, outcome: { response?: unknown; messages?: number } = {}): ServiceStatus | undefined => {
         open.done(controller)
         const ms = (performance.now() - started).toFixed(2)
-        if (err === undefined) {
-          log.debug(`${serviceName}/${method} ok in ${ms}ms`)
-          return undefined
-        }
-        const status = toServiceError(err, log)
-        log.debug(`${serviceName}/${method} failed in ${ms}ms: code ${status.code}: ${status.details}`)
+        const status = err === undefined ? undefined : toServiceError(err, log)
+        if (status) log.debug(`${serviceName}/${method} failed in ${ms}ms: code ${status.code}: ${status.details}`)
+        else log.debug(`${serviceName}/${method} ok in ${ms}ms`)
+        record?.({
+          ...outcome,
+          status: status ? { code: status.code, details: status.details } : { code: 0, details: '' },
+          ...(fired ? { fault: fired.rule } : {}),
+        })
         return status
       }
-      return { ctx, finish }
+      return { ctx, finish, fault: fired?.rule as CallFault | undefined, abort: (why: string) => controller.abort(new Error(why)) }
     }
     if (!def.responseStream) {
       const unary = fn as Unary<unknown, unknown>
       handlers[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        const { ctx, finish } = begin(call)
-        Promise.resolve()
-          .then(() => unary(call.request, ctx))
+        const { ctx, finish, fault } = begin(call, call.request)
+        preamble(fault, ctx, call)
+          .then(async (next) => (next === 'go' ? { response: await unary(call.request, ctx) } : undefined))
           .then(
-            (response) => {
-              finish()
-              callback(null, response)
+            (result) => {
+              if (!result) return void finish(new InjectedFault(1, 'the call was hung or dropped by a fault', {}))
+              finish(undefined, { response: result.response })
+              callback(null, result.response)
             },
             (err: unknown) => callback(finish(err) ?? null),
           )
@@ -120,22 +173,39 @@ export function adapt(
       // Server streaming and bidirectional calls differ only in what the handler reads.
       const streaming = fn as (input: unknown, ctx: CallContext, send: (message: unknown) => void) => Promise<void>
       handlers[method] = (call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => {
-        const { ctx, finish } = begin(call)
-        const send = (message: unknown): void => {
-          if (!call.cancelled && !call.writableEnded) call.write(message)
+        const request = def.requestStream ? undefined : (call as grpc.ServerWritableStream<unknown, unknown>).request
+        const { ctx, finish, fault, abort } = begin(call, request)
+        let sent = 0
+        let queue = Promise.resolve()
+        const write = (message: unknown): void => {
+          if (call.cancelled || call.writableEnded) return
+          if (fault?.truncateAfter !== undefined && sent >= fault.truncateAfter) return
+          call.write(message)
+          sent++
+          // A truncated stream ends cleanly after its last message, as if the server were done.
+          if (fault?.truncateAfter !== undefined && sent >= fault.truncateAfter) abort('stream truncated by a fault')
         }
-        const input = def.requestStream
-          ? requestsOf(call as grpc.ServerDuplexStream<unknown, unknown>)
-          : (call as grpc.ServerWritableStream<unknown, unknown>).request
-        Promise.resolve()
-          .then(() => streaming(input, ctx, send))
+        const send = (message: unknown): void => {
+          const delay = fault?.streamDelay
+          if (delay === undefined) return write(message)
+          queue = queue.then(() => sleep(pick(delay), ctx.signal)).then(() => write(message))
+        }
+        const input = def.requestStream ? requestsOf(call as grpc.ServerDuplexStream<unknown, unknown>) : request
+        preamble(fault, ctx, call)
+          .then(async (next) => {
+            if (next !== 'go') return false
+            await streaming(input, ctx, send)
+            await queue
+            return true
+          })
           .then(
-            () => {
-              finish()
+            (answered) => {
+              if (!answered) return void finish(new InjectedFault(1, 'the call was hung or dropped by a fault', {}), { messages: sent })
+              finish(undefined, { messages: sent })
               if (!call.writableEnded) call.end()
             },
             (err: unknown) => {
-              const status = finish(err)
+              const status = finish(err, { messages: sent })
               if (!call.writableEnded) call.emit('error', status)
             },
           )

@@ -73,6 +73,8 @@ export interface TaskRecord {
   /** The stdio paths (FIFOs) a containerd client gave; CRI tasks log to files instead. */
   io?: { stdin: string; stdout: string; stderr: string; terminal: boolean }
   execs?: Record<string, ExecRecord>
+  /** How a node fault (crash, OOM) scripted this run; kept so a restart does not forget it. */
+  injected?: { exitCode?: number; exitAfterMs?: number; oomAfterMs?: number }
 }
 
 /** CRI's view of a pod sandbox, kept on the sandbox's pause container. */

@@ -1,0 +1,181 @@
+// The fault engine: an ordered list of rules, newest first (msw-style). use() prepends rules,
+// reset() drops those added at run time, restore() re-arms spent `once` rules. Probabilities come
+// from a seeded generator, so the same seed and the same calls fire the same faults.
+import {
+  type CallFault,
+  type FaultRule,
+  type Match,
+  type NodeFault,
+  type NodeFaultKind,
+  globMatch,
+  isNodeFault,
+  validateRule,
+} from './rule.js'
+import { describeRequest, type RequestFacts } from './subject.js'
+
+interface Armed {
+  rule: FaultRule
+  /** Matching calls seen (counts toward `after`). */
+  seen: number
+  /** Times it fired (counts toward `times`). */
+  fired: number
+}
+
+/** A fault that fired, for the journal and the log. */
+export interface FiredFault {
+  rule: FaultRule
+  /** 1 for the first time the rule fired. */
+  count: number
+}
+
+export interface CallSubject {
+  service: string
+  method: string
+  namespace: string
+  request: unknown
+}
+
+/** The object a node fault is checked against. */
+export type NodeSubject = RequestFacts
+
+/** mulberry32: small, fast, and the same sequence for the same seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const toTime = (v: number | string | Date | undefined, origin: number): number | undefined =>
+  v === undefined ? undefined : typeof v === 'number' ? origin + v : new Date(v).getTime()
+
+export function matches(m: Match | undefined, facts: RequestFacts): boolean {
+  if (!m) return true
+  if (m.id !== undefined && !facts.ids.some((id) => globMatch(m.id, id))) return false
+  if (!globMatch(m.name, facts.name)) return false
+  if (!globMatch(m.image, facts.image)) return false
+  for (const [k, v] of Object.entries(m.labels ?? {})) if (!globMatch(v, facts.labels[k])) return false
+  for (const [path, want] of Object.entries(m.request ?? {})) {
+    const got = path
+      .split('.')
+      .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), facts.request)
+    if (got === undefined || got === null || !globMatch(String(want), String(got))) return false
+  }
+  return true
+}
+
+export class FaultEngine {
+  #initial: Armed[] = []
+  #runtime: Armed[] = []
+  #random: () => number
+  #origin = Date.now()
+  #listeners = new Set<(fired: FiredFault) => void>()
+
+  constructor(initial: readonly FaultRule[] = [], seed = 1) {
+    this.#random = rng(seed)
+    this.reset(...initial)
+  }
+
+  /** Adds rules at run time; they take precedence over every rule already there. */
+  use(...rules: FaultRule[]): void {
+    for (const r of rules) validateRule(r)
+    this.#runtime = [...rules.map((rule) => ({ rule, seen: 0, fired: 0 })), ...this.#runtime]
+  }
+
+  /** Drops the rules added at run time; with rules, they replace the initial ones too. */
+  reset(...next: FaultRule[]): void {
+    for (const r of next) validateRule(r)
+    this.#runtime = []
+    if (next.length > 0 || this.#initial.length === 0) this.#initial = next.map((rule) => ({ rule, seen: 0, fired: 0 }))
+    else for (const a of this.#initial) Object.assign(a, { seen: 0, fired: 0 })
+  }
+
+  /** Re-arms spent `once` rules (msw's restoreHandlers). */
+  restore(): void {
+    for (const a of this.#all()) if (a.rule.once) Object.assign(a, { seen: 0, fired: 0 })
+  }
+
+  /** The rules in the order they are tried, newest first. */
+  list(): FaultRule[] {
+    return this.#all().map((a) => a.rule)
+  }
+
+  /** Starts the random sequence again from a seed (the same seed → the same run). */
+  seed(value: number): void {
+    this.#random = rng(value)
+  }
+
+  /** Calls `listener` each time a fault fires. */
+  onFire(listener: (fired: FiredFault) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** The call fault to apply to an RPC, if one fires. */
+  decideCall(call: CallSubject): (FiredFault & { rule: CallFault }) | undefined {
+    if (this.#runtime.length === 0 && this.#initial.length === 0) return undefined
+    const facts = describeRequest(call.request)
+    for (const a of this.#all()) {
+      const r = a.rule
+      if (isNodeFault(r)) continue
+      if (r.service !== undefined && !globMatch(r.service, call.service) && !globMatch(r.service, call.service.split('.').pop())) continue
+      if (!globMatch(r.method, call.method)) continue
+      if (!globMatch(r.namespace, call.namespace)) continue
+      if (!matches(r.match, facts)) continue
+      const fired = this.#fire(a)
+      if (fired) return fired as FiredFault & { rule: CallFault }
+    }
+    return undefined
+  }
+
+  /** The node fault of a kind that applies to a subject (a container, pod or image), if one fires. */
+  nodeFault(kind: NodeFaultKind, subject: NodeSubject): (FiredFault & { rule: NodeFault }) | undefined {
+    for (const a of this.#all()) {
+      const r = a.rule
+      if (!isNodeFault(r) || r.kind !== kind || !matches(r.match, subject)) continue
+      const fired = this.#fire(a)
+      if (fired) return fired as FiredFault & { rule: NodeFault }
+    }
+    return undefined
+  }
+
+  /** Whether a standing node condition (runtime/network not ready, image fs full) is on, without using it up. */
+  condition(kind: NodeFaultKind): NodeFault | undefined {
+    const now = Date.now()
+    for (const a of this.#all()) {
+      const r = a.rule
+      if (!isNodeFault(r) || r.kind !== kind || !this.#inWindow(r, now)) continue
+      if (r.times !== undefined && a.fired >= r.times) continue
+      return r
+    }
+    return undefined
+  }
+
+  #all(): Armed[] {
+    return [...this.#runtime, ...this.#initial]
+  }
+
+  #inWindow(r: FaultRule, now: number): boolean {
+    const from = toTime(r.from, this.#origin)
+    const until = toTime(r.until, this.#origin)
+    return (from === undefined || now >= from) && (until === undefined || now < until)
+  }
+
+  #fire(a: Armed): FiredFault | undefined {
+    const r = a.rule
+    if (!this.#inWindow(r, Date.now())) return undefined
+    const limit = r.once ? 1 : r.times
+    if (limit !== undefined && a.fired >= limit) return undefined
+    a.seen++
+    if (r.after !== undefined && a.seen <= r.after) return undefined
+    if (r.probability !== undefined && this.#random() >= r.probability) return undefined
+    a.fired++
+    const fired = { rule: r, count: a.fired }
+    for (const l of this.#listeners) l(fired)
+    return fired
+  }
+}
