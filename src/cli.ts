@@ -2,6 +2,7 @@
 // fake-containerd's command line: flags (or environment variables) → one server on a socket.
 import { parseArgs } from 'node:util'
 import { DEFAULTS, ENV, PACKAGE_VERSION, type FakeContainerdOptions, type LogLevel } from './config.js'
+import { parseFaultSpec, readFaultFile } from './faults/spec.js'
 import { startFakeContainerd } from './server.js'
 
 const HELP = `Usage: fake-containerd [flags]
@@ -20,6 +21,14 @@ Flags (each also read from the environment variable shown):
   --runtime-name NAME      runtime_name reported by Version   [${ENV.runtimeName}] (default containerd)
   --runtime-version V      runtime_version reported by Version [${ENV.runtimeVersion}]
   --log-level LEVEL        error, warn, info or debug         [${ENV.logLevel}] (default info)
+  --fault RULE             a fault rule; repeat for more      [${ENV.fault}, separated by ";"]
+                           e.g. 'RunPodSandbox:error=UNAVAILABLE,times=2', 'method=List*,delay=200ms',
+                           'kind=crash,name=web,exit-code=3,after=1s', 'kind=pullFailure,pull=unavailable'
+  --faults FILE            fault rules from a YAML or JSON file [${ENV.faults}]
+  --seed N                 seed for fault probabilities       [${ENV.seed}] (default 1)
+  --seed-state FILE        start from this node state (a snapshot or scenario) when there is no --state file yet
+                                                              [${ENV.seedState}]
+  --journal-size N         calls the journal keeps            [${ENV.journalSize}] (default 10000)
   --version                print the version and exit
   --help                   print this help and exit
 `
@@ -43,6 +52,11 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): FakeContainerdOptions | 
         'runtime-name': { type: 'string' },
         'runtime-version': { type: 'string' },
         'log-level': { type: 'string' },
+        fault: { type: 'string', multiple: true },
+        faults: { type: 'string' },
+        seed: { type: 'string' },
+        'seed-state': { type: 'string' },
+        'journal-size': { type: 'string' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -84,6 +98,22 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): FakeContainerdOptions | 
   set('runtimeName', pick(values['runtime-name'], 'runtimeName'))
   set('runtimeVersion', pick(values['runtime-version'], 'runtimeVersion'))
   set('logLevel', logLevel as LogLevel | undefined)
+  const wholeNumber = (flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined
+    if (!/^\d+$/.test(text)) throw new UsageError(`--${flag} must be a whole number, got "${text}"`)
+    return Number(text)
+  }
+  set('seed', wholeNumber('seed', pick(values.seed, 'seed')))
+  set('journalSize', wholeNumber('journal-size', pick(values['journal-size'], 'journalSize')))
+  set('seedState', pick(values['seed-state'], 'seedState'))
+  try {
+    const specs = values.fault ?? env[ENV.fault]?.split(';').filter((s) => s.trim() !== '') ?? []
+    const file = pick(values.faults, 'faults')
+    const rules = [...(file ? readFaultFile(file) : []), ...specs.map(parseFaultSpec)]
+    if (rules.length > 0) options.faults = rules
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
   return options
 }
 

@@ -57,4 +57,9 @@ export const ENV = {
   logLevel: 'FAKE_CONTAINERD_LOG_LEVEL',
   runtimeName: 'FAKE_CONTAINERD_RUNTIME_NAME',
   runtimeVersion: 'FAKE_CONTAINERD_RUNTIME_VERSION',
+  fault: 'FAKE_CONTAINERD_FAULT',
+  faults: 'FAKE_CONTAINERD_FAULTS',
+  seed: 'FAKE_CONTAINERD_SEED',
+  seedState: 'FAKE_CONTAINERD_SEED_STATE',
+  journalSize: 'FAKE_CONTAINERD_JOURNAL_SIZE',
 } as const

@@ -21,6 +21,7 @@ import { emptyState, type NodeState } from './store/schema.js'
 import { StateStore } from './store/store.js'
 import { fileBlobs, memoryBlobs } from './store/blobs.js'
 import { createLogger, type Logger } from './log.js'
+import { SimClock } from './sim/clock.js'
 
 // Load the wire definitions and the image catalog when the module is imported, so that starting a
 // server (one per test) costs only its socket.
@@ -38,6 +39,8 @@ export interface FakeContainerd extends AsyncDisposable {
   readonly faults: FaultEngine
   /** Every call the server answered (a ring buffer). */
   readonly journal: Journal
+  /** The simulated clock processes sleep on: freeze(), advance(ms). */
+  readonly clock: SimClock
   /** The calls of one method (or all), oldest first. */
   calls(method?: string, filter?: JournalFilter): JournalEntry[]
   /** A fresh start for the next test: runtime fault rules dropped, journal cleared, the node emptied. */
@@ -71,9 +74,10 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   const faults = new FaultEngine(options.faults ?? [], options.seed ?? 1)
   faults.onFire((f) => log.debug(`fault fired (${f.count}): ${JSON.stringify(f.rule)}`))
   const journal = new Journal(options.journalSize ?? 10_000)
+  const clock = new SimClock()
   const seedState = options.seedState ? readSeedState(options.seedState) : undefined
 
-  let running = await launch(options, socketPath, { log, faults, journal, seedState })
+  let running = await launch(options, socketPath, { log, faults, journal, clock, seedState })
   let closing: Promise<void> | undefined
 
   const self: FakeContainerd = {
@@ -84,6 +88,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     },
     faults,
     journal,
+    clock,
     calls: (method, filter = {}) => journal.entries(method === undefined ? filter : { ...filter, method }),
     reset: () => {
       faults.reset()
@@ -94,11 +99,12 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     restore: (state) => running.node.replaceState(structuredClone(state)),
     restart: async () => {
       await running.close()
-      running = await launch(options, socketPath, { log, faults, journal })
+      running = await launch(options, socketPath, { log, faults, journal, clock })
     },
     close: () => {
       closing ??= (async () => {
         await running.close()
+        clock.stop()
         if (tempDir) rmSync(tempDir, { recursive: true, force: true })
       })()
       return closing
@@ -112,7 +118,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
 async function launch(
   options: FakeContainerdOptions,
   socketPath: string,
-  shared: { log: Logger; faults: FaultEngine; journal: Journal; seedState?: NodeState | undefined },
+  shared: { log: Logger; faults: FaultEngine; journal: Journal; clock: SimClock; seedState?: NodeState | undefined },
 ): Promise<Running> {
   const { log, faults, journal } = shared
   const podCidr = options.podCidr ?? DEFAULTS.podCidr
@@ -125,6 +131,7 @@ async function launch(
     pullPolicy: options.pullPolicy ?? DEFAULTS.pullPolicy,
     log,
     faults,
+    clock: shared.clock,
     // Content bytes sit next to the state file (<state>.blobs/), or in memory with the state.
     blobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs`) : memoryBlobs(),
   })

@@ -1,8 +1,7 @@
 // The node: one model of everything the runtime holds — namespaces, images, containers (pause
 // sandboxes and app containers alike), tasks — over one state store. The CRI face (and later the
 // containerd and control faces) are thin translations over this object; they keep no state.
-import type { Clock } from '../sim/clock.js'
-import { realClock } from '../sim/clock.js'
+import { SimClock } from '../sim/clock.js'
 import { silentLogger, type Logger } from '../log.js'
 import { FaultEngine } from '../faults/engine.js'
 import type { ExitInfo } from '../sim/process.js'
@@ -31,7 +30,8 @@ export interface NodeOptions {
   podCidr: string
   runtimeHandlers: string[]
   pullPolicy: PullPolicy
-  clock?: Clock
+  /** The simulated clock processes sleep on (shared across restarts of one server). */
+  clock?: SimClock
   log?: Logger
   /** Where content bytes live; memory when not given. */
   blobs?: BlobStore
@@ -51,7 +51,7 @@ export class Node implements Core {
   readonly tasks: Tasks
   readonly sandboxes: Sandboxes
   readonly containers: Containers
-  readonly clock: Clock
+  readonly clock: SimClock
   readonly faults: FaultEngine
   cidr: Cidr
 
@@ -59,7 +59,7 @@ export class Node implements Core {
     readonly store: StateStore,
     readonly options: NodeOptions,
   ) {
-    this.clock = options.clock ?? realClock
+    this.clock = options.clock ?? new SimClock()
     this.log = options.log ?? silentLogger
     this.faults = options.faults ?? new FaultEngine()
     this.events = new EventBus(this.log)
