@@ -8,7 +8,8 @@ import * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { ImageServiceDefinition, ImageServiceHandlers } from './generated/runtime/v1/ImageService.js'
 import type { RuntimeServiceDefinition, RuntimeServiceHandlers } from './generated/runtime/v1/RuntimeService.js'
-import { containerdProto, criProto } from './proto/load.js'
+import { containerdProto, controlProto, criProto } from './proto/load.js'
+import type { ControlDefinition, ControlHandlers } from './generated/fakecontainerd/control/v1/Control.js'
 import type { ContainersDefinition, ContainersHandlers } from './generated/containerd/services/containers/v1/Containers.js'
 import type { ContentDefinition, ContentHandlers } from './generated/containerd/services/content/v1/Content.js'
 import type { DiffDefinition, DiffHandlers } from './generated/containerd/services/diff/v1/Diff.js'
@@ -139,3 +140,12 @@ export function containerdClients(address: string, namespace = 'default') {
 }
 
 export type ContainerdClients = ReturnType<typeof containerdClients>
+
+/** A typed client for fake-containerd's own control service (faults, journal, state, clock). */
+export function controlClient(address: string) {
+  const { Control } = controlProto().fakecontainerd.control.v1
+  const c = new Control(address, grpc.credentials.createInsecure())
+  return Object.assign(promiseClient<ControlDefinition, ControlHandlers>(c, Control.service), { close: () => c.close() })
+}
+
+export type ControlClient = ReturnType<typeof controlClient>

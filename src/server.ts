@@ -15,7 +15,7 @@ import { services } from './services.js'
 import { Node } from './model/node.js'
 import { parseCidr } from './model/network.js'
 import { catalog } from './images/catalog.js'
-import { containerdProto, criProto } from './proto/load.js'
+import { containerdProto, controlProto, criProto } from './proto/load.js'
 import { OpenCalls, adapt } from './rpc/adapter.js'
 import { emptyState, type NodeState } from './store/schema.js'
 import { StateStore } from './store/store.js'
@@ -27,6 +27,7 @@ import { SimClock } from './sim/clock.js'
 // server (one per test) costs only its socket.
 criProto()
 containerdProto()
+controlProto()
 catalog()
 
 export interface FakeContainerd extends AsyncDisposable {
@@ -144,8 +145,14 @@ async function launch(
   const server = new grpc.Server()
   const runtimeVersion = options.runtimeVersion ?? DEFAULTS.runtimeVersion
   const info = runtimeInfo(node, { runtimeName: options.runtimeName ?? DEFAULTS.runtimeName, runtimeVersion })
-  for (const s of services(node, info, { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` })) {
-    server.addService(s.definition, adapt(s.name, s.definition, s.impl, { open, log, faults, journal }))
+  const table = services(
+    node,
+    info,
+    { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` },
+    { faults, journal, clock: shared.clock },
+  )
+  for (const s of table) {
+    server.addService(s.definition, adapt(s.name, s.definition, s.impl, s.harness ? { open, log } : { open, log, faults, journal }))
   }
 
   try {

@@ -15,7 +15,8 @@ import { imageService } from './cri/image-service.js'
 import type { RuntimeInfo } from './cri/info.js'
 import { runtimeService } from './cri/runtime-service.js'
 import type { Node } from './model/node.js'
-import { containerdProto, criProto } from './proto/load.js'
+import { containerdProto, controlProto, criProto } from './proto/load.js'
+import { controlService, type ControlTargets } from './control/service.js'
 import type { Implementation } from './rpc/adapter.js'
 
 export interface ServiceEntry {
@@ -23,11 +24,23 @@ export interface ServiceEntry {
   definition: ServiceDefinition
   /** An Implementation<H> of the definition's handlers; typed where the entry is made. */
   impl: unknown
+  /** The test harness's own service: its calls are neither journaled nor open to faults. */
+  harness?: boolean
 }
 
-const entry = <H>(name: string, definition: ServiceDefinition, impl: Implementation<H>): ServiceEntry => ({ name, definition, impl })
+const entry = <H>(name: string, definition: ServiceDefinition, impl: Implementation<H>, harness = false): ServiceEntry => ({
+  name,
+  definition,
+  impl,
+  harness,
+})
 
-export function services(node: Node, info: RuntimeInfo, version: { version: string; revision: string }): ServiceEntry[] {
+export function services(
+  node: Node,
+  info: RuntimeInfo,
+  version: { version: string; revision: string },
+  control: Omit<ControlTargets, 'node'>,
+): ServiceEntry[] {
   const cri = criProto().runtime.v1
   const ctrd = containerdProto().containerd.services
   return [
@@ -45,5 +58,11 @@ export function services(node: Node, info: RuntimeInfo, version: { version: stri
     entry('containerd.services.snapshots.v1.Snapshots', ctrd.snapshots.v1.Snapshots.service, snapshotsService(node)),
     entry('containerd.services.diff.v1.Diff', ctrd.diff.v1.Diff.service, diffService(node)),
     entry('containerd.services.leases.v1.Leases', ctrd.leases.v1.Leases.service, leasesService(node)),
+    entry(
+      'fakecontainerd.control.v1.Control',
+      controlProto().fakecontainerd.control.v1.Control.service,
+      controlService({ node, ...control }),
+      true,
+    ),
   ]
 }

@@ -5,6 +5,7 @@ import * as protoLoader from '@grpc/proto-loader'
 import protobuf from 'protobufjs'
 import { packagePath } from '../paths.js'
 import type { ProtoGrpcType as CriProto } from '../generated/api.js'
+import type { ProtoGrpcType as ControlProto } from '../generated/control.js'
 import type { ProtoGrpcType as ContainersProto } from '../generated/containers.js'
 import type { ProtoGrpcType as ContentProto } from '../generated/content.js'
 import type { ProtoGrpcType as DiffProto } from '../generated/diff.js'
@@ -66,6 +67,13 @@ export type ContainerdProto = ContainersProto &
   TasksProto &
   VersionProto &
   HealthProto
+
+let control: ControlProto | undefined
+
+export function controlProto(): ControlProto {
+  control ??= grpc.loadPackageDefinition(protoLoader.loadSync('fakecontainerd/control/v1/control.proto', LOADER_OPTIONS)) as unknown as ControlProto
+  return control
+}
 
 let cri: CriProto | undefined
 let containerd: ContainerdProto | undefined
