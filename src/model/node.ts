@@ -5,7 +5,7 @@ import { SimClock } from '../sim/clock.js'
 import { silentLogger, type Logger } from '../log.js'
 import { FaultEngine } from '../faults/engine.js'
 import type { ExitInfo } from '../sim/process.js'
-import type { StateStore } from '../store/store.js'
+import { checkState, type StateStore } from '../store/store.js'
 import type { ContainerRecord, NodeState } from '../store/schema.js'
 import { Containers } from './containers.js'
 import { ContainerStore } from './container-store.js'
@@ -134,9 +134,12 @@ export class Node implements Core {
 
   /** Replaces the whole state (reset, restore): processes of the old state stop, those of the new one run. */
   replaceState(state: NodeState): void {
+    // Refuse a state that will not load before anything of the current one is touched.
+    checkState(state, 'the given state')
+    const cidr = parseCidr(state.podCidr)
     this.tasks.detachAll()
     this.store.replace(state)
-    this.cidr = parseCidr(state.podCidr)
+    this.cidr = cidr
     this.resume()
   }
 

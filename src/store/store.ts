@@ -42,7 +42,7 @@ export class StateStore {
     } catch (err) {
       throw new Error(`cannot read state file ${path}: ${(err as Error).message}; fix or remove the file`)
     }
-    checkVersion(db.data, path)
+    checkState(db.data, path)
     fillMissing(db.data, initial())
     return new StateStore(db, path)
   }
@@ -53,7 +53,7 @@ export class StateStore {
 
   /** Replaces the whole state (restore from a snapshot). */
   replace(state: NodeState): void {
-    checkVersion(state, 'the given state')
+    checkState(state, 'the given state')
     this.#db.data = state
     this.changed()
   }
@@ -89,7 +89,7 @@ function fillMissing(state: NodeState, fresh: NodeState): void {
   for (const [key, value] of Object.entries(fresh)) if (!(key in target)) target[key] = value
 }
 
-function checkVersion(state: unknown, where: string): asserts state is NodeState {
+export function checkState(state: unknown, where: string): asserts state is NodeState {
   const version = (state as { version?: unknown } | null)?.version
   if (version !== SCHEMA_VERSION) {
     throw new Error(

@@ -1,0 +1,83 @@
+// The control service over the wire: what a harness in another process or language uses.
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { controlClient, type ControlClient } from '../../src/client.js'
+import { containerConfig, grpcError, harness, podConfig, runContainer, runPod, waitForState, type Harness } from '../helpers.js'
+
+let h: Harness
+let control: ControlClient
+beforeEach(async () => {
+  h = await harness()
+  control = controlClient(h.fake.address)
+})
+afterEach(async () => {
+  control.close()
+  await h.close()
+})
+
+describe('fakecontainerd.control.v1.Control', () => {
+  test('add, list, reset and restore fault rules', async () => {
+    const added = await control.AddFaults({ rules_json: JSON.stringify({ method: 'Version', once: true, error: 'UNAVAILABLE' }) })
+    expect(JSON.parse(added.rules_json)).toEqual([{ method: 'Version', once: true, error: 'UNAVAILABLE' }])
+    expect((await grpcError(h.runtime.Version({ version: '' }))).code).toBe(14)
+    await h.runtime.Version({ version: '' })
+    await control.RestoreFaults({})
+    expect((await grpcError(h.runtime.Version({ version: '' }))).code).toBe(14)
+    await control.ResetFaults({})
+    expect(JSON.parse((await control.ListFaults({})).rules_json)).toEqual([])
+    const bad = await grpcError(control.AddFaults({ rules_json: JSON.stringify({ method: 'Version' }) }))
+    expect([bad.code, bad.details]).toEqual([3, expect.stringContaining('needs an effect')])
+    expect((await grpcError(control.AddFaults({ rules_json: '{nope' }))).code).toBe(3)
+  })
+
+  test('the journal: read with filters, clear; control calls themselves are not journaled', async () => {
+    await h.runtime.Version({ version: '' })
+    await runPod(h, podConfig('journaled'))
+    const all = JSON.parse((await control.GetJournal({})).entries_json) as { method: string; status: { code: number } }[]
+    expect(all.map((e) => e.method)).toEqual(['Version', 'RunPodSandbox'])
+    const runs = JSON.parse((await control.GetJournal({ method: 'RunPodSandbox' })).entries_json)
+    expect(runs[0].request.config.metadata.name).toBe('journaled')
+    expect(JSON.parse((await control.GetJournal({ has_code: true, code: 5 })).entries_json)).toEqual([])
+    const { last } = await control.GetJournal({})
+    await h.runtime.Status({ verbose: false })
+    expect(JSON.parse((await control.GetJournal({ since: last })).entries_json).map((e: { method: string }) => e.method)).toEqual([
+      'Status',
+    ])
+    await control.ClearJournal({})
+    expect(JSON.parse((await control.GetJournal({})).entries_json)).toEqual([])
+  })
+
+  test('reset, snapshot and restore the node', async () => {
+    const config = podConfig('kept')
+    const pod = await runPod(h, config)
+    const { state_json } = await control.SnapshotState({})
+    await control.ResetState({})
+    expect((await h.runtime.ListPodSandbox({ filter: null })).items).toEqual([])
+    await control.RestoreState({ state_json })
+    expect((await h.runtime.ListPodSandbox({ filter: null })).items.map((p) => p.id)).toEqual([pod])
+    const bad = await grpcError(control.RestoreState({ state_json: JSON.stringify({ version: 99 }) }))
+    expect(bad.code).toBe(3)
+    expect(bad.details).toMatch(/schema version 99/)
+    // The node is still there, its pause process still running.
+    expect((await h.runtime.ListPodSandbox({ filter: null })).items).toHaveLength(1)
+    expect(h.fake.node.tasks.process(pod)?.running).toBe(true)
+  })
+
+  test('freeze and advance the clock', async () => {
+    const config = podConfig('clock')
+    const pod = await runPod(h, config)
+    await control.FreezeClock({ frozen: true })
+    const id = await runContainer(h, pod, config, containerConfig('nap', { command: ['sleep', '600'] }))
+    const { now_ms } = await control.AdvanceClock({ milliseconds: 600_000 })
+    expect(Number(now_ms)).toBeGreaterThan(Date.now())
+    expect(await waitForState(h, id, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 0, reason: 'Completed' })
+    await control.FreezeClock({ frozen: false })
+  })
+
+  test('faults never apply to the control service itself', async () => {
+    h.fake.faults.use({ method: '*', error: 'UNAVAILABLE' })
+    expect(JSON.parse((await control.ListFaults({})).rules_json)).toHaveLength(1)
+    expect((await grpcError(h.runtime.Version({ version: '' }))).code).toBe(14)
+    await control.ResetFaults({})
+    await h.runtime.Version({ version: '' })
+  })
+})
