@@ -2,7 +2,7 @@
 // socket, and closes it all again without losing state. Fault rules and the journal belong to
 // the server, not to one run of it: they survive restart().
 import * as grpc from '@grpc/grpc-js'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -18,7 +18,9 @@ import { catalog } from './images/catalog.js'
 import { containerdProto, controlProto, criProto } from './proto/load.js'
 import { OpenCalls, adapt } from './rpc/adapter.js'
 import { emptyState, type NodeState } from './store/schema.js'
-import { StateStore } from './store/store.js'
+import { StateStore, checkState } from './store/store.js'
+import { packagePath } from './paths.js'
+import { validateRule, type FaultRule } from './faults/rule.js'
 import { fileBlobs, memoryBlobs } from './store/blobs.js'
 import { createLogger, type Logger } from './log.js'
 import { SimClock } from './sim/clock.js'
@@ -72,11 +74,12 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   }
   const log = createLogger(options.logLevel ?? 'warn')
   parseCidr(options.podCidr ?? DEFAULTS.podCidr)
-  const faults = new FaultEngine(options.faults ?? [], options.seed ?? 1)
+  const seed = options.seedState ? readSeedState(options.seedState) : undefined
+  const faults = new FaultEngine([...(seed?.faults ?? []), ...(options.faults ?? [])], options.seed ?? 1)
   faults.onFire((f) => log.debug(`fault fired (${f.count}): ${JSON.stringify(f.rule)}`))
   const journal = new Journal(options.journalSize ?? 10_000)
   const clock = new SimClock()
-  const seedState = options.seedState ? readSeedState(options.seedState) : undefined
+  const seedState = seed?.state
 
   let running = await launch(options, socketPath, { log, faults, journal, clock, seedState })
   let closing: Promise<void> | undefined
@@ -189,21 +192,26 @@ async function launch(
   }
 }
 
-/** A node state to start from (a saved snapshot or a scenario), checked like a state file. */
-function readSeedState(file: string): NodeState {
+/**
+ * A node state to start from: a saved snapshot (a NodeState), or a scenario ({ description, state,
+ * faults }) — a file, or the name of one shipped in fixtures/scenarios/ (e.g. "three-running-pods").
+ */
+export function readSeedState(nameOrFile: string): { state: NodeState; faults: FaultRule[] } {
+  const shipped = packagePath('fixtures', 'scenarios', `${nameOrFile}.json`)
+  const file = !existsSync(nameOrFile) && /^[\w-]+$/.test(nameOrFile) && existsSync(shipped) ? shipped : nameOrFile
   let parsed: unknown
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'))
   } catch (err) {
-    throw new Error(`cannot read seed state ${file}: ${(err as Error).message}`)
+    const known = readdirSync(packagePath('fixtures', 'scenarios')).map((f) => f.replace(/\.json$/, ''))
+    throw new Error(`cannot read seed state ${nameOrFile}: ${(err as Error).message} (shipped scenarios: ${known.join(', ')})`)
   }
-  const version = (parsed as { version?: unknown } | null)?.version
-  if (version !== emptyState('', '').version) {
-    throw new Error(
-      `seed state ${file} has state schema version ${JSON.stringify(version)}, but this fake-containerd reads version ${emptyState('', '').version}`,
-    )
-  }
-  return parsed as NodeState
+  const scenario = parsed as { state?: unknown; faults?: unknown }
+  const state = (scenario && typeof scenario === 'object' && 'state' in scenario ? scenario.state : parsed) as NodeState
+  checkState(state, `seed state ${file}`)
+  const faults = Array.isArray(scenario.faults) ? (scenario.faults as FaultRule[]) : []
+  for (const f of faults) validateRule(f)
+  return { state, faults }
 }
 
 /** Replaces a stale socket file; refuses one that a live server still answers on. */

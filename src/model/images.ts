@@ -2,7 +2,7 @@
 // config digest, with every record naming it: tags as repo_tags, repo@digest as repo_digests, and
 // the id record "sha256:<config>". Pulls "fetch" from the catalog (or synthesise, see PullPolicy).
 import { createHash } from 'node:crypto'
-import { findInCatalog, type CatalogEntry } from '../images/catalog.js'
+import { catalog, findInCatalog, type CatalogEntry } from '../images/catalog.js'
 import type { ImageContent, ImageRecord } from '../store/schema.js'
 import type { FaultEngine } from '../faults/engine.js'
 import type { Content } from './content.js'
@@ -180,6 +180,20 @@ export class Images {
     const key = `extract-${process.hrtime.bigint()} ${chain}`
     this.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, key, '', { 'containerd.io/snapshot.ref': chain })
     this.snapshots.commit(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, chain, key, { 'containerd.io/snapshot.ref': chain })
+  }
+
+  /**
+   * Puts back the blobs and snapshots of catalog images a restored state names but this server does
+   * not hold (a snapshot carries records, not bytes): the fake registry can always serve them again.
+   */
+  restoreCatalogContent(): void {
+    for (const r of this.core.state.images) {
+      if (r.namespace !== CRI_NAMESPACE || this.content.blobs.has(r.manifestDigest)) continue
+      const entry = catalog().find((e) => e.configDigest === r.configDigest && e.manifestDigest === r.manifestDigest)
+      if (!entry) continue
+      storeCatalogImage(this.content, CRI_NAMESPACE, entry)
+      this.#unpack(entry)
+    }
   }
 
   /** The snapshot an image's containers start from, or "" when it is not unpacked. */

@@ -126,6 +126,7 @@ export class Node implements Core {
 
   /** Brings processes back after a restart: running tasks keep running, as shims outlive containerd. */
   resume(): void {
+    this.images.restoreCatalogContent()
     for (const record of Object.values(this.state.containers)) {
       if (record.task?.status !== 'running' && record.task?.status !== 'paused') continue
       this.tasks.start(record, initPlan(record, true), true)
