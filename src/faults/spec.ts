@@ -39,6 +39,10 @@ export function parseFaultSpec(spec: string): FaultRule {
     .map((p) => p.trim())
     .filter(Boolean)) {
     const eq = part.indexOf('=')
+    if (eq === -1 && !['hang', 'drop', 'once'].includes(part) && rule.method === undefined) {
+      rule.method = part // a bare word is the method: "Version" or "Version,error=…"
+      continue
+    }
     const key = eq === -1 ? part : part.slice(0, eq)
     const value = eq === -1 ? 'true' : part.slice(eq + 1)
     switch (key) {
