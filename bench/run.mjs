@@ -173,6 +173,45 @@ async function containerdApi(lib) {
   await f.close()
 }
 
+/** Cost of the fault engine and journal on the hot path, and of a fresh runtime per test. */
+async function harnessCost(lib) {
+  const lat = async (rules) => {
+    const f = await lib.startFakeContainerd({
+      faults: Array.from({ length: rules }, (_, i) => ({ method: `NoSuchMethod${i}`, error: 'UNAVAILABLE' })),
+    })
+    const cri = lib.criClients(f.address)
+    for (let i = 0; i < 500; i++) await cri.runtime.Version({ version: '' })
+    const samples = []
+    for (let i = 0; i < 4000; i++) {
+      const s = performance.now()
+      await cri.runtime.Version({ version: '' })
+      samples.push(performance.now() - s)
+    }
+    cri.close()
+    await f.close()
+    samples.sort((a, b) => a - b)
+    return pct(samples, 50)
+  }
+  const base = await lat(0)
+  const with10 = await lat(10)
+  const with100 = await lat(100)
+  console.log(
+    `Version p50 with 0 / 10 / 100 non-matching fault rules: ${ms(base)} / ${ms(with10)} / ${ms(with100)} (${(((with100 - base) / base) * 100).toFixed(1)}% slower with 100)`,
+  )
+  const { containerdFixture } = await import(join(root, 'dist/testing/vitest.js')).catch(() => ({}))
+  const fresh = []
+  for (let i = 0; i < 30; i++) {
+    const t0 = performance.now()
+    const f = containerdFixture ? await containerdFixture() : await lib.startFakeContainerd()
+    await (f.cri ?? lib.criClients(f.address)).runtime.Version({ version: '' })
+    await f.close()
+    fresh.push(performance.now() - t0)
+  }
+  fresh.sort((a, b) => a - b)
+  console.log(`fresh runtime per test (start, clients, first call, close): p50 ${ms(pct(fresh, 50))}, p99 ${ms(pct(fresh, 99))}`)
+}
+
 await main()
 const lib = await import(join(root, 'dist/index.js'))
 await containerdApi(lib)
+await harnessCost(lib)

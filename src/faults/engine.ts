@@ -118,16 +118,19 @@ export class FaultEngine {
   /** The call fault to apply to an RPC, if one fires. */
   decideCall(call: CallSubject): (FiredFault & { rule: CallFault }) | undefined {
     if (this.#runtime.length === 0 && this.#initial.length === 0) return undefined
-    const facts = describeRequest(call.request)
-    for (const a of this.#all()) {
-      const r = a.rule
-      if (isNodeFault(r)) continue
-      if (r.service !== undefined && !globMatch(r.service, call.service) && !globMatch(r.service, call.service.split('.').pop())) continue
-      if (!globMatch(r.method, call.method)) continue
-      if (!globMatch(r.namespace, call.namespace)) continue
-      if (!matches(r.match, facts)) continue
-      const fired = this.#fire(a)
-      if (fired) return fired as FiredFault & { rule: CallFault }
+    let facts: RequestFacts | undefined
+    for (const list of [this.#runtime, this.#initial]) {
+      for (const a of list) {
+        const r = a.rule
+        if (isNodeFault(r)) continue
+        // The method is the most selective test: check it first (this runs on every call).
+        if (!globMatch(r.method, call.method)) continue
+        if (r.service !== undefined && !globMatch(r.service, call.service) && !globMatch(r.service, call.service.split('.').pop())) continue
+        if (!globMatch(r.namespace, call.namespace)) continue
+        if (r.match && !matches(r.match, (facts ??= describeRequest(call.request)))) continue
+        const fired = this.#fire(a)
+        if (fired) return fired as FiredFault & { rule: CallFault }
+      }
     }
     return undefined
   }

@@ -103,17 +103,24 @@ export type FaultRule = CallFault | NodeFault
 
 export const isNodeFault = (r: FaultRule): r is NodeFault => r.kind !== undefined && r.kind !== 'call'
 
-/** Translates a glob (`*`, `?`) into an anchored regular expression. */
+const compiled = new Map<string, RegExp>()
+
+/** Translates a glob (`*`, `?`) into an anchored regular expression (compiled once per glob). */
 export function globToRegExp(glob: string): RegExp {
-  const escaped = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.')
-  return new RegExp(`^${escaped}$`)
+  let re = compiled.get(glob)
+  if (!re) {
+    const escaped = glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')
+    re = new RegExp(`^${escaped}$`)
+    if (compiled.size < 10_000) compiled.set(glob, re)
+  }
+  return re
 }
 
 export const globMatch = (glob: string | undefined, value: string | undefined): boolean =>
-  glob === undefined || (value !== undefined && globToRegExp(glob).test(value))
+  glob === undefined || glob === value || (value !== undefined && /[*?]/.test(glob) && globToRegExp(glob).test(value))
 
 const NODE_KINDS: readonly string[] = ['crash', 'oom', 'pullFailure', 'sandboxNetwork', 'runtimeNotReady', 'networkNotReady', 'imageFsFull']
 
