@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 // The fault engine: an ordered list of rules, newest first (msw-style). use() prepends rules,
 // reset() drops those added at run time, restore() re-arms spent `once` rules. Probabilities come
 // from a seeded generator, so the same seed and the same calls fire the same faults.
@@ -37,6 +38,12 @@ export interface CallSubject {
 
 /** The object a node fault is checked against. */
 export type NodeSubject = RequestFacts
+
+/**
+ * The node faults that fire while a call is served, so the journal can show them with the call
+ * (the adapter runs each handler inside this scope).
+ */
+export const firedDuringCall = new AsyncLocalStorage<FaultRule[]>()
 
 /** mulberry32: small, fast, and the same sequence for the same seed. */
 function rng(seed: number): () => number {
@@ -177,6 +184,7 @@ export class FaultEngine {
     if (r.after !== undefined && a.seen <= r.after) return undefined
     if (r.probability !== undefined && this.#random() >= r.probability) return undefined
     a.fired++
+    if (isNodeFault(r)) firedDuringCall.getStore()?.push(r)
     const fired = { rule: r, count: a.fired }
     for (const l of this.#listeners) l(fired)
     return fired

@@ -16,8 +16,10 @@ export interface JournalEntry {
   messages?: number
   status: { code: number; details: string }
   durationMs: number
-  /** The fault rule that fired on this call, if one did. */
+  /** The call fault rule that fired on this call, if one did. */
   fault?: unknown
+  /** Node faults (a crash, a pull failure, …) that fired while the call was served. */
+  nodeFaults?: unknown[]
 }
 
 export interface JournalFilter {

@@ -6,8 +6,8 @@ import * as grpc from '@grpc/grpc-js'
 import type { ServiceDefinition } from '@grpc/grpc-js'
 import type { Logger } from '../log.js'
 import { InjectedFault, toServiceError, type ServiceStatus } from './status.js'
-import type { FaultEngine } from '../faults/engine.js'
-import { statusCode, type CallFault, type Delay } from '../faults/rule.js'
+import { firedDuringCall, type FaultEngine } from '../faults/engine.js'
+import { statusCode, type CallFault, type Delay, type FaultRule } from '../faults/rule.js'
 import type { Journal } from '../journal/journal.js'
 
 export interface CallContext {
@@ -138,6 +138,7 @@ export function adapt(
       const fired = faults?.decideCall({ service: serviceName, method, namespace, request })
       if (fired) log.debug(`fault fired on ${serviceName}/${method} (${fired.count}): ${JSON.stringify(fired.rule)}`)
       const record = journal?.begin(serviceName, method, namespace, request)
+      const nodeFaults: FaultRule[] = []
       const started = performance.now()
       const finish = (err?: unknown, outcome: { response?: unknown; messages?: number } = {}): ServiceStatus | undefined => {
         open.done(controller)
@@ -149,17 +150,20 @@ export function adapt(
           ...outcome,
           status: status ? { code: status.code, details: status.details } : { code: 0, details: '' },
           ...(fired ? { fault: fired.rule } : {}),
+          ...(nodeFaults.length ? { nodeFaults } : {}),
         })
         return status
       }
-      return { ctx, finish, fault: fired?.rule as CallFault | undefined, abort: (why: string) => controller.abort(new Error(why)) }
+      /** Runs the implementation where node faults that fire are noted for this call's journal entry. */
+      const scoped = <T>(fn: () => Promise<T>): Promise<T> => firedDuringCall.run(nodeFaults, fn)
+      return { ctx, finish, scoped, fault: fired?.rule as CallFault | undefined, abort: (why: string) => controller.abort(new Error(why)) }
     }
     if (!def.responseStream) {
       const unary = fn as Unary<unknown, unknown>
       handlers[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        const { ctx, finish, fault } = begin(call, call.request)
+        const { ctx, finish, fault, scoped } = begin(call, call.request)
         preamble(fault, ctx, call)
-          .then(async (next) => (next === 'go' ? { response: await unary(call.request, ctx) } : undefined))
+          .then((next) => (next === 'go' ? scoped(async () => ({ response: await unary(call.request, ctx) })) : undefined))
           .then(
             (result) => {
               if (!result) return void finish(new InjectedFault(1, 'the call was hung or dropped by a fault', {}))
@@ -174,7 +178,7 @@ export function adapt(
       const streaming = fn as (input: unknown, ctx: CallContext, send: (message: unknown) => void) => Promise<void>
       handlers[method] = (call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => {
         const request = def.requestStream ? undefined : (call as grpc.ServerWritableStream<unknown, unknown>).request
-        const { ctx, finish, fault, abort } = begin(call, request)
+        const { ctx, finish, fault, abort, scoped } = begin(call, request)
         let sent = 0
         let queue = Promise.resolve()
         const write = (message: unknown): void => {
@@ -194,7 +198,7 @@ export function adapt(
         preamble(fault, ctx, call)
           .then(async (next) => {
             if (next !== 'go') return false
-            await streaming(input, ctx, send)
+            await scoped(() => streaming(input, ctx, send))
             await queue
             return true
           })

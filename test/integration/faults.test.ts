@@ -186,6 +186,8 @@ describe('node faults', () => {
       )
       expect(await waitForState(h, id, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 3, reason: 'Error' })
     }
+    // The journal shows the node fault with the call it fired in.
+    expect(h.fake.calls('StartContainer')[0]!.nodeFaults).toEqual([{ kind: 'crash', match: { name: 'flaky' }, exitCode: 3, afterMs: 10 }])
     const healthy = await runContainer(h, pod, config, containerConfig('healthy', { command: ['sleep', '3600'] }))
     expect((await h.runtime.ContainerStatus({ container_id: healthy })).status!.state).toBe('CONTAINER_RUNNING')
   })
