@@ -35,7 +35,6 @@ test('${name}: starts empty, then runs a pod', async ({ containerd }) => {
           timeout: 60_000,
         },
       )
-      // eslint-disable-next-line no-control-regex
       expect(stdout.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/Tests\s+2 passed/)
     } finally {
       const { rmSync } = await import('node:fs')
