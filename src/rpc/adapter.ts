@@ -7,7 +7,8 @@ import type { ServiceDefinition } from '@grpc/grpc-js'
 import type { Logger } from '../log.js'
 import { InjectedFault, toServiceError, type ServiceStatus } from './status.js'
 import { firedDuringCall, type FaultEngine } from '../faults/engine.js'
-import { statusCode, type CallFault, type Delay, type FaultRule } from '../faults/rule.js'
+import type { CallFault, FaultRule } from '../faults/rule.js'
+import { pick, preamble, sleep } from './call-faults.js'
 import type { Journal } from '../journal/journal.js'
 
 export interface CallContext {
@@ -68,46 +69,6 @@ export interface AdapterDeps {
   log: Logger
   faults?: FaultEngine
   journal?: Journal
-}
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true })
-  })
-
-const pick = (d: Delay, random: () => number = Math.random): number => (typeof d === 'number' ? d : d.min + (d.max - d.min) * random())
-
-/** The HTTP/2 session under a grpc-js server call (grpc-js keeps it in internals). */
-function sessionOf(call: object): { destroy(): void } | undefined {
-  let node: unknown = call
-  for (let depth = 0; depth < 4 && node && typeof node === 'object'; depth++) {
-    const stream = (node as { stream?: { session?: { destroy(): void } } }).stream
-    if (stream?.session) return stream.session
-    node = (node as { call?: unknown; nextCall?: unknown }).call ?? (node as { nextCall?: unknown }).nextCall
-  }
-  return undefined
-}
-
-/**
- * Applies a call fault before the implementation runs: wait, hang, drop the connection, or fail.
- * Resolves when the call should go on; rejects with the status to answer; "dropped" when there
- * is nothing left to answer.
- */
-async function preamble(fault: CallFault | undefined, ctx: CallContext, call: object): Promise<'go' | 'dropped'> {
-  if (!fault) return 'go'
-  if (fault.delay !== undefined) await sleep(pick(fault.delay), ctx.signal)
-  if (fault.hang) {
-    await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }))
-    return 'dropped'
-  }
-  if (fault.drop) {
-    sessionOf(call)?.destroy()
-    return 'dropped'
-  }
-  if (fault.error !== undefined)
-    throw new InjectedFault(statusCode(fault.error), fault.message ?? `fault injected by fake-containerd`, fault.trailers ?? {})
-  return 'go'
 }
 
 export function adapt(
