@@ -1,0 +1,73 @@
+// The filesystem a simulated process sees: its container's root (image layers, a writable layer,
+// bind mounts, synthesized /etc and /proc). Commands and the shell's redirections use only this
+// interface. Paths are absolute and normalised by the caller (see resolvePath).
+
+export type FileType = 'file' | 'dir' | 'symlink' | 'char'
+
+export interface FileStat {
+  type: FileType
+  /** Permission bits (e.g. 0o644). */
+  mode: number
+  uid: number
+  gid: number
+  size: number
+  mtimeMs: number
+  /** For a symlink (from lstat): where it points. */
+  target?: string
+}
+
+/** errno-style codes; `message` is what a busybox command prints after "cmd: ". */
+export type FsErrorCode = 'ENOENT' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EACCES' | 'EROFS' | 'EINVAL' | 'ELOOP'
+
+export class FsError extends Error {
+  constructor(
+    readonly code: FsErrorCode,
+    readonly path: string,
+  ) {
+    super(`${path}: ${FS_MESSAGES[code]}`)
+  }
+}
+
+export const FS_MESSAGES: Readonly<Record<FsErrorCode, string>> = {
+  ENOENT: 'No such file or directory',
+  EEXIST: 'File exists',
+  ENOTDIR: 'Not a directory',
+  EISDIR: 'Is a directory',
+  ENOTEMPTY: 'Directory not empty',
+  EACCES: 'Permission denied',
+  EROFS: 'Read-only file system',
+  EINVAL: 'Invalid argument',
+  ELOOP: 'Symbolic link loop',
+}
+
+export interface Fs {
+  /** Follows symlinks; undefined when nothing is there. */
+  stat(path: string): FileStat | undefined
+  /** Does not follow a final symlink. */
+  lstat(path: string): FileStat | undefined
+  /** Throws FsError (ENOENT, EISDIR, …). */
+  readFile(path: string): Buffer
+  /** Creates or replaces (or appends to) a file; throws FsError (EROFS on a read-only root or mount, …). */
+  writeFile(path: string, data: Buffer | string, options?: { append?: boolean; mode?: number }): void
+  /** Names in a directory, sorted. */
+  readdir(path: string): string[]
+  mkdir(path: string, options?: { recursive?: boolean; mode?: number }): void
+  /** Removes a file, symlink or (with recursive, or when empty) a directory. */
+  rm(path: string, options?: { recursive?: boolean }): void
+  rename(from: string, to: string): void
+  symlink(target: string, path: string): void
+  readlink(path: string): string
+  /** The path with every symlink resolved. */
+  realpath(path: string): string
+}
+
+/** Joins a path to a working directory and normalises it ("." and ".." resolved, no trailing slash). */
+export function resolvePath(cwd: string, path: string): string {
+  const parts: string[] = []
+  for (const part of (path.startsWith('/') ? path : `${cwd}/${path}`).split('/')) {
+    if (part === '' || part === '.') continue
+    if (part === '..') parts.pop()
+    else parts.push(part)
+  }
+  return `/${parts.join('/')}`
+}
