@@ -45,6 +45,19 @@ export interface ProcessTable {
   list(): ProcessInfo[]
   /** Sends a signal; false when no such process. */
   kill(pid: number, signo: number): boolean
+  /**
+   * Optional: gives a PID to a child process a shell starts (a pipeline stage, a background job)
+   * and lists it (with `args`, updated by `setArgs` when the child runs a command) until `exit()`;
+   * `kill` of that PID calls `child.signal`. Without it the shell numbers its children itself
+   * (from the highest PID `list()` shows) and only its own commands see them.
+   */
+  spawn?(child: { ppid: number; args: readonly string[]; signal(signo: number): boolean }): SpawnedProcess
+}
+
+export interface SpawnedProcess {
+  pid: number
+  setArgs(args: readonly string[]): void
+  exit(): void
 }
 
 export interface CommandContext extends ProgramContext {
@@ -58,6 +71,21 @@ export interface CommandContext extends ProgramContext {
   readonly processes: ProcessTable
   /** Writes to this command's stdout or stderr (after the shell's redirections). */
   write(stream: Stream, text: string): void
+  /** The PID of the process the command runs in ($$ of a shell started with this context); 1 when absent. */
+  readonly pid?: number
+  /** PID 1 of its PID namespace (a shell needs it to restore a signal's default action: `trap - TERM`). */
+  readonly isInit?: boolean
+  /**
+   * Resolves when what the command wrote to stdout has been taken by its reader (a pipe), or after a
+   * macrotask turn otherwise; rejects once the command has ended. A command that writes without end
+   * (yes, top) awaits it between writes, so it runs only as fast as its reader and is stopped by SIGPIPE.
+   */
+  drain?(): Promise<void>
+  /**
+   * Set when a shell runs the command as one of its builtins (echo, printf, test, kill, …): busybox
+   * then begins error messages with the shell's name ("sh: …") instead of the command's.
+   */
+  readonly applet?: string
 }
 
 export type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>

@@ -14,10 +14,27 @@ export interface FileStat {
   mtimeMs: number
   /** For a symlink (from lstat): where it points. */
   target?: string
+  /** Hard links (a directory: 2 + its subdirectories); 1 when not given. */
+  nlink?: number
+  /** For a character device: its major and minor numbers. */
+  rdev?: [number, number]
 }
 
 /** errno-style codes; `message` is what a busybox command prints after "cmd: ". */
-export type FsErrorCode = 'ENOENT' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EACCES' | 'EROFS' | 'EINVAL' | 'ELOOP'
+export type FsErrorCode =
+  | 'ENOENT'
+  | 'EEXIST'
+  | 'ENOTDIR'
+  | 'EISDIR'
+  | 'ENOTEMPTY'
+  | 'EACCES'
+  | 'EROFS'
+  | 'EINVAL'
+  | 'ELOOP'
+  /** A mount point cannot be removed or renamed. */
+  | 'EBUSY'
+  /** chmod and utimes by someone who does not own the file. */
+  | 'EPERM'
 
 export class FsError extends Error {
   constructor(
@@ -38,6 +55,8 @@ export const FS_MESSAGES: Readonly<Record<FsErrorCode, string>> = {
   EROFS: 'Read-only file system',
   EINVAL: 'Invalid argument',
   ELOOP: 'Symbolic link loop',
+  EBUSY: 'Resource busy',
+  EPERM: 'Operation not permitted',
 }
 
 export interface Fs {
@@ -59,6 +78,10 @@ export interface Fs {
   readlink(path: string): string
   /** The path with every symlink resolved. */
   realpath(path: string): string
+  /** Sets the permission bits (follows symlinks); the owner or a root with CAP_FOWNER only (EPERM). */
+  chmod?(path: string, mode: number): void
+  /** Sets the modification time (follows symlinks), as touch does. */
+  utimes?(path: string, mtimeMs: number): void
 }
 
 /** Joins a path to a working directory and normalises it ("." and ".." resolved, no trailing slash). */

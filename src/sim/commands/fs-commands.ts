@@ -1,0 +1,30 @@
+// The filesystem commands, by name, for the shell's command table.
+import type { Command } from '../context.js'
+import { cat, cp, df, du, ln, ls, mkdir, mv, readlink, rm, stat, touch } from './fs-files.js'
+import { cut, grep, head, sed, sort, tail, tr, uniq, wc } from './fs-text.js'
+
+export const fsCommands: Readonly<Record<string, Command>> = {
+  cat,
+  cp,
+  cut,
+  df,
+  du,
+  grep,
+  egrep: (args, ctx) => grep([args[0] ?? 'egrep', '-E', ...args.slice(1)], ctx),
+  fgrep: (args, ctx) => grep([args[0] ?? 'fgrep', '-F', ...args.slice(1)], ctx),
+  head,
+  ln,
+  ls,
+  mkdir,
+  mv,
+  readlink,
+  rm,
+  sed,
+  sort,
+  stat,
+  tail,
+  touch,
+  tr,
+  uniq,
+  wc,
+}

@@ -1,0 +1,860 @@
+// A container's filesystem: the overlay root (image layers under a writable layer), the mounts a
+// runtime adds (/proc, /dev, /dev/shm, /sys, the pod's /etc/hostname, /etc/hosts and
+// /etc/resolv.conf, the CRI mounts as host bind mounts), then runc's read-only and masked paths.
+// Paths resolve as the kernel resolves them: component by component, symlinks followed inside the
+// container's root (an absolute target starts again at the container's "/"), at most 40 links
+// (ELOOP), each directory searched with the caller's permissions. One ContainerFs per container,
+// shared by its processes; view() gives the Fs one process sees (its /proc/self, its identity).
+import { randomBytes } from 'node:crypto'
+import type { Identity } from '../context.js'
+import type { Stream } from '../process.js'
+import type { Attrs, Backend, Entry } from './backend.js'
+import { baseOf, isUnder, joinPath, parentOf, relativeTo } from './backend.js'
+import { sandboxFiles, type DnsInput } from './etc.js'
+import { HostBind } from './host.js'
+import { DEFAULT_APPLETS, imageLayer, type ImageInput } from './image.js'
+import { MemLayer, Overlay, Tmpfs, deviceNode, dirNode, fileNode, linkNode, type Change, type MemNode } from './mem.js'
+import { DEFAULT_SYSCTLS, ProcFs, sysctlPath, type ProcCaller, type ProcessEntry } from './procfs.js'
+import {
+  CAP,
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_READONLY_PATHS,
+  capabilitySets,
+  hasCap,
+  processCapabilities,
+  seccompMode,
+  type CapabilitySets,
+  type SecurityContextInput,
+} from './security.js'
+import type { FileStat, Fs } from './types.js'
+import { FsError } from './types.js'
+import { addMissingIds, containerGroups, containerIdentity, type ContainerUser } from './users.js'
+
+/** A CRI Mount (runtime.v1 Mount): a host path bind-mounted at a container path. */
+export interface MountInput {
+  container_path: string
+  host_path: string
+  readonly?: boolean
+  /** PROPAGATION_PRIVATE (default), PROPAGATION_HOST_TO_CONTAINER, PROPAGATION_BIDIRECTIONAL: shown, not simulated. */
+  propagation?: string | number
+}
+
+export interface ContainerFsInput {
+  image: ImageInput
+  /** The commands the simulator knows, made /bin entries of a synthesised image (default DEFAULT_APPLETS). */
+  applets?: readonly string[]
+  /** The root filesystem is read-only (EROFS) except for its mounts; defaults to security.readonly_rootfs. */
+  readonlyRootfs?: boolean
+  mounts?: readonly MountInput[]
+  /** The pod's hostname (/etc/hostname, /etc/hosts, kernel.hostname). */
+  hostname: string
+  /** The pod's IP ("" or absent on the host network). */
+  podIp?: string
+  /** The pod's DNS config (/etc/resolv.conf); absent: a fixed default (the host's is not read). */
+  dns?: DnsInput | null
+  /** The pod's shared files (etc.ts sandboxFiles()); made from hostname, podIp and dns when absent. */
+  sandbox?: Tmpfs
+  /** The user the container runs as (model/spec.ts containerUser) and its supplemental groups. */
+  user: ContainerUser
+  /** The pod's sysctls (PodSandboxConfig.linux.sysctls), "kernel.shm_rmid_forced" or "kernel/shm_rmid_forced". */
+  sysctls?: Readonly<Record<string, string>>
+  /** CRI's LinuxContainerSecurityContext: capabilities, privileged, no_new_privs, seccomp, masked/readonly paths. */
+  security?: SecurityContextInput | null
+  /** runc's masked paths; default: security.masked_paths when it lists some, else DEFAULT_MASKED_PATHS. None when privileged. */
+  maskedPaths?: readonly string[]
+  /** runc's read-only paths; default: security.readonly_paths when it lists some, else DEFAULT_READONLY_PATHS. None when privileged. */
+  readonlyPaths?: readonly string[]
+  /** The processes of the container's PID namespace, asked on each /proc read. */
+  processes?: () => readonly ProcessEntry[]
+  /** Simulated now (ms): file times, /proc/uptime. Default Date.now. */
+  now?: () => number
+  /** When the node booted (/proc/uptime); default an hour before the filesystem was made. */
+  bootTimeMs?: number
+  /** The container's memory limit (/sys/fs/cgroup/memory.max); absent: "max". */
+  memoryLimitBytes?: number
+}
+
+/** One mount of the container's mount table. */
+export interface MountEntry {
+  target: string
+  backend: Backend
+  /** Where in the backend the mount starts. */
+  root: string
+  readonly: boolean
+  fstype: string
+  source: string
+  options: string
+  hostPath?: string
+  propagation?: string
+}
+
+/** The process an Fs view acts for. */
+export interface FsCaller {
+  pid: number
+  uid?: number
+  gid?: number
+  groups?: readonly number[]
+  args?: readonly string[]
+  /** Where writes to /dev/stdout and /dev/stderr go. */
+  output?: (stream: Stream, text: string) => void
+}
+
+/** A process as the filesystem checks it: its ids and effective capabilities. */
+export interface Caller extends ProcCaller {
+  caps: bigint
+  output?: (stream: Stream, text: string) => void
+}
+
+interface Resolved {
+  /** The container path, symlinks resolved (the final one only when followed). */
+  path: string
+  mount: MountEntry
+  rel: string
+  entry: Entry | undefined
+}
+
+const R = 4
+const W = 2
+const X = 1
+const UMASK = 0o022
+const MAX_LINKS = 40
+/** What reading an endless device (/dev/zero, /dev/urandom) gives in one read. */
+export const DEVICE_READ_BYTES = 65536
+
+const split = (p: string): string[] => p.split('/').filter((s) => s !== '')
+
+const toStat = (e: Entry): FileStat => ({
+  type: e.type,
+  mode: e.mode,
+  uid: e.uid,
+  gid: e.gid,
+  size: e.size,
+  mtimeMs: e.mtimeMs,
+  nlink: e.nlink ?? 1,
+  ...(e.target !== undefined ? { target: e.target } : {}),
+  ...(e.rdev ? { rdev: e.rdev } : {}),
+})
+
+export class ContainerFs implements Fs {
+  readonly mounts: MountEntry[] = []
+  readonly overlay: Overlay
+  readonly capabilities: CapabilitySets
+  readonly sysctls = new Map<string, string>()
+  readonly user: ContainerUser
+  readonly now: () => number
+  readonly #processes: () => readonly ProcessEntry[]
+  readonly #init: Caller
+  #current: Caller
+  #groupText = ''
+
+  constructor(input: ContainerFsInput) {
+    this.now = input.now ?? Date.now
+    const t = this.now()
+    const sc = input.security ?? null
+    const privileged = sc?.privileged === true
+    const readonlyRootfs = input.readonlyRootfs ?? sc?.readonly_rootfs ?? false
+    this.user = input.user
+    this.#processes = input.processes ?? (() => [])
+    this.capabilities = capabilitySets(sc)
+
+    // The root: the image's layer, a layer of what the runtime adds to it (users, mount points), a writable layer.
+    const image = imageLayer(input.image, input.applets ?? DEFAULT_APPLETS)
+    const runtime = new MemLayer()
+    this.overlay = new Overlay([runtime, image], this.now)
+    const text = (p: string): string => image.get(p)?.data?.toString('utf8') ?? ''
+    const files = addMissingIds(text('/etc/passwd'), text('/etc/group'), input.user)
+    this.#groupText = files.group
+    setWithParents(runtime, [image], '/etc/passwd', fileNode(files.passwd, 0o644, t))
+    setWithParents(runtime, [image], '/etc/group', fileNode(files.group, 0o644, t))
+
+    const procOptions = 'nosuid,nodev,noexec,relatime'
+    this.#mount({
+      target: '/',
+      backend: this.overlay,
+      readonly: readonlyRootfs,
+      fstype: 'overlay',
+      source: 'overlay',
+      options:
+        'relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/1/fs,' +
+        'upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/2/fs,' +
+        'workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/2/work',
+    })
+    for (const [name, value] of Object.entries({
+      ...DEFAULT_SYSCTLS,
+      'kernel.hostname': input.hostname,
+      'kernel.domainname': '(none)',
+      ...input.sysctls,
+    })) {
+      this.sysctls.set(sysctlPath(name), value)
+    }
+    const proc = new ProcFs({
+      caller: () => this.#current,
+      processes: () => this.#processes(),
+      defaultGroups: (uid, gid) => this.#defaultGroups(uid, gid),
+      capabilities: this.capabilities,
+      noNewPrivs: sc?.no_new_privs === true,
+      seccomp: seccompMode(sc),
+      mounts: () => this.procMounts(),
+      sysctls: this.sysctls,
+      now: this.now,
+      bootTimeMs: input.bootTimeMs ?? t - 3_600_000,
+    })
+    this.#mount({ target: '/proc', backend: proc, readonly: false, fstype: 'proc', source: 'proc', options: procOptions })
+    this.#mount({
+      target: '/dev',
+      backend: devTree(t, privileged, this.now),
+      readonly: false,
+      fstype: 'tmpfs',
+      source: 'tmpfs',
+      options: 'nosuid,size=65536k,mode=755',
+    })
+    this.#mount({
+      target: '/dev/pts',
+      backend: new Tmpfs(dirNode(0o755, t), this.now),
+      readonly: false,
+      fstype: 'devpts',
+      source: 'devpts',
+      options: 'nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666',
+    })
+    this.#mount({
+      target: '/dev/mqueue',
+      backend: new Tmpfs(dirNode(0o1777, t), this.now),
+      readonly: false,
+      fstype: 'mqueue',
+      source: 'mqueue',
+      options: procOptions,
+    })
+    const sys = sysTree(t, input.memoryLimitBytes, this.now)
+    this.#mount({ target: '/sys', backend: sys, readonly: !privileged, fstype: 'sysfs', source: 'sysfs', options: procOptions })
+    this.#mount({
+      target: '/sys/fs/cgroup',
+      backend: sys,
+      root: '/fs/cgroup',
+      readonly: !privileged,
+      fstype: 'cgroup2',
+      source: 'cgroup',
+      options: `${procOptions},nsdelegate,memory_recursiveprot`,
+    })
+
+    // The pod's files, unless a CRI mount names the same path (the kubelet's /etc/hosts does).
+    const sandbox =
+      input.sandbox ?? sandboxFiles({ hostname: input.hostname, podIp: input.podIp ?? '', dns: input.dns ?? null, now: this.now })
+    const criMounts = [...(input.mounts ?? [])]
+      .filter((m) => m.container_path !== '')
+      .map((m) => ({ ...m, container_path: normal(m.container_path) }))
+      .sort((a, b) => split(a.container_path).length - split(b.container_path).length)
+    const named = new Set(criMounts.map((m) => m.container_path))
+    for (const name of ['hostname', 'hosts', 'resolv.conf']) {
+      const target = `/etc/${name}`
+      if (named.has(target)) continue
+      this.#mount({
+        target,
+        backend: sandbox,
+        root: `/${name}`,
+        readonly: readonlyRootfs,
+        fstype: 'ext4',
+        source: '/dev/sda1',
+        options: 'relatime',
+      })
+    }
+    if (!named.has('/dev/shm')) {
+      this.#mount({
+        target: '/dev/shm',
+        backend: sandbox,
+        root: '/shm',
+        readonly: false,
+        fstype: 'tmpfs',
+        source: 'shm',
+        options: `${procOptions},size=65536k`,
+      })
+    }
+    for (const m of criMounts) {
+      const backend = new HostBind(m.host_path)
+      const propagation =
+        typeof m.propagation === 'number'
+          ? ['PROPAGATION_PRIVATE', 'PROPAGATION_HOST_TO_CONTAINER', 'PROPAGATION_BIDIRECTIONAL'][m.propagation]
+          : m.propagation
+      this.#mount({
+        target: m.container_path,
+        backend,
+        readonly: m.readonly === true,
+        fstype: 'ext4',
+        source: '/dev/sda1',
+        options:
+          propagation === 'PROPAGATION_BIDIRECTIONAL'
+            ? 'relatime,shared'
+            : propagation === 'PROPAGATION_HOST_TO_CONTAINER'
+              ? 'relatime,slave'
+              : 'relatime',
+        hostPath: m.host_path,
+        ...(propagation ? { propagation } : {}),
+      })
+    }
+    // Mount points: made in the layer below, as runc makes them in the root before mounting.
+    for (const m of this.mounts) {
+      if (m.target === '/') continue
+      const under = this.#mountFor(parentOf(m.target), m)
+      const type = m.backend.lstat(m.root)?.type === 'dir' ? 'dir' : 'file'
+      const node = type === 'dir' ? dirNode(0o755, t) : fileNode('', 0o644, t)
+      const at = relativeTo(m.target, under.target)
+      const rel = under.root === '/' ? at : `${under.root}${at === '/' ? '' : at}`
+      if (under.backend === this.overlay) {
+        if (!image.has(rel)) setWithParents(runtime, [image], rel, node)
+      } else if (under.backend instanceof Tmpfs && !under.backend.layer.has(rel)) under.backend.layer.set(rel, node)
+    }
+
+    // runc: read-only paths are remounted read-only, then masked paths hidden (none when privileged).
+    const pick = (
+      given: readonly string[] | undefined,
+      fromSc: readonly string[] | undefined,
+      dflt: readonly string[],
+    ): readonly string[] => (privileged ? [] : (given ?? (fromSc && fromSc.length > 0 ? fromSc : dflt)))
+    for (const p of pick(input.readonlyPaths, sc?.readonly_paths, DEFAULT_READONLY_PATHS)) {
+      const target = normal(p)
+      const under = this.#mountFor(target)
+      const rel = this.#rel(under, target)
+      if (!under.backend.lstat(rel)) continue
+      this.#mount({ ...under, target, root: rel, readonly: true })
+    }
+    for (const p of pick(input.maskedPaths, sc?.masked_paths, DEFAULT_MASKED_PATHS)) {
+      const target = normal(p)
+      const under = this.#mountFor(target)
+      const entry = under.backend.lstat(this.#rel(under, target))
+      if (!entry) continue
+      if (entry.type === 'dir') {
+        this.#mount({
+          target,
+          backend: new Tmpfs(dirNode(0o555, t), this.now),
+          readonly: true,
+          fstype: 'tmpfs',
+          source: 'tmpfs',
+          options: 'relatime,size=0k',
+        })
+      } else {
+        this.#mount({
+          target,
+          backend: new Tmpfs(deviceNode('null', [1, 3], 0o666, t), this.now),
+          readonly: false,
+          fstype: 'devtmpfs',
+          source: 'udev',
+          options: 'nosuid,relatime,size=8147676k,nr_inodes=2036919,mode=755',
+        })
+      }
+    }
+
+    const groups = containerGroups(this.#groupText, input.user, this.#userName(input.user.uid) ?? input.user.username)
+    this.#init = this.#caller({ pid: 1, uid: input.user.uid, gid: input.user.gid, groups })
+    this.#current = this.#init
+  }
+
+  #mount(m: Omit<MountEntry, 'root'> & { root?: string }): void {
+    this.mounts.push({ root: '/', ...m })
+  }
+
+  #userName(uid: number): string | undefined {
+    const passwd = this.overlay.read('/etc/passwd').toString('utf8')
+    for (const line of passwd.split('\n')) {
+      const f = line.split(':')
+      if (f[2] === String(uid)) return f[0]
+    }
+    return undefined
+  }
+
+  #defaultGroups(uid: number, gid: number): readonly number[] {
+    return uid === this.user.uid && gid === this.user.gid ? this.#init.groups : [gid]
+  }
+
+  #caller(c: FsCaller): Caller {
+    const entry = this.#processes().find((p) => p.pid === c.pid)
+    const uid = c.uid ?? entry?.uid ?? this.user.uid
+    const gid = c.gid ?? entry?.gid ?? this.user.gid
+    const groups = c.groups ?? entry?.groups ?? (this.#init ? this.#defaultGroups(uid, gid) : [gid])
+    return {
+      pid: c.pid,
+      uid,
+      gid,
+      groups,
+      args: c.args ?? entry?.args ?? [],
+      caps: processCapabilities(this.capabilities, uid).effective,
+      ...(c.output ? { output: c.output } : {}),
+    }
+  }
+
+  /** The filesystem as one process sees it: its /proc/self, its identity for permissions, its stdout. */
+  view(caller: FsCaller): Fs {
+    const c = this.#caller(caller)
+    return new FsView(this, c)
+  }
+
+  /** The identity of the container's processes, with names from its /etc/passwd and /etc/group. */
+  identity(): Identity {
+    return containerIdentity(this, this.user)
+  }
+
+  /** What the container changed in its writable layer. */
+  changes(): Change[] {
+    return this.overlay.changes()
+  }
+
+  /** /proc/mounts. */
+  procMounts(): string {
+    const esc = (s: string): string => s.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`)
+    return this.mounts.map((m) => `${esc(m.source)} ${esc(m.target)} ${m.fstype} ${m.readonly ? 'ro' : 'rw'},${m.options} 0 0\n`).join('')
+  }
+
+  // ---- the Fs interface, as the container's init process ----
+
+  stat(path: string): FileStat | undefined {
+    return this.run(this.#init, (c) => this.doStat(path, true, c))
+  }
+  lstat(path: string): FileStat | undefined {
+    return this.run(this.#init, (c) => this.doStat(path, false, c))
+  }
+  readFile(path: string): Buffer {
+    return this.run(this.#init, (c) => this.doReadFile(path, c))
+  }
+  writeFile(path: string, data: Buffer | string, options?: { append?: boolean; mode?: number }): void {
+    this.run(this.#init, (c) => this.doWriteFile(path, data, options ?? {}, c))
+  }
+  readdir(path: string): string[] {
+    return this.run(this.#init, (c) => this.doReaddir(path, c))
+  }
+  mkdir(path: string, options?: { recursive?: boolean; mode?: number }): void {
+    this.run(this.#init, (c) => this.doMkdir(path, options ?? {}, c))
+  }
+  rm(path: string, options?: { recursive?: boolean }): void {
+    this.run(this.#init, (c) => this.doRm(path, options?.recursive === true, c))
+  }
+  rename(from: string, to: string): void {
+    this.run(this.#init, (c) => this.doRename(from, to, c))
+  }
+  symlink(target: string, path: string): void {
+    this.run(this.#init, (c) => this.doSymlink(target, path, c))
+  }
+  readlink(path: string): string {
+    return this.run(this.#init, (c) => this.doReadlink(path, c))
+  }
+  realpath(path: string): string {
+    return this.run(this.#init, (c) => this.doRealpath(path, c))
+  }
+  chmod(path: string, mode: number): void {
+    this.run(this.#init, (c) => this.doChmod(path, mode, c))
+  }
+  utimes(path: string, mtimeMs: number): void {
+    this.run(this.#init, (c) => this.doUtimes(path, mtimeMs, c))
+  }
+
+  /** Runs one operation for a caller (whose /proc/self /proc shows while it runs; operations are synchronous). */
+  run<T>(c: Caller, f: (c: Caller) => T): T {
+    const before = this.#current
+    this.#current = c
+    try {
+      return f(c)
+    } finally {
+      this.#current = before
+    }
+  }
+
+  // ---- resolution ----
+
+  #mountFor(path: string, except?: MountEntry): MountEntry {
+    let best: MountEntry | undefined
+    for (const m of this.mounts) {
+      if (m === except || !isUnder(path, m.target)) continue
+      if (!best || m.target.length >= best.target.length) best = m
+    }
+    return best as MountEntry
+  }
+
+  #rel(m: MountEntry, path: string): string {
+    const at = relativeTo(path, m.target)
+    if (m.root === '/') return at
+    return at === '/' ? m.root : `${m.root}${at}`
+  }
+
+  #lookup(path: string): Omit<Resolved, 'path'> {
+    const mount = this.#mountFor(path)
+    const rel = this.#rel(mount, path)
+    return { mount, rel, entry: mount.backend.lstat(rel) }
+  }
+
+  #resolve(input: string, follow: boolean, c: Caller): Resolved {
+    let todo = split(input)
+    let cur = '/'
+    let links = 0
+    while (todo.length > 0) {
+      const name = todo.shift() as string
+      if (name === '.') continue
+      const here = this.#lookup(cur).entry
+      if (!here) throw new FsError('ENOENT', input)
+      if (here.type !== 'dir') throw new FsError('ENOTDIR', input)
+      if (!this.#may(here, X, c)) throw new FsError('EACCES', input)
+      if (name === '..') {
+        cur = parentOf(cur)
+        continue
+      }
+      const next = joinPath(cur, name)
+      const found = this.#lookup(next).entry
+      if (found?.type === 'symlink' && (todo.length > 0 || follow)) {
+        if (++links > MAX_LINKS) throw new FsError('ELOOP', input)
+        const target = found.target ?? ''
+        if (target === '') throw new FsError('ENOENT', input)
+        todo = [...split(target), ...todo]
+        if (target.startsWith('/')) cur = '/'
+        continue
+      }
+      if (!found && todo.length > 0) throw new FsError('ENOENT', input)
+      cur = next
+    }
+    return { path: cur, ...this.#lookup(cur) }
+  }
+
+  #may(e: Entry, want: number, c: Caller): boolean {
+    if (hasCap(c.caps, CAP.DAC_OVERRIDE)) {
+      if ((want & X) === 0 || e.type === 'dir' || (e.mode & 0o111) !== 0) return true
+    }
+    if (hasCap(c.caps, CAP.DAC_READ_SEARCH) && (want & W) === 0 && (want === R || e.type === 'dir')) return true
+    const bits = e.uid === c.uid ? (e.mode >> 6) & 7 : e.gid === c.gid || c.groups.includes(e.gid) ? (e.mode >> 3) & 7 : e.mode & 7
+    return (bits & want) === want
+  }
+
+  /** Permission to add or remove `name` in the directory `dir` (write and search; the sticky bit's owner rule). */
+  #mayChange(dirPath: string, victim: Entry | undefined, c: Caller, path: string): void {
+    const dir = this.#lookup(dirPath).entry
+    if (!dir) throw new FsError('ENOENT', path)
+    if (!this.#may(dir, W | X, c)) throw new FsError('EACCES', path)
+    if (victim && (dir.mode & 0o1000) !== 0 && victim.uid !== c.uid && dir.uid !== c.uid && !hasCap(c.caps, CAP.FOWNER))
+      throw new FsError('EACCES', path)
+  }
+
+  #writable(r: { mount: MountEntry }, path: string): void {
+    if (r.mount.readonly) throw new FsError('EROFS', path)
+  }
+
+  #isMountPoint(path: string): boolean {
+    return path !== '/' && this.mounts.some((m) => m.target === path)
+  }
+
+  #attrs(c: Caller, mode: number, parentPath: string): Attrs {
+    const parent = this.#lookup(parentPath).entry
+    const gid = parent && (parent.mode & 0o2000) !== 0 ? parent.gid : c.gid
+    return { mode: mode & ~UMASK & 0o7777, uid: c.uid, gid, mtimeMs: this.now() }
+  }
+
+  /** Runs a backend call; its errors name the container path. */
+  #call<T>(path: string, f: () => T): T {
+    try {
+      return f()
+    } catch (err) {
+      if (err instanceof FsError) throw new FsError(err.code, path)
+      throw err
+    }
+  }
+
+  // ---- operations ----
+
+  doStat(path: string, follow: boolean, c: Caller): FileStat | undefined {
+    try {
+      const r = this.#resolve(path, follow, c)
+      const entry = r.entry?.type === 'dir' ? r.mount.backend.lstat(r.rel, true) : r.entry
+      return entry ? toStat(entry) : undefined
+    } catch (err) {
+      if (err instanceof FsError) return undefined
+      throw err
+    }
+  }
+
+  doReadFile(path: string, c: Caller): Buffer {
+    const r = this.#resolve(path, true, c)
+    if (!r.entry) throw new FsError('ENOENT', path)
+    if (r.entry.type === 'dir') throw new FsError('EISDIR', path)
+    if (!this.#may(r.entry, R, c)) throw new FsError('EACCES', path)
+    if (r.entry.type === 'char') {
+      switch (r.entry.device) {
+        case 'zero':
+        case 'full':
+          return Buffer.alloc(DEVICE_READ_BYTES)
+        case 'random':
+        case 'urandom':
+          return randomBytes(DEVICE_READ_BYTES)
+        default:
+          return Buffer.alloc(0)
+      }
+    }
+    return this.#call(path, () => r.mount.backend.read(r.rel))
+  }
+
+  doWriteFile(path: string, data: Buffer | string, options: { append?: boolean; mode?: number }, c: Caller): void {
+    const r = this.#resolve(path, true, c)
+    const buf = typeof data === 'string' ? Buffer.from(data) : data
+    if (r.entry) {
+      if (r.entry.type === 'dir') throw new FsError('EISDIR', path)
+      if (r.entry.type === 'char') {
+        // A device node writes to the device, whatever the filesystem it sits on.
+        if (!this.#may(r.entry, W, c)) throw new FsError('EACCES', path)
+        if (r.entry.device === 'stdout' || r.entry.device === 'stderr') c.output?.(r.entry.device, buf.toString('utf8'))
+        return
+      }
+      this.#writable(r, path)
+      if (!this.#may(r.entry, W, c)) throw new FsError('EACCES', path)
+    } else {
+      this.#writable(r, path)
+      this.#mayChange(parentOf(r.path), undefined, c, path)
+    }
+    const attrs = this.#attrs(c, options.mode ?? 0o666, parentOf(r.path))
+    this.#call(path, () => r.mount.backend.write(r.rel, buf, options.append === true, attrs))
+  }
+
+  doReaddir(path: string, c: Caller): string[] {
+    const r = this.#resolve(path, true, c)
+    if (!r.entry) throw new FsError('ENOENT', path)
+    if (r.entry.type !== 'dir') throw new FsError('ENOTDIR', path)
+    if (!this.#may(r.entry, R, c)) throw new FsError('EACCES', path)
+    return this.#names(r)
+  }
+
+  #names(r: Resolved): string[] {
+    const names = new Set(this.#call(r.path, () => r.mount.backend.readdir(r.rel)))
+    for (const m of this.mounts) if (m.target !== '/' && parentOf(m.target) === r.path) names.add(baseOf(m.target))
+    return [...names].sort()
+  }
+
+  doMkdir(path: string, options: { recursive?: boolean; mode?: number }, c: Caller): void {
+    if (!options.recursive) return this.#mkdirOne(path, options.mode ?? 0o777, c)
+    const parts = split(path)
+    let cur = ''
+    parts.forEach((part, i) => {
+      cur = `${cur}/${part}`
+      const st = this.doStat(cur, true, c)
+      if (st) {
+        if (st.type !== 'dir') throw new FsError(i === parts.length - 1 ? 'EEXIST' : 'ENOTDIR', path)
+        return
+      }
+      this.#mkdirOne(cur, options.mode ?? 0o777, c, path)
+    })
+  }
+
+  #mkdirOne(path: string, mode: number, c: Caller, reported = path): void {
+    const r = this.#resolve(path, false, c)
+    if (r.entry) throw new FsError('EEXIST', reported)
+    this.#writable(r, reported)
+    this.#mayChange(parentOf(r.path), undefined, c, reported)
+    const attrs = this.#attrs(c, mode, parentOf(r.path))
+    this.#call(reported, () => r.mount.backend.mkdir(r.rel, attrs))
+  }
+
+  doRm(path: string, recursive: boolean, c: Caller): void {
+    const r = this.#resolve(path, false, c)
+    if (!r.entry) throw new FsError('ENOENT', path)
+    if (r.path === '/' || this.#isMountPoint(r.path)) throw new FsError('EBUSY', path)
+    this.#writable(r, path)
+    if (r.entry.type === 'dir') {
+      const names = this.#names(r)
+      if (names.length > 0 && !recursive) throw new FsError('ENOTEMPTY', path)
+      if (names.length > 0 && !this.#may(r.entry, R | W | X, c)) throw new FsError('EACCES', path)
+      for (const name of names) this.doRm(joinPath(r.path, name), true, c)
+    }
+    this.#mayChange(parentOf(r.path), r.entry, c, path)
+    this.#call(path, () => r.mount.backend.remove(r.rel))
+  }
+
+  doRename(from: string, to: string, c: Caller): void {
+    const a = this.#resolve(from, false, c)
+    if (!a.entry) throw new FsError('ENOENT', from)
+    const b = this.#resolve(to, false, c)
+    if (a.path === b.path) return
+    if (isUnder(b.path, a.path)) throw new FsError('EINVAL', to)
+    if (this.#isMountPoint(a.path)) throw new FsError('EBUSY', from)
+    if (this.#isMountPoint(b.path)) throw new FsError('EBUSY', to)
+    this.#writable(a, from)
+    this.#writable(b, to)
+    this.#mayChange(parentOf(a.path), a.entry, c, from)
+    this.#mayChange(parentOf(b.path), b.entry, c, to)
+    if (b.entry) {
+      if (a.entry.type === 'dir') {
+        if (b.entry.type !== 'dir') throw new FsError('ENOTDIR', to)
+        if (this.#names(b).length > 0) throw new FsError('ENOTEMPTY', to)
+      } else if (b.entry.type === 'dir') throw new FsError('EISDIR', to)
+      this.#call(to, () => b.mount.backend.remove(b.rel))
+    }
+    if (a.mount.backend === b.mount.backend) {
+      this.#call(from, () => a.mount.backend.rename(a.rel, b.rel))
+      return
+    }
+    // Across mounts rename(2) fails with EXDEV and mv copies; here the copy is made and the source removed.
+    this.#copyTree(a.path, b.path, c)
+    this.#removeTree(a.path)
+  }
+
+  #copyTree(from: string, to: string, c: Caller): void {
+    const src = this.#lookup(from)
+    const dst = this.#lookup(to)
+    const e = src.entry
+    if (!e) return
+    const attrs: Attrs = { mode: e.mode, uid: c.uid, gid: c.gid, mtimeMs: e.mtimeMs }
+    if (e.type === 'dir') {
+      this.#call(to, () => dst.mount.backend.mkdir(dst.rel, attrs))
+      for (const name of this.#names({ path: from, ...src })) this.#copyTree(joinPath(from, name), joinPath(to, name), c)
+    } else if (e.type === 'symlink') {
+      this.#call(to, () => dst.mount.backend.symlink(e.target ?? '', dst.rel, attrs))
+    } else {
+      const data = e.type === 'file' ? this.#call(from, () => src.mount.backend.read(src.rel)) : Buffer.alloc(0)
+      this.#call(to, () => dst.mount.backend.write(dst.rel, data, false, attrs))
+    }
+  }
+
+  #removeTree(path: string): void {
+    const r = this.#lookup(path)
+    if (r.entry?.type === 'dir') for (const name of this.#names({ path, ...r })) this.#removeTree(joinPath(path, name))
+    this.#call(path, () => r.mount.backend.remove(r.rel))
+  }
+
+  doSymlink(target: string, path: string, c: Caller): void {
+    const r = this.#resolve(path, false, c)
+    if (r.entry) throw new FsError('EEXIST', path)
+    this.#writable(r, path)
+    this.#mayChange(parentOf(r.path), undefined, c, path)
+    const attrs = this.#attrs(c, 0o777, parentOf(r.path))
+    this.#call(path, () => r.mount.backend.symlink(target, r.rel, attrs))
+  }
+
+  doReadlink(path: string, c: Caller): string {
+    const r = this.#resolve(path, false, c)
+    if (!r.entry) throw new FsError('ENOENT', path)
+    if (r.entry.type !== 'symlink') throw new FsError('EINVAL', path)
+    return r.entry.target ?? ''
+  }
+
+  doRealpath(path: string, c: Caller): string {
+    const r = this.#resolve(path, true, c)
+    if (!r.entry) throw new FsError('ENOENT', path)
+    return r.path
+  }
+
+  doChmod(path: string, mode: number, c: Caller): void {
+    const r = this.#resolve(path, true, c)
+    if (!r.entry) throw new FsError('ENOENT', path)
+    this.#writable(r, path)
+    if (r.entry.uid !== c.uid && !hasCap(c.caps, CAP.FOWNER)) throw new FsError('EPERM', path)
+    this.#call(path, () => r.mount.backend.setattr(r.rel, { mode: mode & 0o7777 }))
+  }
+
+  doUtimes(path: string, mtimeMs: number, c: Caller): void {
+    const r = this.#resolve(path, true, c)
+    if (!r.entry) throw new FsError('ENOENT', path)
+    this.#writable(r, path)
+    if (r.entry.uid !== c.uid && !hasCap(c.caps, CAP.FOWNER) && !this.#may(r.entry, W, c)) throw new FsError('EACCES', path)
+    if (r.entry.type === 'char') return
+    this.#call(path, () => r.mount.backend.setattr(r.rel, { mtimeMs }))
+  }
+}
+
+/** The filesystem one process sees. */
+class FsView implements Fs {
+  constructor(
+    private readonly fs: ContainerFs,
+    private readonly c: Caller,
+  ) {}
+
+  stat(path: string): FileStat | undefined {
+    return this.fs.run(this.c, (c) => this.fs.doStat(path, true, c))
+  }
+  lstat(path: string): FileStat | undefined {
+    return this.fs.run(this.c, (c) => this.fs.doStat(path, false, c))
+  }
+  readFile(path: string): Buffer {
+    return this.fs.run(this.c, (c) => this.fs.doReadFile(path, c))
+  }
+  writeFile(path: string, data: Buffer | string, options?: { append?: boolean; mode?: number }): void {
+    this.fs.run(this.c, (c) => this.fs.doWriteFile(path, data, options ?? {}, c))
+  }
+  readdir(path: string): string[] {
+    return this.fs.run(this.c, (c) => this.fs.doReaddir(path, c))
+  }
+  mkdir(path: string, options?: { recursive?: boolean; mode?: number }): void {
+    this.fs.run(this.c, (c) => this.fs.doMkdir(path, options ?? {}, c))
+  }
+  rm(path: string, options?: { recursive?: boolean }): void {
+    this.fs.run(this.c, (c) => this.fs.doRm(path, options?.recursive === true, c))
+  }
+  rename(from: string, to: string): void {
+    this.fs.run(this.c, (c) => this.fs.doRename(from, to, c))
+  }
+  symlink(target: string, path: string): void {
+    this.fs.run(this.c, (c) => this.fs.doSymlink(target, path, c))
+  }
+  readlink(path: string): string {
+    return this.fs.run(this.c, (c) => this.fs.doReadlink(path, c))
+  }
+  realpath(path: string): string {
+    return this.fs.run(this.c, (c) => this.fs.doRealpath(path, c))
+  }
+  chmod(path: string, mode: number): void {
+    this.fs.run(this.c, (c) => this.fs.doChmod(path, mode, c))
+  }
+  utimes(path: string, mtimeMs: number): void {
+    this.fs.run(this.c, (c) => this.fs.doUtimes(path, mtimeMs, c))
+  }
+}
+
+/** Builds a container's filesystem. */
+export function createContainerFs(input: ContainerFsInput): ContainerFs {
+  return new ContainerFs(input)
+}
+
+const normal = (p: string): string => `/${split(p).join('/')}`
+
+/** Sets an entry in a layer, its missing parents copied from the layers below (or new 0755 directories). */
+function setWithParents(layer: MemLayer, below: readonly MemLayer[], p: string, node: MemNode): void {
+  const parents: string[] = []
+  for (let a = parentOf(p); !layer.has(a); a = parentOf(a)) {
+    parents.unshift(a)
+    if (a === '/') break
+  }
+  for (const a of parents) {
+    const existing = below.map((l) => l.get(a)).find((n) => n !== undefined)
+    layer.set(a, existing?.type === 'dir' ? { ...existing } : dirNode(0o755, node.mtimeMs))
+  }
+  layer.set(p, node)
+}
+
+/** /dev: the devices a container gets (runc's defaults; a privileged container sees a few more). */
+function devTree(t: number, privileged: boolean, now: () => number): Tmpfs {
+  const dev = new Tmpfs(dirNode(0o755, t), now)
+  const l = dev.layer
+  l.set('/null', deviceNode('null', [1, 3], 0o666, t))
+  l.set('/zero', deviceNode('zero', [1, 5], 0o666, t))
+  l.set('/full', deviceNode('full', [1, 7], 0o666, t))
+  l.set('/random', deviceNode('random', [1, 8], 0o666, t))
+  l.set('/urandom', deviceNode('urandom', [1, 9], 0o666, t))
+  l.set('/tty', deviceNode('tty', [5, 0], 0o666, t))
+  l.set('/stdin', deviceNode('stdin', [136, 0], 0o666, t))
+  l.set('/stdout', deviceNode('stdout', [136, 0], 0o666, t))
+  l.set('/stderr', deviceNode('stderr', [136, 0], 0o666, t))
+  l.set('/ptmx', linkNode('pts/ptmx', t))
+  l.set('/fd', linkNode('/proc/self/fd', t))
+  l.set('/core', linkNode('/proc/kcore', t))
+  for (const d of ['/pts', '/mqueue']) l.set(d, dirNode(0o755, t))
+  l.set('/shm', dirNode(0o1777, t))
+  if (privileged) l.set('/kmsg', deviceNode('null', [1, 11], 0o644, t))
+  return dev
+}
+
+/** /sys: a few directories and the container's cgroup (v2, its own cgroup namespace) files. */
+function sysTree(t: number, memoryLimitBytes: number | undefined, now: () => number): Tmpfs {
+  const sys = new Tmpfs(dirNode(0o555, t), now)
+  const l = sys.layer
+  for (const d of ['/block', '/bus', '/class', '/class/net', '/dev', '/devices', '/firmware', '/fs', '/kernel', '/module', '/power'])
+    l.set(d, dirNode(0o755, t))
+  l.set('/fs/cgroup', dirNode(0o755, t))
+  const files: Record<string, string> = {
+    'cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc',
+    'cgroup.procs': '',
+    'cpu.max': 'max 100000',
+    'memory.max': memoryLimitBytes ? String(memoryLimitBytes) : 'max',
+    'memory.current': '1040384',
+    'pids.max': 'max',
+  }
+  for (const [name, value] of Object.entries(files)) l.set(`/fs/cgroup/${name}`, fileNode(value === '' ? '' : `${value}\n`, 0o644, t))
+  return sys
+}

@@ -1,0 +1,132 @@
+// A bind mount of a host directory or file (a CRI Mount's host_path). Reads go through to the host.
+// A writable bind mount writes to the host path, as a real runtime's would: this is the only place
+// a simulated process writes to the host, and only under a host path a client asked to mount
+// writable. Symlinks inside the mount are not followed here: the container filesystem resolves them
+// inside the container's root, as the kernel would; the host path itself is resolved on the host
+// (realpath) when the mount is made, as runc does with a mount source.
+import * as fs from 'node:fs'
+import type { Attrs, Backend, Entry } from './backend.js'
+import { FsError, type FsErrorCode } from './types.js'
+
+const CODES: readonly FsErrorCode[] = [
+  'ENOENT',
+  'EEXIST',
+  'ENOTDIR',
+  'EISDIR',
+  'ENOTEMPTY',
+  'EACCES',
+  'EROFS',
+  'EINVAL',
+  'ELOOP',
+  'EBUSY',
+  'EPERM',
+]
+
+/** Host errors in the container's words (a host errno the simulator has no word for is EINVAL). */
+function translate(err: unknown, path: string): never {
+  const code = (err as { code?: string }).code
+  throw new FsError(CODES.find((c) => c === code) ?? (code === 'EXDEV' ? 'EBUSY' : 'EINVAL'), path)
+}
+
+function attempt<T>(path: string, f: () => T): T {
+  try {
+    return f()
+  } catch (err) {
+    return translate(err, path)
+  }
+}
+
+export class HostBind implements Backend {
+  /** The host path (symlinks resolved), or undefined when it does not exist. */
+  readonly root: string | undefined
+
+  constructor(readonly hostPath: string) {
+    try {
+      this.root = fs.realpathSync(hostPath)
+    } catch {
+      this.root = undefined
+    }
+  }
+
+  /** The host path of a backend path; never outside the mounted path (paths here are normalised). */
+  #abs(p: string): string {
+    if (this.root === undefined) throw new FsError('ENOENT', p)
+    if (p.split('/').includes('..')) throw new FsError('EINVAL', p)
+    return p === '/' ? this.root : `${this.root === '/' ? '' : this.root}${p}`
+  }
+
+  lstat(p: string): Entry | undefined {
+    if (this.root === undefined) {
+      // A host path that is not there: containerd would make it; the mount point shows an empty directory.
+      return p === '/' ? { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 4096, mtimeMs: 0, nlink: 2 } : undefined
+    }
+    const abs = this.#abs(p)
+    const st = fs.lstatSync(abs, { throwIfNoEntry: false })
+    if (!st) return undefined
+    const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? 'char' : 'file'
+    const entry: Entry = {
+      type,
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      nlink: st.nlink,
+    }
+    if (type === 'symlink') entry.target = attempt(p, () => fs.readlinkSync(abs))
+    if (type === 'char') {
+      entry.rdev = [Math.floor(st.rdev / 256) & 0xfff, st.rdev & 0xff]
+      if (st.rdev === 0x103) entry.device = 'null'
+    }
+    return entry
+  }
+
+  readdir(p: string): string[] {
+    if (this.root === undefined) return []
+    return attempt(p, () => fs.readdirSync(this.#abs(p)))
+  }
+
+  read(p: string): Buffer {
+    return attempt(p, () => fs.readFileSync(this.#abs(p)))
+  }
+
+  write(p: string, data: Buffer, append: boolean, attrs: Attrs): void {
+    const abs = this.#abs(p)
+    attempt(p, () => {
+      // O_NOFOLLOW: the container filesystem resolved the path; a symlink put there since is not followed.
+      const flags =
+        fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | (append ? fs.constants.O_APPEND : fs.constants.O_TRUNC)
+      const fd = fs.openSync(abs, flags, attrs.mode)
+      try {
+        fs.writeSync(fd, data)
+      } finally {
+        fs.closeSync(fd)
+      }
+    })
+  }
+
+  mkdir(p: string, attrs: Attrs): void {
+    attempt(p, () => fs.mkdirSync(this.#abs(p), { mode: attrs.mode }))
+  }
+
+  symlink(target: string, p: string): void {
+    attempt(p, () => fs.symlinkSync(target, this.#abs(p)))
+  }
+
+  remove(p: string): void {
+    const abs = this.#abs(p)
+    attempt(p, () => (fs.lstatSync(abs).isDirectory() ? fs.rmdirSync(abs) : fs.unlinkSync(abs)))
+  }
+
+  rename(from: string, to: string): void {
+    attempt(from, () => fs.renameSync(this.#abs(from), this.#abs(to)))
+  }
+
+  setattr(p: string, attrs: { mode?: number; mtimeMs?: number }): void {
+    const abs = this.#abs(p)
+    attempt(p, () => {
+      if (attrs.mode !== undefined) fs.chmodSync(abs, attrs.mode)
+      if (attrs.mtimeMs !== undefined) fs.utimesSync(abs, new Date(), new Date(attrs.mtimeMs))
+    })
+  }
+}

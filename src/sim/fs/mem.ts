@@ -1,0 +1,372 @@
+// In-memory trees: a MemLayer is one layer of entries (an image's files, the writable upper layer
+// of a container, a tmpfs); Tmpfs is a backend over one layer; Overlay is overlayfs over read-only
+// lower layers and one writable upper layer: a change copies the entry up first, a removal of
+// something a lower layer holds leaves a whiteout, and a directory made where one was removed is
+// opaque (the lower layers' entries under it stay hidden).
+import type { Attrs, Backend, DeviceKind, Entry } from './backend.js'
+import { baseOf, isUnder, joinPath, parentOf } from './backend.js'
+import type { FileType } from './types.js'
+
+export interface MemNode {
+  type: FileType
+  mode: number
+  uid: number
+  gid: number
+  mtimeMs: number
+  data?: Buffer
+  target?: string
+  rdev?: [number, number]
+  device?: DeviceKind
+}
+
+const EMPTY = Buffer.alloc(0)
+
+export function dirNode(mode: number, mtimeMs: number, uid = 0, gid = 0): MemNode {
+  return { type: 'dir', mode, uid, gid, mtimeMs }
+}
+
+export function fileNode(data: Buffer | string, mode: number, mtimeMs: number, uid = 0, gid = 0): MemNode {
+  return { type: 'file', mode, uid, gid, mtimeMs, data: typeof data === 'string' ? Buffer.from(data) : data }
+}
+
+export function linkNode(target: string, mtimeMs: number, uid = 0, gid = 0): MemNode {
+  return { type: 'symlink', mode: 0o777, uid, gid, mtimeMs, target }
+}
+
+export function deviceNode(device: DeviceKind, rdev: [number, number], mode: number, mtimeMs: number): MemNode {
+  return { type: 'char', mode, uid: 0, gid: 0, mtimeMs, rdev, device }
+}
+
+/** One layer: entries by path, with an index of each directory's names. */
+export class MemLayer {
+  readonly #nodes = new Map<string, MemNode>()
+  readonly #children = new Map<string, Set<string>>()
+
+  constructor(root?: MemNode) {
+    if (root) this.#nodes.set('/', root)
+  }
+
+  get(p: string): MemNode | undefined {
+    return this.#nodes.get(p)
+  }
+
+  has(p: string): boolean {
+    return this.#nodes.has(p)
+  }
+
+  /** Sets an entry; missing parent directories are made (0755 root:root) so a layer is always a tree. */
+  set(p: string, node: MemNode): void {
+    if (p !== '/') {
+      const parent = parentOf(p)
+      if (!this.#nodes.has(parent)) this.set(parent, dirNode(0o755, node.mtimeMs))
+      let names = this.#children.get(parent)
+      if (!names) this.#children.set(parent, (names = new Set()))
+      names.add(baseOf(p))
+    }
+    this.#nodes.set(p, node)
+  }
+
+  children(p: string): string[] {
+    return [...(this.#children.get(p) ?? [])]
+  }
+
+  /** Removes an entry and everything under it. */
+  delete(p: string): void {
+    for (const name of this.children(p)) this.delete(joinPath(p, name))
+    this.#children.delete(p)
+    this.#nodes.delete(p)
+    if (p !== '/') this.#children.get(parentOf(p))?.delete(baseOf(p))
+  }
+
+  /** Every path, sorted. */
+  paths(): string[] {
+    return [...this.#nodes.keys()].sort()
+  }
+
+  /** Total bytes of the files held. */
+  bytes(): number {
+    let n = 0
+    for (const node of this.#nodes.values()) n += node.data?.length ?? 0
+    return n
+  }
+}
+
+export function entryOf(node: MemNode, subdirs: number, dirSize: number): Entry {
+  const size =
+    node.type === 'file'
+      ? (node.data?.length ?? 0)
+      : node.type === 'dir'
+        ? dirSize
+        : node.type === 'symlink'
+          ? (node.target ?? '').length
+          : 0
+  return {
+    type: node.type,
+    mode: node.mode,
+    uid: node.uid,
+    gid: node.gid,
+    size,
+    mtimeMs: node.mtimeMs,
+    nlink: node.type === 'dir' ? 2 + subdirs : 1,
+    ...(node.target !== undefined ? { target: node.target } : {}),
+    ...(node.rdev ? { rdev: node.rdev } : {}),
+    ...(node.device ? { device: node.device } : {}),
+  }
+}
+
+const newNode = (type: FileType, attrs: Attrs, extra: Partial<MemNode> = {}): MemNode => ({
+  type,
+  mode: attrs.mode,
+  uid: attrs.uid,
+  gid: attrs.gid,
+  mtimeMs: attrs.mtimeMs,
+  ...extra,
+})
+
+/** A tmpfs: one writable in-memory layer. Share one between containers to share its files (a pod's /dev/shm). */
+export class Tmpfs implements Backend {
+  readonly layer: MemLayer
+
+  constructor(
+    root: MemNode = dirNode(0o1777, Date.now()),
+    private readonly now: () => number = Date.now,
+  ) {
+    this.layer = new MemLayer(root)
+  }
+
+  lstat(p: string, links = false): Entry | undefined {
+    const node = this.layer.get(p)
+    if (!node) return undefined
+    const names = node.type === 'dir' ? this.layer.children(p) : []
+    const subdirs = links ? names.filter((n) => this.layer.get(joinPath(p, n))?.type === 'dir').length : 0
+    return entryOf(node, subdirs, 40 + 20 * names.length)
+  }
+
+  readdir(p: string): string[] {
+    return this.layer.children(p)
+  }
+
+  read(p: string): Buffer {
+    return this.layer.get(p)?.data ?? EMPTY
+  }
+
+  write(p: string, data: Buffer, append: boolean, attrs: Attrs): void {
+    const node = this.layer.get(p)
+    if (!node) {
+      this.layer.set(p, newNode('file', attrs, { data }))
+      return touchParent(this.layer, p, attrs.mtimeMs)
+    }
+    node.data = append ? Buffer.concat([node.data ?? EMPTY, data]) : data
+    node.mtimeMs = attrs.mtimeMs
+  }
+
+  mkdir(p: string, attrs: Attrs): void {
+    this.layer.set(p, newNode('dir', attrs))
+    touchParent(this.layer, p, attrs.mtimeMs)
+  }
+
+  symlink(target: string, p: string, attrs: Attrs): void {
+    this.layer.set(p, newNode('symlink', { ...attrs, mode: 0o777 }, { target }))
+    touchParent(this.layer, p, attrs.mtimeMs)
+  }
+
+  remove(p: string): void {
+    this.layer.delete(p)
+    touchParent(this.layer, p, this.now())
+  }
+
+  rename(from: string, to: string): void {
+    moveTree(this.layer, from, this.layer, to)
+    this.layer.delete(from)
+  }
+
+  setattr(p: string, attrs: { mode?: number; mtimeMs?: number }): void {
+    const node = this.layer.get(p)
+    if (!node) return
+    if (attrs.mode !== undefined) node.mode = attrs.mode
+    if (attrs.mtimeMs !== undefined) node.mtimeMs = attrs.mtimeMs
+  }
+}
+
+/** A directory's modification time changes when an entry is made or removed in it. */
+function touchParent(layer: MemLayer, p: string, mtimeMs: number): void {
+  if (p === '/') return
+  const parent = layer.get(parentOf(p))
+  if (parent) parent.mtimeMs = mtimeMs
+}
+
+function moveTree(src: MemLayer, from: string, dst: MemLayer, to: string): void {
+  const node = src.get(from)
+  if (!node) return
+  dst.set(to, { ...node })
+  for (const name of src.children(from)) moveTree(src, joinPath(from, name), dst, joinPath(to, name))
+}
+
+/** One change of a container's writable layer against its image, as `ctr snapshot diff` would list it. */
+export interface Change {
+  kind: 'add' | 'modify' | 'delete'
+  path: string
+}
+
+/** overlayfs: read-only lower layers (the first one on top) under one writable upper layer. */
+export class Overlay implements Backend {
+  readonly upper = new MemLayer()
+  /** Paths removed from the lower layers. */
+  readonly whiteouts = new Set<string>()
+  /** Upper directories that hide whatever the lower layers hold under them. */
+  readonly opaque = new Set<string>()
+
+  constructor(
+    readonly lowers: readonly MemLayer[],
+    private readonly now: () => number,
+  ) {
+    const root = lowers.map((l) => l.get('/')).find((n) => n !== undefined)
+    if (!root) this.upper.set('/', dirNode(0o755, now()))
+  }
+
+  /** True when the lower layers' entry at `p` shows through (nothing above it removed or hid it). */
+  #lowerVisible(p: string): boolean {
+    if (this.whiteouts.has(p)) return false
+    for (let a = p; a !== '/';) {
+      a = parentOf(a)
+      if (this.opaque.has(a) || this.whiteouts.has(a)) return false
+      const up = this.upper.get(a)
+      if (up && up.type !== 'dir') return false
+    }
+    return true
+  }
+
+  #lower(p: string): MemNode | undefined {
+    if (!this.#lowerVisible(p)) return undefined
+    for (const l of this.lowers) {
+      const node = l.get(p)
+      if (node) return node
+    }
+    return undefined
+  }
+
+  #node(p: string): MemNode | undefined {
+    return this.upper.get(p) ?? this.#lower(p)
+  }
+
+  lstat(p: string, links = false): Entry | undefined {
+    const node = this.#node(p)
+    if (!node) return undefined
+    const subdirs = links && node.type === 'dir' ? this.readdir(p).filter((n) => this.#node(joinPath(p, n))?.type === 'dir').length : 0
+    return entryOf(node, subdirs, 4096)
+  }
+
+  readdir(p: string): string[] {
+    const names = new Set<string>()
+    const up = this.upper.get(p)
+    if (up?.type === 'dir') for (const n of this.upper.children(p)) names.add(n)
+    if (!(up && up.type !== 'dir') && !this.opaque.has(p) && this.#lowerVisible(p)) {
+      for (const l of this.lowers) {
+        const node = l.get(p)
+        if (!node) continue
+        if (node.type !== 'dir') break
+        for (const n of l.children(p)) if (!this.whiteouts.has(joinPath(p, n))) names.add(n)
+      }
+    }
+    return [...names]
+  }
+
+  read(p: string): Buffer {
+    return this.#node(p)?.data ?? EMPTY
+  }
+
+  /** Copies an entry (not its children) and its parents into the upper layer. */
+  #copyUp(p: string): MemNode | undefined {
+    const up = this.upper.get(p)
+    if (up) return up
+    const low = this.#lower(p)
+    if (!low) return undefined
+    if (p !== '/') this.#copyUp(parentOf(p))
+    const copy = { ...low }
+    this.upper.set(p, copy)
+    return copy
+  }
+
+  /** Makes an entry in the upper layer where nothing shows now (a removed lower entry makes a directory opaque). */
+  #create(p: string, node: MemNode): void {
+    this.#copyUp(parentOf(p))
+    const wasRemoved = this.whiteouts.delete(p)
+    this.upper.set(p, node)
+    touchParent(this.upper, p, node.mtimeMs)
+    if (node.type === 'dir' && (wasRemoved || this.#lower(p) !== undefined)) this.opaque.add(p)
+  }
+
+  write(p: string, data: Buffer, append: boolean, attrs: Attrs): void {
+    const node = this.#copyUp(p)
+    if (!node) return this.#create(p, newNode('file', attrs, { data }))
+    node.data = append ? Buffer.concat([node.data ?? EMPTY, data]) : data
+    node.mtimeMs = attrs.mtimeMs
+  }
+
+  mkdir(p: string, attrs: Attrs): void {
+    this.#create(p, newNode('dir', attrs))
+  }
+
+  symlink(target: string, p: string, attrs: Attrs): void {
+    this.#create(p, newNode('symlink', { ...attrs, mode: 0o777 }, { target }))
+  }
+
+  remove(p: string): void {
+    const inLower = this.#lower(p) !== undefined
+    this.upper.delete(p)
+    this.opaque.delete(p)
+    for (const w of [...this.whiteouts]) if (w !== p && isUnder(w, p)) this.whiteouts.delete(w)
+    for (const o of [...this.opaque]) if (isUnder(o, p)) this.opaque.delete(o)
+    if (inLower) {
+      this.#copyUp(parentOf(p))
+      this.whiteouts.add(p)
+    }
+    touchParent(this.upper, p, this.now())
+  }
+
+  rename(from: string, to: string): void {
+    const copy = (src: string, dst: string): void => {
+      const node = this.#node(src)
+      if (!node) return
+      this.#create(dst, { ...node })
+      if (node.type === 'dir') for (const n of this.readdir(src)) copy(joinPath(src, n), joinPath(dst, n))
+    }
+    copy(from, to)
+    const removeTree = (p: string): void => {
+      if (this.#node(p)?.type === 'dir') for (const n of this.readdir(p)) removeTree(joinPath(p, n))
+      this.remove(p)
+    }
+    removeTree(from)
+  }
+
+  setattr(p: string, attrs: { mode?: number; mtimeMs?: number }): void {
+    const node = this.#copyUp(p)
+    if (!node) return
+    if (attrs.mode !== undefined) node.mode = attrs.mode
+    if (attrs.mtimeMs !== undefined) node.mtimeMs = attrs.mtimeMs
+  }
+
+  /** What the upper layer changed: added and modified entries, and removals (whiteouts). */
+  changes(): Change[] {
+    const out: Change[] = []
+    for (const p of this.upper.paths()) {
+      if (p === '/') continue
+      const low = this.#lowerUnderneath(p)
+      const node = this.upper.get(p) as MemNode
+      if (!low) out.push({ kind: 'add', path: p })
+      else if (node.type !== 'dir' || node.mode !== low.mode || node.mtimeMs !== low.mtimeMs || this.opaque.has(p))
+        out.push({ kind: 'modify', path: p })
+    }
+    for (const p of this.whiteouts) out.push({ kind: 'delete', path: p })
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  }
+
+  /** The lower entry an upper one covers, ignoring removals above it. */
+  #lowerUnderneath(p: string): MemNode | undefined {
+    for (const l of this.lowers) {
+      const node = l.get(p)
+      if (node) return node
+    }
+    return undefined
+  }
+}
