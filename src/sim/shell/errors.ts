@@ -1,0 +1,41 @@
+// How the interpreter unwinds: exit, errors that end a non-interactive shell, break/continue/return.
+
+/** `exit`, or the end of the shell for another reason: unwinds to the top with the exit status. */
+export class ShellExit {
+  constructor(readonly code: number) {}
+}
+
+/** An error that ends a non-interactive shell; its message has been printed. */
+export class ShellFatal {
+  constructor(readonly status = 2) {}
+}
+
+export class LoopControl {
+  constructor(
+    public n: number,
+    readonly kind: 'break' | 'continue',
+  ) {}
+}
+
+export class FunctionReturn {
+  constructor(readonly code: number) {}
+}
+
+/** A builtin's failure: the shell prints "sh: name: line N: message". */
+export class BuiltinError extends Error {
+  constructor(
+    message: string,
+    readonly status = 2,
+  ) {
+    super(message)
+  }
+}
+
+export class RedirError extends Error {}
+
+/** A write to a pipe nobody reads, by a process that ignores SIGPIPE. */
+export class EpipeError extends Error {
+  constructor() {
+    super('write error: Broken pipe')
+  }
+}

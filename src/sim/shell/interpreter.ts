@@ -1,0 +1,1407 @@
+// Runs a parsed script with busybox ash semantics. One Shell is one shell process (or an in-process
+// subshell: `( … )`, `$( … )`); pipeline stages and background jobs are child SimProcesses running
+// a forked Shell, so each can be signalled (SIGPIPE, kill $!) and exits on its own.
+import { fallbackCommand } from '../commands/table.js'
+import type { CommandContext, Identity, Input, ProcessInfo, ProcessTable } from '../context.js'
+import type { Clock } from '../clock.js'
+import { FS_MESSAGES, FsError, resolvePath, type Fs } from '../fs/types.js'
+import { SimProcess, type ExitInfo } from '../process.js'
+import { SIGKILL } from '../signals.js'
+import { ArithError, evaluate } from './arith.js'
+import type { AndOr, Command, List, ParamPart, Part, Pipeline, Redir, SimpleCommand, Word } from './ast.js'
+import { REGULAR_BUILTINS, SPECIAL_BUILTINS, type Builtin } from './builtins.js'
+import { BuiltinError, EpipeError, FunctionReturn, LoopControl, RedirError, ShellExit, ShellFatal } from './errors.js'
+import { Fields } from './fields.js'
+import { CaptureSink, Io, Pipe, Reader, emptyReader, nextTurn, nullSink, textReader, FileSink, type Fd, type Sink } from './io.js'
+import { resolveExecutable, type Executable } from './lookup.js'
+import { ShellSyntaxError, parse, parseScript } from './parser.js'
+import { globPaths, matchPattern, removeAffix, substitute } from './pattern.js'
+
+const SIGPIPE = 13
+/** On the stdin a shell gives a command: the shell's buffered reader behind it. */
+const READER = Symbol('reader')
+/** Signals whose default action is to do nothing. */
+const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28])
+/** Commands of the table that busybox ash has as builtins: their errors begin with the shell's name. */
+const ASH_BUILTINS = new Set(['echo', 'printf', 'test', '[', '[[', 'kill', 'true', 'false', 'pwd'])
+const MAX_FUNCTION_DEPTH = 1000
+
+/** The process a shell runs as. */
+export interface ShellProcess {
+  readonly pid: number
+  readonly isInit: boolean
+  readonly signal: AbortSignal
+  trap(signo: number, handler: () => void): void
+  terminate(exit: ExitInfo): void
+}
+
+/** What a shell's commands see of their container. */
+export interface ShellSystem {
+  readonly clock: Clock
+  readonly fs: Fs
+  readonly identity: Identity
+  readonly hostname: string
+  readonly processes: ProcessTable
+}
+
+export interface ShellOptions {
+  proc: ShellProcess
+  sys: ShellSystem
+  io: Io
+  env: Readonly<Record<string, string>>
+  cwd: string
+  /** $0, and what error messages begin with. */
+  name: string
+  /** The script file being run (error messages then name it and the line). */
+  script?: string
+  params?: string[]
+}
+
+interface Var {
+  value: string | undefined
+  exported: boolean
+  readonly: boolean
+}
+
+interface Child {
+  pid: number
+  job: number
+  args: readonly string[]
+  proc: SimProcess
+  exit?: ExitInfo
+}
+
+export interface ShellOpts {
+  errexit: boolean
+  nounset: boolean
+  xtrace: boolean
+  noglob: boolean
+  noclobber: boolean
+  allexport: boolean
+  pipefail: boolean
+}
+
+const OPTION_LETTERS: Record<string, keyof ShellOpts> = {
+  e: 'errexit',
+  u: 'nounset',
+  x: 'xtrace',
+  f: 'noglob',
+  C: 'noclobber',
+  a: 'allexport',
+}
+
+/** Shared by a shell and its subshells: child PIDs when the process table cannot give them. */
+interface Tree {
+  nextPid: number
+  nextJob: number
+}
+
+export class Shell {
+  readonly proc: ShellProcess
+  readonly sys: ShellSystem
+  io: Io
+  name: string
+  script: string | undefined
+  vars = new Map<string, Var>()
+  params: string[]
+  funcs = new Map<string, Command>()
+  cwd: string
+  opts: ShellOpts = { errexit: false, nounset: false, xtrace: false, noglob: false, noclobber: false, allexport: false, pipefail: false }
+  /** Signal number → action ('' ignores); 0 is EXIT. */
+  traps = new Map<number, string>()
+  /** $? */
+  status = 0
+  lastBg: number | undefined
+  /** Background jobs not yet waited for. */
+  jobs = new Map<number, Child>()
+  /** Running child processes (jobs and pipeline stages). */
+  children = new Map<number, Child>()
+  loopDepth = 0
+  funcDepth = 0
+  locals: Map<string, Var | undefined>[] = []
+  /** The builtin running, for error messages. */
+  builtinName: string | undefined
+  line = 0
+  /** $$: the PID of the top shell (subshells keep it). */
+  rootPid: number
+  /** Set by `exec CMD`: the shell's traps no longer apply. */
+  execd = false
+  /** Subshells in the same process cannot receive signals: their trap only records. */
+  #canTrap: boolean
+  #installed = new Set<number>()
+  #pending: number[] = []
+  #signalWaiters = new Set<(signo: number) => void>()
+  #inTrap = false
+  #noErrexit = 0
+  #cmdsubStatus: number | undefined
+  #spins = 0
+  #tree: Tree
+  /** Updates the ps line of the process this shell runs as (forked shells). */
+  #setArgs: ((args: readonly string[]) => void) | undefined
+
+  constructor(o: ShellOptions) {
+    this.proc = o.proc
+    this.sys = o.sys
+    this.io = o.io
+    this.name = o.name
+    this.script = o.script
+    this.params = o.params ?? []
+    this.cwd = o.cwd
+    this.rootPid = o.proc.pid
+    this.#canTrap = true
+    this.#tree = { nextPid: 0, nextJob: 1 }
+    for (const [k, v] of Object.entries(o.env)) this.vars.set(k, { value: v, exported: true, readonly: false })
+    if (!this.vars.has('IFS')) this.vars.set('IFS', { value: ' \t\n', exported: false, readonly: false })
+    if (!this.vars.has('PATH'))
+      this.vars.set('PATH', { value: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', exported: false, readonly: false })
+    this.vars.set('PWD', { value: this.cwd, exported: true, readonly: false })
+    this.vars.set('SHLVL', { value: String((Number(o.env.SHLVL) || 0) + 1), exported: true, readonly: false })
+  }
+
+  // ---- entry points
+
+  /** Runs a script to its end (or `exit`), then the EXIT trap; returns the exit status. */
+  async main(text: string): Promise<number> {
+    const script = parseScript(text)
+    return this.#top(async () => {
+      for (const line of script.lines) await this.runList(line, this.io)
+      if (script.error) {
+        this.#syntaxError(script.error)
+        throw new ShellExit(2)
+      }
+    })
+  }
+
+  async #top(body: () => Promise<void>): Promise<number> {
+    let status: number
+    try {
+      await body()
+      await this.runPendingTraps()
+      status = this.status
+    } catch (err) {
+      status = this.#exitStatus(err)
+    }
+    return this.#exitTrap(status)
+  }
+
+  #exitStatus(err: unknown): number {
+    if (err instanceof ShellExit) return err.code
+    if (err instanceof ShellFatal) return err.status
+    if (err instanceof FunctionReturn) return err.code
+    if (err instanceof LoopControl) return this.status
+    throw err
+  }
+
+  async #exitTrap(status: number): Promise<number> {
+    const action = this.traps.get(0)
+    if (action === undefined || action === '' || this.execd || this.proc.signal.aborted) return status
+    this.traps.delete(0)
+    this.status = status
+    try {
+      await this.evalString(action, this.io)
+    } catch (err) {
+      return this.#exitStatus(err)
+    }
+    return status
+  }
+
+  // ---- messages
+
+  /**
+   * Prints an error as ash does: "sh: [command: ][line N: ]message", where the command is the
+   * builtin running (eval and . included, for what runs inside them) or the script file.
+   */
+  error(message: string, builtin?: string, io: Io = this.io): void {
+    const command = builtin ?? this.builtinName ?? this.script
+    let text = `${this.name}: `
+    if (command !== undefined) {
+      if (command !== this.name) text += `${command}: `
+      text += `line ${this.line}: `
+    }
+    this.write(io, 2, `${text}${message}\n`)
+  }
+
+  #syntaxError(err: ShellSyntaxError): void {
+    this.line = err.line
+    this.error(`syntax error: ${err.message}`)
+  }
+
+  #fatal(message: string): never {
+    this.error(message)
+    throw new ShellFatal(2)
+  }
+
+  /** Writes to a descriptor; a broken pipe delivers SIGPIPE to this process. */
+  write(io: Io, fd: number, text: string): void {
+    if (this.proc.signal.aborted) throw this.proc.signal.reason
+    const sink = io.out(fd)
+    if (sink === undefined) return
+    if (!sink.write(text)) {
+      this.#deliver(SIGPIPE)
+      throw new EpipeError()
+    }
+  }
+
+  // ---- variables
+
+  getVar(name: string): string | undefined {
+    return this.vars.get(name)?.value
+  }
+
+  setVar(name: string, value: string | undefined, flags: { export?: boolean; readonly?: boolean } = {}): void {
+    const v = this.vars.get(name)
+    if (v?.readonly && value !== undefined) throw new BuiltinError(`${name}: is read only`)
+    if (v) {
+      if (value !== undefined) v.value = value
+      if (flags.export) v.exported = true
+      if (flags.readonly) v.readonly = true
+      if (this.opts.allexport) v.exported = true
+    } else {
+      this.vars.set(name, { value, exported: !!flags.export || this.opts.allexport, readonly: !!flags.readonly })
+    }
+  }
+
+  unsetVar(name: string): void {
+    const v = this.vars.get(name)
+    if (v?.readonly) throw new BuiltinError(`${name}: is read only`)
+    this.vars.delete(name)
+  }
+
+  /** Makes a variable local to the running function (its value is kept until assigned). */
+  makeLocal(name: string): void {
+    const frame = this.locals[this.locals.length - 1]
+    if (frame === undefined) throw new BuiltinError('not in a function')
+    if (frame.has(name)) return
+    const v = this.vars.get(name)
+    frame.set(name, v && { ...v })
+  }
+
+  exportedEnv(extra?: ReadonlyArray<[string, string]>): Record<string, string> {
+    const env: Record<string, string> = {}
+    for (const [k, v] of this.vars) if (v.exported && v.value !== undefined) env[k] = v.value
+    if (extra) for (const [k, v] of extra) env[k] = v
+    return env
+  }
+
+  get ifs(): string {
+    return this.getVar('IFS') ?? ' \t\n'
+  }
+
+  optionFlags(): string {
+    return Object.entries(OPTION_LETTERS)
+      .filter(([, o]) => this.opts[o])
+      .map(([l]) => l)
+      .join('')
+  }
+
+  setOption(letter: string, on: boolean): boolean {
+    const o = OPTION_LETTERS[letter]
+    if (o === undefined) return false
+    this.opts[o] = on
+    return true
+  }
+
+  #paramValue(name: string): string | undefined {
+    switch (name) {
+      case '?':
+        return String(this.status)
+      case '$':
+        return String(this.rootPid)
+      case '!':
+        return this.lastBg === undefined ? undefined : String(this.lastBg)
+      case '#':
+        return String(this.params.length)
+      case '-':
+        return this.optionFlags()
+      case '@':
+      case '*':
+        return this.params.length === 0 ? undefined : this.params.join(' ')
+      case '0':
+        return this.name
+      case 'RANDOM':
+        return String(Math.floor(Math.random() * 32768))
+      case 'LINENO':
+        return String(this.line)
+      case 'PPID':
+        if (!this.vars.has('PPID')) return String(this.sys.processes.list().find((p) => p.pid === this.rootPid)?.ppid ?? 0)
+    }
+    if (/^\d+$/.test(name)) return this.params[Number(name) - 1]
+    return this.getVar(name)
+  }
+
+  // ---- signals
+
+  /** Sets a trap action ('' ignores, undefined restores the default); 0 is EXIT. */
+  setTrap(signo: number, action: string | undefined): void {
+    if (action === undefined) this.traps.delete(signo)
+    else this.traps.set(signo, action)
+    if (signo !== 0 && signo !== SIGKILL && this.#canTrap && !this.#installed.has(signo)) {
+      this.#installed.add(signo)
+      this.proc.trap(signo, () => this.#deliver(signo))
+    }
+  }
+
+  /** A signal arrived for this shell's process (through the handler a trap installed). */
+  #deliver(signo: number): void {
+    const action = this.execd ? undefined : this.traps.get(signo)
+    if (action === undefined) {
+      if (signo === SIGKILL) return this.proc.terminate({ code: 128 + signo, signal: signo })
+      if (IGNORED_BY_DEFAULT.has(signo) || this.proc.isInit) return
+      return this.proc.terminate({ code: 128 + signo, signal: signo })
+    }
+    if (action === '') return
+    // Run at the next safe point: after the foreground command, or at once in `wait`.
+    this.#pending.push(signo)
+    for (const w of this.#signalWaiters) w(signo)
+    this.#signalWaiters.clear()
+  }
+
+  /** Sends a signal to this shell's own process, as the kernel would. */
+  signalSelf(signo: number): void {
+    if (this.#installed.has(signo) || signo === SIGKILL) this.#deliver(signo)
+    else if (!IGNORED_BY_DEFAULT.has(signo) && !this.proc.isInit) this.proc.terminate({ code: 128 + signo, signal: signo })
+  }
+
+  async runPendingTraps(): Promise<void> {
+    if (this.#inTrap) return
+    while (this.#pending.length > 0) {
+      const signo = this.#pending.shift() as number
+      const action = this.traps.get(signo)
+      if (!action) continue
+      const saved = this.status
+      this.#inTrap = true
+      try {
+        await this.evalString(action, this.io)
+      } finally {
+        this.#inTrap = false
+      }
+      this.status = saved
+    }
+  }
+
+  // ---- processes
+
+  /** The process table commands see: the container's, plus this shell's children. */
+  readonly table: ProcessTable = {
+    list: () => {
+      const base = this.sys.processes.list()
+      const seen = new Set(base.map((p) => p.pid))
+      const user = this.sys.identity.user ?? String(this.sys.identity.uid)
+      const mine: ProcessInfo[] = [...this.children.values()]
+        .filter((c) => c.exit === undefined && !seen.has(c.pid))
+        .map((c) => ({ pid: c.pid, ppid: this.proc.pid, user, args: [...c.args] }))
+      return [...base, ...mine].sort((a, b) => a.pid - b.pid)
+    },
+    kill: (pid, signo) => {
+      const child = this.children.get(pid) ?? this.jobs.get(pid)
+      if (child && child.exit === undefined) return child.proc.kill(signo)
+      if (this.sys.processes.kill(pid, signo)) return true
+      if (pid === this.proc.pid) {
+        this.signalSelf(signo)
+        return true
+      }
+      return false
+    },
+  }
+
+  #allocPid(): number {
+    if (this.#tree.nextPid === 0) {
+      this.#tree.nextPid = Math.max(this.proc.pid, ...this.sys.processes.list().map((p) => p.pid)) + 1
+    }
+    return this.#tree.nextPid++
+  }
+
+  /** Starts a child process running `body` in a forked shell. */
+  spawn(io: Io, body: (sub: Shell) => Promise<number>): Child {
+    const args = [this.name]
+    const spawnHook = this.sys.processes.spawn
+    let proc!: SimProcess
+    const handle = spawnHook?.call(this.sys.processes, { ppid: this.proc.pid, args, signal: (signo) => proc.kill(signo) })
+    const pid = handle?.pid ?? this.#allocPid()
+    const child: Child = { pid, job: 0, args, proc: undefined as unknown as SimProcess }
+    const ignored = new Set([...this.traps].filter(([s, a]) => s !== 0 && a === '').map(([s]) => s))
+    proc = new SimProcess({
+      pid,
+      args,
+      env: {},
+      clock: this.sys.clock,
+      isInit: false,
+      ignored,
+      program: async (pctx) => {
+        const sub = this.#fork({ pid, isInit: false, signal: pctx.signal, trap: pctx.trap, terminate: pctx.terminate }, io, (a) => {
+          child.args = a
+          handle?.setArgs(a)
+        })
+        return sub.#top(async () => {
+          sub.status = await body(sub)
+        })
+      },
+      onOutput: (_stream, text) => io.out(2)?.write(text),
+    })
+    child.proc = proc
+    this.#killChildrenOnExit()
+    this.children.set(pid, child)
+    void proc.exited.then((exit) => {
+      child.exit = exit
+      this.children.delete(pid)
+      handle?.exit()
+    })
+    proc.start()
+    return child
+  }
+
+  /** Shared by the subshells that run in this shell's process. */
+  #process = { watching: false }
+
+  /** When this shell's process ends, its children (jobs, pipeline stages) are killed. */
+  #killChildrenOnExit(): void {
+    if (this.#process.watching) return
+    this.#process.watching = true
+    const children = this.children
+    this.proc.signal.addEventListener(
+      'abort',
+      () => {
+        for (const child of children.values()) child.proc.kill(SIGKILL)
+      },
+      { once: true },
+    )
+  }
+
+  /** A copy of this shell for a child process. */
+  #fork(proc: ShellProcess, io: Io, setArgs: (args: readonly string[]) => void): Shell {
+    const sub = this.#copy(proc, io, true)
+    sub.#setArgs = setArgs
+    return sub
+  }
+
+  /** A subshell in this process: `( … )` and `$( … )`. */
+  #subshell(io: Io): Shell {
+    return this.#copy(this.proc, io, false)
+  }
+
+  #copy(proc: ShellProcess, io: Io, canTrap: boolean): Shell {
+    const sub = new Shell({
+      proc,
+      sys: { ...this.sys, processes: this.table },
+      io,
+      env: {},
+      cwd: this.cwd,
+      name: this.name,
+      ...(this.script !== undefined ? { script: this.script } : {}),
+      params: [...this.params],
+    })
+    sub.vars = new Map([...this.vars].map(([k, v]) => [k, { ...v }]))
+    sub.funcs = new Map(this.funcs)
+    sub.opts = { ...this.opts }
+    // A subshell keeps ignored signals ignored; other traps are reset.
+    for (const [s, a] of this.traps) if (a === '' && s !== 0) sub.traps.set(s, '')
+    sub.status = this.status
+    sub.lastBg = this.lastBg
+    sub.loopDepth = this.loopDepth
+    sub.funcDepth = this.funcDepth
+    sub.line = this.line
+    sub.rootPid = this.rootPid
+    sub.#canTrap = canTrap
+    sub.#tree = this.#tree
+    if (!canTrap) {
+      // The same process: one table of children, one watch on its end.
+      sub.children = this.children
+      sub.#process = this.#process
+    }
+    sub.#noErrexit = this.#noErrexit
+    return sub
+  }
+
+  async #inSubshell(sub: Shell, body: () => Promise<number>): Promise<number> {
+    return sub.#top(async () => {
+      sub.status = await body()
+    })
+  }
+
+  /** Resolves with the next trapped signal that arrives (or one already pending); cancel when done. */
+  nextSignal(): { promise: Promise<number>; cancel(): void } {
+    let waiter: ((signo: number) => void) | undefined
+    const pending = this.#pending[0]
+    const promise =
+      pending !== undefined
+        ? Promise.resolve(pending)
+        : new Promise<number>((resolve) => {
+            waiter = resolve
+            this.#signalWaiters.add(resolve)
+          })
+    return { promise, cancel: () => void (waiter && this.#signalWaiters.delete(waiter)) }
+  }
+
+  /** Waits for background jobs (all, or these PIDs). A trapped signal interrupts: 128+signo. */
+  async wait(pids?: number[]): Promise<number> {
+    const waitFor = async (child: Child): Promise<{ status: number; interrupted: boolean }> => {
+      if (child.exit) return { status: child.exit.code, interrupted: false }
+      const signal = this.nextSignal()
+      try {
+        return await this.abortable(
+          Promise.race([
+            child.proc.exited.then((e) => ({ status: e.code, interrupted: false })),
+            signal.promise.then((s) => ({ status: 128 + s, interrupted: true })),
+          ]),
+        )
+      } finally {
+        signal.cancel()
+      }
+    }
+    if (this.#pending.length > 0) return 128 + (this.#pending[0] as number)
+    if (pids === undefined) {
+      for (const [pid, child] of this.jobs) {
+        const r = await waitFor(child)
+        if (r.interrupted) return r.status
+        this.jobs.delete(pid)
+      }
+      return 0
+    }
+    let status = 127
+    for (const pid of pids) {
+      const child = this.jobs.get(pid)
+      if (child === undefined) {
+        status = 127
+        continue
+      }
+      const r = await waitFor(child)
+      if (r.interrupted) return r.status
+      this.jobs.delete(pid)
+      status = r.status
+    }
+    return status
+  }
+
+  /** A script that starts jobs forever and never waits: forget the oldest finished ones. */
+  #pruneJobs(): void {
+    if (this.jobs.size < 256) return
+    for (const [pid, job] of this.jobs) {
+      if (this.jobs.size < 128) break
+      if (job.exit !== undefined) this.jobs.delete(pid)
+    }
+  }
+
+  /** The PID of a job spec (%1, %%, %+, %-). */
+  jobPid(spec: string): number | undefined {
+    const jobs = [...this.jobs.values()].sort((a, b) => a.job - b.job)
+    if (spec === '%%' || spec === '%+' || spec === '%') return jobs[jobs.length - 1]?.pid
+    if (spec === '%-') return jobs[jobs.length - 2]?.pid
+    const n = Number(spec.slice(1))
+    return jobs.find((j) => j.job === n)?.pid
+  }
+
+  // ---- execution
+
+  async runList(list: List, io: Io): Promise<number> {
+    for (const item of list) {
+      if (item.background) {
+        const bio = io.with(0, { kind: 'in', reader: emptyReader() })
+        const child = this.spawn(bio, (sub) => sub.runAndOr(item.andOr, bio))
+        child.job = this.#tree.nextJob++
+        this.#pruneJobs()
+        this.jobs.set(child.pid, child)
+        this.lastBg = child.pid
+        this.status = 0
+      } else {
+        await this.runAndOr(item.andOr, io)
+      }
+    }
+    return this.status
+  }
+
+  async runAndOr(ao: AndOr, io: Io): Promise<number> {
+    const n = ao.rest.length
+    let status = await this.#pipeline(ao.first, io, n > 0)
+    for (let i = 0; i < n; i++) {
+      const { op, pipeline } = ao.rest[i] as AndOr['rest'][number]
+      if ((op === '&&') !== (status === 0)) continue
+      status = await this.#pipeline(pipeline, io, i < n - 1)
+    }
+    return status
+  }
+
+  async #pipeline(p: Pipeline, io: Io, notLast: boolean): Promise<number> {
+    const guarded = notLast || p.negate
+    if (guarded) this.#noErrexit++
+    let status: number
+    try {
+      status = p.commands.length === 1 ? await this.runCommand(p.commands[0] as Command, io) : await this.#pipe(p.commands, io)
+    } finally {
+      if (guarded) this.#noErrexit--
+    }
+    if (p.negate) status = status === 0 ? 1 : 0
+    this.status = status
+    if (status !== 0 && this.opts.errexit && this.#noErrexit === 0 && !guarded) throw new ShellExit(status)
+    return status
+  }
+
+  async #pipe(commands: Command[], io: Io): Promise<number> {
+    const n = commands.length
+    const pipes = Array.from({ length: n - 1 }, () => new Pipe())
+    const children = commands.map((cmd, i) => {
+      let sio = io
+      if (i > 0) sio = sio.with(0, { kind: 'in', reader: (pipes[i - 1] as Pipe).reader })
+      if (i < n - 1) sio = sio.with(1, { kind: 'out', sink: (pipes[i] as Pipe).sink })
+      const child = this.spawn(sio, (sub) => sub.runCommand(cmd, sio))
+      void child.proc.exited.then(() => {
+        if (i < n - 1) (pipes[i] as Pipe).closeWrite()
+        if (i > 0) (pipes[i - 1] as Pipe).closeRead()
+      })
+      return child
+    })
+    const exits = await Promise.all(children.map((c) => c.proc.exited))
+    this.#checkAlive()
+    if (this.opts.pipefail) return [...exits].reverse().find((e) => e.code !== 0)?.code ?? 0
+    return (exits[n - 1] as ExitInfo).code
+  }
+
+  #checkAlive(): void {
+    if (this.proc.signal.aborted) throw this.proc.signal.reason
+  }
+
+  async runCommand(cmd: Command, io: Io): Promise<number> {
+    this.#checkAlive()
+    let status: number
+    if (cmd.type === 'simple') status = await this.#simple(cmd, io)
+    else if (cmd.type === 'function') {
+      this.funcs.set(cmd.name, cmd.body)
+      status = 0
+    } else {
+      let rio: Io
+      try {
+        rio = await this.#redirect(cmd.redirs, io)
+      } catch (err) {
+        if (!(err instanceof RedirError)) throw err
+        this.line = cmd.line
+        this.error(err.message, undefined, io)
+        return (this.status = 1)
+      }
+      status = await this.#compound(cmd, rio)
+    }
+    this.status = status
+    await this.runPendingTraps()
+    return status
+  }
+
+  async #compound(cmd: Exclude<Command, SimpleCommand | { type: 'function' }>, io: Io): Promise<number> {
+    switch (cmd.type) {
+      case 'group':
+        return this.runList(cmd.body, io)
+      case 'subshell': {
+        const sio = io.copy()
+        const sub = this.#subshell(sio)
+        return this.#inSubshell(sub, () => sub.runList(cmd.body, sio))
+      }
+      case 'if': {
+        for (const clause of cmd.clauses) {
+          if ((await this.#condition(clause.cond, io)) === 0) return this.runList(clause.body, io)
+        }
+        return cmd.else ? this.runList(cmd.else, io) : 0
+      }
+      case 'loop': {
+        let status = 0
+        this.loopDepth++
+        try {
+          for (;;) {
+            if (((await this.#condition(cmd.cond, io)) === 0) === cmd.until) break
+            const r = await this.#loopBody(cmd.body, io)
+            if (r === 'break') break
+            status = this.status
+            await this.#breathe()
+          }
+        } finally {
+          this.loopDepth--
+        }
+        return status
+      }
+      case 'for': {
+        const items = cmd.items ? await this.expandWords(cmd.items, io) : [...this.params]
+        let status = 0
+        this.loopDepth++
+        try {
+          for (const item of items) {
+            this.setVar(cmd.name, item)
+            const r = await this.#loopBody(cmd.body, io)
+            if (r === 'break') break
+            status = this.status
+            await this.#breathe()
+          }
+        } finally {
+          this.loopDepth--
+        }
+        return status
+      }
+      case 'case': {
+        const subject = await this.expandString(cmd.word, io)
+        for (const item of cmd.items) {
+          for (const pattern of item.patterns) {
+            if (matchPattern(await this.#expandPattern(pattern, io), subject)) return this.runList(item.body, io)
+          }
+        }
+        return 0
+      }
+    }
+  }
+
+  async #condition(list: List, io: Io): Promise<number> {
+    this.#noErrexit++
+    try {
+      return await this.runList(list, io)
+    } finally {
+      this.#noErrexit--
+    }
+  }
+
+  async #loopBody(body: List, io: Io): Promise<'break' | 'continue' | undefined> {
+    try {
+      await this.runList(body, io)
+      return undefined
+    } catch (err) {
+      if (!(err instanceof LoopControl)) throw err
+      if (err.n > 1) {
+        err.n--
+        throw err
+      }
+      return err.kind
+    }
+  }
+
+  /** An endless loop of builtins would never give the event loop a turn: yield now and then. */
+  async #breathe(): Promise<void> {
+    if (++this.#spins % 64 === 0) {
+      await nextTurn()
+      this.#checkAlive()
+    }
+  }
+
+  loopControl(kind: 'break' | 'continue', n: number): void {
+    const levels = Math.min(n, this.loopDepth)
+    if (levels > 0) throw new LoopControl(levels, kind)
+  }
+
+  functionReturn(code: number): never {
+    throw new FunctionReturn(code)
+  }
+
+  // ---- simple commands
+
+  async #simple(cmd: SimpleCommand, io: Io): Promise<number> {
+    this.line = cmd.line
+    this.#cmdsubStatus = undefined
+    const argv = await this.expandWords(cmd.words, io)
+    const assigns: [string, string][] = []
+    for (const a of cmd.assigns) assigns.push([a.name, await this.expandString(a.value, io)])
+    if (this.opts.xtrace) this.#trace(assigns, argv, io)
+    if (argv.length === 0) {
+      for (const [k, v] of assigns) {
+        try {
+          this.setVar(k, v)
+        } catch (err) {
+          if (err instanceof BuiltinError) this.#fatal(err.message)
+          throw err
+        }
+      }
+      if (cmd.redirs.length > 0) {
+        try {
+          await this.#redirect(cmd.redirs, io)
+        } catch (err) {
+          if (!(err instanceof RedirError)) throw err
+          this.error(err.message, undefined, io)
+          return 1
+        }
+      }
+      return this.#cmdsubStatus ?? 0
+    }
+    const name = argv[0] as string
+    const special = SPECIAL_BUILTINS[name]
+    let rio: Io
+    try {
+      rio = await this.#redirect(cmd.redirs, io)
+    } catch (err) {
+      if (!(err instanceof RedirError)) throw err
+      this.error(err.message, undefined, io)
+      if (special) throw new ShellFatal(1)
+      return 1
+    }
+    if (special) {
+      for (const [k, v] of assigns) this.setVar(k, v)
+      return this.#builtin(name, special, argv, rio, io, true)
+    }
+    const fn = this.funcs.get(name)
+    if (fn) return this.#withVars(assigns, true, () => this.callFunction(fn, argv, rio))
+    const regular = REGULAR_BUILTINS[name]
+    if (regular) return this.#withVars(assigns, false, () => this.#builtin(name, regular, argv, rio, io, false))
+    return this.runExternal(argv, rio, assigns)
+  }
+
+  #trace(assigns: [string, string][], argv: string[], io: Io): void {
+    const q = (s: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'"'"'`)}'`)
+    const words = [...assigns.map(([k, v]) => `${k}=${q(v)}`), ...argv.map(q)]
+    this.write(io, 2, `+ ${words.join(' ')}\n`)
+  }
+
+  async #withVars<T>(assigns: [string, string][], exported: boolean, body: () => Promise<T>): Promise<T> {
+    if (assigns.length === 0) return body()
+    const saved = assigns.map(([k]) => [k, this.vars.get(k)] as const)
+    for (const [k, v] of assigns) {
+      const old = this.vars.get(k)
+      this.vars.set(k, { value: v, exported: exported || !!old?.exported, readonly: false })
+    }
+    try {
+      return await body()
+    } finally {
+      for (const [k, old] of saved) {
+        if (old === undefined) this.vars.delete(k)
+        else this.vars.set(k, old)
+      }
+    }
+  }
+
+  async #builtin(name: string, fn: Builtin, argv: string[], io: Io, outer: Io, special: boolean): Promise<number> {
+    const prev = this.builtinName
+    this.builtinName = name
+    try {
+      return await fn(this, argv, io, outer)
+    } catch (err) {
+      if (!(err instanceof BuiltinError)) throw err
+      this.error(err.message, name, io)
+      if (special) throw new ShellFatal(err.status)
+      return err.status
+    } finally {
+      this.builtinName = prev
+    }
+  }
+
+  async callFunction(body: Command, argv: string[], io: Io): Promise<number> {
+    if (this.funcDepth >= MAX_FUNCTION_DEPTH) this.#fatal(`${argv[0]}: function nesting too deep`)
+    const savedParams = this.params
+    this.params = argv.slice(1)
+    this.funcDepth++
+    const frame = new Map<string, Var | undefined>()
+    this.locals.push(frame)
+    const savedLoops = this.loopDepth
+    this.loopDepth = 0
+    try {
+      return await this.runCommand(body, io)
+    } catch (err) {
+      if (err instanceof FunctionReturn) return err.code
+      throw err
+    } finally {
+      this.loopDepth = savedLoops
+      this.locals.pop()
+      for (const [k, old] of frame) {
+        if (old === undefined) this.vars.delete(k)
+        else this.vars.set(k, old)
+      }
+      this.funcDepth--
+      this.params = savedParams
+    }
+  }
+
+  /** Finds what a name runs outside the shell (a command of the table, a file on PATH). */
+  resolve(name: string): Executable | undefined {
+    return resolveExecutable(name, { fs: this.sys.fs, cwd: this.cwd, path: this.getVar('PATH'), identity: this.sys.identity })
+  }
+
+  /** Runs a command that is not a builtin or function: not found is 127, not executable 126. */
+  async runExternal(argv: string[], io: Io, assigns: [string, string][] = [], exec = false): Promise<number> {
+    const name = argv[0] as string
+    const found = this.resolve(name)
+    if (found === undefined || found.kind === 'denied') {
+      const message = `${name}: ${found ? 'Permission denied' : 'not found'}`
+      if (exec) throw new BuiltinError(message, found ? 126 : 127)
+      this.error(message, undefined, io)
+      return found ? 126 : 127
+    }
+    const applet = found.kind === 'command' && !name.includes('/') && ASH_BUILTINS.has(name) ? this.name : undefined
+    const ctx = this.commandContext(argv, io, this.exportedEnv(assigns), { exec, ...(applet ? { applet } : {}) })
+    this.#setArgs?.(argv)
+    try {
+      return (await this.invoke(found, ctx)) & 0xff
+    } catch (err) {
+      if (this.proc.signal.aborted) throw err
+      if (err instanceof ShellExit) return err.code
+      if (err instanceof EpipeError) return 1
+      this.write(io, 2, `${found.kind === 'command' ? found.name : name}: ${(err as Error)?.message ?? String(err)}\n`)
+      return 1
+    } finally {
+      this.#setArgs?.([this.name])
+    }
+  }
+
+  invoke(found: Executable, ctx: CommandContext): Promise<number> {
+    return invokeExecutable(found, ctx)
+  }
+
+  /** The context a command runs with: this shell's descriptors, variables and directory. */
+  commandContext(argv: string[], io: Io, env: Record<string, string>, o: { exec?: boolean; applet?: string } = {}): CommandContext {
+    const signal = this.proc.signal
+    const stdin = io.input(0)
+    const abortable = <T>(p: Promise<T>): Promise<T> => this.abortable(p)
+    return {
+      args: argv,
+      env,
+      clock: this.sys.clock,
+      signal,
+      write: (stream, text) => this.write(io, stream === 'stdout' ? 1 : 2, text),
+      // A foreground command is another process: signals sent to the shell do not reach it.
+      trap: o.exec ? this.proc.trap : () => {},
+      terminate: (exit) => this.proc.terminate(exit),
+      cwd: this.cwd,
+      fs: this.sys.fs,
+      stdin: { read: () => abortable(stdin.read()), readAll: () => abortable(stdin.readAll()), [READER]: stdin } as Input,
+      identity: this.sys.identity,
+      hostname: this.sys.hostname,
+      processes: this.table,
+      pid: this.proc.pid,
+      isInit: o.exec ? this.proc.isInit : false,
+      drain: () => abortable((io.out(1) ?? nullSink).drain()),
+      ...(o.applet !== undefined ? { applet: o.applet } : {}),
+    }
+  }
+
+  /** The promise, or its rejection with the process's end when that comes first. */
+  abortable<T>(p: Promise<T>): Promise<T> {
+    const signal = this.proc.signal
+    if (signal.aborted) return Promise.reject(signal.reason)
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+      p.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort)
+          resolve(v)
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort)
+          reject(e)
+        },
+      )
+    })
+  }
+
+  /** Runs text as shell commands in this shell (eval, trap actions). */
+  async evalString(text: string, io: Io): Promise<number> {
+    let list: List
+    try {
+      list = parse(text)
+    } catch (err) {
+      if (!(err instanceof ShellSyntaxError)) throw err
+      this.#syntaxError(err)
+      throw new ShellFatal(2)
+    }
+    const line = this.line
+    try {
+      this.status = 0
+      return await this.runList(list, io)
+    } finally {
+      this.line = line
+    }
+  }
+
+  /** `.`: runs a file's commands in this shell. */
+  async source(path: string, args: string[], io: Io): Promise<number> {
+    let text: string
+    try {
+      text = this.sys.fs.readFile(resolvePath(this.cwd, path)).toString('utf8')
+    } catch (err) {
+      if (err instanceof FsError) throw new BuiltinError(`can't open '${path}': ${FS_MESSAGES[err.code]}`)
+      throw err
+    }
+    const script = parseScript(text)
+    const saved = { params: this.params, script: this.script, line: this.line, builtin: this.builtinName }
+    if (args.length > 0) this.params = args
+    // Messages from the file's commands name the file, as ash's `.` does.
+    this.script = path
+    this.builtinName = path
+    this.status = 0
+    try {
+      for (const line of script.lines) await this.runList(line, io)
+      if (script.error) {
+        this.#syntaxError(script.error)
+        throw new ShellFatal(2)
+      }
+      return this.status
+    } catch (err) {
+      if (err instanceof FunctionReturn) return err.code
+      throw err
+    } finally {
+      if (args.length > 0) this.params = saved.params
+      this.script = saved.script
+      this.line = saved.line
+      this.builtinName = saved.builtin
+    }
+  }
+
+  // ---- redirections
+
+  async #redirect(redirs: Redir[], io: Io): Promise<Io> {
+    if (redirs.length === 0) return io
+    let r = io
+    for (const red of redirs) {
+      const fd = red.fd ?? (red.op.startsWith('<') ? 0 : 1)
+      switch (red.op) {
+        case '<<':
+        case '<<-': {
+          const doc = red.heredoc as NonNullable<Redir['heredoc']>
+          const text = doc.quoted ? doc.body.map((p) => (p.t === 'q' ? p.v : '')).join('') : await this.#expandHeredoc(doc.body, io)
+          r = r.with(fd, { kind: 'in', reader: textReader(text) })
+          break
+        }
+        case '<':
+        case '<>':
+          r = r.with(fd, this.#openRead(await this.expandString(red.target, io), r))
+          break
+        case '>':
+        case '>|':
+        case '>>':
+          r = r.with(fd, this.#openWrite(await this.expandString(red.target, io), red.op === '>>', r))
+          break
+        case '&>': {
+          const out = this.#openWrite(await this.expandString(red.target, io), false, r)
+          r = r.with(1, out).with(2, out)
+          break
+        }
+        case '>&':
+        case '<&': {
+          const target = await this.expandString(red.target, io)
+          if (target === '-') r = r.with(fd, undefined)
+          else if (/^\d+$/.test(target)) {
+            const src = r.get(Number(target))
+            if (src === undefined) throw new RedirError(`${target}: Bad file descriptor`)
+            r = r.with(fd, src)
+          } else if (red.op === '>&' && red.fd === undefined) {
+            const out = this.#openWrite(target, false, r)
+            r = r.with(1, out).with(2, out)
+          } else throw new RedirError(`${target}: Bad file descriptor`)
+          break
+        }
+      }
+    }
+    return r
+  }
+
+  #device(path: string, io: Io): Fd | undefined | null {
+    if (path === '/dev/null') return null
+    const m = /^\/dev\/(?:std(in|out|err)|fd\/(\d))$/.exec(path)
+    if (!m) return undefined
+    const fd = m[1] === 'in' ? 0 : m[1] === 'out' ? 1 : m[1] === 'err' ? 2 : Number(m[2])
+    return io.get(fd) ?? null
+  }
+
+  #openWrite(path: string, append: boolean, io: Io): Fd {
+    const dev = this.#device(path, io)
+    if (dev === null) return { kind: 'out', sink: nullSink }
+    if (dev !== undefined) return dev
+    const abs = resolvePath(this.cwd, path)
+    try {
+      if (this.opts.noclobber && !append && this.sys.fs.stat(abs)?.type === 'file') throw new FsError('EEXIST', abs)
+      this.sys.fs.writeFile(abs, '', append ? { append: true } : undefined)
+    } catch (err) {
+      if (!(err instanceof FsError)) throw err
+      throw new RedirError(
+        `can't create ${path}: ${err.code === 'ENOENT' || err.code === 'ENOTDIR' ? 'nonexistent directory' : FS_MESSAGES[err.code]}`,
+      )
+    }
+    const sink: Sink = new FileSink(this.sys.fs, abs)
+    return { kind: 'out', sink }
+  }
+
+  #openRead(path: string, io: Io): Fd {
+    const dev = this.#device(path, io)
+    if (dev === null) return { kind: 'in', reader: emptyReader() }
+    if (dev !== undefined) return dev
+    try {
+      const text = this.sys.fs.readFile(resolvePath(this.cwd, path)).toString('utf8')
+      return { kind: 'in', reader: textReader(text) }
+    } catch (err) {
+      if (!(err instanceof FsError)) throw err
+      throw new RedirError(
+        `can't open ${path}: ${err.code === 'ENOENT' || err.code === 'ENOTDIR' ? 'no such file' : FS_MESSAGES[err.code]}`,
+      )
+    }
+  }
+
+  // ---- expansion
+
+  /** Words to arguments: expansions, field splitting, pathname expansion. */
+  async expandWords(words: Word[], io: Io): Promise<string[]> {
+    const out: string[] = []
+    for (const w of words) {
+      const only = w.length === 1 ? (w[0] as Part) : undefined
+      if (only?.t === 'q' || (only?.t === 'lit' && !/[*?[]/.test(only.v))) {
+        out.push(only.v)
+        continue
+      }
+      const b = new Fields(this.ifs)
+      await this.#expandParts(w, b, false, false, io)
+      for (const f of b.finish()) {
+        if (f.glob && !this.opts.noglob) {
+          const matches = globPaths(f.p, this.sys.fs, this.cwd)
+          if (matches.length > 0) {
+            out.push(...matches)
+            continue
+          }
+        }
+        out.push(f.v)
+      }
+    }
+    return out
+  }
+
+  /** A word to one string: no splitting, no globbing (assignments, redirection targets, case). */
+  async expandString(w: Word, io: Io): Promise<string> {
+    const only = w.length === 1 ? (w[0] as Part) : undefined
+    if (only?.t === 'q' || only?.t === 'lit') return only.v
+    const b = new Fields(this.ifs, true)
+    await this.#expandParts(w, b, false, false, io)
+    return b.finish()[0]?.v ?? ''
+  }
+
+  /** A word as a pattern: quoted characters escaped. */
+  async #expandPattern(w: Word, io: Io): Promise<string> {
+    const b = new Fields(this.ifs, true)
+    await this.#expandParts(w, b, false, false, io)
+    return b.finish()[0]?.p ?? ''
+  }
+
+  async #expandHeredoc(body: Part[], io: Io): Promise<string> {
+    const b = new Fields(this.ifs, true)
+    await this.#expandParts(body, b, true, false, io)
+    return b.finish()[0]?.v ?? ''
+  }
+
+  async #expandParts(parts: Part[], b: Fields, quoted: boolean, inArg: boolean, io: Io): Promise<void> {
+    for (const part of parts) {
+      switch (part.t) {
+        case 'lit':
+          if (quoted) b.quoted(part.v)
+          else if (inArg) b.split(part.v)
+          else b.literal(part.v)
+          break
+        case 'q':
+          b.quoted(part.v)
+          break
+        case 'dq': {
+          const onlyAt =
+            part.parts.length === 1 &&
+            part.parts[0]?.t === 'param' &&
+            part.parts[0].name === '@' &&
+            !part.parts[0].op &&
+            !part.parts[0].length
+          if (!onlyAt) b.touch()
+          await this.#expandParts(part.parts, b, true, inArg, io)
+          break
+        }
+        case 'param':
+          await this.#expandParam(part, b, quoted, io)
+          break
+        case 'cmd': {
+          const text = await this.commandSubstitution(part.body, io)
+          if (quoted) b.quoted(text)
+          else b.split(text)
+          break
+        }
+        case 'arith': {
+          const text = String(this.arith(await this.#expandArithText(part.expr, io)))
+          if (quoted) b.quoted(text)
+          else b.split(text)
+          break
+        }
+        case 'tilde': {
+          const home = part.user === '' ? this.getVar('HOME') : this.#homeOf(part.user)
+          b.quoted(home ?? `~${part.user}`)
+          break
+        }
+      }
+    }
+  }
+
+  async #expandArithText(parts: Part[], io: Io): Promise<string> {
+    const b = new Fields(this.ifs, true)
+    await this.#expandParts(parts, b, true, false, io)
+    return b.finish()[0]?.v ?? ''
+  }
+
+  /** Evaluates an arithmetic expression; an error ends the shell (as in ash). */
+  arith(text: string): bigint {
+    try {
+      return evaluate(text, {
+        get: (name) => this.#paramValue(name),
+        set: (name, value) => this.setVar(name, value),
+      })
+    } catch (err) {
+      if (err instanceof ArithError) this.#fatal(err.message)
+      if (err instanceof BuiltinError) this.#fatal(err.message)
+      throw err
+    }
+  }
+
+  #homeOf(user: string): string | undefined {
+    try {
+      const passwd = this.sys.fs.readFile('/etc/passwd').toString('utf8')
+      for (const line of passwd.split('\n')) {
+        const f = line.split(':')
+        if (f[0] === user) return f[5]
+      }
+    } catch {
+      // no /etc/passwd
+    }
+    return undefined
+  }
+
+  async #expandParam(part: ParamPart, b: Fields, quoted: boolean, io: Io): Promise<void> {
+    const name = part.name
+    const emit = (s: string): void => (quoted ? b.quoted(s) : b.split(s))
+    if ((name === '@' || name === '*') && !part.op && !part.length) {
+      if (name === '*' && quoted) {
+        const ifs = this.getVar('IFS')
+        b.quoted(this.params.join(ifs === undefined ? ' ' : ifs.slice(0, 1)))
+        return
+      }
+      this.params.forEach((p, i) => {
+        if (i > 0) b.brk(quoted)
+        emit(p)
+      })
+      return
+    }
+    const value = this.#paramValue(name)
+    if (part.length) {
+      if (name === '@' || name === '*') return emit(String(this.params.length))
+      if (value === undefined && this.opts.nounset) this.#fatal(`${name}: parameter not set`)
+      return emit(String([...(value ?? '')].length))
+    }
+    const unset = value === undefined || (part.colon === true && value === '')
+    switch (part.op) {
+      case undefined:
+        if (value === undefined && this.opts.nounset && name !== '@' && name !== '*' && name !== '!')
+          this.#fatal(`${name}: parameter not set`)
+        return emit(value ?? '')
+      case '-':
+        if (unset) return this.#expandParts(part.arg ?? [], b, quoted, true, io)
+        return emit(value)
+      case '+':
+        if (!unset) return this.#expandParts(part.arg ?? [], b, quoted, true, io)
+        return
+      case '=': {
+        if (!unset) return emit(value)
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) this.#fatal(`${name}: bad variable name`)
+        const v = await this.expandString(part.arg ?? [], io)
+        try {
+          this.setVar(name, v)
+        } catch (err) {
+          if (err instanceof BuiltinError) this.#fatal(err.message)
+          throw err
+        }
+        return emit(v)
+      }
+      case '?': {
+        if (!unset) return emit(value)
+        const msg =
+          part.arg && part.arg.length > 0
+            ? await this.expandString(part.arg, io)
+            : part.colon
+              ? 'parameter null or not set'
+              : 'parameter not set'
+        this.#fatal(`${name}: ${msg}`)
+        return
+      }
+      case '#':
+      case '##':
+      case '%':
+      case '%%':
+        return emit(removeAffix(value ?? '', await this.#expandPattern(part.arg ?? [], io), part.op))
+      case '/':
+      case '//':
+      case '/#':
+      case '/%': {
+        const pattern = await this.#expandPattern(part.arg ?? [], io)
+        const replacement = await this.expandString(part.arg2 ?? [], io)
+        return emit(pattern === '' ? (value ?? '') : substitute(value ?? '', pattern, replacement, part.op))
+      }
+      case ':': {
+        const chars = [...(value ?? '')]
+        let offset = Number(this.arith(await this.expandString(part.arg ?? [], io)))
+        if (offset < 0) offset = Math.max(0, chars.length + offset)
+        let end = chars.length
+        if (part.arg2) {
+          const len = Number(this.arith(await this.expandString(part.arg2, io)))
+          end = len < 0 ? chars.length + len : offset + len
+        }
+        return emit(chars.slice(offset, Math.max(offset, end)).join(''))
+      }
+    }
+  }
+
+  /** $(…): runs the commands in a subshell; their output without trailing newlines. */
+  async commandSubstitution(body: List, io: Io): Promise<string> {
+    const capture = new CaptureSink()
+    const cio = io.with(1, { kind: 'out', sink: capture })
+    const sub = this.#subshell(cio)
+    const status = await this.#inSubshell(sub, () => sub.runList(body, cio))
+    this.#checkAlive()
+    this.#cmdsubStatus = status
+    this.status = status
+    return capture.text.replace(/\n+$/, '')
+  }
+}
+
+/** Runs what resolveExecutable found, with ctx.args as its argv. */
+export async function invokeExecutable(found: Executable, ctx: CommandContext): Promise<number> {
+  switch (found.kind) {
+    case 'command':
+      return found.command(ctx.args, ctx)
+    case 'script':
+      return runScriptFile(found.path, ctx.args, ctx)
+    case 'binary':
+      return fallbackCommand()(ctx.args, ctx)
+    case 'denied':
+      return 126
+  }
+}
+
+/** Runs a shell script file (a `#!/bin/sh` file, or a text file without `#!`) as a new shell process would. */
+export async function runScriptFile(path: string, argv: readonly string[], ctx: CommandContext): Promise<number> {
+  let text: string
+  try {
+    text = ctx.fs.readFile(resolvePath(ctx.cwd, path)).toString('utf8')
+  } catch (err) {
+    if (!(err instanceof FsError)) throw err
+    ctx.write('stderr', `sh: can't open '${path}': ${FS_MESSAGES[err.code]}\n`)
+    return 2
+  }
+  const shell = shellFromContext(ctx, { name: path, script: path, params: argv.slice(1) })
+  return shell.main(text)
+}
+
+/** A sink over a command context's output stream. */
+export function contextSink(ctx: CommandContext, stream: 'stdout' | 'stderr'): Sink {
+  return {
+    write: (text) => {
+      ctx.write(stream, text)
+      return true
+    },
+    drain: () => (ctx.drain ? ctx.drain() : nextTurn()),
+  }
+}
+
+/** A top-level shell running in the process (and with the descriptors) of a command context. */
+export function shellFromContext(ctx: CommandContext, o: { name: string; script?: string; params?: string[] }): Shell {
+  return new Shell({
+    proc: { pid: ctx.pid ?? 1, isInit: ctx.isInit ?? false, signal: ctx.signal, trap: ctx.trap, terminate: ctx.terminate },
+    sys: { clock: ctx.clock, fs: ctx.fs, identity: ctx.identity, hostname: ctx.hostname, processes: ctx.processes },
+    // A shell started by another shell reads through the same buffer, so no input is lost between them.
+    io: Io.of(
+      (ctx.stdin as { [READER]?: Reader })[READER] ?? new Reader(ctx.stdin),
+      contextSink(ctx, 'stdout'),
+      contextSink(ctx, 'stderr'),
+    ),
+    env: ctx.env,
+    cwd: ctx.cwd,
+    name: o.name,
+    ...(o.script !== undefined ? { script: o.script } : {}),
+    ...(o.params ? { params: o.params } : {}),
+  })
+}
+
+export { BuiltinError, EpipeError, ShellExit, ShellFatal }

@@ -1,0 +1,212 @@
+// Shell patterns (`*`, `?`, `[…]`) for case, ${x#pattern} and pathname expansion. A pattern is
+// a string in which a backslash makes the next character literal (the expander escapes quoted text).
+import type { Fs } from '../fs/types.js'
+import { resolvePath } from '../fs/types.js'
+
+const CLASSES: Record<string, string> = {
+  alpha: 'a-zA-Z',
+  digit: '0-9',
+  alnum: 'a-zA-Z0-9',
+  upper: 'A-Z',
+  lower: 'a-z',
+  space: ' \\t\\n\\r\\f\\v',
+  blank: ' \\t',
+  xdigit: '0-9A-Fa-f',
+  punct: '!-\\/:-@\\[-`{-~',
+  print: ' -~',
+  graph: '!-~',
+  cntrl: '\\x00-\\x1f\\x7f',
+}
+
+const reEscape = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')
+
+/** Backslash-escapes the characters that are special in a pattern. */
+export function escapeGlob(s: string): string {
+  return s.replace(/[\\*?[\]]/g, '\\$&')
+}
+
+/** True when the pattern has an unescaped `*`, `?` or a complete `[…]`. */
+export function hasGlob(p: string): boolean {
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]
+    if (c === '\\') i++
+    else if (c === '*' || c === '?') return true
+    else if (c === '[' && bracketEnd(p, i) !== -1) return true
+  }
+  return false
+}
+
+/** Removes the escapes: the literal text a pattern without special characters stands for. */
+export function unescapeGlob(p: string): string {
+  return p.replace(/\\(.)/gs, '$1')
+}
+
+/** The index of the `]` closing the bracket expression at `start`, or -1. */
+function bracketEnd(p: string, start: number): number {
+  let j = start + 1
+  if (p[j] === '!' || p[j] === '^') j++
+  if (p[j] === ']') j++
+  for (; j < p.length; j++) {
+    const c = p[j]
+    if (c === '\\') j++
+    else if (c === '[' && p[j + 1] === ':') {
+      const close = p.indexOf(':]', j + 2)
+      if (close !== -1) j = close + 1
+    } else if (c === ']') return j
+  }
+  return -1
+}
+
+function bracket(p: string, start: number, end: number): string {
+  let j = start + 1
+  let neg = false
+  if (p[j] === '!' || p[j] === '^') {
+    neg = true
+    j++
+  }
+  let body = ''
+  for (let first = true; j < end; j++, first = false) {
+    const c = p[j] as string
+    if (c === '\\' && j + 1 < end) {
+      body += reEscape(p[++j] as string)
+    } else if (c === '[' && p[j + 1] === ':') {
+      const close = p.indexOf(':]', j + 2)
+      const cls = CLASSES[p.slice(j + 2, close)]
+      if (close !== -1 && close < end && cls !== undefined) {
+        body += cls
+        j = close + 1
+      } else body += '\\['
+    } else if (c === '-' && !first && j + 1 < end) {
+      body += '-'
+    } else body += reEscape(c)
+  }
+  return `[${neg ? '^' : ''}${body}]`
+}
+
+function compile(p: string, pathname: boolean): RegExp {
+  let re = ''
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i] as string
+    if (c === '\\') {
+      re += reEscape(p[i + 1] ?? '\\')
+      i++
+    } else if (c === '*') re += pathname ? '[^/]*' : '[^]*'
+    else if (c === '?') re += pathname ? '[^/]' : '[^]'
+    else if (c === '[') {
+      const end = bracketEnd(p, i)
+      if (end === -1) re += '\\['
+      else {
+        re += bracket(p, i, end)
+        i = end
+      }
+    } else re += reEscape(c)
+  }
+  return new RegExp(`^(?:${re})$`)
+}
+
+const cache = new Map<string, RegExp>()
+
+function regexp(p: string): RegExp {
+  let re = cache.get(p)
+  if (re === undefined) {
+    if (cache.size > 2000) cache.clear()
+    re = compile(p, false)
+    cache.set(p, re)
+  }
+  return re
+}
+
+/** Whether the whole of `text` matches the pattern. */
+export function matchPattern(pattern: string, text: string): boolean {
+  return regexp(pattern).test(text)
+}
+
+/** ${x#p} ${x##p} ${x%p} ${x%%p} */
+export function removeAffix(value: string, pattern: string, op: '#' | '##' | '%' | '%%'): string {
+  const re = regexp(pattern)
+  const n = value.length
+  if (op === '#') {
+    for (let i = 0; i <= n; i++) if (re.test(value.slice(0, i))) return value.slice(i)
+  } else if (op === '##') {
+    for (let i = n; i >= 0; i--) if (re.test(value.slice(0, i))) return value.slice(i)
+  } else if (op === '%') {
+    for (let i = n; i >= 0; i--) if (re.test(value.slice(i))) return value.slice(0, i)
+  } else {
+    for (let i = 0; i <= n; i++) if (re.test(value.slice(i))) return value.slice(0, i)
+  }
+  return value
+}
+
+/** ${x/p/r} (first match), ${x//p/r} (every match), ${x/#p/r} (at the start), ${x/%p/r} (at the end) */
+export function substitute(value: string, pattern: string, replacement: string, op: '/' | '//' | '/#' | '/%'): string {
+  const re = regexp(pattern)
+  const n = value.length
+  if (op === '/#') {
+    for (let j = n; j >= 0; j--) if (re.test(value.slice(0, j))) return replacement + value.slice(j)
+    return value
+  }
+  if (op === '/%') {
+    for (let i = 0; i <= n; i++) if (re.test(value.slice(i))) return value.slice(0, i) + replacement
+    return value
+  }
+  let out = ''
+  let i = 0
+  while (i <= n) {
+    let matched = -1
+    for (let j = n; j > i; j--) {
+      if (re.test(value.slice(i, j))) {
+        matched = j
+        break
+      }
+    }
+    if (matched === -1) {
+      if (i < n) out += value[i]
+      i++
+      continue
+    }
+    out += replacement
+    i = matched
+    if (op === '/') return out + value.slice(i)
+  }
+  return out
+}
+
+/** Pathname expansion: the sorted paths the pattern matches in the filesystem (none: empty). */
+export function globPaths(pattern: string, fs: Fs, cwd: string): string[] {
+  if (!hasGlob(pattern)) return []
+  const absolute = pattern.startsWith('/')
+  const dirOnly = pattern.endsWith('/')
+  const comps = pattern.split('/').filter((c) => c !== '')
+  // Each candidate: what the user sees (relative stays relative) and the absolute path.
+  let paths: { shown: string; real: string }[] = [{ shown: absolute ? '/' : '', real: absolute ? '/' : cwd }]
+  const join = (shown: string, name: string): string => (shown === '' ? name : shown.endsWith('/') ? shown + name : `${shown}/${name}`)
+  for (const comp of comps) {
+    const next: typeof paths = []
+    if (!hasGlob(comp)) {
+      const name = unescapeGlob(comp)
+      for (const p of paths) next.push({ shown: join(p.shown, name), real: resolvePath(p.real, name) })
+    } else {
+      const re = compile(comp, true)
+      const dotOk = comp.startsWith('.') || comp.startsWith('\\.')
+      for (const p of paths) {
+        let names: string[]
+        try {
+          names = fs.readdir(p.real)
+        } catch {
+          continue
+        }
+        for (const name of names) {
+          if (name.startsWith('.') && !dotOk) continue
+          if (re.test(name)) next.push({ shown: join(p.shown, name), real: resolvePath(p.real, name) })
+        }
+      }
+    }
+    paths = next
+    if (paths.length === 0) return []
+  }
+  const found = paths.filter((p) => {
+    const st = dirOnly ? fs.stat(p.real) : fs.lstat(p.real)
+    return st !== undefined && (!dirOnly || st.type === 'dir')
+  })
+  return found.map((p) => (dirOnly ? `${p.shown}/` : p.shown)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+}
