@@ -3,9 +3,10 @@
 // CRI uses, so `ctr -n k8s.io tasks kill` ends a CRI container as a real kill would.
 import type { Process } from '../generated/containerd/v1/types/Process.js'
 import type { TasksHandlers } from '../generated/containerd/services/tasks/v1/Tasks.js'
-import { RuntimeError, invalidArgument } from '../model/errors.js'
+import { RuntimeError, invalidArgument, wrap } from '../model/errors.js'
+import { checkExecutable } from '../model/process-env.js'
 import type { Node } from '../model/node.js'
-import { execPlan, initPlan } from '../model/plans.js'
+import { execPlan, initPlan, type ProcessSpec } from '../model/plans.js'
 import { usage } from '../model/stats.js'
 import type { ContainerRecord, ExecRecord, TaskRecord, TaskStatus } from '../store/schema.js'
 import { encodeMessage } from '../proto/load.js'
@@ -50,6 +51,11 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
     Create: (req, ctx) => {
       const record = container(ctx, req.container_id)
       if (req.checkpoint) throw new RuntimeError('Unimplemented', 'restoring a task from a checkpoint is not simulated: not implemented')
+      try {
+        checkExecutable(node, record, record.spec.process as ProcessSpec)
+      } catch (err) {
+        throw wrap(err, 'failed to create shim task')
+      }
       const t = node.tasks.create(record, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal })
       return { container_id: record.id, pid: t.pid }
     },
@@ -58,11 +64,12 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       const record = container(ctx, req.container_id)
       if (req.exec_id === '' || req.exec_id === record.id) {
         const t = task(record)
-        node.tasks.start(record, initPlan(record, false))
+        node.tasks.start(record, initPlan(node, record, false))
         return { pid: t.pid }
       }
       const exec = node.tasks.exec(record, req.exec_id)
-      node.tasks.startExec(record, req.exec_id, execPlan(exec.process as { args?: string[]; env?: string[] }))
+      checkExecutable(node, record, exec.process as ProcessSpec, 'exec')
+      node.tasks.startExec(record, req.exec_id, execPlan(node, record, exec.process as ProcessSpec))
       return { pid: exec.pid }
     },
 

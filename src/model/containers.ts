@@ -18,7 +18,8 @@ import { findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
 import { containerUser, effectiveArgs, mergeEnv, ociSpec, pidNamespace } from './spec.js'
-import { initPlan } from './plans.js'
+import { initPlan, type ProcessSpec } from './plans.js'
+import { checkExecutable } from './process-env.js'
 import { nowString } from './time.js'
 
 export type AppContainerRecord = ContainerRecord & { cri: CriContainerMeta }
@@ -153,6 +154,15 @@ export class Containers {
     if (!sandbox) throw notFound(`sandbox ${JSON.stringify(c.cri.sandboxId)} not found: not found`)
     if (!sandbox.cri.ready) throw unknown(`sandbox container ${JSON.stringify(sandbox.id)} is not running`)
     c.cri.started = true
+    try {
+      checkExecutable(node, c, c.spec.process as ProcessSpec)
+    } catch (err) {
+      // As containerd: a container that fails to start is EXITED with 128, reason StartError.
+      const failure = wrap(err, 'failed to create containerd task: failed to create shim task')
+      c.cri.exit = { startedAt: '0', finishedAt: nowString(), exitCode: 128, reason: 'StartError', message: failure.message }
+      node.changed()
+      throw failure
+    }
     const task = node.tasks.create(c)
     const subject = {
       ids: [c.id, sandbox.id],
@@ -164,7 +174,7 @@ export class Containers {
     const oom = crash ? undefined : node.faults.nodeFault('oom', subject)
     if (crash) task.injected = { exitCode: crash.rule.exitCode ?? 1, exitAfterMs: crash.rule.afterMs ?? 0 }
     else if (oom) task.injected = { oomAfterMs: oom.rule.afterMs ?? 100 }
-    node.tasks.start(c, initPlan(c, false))
+    node.tasks.start(c, initPlan(node, c, false))
     node.publish('STARTED', c.id, sandbox.id)
   }
 

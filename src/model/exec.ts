@@ -1,14 +1,15 @@
 // ExecSync: runs a command in a running container through the same simulated-process machinery as
-// the container's own process, captures its output, and honours the timeout as containerd does
-// (the process is killed and the call fails with "timeout ... exceeded").
-import { lookupCommand } from '../sim/commands.js'
-import { commandProgram } from '../sim/program.js'
+// the container's own process (the shell simulator over the container's view), captures its
+// output, and honours the timeout as containerd does (the process is killed and the call fails
+// with "timeout ... exceeded").
 import { SimProcess } from '../sim/process.js'
 import { SIGKILL } from '../sim/signals.js'
-import { RuntimeError, unknown } from './errors.js'
+import { RuntimeError, unknown, wrap } from './errors.js'
 import { newId } from './ids.js'
 import { criState } from './containers.js'
 import type { Node } from './node.js'
+import { execPlan } from './plans.js'
+import { checkExecutable } from './process-env.js'
 
 export interface ExecResult {
   stdout: string
@@ -28,24 +29,18 @@ export async function execSync(
   if (state !== 'CONTAINER_RUNNING') throw unknown(`container is in ${state} state`)
   const execId = newId()
   if (argv.length === 0) throw new RuntimeError('InvalidArgument', 'exec command must not be empty')
-  const exe = argv[0] as string
-  if (lookupCommand(exe) === undefined) {
-    throw unknown(
-      `failed to exec in container: failed to start exec ${JSON.stringify(execId)}: OCI runtime exec failed: exec failed: ` +
-        `unable to start container process: exec: ${JSON.stringify(exe)}: executable file not found in $PATH: unknown`,
-    )
-  }
-  const env: Record<string, string> = {}
-  for (const e of (c.spec.process as { env: string[] }).env) {
-    const eq = e.indexOf('=')
-    if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1)
+  const plan = execPlan(node, c, { args: argv })
+  try {
+    checkExecutable(node, c, { args: argv, env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`) }, 'exec')
+  } catch (err) {
+    throw wrap(err, `failed to exec in container: failed to start exec ${JSON.stringify(execId)}`)
   }
   const out = { stdout: '', stderr: '' }
   const proc = new SimProcess({
     pid: node.state.nextPid++,
-    program: commandProgram(argv),
+    program: plan.program,
     args: argv,
-    env,
+    env: plan.env,
     clock: node.clock,
     isInit: false,
     onOutput: (stream, text) => (out[stream] += text),
@@ -58,10 +53,11 @@ export async function execSync(
     if (timeoutSeconds > 0) {
       const timedOut = await Promise.race([
         proc.exited.then(() => false),
-        node.clock.sleep(timeoutSeconds * 1000, abort.signal).then(
-          () => true,
-          () => false,
-        ),
+        // The timeout is the client's deadline: real time, not the simulated clock.
+        new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(true), timeoutSeconds * 1000)
+          abort.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(false)), { once: true })
+        }),
       ])
       if (timedOut) {
         proc.kill(SIGKILL)

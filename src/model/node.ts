@@ -22,6 +22,7 @@ import { parseCidr, type Cidr } from './network.js'
 import { parseReference } from './reference.js'
 import { Sandboxes } from './sandboxes.js'
 import { initPlan } from './plans.js'
+import { ContainerViews } from './views.js'
 import { Tasks } from './tasks.js'
 import { nowNs } from './time.js'
 
@@ -51,6 +52,8 @@ export class Node implements Core {
   readonly tasks: Tasks
   readonly sandboxes: Sandboxes
   readonly containers: Containers
+  /** What each container's processes see (filesystem, processes). */
+  readonly views: ContainerViews
   readonly clock: SimClock
   readonly faults: FaultEngine
   cidr: Cidr
@@ -88,6 +91,11 @@ export class Node implements Core {
     })
     this.sandboxes = new Sandboxes(this)
     this.containers = new Containers(this)
+    this.views = new ContainerViews(this)
+    // A removed container (or pod) takes its view with it.
+    this.events.envelopes.subscribe((e) => {
+      if (e.topic === '/containers/delete') this.views.drop(String(e.payload.id))
+    })
   }
 
   get state(): NodeState {
@@ -129,7 +137,7 @@ export class Node implements Core {
     this.images.restoreCatalogContent()
     for (const record of Object.values(this.state.containers)) {
       if (record.task?.status !== 'running' && record.task?.status !== 'paused') continue
-      this.tasks.start(record, initPlan(record, true), true)
+      this.tasks.start(record, initPlan(this, record, true), true)
     }
   }
 
@@ -139,6 +147,7 @@ export class Node implements Core {
     checkState(state, 'the given state')
     const cidr = parseCidr(state.podCidr)
     this.tasks.detachAll()
+    this.views.clear()
     this.store.replace(state)
     this.cidr = cidr
     this.resume()

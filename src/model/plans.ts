@@ -1,15 +1,22 @@
 // How each process behaves, decided from its container record: the one place that turns a runtime
-// spec (args, env, PID namespace) and scripting annotations into a simulated program.
-import type { ContainerRecord } from '../store/schema.js'
-import { commandProgram, containerProgram, readScript, type Script } from '../sim/program.js'
+// spec (args, env, working directory, PID namespace) and scripting annotations into a simulated
+// program — the container's command line run by the shell simulator over the container's view.
+import { runArgv, makeCommandContext } from '../sim/shell/index.js'
+import type { Program } from '../sim/process.js'
+import { containerProgram, readScript, service, type Script } from '../sim/program.js'
 import { SIGTERM } from '../sim/signals.js'
+import type { ContainerRecord } from '../store/schema.js'
+import type { Node } from './node.js'
+import { contextOptions } from './process-env.js'
 import { pidNamespace } from './spec.js'
 import type { ProcessPlan } from './tasks.js'
 import { nowNs } from './time.js'
 
-interface ProcessSpec {
+export interface ProcessSpec {
   args?: string[]
   env?: string[]
+  cwd?: string
+  user?: { uid: number; gid: number; additionalGids?: number[] }
 }
 
 export function envMap(env: readonly string[] | undefined): Record<string, string> {
@@ -30,13 +37,18 @@ function ownsPidNamespace(spec: Record<string, unknown>): boolean {
   return namespaces.some((n) => n.type === 'pid' && !n.path)
 }
 
+/** A process running `spec` in `record`'s container, through the shell simulator. */
+function commandLine(node: Node, record: ContainerRecord, spec: ProcessSpec, isInit: boolean): Program {
+  return (program) => runArgv(spec.args ?? [], makeCommandContext(program, contextOptions(node, record, spec, program, isInit)))
+}
+
 /** The init process of a container; `resumed` continues one that ran before a restart. */
-export function initPlan(record: ContainerRecord, resumed: boolean): ProcessPlan {
+export function initPlan(node: Node, record: ContainerRecord, resumed: boolean): ProcessPlan {
   const proc = (record.spec.process ?? {}) as ProcessSpec
   const args = proc.args ?? []
   if (record.cri?.kind === 'sandbox') {
     // The pause process: PID 1 of the pod, it exits cleanly on SIGINT/SIGTERM.
-    return { program: commandProgram(args), args, env: {}, isInit: true, ignored: new Set(), logPath: '' }
+    return { program: service, args, env: {}, isInit: true, ignored: new Set(), logPath: '' }
   }
   const annotations =
     record.cri?.kind === 'container' ? record.cri.config.annotations : ((record.spec.annotations ?? {}) as Record<string, string>)
@@ -54,18 +66,27 @@ export function initPlan(record: ContainerRecord, resumed: boolean): ProcessPlan
     script.stdout = []
     script.stderr = []
   }
+  const isInit = record.cri?.kind === 'container' ? pidNamespace(record.cri.config) === 'container' : ownsPidNamespace(record.spec)
   return {
-    program: containerProgram(args, script),
+    program: containerProgram(commandLine(node, record, proc, isInit), script),
     args,
     env: envMap(proc.env),
-    isInit: record.cri?.kind === 'container' ? pidNamespace(record.cri.config) === 'container' : ownsPidNamespace(record.spec),
+    isInit,
     ignored: new Set(script.ignoreSigterm ? [SIGTERM] : []),
     logPath: record.cri?.kind === 'container' ? record.cri.logPath : '',
   }
 }
 
-/** An exec'd process: never PID 1. */
-export function execPlan(process: ProcessSpec): ProcessPlan {
-  const args = process.args ?? []
-  return { program: commandProgram(args), args, env: envMap(process.env), isInit: false, ignored: new Set(), logPath: '' }
+/** An exec'd process: never PID 1. Its env and cwd fall back to the container's. */
+export function execPlan(node: Node, record: ContainerRecord, process: ProcessSpec): ProcessPlan {
+  const container = (record.spec.process ?? {}) as ProcessSpec
+  const spec: ProcessSpec = { ...process, env: process.env ?? container.env ?? [], cwd: process.cwd || container.cwd || '/' }
+  return {
+    program: commandLine(node, record, spec, false),
+    args: spec.args ?? [],
+    env: envMap(spec.env),
+    isInit: false,
+    ignored: new Set(),
+    logPath: '',
+  }
 }

@@ -139,7 +139,7 @@ export class Sandboxes {
     node.containerStore.add(record)
     node.publish('CREATED', id, id)
     node.tasks.create(record)
-    node.tasks.start(record, initPlan(record, false))
+    node.tasks.start(record, initPlan(node, record, false))
     node.publish('STARTED', id, id)
     return record
   }

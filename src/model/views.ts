@@ -18,9 +18,11 @@ interface ProcessUser {
   additionalGids?: number[]
 }
 
-const userOf = (r: ContainerRecord): ProcessUser => ((r.spec.process as { user?: ProcessUser } | undefined)?.user ?? { uid: 0, gid: 0 }) as ProcessUser
+const userOf = (r: ContainerRecord): ProcessUser =>
+  ((r.spec.process as { user?: ProcessUser } | undefined)?.user ?? { uid: 0, gid: 0 }) as ProcessUser
 const argsOf = (r: ContainerRecord): string[] => ((r.spec.process as { args?: string[] } | undefined)?.args ?? []) as string[]
-const live = (r: ContainerRecord | undefined): r is ContainerRecord => r !== undefined && (r.task?.status === 'running' || r.task?.status === 'paused')
+const live = (r: ContainerRecord | undefined): r is ContainerRecord =>
+  r !== undefined && (r.task?.status === 'running' || r.task?.status === 'paused')
 
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
@@ -61,11 +63,33 @@ export class ContainerViews {
     return live(record) ? [entry(record, 1)] : []
   }
 
+  /** The PID of a container's init process inside its PID namespace (1, unless it shares the pod's). */
+  pidOf(record: ContainerRecord): number {
+    const own = this.processes(record).find((e) => this.recordOfPid(record, e.pid) === record)
+    return own?.pid ?? 1
+  }
+
+  /** Which container's init process a PID of `record`'s namespace is. */
+  recordOfPid(record: ContainerRecord, pid: number): ContainerRecord | undefined {
+    if (isAppContainer(record) && pidNamespace(record.cri.config) === 'pod') {
+      const sandbox = this.node.sandboxes.find(record.cri.sandboxId)
+      if (pid === 1) return live(sandbox) ? sandbox : undefined
+      const members = this.node.containers.all().filter((c) => c.cri.sandboxId === record.cri.sandboxId && live(c))
+      return members[pid - 2]
+    }
+    return pid === 1 ? record : undefined
+  }
+
   /** The pod's shared files. */
   #pod(sandbox: SandboxRecord): Tmpfs {
     let files = this.#pods.get(sandbox.id)
     if (!files) {
-      files = sandboxFiles({ hostname: sandbox.cri.hostname, podIp: sandbox.cri.ip, dns: sandbox.cri.config.dns_config, now: () => this.node.clock.now() })
+      files = sandboxFiles({
+        hostname: sandbox.cri.hostname,
+        podIp: sandbox.cri.ip,
+        dns: sandbox.cri.config.dns_config,
+        now: () => this.node.clock.now(),
+      })
       this.#pods.set(sandbox.id, files)
     }
     return files
@@ -93,19 +117,31 @@ export class ContainerViews {
         ...base,
         hostname: sandbox?.cri.hostname ?? '',
         ...(sandbox ? { sandbox: this.#pod(sandbox), podIp: sandbox.cri.ip } : {}),
-        mounts: record.cri.config.mounts.map(
-          (m): MountInput => ({ container_path: m.container_path, host_path: m.host_path, readonly: m.readonly, propagation: m.propagation }),
-        ),
+        mounts: record.cri.config.mounts.map((m): MountInput => ({
+          container_path: m.container_path,
+          host_path: m.host_path,
+          readonly: m.readonly,
+          propagation: m.propagation,
+        })),
         sysctls: sandbox?.cri.config.linux?.sysctls ?? {},
         security: record.cri.config.linux?.security_context ?? null,
         ...(limit > 0 ? { memoryLimitBytes: limit } : {}),
       })
     }
     // A container made through containerd's API: its runtime spec says it all.
-    const spec = record.spec as { hostname?: string; root?: { readonly?: boolean }; mounts?: { destination: string; source: string; type?: string; options?: string[] }[] }
+    const spec = record.spec as {
+      hostname?: string
+      root?: { readonly?: boolean }
+      mounts?: { destination: string; source: string; type?: string; options?: string[] }[]
+    }
     const mounts = (spec.mounts ?? [])
       .filter((m) => m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind'))
       .map((m): MountInput => ({ container_path: m.destination, host_path: m.source, readonly: m.options?.includes('ro') ?? false }))
-    return createContainerFs({ ...base, hostname: spec.hostname || record.id.slice(0, 12), readonlyRootfs: spec.root?.readonly ?? false, mounts })
+    return createContainerFs({
+      ...base,
+      hostname: spec.hostname || record.id.slice(0, 12),
+      readonlyRootfs: spec.root?.readonly ?? false,
+      mounts,
+    })
   }
 }

@@ -1,8 +1,7 @@
-// Chooses what a simulated process does: a script from fake-containerd.io/* annotations, a known
-// command line (echo, sleep, sh -c ...), or, for any other executable, a long-running service that
-// shuts down cleanly when sent its stop signal.
+// What scripts a simulated process beyond its command line: the fake-containerd.io/* annotations
+// (exit code and time, OOM, lines written at start, an ignored SIGTERM), and the long-running
+// service an executable the simulator has no program for becomes.
 import { parseDuration } from '../model/time.js'
-import { ShellExit, lookupCommand } from './commands.js'
 import type { Program, ProgramContext } from './process.js'
 import { SIGTERM } from './signals.js'
 
@@ -56,30 +55,15 @@ export function readScript(annotations: Record<string, string>): Script | string
 /** True when the annotations decide how long the process lives. */
 const scriptsLifetime = (s: Script): boolean => s.exitCode !== undefined || s.exitAfterMs !== undefined || s.oomAfterMs !== undefined
 
-/** Runs argv as an executable; an unknown one is a long-running service (see file comment). */
-export function commandProgram(argv: readonly string[]): Program {
-  return async (ctx) => {
-    const command = lookupCommand(argv[0] ?? '')
-    if (command === undefined) return service(ctx)
-    try {
-      return await command(argv, ctx)
-    } catch (err) {
-      if (err instanceof ShellExit) return err.code
-      throw err
-    }
-  }
-}
-
-/** A long-running server: runs until a TERM/INT/QUIT it handles, then exits 0. */
-async function service(ctx: ProgramContext): Promise<number> {
+/** A long-running server (pause, nginx, any executable the simulator has no program for): runs until a TERM/INT/QUIT it handles, then exits 0. */
+export async function service(ctx: ProgramContext): Promise<number> {
   return new Promise<number>((resolve) => {
     for (const signo of [2, 3, SIGTERM]) ctx.trap(signo, () => resolve(0))
   })
 }
 
-/** The program of a container's init process. */
-export function containerProgram(argv: readonly string[], script: Script): Program {
-  const run = commandProgram(argv)
+/** The program of a container's init process: `run` (its command line), shaped by the annotations' script. */
+export function containerProgram(run: Program, script: Script): Program {
   return async (ctx) => {
     for (const line of script.stdout) ctx.write('stdout', `${line}\n`)
     for (const line of script.stderr) ctx.write('stderr', `${line}\n`)

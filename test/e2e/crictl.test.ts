@@ -125,7 +125,11 @@ describe.skipIf(!CRICTL)('crictl e2e', () => {
     child.stdout!.on('data', (d) => (out += d))
     // crictl gives no sign that it has subscribed: make pods until it reports one.
     let pod = ''
-    for (let i = 0; i < 20 && !(pod && out.includes(pod) && out.includes('CONTAINER_DELETED_EVENT')); i++) {
+    for (
+      let i = 0;
+      i < 20 && !(pod && out.includes(pod) && out.includes('CONTAINER_CREATED_EVENT') && out.includes('CONTAINER_DELETED_EVENT'));
+      i++
+    ) {
       pod = await crictl('runp', podFile)
       await crictl('rmp', '-f', pod)
       for (let j = 0; j < 10 && !out.includes(pod); j++) await new Promise((r) => setTimeout(r, 50))

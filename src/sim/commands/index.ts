@@ -6,6 +6,7 @@ import { processCommands } from './process.js'
 import { commands, registerCommands } from './table.js'
 import { testCommands } from './test.js'
 import { textCommands } from './text.js'
+import { fsCommands } from './fs-commands.js'
 
 /** The shell's own commands (without any registered later). */
 export const builtins: Readonly<Record<string, import('../context.js').Command>> = {
@@ -19,6 +20,7 @@ export const builtins: Readonly<Record<string, import('../context.js').Command>>
 }
 
 registerCommands(builtins)
+registerCommands(fsCommands)
 
 export { commands, registerCommands }
 export { fallbackCommand, lookupCommand, registerFallback } from './table.js'

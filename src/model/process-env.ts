@@ -1,0 +1,99 @@
+// The environment a container's processes run in: the CommandContext options (filesystem view,
+// identity, hostname, process table, working directory) built from the container record and its
+// view, and the check that an executable exists before a task starts.
+import { findExecutable, makeCommandContext, type ContextOptions } from '../sim/shell/index.js'
+import type { ProcessTable } from '../sim/context.js'
+import type { ProgramContext } from '../sim/process.js'
+import type { ContainerRecord } from '../store/schema.js'
+import { RuntimeError } from './errors.js'
+import type { Node } from './node.js'
+
+interface ProcessSpec {
+  args?: string[]
+  env?: string[]
+  cwd?: string
+  user?: { uid: number; gid: number; additionalGids?: number[] }
+}
+
+const processOf = (r: ContainerRecord): ProcessSpec => (r.spec.process ?? {}) as ProcessSpec
+
+/** The processes a container's commands can see (ps) and signal (kill): its PID namespace. */
+function processTable(node: Node, record: ContainerRecord): ProcessTable {
+  const members = (): { pid: number; record: ContainerRecord }[] => {
+    const entries = node.views.processes(record)
+    return entries.map((e) => ({ pid: e.pid, record: node.views.recordOfPid(record, e.pid) ?? record }))
+  }
+  return {
+    list: () =>
+      node.views
+        .processes(record)
+        .map((e) => ({ pid: e.pid, ppid: e.ppid ?? (e.pid === 1 ? 0 : 1), user: e.uid === 0 ? 'root' : String(e.uid), args: [...e.args] })),
+    kill: (pid, signo) => {
+      const target = members().find((m) => m.pid === pid)
+      return target ? node.tasks.kill(target.record.id, signo) : false
+    },
+  }
+}
+
+/** The context options for a process of `record` with this spec, in the process `program`. */
+export function contextOptions(
+  node: Node,
+  record: ContainerRecord,
+  spec: ProcessSpec,
+  program: ProgramContext,
+  isInit: boolean,
+): ContextOptions {
+  const fs = node.views.fs(record)
+  const user = spec.user ?? processOf(record).user ?? { uid: 0, gid: 0 }
+  const args = spec.args ?? []
+  const pid = isInit ? node.views.pidOf(record) : 1000 + (node.state.nextPid % 1000)
+  return {
+    fs: fs.view({
+      pid,
+      uid: user.uid,
+      gid: user.gid,
+      groups: user.additionalGids ?? [user.gid],
+      args,
+      output: (stream, text) => program.write(stream, text),
+    }),
+    identity: fs.identity(),
+    hostname: (record.spec.hostname as string | undefined) || record.id.slice(0, 12),
+    processes: processTable(node, record),
+    cwd: spec.cwd || processOf(record).cwd || '/',
+    pid,
+    isInit: isInit && pid === 1,
+  }
+}
+
+/**
+ * Fails as runc fails to start a process whose executable is not there, before anything runs:
+ * the message containerd reports for StartContainer, Tasks.Start and exec.
+ */
+export function checkExecutable(node: Node, record: ContainerRecord, spec: ProcessSpec, phase: 'create' | 'exec' = 'create'): void {
+  const prefix = phase === 'create' ? 'OCI runtime create failed: runc create failed' : 'OCI runtime exec failed: exec failed'
+  const name = spec.args?.[0]
+  if (name === undefined || name === '') throw new RuntimeError('Unknown', `${prefix}: args must not be empty: unknown`)
+  const env: Record<string, string> = {}
+  for (const e of spec.env ?? processOf(record).env ?? []) {
+    const eq = e.indexOf('=')
+    if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1)
+  }
+  const probe: ProgramContext = {
+    args: spec.args ?? [],
+    env,
+    clock: node.clock,
+    signal: new AbortController().signal,
+    write: () => {},
+    trap: () => {},
+    terminate: () => {},
+  }
+  const ctx = makeCommandContext(probe, contextOptions(node, record, spec, probe, false))
+  const found = findExecutable(name, ctx)
+  if (found === undefined || found.kind === 'denied') {
+    const why = found ? 'permission denied' : 'executable file not found in $PATH'
+    throw new RuntimeError(
+      'Unknown',
+      `${prefix}: unable to start container process: ${phase === 'create' ? 'error during container init: ' : ''}exec: ${JSON.stringify(name)}: ${why}: unknown`,
+    )
+  }
+}
