@@ -25,6 +25,8 @@ export interface ProcessUser {
   uid: number
   gid: number
   username?: string
+  /** Supplemental groups from the security context. */
+  groups?: number[]
 }
 
 /** The user a container runs as: security context first, then the image's USER. */
@@ -41,7 +43,8 @@ export function containerUser(config: StoredContainerConfig, image: ImageConfig)
   const gid = runAsGroup ?? numeric(imageGroup) ?? 0
   const username =
     runAsUser === undefined && numeric(imageUser) === undefined && imageUser !== '' ? imageUser : sc?.run_as_username || undefined
-  return { uid, gid, ...(username ? { username } : {}) }
+  const groups = (sc?.supplemental_groups ?? []).map(Number).filter((g) => g !== gid)
+  return { uid, gid, ...(username ? { username } : {}), ...(groups.length ? { groups } : {}) }
 }
 
 const DEFAULT_CAPS = [
@@ -95,7 +98,7 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
   return {
     ociVersion: '1.2.1',
     process: {
-      user: { uid: input.user.uid, gid: input.user.gid, additionalGids: [input.user.gid] },
+      user: { uid: input.user.uid, gid: input.user.gid, additionalGids: [input.user.gid, ...(input.user.groups ?? [])] },
       args: input.args,
       env: input.env,
       cwd: input.cwd || '/',
