@@ -3,6 +3,7 @@
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
 import type { ImageConfig, StoredContainerConfig } from '../store/schema.js'
 import { invalidArgument } from './errors.js'
+import { DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../sim/fs/security.js'
 
 /** Kubernetes' rule: command replaces the entrypoint (and drops image cmd); args replace cmd. */
 export function effectiveArgs(image: ImageConfig, command: string[], args: string[]): string[] {
@@ -47,22 +48,6 @@ export function containerUser(config: StoredContainerConfig, image: ImageConfig)
   return { uid, gid, ...(username ? { username } : {}), ...(groups.length ? { groups } : {}) }
 }
 
-const DEFAULT_CAPS = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-]
 
 export interface SpecInput {
   id: string
@@ -102,7 +87,7 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
       args: input.args,
       env: input.env,
       cwd: input.cwd || '/',
-      capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
+      capabilities: { bounding: DEFAULT_CAPABILITIES, effective: DEFAULT_CAPABILITIES, permitted: DEFAULT_CAPABILITIES },
       noNewPrivileges: false,
       oomScoreAdj: 0,
     },
@@ -113,18 +98,8 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
       resources: input.resources ?? {},
       cgroupsPath: `${input.cgroupParent || 'kubepods-besteffort.slice'}:cri-containerd:${input.id}`,
       namespaces,
-      maskedPaths: [
-        '/proc/acpi',
-        '/proc/kcore',
-        '/proc/keys',
-        '/proc/latency_stats',
-        '/proc/timer_list',
-        '/proc/timer_stats',
-        '/proc/sched_debug',
-        '/proc/scsi',
-        '/sys/firmware',
-      ],
-      readonlyPaths: ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      maskedPaths: DEFAULT_MASKED_PATHS,
+      readonlyPaths: DEFAULT_READONLY_PATHS,
     },
   }
 }
