@@ -48,7 +48,6 @@ export function containerUser(config: StoredContainerConfig, image: ImageConfig)
   return { uid, gid, ...(username ? { username } : {}), ...(groups.length ? { groups } : {}) }
 }
 
-
 export interface SpecInput {
   id: string
   sandboxId: string
