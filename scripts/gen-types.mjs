@@ -42,7 +42,10 @@ execFileSync(
 for (const f of readdirSync(outDir, { recursive: true }).map(String)) {
   const path = join(outDir, f)
   if (!f.endsWith('.ts') || !statSync(path).isFile()) continue
-  const text = readFileSync(path, 'utf8')
+  let text = readFileSync(path, 'utf8')
+  // "Original file:" comments name the proto by absolute path; keep them relative to the repo so a
+  // fresh clone anywhere generates the same files.
+  text = text.split(`${protoDir}/`).join('proto/')
   // Generated code is not held to this project's unused-locals checks.
   writeFileSync(
     path,
