@@ -193,8 +193,27 @@ function alpineVersion(name: string): string {
 
 /** The lower layer for an image. */
 export function imageLayer(image: ImageInput, applets: readonly string[] = DEFAULT_APPLETS): MemLayer {
-  return image.files !== undefined ? listedLayer(image.files) : synthesisedLayer(image, applets)
+  // A lower layer is only ever read (writes go to each container's upper layer), so containers of
+  // one image share it: a thousand busybox containers hold one tree, not a thousand.
+  const key = JSON.stringify([
+    image.name,
+    image.config?.entrypoint,
+    image.config?.cmd,
+    image.config?.workingDir,
+    image.config?.user,
+    applets,
+    image.files,
+  ])
+  let layer = layers.get(key)
+  if (!layer) {
+    layer = image.files !== undefined ? listedLayer(image.files) : synthesisedLayer(image, applets)
+    if (layers.size >= 256) layers.delete(layers.keys().next().value as string)
+    layers.set(key, layer)
+  }
+  return layer
 }
+
+const layers = new Map<string, MemLayer>()
 
 const BIN_DIRS = ['/bin/', '/sbin/', '/usr/bin/', '/usr/sbin/', '/usr/local/bin/', '/usr/local/sbin/']
 
