@@ -119,6 +119,31 @@ describe.skipIf(!CRICTL)('crictl e2e', () => {
     expect(await crictl('pods', '-q')).toBe('')
   })
 
+  test('logs -f follows a container that keeps writing', async () => {
+    const loopFile = join(h.logDir, 'loop.json')
+    writeFileSync(
+      loopFile,
+      JSON.stringify({
+        metadata: { name: 'loop' },
+        image: { image: 'busybox' },
+        command: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'],
+        log_path: 'loop/0.log',
+        linux: {},
+      }),
+    )
+    const ctr = await crictl('run', loopFile, podFile)
+    const child = execFile(CRICTL!, ['-r', h.fake.address, 'logs', '-f', ctr])
+    let out = ''
+    child.stdout!.on('data', (d) => (out += d))
+    // Follow until a line written after crictl attached shows up.
+    for (let i = 0; i < 100 && !/tick (1[0-9]|[2-9][0-9])/.test(out); i++) await new Promise((r) => setTimeout(r, 50))
+    child.kill()
+    expect(out).toMatch(/^tick 1$/m)
+    expect(out).toMatch(/tick (1[0-9]|[2-9][0-9])/)
+    await crictl('rm', '-f', ctr)
+    await crictl('rmp', '-fa')
+  })
+
   test('events prints one JSON object per event', async () => {
     const child = execFile(CRICTL!, ['-r', h.fake.address, 'events', '-o', 'json'])
     let out = ''
