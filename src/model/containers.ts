@@ -19,7 +19,7 @@ import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
 import { containerUser, effectiveArgs, mergeEnv, ociSpec, pidNamespace } from './spec.js'
 import { initPlan, type ProcessSpec } from './plans.js'
-import { checkExecutable } from './process-env.js'
+import { checkExecutable, resolveUserName } from './process-env.js'
 import { nowString } from './time.js'
 
 export type AppContainerRecord = ContainerRecord & { cri: CriContainerMeta }
@@ -137,6 +137,9 @@ export class Containers {
         ...(config.linux?.resources ? { resources: config.linux.resources } : {}),
       },
     }
+    // A user named rather than numbered (RunAsUsername, or an image USER name) is looked up in the
+    // image's /etc/passwd, as containerd does when it builds the spec.
+    if (user.username && config.linux?.security_context?.run_as_user == null) resolveUserName(node, record, user.username)
     node.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, image.id), {})
     node.containerStore.add(record)
     node.publish('CREATED', id, sandbox.id)

@@ -6,6 +6,7 @@ import type { ProcessTable } from '../sim/context.js'
 import type { ProgramContext } from '../sim/process.js'
 import type { ContainerRecord } from '../store/schema.js'
 import { RuntimeError } from './errors.js'
+import { parsePasswd } from '../sim/fs/users.js'
 import type { Node } from './node.js'
 
 interface ProcessSpec {
@@ -96,4 +97,27 @@ export function checkExecutable(node: Node, record: ContainerRecord, spec: Proce
       `${prefix}: unable to start container process: ${phase === 'create' ? 'error during container init: ' : ''}exec: ${JSON.stringify(name)}: ${why}: unknown`,
     )
   }
+}
+
+/** Sets the spec's uid and primary gid from the image's /etc/passwd entry for `name`. */
+export function resolveUserName(node: Node, record: ContainerRecord, name: string): void {
+  const fs = node.views.fs(record)
+  let entries: { name: string; uid: number; gid: number }[] = []
+  try {
+    entries = parsePasswd(fs.readFile('/etc/passwd').toString('utf8'))
+  } catch {
+    entries = []
+  }
+  node.views.drop(record.id)
+  const entry = entries.find((e) => e.name === name)
+  if (!entry) {
+    throw new RuntimeError('InvalidArgument', `failed to generate spec opts: unable to find user ${name}: no matching entries in passwd file`)
+  }
+  const user = (processOf(record).user ?? { uid: 0, gid: 0 }) as { uid: number; gid: number; additionalGids?: number[] }
+  const sc = (record.cri?.kind === 'container' ? record.cri.config.linux?.security_context : undefined) ?? undefined
+  const gid = sc?.run_as_group ? Number(sc.run_as_group.value) : entry.gid
+  user.uid = entry.uid
+  user.additionalGids = [gid, ...(user.additionalGids ?? []).filter((g) => g !== user.gid && g !== gid)]
+  user.gid = gid
+  ;(record.spec.process as ProcessSpec).user = user
 }

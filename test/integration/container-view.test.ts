@@ -155,3 +155,20 @@ describe('command lines decide what a container does', () => {
     expect(await exec(id, ['sh', '-c', 'frobnicate'])).toMatchObject({ code: 127, err: 'sh: frobnicate: not found\n' })
   })
 })
+
+describe('users by name', () => {
+  test('RunAsUsername is looked up in the image /etc/passwd; an unknown one is refused', async () => {
+    const id = await start('named', { linux: { security_context: { run_as_username: 'nobody' } } })
+    expect((await exec(id, ['id', '-nu'])).out).toBe('nobody\n')
+    expect((await exec(id, ['id', '-u'])).out).toBe('65534\n')
+    expect((await h.runtime.ContainerStatus({ container_id: id })).status!.user!.linux).toMatchObject({ uid: '65534' })
+    const err = await grpcError(
+      h.runtime.CreateContainer({
+        pod_sandbox_id: pod,
+        config: containerConfig('ghost', { command: ['sleep', '1'], linux: { security_context: { run_as_username: 'ghost' } } }),
+        sandbox_config: config,
+      }),
+    )
+    expect([err.code, err.details]).toEqual([3, expect.stringContaining('unable to find user ghost')])
+  })
+})
