@@ -47,6 +47,7 @@ export function contextOptions(
   const fs = node.views.fs(record)
   const user = spec.user ?? processOf(record).user ?? { uid: 0, gid: 0 }
   const args = spec.args ?? []
+  // An exec'd process gets a PID in the container's namespace above its init's (not listed by ps yet).
   const pid = isInit ? node.views.pidOf(record) : 1000 + (node.state.nextPid % 1000)
   return {
     fs: fs.view({
