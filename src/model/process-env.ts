@@ -112,7 +112,10 @@ export function resolveUserName(node: Node, record: ContainerRecord, name: strin
   node.views.drop(record.id)
   const entry = entries.find((e) => e.name === name)
   if (!entry) {
-    throw new RuntimeError('InvalidArgument', `failed to generate spec opts: unable to find user ${name}: no matching entries in passwd file`)
+    throw new RuntimeError(
+      'InvalidArgument',
+      `failed to generate spec opts: unable to find user ${name}: no matching entries in passwd file`,
+    )
   }
   const user = (processOf(record).user ?? { uid: 0, gid: 0 }) as { uid: number; gid: number; additionalGids?: number[] }
   const sc = (record.cri?.kind === 'container' ? record.cri.config.linux?.security_context : undefined) ?? undefined
