@@ -1,17 +1,9 @@
 // Shared translations for the containerd face: timestamps, Any payloads, field masks.
 import { invalidArgument } from '../model/errors.js'
-
-export interface Timestamp {
-  seconds: string
-  nanos: number
-}
+import { protoTimestamp } from '../model/time.js'
 
 /** Unix nanoseconds (decimal string) → google.protobuf.Timestamp. */
-export function timestamp(ns: string | undefined): Timestamp | null {
-  if (!ns) return null
-  const n = BigInt(ns)
-  return { seconds: (n / 1_000_000_000n).toString(), nanos: Number(n % 1_000_000_000n) }
-}
+export const timestamp = protoTimestamp
 
 /** google.protobuf.Timestamp → Unix nanoseconds (decimal string). */
 export function fromTimestamp(t: { seconds: string | number; nanos: number } | null | undefined): string | undefined {

@@ -11,7 +11,7 @@ import type { Logger } from '../log.js'
 import { RuntimeError } from './errors.js'
 import { fifoSink, openStdin } from './fifo.js'
 import { CriLogFile } from './logs.js'
-import { nowNs, nowString } from './time.js'
+import { nowNs, nowString, protoTimestamp } from './time.js'
 
 export interface TaskIO {
   stdin: string
@@ -21,13 +21,6 @@ export interface TaskIO {
 }
 
 export const NO_IO: TaskIO = { stdin: '', stdout: '', stderr: '', terminal: false }
-
-/** google.protobuf.Timestamp fields for an event payload. */
-function timestamp(ns: string | undefined): { seconds: string; nanos: number } | undefined {
-  if (!ns) return undefined
-  const n = BigInt(ns)
-  return { seconds: (n / 1_000_000_000n).toString(), nanos: Number(n % 1_000_000_000n) }
-}
 
 export interface ProcessPlan {
   program: Program
@@ -101,7 +94,7 @@ export class Tasks {
       container_id: record.id,
       pid: task.pid,
       exit_status: task.exitStatus ?? 0,
-      exited_at: timestamp(task.exitedAt),
+      exited_at: protoTimestamp(task.exitedAt),
       id: '',
     })
     return task
@@ -185,7 +178,7 @@ export class Tasks {
         id: execId,
         pid: exec.pid,
         exit_status: exit.code,
-        exited_at: timestamp(exec.exitedAt),
+        exited_at: protoTimestamp(exec.exitedAt),
       })
     })
     live.proc.start()
@@ -341,7 +334,7 @@ export class Tasks {
         id: record.id,
         pid: record.task.pid,
         exit_status: exit.code,
-        exited_at: timestamp(record.task.exitedAt),
+        exited_at: protoTimestamp(record.task.exitedAt),
       })
     }
     this.host.changed()

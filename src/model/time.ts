@@ -11,6 +11,13 @@ export function nowNs(): bigint {
 export const nsString = (ns: bigint): string => ns.toString()
 export const nowString = (): string => nowNs().toString()
 
+/** Unix nanoseconds (decimal string) → google.protobuf.Timestamp fields; null when unset. */
+export function protoTimestamp(ns: string | undefined): { seconds: string; nanos: number } | null {
+  if (!ns) return null
+  const n = BigInt(ns)
+  return { seconds: (n / 1_000_000_000n).toString(), nanos: Number(n % 1_000_000_000n) }
+}
+
 /** Go's time.RFC3339Nano in UTC: fractional seconds with trailing zeros trimmed, "Z" suffix. */
 export function rfc3339Nano(ns: bigint): string {
   const ms = Number(ns / 1_000_000n)

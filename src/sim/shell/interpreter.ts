@@ -698,38 +698,16 @@ export class Shell {
         }
         return cmd.else ? this.runList(cmd.else, io) : 0
       }
-      case 'loop': {
-        let status = 0
-        this.loopDepth++
-        try {
-          for (;;) {
-            if (((await this.#condition(cmd.cond, io)) === 0) === cmd.until) break
-            const r = await this.#loopBody(cmd.body, io)
-            if (r === 'break') break
-            status = this.status
-            await this.#breathe()
-          }
-        } finally {
-          this.loopDepth--
-        }
-        return status
-      }
+      case 'loop':
+        return this.#loop(cmd.body, io, async () => ((await this.#condition(cmd.cond, io)) === 0) !== cmd.until)
       case 'for': {
         const items = cmd.items ? await this.expandWords(cmd.items, io) : [...this.params]
-        let status = 0
-        this.loopDepth++
-        try {
-          for (const item of items) {
-            this.setVar(cmd.name, item)
-            const r = await this.#loopBody(cmd.body, io)
-            if (r === 'break') break
-            status = this.status
-            await this.#breathe()
-          }
-        } finally {
-          this.loopDepth--
-        }
-        return status
+        let next = 0
+        return this.#loop(cmd.body, io, async () => {
+          if (next >= items.length) return false
+          this.setVar(cmd.name, items[next++] as string)
+          return true
+        })
       }
       case 'case': {
         const subject = await this.expandString(cmd.word, io)
@@ -750,6 +728,23 @@ export class Shell {
     } finally {
       this.#noErrexit--
     }
+  }
+
+  /** Runs a loop body while `more()` says so (while/until/for), honouring break and continue. */
+  async #loop(body: List, io: Io, more: () => Promise<boolean>): Promise<number> {
+    let status = 0
+    this.loopDepth++
+    try {
+      while (await more()) {
+        const r = await this.#loopBody(body, io)
+        if (r === 'break') break
+        status = this.status
+        await this.#breathe()
+      }
+    } finally {
+      this.loopDepth--
+    }
+    return status
   }
 
   async #loopBody(body: List, io: Io): Promise<'break' | 'continue' | undefined> {
