@@ -158,10 +158,9 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
 
     ListPids: (req, ctx) => {
       const record = container(ctx, req.container_id)
-      const t = task(record)
-      const live = (p: TaskRecord | ExecRecord): boolean => p.status === 'running' || p.status === 'paused'
-      const pids = [t, ...Object.values(t.execs ?? {})].filter(live).map((p) => ({ pid: p.pid, info: null }))
-      return { processes: pids }
+      task(record)
+      // Every process in the container's cgroup: its init, execs and the children they started.
+      return { processes: node.pids.ofContainer(record.id).map((p) => ({ pid: p.hostPid, info: null })) }
     },
 
     Checkpoint: (req, ctx) => {

@@ -2,7 +2,6 @@
 // the container's own process (the shell simulator over the container's view), captures its
 // output, and honours the timeout as containerd does (the process is killed and the call fails
 // with "timeout ... exceeded").
-import { SimProcess } from '../sim/process.js'
 import { SIGKILL } from '../sim/signals.js'
 import { RuntimeError, unknown, wrap } from './errors.js'
 import { newId } from './ids.js'
@@ -10,6 +9,7 @@ import { criState } from './containers.js'
 import type { Node } from './node.js'
 import { execPlan } from './plans.js'
 import { checkExecutable } from './process-env.js'
+import { NO_IO } from './tasks.js'
 
 export interface ExecResult {
   stdout: string
@@ -35,17 +35,12 @@ export async function execSync(
   } catch (err) {
     throw wrap(err, `failed to exec in container: failed to start exec ${JSON.stringify(execId)}`)
   }
+  // As containerd does: an exec process of the task (seen by `ctr tasks ps` and in the events),
+  // deleted once it has ended.
   const out = { stdout: '', stderr: '' }
-  const proc = new SimProcess({
-    pid: node.state.nextPid++,
-    program: plan.program,
-    args: argv,
-    env: plan.env,
-    clock: node.clock,
-    isInit: false,
-    onOutput: (stream, text) => (out[stream] += text),
-  })
-  proc.start()
+  node.tasks.addExec(c, execId, { args: argv, env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`) }, NO_IO)
+  node.tasks.startExec(c, execId, plan, { write: (stream, text) => void (out[stream] += text), close: () => {} })
+  const proc = node.tasks.process(c.id, execId)!
   const abort = new AbortController()
   const onCancel = (): void => void proc.kill(SIGKILL)
   signal?.addEventListener('abort', onCancel, { once: true })
@@ -69,5 +64,8 @@ export async function execSync(
   } finally {
     abort.abort()
     signal?.removeEventListener('abort', onCancel)
+    void proc.exited.then(() => {
+      if (c.task?.execs?.[execId]) node.tasks.deleteExec(c, execId)
+    })
   }
 }

@@ -23,6 +23,7 @@ import { parseReference } from './reference.js'
 import { Sandboxes } from './sandboxes.js'
 import { initPlan } from './plans.js'
 import { ContainerViews } from './views.js'
+import { pidNamespaceOf, PidTable } from './pids.js'
 import { Tasks } from './tasks.js'
 import { nowNs } from './time.js'
 
@@ -54,6 +55,8 @@ export class Node implements Core {
   readonly containers: Containers
   /** What each container's processes see (filesystem, processes). */
   readonly views: ContainerViews
+  /** Every simulated process and the PID namespaces they are seen in. */
+  readonly pids = new PidTable()
   readonly clock: SimClock
   readonly faults: FaultEngine
   cidr: Cidr
@@ -88,6 +91,22 @@ export class Node implements Core {
       emit: (namespace, topic, type, payload) => this.emit(namespace, topic, type, payload),
       storeBlob: (namespace, data) => this.content.put(namespace, data, {}),
       onTaskExit: (record, exit) => this.#onTaskExit(record, exit),
+      track: (record, proc, plan) => {
+        const isInit = proc.pid === record.task?.pid
+        const node = this.pids.add({
+          hostPid: proc.pid,
+          ns: pidNamespaceOf(this.pids, record),
+          ...(isInit && record.task?.nsPid ? { pid: record.task.nsPid } : {}),
+          containerId: record.id,
+          args: plan.args,
+          uid: plan.user.uid,
+          gid: plan.user.gid,
+          ...(plan.user.additionalGids ? { groups: plan.user.additionalGids } : {}),
+          signal: (signo) => proc.kill(signo),
+        })
+        if (isInit && record.task && record.task.nsPid !== node.pid) record.task.nsPid = node.pid
+        void proc.exited.then(() => this.pids.remove(proc.pid))
+      },
     })
     this.sandboxes = new Sandboxes(this)
     this.containers = new Containers(this)
@@ -147,6 +166,7 @@ export class Node implements Core {
     checkState(state, 'the given state')
     const cidr = parseCidr(state.podCidr)
     this.tasks.detachAll()
+    this.pids.clear()
     this.views.clear()
     this.store.replace(state)
     this.cidr = cidr
@@ -155,6 +175,7 @@ export class Node implements Core {
 
   close(): void {
     this.tasks.detachAll()
+    this.pids.clear()
     this.snapshots.close()
   }
 

@@ -48,7 +48,7 @@ export function initPlan(node: Node, record: ContainerRecord, resumed: boolean):
   const args = proc.args ?? []
   if (record.cri?.kind === 'sandbox') {
     // The pause process: PID 1 of the pod, it exits cleanly on SIGINT/SIGTERM.
-    return { program: service, args, env: {}, isInit: true, ignored: new Set(), logPath: '' }
+    return { program: service, args, env: {}, isInit: true, ignored: new Set(), logPath: '', user: proc.user ?? { uid: 0, gid: 0 } }
   }
   const annotations =
     record.cri?.kind === 'container' ? record.cri.config.annotations : ((record.spec.annotations ?? {}) as Record<string, string>)
@@ -74,13 +74,19 @@ export function initPlan(node: Node, record: ContainerRecord, resumed: boolean):
     isInit,
     ignored: new Set(script.ignoreSigterm ? [SIGTERM] : []),
     logPath: record.cri?.kind === 'container' ? record.cri.logPath : '',
+    user: proc.user ?? { uid: 0, gid: 0 },
   }
 }
 
 /** An exec'd process: never PID 1. Its env and cwd fall back to the container's. */
 export function execPlan(node: Node, record: ContainerRecord, process: ProcessSpec): ProcessPlan {
   const container = (record.spec.process ?? {}) as ProcessSpec
-  const spec: ProcessSpec = { ...process, env: process.env ?? container.env ?? [], cwd: process.cwd || container.cwd || '/' }
+  const spec: ProcessSpec = {
+    ...process,
+    env: process.env ?? container.env ?? [],
+    cwd: process.cwd || container.cwd || '/',
+    user: process.user ?? container.user ?? { uid: 0, gid: 0 },
+  }
   return {
     program: commandLine(node, record, spec, false),
     args: spec.args ?? [],
@@ -88,5 +94,6 @@ export function execPlan(node: Node, record: ContainerRecord, process: ProcessSp
     isInit: false,
     ignored: new Set(),
     logPath: '',
+    user: spec.user ?? { uid: 0, gid: 0 },
   }
 }

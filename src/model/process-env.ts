@@ -2,12 +2,13 @@
 // identity, hostname, process table, working directory) built from the container record and its
 // view, and the check that an executable exists before a task starts.
 import { findExecutable, makeCommandContext, type ContextOptions } from '../sim/shell/index.js'
-import type { ProcessTable } from '../sim/context.js'
+import type { ProcessTable as SimProcessTable } from '../sim/context.js'
 import type { ProgramContext } from '../sim/process.js'
 import type { ContainerRecord } from '../store/schema.js'
 import { RuntimeError } from './errors.js'
 import { parsePasswd } from '../sim/fs/users.js'
 import type { Node } from './node.js'
+import { pidNamespaceOf } from './pids.js'
 
 interface ProcessSpec {
   args?: string[]
@@ -18,20 +19,39 @@ interface ProcessSpec {
 
 const processOf = (r: ContainerRecord): ProcessSpec => (r.spec.process ?? {}) as ProcessSpec
 
-/** The processes a container's commands can see (ps) and signal (kill): its PID namespace. */
-function processTable(node: Node, record: ContainerRecord): ProcessTable {
-  const members = (): { pid: number; record: ContainerRecord }[] => {
-    const entries = node.views.processes(record)
-    return entries.map((e) => ({ pid: e.pid, record: node.views.recordOfPid(record, e.pid) ?? record }))
-  }
+/**
+ * The processes a container's commands can see (ps) and signal (kill): its PID namespace. Children
+ * a shell starts (pipeline stages, background jobs) join it with PIDs of their own.
+ */
+function processTable(node: Node, record: ContainerRecord, user: ProcessSpec['user'] & {}): SimProcessTable {
+  const ns = pidNamespaceOf(node.pids, record)
   return {
     list: () =>
-      node.views
-        .processes(record)
-        .map((e) => ({ pid: e.pid, ppid: e.ppid ?? (e.pid === 1 ? 0 : 1), user: e.uid === 0 ? 'root' : String(e.uid), args: [...e.args] })),
+      node.pids.list(ns).map(({ pid, ppid, node: p }) => ({ pid, ppid, user: p.uid === 0 ? 'root' : String(p.uid), args: [...p.args] })),
     kill: (pid, signo) => {
-      const target = members().find((m) => m.pid === pid)
-      return target ? node.tasks.kill(target.record.id, signo) : false
+      const target = node.pids.find(ns, pid)
+      // Without CAP_KILL a process may signal only its own user's processes (EPERM reads as "no").
+      if (!target || (user.uid !== 0 && target.uid !== user.uid)) return false
+      return target.signal(signo)
+    },
+    spawn: (child) => {
+      const hostPid = node.state.nextPid++
+      const entry = node.pids.add({
+        hostPid,
+        ns,
+        hostPpid: node.pids.find(ns, child.ppid)?.hostPid ?? 0,
+        containerId: record.id,
+        args: child.args,
+        uid: user.uid,
+        gid: user.gid,
+        ...(user.additionalGids ? { groups: user.additionalGids } : {}),
+        signal: child.signal,
+      })
+      return {
+        pid: entry.pid,
+        setArgs: (args) => void (entry.args = [...args]),
+        exit: () => node.pids.remove(hostPid),
+      }
     },
   }
 }
@@ -47,8 +67,8 @@ export function contextOptions(
   const fs = node.views.fs(record)
   const user = spec.user ?? processOf(record).user ?? { uid: 0, gid: 0 }
   const args = spec.args ?? []
-  // An exec'd process gets a PID in the container's namespace above its init's (not listed by ps yet).
-  const pid = isInit ? node.views.pidOf(record) : 1000 + (node.state.nextPid % 1000)
+  // A task's process is in the node's process table under its host PID; a probe has none.
+  const pid = (program.pid !== undefined ? node.pids.byHostPid(program.pid)?.pid : undefined) ?? 1
   return {
     fs: fs.view({
       pid,
@@ -60,7 +80,7 @@ export function contextOptions(
     }),
     identity: fs.identity(),
     hostname: (record.spec.hostname as string | undefined) || record.id.slice(0, 12),
-    processes: processTable(node, record),
+    processes: processTable(node, record, user),
     cwd: spec.cwd || processOf(record).cwd || '/',
     pid,
     isInit: isInit && pid === 1,

@@ -30,6 +30,8 @@ export interface ProcessPlan {
   ignored: ReadonlySet<number>
   /** Absolute CRI log path, or "" for none. */
   logPath: string
+  /** Who it runs as (what ps and /proc show). */
+  user: { uid: number; gid: number; additionalGids?: number[] }
 }
 
 export interface TaskHost {
@@ -42,11 +44,19 @@ export interface TaskHost {
   storeBlob(namespace: string, data: Buffer): { digest: string; size: number }
   /** Called once when a task's init process ends, after the task record says so. */
   onTaskExit(record: ContainerRecord, exit: ExitInfo): void
+  /** Puts a new process of `record`'s task into the node's process table (until it exits). */
+  track(record: ContainerRecord, proc: SimProcess, plan: ProcessPlan): void
+}
+
+/** Where a process's output goes: a CRI log file, client FIFOs, an ExecSync buffer. */
+export interface ProcessOutput {
+  write(stream: Stream, text: string): void
+  close(): void | Promise<void>
 }
 
 interface Live {
   proc: SimProcess
-  outputs: { write(stream: Stream, text: string): void; close(): void | Promise<void> }[]
+  outputs: ProcessOutput[]
   closeStdin?: () => Promise<void>
 }
 
@@ -110,7 +120,7 @@ export class Tasks {
     const log = plan.logPath ? this.#openLog(record.id, plan.logPath) : undefined
     if (log) outputs.push(log)
     if (task.io) outputs.push(fifoSink(task.io, (m) => this.host.log.warn(`task ${record.id}: ${m}`)))
-    const live = this.#spawn(task.pid, plan, outputs, task.io?.stdin)
+    const live = this.#spawn(record, task.pid, plan, outputs, task.io?.stdin)
     this.#live.set(key(record.id), live)
     if (!resumed) {
       task.status = 'running'
@@ -149,13 +159,15 @@ export class Tasks {
     return exec
   }
 
-  startExec(record: ContainerRecord, execId: string, plan: ProcessPlan): ExecRecord {
+  /** Starts an exec process; `capture` also receives its output (CRI's ExecSync). */
+  startExec(record: ContainerRecord, execId: string, plan: ProcessPlan, capture?: ProcessOutput): ExecRecord {
     const exec = this.exec(record, execId)
     if (exec.status !== 'created')
       throw new RuntimeError('FailedPrecondition', `cannot start a ${exec.status} process: failed precondition`)
     exec.pid = this.host.allocatePid()
     const outputs: Live['outputs'] = exec.io ? [fifoSink(exec.io, (m) => this.host.log.warn(`exec ${execId}: ${m}`))] : []
-    const live = this.#spawn(exec.pid, plan, outputs, exec.io?.stdin)
+    if (capture) outputs.push(capture)
+    const live = this.#spawn(record, exec.pid, plan, outputs, exec.io?.stdin)
     this.#live.set(key(record.id, execId), live)
     exec.status = 'running'
     exec.startedAt = nowString()
@@ -287,7 +299,7 @@ export class Tasks {
     this.#logs.clear()
   }
 
-  #spawn(pid: number, plan: ProcessPlan, outputs: Live['outputs'], stdin: string | undefined): Live {
+  #spawn(record: ContainerRecord, pid: number, plan: ProcessPlan, outputs: Live['outputs'], stdin: string | undefined): Live {
     const proc = new SimProcess({
       pid,
       program: plan.program,
@@ -300,6 +312,7 @@ export class Tasks {
         for (const o of outputs) o.write(stream, text)
       },
     })
+    this.host.track(record, proc, plan)
     return { proc, outputs, ...(stdin ? { closeStdin: openStdin(stdin, (m) => this.host.log.warn(m)) } : {}) }
   }
 

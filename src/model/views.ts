@@ -9,8 +9,8 @@ import type { ContainerRecord } from '../store/schema.js'
 import { isAppContainer } from './containers.js'
 import { UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
+import { pidNamespaceOf } from './pids.js'
 import { isSandbox, type SandboxRecord } from './sandboxes.js'
-import { pidNamespace } from './spec.js'
 
 interface ProcessUser {
   uid: number
@@ -20,9 +20,6 @@ interface ProcessUser {
 
 const userOf = (r: ContainerRecord): ProcessUser =>
   ((r.spec.process as { user?: ProcessUser } | undefined)?.user ?? { uid: 0, gid: 0 }) as ProcessUser
-const argsOf = (r: ContainerRecord): string[] => ((r.spec.process as { args?: string[] } | undefined)?.args ?? []) as string[]
-const live = (r: ContainerRecord | undefined): r is ContainerRecord =>
-  r !== undefined && (r.task?.status === 'running' || r.task?.status === 'paused')
 
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
@@ -53,31 +50,14 @@ export class ContainerViews {
 
   /** The processes of a container's PID namespace, as /proc and ps show them. */
   processes(record: ContainerRecord): ProcessEntry[] {
-    const entry = (r: ContainerRecord, pid: number): ProcessEntry => ({ pid, args: argsOf(r), uid: userOf(r).uid, gid: userOf(r).gid })
-    // A pod-shared PID namespace: the pause process is PID 1 and every container of the pod is seen.
-    if (isAppContainer(record) && pidNamespace(record.cri.config) === 'pod') {
-      const sandbox = this.node.sandboxes.find(record.cri.sandboxId)
-      const members = this.node.containers.all().filter((c) => c.cri.sandboxId === record.cri.sandboxId && live(c))
-      return [...(live(sandbox) ? [entry(sandbox, 1)] : []), ...members.map((c, i) => entry(c, i + 2))]
-    }
-    return live(record) ? [entry(record, 1)] : []
-  }
-
-  /** The PID of a container's init process inside its PID namespace (1, unless it shares the pod's). */
-  pidOf(record: ContainerRecord): number {
-    const own = this.processes(record).find((e) => this.recordOfPid(record, e.pid) === record)
-    return own?.pid ?? 1
-  }
-
-  /** Which container's init process a PID of `record`'s namespace is. */
-  recordOfPid(record: ContainerRecord, pid: number): ContainerRecord | undefined {
-    if (isAppContainer(record) && pidNamespace(record.cri.config) === 'pod') {
-      const sandbox = this.node.sandboxes.find(record.cri.sandboxId)
-      if (pid === 1) return live(sandbox) ? sandbox : undefined
-      const members = this.node.containers.all().filter((c) => c.cri.sandboxId === record.cri.sandboxId && live(c))
-      return members[pid - 2]
-    }
-    return pid === 1 ? record : undefined
+    return this.node.pids.list(pidNamespaceOf(this.node.pids, record)).map(({ pid, ppid, node }) => ({
+      pid,
+      ppid,
+      args: node.args,
+      uid: node.uid,
+      gid: node.gid,
+      ...(node.groups ? { groups: node.groups } : {}),
+    }))
   }
 
   /** The pod's shared files. */

@@ -17,6 +17,8 @@ export interface ExitInfo {
 
 /** What a program sees while it runs. */
 export interface ProgramContext {
+  /** The PID the process was started with (a task's: its host PID); absent for a probe that runs nothing. */
+  readonly pid?: number
   readonly args: readonly string[]
   readonly env: Readonly<Record<string, string>>
   readonly clock: Clock
@@ -74,6 +76,7 @@ export class SimProcess {
     if (this.#started) return
     this.#started = true
     const ctx: ProgramContext = {
+      pid: this.pid,
       args: this.#opts.args,
       env: this.#opts.env,
       clock: this.#opts.clock,

@@ -62,7 +62,10 @@ export interface ExecRecord {
 
 /** A containerd task: the simulated init process of a container. */
 export interface TaskRecord {
+  /** Its init's host PID (what containerd reports). */
   pid: number
+  /** Its init's PID inside its PID namespace (1, or its place in the pod's shared one). */
+  nsPid?: number
   status: TaskStatus
   createdAt: string
   startedAt?: string

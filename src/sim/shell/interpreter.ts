@@ -404,6 +404,12 @@ export class Shell {
     },
   }
 
+  /** The table a child shell sees: this one's, with the container's PID allocation when it has one. */
+  #childTable(): ProcessTable {
+    const outer = this.sys.processes
+    return outer.spawn ? { ...this.table, spawn: outer.spawn.bind(outer) } : this.table
+  }
+
   #allocPid(): number {
     if (this.#tree.nextPid === 0) {
       this.#tree.nextPid = Math.max(this.proc.pid, ...this.sys.processes.list().map((p) => p.pid)) + 1
@@ -482,7 +488,7 @@ export class Shell {
   #copy(proc: ShellProcess, io: Io, canTrap: boolean): Shell {
     const sub = new Shell({
       proc,
-      sys: { ...this.sys, processes: this.table },
+      sys: { ...this.sys, processes: this.#childTable() },
       io,
       env: {},
       cwd: this.cwd,
