@@ -7,7 +7,7 @@ import { RuntimeError, invalidArgument, wrap } from '../model/errors.js'
 import { checkExecutable } from '../model/process-env.js'
 import type { Node } from '../model/node.js'
 import { execPlan, initPlan, type ProcessSpec } from '../model/plans.js'
-import { usage } from '../model/stats.js'
+import { memoryLimitOf } from '../model/stats.js'
 import type { ContainerRecord, ExecRecord, TaskRecord, TaskStatus } from '../store/schema.js'
 import { encodeMessage } from '../proto/load.js'
 import type { Implementation } from '../rpc/adapter.js'
@@ -195,10 +195,8 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
             c.task && (c.task.status === 'running' || c.task.status === 'paused') && match((path) => (path[0] === 'id' ? c.id : undefined)),
         )
         .map((c) => {
-          const limit = BigInt(
-            ((c.spec.linux as { resources?: { memory?: { limit?: number } } } | undefined)?.resources?.memory?.limit ?? 0) as number,
-          )
-          const u = usage(c, limit)
+          const limit = memoryLimitOf(c)
+          const u = node.usage(c)
           const usec = (u.cpuUsageCoreNs / 1000n).toString()
           const data = encodeMessage('io.containerd.cgroups.v2.Metrics', {
             pids: { current: String(u.processCount), limit: '0' },

@@ -11,7 +11,7 @@ import { criState, type AppContainerRecord } from '../model/containers.js'
 import type { ImageView } from '../model/images.js'
 import type { Node } from '../model/node.js'
 import type { SandboxRecord } from '../model/sandboxes.js'
-import { usage, type Usage } from '../model/stats.js'
+import type { Usage } from '../model/stats.js'
 
 const u64 = (v: bigint): { value: string } => ({ value: v.toString() })
 
@@ -138,12 +138,7 @@ export function toImage(i: ImageView): Image {
   }
 }
 
-export function memoryLimit(c: AppContainerRecord): bigint {
-  const limit = c.cri.resources?.memory_limit_in_bytes
-  return limit ? BigInt(limit) : 0n
-}
-
-export function toContainerStats(c: AppContainerRecord, u: Usage = usage(c, memoryLimit(c))): ContainerStats {
+export function toContainerStats(c: AppContainerRecord, u: Usage): ContainerStats {
   const ts = u.timestamp.toString()
   return {
     attributes: {
@@ -175,8 +170,8 @@ export function toContainerStats(c: AppContainerRecord, u: Usage = usage(c, memo
 export function toPodSandboxStats(node: Node, s: SandboxRecord): PodSandboxStats {
   // As containerd, which fills this from ListContainerStats: only containers with a running task.
   const containers = node.containers.all().filter((c) => c.cri.sandboxId === s.id && criState(c) === 'CONTAINER_RUNNING')
-  const pause = usage(s, 0n)
-  const parts = [pause, ...containers.map((c) => usage(c, memoryLimit(c)))]
+  const pause = node.usage(s)
+  const parts = [pause, ...containers.map((c) => node.usage(c))]
   const sum = (f: (u: Usage) => bigint): bigint => parts.reduce((acc, u) => acc + f(u), 0n)
   const ts = pause.timestamp.toString()
   const running = s.cri.ready
@@ -205,7 +200,7 @@ export function toPodSandboxStats(node: Node, s: SandboxRecord): PodSandboxStats
         interfaces: [],
       },
       process: { timestamp: ts, process_count: u64(sum((u) => u.processCount)) },
-      containers: containers.map((c) => toContainerStats(c)),
+      containers: containers.map((c) => toContainerStats(c, node.usage(c))),
     },
     windows: null,
   }

@@ -68,7 +68,7 @@ export function listings(node: Node) {
   const containerStats = (filter: ContainerStatsFilter__Output | null) =>
     containers(filter)
       .filter((c) => criState(c) === 'CONTAINER_RUNNING')
-      .map((c) => toContainerStats(c))
+      .map((c) => toContainerStats(c, node.usage(c)))
 
   return { sandboxes, containers, sandboxStats, containerStats }
 }

@@ -3,10 +3,9 @@
 import type { Metric } from '../generated/runtime/v1/Metric.js'
 import type { MetricDescriptor } from '../generated/runtime/v1/MetricDescriptor.js'
 import type { PodSandboxMetrics } from '../generated/runtime/v1/PodSandboxMetrics.js'
-import { memoryLimit } from './convert.js'
 import type { Node } from '../model/node.js'
 import type { SandboxRecord } from '../model/sandboxes.js'
-import { usage, type Usage } from '../model/stats.js'
+import type { Usage } from '../model/stats.js'
 
 const BASE_LABELS = ['container', 'id', 'image', 'name', 'namespace', 'pod']
 
@@ -73,10 +72,10 @@ export function podSandboxMetrics(node: Node, s: SandboxRecord): PodSandboxMetri
   const containers = node.containers.all().filter((c) => c.cri.sandboxId === s.id)
   return {
     pod_sandbox_id: s.id,
-    metrics: metricsOf('POD', s.id, s.image, usage(s, 0n)),
+    metrics: metricsOf('POD', s.id, s.image, node.usage(s)),
     container_metrics: containers.map((c) => ({
       container_id: c.id,
-      metrics: metricsOf(c.cri.config.metadata?.name ?? '', c.id, c.image, usage(c, memoryLimit(c))),
+      metrics: metricsOf(c.cri.config.metadata?.name ?? '', c.id, c.image, node.usage(c)),
     })),
   }
 }

@@ -143,7 +143,7 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
 
     ContainerStats: (req) => {
       const c = node.containers.get(requireId(req.container_id, 'container'))
-      return { stats: toContainerStats(c) }
+      return { stats: toContainerStats(c, node.usage(c)) }
     },
 
     ListContainerStats: (req) => ({ stats: list.containerStats(req.filter) }),

@@ -24,6 +24,8 @@ import { Sandboxes } from './sandboxes.js'
 import { initPlan } from './plans.js'
 import { ContainerViews } from './views.js'
 import { pidNamespaceOf, PidTable } from './pids.js'
+import { MemoryCgroups } from './memory.js'
+import { memoryLimitOf, usage, type Usage } from './stats.js'
 import { Tasks } from './tasks.js'
 import { nowNs } from './time.js'
 
@@ -57,6 +59,8 @@ export class Node implements Core {
   readonly views: ContainerViews
   /** Every simulated process and the PID namespaces they are seen in. */
   readonly pids = new PidTable()
+  /** What the processes have allocated, per container; the OOM killer. */
+  readonly memory: MemoryCgroups
   readonly clock: SimClock
   readonly faults: FaultEngine
   cidr: Cidr
@@ -105,12 +109,16 @@ export class Node implements Core {
           signal: (signo) => proc.kill(signo),
         })
         if (isInit && record.task && record.task.nsPid !== node.pid) record.task.nsPid = node.pid
-        void proc.exited.then(() => this.pids.remove(proc.pid))
+        void proc.exited.then(() => {
+          this.pids.remove(proc.pid)
+          this.memory.release(record.id, proc.pid)
+        })
       },
     })
     this.sandboxes = new Sandboxes(this)
     this.containers = new Containers(this)
     this.views = new ContainerViews(this)
+    this.memory = new MemoryCgroups(this)
     // A removed container (or pod) takes its view with it.
     this.events.envelopes.subscribe((e) => {
       if (e.topic === '/containers/delete') this.views.drop(String(e.payload.id))
@@ -131,6 +139,14 @@ export class Node implements Core {
 
   ensureNamespace(namespace: string): void {
     this.namespaces.ensure(namespace)
+  }
+
+  /** A container's resource usage as stats and metrics report it: the model plus its live processes. */
+  usage(record: ContainerRecord): Usage {
+    return usage(record, memoryLimitOf(record), {
+      processes: this.pids.ofContainer(record.id).length,
+      chargedBytes: this.memory.chargedBytes(record.id),
+    })
   }
 
   /** Garbage collection (model/gc.ts): call after deleting anything that may have held other objects. */
@@ -167,6 +183,7 @@ export class Node implements Core {
     const cidr = parseCidr(state.podCidr)
     this.tasks.detachAll()
     this.pids.clear()
+    this.memory.clear()
     this.views.clear()
     this.store.replace(state)
     this.cidr = cidr

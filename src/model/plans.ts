@@ -74,6 +74,7 @@ export function initPlan(node: Node, record: ContainerRecord, resumed: boolean):
     isInit,
     ignored: new Set(script.ignoreSigterm ? [SIGTERM] : []),
     logPath: record.cri?.kind === 'container' ? record.cri.logPath : '',
+    ...(record.cri?.kind === 'container' ? { stdinOpen: record.cri.config.stdin, terminal: record.cri.config.tty } : {}),
     user: proc.user ?? { uid: 0, gid: 0 },
   }
 }

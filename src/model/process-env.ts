@@ -82,6 +82,12 @@ export function contextOptions(
     hostname: (record.spec.hostname as string | undefined) || record.id.slice(0, 12),
     processes: processTable(node, record, user),
     cwd: spec.cwd || processOf(record).cwd || '/',
+    memory: {
+      allocate: (nsPid, bytes) => {
+        const hostPid = node.pids.find(pidNamespaceOf(node.pids, record), nsPid)?.hostPid ?? program.pid ?? 0
+        return node.memory.charge(record, hostPid, bytes)
+      },
+    },
     pid,
     isInit: isInit && pid === 1,
   }

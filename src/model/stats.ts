@@ -28,15 +28,38 @@ function seed(id: string): bigint {
   return BigInt(parseInt(id.slice(0, 6) || '0', 16) || 0)
 }
 
-export function usage(record: ContainerRecord, memoryLimitBytes: bigint): Usage {
+const isRunning = (record: ContainerRecord): boolean => record.task?.status === 'running' || record.task?.status === 'paused'
+
+/** The working set a running container has before its processes allocate anything. */
+export function baseMemoryBytes(record: ContainerRecord): bigint {
+  return isRunning(record) ? 1_048_576n + (seed(record.id) % 64n) * 65_536n : 0n
+}
+
+/** The container's memory limit (0: none), from CRI's resources or the OCI spec's. */
+export function memoryLimitOf(record: ContainerRecord): bigint {
+  const cri = record.cri?.kind === 'container' ? record.cri.resources?.memory_limit_in_bytes : undefined
+  if (cri !== undefined && cri !== null) return BigInt(cri)
+  const oci = (record.spec.linux as { resources?: { memory?: { limit?: number | string } } } | undefined)?.resources?.memory?.limit
+  return oci ? BigInt(oci) : 0n
+}
+
+/** What the node knows of a container's live processes. */
+export interface LiveFigures {
+  /** Processes in its cgroup. */
+  processes: number
+  /** Bytes its processes have allocated (model/memory.ts). */
+  chargedBytes: number
+}
+
+export function usage(record: ContainerRecord, memoryLimitBytes: bigint, live?: LiveFigures): Usage {
   const now = nowNs()
   const task = record.task
-  const running = task?.status === 'running' || task?.status === 'paused'
+  const running = isRunning(record)
   const startedAt = task?.startedAt ? BigInt(task.startedAt) : now
   const ranNs = running ? now - startedAt : 0n
   const s = seed(record.id)
   const cpu = running ? 5_000_000n + (ranNs * NANOCORES) / 1_000_000_000n : 0n
-  const working = running ? 1_048_576n + (s % 64n) * 65_536n : 0n
+  const working = running ? baseMemoryBytes(record) + BigInt(live?.chargedBytes ?? 0) : 0n
   return {
     timestamp: now,
     cpuUsageCoreNs: cpu,
@@ -49,6 +72,6 @@ export function usage(record: ContainerRecord, memoryLimitBytes: bigint): Usage 
     majorPageFaults: 0n,
     writableLayerBytes: 8_192n + (s % 16n) * 4_096n,
     writableLayerInodes: 4n + (s % 8n),
-    processCount: running ? 1n : 0n,
+    processCount: running ? BigInt(Math.max(1, live?.processes ?? 1)) : 0n,
   }
 }

@@ -6,6 +6,8 @@
 import type { ContainerRecord, ExecRecord, TaskRecord } from '../store/schema.js'
 import type { Clock } from '../sim/clock.js'
 import { SimProcess, type ExitInfo, type Program, type Stream } from '../sim/process.js'
+import { StreamInput } from '../sim/context.js'
+import { LineDiscipline } from '../sim/tty.js'
 import { SIGKILL } from '../sim/signals.js'
 import type { Logger } from '../log.js'
 import { RuntimeError } from './errors.js'
@@ -30,6 +32,10 @@ export interface ProcessPlan {
   ignored: ReadonlySet<number>
   /** Absolute CRI log path, or "" for none. */
   logPath: string
+  /** A CRI container's `stdin: true`: its stdin stays open (until attach, in a later version, feeds it). */
+  stdinOpen?: boolean
+  /** A CRI container's `tty: true`. */
+  terminal?: boolean
   /** Who it runs as (what ps and /proc show). */
   user: { uid: number; gid: number; additionalGids?: number[] }
 }
@@ -120,7 +126,7 @@ export class Tasks {
     const log = plan.logPath ? this.#openLog(record.id, plan.logPath) : undefined
     if (log) outputs.push(log)
     if (task.io) outputs.push(fifoSink(task.io, (m) => this.host.log.warn(`task ${record.id}: ${m}`)))
-    const live = this.#spawn(record, task.pid, plan, outputs, task.io?.stdin)
+    const live = this.#spawn(record, task.pid, plan, outputs, task.io)
     this.#live.set(key(record.id), live)
     if (!resumed) {
       task.status = 'running'
@@ -167,7 +173,7 @@ export class Tasks {
     exec.pid = this.host.allocatePid()
     const outputs: Live['outputs'] = exec.io ? [fifoSink(exec.io, (m) => this.host.log.warn(`exec ${execId}: ${m}`))] : []
     if (capture) outputs.push(capture)
-    const live = this.#spawn(record, exec.pid, plan, outputs, exec.io?.stdin)
+    const live = this.#spawn(record, exec.pid, plan, outputs, exec.io)
     this.#live.set(key(record.id, execId), live)
     exec.status = 'running'
     exec.startedAt = nowString()
@@ -239,6 +245,12 @@ export class Tasks {
 
   // Signals, waiting, IO -----------------------------------------------------------------------
 
+  /** The OOM killer took the container: every process dies, its init with reason OOMKilled (137). */
+  oomKill(record: ContainerRecord): void {
+    for (const [k, live] of this.#live) if (k.startsWith(`${record.id}/`)) live.proc.kill(SIGKILL)
+    this.#live.get(key(record.id))?.proc.end({ code: 128 + SIGKILL, signal: SIGKILL, reason: 'OOMKilled' })
+  }
+
   process(id: string, execId = ''): SimProcess | undefined {
     return this.#live.get(key(id, execId))?.proc
   }
@@ -299,8 +311,32 @@ export class Tasks {
     this.#logs.clear()
   }
 
-  #spawn(record: ContainerRecord, pid: number, plan: ProcessPlan, outputs: Live['outputs'], stdin: string | undefined): Live {
-    const proc = new SimProcess({
+  #spawn(record: ContainerRecord, pid: number, plan: ProcessPlan, outputs: Live['outputs'], io: TaskIO | undefined): Live {
+    const write = (stream: Stream, text: string): void => {
+      for (const o of outputs) o.write(stream, text)
+    }
+    // Its stdin: the client's FIFO (through a line discipline when it is a terminal), kept open
+    // with nothing arriving (a CRI container with stdin: true), or end of input.
+    const stdin = new StreamInput()
+    let closeStdin: (() => Promise<void>) | undefined
+    let proc: SimProcess | undefined
+    if (io?.stdin) {
+      const tty = io.terminal
+        ? new LineDiscipline(
+            stdin,
+            (text) => write('stdout', text),
+            (signo) => proc?.kill(signo),
+          )
+        : undefined
+      const onData = (chunk: Buffer): void => (tty ? tty.receive(chunk.toString('utf8')) : stdin.push(chunk.toString('utf8')))
+      closeStdin = openStdin(
+        io.stdin,
+        (m) => this.host.log.warn(m),
+        onData,
+        () => stdin.end(),
+      )
+    } else if (!plan.stdinOpen) stdin.end()
+    proc = new SimProcess({
       pid,
       program: plan.program,
       args: plan.args,
@@ -308,12 +344,12 @@ export class Tasks {
       clock: this.host.clock,
       isInit: plan.isInit,
       ignored: plan.ignored,
-      onOutput: (stream: Stream, text: string) => {
-        for (const o of outputs) o.write(stream, text)
-      },
+      stdin,
+      terminal: io?.terminal ?? plan.terminal ?? false,
+      onOutput: write,
     })
     this.host.track(record, proc, plan)
-    return { proc, outputs, ...(stdin ? { closeStdin: openStdin(stdin, (m) => this.host.log.warn(m)) } : {}) }
+    return { proc, outputs, ...(closeStdin ? { closeStdin } : {}) }
   }
 
   #openLog(id: string, path: string): CriLogFile | undefined {

@@ -22,6 +22,44 @@ export function textInput(text: string): Input {
   }
 }
 
+/**
+ * Input that arrives over time (a task's stdin FIFO, a terminal): `push` adds text, `end` is end of
+ * input (the client closed it); a read waits for either.
+ */
+export class StreamInput implements Input {
+  #chunks: string[] = []
+  #ended = false
+  #wake: (() => void) | undefined
+
+  push(text: string): void {
+    if (this.#ended || text === '') return
+    this.#chunks.push(text)
+    this.#wakeReader()
+  }
+
+  end(): void {
+    this.#ended = true
+    this.#wakeReader()
+  }
+
+  async read(): Promise<string | undefined> {
+    while (this.#chunks.length === 0 && !this.#ended) await new Promise<void>((resolve) => (this.#wake = resolve))
+    return this.#chunks.length > 0 ? this.#chunks.splice(0).join('') : undefined
+  }
+
+  async readAll(): Promise<string> {
+    let out = ''
+    for (let c = await this.read(); c !== undefined; c = await this.read()) out += c
+    return out
+  }
+
+  #wakeReader(): void {
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+}
+
 /** Who the process runs as. */
 export interface Identity {
   uid: number
@@ -86,6 +124,11 @@ export interface CommandContext extends ProgramContext {
    * then begins error messages with the shell's name ("sh: …") instead of the command's.
    */
   readonly applet?: string
+  /**
+   * The container's memory cgroup: `allocate` charges bytes to process `pid` (of this namespace);
+   * false when that passed the limit and the OOM killer has ended the container.
+   */
+  readonly memory?: { allocate(pid: number, bytes: number): boolean }
 }
 
 export type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>

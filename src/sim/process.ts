@@ -3,6 +3,7 @@
 // kills it. A process that is PID 1 of its PID namespace ignores every signal it has no handler
 // for, except SIGKILL (as the kernel does for init).
 import type { Clock } from './clock.js'
+import { emptyInput, type Input } from './context.js'
 import { SIGKILL } from './signals.js'
 
 export type Stream = 'stdout' | 'stderr'
@@ -22,6 +23,10 @@ export interface ProgramContext {
   readonly args: readonly string[]
   readonly env: Readonly<Record<string, string>>
   readonly clock: Clock
+  /** Its stdin: end of input at once unless a client's FIFO, a terminal or an open CRI stdin feeds it. */
+  readonly stdin?: Input
+  /** True when its stdio is a terminal (a task or exec created with terminal: true). */
+  readonly terminal?: boolean
   /** Aborts when the process ends for any reason; pass it to every wait. */
   readonly signal: AbortSignal
   write(stream: Stream, text: string): void
@@ -45,6 +50,8 @@ export interface ProcessOptions {
   /** Signals this process ignores whatever else is true (e.g. a scripted ignore-sigterm). */
   ignored?: ReadonlySet<number>
   onOutput?: (stream: Stream, text: string) => void
+  stdin?: Input
+  terminal?: boolean
 }
 
 /** Thrown inside a program when its process has ended, to unwind it. */
@@ -80,6 +87,8 @@ export class SimProcess {
       args: this.#opts.args,
       env: this.#opts.env,
       clock: this.#opts.clock,
+      stdin: this.#opts.stdin ?? emptyInput,
+      terminal: this.#opts.terminal ?? false,
       signal: this.#controller.signal,
       write: (stream, text) => {
         if (this.exit === undefined) this.#opts.onOutput?.(stream, text)
@@ -118,6 +127,11 @@ export class SimProcess {
     if (this.#opts.isInit) return true
     this.#finish({ code: 128 + signo, signal: signo })
     return true
+  }
+
+  /** Ends the process from outside with this exit (the OOM killer: SIGKILL, reported as OOMKilled). */
+  end(exit: ExitInfo): void {
+    this.#finish(exit)
   }
 
   /** Stops the simulation without an exit: the server closes, the "process" lives on in the state. */

@@ -34,6 +34,8 @@ export const SIGNALS: Readonly<Record<string, number>> = {
   SIGSYS: 31,
 }
 
+export const SIGINT = 2
+export const SIGQUIT = 3
 export const SIGKILL = 9
 export const SIGTERM = 15
 

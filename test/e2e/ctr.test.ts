@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { sha256, tarball } from '../containerd.js'
 import { containerConfig, eventually, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
 
-const CTR = process.env.CTR ?? findCtr()
+const CTR = process.env.CTR ?? findTool('ctr')
 const run = promisify(execFile)
 
 /** An OCI image archive, as `ctr images import` reads it: one layer with a file, config, manifest. */
@@ -59,9 +59,9 @@ function ociArchive(name: string): Buffer {
   ])
 }
 
-function findCtr(): string | undefined {
+function findTool(name: string): string | undefined {
   try {
-    return execFileSync('sh', ['-c', 'command -v ctr'], { encoding: 'utf8' }).trim() || undefined
+    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined
   } catch {
     return undefined
   }
@@ -171,6 +171,36 @@ describe.skipIf(!CTR)('ctr e2e', () => {
     await ctr('containers', 'rm', 'daemon')
     await ctr('images', 'rm', image)
     expect(await ctr('images', 'ls', '-q')).toBe('')
+  })
+
+  test('run gives the process the stdin it is given: piped lines, or a terminal with run -t', async () => {
+    await h.image.PullImage({ image: { image: 'busybox' } })
+    const image = 'docker.io/library/busybox:latest'
+    const piped = await new Promise<{ out: string; code: number | null }>((resolve) => {
+      const child = spawn(CTR!, ['-a', h.fake.socketPath, '-n', 'k8s.io', 'run', '--rm', image, 'stdin-pipe', 'sh'])
+      let out = ''
+      child.stdout.on('data', (d) => (out += d))
+      child.on('close', (code) => resolve({ out, code }))
+      child.stdin.end('echo hello\nif true; then\n  echo inside\nfi\nexit 3\n')
+    })
+    expect(piped).toEqual({ out: 'hello\ninside\n', code: 3 })
+    // A terminal (through `script`, which gives ctr a pty): the shell prompts, input is echoed.
+    const SCRIPT = findTool('script')
+    if (!SCRIPT) return
+    const tty = await new Promise<{ out: string; code: number | null }>((resolve) => {
+      const cmd = `${CTR} -a ${h.fake.socketPath} -n k8s.io run --rm -t ${image} stdin-tty sh`
+      const child = spawn(SCRIPT, ['-qec', cmd, '/dev/null'])
+      let out = ''
+      // Each line is typed once the shell has prompted for it.
+      const lines = ['echo hi\r', 'exit 5\r']
+      child.stdout.on('data', (d) => {
+        out += d
+        if (out.split('/ # ').length - 1 > 2 - lines.length) child.stdin.write(lines.shift()!)
+      })
+      child.on('close', (code) => resolve({ out, code }))
+    })
+    expect(tty.code).toBe(5)
+    expect(tty.out.replace(/\r/g, '')).toContain('/ # echo hi\nhi\n/ # exit 5\n')
   })
 
   test('events sees a task start and exit', async () => {

@@ -158,4 +158,53 @@ describe('read', () => {
     expect((await r.exited).code).toBe(4)
     expect(r.out.stdout).toBe('from stdin\n')
   })
+  test('sh runs each command from stdin once it is complete, before the input ends', async () => {
+    const { startArgv, until } = await import('./sh-helpers.js')
+    const { StreamInput } = await import('../../src/sim/context.js')
+    const input = new StreamInput()
+    const r = startArgv(['sh'], { stdin: input })
+    input.push('echo one\nif true; then\n')
+    await until(() => r.out.stdout === 'one\n')
+    input.push('  echo two\n')
+    for (let i = 0; i < 20; i++) await new Promise((res) => setImmediate(res))
+    expect(r.out.stdout).toBe('one\n') // the if is not complete yet
+    input.push('fi\necho "unterminated\n')
+    await until(() => r.out.stdout === 'one\ntwo\n')
+    input.push('quote"\n')
+    await until(() => r.out.stdout === 'one\ntwo\nunterminated\nquote\n')
+    input.end()
+    expect((await r.exited).code).toBe(0)
+  })
+
+  test('interactive sh (-i): PS1 and PS2 prompts on stderr, and an error does not end it', async () => {
+    const { startArgv, MemFs } = await import('./sh-helpers.js')
+    const r = startArgv(['sh', '-i'], {
+      fs: new MemFs({ '/tmp': { dir: true } }),
+      stdin: 'cd /tmp\nfor i in 1 2; do\necho $i; done\n( exit 3 ); echo $?\nbreak 0\necho still here\n',
+    })
+    expect((await r.exited).code).toBe(0)
+    expect(r.out.stdout).toBe('1\n2\n3\nstill here\n')
+    expect(r.out.stderr).toBe('/ # /tmp # > /tmp # /tmp # sh: break: Illegal number: 0\n/tmp # /tmp # \n')
+  })
+})
+
+describe('a terminal', () => {
+  test('echoes what is typed, edits the line, hands over whole lines, and ^D ends the input', async () => {
+    const { StreamInput } = await import('../../src/sim/context.js')
+    const { LineDiscipline } = await import('../../src/sim/tty.js')
+    const input = new StreamInput()
+    let echoed = ''
+    const signals: number[] = []
+    const tty = new LineDiscipline(
+      input,
+      (t) => (echoed += t),
+      (s) => signals.push(s),
+    )
+    tty.receive('ecoo\x7f\x7fho hi\rjunk\x15\x03')
+    expect(await input.read()).toBe('echo hi\n')
+    expect(echoed).toBe('ecoo\b \b\b \bho hi\r\njunk\b \b\b \b\b \b\b \b^C\r\n')
+    expect(signals).toEqual([2])
+    tty.receive('\x04')
+    expect(await input.read()).toBeUndefined()
+  })
 })

@@ -2,6 +2,7 @@
 import type { Command } from '../context.js'
 import { cat, cp, df, du, ln, ls, mkdir, mv, readlink, rm, stat, touch } from './fs-files.js'
 import { cut, grep, head, sed, sort, tail, tr, uniq, wc } from './fs-text.js'
+import { find, mktemp } from './fs-find.js'
 
 export const fsCommands: Readonly<Record<string, Command>> = {
   cat,
@@ -11,11 +12,13 @@ export const fsCommands: Readonly<Record<string, Command>> = {
   du,
   grep,
   egrep: (args, ctx) => grep([args[0] ?? 'egrep', '-E', ...args.slice(1)], ctx),
+  find,
   fgrep: (args, ctx) => grep([args[0] ?? 'fgrep', '-F', ...args.slice(1)], ctx),
   head,
   ln,
   ls,
   mkdir,
+  mktemp,
   mv,
   readlink,
   rm,

@@ -19,6 +19,8 @@ export interface OptionSpec {
   /** Letters that take a value ("n" for -n 5 or -n5). */
   valued?: string
   usage: string
+  /** Options end at the first operand (getopt's "+"), as for a command that runs a program. */
+  leading?: boolean
 }
 
 /** A usage error: busybox prints its banner and the applet's usage line and exits 1. */
@@ -41,6 +43,10 @@ export function parseOptions(cmd: string, args: readonly string[], spec: OptionS
       break
     }
     if (!arg.startsWith('-') || arg === '-') {
+      if (spec.leading) {
+        out.operands.push(...args.slice(i))
+        break
+      }
       out.operands.push(arg)
       continue
     }

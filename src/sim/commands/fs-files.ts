@@ -6,6 +6,7 @@ import { NameCache } from '../fs/users.js'
 import type { FileStat } from '../fs/types.js'
 import { abs, blocks, chunks, has, last, modeString, nowMs, parseOptions, reason, statOr, usage, type Options } from './fs-common.js'
 import { FsError } from '../fs/types.js'
+import { scaleTo } from './util.js'
 
 const base = (p: string): string => {
   const trimmed = p.replace(/\/+$/, '')
@@ -721,14 +722,8 @@ function usedKb(ctx: CommandContext, path: string, mounts: readonly MountLine[])
 /** busybox's make_human_readable_str for 1K units: "64.0M", "4.0K", "0". */
 export function human(kb: number): string {
   if (kb === 0) return '0'
-  const units = ['K', 'M', 'G', 'T', 'P']
-  let v = kb
-  let u = 0
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024
-    u++
-  }
-  return `${v.toFixed(1)}${units[u]}`
+  const { value, unit } = scaleTo(kb, 1024, ['K', 'M', 'G', 'T', 'P'])
+  return `${value.toFixed(1)}${unit}`
 }
 
 const dfSpec = { flags: 'hkaTPm', valued: 't', usage: '[-PkmhTai] [-t TYPE] [FILESYSTEM]...' }

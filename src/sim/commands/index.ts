@@ -7,6 +7,8 @@ import { commands, registerCommands } from './table.js'
 import { testCommands } from './test.js'
 import { textCommands } from './text.js'
 import { fsCommands } from './fs-commands.js'
+import { base64, checksums, dd, expr, free, tee } from './data.js'
+import { nohup, timeout, xargs } from './runners.js'
 
 /** The shell's own commands (without any registered later). */
 export const builtins: Readonly<Record<string, import('../context.js').Command>> = {
@@ -14,6 +16,15 @@ export const builtins: Readonly<Record<string, import('../context.js').Command>>
   ...processCommands,
   ...infoCommands,
   ...testCommands,
+  ...checksums,
+  base64,
+  dd,
+  expr,
+  free,
+  nohup,
+  tee,
+  timeout,
+  xargs,
   sh,
   ash: sh,
   bash: sh,

@@ -5,7 +5,7 @@ import type { Command, CommandContext } from '../context.js'
 import { KERNEL_RELEASE } from '../fs/procfs.js'
 import { resolvePath } from '../fs/types.js'
 import { REGULAR_BUILTINS, SPECIAL_BUILTINS } from '../shell/builtins.js'
-import { findExecutable, invokeExecutable } from '../shell/exec.js'
+import { execArgv } from './runners.js'
 import { canExecute, findInPath } from '../shell/lookup.js'
 import { lookupCommand } from './table.js'
 import { fail, groupName, memberGroups, now, passwdEntry, usage, userName } from './util.js'
@@ -273,14 +273,7 @@ const env: Command = async (args, ctx) => {
     )
     return 0
   }
-  const cctx: CommandContext = { ...ctx, args: argv, env: vars }
-  const found = findExecutable(argv[0] as string, cctx)
-  if (found === undefined || found.kind === 'denied') {
-    return fail(args, ctx, `can't execute '${argv[0]}': ${found ? 'Permission denied' : 'No such file or directory'}`, found ? 126 : 127)
-  }
-  const { applet: _applet, ...rest } = cctx
-  void _applet
-  return invokeExecutable(found, rest)
+  return execArgv(args, argv, { ...ctx, env: vars })
 }
 
 const pwd: Command = async (args, ctx) => {

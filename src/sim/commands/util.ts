@@ -10,6 +10,17 @@ export const basename = (p: string): string => {
 /** The name error messages begin with: the shell's for a shell builtin, else the command's. */
 export const prog = (args: readonly string[], ctx: CommandContext): string => ctx.applet ?? basename(args[0] ?? '')
 
+/** A size in the largest of `units` (each `base` times the one before) that keeps it at least 1. */
+export function scaleTo(value: number, base: number, units: readonly string[]): { value: number; unit: string } {
+  let v = value
+  let u = 0
+  while (v >= base && u < units.length - 1) {
+    v /= base
+    u++
+  }
+  return { value: v, unit: units[u]! }
+}
+
 /** Prints "prog: message" to stderr and returns the status. */
 export function fail(args: readonly string[], ctx: CommandContext, message: string, status = 1): number {
   ctx.write('stderr', `${prog(args, ctx)}: ${message}\n`)

@@ -34,6 +34,7 @@ export const sh: Command = async (args, ctx) => {
     }
   }
   const rest = args.slice(i)
+  const interactive = args.slice(1, i).some((a) => /^-[a-z]*i/.test(a)) || ctx.terminal === true
   let text: string
   let shell
   if (command) {
@@ -56,8 +57,9 @@ export const sh: Command = async (args, ctx) => {
     }
     shell = shellFromContext(ctx, { name: file, script: file, params: rest.slice(1) })
   } else {
-    text = await ctx.stdin.readAll()
+    // Commands from stdin, run as they arrive.
     shell = shellFromContext(ctx, { name, params: rest })
+    text = ''
   }
   for (const [letter, on] of set) shell.setOption(letter, on)
   for (const [opt, on] of long) {
@@ -66,5 +68,5 @@ export const sh: Command = async (args, ctx) => {
     ]
     if (key) shell.opts[key] = on
   }
-  return shell.main(text)
+  return command || (rest[0] !== undefined && !stdin) ? shell.main(text) : shell.mainInput(interactive)
 }

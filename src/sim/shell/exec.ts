@@ -54,6 +54,7 @@ export interface ContextOptions {
   pid?: number
   /** PID 1 of its PID namespace; default false. */
   isInit?: boolean
+  memory?: CommandContext['memory']
 }
 
 /** The CommandContext for the program of a simulated process. */
@@ -68,12 +69,14 @@ export function makeCommandContext(program: ProgramContext, o: ContextOptions): 
     terminate: (exit) => program.terminate(exit),
     cwd: o.cwd ?? '/',
     fs: o.fs,
-    stdin: o.stdin ?? emptyInput,
+    stdin: o.stdin ?? program.stdin ?? emptyInput,
+    terminal: program.terminal ?? false,
     identity: o.identity,
     hostname: o.hostname,
     processes: o.processes,
     pid: o.pid ?? 1,
     isInit: o.isInit ?? false,
+    ...(o.memory ? { memory: o.memory } : {}),
   }
 }
 

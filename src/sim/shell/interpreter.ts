@@ -96,6 +96,9 @@ interface Tree {
   nextJob: number
 }
 
+/** Syntax errors that only mean the command goes on in the next line of input. */
+const INCOMPLETE = /end of file|unterminated quoted string|EOF in backquote|missing '\)\)'|missing '\}'/
+
 export class Shell {
   readonly proc: ShellProcess
   readonly sys: ShellSystem
@@ -138,6 +141,7 @@ export class Shell {
   #tree: Tree
   /** Updates the ps line of the process this shell runs as (forked shells). */
   #setArgs: ((args: readonly string[]) => void) | undefined
+  #interactive = false
 
   constructor(o: ShellOptions) {
     this.proc = o.proc
@@ -170,6 +174,86 @@ export class Shell {
         throw new ShellExit(2)
       }
     })
+  }
+
+  /**
+   * Runs commands as they arrive on stdin (`sh` without -c or a file), each once it is complete, as
+   * ash reads a script from a pipe or a terminal. Interactive (a terminal, or -i), it prompts with
+   * PS1/PS2 on stderr and an error ends the command, not the shell.
+   */
+  async mainInput(interactive: boolean): Promise<number> {
+    const input = this.io.input(0)
+    this.#interactive = interactive
+    let buffered = ''
+    /** The next line of input with its newline; at end of input what is left (maybe ''), then undefined. */
+    const nextLine = async (): Promise<string | undefined> => {
+      for (;;) {
+        const nl = buffered.indexOf('\n')
+        if (nl !== -1) {
+          const line = buffered.slice(0, nl + 1)
+          buffered = buffered.slice(nl + 1)
+          return line
+        }
+        const chunk = await input.read()
+        if (chunk === undefined) {
+          const rest = buffered
+          buffered = ''
+          return rest === '' ? undefined : rest
+        }
+        buffered += chunk
+      }
+    }
+    return this.#top(async () => {
+      let pending = ''
+      for (;;) {
+        if (interactive) this.write(this.io, 2, this.#prompt(pending === '' ? 'PS1' : 'PS2'))
+        const line = await nextLine()
+        if (line === undefined) {
+          if (pending !== '') await this.#runInput(pending, interactive)
+          if (interactive) this.write(this.io, 2, '\n')
+          return
+        }
+        pending += line
+        const script = parseScript(pending)
+        if (script.error && INCOMPLETE.test(script.error.message) && line.endsWith('\n')) continue
+        const text = pending
+        pending = ''
+        await this.#runInput(text, interactive)
+      }
+    })
+  }
+
+  /** One complete piece of input: its commands, then its syntax error if it has one. */
+  async #runInput(text: string, interactive: boolean): Promise<void> {
+    const script = parseScript(text)
+    try {
+      for (const line of script.lines) await this.runList(line, this.io)
+      if (script.error) {
+        this.#syntaxError(script.error)
+        throw new ShellFatal(2)
+      }
+    } catch (err) {
+      // An interactive shell survives its commands' errors (not `exit`); a script does not.
+      if (!interactive || !(err instanceof ShellFatal)) throw err
+      this.status = err.status
+    }
+  }
+
+  /** PS1 or PS2 as busybox ash expands it: \w (working directory), \W, \u, \h, \$ (# for root). */
+  #prompt(which: 'PS1' | 'PS2'): string {
+    const root = this.sys.identity.uid === 0
+    const value = this.vars.get(which)?.value ?? (which === 'PS1' ? '\\w \\$ ' : '> ')
+    const home = this.vars.get('HOME')?.value
+    const cwd = home && (this.cwd === home || this.cwd.startsWith(`${home}/`)) ? `~${this.cwd.slice(home.length)}` : this.cwd
+    const escapes: Record<string, string> = {
+      w: cwd,
+      W: cwd.split('/').pop() || '/',
+      u: this.sys.identity.user ?? String(this.sys.identity.uid),
+      h: this.sys.hostname.split('.')[0] ?? '',
+      $: root ? '#' : '$',
+      '\\': '\\',
+    }
+    return value.replace(/\\([wWuh$\\])/g, (_m, c: string) => escapes[c] ?? '')
   }
 
   async #top(body: () => Promise<void>): Promise<number> {
@@ -216,7 +300,8 @@ export class Shell {
     let text = `${this.name}: `
     if (command !== undefined) {
       if (command !== this.name) text += `${command}: `
-      text += `line ${this.line}: `
+      // ash leaves out the line number when it reads commands from a terminal.
+      if (!this.#interactive) text += `line ${this.line}: `
     }
     this.write(io, 2, `${text}${message}\n`)
   }
