@@ -99,7 +99,10 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
       journal.clear()
       running.node.replaceState(emptyState(running.node.state.uuid, options.podCidr ?? DEFAULTS.podCidr))
     },
-    snapshot: () => structuredClone(running.node.state),
+    snapshot: () => {
+      running.node.views.save()
+      return structuredClone(running.node.state)
+    },
     restore: (state) => running.node.replaceState(structuredClone(state)),
     restart: async () => {
       await running.close()

@@ -180,6 +180,7 @@ export class Node implements Core {
   replaceState(state: NodeState): void {
     // Refuse a state that will not load before anything of the current one is touched.
     checkState(state, 'the given state')
+    this.views.save()
     const cidr = parseCidr(state.podCidr)
     this.tasks.detachAll()
     this.pids.clear()
@@ -191,6 +192,7 @@ export class Node implements Core {
   }
 
   close(): void {
+    this.views.save()
     this.tasks.detachAll()
     this.pids.clear()
     this.snapshots.close()

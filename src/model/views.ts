@@ -2,7 +2,8 @@
 // layer, the CRI mounts, synthesised /etc and /proc), built when first needed and shared by the
 // container's init process and every exec in it, so a file one writes, another reads. A pod's
 // /etc/hosts, /etc/resolv.conf, /etc/hostname and /dev/shm are shared by its containers. The views
-// live in memory: after a restart a container's writable layer starts empty again.
+// live in memory; each container's writable layer is saved into its record when the server stops
+// (or a snapshot is taken) and comes back with its view after a restart.
 import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../sim/fs/index.js'
 import type { ProcessEntry } from '../sim/fs/procfs.js'
 import type { ContainerRecord } from '../store/schema.js'
@@ -48,6 +49,20 @@ export class ContainerViews {
     this.#pods.clear()
   }
 
+  /**
+   * Saves each container's writable layer into its record (the server is stopping, or a snapshot
+   * is taken), as the snapshotter keeps an upper directory on disk across a containerd restart.
+   */
+  save(): void {
+    for (const [id, fs] of this.#fs) {
+      const record = this.node.state.containers[id]
+      if (!record) continue
+      if (fs.overlay.changes().length === 0) delete record.writableLayer
+      else record.writableLayer = fs.overlay.save()
+    }
+    this.node.changed()
+  }
+
   /** The processes of a container's PID namespace, as /proc and ps show them. */
   processes(record: ContainerRecord): ProcessEntry[] {
     return this.node.pids.list(pidNamespaceOf(this.node.pids, record)).map(({ pid, ppid, node }) => ({
@@ -81,7 +96,11 @@ export class ContainerViews {
     const image = node.images.resolve(record.image, record.namespace)
     const chain = image ? node.images.topSnapshot(record.namespace, image.id) : ''
     const files = chain ? node.snapshots.files(UNPACK_SNAPSHOTTER, record.namespace, chain) : []
+    // A layer saved by an earlier run comes back once; from then on the view holds it.
+    const writable = record.writableLayer
+    delete record.writableLayer
     const base = {
+      ...(writable ? { writable } : {}),
       image: { name: record.image, ...(image ? { config: image.content.config } : {}), ...(files.length > 0 ? { files } : {}) },
       user: { uid: user.uid, gid: user.gid, supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid) },
       processes: () => this.processes(record),

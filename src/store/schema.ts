@@ -1,5 +1,6 @@
 // The node's whole state as plain JSON data: what the state file holds and what a snapshot is.
 // Bump SCHEMA_VERSION on any incompatible change and add a migration in store/migrate.ts.
+import type { SavedLayer } from '../sim/fs/mem.js'
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
 import type { ContainerConfig__Output } from '../generated/runtime/v1/ContainerConfig.js'
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../generated/runtime/v1/LinuxContainerResources.js'
@@ -136,6 +137,8 @@ export interface StoredAny {
 }
 
 /** A containerd container. Pause sandboxes and CRI app containers are both containers. */
+export type { SavedLayer }
+
 export interface ContainerRecord {
   namespace: string
   id: string
@@ -153,6 +156,11 @@ export interface ContainerRecord {
   updatedAt: string
   task?: TaskRecord
   cri?: CriSandboxMeta | CriContainerMeta
+  /**
+   * What its processes wrote to its root filesystem (the overlay's upper layer), saved when the
+   * server stops or a snapshot is taken and put back when its view is next made.
+   */
+  writableLayer?: SavedLayer
 }
 
 export interface NamespaceRecord {

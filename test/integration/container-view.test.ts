@@ -90,6 +90,13 @@ describe('the container view', () => {
     expect(readFileSync(join(dir, 'result.txt'), 'utf8')).toBe('from the container\n')
   })
 
+  test('dd from /dev/zero: to /dev/null it moves nothing real; to a file the bytes are there', async () => {
+    const id = await start('dd')
+    const big = await exec(id, ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1M', 'count=1000'])
+    expect(big.err).toMatch(/^1000\+0 records in\n1000\+0 records out\n1048576000 bytes \(1\.0GB\) copied/)
+    expect((await exec(id, ['sh', '-c', 'dd if=/dev/zero of=/tmp/z bs=1k count=3 status=none && wc -c < /tmp/z'])).out).toBe('3072\n')
+  })
+
   test('the process table follows the PID namespace: pod-shared sees the pause process as PID 1', async () => {
     const shared = await start('shared-pid')
     expect((await exec(shared, ['cat', '/proc/1/cmdline'])).out).toBe('/pause\0')

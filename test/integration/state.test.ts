@@ -23,6 +23,23 @@ async function start(): Promise<Harness> {
 }
 
 describe('--state', () => {
+  test("a container's writable layer survives a restart: files written, changed and removed", async () => {
+    let h = await start()
+    const config = podConfig('files')
+    const pod = await runPod(h, config)
+    const id = await runContainer(h, pod, config, containerConfig('writer', { command: ['sleep', '3600'] }))
+    const sh = async (script: string) =>
+      (await h.runtime.ExecSync({ container_id: id, cmd: ['sh', '-c', script], timeout: 10 })).stdout.toString()
+    await sh('mkdir -p /data/sub && printf "two\\nlines" > /data/sub/f; ln -s sub/f /data/link; rm /etc/os-release; echo x > /tmp/t')
+    await h.close()
+    open.pop()
+
+    h = await start()
+    expect(await sh('cat /data/link; echo; readlink /data/link; ls /etc/os-release 2>&1; cat /tmp/t')).toBe(
+      'two\nlines\nsub/f\nls: /etc/os-release: No such file or directory\nx\n',
+    )
+  })
+
   test('after a restart everything is back: pods keep IPs, running containers keep running, exits are kept', async () => {
     let h = await start()
     const config = podConfig('keep', { log_directory: join(dir, 'logs') })

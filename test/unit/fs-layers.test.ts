@@ -71,6 +71,30 @@ describe('Overlay', () => {
     expect(o.whiteouts.has('/etc/conf.d')).toBe(true)
   })
 
+  test('a full writable layer refuses writes with ENOSPC; what is freed can be written again', () => {
+    const o = new Overlay([lower()], () => 0, 10)
+    o.write('/a', Buffer.from('123456'), false, attrs)
+    expect(() => o.write('/b', Buffer.from('12345'), false, attrs)).toThrow('/b: No space left on device')
+    o.write('/a', Buffer.from('1'), false, attrs) // replacing frees what it held
+    o.write('/b', Buffer.from('12345'), false, attrs)
+    expect(() => o.write('/a', Buffer.from('12345'), true, attrs)).toThrow('No space left on device')
+    o.remove('/b')
+    o.write('/a', Buffer.from('12345'), true, attrs)
+    expect(o.read('/a').toString()).toBe('112345')
+  })
+
+  test('save and load carry the upper layer: files, links, removals', () => {
+    const o = new Overlay([lower()], () => 0)
+    o.write('/new', Buffer.from([0, 1, 2]), false, attrs)
+    o.symlink('new', '/link', attrs)
+    o.remove('/etc/conf.d/a')
+    const again = new Overlay([lower()], () => 0)
+    again.load(JSON.parse(JSON.stringify(o.save())))
+    expect([...again.read('/new')]).toEqual([0, 1, 2])
+    expect(again.lstat('/link')).toMatchObject({ type: 'symlink', target: 'new' })
+    expect(again.readdir('/etc/conf.d')).toEqual(['b'])
+  })
+
   test('the first lower layer is on top', () => {
     const top = new MemLayer()
     top.set('/etc/motd', fileNode('top', 0o600, 0))

@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { Command, CommandContext } from '../context.js'
 import { abs, has, parseOptions, reason, readText } from './fs-common.js'
 import { human } from './fs-files.js'
+import { WRITABLE_LAYER_BYTES } from '../fs/mem.js'
 import { fail, prog, scaleTo } from './util.js'
 
 /** `tee [-a] [FILE]...`: copies stdin to stdout and each file, as it arrives. */
@@ -111,14 +112,19 @@ export const dd: Command = async (args, ctx) => {
   for (const v of [bs, count, skip, seek]) if (typeof v === 'string') return fail(args, ctx, v)
   const [blockSize, blocks, skipBlocks, seekBlocks] = [bs, count, skip, seek] as number[]
   let input: Buffer
+  // Copying from an endless device to /dev/null moves nothing worth making.
+  const toNull = opts.of !== undefined && abs(ctx, opts.of) === '/dev/null'
+  let nullBytes: number | undefined
   try {
     if (opts.if === undefined) input = Buffer.from(await ctx.stdin.readAll(), 'latin1')
     else {
       const path = abs(ctx, opts.if)
       const st = ctx.fs.stat(path)
-      // An endless device gives as many blocks as asked for.
+      // An endless device gives as many blocks as asked for (no more than a writable layer holds:
+      // the write of more would fail with ENOSPC anyway).
       if (st?.type === 'char' && (path === '/dev/zero' || path.endsWith('random')) && blocks !== Infinity) {
-        const size = blocks! * blockSize!
+        if (toNull) nullBytes = blocks! * blockSize!
+        const size = Math.min(blocks! * blockSize!, toNull ? 0 : WRITABLE_LAYER_BYTES + blockSize!)
         input = path === '/dev/zero' ? Buffer.alloc(size) : randomBytes(size)
       } else input = ctx.fs.readFile(path)
     }
@@ -127,10 +133,13 @@ export const dd: Command = async (args, ctx) => {
   }
   const from = skipBlocks! * blockSize!
   const data = input.subarray(from, blocks === Infinity ? undefined : from + blocks! * blockSize!)
-  const full = Math.floor(data.length / blockSize!)
-  const partial = data.length % blockSize! ? 1 : 0
+  const copied = nullBytes ?? data.length
+  const full = Math.floor(copied / blockSize!)
+  const partial = copied % blockSize! ? 1 : 0
   try {
-    if (opts.of === undefined) ctx.write('stdout', data.toString('latin1'))
+    if (toNull) {
+      // discarded
+    } else if (opts.of === undefined) ctx.write('stdout', data.toString('latin1'))
     else {
       const path = abs(ctx, opts.of)
       let out = Buffer.alloc(0)
@@ -154,9 +163,7 @@ export const dd: Command = async (args, ctx) => {
   if (opts.status !== 'none') {
     const records = `${full}+${partial} records`
     const noxfer =
-      opts.status === 'noxfer'
-        ? ''
-        : `${data.length} bytes (${ddSize(data.length)}) copied, 0.000100 seconds, ${ddSize(data.length * 10000)}/s\n`
+      opts.status === 'noxfer' ? '' : `${copied} bytes (${ddSize(copied)}) copied, 0.000100 seconds, ${ddSize(copied * 10000)}/s\n`
     ctx.write('stderr', `${records} in\n${records} out\n${noxfer}`)
   }
   return 0

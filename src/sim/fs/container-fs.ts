@@ -13,7 +13,7 @@ import { baseOf, isUnder, joinPath, parentOf, relativeTo } from './backend.js'
 import { sandboxFiles, type DnsInput } from './etc.js'
 import { HostBind } from './host.js'
 import { DEFAULT_APPLETS, imageLayer, type ImageInput } from './image.js'
-import { MemLayer, Overlay, Tmpfs, deviceNode, dirNode, fileNode, linkNode, type Change, type MemNode } from './mem.js'
+import { MemLayer, Overlay, Tmpfs, deviceNode, dirNode, fileNode, linkNode, type Change, type MemNode, type SavedLayer } from './mem.js'
 import { DEFAULT_SYSCTLS, ProcFs, sysctlPath, type ProcCaller, type ProcessEntry } from './procfs.js'
 import {
   CAP,
@@ -72,6 +72,8 @@ export interface ContainerFsInput {
   bootTimeMs?: number
   /** The container's memory limit (/sys/fs/cgroup/memory.max); absent: "max". */
   memoryLimitBytes?: number
+  /** A writable layer saved before (a restart): the root filesystem starts with it. */
+  writable?: SavedLayer
 }
 
 /** One mount of the container's mount table. */
@@ -161,6 +163,7 @@ export class ContainerFs implements Fs {
     const image = imageLayer(input.image, input.applets ?? DEFAULT_APPLETS)
     const runtime = new MemLayer()
     this.overlay = new Overlay([runtime, image], this.now)
+    if (input.writable) this.overlay.load(input.writable)
     const text = (p: string): string => image.get(p)?.data?.toString('utf8') ?? ''
     const files = addMissingIds(text('/etc/passwd'), text('/etc/group'), input.user)
     this.#groupText = files.group

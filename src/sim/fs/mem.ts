@@ -5,7 +5,7 @@
 // opaque (the lower layers' entries under it stay hidden).
 import type { Attrs, Backend, DeviceKind, Entry } from './backend.js'
 import { baseOf, isUnder, joinPath, parentOf } from './backend.js'
-import type { FileType } from './types.js'
+import { FsError, type FileType } from './types.js'
 
 export interface MemNode {
   type: FileType
@@ -35,6 +35,13 @@ export function linkNode(target: string, mtimeMs: number, uid = 0, gid = 0): Mem
 
 export function deviceNode(device: DeviceKind, rdev: [number, number], mode: number, mtimeMs: number): MemNode {
   return { type: 'char', mode, uid: 0, gid: 0, mtimeMs, rdev, device }
+}
+
+/** An overlay's upper layer as JSON: entries (file bytes in base64), whiteouts, opaque directories. */
+export interface SavedLayer {
+  entries: [string, Omit<MemNode, 'data'> & { data?: string }][]
+  whiteouts: string[]
+  opaque: string[]
 }
 
 /** One layer: entries by path, with an index of each directory's names. */
@@ -209,8 +216,16 @@ export interface Change {
 }
 
 /** overlayfs: read-only lower layers (the first one on top) under one writable upper layer. */
+/**
+ * How much a container's writable layer may hold. The fake keeps it in memory, so a process that
+ * writes without end fills it (ENOSPC, as a full disk would) instead of the server's memory.
+ */
+export const WRITABLE_LAYER_BYTES = 256 * 1024 * 1024
+
 export class Overlay implements Backend {
   readonly upper = new MemLayer()
+  /** At least what the upper layer holds: writes add to it; it is made exact when near the limit. */
+  #bytes = 0
   /** Paths removed from the lower layers. */
   readonly whiteouts = new Set<string>()
   /** Upper directories that hide whatever the lower layers hold under them. */
@@ -219,6 +234,7 @@ export class Overlay implements Backend {
   constructor(
     readonly lowers: readonly MemLayer[],
     private readonly now: () => number,
+    private readonly limitBytes = WRITABLE_LAYER_BYTES,
   ) {
     const root = lowers.map((l) => l.get('/')).find((n) => n !== undefined)
     if (!root) this.upper.set('/', dirNode(0o755, now()))
@@ -297,6 +313,12 @@ export class Overlay implements Backend {
   }
 
   write(p: string, data: Buffer, append: boolean, attrs: Attrs): void {
+    if (this.#bytes + data.length > this.limitBytes) {
+      this.#bytes = this.upper.bytes()
+      const replaced = append ? 0 : (this.upper.get(p)?.data?.length ?? 0)
+      if (this.#bytes - replaced + data.length > this.limitBytes) throw new FsError('ENOSPC', p)
+    }
+    this.#bytes += data.length
     const node = this.#copyUp(p)
     if (!node) return this.#create(p, newNode('file', attrs, { data }))
     node.data = append ? Buffer.concat([node.data ?? EMPTY, data]) : data
@@ -359,6 +381,29 @@ export class Overlay implements Backend {
     }
     for (const p of this.whiteouts) out.push({ kind: 'delete', path: p })
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  }
+
+  /** The upper layer as plain JSON (file bytes in base64): what a restart brings back. */
+  save(): SavedLayer {
+    const entries: SavedLayer['entries'] = []
+    for (const p of this.upper.paths()) {
+      const { data, ...node } = this.upper.get(p) as MemNode
+      entries.push([p, data && data.length > 0 ? { ...node, data: data.toString('base64') } : node])
+    }
+    return { entries, whiteouts: [...this.whiteouts], opaque: [...this.opaque] }
+  }
+
+  /** Puts back an upper layer `save` made. */
+  load(saved: SavedLayer): void {
+    for (const [p, { data, ...node }] of saved.entries) {
+      this.upper.set(p, {
+        ...node,
+        ...(data !== undefined ? { data: Buffer.from(data, 'base64') } : node.type === 'file' ? { data: EMPTY } : {}),
+      })
+    }
+    for (const p of saved.whiteouts) this.whiteouts.add(p)
+    for (const p of saved.opaque) this.opaque.add(p)
+    this.#bytes = this.upper.bytes()
   }
 
   /** The lower entry an upper one covers, ignoring removals above it. */

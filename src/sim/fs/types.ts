@@ -35,6 +35,8 @@ export type FsErrorCode =
   | 'EBUSY'
   /** chmod and utimes by someone who does not own the file. */
   | 'EPERM'
+  /** A writable layer or tmpfs that is full. */
+  | 'ENOSPC'
 
 export class FsError extends Error {
   constructor(
@@ -57,6 +59,7 @@ export const FS_MESSAGES: Readonly<Record<FsErrorCode, string>> = {
   ELOOP: 'Symbolic link loop',
   EBUSY: 'Resource busy',
   EPERM: 'Operation not permitted',
+  ENOSPC: 'No space left on device',
 }
 
 export interface Fs {
