@@ -21,6 +21,28 @@ export interface MemNode {
 
 const EMPTY = Buffer.alloc(0)
 
+/** Room left behind a file's bytes, by the Buffer that holds them (only that exact view may grow into it). */
+const spare = new WeakMap<Buffer, Buffer>()
+
+/**
+ * A file's bytes with `data` appended. Capacity grows by half as a file grows, so a process appending
+ * small writes without end (yes > f) costs linear time, not quadratic; a view of the old bytes
+ * someone holds is never changed.
+ */
+function appendData(cur: Buffer, data: Buffer): Buffer {
+  const size = cur.length + data.length
+  let backing = spare.get(cur)
+  spare.delete(cur)
+  if (!backing || backing.length < size) {
+    backing = Buffer.allocUnsafe(Math.max(256, Math.ceil(size * 1.5)))
+    cur.copy(backing)
+  }
+  data.copy(backing, cur.length)
+  const next = backing.subarray(0, size)
+  spare.set(next, backing)
+  return next
+}
+
 export function dirNode(mode: number, mtimeMs: number, uid = 0, gid = 0): MemNode {
   return { type: 'dir', mode, uid, gid, mtimeMs }
 }
@@ -163,7 +185,7 @@ export class Tmpfs implements Backend {
       this.layer.set(p, newNode('file', attrs, { data }))
       return touchParent(this.layer, p, attrs.mtimeMs)
     }
-    node.data = append ? Buffer.concat([node.data ?? EMPTY, data]) : data
+    node.data = append ? appendData(node.data ?? EMPTY, data) : data
     node.mtimeMs = attrs.mtimeMs
   }
 
@@ -321,7 +343,7 @@ export class Overlay implements Backend {
     this.#bytes += data.length
     const node = this.#copyUp(p)
     if (!node) return this.#create(p, newNode('file', attrs, { data }))
-    node.data = append ? Buffer.concat([node.data ?? EMPTY, data]) : data
+    node.data = append ? appendData(node.data ?? EMPTY, data) : data
     node.mtimeMs = attrs.mtimeMs
   }
 
