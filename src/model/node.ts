@@ -19,6 +19,7 @@ import { Namespaces } from './namespaces.js'
 import { Snapshots } from './snapshots.js'
 import { memoryBlobs, type BlobStore } from '../store/blobs.js'
 import { parseCidr, type Cidr } from './network.js'
+import { NodeNetwork } from './net.js'
 import { parseReference } from './reference.js'
 import { Sandboxes } from './sandboxes.js'
 import { initPlan } from './plans.js'
@@ -54,6 +55,8 @@ export class Node implements Core {
   readonly containers: Containers
   /** What each container's processes see (filesystem, processes). */
   readonly views: ContainerViews
+  /** The pods' and the node's network namespaces: listeners, connections, DNS (none of it in the state). */
+  readonly network: NodeNetwork
   readonly clock: SimClock
   readonly faults: FaultEngine
   cidr: Cidr
@@ -92,9 +95,12 @@ export class Node implements Core {
     this.sandboxes = new Sandboxes(this)
     this.containers = new Containers(this)
     this.views = new ContainerViews(this)
-    // A removed container (or pod) takes its view with it.
+    this.network = new NodeNetwork(this)
+    // A removed container (or pod) takes its view and network namespace with it.
     this.events.envelopes.subscribe((e) => {
-      if (e.topic === '/containers/delete') this.views.drop(String(e.payload.id))
+      if (e.topic !== '/containers/delete') return
+      this.views.drop(String(e.payload.id))
+      this.network.drop(String(e.payload.id))
     })
   }
 
@@ -148,6 +154,7 @@ export class Node implements Core {
     const cidr = parseCidr(state.podCidr)
     this.tasks.detachAll()
     this.views.clear()
+    this.network.clear()
     this.store.replace(state)
     this.cidr = cidr
     this.resume()

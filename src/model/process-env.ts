@@ -1,6 +1,6 @@
 // The environment a container's processes run in: the CommandContext options (filesystem view,
-// identity, hostname, process table, working directory) built from the container record and its
-// view, and the check that an executable exists before a task starts.
+// identity, hostname, process table, network namespace, working directory) built from the
+// container record and its view, and the check that an executable exists before a task starts.
 import { findExecutable, makeCommandContext, type ContextOptions } from '../sim/shell/index.js'
 import type { ProcessTable } from '../sim/context.js'
 import type { ProgramContext } from '../sim/process.js'
@@ -26,17 +26,26 @@ function processTable(node: Node, record: ContainerRecord): ProcessTable {
   }
   return {
     list: () =>
-      node.views
-        .processes(record)
-        .map((e) => ({ pid: e.pid, ppid: e.ppid ?? (e.pid === 1 ? 0 : 1), user: e.uid === 0 ? 'root' : String(e.uid), args: [...e.args] })),
+      node.views.processes(record).map((e) => ({
+        pid: e.pid,
+        ppid: e.ppid ?? (e.pid === 1 ? 0 : 1),
+        user: e.uid === 0 ? 'root' : String(e.uid),
+        args: [...e.args],
+        ...(e.comm ? { comm: e.comm } : {}),
+      })),
     kill: (pid, signo) => {
       const target = members().find((m) => m.pid === pid)
       return target ? node.tasks.kill(target.record.id, signo) : false
     },
+    setArgs: (pid, args) => {
+      const target = members().find((m) => m.pid === pid)
+      if (target) node.views.setTitle(target.record, args)
+      return target !== undefined
+    },
   }
 }
 
-/** The context options for a process of `record` with this spec, in the process `program`. */
+/** The context options for a process of `record` with this spec, in the process `program` (`isInit`: the container's init process, not an exec). */
 export function contextOptions(
   node: Node,
   record: ContainerRecord,
@@ -61,6 +70,7 @@ export function contextOptions(
     identity: fs.identity(),
     hostname: (record.spec.hostname as string | undefined) || record.id.slice(0, 12),
     processes: processTable(node, record),
+    net: node.network.view(record),
     cwd: spec.cwd || processOf(record).cwd || '/',
     pid,
     isInit: isInit && pid === 1,

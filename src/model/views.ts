@@ -7,6 +7,7 @@ import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, typ
 import type { ProcessEntry } from '../sim/fs/procfs.js'
 import type { ContainerRecord } from '../store/schema.js'
 import { isAppContainer } from './containers.js'
+import { sysvipc } from './host-proc.js'
 import { UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
 import { isSandbox, type SandboxRecord } from './sandboxes.js'
@@ -23,10 +24,23 @@ const userOf = (r: ContainerRecord): ProcessUser =>
 const argsOf = (r: ContainerRecord): string[] => ((r.spec.process as { args?: string[] } | undefined)?.args ?? []) as string[]
 const live = (r: ContainerRecord | undefined): r is ContainerRecord =>
   r !== undefined && (r.task?.status === 'running' || r.task?.status === 'paused')
+const basename = (p: string): string => p.slice(p.lastIndexOf('/') + 1)
+
+/** The container shares the node's IPC namespace (ipcs shows the host's segments). */
+function hostIpc(node: Node, record: ContainerRecord): boolean {
+  const sandboxId = record.cri?.kind === 'container' ? record.cri.sandboxId : record.cri?.kind === 'sandbox' ? record.id : undefined
+  if (sandboxId !== undefined) {
+    return node.sandboxes.find(sandboxId)?.cri.config.linux?.security_context?.namespace_options?.ipc === 'NODE'
+  }
+  const namespaces = ((record.spec.linux as { namespaces?: { type: string }[] } | undefined)?.namespaces ?? []) as { type: string }[]
+  return !namespaces.some((n) => n.type === 'ipc')
+}
 
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
   #pods = new Map<string, Tmpfs>()
+  /** Titles init processes gave themselves (ProcessTable.setArgs), for the run of the task that set them. */
+  #titles = new Map<string, { startedAt: string | undefined; args: string[] }>()
 
   constructor(private readonly node: Node) {}
 
@@ -44,16 +58,34 @@ export class ContainerViews {
   drop(id: string): void {
     this.#fs.delete(id)
     this.#pods.delete(id)
+    this.#titles.delete(id)
   }
 
   clear(): void {
     this.#fs.clear()
     this.#pods.clear()
+    this.#titles.clear()
+  }
+
+  /** Retitles a container's init process (what ps and /proc/<pid>/cmdline show) until its task ends. */
+  setTitle(record: ContainerRecord, args: readonly string[]): void {
+    this.#titles.set(record.id, { startedAt: record.task?.startedAt, args: [...args] })
   }
 
   /** The processes of a container's PID namespace, as /proc and ps show them. */
   processes(record: ContainerRecord): ProcessEntry[] {
-    const entry = (r: ContainerRecord, pid: number): ProcessEntry => ({ pid, args: argsOf(r), uid: userOf(r).uid, gid: userOf(r).gid })
+    const entry = (r: ContainerRecord, pid: number): ProcessEntry => {
+      const title = this.#titles.get(r.id)
+      const args = argsOf(r)
+      const retitled = title !== undefined && title.startedAt === r.task?.startedAt
+      return {
+        pid,
+        args: retitled ? title.args : args,
+        ...(retitled ? { comm: basename(args[0] ?? '') } : {}),
+        uid: userOf(r).uid,
+        gid: userOf(r).gid,
+      }
+    }
     // A pod-shared PID namespace: the pause process is PID 1 and every container of the pod is seen.
     if (isAppContainer(record) && pidNamespace(record.cri.config) === 'pod') {
       const sandbox = this.node.sandboxes.find(record.cri.sandboxId)
@@ -105,6 +137,8 @@ export class ContainerViews {
       image: { name: record.image, ...(image ? { config: image.content.config } : {}), ...(files.length > 0 ? { files } : {}) },
       user: { uid: user.uid, gid: user.gid, supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid) },
       processes: () => this.processes(record),
+      procNet: (file: string) => node.network.procNet(record, file),
+      sysvipc: (file: string) => sysvipc(file, hostIpc(node, record)),
       now: () => node.clock.now(),
     }
     if (isSandbox(record)) {
