@@ -7,6 +7,11 @@ import { commands, registerCommands } from './table.js'
 import { testCommands } from './test.js'
 import { textCommands } from './text.js'
 import { fsCommands } from './fs-commands.js'
+import { httpd } from './httpd.js'
+import { ipcs } from './ipcs.js'
+import { nc } from './nc.js'
+import { netstat, nslookup } from './netinfo.js'
+import { wget } from './wget.js'
 
 /** The shell's own commands (without any registered later). */
 export const builtins: Readonly<Record<string, import('../context.js').Command>> = {
@@ -14,6 +19,12 @@ export const builtins: Readonly<Record<string, import('../context.js').Command>>
   ...processCommands,
   ...infoCommands,
   ...testCommands,
+  wget,
+  nc,
+  nslookup,
+  netstat,
+  httpd,
+  ipcs,
   sh,
   ash: sh,
   bash: sh,
