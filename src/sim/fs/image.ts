@@ -3,8 +3,10 @@
 // only, no bytes), shown as empty files and directories. A catalog image has no layer bytes; it
 // gets a synthesised busybox-like tree: /bin with an entry for each command the simulator knows
 // (symlinks to /bin/busybox), /etc with passwd, group and os-release (alpine or busybox), /tmp, and
-// the usual top-level directories. A pause image is just /pause.
+// the usual top-level directories, and the package of an image program its config runs (nginx,
+// Apache httpd: src/sim/programs/). A pause image is just /pause.
 import type { ImageConfig } from '../../store/schema.js'
+import { programsRunBy } from '../programs/index.js'
 import { MemLayer, dirNode, fileNode, linkNode } from './mem.js'
 
 /** What a container's image is, for its filesystem. */
@@ -36,12 +38,18 @@ export const DEFAULT_APPLETS: readonly string[] = [
   'grep',
   'head',
   'hostname',
+  'httpd',
   'id',
+  'ipcs',
   'kill',
   'ln',
   'ls',
   'mkdir',
   'mv',
+  'nc',
+  'netstat',
+  'nslookup',
+  'pidof',
   'printf',
   'ps',
   'pwd',
@@ -60,6 +68,7 @@ export const DEFAULT_APPLETS: readonly string[] = [
   'uname',
   'uniq',
   'wc',
+  'wget',
   'whoami',
 ]
 
@@ -71,6 +80,9 @@ const ALPINE_USR_BIN = new Set([
   'env',
   'head',
   'id',
+  'ipcs',
+  'nc',
+  'nslookup',
   'printf',
   'readlink',
   'sort',
@@ -79,6 +91,7 @@ const ALPINE_USR_BIN = new Set([
   'tr',
   'uniq',
   'wc',
+  'wget',
   'whoami',
 ])
 
@@ -290,6 +303,15 @@ function synthesisedLayer(image: ImageInput, applets: readonly string[]): MemLay
     file('/etc/shadow', 'root:*::0:99999:7:::\n', 0o600)
     file('/etc/os-release', 'NAME="BusyBox"\nID=busybox\nVERSION_ID=1.37.0\nPRETTY_NAME="BusyBox v1.37.0"\n')
     file('/etc/nsswitch.conf', 'hosts:\t\tfiles dns\nnetworks:\tfiles\n')
+  }
+  // An image whose config runs a program the simulator knows ships that program's package.
+  for (const program of programsRunBy([...(image.config?.entrypoint ?? []), ...(image.config?.cmd ?? [])])) {
+    for (const [path, f] of Object.entries(program.files(image.name))) {
+      if (typeof f === 'string') file(path, f)
+      else if ('link' in f) layer.set(path, linkNode(f.link, t))
+      else if ('dir' in f) dir(path, f.dir)
+      else file(path, f.text, f.mode)
+    }
   }
   // What the image's config says runs there exists, and where it runs.
   const argv0 = image.config?.entrypoint?.[0] ?? image.config?.cmd?.[0]
