@@ -185,7 +185,7 @@ class End extends Bound<Buffer> implements Connection {
 
   /** The TCP state /proc/net/tcp shows. */
   get state(): number {
-    return this.eof && !this.shut ? 0x08 /* CLOSE_WAIT */ : this.shut && !this.eof ? 0x04 /* FIN_WAIT1 */ : 0x01 /* ESTABLISHED */
+    return this.eof && !this.shut ? 0x08 /* CLOSE_WAIT */ : this.shut && !this.eof ? 0x05 /* FIN_WAIT2 */ : 0x01 /* ESTABLISHED */
   }
 }
 

@@ -156,6 +156,9 @@ export class Shell {
     this.rootPid = o.proc.pid
     this.#canTrap = true
     this.#tree = { nextPid: 0, nextJob: 1 }
+    // Commands that start processes of their own (a daemon, nginx's workers) reach the container's table.
+    const spawn = o.sys.processes.spawn
+    if (spawn) this.table.spawn = (child) => spawn.call(o.sys.processes, child)
     for (const [k, v] of Object.entries(o.env)) this.vars.set(k, { value: v, exported: true, readonly: false })
     if (!this.vars.has('IFS')) this.vars.set('IFS', { value: ' \t\n', exported: false, readonly: false })
     if (!this.vars.has('PATH'))
