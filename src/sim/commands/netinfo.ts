@@ -223,7 +223,7 @@ function routes(ctx: CommandContext, numeric: boolean): string {
       .join('.')
   }
   const row = (dest: string, gw: string, genmask: string, flags: string, iface: string): string =>
-    `${dest.padEnd(15)} ${gw.padEnd(15)} ${genmask.padEnd(15)} ${flags.padEnd(5)} ${'0'.padStart(5)} ${'0'.padStart(6)} ${'0'.padStart(5)} ${iface}\n`
+    `${dest.padEnd(15)} ${gw.padEnd(15)} ${genmask.padEnd(16)}${flags.padEnd(6)}${'0'.padStart(5)} ${'0'.padEnd(5)} ${'0'.padStart(6)} ${iface}\n`
   const any = numeric ? '0.0.0.0' : 'default'
   const none = numeric ? '0.0.0.0' : '*'
   const interfaces = (ctx.net?.interfaces() ?? []).filter((i) => i.name !== 'lo')
