@@ -249,6 +249,19 @@ describe('busybox commands over the pod network', () => {
     await netstatHas(other, ['-ltn'], '0.0.0.0:8080 ')
   })
 
+  test('wget -T gives up on a server that never answers, on the simulated clock', async () => {
+    h.fake.clock.freeze(true)
+    const a = await pod()
+    // A server that accepts and then says nothing (its stdin stays open).
+    const silent = await start(a, { command: ['sh', '-c', 'sleep 3600 | nc -l -p 8000'] })
+    await netstatHas(silent, ['-ltn'], ':8000 ')
+    const client = await start(await pod())
+    const fetching = exec(client, ['wget', '-q', '-T', '5', `http://${a.ip}:8000/`])
+    await netstatHas(silent, ['-tn'], 'ESTABLISHED')
+    h.fake.clock.advance(5000)
+    expect(await fetching).toEqual({ out: '', err: 'wget: download timed out\n', code: 1 })
+  })
+
   test('busybox httpd serves a directory of the container: index.html, files, a redirect for a directory, 404', async () => {
     const a = await pod()
     const web = await start(a, {

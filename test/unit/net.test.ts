@@ -233,6 +233,31 @@ describe('servers and clients where the process table matters', () => {
     )
   })
 
+  test('nginx stops at once on SIGTERM, and refuses to start on a port that stays taken', async () => {
+    const net = network(pods)
+    const fs = new MemFs({ ...packageFiles('nginx', 'docker.io/library/nginx:1.25.0'), '/var/log/nginx/error.log': '' })
+    const a = net.view(inPod('aaaaaaaa1'))
+    const nginx = startArgv(['nginx', '-g', 'daemon off;'], { fs, net: a, env: PATH, pid: 1, isInit: true })
+    await until(() => fs.text('/var/run/nginx.pid') !== undefined)
+    const clock = new SimClock()
+    clock.freeze(true)
+    const second = startArgv(['nginx', '-g', 'daemon off; pid /tmp/second.pid;'], { fs, net: a, env: PATH, pid: 2, clock })
+    await until(() => second.out.stderr.includes('bind()'))
+    for (let i = 0; i < 5; i++) {
+      clock.advance(500)
+      await new Promise((r) => setImmediate(r))
+    }
+    expect((await second.exited).code).toBe(1)
+    expect(second.out.stderr).toBe(
+      `${'nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)\n'.repeat(5)}nginx: [emerg] still could not bind()\n`,
+    )
+    nginx.proc.kill(15)
+    expect((await nginx.exited).code).toBe(0)
+    expect(fs.text('/var/log/nginx/error.log')).toMatch(
+      /\[notice\] 1#1: signal 15 \(SIGTERM\) received, exiting\n(.*\n)*.*\[notice\] 1#1: exit\n$/,
+    )
+  })
+
   test('daemons: nginx without "daemon off" and busybox httpd without -f fork into the background, and stop on a signal', async () => {
     const net = network(pods)
     const fs = new MemFs({ ...packageFiles('nginx', 'docker.io/library/nginx:1.25.0'), '/www/index.html': 'busybox page\n' })
