@@ -17,7 +17,7 @@ import { RuntimeError, invalidArgument, notFound, unknown, wrap } from './errors
 import { findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
-import { containerUser, effectiveArgs, mergeEnv, ociSpec, pidNamespace } from './spec.js'
+import { containerUser, effectiveArgs, hostNamespaces, mergeEnv, ociSpec, pidNamespace } from './spec.js'
 import { initPlan, type ProcessSpec } from './plans.js'
 import { checkExecutable, resolveUserName } from './process-env.js'
 import { nowString } from './time.js'
@@ -120,6 +120,7 @@ export class Containers {
         },
         readonlyRootfs: config.linux?.security_context?.readonly_rootfs ?? false,
         pidNamespace: pidNamespace(config),
+        ...hostNamespaces(sandbox.cri.config),
         cgroupParent: sandbox.cri.config.linux?.cgroup_parent ?? '',
         resources: config.linux?.resources ?? undefined,
       }),

@@ -2,6 +2,7 @@
 // sandboxes and app containers alike), tasks — over one state store. The CRI face (and later the
 // containerd and control faces) are thin translations over this object; they keep no state.
 import { SimClock } from '../sim/clock.js'
+import { SIGKILL } from '../sim/signals.js'
 import { silentLogger, type Logger } from '../log.js'
 import { FaultEngine } from '../faults/engine.js'
 import type { ExitInfo } from '../sim/process.js'
@@ -19,6 +20,7 @@ import { Namespaces } from './namespaces.js'
 import { Snapshots } from './snapshots.js'
 import { memoryBlobs, type BlobStore } from '../store/blobs.js'
 import { parseCidr, type Cidr } from './network.js'
+import { NodeNetwork } from './net.js'
 import { parseReference } from './reference.js'
 import { Sandboxes } from './sandboxes.js'
 import { initPlan } from './plans.js'
@@ -61,6 +63,8 @@ export class Node implements Core {
   readonly pids = new PidTable()
   /** What the processes have allocated, per container; the OOM killer. */
   readonly memory: MemoryCgroups
+  /** The pods' and the node's network namespaces: listeners, connections, DNS (none of it in the state). */
+  readonly network: NodeNetwork
   readonly clock: SimClock
   readonly faults: FaultEngine
   cidr: Cidr
@@ -119,9 +123,12 @@ export class Node implements Core {
     this.containers = new Containers(this)
     this.views = new ContainerViews(this)
     this.memory = new MemoryCgroups(this)
-    // A removed container (or pod) takes its view with it.
+    this.network = new NodeNetwork(this)
+    // A removed container (or pod) takes its view and network namespace with it.
     this.events.envelopes.subscribe((e) => {
-      if (e.topic === '/containers/delete') this.views.drop(String(e.payload.id))
+      if (e.topic !== '/containers/delete') return
+      this.views.drop(String(e.payload.id))
+      this.network.drop(String(e.payload.id))
     })
   }
 
@@ -186,6 +193,7 @@ export class Node implements Core {
     this.pids.clear()
     this.memory.clear()
     this.views.clear()
+    this.network.clear()
     this.store.replace(state)
     this.cidr = cidr
     this.resume()
@@ -199,6 +207,8 @@ export class Node implements Core {
   }
 
   #onTaskExit(record: ContainerRecord, exit: ExitInfo): void {
+    // What the container's processes started (daemons, workers) dies with it, as runc kills its cgroup.
+    for (const p of this.pids.ofContainer(record.id)) p.signal(SIGKILL)
     if (record.cri?.kind === 'container') this.containers.onExit(record, exit)
     else if (record.cri?.kind === 'sandbox') this.sandboxes.onExit(record)
   }

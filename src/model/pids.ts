@@ -23,6 +23,8 @@ export interface ProcessNode {
   /** The container it runs in. */
   readonly containerId: string
   args: readonly string[]
+  /** Its program's name, once it has retitled itself (args no longer say it). */
+  comm?: string
   uid: number
   gid: number
   groups?: readonly number[]

@@ -37,9 +37,9 @@ function ownsPidNamespace(spec: Record<string, unknown>): boolean {
   return namespaces.some((n) => n.type === 'pid' && !n.path)
 }
 
-/** A process running `spec` in `record`'s container, through the shell simulator. */
-function commandLine(node: Node, record: ContainerRecord, spec: ProcessSpec, isInit: boolean): Program {
-  return (program) => runArgv(spec.args ?? [], makeCommandContext(program, contextOptions(node, record, spec, program, isInit)))
+/** A process running `spec` in `record`'s container (its init process, or an exec'd one), through the shell simulator. */
+function commandLine(node: Node, record: ContainerRecord, spec: ProcessSpec, containerInit: boolean): Program {
+  return (program) => runArgv(spec.args ?? [], makeCommandContext(program, contextOptions(node, record, spec, program, containerInit)))
 }
 
 /** The init process of a container; `resumed` continues one that ran before a restart. */
@@ -68,7 +68,8 @@ export function initPlan(node: Node, record: ContainerRecord, resumed: boolean):
   }
   const isInit = record.cri?.kind === 'container' ? pidNamespace(record.cri.config) === 'container' : ownsPidNamespace(record.spec)
   return {
-    program: containerProgram(commandLine(node, record, proc, isInit), script),
+    // The container's init process: its PID in a pod-shared namespace too (PID 1 only of its own).
+    program: containerProgram(commandLine(node, record, proc, true), script),
     args,
     env: envMap(proc.env),
     isInit,

@@ -1,6 +1,6 @@
 // The environment a container's processes run in: the CommandContext options (filesystem view,
-// identity, hostname, process table, working directory) built from the container record and its
-// view, and the check that an executable exists before a task starts.
+// identity, hostname, process table, network namespace, working directory) built from the
+// container record and its view, and the check that an executable exists before a task starts.
 import { findExecutable, makeCommandContext, type ContextOptions } from '../sim/shell/index.js'
 import type { ProcessTable as SimProcessTable } from '../sim/context.js'
 import type { ProgramContext } from '../sim/process.js'
@@ -27,7 +27,13 @@ function processTable(node: Node, record: ContainerRecord, user: ProcessSpec['us
   const ns = pidNamespaceOf(node.pids, record)
   return {
     list: () =>
-      node.pids.list(ns).map(({ pid, ppid, node: p }) => ({ pid, ppid, user: p.uid === 0 ? 'root' : String(p.uid), args: [...p.args] })),
+      node.pids.list(ns).map(({ pid, ppid, node: p }) => ({
+        pid,
+        ppid,
+        user: p.uid === 0 ? 'root' : String(p.uid),
+        args: [...p.args],
+        ...(p.comm ? { comm: p.comm } : {}),
+      })),
     kill: (pid, signo) => {
       const target = node.pids.find(ns, pid)
       // Without CAP_KILL a process may signal only its own user's processes (EPERM reads as "no").
@@ -53,10 +59,18 @@ function processTable(node: Node, record: ContainerRecord, user: ProcessSpec['us
         exit: () => node.pids.remove(hostPid),
       }
     },
+    setArgs: (pid, args) => {
+      // A process retitling itself (nginx: master process …): its comm stays its program's name.
+      const target = node.pids.find(ns, pid)
+      if (!target) return false
+      target.comm ??= (target.args[0] ?? '').split('/').pop() ?? ''
+      target.args = [...args]
+      return true
+    },
   }
 }
 
-/** The context options for a process of `record` with this spec, in the process `program`. */
+/** The context options for a process of `record` with this spec, in the process `program` (`isInit`: the container's init process, not an exec). */
 export function contextOptions(
   node: Node,
   record: ContainerRecord,
@@ -81,6 +95,7 @@ export function contextOptions(
     identity: fs.identity(),
     hostname: (record.spec.hostname as string | undefined) || record.id.slice(0, 12),
     processes: processTable(node, record, user),
+    net: node.network.view(record),
     cwd: spec.cwd || processOf(record).cwd || '/',
     memory: {
       allocate: (nsPid, bytes) => {

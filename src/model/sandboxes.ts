@@ -11,7 +11,7 @@ import { findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import { allocateIp } from './network.js'
 import type { Node } from './node.js'
-import { ociSpec } from './spec.js'
+import { hostNamespaces, ociSpec } from './spec.js'
 import { initPlan } from './plans.js'
 import { nowString } from './time.js'
 
@@ -117,6 +117,7 @@ export class Sandboxes {
         annotations,
         readonlyRootfs: true,
         pidNamespace: 'container',
+        ...hostNamespaces(config),
         cgroupParent: config.linux?.cgroup_parent ?? '',
       }),
       createdAt: now,

@@ -59,6 +59,9 @@ export interface SpecInput {
   annotations: Record<string, string>
   readonlyRootfs: boolean
   pidNamespace: 'pod' | 'container' | 'node'
+  /** The pod shares the node's network (no network namespace entry) or IPC (no ipc entry). */
+  hostNetwork?: boolean
+  hostIpc?: boolean
   cgroupParent: string
   resources?: unknown
 }
@@ -74,10 +77,10 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
             ...(input.pidNamespace === 'pod' && input.sandboxId !== input.id ? { path: `/proc/sandbox/${input.sandboxId}/ns/pid` } : {}),
           },
         ]),
-    { type: 'ipc' },
+    ...(input.hostIpc ? [] : [{ type: 'ipc' }]),
     { type: 'uts' },
     { type: 'mount' },
-    { type: 'network', path: `/var/run/netns/cni-${input.sandboxId.slice(0, 8)}` },
+    ...(input.hostNetwork ? [] : [{ type: 'network', path: `/var/run/netns/cni-${input.sandboxId.slice(0, 8)}` }]),
   ]
   return {
     ociVersion: '1.2.1',
@@ -101,6 +104,12 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
       readonlyPaths: DEFAULT_READONLY_PATHS,
     },
   }
+}
+
+/** The node namespaces a pod shares (CRI's NamespaceOption network and ipc set to NODE). */
+export function hostNamespaces(pod: PodSandboxConfig__Output): { hostNetwork: boolean; hostIpc: boolean } {
+  const options = pod.linux?.security_context?.namespace_options
+  return { hostNetwork: options?.network === 'NODE', hostIpc: options?.ipc === 'NODE' }
 }
 
 /** The PID namespace a container joins, from CRI's NamespaceMode (POD=0, CONTAINER=1, NODE=2, TARGET=3). */

@@ -8,6 +8,7 @@ import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, typ
 import type { ProcessEntry } from '../sim/fs/procfs.js'
 import type { ContainerRecord } from '../store/schema.js'
 import { isAppContainer } from './containers.js'
+import { sysvipc } from './host-proc.js'
 import { UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
 import { pidNamespaceOf } from './pids.js'
@@ -21,10 +22,20 @@ interface ProcessUser {
 
 const userOf = (r: ContainerRecord): ProcessUser =>
   ((r.spec.process as { user?: ProcessUser } | undefined)?.user ?? { uid: 0, gid: 0 }) as ProcessUser
+/** The container shares the node's IPC namespace (ipcs shows the host's segments). */
+function hostIpc(node: Node, record: ContainerRecord): boolean {
+  const sandboxId = record.cri?.kind === 'container' ? record.cri.sandboxId : record.cri?.kind === 'sandbox' ? record.id : undefined
+  if (sandboxId !== undefined) {
+    return node.sandboxes.find(sandboxId)?.cri.config.linux?.security_context?.namespace_options?.ipc === 'NODE'
+  }
+  const namespaces = ((record.spec.linux as { namespaces?: { type: string }[] } | undefined)?.namespaces ?? []) as { type: string }[]
+  return !namespaces.some((n) => n.type === 'ipc')
+}
 
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
   #pods = new Map<string, Tmpfs>()
+  /** Titles init processes gave themselves (ProcessTable.setArgs), for the run of the task that set them. */
 
   constructor(private readonly node: Node) {}
 
@@ -69,6 +80,7 @@ export class ContainerViews {
       pid,
       ppid,
       args: node.args,
+      ...(node.comm ? { comm: node.comm } : {}),
       uid: node.uid,
       gid: node.gid,
       ...(node.groups ? { groups: node.groups } : {}),
@@ -104,6 +116,8 @@ export class ContainerViews {
       image: { name: record.image, ...(image ? { config: image.content.config } : {}), ...(files.length > 0 ? { files } : {}) },
       user: { uid: user.uid, gid: user.gid, supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid) },
       processes: () => this.processes(record),
+      procNet: (file: string) => node.network.procNet(record, file),
+      sysvipc: (file: string) => sysvipc(file, hostIpc(node, record)),
       now: () => node.clock.now(),
     }
     if (isSandbox(record)) {

@@ -2,6 +2,7 @@
 // clock, signals, output) plus a working directory, the container's filesystem, its input, and
 // the identity and process table of its container. The shell creates one per command it runs.
 import type { Fs } from './fs/types.js'
+import type { Net } from './net.js'
 import type { ProgramContext, Stream } from './process.js'
 
 /** Text a command reads (a pipe, a file, or the process's stdin). */
@@ -76,6 +77,8 @@ export interface ProcessInfo {
   ppid: number
   user: string
   args: string[]
+  /** The executable's name (/proc/<pid>/comm) when its args no longer start with it (a retitled process); default: basename of args[0]. */
+  comm?: string
 }
 
 /** The processes a command can see and signal (its PID namespace). */
@@ -90,6 +93,12 @@ export interface ProcessTable {
    * (from the highest PID `list()` shows) and only its own commands see them.
    */
   spawn?(child: { ppid: number; args: readonly string[]; signal(signo: number): boolean }): SpawnedProcess
+  /**
+   * Optional: rewrites what ps and /proc/<pid>/cmdline show for a process of the table, as a program
+   * that sets its title does (nginx's "nginx: master process …"); its comm stays its executable's
+   * name. False when the table has no such process it can retitle.
+   */
+  setArgs?(pid: number, args: readonly string[]): boolean
 }
 
 export interface SpawnedProcess {
@@ -107,6 +116,8 @@ export interface CommandContext extends ProgramContext {
   readonly identity: Identity
   readonly hostname: string
   readonly processes: ProcessTable
+  /** The process's network namespace (absent: a process without network, as in a unit test). */
+  readonly net?: Net
   /** Writes to this command's stdout or stderr (after the shell's redirections). */
   write(stream: Stream, text: string): void
   /** The PID of the process the command runs in ($$ of a shell started with this context); 1 when absent. */

@@ -4,6 +4,7 @@ import type { Clock } from '../../src/sim/clock.js'
 import { realClock } from '../../src/sim/clock.js'
 import type { Identity, Input, ProcessInfo, ProcessTable, SpawnedProcess } from '../../src/sim/context.js'
 import { FsError, resolvePath, type FileStat, type Fs } from '../../src/sim/fs/types.js'
+import type { Net } from '../../src/sim/net.js'
 import { SimProcess, type ExitInfo } from '../../src/sim/process.js'
 import { argvProgram, registerCommands } from '../../src/sim/shell/index.js'
 import { fsCommands } from '../../src/sim/commands/fs-commands.js'
@@ -227,6 +228,14 @@ export class FakeTable implements ProcessTable {
   kill(pid: number, signo: number): boolean {
     return this.procs.get(pid)?.kill(signo) ?? false
   }
+
+  setArgs(pid: number, args: readonly string[]): boolean {
+    const p = this.procs.get(pid)
+    if (!p) return false
+    p.info.comm ??= (p.info.args[0] ?? '').split('/').pop() as string
+    p.info.args = [...args]
+    return true
+  }
 }
 
 export interface RunOptions {
@@ -240,6 +249,8 @@ export interface RunOptions {
   hostname?: string
   table?: FakeTable
   cwd?: string
+  /** The network namespace (none when absent). */
+  net?: Net
   /** Called with every piece of output as it is written. */
   onOutput?: (stream: 'stdout' | 'stderr', text: string) => void
 }
@@ -277,6 +288,7 @@ export function startArgv(argv: string[], o: RunOptions = {}): Running {
       processes: table,
       cwd: o.cwd ?? '/',
       ...(stdin ? { stdin } : {}),
+      ...(o.net ? { net: o.net } : {}),
       pid,
       isInit: o.isInit ?? false,
     }),

@@ -9,6 +9,11 @@ import { textCommands } from './text.js'
 import { fsCommands } from './fs-commands.js'
 import { base64, checksums, dd, expr, free, tee } from './data.js'
 import { nohup, timeout, xargs } from './runners.js'
+import { httpd } from './httpd.js'
+import { ipcs } from './ipcs.js'
+import { nc } from './nc.js'
+import { netstat, nslookup } from './netinfo.js'
+import { wget } from './wget.js'
 
 /** The shell's own commands (without any registered later). */
 export const builtins: Readonly<Record<string, import('../context.js').Command>> = {
@@ -25,6 +30,12 @@ export const builtins: Readonly<Record<string, import('../context.js').Command>>
   tee,
   timeout,
   xargs,
+  wget,
+  nc,
+  nslookup,
+  netstat,
+  httpd,
+  ipcs,
   sh,
   ash: sh,
   bash: sh,

@@ -1,4 +1,4 @@
-// Commands about time and processes: sleep, usleep, kill, ps, pgrep, top. They sleep on the
+// Commands about time and processes: sleep, usleep, kill, ps, pgrep, pidof, top. They sleep on the
 // simulated clock (ctx.clock) and see and signal the container's processes through ctx.processes.
 import { freemem, totalmem, loadavg } from 'node:os'
 import type { Command, CommandContext, ProcessInfo } from '../context.js'
@@ -113,7 +113,7 @@ const kill: Command = async (args, ctx) => {
 
 // ---- ps, pgrep
 
-const comm = (p: ProcessInfo): string => basename(p.args[0] ?? '').slice(0, 15)
+const comm = (p: ProcessInfo): string => basename(p.comm ?? p.args[0] ?? '').slice(0, 15)
 const cmdline = (p: ProcessInfo): string => (p.args.length > 0 ? p.args.join(' ') : `[${comm(p)}]`)
 
 interface Column {
@@ -222,6 +222,41 @@ const pgrep: Command = async (args, ctx) => {
   return found.length > 0 ? 0 : 1
 }
 
+// ---- pidof
+
+const pidof: Command = async (args, ctx) => {
+  let single = false
+  const omit: string[] = []
+  const names: string[] = []
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i] as string
+    if (a === '-s') single = true
+    else if (a === '-o' || a.startsWith('-o')) {
+      const v = a === '-o' ? args[++i] : a.slice(2)
+      if (v === undefined) return usage(args, ctx, '[-s] [-o PID] [NAME]...')
+      omit.push(v)
+    } else if (a.startsWith('-') && a !== '-') return usage(args, ctx, '[-s] [-o PID] [NAME]...')
+    else names.push(a)
+  }
+  const procs = ctx.processes.list()
+  const ppid = String(procs.find((p) => p.pid === (ctx.pid ?? 1))?.ppid ?? 0)
+  const omitted = new Set(omit.map((o) => (o === '%PPID' ? ppid : o)))
+  const found: number[] = []
+  for (const name of names) {
+    // busybox find_pid_by_name: the comm (15 characters), argv[0]'s base name, or a full path.
+    const matches = procs.filter((p) => {
+      const c = comm(p)
+      const argv0 = p.args[0] ?? ''
+      return (c === name.slice(0, 15) && (c.length < 15 || basename(argv0) === name)) || basename(argv0) === name || argv0 === name
+    })
+    const pids = matches.map((p) => p.pid).filter((pid) => !omitted.has(String(pid)))
+    // Newest first, as GNU pidof; -s: one per name.
+    found.push(...pids.reverse().slice(0, single ? 1 : undefined))
+  }
+  if (found.length > 0) ctx.write('stdout', `${found.join(' ')}\n`)
+  return found.length > 0 ? 0 : 1
+}
+
 // ---- top
 
 function meminfo(ctx: CommandContext): Record<string, number> {
@@ -295,4 +330,4 @@ const top: Command = async (args, ctx) => {
   return 0
 }
 
-export const processCommands: Record<string, Command> = { sleep, usleep, kill, ps, pgrep, top }
+export const processCommands: Record<string, Command> = { sleep, usleep, kill, ps, pgrep, pidof, top }

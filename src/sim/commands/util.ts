@@ -97,14 +97,16 @@ export function now(ctx: CommandContext): number {
   return typeof clock.now === 'function' ? clock.now() : Date.now()
 }
 
-function readEntries(ctx: CommandContext, path: string): string[][] {
+/** The lines of a file of the container (none when it cannot be read), split into fields; comments and blank lines skipped. */
+export function readEntries(ctx: CommandContext, path: string, separator: string | RegExp = ':'): string[][] {
   try {
     return ctx.fs
       .readFile(path)
       .toString('utf8')
       .split('\n')
+      .map((l) => (separator === ':' ? l : l.replace(/#.*/, '').trim()))
       .filter((l) => l !== '' && !l.startsWith('#'))
-      .map((l) => l.split(':'))
+      .map((l) => l.split(separator))
   } catch {
     return []
   }

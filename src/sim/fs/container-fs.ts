@@ -66,6 +66,10 @@ export interface ContainerFsInput {
   readonlyPaths?: readonly string[]
   /** The processes of the container's PID namespace, asked on each /proc read. */
   processes?: () => readonly ProcessEntry[]
+  /** /proc/net/<file> of its network namespace (tcp, udp, …), asked on each read; none when absent. */
+  procNet?: (file: string) => string | undefined
+  /** /proc/sysvipc/<file> of its IPC namespace (shm, msg, sem), asked on each read; none when absent. */
+  sysvipc?: (file: string) => string | undefined
   /** Simulated now (ms): file times, /proc/uptime. Default Date.now. */
   now?: () => number
   /** When the node booted (/proc/uptime); default an hour before the filesystem was made. */
@@ -201,6 +205,8 @@ export class ContainerFs implements Fs {
       sysctls: this.sysctls,
       now: this.now,
       bootTimeMs: input.bootTimeMs ?? t - 3_600_000,
+      ...(input.procNet ? { net: input.procNet } : {}),
+      ...(input.sysvipc ? { sysvipc: input.sysvipc } : {}),
     })
     this.#mount({ target: '/proc', backend: proc, readonly: false, fstype: 'proc', source: 'proc', options: procOptions })
     this.#mount({

@@ -3,8 +3,10 @@
 // only, no bytes), shown as empty files and directories. A catalog image has no layer bytes; it
 // gets a synthesised busybox-like tree: /bin with an entry for each command the simulator knows
 // (symlinks to /bin/busybox), /etc with passwd, group and os-release (alpine or busybox), /tmp, and
-// the usual top-level directories. A pause image is just /pause.
+// the usual top-level directories, and the package of an image program its config runs (nginx,
+// Apache httpd: src/sim/programs/). A pause image is just /pause.
 import type { ImageConfig } from '../../store/schema.js'
+import { programsRunBy } from '../programs/index.js'
 import { MemLayer, dirNode, fileNode, linkNode } from './mem.js'
 
 /** What a container's image is, for its filesystem. */
@@ -45,7 +47,9 @@ export const DEFAULT_APPLETS: readonly string[] = [
   'grep',
   'head',
   'hostname',
+  'httpd',
   'id',
+  'ipcs',
   'kill',
   'ln',
   'ls',
@@ -53,9 +57,13 @@ export const DEFAULT_APPLETS: readonly string[] = [
   'mkdir',
   'mktemp',
   'mv',
+  'nc',
+  'netstat',
   'nohup',
   'nproc',
+  'nslookup',
   'pgrep',
+  'pidof',
   'printf',
   'ps',
   'pwd',
@@ -82,6 +90,7 @@ export const DEFAULT_APPLETS: readonly string[] = [
   'uniq',
   'usleep',
   'wc',
+  'wget',
   'which',
   'whoami',
   'xargs',
@@ -102,9 +111,12 @@ const ALPINE_USR_BIN = new Set([
   'free',
   'head',
   'id',
+  'ipcs',
   'md5sum',
+  'nc',
   'nohup',
   'nproc',
+  'nslookup',
   'pgrep',
   'printf',
   'readlink',
@@ -121,6 +133,7 @@ const ALPINE_USR_BIN = new Set([
   'tr',
   'uniq',
   'wc',
+  'wget',
   'which',
   'whoami',
   'xargs',
@@ -335,6 +348,15 @@ function synthesisedLayer(image: ImageInput, applets: readonly string[]): MemLay
     file('/etc/shadow', 'root:*::0:99999:7:::\n', 0o600)
     file('/etc/os-release', 'NAME="BusyBox"\nID=busybox\nVERSION_ID=1.37.0\nPRETTY_NAME="BusyBox v1.37.0"\n')
     file('/etc/nsswitch.conf', 'hosts:\t\tfiles dns\nnetworks:\tfiles\n')
+  }
+  // An image whose config runs a program the simulator knows ships that program's package.
+  for (const program of programsRunBy([...(image.config?.entrypoint ?? []), ...(image.config?.cmd ?? [])])) {
+    for (const [path, f] of Object.entries(program.files(image.name))) {
+      if (typeof f === 'string') file(path, f)
+      else if ('link' in f) layer.set(path, linkNode(f.link, t))
+      else if ('dir' in f) dir(path, f.dir)
+      else file(path, f.text, f.mode)
+    }
   }
   // What the image's config says runs there exists, and where it runs.
   const argv0 = image.config?.entrypoint?.[0] ?? image.config?.cmd?.[0]

@@ -14,6 +14,8 @@ export interface ProcessEntry {
   /** Defaults to 0 for pid 1, else 1. */
   ppid?: number
   args: readonly string[]
+  /** Its executable's name when its args were retitled; default: from args[0]. */
+  comm?: string
   uid: number
   gid: number
   /** Supplementary groups; defaults to the container's groups for its user, else [gid]. */
@@ -44,7 +46,14 @@ export interface ProcSource {
   now(): number
   bootTimeMs: number
   memoryLimitBytes?: number
+  /** /proc/net/<file> (tcp, tcp6, udp, udp6, raw, raw6, unix) of the network namespace. */
+  net?: (file: string) => string | undefined
+  /** /proc/sysvipc/<file> (shm, msg, sem) of the IPC namespace. */
+  sysvipc?: (file: string) => string | undefined
 }
+
+const NET_FILES = ['raw', 'raw6', 'tcp', 'tcp6', 'udp', 'udp6', 'unix']
+const SYSVIPC_FILES = ['msg', 'sem', 'shm']
 
 export const KERNEL_RELEASE = '6.8.0-48-generic'
 
@@ -68,8 +77,8 @@ export const DEFAULT_SYSCTLS: Readonly<Record<string, string>> = {
 /** A sysctl name in either form ("net.ipv4.ip_forward", "net/ipv4/conf/eth0.100/rp_filter") as its path under /proc/sys. */
 export const sysctlPath = (name: string): string => (name.includes('/') ? name.replace(/^\/+/, '') : name.split('.').join('/'))
 
-const comm = (args: readonly string[]): string => {
-  const a0 = args[0] ?? ''
+const comm = (p: { args: readonly string[]; comm?: string }): string => {
+  const a0 = p.comm ?? p.args[0] ?? ''
   return a0.slice(a0.lastIndexOf('/') + 1).slice(0, 15)
 }
 
@@ -143,16 +152,39 @@ export class ProcFs implements Backend {
       if (this.#sysDirs().has(p.slice(1))) return dir()
       return this.src.sysctls.has(sub) ? file(0o644) : undefined
     }
+    const listed = this.#listed(first)
+    if (listed) {
+      if (rest.length === 0) return dir()
+      return rest.length === 1 && listed.includes(sub) ? file(0o444) : undefined
+    }
     if (rest.length === 0 && DIRS[first] !== undefined) return dir(DIRS[first])
     if (rest.length === 0 && FILES[first] !== undefined) return file(FILES[first])
     return undefined
   }
 
+  /** The files of /proc/net or /proc/sysvipc, when the namespace gives them. */
+  #listed(dir: string): string[] | undefined {
+    if (dir === 'net' && this.src.net) return NET_FILES
+    if (dir === 'sysvipc' && this.src.sysvipc) return SYSVIPC_FILES
+    return undefined
+  }
+
   readdir(p: string): string[] {
     if (p === '/') {
-      return [...Object.keys(DIRS), ...Object.keys(FILES), 'mounts', 'self', 'thread-self', ...[...this.#pids().keys()].map(String)]
+      const extra = ['net', 'sysvipc'].filter((d) => this.#listed(d))
+      return [
+        ...Object.keys(DIRS),
+        ...Object.keys(FILES),
+        ...extra,
+        'mounts',
+        'self',
+        'thread-self',
+        ...[...this.#pids().keys()].map(String),
+      ]
     }
     const [first = '', ...rest] = p.slice(1).split('/')
+    const listed = this.#listed(first)
+    if (listed && rest.length === 0) return listed
     if (/^\d+$/.test(first) && rest.length === 0) return [...Object.keys(PID_FILES), 'cwd', 'root']
     if (first === 'sys') {
       const prefix = rest.length === 0 ? '' : `${rest.join('/')}/`
@@ -182,7 +214,7 @@ export class ProcFs implements Backend {
         case 'cmdline':
           return proc.args.map((a) => `${a}\0`).join('')
         case 'comm':
-          return `${comm(proc.args)}\n`
+          return `${comm(proc)}\n`
         case 'cgroup':
           return '0::/\n'
         case 'mounts':
@@ -192,6 +224,8 @@ export class ProcFs implements Backend {
       }
     }
     if (first === 'sys') return `${this.src.sysctls.get(sub) ?? ''}\n`
+    if (first === 'net') return this.src.net?.(sub) ?? ''
+    if (first === 'sysvipc') return this.src.sysvipc?.(sub) ?? ''
     const now = this.src.now()
     switch (first) {
       case 'uptime': {
@@ -248,7 +282,7 @@ export class ProcFs implements Backend {
     const ppid = proc.ppid ?? (proc.pid === 1 ? 0 : 1)
     const ids = (n: number): string => `${n}\t${n}\t${n}\t${n}`
     const lines = [
-      `Name:\t${comm(proc.args)}`,
+      `Name:\t${comm(proc)}`,
       'Umask:\t0022',
       `State:\t${proc.pid === self.pid ? 'R (running)' : 'S (sleeping)'}`,
       `Tgid:\t${proc.pid}`,

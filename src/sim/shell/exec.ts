@@ -2,6 +2,7 @@
 // CommandContext a simulated process's program gives its commands.
 import { emptyInput, type CommandContext, type Identity, type Input, type ProcessTable } from '../context.js'
 import type { Fs } from '../fs/types.js'
+import type { Net } from '../net.js'
 import type { Program, ProgramContext } from '../process.js'
 import { invokeExecutable, ShellExit } from './interpreter.js'
 import { resolveExecutable, type Executable } from './lookup.js'
@@ -46,6 +47,8 @@ export interface ContextOptions {
   identity: Identity
   hostname: string
   processes: ProcessTable
+  /** The network namespace; none when absent. */
+  net?: Net
   /** Default "/". */
   cwd?: string
   /** Default: empty input. */
@@ -74,6 +77,7 @@ export function makeCommandContext(program: ProgramContext, o: ContextOptions): 
     identity: o.identity,
     hostname: o.hostname,
     processes: o.processes,
+    ...(o.net ? { net: o.net } : {}),
     pid: o.pid ?? 1,
     isInit: o.isInit ?? false,
     ...(o.memory ? { memory: o.memory } : {}),

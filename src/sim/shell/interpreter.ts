@@ -2,9 +2,10 @@
 // subshell: `( … )`, `$( … )`); pipeline stages and background jobs are child SimProcesses running
 // a forked Shell, so each can be signalled (SIGPIPE, kill $!) and exits on its own.
 import { fallbackCommand } from '../commands/table.js'
-import type { CommandContext, Identity, Input, ProcessInfo, ProcessTable } from '../context.js'
+import type { CommandContext, Identity, Input, ProcessInfo, ProcessTable, SpawnedProcess } from '../context.js'
 import type { Clock } from '../clock.js'
 import { FS_MESSAGES, FsError, resolvePath, type Fs } from '../fs/types.js'
+import type { Net } from '../net.js'
 import { SimProcess, type ExitInfo } from '../process.js'
 import { SIGKILL } from '../signals.js'
 import { ArithError, evaluate } from './arith.js'
@@ -42,6 +43,7 @@ export interface ShellSystem {
   readonly identity: Identity
   readonly hostname: string
   readonly processes: ProcessTable
+  readonly net?: Net
 }
 
 export interface ShellOptions {
@@ -69,6 +71,10 @@ interface Child {
   args: readonly string[]
   proc: SimProcess
   exit?: ExitInfo
+  /** Its entry in the container's process table, when the table gave it its PID. */
+  handle?: SpawnedProcess | undefined
+  /** Set when the command it runs retitled it (ProcessTable.setArgs). */
+  comm?: string | undefined
 }
 
 export interface ShellOpts {
@@ -154,6 +160,9 @@ export class Shell {
     this.rootPid = o.proc.pid
     this.#canTrap = true
     this.#tree = { nextPid: 0, nextJob: 1 }
+    // Commands that start processes of their own (a daemon, nginx's workers) reach the container's table.
+    const spawn = o.sys.processes.spawn
+    if (spawn) this.table.spawn = (child) => spawn.call(o.sys.processes, child)
     for (const [k, v] of Object.entries(o.env)) this.vars.set(k, { value: v, exported: true, readonly: false })
     if (!this.vars.has('IFS')) this.vars.set('IFS', { value: ' \t\n', exported: false, readonly: false })
     if (!this.vars.has('PATH'))
@@ -474,7 +483,7 @@ export class Shell {
       const user = this.sys.identity.user ?? String(this.sys.identity.uid)
       const mine: ProcessInfo[] = [...this.children.values()]
         .filter((c) => c.exit === undefined && !seen.has(c.pid))
-        .map((c) => ({ pid: c.pid, ppid: this.proc.pid, user, args: [...c.args] }))
+        .map((c) => ({ pid: c.pid, ppid: this.proc.pid, user, args: [...c.args], ...(c.comm ? { comm: c.comm } : {}) }))
       return [...base, ...mine].sort((a, b) => a.pid - b.pid)
     },
     kill: (pid, signo) => {
@@ -487,12 +496,16 @@ export class Shell {
       }
       return false
     },
-  }
-
-  /** The table a child shell sees: this one's, with the container's PID allocation when it has one. */
-  #childTable(): ProcessTable {
-    const outer = this.sys.processes
-    return outer.spawn ? { ...this.table, spawn: outer.spawn.bind(outer) } : this.table
+    setArgs: (pid, args) => {
+      const child = this.children.get(pid)
+      if (child && child.exit === undefined) {
+        child.comm ??= (child.args[0] ?? '').split('/').pop()
+        child.args = [...args]
+        child.handle?.setArgs(args)
+        return true
+      }
+      return this.sys.processes.setArgs?.(pid, args) ?? false
+    },
   }
 
   #allocPid(): number {
@@ -509,7 +522,7 @@ export class Shell {
     let proc!: SimProcess
     const handle = spawnHook?.call(this.sys.processes, { ppid: this.proc.pid, args, signal: (signo) => proc.kill(signo) })
     const pid = handle?.pid ?? this.#allocPid()
-    const child: Child = { pid, job: 0, args, proc: undefined as unknown as SimProcess }
+    const child: Child = { pid, job: 0, args, proc: undefined as unknown as SimProcess, handle }
     const ignored = new Set([...this.traps].filter(([s, a]) => s !== 0 && a === '').map(([s]) => s))
     proc = new SimProcess({
       pid,
@@ -521,6 +534,7 @@ export class Shell {
       program: async (pctx) => {
         const sub = this.#fork({ pid, isInit: false, signal: pctx.signal, trap: pctx.trap, terminate: pctx.terminate }, io, (a) => {
           child.args = a
+          child.comm = undefined
           handle?.setArgs(a)
         })
         return sub.#top(async () => {
@@ -573,7 +587,7 @@ export class Shell {
   #copy(proc: ShellProcess, io: Io, canTrap: boolean): Shell {
     const sub = new Shell({
       proc,
-      sys: { ...this.sys, processes: this.#childTable() },
+      sys: { ...this.sys, processes: this.table },
       io,
       env: {},
       cwd: this.cwd,
@@ -1039,6 +1053,7 @@ export class Shell {
       identity: this.sys.identity,
       hostname: this.sys.hostname,
       processes: this.table,
+      ...(this.sys.net ? { net: this.sys.net } : {}),
       pid: this.proc.pid,
       isInit: o.exec ? this.proc.isInit : false,
       drain: () => abortable((io.out(1) ?? nullSink).drain()),
@@ -1475,7 +1490,14 @@ export function contextSink(ctx: CommandContext, stream: 'stdout' | 'stderr'): S
 export function shellFromContext(ctx: CommandContext, o: { name: string; script?: string; params?: string[] }): Shell {
   return new Shell({
     proc: { pid: ctx.pid ?? 1, isInit: ctx.isInit ?? false, signal: ctx.signal, trap: ctx.trap, terminate: ctx.terminate },
-    sys: { clock: ctx.clock, fs: ctx.fs, identity: ctx.identity, hostname: ctx.hostname, processes: ctx.processes },
+    sys: {
+      clock: ctx.clock,
+      fs: ctx.fs,
+      identity: ctx.identity,
+      hostname: ctx.hostname,
+      processes: ctx.processes,
+      ...(ctx.net ? { net: ctx.net } : {}),
+    },
     // A shell started by another shell reads through the same buffer, so no input is lost between them.
     io: Io.of(
       (ctx.stdin as { [READER]?: Reader })[READER] ?? new Reader(ctx.stdin),

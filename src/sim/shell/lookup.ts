@@ -1,7 +1,10 @@
 // Finding what a command name runs: a command of the table (found whether or not the filesystem
 // has it, as a busybox built with FEATURE_SH_STANDALONE finds its applets), else an executable file
-// on PATH: a shell script, or any other file (see registerFallback in src/sim/commands/table.ts).
+// on PATH: a shell script, an image program (src/sim/programs/: a file named as a program the
+// simulator knows, such as an image's /usr/sbin/nginx), or any other file (see registerFallback in
+// src/sim/commands/table.ts).
 import { lookupCommand } from '../commands/table.js'
+import { imageProgram } from '../programs/index.js'
 import type { Command, Identity } from '../context.js'
 import { resolvePath, type FileStat, type Fs } from '../fs/types.js'
 
@@ -61,21 +64,39 @@ function classify(fs: Fs, path: string): Executable {
   try {
     head = fs.readFile(path).subarray(0, 256).toString('latin1')
   } catch {
-    return { kind: 'binary', path }
+    return binary(fs, path)
   }
   if (head.startsWith('#!')) {
     const words = (head.slice(2).split('\n')[0] ?? '').trim().split(/\s+/)
     let prog = basename(words[0] ?? '')
     if (prog === 'env') prog = basename(words[1] ?? '')
-    return SHELLS.has(prog) ? { kind: 'script', path } : { kind: 'binary', path }
+    return SHELLS.has(prog) ? { kind: 'script', path } : binary(fs, path)
   }
-  if (head === '' || head.includes('\0') || head.startsWith('\x7fELF')) return { kind: 'binary', path }
+  if (head === '' || head.includes('\0') || head.startsWith('\x7fELF')) return binary(fs, path)
   return { kind: 'script', path }
+}
+
+/** A program file: an image program when the file (symlinks resolved) is named as one. */
+function binary(fs: Fs, path: string): Executable {
+  let real = path
+  try {
+    real = fs.realpath(path)
+  } catch {
+    // as it was given
+  }
+  const program = imageProgram(basename(real))
+  return program ? { kind: 'command', name: program.name, command: program.command, path } : { kind: 'binary', path }
 }
 
 export function resolveExecutable(name: string, env: LookupEnv): Executable | undefined {
   if (name === '') return undefined
   if (!name.includes('/')) {
+    // An image's own program on PATH comes before an applet of the same name (Apache's httpd).
+    if (imageProgram(name)) {
+      const found = findInPath(name, env)
+      const program = found === undefined || found === 'denied' ? undefined : classify(env.fs, found)
+      if (program?.kind === 'command') return program
+    }
     const command = lookupCommand(name)
     if (command) return { kind: 'command', name, command }
     const found = findInPath(name, env)
