@@ -197,6 +197,60 @@ describe('stopping', () => {
   })
 })
 
+describe('memory limits', () => {
+  const stress = (name: string, limit: string, args: string[]) =>
+    containerConfig(name, {
+      image: { image: 'polinux/stress' },
+      command: ['stress'],
+      args,
+      log_path: `${name}/0.log`,
+      linux: { resources: { memory_limit_in_bytes: limit } },
+    })
+
+  test('a process allocating past the limit is OOM-killed: 137, OOMKilled, and containerd says /tasks/oom', async () => {
+    const topics: string[] = []
+    h.fake.node.events.envelopes.subscribe((e) => topics.push(e.topic))
+    // The Kubernetes docs' example: 100 MiB limit, stress allocating 250 MiB.
+    const id = await runContainer(
+      h,
+      pod,
+      config,
+      stress('hog', String(100 * 1024 * 1024), ['--vm', '1', '--vm-bytes', '250M', '--vm-hang', '1']),
+    )
+    expect(await waitForState(h, id, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 137, reason: 'OOMKilled' })
+    expect(logLines((await status(id)).log_path)).toEqual([
+      expect.stringMatching(/^stdout F stress: info: \[\d+\] dispatching hogs: 0 cpu, 0 io, 1 vm, 0 hdd$/),
+    ])
+    expect(topics).toContain('/tasks/oom')
+  })
+
+  test('within the limit it runs, and the stats show what it holds', async () => {
+    const id = await runContainer(h, pod, config, stress('fits', String(300 * 1024 * 1024), ['--vm', '1', '--vm-bytes', '150M']))
+    const working = await eventually(async () => {
+      const { stats } = await h.runtime.ContainerStats({ container_id: id })
+      const bytes = Number(stats?.memory?.working_set_bytes?.value ?? 0)
+      return bytes > 150 * 1024 * 1024 ? bytes : undefined
+    }, 'the allocation in the stats')
+    expect(working).toBeLessThan(160 * 1024 * 1024)
+    expect((await status(id)).state).toBe('CONTAINER_RUNNING')
+    // --timeout ends a successful run.
+    h.fake.clock.freeze(true)
+    const timed = await runContainer(h, pod, config, stress('timed', '0', ['--cpu', '1', '--timeout', '10s']))
+    h.fake.clock.advance(10_000)
+    expect(await waitForState(h, timed, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 0, reason: 'Completed' })
+    expect(logLines((await status(timed)).log_path)[1]).toMatch(/^stdout F stress: info: \[\d+\] successful run completed in 10s$/)
+  })
+
+  test('busybox has no stress', async () => {
+    const r = await h.runtime.ExecSync({
+      container_id: await runContainer(h, pod, config, containerConfig('plain', { command: ['sleep', '60'] })),
+      cmd: ['sh', '-c', 'stress --vm 1'],
+      timeout: 5,
+    })
+    expect([r.exit_code, r.stderr.toString()]).toEqual([127, 'sh: stress: not found\n'])
+  })
+})
+
 describe('scripted behaviour from annotations', () => {
   const scripted = (name: string, annotations: Record<string, string>, command = ['sleep', '3600']) =>
     containerConfig(name, { command, annotations, log_path: `${name}/0.log` })
