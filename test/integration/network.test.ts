@@ -137,6 +137,19 @@ describe('nginx', () => {
     expect(log).toMatch(/\[notice\] 1#1: exit$/m)
   })
 
+  test("run by `sh -c`, nginx replaces the shell (ash execs a script's last command) and so gets the stop signal", async () => {
+    const web = await pod()
+    const nginx = await start(web, {
+      image: { image: NGINX },
+      command: ['sh', '-c', "echo starting; nginx -g 'daemon off;'"],
+      linux: { security_context: { namespace_options: { pid: 'CONTAINER' } } },
+    })
+    await listening(nginx, '127.0.0.1', 80)
+    await h.runtime.StopContainer({ container_id: nginx, timeout: 30 })
+    expect(await waitForState(h, nginx, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 0, reason: 'Completed' })
+    expect(await logOf(nginx)).toMatch(/\[notice\] 1#1: signal 3 \(SIGQUIT\) received, shutting down$/m)
+  })
+
   test('a busybox container has no nginx: not found in a shell, and a container whose command is nginx does not start', async () => {
     const p = await pod()
     const box = await start(p)

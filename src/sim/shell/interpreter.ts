@@ -102,6 +102,15 @@ interface Tree {
   nextJob: number
 }
 
+/** The command ash would exec in place of the shell: the last of a script, alone in its pipeline, in the foreground. */
+function tailCommand(list: List | undefined): Command | undefined {
+  const item = list?.at(-1)
+  if (!item || item.background || item.andOr.rest.length > 0) return undefined
+  const p = item.andOr.first
+  const cmd = p.commands[0]
+  return !p.negate && p.commands.length === 1 && cmd?.type === 'simple' ? cmd : undefined
+}
+
 /** Syntax errors that only mean the command goes on in the next line of input. */
 const INCOMPLETE = /end of file|unterminated quoted string|EOF in backquote|missing '\)\)'|missing '\}'/
 
@@ -147,6 +156,8 @@ export class Shell {
   #tree: Tree
   /** Updates the ps line of the process this shell runs as (forked shells). */
   #setArgs: ((args: readonly string[]) => void) | undefined
+  /** The script's last command when it is a plain simple command (ash execs it instead of forking). */
+  #tail: Command | undefined
   #interactive = false
 
   constructor(o: ShellOptions) {
@@ -176,6 +187,7 @@ export class Shell {
   /** Runs a script to its end (or `exit`), then the EXIT trap; returns the exit status. */
   async main(text: string): Promise<number> {
     const script = parseScript(text)
+    this.#tail = script.error ? undefined : tailCommand(script.lines.at(-1))
     return this.#top(async () => {
       for (const line of script.lines) await this.runList(line, this.io)
       if (script.error) {
@@ -931,7 +943,10 @@ export class Shell {
     if (fn) return this.#withVars(assigns, true, () => this.callFunction(fn, argv, rio))
     const regular = REGULAR_BUILTINS[name]
     if (regular) return this.#withVars(assigns, false, () => this.#builtin(name, regular, argv, rio, io, false))
-    return this.runExternal(argv, rio, assigns)
+    // ash's last command of `sh -c` (no traps set) replaces the shell: it gets the shell's signals.
+    const tail = this.#tail === cmd && this.traps.size === 0
+    if (tail) this.execd = true
+    return this.runExternal(argv, rio, assigns, false, tail)
   }
 
   #trace(assigns: [string, string][], argv: string[], io: Io): void {
@@ -1004,7 +1019,7 @@ export class Shell {
   }
 
   /** Runs a command that is not a builtin or function: not found is 127, not executable 126. */
-  async runExternal(argv: string[], io: Io, assigns: [string, string][] = [], exec = false): Promise<number> {
+  async runExternal(argv: string[], io: Io, assigns: [string, string][] = [], exec = false, replaces = exec): Promise<number> {
     const name = argv[0] as string
     const found = this.resolve(name)
     if (found === undefined || found.kind === 'denied') {
@@ -1014,7 +1029,7 @@ export class Shell {
       return found ? 126 : 127
     }
     const applet = found.kind === 'command' && !name.includes('/') && ASH_BUILTINS.has(name) ? this.name : undefined
-    const ctx = this.commandContext(argv, io, this.exportedEnv(assigns), { exec, ...(applet ? { applet } : {}) })
+    const ctx = this.commandContext(argv, io, this.exportedEnv(assigns), { exec: replaces, ...(applet ? { applet } : {}) })
     this.#setArgs?.(argv)
     try {
       return (await this.invoke(found, ctx)) & 0xff
