@@ -274,7 +274,8 @@ const env: Command = async (args, ctx) => {
     return 0
   }
   const cctx: CommandContext = { ...ctx, args: argv, env: vars }
-  const found = findExecutable(argv[0] as string, cctx)
+  // execvp: a directory or device by the name is EACCES too.
+  const found = findExecutable(argv[0] as string, cctx, { shell: true })
   if (found === undefined || found.kind === 'denied') {
     return fail(args, ctx, `can't execute '${argv[0]}': ${found ? 'Permission denied' : 'No such file or directory'}`, found ? 126 : 127)
   }

@@ -1,9 +1,12 @@
 // The one table of commands a simulated process can run by name. The shell's own commands
 // (src/sim/commands/{text,process,info,test}.ts, sh) are registered by src/sim/commands/index.ts;
-// other tables (the filesystem commands) are merged in with registerCommands.
+// other tables (the filesystem commands) are merged in with registerCommands. Programs that only
+// some images hold (an image's own binary) are registered apart, by the name their file gives
+// (src/sim/binary.ts): they run only where a file names them.
 import type { Command, CommandContext } from '../context.js'
 
 export const commands: Record<string, Command> = {}
+const programs: Record<string, Command> = {}
 
 /** Adds (or replaces) commands by name. */
 export function registerCommands(table: Readonly<Record<string, Command>>): void {
@@ -12,6 +15,15 @@ export function registerCommands(table: Readonly<Record<string, Command>>): void
 
 export function lookupCommand(name: string): Command | undefined {
   return Object.hasOwn(commands, name) ? commands[name] : undefined
+}
+
+/** Adds (or replaces) programs an image's files can name. */
+export function registerPrograms(table: Readonly<Record<string, Command>>): void {
+  Object.assign(programs, table)
+}
+
+export function lookupProgram(name: string): Command | undefined {
+  return Object.hasOwn(programs, name) ? programs[name] : undefined
 }
 
 /**

@@ -26,7 +26,7 @@ import {
   type CapabilitySets,
   type SecurityContextInput,
 } from './security.js'
-import type { FileStat, Fs } from './types.js'
+import type { FileStat, Fs, FsErrorCode } from './types.js'
 import { FsError } from './types.js'
 import { addMissingIds, containerGroups, containerIdentity, type ContainerUser } from './users.js'
 
@@ -146,6 +146,13 @@ export class ContainerFs implements Fs {
   readonly #init: Caller
   #current: Caller
   #groupText = ''
+  /** Which mount each path resolved so far is on (the mount table is fixed once built). */
+  readonly #mountOf = new Map<string, MountEntry>()
+  /** Bumped by every change made through this filesystem; memoFor() answers are kept for one generation. */
+  #generation = 0
+  /** Set when a lookup reads a mount other than the overlay root (see memoFor()). */
+  #volatile = false
+  readonly #memo = new Map<string, { generation: number; value: unknown }>()
 
   constructor(input: ContainerFsInput) {
     this.now = input.now ?? Date.now
@@ -349,6 +356,7 @@ export class ContainerFs implements Fs {
 
   #mount(m: Omit<MountEntry, 'root'> & { root?: string }): void {
     this.mounts.push({ root: '/', ...m })
+    this.#mountOf.clear()
   }
 
   #userName(uid: number): string | undefined {
@@ -444,6 +452,30 @@ export class ContainerFs implements Fs {
     this.run(this.#init, (c) => this.doUtimes(path, mtimeMs, c))
   }
 
+  /**
+   * Memoises `compute`, a function of what the caller sees of the filesystem (a PATH search), until
+   * the next change through this filesystem. Only an answer read from the container's own root
+   * (the overlay) is kept: other mounts can change behind its back (a host bind mount, the pod's
+   * shared files, /proc).
+   */
+  memoFor<T>(c: Caller, key: string, compute: () => T): T {
+    const full = `${c.uid}:${c.gid}:${c.groups.join(',')}\0${key}`
+    const hit = this.#memo.get(full)
+    if (hit && hit.generation === this.#generation) return hit.value as T
+    const outer = this.#volatile
+    this.#volatile = false
+    try {
+      const value = this.run(c, compute)
+      if (!this.#volatile) {
+        if (this.#memo.size >= 1024) this.#memo.clear()
+        this.#memo.set(full, { generation: this.#generation, value })
+      }
+      return value
+    } finally {
+      this.#volatile = outer || this.#volatile
+    }
+  }
+
   /** Runs one operation for a caller (whose /proc/self /proc shows while it runs; operations are synchronous). */
   run<T>(c: Caller, f: (c: Caller) => T): T {
     const before = this.#current
@@ -458,10 +490,16 @@ export class ContainerFs implements Fs {
   // ---- resolution ----
 
   #mountFor(path: string, except?: MountEntry): MountEntry {
+    const cached = except ? undefined : this.#mountOf.get(path)
+    if (cached) return cached
     let best: MountEntry | undefined
     for (const m of this.mounts) {
       if (m === except || !isUnder(path, m.target)) continue
       if (!best || m.target.length >= best.target.length) best = m
+    }
+    if (!except) {
+      if (this.#mountOf.size >= 4096) this.#mountOf.clear()
+      this.#mountOf.set(path, best as MountEntry)
     }
     return best as MountEntry
   }
@@ -474,11 +512,19 @@ export class ContainerFs implements Fs {
 
   #lookup(path: string): Omit<Resolved, 'path'> {
     const mount = this.#mountFor(path)
+    if (mount.backend !== this.overlay) this.#volatile = true
     const rel = this.#rel(mount, path)
     return { mount, rel, entry: mount.backend.lstat(rel) }
   }
 
   #resolve(input: string, follow: boolean, c: Caller): Resolved {
+    const r = this.#walk(input, follow, c)
+    if (typeof r === 'string') throw new FsError(r, input)
+    return r
+  }
+
+  /** Resolves a path, or tells why it cannot be (without throwing: a PATH search stats many missing paths). */
+  #walk(input: string, follow: boolean, c: Caller): Resolved | FsErrorCode {
     let todo = split(input)
     let cur = '/'
     let links = 0
@@ -486,9 +532,9 @@ export class ContainerFs implements Fs {
       const name = todo.shift() as string
       if (name === '.') continue
       const here = this.#lookup(cur).entry
-      if (!here) throw new FsError('ENOENT', input)
-      if (here.type !== 'dir') throw new FsError('ENOTDIR', input)
-      if (!this.#may(here, X, c)) throw new FsError('EACCES', input)
+      if (!here) return 'ENOENT'
+      if (here.type !== 'dir') return 'ENOTDIR'
+      if (!this.#may(here, X, c)) return 'EACCES'
       if (name === '..') {
         cur = parentOf(cur)
         continue
@@ -496,14 +542,14 @@ export class ContainerFs implements Fs {
       const next = joinPath(cur, name)
       const found = this.#lookup(next).entry
       if (found?.type === 'symlink' && (todo.length > 0 || follow)) {
-        if (++links > MAX_LINKS) throw new FsError('ELOOP', input)
+        if (++links > MAX_LINKS) return 'ELOOP'
         const target = found.target ?? ''
-        if (target === '') throw new FsError('ENOENT', input)
+        if (target === '') return 'ENOENT'
         todo = [...split(target), ...todo]
         if (target.startsWith('/')) cur = '/'
         continue
       }
-      if (!found && todo.length > 0) throw new FsError('ENOENT', input)
+      if (!found && todo.length > 0) return 'ENOENT'
       cur = next
     }
     return { path: cur, ...this.#lookup(cur) }
@@ -554,14 +600,10 @@ export class ContainerFs implements Fs {
   // ---- operations ----
 
   doStat(path: string, follow: boolean, c: Caller): FileStat | undefined {
-    try {
-      const r = this.#resolve(path, follow, c)
-      const entry = r.entry?.type === 'dir' ? r.mount.backend.lstat(r.rel, true) : r.entry
-      return entry ? toStat(entry) : undefined
-    } catch (err) {
-      if (err instanceof FsError) return undefined
-      throw err
-    }
+    const r = this.#walk(path, follow, c)
+    if (typeof r === 'string') return undefined
+    const entry = r.entry?.type === 'dir' ? r.mount.backend.lstat(r.rel, true) : r.entry
+    return entry ? toStat(entry) : undefined
   }
 
   doReadFile(path: string, c: Caller): Buffer {
@@ -585,6 +627,7 @@ export class ContainerFs implements Fs {
   }
 
   doWriteFile(path: string, data: Buffer | string, options: { append?: boolean; mode?: number }, c: Caller): void {
+    this.#generation++
     const r = this.#resolve(path, true, c)
     const buf = typeof data === 'string' ? Buffer.from(data) : data
     if (r.entry) {
@@ -620,6 +663,7 @@ export class ContainerFs implements Fs {
   }
 
   doMkdir(path: string, options: { recursive?: boolean; mode?: number }, c: Caller): void {
+    this.#generation++
     if (!options.recursive) return this.#mkdirOne(path, options.mode ?? 0o777, c)
     const parts = split(path)
     let cur = ''
@@ -644,6 +688,7 @@ export class ContainerFs implements Fs {
   }
 
   doRm(path: string, recursive: boolean, c: Caller): void {
+    this.#generation++
     const r = this.#resolve(path, false, c)
     if (!r.entry) throw new FsError('ENOENT', path)
     if (r.path === '/' || this.#isMountPoint(r.path)) throw new FsError('EBUSY', path)
@@ -659,6 +704,7 @@ export class ContainerFs implements Fs {
   }
 
   doRename(from: string, to: string, c: Caller): void {
+    this.#generation++
     const a = this.#resolve(from, false, c)
     if (!a.entry) throw new FsError('ENOENT', from)
     const b = this.#resolve(to, false, c)
@@ -710,6 +756,7 @@ export class ContainerFs implements Fs {
   }
 
   doSymlink(target: string, path: string, c: Caller): void {
+    this.#generation++
     const r = this.#resolve(path, false, c)
     if (r.entry) throw new FsError('EEXIST', path)
     this.#writable(r, path)
@@ -732,6 +779,7 @@ export class ContainerFs implements Fs {
   }
 
   doChmod(path: string, mode: number, c: Caller): void {
+    this.#generation++
     const r = this.#resolve(path, true, c)
     if (!r.entry) throw new FsError('ENOENT', path)
     this.#writable(r, path)
@@ -740,6 +788,7 @@ export class ContainerFs implements Fs {
   }
 
   doUtimes(path: string, mtimeMs: number, c: Caller): void {
+    this.#generation++
     const r = this.#resolve(path, true, c)
     if (!r.entry) throw new FsError('ENOENT', path)
     this.#writable(r, path)
@@ -794,6 +843,9 @@ class FsView implements Fs {
   }
   utimes(path: string, mtimeMs: number): void {
     this.fs.run(this.c, (c) => this.fs.doUtimes(path, mtimeMs, c))
+  }
+  memo<T>(key: string, compute: () => T): T {
+    return this.fs.memoFor(this.c, key, compute)
   }
 }
 

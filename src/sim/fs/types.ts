@@ -82,6 +82,11 @@ export interface Fs {
   chmod?(path: string, mode: number): void
   /** Sets the modification time (follows symlinks), as touch does. */
   utimes?(path: string, mtimeMs: number): void
+  /**
+   * Optional: memoises `compute`, a pure function of this filesystem as this process sees it (a
+   * PATH search), until the filesystem changes. `key` names the question.
+   */
+  memo?<T>(key: string, compute: () => T): T
 }
 
 /** Joins a path to a working directory and normalises it ("." and ".." resolved, no trailing slash). */

@@ -4,13 +4,13 @@ import { emptyInput, type CommandContext, type Identity, type Input, type Proces
 import type { Fs } from '../fs/types.js'
 import type { Program, ProgramContext } from '../process.js'
 import { invokeExecutable, ShellExit } from './interpreter.js'
-import { resolveExecutable, type Executable } from './lookup.js'
+import { resolveExecutable, type Executable, type ResolveOptions } from './lookup.js'
 
 export { invokeExecutable }
 
-/** What a name runs for this context: a command of the table, or an executable file on its $PATH. */
-export function findExecutable(name: string, ctx: CommandContext): Executable | undefined {
-  return resolveExecutable(name, { fs: ctx.fs, cwd: ctx.cwd, path: ctx.env.PATH, identity: ctx.identity })
+/** What a name runs for this context: an executable file on its $PATH (or a command of the table). */
+export function findExecutable(name: string, ctx: CommandContext, o: ResolveOptions = {}): Executable | undefined {
+  return resolveExecutable(name, { fs: ctx.fs, cwd: ctx.cwd, path: ctx.env.PATH, identity: ctx.identity }, o)
 }
 
 /**
@@ -26,7 +26,7 @@ export async function runArgv(argv: readonly string[], ctx: CommandContext): Pro
   if (found === undefined || found.kind === 'denied') {
     const why = found ? 'permission denied' : 'executable file not found in $PATH'
     ctx.write('stderr', `exec: ${JSON.stringify(name)}: ${why}\n`)
-    return found ? 126 : 127
+    return found ? found.status : 127
   }
   try {
     return await invokeExecutable(found, { ...ctx, args: argv })

@@ -1,7 +1,7 @@
 // Runs a parsed script with busybox ash semantics. One Shell is one shell process (or an in-process
 // subshell: `( … )`, `$( … )`); pipeline stages and background jobs are child SimProcesses running
 // a forked Shell, so each can be signalled (SIGPIPE, kill $!) and exits on its own.
-import { fallbackCommand } from '../commands/table.js'
+import { fallbackCommand, lookupCommand, lookupProgram } from '../commands/table.js'
 import type { CommandContext, Identity, Input, ProcessInfo, ProcessTable } from '../context.js'
 import type { Clock } from '../clock.js'
 import { FS_MESSAGES, FsError, resolvePath, type Fs } from '../fs/types.js'
@@ -893,20 +893,24 @@ export class Shell {
     }
   }
 
-  /** Finds what a name runs outside the shell (a command of the table, a file on PATH). */
+  /** Finds what a name runs outside the shell: one of ash's builtins, else a file on PATH (or a command of the table). */
   resolve(name: string): Executable | undefined {
-    return resolveExecutable(name, { fs: this.sys.fs, cwd: this.cwd, path: this.getVar('PATH'), identity: this.sys.identity })
+    const builtin = ASH_BUILTINS.has(name) ? lookupCommand(name) : undefined
+    if (builtin) return { kind: 'command', name, command: builtin }
+    const env = { fs: this.sys.fs, cwd: this.cwd, path: this.getVar('PATH'), identity: this.sys.identity }
+    return resolveExecutable(name, env, { shell: true })
   }
 
-  /** Runs a command that is not a builtin or function: not found is 127, not executable 126. */
+  /** Runs a command that is not a builtin or function: not found is 127, not executable 126 (or 127, see Executable). */
   async runExternal(argv: string[], io: Io, assigns: [string, string][] = [], exec = false): Promise<number> {
     const name = argv[0] as string
     const found = this.resolve(name)
     if (found === undefined || found.kind === 'denied') {
       const message = `${name}: ${found ? 'Permission denied' : 'not found'}`
-      if (exec) throw new BuiltinError(message, found ? 126 : 127)
+      const status = found ? found.status : 127
+      if (exec) throw new BuiltinError(message, status)
       this.error(message, undefined, io)
-      return found ? 126 : 127
+      return status
     }
     const applet = found.kind === 'command' && !name.includes('/') && ASH_BUILTINS.has(name) ? this.name : undefined
     const ctx = this.commandContext(argv, io, this.exportedEnv(assigns), { exec, ...(applet ? { applet } : {}) })
@@ -1349,7 +1353,7 @@ export async function invokeExecutable(found: Executable, ctx: CommandContext): 
     case 'script':
       return runScriptFile(found.path, ctx.args, ctx)
     case 'binary':
-      return fallbackCommand()(ctx.args, ctx)
+      return ((found.program !== undefined ? lookupProgram(found.program) : undefined) ?? fallbackCommand())(ctx.args, ctx)
     case 'denied':
       return 126
   }
