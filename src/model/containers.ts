@@ -17,9 +17,9 @@ import { RuntimeError, invalidArgument, notFound, unknown, wrap } from './errors
 import { findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
-import { containerUser, effectiveArgs, mergeEnv, ociSpec, pidNamespace } from './spec.js'
+import { containerUser, effectiveArgs, loadSeccomp, mergeEnv, ociSpec, pidNamespace } from './spec.js'
 import { initPlan, type ProcessSpec } from './plans.js'
-import { checkExecutable, resolveUserName } from './process-env.js'
+import { checkExecutable, checkSeccomp, resolveUserName } from './process-env.js'
 import { nowString } from './time.js'
 
 export type AppContainerRecord = ContainerRecord & { cri: CriContainerMeta }
@@ -83,6 +83,7 @@ export class Containers {
     const script = readScript(config.annotations)
     if (typeof script === 'string') throw invalidArgument(script)
     const user = containerUser(config, image.content.config)
+    const seccomp = loadSeccomp(config.linux?.security_context)
     const stopSignal = config.stop_signal && config.stop_signal !== 'RUNTIME_DEFAULT' ? config.stop_signal : image.content.config.stopSignal
     if (stopSignal && parseSignal(stopSignal) === undefined)
       throw invalidArgument(`failed to parse stop signal ${JSON.stringify(stopSignal)}: unknown signal`)
@@ -122,6 +123,8 @@ export class Containers {
         pidNamespace: pidNamespace(config),
         cgroupParent: sandbox.cri.config.linux?.cgroup_parent ?? '',
         resources: config.linux?.resources ?? undefined,
+        security: config.linux?.security_context ?? null,
+        ...(seccomp ? { seccomp } : {}),
       }),
       createdAt: now,
       updatedAt: now,
@@ -158,6 +161,7 @@ export class Containers {
     if (!sandbox.cri.ready) throw unknown(`sandbox container ${JSON.stringify(sandbox.id)} is not running`)
     c.cri.started = true
     try {
+      checkSeccomp(c)
       checkExecutable(node, c, c.spec.process as ProcessSpec)
     } catch (err) {
       // As containerd: a container that fails to start is EXITED with 128, reason StartError.

@@ -7,6 +7,7 @@ import type { ProgramContext } from '../sim/process.js'
 import type { ContainerRecord } from '../store/schema.js'
 import { RuntimeError } from './errors.js'
 import { parsePasswd } from '../sim/fs/users.js'
+import { profileError, type SeccompProfile } from '../sim/seccomp.js'
 import type { Node } from './node.js'
 
 interface ProcessSpec {
@@ -61,6 +62,7 @@ export function contextOptions(
     identity: fs.identity(),
     hostname: (record.spec.hostname as string | undefined) || record.id.slice(0, 12),
     processes: processTable(node, record),
+    kernel: fs.kernel,
     cwd: spec.cwd || processOf(record).cwd || '/',
     pid,
     isInit: isInit && pid === 1,
@@ -98,6 +100,13 @@ export function checkExecutable(node: Node, record: ContainerRecord, spec: Proce
       `${prefix}: unable to start container process: ${phase === 'create' ? 'error during container init: ' : ''}exec: ${JSON.stringify(name)}: ${why}: unknown`,
     )
   }
+}
+
+/** Fails as runc fails to create a container whose seccomp profile it cannot use (an unknown action or operator). */
+export function checkSeccomp(record: ContainerRecord): void {
+  const profile = (record.spec.linux as { seccomp?: SeccompProfile } | undefined)?.seccomp
+  const problem = profile ? profileError(profile) : undefined
+  if (problem) throw new RuntimeError('Unknown', `OCI runtime create failed: runc create failed: ${problem}: unknown`)
 }
 
 /** Sets the spec's uid and primary gid from the image's /etc/passwd entry for `name`. */

@@ -1,9 +1,12 @@
 // What each container's processes see: one filesystem per container (image layers, a writable
 // layer, the CRI mounts, synthesised /etc and /proc), built when first needed and shared by the
 // container's init process and every exec in it, so a file one writes, another reads. A pod's
-// /etc/hosts, /etc/resolv.conf, /etc/hostname and /dev/shm are shared by its containers. The views
-// live in memory: after a restart a container's writable layer starts empty again.
+// /etc/hosts, /etc/resolv.conf, /etc/hostname and /dev/shm are shared by its containers, and so is
+// its UTS namespace (the hostname sethostname changes). The views live in memory: after a restart a
+// container's writable layer starts empty again and a changed hostname is the pod's again.
 import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../sim/fs/index.js'
+import type { Uts } from '../sim/kernel.js'
+import type { SeccompProfile } from '../sim/seccomp.js'
 import type { ProcessEntry } from '../sim/fs/procfs.js'
 import type { ContainerRecord } from '../store/schema.js'
 import { isAppContainer } from './containers.js'
@@ -27,6 +30,8 @@ const live = (r: ContainerRecord | undefined): r is ContainerRecord =>
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
   #pods = new Map<string, Tmpfs>()
+  /** UTS namespaces: one per pod (its sandbox's id), one per container made through containerd's API. */
+  #uts = new Map<string, Uts>()
 
   constructor(private readonly node: Node) {}
 
@@ -44,11 +49,13 @@ export class ContainerViews {
   drop(id: string): void {
     this.#fs.delete(id)
     this.#pods.delete(id)
+    this.#uts.delete(id)
   }
 
   clear(): void {
     this.#fs.clear()
     this.#pods.clear()
+    this.#uts.clear()
   }
 
   /** The processes of a container's PID namespace, as /proc and ps show them. */
@@ -95,6 +102,15 @@ export class ContainerViews {
     return files
   }
 
+  #utsOf(id: string, hostname: string): Uts {
+    let uts = this.#uts.get(id)
+    if (!uts) {
+      uts = { hostname }
+      this.#uts.set(id, uts)
+    }
+    return uts
+  }
+
   #create(record: ContainerRecord): ContainerFs {
     const node = this.node
     const user = userOf(record)
@@ -108,14 +124,25 @@ export class ContainerViews {
       now: () => node.clock.now(),
     }
     if (isSandbox(record)) {
-      return createContainerFs({ ...base, hostname: record.cri.hostname, sandbox: this.#pod(record), readonlyRootfs: true })
+      return createContainerFs({
+        ...base,
+        hostname: record.cri.hostname,
+        uts: this.#utsOf(record.id, record.cri.hostname),
+        sandbox: this.#pod(record),
+        readonlyRootfs: true,
+      })
     }
     if (isAppContainer(record)) {
       const sandbox = node.sandboxes.find(record.cri.sandboxId)
       const limit = Number(record.cri.resources?.memory_limit_in_bytes ?? 0)
+      const hostname = sandbox?.cri.hostname ?? ''
+      // The Localhost profile containerd loaded into the spec; RuntimeDefault is derived from the security context.
+      const seccomp = (record.spec.linux as { seccomp?: SeccompProfile } | undefined)?.seccomp
       return createContainerFs({
         ...base,
-        hostname: sandbox?.cri.hostname ?? '',
+        hostname,
+        uts: this.#utsOf(record.cri.sandboxId, hostname),
+        ...(seccomp ? { seccomp } : {}),
         ...(sandbox ? { sandbox: this.#pod(sandbox), podIp: sandbox.cri.ip } : {}),
         mounts: record.cri.config.mounts.map((m): MountInput => ({
           container_path: m.container_path,
@@ -132,14 +159,18 @@ export class ContainerViews {
     const spec = record.spec as {
       hostname?: string
       root?: { readonly?: boolean }
+      linux?: { seccomp?: SeccompProfile }
       mounts?: { destination: string; source: string; type?: string; options?: string[] }[]
     }
     const mounts = (spec.mounts ?? [])
       .filter((m) => m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind'))
       .map((m): MountInput => ({ container_path: m.destination, host_path: m.source, readonly: m.options?.includes('ro') ?? false }))
+    const hostname = spec.hostname || record.id.slice(0, 12)
     return createContainerFs({
       ...base,
-      hostname: spec.hostname || record.id.slice(0, 12),
+      hostname,
+      uts: this.#utsOf(record.id, hostname),
+      seccomp: spec.linux?.seccomp ?? null,
       readonlyRootfs: spec.root?.readonly ?? false,
       mounts,
     })

@@ -2,6 +2,7 @@
 // clock, signals, output) plus a working directory, the container's filesystem, its input, and
 // the identity and process table of its container. The shell creates one per command it runs.
 import type { Fs } from './fs/types.js'
+import type { Kernel } from './kernel.js'
 import type { ProgramContext, Stream } from './process.js'
 
 /** Text a command reads (a pipe, a file, or the process's stdin). */
@@ -27,6 +28,9 @@ export interface Identity {
   uid: number
   gid: number
   groups: number[]
+  /** The effective uid and gid when they differ from uid and gid (a set-user-ID or set-group-ID program). */
+  euid?: number
+  egid?: number
   /** Names from the container's /etc/passwd and /etc/group, when known. */
   user?: string
   group?: string
@@ -67,8 +71,11 @@ export interface CommandContext extends ProgramContext {
   readonly fs: Fs
   readonly stdin: Input
   readonly identity: Identity
+  /** The hostname the process started with; the UTS namespace's current one is kernel.uts (see hostnameOf). */
   readonly hostname: string
   readonly processes: ProcessTable
+  /** Capabilities, seccomp and the UTS namespace of the container (src/sim/kernel.ts); containerd's defaults when absent. */
+  readonly kernel?: Kernel
   /** Writes to this command's stdout or stderr (after the shell's redirections). */
   write(stream: Stream, text: string): void
   /** The PID of the process the command runs in ($$ of a shell started with this context); 1 when absent. */

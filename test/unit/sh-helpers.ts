@@ -4,6 +4,7 @@ import type { Clock } from '../../src/sim/clock.js'
 import { realClock } from '../../src/sim/clock.js'
 import type { Identity, Input, ProcessInfo, ProcessTable, SpawnedProcess } from '../../src/sim/context.js'
 import { FsError, resolvePath, type FileStat, type Fs } from '../../src/sim/fs/types.js'
+import type { Kernel } from '../../src/sim/kernel.js'
 import { SimProcess, type ExitInfo } from '../../src/sim/process.js'
 import { argvProgram, registerCommands } from '../../src/sim/shell/index.js'
 import { fsCommands } from '../../src/sim/commands/fs-commands.js'
@@ -238,6 +239,8 @@ export interface RunOptions {
   pid?: number
   identity?: Identity
   hostname?: string
+  /** The container's kernel (a ContainerFs's); containerd's defaults when absent. */
+  kernel?: Kernel
   table?: FakeTable
   cwd?: string
   /** Called with every piece of output as it is written. */
@@ -274,6 +277,7 @@ export function startArgv(argv: string[], o: RunOptions = {}): Running {
       fs,
       identity: o.identity ?? root,
       hostname: o.hostname ?? 'testhost',
+      ...(o.kernel ? { kernel: o.kernel } : {}),
       processes: table,
       cwd: o.cwd ?? '/',
       ...(stdin ? { stdin } : {}),

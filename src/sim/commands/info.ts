@@ -3,6 +3,8 @@
 import { availableParallelism, machine } from 'node:os'
 import type { Command, CommandContext } from '../context.js'
 import { KERNEL_RELEASE } from '../fs/procfs.js'
+import { CAP } from '../fs/security.js'
+import { ERRNO, hostnameOf, kernelOf, strerror, syscall } from '../kernel.js'
 import { resolvePath } from '../fs/types.js'
 import { REGULAR_BUILTINS, SPECIAL_BUILTINS } from '../shell/builtins.js'
 import { findExecutable, invokeExecutable } from '../shell/exec.js'
@@ -71,15 +73,25 @@ const whoami: Command = async (args, ctx) => {
 
 // ---- hostname, uname, nproc
 
+/** The longest hostname the kernel takes (__NEW_UTS_LEN). */
+const MAX_HOSTNAME = 64
+
 const hostname: Command = async (args, ctx) => {
   const opts = args.slice(1)
-  const name = ctx.hostname
+  const name = hostnameOf(ctx)
   if (opts.length === 0) ctx.write('stdout', `${name}\n`)
   else if (opts[0] === '-s') ctx.write('stdout', `${name.split('.')[0]}\n`)
   else if (opts[0] === '-d') ctx.write('stdout', `${name.split('.').slice(1).join('.')}\n`)
   else if (opts[0] === '-f') ctx.write('stdout', `${name}\n`)
   else if (opts[0]?.startsWith('-')) return usage(args, ctx, '[-sdf] [HOSTNAME | -F FILE]')
-  else return fail(args, ctx, 'sethostname: Operation not permitted')
+  else {
+    // sethostname(2): CAP_SYS_ADMIN in the UTS namespace, and what seccomp lets through; then the length.
+    const wanted = opts[0] as string
+    const errno =
+      syscall(ctx, 'sethostname', { cap: CAP.SYS_ADMIN }) ?? (Buffer.byteLength(wanted) > MAX_HOSTNAME ? ERRNO.EINVAL : undefined)
+    if (errno !== undefined) return fail(args, ctx, `sethostname: ${strerror(errno)}`)
+    kernelOf(ctx).uts.hostname = wanted
+  }
   return 0
 }
 
@@ -101,7 +113,16 @@ function kernel(ctx: CommandContext): { release: string; version: string } {
 
 const uname: Command = async (args, ctx) => {
   const k = kernel(ctx)
-  const fields = { s: 'Linux', n: ctx.hostname, r: k.release, v: k.version, m: machineName(), p: 'unknown', i: 'unknown', o: 'GNU/Linux' }
+  const fields = {
+    s: 'Linux',
+    n: hostnameOf(ctx),
+    r: k.release,
+    v: k.version,
+    m: machineName(),
+    p: 'unknown',
+    i: 'unknown',
+    o: 'GNU/Linux',
+  }
   let want = ''
   for (const a of args.slice(1)) {
     if (!/^-[snrvmpioa]+$/.test(a)) return usage(args, ctx, '[-amnrspvio]')

@@ -7,7 +7,9 @@
 // shared by its processes; view() gives the Fs one process sees (its /proc/self, its identity).
 import { randomBytes } from 'node:crypto'
 import type { Identity } from '../context.js'
+import { SyscallKilled, type Kernel, type Uts } from '../kernel.js'
 import type { Stream } from '../process.js'
+import { SeccompFilter, defaultProfile, type SeccompProfile } from '../seccomp.js'
 import type { Attrs, Backend, Entry } from './backend.js'
 import { baseOf, isUnder, joinPath, parentOf, relativeTo } from './backend.js'
 import { sandboxFiles, type DnsInput } from './etc.js'
@@ -22,12 +24,12 @@ import {
   capabilitySets,
   hasCap,
   processCapabilities,
-  seccompMode,
+  seccompChoice,
   type CapabilitySets,
   type SecurityContextInput,
 } from './security.js'
 import type { FileStat, Fs, FsErrorCode } from './types.js'
-import { FsError } from './types.js'
+import { FsError, errnoCode } from './types.js'
 import { addMissingIds, containerGroups, containerIdentity, type ContainerUser } from './users.js'
 
 /** A CRI Mount (runtime.v1 Mount): a host path bind-mounted at a container path. */
@@ -60,6 +62,14 @@ export interface ContainerFsInput {
   sysctls?: Readonly<Record<string, string>>
   /** CRI's LinuxContainerSecurityContext: capabilities, privileged, no_new_privs, seccomp, masked/readonly paths. */
   security?: SecurityContextInput | null
+  /**
+   * The seccomp profile of the runtime spec (linux.seccomp): for a CRI container, the Localhost
+   * profile containerd loaded. Undefined: the one `security` names (RuntimeDefault: containerd's
+   * default profile; a Localhost one not given: a profile that allows everything). null: none.
+   */
+  seccomp?: SeccompProfile | null
+  /** The UTS namespace (its hostname), shared with the other containers of the pod; one of its own when absent. */
+  uts?: Uts
   /** runc's masked paths; default: security.masked_paths when it lists some, else DEFAULT_MASKED_PATHS. None when privileged. */
   maskedPaths?: readonly string[]
   /** runc's read-only paths; default: security.readonly_paths when it lists some, else DEFAULT_READONLY_PATHS. None when privileged. */
@@ -99,9 +109,11 @@ export interface FsCaller {
   output?: (stream: Stream, text: string) => void
 }
 
-/** A process as the filesystem checks it: its ids and effective capabilities. */
+/** A process as the filesystem checks it: its ids, effective capabilities and seccomp filter. */
 export interface Caller extends ProcCaller {
   caps: bigint
+  /** The container's filter, for a process's view; the runtime's own reads (ContainerFs's methods) have none. */
+  seccomp?: SeccompFilter | undefined
   output?: (stream: Stream, text: string) => void
 }
 
@@ -139,6 +151,8 @@ export class ContainerFs implements Fs {
   readonly mounts: MountEntry[] = []
   readonly overlay: Overlay
   readonly capabilities: CapabilitySets
+  /** What the kernel decides for the container's processes: capabilities, no_new_privs, seccomp, the UTS namespace. */
+  readonly kernel: Kernel
   readonly sysctls = new Map<string, string>()
   readonly user: ContainerUser
   readonly now: () => number
@@ -163,6 +177,12 @@ export class ContainerFs implements Fs {
     this.user = input.user
     this.#processes = input.processes ?? (() => [])
     this.capabilities = capabilitySets(sc)
+    this.kernel = {
+      capabilities: this.capabilities,
+      noNewPrivs: sc?.no_new_privs === true,
+      seccomp: seccompFilter(sc, input.seccomp, this.capabilities.bounding),
+      uts: input.uts ?? { hostname: input.hostname },
+    }
 
     // The root: the image's layer, a layer of what the runtime adds to it (users, mount points), a writable layer.
     const image = imageLayer(input.image, input.applets ?? DEFAULT_APPLETS)
@@ -199,8 +219,9 @@ export class ContainerFs implements Fs {
       processes: () => this.#processes(),
       defaultGroups: (uid, gid) => this.#defaultGroups(uid, gid),
       capabilities: this.capabilities,
-      noNewPrivs: sc?.no_new_privs === true,
-      seccomp: seccompMode(sc),
+      noNewPrivs: this.kernel.noNewPrivs,
+      seccomp: this.kernel.seccomp ? 2 : 0,
+      uts: this.kernel.uts,
       mounts: () => this.procMounts(),
       sysctls: this.sysctls,
       now: this.now,
@@ -391,7 +412,7 @@ export class ContainerFs implements Fs {
   /** The filesystem as one process sees it: its /proc/self, its identity for permissions, its stdout. */
   view(caller: FsCaller): Fs {
     const c = this.#caller(caller)
-    return new FsView(this, c)
+    return new FsView(this, { ...c, seccomp: this.kernel.seccomp })
   }
 
   /** The identity of the container's processes, with names from its /etc/passwd and /etc/group. */
@@ -573,6 +594,20 @@ export class ContainerFs implements Fs {
       throw new FsError('EACCES', path)
   }
 
+  /**
+   * The system call an operation makes, as the caller's seccomp filter sees it (before any other
+   * check, as the kernel does). Each libc names some calls differently (musl's chmod, glibc's
+   * fchmodat): a filter that refuses any of the names refuses the operation.
+   */
+  #sys(c: Caller, names: readonly string[], path: string): void {
+    if (!c.seccomp) return
+    for (const name of names) {
+      const v = c.seccomp.check(name)
+      if (v.action === 'kill') throw new SyscallKilled(name)
+      if (v.action === 'errno') throw new FsError(errnoCode(v.errno), path)
+    }
+  }
+
   #writable(r: { mount: MountEntry }, path: string): void {
     if (r.mount.readonly) throw new FsError('EROFS', path)
   }
@@ -607,6 +642,7 @@ export class ContainerFs implements Fs {
   }
 
   doReadFile(path: string, c: Caller): Buffer {
+    this.#sys(c, OPEN, path)
     const r = this.#resolve(path, true, c)
     if (!r.entry) throw new FsError('ENOENT', path)
     if (r.entry.type === 'dir') throw new FsError('EISDIR', path)
@@ -628,6 +664,7 @@ export class ContainerFs implements Fs {
 
   doWriteFile(path: string, data: Buffer | string, options: { append?: boolean; mode?: number }, c: Caller): void {
     this.#generation++
+    this.#sys(c, OPEN, path)
     const r = this.#resolve(path, true, c)
     const buf = typeof data === 'string' ? Buffer.from(data) : data
     if (r.entry) {
@@ -679,6 +716,7 @@ export class ContainerFs implements Fs {
   }
 
   #mkdirOne(path: string, mode: number, c: Caller, reported = path): void {
+    this.#sys(c, ['mkdir', 'mkdirat'], reported)
     const r = this.#resolve(path, false, c)
     if (r.entry) throw new FsError('EEXIST', reported)
     this.#writable(r, reported)
@@ -691,6 +729,7 @@ export class ContainerFs implements Fs {
     this.#generation++
     const r = this.#resolve(path, false, c)
     if (!r.entry) throw new FsError('ENOENT', path)
+    this.#sys(c, r.entry.type === 'dir' ? ['rmdir', 'unlinkat'] : ['unlink', 'unlinkat'], path)
     if (r.path === '/' || this.#isMountPoint(r.path)) throw new FsError('EBUSY', path)
     this.#writable(r, path)
     if (r.entry.type === 'dir') {
@@ -705,6 +744,7 @@ export class ContainerFs implements Fs {
 
   doRename(from: string, to: string, c: Caller): void {
     this.#generation++
+    this.#sys(c, ['rename', 'renameat', 'renameat2'], from)
     const a = this.#resolve(from, false, c)
     if (!a.entry) throw new FsError('ENOENT', from)
     const b = this.#resolve(to, false, c)
@@ -757,6 +797,7 @@ export class ContainerFs implements Fs {
 
   doSymlink(target: string, path: string, c: Caller): void {
     this.#generation++
+    this.#sys(c, ['symlink', 'symlinkat'], path)
     const r = this.#resolve(path, false, c)
     if (r.entry) throw new FsError('EEXIST', path)
     this.#writable(r, path)
@@ -780,6 +821,7 @@ export class ContainerFs implements Fs {
 
   doChmod(path: string, mode: number, c: Caller): void {
     this.#generation++
+    this.#sys(c, ['chmod', 'fchmodat', 'fchmodat2'], path)
     const r = this.#resolve(path, true, c)
     if (!r.entry) throw new FsError('ENOENT', path)
     this.#writable(r, path)
@@ -789,6 +831,7 @@ export class ContainerFs implements Fs {
 
   doUtimes(path: string, mtimeMs: number, c: Caller): void {
     this.#generation++
+    this.#sys(c, ['utimensat'], path)
     const r = this.#resolve(path, true, c)
     if (!r.entry) throw new FsError('ENOENT', path)
     this.#writable(r, path)
@@ -855,6 +898,31 @@ export function createContainerFs(input: ContainerFsInput): ContainerFs {
 }
 
 const normal = (p: string): string => `/${split(p).join('/')}`
+
+const OPEN = ['open', 'openat']
+
+/** containerd's default filter for each bounding set (containers with the same capabilities share one). */
+const defaultFilters = new Map<string, SeccompFilter>()
+
+/** The seccomp filter of a container's processes (see ContainerFsInput.seccomp); none when privileged. */
+function seccompFilter(
+  sc: SecurityContextInput | null,
+  given: SeccompProfile | null | undefined,
+  bounding: readonly string[],
+): SeccompFilter | undefined {
+  if (sc?.privileged) return undefined
+  if (given !== undefined) return given === null ? undefined : new SeccompFilter(given)
+  const choice = seccompChoice(sc)
+  if (choice.type === 'localhost') return new SeccompFilter({ defaultAction: 'SCMP_ACT_ALLOW' })
+  if (choice.type !== 'default') return undefined
+  const key = bounding.join(',')
+  let filter = defaultFilters.get(key)
+  if (!filter) {
+    filter = new SeccompFilter(defaultProfile(bounding))
+    defaultFilters.set(key, filter)
+  }
+  return filter
+}
 
 /** Sets an entry in a layer, its missing parents copied from the layers below (or new 0755 directories). */
 function setWithParents(layer: MemLayer, below: readonly MemLayer[], p: string, node: MemNode): void {

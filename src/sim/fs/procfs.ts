@@ -41,12 +41,15 @@ export interface ProcSource {
   mounts(): string
   /** Sysctl values by their path under /proc/sys ("kernel/shm_rmid_forced"). */
   sysctls: Map<string, string>
+  /** The UTS namespace: kernel/hostname reads and writes its hostname. */
+  uts?: { hostname: string }
   now(): number
   bootTimeMs: number
   memoryLimitBytes?: number
 }
 
 export const KERNEL_RELEASE = '6.8.0-48-generic'
+const HOSTNAME = 'kernel/hostname'
 
 /** Default sysctls a container sees (containerd 2 sets the unprivileged port and ping ranges for pods). */
 export const DEFAULT_SYSCTLS: Readonly<Record<string, string>> = {
@@ -191,7 +194,7 @@ export class ProcFs implements Backend {
           return ''
       }
     }
-    if (first === 'sys') return `${this.src.sysctls.get(sub) ?? ''}\n`
+    if (first === 'sys') return `${(sub === HOSTNAME ? this.src.uts?.hostname : undefined) ?? this.src.sysctls.get(sub) ?? ''}\n`
     const now = this.src.now()
     switch (first) {
       case 'uptime': {
@@ -299,7 +302,9 @@ export class ProcFs implements Backend {
   write(p: string, data: Buffer, _append: boolean, _attrs: Attrs): void {
     const key = p.startsWith('/sys/') ? p.slice('/sys/'.length) : undefined
     if (key === undefined || !this.src.sysctls.has(key)) throw new FsError('EACCES', p)
-    this.src.sysctls.set(key, data.toString('utf8').replace(/\n$/, '').trim())
+    const value = data.toString('utf8').replace(/\n$/, '').trim()
+    if (key === HOSTNAME && this.src.uts) this.src.uts.hostname = value
+    else this.src.sysctls.set(key, value)
   }
 
   mkdir(p: string): void {

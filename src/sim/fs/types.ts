@@ -33,8 +33,10 @@ export type FsErrorCode =
   | 'ELOOP'
   /** A mount point cannot be removed or renamed. */
   | 'EBUSY'
-  /** chmod and utimes by someone who does not own the file. */
+  /** chmod and utimes by someone who does not own the file; a call a seccomp filter refuses. */
   | 'EPERM'
+  /** A call a seccomp filter answers with ENOSYS. */
+  | 'ENOSYS'
 
 export class FsError extends Error {
   constructor(
@@ -57,7 +59,26 @@ export const FS_MESSAGES: Readonly<Record<FsErrorCode, string>> = {
   ELOOP: 'Symbolic link loop',
   EBUSY: 'Resource busy',
   EPERM: 'Operation not permitted',
+  ENOSYS: 'Function not implemented',
 }
+
+/** errno numbers of the codes; any other errno reads as EPERM here. */
+const ERRNO_CODES: Readonly<Record<number, FsErrorCode>> = {
+  1: 'EPERM',
+  2: 'ENOENT',
+  13: 'EACCES',
+  16: 'EBUSY',
+  17: 'EEXIST',
+  20: 'ENOTDIR',
+  21: 'EISDIR',
+  22: 'EINVAL',
+  30: 'EROFS',
+  38: 'ENOSYS',
+  39: 'ENOTEMPTY',
+  40: 'ELOOP',
+}
+
+export const errnoCode = (errno: number): FsErrorCode => ERRNO_CODES[errno] ?? 'EPERM'
 
 export interface Fs {
   /** Follows symlinks; undefined when nothing is there. */

@@ -2,6 +2,7 @@
 // CommandContext a simulated process's program gives its commands.
 import { emptyInput, type CommandContext, type Identity, type Input, type ProcessTable } from '../context.js'
 import type { Fs } from '../fs/types.js'
+import { SyscallKilled, type Kernel } from '../kernel.js'
 import type { Program, ProgramContext } from '../process.js'
 import { invokeExecutable, ShellExit } from './interpreter.js'
 import { resolveExecutable, type Executable, type ResolveOptions } from './lookup.js'
@@ -32,6 +33,8 @@ export async function runArgv(argv: readonly string[], ctx: CommandContext): Pro
     return await invokeExecutable(found, { ...ctx, args: argv })
   } catch (err) {
     if (err instanceof ShellExit) return err.code
+    // A seccomp filter killed the process (SIGSYS).
+    if (err instanceof SyscallKilled) return 128 + err.signo
     throw err
   }
 }
@@ -46,6 +49,8 @@ export interface ContextOptions {
   identity: Identity
   hostname: string
   processes: ProcessTable
+  /** The container's capabilities, seccomp filter and UTS namespace; containerd's defaults when absent. */
+  kernel?: Kernel
   /** Default "/". */
   cwd?: string
   /** Default: empty input. */
@@ -72,6 +77,7 @@ export function makeCommandContext(program: ProgramContext, o: ContextOptions): 
     identity: o.identity,
     hostname: o.hostname,
     processes: o.processes,
+    ...(o.kernel ? { kernel: o.kernel } : {}),
     pid: o.pid ?? 1,
     isInit: o.isInit ?? false,
   }

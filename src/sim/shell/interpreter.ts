@@ -4,6 +4,7 @@
 import { fallbackCommand, lookupCommand, lookupProgram } from '../commands/table.js'
 import type { CommandContext, Identity, Input, ProcessInfo, ProcessTable } from '../context.js'
 import type { Clock } from '../clock.js'
+import { SyscallKilled, type Kernel } from '../kernel.js'
 import { FS_MESSAGES, FsError, resolvePath, type Fs } from '../fs/types.js'
 import { SimProcess, type ExitInfo } from '../process.js'
 import { SIGKILL } from '../signals.js'
@@ -42,6 +43,7 @@ export interface ShellSystem {
   readonly identity: Identity
   readonly hostname: string
   readonly processes: ProcessTable
+  readonly kernel?: Kernel | undefined
 }
 
 export interface ShellOptions {
@@ -921,6 +923,7 @@ export class Shell {
       if (this.proc.signal.aborted) throw err
       if (err instanceof ShellExit) return err.code
       if (err instanceof EpipeError) return 1
+      if (err instanceof SyscallKilled) return 128 + err.signo
       this.write(io, 2, `${found.kind === 'command' ? found.name : name}: ${(err as Error)?.message ?? String(err)}\n`)
       return 1
     } finally {
@@ -952,6 +955,7 @@ export class Shell {
       identity: this.sys.identity,
       hostname: this.sys.hostname,
       processes: this.table,
+      ...(this.sys.kernel ? { kernel: this.sys.kernel } : {}),
       pid: this.proc.pid,
       isInit: o.exec ? this.proc.isInit : false,
       drain: () => abortable((io.out(1) ?? nullSink).drain()),
@@ -1388,7 +1392,7 @@ export function contextSink(ctx: CommandContext, stream: 'stdout' | 'stderr'): S
 export function shellFromContext(ctx: CommandContext, o: { name: string; script?: string; params?: string[] }): Shell {
   return new Shell({
     proc: { pid: ctx.pid ?? 1, isInit: ctx.isInit ?? false, signal: ctx.signal, trap: ctx.trap, terminate: ctx.terminate },
-    sys: { clock: ctx.clock, fs: ctx.fs, identity: ctx.identity, hostname: ctx.hostname, processes: ctx.processes },
+    sys: { clock: ctx.clock, fs: ctx.fs, identity: ctx.identity, hostname: ctx.hostname, processes: ctx.processes, kernel: ctx.kernel },
     // A shell started by another shell reads through the same buffer, so no input is lost between them.
     io: Io.of(
       (ctx.stdin as { [READER]?: Reader })[READER] ?? new Reader(ctx.stdin),

@@ -1,0 +1,151 @@
+// The kernel's decisions: capabilities and seccomp (containerd's default profile, Localhost
+// profiles decoded as Go decodes them), sethostname and the UTS namespace.
+import { describe, expect, test } from 'vitest'
+import type { ContainerFsInput } from '../../src/sim/fs/index.js'
+import { DEFAULT_CAPABILITIES, type SecurityContextInput } from '../../src/sim/fs/security.js'
+import { SeccompFilter, decodeProfile, defaultProfile, profileError, type SeccompProfile } from '../../src/sim/seccomp.js'
+import { busyboxFs } from './fs-helpers.js'
+import { sh as run, type MemFs } from './sh-helpers.js'
+
+/** Runs a script in a busybox container with this security context, as a process of it (its view). */
+function container(security: SecurityContextInput | null, extra: Partial<ContainerFsInput> = {}) {
+  const fs = busyboxFs({ security, ...extra })
+  const sh = (script: string) => run(script, { fs: fs.view({ pid: 1 }) as unknown as MemFs, hostname: 'test-pod', kernel: fs.kernel })
+  return { fs, sh }
+}
+
+const BLOCK_HOSTNAME: SeccompProfile = {
+  defaultAction: 'SCMP_ACT_ALLOW',
+  syscalls: [{ names: ['sethostname'], action: 'SCMP_ACT_ERRNO' }],
+}
+
+describe('seccomp filters', () => {
+  test("containerd's default profile: sethostname only with CAP_SYS_ADMIN, clone3 is ENOSYS without it, AF_ALG sockets refused", () => {
+    const plain = new SeccompFilter(defaultProfile(DEFAULT_CAPABILITIES))
+    const admin = new SeccompFilter(defaultProfile([...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN']))
+    expect(plain.check('sethostname')).toEqual({ action: 'errno', errno: 1 })
+    expect(admin.check('sethostname')).toEqual({ action: 'allow' })
+    expect(plain.check('chmod')).toEqual({ action: 'allow' })
+    expect(plain.check('clone3')).toEqual({ action: 'errno', errno: 38 })
+    expect(admin.check('clone3')).toEqual({ action: 'allow' })
+    expect(plain.check('socket', [2, 3, 1])).toEqual({ action: 'allow' })
+    expect(plain.check('socket', [38])).toEqual({ action: 'errno', errno: 1 })
+    expect(plain.check('mount')).toEqual({ action: 'errno', errno: 1 })
+  })
+  test('rules: the first that matches, argument comparisons, errnoRet, kill actions, the default action', () => {
+    const f = new SeccompFilter({
+      defaultAction: 'SCMP_ACT_ERRNO',
+      defaultErrnoRet: 13,
+      syscalls: [
+        { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }] },
+        { names: ['personality'], action: 'SCMP_ACT_ERRNO', errnoRet: 22 },
+        { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0x7e020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] },
+        { names: ['reboot'], action: 'SCMP_ACT_KILL_PROCESS' },
+        { names: ['ptrace'], action: 'SCMP_ACT_TRACE' },
+      ],
+    })
+    expect(f.check('personality', [8])).toEqual({ action: 'allow' })
+    expect(f.check('personality', [9])).toEqual({ action: 'errno', errno: 22 })
+    expect(f.check('clone', [0x11])).toEqual({ action: 'allow' })
+    expect(f.check('clone', [0x20000000])).toEqual({ action: 'errno', errno: 13 })
+    expect(f.check('reboot')).toEqual({ action: 'kill' })
+    expect(f.check('ptrace')).toEqual({ action: 'errno', errno: 38 })
+    expect(f.check('write')).toEqual({ action: 'errno', errno: 13 })
+  })
+  test('a Localhost profile is decoded as Go decodes it: keys in any case, unknown keys and nulls ignored', () => {
+    const p = decodeProfile(
+      '{"DefaultAction":"SCMP_ACT_ALLOW","comment":"x","syscalls":[{"names":["chmod","fchmodat"],"action":"SCMP_ACT_ERRNO","errnoRet":null}]}',
+    )
+    expect(p).toEqual({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['chmod', 'fchmodat'], action: 'SCMP_ACT_ERRNO' }] })
+  })
+  test("Go's texts for what it cannot decode", () => {
+    const err = (text: string) => {
+      try {
+        decodeProfile(text)
+      } catch (e) {
+        return (e as Error).message
+      }
+      return 'decoded'
+    }
+    expect(err('')).toBe('unexpected end of JSON input')
+    expect(err('{"defaultAction": ')).toBe('unexpected end of JSON input')
+    expect(err('xml')).toBe("invalid character 'x' looking for beginning of value")
+    expect(err('{a:1}')).toBe("invalid character 'a' looking for beginning of object key string")
+    expect(err('{"a":1 "b":2}')).toBe("invalid character '\"' after object key:value pair")
+    expect(err('{"a":1}}')).toBe("invalid character '}' after top-level value")
+    expect(err('{"defaultAction": 5}')).toBe(
+      'json: cannot unmarshal number into Go struct field LinuxSeccomp.defaultAction of type specs.LinuxSeccompAction',
+    )
+    expect(err('{"syscalls": {}}')).toBe(
+      'json: cannot unmarshal object into Go struct field LinuxSeccomp.syscalls of type []specs.LinuxSyscall',
+    )
+    expect(err('{"syscalls": [{"names": "chmod"}]}')).toBe(
+      'json: cannot unmarshal string into Go struct field LinuxSyscall.syscalls.names of type []string',
+    )
+    expect(err('{"syscalls": [{"errnoRet": -1}]}')).toBe(
+      'json: cannot unmarshal number -1 into Go struct field LinuxSyscall.syscalls.errnoRet of type uint',
+    )
+    expect(err('[1]')).toBe('json: cannot unmarshal array into Go value of type specs.LinuxSeccomp')
+  })
+  test('runc refuses an unknown action or operator', () => {
+    expect(profileError({ defaultAction: 'SCMP_ACT_ALLOW' })).toBeUndefined()
+    expect(profileError({ defaultAction: 'SCMP_ACT_NOPE' })).toBe('string SCMP_ACT_NOPE is not a valid action for seccomp')
+    expect(
+      profileError({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['x'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'EQ' }] }],
+      }),
+    ).toBe('string EQ is not a valid operator for seccomp')
+  })
+})
+
+describe('sethostname and the UTS namespace', () => {
+  test("containerd's defaults: no CAP_SYS_ADMIN, so busybox's message and status 1; the name stays", async () => {
+    const { sh } = container(null)
+    expect(await sh('hostname other; echo "status $?"; hostname')).toEqual({
+      stdout: 'status 1\ntest-pod\n',
+      stderr: 'hostname: sethostname: Operation not permitted\n',
+      code: 0,
+    })
+  })
+  test('with CAP_SYS_ADMIN (unconfined, or RuntimeDefault, which allows it then) the new name is what hostname, uname -n and /proc tell', async () => {
+    for (const seccomp of [{ profile_type: 'Unconfined' }, { profile_type: 'RuntimeDefault' }]) {
+      const { sh, fs } = container({ capabilities: { add_capabilities: ['SYS_ADMIN'] }, seccomp })
+      expect(await sh('hostname renamed && hostname && uname -n && cat /proc/sys/kernel/hostname')).toEqual({
+        stdout: 'renamed\nrenamed\nrenamed\n',
+        stderr: '',
+        code: 0,
+      })
+      expect(fs.kernel.uts.hostname).toBe('renamed')
+      // /etc/hostname is a file the runtime wrote: it does not change.
+      expect(fs.readFile('/etc/hostname').toString()).toBe('test-pod\n')
+    }
+  })
+  test('a longer name than the kernel takes is EINVAL', async () => {
+    const { sh } = container({ privileged: true })
+    expect((await sh(`hostname ${'x'.repeat(65)}`)).stderr).toBe('hostname: sethostname: Invalid argument\n')
+  })
+  test('a profile that blocks sethostname wins over CAP_SYS_ADMIN; a privileged container has no filter', async () => {
+    const blocked = container(
+      { capabilities: { add_capabilities: ['SYS_ADMIN'] }, seccomp: { profile_type: 'Localhost' } },
+      { seccomp: BLOCK_HOSTNAME },
+    )
+    expect(await blocked.sh('hostname other')).toEqual({ stdout: '', stderr: 'hostname: sethostname: Operation not permitted\n', code: 1 })
+    const privileged = container({ privileged: true, seccomp: { profile_type: 'Localhost' } }, { seccomp: BLOCK_HOSTNAME })
+    expect(await privileged.sh('hostname other; hostname')).toEqual({ stdout: 'other\n', stderr: '', code: 0 })
+  })
+  test('containers given one UTS namespace see each other’s change', async () => {
+    const uts = { hostname: 'pod-a' }
+    const a = container({ privileged: true }, { uts })
+    const b = container(null, { uts })
+    await a.sh('hostname changed')
+    expect((await b.sh('hostname; cat /proc/sys/kernel/hostname')).stdout).toBe('changed\nchanged\n')
+  })
+  test('a filter that kills ends the command with SIGSYS (159); the shell goes on', async () => {
+    const { sh } = container(
+      { privileged: false, capabilities: { add_capabilities: ['SYS_ADMIN'] }, seccomp: { profile_type: 'Localhost' } },
+      { seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['sethostname'], action: 'SCMP_ACT_KILL' }] } },
+    )
+    expect(await sh('hostname x; echo "status $?"')).toEqual({ stdout: 'status 159\n', stderr: '', code: 0 })
+  })
+})
