@@ -72,6 +72,14 @@ describe('finding a command: $PATH in the container first, as busybox without FE
     expect(r.stdout).toBe('a 127\nb 126\nc 127\n')
     expect(r.stderr).toBe('sh: tool: not found\nsh: tool: Permission denied\nsh: tool: Permission denied\n')
   })
+  test('a script earlier on PATH runs instead of the applet of that name', async () => {
+    const fs = busyboxFs()
+    const r = await sh(
+      "mkdir -p /usr/local/bin; printf '#!/bin/sh\\necho mine\\n' > /usr/local/bin/ls; chmod +x /usr/local/bin/ls; ls /; /bin/ls -d /",
+      fs,
+    )
+    expect(r).toEqual({ stdout: 'mine\n/\n', stderr: '', code: 0 })
+  })
   test('an image whose filesystem lists no such file still runs the command of the table', async () => {
     expect(await run('sleep 0; echo done', { hostname: 'h' })).toEqual({ stdout: 'done\n', stderr: '', code: 0 })
   })

@@ -25,6 +25,7 @@ export const DEFAULT_APPLETS: readonly string[] = [
   '[',
   'ash',
   'cat',
+  'chmod',
   'cp',
   'cut',
   'date',
