@@ -5,7 +5,7 @@
 // its UTS namespace (the hostname sethostname changes). The views live in memory: after a restart a
 // container's writable layer starts empty again and a changed hostname is the pod's again.
 import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../sim/fs/index.js'
-import type { Uts } from '../sim/kernel.js'
+import type { NetNamespace, Uts } from '../sim/kernel.js'
 import type { SeccompProfile } from '../sim/seccomp.js'
 import type { ProcessEntry } from '../sim/fs/procfs.js'
 import type { ContainerRecord } from '../store/schema.js'
@@ -30,8 +30,8 @@ const live = (r: ContainerRecord | undefined): r is ContainerRecord =>
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
   #pods = new Map<string, Tmpfs>()
-  /** UTS namespaces: one per pod (its sandbox's id), one per container made through containerd's API. */
-  #uts = new Map<string, Uts>()
+  /** UTS and network namespaces: one per pod (its sandbox's id), one per container made through containerd's API. */
+  #ns = new Map<string, { uts: Uts; net: NetNamespace }>()
 
   constructor(private readonly node: Node) {}
 
@@ -49,13 +49,13 @@ export class ContainerViews {
   drop(id: string): void {
     this.#fs.delete(id)
     this.#pods.delete(id)
-    this.#uts.delete(id)
+    this.#ns.delete(id)
   }
 
   clear(): void {
     this.#fs.clear()
     this.#pods.clear()
-    this.#uts.clear()
+    this.#ns.clear()
   }
 
   /** The processes of a container's PID namespace, as /proc and ps show them. */
@@ -102,13 +102,25 @@ export class ContainerViews {
     return files
   }
 
-  #utsOf(id: string, hostname: string): Uts {
-    let uts = this.#uts.get(id)
-    if (!uts) {
-      uts = { hostname }
-      this.#uts.set(id, uts)
+  /**
+   * The UTS and network namespaces of a pod (or a lone container): its hostname, its IP, the
+   * bridges made in it. Another live pod's IP on the node answers a ping from it.
+   */
+  #namespaces(id: string, hostname: string, ip: string): { uts: Uts; net: NetNamespace } {
+    let ns = this.#ns.get(id)
+    if (!ns) {
+      const node = this.node
+      ns = {
+        uts: { hostname },
+        net: {
+          addresses: ip ? [ip] : [],
+          bridges: new Map(),
+          reachable: (addr) => node.sandboxes.all().some((s) => s.cri.ready && s.cri.ip === addr),
+        },
+      }
+      this.#ns.set(id, ns)
     }
-    return uts
+    return ns
   }
 
   #create(record: ContainerRecord): ContainerFs {
@@ -127,7 +139,7 @@ export class ContainerViews {
       return createContainerFs({
         ...base,
         hostname: record.cri.hostname,
-        uts: this.#utsOf(record.id, record.cri.hostname),
+        ...this.#namespaces(record.id, record.cri.hostname, record.cri.ip),
         sandbox: this.#pod(record),
         readonlyRootfs: true,
       })
@@ -141,7 +153,7 @@ export class ContainerViews {
       return createContainerFs({
         ...base,
         hostname,
-        uts: this.#utsOf(record.cri.sandboxId, hostname),
+        ...this.#namespaces(record.cri.sandboxId, hostname, sandbox?.cri.ip ?? ''),
         ...(seccomp ? { seccomp } : {}),
         ...(sandbox ? { sandbox: this.#pod(sandbox), podIp: sandbox.cri.ip } : {}),
         mounts: record.cri.config.mounts.map((m): MountInput => ({
@@ -169,7 +181,7 @@ export class ContainerViews {
     return createContainerFs({
       ...base,
       hostname,
-      uts: this.#utsOf(record.id, hostname),
+      ...this.#namespaces(record.id, hostname, ''),
       seccomp: spec.linux?.seccomp ?? null,
       readonlyRootfs: spec.root?.readonly ?? false,
       mounts,

@@ -13,6 +13,16 @@ export interface Uts {
   hostname: string
 }
 
+/** A network namespace, as far as the simulator follows it. */
+export interface NetNamespace {
+  /** The namespace's addresses besides loopback's (the pod IP). */
+  readonly addresses: readonly string[]
+  /** Bridges made in it (brctl addbr), each with the interfaces added to it. */
+  readonly bridges: Map<string, Set<string>>
+  /** Whether an address outside the namespace answers (another pod's IP on the node); none when absent. */
+  reachable?(ip: string): boolean
+}
+
 /** What the kernel knows of a container's processes. */
 export interface Kernel {
   /** The capability sets the container's processes start with. */
@@ -22,6 +32,7 @@ export interface Kernel {
   /** The seccomp filter; none when unconfined (or privileged). */
   readonly seccomp?: SeccompFilter | undefined
   readonly uts: Uts
+  readonly net: NetNamespace
 }
 
 /** errno values and their strerror texts (glibc's). */
@@ -29,6 +40,7 @@ export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
   EACCES: 13,
+  ENXIO: 6,
   EEXIST: 17,
   ENODEV: 19,
   EINVAL: 22,
@@ -39,6 +51,7 @@ const MESSAGES: Readonly<Record<number, string>> = {
   1: 'Operation not permitted',
   2: 'No such file or directory',
   5: 'Input/output error',
+  6: 'No such device or address',
   9: 'Bad file descriptor',
   11: 'Resource temporarily unavailable',
   12: 'Cannot allocate memory',
@@ -71,7 +84,14 @@ const DEFAULT_SETS = capabilitySets(null)
 
 /** The kernel of a context; without one (a shell run on its own), containerd's defaults and no filter. */
 export function kernelOf(ctx: Pick<CommandContext, 'kernel' | 'hostname'>): Kernel {
-  return ctx.kernel ?? { capabilities: DEFAULT_SETS, noNewPrivs: false, uts: { hostname: ctx.hostname } }
+  return (
+    ctx.kernel ?? {
+      capabilities: DEFAULT_SETS,
+      noNewPrivs: false,
+      uts: { hostname: ctx.hostname },
+      net: { addresses: [], bridges: new Map() },
+    }
+  )
 }
 
 /** The effective capabilities of a process with this identity (its effective uid decides, as after execve). */

@@ -5,13 +5,27 @@ import type { ContainerFsInput } from '../../src/sim/fs/index.js'
 import { DEFAULT_CAPABILITIES, type SecurityContextInput } from '../../src/sim/fs/security.js'
 import { SeccompFilter, decodeProfile, defaultProfile, profileError, type SeccompProfile } from '../../src/sim/seccomp.js'
 import { busyboxFs } from './fs-helpers.js'
-import { sh as run, type MemFs } from './sh-helpers.js'
+import { SimClock } from '../../src/sim/clock.js'
+import { sh as run, start, until, type MemFs } from './sh-helpers.js'
 
 /** Runs a script in a busybox container with this security context, as a process of it (its view). */
 function container(security: SecurityContextInput | null, extra: Partial<ContainerFsInput> = {}) {
   const fs = busyboxFs({ security, ...extra })
-  const sh = (script: string) => run(script, { fs: fs.view({ pid: 1 }) as unknown as MemFs, hostname: 'test-pod', kernel: fs.kernel })
-  return { fs, sh }
+  const options = (clock?: SimClock) => ({
+    fs: fs.view({ pid: 1 }) as unknown as MemFs,
+    hostname: 'test-pod',
+    kernel: fs.kernel,
+    ...(clock ? { clock } : {}),
+  })
+  /** Runs to its end. */
+  const sh = (script: string) => run(script, options())
+  /** Starts it on a frozen simulated clock. */
+  const begin = (script: string) => {
+    const clock = new SimClock()
+    clock.freeze(true)
+    return { clock, running: start(script, options(clock)) }
+  }
+  return { fs, sh, begin }
 }
 
 const BLOCK_HOSTNAME: SeccompProfile = {
@@ -147,5 +161,77 @@ describe('sethostname and the UTS namespace', () => {
       { seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['sethostname'], action: 'SCMP_ACT_KILL' }] } },
     )
     expect(await sh('hostname x; echo "status $?"')).toEqual({ stdout: 'status 159\n', stderr: '', code: 0 })
+  })
+})
+
+describe('brctl: bridges need CAP_NET_ADMIN', () => {
+  test("containerd's defaults: busybox's message for the ioctl, status 1", async () => {
+    const { sh } = container(null)
+    expect(await sh('brctl addbr foobar')).toEqual({ stdout: '', stderr: 'brctl: bridge foobar: Operation not permitted\n', code: 1 })
+  })
+  test('with NET_ADMIN (added, or privileged): bridges are made, shown, given ports and removed', async () => {
+    for (const security of [{ capabilities: { add_capabilities: ['NET_ADMIN'] } }, { privileged: true }]) {
+      const { sh } = container(security)
+      const r = await sh(
+        'brctl addbr br0 && brctl addif br0 eth0 && brctl show; brctl addbr br0; brctl addif br0 nope; brctl delbr nope; brctl delbr br0; brctl show',
+      )
+      expect(r.stdout).toBe('bridge name\tbridge id\t\tSTP enabled\tinterfaces\nbr0\t\t8000.000000000000\tno\t\teth0\n')
+      expect(r.stderr).toBe(
+        'brctl: bridge br0: File exists\nbrctl: iface nope: No such device\nbrctl: bridge nope: No such device or address\n',
+      )
+    }
+  })
+  test('bad use', async () => {
+    const { sh } = container({ privileged: true })
+    expect((await sh('brctl stp br0 on')).stderr).toBe("brctl: invalid argument 'stp' to 'brctl'\n")
+    expect((await sh('brctl addbr')).stderr).toMatch(/\n\nUsage: brctl COMMAND \[BRIDGE \[ARGS\]\]\n$/)
+  })
+})
+
+describe('ping: a raw socket needs CAP_NET_RAW', () => {
+  test('without it: the header on stdout, "permission denied (are you root?)" on stderr, status 1', async () => {
+    const { sh } = container({ capabilities: { drop_capabilities: ['NET_RAW'] } })
+    expect(await sh('ping 127.0.0.1')).toEqual({
+      stdout: 'PING 127.0.0.1 (127.0.0.1): 56 data bytes\n',
+      stderr: 'ping: permission denied (are you root?)\n',
+      code: 1,
+    })
+  })
+  test('with it (the default): loopback, the pod IP and names from /etc/hosts answer once a second of simulated time', async () => {
+    const { clock, running } = container(null).begin('ping -c 3 localhost; echo "status $?"; ping -c 1 -q 10.88.0.7')
+    await until(() => running.out.stdout.includes('seq=0'))
+    expect(running.out.stdout).toBe('PING localhost (127.0.0.1): 56 data bytes\n64 bytes from 127.0.0.1: seq=0 ttl=64 time=0.041 ms\n')
+    clock.advance(1000)
+    await until(() => running.out.stdout.includes('seq=1'))
+    clock.advance(1000)
+    await running.exited
+    expect(running.out.stdout).toBe(
+      'PING localhost (127.0.0.1): 56 data bytes\n' +
+        '64 bytes from 127.0.0.1: seq=0 ttl=64 time=0.041 ms\n' +
+        '64 bytes from 127.0.0.1: seq=1 ttl=64 time=0.041 ms\n' +
+        '64 bytes from 127.0.0.1: seq=2 ttl=64 time=0.041 ms\n' +
+        '\n--- localhost ping statistics ---\n3 packets transmitted, 3 packets received, 0% packet loss\n' +
+        'round-trip min/avg/max = 0.041/0.041/0.041 ms\n' +
+        'status 0\n' +
+        'PING 10.88.0.7 (10.88.0.7): 56 data bytes\n' +
+        '\n--- 10.88.0.7 ping statistics ---\n1 packets transmitted, 1 packets received, 0% packet loss\n' +
+        'round-trip min/avg/max = 0.041/0.041/0.041 ms\n',
+    )
+  })
+  test('an address nothing answers: after the last request ping waits -W seconds and reports the loss, status 1', async () => {
+    const { clock, running } = container(null).begin('ping -c 2 -W 5 10.99.0.1')
+    await until(() => running.out.stdout !== '')
+    clock.advance(1000)
+    await new Promise((r) => setImmediate(r))
+    clock.advance(5000)
+    expect((await running.exited).code).toBe(1)
+    expect(running.out.stdout).toBe(
+      'PING 10.99.0.1 (10.99.0.1): 56 data bytes\n\n--- 10.99.0.1 ping statistics ---\n2 packets transmitted, 0 packets received, 100% packet loss\n',
+    )
+  })
+  test('an unknown name, bad use', async () => {
+    const { sh } = container(null)
+    expect(await sh('ping nowhere.example')).toEqual({ stdout: '', stderr: "ping: bad address 'nowhere.example'\n", code: 1 })
+    expect((await sh('ping')).stderr).toMatch(/\n\nUsage: ping \[OPTIONS\] HOST\n$/)
   })
 })

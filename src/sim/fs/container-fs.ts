@@ -7,7 +7,7 @@
 // shared by its processes; view() gives the Fs one process sees (its /proc/self, its identity).
 import { randomBytes } from 'node:crypto'
 import type { Identity } from '../context.js'
-import { SyscallKilled, type Kernel, type Uts } from '../kernel.js'
+import { SyscallKilled, type Kernel, type NetNamespace, type Uts } from '../kernel.js'
 import type { Stream } from '../process.js'
 import { SeccompFilter, defaultProfile, type SeccompProfile } from '../seccomp.js'
 import type { Attrs, Backend, Entry } from './backend.js'
@@ -70,6 +70,8 @@ export interface ContainerFsInput {
   seccomp?: SeccompProfile | null
   /** The UTS namespace (its hostname), shared with the other containers of the pod; one of its own when absent. */
   uts?: Uts
+  /** The network namespace, shared likewise; one of its own (with podIp) when absent. */
+  net?: NetNamespace
   /** runc's masked paths; default: security.masked_paths when it lists some, else DEFAULT_MASKED_PATHS. None when privileged. */
   maskedPaths?: readonly string[]
   /** runc's read-only paths; default: security.readonly_paths when it lists some, else DEFAULT_READONLY_PATHS. None when privileged. */
@@ -182,6 +184,7 @@ export class ContainerFs implements Fs {
       noNewPrivs: sc?.no_new_privs === true,
       seccomp: seccompFilter(sc, input.seccomp, this.capabilities.bounding),
       uts: input.uts ?? { hostname: input.hostname },
+      net: input.net ?? { addresses: input.podIp ? [input.podIp] : [], bridges: new Map() },
     }
 
     // The root: the image's layer, a layer of what the runtime adds to it (users, mount points), a writable layer.

@@ -24,6 +24,7 @@ export const IMAGE_TIME = Date.UTC(2024, 8, 26, 21, 31, 42)
 export const DEFAULT_APPLETS: readonly string[] = [
   '[',
   'ash',
+  'brctl',
   'cat',
   'chmod',
   'cp',
@@ -43,6 +44,7 @@ export const DEFAULT_APPLETS: readonly string[] = [
   'ls',
   'mkdir',
   'mv',
+  'ping',
   'printf',
   'ps',
   'pwd',
