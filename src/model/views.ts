@@ -4,6 +4,7 @@
 // /etc/hosts, /etc/resolv.conf, /etc/hostname and /dev/shm are shared by its containers, and so is
 // its UTS namespace (the hostname sethostname changes). The views live in memory: after a restart a
 // container's writable layer starts empty again and a changed hostname is the pod's again.
+import { catalogFiles } from '../images/catalog.js'
 import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../sim/fs/index.js'
 import type { NetNamespace, Uts } from '../sim/kernel.js'
 import type { SeccompProfile } from '../sim/seccomp.js'
@@ -129,8 +130,14 @@ export class ContainerViews {
     const image = node.images.resolve(record.image, record.namespace)
     const chain = image ? node.images.topSnapshot(record.namespace, image.id) : ''
     const files = chain ? node.snapshots.files(UNPACK_SNAPSHOTTER, record.namespace, chain) : []
+    const extraFiles = image ? catalogFiles(image.id) : undefined
     const base = {
-      image: { name: record.image, ...(image ? { config: image.content.config } : {}), ...(files.length > 0 ? { files } : {}) },
+      image: {
+        name: record.image,
+        ...(image ? { config: image.content.config } : {}),
+        ...(files.length > 0 ? { files } : {}),
+        ...(extraFiles ? { extraFiles } : {}),
+      },
       user: { uid: user.uid, gid: user.gid, supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid) },
       processes: () => this.processes(record),
       now: () => node.clock.now(),

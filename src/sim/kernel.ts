@@ -5,6 +5,7 @@
 // may look at; it gets an errno back, or nothing when the call may proceed. The UTS namespace
 // (the hostname sethostname changes) is the kernel's too: the pod's containers share one.
 import type { CommandContext, Identity } from './context.js'
+import type { FileStat } from './fs/types.js'
 import { capabilitySets, hasCap, processCapabilities, type CapabilitySets } from './fs/security.js'
 import type { SeccompFilter } from './seccomp.js'
 
@@ -121,6 +122,23 @@ export function syscall(
   if (verdict?.action === 'errno') return verdict.errno
   if (o.cap !== undefined && !hasCap(effectiveCapabilities(kernel, ctx.identity), o.cap)) return ERRNO.EPERM
   return undefined
+}
+
+/**
+ * The context a program runs with after execve of `file`: a set-user-ID file makes its owner the
+ * effective uid, a set-group-ID one (with group execute) its group the effective gid, unless
+ * no_new_privs is set. File permissions are then checked with the effective ids.
+ */
+export function execContext<C extends Pick<CommandContext, 'kernel' | 'hostname' | 'identity' | 'fs'>>(
+  ctx: C,
+  file: FileStat | undefined,
+): C {
+  if (!file || (file.mode & 0o6000) === 0 || kernelOf(ctx).noNewPrivs) return ctx
+  const identity: Identity = { ...ctx.identity }
+  if ((file.mode & 0o4000) !== 0) identity.euid = file.uid
+  if ((file.mode & 0o2010) === 0o2010) identity.egid = file.gid
+  const fs = ctx.fs.as?.({ uid: identity.euid ?? identity.uid, gid: identity.egid ?? identity.gid, groups: identity.groups }) ?? ctx.fs
+  return { ...ctx, identity, fs }
 }
 
 /** The hostname of the process's UTS namespace. */

@@ -4,7 +4,8 @@ import { sh } from '../shell/command.js'
 import { infoCommands } from './info.js'
 import { netCommands } from './net.js'
 import { processCommands } from './process.js'
-import { commands, registerCommands } from './table.js'
+import { programs } from './programs.js'
+import { commands, registerCommands, registerPrograms } from './table.js'
 import { testCommands } from './test.js'
 import { textCommands } from './text.js'
 import { fsCommands } from './fs-commands.js'
@@ -23,6 +24,7 @@ export const builtins: Readonly<Record<string, import('../context.js').Command>>
 
 registerCommands(builtins)
 registerCommands(fsCommands)
+registerPrograms(programs)
 
 export { commands, registerCommands }
 export { fallbackCommand, lookupCommand, registerFallback } from './table.js'

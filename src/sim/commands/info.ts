@@ -17,11 +17,13 @@ import { fail, groupName, memberGroups, now, passwdEntry, usage, userName } from
 const id: Command = async (args, ctx) => {
   let mode: 'u' | 'g' | 'G' | undefined
   let names = false
+  let real = false
   let user: string | undefined
   for (const a of args.slice(1)) {
     if (/^-[ugGnr]+$/.test(a)) {
       for (const o of a.slice(1)) {
         if (o === 'n') names = true
+        else if (o === 'r') real = true
         else if (o === 'u' || o === 'g' || o === 'G') {
           if (mode !== undefined && mode !== o) return usage(args, ctx, '[-ugGnr] [USER]')
           mode = o
@@ -33,12 +35,15 @@ const id: Command = async (args, ctx) => {
   if (names && mode === undefined) return usage(args, ctx, '[-ugGnr] [USER]')
   let uid = ctx.identity.uid
   let gid = ctx.identity.gid
+  // A set-user-ID or set-group-ID program's effective ids (-r asks for the real ones).
+  let euid = ctx.identity.euid ?? uid
+  let egid = ctx.identity.egid ?? gid
   let groups = ctx.identity.groups.length > 0 ? [...ctx.identity.groups] : [gid]
   if (user !== undefined) {
     const entry = passwdEntry(ctx, user)
     if (entry === undefined) return fail(args, ctx, `unknown user ${user}`)
-    uid = entry.uid
-    gid = entry.gid
+    uid = euid = entry.uid
+    gid = egid = entry.gid
     groups = [gid, ...memberGroups(ctx, user).filter((g) => g !== gid)]
   }
   let status = 0
@@ -52,12 +57,16 @@ const id: Command = async (args, ctx) => {
     return name
   }
   let out: string
-  if (mode === 'u') out = one(uid, userName(ctx, uid))
-  else if (mode === 'g') out = one(gid, groupName(ctx, gid))
-  else if (mode === 'G') out = [gid, ...groups.filter((g) => g !== gid)].map((g) => one(g, groupName(ctx, g))).join(' ')
-  else {
+  if (mode === 'u') out = one(real ? uid : euid, userName(ctx, real ? uid : euid))
+  else if (mode === 'g') out = one(real ? gid : egid, groupName(ctx, real ? gid : egid))
+  else if (mode === 'G') {
+    const first = egid !== gid ? [gid, egid] : [gid]
+    out = [...first, ...groups.filter((g) => !first.includes(g))].map((g) => one(g, groupName(ctx, g))).join(' ')
+  } else {
     const show = (n: number, name: string | undefined): string => (name === undefined ? String(n) : `${n}(${name})`)
     out = `uid=${show(uid, userName(ctx, uid))} gid=${show(gid, groupName(ctx, gid))}`
+    if (euid !== uid) out += ` euid=${show(euid, userName(ctx, euid))}`
+    if (egid !== gid) out += ` egid=${show(egid, groupName(ctx, egid))}`
     if (groups.length > 0) out += ` groups=${groups.map((g) => show(g, groupName(ctx, g))).join(',')}`
   }
   ctx.write('stdout', `${out}\n`)

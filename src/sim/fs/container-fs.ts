@@ -893,6 +893,10 @@ class FsView implements Fs {
   memo<T>(key: string, compute: () => T): T {
     return this.fs.memoFor(this.c, key, compute)
   }
+  as(identity: { uid: number; gid: number; groups: readonly number[] }): Fs {
+    const { pid, args, output } = this.c
+    return this.fs.view({ pid, args, uid: identity.uid, gid: identity.gid, groups: identity.groups, ...(output ? { output } : {}) })
+  }
 }
 
 /** Builds a container's filesystem. */

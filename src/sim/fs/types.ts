@@ -108,6 +108,8 @@ export interface Fs {
    * PATH search), until the filesystem changes. `key` names the question.
    */
   memo?<T>(key: string, compute: () => T): T
+  /** Optional: the filesystem as the same process sees it with other credentials (after a set-user-ID exec). */
+  as?(identity: { uid: number; gid: number; groups: readonly number[] }): Fs
 }
 
 /** Joins a path to a working directory and normalises it ("." and ".." resolved, no trailing slash). */

@@ -4,7 +4,7 @@
 import { fallbackCommand, lookupCommand, lookupProgram } from '../commands/table.js'
 import type { CommandContext, Identity, Input, ProcessInfo, ProcessTable } from '../context.js'
 import type { Clock } from '../clock.js'
-import { SyscallKilled, type Kernel } from '../kernel.js'
+import { SyscallKilled, execContext, type Kernel } from '../kernel.js'
 import { FS_MESSAGES, FsError, resolvePath, type Fs } from '../fs/types.js'
 import { SimProcess, type ExitInfo } from '../process.js'
 import { SIGKILL } from '../signals.js'
@@ -1356,8 +1356,10 @@ export async function invokeExecutable(found: Executable, ctx: CommandContext): 
       return found.command(ctx.args, ctx)
     case 'script':
       return runScriptFile(found.path, ctx.args, ctx)
-    case 'binary':
-      return ((found.program !== undefined ? lookupProgram(found.program) : undefined) ?? fallbackCommand())(ctx.args, ctx)
+    case 'binary': {
+      const program = (found.program !== undefined ? lookupProgram(found.program) : undefined) ?? fallbackCommand()
+      return program(ctx.args, execContext(ctx, found.file))
+    }
     case 'denied':
       return 126
   }
