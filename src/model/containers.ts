@@ -19,7 +19,7 @@ import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
 import { containerUser, effectiveArgs, loadSeccomp, mergeEnv, ociSpec, pidNamespace } from './spec.js'
 import { initPlan, type ProcessSpec } from './plans.js'
-import { checkExecutable, checkSeccomp, resolveUserName } from './process-env.js'
+import { checkExecutable, checkSeccomp, resolveUserGid, resolveUserName } from './process-env.js'
 import { nowString } from './time.js'
 
 export type AppContainerRecord = ContainerRecord & { cri: CriContainerMeta }
@@ -141,9 +141,16 @@ export class Containers {
       },
     }
     // A user named rather than numbered (RunAsUsername, or an image USER name) is looked up in the
-    // image's /etc/passwd, as containerd does when it builds the spec.
-    if (user.username && config.linux?.security_context?.run_as_user == null) resolveUserName(node, record, user.username)
+    // image's /etc/passwd, as containerd does when it builds the spec; so is the primary group of a
+    // uid given without one.
+    const sc = config.linux?.security_context
+    if (user.username && sc?.run_as_user == null) resolveUserName(node, record, user.username)
+    else if (sc?.run_as_group == null && !image.content.config.user.includes(':')) resolveUserGid(node, record)
     node.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, image.id), {})
+    // As containerd (WithAdditionalGIDs, WithSupplementalGroups): the groups the image's /etc/group
+    // gives the user join the primary and supplemental ones, sorted.
+    const procUser = (record.spec.process as ProcessSpec).user
+    if (procUser) procUser.additionalGids = node.views.fs(record).identity().groups
     node.containerStore.add(record)
     node.publish('CREATED', id, sandbox.id)
     return record
