@@ -3,6 +3,7 @@
 import { describe, expect, test } from 'vitest'
 import type { ContainerFsInput } from '../../src/sim/fs/index.js'
 import { DEFAULT_CAPABILITIES, type SecurityContextInput } from '../../src/sim/fs/security.js'
+import { execContext } from '../../src/sim/kernel.js'
 import { SeccompFilter, decodeProfile, defaultProfile, profileError, type SeccompProfile } from '../../src/sim/seccomp.js'
 import { busyboxFs } from './fs-helpers.js'
 import { SimClock } from '../../src/sim/clock.js'
@@ -13,6 +14,7 @@ function container(security: SecurityContextInput | null, extra: Partial<Contain
   const fs = busyboxFs({ security, ...extra })
   const options = (clock?: SimClock) => ({
     fs: fs.view({ pid: 1 }) as unknown as MemFs,
+    identity: fs.identity(),
     hostname: 'test-pod',
     kernel: fs.kernel,
     ...(clock ? { clock } : {}),
@@ -233,5 +235,38 @@ describe('ping: a raw socket needs CAP_NET_RAW', () => {
     const { sh } = container(null)
     expect(await sh('ping nowhere.example')).toEqual({ stdout: '', stderr: "ping: bad address 'nowhere.example'\n", code: 1 })
     expect((await sh('ping')).stderr).toMatch(/\n\nUsage: ping \[OPTIONS\] HOST\n$/)
+  })
+})
+
+describe('set-user-ID programs and no_new_privs', () => {
+  const image = {
+    name: 'example.com/suid:1',
+    extraFiles: {
+      '/usr/local/bin/suid': { program: 'nnp', mode: 0o4755 },
+      '/usr/local/bin/plain': { program: 'nnp', mode: 0o755 },
+    },
+  }
+  const user = { uid: 1000, gid: 1000 }
+  test("a set-user-ID root file runs with euid 0; a plain one, or a copy the user owns, with the caller's", async () => {
+    const { sh } = container(null, { image, user })
+    expect(await sh('suid; plain; cp /usr/local/bin/suid /tmp/copy && /tmp/copy; id -u; id -ur')).toEqual({
+      stdout: 'Effective uid: 0\nEffective uid: 1000\nEffective uid: 1000\n1000\n1000\n',
+      stderr: '',
+      code: 0,
+    })
+  })
+  test("after the exec, files are checked with the effective ids (root's /etc/shadow becomes readable)", () => {
+    const fs = busyboxFs({ user })
+    const ctx = { fs: fs.view({ pid: 1 }), identity: fs.identity(), hostname: 'h', kernel: fs.kernel }
+    expect(() => ctx.fs.readFile('/etc/shadow')).toThrow(/Permission denied/)
+    const file = { type: 'file' as const, mode: 0o4755, uid: 0, gid: 0, size: 0, mtimeMs: 0 }
+    const after = execContext(ctx, file)
+    expect(after.identity).toMatchObject({ uid: 1000, euid: 0 })
+    expect(after.fs.readFile('/etc/shadow').toString()).toMatch(/^root:/)
+    expect(execContext(ctx, { ...file, mode: 0o755 })).toBe(ctx)
+  })
+  test('no_new_privs: the bit gives nothing', async () => {
+    const { sh } = container({ no_new_privs: true }, { image, user })
+    expect((await sh('suid')).stdout).toBe('Effective uid: 1000\n')
   })
 })
