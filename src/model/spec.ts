@@ -1,6 +1,6 @@
 // The OCI runtime spec a container gets: the image config merged with the CRI config, as
 // containerd's CRI builds it (command: entrypoint/cmd rules; env: image first, then config).
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
 import type { ImageConfig, StoredContainerConfig } from '../store/schema.js'
 import { invalidArgument, unknown } from './errors.js'
@@ -127,6 +127,7 @@ function readError(path: string, err: NodeJS.ErrnoException): string {
     ELOOP: 'too many levels of symbolic links',
   }
   if (err.code === 'EISDIR') return `read ${path}: is a directory`
+  if (err.code === 'ENOTREG') return `read ${path}: not a regular file`
   return `open ${path}: ${why[err.code ?? ''] ?? err.message}`
 }
 
@@ -151,6 +152,10 @@ export function loadSeccomp(sc: SecurityContextInput | null | undefined): Seccom
   const path = choice.path
   let text: string
   try {
+    // Only a regular file is read: a FIFO or a device the client names would block the server.
+    const st = statSync(path)
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' })
     text = readFileSync(path, 'utf8')
   } catch (err) {
     throw unknown(

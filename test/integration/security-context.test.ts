@@ -183,6 +183,13 @@ describe('seccomp', () => {
     expect(notFound.details).toBe(
       `failed to create containerd container: cannot load seccomp profile "${missing}": open ${missing}: no such file or directory`,
     )
+    expect((await grpcError(create('dir', { seccomp: { profile_type: 'Localhost', localhost_ref: profiles } }))).details).toBe(
+      `failed to create containerd container: cannot load seccomp profile "${profiles}": read ${profiles}: is a directory`,
+    )
+    // A device (or a FIFO) is not read: it could block the server.
+    expect((await grpcError(create('dev', { seccomp: { profile_type: 'Localhost', localhost_ref: '/dev/null' } }))).details).toBe(
+      'failed to create containerd container: cannot load seccomp profile "/dev/null": read /dev/null: not a regular file',
+    )
     const bad = profile('bad.json', '{"defaultAction": 1}')
     expect((await grpcError(create('bad', { seccomp: { profile_type: 'Localhost', localhost_ref: bad } }))).details).toBe(
       `failed to create containerd container: decoding seccomp profile failed "${bad}": json: cannot unmarshal number into Go struct field LinuxSeccomp.defaultAction of type specs.LinuxSeccompAction`,
