@@ -115,6 +115,34 @@ describe('seccomp filters', () => {
   })
 })
 
+describe('the filesystem calls under a filter', () => {
+  test("RuntimeDefault allows what a shell's file commands call", async () => {
+    const { sh } = container({ seccomp: { profile_type: 'RuntimeDefault' } })
+    const script =
+      'mkdir -p /tmp/d && echo x > /tmp/d/f && cat /tmp/d/f && chmod 600 /tmp/d/f && touch /tmp/d/f && ln -s f /tmp/d/l && mv /tmp/d/f /tmp/d/g && rm -r /tmp/d && echo done'
+    expect(await sh(script)).toEqual({ stdout: 'x\ndone\n', stderr: '', code: 0 })
+  })
+  test('a profile refusing mkdirat or openat refuses mkdir and redirections, with the errno it names', async () => {
+    const { sh } = container(
+      { seccomp: { profile_type: 'Localhost' } },
+      {
+        seccomp: {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          syscalls: [
+            { names: ['mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 },
+            { names: ['openat'], action: 'SCMP_ACT_ERRNO' },
+          ],
+        },
+      },
+    )
+    expect(await sh('mkdir /tmp/x; echo y > /tmp/y')).toEqual({
+      stdout: '',
+      stderr: "mkdir: can't create directory '/tmp/x': Permission denied\nsh: can't create /tmp/y: Operation not permitted\n",
+      code: 1,
+    })
+  })
+})
+
 describe('sethostname and the UTS namespace', () => {
   test("containerd's defaults: no CAP_SYS_ADMIN, so busybox's message and status 1; the name stays", async () => {
     const { sh } = container(null)
