@@ -161,10 +161,11 @@ const OPERATORS = new Set(['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CM
 
 /** What runc refuses in a profile when it creates the container (its error text), or undefined. */
 export function profileError(p: SeccompProfile): string | undefined {
-  const actions = [p.defaultAction, ...(p.syscalls ?? []).map((s) => s.action)]
+  const syscalls = Array.isArray(p.syscalls) ? p.syscalls : []
+  const actions = [p.defaultAction, ...syscalls.map((s) => s.action)]
   const bad = actions.find((a) => !ACTIONS.has(a))
   if (bad !== undefined) return `string ${bad} is not a valid action for seccomp`
-  const op = (p.syscalls ?? []).flatMap((s) => s.args ?? []).find((a) => !OPERATORS.has(a.op))
+  const op = syscalls.flatMap((s) => (Array.isArray(s.args) ? s.args : [])).find((a) => !OPERATORS.has(a.op))
   if (op !== undefined) return `string ${op.op} is not a valid operator for seccomp`
   return undefined
 }
@@ -189,6 +190,7 @@ function verdict(action: string, errnoRet: number | undefined): SeccompVerdict {
 
 function argMatches(a: NonNullable<SeccompSyscall['args']>[number], args: readonly number[]): boolean {
   const v = args[a.index] ?? 0
+  if (typeof a.value !== 'number') return false
   switch (a.op) {
     case 'SCMP_CMP_NE':
       return v !== a.value
@@ -215,8 +217,9 @@ export class SeccompFilter {
   readonly #default: SeccompVerdict
 
   constructor(readonly profile: SeccompProfile) {
-    for (const rule of profile.syscalls ?? []) {
-      for (const name of rule.names) {
+    // A spec made through containerd's API is whatever JSON the client sent: what is not a list is none.
+    for (const rule of Array.isArray(profile.syscalls) ? profile.syscalls : []) {
+      for (const name of Array.isArray(rule.names) ? rule.names : []) {
         const list = this.#rules.get(name)
         if (list) list.push(rule)
         else this.#rules.set(name, [rule])
@@ -228,7 +231,7 @@ export class SeccompFilter {
   /** The verdict for a call of `name` with these arguments (missing ones are 0): the first matching rule's, else the default action's. */
   check(name: string, args: readonly number[] = []): SeccompVerdict {
     for (const rule of this.#rules.get(name) ?? []) {
-      if ((rule.args ?? []).every((a) => argMatches(a, args))) return verdict(rule.action, rule.errnoRet)
+      if ((Array.isArray(rule.args) ? rule.args : []).every((a) => argMatches(a, args))) return verdict(rule.action, rule.errnoRet)
     }
     return this.#default
   }

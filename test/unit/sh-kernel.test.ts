@@ -68,6 +68,12 @@ describe('seccomp filters', () => {
     expect(f.check('ptrace')).toEqual({ action: 'errno', errno: 38 })
     expect(f.check('write')).toEqual({ action: 'errno', errno: 13 })
   })
+  test("a profile of the wrong shape (a spec sent through containerd's API) answers with its default action, never throws", () => {
+    const odd = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: 'chmod', action: 'SCMP_ACT_ERRNO' }, { action: 'SCMP_ACT_ERRNO' }] }
+    const f = new SeccompFilter(odd as unknown as SeccompProfile)
+    expect(f.check('chmod')).toEqual({ action: 'allow' })
+    expect(profileError({ syscalls: 'x' } as unknown as SeccompProfile)).toBe('string undefined is not a valid action for seccomp')
+  })
   test('a Localhost profile is decoded as Go decodes it: keys in any case, unknown keys and nulls ignored', () => {
     const p = decodeProfile(
       '{"DefaultAction":"SCMP_ACT_ALLOW","comment":"x","syscalls":[{"names":["chmod","fchmodat"],"action":"SCMP_ACT_ERRNO","errnoRet":null}]}',
