@@ -163,8 +163,8 @@ const OPERATORS = new Set(['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CM
 export function profileError(p: SeccompProfile): string | undefined {
   const syscalls = Array.isArray(p.syscalls) ? p.syscalls : []
   const actions = [p.defaultAction, ...syscalls.map((s) => s.action)]
-  const bad = actions.find((a) => !ACTIONS.has(a))
-  if (bad !== undefined) return `string ${bad} is not a valid action for seccomp`
+  const bad = actions.findIndex((a) => !ACTIONS.has(a))
+  if (bad !== -1) return `string ${actions[bad]} is not a valid action for seccomp`
   const op = syscalls.flatMap((s) => (Array.isArray(s.args) ? s.args : [])).find((a) => !OPERATORS.has(a.op))
   if (op !== undefined) return `string ${op.op} is not a valid operator for seccomp`
   return undefined
