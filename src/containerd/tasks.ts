@@ -4,7 +4,7 @@
 import type { Process } from '../generated/containerd/v1/types/Process.js'
 import type { TasksHandlers } from '../generated/containerd/services/tasks/v1/Tasks.js'
 import { RuntimeError, invalidArgument, wrap } from '../model/errors.js'
-import { checkExecutable } from '../model/process-env.js'
+import { checkExecutable, checkSeccomp } from '../model/process-env.js'
 import type { Node } from '../model/node.js'
 import { execPlan, initPlan, type ProcessSpec } from '../model/plans.js'
 import { memoryLimitOf } from '../model/stats.js'
@@ -52,6 +52,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       const record = container(ctx, req.container_id)
       if (req.checkpoint) throw new RuntimeError('Unimplemented', 'restoring a task from a checkpoint is not simulated: not implemented')
       try {
+        checkSeccomp(record)
         checkExecutable(node, record, record.spec.process as ProcessSpec)
       } catch (err) {
         throw wrap(err, 'failed to create shim task')

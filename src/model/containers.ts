@@ -17,9 +17,9 @@ import { RuntimeError, invalidArgument, notFound, unknown, wrap } from './errors
 import { findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
-import { containerUser, effectiveArgs, hostNamespaces, mergeEnv, ociSpec, pidNamespace } from './spec.js'
+import { containerUser, effectiveArgs, hostNamespaces, loadSeccomp, mergeEnv, ociSpec, pidNamespace } from './spec.js'
 import { initPlan, type ProcessSpec } from './plans.js'
-import { checkExecutable, resolveUserName } from './process-env.js'
+import { checkExecutable, checkSeccomp, resolveUserGid, resolveUserName } from './process-env.js'
 import { nowString } from './time.js'
 
 export type AppContainerRecord = ContainerRecord & { cri: CriContainerMeta }
@@ -83,6 +83,7 @@ export class Containers {
     const script = readScript(config.annotations)
     if (typeof script === 'string') throw invalidArgument(script)
     const user = containerUser(config, image.content.config)
+    const seccomp = loadSeccomp(config.linux?.security_context)
     const stopSignal = config.stop_signal && config.stop_signal !== 'RUNTIME_DEFAULT' ? config.stop_signal : image.content.config.stopSignal
     if (stopSignal && parseSignal(stopSignal) === undefined)
       throw invalidArgument(`failed to parse stop signal ${JSON.stringify(stopSignal)}: unknown signal`)
@@ -123,6 +124,8 @@ export class Containers {
         ...hostNamespaces(sandbox.cri.config),
         cgroupParent: sandbox.cri.config.linux?.cgroup_parent ?? '',
         resources: config.linux?.resources ?? undefined,
+        security: config.linux?.security_context ?? null,
+        ...(seccomp ? { seccomp } : {}),
       }),
       createdAt: now,
       updatedAt: now,
@@ -139,9 +142,16 @@ export class Containers {
       },
     }
     // A user named rather than numbered (RunAsUsername, or an image USER name) is looked up in the
-    // image's /etc/passwd, as containerd does when it builds the spec.
-    if (user.username && config.linux?.security_context?.run_as_user == null) resolveUserName(node, record, user.username)
+    // image's /etc/passwd, as containerd does when it builds the spec; so is the primary group of a
+    // uid given without one.
+    const sc = config.linux?.security_context
+    if (user.username && sc?.run_as_user == null) resolveUserName(node, record, user.username)
+    else if (sc?.run_as_group == null && !image.content.config.user.includes(':')) resolveUserGid(node, record)
     node.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, image.id), {})
+    // As containerd (WithAdditionalGIDs, WithSupplementalGroups): the groups the image's /etc/group
+    // gives the user join the primary and supplemental ones, sorted.
+    const procUser = (record.spec.process as ProcessSpec).user
+    if (procUser) procUser.additionalGids = node.views.fs(record).identity().groups
     node.containerStore.add(record)
     node.publish('CREATED', id, sandbox.id)
     return record
@@ -159,6 +169,7 @@ export class Containers {
     if (!sandbox.cri.ready) throw unknown(`sandbox container ${JSON.stringify(sandbox.id)} is not running`)
     c.cri.started = true
     try {
+      checkSeccomp(c)
       checkExecutable(node, c, c.spec.process as ProcessSpec)
     } catch (err) {
       // As containerd: a container that fails to start is EXITED with 128, reason StartError.

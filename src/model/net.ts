@@ -6,6 +6,7 @@
 // socket. Sockets belong to running processes: they are not part of the state, and a process's
 // sockets close when it ends. A host-network container's /proc/net also lists the real host's
 // sockets (read, never touched).
+import type { NetNamespace } from '../sim/kernel.js'
 import type { ContainerRecord } from '../store/schema.js'
 import {
   NetError,
@@ -226,6 +227,8 @@ class Udp extends Bound<Datagram> implements UdpSocket {
 }
 
 class Namespace {
+  /** Bridges made in it (brctl addbr), each with the interfaces added to it. */
+  readonly bridges = new Map<string, Set<string>>()
   readonly listeners = new Set<Bound<Connection>>()
   readonly ends = new Set<End>()
   readonly udp = new Set<Bound<Datagram>>()
@@ -281,6 +284,24 @@ export class NodeNetwork {
       connect: (o) => this.#connect(ns, o.address, o.port, o.owner, o.signal),
       query: (name, type) => this.query(name, type),
       owner: (inode) => this.#owner(ns, inode),
+    }
+  }
+
+  /** The namespace as the kernel's checks see it (sim/kernel.ts): its addresses, bridges, who answers a ping. */
+  kernelView(record: ContainerRecord): NetNamespace {
+    const ns = this.#namespace(networkNamespace(this.node, record))
+    return {
+      get addresses() {
+        return ns.addresses()
+      },
+      bridges: ns.bridges,
+      reachable: (address) => {
+        try {
+          return this.#route(ns, address).ns !== ns
+        } catch {
+          return false
+        }
+      },
     }
   }
 

@@ -7,6 +7,7 @@ import type { ProgramContext } from '../sim/process.js'
 import type { ContainerRecord } from '../store/schema.js'
 import { RuntimeError } from './errors.js'
 import { parsePasswd } from '../sim/fs/users.js'
+import { profileError, type SeccompProfile } from '../sim/seccomp.js'
 import type { Node } from './node.js'
 import { pidNamespaceOf } from './pids.js'
 
@@ -80,6 +81,9 @@ export function contextOptions(
 ): ContextOptions {
   const fs = node.views.fs(record)
   const user = spec.user ?? processOf(record).user ?? { uid: 0, gid: 0 }
+  const identity = fs.identity()
+  // The container's user has the groups the container's identity lists (the image's memberships too).
+  const groups = user.uid === identity.uid && user.gid === identity.gid ? identity.groups : (user.additionalGids ?? [user.gid])
   const args = spec.args ?? []
   // A task's process is in the node's process table under its host PID; a probe has none.
   const pid = (program.pid !== undefined ? node.pids.byHostPid(program.pid)?.pid : undefined) ?? 1
@@ -88,14 +92,15 @@ export function contextOptions(
       pid,
       uid: user.uid,
       gid: user.gid,
-      groups: user.additionalGids ?? [user.gid],
+      groups,
       args,
       output: (stream, text) => program.write(stream, text),
     }),
-    identity: fs.identity(),
+    identity,
     hostname: (record.spec.hostname as string | undefined) || record.id.slice(0, 12),
     processes: processTable(node, record, user),
     net: node.network.view(record),
+    kernel: fs.kernel,
     cwd: spec.cwd || processOf(record).cwd || '/',
     memory: {
       allocate: (nsPid, bytes) => {
@@ -141,28 +146,54 @@ export function checkExecutable(node: Node, record: ContainerRecord, spec: Proce
   }
 }
 
+/** Fails as runc fails to create a container whose seccomp profile it cannot use (an unknown action or operator). */
+export function checkSeccomp(record: ContainerRecord): void {
+  const profile = (record.spec.linux as { seccomp?: SeccompProfile } | undefined)?.seccomp
+  const problem = profile ? profileError(profile) : undefined
+  if (problem) throw new RuntimeError('Unknown', `OCI runtime create failed: runc create failed: ${problem}: unknown`)
+}
+
+/** The image's /etc/passwd entries (with those the runtime adds), as the container would see them. */
+function passwdOf(node: Node, record: ContainerRecord): { name: string; uid: number; gid: number }[] {
+  try {
+    return parsePasswd(node.views.fs(record).readFile('/etc/passwd').toString('utf8'))
+  } catch {
+    return []
+  }
+}
+
+/** Sets the spec's uid and primary gid (the latter replacing the old one among the additional gids). */
+function setUser(node: Node, record: ContainerRecord, uid: number, gid: number): void {
+  const user = (processOf(record).user ?? { uid: 0, gid: 0 }) as { uid: number; gid: number; additionalGids?: number[] }
+  if (user.uid === uid && user.gid === gid) return
+  user.additionalGids = [gid, ...(user.additionalGids ?? []).filter((g) => g !== user.gid && g !== gid)]
+  user.uid = uid
+  user.gid = gid
+  ;(record.spec.process as ProcessSpec).user = user
+  // The view was made for the old ids.
+  node.views.drop(record.id)
+}
+
 /** Sets the spec's uid and primary gid from the image's /etc/passwd entry for `name`. */
 export function resolveUserName(node: Node, record: ContainerRecord, name: string): void {
-  const fs = node.views.fs(record)
-  let entries: { name: string; uid: number; gid: number }[] = []
-  try {
-    entries = parsePasswd(fs.readFile('/etc/passwd').toString('utf8'))
-  } catch {
-    entries = []
-  }
+  const entry = passwdOf(node, record).find((e) => e.name === name)
   node.views.drop(record.id)
-  const entry = entries.find((e) => e.name === name)
   if (!entry) {
     throw new RuntimeError(
       'InvalidArgument',
       `failed to generate spec opts: unable to find user ${name}: no matching entries in passwd file`,
     )
   }
-  const user = (processOf(record).user ?? { uid: 0, gid: 0 }) as { uid: number; gid: number; additionalGids?: number[] }
   const sc = (record.cri?.kind === 'container' ? record.cri.config.linux?.security_context : undefined) ?? undefined
-  const gid = sc?.run_as_group ? Number(sc.run_as_group.value) : entry.gid
-  user.uid = entry.uid
-  user.additionalGids = [gid, ...(user.additionalGids ?? []).filter((g) => g !== user.gid && g !== gid)]
-  user.gid = gid
-  ;(record.spec.process as ProcessSpec).user = user
+  setUser(node, record, entry.uid, sc?.run_as_group ? Number(sc.run_as_group.value) : entry.gid)
+}
+
+/**
+ * A uid given without a group (RunAsUser, or an image USER "1000") takes the primary gid the image's
+ * /etc/passwd gives it, 0 when it has no entry (containerd's WithUserID).
+ */
+export function resolveUserGid(node: Node, record: ContainerRecord): void {
+  const user = processOf(record).user ?? { uid: 0, gid: 0 }
+  const entry = passwdOf(node, record).find((e) => e.uid === user.uid)
+  setUser(node, record, user.uid, entry?.gid ?? 0)
 }

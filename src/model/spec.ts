@@ -1,9 +1,17 @@
 // The OCI runtime spec a container gets: the image config merged with the CRI config, as
 // containerd's CRI builds it (command: entrypoint/cmd rules; env: image first, then config).
+import { readFileSync, statSync } from 'node:fs'
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
 import type { ImageConfig, StoredContainerConfig } from '../store/schema.js'
-import { invalidArgument } from './errors.js'
-import { DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../sim/fs/security.js'
+import { invalidArgument, unknown } from './errors.js'
+import {
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_READONLY_PATHS,
+  capabilitySets,
+  seccompChoice,
+  type SecurityContextInput,
+} from '../sim/fs/security.js'
+import { decodeProfile, type SeccompProfile } from '../sim/seccomp.js'
 
 /** Kubernetes' rule: command replaces the entrypoint (and drops image cmd); args replace cmd. */
 export function effectiveArgs(image: ImageConfig, command: string[], args: string[]): string[] {
@@ -64,6 +72,10 @@ export interface SpecInput {
   hostIpc?: boolean
   cgroupParent: string
   resources?: unknown
+  /** The container's security context: its capabilities and no_new_privs go into the process. */
+  security?: SecurityContextInput | null
+  /** A Localhost seccomp profile, as loaded (see loadSeccomp). */
+  seccomp?: SeccompProfile
 }
 
 /** A plausible OCI runtime spec (JSON), what `ctr containers info` and verbose status show. */
@@ -89,8 +101,8 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
       args: input.args,
       env: input.env,
       cwd: input.cwd || '/',
-      capabilities: { bounding: DEFAULT_CAPABILITIES, effective: DEFAULT_CAPABILITIES, permitted: DEFAULT_CAPABILITIES },
-      noNewPrivileges: false,
+      capabilities: capabilitySets(input.security),
+      noNewPrivileges: input.security?.no_new_privs === true,
       oomScoreAdj: 0,
     },
     root: { path: 'rootfs', readonly: input.readonlyRootfs },
@@ -102,6 +114,9 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
       namespaces,
       maskedPaths: DEFAULT_MASKED_PATHS,
       readonlyPaths: DEFAULT_READONLY_PATHS,
+      // containerd writes its RuntimeDefault profile out here too; the simulator derives that one
+      // from the security context instead (src/sim/seccomp.ts), to keep each spec small.
+      ...(input.seccomp ? { seccomp: input.seccomp } : {}),
     },
   }
 }
@@ -110,6 +125,59 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
 export function hostNamespaces(pod: PodSandboxConfig__Output): { hostNetwork: boolean; hostIpc: boolean } {
   const options = pod.linux?.security_context?.namespace_options
   return { hostNetwork: options?.network === 'NODE', hostIpc: options?.ipc === 'NODE' }
+}
+
+/** Go's os.ReadFile error text for a Node error. */
+function readError(path: string, err: NodeJS.ErrnoException): string {
+  const why: Readonly<Record<string, string>> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    ENOTDIR: 'not a directory',
+    ELOOP: 'too many levels of symbolic links',
+  }
+  if (err.code === 'EISDIR') return `read ${path}: is a directory`
+  if (err.code === 'ENOTREG') return `read ${path}: not a regular file`
+  return `open ${path}: ${why[err.code ?? ''] ?? err.message}`
+}
+
+/**
+ * The seccomp profile containerd loads into a container's spec when it is created: a Localhost
+ * profile, read from the host file the security context names (a privileged container, or any
+ * other profile type, loads none). Fails as CreateContainer fails: a profile type that does not fit
+ * its fields, a file that cannot be read or decoded.
+ */
+export function loadSeccomp(sc: SecurityContextInput | null | undefined): SeccompProfile | undefined {
+  const seccomp = sc?.seccomp
+  const type = seccomp?.profile_type ?? 'RuntimeDefault'
+  const optsError = (message: string) => unknown(`failed to get container spec opts: failed to generate seccomp spec opts: ${message}`)
+  if (seccomp && !sc?.privileged && type !== 'Localhost' && type !== 2 && (seccomp.localhost_ref ?? '') !== '') {
+    throw optsError('seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost')
+  }
+  // The deprecated seccomp_profile_path is checked even for a privileged container.
+  const named = seccompChoice(sc ? { ...sc, privileged: false } : sc)
+  if (named.type === 'invalid') throw optsError(`invalid profile ${JSON.stringify(named.profile)}`)
+  const choice = seccompChoice(sc)
+  if (choice.type !== 'localhost') return undefined
+  const path = choice.path
+  let text: string
+  try {
+    // Only a regular file is read: a FIFO or a device the client names would block the server.
+    const st = statSync(path)
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' })
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw unknown(
+      `failed to create containerd container: cannot load seccomp profile ${JSON.stringify(path)}: ${readError(path, err as NodeJS.ErrnoException)}`,
+    )
+  }
+  try {
+    return decodeProfile(text)
+  } catch (err) {
+    throw unknown(
+      `failed to create containerd container: decoding seccomp profile failed ${JSON.stringify(path)}: ${(err as Error).message}`,
+    )
+  }
 }
 
 /** The PID namespace a container joins, from CRI's NamespaceMode (POD=0, CONTAINER=1, NODE=2, TARGET=3). */

@@ -1,10 +1,14 @@
 // What each container's processes see: one filesystem per container (image layers, a writable
 // layer, the CRI mounts, synthesised /etc and /proc), built when first needed and shared by the
 // container's init process and every exec in it, so a file one writes, another reads. A pod's
-// /etc/hosts, /etc/resolv.conf, /etc/hostname and /dev/shm are shared by its containers. The views
-// live in memory; each container's writable layer is saved into its record when the server stops
-// (or a snapshot is taken) and comes back with its view after a restart.
+// /etc/hosts, /etc/resolv.conf, /etc/hostname and /dev/shm are shared by its containers, and so is
+// its UTS namespace (the hostname sethostname changes). The views live in memory; each container's
+// writable layer is saved into its record when the server stops (or a snapshot is taken) and comes
+// back with its view after a restart; a changed hostname is the pod's again after a restart.
+import { catalogFiles } from '../images/catalog.js'
 import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../sim/fs/index.js'
+import type { NetNamespace, Uts } from '../sim/kernel.js'
+import type { SeccompProfile } from '../sim/seccomp.js'
 import type { ProcessEntry } from '../sim/fs/procfs.js'
 import type { ContainerRecord } from '../store/schema.js'
 import { isAppContainer } from './containers.js'
@@ -35,7 +39,8 @@ function hostIpc(node: Node, record: ContainerRecord): boolean {
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
   #pods = new Map<string, Tmpfs>()
-  /** Titles init processes gave themselves (ProcessTable.setArgs), for the run of the task that set them. */
+  /** UTS namespaces: one per pod (its sandbox's id), one per container made through containerd's API. */
+  #uts = new Map<string, Uts>()
 
   constructor(private readonly node: Node) {}
 
@@ -53,11 +58,13 @@ export class ContainerViews {
   drop(id: string): void {
     this.#fs.delete(id)
     this.#pods.delete(id)
+    this.#uts.delete(id)
   }
 
   clear(): void {
     this.#fs.clear()
     this.#pods.clear()
+    this.#uts.clear()
   }
 
   /**
@@ -102,6 +109,16 @@ export class ContainerViews {
     return files
   }
 
+  /**
+   * The UTS namespace of a pod (or a lone container): the hostname it was given, or set since; and
+   * its network namespace as the kernel's checks see it (node.network: the pod's, or the node's).
+   */
+  #namespaces(record: ContainerRecord, id: string, hostname: string): { uts: Uts; net: NetNamespace } {
+    let uts = this.#uts.get(id)
+    if (!uts) this.#uts.set(id, (uts = { hostname }))
+    return { uts, net: this.node.network.kernelView(record) }
+  }
+
   #create(record: ContainerRecord): ContainerFs {
     const node = this.node
     const user = userOf(record)
@@ -111,9 +128,15 @@ export class ContainerViews {
     // A layer saved by an earlier run comes back once; from then on the view holds it.
     const writable = record.writableLayer
     delete record.writableLayer
+    const extraFiles = image ? catalogFiles(image.id) : undefined
     const base = {
       ...(writable ? { writable } : {}),
-      image: { name: record.image, ...(image ? { config: image.content.config } : {}), ...(files.length > 0 ? { files } : {}) },
+      image: {
+        name: record.image,
+        ...(image ? { config: image.content.config } : {}),
+        ...(files.length > 0 ? { files } : {}),
+        ...(extraFiles ? { extraFiles } : {}),
+      },
       user: { uid: user.uid, gid: user.gid, supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid) },
       processes: () => this.processes(record),
       procNet: (file: string) => node.network.procNet(record, file),
@@ -121,14 +144,25 @@ export class ContainerViews {
       now: () => node.clock.now(),
     }
     if (isSandbox(record)) {
-      return createContainerFs({ ...base, hostname: record.cri.hostname, sandbox: this.#pod(record), readonlyRootfs: true })
+      return createContainerFs({
+        ...base,
+        hostname: record.cri.hostname,
+        ...this.#namespaces(record, record.id, record.cri.hostname),
+        sandbox: this.#pod(record),
+        readonlyRootfs: true,
+      })
     }
     if (isAppContainer(record)) {
       const sandbox = node.sandboxes.find(record.cri.sandboxId)
       const limit = Number(record.cri.resources?.memory_limit_in_bytes ?? 0)
+      const hostname = sandbox?.cri.hostname ?? ''
+      // The Localhost profile containerd loaded into the spec; RuntimeDefault is derived from the security context.
+      const seccomp = (record.spec.linux as { seccomp?: SeccompProfile } | undefined)?.seccomp
       return createContainerFs({
         ...base,
-        hostname: sandbox?.cri.hostname ?? '',
+        hostname,
+        ...this.#namespaces(record, record.cri.sandboxId, hostname),
+        ...(seccomp ? { seccomp } : {}),
         ...(sandbox ? { sandbox: this.#pod(sandbox), podIp: sandbox.cri.ip } : {}),
         mounts: record.cri.config.mounts.map((m): MountInput => ({
           container_path: m.container_path,
@@ -145,14 +179,18 @@ export class ContainerViews {
     const spec = record.spec as {
       hostname?: string
       root?: { readonly?: boolean }
+      linux?: { seccomp?: SeccompProfile }
       mounts?: { destination: string; source: string; type?: string; options?: string[] }[]
     }
     const mounts = (spec.mounts ?? [])
       .filter((m) => m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind'))
       .map((m): MountInput => ({ container_path: m.destination, host_path: m.source, readonly: m.options?.includes('ro') ?? false }))
+    const hostname = spec.hostname || record.id.slice(0, 12)
     return createContainerFs({
       ...base,
-      hostname: spec.hostname || record.id.slice(0, 12),
+      hostname,
+      ...this.#namespaces(record, record.id, hostname),
+      seccomp: spec.linux?.seccomp ?? null,
       readonlyRootfs: spec.root?.readonly ?? false,
       mounts,
     })

@@ -3,6 +3,7 @@
 // the identity and process table of its container. The shell creates one per command it runs.
 import type { Fs } from './fs/types.js'
 import type { Net } from './net.js'
+import type { Kernel } from './kernel.js'
 import type { ProgramContext, Stream } from './process.js'
 
 /** Text a command reads (a pipe, a file, or the process's stdin). */
@@ -66,6 +67,9 @@ export interface Identity {
   uid: number
   gid: number
   groups: number[]
+  /** The effective uid and gid when they differ from uid and gid (a set-user-ID or set-group-ID program). */
+  euid?: number
+  egid?: number
   /** Names from the container's /etc/passwd and /etc/group, when known. */
   user?: string
   group?: string
@@ -114,10 +118,13 @@ export interface CommandContext extends ProgramContext {
   readonly fs: Fs
   readonly stdin: Input
   readonly identity: Identity
+  /** The hostname the process started with; the UTS namespace's current one is kernel.uts (see hostnameOf). */
   readonly hostname: string
   readonly processes: ProcessTable
   /** The process's network namespace (absent: a process without network, as in a unit test). */
   readonly net?: Net
+  /** Capabilities, seccomp and the UTS namespace of the container (src/sim/kernel.ts); containerd's defaults when absent. */
+  readonly kernel?: Kernel
   /** Writes to this command's stdout or stderr (after the shell's redirections). */
   write(stream: Stream, text: string): void
   /** The PID of the process the command runs in ($$ of a shell started with this context); 1 when absent. */

@@ -4,6 +4,7 @@ import { fsCommands } from '../../src/sim/commands/fs-commands.js'
 import { lsTime } from '../../src/sim/commands/fs-files.js'
 import { posixToJs } from '../../src/sim/commands/fs-regex.js'
 import type { Input } from '../../src/sim/context.js'
+import { parseMode } from '../../src/sim/commands/fs-mode.js'
 import { busyboxFs, run, type RunOptions } from './fs-helpers.js'
 
 type Fs = ReturnType<typeof busyboxFs>
@@ -35,6 +36,7 @@ describe('the table', () => {
     expect(Object.keys(fsCommands).sort()).toEqual(
       [
         'cat',
+        'chmod',
         'cp',
         'cut',
         'df',
@@ -164,6 +166,61 @@ describe('touch, mkdir', () => {
       fail("mkdir: can't create directory '/x': Read-only file system\n"),
     )
     expect(await sh(fs, ['mkdir', '-m', '9', '/y'])).toEqual(fail("mkdir: invalid mode '9'\n"))
+  })
+})
+
+describe('chmod', () => {
+  test("busybox's mode parser: octal, symbolic clauses, permission copies, X, the umask when no one is named", () => {
+    expect(parseMode('644', 0o777)).toBe(0o644)
+    expect(parseMode('4755', 0)).toBe(0o4755)
+    expect(parseMode('u+x,go-w', 0o666)).toBe(0o744)
+    expect(parseMode('a=r', 0o777)).toBe(0o444)
+    expect(parseMode('g=u', 0o640)).toBe(0o660)
+    expect(parseMode('+w', 0o444)).toBe(0o644)
+    expect(parseMode('+X', 0o644)).toBe(0o644)
+    expect(parseMode('+X', 0o644, true)).toBe(0o755)
+    expect(parseMode('u+s', 0o755)).toBe(0o4755)
+    expect(parseMode('=', 0o755)).toBe(0)
+    for (const bad of ['8', '777x', '17777', 'u', 'z+x', 'u*x']) expect(parseMode(bad, 0o644)).toBeUndefined()
+  })
+  test('changes modes, -R walks a tree (skipping links met on the way), -v and -c tell', async () => {
+    const fs = withFiles({ '/tmp/d/a': 'a', '/tmp/d/sub/b': 'b' })
+    fs.symlink('/etc/passwd', '/tmp/d/link')
+    expect(await sh(fs, ['chmod', '600', '/tmp/d/a'])).toEqual(ok(''))
+    expect(fs.stat('/tmp/d/a')?.mode).toBe(0o600)
+    expect(await sh(fs, ['chmod', '-R', 'go-rwx', '/tmp/d'])).toEqual(ok(''))
+    expect([fs.stat('/tmp/d')?.mode, fs.stat('/tmp/d/sub/b')?.mode, fs.stat('/etc/passwd')?.mode]).toEqual([0o700, 0o600, 0o644])
+    expect(await sh(fs, ['chmod', '-v', '640', '/tmp/d/a'])).toEqual(ok("mode of '/tmp/d/a' changed to 0640 (rw-r-----)\n"))
+    expect(await sh(fs, ['chmod', '-c', '640', '/tmp/d/a'])).toEqual(ok(''))
+    expect(await sh(fs, ['chmod', '-w', '/tmp/d/a'])).toEqual(ok(''))
+    expect(fs.stat('/tmp/d/a')?.mode).toBe(0o440)
+  })
+  test("errors: busybox's perror lines and status 1, an invalid mode stops, -f is quiet", async () => {
+    const fs = withFiles({ '/tmp/f': 'x' })
+    expect(await sh(fs, ['chmod', '644', '/nope', '/tmp/f'])).toEqual(fail('chmod: /nope: No such file or directory\n'))
+    expect(await sh(fs, ['chmod', '-f', '644', '/nope'])).toEqual(fail(''))
+    expect(await sh(fs, ['chmod', 'q+x', '/tmp/f'])).toEqual(fail("chmod: invalid mode 'q+x'\n"))
+    expect(await sh(busyboxFs({ readonlyRootfs: true }), ['chmod', '600', '/etc/os-release'])).toEqual(
+      fail('chmod: /etc/os-release: Read-only file system\n'),
+    )
+    expect((await sh(fs, ['chmod', '644'])).stderr).toMatch(/^BusyBox v1\.37\.0 .*\n\nUsage: chmod \[-Rcvf\] MODE/)
+  })
+  test('a file of another owner: EPERM without CAP_FOWNER; root has it; a seccomp profile can refuse chmod to anyone', async () => {
+    const fs = busyboxFs({ user: { uid: 1000, gid: 1000 } })
+    const user = fs.view({ pid: 1, uid: 1000, gid: 1000 })
+    expect(await run(fsCommands.chmod!, ['chmod', '777', '/etc/passwd'], user)).toEqual(
+      fail('chmod: /etc/passwd: Operation not permitted\n'),
+    )
+    const root = fs.view({ pid: 1, uid: 0, gid: 0 })
+    expect(await run(fsCommands.chmod!, ['chmod', '600', '/etc/passwd'], root)).toEqual(ok(''))
+    const blocked = busyboxFs({
+      security: { seccomp: { profile_type: 'Localhost' } },
+      seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['chmod', 'fchmodat'], action: 'SCMP_ACT_ERRNO' }] },
+    })
+    expect(await run(fsCommands.chmod!, ['chmod', '400', '/'], blocked.view({ pid: 1 }))).toEqual(
+      fail('chmod: /: Operation not permitted\n'),
+    )
+    expect(blocked.stat('/')?.mode).toBe(0o755)
   })
 })
 

@@ -350,7 +350,8 @@ describe('/etc from the pod', () => {
     const group = fs.readFile('/etc/group').toString()
     expect(passwd.endsWith('nobody:x:65534:65534:nobody:/home:/bin/false\n1000:x:1000:3000:1000 user:/:/sbin/nologin\n')).toBe(true)
     expect(group.endsWith('nogroup:x:65534:\n3000:x:3000:\n4000:x:4000:\n')).toBe(true)
-    expect(fs.identity()).toEqual({ uid: 1000, gid: 3000, groups: [3000, 4000, 10], user: '1000', group: '3000' })
+    // Sorted, as the kernel keeps a process's supplementary groups.
+    expect(fs.identity()).toEqual({ uid: 1000, gid: 3000, groups: [10, 3000, 4000], user: '1000', group: '3000' })
     const named = make({ user: { uid: 1234, gid: 1234, username: 'app' } })
     expect(named.readFile('/etc/passwd').toString()).toContain('app:x:1234:1234:app user:/:/sbin/nologin\n')
     expect(

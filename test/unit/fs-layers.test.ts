@@ -2,6 +2,8 @@ import { describe, expect, test } from 'vitest'
 import { mergeLayers } from '../../src/model/layers.js'
 import { createContainerFs, imageLayer, MemLayer, Overlay, Tmpfs } from '../../src/sim/fs/index.js'
 import { dirNode, fileNode } from '../../src/sim/fs/mem.js'
+import { catalog, parseImageFiles } from '../../src/images/catalog.js'
+import { programOf } from '../../src/sim/binary.js'
 
 const attrs = { mode: 0o644, uid: 0, gid: 0, mtimeMs: 1000 }
 
@@ -170,5 +172,68 @@ describe('image layer', () => {
     expect(l.get('/srv/www')?.type).toBe('dir')
     const pause = imageLayer({ name: 'registry.k8s.io/pause:3.10' })
     expect(pause.paths()).toEqual(['/', '/pause'])
+  })
+})
+
+describe("a catalog image's own files", () => {
+  test('are checked when read: absolute normalised paths, exactly one kind, octal modes, ids', () => {
+    expect(
+      parseImageFiles(
+        {
+          '/usr/local/bin/nnp': { program: 'nnp', mode: '4755' },
+          '/etc/motd': { text: 'hi\n' },
+          '/home/app': { dir: true, uid: 1000, gid: 1000, mode: '0700' },
+          '/bin/vi': { symlink: '/bin/busybox' },
+        },
+        'x.json: img',
+      ),
+    ).toEqual({
+      '/usr/local/bin/nnp': { program: 'nnp', mode: 0o4755 },
+      '/etc/motd': { text: 'hi\n' },
+      '/home/app': { dir: true, uid: 1000, gid: 1000, mode: 0o700 },
+      '/bin/vi': { symlink: '/bin/busybox' },
+    })
+    const err = (files: unknown) => {
+      try {
+        parseImageFiles(files, 'x.json: img')
+      } catch (e) {
+        return (e as Error).message
+      }
+      return 'accepted'
+    }
+    expect(err([])).toBe('fixtures/images/x.json: img: files: must be an object of path → file')
+    expect(err({ 'etc/motd': { text: '' } })).toMatch(/^fixtures\/images\/x\.json: img: files: "etc\/motd": must be an absolute path/)
+    for (const bad of ['/', '/a/', '/a//b', '/a/../b', '/./a']) expect(err({ [bad]: { text: 'x' } })).toMatch(/must be an absolute path/)
+    expect(err({ '/a': { text: 'x', dir: true } })).toMatch(/"\/a": must have exactly one of text, program, dir, symlink$/)
+    expect(err({ '/a': {} })).toMatch(/must have exactly one of/)
+    expect(err({ '/a': { dir: 'yes' } })).toMatch(/dir must be true$/)
+    expect(err({ '/a': { program: '' } })).toMatch(/program must be a non-empty string$/)
+    expect(err({ '/a': { text: 'x', mode: 644 } })).toMatch(/mode must be octal digits in a string/)
+    expect(err({ '/a': { text: 'x', mode: '0888' } })).toMatch(/mode must be octal digits in a string/)
+    expect(err({ '/a': { symlink: '/b', mode: '0777' } })).toMatch(/a symlink has no mode$/)
+    expect(err({ '/a': { text: 'x', uid: -1 } })).toMatch(/uid must be a non-negative integer$/)
+    expect(err({ '/a': { text: 'x', owner: 'root' } })).toMatch(/unknown field "owner"/)
+  })
+  test('replace what the synthesised tree has, with their modes and owners; a program file names its program', () => {
+    const layer = imageLayer({
+      name: 'example.com/app:1',
+      extraFiles: {
+        '/etc/passwd': { text: 'root:x:0:0:root:/root:/bin/sh\n' },
+        '/usr/local/bin/tool': { program: 'nnp', mode: 0o4755 },
+        '/home/app': { dir: true, uid: 1000, gid: 1000 },
+      },
+    })
+    expect(layer.get('/etc/passwd')?.data?.toString()).toBe('root:x:0:0:root:/root:/bin/sh\n')
+    expect(layer.get('/bin/sh')?.type).toBe('symlink')
+    const tool = layer.get('/usr/local/bin/tool')
+    expect({ mode: tool?.mode, uid: tool?.uid }).toEqual({ mode: 0o4755, uid: 0 })
+    expect(programOf(tool?.data?.toString('latin1') ?? '')).toBe('nnp')
+    expect(layer.get('/home/app')).toMatchObject({ type: 'dir', mode: 0o755, uid: 1000, gid: 1000 })
+  })
+  test('every file of the shipped catalog is well formed (the catalog reads them)', () => {
+    const withFiles = catalog().filter((e) => e.files)
+    expect(withFiles.map((e) => e.repository)).toEqual(
+      expect.arrayContaining(['gcr.io/k8s-staging-cri-tools/test-image-predefined-group', 'registry.k8s.io/e2e-test-images/nonewprivs']),
+    )
   })
 })

@@ -43,3 +43,44 @@ describe('on a busybox container filesystem', () => {
     expect((await sh('id -un; whoami', fs)).stdout).toBe('root\nroot\n')
   })
 })
+
+describe('finding a command: $PATH in the container first, as busybox without FEATURE_SH_STANDALONE', () => {
+  test('a masked applet (a device on PATH, nothing regular) is "Permission denied", status 127 as ash gives it', async () => {
+    const fs = busyboxFs({ maskedPaths: ['/bin/ls'] })
+    expect(await sh('ls /; echo "status $?"', fs)).toEqual({ stdout: 'status 127\n', stderr: 'sh: ls: Permission denied\n', code: 0 })
+    // exec fails the same way and ends the shell.
+    expect(await sh('exec ls', fs)).toEqual({ stdout: '', stderr: 'sh: exec: line 1: ls: Permission denied\n', code: 127 })
+  })
+  test("ash's own builtins do not look at PATH", async () => {
+    const fs = busyboxFs({ maskedPaths: ['/bin/echo', '/bin/true'] })
+    expect(await sh('echo hi && true', fs)).toEqual({ stdout: 'hi\n', stderr: '', code: 0 })
+  })
+  test('a directory or an unexecutable file earlier on PATH does not hide a later executable', async () => {
+    const fs = busyboxFs()
+    const r = await sh(
+      'mkdir -p /usr/local/bin/cat /usr/local/sbin; echo x > /usr/local/sbin/cat; PATH=/usr/local/sbin:/usr/local/bin:/bin; cat /etc/hostname',
+      fs,
+    )
+    expect(r).toEqual({ stdout: 'test-pod\n', stderr: '', code: 0 })
+  })
+  test('only an unexecutable regular file: 126; nothing at all: 127; the answer follows changes to the filesystem', async () => {
+    const fs = busyboxFs()
+    const r = await sh(
+      'PATH=/tmp:/bin; tool; echo "a $?"; echo "echo hi" > /tmp/tool; tool; echo "b $?"; rm /tmp/tool; mkdir /tmp/tool; tool; echo "c $?"',
+      fs,
+    )
+    expect(r.stdout).toBe('a 127\nb 126\nc 127\n')
+    expect(r.stderr).toBe('sh: tool: not found\nsh: tool: Permission denied\nsh: tool: Permission denied\n')
+  })
+  test('a script earlier on PATH runs instead of the applet of that name', async () => {
+    const fs = busyboxFs()
+    const r = await sh(
+      "mkdir -p /usr/local/bin; printf '#!/bin/sh\\necho mine\\n' > /usr/local/bin/ls; chmod +x /usr/local/bin/ls; ls /; /bin/ls -d /",
+      fs,
+    )
+    expect(r).toEqual({ stdout: 'mine\n/\n', stderr: '', code: 0 })
+  })
+  test('an image whose filesystem lists no such file still runs the command of the table', async () => {
+    expect(await run('sleep 0; echo done', { hostname: 'h' })).toEqual({ stdout: 'done\n', stderr: '', code: 0 })
+  })
+})

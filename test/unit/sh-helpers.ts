@@ -5,6 +5,7 @@ import { realClock } from '../../src/sim/clock.js'
 import type { Identity, Input, ProcessInfo, ProcessTable, SpawnedProcess } from '../../src/sim/context.js'
 import { FsError, resolvePath, type FileStat, type Fs } from '../../src/sim/fs/types.js'
 import type { Net } from '../../src/sim/net.js'
+import type { Kernel } from '../../src/sim/kernel.js'
 import { SimProcess, type ExitInfo } from '../../src/sim/process.js'
 import { argvProgram, registerCommands } from '../../src/sim/shell/index.js'
 import { fsCommands } from '../../src/sim/commands/fs-commands.js'
@@ -247,6 +248,8 @@ export interface RunOptions {
   pid?: number
   identity?: Identity
   hostname?: string
+  /** The container's kernel (a ContainerFs's); containerd's defaults when absent. */
+  kernel?: Kernel
   table?: FakeTable
   cwd?: string
   /** The network namespace (none when absent). */
@@ -285,6 +288,7 @@ export function startArgv(argv: string[], o: RunOptions = {}): Running {
       fs,
       identity: o.identity ?? root,
       hostname: o.hostname ?? 'testhost',
+      ...(o.kernel ? { kernel: o.kernel } : {}),
       processes: table,
       cwd: o.cwd ?? '/',
       ...(stdin ? { stdin } : {}),

@@ -1,11 +1,13 @@
 // The filesystem commands, by name, for the shell's command table.
 import type { Command } from '../context.js'
 import { cat, cp, df, du, ln, ls, mkdir, mv, readlink, rm, stat, touch } from './fs-files.js'
+import { chmod } from './fs-mode.js'
 import { cut, grep, head, sed, sort, tail, tr, uniq, wc } from './fs-text.js'
 import { find, mktemp } from './fs-find.js'
 
 export const fsCommands: Readonly<Record<string, Command>> = {
   cat,
+  chmod,
   cp,
   cut,
   df,

@@ -2,6 +2,7 @@
 // registered here; another table (the filesystem commands) joins with registerCommands(table).
 import { sh } from '../shell/command.js'
 import { infoCommands } from './info.js'
+import { netCommands } from './net.js'
 import { processCommands } from './process.js'
 import { commands, registerCommands } from './table.js'
 import { testCommands } from './test.js'
@@ -20,6 +21,7 @@ export const builtins: Readonly<Record<string, import('../context.js').Command>>
   ...textCommands,
   ...processCommands,
   ...infoCommands,
+  ...netCommands,
   ...testCommands,
   ...checksums,
   base64,

@@ -3,6 +3,8 @@
 import { availableParallelism, machine } from 'node:os'
 import type { Command, CommandContext } from '../context.js'
 import { KERNEL_RELEASE } from '../fs/procfs.js'
+import { CAP } from '../fs/security.js'
+import { ERRNO, hostnameOf, kernelOf, strerror, syscall } from '../kernel.js'
 import { resolvePath } from '../fs/types.js'
 import { REGULAR_BUILTINS, SPECIAL_BUILTINS } from '../shell/builtins.js'
 import { execArgv } from './runners.js'
@@ -15,11 +17,13 @@ import { fail, groupName, memberGroups, now, passwdEntry, usage, userName } from
 const id: Command = async (args, ctx) => {
   let mode: 'u' | 'g' | 'G' | undefined
   let names = false
+  let real = false
   let user: string | undefined
   for (const a of args.slice(1)) {
     if (/^-[ugGnr]+$/.test(a)) {
       for (const o of a.slice(1)) {
         if (o === 'n') names = true
+        else if (o === 'r') real = true
         else if (o === 'u' || o === 'g' || o === 'G') {
           if (mode !== undefined && mode !== o) return usage(args, ctx, '[-ugGnr] [USER]')
           mode = o
@@ -31,12 +35,15 @@ const id: Command = async (args, ctx) => {
   if (names && mode === undefined) return usage(args, ctx, '[-ugGnr] [USER]')
   let uid = ctx.identity.uid
   let gid = ctx.identity.gid
+  // A set-user-ID or set-group-ID program's effective ids (-r asks for the real ones).
+  let euid = ctx.identity.euid ?? uid
+  let egid = ctx.identity.egid ?? gid
   let groups = ctx.identity.groups.length > 0 ? [...ctx.identity.groups] : [gid]
   if (user !== undefined) {
     const entry = passwdEntry(ctx, user)
     if (entry === undefined) return fail(args, ctx, `unknown user ${user}`)
-    uid = entry.uid
-    gid = entry.gid
+    uid = euid = entry.uid
+    gid = egid = entry.gid
     groups = [gid, ...memberGroups(ctx, user).filter((g) => g !== gid)]
   }
   let status = 0
@@ -50,12 +57,16 @@ const id: Command = async (args, ctx) => {
     return name
   }
   let out: string
-  if (mode === 'u') out = one(uid, userName(ctx, uid))
-  else if (mode === 'g') out = one(gid, groupName(ctx, gid))
-  else if (mode === 'G') out = [gid, ...groups.filter((g) => g !== gid)].map((g) => one(g, groupName(ctx, g))).join(' ')
-  else {
+  if (mode === 'u') out = one(real ? uid : euid, userName(ctx, real ? uid : euid))
+  else if (mode === 'g') out = one(real ? gid : egid, groupName(ctx, real ? gid : egid))
+  else if (mode === 'G') {
+    const first = egid !== gid ? [gid, egid] : [gid]
+    out = [...first, ...groups.filter((g) => !first.includes(g))].map((g) => one(g, groupName(ctx, g))).join(' ')
+  } else {
     const show = (n: number, name: string | undefined): string => (name === undefined ? String(n) : `${n}(${name})`)
     out = `uid=${show(uid, userName(ctx, uid))} gid=${show(gid, groupName(ctx, gid))}`
+    if (euid !== uid) out += ` euid=${show(euid, userName(ctx, euid))}`
+    if (egid !== gid) out += ` egid=${show(egid, groupName(ctx, egid))}`
     if (groups.length > 0) out += ` groups=${groups.map((g) => show(g, groupName(ctx, g))).join(',')}`
   }
   ctx.write('stdout', `${out}\n`)
@@ -71,15 +82,25 @@ const whoami: Command = async (args, ctx) => {
 
 // ---- hostname, uname, nproc
 
+/** The longest hostname the kernel takes (__NEW_UTS_LEN). */
+const MAX_HOSTNAME = 64
+
 const hostname: Command = async (args, ctx) => {
   const opts = args.slice(1)
-  const name = ctx.hostname
+  const name = hostnameOf(ctx)
   if (opts.length === 0) ctx.write('stdout', `${name}\n`)
   else if (opts[0] === '-s') ctx.write('stdout', `${name.split('.')[0]}\n`)
   else if (opts[0] === '-d') ctx.write('stdout', `${name.split('.').slice(1).join('.')}\n`)
   else if (opts[0] === '-f') ctx.write('stdout', `${name}\n`)
   else if (opts[0]?.startsWith('-')) return usage(args, ctx, '[-sdf] [HOSTNAME | -F FILE]')
-  else return fail(args, ctx, 'sethostname: Operation not permitted')
+  else {
+    // sethostname(2): CAP_SYS_ADMIN in the UTS namespace, and what seccomp lets through; then the length.
+    const wanted = opts[0] as string
+    const errno =
+      syscall(ctx, 'sethostname', { cap: CAP.SYS_ADMIN }) ?? (Buffer.byteLength(wanted) > MAX_HOSTNAME ? ERRNO.EINVAL : undefined)
+    if (errno !== undefined) return fail(args, ctx, `sethostname: ${strerror(errno)}`)
+    kernelOf(ctx).uts.hostname = wanted
+  }
   return 0
 }
 
@@ -101,7 +122,16 @@ function kernel(ctx: CommandContext): { release: string; version: string } {
 
 const uname: Command = async (args, ctx) => {
   const k = kernel(ctx)
-  const fields = { s: 'Linux', n: ctx.hostname, r: k.release, v: k.version, m: machineName(), p: 'unknown', i: 'unknown', o: 'GNU/Linux' }
+  const fields = {
+    s: 'Linux',
+    n: hostnameOf(ctx),
+    r: k.release,
+    v: k.version,
+    m: machineName(),
+    p: 'unknown',
+    i: 'unknown',
+    o: 'GNU/Linux',
+  }
   let want = ''
   for (const a of args.slice(1)) {
     if (!/^-[snrvmpioa]+$/.test(a)) return usage(args, ctx, '[-amnrspvio]')

@@ -13,7 +13,8 @@ import { fail, prog } from './util.js'
 export async function execArgv(args: readonly string[], argv: readonly string[], ctx: CommandContext): Promise<number> {
   const { applet: _applet, ...rest } = { ...ctx, args: argv }
   void _applet
-  const found = findExecutable(argv[0] ?? '', rest)
+  // execvp: a directory or device by the name is EACCES too.
+  const found = findExecutable(argv[0] ?? '', rest, { shell: true })
   if (found === undefined || found.kind === 'denied') {
     return fail(args, ctx, `can't execute '${argv[0]}': ${found ? 'Permission denied' : 'No such file or directory'}`, found ? 126 : 127)
   }

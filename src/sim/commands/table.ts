@@ -1,6 +1,8 @@
 // The one table of commands a simulated process can run by name. The shell's own commands
 // (src/sim/commands/{text,process,info,test}.ts, sh) are registered by src/sim/commands/index.ts;
-// other tables (the filesystem commands) are merged in with registerCommands.
+// other tables (the filesystem commands) are merged in with registerCommands. Programs that only
+// some images hold (an image's own binary) are image programs (src/sim/programs/): they run only
+// where a file names them (its bytes, src/sim/binary.ts, or its name).
 import type { Command, CommandContext } from '../context.js'
 
 export const commands: Record<string, Command> = {}

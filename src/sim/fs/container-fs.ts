@@ -7,7 +7,9 @@
 // shared by its processes; view() gives the Fs one process sees (its /proc/self, its identity).
 import { randomBytes } from 'node:crypto'
 import type { Identity } from '../context.js'
+import { SyscallKilled, type Kernel, type NetNamespace, type Uts } from '../kernel.js'
 import type { Stream } from '../process.js'
+import { SeccompFilter, defaultProfile, type SeccompProfile } from '../seccomp.js'
 import type { Attrs, Backend, Entry } from './backend.js'
 import { baseOf, isUnder, joinPath, parentOf, relativeTo } from './backend.js'
 import { sandboxFiles, type DnsInput } from './etc.js'
@@ -22,12 +24,12 @@ import {
   capabilitySets,
   hasCap,
   processCapabilities,
-  seccompMode,
+  seccompChoice,
   type CapabilitySets,
   type SecurityContextInput,
 } from './security.js'
-import type { FileStat, Fs } from './types.js'
-import { FsError } from './types.js'
+import type { FileStat, Fs, FsErrorCode } from './types.js'
+import { FsError, errnoCode } from './types.js'
 import { addMissingIds, containerGroups, containerIdentity, type ContainerUser } from './users.js'
 
 /** A CRI Mount (runtime.v1 Mount): a host path bind-mounted at a container path. */
@@ -60,6 +62,16 @@ export interface ContainerFsInput {
   sysctls?: Readonly<Record<string, string>>
   /** CRI's LinuxContainerSecurityContext: capabilities, privileged, no_new_privs, seccomp, masked/readonly paths. */
   security?: SecurityContextInput | null
+  /**
+   * The seccomp profile of the runtime spec (linux.seccomp): for a CRI container, the Localhost
+   * profile containerd loaded. Undefined: the one `security` names (RuntimeDefault: containerd's
+   * default profile; a Localhost one not given: a profile that allows everything). null: none.
+   */
+  seccomp?: SeccompProfile | null
+  /** The UTS namespace (its hostname), shared with the other containers of the pod; one of its own when absent. */
+  uts?: Uts
+  /** The network namespace, shared likewise; one of its own (with podIp) when absent. */
+  net?: NetNamespace
   /** runc's masked paths; default: security.masked_paths when it lists some, else DEFAULT_MASKED_PATHS. None when privileged. */
   maskedPaths?: readonly string[]
   /** runc's read-only paths; default: security.readonly_paths when it lists some, else DEFAULT_READONLY_PATHS. None when privileged. */
@@ -105,9 +117,11 @@ export interface FsCaller {
   output?: (stream: Stream, text: string) => void
 }
 
-/** A process as the filesystem checks it: its ids and effective capabilities. */
+/** A process as the filesystem checks it: its ids, effective capabilities and seccomp filter. */
 export interface Caller extends ProcCaller {
   caps: bigint
+  /** The container's filter, for a process's view; the runtime's own reads (ContainerFs's methods) have none. */
+  seccomp?: SeccompFilter | undefined
   output?: (stream: Stream, text: string) => void
 }
 
@@ -145,6 +159,8 @@ export class ContainerFs implements Fs {
   readonly mounts: MountEntry[] = []
   readonly overlay: Overlay
   readonly capabilities: CapabilitySets
+  /** What the kernel decides for the container's processes: capabilities, no_new_privs, seccomp, the UTS namespace. */
+  readonly kernel: Kernel
   readonly sysctls = new Map<string, string>()
   readonly user: ContainerUser
   readonly now: () => number
@@ -152,6 +168,13 @@ export class ContainerFs implements Fs {
   readonly #init: Caller
   #current: Caller
   #groupText = ''
+  /** Which mount each path resolved so far is on (the mount table is fixed once built). */
+  readonly #mountOf = new Map<string, MountEntry>()
+  /** Bumped by every change made through this filesystem; memoFor() answers are kept for one generation. */
+  #generation = 0
+  /** Set when a lookup reads a mount other than the overlay root (see memoFor()). */
+  #volatile = false
+  readonly #memo = new Map<string, { generation: number; value: unknown }>()
 
   constructor(input: ContainerFsInput) {
     this.now = input.now ?? Date.now
@@ -162,6 +185,13 @@ export class ContainerFs implements Fs {
     this.user = input.user
     this.#processes = input.processes ?? (() => [])
     this.capabilities = capabilitySets(sc)
+    this.kernel = {
+      capabilities: this.capabilities,
+      noNewPrivs: sc?.no_new_privs === true,
+      seccomp: seccompFilter(sc, input.seccomp, this.capabilities.bounding),
+      uts: input.uts ?? { hostname: input.hostname },
+      net: input.net ?? { addresses: input.podIp ? [input.podIp] : [], bridges: new Map() },
+    }
 
     // The root: the image's layer, a layer of what the runtime adds to it (users, mount points), a writable layer.
     const image = imageLayer(input.image, input.applets ?? DEFAULT_APPLETS)
@@ -199,8 +229,9 @@ export class ContainerFs implements Fs {
       processes: () => this.#processes(),
       defaultGroups: (uid, gid) => this.#defaultGroups(uid, gid),
       capabilities: this.capabilities,
-      noNewPrivs: sc?.no_new_privs === true,
-      seccomp: seccompMode(sc),
+      noNewPrivs: this.kernel.noNewPrivs,
+      seccomp: this.kernel.seccomp ? 2 : 0,
+      uts: this.kernel.uts,
       mounts: () => this.procMounts(),
       sysctls: this.sysctls,
       now: this.now,
@@ -358,6 +389,7 @@ export class ContainerFs implements Fs {
 
   #mount(m: Omit<MountEntry, 'root'> & { root?: string }): void {
     this.mounts.push({ root: '/', ...m })
+    this.#mountOf.clear()
   }
 
   #userName(uid: number): string | undefined {
@@ -392,7 +424,7 @@ export class ContainerFs implements Fs {
   /** The filesystem as one process sees it: its /proc/self, its identity for permissions, its stdout. */
   view(caller: FsCaller): Fs {
     const c = this.#caller(caller)
-    return new FsView(this, c)
+    return new FsView(this, { ...c, seccomp: this.kernel.seccomp })
   }
 
   /** The identity of the container's processes, with names from its /etc/passwd and /etc/group. */
@@ -453,6 +485,30 @@ export class ContainerFs implements Fs {
     this.run(this.#init, (c) => this.doUtimes(path, mtimeMs, c))
   }
 
+  /**
+   * Memoises `compute`, a function of what the caller sees of the filesystem (a PATH search), until
+   * the next change through this filesystem. Only an answer read from the container's own root
+   * (the overlay) is kept: other mounts can change behind its back (a host bind mount, the pod's
+   * shared files, /proc).
+   */
+  memoFor<T>(c: Caller, key: string, compute: () => T): T {
+    const full = `${c.uid}:${c.gid}:${c.groups.join(',')}\0${key}`
+    const hit = this.#memo.get(full)
+    if (hit && hit.generation === this.#generation) return hit.value as T
+    const outer = this.#volatile
+    this.#volatile = false
+    try {
+      const value = this.run(c, compute)
+      if (!this.#volatile) {
+        if (this.#memo.size >= 1024) this.#memo.clear()
+        this.#memo.set(full, { generation: this.#generation, value })
+      }
+      return value
+    } finally {
+      this.#volatile = outer || this.#volatile
+    }
+  }
+
   /** Runs one operation for a caller (whose /proc/self /proc shows while it runs; operations are synchronous). */
   run<T>(c: Caller, f: (c: Caller) => T): T {
     const before = this.#current
@@ -467,10 +523,16 @@ export class ContainerFs implements Fs {
   // ---- resolution ----
 
   #mountFor(path: string, except?: MountEntry): MountEntry {
+    const cached = except ? undefined : this.#mountOf.get(path)
+    if (cached) return cached
     let best: MountEntry | undefined
     for (const m of this.mounts) {
       if (m === except || !isUnder(path, m.target)) continue
       if (!best || m.target.length >= best.target.length) best = m
+    }
+    if (!except) {
+      if (this.#mountOf.size >= 4096) this.#mountOf.clear()
+      this.#mountOf.set(path, best as MountEntry)
     }
     return best as MountEntry
   }
@@ -483,11 +545,19 @@ export class ContainerFs implements Fs {
 
   #lookup(path: string): Omit<Resolved, 'path'> {
     const mount = this.#mountFor(path)
+    if (mount.backend !== this.overlay) this.#volatile = true
     const rel = this.#rel(mount, path)
     return { mount, rel, entry: mount.backend.lstat(rel) }
   }
 
   #resolve(input: string, follow: boolean, c: Caller): Resolved {
+    const r = this.#walk(input, follow, c)
+    if (typeof r === 'string') throw new FsError(r, input)
+    return r
+  }
+
+  /** Resolves a path, or tells why it cannot be (without throwing: a PATH search stats many missing paths). */
+  #walk(input: string, follow: boolean, c: Caller): Resolved | FsErrorCode {
     let todo = split(input)
     let cur = '/'
     let links = 0
@@ -495,9 +565,9 @@ export class ContainerFs implements Fs {
       const name = todo.shift() as string
       if (name === '.') continue
       const here = this.#lookup(cur).entry
-      if (!here) throw new FsError('ENOENT', input)
-      if (here.type !== 'dir') throw new FsError('ENOTDIR', input)
-      if (!this.#may(here, X, c)) throw new FsError('EACCES', input)
+      if (!here) return 'ENOENT'
+      if (here.type !== 'dir') return 'ENOTDIR'
+      if (!this.#may(here, X, c)) return 'EACCES'
       if (name === '..') {
         cur = parentOf(cur)
         continue
@@ -505,14 +575,14 @@ export class ContainerFs implements Fs {
       const next = joinPath(cur, name)
       const found = this.#lookup(next).entry
       if (found?.type === 'symlink' && (todo.length > 0 || follow)) {
-        if (++links > MAX_LINKS) throw new FsError('ELOOP', input)
+        if (++links > MAX_LINKS) return 'ELOOP'
         const target = found.target ?? ''
-        if (target === '') throw new FsError('ENOENT', input)
+        if (target === '') return 'ENOENT'
         todo = [...split(target), ...todo]
         if (target.startsWith('/')) cur = '/'
         continue
       }
-      if (!found && todo.length > 0) throw new FsError('ENOENT', input)
+      if (!found && todo.length > 0) return 'ENOENT'
       cur = next
     }
     return { path: cur, ...this.#lookup(cur) }
@@ -534,6 +604,20 @@ export class ContainerFs implements Fs {
     if (!this.#may(dir, W | X, c)) throw new FsError('EACCES', path)
     if (victim && (dir.mode & 0o1000) !== 0 && victim.uid !== c.uid && dir.uid !== c.uid && !hasCap(c.caps, CAP.FOWNER))
       throw new FsError('EACCES', path)
+  }
+
+  /**
+   * The system call an operation makes, as the caller's seccomp filter sees it (before any other
+   * check, as the kernel does). Each libc names some calls differently (musl's chmod, glibc's
+   * fchmodat): a filter that refuses any of the names refuses the operation.
+   */
+  #sys(c: Caller, names: readonly string[], path: string): void {
+    if (!c.seccomp) return
+    for (const name of names) {
+      const v = c.seccomp.check(name)
+      if (v.action === 'kill') throw new SyscallKilled(name)
+      if (v.action === 'errno') throw new FsError(errnoCode(v.errno), path)
+    }
   }
 
   #writable(r: { mount: MountEntry }, path: string): void {
@@ -563,17 +647,14 @@ export class ContainerFs implements Fs {
   // ---- operations ----
 
   doStat(path: string, follow: boolean, c: Caller): FileStat | undefined {
-    try {
-      const r = this.#resolve(path, follow, c)
-      const entry = r.entry?.type === 'dir' ? r.mount.backend.lstat(r.rel, true) : r.entry
-      return entry ? toStat(entry) : undefined
-    } catch (err) {
-      if (err instanceof FsError) return undefined
-      throw err
-    }
+    const r = this.#walk(path, follow, c)
+    if (typeof r === 'string') return undefined
+    const entry = r.entry?.type === 'dir' ? r.mount.backend.lstat(r.rel, true) : r.entry
+    return entry ? toStat(entry) : undefined
   }
 
   doReadFile(path: string, c: Caller): Buffer {
+    this.#sys(c, OPEN, path)
     const r = this.#resolve(path, true, c)
     if (!r.entry) throw new FsError('ENOENT', path)
     if (r.entry.type === 'dir') throw new FsError('EISDIR', path)
@@ -594,6 +675,8 @@ export class ContainerFs implements Fs {
   }
 
   doWriteFile(path: string, data: Buffer | string, options: { append?: boolean; mode?: number }, c: Caller): void {
+    this.#generation++
+    this.#sys(c, OPEN, path)
     const r = this.#resolve(path, true, c)
     const buf = typeof data === 'string' ? Buffer.from(data) : data
     if (r.entry) {
@@ -629,6 +712,7 @@ export class ContainerFs implements Fs {
   }
 
   doMkdir(path: string, options: { recursive?: boolean; mode?: number }, c: Caller): void {
+    this.#generation++
     if (!options.recursive) return this.#mkdirOne(path, options.mode ?? 0o777, c)
     const parts = split(path)
     let cur = ''
@@ -644,6 +728,7 @@ export class ContainerFs implements Fs {
   }
 
   #mkdirOne(path: string, mode: number, c: Caller, reported = path): void {
+    this.#sys(c, ['mkdir', 'mkdirat'], reported)
     const r = this.#resolve(path, false, c)
     if (r.entry) throw new FsError('EEXIST', reported)
     this.#writable(r, reported)
@@ -653,8 +738,10 @@ export class ContainerFs implements Fs {
   }
 
   doRm(path: string, recursive: boolean, c: Caller): void {
+    this.#generation++
     const r = this.#resolve(path, false, c)
     if (!r.entry) throw new FsError('ENOENT', path)
+    this.#sys(c, r.entry.type === 'dir' ? ['rmdir', 'unlinkat'] : ['unlink', 'unlinkat'], path)
     if (r.path === '/' || this.#isMountPoint(r.path)) throw new FsError('EBUSY', path)
     this.#writable(r, path)
     if (r.entry.type === 'dir') {
@@ -668,6 +755,8 @@ export class ContainerFs implements Fs {
   }
 
   doRename(from: string, to: string, c: Caller): void {
+    this.#generation++
+    this.#sys(c, ['rename', 'renameat', 'renameat2'], from)
     const a = this.#resolve(from, false, c)
     if (!a.entry) throw new FsError('ENOENT', from)
     const b = this.#resolve(to, false, c)
@@ -719,6 +808,8 @@ export class ContainerFs implements Fs {
   }
 
   doSymlink(target: string, path: string, c: Caller): void {
+    this.#generation++
+    this.#sys(c, ['symlink', 'symlinkat'], path)
     const r = this.#resolve(path, false, c)
     if (r.entry) throw new FsError('EEXIST', path)
     this.#writable(r, path)
@@ -741,6 +832,8 @@ export class ContainerFs implements Fs {
   }
 
   doChmod(path: string, mode: number, c: Caller): void {
+    this.#generation++
+    this.#sys(c, ['chmod', 'fchmodat', 'fchmodat2'], path)
     const r = this.#resolve(path, true, c)
     if (!r.entry) throw new FsError('ENOENT', path)
     this.#writable(r, path)
@@ -749,6 +842,8 @@ export class ContainerFs implements Fs {
   }
 
   doUtimes(path: string, mtimeMs: number, c: Caller): void {
+    this.#generation++
+    this.#sys(c, ['utimensat'], path)
     const r = this.#resolve(path, true, c)
     if (!r.entry) throw new FsError('ENOENT', path)
     this.#writable(r, path)
@@ -804,6 +899,13 @@ class FsView implements Fs {
   utimes(path: string, mtimeMs: number): void {
     this.fs.run(this.c, (c) => this.fs.doUtimes(path, mtimeMs, c))
   }
+  memo<T>(key: string, compute: () => T): T {
+    return this.fs.memoFor(this.c, key, compute)
+  }
+  as(identity: { uid: number; gid: number; groups: readonly number[] }): Fs {
+    const { pid, args, output } = this.c
+    return this.fs.view({ pid, args, uid: identity.uid, gid: identity.gid, groups: identity.groups, ...(output ? { output } : {}) })
+  }
 }
 
 /** Builds a container's filesystem. */
@@ -812,6 +914,31 @@ export function createContainerFs(input: ContainerFsInput): ContainerFs {
 }
 
 const normal = (p: string): string => `/${split(p).join('/')}`
+
+const OPEN = ['open', 'openat']
+
+/** containerd's default filter for each bounding set (containers with the same capabilities share one). */
+const defaultFilters = new Map<string, SeccompFilter>()
+
+/** The seccomp filter of a container's processes (see ContainerFsInput.seccomp); none when privileged. */
+function seccompFilter(
+  sc: SecurityContextInput | null,
+  given: SeccompProfile | null | undefined,
+  bounding: readonly string[],
+): SeccompFilter | undefined {
+  if (sc?.privileged) return undefined
+  if (given !== undefined) return given === null ? undefined : new SeccompFilter(given)
+  const choice = seccompChoice(sc)
+  if (choice.type === 'localhost') return new SeccompFilter({ defaultAction: 'SCMP_ACT_ALLOW' })
+  if (choice.type !== 'default') return undefined
+  const key = bounding.join(',')
+  let filter = defaultFilters.get(key)
+  if (!filter) {
+    filter = new SeccompFilter(defaultProfile(bounding))
+    defaultFilters.set(key, filter)
+  }
+  return filter
+}
 
 /** Sets an entry in a layer, its missing parents copied from the layers below (or new 0755 directories). */
 function setWithParents(layer: MemLayer, below: readonly MemLayer[], p: string, node: MemNode): void {

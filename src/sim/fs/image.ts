@@ -4,10 +4,21 @@
 // gets a synthesised busybox-like tree: /bin with an entry for each command the simulator knows
 // (symlinks to /bin/busybox), /etc with passwd, group and os-release (alpine or busybox), /tmp, and
 // the usual top-level directories, and the package of an image program its config runs (nginx,
-// Apache httpd: src/sim/programs/). A pause image is just /pause.
+// Apache httpd: src/sim/programs/). A pause image is just /pause. A catalog entry can add files of
+// its own on top (ImageFile: text, a directory, a symlink, or a program the simulator registers).
 import type { ImageConfig } from '../../store/schema.js'
+import { programFile } from '../binary.js'
 import { programsRunBy } from '../programs/index.js'
 import { MemLayer, dirNode, fileNode, linkNode } from './mem.js'
+
+/** A file a catalog image adds to its synthesised tree (see fixtures/images/README.md). */
+export type ImageFile = { mode?: number; uid?: number; gid?: number } & (
+  | { text: string }
+  /** An image program (src/sim/programs/): its bytes name it. */
+  | { program: string }
+  | { dir: true }
+  | { symlink: string }
+)
 
 /** What a container's image is, for its filesystem. */
 export interface ImageInput {
@@ -17,6 +28,8 @@ export interface ImageInput {
   config?: Partial<Pick<ImageConfig, 'entrypoint' | 'cmd' | 'workingDir' | 'user'>>
   /** The merged file list of the image's snapshot chain (Snapshots.files); undefined when it has none (catalog images). */
   files?: readonly string[]
+  /** Files a catalog image adds to the synthesised tree, by absolute path. */
+  extraFiles?: Readonly<Record<string, ImageFile>>
 }
 
 /** When the synthesised files were "built" (their mtime). */
@@ -28,7 +41,9 @@ export const DEFAULT_APPLETS: readonly string[] = [
   'ash',
   'base64',
   'basename',
+  'brctl',
   'cat',
+  'chmod',
   'cp',
   'cut',
   'date',
@@ -64,6 +79,7 @@ export const DEFAULT_APPLETS: readonly string[] = [
   'nslookup',
   'pgrep',
   'pidof',
+  'ping',
   'printf',
   'ps',
   'pwd',
@@ -261,6 +277,7 @@ export function imageLayer(image: ImageInput, applets: readonly string[] = DEFAU
     image.config?.user,
     applets,
     image.files,
+    image.extraFiles,
   ])
   let layer = layers.get(key)
   if (!layer) {
@@ -290,6 +307,19 @@ function listedLayer(files: readonly string[]): MemLayer {
   return layer
 }
 
+/** Puts a catalog image's own files into its layer (parent directories made as needed). */
+function addFiles(layer: MemLayer, files: Readonly<Record<string, ImageFile>> | undefined): void {
+  const t = IMAGE_TIME
+  for (const [p, f] of Object.entries(files ?? {})) {
+    const uid = f.uid ?? 0
+    const gid = f.gid ?? 0
+    if ('symlink' in f) layer.set(p, linkNode(f.symlink, t, uid, gid))
+    else if ('dir' in f) layer.set(p, dirNode(f.mode ?? 0o755, t, uid, gid))
+    else if ('program' in f) layer.set(p, fileNode(programFile(f.program), f.mode ?? 0o755, t, uid, gid))
+    else layer.set(p, fileNode(f.text, f.mode ?? 0o644, t, uid, gid))
+  }
+}
+
 function synthesisedLayer(image: ImageInput, applets: readonly string[]): MemLayer {
   const t = IMAGE_TIME
   const layer = new MemLayer(dirNode(0o755, t))
@@ -298,6 +328,7 @@ function synthesisedLayer(image: ImageInput, applets: readonly string[]): MemLay
   const file = (p: string, text: string, mode = 0o644): void => layer.set(p, fileNode(text, mode, t))
   if (flavour === 'pause') {
     file('/pause', '', 0o755)
+    addFiles(layer, image.extraFiles)
     return layer
   }
   for (const d of ['/bin', '/dev', '/etc', '/home', '/lib', '/proc', '/sbin', '/sys', '/usr', '/usr/bin', '/usr/sbin', '/var']) dir(d)
@@ -358,6 +389,7 @@ function synthesisedLayer(image: ImageInput, applets: readonly string[]): MemLay
       else file(path, f.text, f.mode)
     }
   }
+  addFiles(layer, image.extraFiles)
   // What the image's config says runs there exists, and where it runs.
   const argv0 = image.config?.entrypoint?.[0] ?? image.config?.cmd?.[0]
   if (argv0 && !applets.includes(argv0)) {

@@ -43,6 +43,8 @@ export interface ProcSource {
   mounts(): string
   /** Sysctl values by their path under /proc/sys ("kernel/shm_rmid_forced"). */
   sysctls: Map<string, string>
+  /** The UTS namespace: kernel/hostname reads and writes its hostname. */
+  uts?: { hostname: string }
   now(): number
   bootTimeMs: number
   memoryLimitBytes?: number
@@ -56,6 +58,7 @@ const NET_FILES = ['raw', 'raw6', 'tcp', 'tcp6', 'udp', 'udp6', 'unix']
 const SYSVIPC_FILES = ['msg', 'sem', 'shm']
 
 export const KERNEL_RELEASE = '6.8.0-48-generic'
+const HOSTNAME = 'kernel/hostname'
 
 /** Default sysctls a container sees (containerd 2 sets the unprivileged port and ping ranges for pods). */
 export const DEFAULT_SYSCTLS: Readonly<Record<string, string>> = {
@@ -223,7 +226,7 @@ export class ProcFs implements Backend {
           return ''
       }
     }
-    if (first === 'sys') return `${this.src.sysctls.get(sub) ?? ''}\n`
+    if (first === 'sys') return `${(sub === HOSTNAME ? this.src.uts?.hostname : undefined) ?? this.src.sysctls.get(sub) ?? ''}\n`
     if (first === 'net') return this.src.net?.(sub) ?? ''
     if (first === 'sysvipc') return this.src.sysvipc?.(sub) ?? ''
     const now = this.src.now()
@@ -333,7 +336,9 @@ export class ProcFs implements Backend {
   write(p: string, data: Buffer, _append: boolean, _attrs: Attrs): void {
     const key = p.startsWith('/sys/') ? p.slice('/sys/'.length) : undefined
     if (key === undefined || !this.src.sysctls.has(key)) throw new FsError('EACCES', p)
-    this.src.sysctls.set(key, data.toString('utf8').replace(/\n$/, '').trim())
+    const value = data.toString('utf8').replace(/\n$/, '').trim()
+    if (key === HOSTNAME && this.src.uts) this.src.uts.hostname = value
+    else this.src.sysctls.set(key, value)
   }
 
   mkdir(p: string): void {

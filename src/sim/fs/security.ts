@@ -94,6 +94,7 @@ export const CAP = {
   FOWNER: 3,
   KILL: 5,
   NET_ADMIN: 12,
+  NET_RAW: 13,
   SYS_ADMIN: 21,
 } as const
 
@@ -186,13 +187,33 @@ export function processCapabilities(sets: CapabilitySets, uid: number): ProcessC
 
 export const hasCap = (mask: bigint, bit: number): boolean => (mask & (1n << BigInt(bit))) !== 0n
 
-/** Seccomp mode in /proc/<pid>/status: 0 unconfined, 2 filtered (RuntimeDefault or a Localhost profile). */
-export function seccompMode(sc: SecurityContextInput | null | undefined): 0 | 2 {
-  if (!sc || sc.privileged) return 0
+/**
+ * The seccomp profile containerd's CRI gives a container: none (Unconfined, no profile named, or a
+ * privileged container, for which containerd ignores it), its RuntimeDefault profile (also for an
+ * empty SecurityProfile, whose type is RuntimeDefault), or the Localhost profile at a host path.
+ * The deprecated seccomp_profile_path counts when `seccomp` is not set: "runtime/default",
+ * "docker/default", "unconfined", "localhost/<path>"; `invalid` holds any other value.
+ */
+export type SeccompChoice =
+  { type: 'none' } | { type: 'default' } | { type: 'localhost'; path: string } | { type: 'invalid'; profile: string }
+
+export function seccompChoice(sc: SecurityContextInput | null | undefined): SeccompChoice {
+  if (!sc || sc.privileged) return { type: 'none' }
   if (sc.seccomp) {
     const t = sc.seccomp.profile_type ?? 'RuntimeDefault'
-    return t === 'Unconfined' || t === 1 ? 0 : 2
+    if (t === 'Unconfined' || t === 1) return { type: 'none' }
+    if (t === 'Localhost' || t === 2) return { type: 'localhost', path: (sc.seccomp.localhost_ref ?? '').replace(/^localhost\//, '') }
+    return { type: 'default' }
   }
   const path = sc.seccomp_profile_path ?? ''
-  return path === '' || path === 'unconfined' ? 0 : 2
+  if (path === '' || path === 'unconfined') return { type: 'none' }
+  if (path === 'runtime/default' || path === 'docker/default') return { type: 'default' }
+  if (path.startsWith('localhost/')) return { type: 'localhost', path: path.slice('localhost/'.length) }
+  return { type: 'invalid', profile: path }
+}
+
+/** Seccomp mode in /proc/<pid>/status: 0 unconfined, 2 filtered (RuntimeDefault or a Localhost profile). */
+export function seccompMode(sc: SecurityContextInput | null | undefined): 0 | 2 {
+  const type = seccompChoice(sc).type
+  return type === 'default' || type === 'localhost' ? 2 : 0
 }

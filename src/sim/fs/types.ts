@@ -33,10 +33,12 @@ export type FsErrorCode =
   | 'ELOOP'
   /** A mount point cannot be removed or renamed. */
   | 'EBUSY'
-  /** chmod and utimes by someone who does not own the file. */
+  /** chmod and utimes by someone who does not own the file; a call a seccomp filter refuses. */
   | 'EPERM'
   /** A writable layer or tmpfs that is full. */
   | 'ENOSPC'
+  /** A call a seccomp filter answers with ENOSYS. */
+  | 'ENOSYS'
 
 export class FsError extends Error {
   constructor(
@@ -60,7 +62,26 @@ export const FS_MESSAGES: Readonly<Record<FsErrorCode, string>> = {
   EBUSY: 'Resource busy',
   EPERM: 'Operation not permitted',
   ENOSPC: 'No space left on device',
+  ENOSYS: 'Function not implemented',
 }
+
+/** errno numbers of the codes; any other errno reads as EPERM here. */
+const ERRNO_CODES: Readonly<Record<number, FsErrorCode>> = {
+  1: 'EPERM',
+  2: 'ENOENT',
+  13: 'EACCES',
+  16: 'EBUSY',
+  17: 'EEXIST',
+  20: 'ENOTDIR',
+  21: 'EISDIR',
+  22: 'EINVAL',
+  30: 'EROFS',
+  38: 'ENOSYS',
+  39: 'ENOTEMPTY',
+  40: 'ELOOP',
+}
+
+export const errnoCode = (errno: number): FsErrorCode => ERRNO_CODES[errno] ?? 'EPERM'
 
 export interface Fs {
   /** Follows symlinks; undefined when nothing is there. */
@@ -85,6 +106,13 @@ export interface Fs {
   chmod?(path: string, mode: number): void
   /** Sets the modification time (follows symlinks), as touch does. */
   utimes?(path: string, mtimeMs: number): void
+  /**
+   * Optional: memoises `compute`, a pure function of this filesystem as this process sees it (a
+   * PATH search), until the filesystem changes. `key` names the question.
+   */
+  memo?<T>(key: string, compute: () => T): T
+  /** Optional: the filesystem as the same process sees it with other credentials (after a set-user-ID exec). */
+  as?(identity: { uid: number; gid: number; groups: readonly number[] }): Fs
 }
 
 /** Joins a path to a working directory and normalises it ("." and ".." resolved, no trailing slash). */

@@ -77,13 +77,14 @@ export function addMissingIds(passwd: string, group: string, user: ContainerUser
 
 /**
  * The groups of a container's processes, as containerd sets additionalGids: the primary group,
- * the groups /etc/group lists the user as a member of, then the supplemental groups.
+ * the groups /etc/group lists the user as a member of (not the one named as the user), and the
+ * supplemental groups, in the order the kernel keeps them (sorted; containerd sorts them too).
  */
 export function containerGroups(groupText: string, user: ContainerUser, username: string | undefined): number[] {
   const out = [user.gid]
-  if (username) for (const g of parseGroup(groupText)) if (g.members.includes(username)) out.push(g.gid)
+  if (username) for (const g of parseGroup(groupText)) if (g.name !== username && g.members.includes(username)) out.push(g.gid)
   out.push(...(user.supplementalGroups ?? []))
-  return [...new Set(out)]
+  return [...new Set(out)].sort((a, b) => a - b)
 }
 
 const readText = (fs: Fs, path: string): string => {

@@ -3,15 +3,16 @@
 import { emptyInput, type CommandContext, type Identity, type Input, type ProcessTable } from '../context.js'
 import type { Fs } from '../fs/types.js'
 import type { Net } from '../net.js'
+import { SyscallKilled, type Kernel } from '../kernel.js'
 import type { Program, ProgramContext } from '../process.js'
 import { invokeExecutable, ShellExit } from './interpreter.js'
-import { resolveExecutable, type Executable } from './lookup.js'
+import { resolveExecutable, type Executable, type ResolveOptions } from './lookup.js'
 
 export { invokeExecutable }
 
-/** What a name runs for this context: a command of the table, or an executable file on its $PATH. */
-export function findExecutable(name: string, ctx: CommandContext): Executable | undefined {
-  return resolveExecutable(name, { fs: ctx.fs, cwd: ctx.cwd, path: ctx.env.PATH, identity: ctx.identity })
+/** What a name runs for this context: an executable file on its $PATH (or a command of the table). */
+export function findExecutable(name: string, ctx: CommandContext, o: ResolveOptions = {}): Executable | undefined {
+  return resolveExecutable(name, { fs: ctx.fs, cwd: ctx.cwd, path: ctx.env.PATH, identity: ctx.identity }, o)
 }
 
 /**
@@ -27,12 +28,14 @@ export async function runArgv(argv: readonly string[], ctx: CommandContext): Pro
   if (found === undefined || found.kind === 'denied') {
     const why = found ? 'permission denied' : 'executable file not found in $PATH'
     ctx.write('stderr', `exec: ${JSON.stringify(name)}: ${why}\n`)
-    return found ? 126 : 127
+    return found ? found.status : 127
   }
   try {
     return await invokeExecutable(found, { ...ctx, args: argv })
   } catch (err) {
     if (err instanceof ShellExit) return err.code
+    // A seccomp filter killed the process (SIGSYS).
+    if (err instanceof SyscallKilled) return 128 + err.signo
     throw err
   }
 }
@@ -49,6 +52,8 @@ export interface ContextOptions {
   processes: ProcessTable
   /** The network namespace; none when absent. */
   net?: Net
+  /** The container's capabilities, seccomp filter and UTS namespace; containerd's defaults when absent. */
+  kernel?: Kernel
   /** Default "/". */
   cwd?: string
   /** Default: empty input. */
@@ -78,6 +83,7 @@ export function makeCommandContext(program: ProgramContext, o: ContextOptions): 
     hostname: o.hostname,
     processes: o.processes,
     ...(o.net ? { net: o.net } : {}),
+    ...(o.kernel ? { kernel: o.kernel } : {}),
     pid: o.pid ?? 1,
     isInit: o.isInit ?? false,
     ...(o.memory ? { memory: o.memory } : {}),

@@ -1,9 +1,11 @@
 // Runs a parsed script with busybox ash semantics. One Shell is one shell process (or an in-process
 // subshell: `( … )`, `$( … )`); pipeline stages and background jobs are child SimProcesses running
 // a forked Shell, so each can be signalled (SIGPIPE, kill $!) and exits on its own.
-import { fallbackCommand } from '../commands/table.js'
+import { fallbackCommand, lookupCommand } from '../commands/table.js'
+import { imageProgram } from '../programs/index.js'
 import type { CommandContext, Identity, Input, ProcessInfo, ProcessTable, SpawnedProcess } from '../context.js'
 import type { Clock } from '../clock.js'
+import { SyscallKilled, execContext, type Kernel } from '../kernel.js'
 import { FS_MESSAGES, FsError, resolvePath, type Fs } from '../fs/types.js'
 import type { Net } from '../net.js'
 import { SimProcess, type ExitInfo } from '../process.js'
@@ -44,6 +46,7 @@ export interface ShellSystem {
   readonly hostname: string
   readonly processes: ProcessTable
   readonly net?: Net
+  readonly kernel?: Kernel | undefined
 }
 
 export interface ShellOptions {
@@ -1013,20 +1016,24 @@ export class Shell {
     }
   }
 
-  /** Finds what a name runs outside the shell (a command of the table, a file on PATH). */
+  /** Finds what a name runs outside the shell: one of ash's builtins, else a file on PATH (or a command of the table). */
   resolve(name: string): Executable | undefined {
-    return resolveExecutable(name, { fs: this.sys.fs, cwd: this.cwd, path: this.getVar('PATH'), identity: this.sys.identity })
+    const builtin = ASH_BUILTINS.has(name) ? lookupCommand(name) : undefined
+    if (builtin) return { kind: 'command', name, command: builtin }
+    const env = { fs: this.sys.fs, cwd: this.cwd, path: this.getVar('PATH'), identity: this.sys.identity }
+    return resolveExecutable(name, env, { shell: true })
   }
 
-  /** Runs a command that is not a builtin or function: not found is 127, not executable 126. */
+  /** Runs a command that is not a builtin or function: not found is 127, not executable 126 (or 127, see Executable). */
   async runExternal(argv: string[], io: Io, assigns: [string, string][] = [], exec = false, replaces = exec): Promise<number> {
     const name = argv[0] as string
     const found = this.resolve(name)
     if (found === undefined || found.kind === 'denied') {
       const message = `${name}: ${found ? 'Permission denied' : 'not found'}`
-      if (exec) throw new BuiltinError(message, found ? 126 : 127)
+      const status = found ? found.status : 127
+      if (exec) throw new BuiltinError(message, status)
       this.error(message, undefined, io)
-      return found ? 126 : 127
+      return status
     }
     const applet = found.kind === 'command' && !name.includes('/') && ASH_BUILTINS.has(name) ? this.name : undefined
     const ctx = this.commandContext(argv, io, this.exportedEnv(assigns), { exec: replaces, ...(applet ? { applet } : {}) })
@@ -1037,6 +1044,7 @@ export class Shell {
       if (this.proc.signal.aborted) throw err
       if (err instanceof ShellExit) return err.code
       if (err instanceof EpipeError) return 1
+      if (err instanceof SyscallKilled) return 128 + err.signo
       this.write(io, 2, `${found.kind === 'command' ? found.name : name}: ${(err as Error)?.message ?? String(err)}\n`)
       return 1
     } finally {
@@ -1069,6 +1077,7 @@ export class Shell {
       hostname: this.sys.hostname,
       processes: this.table,
       ...(this.sys.net ? { net: this.sys.net } : {}),
+      ...(this.sys.kernel ? { kernel: this.sys.kernel } : {}),
       pid: this.proc.pid,
       isInit: o.exec ? this.proc.isInit : false,
       drain: () => abortable((io.out(1) ?? nullSink).drain()),
@@ -1469,8 +1478,10 @@ export async function invokeExecutable(found: Executable, ctx: CommandContext): 
       return found.command(ctx.args, ctx)
     case 'script':
       return runScriptFile(found.path, ctx.args, ctx)
-    case 'binary':
-      return fallbackCommand()(ctx.args, ctx)
+    case 'binary': {
+      const program = (found.program !== undefined ? imageProgram(found.program)?.command : undefined) ?? fallbackCommand()
+      return program(ctx.args, execContext(ctx, found.file))
+    }
     case 'denied':
       return 126
   }
@@ -1512,6 +1523,7 @@ export function shellFromContext(ctx: CommandContext, o: { name: string; script?
       hostname: ctx.hostname,
       processes: ctx.processes,
       ...(ctx.net ? { net: ctx.net } : {}),
+      kernel: ctx.kernel,
     },
     // A shell started by another shell reads through the same buffer, so no input is lost between them.
     io: Io.of(

@@ -1,8 +1,12 @@
-// Finding what a command name runs: a command of the table (found whether or not the filesystem
-// has it, as a busybox built with FEATURE_SH_STANDALONE finds its applets), else an executable file
-// on PATH: a shell script, an image program (src/sim/programs/: a file named as a program the
-// simulator knows, such as an image's /usr/sbin/nginx), or any other file (see registerFallback in
+// Finding what a command name runs. A name without '/' is searched on $PATH in the container's
+// filesystem, as a busybox without FEATURE_SH_STANDALONE does; only when no PATH directory has
+// anything by that name does a command of the table still run (an image imported through
+// containerd's API may not list its applets). What a file runs: a shell script (a `#!` line naming
+// a shell, or text without one), a program an image registers (src/sim/binary.ts), a command of
+// the table named as the file is (a busybox applet link), a file named as an image program
+// (src/sim/programs/: an image's nginx or httpd), or any other executable (see registerFallback in
 // src/sim/commands/table.ts).
+import { programOf } from '../binary.js'
 import { lookupCommand } from '../commands/table.js'
 import { imageProgram } from '../programs/index.js'
 import type { Command, Identity } from '../context.js'
@@ -13,11 +17,16 @@ const BIN_DIRS = new Set(DEFAULT_PATH.split(':'))
 const SHELLS = new Set(['sh', 'ash', 'bash', 'dash'])
 
 export type Executable =
-  | { kind: 'command'; name: string; command: Command; path?: string }
-  | { kind: 'script'; path: string }
-  | { kind: 'binary'; path: string }
-  /** A file that is there but may not be executed (126, "Permission denied"). */
-  | { kind: 'denied'; path: string }
+  | { kind: 'command'; name: string; command: Command; path?: string; file?: FileStat }
+  | { kind: 'script'; path: string; file?: FileStat }
+  /** Any other file; `program` when its bytes name a registered program. */
+  | { kind: 'binary'; path: string; program?: string; file?: FileStat }
+  /**
+   * Something is there but may not be executed: "Permission denied". 126 when a regular file is
+   * not executable; 127 when the shell found no regular file at all, only a directory or a device
+   * (ash's find_command fails then, and its status is 127 whatever the message).
+   */
+  | { kind: 'denied'; path: string; status: 126 | 127 }
 
 export interface LookupEnv {
   fs: Fs
@@ -28,6 +37,14 @@ export interface LookupEnv {
 }
 
 export const basename = (p: string): string => p.replace(/\/+$/, '').split('/').pop() ?? ''
+
+function realpathOr(fs: Fs, path: string): string {
+  try {
+    return fs.realpath(path)
+  } catch {
+    return path
+  }
+}
 
 function stat(fs: Fs, path: string): FileStat | undefined {
   try {
@@ -45,63 +62,90 @@ export function canExecute(st: FileStat, id: Identity): boolean {
   return (st.mode & 0o001) !== 0
 }
 
-/** The first executable file called `name` in a PATH directory; 'denied' when only unexecutable ones are. */
-export function findInPath(name: string, env: LookupEnv): string | 'denied' | undefined {
-  let denied = false
+/** What $PATH holds for a name: the first executable file, else why nothing runs; undefined when no entry exists. */
+export type PathHit = { kind: 'found'; path: string; file: FileStat } | { kind: 'denied'; status: 126 | 127 }
+
+export function searchPath(name: string, env: LookupEnv): PathHit | undefined {
+  let denied: 126 | 127 | undefined
   for (const dir of (env.path ?? DEFAULT_PATH).split(':')) {
     const p = resolvePath(env.cwd, `${dir === '' ? '.' : dir}/${name}`)
     const st = stat(env.fs, p)
-    if (st?.type !== 'file') continue
-    if (canExecute(st, env.identity)) return p
-    denied = true
+    if (st === undefined) continue
+    if (st.type !== 'file') denied ??= 127
+    else if (canExecute(st, env.identity)) return { kind: 'found', path: p, file: st }
+    else denied = 126
   }
-  return denied ? 'denied' : undefined
+  return denied === undefined ? undefined : { kind: 'denied', status: denied }
 }
 
-/** A shell script (a `#!` line naming a shell, or text without one), or some other program. */
-function classify(fs: Fs, path: string): Executable {
-  let head: string
-  try {
-    head = fs.readFile(path).subarray(0, 256).toString('latin1')
-  } catch {
-    return binary(fs, path)
+/** The first executable file called `name` in a PATH directory; 'denied' when only unexecutable files are. */
+export function findInPath(name: string, env: LookupEnv): string | 'denied' | undefined {
+  const hit = searchPath(name, env)
+  if (hit?.kind === 'found') return hit.path
+  return hit?.status === 126 ? 'denied' : undefined
+}
+
+/**
+ * What an executable file runs. `argv0` is the name it was run by (an applet link runs the applet of
+ * that name); a script runs as `script` (its $0).
+ */
+function fileExecutable(fs: Fs, path: string, st: FileStat, argv0: string, script: string): Executable {
+  let head = ''
+  if (st.size > 0) {
+    try {
+      head = fs.readFile(path).subarray(0, 256).toString('latin1')
+    } catch {
+      head = ''
+    }
   }
   if (head.startsWith('#!')) {
     const words = (head.slice(2).split('\n')[0] ?? '').trim().split(/\s+/)
     let prog = basename(words[0] ?? '')
     if (prog === 'env') prog = basename(words[1] ?? '')
-    return SHELLS.has(prog) ? { kind: 'script', path } : binary(fs, path)
+    if (SHELLS.has(prog)) return { kind: 'script', path: script, file: st }
+  } else if (head !== '' && !head.includes('\0') && !head.startsWith('\x7fELF')) {
+    // A text file without `#!`: the shell runs it.
+    return { kind: 'script', path: script, file: st }
   }
-  if (head === '' || head.includes('\0') || head.startsWith('\x7fELF')) return binary(fs, path)
-  return { kind: 'script', path }
+  const program = programOf(head)
+  if (program !== undefined) return { kind: 'binary', path, program, file: st }
+  // A file named as an image program (an image's /usr/sbin/nginx, symlinks resolved).
+  const image = imageProgram(basename(realpathOr(fs, path)))
+  if (image) return { kind: 'command', name: image.name, command: image.command, path, file: st }
+  const name = basename(argv0)
+  const command = lookupCommand(name)
+  if (command) return { kind: 'command', name, command, path, file: st }
+  return { kind: 'binary', path, file: st }
 }
 
-/** A program file: an image program when the file (symlinks resolved) is named as one. */
-function binary(fs: Fs, path: string): Executable {
-  let real = path
-  try {
-    real = fs.realpath(path)
-  } catch {
-    // as it was given
-  }
-  const program = imageProgram(basename(real))
-  return program ? { kind: 'command', name: program.name, command: program.command, path } : { kind: 'binary', path }
+export interface ResolveOptions {
+  /**
+   * Search PATH as a shell (ash) or execvp does: a directory or device by the name counts as
+   * "Permission denied". Otherwise as runc's exec.LookPath: only executable files count.
+   */
+  shell?: boolean
 }
 
-export function resolveExecutable(name: string, env: LookupEnv): Executable | undefined {
+export function resolveExecutable(name: string, env: LookupEnv, o: ResolveOptions = {}): Executable | undefined {
   if (name === '') return undefined
+  const id = env.identity
+  const compute = (): Executable | undefined => resolve(name, env, o)
+  // A shell loop runs the same commands over and over: the filesystem remembers the answer until it changes.
+  return env.fs.memo
+    ? env.fs.memo(`exe\0${o.shell === true}\0${id.uid}:${id.gid}:${id.groups.join(',')}\0${env.path}\0${env.cwd}\0${name}`, compute)
+    : compute()
+}
+
+function resolve(name: string, env: LookupEnv, o: ResolveOptions): Executable | undefined {
   if (!name.includes('/')) {
-    // An image's own program on PATH comes before an applet of the same name (Apache's httpd).
-    if (imageProgram(name)) {
-      const found = findInPath(name, env)
-      const program = found === undefined || found === 'denied' ? undefined : classify(env.fs, found)
-      if (program?.kind === 'command') return program
+    const hit = searchPath(name, env)
+    if (hit === undefined) {
+      // Nothing by that name on PATH: a command of the table still runs (lenient for file lists without applets).
+      const command = lookupCommand(name)
+      return command ? { kind: 'command', name, command } : undefined
     }
-    const command = lookupCommand(name)
-    if (command) return { kind: 'command', name, command }
-    const found = findInPath(name, env)
-    if (found === 'denied') return { kind: 'denied', path: name }
-    return found === undefined ? undefined : classify(env.fs, found)
+    if (hit.kind === 'found') return fileExecutable(env.fs, hit.path, hit.file, name, hit.path)
+    return o.shell || hit.status === 126 ? { kind: 'denied', path: name, status: hit.status } : undefined
   }
   const abs = resolvePath(env.cwd, name)
   const base = basename(abs)
@@ -112,9 +156,7 @@ export function resolveExecutable(name: string, env: LookupEnv): Executable | un
     const dir = abs.slice(0, abs.length - base.length - 1) || '/'
     return command && BIN_DIRS.has(dir) ? { kind: 'command', name: base, command, path: abs } : undefined
   }
-  if (!canExecute(st, env.identity)) return { kind: 'denied', path: abs }
-  const command = lookupCommand(base)
-  if (command) return { kind: 'command', name: base, command, path: abs }
+  if (!canExecute(st, env.identity)) return { kind: 'denied', path: abs, status: 126 }
   // A script's $0 is the path as it was given.
-  return { ...classify(env.fs, abs), path: name }
+  return fileExecutable(env.fs, abs, st, name, name)
 }
