@@ -137,6 +137,18 @@ describe('nginx', () => {
     expect(log).toMatch(/\[notice\] 1#1: exit$/m)
   })
 
+  test('the official image as it is: /docker-entrypoint.sh configures, then execs nginx, which serves and stops on SIGQUIT', async () => {
+    const web = await pod()
+    const nginx = await start(web, { image: { image: NGINX }, command: [] })
+    await listening(nginx, '127.0.0.1', 80)
+    expect((await exec(nginx, ['wget', '-qO-', 'http://127.0.0.1/'])).out).toContain('<title>Welcome to nginx!</title>')
+    const log = await logOf(nginx)
+    expect(log).toMatch(/ stdout F \/docker-entrypoint\.sh: Launching \/docker-entrypoint\.d\/30-tune-worker-processes\.sh\n/)
+    expect(log).toMatch(/ stdout F \/docker-entrypoint\.sh: Configuration complete; ready for start up\n/)
+    await h.runtime.StopContainer({ container_id: nginx, timeout: 30 })
+    expect(await waitForState(h, nginx, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 0, reason: 'Completed' })
+  })
+
   test("run by `sh -c`, nginx replaces the shell (ash execs a script's last command) and so gets the stop signal", async () => {
     const web = await pod()
     const nginx = await start(web, {
