@@ -8,6 +8,7 @@
 import { join } from 'node:path'
 import type { ContainerConfig__Output } from '../generated/runtime/v1/ContainerConfig.js'
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../generated/runtime/v1/LinuxContainerResources.js'
+import type { FiredNodeFaults } from '../faults/engine.js'
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
 import type { ContainerRecord, CriContainerMeta, StoredContainerConfig } from '../store/schema.js'
 import { readScript } from '../sim/program.js'
@@ -146,7 +147,8 @@ export class Containers {
     return record
   }
 
-  start(idOrPrefix: string): void {
+  /** Starts a created container; a crash or oom node fault that fires is noted in `noted`. */
+  start(idOrPrefix: string, noted?: FiredNodeFaults): void {
     const node = this.node
     const c = this.get(idOrPrefix)
     const state = criState(c)
@@ -173,8 +175,8 @@ export class Containers {
       image: c.cri.config.image?.image ?? '',
       labels: c.cri.config.labels,
     }
-    const crash = node.faults.nodeFault('crash', subject)
-    const oom = crash ? undefined : node.faults.nodeFault('oom', subject)
+    const crash = node.faults.nodeFault('crash', subject, noted)
+    const oom = crash ? undefined : node.faults.nodeFault('oom', subject, noted)
     if (crash) task.injected = { exitCode: crash.rule.exitCode ?? 1, exitAfterMs: crash.rule.afterMs ?? 0 }
     else if (oom) task.injected = { oomAfterMs: oom.rule.afterMs ?? 100 }
     node.tasks.start(c, initPlan(node, c, false))

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { catalog, findInCatalog, type CatalogEntry } from '../images/catalog.js'
 import type { ImageContent, ImageRecord } from '../store/schema.js'
-import type { FaultEngine } from '../faults/engine.js'
+import type { FaultEngine, FiredNodeFaults } from '../faults/engine.js'
 import type { Content } from './content.js'
 import type { Core } from './core.js'
 import { catalogDiffId, imageChainId, readImageContent, storeCatalogImage } from './image-content.js'
@@ -94,10 +94,10 @@ export class Images {
     return matches[0]
   }
 
-  /** Pulls a reference: records tag (or digest), repo digest and id; returns the image id. */
-  async pull(reference: string, credentials: Credentials | undefined): Promise<ImageView> {
+  /** Pulls a reference: records tag (or digest), repo digest and id; returns the image id. A pullFailure fault is noted in `noted`. */
+  async pull(reference: string, credentials: Credentials | undefined, noted?: FiredNodeFaults): Promise<ImageView> {
     const ref = parseReference(reference)
-    await this.#injectedPullFailure(ref)
+    await this.#injectedPullFailure(ref, noted)
     const entry = this.fetch(ref, credentials)
     const now = nowString()
     const state = this.core.state
@@ -284,8 +284,8 @@ export class Images {
   }
 
   /** A pullFailure node fault, as the registry or the network would fail the pull. */
-  async #injectedPullFailure(ref: ImageReference): Promise<void> {
-    const fired = this.faults.nodeFault('pullFailure', { ids: [], name: ref.normalized, image: ref.normalized, labels: {} })
+  async #injectedPullFailure(ref: ImageReference, noted: FiredNodeFaults | undefined): Promise<void> {
+    const fired = this.faults.nodeFault('pullFailure', { ids: [], name: ref.normalized, image: ref.normalized, labels: {} }, noted)
     if (!fired) return
     const r = fired.rule
     const prefix = `failed to pull and unpack image "${ref.normalized}": failed to resolve reference "${ref.normalized}"`
