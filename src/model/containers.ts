@@ -15,7 +15,7 @@ import { readScript } from '../sim/program.js'
 import type { ExitInfo } from '../sim/process.js'
 import { SIGKILL, SIGTERM, parseSignal } from '../sim/signals.js'
 import { RuntimeError, invalidArgument, notFound, unknown, wrap } from './errors.js'
-import { findByPrefix, getByPrefix, newId } from './ids.js'
+import { byFullId, findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
 import { containerUser, effectiveArgs, mergeEnv, ociSpec, pidNamespace } from './spec.js'
@@ -48,12 +48,15 @@ export class Containers {
   }
 
   find(idOrPrefix: string): AppContainerRecord | undefined {
-    return findByPrefix(this.all(), idOrPrefix)
+    return byFullId(this.node.state.containers, idOrPrefix, isAppContainer) ?? findByPrefix(this.all(), idOrPrefix)
   }
 
   /** Like find, but a missing container is containerd's NotFound error. */
   get(idOrPrefix: string): AppContainerRecord {
-    return getByPrefix(this.all(), idOrPrefix, `an error occurred when try to find container ${JSON.stringify(idOrPrefix)}`)
+    return (
+      byFullId(this.node.state.containers, idOrPrefix, isAppContainer) ??
+      getByPrefix(this.all(), idOrPrefix, `an error occurred when try to find container ${JSON.stringify(idOrPrefix)}`)
+    )
   }
 
   create(sandboxIdOrPrefix: string, request: ContainerConfig__Output, sandboxConfig: PodSandboxConfig__Output | null): AppContainerRecord {

@@ -176,7 +176,7 @@ export class Images {
    */
   #unpack(entry: CatalogEntry): void {
     const chain = catalogDiffId(entry)
-    if (this.snapshots.list(UNPACK_SNAPSHOTTER, CRI_NAMESPACE).some((s) => s.name === chain)) return
+    if (this.snapshots.kindOf(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, chain) !== undefined) return
     const key = `extract-${process.hrtime.bigint()} ${chain}`
     this.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, key, '', { 'containerd.io/snapshot.ref': chain })
     this.snapshots.commit(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, chain, key, { 'containerd.io/snapshot.ref': chain })
@@ -200,7 +200,7 @@ export class Images {
   topSnapshot(namespace: string, configDigest: string): string {
     const chain = imageChainId(this.content, namespace, configDigest)
     if (chain === '') return ''
-    return this.snapshots.list(UNPACK_SNAPSHOTTER, namespace).some((s) => s.name === chain && s.kind === 'committed') ? chain : ''
+    return this.snapshots.kindOf(UNPACK_SNAPSHOTTER, namespace, chain) === 'committed' ? chain : ''
   }
 
   // containerd's Images service: the records themselves ------------------------------------

@@ -8,7 +8,7 @@ import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandbo
 import type { ContainerRecord, CriSandboxMeta } from '../store/schema.js'
 import { SIGKILL } from '../sim/signals.js'
 import { RuntimeError, invalidArgument, unknown } from './errors.js'
-import { findByPrefix, getByPrefix, newId } from './ids.js'
+import { byFullId, findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import { allocateIp } from './network.js'
 import type { Node } from './node.js'
@@ -34,12 +34,12 @@ export class Sandboxes {
 
   /** Finds a sandbox by id or unique id prefix; undefined when there is none. */
   find(idOrPrefix: string): SandboxRecord | undefined {
-    return findByPrefix(this.all(), idOrPrefix)
+    return byFullId(this.node.state.containers, idOrPrefix, isSandbox) ?? findByPrefix(this.all(), idOrPrefix)
   }
 
   /** Like find, but a missing sandbox is containerd's NotFound error. */
   get(idOrPrefix: string, context = `an error occurred when try to find sandbox ${JSON.stringify(idOrPrefix)}`): SandboxRecord {
-    return getByPrefix(this.all(), idOrPrefix, context)
+    return byFullId(this.node.state.containers, idOrPrefix, isSandbox) ?? getByPrefix(this.all(), idOrPrefix, context)
   }
 
   /** Runs a pod sandbox; node faults that fire are noted in `noted` (the call's, for its journal entry). */

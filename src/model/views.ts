@@ -6,7 +6,7 @@
 import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../sim/fs/index.js'
 import type { ProcessEntry } from '../sim/fs/procfs.js'
 import type { ContainerRecord } from '../store/schema.js'
-import { isAppContainer } from './containers.js'
+import { isAppContainer, type AppContainerRecord } from './containers.js'
 import { UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
 import { isSandbox, type SandboxRecord } from './sandboxes.js'
@@ -57,7 +57,7 @@ export class ContainerViews {
     // A pod-shared PID namespace: the pause process is PID 1 and every container of the pod is seen.
     if (isAppContainer(record) && pidNamespace(record.cri.config) === 'pod') {
       const sandbox = this.node.sandboxes.find(record.cri.sandboxId)
-      const members = this.node.containers.all().filter((c) => c.cri.sandboxId === record.cri.sandboxId && live(c))
+      const members = this.#podMembers(record)
       return [...(live(sandbox) ? [entry(sandbox, 1)] : []), ...members.map((c, i) => entry(c, i + 2))]
     }
     return live(record) ? [entry(record, 1)] : []
@@ -65,8 +65,10 @@ export class ContainerViews {
 
   /** The PID of a container's init process inside its PID namespace (1, unless it shares the pod's). */
   pidOf(record: ContainerRecord): number {
-    const own = this.processes(record).find((e) => this.recordOfPid(record, e.pid) === record)
-    return own?.pid ?? 1
+    // As recordOfPid numbers them, without asking it for every PID (each asks for the pod's members).
+    if (!isAppContainer(record) || pidNamespace(record.cri.config) !== 'pod') return 1
+    const i = this.#podMembers(record).indexOf(record)
+    return i === -1 ? 1 : i + 2
   }
 
   /** Which container's init process a PID of `record`'s namespace is. */
@@ -74,10 +76,14 @@ export class ContainerViews {
     if (isAppContainer(record) && pidNamespace(record.cri.config) === 'pod') {
       const sandbox = this.node.sandboxes.find(record.cri.sandboxId)
       if (pid === 1) return live(sandbox) ? sandbox : undefined
-      const members = this.node.containers.all().filter((c) => c.cri.sandboxId === record.cri.sandboxId && live(c))
-      return members[pid - 2]
+      return this.#podMembers(record)[pid - 2]
     }
     return pid === 1 ? record : undefined
+  }
+
+  /** The running containers of a pod-shared PID namespace, in the order they were created: PIDs 2, 3, … */
+  #podMembers(record: AppContainerRecord): ContainerRecord[] {
+    return this.node.containers.all().filter((c) => c.cri.sandboxId === record.cri.sandboxId && live(c))
   }
 
   /** The pod's shared files. */

@@ -365,7 +365,9 @@ export class ContainerFs implements Fs {
   }
 
   #caller(c: FsCaller): Caller {
-    const entry = this.#processes().find((p) => p.pid === c.pid)
+    // The process table is asked only for what the caller does not say (listing it can be long).
+    const told = c.uid !== undefined && c.gid !== undefined && c.groups !== undefined && c.args !== undefined
+    const entry = told ? undefined : this.#processes().find((p) => p.pid === c.pid)
     const uid = c.uid ?? entry?.uid ?? this.user.uid
     const gid = c.gid ?? entry?.gid ?? this.user.gid
     const groups = c.groups ?? entry?.groups ?? (this.#init ? this.#defaultGroups(uid, gid) : [gid])
