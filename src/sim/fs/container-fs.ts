@@ -348,7 +348,20 @@ export class ContainerFs implements Fs {
   }
 
   #mount(m: Omit<MountEntry, 'root'> & { root?: string }): void {
-    this.mounts.push({ root: '/', ...m })
+    // Field by field, not `{ root: '/', ...m }`: a spread's copy keeps its fields out of the object,
+    // an extra array for each of a container's some 25 mounts.
+    const entry: MountEntry = {
+      target: m.target,
+      backend: m.backend,
+      root: m.root ?? '/',
+      readonly: m.readonly,
+      fstype: m.fstype,
+      source: m.source,
+      options: m.options,
+    }
+    if (m.hostPath !== undefined) entry.hostPath = m.hostPath
+    if (m.propagation !== undefined) entry.propagation = m.propagation
+    this.mounts.push(entry)
   }
 
   #userName(uid: number): string | undefined {
