@@ -60,10 +60,10 @@ export function imageService(node: Node): Implementation<ImageServiceHandlers> {
       return { image: toImage(image), info }
     },
 
-    PullImage: async (req) => {
+    PullImage: async (req, ctx) => {
       const ref = imageSpec(req.image)
       const auth = req.auth ? { username: req.auth.username, password: req.auth.password, auth: req.auth.auth } : undefined
-      return { image_ref: (await node.images.pull(ref, auth)).id }
+      return { image_ref: (await node.images.pull(ref, auth, ctx.nodeFaults)).id }
     },
 
     RemoveImage: (req) => {

@@ -34,7 +34,7 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
   return {
     Version: () => info.version(),
 
-    RunPodSandbox: async (req) => {
+    RunPodSandbox: async (req, ctx) => {
       if (!req.config) throw invalidArgument('sandbox config is required')
       const m = req.config.metadata
       if (m) {
@@ -42,7 +42,7 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
         checkName(m.namespace, 'sandbox namespace')
         checkName(m.uid, 'sandbox uid')
       }
-      return { pod_sandbox_id: (await node.sandboxes.run(req.config, req.runtime_handler)).id }
+      return { pod_sandbox_id: (await node.sandboxes.run(req.config, req.runtime_handler, ctx.nodeFaults)).id }
     },
 
     StopPodSandbox: async (req) => {
@@ -77,8 +77,8 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
       return { container_id: node.containers.create(req.pod_sandbox_id, req.config, req.sandbox_config).id }
     },
 
-    StartContainer: (req) => {
-      node.containers.start(requireId(req.container_id, 'container'))
+    StartContainer: (req, ctx) => {
+      node.containers.start(requireId(req.container_id, 'container'), ctx.nodeFaults)
       return {}
     },
 

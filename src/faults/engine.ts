@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 // The fault engine: an ordered list of rules, newest first (msw-style). use() prepends rules,
 // reset() drops those added at run time, restore() re-arms spent `once` rules. Probabilities come
 // from a seeded generator, so the same seed and the same calls fire the same faults.
@@ -40,10 +39,14 @@ export interface CallSubject {
 export type NodeSubject = RequestFacts
 
 /**
- * The node faults that fire while a call is served, so the journal can show them with the call
- * (the adapter runs each handler inside this scope).
+ * Where the node faults that fire while a call is served are noted, so the journal can show them
+ * with the call: the adapter gives each call one (CallContext.nodeFaults) and the face passes it
+ * down to the model code that decides node faults. Passed, not an AsyncLocalStorage: a store
+ * turns on async_hooks for every promise of the process, the simulated ones too (a tenth of the
+ * simulator's allocations), and a simulated process started by a call would keep that call's
+ * scope for its whole life.
  */
-export const firedDuringCall = new AsyncLocalStorage<FaultRule[]>()
+export type FiredNodeFaults = FaultRule[]
 
 /** mulberry32: small, fast, and the same sequence for the same seed. */
 function rng(seed: number): () => number {
@@ -142,13 +145,15 @@ export class FaultEngine {
     return undefined
   }
 
-  /** The node fault of a kind that applies to a subject (a container, pod or image), if one fires. */
-  nodeFault(kind: NodeFaultKind, subject: NodeSubject): (FiredFault & { rule: NodeFault }) | undefined {
+  /** The node fault of a kind that applies to a subject (a container, pod or image), if one fires; noted in `noted`. */
+  nodeFault(kind: NodeFaultKind, subject: NodeSubject, noted?: FiredNodeFaults): (FiredFault & { rule: NodeFault }) | undefined {
     for (const a of this.#all()) {
       const r = a.rule
       if (!isNodeFault(r) || r.kind !== kind || !matches(r.match, subject)) continue
       const fired = this.#fire(a)
-      if (fired) return fired as FiredFault & { rule: NodeFault }
+      if (!fired) continue
+      noted?.push(r)
+      return fired as FiredFault & { rule: NodeFault }
     }
     return undefined
   }
@@ -184,7 +189,6 @@ export class FaultEngine {
     if (r.after !== undefined && a.seen <= r.after) return undefined
     if (r.probability !== undefined && this.#random() >= r.probability) return undefined
     a.fired++
-    if (isNodeFault(r)) firedDuringCall.getStore()?.push(r)
     const fired = { rule: r, count: a.fired }
     for (const l of this.#listeners) l(fired)
     return fired

@@ -8,13 +8,14 @@
 import { join } from 'node:path'
 import type { ContainerConfig__Output } from '../generated/runtime/v1/ContainerConfig.js'
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../generated/runtime/v1/LinuxContainerResources.js'
+import type { FiredNodeFaults } from '../faults/engine.js'
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
 import type { ContainerRecord, CriContainerMeta, StoredContainerConfig } from '../store/schema.js'
 import { readScript } from '../sim/program.js'
 import type { ExitInfo } from '../sim/process.js'
 import { SIGKILL, SIGTERM, parseSignal } from '../sim/signals.js'
 import { RuntimeError, invalidArgument, notFound, unknown, wrap } from './errors.js'
-import { findByPrefix, getByPrefix, newId } from './ids.js'
+import { byFullId, findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
 import { containerUser, effectiveArgs, hostNamespaces, loadSeccomp, mergeEnv, ociSpec, pidNamespace } from './spec.js'
@@ -47,12 +48,15 @@ export class Containers {
   }
 
   find(idOrPrefix: string): AppContainerRecord | undefined {
-    return findByPrefix(this.all(), idOrPrefix)
+    return byFullId(this.node.state.containers, idOrPrefix, isAppContainer) ?? findByPrefix(this.all(), idOrPrefix)
   }
 
   /** Like find, but a missing container is containerd's NotFound error. */
   get(idOrPrefix: string): AppContainerRecord {
-    return getByPrefix(this.all(), idOrPrefix, `an error occurred when try to find container ${JSON.stringify(idOrPrefix)}`)
+    return (
+      byFullId(this.node.state.containers, idOrPrefix, isAppContainer) ??
+      getByPrefix(this.all(), idOrPrefix, `an error occurred when try to find container ${JSON.stringify(idOrPrefix)}`)
+    )
   }
 
   create(sandboxIdOrPrefix: string, request: ContainerConfig__Output, sandboxConfig: PodSandboxConfig__Output | null): AppContainerRecord {
@@ -157,7 +161,8 @@ export class Containers {
     return record
   }
 
-  start(idOrPrefix: string): void {
+  /** Starts a created container; a crash or oom node fault that fires is noted in `noted`. */
+  start(idOrPrefix: string, noted?: FiredNodeFaults): void {
     const node = this.node
     const c = this.get(idOrPrefix)
     const state = criState(c)
@@ -185,8 +190,8 @@ export class Containers {
       image: c.cri.config.image?.image ?? '',
       labels: c.cri.config.labels,
     }
-    const crash = node.faults.nodeFault('crash', subject)
-    const oom = crash ? undefined : node.faults.nodeFault('oom', subject)
+    const crash = node.faults.nodeFault('crash', subject, noted)
+    const oom = crash ? undefined : node.faults.nodeFault('oom', subject, noted)
     if (crash) task.injected = { exitCode: crash.rule.exitCode ?? 1, exitAfterMs: crash.rule.afterMs ?? 0 }
     else if (oom) task.injected = { oomAfterMs: oom.rule.afterMs ?? 100 }
     node.tasks.start(c, initPlan(node, c, false))

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { ContainerRecord } from '../store/schema.js'
 import { RuntimeError, invalidArgument, notFound, wrap } from './errors.js'
 
 /** A containerd object id: 64 lowercase hex characters (32 random bytes), as containerd's CRI makes them. */
@@ -22,6 +23,20 @@ export function resolvePrefix(ids: Iterable<string>, prefix: string): string | u
     }
   }
   return found
+}
+
+/**
+ * The record kept under exactly this id, if `is` accepts it: a lookup without listing every record.
+ * Ids made by newId() all have one length, so a full one is never the prefix of another and a hit
+ * is what findByPrefix would find.
+ */
+export function byFullId<T extends ContainerRecord>(
+  records: Readonly<Record<string, ContainerRecord>>,
+  id: string,
+  is: (r: ContainerRecord) => r is T,
+): T | undefined {
+  const r = Object.hasOwn(records, id) ? records[id] : undefined
+  return r !== undefined && is(r) ? r : undefined
 }
 
 /** Finds a record by full id or unique prefix; undefined when none matches. */

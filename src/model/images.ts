@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { catalog, findInCatalog, type CatalogEntry } from '../images/catalog.js'
 import type { ImageContent, ImageRecord } from '../store/schema.js'
-import type { FaultEngine } from '../faults/engine.js'
+import type { FaultEngine, FiredNodeFaults } from '../faults/engine.js'
 import type { Content } from './content.js'
 import type { Core } from './core.js'
 import { catalogDiffId, imageChainId, readImageContent, storeCatalogImage } from './image-content.js'
@@ -94,10 +94,10 @@ export class Images {
     return matches[0]
   }
 
-  /** Pulls a reference: records tag (or digest), repo digest and id; returns the image id. */
-  async pull(reference: string, credentials: Credentials | undefined): Promise<ImageView> {
+  /** Pulls a reference: records tag (or digest), repo digest and id; returns the image id. A pullFailure fault is noted in `noted`. */
+  async pull(reference: string, credentials: Credentials | undefined, noted?: FiredNodeFaults): Promise<ImageView> {
     const ref = parseReference(reference)
-    await this.#injectedPullFailure(ref)
+    await this.#injectedPullFailure(ref, noted)
     const entry = this.fetch(ref, credentials)
     const now = nowString()
     const state = this.core.state
@@ -176,7 +176,7 @@ export class Images {
    */
   #unpack(entry: CatalogEntry): void {
     const chain = catalogDiffId(entry)
-    if (this.snapshots.list(UNPACK_SNAPSHOTTER, CRI_NAMESPACE).some((s) => s.name === chain)) return
+    if (this.snapshots.kindOf(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, chain) !== undefined) return
     const key = `extract-${process.hrtime.bigint()} ${chain}`
     this.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, key, '', { 'containerd.io/snapshot.ref': chain })
     this.snapshots.commit(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, chain, key, { 'containerd.io/snapshot.ref': chain })
@@ -200,7 +200,7 @@ export class Images {
   topSnapshot(namespace: string, configDigest: string): string {
     const chain = imageChainId(this.content, namespace, configDigest)
     if (chain === '') return ''
-    return this.snapshots.list(UNPACK_SNAPSHOTTER, namespace).some((s) => s.name === chain && s.kind === 'committed') ? chain : ''
+    return this.snapshots.kindOf(UNPACK_SNAPSHOTTER, namespace, chain) === 'committed' ? chain : ''
   }
 
   // containerd's Images service: the records themselves ------------------------------------
@@ -284,8 +284,8 @@ export class Images {
   }
 
   /** A pullFailure node fault, as the registry or the network would fail the pull. */
-  async #injectedPullFailure(ref: ImageReference): Promise<void> {
-    const fired = this.faults.nodeFault('pullFailure', { ids: [], name: ref.normalized, image: ref.normalized, labels: {} })
+  async #injectedPullFailure(ref: ImageReference, noted: FiredNodeFaults | undefined): Promise<void> {
+    const fired = this.faults.nodeFault('pullFailure', { ids: [], name: ref.normalized, image: ref.normalized, labels: {} }, noted)
     if (!fired) return
     const r = fired.rule
     const prefix = `failed to pull and unpack image "${ref.normalized}": failed to resolve reference "${ref.normalized}"`

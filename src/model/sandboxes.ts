@@ -3,11 +3,12 @@
 //
 //   RunPodSandbox ──▶ READY ──StopPodSandbox / pause exits──▶ NOTREADY ──RemovePodSandbox──▶ gone
 //                       └──────────────RemovePodSandbox (stops first)──────────────────────▶ gone
+import type { FiredNodeFaults } from '../faults/engine.js'
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
 import type { ContainerRecord, CriSandboxMeta } from '../store/schema.js'
 import { SIGKILL } from '../sim/signals.js'
 import { RuntimeError, invalidArgument, unknown } from './errors.js'
-import { findByPrefix, getByPrefix, newId } from './ids.js'
+import { byFullId, findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import { allocateIp } from './network.js'
 import type { Node } from './node.js'
@@ -33,15 +34,16 @@ export class Sandboxes {
 
   /** Finds a sandbox by id or unique id prefix; undefined when there is none. */
   find(idOrPrefix: string): SandboxRecord | undefined {
-    return findByPrefix(this.all(), idOrPrefix)
+    return byFullId(this.node.state.containers, idOrPrefix, isSandbox) ?? findByPrefix(this.all(), idOrPrefix)
   }
 
   /** Like find, but a missing sandbox is containerd's NotFound error. */
   get(idOrPrefix: string, context = `an error occurred when try to find sandbox ${JSON.stringify(idOrPrefix)}`): SandboxRecord {
-    return getByPrefix(this.all(), idOrPrefix, context)
+    return byFullId(this.node.state.containers, idOrPrefix, isSandbox) ?? getByPrefix(this.all(), idOrPrefix, context)
   }
 
-  async run(config: PodSandboxConfig__Output, runtimeHandler: string): Promise<SandboxRecord> {
+  /** Runs a pod sandbox; node faults that fire are noted in `noted` (the call's, for its journal entry). */
+  async run(config: PodSandboxConfig__Output, runtimeHandler: string, noted?: FiredNodeFaults): Promise<SandboxRecord> {
     const node = this.node
     const metadata = config.metadata
     if (!metadata) throw invalidArgument('sandbox config must include metadata')
@@ -60,7 +62,7 @@ export class Sandboxes {
       throw unknown(`unable to get OCI runtime for sandbox ${JSON.stringify(id)}: no runtime for ${JSON.stringify(handler)} is configured`)
     }
     // The pause image is made present, as containerd's ensurePauseImageExists does; its pull pins it.
-    const pause = node.images.resolve(node.options.sandboxImage) ?? (await node.images.pull(node.options.sandboxImage, undefined))
+    const pause = node.images.resolve(node.options.sandboxImage) ?? (await node.images.pull(node.options.sandboxImage, undefined, noted))
     // A name taken while the pause image was pulled is still taken.
     const late = this.all().find((s) => s.cri.name === name)
     if (late) {
@@ -73,7 +75,7 @@ export class Sandboxes {
     const hostNetwork = config.linux?.security_context?.namespace_options?.network === 'NODE'
     let ip = ''
     if (!hostNetwork) {
-      const fired = node.faults.nodeFault('sandboxNetwork', { ids: [], name: metadata.name, labels: config.labels })
+      const fired = node.faults.nodeFault('sandboxNetwork', { ids: [], name: metadata.name, labels: config.labels }, noted)
       if (fired) {
         throw unknown(
           `failed to setup network for sandbox ${JSON.stringify(id)}: plugin type="bridge" name="fake-containerd" failed (add): ${fired.rule.message ?? 'failed to allocate for range 0: no IP addresses available in range set'}`,

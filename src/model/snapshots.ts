@@ -75,6 +75,12 @@ export class Snapshots {
       .sort(sortByName)
   }
 
+  /** The kind of snapshot `key`, or undefined when there is none: a lookup, where list() copies every record. */
+  kindOf(snapshotter: string, namespace: string, key: string): SnapshotKind | undefined {
+    const table = this.#table(snapshotter, namespace)
+    return Object.hasOwn(table, key) ? table[key]?.kind : undefined
+  }
+
   stat(snapshotter: string, namespace: string, key: string): SnapshotInfo {
     const r = this.#table(snapshotter, namespace)[key]
     if (!r) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)

@@ -6,8 +6,8 @@ import * as grpc from '@grpc/grpc-js'
 import type { ServiceDefinition } from '@grpc/grpc-js'
 import type { Logger } from '../log.js'
 import { InjectedFault, toServiceError, type ServiceStatus } from './status.js'
-import { firedDuringCall, type FaultEngine } from '../faults/engine.js'
-import type { CallFault, FaultRule } from '../faults/rule.js'
+import type { FaultEngine, FiredNodeFaults } from '../faults/engine.js'
+import type { CallFault } from '../faults/rule.js'
 import { pick, preamble, sleep } from './call-faults.js'
 import type { Journal } from '../journal/journal.js'
 
@@ -19,6 +19,8 @@ export interface CallContext {
   readonly signal: AbortSignal
   /** Sends the response headers now, so a streaming client knows its subscription is live. */
   sendHeaders(): void
+  /** The node faults that fired while serving this call (the face passes it to the model), for its journal entry. */
+  readonly nodeFaults: FiredNodeFaults
 }
 
 export type Unary<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res> | Res
@@ -94,12 +96,13 @@ export function adapt(
         metadata: call.metadata,
         signal: controller.signal,
         sendHeaders: () => call.sendMetadata(new grpc.Metadata()),
+        nodeFaults: [],
       }
       const namespace = String(call.metadata.get('containerd-namespace')[0] ?? '')
       const fired = faults?.decideCall({ service: serviceName, method, namespace, request })
       if (fired) log.debug(`fault fired on ${serviceName}/${method} (${fired.count}): ${JSON.stringify(fired.rule)}`)
       const record = journal?.begin(serviceName, method, namespace, request)
-      const nodeFaults: FaultRule[] = []
+      const nodeFaults = ctx.nodeFaults
       const started = performance.now()
       const finish = (err?: unknown, outcome: { response?: unknown; messages?: number } = {}): ServiceStatus | undefined => {
         open.done(controller)
@@ -115,16 +118,14 @@ export function adapt(
         })
         return status
       }
-      /** Runs the implementation where node faults that fire are noted for this call's journal entry. */
-      const scoped = <T>(fn: () => Promise<T>): Promise<T> => firedDuringCall.run(nodeFaults, fn)
-      return { ctx, finish, scoped, fault: fired?.rule as CallFault | undefined, abort: (why: string) => controller.abort(new Error(why)) }
+      return { ctx, finish, fault: fired?.rule as CallFault | undefined, abort: (why: string) => controller.abort(new Error(why)) }
     }
     if (!def.responseStream) {
       const unary = fn as Unary<unknown, unknown>
       handlers[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        const { ctx, finish, fault, scoped } = begin(call, call.request)
+        const { ctx, finish, fault } = begin(call, call.request)
         preamble(fault, ctx, call)
-          .then((next) => (next === 'go' ? scoped(async () => ({ response: await unary(call.request, ctx) })) : undefined))
+          .then(async (next) => (next === 'go' ? { response: await unary(call.request, ctx) } : undefined))
           .then(
             (result) => {
               if (!result) return void finish(new InjectedFault(1, 'the call was hung or dropped by a fault', {}))
@@ -139,7 +140,7 @@ export function adapt(
       const streaming = fn as (input: unknown, ctx: CallContext, send: (message: unknown) => void) => Promise<void>
       handlers[method] = (call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => {
         const request = def.requestStream ? undefined : (call as grpc.ServerWritableStream<unknown, unknown>).request
-        const { ctx, finish, fault, abort, scoped } = begin(call, request)
+        const { ctx, finish, fault, abort } = begin(call, request)
         let sent = 0
         let queue = Promise.resolve()
         const write = (message: unknown): void => {
@@ -159,7 +160,7 @@ export function adapt(
         preamble(fault, ctx, call)
           .then(async (next) => {
             if (next !== 'go') return false
-            await scoped(() => streaming(input, ctx, send))
+            await streaming(input, ctx, send)
             await queue
             return true
           })

@@ -103,6 +103,15 @@ describe('the container view', () => {
     const own = await start('own-pid', { linux: { security_context: { namespace_options: { pid: 'CONTAINER' } } } })
     expect((await exec(own, ['cat', '/proc/1/cmdline'])).out).toBe('sleep\x003600\0')
   })
+
+  test('in a pod-shared PID namespace the containers are PIDs 2, 3, … in the order they started', async () => {
+    const first = await start('first', { command: ['sleep', '3601'] })
+    const second = await start('second', { command: ['sleep', '3602'] })
+    for (const id of [first, second]) {
+      const cmdlines = await Promise.all([1, 2, 3].map(async (pid) => (await exec(id, ['cat', `/proc/${pid}/cmdline`])).out))
+      expect(cmdlines).toEqual(['/pause\0', 'sleep\x003601\0', 'sleep\x003602\0'])
+    }
+  })
 })
 
 describe('command lines decide what a container does', () => {

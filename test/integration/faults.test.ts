@@ -218,6 +218,14 @@ describe('node faults', () => {
     // The sandbox image is pulled by RunPodSandbox: the registry being down fails the pod too.
     expect((await grpcError(runPod(h, podConfig('no-registry')))).details).toContain('no such host')
     expect((await h.image.PullImage({ image: { image: 'busybox' } })).image_ref).toMatch(/^sha256:/)
+    // Each call's journal entry names the node fault that fired in it, the pod's pause pull too.
+    expect(h.fake.calls('PullImage').map((c) => (c.nodeFaults as { pull: string }[] | undefined)?.map((f) => f.pull))).toEqual([
+      ['notFound'],
+      ['unauthorized'],
+      ['unavailable'],
+      ['slow'],
+    ])
+    expect(h.fake.calls('RunPodSandbox')[0]!.nodeFaults).toEqual([presets.registryUnavailable('registry.k8s.io/*')])
   })
 
   test('sandbox network setup failure, as a CNI plugin fails it', async () => {
@@ -231,6 +239,7 @@ describe('node faults', () => {
     expect((await h.runtime.ListPodSandbox({ filter: null })).items).toEqual([])
     // Host-network pods need no CNI.
     await runPod(h, podConfig('host', { linux: { security_context: { namespace_options: { network: 'NODE' } } } }))
+    expect(h.fake.calls('RunPodSandbox').map((c) => c.nodeFaults?.length ?? 0)).toEqual([1, 0])
   })
 
   test('runtime and network not ready in Status, and recovery', async () => {

@@ -25,6 +25,18 @@ describe('MemLayer', () => {
     expect(l.paths()).toEqual(['/', '/a'])
     expect(l.children('/a')).toEqual([])
   })
+
+  test('a layer of its root alone (most tmpfs mounts) answers as one with entries does', () => {
+    const l = new MemLayer(dirNode(0o555, 7))
+    expect([l.has('/'), l.has('/x'), l.get('/')?.mode]).toEqual([true, false, 0o555])
+    expect([l.paths(), l.children('/'), l.bytes()]).toEqual([['/'], [], 0])
+    l.set('/', fileNode('abc', 0o644, 8))
+    expect([l.get('/')?.type, l.bytes()]).toEqual(['file', 3])
+    l.set('/d/f', fileNode('xy', 0o644, 9))
+    expect([l.paths(), l.children('/'), l.bytes()]).toEqual([['/', '/d', '/d/f'], ['d'], 5])
+    l.delete('/')
+    expect([l.paths(), l.has('/'), l.has('/d/f'), l.children('/')]).toEqual([[], false, false, []])
+  })
 })
 
 describe('Overlay', () => {

@@ -166,6 +166,20 @@ echo survived
 false`
     expect(await sh(script)).toEqual({ stdout: 'survived\n', stderr: '', code: 1 })
   })
+  test('a compound command whose redirection fails, a function returning non-zero, a failing loop body', async () => {
+    expect(await sh('set -e; { echo x; } > /no/such/dir/f; echo never')).toEqual({
+      stdout: '',
+      stderr: "sh: can't create /no/such/dir/f: nonexistent directory\n",
+      code: 1,
+    })
+    expect(await sh('set -e; f() { return 3; }; f; echo never')).toEqual({ stdout: '', stderr: '', code: 3 })
+    expect(await sh('set -e; for i in 1 2; do echo $i; false; done; echo never')).toEqual({ stdout: '1\n', stderr: '', code: 1 })
+    expect(await sh('! true; echo $?; false && true; echo $?; true || false; echo $?')).toEqual({
+      stdout: '1\n1\n0\n',
+      stderr: '',
+      code: 0,
+    })
+  })
   test('sh -e', async () => {
     expect((await sh('false; echo never', {})).stdout).toBe('never\n')
     const { startArgv } = await import('./sh-helpers.js')

@@ -5,17 +5,24 @@ import type { Command, CommandContext, ProcessInfo } from '../context.js'
 import { SIGNALS, parseSignal, signalName } from '../signals.js'
 import { basename, fail, pace, usage } from './util.js'
 
+/** Timers longer than setTimeout's limit are slept in parts. */
+const MAX_TIMER = 2 ** 30
+
 /** Sleeps on the simulated clock; Infinity waits until the process ends. */
-export async function sleepMs(ctx: CommandContext, ms: number): Promise<void> {
+export function sleepMs(ctx: CommandContext, ms: number): Promise<void> {
+  // One timer (a loop's `sleep 1`) is the clock's own promise, without a frame of its own.
+  if (ms > 0 && ms <= MAX_TIMER) return ctx.clock.sleep(ms, ctx.signal)
+  return sleepLong(ctx, ms)
+}
+
+async function sleepLong(ctx: CommandContext, ms: number): Promise<void> {
   if (ms === Infinity) {
     await new Promise<never>((_, reject) => {
       if (ctx.signal.aborted) reject(ctx.signal.reason)
       ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true })
     })
   }
-  // Timers longer than setTimeout's limit are slept in parts.
-  const MAX = 2 ** 30
-  for (let left = ms; left > 0; left -= MAX) await ctx.clock.sleep(Math.min(left, MAX), ctx.signal)
+  for (let left = ms; left > 0; left -= MAX_TIMER) await ctx.clock.sleep(Math.min(left, MAX_TIMER), ctx.signal)
   if (ms <= 0) await ctx.clock.sleep(0, ctx.signal)
 }
 

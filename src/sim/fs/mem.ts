@@ -66,56 +66,70 @@ export interface SavedLayer {
   opaque: string[]
 }
 
-/** One layer: entries by path, with an index of each directory's names. */
+/**
+ * One layer: entries by path, with an index of each directory's names. Most layers of a container
+ * hold nothing but their root (a masked path's empty tmpfs, /dev/pts, an unchanged upper layer),
+ * so the root is a field and the maps are made with the first entry below it.
+ */
 export class MemLayer {
-  readonly #nodes = new Map<string, MemNode>()
-  readonly #children = new Map<string, Set<string>>()
+  #root: MemNode | undefined
+  #nodes: Map<string, MemNode> | undefined
+  #children: Map<string, Set<string>> | undefined
 
   constructor(root?: MemNode) {
-    if (root) this.#nodes.set('/', root)
+    this.#root = root
   }
 
   get(p: string): MemNode | undefined {
-    return this.#nodes.get(p)
+    return p === '/' ? this.#root : this.#nodes?.get(p)
   }
 
   has(p: string): boolean {
-    return this.#nodes.has(p)
+    return this.get(p) !== undefined
   }
 
   /** Sets an entry; missing parent directories are made (0755 root:root) so a layer is always a tree. */
   set(p: string, node: MemNode): void {
-    if (p !== '/') {
-      const parent = parentOf(p)
-      if (!this.#nodes.has(parent)) this.set(parent, dirNode(0o755, node.mtimeMs))
-      let names = this.#children.get(parent)
-      if (!names) this.#children.set(parent, (names = new Set()))
-      names.add(baseOf(p))
+    if (p === '/') {
+      this.#root = node
+      return
     }
+    const parent = parentOf(p)
+    if (!this.has(parent)) this.set(parent, dirNode(0o755, node.mtimeMs))
+    this.#children ??= new Map()
+    this.#nodes ??= new Map()
+    let names = this.#children.get(parent)
+    if (!names) this.#children.set(parent, (names = new Set()))
+    names.add(baseOf(p))
     this.#nodes.set(p, node)
   }
 
   children(p: string): string[] {
-    return [...(this.#children.get(p) ?? [])]
+    const names = this.#children?.get(p)
+    return names ? [...names] : []
   }
 
   /** Removes an entry and everything under it. */
   delete(p: string): void {
     for (const name of this.children(p)) this.delete(joinPath(p, name))
-    this.#children.delete(p)
-    this.#nodes.delete(p)
-    if (p !== '/') this.#children.get(parentOf(p))?.delete(baseOf(p))
+    this.#children?.delete(p)
+    if (p === '/') this.#root = undefined
+    else {
+      this.#nodes?.delete(p)
+      this.#children?.get(parentOf(p))?.delete(baseOf(p))
+    }
   }
 
   /** Every path, sorted. */
   paths(): string[] {
-    return [...this.#nodes.keys()].sort()
+    const below = [...(this.#nodes?.keys() ?? [])]
+    return (this.#root ? ['/', ...below] : below).sort()
   }
 
   /** Total bytes of the files held. */
   bytes(): number {
-    let n = 0
-    for (const node of this.#nodes.values()) n += node.data?.length ?? 0
+    let n = this.#root?.data?.length ?? 0
+    for (const node of this.#nodes?.values() ?? []) n += node.data?.length ?? 0
     return n
   }
 }

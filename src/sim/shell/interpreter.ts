@@ -29,6 +29,38 @@ const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28])
 const ASH_BUILTINS = new Set(['echo', 'printf', 'test', '[', '[[', 'kill', 'true', 'false', 'pwd'])
 const MAX_FUNCTION_DEPTH = 1000
 
+/** A foreground command's trap: signals sent to the shell do not reach it. */
+const ignoreTrap = (): void => {}
+
+/** The functions of a command context that depend on the descriptors (Shell#streams). */
+interface CommandStreams {
+  io: Io
+  reader: Reader
+  write: CommandContext['write']
+  terminate: CommandContext['terminate']
+  stdin: Input
+  drain: () => Promise<void>
+}
+
+const GLOB_CHARS = /[*?[]/
+
+/** A word that expands to itself: one quoted or plain part without glob characters. */
+function literalOf(w: Word): string | undefined {
+  const only = w.length === 1 ? (w[0] as Part) : undefined
+  return only?.t === 'q' || (only?.t === 'lit' && !GLOB_CHARS.test(only.v)) ? only.v : undefined
+}
+
+/** The words as arguments when every one is literal (most commands), without an async expansion. */
+function literalWords(words: Word[]): string[] | undefined {
+  const out = new Array<string>(words.length)
+  for (let i = 0; i < words.length; i++) {
+    const literal = literalOf(words[i] as Word)
+    if (literal === undefined) return undefined
+    out[i] = literal
+  }
+  return out
+}
+
 /** The process a shell runs as. */
 export interface ShellProcess {
   readonly pid: number
@@ -162,6 +194,8 @@ export class Shell {
   /** The script's last command when it is a plain simple command (ash execs it instead of forking). */
   #tail: Command | undefined
   #interactive = false
+  /** What the last command context's functions closed over (#streams). */
+  #lastStreams: CommandStreams | undefined
 
   constructor(o: ShellOptions) {
     this.proc = o.proc
@@ -387,7 +421,9 @@ export class Shell {
 
   exportedEnv(extra?: ReadonlyArray<[string, string]>): Record<string, string> {
     const env: Record<string, string> = {}
-    for (const [k, v] of this.vars) if (v.exported && v.value !== undefined) env[k] = v.value
+    this.vars.forEach((v, k) => {
+      if (v.exported && v.value !== undefined) env[k] = v.value
+    })
     if (extra) for (const [k, v] of extra) env[k] = v
     return env
   }
@@ -712,24 +748,41 @@ export class Shell {
 
   // ---- execution
 
-  async runList(list: List, io: Io): Promise<number> {
+  runList(list: List, io: Io): Promise<number> {
+    // One command in the foreground (most lists): its status is the list's, without a frame here.
+    // A looping shell keeps its chain of async frames alive while its command runs (a sleep's whole
+    // second), at some 400 bytes a frame, so the common path has as few as it can.
+    const only = list.length === 1 ? (list[0] as List[number]) : undefined
+    if (only !== undefined && !only.background) return this.runAndOr(only.andOr, io)
+    return this.#runItems(list, io)
+  }
+
+  async #runItems(list: List, io: Io): Promise<number> {
     for (const item of list) {
-      if (item.background) {
-        const bio = io.with(0, { kind: 'in', reader: emptyReader() })
-        const child = this.spawn(bio, (sub) => sub.runAndOr(item.andOr, bio))
-        child.job = this.#tree.nextJob++
-        this.#pruneJobs()
-        this.jobs.set(child.pid, child)
-        this.lastBg = child.pid
-        this.status = 0
-      } else {
-        await this.runAndOr(item.andOr, io)
-      }
+      if (item.background) this.#background(item.andOr, io)
+      else await this.runAndOr(item.andOr, io)
     }
     return this.status
   }
 
-  async runAndOr(ao: AndOr, io: Io): Promise<number> {
+  /** `cmd &`: a job with empty stdin. (Its own method: a closure in runList's loop would cost every turn a context.) */
+  #background(ao: AndOr, io: Io): void {
+    const bio = io.with(0, { kind: 'in', reader: emptyReader() })
+    const child = this.spawn(bio, (sub) => sub.runAndOr(ao, bio))
+    child.job = this.#tree.nextJob++
+    this.#pruneJobs()
+    this.jobs.set(child.pid, child)
+    this.lastBg = child.pid
+    this.status = 0
+  }
+
+  runAndOr(ao: AndOr, io: Io): Promise<number> {
+    // One pipeline (most): no frame of its own.
+    if (ao.rest.length === 0) return this.#pipeline(ao.first, io, false)
+    return this.#andOr(ao, io)
+  }
+
+  async #andOr(ao: AndOr, io: Io): Promise<number> {
     const n = ao.rest.length
     let status = await this.#pipeline(ao.first, io, n > 0)
     for (let i = 0; i < n; i++) {
@@ -740,7 +793,13 @@ export class Shell {
     return status
   }
 
-  async #pipeline(p: Pipeline, io: Io, notLast: boolean): Promise<number> {
+  #pipeline(p: Pipeline, io: Io, notLast: boolean): Promise<number> {
+    // One command that nothing guards (most): the command's own frame does the pipeline's part.
+    if (!notLast && !p.negate && p.commands.length === 1) return this.#command(p.commands[0] as Command, io, true)
+    return this.#guardedPipeline(p, io, notLast)
+  }
+
+  async #guardedPipeline(p: Pipeline, io: Io, notLast: boolean): Promise<number> {
     const guarded = notLast || p.negate
     if (guarded) this.#noErrexit++
     let status: number
@@ -751,8 +810,13 @@ export class Shell {
     }
     if (p.negate) status = status === 0 ? 1 : 0
     this.status = status
-    if (status !== 0 && this.opts.errexit && this.#noErrexit === 0 && !guarded) throw new ShellExit(status)
+    if (!guarded) this.#errexit(status)
     return status
+  }
+
+  /** set -e: a command that fails where nothing guards it ends the shell. */
+  #errexit(status: number): void {
+    if (status !== 0 && this.opts.errexit && this.#noErrexit === 0) throw new ShellExit(status)
   }
 
   async #pipe(commands: Command[], io: Io): Promise<number> {
@@ -779,7 +843,12 @@ export class Shell {
     if (this.proc.signal.aborted) throw this.proc.signal.reason
   }
 
-  async runCommand(cmd: Command, io: Io): Promise<number> {
+  runCommand(cmd: Command, io: Io): Promise<number> {
+    return this.#command(cmd, io, false)
+  }
+
+  /** Runs one command; `lone`: it is a whole pipeline nothing guards, so set -e applies here (#pipeline). */
+  async #command(cmd: Command, io: Io, lone: boolean): Promise<number> {
     this.#checkAlive()
     let status: number
     if (cmd.type === 'simple') status = await this.#simple(cmd, io)
@@ -794,16 +863,20 @@ export class Shell {
         if (!(err instanceof RedirError)) throw err
         this.line = cmd.line
         this.error(err.message, undefined, io)
-        return (this.status = 1)
+        this.status = 1
+        if (lone) this.#errexit(1)
+        return 1
       }
       status = await this.#compound(cmd, rio)
     }
     this.status = status
-    await this.runPendingTraps()
+    if (this.#pending.length > 0) await this.runPendingTraps()
+    if (lone) this.#errexit(status)
     return status
   }
 
-  async #compound(cmd: Exclude<Command, SimpleCommand | { type: 'function' }>, io: Io): Promise<number> {
+  /** A compound command: the ones that await before their body runs have methods of their own. */
+  #compound(cmd: Exclude<Command, SimpleCommand | { type: 'function' }>, io: Io): Promise<number> {
     switch (cmd.type) {
       case 'group':
         return this.runList(cmd.body, io)
@@ -812,33 +885,42 @@ export class Shell {
         const sub = this.#subshell(sio)
         return this.#inSubshell(sub, () => sub.runList(cmd.body, sio))
       }
-      case 'if': {
-        for (const clause of cmd.clauses) {
-          if ((await this.#condition(clause.cond, io)) === 0) return this.runList(clause.body, io)
-        }
-        return cmd.else ? this.runList(cmd.else, io) : 0
-      }
+      case 'if':
+        return this.#if(cmd, io)
       case 'loop':
         return this.#loop(cmd.body, io, async () => ((await this.#condition(cmd.cond, io)) === 0) !== cmd.until)
-      case 'for': {
-        const items = cmd.items ? await this.expandWords(cmd.items, io) : [...this.params]
-        let next = 0
-        return this.#loop(cmd.body, io, async () => {
-          if (next >= items.length) return false
-          this.setVar(cmd.name, items[next++] as string)
-          return true
-        })
-      }
-      case 'case': {
-        const subject = await this.expandString(cmd.word, io)
-        for (const item of cmd.items) {
-          for (const pattern of item.patterns) {
-            if (matchPattern(await this.#expandPattern(pattern, io), subject)) return this.runList(item.body, io)
-          }
-        }
-        return 0
+      case 'for':
+        return this.#for(cmd, io)
+      case 'case':
+        return this.#case(cmd, io)
+    }
+  }
+
+  async #if(cmd: Extract<Command, { type: 'if' }>, io: Io): Promise<number> {
+    for (const clause of cmd.clauses) {
+      if ((await this.#condition(clause.cond, io)) === 0) return this.runList(clause.body, io)
+    }
+    return cmd.else ? this.runList(cmd.else, io) : 0
+  }
+
+  async #for(cmd: Extract<Command, { type: 'for' }>, io: Io): Promise<number> {
+    const items = cmd.items ? await this.expandWords(cmd.items, io) : [...this.params]
+    let next = 0
+    return this.#loop(cmd.body, io, async () => {
+      if (next >= items.length) return false
+      this.setVar(cmd.name, items[next++] as string)
+      return true
+    })
+  }
+
+  async #case(cmd: Extract<Command, { type: 'case' }>, io: Io): Promise<number> {
+    const subject = await this.expandString(cmd.word, io)
+    for (const item of cmd.items) {
+      for (const pattern of item.patterns) {
+        if (matchPattern(await this.#expandPattern(pattern, io), subject)) return this.runList(item.body, io)
       }
     }
+    return 0
   }
 
   async #condition(list: List, io: Io): Promise<number> {
@@ -859,7 +941,7 @@ export class Shell {
         const r = await this.#loopBody(body, io)
         if (r === 'break') break
         status = this.status
-        await this.#breathe()
+        if (++this.#spins % 64 === 0) await this.#breathe()
       }
     } finally {
       this.loopDepth--
@@ -881,12 +963,10 @@ export class Shell {
     }
   }
 
-  /** An endless loop of builtins would never give the event loop a turn: yield now and then. */
+  /** An endless loop of builtins would never give the event loop a turn: every 64th turn of a loop yields. */
   async #breathe(): Promise<void> {
-    if (++this.#spins % 64 === 0) {
-      await nextTurn()
-      this.#checkAlive()
-    }
+    await nextTurn()
+    this.#checkAlive()
   }
 
   loopControl(kind: 'break' | 'continue', n: number): void {
@@ -900,7 +980,20 @@ export class Shell {
 
   // ---- simple commands
 
-  async #simple(cmd: SimpleCommand, io: Io): Promise<number> {
+  /**
+   * A simple command. One of plain words without assignments or redirections (most commands) has
+   * nothing to await before it runs: it is dispatched at once, without an async frame of its own.
+   */
+  #simple(cmd: SimpleCommand, io: Io): Promise<number> {
+    const argv = cmd.assigns.length === 0 && cmd.redirs.length === 0 ? literalWords(cmd.words) : undefined
+    if (argv === undefined || argv.length === 0) return this.#expandThenDispatch(cmd, io)
+    this.line = cmd.line
+    this.#cmdsubStatus = undefined
+    if (this.opts.xtrace) this.#trace([], argv, io)
+    return this.#dispatch(cmd, argv, [], io, io)
+  }
+
+  async #expandThenDispatch(cmd: SimpleCommand, io: Io): Promise<number> {
     this.line = cmd.line
     this.#cmdsubStatus = undefined
     const argv = await this.expandWords(cmd.words, io)
@@ -938,6 +1031,13 @@ export class Shell {
       if (special) throw new ShellFatal(1)
       return 1
     }
+    return this.#dispatch(cmd, argv, assigns, rio, io)
+  }
+
+  /** Runs expanded words as a special builtin, a function, a regular builtin or a program, in that order. */
+  #dispatch(cmd: SimpleCommand, argv: string[], assigns: [string, string][], rio: Io, io: Io): Promise<number> {
+    const name = argv[0] as string
+    const special = SPECIAL_BUILTINS[name]
     if (special) {
       for (const [k, v] of assigns) this.setVar(k, v)
       return this.#builtin(name, special, argv, rio, io, true)
@@ -1058,21 +1158,19 @@ export class Shell {
 
   /** The context a command runs with: this shell's descriptors, variables and directory. */
   commandContext(argv: string[], io: Io, env: Record<string, string>, o: { exec?: boolean; applet?: string } = {}): CommandContext {
-    const signal = this.proc.signal
-    const stdin = io.input(0)
-    const abortable = <T>(p: Promise<T>): Promise<T> => this.abortable(p)
+    const streams = this.#streams(io)
     return {
       args: argv,
       env,
       clock: this.sys.clock,
-      signal,
-      write: (stream, text) => this.write(io, stream === 'stdout' ? 1 : 2, text),
+      signal: this.proc.signal,
+      write: streams.write,
       // A foreground command is another process: signals sent to the shell do not reach it.
-      trap: o.exec ? this.proc.trap : () => {},
-      terminate: (exit) => this.proc.terminate(exit),
+      trap: o.exec ? this.proc.trap : ignoreTrap,
+      terminate: streams.terminate,
       cwd: this.cwd,
       fs: this.sys.fs,
-      stdin: { read: () => abortable(stdin.read()), readAll: () => abortable(stdin.readAll()), [READER]: stdin } as Input,
+      stdin: streams.stdin,
       identity: this.sys.identity,
       hostname: this.sys.hostname,
       processes: this.table,
@@ -1080,8 +1178,31 @@ export class Shell {
       ...(this.sys.kernel ? { kernel: this.sys.kernel } : {}),
       pid: this.proc.pid,
       isInit: o.exec ? this.proc.isInit : false,
-      drain: () => abortable((io.out(1) ?? nullSink).drain()),
+      drain: streams.drain,
       ...(o.applet !== undefined ? { applet: o.applet } : {}),
+    }
+  }
+
+  /**
+   * What a command context's functions close over is only this shell and its descriptors: a loop's
+   * commands (the same Io, the same stdin) share one set instead of making seven closures each.
+   */
+  #streams(io: Io): CommandStreams {
+    const stdin = io.input(0)
+    const last = this.#lastStreams
+    if (last?.io === io && last.reader === stdin) return last
+    return (this.#lastStreams = this.#newStreams(io, stdin))
+  }
+
+  #newStreams(io: Io, stdin: Reader): CommandStreams {
+    const abortable = <T>(p: Promise<T>): Promise<T> => this.abortable(p)
+    return {
+      io,
+      reader: stdin,
+      write: (stream, text) => this.write(io, stream === 'stdout' ? 1 : 2, text),
+      terminate: (exit) => this.proc.terminate(exit),
+      stdin: { read: () => abortable(stdin.read()), readAll: () => abortable(stdin.readAll()), [READER]: stdin } as Input,
+      drain: () => abortable((io.out(1) ?? nullSink).drain()),
     }
   }
 
@@ -1253,9 +1374,9 @@ export class Shell {
   async expandWords(words: Word[], io: Io): Promise<string[]> {
     const out: string[] = []
     for (const w of words) {
-      const only = w.length === 1 ? (w[0] as Part) : undefined
-      if (only?.t === 'q' || (only?.t === 'lit' && !/[*?[]/.test(only.v))) {
-        out.push(only.v)
+      const literal = literalOf(w)
+      if (literal !== undefined) {
+        out.push(literal)
         continue
       }
       const b = new Fields(this.ifs)
@@ -1471,8 +1592,8 @@ export class Shell {
   }
 }
 
-/** Runs what resolveExecutable found, with ctx.args as its argv. */
-export async function invokeExecutable(found: Executable, ctx: CommandContext): Promise<number> {
+/** Runs what resolveExecutable found, with ctx.args as its argv (the command's own promise: no frame of its own). */
+export function invokeExecutable(found: Executable, ctx: CommandContext): Promise<number> {
   switch (found.kind) {
     case 'command':
       return found.command(ctx.args, ctx)
@@ -1483,7 +1604,7 @@ export async function invokeExecutable(found: Executable, ctx: CommandContext): 
       return program(ctx.args, execContext(ctx, found.file))
     }
     case 'denied':
-      return 126
+      return Promise.resolve(126)
   }
 }
 
