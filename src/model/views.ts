@@ -5,6 +5,7 @@
 // its UTS namespace (the hostname sethostname changes). The views live in memory; each container's
 // writable layer is saved into its record when the server stops (or a snapshot is taken) and comes
 // back with its view after a restart; a changed hostname is the pod's again after a restart.
+import type { CapabilitySets } from '../sim/fs/security.js'
 import { catalogFiles } from '../images/catalog.js'
 import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../sim/fs/index.js'
 import type { NetNamespace, Uts } from '../sim/kernel.js'
@@ -179,9 +180,11 @@ export class ContainerViews {
     const spec = record.spec as {
       hostname?: string
       root?: { readonly?: boolean }
-      linux?: { seccomp?: SeccompProfile }
+      process?: { capabilities?: Partial<Record<keyof CapabilitySets, string[]>>; noNewPrivileges?: boolean }
+      linux?: { seccomp?: SeccompProfile; maskedPaths?: string[]; readonlyPaths?: string[] }
       mounts?: { destination: string; source: string; type?: string; options?: string[] }[]
     }
+    const caps = spec.process?.capabilities
     const mounts = (spec.mounts ?? [])
       .filter((m) => m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind'))
       .map((m): MountInput => ({ container_path: m.destination, host_path: m.source, readonly: m.options?.includes('ro') ?? false }))
@@ -191,6 +194,21 @@ export class ContainerViews {
       hostname,
       ...this.#namespaces(record, record.id, hostname),
       seccomp: spec.linux?.seccomp ?? null,
+      // What the spec grants (ctr run --privileged, --cap-add), not CRI's defaults.
+      ...(caps
+        ? {
+            capabilities: {
+              bounding: caps.bounding ?? [],
+              effective: caps.effective ?? [],
+              permitted: caps.permitted ?? [],
+              inheritable: caps.inheritable ?? [],
+              ambient: caps.ambient ?? [],
+            },
+          }
+        : {}),
+      noNewPrivs: spec.process?.noNewPrivileges === true,
+      maskedPaths: spec.linux?.maskedPaths ?? [],
+      readonlyPaths: spec.linux?.readonlyPaths ?? [],
       readonlyRootfs: spec.root?.readonly ?? false,
       mounts,
     })

@@ -203,6 +203,29 @@ describe.skipIf(!CTR)('ctr e2e', () => {
     expect(tty.out.replace(/\r/g, '')).toContain('/ # echo hi\nhi\n/ # exit 5\n')
   })
 
+  test('run follows the spec ctr writes: capabilities (--privileged, --cap-add), no_new_privs, masked paths', async () => {
+    await h.image.PullImage({ image: { image: 'busybox' } })
+    const ctrRun = (...args: string[]) =>
+      run(CTR!, ['-a', h.fake.socketPath, '-n', 'k8s.io', 'run', '--rm', ...args], { timeout: 30_000 }).then(
+        (r) => ({ out: r.stdout, err: r.stderr, code: 0 }),
+        (e: { stdout: string; stderr: string; code: number }) => ({ out: e.stdout, err: e.stderr, code: e.code }),
+      )
+    const image = 'docker.io/library/busybox:latest'
+    expect(await ctrRun(image, 'plain', 'hostname', 'renamed')).toMatchObject({
+      err: 'hostname: sethostname: Operation not permitted\n',
+      code: 1,
+    })
+    expect(await ctrRun('--privileged', image, 'priv', 'sh', '-c', 'hostname renamed && hostname')).toMatchObject({
+      out: 'renamed\n',
+      code: 0,
+    })
+    expect(await ctrRun('--cap-add', 'CAP_SYS_ADMIN', image, 'capadd', 'hostname', 'renamed')).toMatchObject({ code: 0 })
+    expect((await ctrRun(image, 'status', 'grep', '-E', '^(NoNewPrivs|CapEff)', '/proc/self/status')).out).toBe(
+      'CapEff:\t00000000a80425fb\nNoNewPrivs:\t1\n',
+    )
+    expect((await ctrRun(image, 'masked', 'cat', '/proc/kcore')).out).toBe('')
+  })
+
   test('events sees a task start and exit', async () => {
     const child = spawn(CTR!, ['-a', h.fake.socketPath, 'events'])
     let out = ''

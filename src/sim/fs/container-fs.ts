@@ -68,6 +68,13 @@ export interface ContainerFsInput {
    * default profile; a Localhost one not given: a profile that allows everything). null: none.
    */
   seccomp?: SeccompProfile | null
+  /**
+   * The capability sets of the runtime spec (process.capabilities), for a container made through
+   * containerd's API; absent: what `security` gives (containerd's CRI rules).
+   */
+  capabilities?: CapabilitySets
+  /** The spec's process.noNewPrivileges; absent: security.no_new_privs. */
+  noNewPrivs?: boolean
   /** The UTS namespace (its hostname), shared with the other containers of the pod; one of its own when absent. */
   uts?: Uts
   /** The network namespace, shared likewise; one of its own (with podIp) when absent. */
@@ -184,10 +191,10 @@ export class ContainerFs implements Fs {
     const readonlyRootfs = input.readonlyRootfs ?? sc?.readonly_rootfs ?? false
     this.user = input.user
     this.#processes = input.processes ?? (() => [])
-    this.capabilities = capabilitySets(sc)
+    this.capabilities = input.capabilities ?? capabilitySets(sc)
     this.kernel = {
       capabilities: this.capabilities,
-      noNewPrivs: sc?.no_new_privs === true,
+      noNewPrivs: input.noNewPrivs ?? sc?.no_new_privs === true,
       seccomp: seccompFilter(sc, input.seccomp, this.capabilities.bounding),
       uts: input.uts ?? { hostname: input.hostname },
       net: input.net ?? { addresses: input.podIp ? [input.podIp] : [], bridges: new Map() },
