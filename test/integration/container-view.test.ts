@@ -97,6 +97,58 @@ describe('the container view', () => {
     expect((await exec(id, ['sh', '-c', 'dd if=/dev/zero of=/tmp/z bs=1k count=3 status=none && wc -c < /tmp/z'])).out).toBe('3072\n')
   })
 
+  test('mount lists the mount table; a privileged container binds and mounts tmpfs in its own namespace, others may not', async () => {
+    const plain = await start('plain-mount')
+    expect((await exec(plain, ['mount'])).out).toMatch(/^overlay on \/ type overlay \(rw,relatime,lowerdir=/)
+    expect((await exec(plain, ['mount', '-t', 'proc'])).out).toMatch(
+      /^proc on \/proc type proc \(rw,nosuid,nodev,noexec,relatime\)\nproc on \/proc\/asound type proc \(ro,/,
+    )
+    expect(await exec(plain, ['sh', '-c', 'mkdir -p /mnt/x && mount --bind /etc /mnt/x'])).toMatchObject({
+      err: 'mount: mounting /etc on /mnt/x failed: Operation not permitted\n',
+      code: 255,
+    })
+    const priv = await start('priv-mount', { linux: { security_context: { privileged: true } } })
+    const script = [
+      'mkdir -p /mnt/x /mnt/t',
+      'mount --bind /etc /mnt/x',
+      'ls /mnt/x | grep -c passwd',
+      'mount -t tmpfs scratch /mnt/t && echo hi > /mnt/t/f && cat /mnt/t/f',
+      'mount -t tmpfs | grep /mnt/t',
+      'umount /mnt/x && ls /mnt/x | wc -l',
+      'umount /mnt/x',
+    ].join('; ')
+    expect(await exec(priv, ['sh', '-c', script])).toEqual({
+      out: '1\nhi\nscratch on /mnt/t type tmpfs (rw,relatime)\n0\n',
+      err: "umount: can't unmount /mnt/x: Invalid argument\n",
+      code: 1,
+    })
+  })
+
+  test('a private bind mount does not receive what the host mounts under it later; a slave one does', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-prop-'))
+    const { mkdirSync } = await import('node:fs')
+    const { execFileSync } = await import('node:child_process')
+    mkdirSync(join(dir, 'mnt', 'point'), { recursive: true })
+    mkdirSync(join(dir, 'src'))
+    writeFileSync(join(dir, 'src', 'flag'), '')
+    const mounts = (propagation: string) => ({
+      mounts: [{ container_path: '/vol', host_path: join(dir, 'mnt'), propagation } as NonNullable<ContainerConfig['mounts']>[number]],
+    })
+    const priv = await start('prop-private', mounts('PROPAGATION_PRIVATE'))
+    const slave = await start('prop-slave', mounts('PROPAGATION_HOST_TO_CONTAINER'))
+    try {
+      execFileSync('mount', ['--bind', join(dir, 'src'), join(dir, 'mnt', 'point')], { stdio: 'ignore' })
+    } catch {
+      t.skip() // the host does not let this process mount (not root, or no CAP_SYS_ADMIN)
+    }
+    try {
+      expect((await exec(priv, ['ls', '-A', '/vol/point'])).out).toBe('')
+      expect((await exec(slave, ['ls', '-A', '/vol/point'])).out).toBe('flag\n')
+    } finally {
+      execFileSync('umount', [join(dir, 'mnt', 'point')])
+    }
+  })
+
   test('the process table follows the PID namespace: pod-shared sees the pause process as PID 1', async () => {
     const shared = await start('shared-pid')
     expect((await exec(shared, ['cat', '/proc/1/cmdline'])).out).toBe('/pause\0')

@@ -4,6 +4,7 @@ import { cat, cp, df, du, ln, ls, mkdir, mv, readlink, rm, stat, touch } from '.
 import { chmod } from './fs-mode.js'
 import { cut, grep, head, sed, sort, tail, tr, uniq, wc } from './fs-text.js'
 import { find, mktemp } from './fs-find.js'
+import { mount, umount } from './fs-mount.js'
 
 export const fsCommands: Readonly<Record<string, Command>> = {
   cat,
@@ -21,6 +22,7 @@ export const fsCommands: Readonly<Record<string, Command>> = {
   ls,
   mkdir,
   mktemp,
+  mount,
   mv,
   readlink,
   rm,
@@ -30,6 +32,7 @@ export const fsCommands: Readonly<Record<string, Command>> = {
   tail,
   touch,
   tr,
+  umount,
   uniq,
   wc,
 }

@@ -316,11 +316,11 @@ export class ContainerFs implements Fs {
       })
     }
     for (const m of criMounts) {
-      const backend = new HostBind(m.host_path)
       const propagation =
         typeof m.propagation === 'number'
           ? ['PROPAGATION_PRIVATE', 'PROPAGATION_HOST_TO_CONTAINER', 'PROPAGATION_BIDIRECTIONAL'][m.propagation]
           : m.propagation
+      const backend = new HostBind(m.host_path, !propagation || propagation === 'PROPAGATION_PRIVATE' ? 'private' : 'receive')
       this.#mount({
         target: m.container_path,
         backend,
@@ -853,6 +853,56 @@ export class ContainerFs implements Fs {
     return r.path
   }
 
+  /**
+   * mount(2) in the container's mount namespace: a bind of one of its paths (the same backend from
+   * that point, as MS_BIND does) or a new tmpfs. Needs CAP_SYS_ADMIN. Nothing reaches the host: a
+   * bind under a bidirectional (rshared) mount is not propagated out.
+   */
+  doMount(o: { source: string; target: string; type: 'bind' | 'tmpfs'; readonly: boolean }, c: Caller): void {
+    this.#sys(c, ['mount'], o.target)
+    if (!hasCap(c.caps, CAP.SYS_ADMIN)) throw new FsError('EPERM', o.target)
+    const target = this.#resolve(o.target, true, c)
+    if (!target.entry) throw new FsError('ENOENT', o.target)
+    if (o.type === 'tmpfs') {
+      this.#mount({
+        target: target.path,
+        backend: new Tmpfs(dirNode(0o1777, this.now()), this.now),
+        readonly: o.readonly,
+        fstype: 'tmpfs',
+        source: o.source,
+        options: 'relatime',
+      })
+    } else {
+      const source = this.#resolve(o.source, true, c)
+      if (!source.entry) throw new FsError('ENOENT', o.source)
+      if ((source.entry.type === 'dir') !== (target.entry.type === 'dir'))
+        throw new FsError(target.entry.type === 'dir' ? 'ENOTDIR' : 'EISDIR', o.target)
+      const from = source.mount
+      this.#mount({
+        target: target.path,
+        backend: from.backend,
+        root: this.#rel(from, source.path),
+        readonly: o.readonly,
+        fstype: from.fstype,
+        source: from.source,
+        options: from.options.replace(/,?(shared|slave)/g, ''),
+      })
+    }
+    this.#generation++
+  }
+
+  /** umount(2): the topmost mount at `target` goes (EINVAL when nothing is mounted there). */
+  doUmount(target: string, c: Caller): void {
+    this.#sys(c, ['umount2'], target)
+    if (!hasCap(c.caps, CAP.SYS_ADMIN)) throw new FsError('EPERM', target)
+    const path = this.#resolve(target, true, c).path
+    const i = this.mounts.findLastIndex((m) => m.target === path)
+    if (i <= 0) throw new FsError('EINVAL', target)
+    this.mounts.splice(i, 1)
+    this.#mountOf.clear()
+    this.#generation++
+  }
+
   doChmod(path: string, mode: number, c: Caller): void {
     this.#generation++
     this.#sys(c, ['chmod', 'fchmodat', 'fchmodat2'], path)
@@ -920,6 +970,12 @@ class FsView implements Fs {
   }
   utimes(path: string, mtimeMs: number): void {
     this.fs.run(this.c, (c) => this.fs.doUtimes(path, mtimeMs, c))
+  }
+  mount(o: { source: string; target: string; type: 'bind' | 'tmpfs'; readonly: boolean }): void {
+    this.fs.run(this.c, (c) => this.fs.doMount(o, c))
+  }
+  umount(target: string): void {
+    this.fs.run(this.c, (c) => this.fs.doUmount(target, c))
   }
   memo<T>(key: string, compute: () => T): T {
     return this.fs.memoFor(this.c, key, compute)

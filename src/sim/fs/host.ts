@@ -3,7 +3,8 @@
 // a simulated process writes to the host, and only under a host path a client asked to mount
 // writable. Symlinks inside the mount are not followed here: the container filesystem resolves them
 // inside the container's root, as the kernel would; the host path itself is resolved on the host
-// (realpath) when the mount is made, as runc does with a mount source.
+// (realpath) when the mount is made, as runc does with a mount source. A private mount (CRI's
+// default) does not see what the host mounts under it later; rslave and rshared ones do.
 import * as fs from 'node:fs'
 import type { Attrs, Backend, Entry } from './backend.js'
 import { FsError, type FsErrorCode } from './types.js'
@@ -36,16 +37,61 @@ function attempt<T>(path: string, f: () => T): T {
   }
 }
 
+/** The host's mount points (from /proc/self/mountinfo, octal escapes decoded); none where it cannot be read. */
+function hostMountPoints(): string[] {
+  let text: string
+  try {
+    text = fs.readFileSync('/proc/self/mountinfo', 'utf8')
+  } catch {
+    return []
+  }
+  return text
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((p): p is string => p !== undefined)
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))))
+}
+
 export class HostBind implements Backend {
   /** The host path (symlinks resolved), or undefined when it does not exist. */
   readonly root: string | undefined
+  /**
+   * A private mount (CRI's default propagation) does not receive the host's later mounts: the
+   * mount points under it that were there when it was made. Undefined: host mounts show through
+   * (rslave, rshared).
+   */
+  readonly #initialMounts: Set<string> | undefined
 
-  constructor(readonly hostPath: string) {
+  constructor(
+    readonly hostPath: string,
+    propagation: 'private' | 'receive' = 'receive',
+  ) {
     try {
       this.root = fs.realpathSync(hostPath)
     } catch {
       this.root = undefined
     }
+    if (propagation === 'private' && this.root !== undefined) this.#initialMounts = new Set(this.#mountsUnder())
+  }
+
+  #mountsUnder(): string[] {
+    const root = this.root as string
+    return hostMountPoints().filter((p) => p !== root && (root === '/' || p.startsWith(`${root}/`)))
+  }
+
+  /**
+   * What a private mount shows of a host path that a later host mount covers: the mount point as
+   * the empty directory it was (what is beneath a mount cannot be read), nothing below it.
+   */
+  #hidden(abs: string): 'mountpoint' | 'below' | undefined {
+    if (this.#initialMounts === undefined) return undefined
+    // Read each time (a few KB): a cached copy would make what the container sees depend on timing.
+    for (const p of this.#mountsUnder()) {
+      if (this.#initialMounts.has(p)) continue
+      if (abs === p) return 'mountpoint'
+      if (abs.startsWith(`${p}/`)) return 'below'
+    }
+    return undefined
   }
 
   /** The host path of a backend path; never outside the mounted path (paths here are normalised). */
@@ -61,6 +107,9 @@ export class HostBind implements Backend {
       return p === '/' ? { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 4096, mtimeMs: 0, nlink: 2 } : undefined
     }
     const abs = this.#abs(p)
+    const hidden = this.#hidden(abs)
+    if (hidden === 'below') return undefined
+    if (hidden === 'mountpoint') return { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 4096, mtimeMs: 0, nlink: 2 }
     const st = fs.lstatSync(abs, { throwIfNoEntry: false })
     if (!st) return undefined
     const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? 'char' : 'file'
@@ -83,11 +132,17 @@ export class HostBind implements Backend {
 
   readdir(p: string): string[] {
     if (this.root === undefined) return []
-    return attempt(p, () => fs.readdirSync(this.#abs(p)))
+    const abs = this.#abs(p)
+    const hidden = this.#hidden(abs)
+    if (hidden === 'mountpoint') return []
+    if (hidden === 'below') throw new FsError('ENOENT', p)
+    return attempt(p, () => fs.readdirSync(abs))
   }
 
   read(p: string): Buffer {
-    return attempt(p, () => fs.readFileSync(this.#abs(p)))
+    const abs = this.#abs(p)
+    if (this.#hidden(abs)) throw new FsError(this.#hidden(abs) === 'mountpoint' ? 'EISDIR' : 'ENOENT', p)
+    return attempt(p, () => fs.readFileSync(abs))
   }
 
   write(p: string, data: Buffer, append: boolean, attrs: Attrs): void {

@@ -104,6 +104,13 @@ export interface Fs {
   realpath(path: string): string
   /** Sets the permission bits (follows symlinks); the owner or a root with CAP_FOWNER only (EPERM). */
   chmod?(path: string, mode: number): void
+  /**
+   * mount(2) in the container's mount namespace: a bind of one of its paths, or a new tmpfs
+   * (EPERM without CAP_SYS_ADMIN); absent where the filesystem has no mounts.
+   */
+  mount?(o: { source: string; target: string; type: 'bind' | 'tmpfs'; readonly: boolean }): void
+  /** umount(2): EINVAL when nothing is mounted at `target`. */
+  umount?(target: string): void
   /** Sets the modification time (follows symlinks), as touch does. */
   utimes?(path: string, mtimeMs: number): void
   /**
