@@ -1,7 +1,7 @@
 // The node's network model (namespaces, sockets, routes, DNS, /proc/net) and the servers and
 // commands over it where the process table matters: nginx's workers and daemons (spawn), nc -e, UDP.
 import { describe, expect, test } from 'vitest'
-import { NodeNetwork, networkNamespace } from '../../src/model/net.js'
+import { NodeNetwork, networkNamespace } from '../../src/model/net-namespaces.js'
 import type { Node } from '../../src/model/node.js'
 import { parseCidr } from '../../src/model/network.js'
 import { SimClock } from '../../src/sim/clock.js'

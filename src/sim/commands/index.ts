@@ -2,7 +2,7 @@
 // registered here; another table (the filesystem commands) joins with registerCommands(table).
 import { sh } from '../shell/command.js'
 import { infoCommands } from './info.js'
-import { netCommands } from './net.js'
+import { netCommands } from './ping-brctl.js'
 import { processCommands } from './process.js'
 import { commands, registerCommands } from './table.js'
 import { testCommands } from './test.js'
