@@ -60,6 +60,13 @@ function processTable(node: Node, record: ContainerRecord, user: ProcessSpec['us
         exit: () => node.pids.remove(hostPid),
       }
     },
+    exec: (pid, args) => {
+      const target = node.pids.find(ns, pid)
+      if (!target) return false
+      delete target.comm
+      target.args = [...args]
+      return true
+    },
     setArgs: (pid, args) => {
       // A process retitling itself (nginx: master process …): its comm stays its program's name.
       const target = node.pids.find(ns, pid)

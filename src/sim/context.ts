@@ -103,6 +103,8 @@ export interface ProcessTable {
    * name. False when the table has no such process it can retitle.
    */
   setArgs?(pid: number, args: readonly string[]): boolean
+  /** The process execs another program: ps and /proc show its argv and name from now on. */
+  exec?(pid: number, args: readonly string[]): boolean
 }
 
 export interface SpawnedProcess {

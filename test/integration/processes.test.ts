@@ -115,6 +115,15 @@ test('a restart keeps the PIDs processes had in their namespaces', async () => {
   expect((await ps(second)).slice(0, 2)).toEqual(before.slice(0, 2))
 })
 
+test('the last command of sh -c replaces the shell (ps shows it), unless a trap keeps the shell', async () => {
+  const p = await pod('execd', 'CONTAINER')
+  const execd = await start(p, 'execd', 'CONTAINER', { command: ['sh', '-c', 'echo starting; sleep 3600'] })
+  expect((await ps(execd))[0]).toEqual([1, 'sleep 3600'])
+  expect((await exec(execd, ['cat', '/proc/1/comm'])).out).toBe('sleep\n')
+  const kept = await start(p, 'kept', 'CONTAINER', { command: ['sh', '-c', 'trap "exit 0" TERM; sleep 3600'] })
+  expect((await ps(kept))[0]).toEqual([1, 'sh -c trap "exit 0" TERM; sleep 3600'])
+})
+
 describe("a shell's children", () => {
   test('background jobs and pipeline stages get PIDs that ps lists and kill signals', async () => {
     const p = await pod('jobs', 'CONTAINER')

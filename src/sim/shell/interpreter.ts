@@ -1138,6 +1138,8 @@ export class Shell {
     const applet = found.kind === 'command' && !name.includes('/') && ASH_BUILTINS.has(name) ? this.name : undefined
     const ctx = this.commandContext(argv, io, this.exportedEnv(assigns), { exec: replaces, ...(applet ? { applet } : {}) })
     this.#setArgs?.(argv)
+    // The shell's own process execs the program (exec, or the last command of `sh -c`): ps shows it.
+    if (replaces && !this.#setArgs) this.sys.processes.exec?.(this.proc.pid, argv)
     try {
       return (await this.invoke(found, ctx)) & 0xff
     } catch (err) {
