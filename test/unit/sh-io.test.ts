@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest'
+import { SimClock } from '../../src/sim/clock.js'
 import { MemFs, sh, start, until } from './sh-helpers.js'
 
 describe('redirections', () => {
@@ -185,6 +186,37 @@ describe('read', () => {
     expect((await r.exited).code).toBe(0)
     expect(r.out.stdout).toBe('1\n2\n3\nstill here\n')
     expect(r.out.stderr).toBe('/ # /tmp # > /tmp # /tmp # sh: break: Illegal number: 0\n/tmp # /tmp # \n')
+  })
+})
+
+describe('an interactive shell and ^C', () => {
+  test('SIGINT stops the line it runs (a command, a loop, its pipeline) with 130 and it prompts again; TERM does not end it', async () => {
+    const { startArgv, until } = await import('./sh-helpers.js')
+    const { StreamInput } = await import('../../src/sim/context.js')
+    const clock = new SimClock()
+    clock.freeze(true)
+    const input = new StreamInput()
+    const r = startArgv(['sh', '-i'], { stdin: input, clock, pid: 7 })
+    const prompts = () => r.out.stderr.split('/ # ').length - 1
+    const turns = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((res) => setImmediate(res))
+    }
+    await until(() => prompts() === 1)
+    input.push('sleep 100; echo not reached\n')
+    await turns()
+    r.proc.kill(2)
+    await until(() => prompts() === 2)
+    input.push('echo status $?\n')
+    await until(() => r.out.stdout === 'status 130\n')
+    input.push('while true; do sleep 1 | cat; done\n')
+    await turns()
+    r.proc.kill(2)
+    r.proc.kill(15)
+    input.push('echo again $?\n')
+    await until(() => r.out.stdout.endsWith('again 130\n'))
+    input.end()
+    expect((await r.exited).code).toBe(0)
+    expect(r.out.stdout).toBe('status 130\nagain 130\n')
   })
 })
 

@@ -33,6 +33,13 @@ export class BuiltinError extends Error {
 
 export class RedirError extends Error {}
 
+/** ^C at an interactive shell: what runs for the current input line stops, the shell prompts again. */
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted')
+  }
+}
+
 /** A write to a pipe nobody reads, by a process that ignores SIGPIPE. */
 export class EpipeError extends Error {
   constructor() {

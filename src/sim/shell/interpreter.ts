@@ -9,11 +9,11 @@ import { SyscallKilled, execContext, type Kernel } from '../kernel.js'
 import { FS_MESSAGES, FsError, resolvePath, type Fs } from '../fs/types.js'
 import type { Net } from '../net.js'
 import { SimProcess, type ExitInfo } from '../process.js'
-import { SIGKILL } from '../signals.js'
+import { SIGINT, SIGKILL, SIGQUIT, SIGTERM } from '../signals.js'
 import { ArithError, evaluate } from './arith.js'
 import type { AndOr, Command, List, ParamPart, Part, Pipeline, Redir, SimpleCommand, Word } from './ast.js'
 import { REGULAR_BUILTINS, SPECIAL_BUILTINS, type Builtin } from './builtins.js'
-import { BuiltinError, EpipeError, FunctionReturn, LoopControl, RedirError, ShellExit, ShellFatal } from './errors.js'
+import { BuiltinError, EpipeError, FunctionReturn, Interrupted, LoopControl, RedirError, ShellExit, ShellFatal } from './errors.js'
 import { Fields } from './fields.js'
 import { CaptureSink, Io, Pipe, Reader, emptyReader, nextTurn, nullSink, textReader, FileSink, type Fd, type Sink } from './io.js'
 import { resolveExecutable, type Executable } from './lookup.js'
@@ -150,7 +150,8 @@ function tailCommand(list: List | undefined): Command | undefined {
 const INCOMPLETE = /end of file|unterminated quoted string|EOF in backquote|missing '\)\)'|missing '\}'/
 
 export class Shell {
-  readonly proc: ShellProcess
+  /** Its process; while an interactive shell runs a line, one whose signal ^C also aborts. */
+  proc: ShellProcess
   readonly sys: ShellSystem
   io: Io
   name: string
@@ -194,6 +195,8 @@ export class Shell {
   /** The script's last command when it is a plain simple command (ash execs it instead of forking). */
   #tail: Command | undefined
   #interactive = false
+  /** ^C at an interactive shell: aborts the line it runs. */
+  #interrupt: (() => void) | undefined
   /** What the last command context's functions closed over (#streams). */
   #lastStreams: CommandStreams | undefined
 
@@ -242,6 +245,13 @@ export class Shell {
   async mainInput(interactive: boolean): Promise<number> {
     const input = this.io.input(0)
     this.#interactive = interactive
+    if (interactive) {
+      // As ash: an interactive shell is not ended by TERM or QUIT, and INT stops the line it runs.
+      this.proc.trap(SIGTERM, () => {})
+      this.proc.trap(SIGQUIT, () => {})
+      // At the prompt (the terminal has dropped the line typed so far) it prompts again.
+      this.proc.trap(SIGINT, () => (this.#interrupt ? this.#interrupt() : this.write(this.io, 2, this.#prompt('PS1'))))
+    }
     let buffered = ''
     /** The next line of input with its newline; at end of input what is left (maybe ''), then undefined. */
     const nextLine = async (): Promise<string | undefined> => {
@@ -284,16 +294,35 @@ export class Shell {
   /** One complete piece of input: its commands, then its syntax error if it has one. */
   async #runInput(text: string, interactive: boolean): Promise<void> {
     const script = parseScript(text)
+    // While the line runs, the shell's process signal is one ^C can abort too (the foreground job).
+    const outer = this.proc
+    const line = new AbortController()
+    const onEnd = (): void => line.abort(outer.signal.reason)
+    if (interactive) {
+      outer.signal.addEventListener('abort', onEnd, { once: true })
+      this.proc = { ...outer, signal: line.signal }
+      this.#interrupt = () => line.abort(new Interrupted())
+      // The children this line starts are its job: they go with it.
+      this.#process.watching = false
+    }
     try {
-      for (const line of script.lines) await this.runList(line, this.io)
+      for (const l of script.lines) await this.runList(l, this.io)
       if (script.error) {
         this.#syntaxError(script.error)
         throw new ShellFatal(2)
       }
     } catch (err) {
-      // An interactive shell survives its commands' errors (not `exit`); a script does not.
-      if (!interactive || !(err instanceof ShellFatal)) throw err
-      this.status = err.status
+      // An interactive shell survives its commands' errors (not `exit`) and ^C; a script does not.
+      if (!interactive || outer.signal.aborted) throw err
+      if (err instanceof Interrupted || line.signal.reason instanceof Interrupted) this.status = 130
+      else if (err instanceof ShellFatal) this.status = err.status
+      else throw err
+    } finally {
+      if (interactive) {
+        outer.signal.removeEventListener('abort', onEnd)
+        this.proc = outer
+        this.#interrupt = undefined
+      }
     }
   }
 
