@@ -65,8 +65,16 @@ const HOST_INIT: ProcessNode = {
   signal: () => true,
 }
 
+/**
+ * How many processes a container may hold (its cgroup's pids.max): the processes live in the
+ * server's memory, so a fork bomb in a container stops at this instead of taking the server down.
+ */
+export const PIDS_MAX = 1024
+
 export class PidTable {
   #byHost = new Map<number, ProcessNode>()
+  /** Processes per container, for PIDS_MAX. */
+  #count = new Map<string, number>()
   /** Processes of each non-host namespace by their PID there. */
   #ns = new Map<string, Map<number, ProcessNode>>()
   #nextPid = new Map<string, number>()
@@ -94,6 +102,7 @@ export class PidTable {
     }
     this.#byHost.set(p.hostPid, node)
     if (p.ns !== HOST_NS) this.#ns.get(p.ns)?.set(pid, node)
+    this.#count.set(p.containerId, (this.#count.get(p.containerId) ?? 0) + 1)
     return node
   }
 
@@ -101,6 +110,9 @@ export class PidTable {
     const node = this.#byHost.get(hostPid)
     if (!node) return
     this.#byHost.delete(hostPid)
+    const left = (this.#count.get(node.containerId) ?? 1) - 1
+    if (left > 0) this.#count.set(node.containerId, left)
+    else this.#count.delete(node.containerId)
     if (node.ns === HOST_NS) return
     const members = this.#ns.get(node.ns)
     members?.delete(node.pid)
@@ -129,6 +141,11 @@ export class PidTable {
       .sort((a, b) => a.pid - b.pid)
   }
 
+  /** How many processes a container holds. */
+  countOf(containerId: string): number {
+    return this.#count.get(containerId) ?? 0
+  }
+
   /** Every process running in a container (its cgroup), by host PID. */
   ofContainer(containerId: string): ProcessNode[] {
     return [...this.#byHost.values()].filter((p) => p.containerId === containerId).sort((a, b) => a.hostPid - b.hostPid)
@@ -150,6 +167,7 @@ export class PidTable {
 
   clear(): void {
     this.#byHost.clear()
+    this.#count.clear()
     this.#ns.clear()
     this.#nextPid.clear()
   }

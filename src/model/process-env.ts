@@ -2,14 +2,14 @@
 // identity, hostname, process table, network namespace, working directory) built from the
 // container record and its view, and the check that an executable exists before a task starts.
 import { findExecutable, makeCommandContext, type ContextOptions } from '../sim/shell/index.js'
-import type { ProcessTable as SimProcessTable } from '../sim/context.js'
+import { ForkFailed, type ProcessTable as SimProcessTable } from '../sim/context.js'
 import type { ProgramContext } from '../sim/process.js'
 import type { ContainerRecord } from '../store/schema.js'
 import { RuntimeError } from './errors.js'
 import { parsePasswd } from '../sim/fs/users.js'
 import { profileError, type SeccompProfile } from '../sim/seccomp.js'
 import type { Node } from './node.js'
-import { pidNamespaceOf } from './pids.js'
+import { PIDS_MAX, pidNamespaceOf } from './pids.js'
 
 interface ProcessSpec {
   args?: string[]
@@ -42,6 +42,7 @@ function processTable(node: Node, record: ContainerRecord, user: ProcessSpec['us
       return target.signal(signo)
     },
     spawn: (child) => {
+      if (node.pids.countOf(record.id) >= PIDS_MAX) throw new ForkFailed()
       const hostPid = node.state.nextPid++
       const entry = node.pids.add({
         hostPid,

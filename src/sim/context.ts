@@ -107,6 +107,13 @@ export interface ProcessTable {
   exec?(pid: number, args: readonly string[]): boolean
 }
 
+/** ProcessTable.spawn refuses a new process: the container holds as many as it may (fork's EAGAIN). */
+export class ForkFailed extends Error {
+  constructor() {
+    super('Resource temporarily unavailable')
+  }
+}
+
 export interface SpawnedProcess {
   pid: number
   setArgs(args: readonly string[]): void

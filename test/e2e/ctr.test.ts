@@ -231,13 +231,16 @@ describe.skipIf(!CTR)('ctr e2e', () => {
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     try {
-      // ctr gives no sign that it has subscribed: make pods until it reports one.
+      // ctr gives no sign that it has subscribed: make pods until it reports one's start and exit
+      // (it may subscribe between the two of a pod).
       let pod = ''
-      for (let i = 0; i < 20 && !(pod && out.includes(pod) && out.includes('/tasks/exit')); i++) {
+      const exited = (): boolean =>
+        out.includes(`/tasks/start {"container_id":"${pod}"`) && out.includes(`/tasks/exit {"container_id":"${pod}"`)
+      for (let i = 0; i < 20 && !(pod && exited()); i++) {
         const config = podConfig(`events-${i}`)
         pod = await runPod(h, config)
         await h.runtime.StopPodSandbox({ pod_sandbox_id: pod })
-        for (let j = 0; j < 10 && !out.includes(`"container_id":"${pod}"`); j++) await new Promise((r) => setTimeout(r, 50))
+        for (let j = 0; j < 10 && !exited(); j++) await new Promise((r) => setTimeout(r, 50))
       }
       expect(out).toMatch(new RegExp(`k8s\\.io /tasks/start \\{"container_id":"${pod}"`))
       expect(out).toMatch(new RegExp(`k8s\\.io /tasks/exit \\{"container_id":"${pod}"`))

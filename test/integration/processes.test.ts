@@ -124,6 +124,16 @@ test('the last command of sh -c replaces the shell (ps shows it), unless a trap 
   expect((await ps(kept))[0]).toEqual([1, 'sh -c trap "exit 0" TERM; sleep 3600'])
 })
 
+test('a container holds at most 1,024 processes: a fork bomb gets "can\'t fork" and the server goes on', async () => {
+  const p = await pod('bomb', 'CONTAINER')
+  const id = await start(p, 'c', 'CONTAINER')
+  const r = await exec(id, ['sh', '-c', 'f() { f | f & }; f; wait; echo survived'])
+  expect(r.err).toContain("sh: can't fork: Resource temporarily unavailable\n")
+  expect(r.out).toBe('survived\n')
+  expect((await ps(id)).map(([, args]) => args)).toEqual(['sleep 3600', 'ps -o pid,args'])
+  expect((await h.runtime.Version({ version: '' })).runtime_name).toBe('containerd')
+})
+
 describe("a shell's children", () => {
   test('background jobs and pipeline stages get PIDs that ps lists and kill signals', async () => {
     const p = await pod('jobs', 'CONTAINER')

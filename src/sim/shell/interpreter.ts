@@ -3,7 +3,15 @@
 // a forked Shell, so each can be signalled (SIGPIPE, kill $!) and exits on its own.
 import { fallbackCommand, lookupCommand } from '../commands/table.js'
 import { imageProgram } from '../programs/index.js'
-import type { CommandContext, Identity, Input, ProcessInfo, ProcessTable, SpawnedProcess } from '../context.js'
+import {
+  ForkFailed,
+  type CommandContext,
+  type Identity,
+  type Input,
+  type ProcessInfo,
+  type ProcessTable,
+  type SpawnedProcess,
+} from '../context.js'
 import type { Clock } from '../clock.js'
 import { SyscallKilled, execContext, type Kernel } from '../kernel.js'
 import { FS_MESSAGES, FsError, resolvePath, type Fs } from '../fs/types.js'
@@ -600,7 +608,13 @@ export class Shell {
     const args = [this.name]
     const spawnHook = this.sys.processes.spawn
     let proc!: SimProcess
-    const handle = spawnHook?.call(this.sys.processes, { ppid: this.proc.pid, args, signal: (signo) => proc.kill(signo) })
+    let handle: SpawnedProcess | undefined
+    try {
+      handle = spawnHook?.call(this.sys.processes, { ppid: this.proc.pid, args, signal: (signo) => proc.kill(signo) })
+    } catch (err) {
+      if (err instanceof ForkFailed) this.#fatal(`can't fork: ${err.message}`)
+      throw err
+    }
     const pid = handle?.pid ?? this.#allocPid()
     const child: Child = { pid, job: 0, args, proc: undefined as unknown as SimProcess, handle }
     const ignored = new Set([...this.traps].filter(([s, a]) => s !== 0 && a === '').map(([s]) => s))
