@@ -152,3 +152,12 @@ describe('expr, free', () => {
     )
   })
 })
+
+describe('the shell holds no more than the server can', () => {
+  test('a variable or a command substitution past 32 MiB is "out of memory" (ash: status 2), not the server', async () => {
+    const doubling = await sh('x=a; while true; do x="$x$x"; done; echo unreachable')
+    expect(doubling).toMatchObject({ stdout: '', stderr: 'sh: out of memory\n', code: 2 })
+    const endless = await sh('x=$(yes); echo unreachable')
+    expect(endless).toMatchObject({ stdout: '', stderr: 'sh: out of memory\n', code: 2 })
+  })
+})

@@ -33,6 +33,13 @@ export class BuiltinError extends Error {
 
 export class RedirError extends Error {}
 
+/** More output than a command substitution may hold (MAX_SHELL_STRING): the shell is out of memory. */
+export class OutOfMemory extends Error {
+  constructor() {
+    super('out of memory')
+  }
+}
+
 /** ^C at an interactive shell: what runs for the current input line stops, the shell prompts again. */
 export class Interrupted extends Error {
   constructor() {

@@ -21,9 +21,32 @@ import { SIGINT, SIGKILL, SIGQUIT, SIGTERM } from '../signals.js'
 import { ArithError, evaluate } from './arith.js'
 import type { AndOr, Command, List, ParamPart, Part, Pipeline, Redir, SimpleCommand, Word } from './ast.js'
 import { REGULAR_BUILTINS, SPECIAL_BUILTINS, type Builtin } from './builtins.js'
-import { BuiltinError, EpipeError, FunctionReturn, Interrupted, LoopControl, RedirError, ShellExit, ShellFatal } from './errors.js'
+import {
+  BuiltinError,
+  EpipeError,
+  FunctionReturn,
+  Interrupted,
+  LoopControl,
+  OutOfMemory,
+  RedirError,
+  ShellExit,
+  ShellFatal,
+} from './errors.js'
 import { Fields } from './fields.js'
-import { CaptureSink, Io, Pipe, Reader, emptyReader, nextTurn, nullSink, textReader, FileSink, type Fd, type Sink } from './io.js'
+import {
+  CaptureSink,
+  Io,
+  MAX_SHELL_STRING,
+  Pipe,
+  Reader,
+  emptyReader,
+  nextTurn,
+  nullSink,
+  textReader,
+  FileSink,
+  type Fd,
+  type Sink,
+} from './io.js'
 import { resolveExecutable, type Executable } from './lookup.js'
 import { ShellSyntaxError, parse, parseScript } from './parser.js'
 import { globPaths, matchPattern, removeAffix, substitute } from './pattern.js'
@@ -429,6 +452,7 @@ export class Shell {
   }
 
   setVar(name: string, value: string | undefined, flags: { export?: boolean; readonly?: boolean } = {}): void {
+    if (value !== undefined && value.length > MAX_SHELL_STRING) this.#fatal('out of memory')
     const v = this.vars.get(name)
     if (v?.readonly && value !== undefined) throw new BuiltinError(`${name}: is read only`)
     if (v) {
@@ -1190,6 +1214,7 @@ export class Shell {
       if (err instanceof ShellExit) return err.code
       if (err instanceof EpipeError) return 1
       if (err instanceof SyscallKilled) return 128 + err.signo
+      if (err instanceof OutOfMemory) throw err
       this.write(io, 2, `${found.kind === 'command' ? found.name : name}: ${(err as Error)?.message ?? String(err)}\n`)
       return 1
     } finally {
@@ -1629,7 +1654,13 @@ export class Shell {
     const capture = new CaptureSink()
     const cio = io.with(1, { kind: 'out', sink: capture })
     const sub = this.#subshell(cio)
-    const status = await this.#inSubshell(sub, () => sub.runList(body, cio))
+    let status: number
+    try {
+      status = await this.#inSubshell(sub, () => sub.runList(body, cio))
+    } catch (err) {
+      if (err instanceof OutOfMemory) this.#fatal(err.message)
+      throw err
+    }
     this.#checkAlive()
     this.#cmdsubStatus = status
     this.status = status

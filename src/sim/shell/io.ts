@@ -3,6 +3,7 @@
 // Reader: buffered, so `read` can take one line and leave the rest for the next command).
 import { FsError, type Fs } from '../fs/types.js'
 import type { Input } from '../context.js'
+import { OutOfMemory } from './errors.js'
 
 export interface Sink {
   /** False when nobody will read any more: a pipe whose reader has exited (EPIPE). */
@@ -16,9 +17,17 @@ export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmedia
 
 export const nullSink: Sink = { write: () => true, drain: nextTurn }
 
+/**
+ * The longest text the shell holds (a variable, what a command substitution captures). The
+ * simulated shell's memory is the server's: past this the shell is out of memory, as ash would be
+ * when malloc fails, instead of the server.
+ */
+export const MAX_SHELL_STRING = 32 * 1024 * 1024
+
 export class CaptureSink implements Sink {
   text = ''
   write(text: string): boolean {
+    if (this.text.length + text.length > MAX_SHELL_STRING) throw new OutOfMemory()
     this.text += text
     return true
   }
