@@ -151,7 +151,7 @@ export class Node implements Core {
   /** A container's resource usage as stats and metrics report it: the model plus its live processes. */
   usage(record: ContainerRecord): Usage {
     return usage(record, memoryLimitOf(record), {
-      processes: this.pids.ofContainer(record.id).length,
+      processes: this.pids.countOf(record.id),
       chargedBytes: this.memory.chargedBytes(record.id),
     })
   }
