@@ -4,7 +4,7 @@
 // /etc/hosts, /etc/resolv.conf, /etc/hostname and /dev/shm are shared by its containers, and so is
 // its UTS namespace (the hostname sethostname changes). The views live in memory; each container's
 // writable layer is saved into its record when the server stops (or a snapshot is taken) and comes
-// back with its view after a restart; a changed hostname is the pod's again after a restart.
+// back with its view after a restart, and so is a hostname a process set.
 import type { CapabilitySets } from '../sim/fs/security.js'
 import { catalogFiles } from '../images/catalog.js'
 import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../sim/fs/index.js'
@@ -35,6 +35,12 @@ function hostIpc(node: Node, record: ContainerRecord): boolean {
   }
   const namespaces = ((record.spec.linux as { namespaces?: { type: string }[] } | undefined)?.namespaces ?? []) as { type: string }[]
   return !namespaces.some((n) => n.type === 'ipc')
+}
+
+/** The hostname a pod (or a lone container) was given: its UTS namespace's at start. */
+function givenHostname(record: ContainerRecord): string {
+  if (isSandbox(record)) return record.cri.hostname
+  return (record.spec as { hostname?: string }).hostname || record.id.slice(0, 12)
 }
 
 export class ContainerViews {
@@ -79,6 +85,13 @@ export class ContainerViews {
       if (fs.overlay.changes().length === 0) delete record.writableLayer
       else record.writableLayer = fs.overlay.save()
     }
+    // A hostname a process set (sethostname) stays, as the pod's UTS namespace outlives containerd.
+    for (const [id, uts] of this.#uts) {
+      const record = this.node.state.containers[id]
+      if (!record) continue
+      if (uts.hostname === givenHostname(record)) delete record.utsHostname
+      else record.utsHostname = uts.hostname
+    }
     this.node.changed()
   }
 
@@ -116,7 +129,7 @@ export class ContainerViews {
    */
   #namespaces(record: ContainerRecord, id: string, hostname: string): { uts: Uts; net: NetNamespace } {
     let uts = this.#uts.get(id)
-    if (!uts) this.#uts.set(id, (uts = { hostname }))
+    if (!uts) this.#uts.set(id, (uts = { hostname: this.node.state.containers[id]?.utsHostname ?? hostname }))
     return { uts, net: this.node.network.kernelView(record) }
   }
 

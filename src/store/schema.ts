@@ -161,6 +161,11 @@ export interface ContainerRecord {
    * server stops or a snapshot is taken and put back when its view is next made.
    */
   writableLayer?: SavedLayer
+  /**
+   * The hostname a process set in the UTS namespace this record owns (a pod's, or a lone
+   * container's), saved with the writable layer: the namespace outlives a containerd restart.
+   */
+  utsHostname?: string
 }
 
 export interface NamespaceRecord {

@@ -23,6 +23,23 @@ async function start(): Promise<Harness> {
 }
 
 describe('--state', () => {
+  test("a hostname a process set stays after a restart, as the pod's UTS namespace does", async () => {
+    let h = await start()
+    const config = podConfig('uts', { hostname: 'given' })
+    const pod = await runPod(h, config)
+    const privileged = { linux: { security_context: { privileged: true } } }
+    const id = await runContainer(h, pod, config, containerConfig('namer', { command: ['sleep', '3600'], ...privileged }))
+    const hostname = async (cmd: string[]) => (await h.runtime.ExecSync({ container_id: id, cmd, timeout: 10 })).stdout.toString()
+    await hostname(['hostname', 'renamed'])
+    expect(await hostname(['hostname'])).toBe('renamed\n')
+    await h.close()
+    open.pop()
+
+    h = await start()
+    expect(await hostname(['hostname'])).toBe('renamed\n')
+    expect(await hostname(['cat', '/etc/hostname'])).toBe('given\n')
+  })
+
   test("a container's writable layer survives a restart: files written, changed and removed", async () => {
     let h = await start()
     const config = podConfig('files')
