@@ -451,7 +451,8 @@ export class ContainerFs implements Fs {
 
   /** The identity of the container's processes, with names from its /etc/passwd and /etc/group. */
   identity(): Identity {
-    return containerIdentity(this, this.user)
+    // Asked at every process start: /etc/passwd and /etc/group are parsed again only after a change.
+    return this.memoFor(this.#init, 'identity', () => containerIdentity(this, this.user))
   }
 
   /** What the container changed in its writable layer. */
