@@ -161,3 +161,10 @@ describe('the shell holds no more than the server can', () => {
     expect(endless).toMatchObject({ stdout: '', stderr: 'sh: out of memory\n', code: 2 })
   })
 })
+
+describe('commands over large input', () => {
+  test('wc counts megabytes from a pipe (no per-line arrays: busybox counts as it reads)', async () => {
+    expect(await sh('yes | head -c 3000001 | wc')).toEqual({ stdout: '  1500000   1500001   3000001\n', stderr: '', code: 0 })
+    expect((await sh("printf 'a\\tb\\nlonger line\\n' | wc -L")).stdout).toBe('11\n')
+  })
+})

@@ -39,6 +39,32 @@ function legacyCount(args: readonly string[], plus: boolean): string[] {
 
 const wcSpec = { flags: 'lwcmL', usage: '[-cmlwL] [FILE]...' }
 
+/**
+ * wc's counts in one pass (the input may be large: no arrays of its lines or characters): lines,
+ * words, characters, bytes, and the longest line (a tab counting as 8).
+ */
+function countText(text: string, bytes: number): Record<'l' | 'w' | 'm' | 'c' | 'L', number> {
+  let l = 0
+  let w = 0
+  let m = 0
+  let longest = 0
+  let line = 0
+  let inWord = false
+  for (const ch of text) {
+    m++
+    if (ch === '\n') {
+      l++
+      longest = Math.max(longest, line)
+      line = 0
+    } else line += ch === '\t' ? 8 : 1
+    const code = ch.charCodeAt(0)
+    const space = code === 32 || (code >= 9 && code <= 13) || (code > 127 && /\s/.test(ch))
+    if (!space && !inWord) w++
+    inWord = !space
+  }
+  return { l, w, m, c: bytes, L: Math.max(longest, line) }
+}
+
 export const wc: Command = async (args, ctx) => {
   const o = parseOptions('wc', args.slice(1), wcSpec, ctx)
   if (typeof o === 'number') return o
@@ -71,16 +97,7 @@ export const wc: Command = async (args, ctx) => {
         failed = true
       }
     }
-    const text = data?.toString('utf8') ?? ''
-    const counts = failed
-      ? { l: 0, w: 0, m: 0, c: 0, L: 0 }
-      : {
-          l: (text.match(/\n/g) ?? []).length,
-          w: (text.match(/[^\s]+/g) ?? []).length,
-          m: [...text].length,
-          c: data?.length ?? 0,
-          L: Math.max(0, ...text.split('\n').map((l) => l.replace(/\t/g, '        ').length)),
-        }
+    const counts = failed ? { l: 0, w: 0, m: 0, c: 0, L: 0 } : countText(data?.toString('utf8') ?? '', data?.length ?? 0)
     for (const k of order) totals[k] = k === 'L' ? Math.max(totals.L ?? 0, counts.L) : (totals[k] ?? 0) + counts[k]
     print(counts, file === '-' && o.operands.length === 0 ? undefined : file)
   }
