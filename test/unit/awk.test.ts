@@ -144,6 +144,7 @@ describe('awk expressions', () => {
       '0.333333 100000000 0.3 1000000 2147483648 3 -0.5\n',
     )
     expect(await out(`awk 'BEGIN {OFMT="%.2f"; CONVFMT="%.1f"; x = 3.14159; print x, x ""}'`)).toBe('3.14 3.1\n')
+    expect(await out(`awk 'BEGIN {print 2^53 + 1, 1e18, 1e19, -0}'`)).toBe('9007199254740992 1000000000000000000 1e+19 0\n')
   })
 })
 

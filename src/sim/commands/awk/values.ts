@@ -37,9 +37,12 @@ export function toNum(v: V): number {
   return strToNum(typeof v === 'string' ? v : v.s)
 }
 
-/** A number as awk prints it: an integer as one, anything else with the format (CONVFMT or OFMT). */
+/**
+ * A number as awk prints it: an integer that fits a long long as one (busybox's fmt_num: 1e18 is
+ * "1000000000000000000"), anything else with the format (CONVFMT or OFMT).
+ */
 export function numToStr(n: number, fmt: string): string {
-  if (Number.isInteger(n) && Math.abs(n) < 1e16) return String(n)
+  if (Number.isInteger(n) && Math.abs(n) < 2 ** 63) return BigInt(n).toString()
   return sprintf(fmt, [n])
 }
 
