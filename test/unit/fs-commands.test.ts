@@ -35,6 +35,7 @@ describe('the table', () => {
   test('has every filesystem command', () => {
     expect(Object.keys(fsCommands).sort()).toEqual(
       [
+        'awk',
         'cat',
         'chmod',
         'cp',

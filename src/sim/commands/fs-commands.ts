@@ -2,11 +2,13 @@
 import type { Command } from '../context.js'
 import { cat, cp, df, du, ln, ls, mkdir, mv, readlink, rm, stat, touch } from './fs-files.js'
 import { chmod } from './fs-mode.js'
+import { awk } from './awk/index.js'
 import { cut, grep, head, sed, sort, tail, tr, uniq, wc } from './fs-text.js'
 import { find, mktemp } from './fs-find.js'
 import { mount, umount } from './fs-mount.js'
 
 export const fsCommands: Readonly<Record<string, Command>> = {
+  awk,
   cat,
   chmod,
   cp,

@@ -26,7 +26,7 @@ const echo: Command = async (args, ctx) => {
 
 // ---- printf
 
-interface Spec {
+export interface Spec {
   flags: string
   width: number | undefined
   precision: number | undefined
@@ -80,7 +80,7 @@ class PrintfState {
   }
 }
 
-function pad(s: string, spec: Spec, numeric: boolean): string {
+export function pad(s: string, spec: Spec, numeric: boolean): string {
   const width = spec.width ?? 0
   if (s.length >= width) return s
   if (spec.flags.includes('-')) return s.padEnd(width)
@@ -91,7 +91,7 @@ function pad(s: string, spec: Spec, numeric: boolean): string {
   return s.padStart(width)
 }
 
-function formatInt(v: bigint, spec: Spec): string {
+export function formatInt(v: bigint, spec: Spec): string {
   const signed = spec.conv === 'd' || spec.conv === 'i'
   let digits: string
   let sign = ''
@@ -119,7 +119,7 @@ function expFix(s: string): string {
   return s.replace(/e([+-])(\d)$/, 'e$10$2')
 }
 
-function formatFloat(v: number, spec: Spec): string {
+export function formatFloat(v: number, spec: Spec): string {
   const p = spec.precision ?? 6
   let s: string
   if (!Number.isFinite(v)) s = Number.isNaN(v) ? 'nan' : v < 0 ? '-inf' : 'inf'

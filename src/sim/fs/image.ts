@@ -39,6 +39,7 @@ export const IMAGE_TIME = Date.UTC(2024, 8, 26, 21, 31, 42)
 export const DEFAULT_APPLETS: readonly string[] = [
   '[',
   'ash',
+  'awk',
   'base64',
   'basename',
   'brctl',
@@ -118,6 +119,7 @@ export const DEFAULT_APPLETS: readonly string[] = [
 /** Applets alpine installs in /usr/bin rather than /bin. */
 const ALPINE_USR_BIN = new Set([
   '[',
+  'awk',
   'base64',
   'basename',
   'cut',
