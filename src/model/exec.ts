@@ -8,7 +8,7 @@ import { newId } from './ids.js'
 import { criState } from './containers.js'
 import type { Node } from './node.js'
 import { execPlan } from './plans.js'
-import { checkExecutable } from './process-env.js'
+import { checkExecutable, type ProcessSpec } from './process-env.js'
 import { NO_IO } from './tasks.js'
 
 export interface ExecResult {
@@ -29,16 +29,18 @@ export async function execSync(
   if (state !== 'CONTAINER_RUNNING') throw unknown(`container is in ${state} state`)
   const execId = newId()
   if (argv.length === 0) throw new RuntimeError('InvalidArgument', 'exec command must not be empty')
-  const plan = execPlan(node, c, { args: argv })
+  // The container's environment, as CRI's exec gives it.
+  const process: ProcessSpec = { args: argv, env: (c.spec.process as ProcessSpec | undefined)?.env ?? [] }
+  const plan = execPlan(node, c, process)
   try {
-    checkExecutable(node, c, { args: argv, env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`) }, 'exec')
+    checkExecutable(node, c, process, 'exec')
   } catch (err) {
     throw wrap(err, `failed to exec in container: failed to start exec ${JSON.stringify(execId)}`)
   }
   // As containerd does: an exec process of the task (seen by `ctr tasks ps` and in the events),
   // deleted once it has ended.
   const out = { stdout: '', stderr: '' }
-  node.tasks.addExec(c, execId, { args: argv, env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`) }, NO_IO)
+  node.tasks.addExec(c, execId, { ...process }, NO_IO)
   node.tasks.startExec(c, execId, plan, { write: (stream, text) => void (out[stream] += text), close: () => {} })
   const proc = node.tasks.process(c.id, execId)!
   const abort = new AbortController()

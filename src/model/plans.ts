@@ -7,26 +7,10 @@ import { containerProgram, readScript, service, type Script } from '../sim/progr
 import { SIGTERM } from '../sim/signals.js'
 import type { ContainerRecord } from '../store/schema.js'
 import type { Node } from './node.js'
-import { contextOptions } from './process-env.js'
+import { contextOptions, envMap, type ProcessSpec } from './process-env.js'
 import { pidNamespace } from './spec.js'
 import type { ProcessPlan } from './tasks.js'
 import { nowNs } from './time.js'
-
-export interface ProcessSpec {
-  args?: string[]
-  env?: string[]
-  cwd?: string
-  user?: { uid: number; gid: number; additionalGids?: number[] }
-}
-
-export function envMap(env: readonly string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const e of env ?? []) {
-    const eq = e.indexOf('=')
-    if (eq > 0) out[e.slice(0, eq)] = e.slice(eq + 1)
-  }
-  return out
-}
 
 /** PID 1 of its own PID namespace: a pid namespace entry without a path (joining one has a path). */
 function ownsPidNamespace(spec: Record<string, unknown>): boolean {

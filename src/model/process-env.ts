@@ -11,11 +11,22 @@ import { profileError, type SeccompProfile } from '../sim/seccomp.js'
 import type { Node } from './node.js'
 import { PIDS_MAX, pidNamespaceOf } from './pids.js'
 
-interface ProcessSpec {
+/** The part of an OCI process spec a simulated process is made from. */
+export interface ProcessSpec {
   args?: string[]
   env?: string[]
   cwd?: string
   user?: { uid: number; gid: number; additionalGids?: number[] }
+}
+
+/** An OCI env list ("K=V") as a map. */
+export function envMap(env: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const e of env ?? []) {
+    const eq = e.indexOf('=')
+    if (eq > 0) out[e.slice(0, eq)] = e.slice(eq + 1)
+  }
+  return out
 }
 
 const processOf = (r: ContainerRecord): ProcessSpec => (r.spec.process ?? {}) as ProcessSpec
@@ -129,14 +140,9 @@ export function checkExecutable(node: Node, record: ContainerRecord, spec: Proce
   const prefix = phase === 'create' ? 'OCI runtime create failed: runc create failed' : 'OCI runtime exec failed: exec failed'
   const name = spec.args?.[0]
   if (name === undefined || name === '') throw new RuntimeError('Unknown', `${prefix}: args must not be empty: unknown`)
-  const env: Record<string, string> = {}
-  for (const e of spec.env ?? processOf(record).env ?? []) {
-    const eq = e.indexOf('=')
-    if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1)
-  }
   const probe: ProgramContext = {
     args: spec.args ?? [],
-    env,
+    env: envMap(spec.env ?? processOf(record).env),
     clock: node.clock,
     signal: new AbortController().signal,
     write: () => {},

@@ -103,7 +103,7 @@ export class Tasks {
     const live = this.#live.get(key(record.id))
     if (live?.proc.running) throw new RuntimeError('FailedPrecondition', `cannot delete a ${task.status} process: failed precondition`)
     live?.proc.kill(SIGKILL)
-    for (const execId of Object.keys(task.execs ?? {})) this.#live.get(key(record.id, execId))?.proc.kill(SIGKILL)
+    for (const proc of this.#execs(record.id)) proc.kill(SIGKILL)
     delete record.task
     this.host.changed()
     this.host.emit(record.namespace, '/tasks/delete', 'containerd.events.TaskDelete', {
@@ -247,7 +247,7 @@ export class Tasks {
 
   /** The OOM killer took the container: every process dies, its init with reason OOMKilled (137). */
   oomKill(record: ContainerRecord): void {
-    for (const [k, live] of this.#live) if (k.startsWith(`${record.id}/`)) live.proc.kill(SIGKILL)
+    for (const proc of this.#execs(record.id)) proc.kill(SIGKILL)
     this.#live.get(key(record.id))?.proc.end({ code: 128 + SIGKILL, signal: SIGKILL, reason: 'OOMKilled' })
   }
 
@@ -258,8 +258,8 @@ export class Tasks {
   /** Sends a signal to one process, or (all) to every process of the task. False when none ran. */
   kill(id: string, signo: number, execId = '', all = false): boolean {
     if (all && !execId) {
-      let any = false
-      for (const [k, live] of this.#live) if (k === id || k.startsWith(`${id}/`)) any = live.proc.kill(signo) || any
+      let any = this.#live.get(key(id))?.proc.kill(signo) ?? false
+      for (const proc of this.#execs(id)) any = proc.kill(signo) || any
       return any
     }
     return this.#live.get(key(id, execId))?.proc.kill(signo) ?? false
@@ -364,13 +364,20 @@ export class Tasks {
     }
   }
 
+  /** The live exec'd processes of a task. */
+  #execs(id: string): SimProcess[] {
+    const out: SimProcess[] = []
+    for (const [k, live] of this.#live) if (k.startsWith(`${id}/`)) out.push(live.proc)
+    return out
+  }
+
   #initExited(record: ContainerRecord, live: Live, exit: ExitInfo): void {
     if (this.#live.get(key(record.id)) !== live) return
     this.#live.delete(key(record.id))
     this.#logs.delete(record.id)
     void closeAll(live)
     // The PID namespace goes with its init: exec'd processes die too.
-    for (const [k, other] of this.#live) if (k.startsWith(`${record.id}/`)) other.proc.kill(SIGKILL)
+    for (const proc of this.#execs(record.id)) proc.kill(SIGKILL)
     if (record.task) {
       record.task.status = 'stopped'
       record.task.exitStatus = exit.code

@@ -27,12 +27,11 @@ interface ProcessUser {
 
 const userOf = (r: ContainerRecord): ProcessUser =>
   ((r.spec.process as { user?: ProcessUser } | undefined)?.user ?? { uid: 0, gid: 0 }) as ProcessUser
-/** The container shares the node's IPC namespace (ipcs shows the host's segments). */
-function hostIpc(node: Node, record: ContainerRecord): boolean {
-  const sandboxId = record.cri?.kind === 'container' ? record.cri.sandboxId : record.cri?.kind === 'sandbox' ? record.id : undefined
-  if (sandboxId !== undefined) {
-    return node.sandboxes.find(sandboxId)?.cri.config.linux?.security_context?.namespace_options?.ipc === 'NODE'
-  }
+/**
+ * The container shares the node's IPC namespace (ipcs shows the host's segments): its runtime spec
+ * has no ipc namespace, as runc reads it (model/spec.ts leaves it out for a host-IPC pod).
+ */
+function hostIpc(record: ContainerRecord): boolean {
   const namespaces = ((record.spec.linux as { namespaces?: { type: string }[] } | undefined)?.namespaces ?? []) as { type: string }[]
   return !namespaces.some((n) => n.type === 'ipc')
 }
@@ -154,7 +153,7 @@ export class ContainerViews {
       user: { uid: user.uid, gid: user.gid, supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid) },
       processes: () => this.processes(record),
       procNet: (file: string) => node.network.procNet(record, file),
-      sysvipc: (file: string) => sysvipc(file, hostIpc(node, record)),
+      sysvipc: (file: string) => sysvipc(file, hostIpc(record)),
       now: () => node.clock.now(),
     }
     if (isSandbox(record)) {

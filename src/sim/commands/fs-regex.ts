@@ -1,24 +1,7 @@
 // POSIX regular expressions (basic, as grep and sed take them by default, and extended, -E) as
 // JavaScript RegExp sources. BRE: \( \) \{ \} group and count, \| \+ \? (GNU), * literal at the
 // start; ERE: ( ) { } | + ? as in JS. Both: bracket expressions with [:classes:], \< \> word edges.
-
-const CLASSES: Readonly<Record<string, string>> = {
-  alpha: 'a-zA-Z',
-  digit: '0-9',
-  alnum: 'a-zA-Z0-9',
-  upper: 'A-Z',
-  lower: 'a-z',
-  space: ' \\t\\n\\r\\f\\v',
-  blank: ' \\t',
-  punct: '!-\\/:-@\\[-`{-~',
-  print: ' -~',
-  graph: '!-~',
-  cntrl: '\\x00-\\x1f\\x7f',
-  xdigit: '0-9A-Fa-f',
-}
-
-/** A character as a literal in a JS regex. */
-export const literal = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')
+import { POSIX_CLASSES, regexLiteral } from '../shell/pattern.js'
 
 /** A bracket expression at src[i] ("[...]"): its JS class and the index after it; undefined when it does not close. */
 function bracket(src: string, i: number): [string, number] | undefined {
@@ -39,10 +22,10 @@ function bracket(src: string, i: number): [string, number] | undefined {
       if (end === -1) return undefined
       const name = src.slice(j + 2, end)
       if (kind === ':') {
-        const cls = CLASSES[name]
+        const cls = POSIX_CLASSES[name]
         if (cls === undefined) throw new SyntaxError(`invalid character class '${name}'`)
         out += cls
-      } else out += literal(name)
+      } else out += regexLiteral(name)
       j = end + 2
       continue
     }
@@ -75,7 +58,7 @@ export function posixToJs(src: string, extended: boolean): string {
       else if (n === 't') out += '\\t'
       else if ('wWsSbB'.includes(n)) out += `\\${n}`
       else if (/[1-9]/.test(n)) out += `\\${n}`
-      else out += literal(n)
+      else out += regexLiteral(n)
       continue
     }
     if (c === '[') {

@@ -4,7 +4,8 @@
 import type { Command, CommandContext } from '../context.js'
 import { FsError } from '../fs/types.js'
 import { abs, chunks, has, last, lines, parseCount, parseOptions, reason, usage } from './fs-common.js'
-import { literal, posixRegExp } from './fs-regex.js'
+import { posixRegExp } from './fs-regex.js'
+import { regexLiteral } from '../shell/pattern.js'
 
 const err = (ctx: CommandContext, text: string): void => ctx.write('stderr', `${text}\n`)
 const STDIN_NAME = '(standard input)'
@@ -123,7 +124,7 @@ export const grep: Command = async (args, ctx) => {
   let regexes: RegExp[]
   try {
     regexes = patterns.map((p) => {
-      let src = has(o, 'F') ? literal(p).replace(/\\\//g, '/') : posixRegExp(p, { extended: has(o, 'E') }).source
+      let src = has(o, 'F') ? regexLiteral(p).replace(/\\\//g, '/') : posixRegExp(p, { extended: has(o, 'E') }).source
       if (has(o, 'w')) src = `(?<![A-Za-z0-9_])(?:${src})(?![A-Za-z0-9_])`
       if (has(o, 'x')) src = `^(?:${src})$`
       return new RegExp(src, `${has(o, 'i') ? 'i' : ''}${has(o, 'o') ? 'g' : ''}`)

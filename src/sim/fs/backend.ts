@@ -3,23 +3,15 @@
 // symlinks, mounts and permissions and then asks the backend that holds a path. Backends: an
 // in-memory tree (tmpfs, and the layers of the overlay root; mem.ts), the overlay itself, the
 // host directory or file of a bind mount (host.ts), and /proc (procfs.ts).
-import type { FileType } from './types.js'
+import type { FileStat } from './types.js'
 import { FsError } from './types.js'
 
 /** Character devices the simulator gives meaning to. */
 export type DeviceKind = 'null' | 'zero' | 'full' | 'random' | 'urandom' | 'tty' | 'stdin' | 'stdout' | 'stderr'
 
-export interface Entry {
-  type: FileType
-  mode: number
-  uid: number
-  gid: number
-  size: number
-  mtimeMs: number
-  target?: string
-  rdev?: [number, number]
+/** What a backend holds at a path: its stat, and for a device what the simulator makes of it. */
+export interface Entry extends FileStat {
   device?: DeviceKind
-  nlink?: number
 }
 
 /** Who creates an entry, with what permission bits, when. */

@@ -141,7 +141,8 @@ export class HostBind implements Backend {
 
   read(p: string): Buffer {
     const abs = this.#abs(p)
-    if (this.#hidden(abs)) throw new FsError(this.#hidden(abs) === 'mountpoint' ? 'EISDIR' : 'ENOENT', p)
+    const hidden = this.#hidden(abs)
+    if (hidden) throw new FsError(hidden === 'mountpoint' ? 'EISDIR' : 'ENOENT', p)
     return attempt(p, () => fs.readFileSync(abs))
   }
 

@@ -3,7 +3,8 @@
 import type { Fs } from '../fs/types.js'
 import { resolvePath } from '../fs/types.js'
 
-const CLASSES: Record<string, string> = {
+/** POSIX character classes ([:alpha:] …) as the ranges of a JS character class; regexes share them. */
+export const POSIX_CLASSES: Readonly<Record<string, string>> = {
   alpha: 'a-zA-Z',
   digit: '0-9',
   alnum: 'a-zA-Z0-9',
@@ -18,7 +19,8 @@ const CLASSES: Record<string, string> = {
   cntrl: '\\x00-\\x1f\\x7f',
 }
 
-const reEscape = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')
+/** Text as a literal in a JS regex (shell patterns and the commands' regexes both need it). */
+export const regexLiteral = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')
 
 /** Backslash-escapes the characters that are special in a pattern. */
 export function escapeGlob(s: string): string {
@@ -68,17 +70,17 @@ function bracket(p: string, start: number, end: number): string {
   for (let first = true; j < end; j++, first = false) {
     const c = p[j] as string
     if (c === '\\' && j + 1 < end) {
-      body += reEscape(p[++j] as string)
+      body += regexLiteral(p[++j] as string)
     } else if (c === '[' && p[j + 1] === ':') {
       const close = p.indexOf(':]', j + 2)
-      const cls = CLASSES[p.slice(j + 2, close)]
+      const cls = POSIX_CLASSES[p.slice(j + 2, close)]
       if (close !== -1 && close < end && cls !== undefined) {
         body += cls
         j = close + 1
       } else body += '\\['
     } else if (c === '-' && !first && j + 1 < end) {
       body += '-'
-    } else body += reEscape(c)
+    } else body += regexLiteral(c)
   }
   return `[${neg ? '^' : ''}${body}]`
 }
@@ -88,7 +90,7 @@ function compile(p: string, pathname: boolean): RegExp {
   for (let i = 0; i < p.length; i++) {
     const c = p[i] as string
     if (c === '\\') {
-      re += reEscape(p[i + 1] ?? '\\')
+      re += regexLiteral(p[i + 1] ?? '\\')
       i++
     } else if (c === '*') re += pathname ? '[^/]*' : '[^]*'
     else if (c === '?') re += pathname ? '[^/]' : '[^]'
@@ -99,7 +101,7 @@ function compile(p: string, pathname: boolean): RegExp {
         re += bracket(p, i, end)
         i = end
       }
-    } else re += reEscape(c)
+    } else re += regexLiteral(c)
   }
   return new RegExp(`^(?:${re})$`)
 }
