@@ -233,6 +233,9 @@ describe('memory limits', () => {
     }, 'the allocation in the stats')
     expect(working).toBeLessThan(160 * 1024 * 1024)
     expect((await status(id)).state).toBe('CONTAINER_RUNNING')
+    const bad = await h.runtime.ExecSync({ container_id: id, cmd: ['stress', '--bogus'], timeout: 5 })
+    expect(bad.exit_code).toBe(1)
+    expect(bad.stderr.toString()).toMatch(/^stress: FAIL: \[\d+\] \(\d+\) unrecognized option: --bogus\n$/)
     // --timeout ends a successful run.
     h.fake.clock.freeze(true)
     const timed = await runContainer(h, pod, config, stress('timed', '0', ['--cpu', '1', '--timeout', '10s']))
