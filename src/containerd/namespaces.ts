@@ -27,15 +27,11 @@ export function namespacesService(node: Node): Implementation<NamespacesHandlers
       } else {
         const changes: Record<string, string> = {}
         for (const path of paths) {
-          if (path === 'labels') {
-            for (const k of Object.keys(current)) changes[k] = ''
-            Object.assign(changes, ns.labels)
-          } else if (path.startsWith('labels.')) {
-            const key = path.slice('labels.'.length)
-            changes[key] = ns.labels[key] ?? ''
-          } else {
-            throw invalidArgument(`cannot update ${JSON.stringify(path)} field on namespace ${JSON.stringify(ns.name)}: invalid argument`)
-          }
+          // containerd takes only labels.<key> paths (not "labels" as a whole).
+          if (!path.startsWith('labels.')) throw invalidArgument(`cannot update ${JSON.stringify(path)} field`)
+          const key = path.slice('labels.'.length)
+          changes[key] = ns.labels[key] ?? ''
+
         }
         node.namespaces.setLabels(ns.name, changes)
       }

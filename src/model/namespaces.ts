@@ -37,10 +37,10 @@ export class Namespaces {
     return Object.hasOwn(this.core.state.namespaces, name)
   }
 
+  /** A namespace's labels; none for one that holds nothing yet, as containerd's Labels answers
+   * (so Namespaces.Get never says NotFound: the Go client asks it for its default namespace). */
   labels(name: string): Record<string, string> {
-    const ns = this.core.state.namespaces[name]
-    if (!ns) throw new RuntimeError('NotFound', `namespace ${JSON.stringify(name)}: not found`)
-    return { ...ns.labels }
+    return { ...this.core.state.namespaces[name]?.labels }
   }
 
   create(name: string, labels: Record<string, string>): void {
@@ -60,11 +60,12 @@ export class Namespaces {
     this.core.emit(name, '/namespaces/create', 'containerd.events.NamespaceCreate', { name, labels: {} })
   }
 
-  /** Sets or, with an empty value, removes labels. */
+  /** Sets or, with an empty value, removes labels; as containerd's SetLabel, it makes the namespace
+   * when it is not there yet. */
   setLabels(name: string, labels: Record<string, string>): void {
     validateLabels(labels, 'namespace.Labels')
-    const ns = this.core.state.namespaces[name]
-    if (!ns) throw new RuntimeError('NotFound', `namespace ${JSON.stringify(name)}: not found`)
+    validateIdentifier(name)
+    const ns = (this.core.state.namespaces[name] ??= { labels: {} })
     for (const [k, v] of Object.entries(labels)) {
       if (v === '') delete ns.labels[k]
       else ns.labels[k] = v
