@@ -3,6 +3,7 @@ import type { Container } from '../generated/runtime/v1/Container.js'
 import type { ContainerStats } from '../generated/runtime/v1/ContainerStats.js'
 import type { ContainerStatus } from '../generated/runtime/v1/ContainerStatus.js'
 import type { Image } from '../generated/runtime/v1/Image.js'
+import type { NamespaceOption } from '../generated/runtime/v1/NamespaceOption.js'
 import type { PodSandbox } from '../generated/runtime/v1/PodSandbox.js'
 import type { PodSandboxStats } from '../generated/runtime/v1/PodSandboxStats.js'
 import type { PodSandboxStatus } from '../generated/runtime/v1/PodSandboxStatus.js'
@@ -38,11 +39,17 @@ export function toPodSandboxStatus(s: SandboxRecord): PodSandboxStatus {
     state: sandboxState(s),
     created_at: s.cri.createdAt,
     network: { ip: s.cri.ip, additional_ips: s.cri.additionalIps.map((ip) => ({ ip })) },
-    linux: { namespaces: { options: s.cri.config.linux?.security_context?.namespace_options ?? null } },
+    linux: { namespaces: { options: sandboxNamespaceModes(s) } },
     labels: s.cri.config.labels,
     annotations: s.cri.config.annotations,
     runtime_handler: s.cri.runtimeHandler,
   }
+}
+
+/** The pod's network, PID and IPC modes, always filled (POD when the config names none), as containerd reports them. */
+function sandboxNamespaceModes(s: SandboxRecord): NamespaceOption {
+  const o = s.cri.config.linux?.security_context?.namespace_options
+  return { network: o?.network ?? 'POD', pid: o?.pid ?? 'POD', ipc: o?.ipc ?? 'POD' }
 }
 
 /** The verbose "info" JSON, shaped like containerd's SandboxInfo. */

@@ -7,6 +7,8 @@ import { nowNs } from '../model/time.js'
 import type { Implementation } from '../rpc/adapter.js'
 import { toImage } from './convert.js'
 
+/** Where containerd's CRI snapshotter keeps its snapshots: the image filesystem kubelet watches. */
+const IMAGE_FS_MOUNTPOINT = '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs'
 const u64 = (v: bigint | number): { value: string } => ({ value: v.toString() })
 
 export function imageService(node: Node): Implementation<ImageServiceHandlers> {
@@ -72,27 +74,18 @@ export function imageService(node: Node): Implementation<ImageServiceHandlers> {
     },
 
     ImageFsInfo: () => {
-      const ts = nowNs().toString()
-      const images = node.images.list()
-      // An image filesystem that is full reports (nearly) all of a 100 GiB disk in use.
+      // containerd sums the usage of every snapshot CRI's snapshotter holds in k8s.io (image layers
+      // and containers' writable layers) into one image filesystem, and reports no container one.
       const full = node.faults.condition('imageFsFull')
-      const imageBytes = full ? 100 * 1024 ** 3 - 4096 : images.reduce((acc, i) => acc + i.size, 0)
-      const writable = node.containers.all().length * 8192
+      const usage = node.images.filesystemUsage()
       return {
         image_filesystems: [
           {
-            timestamp: ts,
-            fs_id: { mountpoint: '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs' },
-            used_bytes: u64(imageBytes),
-            inodes_used: u64(images.length * 64),
-          },
-        ],
-        container_filesystems: [
-          {
-            timestamp: ts,
-            fs_id: { mountpoint: '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs' },
-            used_bytes: u64(writable),
-            inodes_used: u64(node.containers.all().length * 4),
+            timestamp: nowNs().toString(),
+            fs_id: { mountpoint: IMAGE_FS_MOUNTPOINT },
+            // An image filesystem that is full reports (nearly) all of a 100 GiB disk in use.
+            used_bytes: u64(full ? 100 * 1024 ** 3 - 4096 : usage.size),
+            inodes_used: u64(usage.inodes),
           },
         ],
       }

@@ -14,7 +14,7 @@ import type { ContainerRecord, CriContainerMeta, StoredContainerConfig } from '.
 import { readScript } from '../sim/program.js'
 import type { ExitInfo } from '../sim/process.js'
 import { SIGKILL, SIGTERM, parseSignal } from '../sim/signals.js'
-import { RuntimeError, invalidArgument, notFound, unknown, wrap } from './errors.js'
+import { invalidArgument, nameReserved, notFound, unknown, wrap } from './errors.js'
 import { byFullId, findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
@@ -70,12 +70,7 @@ export class Containers {
     const podConfig = sandboxConfig?.metadata ? sandboxConfig : sandbox.cri.config
     const name = containerName(config, podConfig)
     const holder = this.all().find((c) => c.cri.name === name)
-    if (holder) {
-      throw new RuntimeError(
-        'FailedPrecondition',
-        `failed to reserve container name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(holder.id)}`,
-      )
-    }
+    if (holder) throw nameReserved('container', name, holder.id)
     const imageRef = config.image?.image ?? ''
     if (imageRef === '') throw invalidArgument('container config must name an image (image.image is empty)')
     let image

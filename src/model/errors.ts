@@ -32,6 +32,13 @@ export const alreadyExists = (message: string): RuntimeError => new RuntimeError
 /** containerd returns plain Go errors for many state conflicts; errgrpc turns those into Unknown. */
 export const unknown = (message: string): RuntimeError => new RuntimeError('Unknown', message)
 
+/**
+ * A CRI name already taken: containerd's registrar returns a plain error, so the client sees code
+ * Unknown (kubelet reads the text to tell a conflict from a failure).
+ */
+export const nameReserved = (what: 'sandbox' | 'container', name: string, holder: string): RuntimeError =>
+  unknown(`failed to reserve ${what} name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(holder)}`)
+
 /** Prefix a RuntimeError's message the way Go's fmt.Errorf("...: %w") would, keeping its kind. */
 export function wrap(err: unknown, prefix: string): RuntimeError {
   if (err instanceof RuntimeError) return new RuntimeError(err.kind, `${prefix}: ${err.message}`)

@@ -172,13 +172,15 @@ export class Images {
 
   /**
    * The committed snapshot of the image's one layer, as containerd's unpack leaves it (named by its
-   * chain id, empty: the fake registry has no layer bytes). Containers' snapshots start from it.
+   * chain id, with no layer bytes: the fake registry has none). Containers' snapshots start from it.
    */
   #unpack(entry: CatalogEntry): void {
     const chain = catalogDiffId(entry)
     if (this.snapshots.kindOf(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, chain) !== undefined) return
     const key = `extract-${process.hrtime.bigint()} ${chain}`
     this.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, key, '', { 'containerd.io/snapshot.ref': chain })
+    // The layer's files are synthesised, not listed; its disk usage is the image's size.
+    this.snapshots.recordUsage(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, key, entry.size)
     this.snapshots.commit(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, chain, key, { 'containerd.io/snapshot.ref': chain })
   }
 
@@ -194,6 +196,11 @@ export class Images {
       storeCatalogImage(this.content, CRI_NAMESPACE, entry)
       this.#unpack(entry)
     }
+  }
+
+  /** What CRI's snapshotter uses in k8s.io: every image layer and container writable layer. */
+  filesystemUsage(): { size: number; inodes: number } {
+    return this.snapshots.totalUsage(UNPACK_SNAPSHOTTER, CRI_NAMESPACE)
   }
 
   /** The snapshot an image's containers start from, or "" when it is not unpacked. */

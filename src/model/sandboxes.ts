@@ -7,7 +7,7 @@ import type { FiredNodeFaults } from '../faults/engine.js'
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
 import type { ContainerRecord, CriSandboxMeta } from '../store/schema.js'
 import { SIGKILL } from '../sim/signals.js'
-import { RuntimeError, invalidArgument, unknown } from './errors.js'
+import { invalidArgument, nameReserved, unknown } from './errors.js'
 import { byFullId, findByPrefix, getByPrefix, newId } from './ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
 import { allocateIp } from './network.js'
@@ -50,12 +50,7 @@ export class Sandboxes {
     if (!metadata.name) throw invalidArgument('sandbox config metadata must include a name')
     const name = sandboxName(config)
     const holder = this.all().find((s) => s.cri.name === name)
-    if (holder) {
-      throw new RuntimeError(
-        'FailedPrecondition',
-        `failed to reserve sandbox name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(holder.id)}`,
-      )
-    }
+    if (holder) throw nameReserved('sandbox', name, holder.id)
     const id = newId()
     const handler = runtimeHandler || (node.options.runtimeHandlers[0] ?? 'runc')
     if (!node.options.runtimeHandlers.includes(handler)) {
@@ -65,12 +60,7 @@ export class Sandboxes {
     const pause = node.images.resolve(node.options.sandboxImage) ?? (await node.images.pull(node.options.sandboxImage, undefined, noted))
     // A name taken while the pause image was pulled is still taken.
     const late = this.all().find((s) => s.cri.name === name)
-    if (late) {
-      throw new RuntimeError(
-        'FailedPrecondition',
-        `failed to reserve sandbox name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(late.id)}`,
-      )
-    }
+    if (late) throw nameReserved('sandbox', name, late.id)
 
     const hostNetwork = config.linux?.security_context?.namespace_options?.network === 'NODE'
     let ip = ''

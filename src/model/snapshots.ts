@@ -250,6 +250,26 @@ export class Snapshots {
     return { size: s.usageBytes ?? 0, inodes: s.files?.length ?? 0 }
   }
 
+  /** What every snapshot of a namespace on a snapshotter uses, summed: CRI's image filesystem. */
+  totalUsage(snapshotter: string, namespace: string): { size: number; inodes: number } {
+    let size = 0
+    let inodes = 0
+    for (const key of Object.keys(this.#table(snapshotter, namespace))) {
+      const u = this.usage(snapshotter, namespace, key)
+      size += u.size
+      inodes += u.inodes
+    }
+    return { size, inodes }
+  }
+
+  /** Counts bytes unpacked into an active snapshot whose files are not listed (a catalog image's layer). */
+  recordUsage(snapshotter: string, namespace: string, key: string, bytes: number): void {
+    const r = this.#table(snapshotter, namespace)[key]
+    if (!r) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
+    r.usageBytes = (r.usageBytes ?? 0) + bytes
+    this.core.changed()
+  }
+
   /**
    * Cleanup: containerd's service asks the snapshotter it serves, which is the metadata store's
    * namespaced wrapper; that wrapper has no Cleanup, so every snapshotter answers Unimplemented.

@@ -42,6 +42,17 @@ describe('RunPodSandbox', () => {
     expect(await ipOf(host)).toBe('')
   })
 
+  test("status names the pod's network, PID and IPC modes, POD when the config names none (crictl inspectp prints them)", async () => {
+    const plain = await runPod(h, podConfig('plain'))
+    const modes = async (id: string) => (await status(id)).status!.linux!.namespaces!.options
+    expect(await modes(plain)).toMatchObject({ network: 'POD', pid: 'POD', ipc: 'POD' })
+    const host = await runPod(
+      h,
+      podConfig('hostpid', { linux: { security_context: { namespace_options: { network: 'NODE', pid: 'NODE' } } } }),
+    )
+    expect(await modes(host)).toMatchObject({ network: 'NODE', pid: 'NODE', ipc: 'POD' })
+  })
+
   test('uses a configured pod CIDR', async () => {
     const other = await harness({ podCidr: '192.168.7.0/24' })
     try {
@@ -74,7 +85,7 @@ describe('RunPodSandbox', () => {
     const config = podConfig('dup')
     const first = await runPod(h, config)
     const err = await grpcError(h.runtime.RunPodSandbox({ config }))
-    expect(err.code).toBe(9) // FailedPrecondition, as containerd 2.x
+    expect(err.code).toBe(2) // Unknown: containerd 1.6 to 2.2 return the registrar's plain error (2.3 says FailedPrecondition)
     expect(err.details).toBe(
       `failed to reserve sandbox name "dup_default_uid-dup_0": name "dup_default_uid-dup_0" is reserved for "${first}"`,
     )
