@@ -2,10 +2,12 @@
 // Tasks.Exec. Like the shim, the server opens a FIFO read-write and non-blocking, so opening never
 // waits for the client and writes never fail for want of a reader; it is driven by the event loop
 // as a pipe, so a slow reader cannot stall the server. The client sees EOF once the process has
-// exited and the sink is closed. A regular file is appended to.
-import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs'
+// exited and the sink is closed. A regular file is appended to. Other stdout URIs: outputTarget.
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { Socket } from 'node:net'
 import type { Stream } from '../sim/process.js'
+import { unknown } from './errors.js'
 
 export interface OutputSink {
   write(stream: Stream, text: string): void
@@ -72,10 +74,51 @@ function openEndpoint(path: string, direction: 'in' | 'out', onError: (message: 
   }
 }
 
-/** Output to the stdout/stderr paths a client gave; with a terminal, everything goes to stdout. */
+/**
+ * Where a task's output goes, as the runc shim reads its stdout URI: a plain path or `fifo://` is
+ * the client's FIFO (or file); `file:///path` appends stdout and stderr to that one file;
+ * `binary:///path?args` would start a logging program on the host (nerdctl's, dockerd's plugins),
+ * which the fake never does, so that output is dropped.
+ */
+export type OutputTarget = { kind: 'paths'; stdout: string; stderr: string } | { kind: 'file'; path: string } | { kind: 'binary' }
+
+export function outputTarget(io: { stdout: string; stderr: string }): OutputTarget {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(io.stdout)?.[1]
+  if (scheme === undefined) return { kind: 'paths', stdout: io.stdout, stderr: io.stderr }
+  let url: URL
+  try {
+    url = new URL(io.stdout)
+  } catch {
+    throw unknown(`unable to parse stdout uri: parse ${JSON.stringify(io.stdout)}: invalid URI`)
+  }
+  switch (scheme) {
+    case 'fifo':
+      return { kind: 'paths', stdout: decodeURIComponent(url.pathname), stderr: io.stderr }
+    case 'file':
+      return { kind: 'file', path: decodeURIComponent(url.pathname) }
+    case 'binary':
+      return { kind: 'binary' }
+    default:
+      throw unknown(`unknown STDIO scheme ${scheme}`)
+  }
+}
+
+/** Output to the stdout/stderr a client gave (see outputTarget); with a terminal, everything goes to stdout. */
 export function fifoSink(io: { stdout: string; stderr: string; terminal: boolean }, onError: (message: string) => void): OutputSink {
-  const stdout = io.stdout ? openEndpoint(io.stdout, 'out', onError) : undefined
-  const stderr = !io.terminal && io.stderr ? openEndpoint(io.stderr, 'out', onError) : undefined
+  const target = outputTarget(io)
+  if (target.kind === 'binary') return { write: () => {}, close: async () => {} }
+  if (target.kind === 'file') {
+    // The shim makes the file's directory and sends both streams to it.
+    try {
+      mkdirSync(dirname(target.path), { recursive: true })
+    } catch (err) {
+      onError(`cannot create the directory of ${target.path}: ${(err as Error).message}`)
+    }
+    const file = openEndpoint(target.path, 'out', onError)
+    return { write: (_stream, text) => file?.write(text), close: async () => file?.close() }
+  }
+  const stdout = target.stdout ? openEndpoint(target.stdout, 'out', onError) : undefined
+  const stderr = !io.terminal && target.stderr ? openEndpoint(target.stderr, 'out', onError) : undefined
   return {
     write: (stream, text) => {
       const target = stream === 'stderr' && !io.terminal ? stderr : stdout

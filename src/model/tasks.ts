@@ -11,7 +11,7 @@ import { LineDiscipline } from '../sim/tty.js'
 import { SIGKILL } from '../sim/signals.js'
 import type { Logger } from '../log.js'
 import { RuntimeError } from './errors.js'
-import { fifoSink, openStdin } from './fifo.js'
+import { fifoSink, openStdin, outputTarget } from './fifo.js'
 import { CriLogFile } from './logs.js'
 import { nowNs, nowString, protoTimestamp } from './time.js'
 
@@ -78,6 +78,7 @@ export class Tasks {
   /** Creates the task (process not yet started). */
   create(record: ContainerRecord, io: TaskIO = NO_IO): TaskRecord {
     if (record.task) throw new RuntimeError('AlreadyExists', `task ${record.id}: already exists`)
+    outputTarget(io) // a stdout URI the shim cannot use fails here, as the shim's create does
     record.task = {
       pid: this.host.allocatePid(),
       status: 'created',
@@ -146,6 +147,7 @@ export class Tasks {
     if (!task || task.status === 'stopped') throw new RuntimeError('NotFound', `task ${record.id} not found`)
     task.execs ??= {}
     if (task.execs[execId]) throw new RuntimeError('AlreadyExists', `id ${execId}: already exists`)
+    outputTarget(io)
     const exec: ExecRecord = {
       pid: 0,
       status: 'created',

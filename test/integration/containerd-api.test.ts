@@ -315,6 +315,30 @@ describe('Tasks', () => {
     expect([gone.code, gone.details]).toEqual([5, 'task hello not found'])
   })
 
+  test('stdout URIs as the runc shim reads them: file:// gets both streams, binary:// runs nothing, another scheme fails', async () => {
+    await createContainer('logged', ['sh', '-c', 'echo out; echo err >&2'])
+    const log = join(h.logDir, 'by-uri', 'task.log')
+    const uri = `file://${log}`
+    await ctr.tasks.Create({ container_id: 'logged', stdout: uri, stderr: uri })
+    const waiting = ctr.tasks.Wait({ container_id: 'logged' })
+    await ctr.tasks.Start({ container_id: 'logged' })
+    expect((await waiting).exit_status).toBe(0)
+    await eventually(() => (readFileSync(log, 'utf8') === 'out\nerr\n' ? true : undefined), 'both streams in the file')
+    await ctr.tasks.Delete({ container_id: 'logged' })
+
+    // A logging binary (nerdctl's) is never started on the host; the task runs all the same.
+    const binary = 'binary:///usr/local/bin/nerdctl?_NERDCTL_INTERNAL_LOGGING=%2Fvar%2Flib%2Fnerdctl'
+    await ctr.tasks.Create({ container_id: 'logged', stdout: binary, stderr: binary })
+    const again = ctr.tasks.Wait({ container_id: 'logged' })
+    await ctr.tasks.Start({ container_id: 'logged' })
+    expect((await again).exit_status).toBe(0)
+    await ctr.tasks.Delete({ container_id: 'logged' })
+
+    const odd = await grpcError(ctr.tasks.Create({ container_id: 'logged', stdout: 'tcp://127.0.0.1:1', stderr: '' }))
+    expect([odd.code, odd.details]).toEqual([2, 'unknown STDIO scheme tcp'])
+    expect((await grpcError(ctr.tasks.Get({ container_id: 'logged' }))).code).toBe(5)
+  })
+
   test('a PID 1 ignores SIGTERM, SIGKILL ends it with 137; a running task cannot be deleted', async () => {
     await createContainer('init')
     await ctr.tasks.Create({ container_id: 'init' })
