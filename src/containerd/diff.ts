@@ -1,11 +1,12 @@
 // Diff service: Apply unpacks a layer blob from the content store into the snapshot its mounts
-// belong to (nothing is written to disk: the snapshot records the layer's files); Diff writes a
-// layer of the changes between two mount sets, which here is always empty.
+// belong to: its uncompressed tar is kept once in the layer store and the snapshot records the
+// layer's index (each file's attributes and where its bytes are); Diff writes a layer of the
+// changes between two mount sets, which here is always empty.
 import { randomBytes } from 'node:crypto'
 import type { DiffHandlers } from '../generated/containerd/services/diff/v1/Diff.js'
 import { sha256 } from '../model/content.js'
 import { RuntimeError, invalidArgument, wrap } from '../model/errors.js'
-import { EMPTY_TAR, MEDIA_LAYER, MEDIA_LAYER_GZIP, compressLayer, readTar, summarise, uncompressedLayer } from '../model/layers.js'
+import { EMPTY_TAR, MEDIA_LAYER, MEDIA_LAYER_GZIP, compressLayer, indexLayer, readTar, uncompressedLayer } from '../model/layers.js'
 import type { Node } from '../model/node.js'
 import { nowNs } from '../model/time.js'
 import type { Implementation } from '../rpc/adapter.js'
@@ -29,15 +30,21 @@ export function diffService(node: Node): Implementation<DiffHandlers> {
       } catch (err) {
         throw wrap(err, 'failed to get reader from content store')
       }
-      const tar = uncompressedLayer(blob, desc.media_type)
-      const layer = summarise(readTar(tar))
+      let tar: Buffer | undefined = uncompressedLayer(blob, desc.media_type)
+      const layer = indexLayer(readTar(tar))
+      // The applied descriptor names the uncompressed stream: its digest is the layer's diff id.
+      const diffId = sha256(tar)
+      const size = tar.length
       const target = snapshots.resolveMounts(req.mounts)
       if (target) {
         const s = snapshots.stat(target.snapshotter, target.namespace, target.key)
-        if (s.kind === 'active') snapshots.recordLayer(target.snapshotter, target.namespace, target.key, layer.files, layer.bytes)
+        if (s.kind === 'active') {
+          if (!snapshots.layerStore.has(diffId)) snapshots.layerStore.put(diffId, tar)
+          snapshots.recordLayer(target.snapshotter, target.namespace, target.key, { tar: diffId, entries: layer.entries }, layer.bytes)
+        }
       }
-      // The applied descriptor names the uncompressed stream: its digest is the layer's diff id.
-      return { applied: { media_type: MEDIA_LAYER, digest: sha256(tar), size: tar.length, annotations: {} } }
+      tar = undefined
+      return { applied: { media_type: MEDIA_LAYER, digest: diffId, size, annotations: {} } }
     },
 
     Diff: (req, ctx) => {

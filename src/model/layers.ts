@@ -1,9 +1,11 @@
 // Layer archives as containerd's differ reads them: the media type decides whether the blob is
 // decompressed (containerd then detects gzip or zstd from the bytes), a small tar reader lists the
-// entries (ustar, GNU long names, pax path headers), and whiteouts (.wh.) are kept as the layer's
-// deletions so a snapshot's file view can be composed from its chain of layers.
+// entries (ustar, GNU long names, pax headers), and indexLayer() makes the layer's index: each
+// file's attributes and where its bytes are, whiteouts (.wh.) kept as the layer's deletions so a
+// snapshot's files can be composed from its chain of layers (layer-tree.ts).
 import { posix } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
+import type { LayerEntry, LayerEntryKind } from '../store/schema.js'
 import { RuntimeError, unknown } from './errors.js'
 
 export const MEDIA_LAYER = 'application/vnd.oci.image.layer.v1.tar'
@@ -83,8 +85,17 @@ export interface TarEntry {
   path: string
   type: EntryType
   size: number
+  /** Permission bits with set-user-ID, set-group-ID and sticky (the header's mode & 07777). */
   mode: number
+  uid: number
+  gid: number
+  mtimeMs: number
   linkname: string
+  /** Where a regular file's bytes start in the tar stream. */
+  offset: number
+  /** A device's numbers. */
+  devmajor: number
+  devminor: number
 }
 
 const invalidHeader = (): RuntimeError => unknown('archive/tar: invalid tar header')
@@ -142,10 +153,10 @@ function paxRecords(data: Buffer): Record<string, string> {
   return out
 }
 
+/** The types containerd's createTarFile makes (Go's reader turns GNU sparse 'S' files into regular ones). */
 const TYPES: Record<string, EntryType> = {
   '0': 'file',
   '\0': 'file',
-  '7': 'file',
   S: 'file',
   '1': 'hardlink',
   '2': 'symlink',
@@ -214,52 +225,83 @@ export function readTar(data: Buffer): TarEntry[] {
     let linkname = str(block, 157, 100)
     if (longLink !== undefined) linkname = longLink
     if (pax.linkpath !== undefined) linkname = pax.linkpath
+    const header = pax
     longName = undefined
     longLink = undefined
     pax = {}
-    const type = TYPES[typeflag] ?? 'file'
+    const type = TYPES[typeflag]
+    // What containerd's createTarFile refuses (after Go's reader has parsed the header).
+    if (type === undefined) throw unknown(`unhandled tar header type ${block[156] as number}`)
     const path = cleanPath(name)
     if (path === '/') continue
-    entries.push({ path, type, size: type === 'file' ? size : 0, mode: num(block, 100, 8), linkname })
+    const mtime = header.mtime !== undefined ? Number(header.mtime) : num(block, 136, 12)
+    entries.push({
+      path,
+      type,
+      size: type === 'file' ? size : 0,
+      mode: num(block, 100, 8) & 0o7777,
+      uid: header.uid !== undefined ? Number(header.uid) : num(block, 108, 8),
+      gid: header.gid !== undefined ? Number(header.gid) : num(block, 116, 8),
+      mtimeMs: Number.isFinite(mtime) ? Math.round(mtime * 1000) : 0,
+      linkname,
+      offset: dataStart,
+      devmajor: ustar || magic === 'ustar ' ? num(block, 329, 8) : 0,
+      devminor: ustar || magic === 'ustar ' ? num(block, 337, 8) : 0,
+    })
   }
   return entries
 }
 
-export interface LayerSummary {
-  /** Paths the layer adds, and its whiteouts as they appear in it ("/etc/.wh.motd"). */
-  files: string[]
-  /** Bytes of the regular files it adds. */
+/** A layer's index (store/schema.ts LayerEntry) and the bytes its regular files hold (Usage). */
+export interface LayerIndex {
+  entries: LayerEntry[]
   bytes: number
 }
 
-export function summarise(entries: readonly TarEntry[]): LayerSummary {
-  return { files: entries.map((e) => e.path), bytes: entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0) }
+const KINDS: Readonly<Record<EntryType, LayerEntryKind>> = {
+  file: 'f',
+  dir: 'd',
+  symlink: 'l',
+  hardlink: 'h',
+  char: 'c',
+  block: 'b',
+  fifo: 'p',
 }
 
 /**
- * The files a chain of layers shows, lowest first: each layer's whiteouts delete what the layers
- * below it hold (a path and everything under it; an opaque marker empties its directory), then
- * its own entries are added.
+ * Indexes a layer's tar entries as containerd's archive.Apply applies them: `.wh.<name>` removes
+ * <name> (a name that leaves its directory is "invalid whiteout name"), `.wh..wh..opq` makes its
+ * directory opaque, other `.wh..wh.` names are metadata and not unpacked; a later entry for a
+ * path replaces an earlier one.
  */
-export function mergeLayers(layers: readonly (readonly string[])[]): string[] {
-  const present = new Set<string>()
-  const removeUnder = (dir: string): void => {
-    const prefix = dir === '/' ? '/' : `${dir}/`
-    for (const p of present) if (p.startsWith(prefix)) present.delete(p)
-  }
-  for (const files of layers) {
-    for (const p of files) {
-      const base = posix.basename(p)
-      if (!base.startsWith(WHITEOUT)) continue
-      const dir = posix.dirname(p)
-      if (base === OPAQUE) removeUnder(dir)
-      else {
-        const target = posix.join(dir, base.slice(WHITEOUT.length))
-        present.delete(target)
-        removeUnder(target)
-      }
+export function indexLayer(entries: readonly TarEntry[]): LayerIndex {
+  const out: LayerEntry[] = []
+  let bytes = 0
+  for (const e of entries) {
+    const base = posix.basename(e.path)
+    const dir = posix.dirname(e.path)
+    if (base === OPAQUE) {
+      out.push([dir, 'o', 0, 0, 0, 0, 0])
+      continue
     }
-    for (const p of files) if (!posix.basename(p).startsWith(WHITEOUT)) present.add(p)
+    if (base.startsWith(WHITEOUT)) {
+      const target = posix.join(dir, base.slice(WHITEOUT.length))
+      if (!target.startsWith(dir === '/' ? '/' : `${dir}/`) || target === dir)
+        throw unknown(`invalid whiteout name: ${base}: invalid archive`)
+      if (base.startsWith(`${WHITEOUT}${WHITEOUT}`)) continue
+      out.push([target, 'w', 0, 0, 0, 0, 0])
+      continue
+    }
+    const kind = KINDS[e.type]
+    const where =
+      e.type === 'file' ? e.offset : e.type === 'symlink' ? e.linkname : e.type === 'hardlink' ? cleanPath(e.linkname) : undefined
+    const size = e.type === 'file' ? e.size : e.type === 'char' || e.type === 'block' ? e.devmajor * 2 ** 20 + e.devminor : 0
+    out.push(
+      where === undefined
+        ? [e.path, kind, e.mode, e.uid, e.gid, e.mtimeMs, size]
+        : [e.path, kind, e.mode, e.uid, e.gid, e.mtimeMs, size, where],
+    )
+    bytes += e.type === 'file' ? e.size : 0
   }
-  return [...present].sort()
+  return { entries: out, bytes }
 }

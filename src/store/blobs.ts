@@ -1,6 +1,8 @@
-// The bytes of the content store, by digest. In memory by default; with --state, files in a
-// directory next to the state file (<state>.blobs/sha256/<hex>), each written atomically.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+// Bytes by digest: the content store's blobs, and the uncompressed tars of applied layers (the
+// layer store, as containerd extracts a layer once). In memory by default; with --state, files in a
+// directory next to the state file (<state>.blobs/sha256/<hex>, layers under <state>.blobs/layers/),
+// each written atomically. read() takes a range without loading the rest.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export interface BlobStore {
@@ -8,6 +10,8 @@ export interface BlobStore {
   get(digest: string): Buffer | undefined
   put(digest: string, data: Buffer): void
   delete(digest: string): void
+  /** `length` bytes from `offset` (fewer at the end); throws when the blob is not there. */
+  read(digest: string, offset: number, length: number): Buffer
 }
 
 export function memoryBlobs(): BlobStore {
@@ -17,6 +21,11 @@ export function memoryBlobs(): BlobStore {
     get: (d) => blobs.get(d),
     put: (d, data) => void blobs.set(d, data),
     delete: (d) => void blobs.delete(d),
+    read: (d, offset, length) => {
+      const data = blobs.get(d)
+      if (!data) throw new Error(`blob ${d} not found`)
+      return data.subarray(offset, offset + length)
+    },
   }
 }
 
@@ -37,5 +46,20 @@ export function fileBlobs(dir: string): BlobStore {
       renameSync(tmp, p)
     },
     delete: (d) => rmSync(path(d), { force: true }),
+    read: (d, offset, length) => {
+      const fd = openSync(path(d), 'r')
+      try {
+        const buf = Buffer.allocUnsafe(length)
+        let n = 0
+        while (n < length) {
+          const got = readSync(fd, buf, n, length - n, offset + n)
+          if (got === 0) break
+          n += got
+        }
+        return buf.subarray(0, n)
+      } finally {
+        closeSync(fd)
+      }
+    },
   }
 }

@@ -15,7 +15,20 @@ import { baseOf, isUnder, joinPath, parentOf, relativeTo } from './backend.js'
 import { sandboxFiles, type DnsInput } from './etc.js'
 import { HostBind } from './host.js'
 import { DEFAULT_APPLETS, imageLayer, type ImageInput } from './image.js'
-import { MemLayer, Overlay, Tmpfs, deviceNode, dirNode, fileNode, linkNode, type Change, type MemNode, type SavedLayer } from './mem.js'
+import {
+  MemLayer,
+  Overlay,
+  Tmpfs,
+  bytesOf,
+  deviceNode,
+  dirNode,
+  fileNode,
+  linkNode,
+  type Change,
+  type LowerLayer,
+  type MemNode,
+  type SavedLayer,
+} from './mem.js'
 import { DEFAULT_SYSCTLS, ProcFs, sysctlPath, type ProcCaller, type ProcessEntry } from './procfs.js'
 import {
   CAP,
@@ -205,7 +218,10 @@ export class ContainerFs implements Fs {
     const runtime = new MemLayer()
     this.overlay = new Overlay([runtime, image], this.now)
     if (input.writable) this.overlay.load(input.writable)
-    const text = (p: string): string => image.get(p)?.data?.toString('utf8') ?? ''
+    const text = (p: string): string => {
+      const node = image.get(p)
+      return node?.type === 'file' ? bytesOf(node).toString('utf8') : ''
+    }
     const files = addMissingIds(text('/etc/passwd'), text('/etc/group'), input.user)
     this.#groupText = files.group
     setWithParents(runtime, [image], '/etc/passwd', fileNode(files.passwd, 0o644, t))
@@ -1020,7 +1036,7 @@ function seccompFilter(
 }
 
 /** Sets an entry in a layer, its missing parents copied from the layers below (or new 0755 directories). */
-function setWithParents(layer: MemLayer, below: readonly MemLayer[], p: string, node: MemNode): void {
+function setWithParents(layer: MemLayer, below: readonly LowerLayer[], p: string, node: MemNode): void {
   const parents: string[] = []
   for (let a = parentOf(p); !layer.has(a); a = parentOf(a)) {
     parents.unshift(a)
