@@ -6,6 +6,7 @@
 // (ELOOP), each directory searched with the caller's permissions. One ContainerFs per container,
 // shared by its processes; view() gives the Fs one process sees (its /proc/self, its identity).
 import { randomBytes } from 'node:crypto'
+import { inspectBinary, type BinaryInfo } from '../binary.js'
 import type { Identity } from '../context.js'
 import { SyscallKilled, type Kernel, type NetNamespace, type Uts } from '../kernel.js'
 import type { Stream } from '../process.js'
@@ -493,6 +494,9 @@ export class ContainerFs implements Fs {
   readFile(path: string): Buffer {
     return this.run(this.#init, (c) => this.doReadFile(path, c))
   }
+  inspect(path: string): BinaryInfo {
+    return this.run(this.#init, (c) => this.doInspect(path, c))
+  }
   writeFile(path: string, data: Buffer | string, options?: { append?: boolean; mode?: number }): void {
     this.run(this.#init, (c) => this.doWriteFile(path, data, options ?? {}, c))
   }
@@ -711,6 +715,14 @@ export class ContainerFs implements Fs {
       }
     }
     return this.#call(path, () => r.mount.backend.read(r.rel))
+  }
+
+  doInspect(path: string, c: Caller): BinaryInfo {
+    const r = this.#resolve(path, true, c)
+    if (!r.entry) throw new FsError('ENOENT', path)
+    if (r.entry.type !== 'file') return inspectBinary(Buffer.alloc(0))
+    const backend = r.mount.backend
+    return this.#call(path, () => (backend.inspect ? backend.inspect(r.rel) : inspectBinary(backend.read(r.rel))))
   }
 
   doWriteFile(path: string, data: Buffer | string, options: { append?: boolean; mode?: number }, c: Caller): void {
@@ -957,6 +969,9 @@ class FsView implements Fs {
   }
   readFile(path: string): Buffer {
     return this.fs.run(this.c, (c) => this.fs.doReadFile(path, c))
+  }
+  inspect(path: string): BinaryInfo {
+    return this.fs.run(this.c, (c) => this.fs.doInspect(path, c))
   }
   writeFile(path: string, data: Buffer | string, options?: { append?: boolean; mode?: number }): void {
     this.fs.run(this.c, (c) => this.fs.doWriteFile(path, data, options ?? {}, c))

@@ -6,6 +6,7 @@
 import type { Attrs, Backend, DeviceKind, Entry } from './backend.js'
 import { baseOf, isUnder, joinPath, parentOf } from './backend.js'
 import { FsError, type FileType } from './types.js'
+import { inspectBinary, inspectCached, type BinaryInfo } from '../binary.js'
 
 export interface MemNode {
   type: FileType
@@ -37,6 +38,12 @@ export interface FileSource {
 /** A file node's bytes: its own, else its source's. */
 export function bytesOf(node: MemNode): Buffer {
   return node.data ?? node.source?.read() ?? EMPTY
+}
+
+/** What a file node's bytes say it runs, read once per node's bytes (its source, or its own data). */
+export function inspectNode(node: MemNode): BinaryInfo {
+  const key = node.data ?? node.source
+  return key ? inspectCached(key, () => bytesOf(node)) : inspectBinary(EMPTY)
 }
 
 /** A file node's size without reading it. */
@@ -220,6 +227,11 @@ export class Tmpfs implements Backend {
     return node ? bytesOf(node) : EMPTY
   }
 
+  inspect(p: string): BinaryInfo {
+    const node = this.layer.get(p)
+    return node ? inspectNode(node) : inspectBinary(EMPTY)
+  }
+
   write(p: string, data: Buffer, append: boolean, attrs: Attrs): void {
     const node = this.layer.get(p)
     if (!node) {
@@ -354,6 +366,11 @@ export class Overlay implements Backend {
   read(p: string): Buffer {
     const node = this.#node(p)
     return node ? bytesOf(node) : EMPTY
+  }
+
+  inspect(p: string): BinaryInfo {
+    const node = this.#node(p)
+    return node ? inspectNode(node) : inspectBinary(EMPTY)
   }
 
   /** Copies an entry (not its children) and its parents into the upper layer. */

@@ -1195,9 +1195,16 @@ export class Shell {
   async runExternal(argv: string[], io: Io, assigns: [string, string][] = [], exec = false, replaces = exec): Promise<number> {
     const name = argv[0] as string
     const found = this.resolve(name)
-    if (found === undefined || found.kind === 'denied') {
-      const message = `${name}: ${found ? 'Permission denied' : 'not found'}`
-      const status = found ? found.status : 127
+    if (found === undefined || found.kind === 'denied' || found.kind === 'unrunnable') {
+      // ash reports exec's ENOENT (a missing loader too) as "not found".
+      const why =
+        found?.kind === 'denied'
+          ? 'Permission denied'
+          : found?.kind === 'unrunnable' && found.errno === 'ENOEXEC'
+            ? 'Exec format error'
+            : 'not found'
+      const message = `${name}: ${why}`
+      const status = found?.kind === 'denied' ? found.status : found?.kind === 'unrunnable' && found.errno === 'ENOEXEC' ? 126 : 127
       if (exec) throw new BuiltinError(message, status)
       this.error(message, undefined, io)
       return status
@@ -1681,6 +1688,10 @@ export function invokeExecutable(found: Executable, ctx: CommandContext): Promis
     }
     case 'denied':
       return Promise.resolve(126)
+    case 'unrunnable':
+      // runc's init fails its execve after the container started: the error on its stderr, exit 1.
+      ctx.write('stderr', `exec ${found.path}: ${found.errno === 'ENOEXEC' ? 'exec format error' : 'no such file or directory'}\n`)
+      return Promise.resolve(1)
   }
 }
 
