@@ -7,6 +7,7 @@ import { containerdClients, type CallOptions, type ContainerdClients } from '../
 import type { WriteContentRequest } from '../src/generated/containerd/services/content/v1/WriteContentRequest.js'
 import type { WriteContentResponse__Output } from '../src/generated/containerd/services/content/v1/WriteContentResponse.js'
 import type { Envelope } from '../src/model/events.js'
+import type { FakeContainerdOptions } from '../src/config.js'
 import { startFakeContainerd, type FakeContainerd } from '../src/server.js'
 
 export interface CtrHarness {
@@ -19,8 +20,8 @@ export interface CtrHarness {
   close(): Promise<void>
 }
 
-export async function ctrHarness(): Promise<CtrHarness> {
-  const fake = await startFakeContainerd()
+export async function ctrHarness(options: FakeContainerdOptions = {}): Promise<CtrHarness> {
+  const fake = await startFakeContainerd(options)
   const clients: ContainerdClients[] = []
   const ns = (namespace: string): ContainerdClients => {
     const c = containerdClients(fake.address, namespace)

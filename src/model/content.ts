@@ -97,10 +97,10 @@ export class Content {
 
   /** The bytes of a blob the namespace holds, from offset; size 0 reads to the end. */
   read(namespace: string, digest: string, offset: number, size: number): Buffer {
-    this.info(namespace, digest)
-    const data = this.blobs.get(digest) as Buffer
-    const start = Math.max(0, Math.min(offset, data.length))
-    return size > 0 ? data.subarray(start, start + size) : data.subarray(start)
+    const { size: total } = this.info(namespace, digest)
+    const start = Math.max(0, Math.min(offset, total))
+    // Only the range is read: a store of files does not load a large blob for each chunk a client asks.
+    return this.blobs.read(digest, start, size > 0 ? Math.min(size, total - start) : total - start)
   }
 
   /** Removes the namespace's record (the bytes go once no namespace holds them). */
@@ -247,7 +247,9 @@ export class Content {
     if (expected !== '' && expected !== digest) {
       throw new RuntimeError('FailedPrecondition', `unexpected commit digest ${digest}, expected ${expected}: failed precondition`)
     }
-    const data = Buffer.concat(ingest.chunks)
+    // The chunks as written: a store of files writes them one after another, never joined in memory.
+    const data = ingest.chunks
+    const length = ingest.offset
     this.#ingests.delete(`${ingest.namespace}/${ingest.ref}`)
     delete ingest.lockedSince
     const state = this.core.state
@@ -260,13 +262,13 @@ export class Content {
     if (!this.blobs.has(digest)) this.blobs.put(digest, data)
     const now = nowString()
     const record: ContentRecord = {
-      size: data.length,
+      size: length,
       labels: Object.fromEntries(Object.entries(base).filter(([, v]) => v !== '')),
       createdAt: now,
       updatedAt: now,
     }
     ;(state.content[ingest.namespace] ??= {})[digest] = record
-    this.core.emit(ingest.namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size: data.length })
+    this.core.emit(ingest.namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size: length })
     return { digest, ...record, labels: { ...record.labels } }
   }
 

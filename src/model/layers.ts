@@ -44,24 +44,37 @@ const isZstd = (b: Buffer): boolean => {
   return magic === 0xfd2fb528 || (magic & 0xfffffff0) === 0x184d2a50
 }
 
-/** The uncompressed tar stream of a layer blob, as containerd's stream processors produce it. */
-export function uncompressedLayer(blob: Buffer, mediaType: string): Buffer {
+/**
+ * How a layer blob is read, from its media type and first bytes, as containerd's stream processors
+ * decide: gunzipped, or as it is; zstd and unknown media types are refused.
+ */
+export function layerCompression(head: Buffer, mediaType: string): 'gzip' | 'none' {
   const mode = diffCompression(mediaType)
   if (mode === undefined) throw unknown(`failed to get stream processor for ${mediaType}: no processor for media-type`)
-  if (mode === 'none') return blob
-  if (isZstd(blob)) {
+  if (mode === 'none') return 'none'
+  if (isZstd(head)) {
     throw new RuntimeError(
       'Unimplemented',
       `zstd layers are not supported by fake-containerd (Node's zlib has no zstd): ${mediaType}: not implemented`,
     )
   }
-  if (!isGzip(blob)) return blob
+  return isGzip(head) ? 'gzip' : 'none'
+}
+
+/** A zlib error as containerd's gzip reader reports it. */
+export function gzipError(err: unknown): RuntimeError {
+  const code = (err as { code?: string }).code
+  if (code === 'Z_BUF_ERROR') return unknown('unexpected EOF')
+  return unknown(`gzip: ${(err as Error).message}`)
+}
+
+/** The uncompressed tar stream of a layer blob, as containerd's stream processors produce it. */
+export function uncompressedLayer(blob: Buffer, mediaType: string): Buffer {
+  if (layerCompression(blob.subarray(0, 4), mediaType) === 'none') return blob
   try {
     return gunzipSync(blob)
   } catch (err) {
-    const code = (err as { code?: string }).code
-    if (code === 'Z_BUF_ERROR') throw unknown('unexpected EOF')
-    throw unknown(`gzip: ${(err as Error).message}`)
+    throw gzipError(err)
   }
 }
 
@@ -172,8 +185,18 @@ export function cleanPath(name: string): string {
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p
 }
 
-/** Lists a tar stream's entries. Errors carry Go's archive/tar wording. */
-export function readTar(data: Buffer): TarEntry[] {
+/** A tar stream to read from: its size and a range reader (a Buffer, or a file read a piece at a time). */
+export interface TarSource {
+  readonly size: number
+  read(offset: number, length: number): Buffer
+}
+
+const bufferSource = (data: Buffer): TarSource => ({ size: data.length, read: (o, n) => data.subarray(o, o + n) })
+
+/** Lists a tar stream's entries, reading only headers (and GNU long names, pax records). Errors carry Go's archive/tar wording. */
+export function readTar(input: Buffer | TarSource): TarEntry[] {
+  const src = Buffer.isBuffer(input) ? bufferSource(input) : input
+  const data = { length: src.size, subarray: (from: number, to: number): Buffer => src.read(from, to - from) }
   const entries: TarEntry[] = []
   let pos = 0
   let longName: string | undefined
@@ -200,16 +223,20 @@ export function readTar(data: Buffer): TarEntry[] {
     const dataEnd = dataStart + size
     if (dataEnd > data.length) throw unexpectedEof()
     pos = dataStart + Math.ceil(size / 512) * 512
-    const body = data.subarray(dataStart, dataEnd)
+    const body = (): Buffer => data.subarray(dataStart, dataEnd)
     switch (typeflag) {
-      case 'L':
-        longName = str(body, 0, body.length)
+      case 'L': {
+        const b = body()
+        longName = str(b, 0, b.length)
         continue
-      case 'K':
-        longLink = str(body, 0, body.length)
+      }
+      case 'K': {
+        const b = body()
+        longLink = str(b, 0, b.length)
         continue
+      }
       case 'x':
-        pax = { ...pax, ...paxRecords(body) }
+        pax = { ...pax, ...paxRecords(body()) }
         continue
       case 'g':
         // Global pax headers are skipped by containerd's archive.Apply.

@@ -2,16 +2,25 @@
 // layer store, as containerd extracts a layer once). In memory by default; with --state, files in a
 // directory next to the state file (<state>.blobs/sha256/<hex>, layers under <state>.blobs/layers/),
 // each written atomically. read() takes a range without loading the rest.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 
 export interface BlobStore {
   has(digest: string): boolean
   get(digest: string): Buffer | undefined
-  put(digest: string, data: Buffer): void
+  /** Stores a blob: its bytes, or the chunks that make them up (written in order, not joined first). */
+  put(digest: string, data: Buffer | readonly Buffer[]): void
   delete(digest: string): void
   /** `length` bytes from `offset` (fewer at the end); throws when the blob is not there. */
   read(digest: string, offset: number, length: number): Buffer
+  /** A store of files: where a blob's file is, so it can be streamed rather than loaded. */
+  readonly files?: {
+    path(digest: string): string
+    /** A fresh path in the store's directory to write a blob to before its digest is known. */
+    temp(): string
+    /** Moves a finished temp file into place as `digest` (dropping it when the blob is there already). */
+    adopt(digest: string, temp: string): void
+  }
 }
 
 export function memoryBlobs(): BlobStore {
@@ -19,7 +28,7 @@ export function memoryBlobs(): BlobStore {
   return {
     has: (d) => blobs.has(d),
     get: (d) => blobs.get(d),
-    put: (d, data) => void blobs.set(d, data),
+    put: (d, data) => void blobs.set(d, Buffer.isBuffer(data) ? data : Buffer.concat(data)),
     delete: (d) => void blobs.delete(d),
     read: (d, offset, length) => {
       const data = blobs.get(d)
@@ -28,6 +37,8 @@ export function memoryBlobs(): BlobStore {
     },
   }
 }
+
+let temps = 0
 
 export function fileBlobs(dir: string): BlobStore {
   const path = (digest: string): string => {
@@ -42,10 +53,31 @@ export function fileBlobs(dir: string): BlobStore {
       const p = path(d)
       mkdirSync(join(p, '..'), { recursive: true })
       const tmp = `${p}.tmp-${process.pid}`
-      writeFileSync(tmp, data)
+      if (Buffer.isBuffer(data)) writeFileSync(tmp, data)
+      else {
+        const fd = openSync(tmp, 'w')
+        try {
+          for (const chunk of data) writeSync(fd, chunk)
+        } finally {
+          closeSync(fd)
+        }
+      }
       renameSync(tmp, p)
     },
     delete: (d) => rmSync(path(d), { force: true }),
+    files: {
+      path,
+      temp: () => {
+        mkdirSync(dir, { recursive: true })
+        return join(dir, `.tmp-${process.pid}-${++temps}`)
+      },
+      adopt: (d, temp) => {
+        const p = path(d)
+        if (existsSync(p)) return rmSync(temp, { force: true })
+        mkdirSync(join(p, '..'), { recursive: true })
+        renameSync(temp, p)
+      },
+    },
     read: (d, offset, length) => {
       const fd = openSync(path(d), 'r')
       try {

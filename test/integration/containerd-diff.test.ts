@@ -1,5 +1,8 @@
 // containerd's Diff service over the socket: applying layers into snapshots (as ctr's unpack
 // does) and writing diffs.
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { status as Code } from '@grpc/grpc-js'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
@@ -130,6 +133,33 @@ describe('Apply', () => {
     const cut = await blob(tarball([{ name: 'big', data: 'x'.repeat(2000) }]).subarray(0, 1000), LAYER)
     const eof = await grpcError(h.ctr.diff.Apply({ diff: cut, mounts: [], payloads: {} }))
     expect([eof.code, eof.details]).toEqual([Code.UNKNOWN, 'unexpected EOF'])
+  })
+
+  test('with --state the layer is streamed to the layer store: the same errors, the same files, its tar dropped with its snapshot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-diff-state-'))
+    const saved = h
+    h = await ctrHarness({ state: join(dir, 'state.json') })
+    try {
+      await h.ctr.leases.Create({ id: 'hold', labels: {} })
+      const garbage = await blob(Buffer.alloc(1024, 7), LAYER)
+      const bad = await grpcError(h.ctr.diff.Apply({ diff: garbage, mounts: [], payloads: {} }))
+      expect([bad.code, bad.details]).toEqual([Code.UNKNOWN, 'archive/tar: invalid tar header'])
+      const cutGz = await blob(gzipSync(layer1).subarray(0, 100), LAYER_GZIP)
+      const eof = await grpcError(h.ctr.diff.Apply({ diff: cutGz, mounts: [], payloads: {} }))
+      expect([eof.code, eof.details]).toEqual([Code.UNKNOWN, 'unexpected EOF'])
+      const applied = await unpack('s1', '', await blob(gzipSync(layer1), LAYER_GZIP))
+      expect(applied).toEqual({ media_type: LAYER, digest: sha256(layer1), size: String(layer1.length), annotations: {} })
+      const tarFile = join(dir, 'state.json.blobs', 'layers', 'sha256', sha256(layer1).slice(7))
+      expect(readFileSync(tarFile).equals(layer1)).toBe(true)
+      expect(h.fake.node.snapshots.files(ss, 'default', 's1')).toContain('/etc/motd')
+      // Nothing but the kept tar is left in the layer store's directory.
+      expect(readdirSync(join(dir, 'state.json.blobs', 'layers'))).toEqual(['sha256'])
+      await h.ctr.snapshots.Remove({ snapshotter: ss, key: 's1' }, leased)
+      expect(existsSync(tarFile)).toBe(false)
+    } finally {
+      await h.close()
+      h = saved
+    }
   })
 
   test('mounts that are not a snapshot of this server: the descriptor is returned, nothing is recorded', async () => {
