@@ -54,20 +54,23 @@ function removeTree(layer: MemLayer, p: string): void {
 export function layerTree(layers: readonly AppliedLayer[], read: LayerReader): MemLayer {
   const tree = new MemLayer(dirNode(0o755, IMAGE_TIME))
   for (const layer of layers) {
-    // What this layer itself unpacks: an opaque directory keeps those, as containerd's unpackedPaths.
+    // An opaque directory hides what the layers below hold in it, not what this layer unpacks there
+    // (overlayfs's opaque xattr; containerd's unpackedPaths).
     const own = new Set(layer.entries.filter((e) => e[1] !== 'w' && e[1] !== 'o').map((e) => e[0]))
-    for (const [p, kind] of layer.entries) {
-      if (kind === 'w') removeTree(tree, p)
-      else if (kind === 'o') {
+    // In order, as archive.Apply goes through the tar: a whiteout removes what is there so far.
+    for (const e of layer.entries) {
+      const [p, kind] = e
+      if (kind === 'w') {
+        removeTree(tree, p)
+        continue
+      }
+      if (kind === 'o') {
         for (const name of tree.children(p)) {
           const child = p === '/' ? `/${name}` : `${p}/${name}`
           if (!own.has(child)) removeTree(tree, child)
         }
+        continue
       }
-    }
-    for (const e of layer.entries) {
-      const [p, kind] = e
-      if (kind === 'w' || kind === 'o') continue
       const existing = tree.get(p)
       if (kind === 'h') {
         const target = tree.get(String(e[7] ?? ''))

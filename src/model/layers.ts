@@ -304,6 +304,9 @@ const KINDS: Readonly<Record<EntryType, LayerEntryKind>> = {
 export function indexLayer(entries: readonly TarEntry[]): LayerIndex {
   const out: LayerEntry[] = []
   let bytes = 0
+  // What the layer has unpacked so far: a hard link's target must be one of them, as containerd
+  // links within the directory it extracts to (an overlay snapshot's upper directory).
+  const unpacked = new Set<string>()
   for (const e of entries) {
     const base = posix.basename(e.path)
     const dir = posix.dirname(e.path)
@@ -319,6 +322,11 @@ export function indexLayer(entries: readonly TarEntry[]): LayerIndex {
       out.push([target, 'w', 0, 0, 0, 0, 0])
       continue
     }
+    if (e.type === 'hardlink') {
+      const target = cleanPath(e.linkname)
+      if (!unpacked.has(target)) throw unknown(`link ${target} ${e.path}: no such file or directory`)
+    }
+    unpacked.add(e.path)
     const kind = KINDS[e.type]
     const where =
       e.type === 'file' ? e.offset : e.type === 'symlink' ? e.linkname : e.type === 'hardlink' ? cleanPath(e.linkname) : undefined

@@ -130,6 +130,27 @@ describe('Apply', () => {
     const garbage = await blob(Buffer.alloc(1024, 7), LAYER)
     const bad = await grpcError(h.ctr.diff.Apply({ diff: garbage, mounts: [], payloads: {} }))
     expect([bad.code, bad.details]).toEqual([Code.UNKNOWN, 'archive/tar: invalid tar header'])
+    // A hard link is made in the directory the layer is extracted to: its target must come earlier in the layer.
+    const link = await blob(
+      tarball([
+        { name: 'etc/', type: '5' },
+        { name: 'etc/b', type: '1', linkname: 'etc/a' },
+      ]),
+      LAYER,
+    )
+    const nolink = await grpcError(h.ctr.diff.Apply({ diff: link, mounts: [], payloads: {} }))
+    expect([nolink.code, nolink.details]).toEqual([Code.UNKNOWN, 'link /etc/a /etc/b: no such file or directory'])
+    const whiteout = await blob(tarball([{ name: 'etc/.wh..' }]), LAYER)
+    const wh = await grpcError(h.ctr.diff.Apply({ diff: whiteout, mounts: [], payloads: {} }))
+    expect([wh.code, wh.details]).toEqual([Code.UNKNOWN, 'invalid whiteout name: .wh..: invalid archive'])
+    const odd = Buffer.from(tarball([{ name: 'a', data: 'a' }]))
+    odd[156] = 'Z'.charCodeAt(0)
+    odd.fill(0x20, 148, 156)
+    let sum = 0
+    for (const b of odd.subarray(0, 512)) sum += b
+    odd.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1')
+    const unhandled = await grpcError(h.ctr.diff.Apply({ diff: await blob(odd, LAYER), mounts: [], payloads: {} }))
+    expect([unhandled.code, unhandled.details]).toEqual([Code.UNKNOWN, 'unhandled tar header type 90'])
     const cut = await blob(tarball([{ name: 'big', data: 'x'.repeat(2000) }]).subarray(0, 1000), LAYER)
     const eof = await grpcError(h.ctr.diff.Apply({ diff: cut, mounts: [], payloads: {} }))
     expect([eof.code, eof.details]).toEqual([Code.UNKNOWN, 'unexpected EOF'])

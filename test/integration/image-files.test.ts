@@ -115,6 +115,28 @@ describe('an imported image keeps its files', () => {
     expect((await run('example.com/files:2', ['cat', '/etc/msg'])).out).toBe('hello from the image\n')
   })
 
+  test('a layer applies in order: a whiteout removes what came before it, an entry after it comes back', async () => {
+    const again = tarball([
+      { name: 'etc/msg', data: 'replaced\n' },
+      { name: 'etc/.wh.msg' },
+      { name: 'etc/.wh.secret' },
+      { name: 'etc/secret', data: 'back\n' },
+      { name: 'opt/.wh..wh..opq' },
+      { name: 'opt/b', data: 'b' },
+    ])
+    await importImage(ctr, 'example.com/files:order', [base, again], {}, leased)
+    const r = await run('example.com/files:order', ['sh', '-c', 'cat /etc/secret; ls /opt; cat /etc/msg'])
+    expect(r).toEqual({ out: 'back\nb\n', err: "cat: can't open '/etc/msg': No such file or directory\n", status: 1 })
+  })
+
+  test('snapshot() and restore() keep the index: a restored node shows the same files', async () => {
+    await importImage(ctr, 'example.com/files:snap', [base, top], {}, leased)
+    const saved = h.fake.snapshot()
+    h.fake.reset()
+    h.fake.restore(saved)
+    expect((await run('example.com/files:snap', ['cat', '/etc/secret', '/var/cache/new'])).out).toBe('top secret\nnew\n')
+  })
+
   test('a CRI container of the image reads the same files', async () => {
     const k8s = containerdClients(h.fake.address, 'k8s.io')
     try {
