@@ -5,10 +5,11 @@
 // written straight to the layer store's directory and its headers read from there, so a large layer
 // is never whole in memory; otherwise the bytes are in memory anyway and are used as they are.
 import { createHash } from 'node:crypto'
-import { closeSync, createReadStream, createWriteStream, openSync, readSync, rmSync } from 'node:fs'
+import { closeSync, createReadStream, createWriteStream, openSync, rmSync } from 'node:fs'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
+import { readAt } from '../store/blobs.js'
 import type { Content } from './content.js'
 import { sha256 } from './content.js'
 import { wrap } from './errors.js'
@@ -24,18 +25,6 @@ export interface Applied {
   media_type: string
   digest: string
   size: number
-}
-
-/** `length` bytes at `offset` of an open file. */
-function readAt(fd: number, offset: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length)
-  let n = 0
-  while (n < length) {
-    const got = readSync(fd, buf, n, length - n, offset + n)
-    if (got === 0) break
-    n += got
-  }
-  return buf.subarray(0, n)
 }
 
 interface Unpacked {

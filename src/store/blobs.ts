@@ -40,6 +40,18 @@ export function memoryBlobs(): BlobStore {
 
 let temps = 0
 
+/** `length` bytes at `offset` of an open file (fewer at its end). */
+export function readAt(fd: number, offset: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length)
+  let n = 0
+  while (n < length) {
+    const got = readSync(fd, buf, n, length - n, offset + n)
+    if (got === 0) break
+    n += got
+  }
+  return buf.subarray(0, n)
+}
+
 export function fileBlobs(dir: string): BlobStore {
   const path = (digest: string): string => {
     const [alg, hex] = digest.split(':')
@@ -81,14 +93,7 @@ export function fileBlobs(dir: string): BlobStore {
     read: (d, offset, length) => {
       const fd = openSync(path(d), 'r')
       try {
-        const buf = Buffer.allocUnsafe(length)
-        let n = 0
-        while (n < length) {
-          const got = readSync(fd, buf, n, length - n, offset + n)
-          if (got === 0) break
-          n += got
-        }
-        return buf.subarray(0, n)
+        return readAt(fd, offset, length)
       } finally {
         closeSync(fd)
       }
