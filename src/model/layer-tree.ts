@@ -12,6 +12,8 @@ import type { AppliedLayer, LayerEntry } from '../store/schema.js'
 export type LayerReader = (tar: string, offset: number, length: number) => Buffer
 
 const EMPTY = Buffer.alloc(0)
+const OPAQUE_NAME = '.wh..wh..opq'
+const parentOf = (p: string): string => p.slice(0, p.lastIndexOf('/')) || '/'
 
 /** The bytes of one file in a layer's tar; a memory store answers with a view, a file store reads them. */
 function tarSource(read: LayerReader, tar: string, offset: number, size: number): FileSource {
@@ -45,6 +47,38 @@ function nodeOf(e: LayerEntry, read: LayerReader, tar: string): MemNode {
   }
 }
 
+/**
+ * Where `p` lands in the tree as containerd's fs.RootPath resolves its parent: a symlink among the
+ * parent's components is followed inside the root (an absolute target starts again at "/"), so a
+ * file a layer lists under /lib, where a lower layer made /lib a link to usr/lib, goes to /usr/lib.
+ */
+function landing(tree: MemLayer, p: string): string {
+  const slash = p.lastIndexOf('/')
+  const base = p.slice(slash + 1)
+  const parts = p
+    .slice(0, slash)
+    .split('/')
+    .filter((c) => c !== '')
+  const dir: string[] = []
+  let links = 0
+  while (parts.length > 0) {
+    const part = parts.shift() as string
+    if (part === '.') continue
+    if (part === '..') {
+      dir.pop()
+      continue
+    }
+    const node = tree.get(`/${[...dir, part].join('/')}`)
+    if (node?.type === 'symlink' && node.target !== undefined && links++ < 40) {
+      if (node.target.startsWith('/')) dir.length = 0
+      parts.unshift(...node.target.split('/').filter((c) => c !== ''))
+      continue
+    }
+    dir.push(part)
+  }
+  return dir.length === 0 ? `/${base}` : `/${dir.join('/')}/${base}`
+}
+
 /** Removes `p` and everything under it, if present. */
 function removeTree(layer: MemLayer, p: string): void {
   if (layer.has(p)) layer.delete(p)
@@ -59,7 +93,9 @@ export function layerTree(layers: readonly AppliedLayer[], read: LayerReader): M
     const own = new Set(layer.entries.filter((e) => e[1] !== 'w' && e[1] !== 'o').map((e) => e[0]))
     // In order, as archive.Apply goes through the tar: a whiteout removes what is there so far.
     for (const e of layer.entries) {
-      const [p, kind] = e
+      const kind = e[1]
+      // An opaque marker's directory is resolved whole (it is the marker's parent).
+      const p = kind === 'o' ? parentOf(landing(tree, `${e[0] === '/' ? '' : e[0]}/${OPAQUE_NAME}`)) : landing(tree, e[0])
       if (kind === 'w') {
         removeTree(tree, p)
         continue
@@ -73,7 +109,7 @@ export function layerTree(layers: readonly AppliedLayer[], read: LayerReader): M
       }
       const existing = tree.get(p)
       if (kind === 'h') {
-        const target = tree.get(String(e[7] ?? ''))
+        const target = tree.get(landing(tree, String(e[7] ?? '')))
         if (!target) continue
         if (existing && existing !== target) removeTree(tree, p)
         target.nlink = (target.nlink ?? 1) + 1

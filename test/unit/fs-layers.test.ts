@@ -184,6 +184,29 @@ describe('image layer', () => {
     expect(l.get('/app/server')?.data).toBeUndefined()
   })
 
+  test("a layer's paths through a lower layer's symlink land where it points, as containerd's RootPath resolves them", () => {
+    const layers: AppliedLayer[] = [
+      {
+        tar: '',
+        entries: [
+          ['/usr/lib', 'd', 0o755, 0, 0, 0, 0],
+          ['/lib', 'l', 0o777, 0, 0, 0, 0, 'usr/lib'],
+          ['/usr/lib/old', 'f', 0o644, 0, 0, 0, 0, 0],
+        ],
+      },
+      {
+        tar: '',
+        entries: [
+          ['/lib/new', 'f', 0o644, 0, 0, 0, 0, 0],
+          ['/lib/old', 'w', 0, 0, 0, 0, 0],
+        ],
+      },
+    ]
+    const l = imageLayer({ name: 'example.com/app:1', files: layerFiles('unit-3', layers, () => Buffer.alloc(0)) })
+    expect(l.children('/usr/lib')).toEqual(['new'])
+    expect(l.get('/lib')).toMatchObject({ type: 'symlink', target: 'usr/lib' })
+  })
+
   test('a container of an imported image gets passwd entries for its user', () => {
     const layers: AppliedLayer[] = [
       {
