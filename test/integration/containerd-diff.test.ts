@@ -1,12 +1,13 @@
 // containerd's Diff service over the socket: applying layers into snapshots (as ctr's unpack
 // does) and writing diffs.
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { status as Code } from '@grpc/grpc-js'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { ctrHarness, readAll, sha256, tarball, upload, type CtrHarness } from '../containerd.js'
+import { ctrHarness, readAll, sha256, tarball, upload, writeSession, type CtrHarness } from '../containerd.js'
 import { grpcError } from '../helpers.js'
 
 const LAYER = 'application/vnd.oci.image.layer.v1.tar'
@@ -177,6 +178,25 @@ describe('Apply', () => {
       expect(readdirSync(join(dir, 'state.json.blobs', 'layers'))).toEqual(['sha256'])
       await h.ctr.snapshots.Remove({ snapshotter: ss, key: 's1' }, leased)
       expect(existsSync(tarFile)).toBe(false)
+      // A blob of several MiB is written to a file as it arrives (in 1 MiB messages, as ctr sends it); committed, that file is the blob.
+      const big = gzipSync(tarball([{ name: 'big', data: randomBytes(6 << 20) }]))
+      const pieces = Array.from({ length: Math.ceil(big.length / (1 << 20)) }, (_, i) => i << 20)
+      const written = await writeSession(
+        h.ctr,
+        [
+          ...pieces.map((offset) => ({ action: 'WRITE' as const, ref: 'big', offset, data: big.subarray(offset, offset + (1 << 20)) })),
+          { action: 'COMMIT' as const, ref: 'big', offset: big.length, total: big.length, expected: sha256(big), labels: {} },
+        ],
+        leased,
+      )
+      expect(written.error).toBeUndefined()
+      expect(sha256(await readAll(h.ctr, sha256(big)))).toBe(sha256(big))
+      const abandoned = await writeSession(h.ctr, [
+        ...[0, 1, 2, 3, 4].map((i) => ({ action: 'WRITE' as const, ref: 'abandoned', offset: i << 20, data: randomBytes(1 << 20) })),
+      ])
+      expect(abandoned.error).toBeUndefined()
+      await h.ctr.content.Abort({ ref: 'abandoned' })
+      expect(readdirSync(join(dir, 'state.json.blobs')).filter((f) => f.startsWith('.tmp'))).toEqual([])
     } finally {
       await h.close()
       h = saved
