@@ -4,10 +4,13 @@ import type { LayerEntry } from './schema.js'
 
 type Json = Record<string, unknown>
 
+/** Version 1 showed a file in these directories as executable. */
+const BIN_DIRS = ['/bin/', '/sbin/', '/usr/bin/', '/usr/sbin/', '/usr/local/bin/', '/usr/local/sbin/']
+
 /**
  * Version 1 → 2: a snapshot's `files` (the paths its layers added, no bytes) become one layer
  * index whose bytes were not kept: a path with others under it is a directory, any other an
- * empty file, a `.wh.` name a whiteout, as version 1 showed them.
+ * empty file (0755 in a bin directory), a `.wh.` name a whiteout, as version 1 showed them.
  */
 function v1to2(state: Json): void {
   const snapshots = (state.snapshots ?? {}) as Record<string, Record<string, Record<string, Json>>>
@@ -26,7 +29,8 @@ function v1to2(state: Json): void {
           const dir = p.slice(0, slash) || '/'
           if (base === '.wh..wh..opq') return [dir, 'o', 0, 0, 0, 0, 0]
           if (base.startsWith('.wh.')) return [`${dir === '/' ? '' : dir}/${base.slice(4)}`, 'w', 0, 0, 0, 0, 0]
-          return dirs.has(p) ? [p, 'd', 0o755, 0, 0, 0, 0] : [p, 'f', 0o644, 0, 0, 0, 0]
+          if (dirs.has(p)) return [p, 'd', 0o755, 0, 0, 0, 0]
+          return [p, 'f', BIN_DIRS.some((d) => p.startsWith(d)) ? 0o755 : 0o644, 0, 0, 0, 0]
         })
         record.layers = [{ tar: '', entries }]
       }

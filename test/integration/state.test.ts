@@ -157,6 +157,7 @@ describe('--state', () => {
       expect(fake.node.snapshots.files('overlayfs', 'default', 's1')).toEqual(['/bin', '/bin/sh', '/etc', '/etc/motd', '/etc/passwd'])
       expect(fake.node.snapshots.usage('overlayfs', 'default', 's1')).toEqual({ size: 5, inodes: 5 })
       expect(fake.node.state.version).toBe(2)
+      expect(fake.node.snapshots.layers('overlayfs', 'default', 's1')[0]?.entries).toContainEqual(['/bin/sh', 'f', 0o755, 0, 0, 0, 0])
     } finally {
       await fake.close()
     }
