@@ -17,17 +17,16 @@ const parentOf = (p: string): string => p.slice(0, p.lastIndexOf('/')) || '/'
 
 /** The bytes of one file in a layer's tar; a memory store answers with a view, a file store reads them. */
 function tarSource(read: LayerReader, tar: string, offset: number, size: number): FileSource {
-  return {
-    size,
-    read: () => {
-      if (size === 0 || tar === '') return EMPTY
-      try {
-        return read(tar, offset, size)
-      } catch {
-        return EMPTY
-      }
-    },
+  const slice = (from: number, length: number): Buffer => {
+    const n = Math.max(0, Math.min(length, size - from))
+    if (n === 0 || tar === '') return EMPTY
+    try {
+      return read(tar, offset + from, n)
+    } catch {
+      return EMPTY
+    }
   }
+  return { size, read: () => slice(0, size), slice }
 }
 
 function nodeOf(e: LayerEntry, read: LayerReader, tar: string): MemNode {

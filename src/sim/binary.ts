@@ -61,11 +61,21 @@ function parseElf(b: Buffer): BinaryInfo['elf'] {
   return { machine }
 }
 
-/** Inspects a file's bytes. busybox is known by the banner its binary holds ("BusyBox v1.36.1 (…) multi-call binary"). */
-export function inspectBinary(bytes: Buffer): BinaryInfo {
+/** A busybox binary is a few MiB; a larger file is not searched for its banner (only its headers are read). */
+export const BUSYBOX_MAX_BYTES = 16 * 1024 * 1024
+
+/** How much of a file larger than that is read for its ELF headers. */
+export const HEADERS_BYTES = 64 * 1024
+
+/**
+ * Inspects a file's bytes (all of them, or for a file over BUSYBOX_MAX_BYTES its first
+ * HEADERS_BYTES: `whole` false). busybox is known by the banner its binary holds
+ * ("BusyBox v1.36.1 (…) multi-call binary").
+ */
+export function inspectBinary(bytes: Buffer, whole = true): BinaryInfo {
   const head = bytes.subarray(0, 256).toString('latin1')
   const elf = programOf(head) === undefined ? parseElf(bytes) : undefined
-  const busybox = elf !== undefined && bytes.includes('BusyBox v') && bytes.includes('multi-call binary')
+  const busybox = whole && elf !== undefined && bytes.includes('BusyBox v') && bytes.includes('multi-call binary')
   return { head, busybox, ...(elf ? { elf } : {}) }
 }
 
@@ -75,8 +85,8 @@ const inspected = new WeakMap<object, BinaryInfo>()
  * inspectBinary, remembered by `key` (the file's bytes, or where a lower layer reads them from),
  * so a large binary run over and over is read once.
  */
-export function inspectCached(key: object, read: () => Buffer): BinaryInfo {
+export function inspectCached(key: object, read: () => Buffer, whole = true): BinaryInfo {
   let info = inspected.get(key)
-  if (!info) inspected.set(key, (info = inspectBinary(read())))
+  if (!info) inspected.set(key, (info = inspectBinary(read(), whole)))
   return info
 }

@@ -207,6 +207,49 @@ describe('image layer', () => {
     expect(l.get('/lib')).toMatchObject({ type: 'symlink', target: 'usr/lib' })
   })
 
+  test('what a file runs is read once per file; a large one only for its headers', () => {
+    // A 64-bit x86-64 ELF header with one PT_INTERP program header, then 32 MiB of nothing.
+    const head = Buffer.alloc(256)
+    head.write('\x7fELF', 0, 'latin1')
+    head[4] = 2
+    head[5] = 1
+    head.writeUInt16LE(62, 18)
+    head.writeBigUInt64LE(64n, 0x20)
+    head.writeUInt16LE(56, 0x36)
+    head.writeUInt16LE(1, 0x38)
+    head.writeUInt32LE(3, 64)
+    head.writeBigUInt64LE(120n, 72)
+    head.writeBigUInt64LE(11n, 96)
+    head.write('/lib/ld.so\0', 120, 'latin1')
+    const lengths: number[] = []
+    const read = (_t: string, offset: number, length: number): Buffer => {
+      lengths.push(length)
+      return offset === 0
+        ? Buffer.concat([head, Buffer.alloc(Math.max(0, length - head.length))]).subarray(0, length)
+        : Buffer.alloc(length)
+    }
+    const layers: AppliedLayer[] = [
+      {
+        tar: 'sha256:big',
+        entries: [
+          ['/app/big', 'f', 0o755, 0, 0, 0, 32 << 20, 0],
+          ['/app/small', 'f', 0o755, 0, 0, 0, 256, 0],
+        ],
+      },
+    ]
+    const fs = createContainerFs({
+      image: { name: 'example.com/app:1', files: layerFiles('unit-4', layers, read) },
+      hostname: 'h',
+      user: { uid: 0, gid: 0 },
+    })
+    expect(fs.inspect('/app/big')).toMatchObject({ busybox: false, elf: { machine: 62, interpreter: '/lib/ld.so' } })
+    expect(fs.inspect('/app/big').elf?.interpreter).toBe('/lib/ld.so')
+    expect(lengths).toEqual([64 * 1024])
+    fs.inspect('/app/small')
+    fs.inspect('/app/small')
+    expect(lengths).toEqual([64 * 1024, 256])
+  })
+
   test('a container of an imported image gets passwd entries for its user', () => {
     const layers: AppliedLayer[] = [
       {

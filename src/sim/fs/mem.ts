@@ -6,7 +6,7 @@
 import type { Attrs, Backend, DeviceKind, Entry } from './backend.js'
 import { baseOf, isUnder, joinPath, parentOf } from './backend.js'
 import { FsError, type FileType } from './types.js'
-import { inspectBinary, inspectCached, type BinaryInfo } from '../binary.js'
+import { BUSYBOX_MAX_BYTES, HEADERS_BYTES, inspectBinary, inspectCached, type BinaryInfo } from '../binary.js'
 
 export interface MemNode {
   type: FileType
@@ -33,6 +33,8 @@ const EMPTY = Buffer.alloc(0)
 export interface FileSource {
   readonly size: number
   read(): Buffer
+  /** Optional: `length` bytes from `offset` without reading the rest. */
+  slice?(offset: number, length: number): Buffer
 }
 
 /** A file node's bytes: its own, else its source's. */
@@ -42,8 +44,15 @@ export function bytesOf(node: MemNode): Buffer {
 
 /** What a file node's bytes say it runs, read once per node's bytes (its source, or its own data). */
 export function inspectNode(node: MemNode): BinaryInfo {
-  const key = node.data ?? node.source
-  return key ? inspectCached(key, () => bytesOf(node)) : inspectBinary(EMPTY)
+  if (node.data) return inspectCached(node.data, () => bytesOf(node))
+  const source = node.source
+  if (!source) return inspectBinary(EMPTY)
+  // A large file of a layer: its headers only, not its whole bytes.
+  if (source.size > BUSYBOX_MAX_BYTES && source.slice) {
+    const slice = source.slice.bind(source)
+    return inspectCached(source, () => slice(0, HEADERS_BYTES), false)
+  }
+  return inspectCached(source, () => source.read())
 }
 
 /** A file node's size without reading it. */
