@@ -216,6 +216,11 @@ describe.skipIf(!existsSync(BUSYBOX))('a real busybox binary in the image', () =
       status: 0,
     })
     expect(await run('example.com/bb:2', ['/app/tool'])).toEqual({ out: '', err: 'exec /app/tool: no such file or directory\n', status: 1 })
+    expect(await run('example.com/bb:2', ['sh', '-c', 'env /app/tool; echo $?'])).toEqual({
+      out: '127\n',
+      err: "env: can't execute '/app/tool': No such file or directory\n",
+      status: 0,
+    })
   })
 })
 

@@ -15,8 +15,15 @@ export async function execArgv(args: readonly string[], argv: readonly string[],
   void _applet
   // execvp: a directory or device by the name is EACCES too.
   const found = findExecutable(argv[0] ?? '', rest, { shell: true })
-  if (found === undefined || found.kind === 'denied') {
-    return fail(args, ctx, `can't execute '${argv[0]}': ${found ? 'Permission denied' : 'No such file or directory'}`, found ? 126 : 127)
+  if (found === undefined || found.kind === 'denied' || found.kind === 'unrunnable') {
+    // A file whose loader is missing fails execvp with ENOENT, as a missing one does.
+    const why =
+      found?.kind === 'denied'
+        ? 'Permission denied'
+        : found?.kind === 'unrunnable' && found.errno === 'ENOEXEC'
+          ? 'Exec format error'
+          : 'No such file or directory'
+    return fail(args, ctx, `can't execute '${argv[0]}': ${why}`, found?.kind === 'denied' || found?.errno === 'ENOEXEC' ? 126 : 127)
   }
   return invokeExecutable(found, rest)
 }
