@@ -248,3 +248,21 @@ export async function importImage(
     parent = chain
   }
 }
+
+/** The start of a dynamically linked x86-64 ELF executable: its header and one PT_INTERP program header naming `loader`. */
+export function elfAskingFor(loader: string): Buffer {
+  const elf = Buffer.alloc(256)
+  elf.write('\x7fELF', 0, 'latin1')
+  elf[4] = 2 // 64-bit
+  elf[5] = 1 // little-endian
+  elf[6] = 1
+  elf.writeUInt16LE(62, 18) // x86-64
+  elf.writeBigUInt64LE(64n, 0x20) // e_phoff
+  elf.writeUInt16LE(56, 0x36) // e_phentsize
+  elf.writeUInt16LE(1, 0x38) // e_phnum
+  elf.writeUInt32LE(3, 64) // PT_INTERP
+  elf.writeBigUInt64LE(120n, 64 + 8) // p_offset
+  elf.writeBigUInt64LE(BigInt(loader.length + 1), 64 + 32) // p_filesz
+  elf.write(`${loader}\0`, 120, 'latin1')
+  return elf
+}

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients, type ContainerdClients } from '../../src/client.js'
-import { importImage, tarball } from '../containerd.js'
+import { elfAskingFor, importImage, tarball } from '../containerd.js'
 import { harness, podConfig, runPod, type Harness } from '../helpers.js'
 
 const BUSYBOX = '/bin/busybox'
@@ -191,20 +191,8 @@ describe.skipIf(!existsSync(BUSYBOX))('a real busybox binary in the image', () =
   })
 
   test('another ELF program: its missing loader fails the exec as on a node', async () => {
-    // A dynamically linked x86-64 ELF header asking for a loader the image does not have.
-    const elf = Buffer.alloc(200)
-    elf.write('\x7fELF', 0, 'latin1')
-    elf[4] = 2
-    elf[5] = 1
-    elf[6] = 1
-    elf.writeUInt16LE(62, 18)
-    elf.writeBigUInt64LE(64n, 0x20)
-    elf.writeUInt16LE(56, 0x36)
-    elf.writeUInt16LE(1, 0x38)
-    elf.writeUInt32LE(3, 64) // PT_INTERP
-    elf.writeBigUInt64LE(120n, 64 + 8)
-    elf.writeBigUInt64LE(28n, 64 + 32)
-    elf.write('/lib64/ld-linux-x86-64.so.2\0', 120, 'latin1')
+    // A dynamically linked x86-64 ELF asking for a loader the image does not have.
+    const elf = elfAskingFor('/lib64/ld-linux-x86-64.so.2')
     const tools = tarball([
       { name: 'app/', type: '5' },
       { name: 'app/tool', data: elf, mode: 0o755 },

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { layerFiles } from '../../src/model/layer-tree.js'
+import { elfAskingFor } from '../containerd.js'
 import type { AppliedLayer } from '../../src/store/schema.js'
 import { createContainerFs, imageLayer, MemLayer, Overlay, Tmpfs } from '../../src/sim/fs/index.js'
 import { dirNode, fileNode } from '../../src/sim/fs/mem.js'
@@ -209,18 +210,7 @@ describe('image layer', () => {
 
   test('what a file runs is read once per file; a large one only for its headers', () => {
     // A 64-bit x86-64 ELF header with one PT_INTERP program header, then 32 MiB of nothing.
-    const head = Buffer.alloc(256)
-    head.write('\x7fELF', 0, 'latin1')
-    head[4] = 2
-    head[5] = 1
-    head.writeUInt16LE(62, 18)
-    head.writeBigUInt64LE(64n, 0x20)
-    head.writeUInt16LE(56, 0x36)
-    head.writeUInt16LE(1, 0x38)
-    head.writeUInt32LE(3, 64)
-    head.writeBigUInt64LE(120n, 72)
-    head.writeBigUInt64LE(11n, 96)
-    head.write('/lib/ld.so\0', 120, 'latin1')
+    const head = elfAskingFor('/lib/ld.so')
     const lengths: number[] = []
     const read = (_t: string, offset: number, length: number): Buffer => {
       lengths.push(length)

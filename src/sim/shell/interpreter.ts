@@ -47,7 +47,7 @@ import {
   type Fd,
   type Sink,
 } from './io.js'
-import { resolveExecutable, type Executable } from './lookup.js'
+import { execFailure, resolveExecutable, type Executable } from './lookup.js'
 import { ShellSyntaxError, parse, parseScript } from './parser.js'
 import { globPaths, matchPattern, removeAffix, substitute } from './pattern.js'
 
@@ -1195,16 +1195,12 @@ export class Shell {
   async runExternal(argv: string[], io: Io, assigns: [string, string][] = [], exec = false, replaces = exec): Promise<number> {
     const name = argv[0] as string
     const found = this.resolve(name)
-    if (found === undefined || found.kind === 'denied' || found.kind === 'unrunnable') {
-      // ash reports exec's ENOENT (a missing loader too) as "not found".
-      const why =
-        found?.kind === 'denied'
-          ? 'Permission denied'
-          : found?.kind === 'unrunnable' && found.errno === 'ENOEXEC'
-            ? 'Exec format error'
-            : 'not found'
+    const failure = execFailure(found)
+    if (failure || found === undefined) {
+      // ash reports exec's ENOENT as "not found".
+      const why = { ENOENT: 'not found', EACCES: 'Permission denied', ENOEXEC: 'Exec format error' }[failure?.errno ?? 'ENOENT']
       const message = `${name}: ${why}`
-      const status = found?.kind === 'denied' ? found.status : found?.kind === 'unrunnable' && found.errno === 'ENOEXEC' ? 126 : 127
+      const status = failure?.status ?? 127
       if (exec) throw new BuiltinError(message, status)
       this.error(message, undefined, io)
       return status

@@ -33,6 +33,15 @@ export type Executable =
   /** A file exec(2) refuses although it is there and executable: ENOENT (its loader is missing), ENOEXEC. */
   | { kind: 'unrunnable'; path: string; errno: 'ENOENT' | 'ENOEXEC'; file?: FileStat }
 
+/** Why exec(2) of what a lookup found fails, and the status a shell gives it; undefined when it runs. */
+export function execFailure(found: Executable | undefined): { errno: 'ENOENT' | 'EACCES' | 'ENOEXEC'; status: number } | undefined {
+  if (found === undefined) return { errno: 'ENOENT', status: 127 }
+  if (found.kind === 'denied') return { errno: 'EACCES', status: found.status }
+  // A missing loader is ENOENT, as a missing file.
+  if (found.kind === 'unrunnable') return found.errno === 'ENOEXEC' ? { errno: 'ENOEXEC', status: 126 } : { errno: 'ENOENT', status: 127 }
+  return undefined
+}
+
 export interface LookupEnv {
   fs: Fs
   cwd: string
