@@ -4,13 +4,13 @@
 //   npm run build && node bench/layer-import.mjs [--root DIR] [--mb 100]
 // --root runs another checkout's build (dist/cli.js) for a before/after comparison.
 import { execFile, spawn } from 'node:child_process'
-import { randomBytes, createHash } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { gzipSync } from 'node:zlib'
+import { ociLayout } from '../test/oci-layout.mjs'
 
 const run = promisify(execFile)
 const arg = (name, fallback) => {
@@ -20,8 +20,6 @@ const arg = (name, fallback) => {
 const root = resolve(arg('root', fileURLToPath(new URL('..', import.meta.url))))
 const mb = Number(arg('mb', '100'))
 const CTR = process.env.CTR ?? 'ctr'
-
-const sha256 = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`
 
 function header(name, size, type = '0', mode = 0o644) {
   const h = Buffer.alloc(512)
@@ -52,43 +50,7 @@ function archive(name) {
     { name: 'data/msg', data: Buffer.from('hello\n') },
   ]
   for (let i = 0; i < mb; i++) files.push({ name: `data/f${i}`, data: randomBytes(1 << 20) })
-  const layerTar = tar(files)
-  const layer = gzipSync(layerTar, { level: 1 })
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: { Cmd: ['cat', '/data/msg'] },
-      rootfs: { type: 'layers', diff_ids: [sha256(layerTar)] },
-    }),
-  )
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
-    }),
-  )
-  const index = {
-    schemaVersion: 2,
-    manifests: [
-      {
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        digest: sha256(manifest),
-        size: manifest.length,
-        annotations: { 'io.containerd.image.name': name },
-      },
-    ],
-  }
-  const blob = (data) => ({ name: `blobs/sha256/${sha256(data).slice(7)}`, data })
-  return tar([
-    { name: 'oci-layout', data: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
-    { name: 'index.json', data: Buffer.from(JSON.stringify(index)) },
-    blob(layer),
-    blob(config),
-    blob(manifest),
-  ])
+  return tar(ociLayout(name, tar(files), { Cmd: ['cat', '/data/msg'] }, 1))
 }
 
 const kib = (pid, field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)

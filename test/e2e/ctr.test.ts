@@ -3,10 +3,10 @@
 import { execFile, execFileSync, spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { gzipSync } from 'node:zlib'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { sha256, tarball, type TarMember } from '../containerd.js'
+import { tarball, type TarMember } from '../containerd.js'
+import { ociLayout } from '../oci-layout.mjs'
 import { containerConfig, eventually, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
 
 const CTR = process.env.CTR ?? findTool('ctr')
@@ -20,46 +20,8 @@ function ociArchive(
     { name: 'etc/greeting', data: 'hello from a layer\n' },
   ],
 ): Buffer {
-  const layerTar = tarball(members)
-  const layer = gzipSync(layerTar)
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sleep', '3600'] },
-      rootfs: { type: 'layers', diff_ids: [sha256(layerTar)] },
-    }),
-  )
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
-    }),
-  )
-  const index = {
-    schemaVersion: 2,
-    manifests: [
-      {
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        digest: sha256(manifest),
-        size: manifest.length,
-        platform: { architecture: 'amd64', os: 'linux' },
-        annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name.split(':').pop() },
-      },
-    ],
-  }
-  const blob = (data: Buffer) => ({ name: `blobs/sha256/${sha256(data).slice(7)}`, data })
-  return tarball([
-    { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
-    { name: 'index.json', data: JSON.stringify(index) },
-    { name: 'blobs/', type: '5' },
-    { name: 'blobs/sha256/', type: '5' },
-    blob(layer),
-    blob(config),
-    blob(manifest),
-  ])
+  const config = { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sleep', '3600'] }
+  return tarball(ociLayout(name, tarball(members), config))
 }
 
 function findTool(name: string): string | undefined {
