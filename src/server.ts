@@ -141,6 +141,8 @@ async function launch(
     clock: shared.clock,
     // Content bytes sit next to the state file (<state>.blobs/), or in memory with the state.
     blobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs`) : memoryBlobs(),
+    // The uncompressed tars of applied layers (an image's files), likewise: <state>.blobs/layers/.
+    layerBlobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs/layers`) : memoryBlobs(),
   })
   node.events.lifecycle.subscribe((e) =>
     log.info(`${e.containerId === e.sandboxId ? 'sandbox' : 'container'} ${e.containerId} ${e.type.toLowerCase()}`),

@@ -1,11 +1,13 @@
 // Helpers for tests of containerd's own API: a server with typed clients, Content.Write sessions,
 // tar archives built by hand, and the envelopes the node publishes.
 import { createHash } from 'node:crypto'
+import { gzipSync } from 'node:zlib'
 import type { ServiceError } from '@grpc/grpc-js'
 import { containerdClients, type CallOptions, type ContainerdClients } from '../src/client.js'
 import type { WriteContentRequest } from '../src/generated/containerd/services/content/v1/WriteContentRequest.js'
 import type { WriteContentResponse__Output } from '../src/generated/containerd/services/content/v1/WriteContentResponse.js'
 import type { Envelope } from '../src/model/events.js'
+import type { FakeContainerdOptions } from '../src/config.js'
 import { startFakeContainerd, type FakeContainerd } from '../src/server.js'
 
 export interface CtrHarness {
@@ -18,8 +20,8 @@ export interface CtrHarness {
   close(): Promise<void>
 }
 
-export async function ctrHarness(): Promise<CtrHarness> {
-  const fake = await startFakeContainerd()
+export async function ctrHarness(options: FakeContainerdOptions = {}): Promise<CtrHarness> {
+  const fake = await startFakeContainerd(options)
   const clients: ContainerdClients[] = []
   const ns = (namespace: string): ContainerdClients => {
     const c = containerdClients(fake.address, namespace)
@@ -103,22 +105,36 @@ export async function readAll(ctr: ContainerdClients, digest: string, offset = 0
 
 export interface TarMember {
   name: string
-  /** '0' file (default), '5' directory, '2' symlink. */
-  type?: '0' | '5' | '2'
+  /** '0' file (default), '5' directory, '2' symlink, '1' hard link. */
+  type?: '0' | '5' | '2' | '1'
   data?: Buffer | string
   linkname?: string
+  /** Permission bits (default 0644). */
+  mode?: number
+  uid?: number
+  gid?: number
+  /** Modification time, seconds since the epoch (default 0). */
+  mtime?: number
   /** How a name longer than 100 bytes is carried. */
   longName?: 'gnu' | 'pax'
 }
 
-function header(name: string, size: number, type: string, linkname = '', magic: 'ustar' | 'gnu' = 'ustar'): Buffer {
+interface Attributes {
+  mode?: number
+  uid?: number
+  gid?: number
+  mtime?: number
+}
+
+function header(name: string, size: number, type: string, linkname = '', magic: 'ustar' | 'gnu' = 'ustar', a: Attributes = {}): Buffer {
   const h = Buffer.alloc(512)
+  const octal = (n: number, width: number): string => n.toString(8).padStart(width - 1, '0') + '\0'
   h.write(name, 0, 100, 'utf8')
-  h.write('0000644\0', 100, 'latin1')
-  h.write('0000000\0', 108, 'latin1')
-  h.write('0000000\0', 116, 'latin1')
+  h.write(octal(a.mode ?? 0o644, 8), 100, 'latin1')
+  h.write(octal(a.uid ?? 0, 8), 108, 'latin1')
+  h.write(octal(a.gid ?? 0, 8), 116, 'latin1')
   h.write(size.toString(8).padStart(11, '0') + '\0', 124, 'latin1')
-  h.write('00000000000\0', 136, 'latin1')
+  h.write(octal(a.mtime ?? 0, 12), 136, 'latin1')
   h.write(type, 156, 'latin1')
   h.write(linkname, 157, 100, 'utf8')
   if (magic === 'ustar') h.write('ustar\x0000', 257, 'latin1')
@@ -155,7 +171,7 @@ export function tarball(members: TarMember[]): Buffer {
       }
       name = name.slice(0, 100)
     }
-    parts.push(header(name, type === '0' ? data.length : 0, type, m.linkname ?? ''))
+    parts.push(header(name, type === '0' ? data.length : 0, type, m.linkname ?? '', 'ustar', m))
     if (type === '0') parts.push(pad(data))
   }
   parts.push(Buffer.alloc(1024))
@@ -165,3 +181,88 @@ export function tarball(members: TarMember[]): Buffer {
 /** The payloads of the events on a topic. */
 export const payloads = (events: Envelope[], topic: string): Record<string, unknown>[] =>
   events.filter((e) => e.topic === topic).map((e) => e.payload)
+
+/** containerd's chain id of a list of diff ids: the snapshot an unpack commits the top layer as. */
+export function chainId(diffIds: readonly string[]): string {
+  let chain = ''
+  for (const id of diffIds) chain = chain === '' ? id : sha256(`${chain} ${id}`)
+  return chain
+}
+
+/**
+ * Imports an image through containerd's API as ctr's import and unpack do: the gzipped layers,
+ * config and manifest into the content store, an image record, then for each layer Prepare, Diff.Apply
+ * into its mounts and Commit under its chain id. `layers` are uncompressed tars, lowest first.
+ */
+export async function importImage(
+  ctr: ContainerdClients,
+  name: string,
+  layers: readonly Buffer[],
+  config: Record<string, unknown> = {},
+  options?: CallOptions,
+): Promise<void> {
+  const diffIds = layers.map((l) => sha256(l))
+  const gz = layers.map((l) => gzipSync(l))
+  for (const blob of gz) await upload(ctr, blob, options ? { options } : {})
+  const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config, rootfs: { type: 'layers', diff_ids: diffIds } }))
+  await upload(ctr, cfg, options ? { options } : {})
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(cfg), size: cfg.length },
+      layers: gz.map((b) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(b), size: b.length })),
+    }),
+  )
+  const manifestDigest = await upload(ctr, manifest, options ? { options } : {})
+  await ctr.images.Create(
+    {
+      image: {
+        name,
+        labels: {},
+        target: {
+          media_type: 'application/vnd.oci.image.manifest.v1+json',
+          digest: manifestDigest,
+          size: manifest.length,
+          annotations: {},
+        },
+      },
+    },
+    options,
+  )
+  let parent = ''
+  for (let i = 0; i < gz.length; i++) {
+    const key = `extract-${i}-${name}`
+    const { mounts } = await ctr.snapshots.Prepare({ snapshotter: 'overlayfs', key, parent, labels: {} }, options)
+    const blob = gz[i] as Buffer
+    await ctr.diff.Apply(
+      {
+        diff: { media_type: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(blob), size: blob.length },
+        mounts,
+        payloads: {},
+      },
+      options,
+    )
+    const chain = chainId(diffIds.slice(0, i + 1))
+    await ctr.snapshots.Commit({ snapshotter: 'overlayfs', name: chain, key, labels: {}, parent: '' }, options)
+    parent = chain
+  }
+}
+
+/** The start of a dynamically linked x86-64 ELF executable: its header and one PT_INTERP program header naming `loader`. */
+export function elfAskingFor(loader: string): Buffer {
+  const elf = Buffer.alloc(256)
+  elf.write('\x7fELF', 0, 'latin1')
+  elf[4] = 2 // 64-bit
+  elf[5] = 1 // little-endian
+  elf[6] = 1
+  elf.writeUInt16LE(62, 18) // x86-64
+  elf.writeBigUInt64LE(64n, 0x20) // e_phoff
+  elf.writeUInt16LE(56, 0x36) // e_phentsize
+  elf.writeUInt16LE(1, 0x38) // e_phnum
+  elf.writeUInt32LE(3, 64) // PT_INTERP
+  elf.writeBigUInt64LE(120n, 64 + 8) // p_offset
+  elf.writeBigUInt64LE(BigInt(loader.length + 1), 64 + 32) // p_filesz
+  elf.write(`${loader}\0`, 120, 'latin1')
+  return elf
+}

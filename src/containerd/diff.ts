@@ -1,11 +1,13 @@
 // Diff service: Apply unpacks a layer blob from the content store into the snapshot its mounts
-// belong to (nothing is written to disk: the snapshot records the layer's files); Diff writes a
-// layer of the changes between two mount sets, which here is always empty.
+// belong to (model/unpack.ts: its uncompressed tar kept once in the layer store, the snapshot
+// recording the layer's index); Diff writes a layer of the changes between two mount sets, which
+// here is always empty.
 import { randomBytes } from 'node:crypto'
 import type { DiffHandlers } from '../generated/containerd/services/diff/v1/Diff.js'
 import { sha256 } from '../model/content.js'
 import { RuntimeError, invalidArgument, wrap } from '../model/errors.js'
-import { EMPTY_TAR, MEDIA_LAYER, MEDIA_LAYER_GZIP, compressLayer, readTar, summarise, uncompressedLayer } from '../model/layers.js'
+import { EMPTY_TAR, MEDIA_LAYER, MEDIA_LAYER_GZIP, compressLayer } from '../model/layers.js'
+import { applyLayer } from '../model/unpack.js'
 import type { Node } from '../model/node.js'
 import { nowNs } from '../model/time.js'
 import type { Implementation } from '../rpc/adapter.js'
@@ -19,25 +21,12 @@ const uniqueRef = (): string => `${Number(nowNs() % 1_000_000_000n)}-${randomByt
 export function diffService(node: Node): Implementation<DiffHandlers> {
   const { content, snapshots } = node
   return {
-    Apply: (req, ctx) => {
+    Apply: async (req, ctx) => {
       const namespace = namespaceOf(ctx)
       const desc = req.diff
       if (!desc) throw invalidArgument('diff descriptor is required: invalid argument')
-      let blob: Buffer
-      try {
-        blob = content.read(namespace, desc.digest, 0, 0)
-      } catch (err) {
-        throw wrap(err, 'failed to get reader from content store')
-      }
-      const tar = uncompressedLayer(blob, desc.media_type)
-      const layer = summarise(readTar(tar))
-      const target = snapshots.resolveMounts(req.mounts)
-      if (target) {
-        const s = snapshots.stat(target.snapshotter, target.namespace, target.key)
-        if (s.kind === 'active') snapshots.recordLayer(target.snapshotter, target.namespace, target.key, layer.files, layer.bytes)
-      }
-      // The applied descriptor names the uncompressed stream: its digest is the layer's diff id.
-      return { applied: { media_type: MEDIA_LAYER, digest: sha256(tar), size: tar.length, annotations: {} } }
+      const applied = await applyLayer(content, snapshots, namespace, desc, snapshots.resolveMounts(req.mounts))
+      return { applied: { ...applied, annotations: {} } }
     },
 
     Diff: (req, ctx) => {

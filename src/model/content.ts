@@ -2,7 +2,10 @@
 // resumed, verified on commit, seen per namespace with their own labels. Bytes live in a BlobStore
 // shared by all namespaces; what each namespace holds, with labels, is in the state. The rules and
 // wording are containerd's metadata content store (core/metadata/content.go) over its local store.
+// With a store of files (--state), an ingest past a few MiB is written to a file as it arrives and
+// that file becomes the blob on commit, so a large layer is not held in memory.
 import { createHash, type Hash } from 'node:crypto'
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import type { BlobStore } from '../store/blobs.js'
 import type { ContentRecord } from '../store/schema.js'
 import type { Core } from './core.js'
@@ -20,6 +23,9 @@ export function checkDigest(digest: string): void {
   if (problem) throw invalidArgument(`invalid digest ${JSON.stringify(digest)}: ${problem}: invalid argument`)
 }
 
+/** Past this many bytes an ingest is written to a file, when the blob store keeps files. */
+const SPILL_BYTES = 4 * 1024 * 1024
+
 /** An unleased ingest may be collected once stale, as containerd's writer marks it. */
 const INGEST_EXPIRY_NS = 24n * 3600n * 1_000_000_000n
 
@@ -34,6 +40,8 @@ export interface Ingest {
   startedAt: string
   updatedAt: string
   chunks: Buffer[]
+  /** With a store of files, a large ingest's bytes go to a file of it instead of `chunks` (as containerd's ingest directory). */
+  spill?: { path: string; fd: number }
   offset: number
   /** Unix ns after which the collector may drop an unleased ingest; undefined once a lease holds it. */
   expiresAt?: bigint
@@ -97,10 +105,10 @@ export class Content {
 
   /** The bytes of a blob the namespace holds, from offset; size 0 reads to the end. */
   read(namespace: string, digest: string, offset: number, size: number): Buffer {
-    this.info(namespace, digest)
-    const data = this.blobs.get(digest) as Buffer
-    const start = Math.max(0, Math.min(offset, data.length))
-    return size > 0 ? data.subarray(start, start + size) : data.subarray(start)
+    const { size: total } = this.info(namespace, digest)
+    const start = Math.max(0, Math.min(offset, total))
+    // Only the range is read: a store of files does not load a large blob for each chunk a client asks.
+    return this.blobs.read(digest, start, size > 0 ? Math.min(size, total - start) : total - start)
   }
 
   /** Removes the namespace's record (the bytes go once no namespace holds them). */
@@ -180,6 +188,7 @@ export class Content {
     const sharedFits = shared !== undefined && (total === 0 || total === shared.length)
     if (ingest && total > 0 && ingest.total > 0 && total !== ingest.total) {
       // containerd's local store cannot resume with a different total; it starts the ingest again.
+      this.#unspill(ingest)
       ingest = undefined
     }
     this.core.ensureNamespace(namespace)
@@ -208,7 +217,8 @@ export class Content {
   }
 
   truncate(ingest: Ingest, size: number): void {
-    const data = Buffer.concat(ingest.chunks).subarray(0, size)
+    const data = this.#bytesOf(ingest).subarray(0, size)
+    this.#unspill(ingest)
     ingest.chunks = data.length > 0 ? [data] : []
     ingest.offset = data.length
     ingest.hash = createHash('sha256').update(data)
@@ -217,11 +227,31 @@ export class Content {
   }
 
   append(ingest: Ingest, data: Buffer): void {
-    const copy = Buffer.from(data)
-    ingest.chunks.push(copy)
-    ingest.hash.update(copy)
-    ingest.offset += copy.length
+    ingest.hash.update(data)
+    ingest.offset += data.length
     ingest.updatedAt = nowString()
+    const files = this.blobs.files
+    if (!ingest.spill && files && ingest.offset > SPILL_BYTES) {
+      const path = files.temp()
+      ingest.spill = { path, fd: openSync(path, 'w+') }
+      for (const chunk of ingest.chunks) writeSync(ingest.spill.fd, chunk)
+      ingest.chunks = []
+    }
+    if (ingest.spill) writeSync(ingest.spill.fd, data)
+    else ingest.chunks.push(Buffer.from(data))
+  }
+
+  /** What an ingest holds, in one Buffer (a truncate; rare). */
+  #bytesOf(ingest: Ingest): Buffer {
+    return ingest.spill ? readFileSync(ingest.spill.path) : Buffer.concat(ingest.chunks)
+  }
+
+  /** Closes and removes an ingest's file, if it has one. */
+  #unspill(ingest: Ingest): void {
+    if (!ingest.spill) return
+    closeSync(ingest.spill.fd)
+    rmSync(ingest.spill.path, { force: true })
+    delete ingest.spill
   }
 
   /** The digest of what was written so far. */
@@ -247,7 +277,12 @@ export class Content {
     if (expected !== '' && expected !== digest) {
       throw new RuntimeError('FailedPrecondition', `unexpected commit digest ${digest}, expected ${expected}: failed precondition`)
     }
-    const data = Buffer.concat(ingest.chunks)
+    // The chunks as written: a store of files writes them one after another, never joined in memory.
+    const data = ingest.chunks
+    const length = ingest.offset
+    const spilled = ingest.spill
+    delete ingest.spill
+    if (spilled) closeSync(spilled.fd)
     this.#ingests.delete(`${ingest.namespace}/${ingest.ref}`)
     delete ingest.lockedSince
     const state = this.core.state
@@ -255,23 +290,27 @@ export class Content {
     holdResource(state, ingest.namespace, lease, { id: digest, type: 'content' })
     this.core.changed()
     if (state.content[ingest.namespace]?.[digest] && this.blobs.has(digest)) {
+      if (spilled) rmSync(spilled.path, { force: true })
       throw new RuntimeError('AlreadyExists', `content ${digest}: already exists`)
     }
-    if (!this.blobs.has(digest)) this.blobs.put(digest, data)
+    if (spilled) this.blobs.files?.adopt(digest, spilled.path)
+    else if (!this.blobs.has(digest)) this.blobs.put(digest, data)
     const now = nowString()
     const record: ContentRecord = {
-      size: data.length,
+      size: length,
       labels: Object.fromEntries(Object.entries(base).filter(([, v]) => v !== '')),
       createdAt: now,
       updatedAt: now,
     }
     ;(state.content[ingest.namespace] ??= {})[digest] = record
-    this.core.emit(ingest.namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size: data.length })
+    this.core.emit(ingest.namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size: length })
     return { digest, ...record, labels: { ...record.labels } }
   }
 
   abort(namespace: string, ref: string, lease?: string): void {
-    if (!this.#ingests.has(`${namespace}/${ref}`)) throw new RuntimeError('NotFound', `reference ${ref}: not found`)
+    const ingest = this.#ingests.get(`${namespace}/${ref}`)
+    if (!ingest) throw new RuntimeError('NotFound', `reference ${ref}: not found`)
+    this.#unspill(ingest)
     this.#ingests.delete(`${namespace}/${ref}`)
     releaseResource(this.core.state, namespace, lease, { id: ref, type: 'ingests' })
     this.core.changed()
@@ -279,6 +318,8 @@ export class Content {
 
   /** Drops an ingest without checks (the garbage collector). */
   dropIngest(namespace: string, ref: string): void {
+    const ingest = this.#ingests.get(`${namespace}/${ref}`)
+    if (ingest) this.#unspill(ingest)
     this.#ingests.delete(`${namespace}/${ref}`)
   }
 

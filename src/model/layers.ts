@@ -1,9 +1,11 @@
 // Layer archives as containerd's differ reads them: the media type decides whether the blob is
 // decompressed (containerd then detects gzip or zstd from the bytes), a small tar reader lists the
-// entries (ustar, GNU long names, pax path headers), and whiteouts (.wh.) are kept as the layer's
-// deletions so a snapshot's file view can be composed from its chain of layers.
+// entries (ustar, GNU long names, pax headers), and indexLayer() makes the layer's index: each
+// file's attributes and where its bytes are, whiteouts (.wh.) kept as the layer's deletions so a
+// snapshot's files can be composed from its chain of layers (layer-tree.ts).
 import { posix } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
+import type { LayerEntry, LayerEntryKind } from '../store/schema.js'
 import { RuntimeError, unknown } from './errors.js'
 
 export const MEDIA_LAYER = 'application/vnd.oci.image.layer.v1.tar'
@@ -42,24 +44,37 @@ const isZstd = (b: Buffer): boolean => {
   return magic === 0xfd2fb528 || (magic & 0xfffffff0) === 0x184d2a50
 }
 
-/** The uncompressed tar stream of a layer blob, as containerd's stream processors produce it. */
-export function uncompressedLayer(blob: Buffer, mediaType: string): Buffer {
+/**
+ * How a layer blob is read, from its media type and first bytes, as containerd's stream processors
+ * decide: gunzipped, or as it is; zstd and unknown media types are refused.
+ */
+export function layerCompression(head: Buffer, mediaType: string): 'gzip' | 'none' {
   const mode = diffCompression(mediaType)
   if (mode === undefined) throw unknown(`failed to get stream processor for ${mediaType}: no processor for media-type`)
-  if (mode === 'none') return blob
-  if (isZstd(blob)) {
+  if (mode === 'none') return 'none'
+  if (isZstd(head)) {
     throw new RuntimeError(
       'Unimplemented',
       `zstd layers are not supported by fake-containerd (Node's zlib has no zstd): ${mediaType}: not implemented`,
     )
   }
-  if (!isGzip(blob)) return blob
+  return isGzip(head) ? 'gzip' : 'none'
+}
+
+/** A zlib error as containerd's gzip reader reports it. */
+export function gzipError(err: unknown): RuntimeError {
+  const code = (err as { code?: string }).code
+  if (code === 'Z_BUF_ERROR') return unknown('unexpected EOF')
+  return unknown(`gzip: ${(err as Error).message}`)
+}
+
+/** The uncompressed tar stream of a layer blob, as containerd's stream processors produce it. */
+export function uncompressedLayer(blob: Buffer, mediaType: string): Buffer {
+  if (layerCompression(blob.subarray(0, 4), mediaType) === 'none') return blob
   try {
     return gunzipSync(blob)
   } catch (err) {
-    const code = (err as { code?: string }).code
-    if (code === 'Z_BUF_ERROR') throw unknown('unexpected EOF')
-    throw unknown(`gzip: ${(err as Error).message}`)
+    throw gzipError(err)
   }
 }
 
@@ -83,8 +98,17 @@ export interface TarEntry {
   path: string
   type: EntryType
   size: number
+  /** Permission bits with set-user-ID, set-group-ID and sticky (the header's mode & 07777). */
   mode: number
+  uid: number
+  gid: number
+  mtimeMs: number
   linkname: string
+  /** Where a regular file's bytes start in the tar stream. */
+  offset: number
+  /** A device's numbers. */
+  devmajor: number
+  devminor: number
 }
 
 const invalidHeader = (): RuntimeError => unknown('archive/tar: invalid tar header')
@@ -142,10 +166,10 @@ function paxRecords(data: Buffer): Record<string, string> {
   return out
 }
 
+/** The types containerd's createTarFile makes (Go's reader turns GNU sparse 'S' files into regular ones). */
 const TYPES: Record<string, EntryType> = {
   '0': 'file',
   '\0': 'file',
-  '7': 'file',
   S: 'file',
   '1': 'hardlink',
   '2': 'symlink',
@@ -161,8 +185,18 @@ export function cleanPath(name: string): string {
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p
 }
 
-/** Lists a tar stream's entries. Errors carry Go's archive/tar wording. */
-export function readTar(data: Buffer): TarEntry[] {
+/** A tar stream to read from: its size and a range reader (a Buffer, or a file read a piece at a time). */
+export interface TarSource {
+  readonly size: number
+  read(offset: number, length: number): Buffer
+}
+
+const bufferSource = (data: Buffer): TarSource => ({ size: data.length, read: (o, n) => data.subarray(o, o + n) })
+
+/** Lists a tar stream's entries, reading only headers (and GNU long names, pax records). Errors carry Go's archive/tar wording. */
+export function readTar(input: Buffer | TarSource): TarEntry[] {
+  const src = Buffer.isBuffer(input) ? bufferSource(input) : input
+  const data = { length: src.size, subarray: (from: number, to: number): Buffer => src.read(from, to - from) }
   const entries: TarEntry[] = []
   let pos = 0
   let longName: string | undefined
@@ -189,16 +223,20 @@ export function readTar(data: Buffer): TarEntry[] {
     const dataEnd = dataStart + size
     if (dataEnd > data.length) throw unexpectedEof()
     pos = dataStart + Math.ceil(size / 512) * 512
-    const body = data.subarray(dataStart, dataEnd)
+    const body = (): Buffer => data.subarray(dataStart, dataEnd)
     switch (typeflag) {
-      case 'L':
-        longName = str(body, 0, body.length)
+      case 'L': {
+        const b = body()
+        longName = str(b, 0, b.length)
         continue
-      case 'K':
-        longLink = str(body, 0, body.length)
+      }
+      case 'K': {
+        const b = body()
+        longLink = str(b, 0, b.length)
         continue
+      }
       case 'x':
-        pax = { ...pax, ...paxRecords(body) }
+        pax = { ...pax, ...paxRecords(body()) }
         continue
       case 'g':
         // Global pax headers are skipped by containerd's archive.Apply.
@@ -214,52 +252,91 @@ export function readTar(data: Buffer): TarEntry[] {
     let linkname = str(block, 157, 100)
     if (longLink !== undefined) linkname = longLink
     if (pax.linkpath !== undefined) linkname = pax.linkpath
+    const header = pax
     longName = undefined
     longLink = undefined
     pax = {}
-    const type = TYPES[typeflag] ?? 'file'
+    const type = TYPES[typeflag]
+    // What containerd's createTarFile refuses (after Go's reader has parsed the header).
+    if (type === undefined) throw unknown(`unhandled tar header type ${block[156] as number}`)
     const path = cleanPath(name)
     if (path === '/') continue
-    entries.push({ path, type, size: type === 'file' ? size : 0, mode: num(block, 100, 8), linkname })
+    const mtime = header.mtime !== undefined ? Number(header.mtime) : num(block, 136, 12)
+    entries.push({
+      path,
+      type,
+      size: type === 'file' ? size : 0,
+      mode: num(block, 100, 8) & 0o7777,
+      uid: header.uid !== undefined ? Number(header.uid) : num(block, 108, 8),
+      gid: header.gid !== undefined ? Number(header.gid) : num(block, 116, 8),
+      mtimeMs: Number.isFinite(mtime) ? Math.round(mtime * 1000) : 0,
+      linkname,
+      offset: dataStart,
+      devmajor: ustar || magic === 'ustar ' ? num(block, 329, 8) : 0,
+      devminor: ustar || magic === 'ustar ' ? num(block, 337, 8) : 0,
+    })
   }
   return entries
 }
 
-export interface LayerSummary {
-  /** Paths the layer adds, and its whiteouts as they appear in it ("/etc/.wh.motd"). */
-  files: string[]
-  /** Bytes of the regular files it adds. */
+/** A layer's index (store/schema.ts LayerEntry) and the bytes its regular files hold (Usage). */
+export interface LayerIndex {
+  entries: LayerEntry[]
   bytes: number
 }
 
-export function summarise(entries: readonly TarEntry[]): LayerSummary {
-  return { files: entries.map((e) => e.path), bytes: entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0) }
+const KINDS: Readonly<Record<EntryType, LayerEntryKind>> = {
+  file: 'f',
+  dir: 'd',
+  symlink: 'l',
+  hardlink: 'h',
+  char: 'c',
+  block: 'b',
+  fifo: 'p',
 }
 
 /**
- * The files a chain of layers shows, lowest first: each layer's whiteouts delete what the layers
- * below it hold (a path and everything under it; an opaque marker empties its directory), then
- * its own entries are added.
+ * Indexes a layer's tar entries as containerd's archive.Apply applies them: `.wh.<name>` removes
+ * <name> (a name that leaves its directory is "invalid whiteout name"), `.wh..wh..opq` makes its
+ * directory opaque, other `.wh..wh.` names are metadata and not unpacked; a later entry for a
+ * path replaces an earlier one.
  */
-export function mergeLayers(layers: readonly (readonly string[])[]): string[] {
-  const present = new Set<string>()
-  const removeUnder = (dir: string): void => {
-    const prefix = dir === '/' ? '/' : `${dir}/`
-    for (const p of present) if (p.startsWith(prefix)) present.delete(p)
-  }
-  for (const files of layers) {
-    for (const p of files) {
-      const base = posix.basename(p)
-      if (!base.startsWith(WHITEOUT)) continue
-      const dir = posix.dirname(p)
-      if (base === OPAQUE) removeUnder(dir)
-      else {
-        const target = posix.join(dir, base.slice(WHITEOUT.length))
-        present.delete(target)
-        removeUnder(target)
-      }
+export function indexLayer(entries: readonly TarEntry[]): LayerIndex {
+  const out: LayerEntry[] = []
+  let bytes = 0
+  // What the layer has unpacked so far: a hard link's target must be one of them, as containerd
+  // links within the directory it extracts to (an overlay snapshot's upper directory).
+  const unpacked = new Set<string>()
+  for (const e of entries) {
+    const base = posix.basename(e.path)
+    const dir = posix.dirname(e.path)
+    if (base === OPAQUE) {
+      out.push([dir, 'o', 0, 0, 0, 0, 0])
+      continue
     }
-    for (const p of files) if (!posix.basename(p).startsWith(WHITEOUT)) present.add(p)
+    if (base.startsWith(WHITEOUT)) {
+      const target = posix.join(dir, base.slice(WHITEOUT.length))
+      if (!target.startsWith(dir === '/' ? '/' : `${dir}/`) || target === dir)
+        throw unknown(`invalid whiteout name: ${base}: invalid archive`)
+      if (base.startsWith(`${WHITEOUT}${WHITEOUT}`)) continue
+      out.push([target, 'w', 0, 0, 0, 0, 0])
+      continue
+    }
+    if (e.type === 'hardlink') {
+      const target = cleanPath(e.linkname)
+      if (!unpacked.has(target)) throw unknown(`link ${target} ${e.path}: no such file or directory`)
+    }
+    unpacked.add(e.path)
+    const kind = KINDS[e.type]
+    const where =
+      e.type === 'file' ? e.offset : e.type === 'symlink' ? e.linkname : e.type === 'hardlink' ? cleanPath(e.linkname) : undefined
+    const size = e.type === 'file' ? e.size : e.type === 'char' || e.type === 'block' ? e.devmajor * 2 ** 20 + e.devminor : 0
+    out.push(
+      where === undefined
+        ? [e.path, kind, e.mode, e.uid, e.gid, e.mtimeMs, size]
+        : [e.path, kind, e.mode, e.uid, e.gid, e.mtimeMs, size, where],
+    )
+    bytes += e.type === 'file' ? e.size : 0
   }
-  return [...present].sort()
+  return { entries: out, bytes }
 }

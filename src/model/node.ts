@@ -41,6 +41,8 @@ export interface NodeOptions {
   log?: Logger
   /** Where content bytes live; memory when not given. */
   blobs?: BlobStore
+  /** Where the uncompressed tars of applied layers live (the files of unpacked images); memory when not given. */
+  layerBlobs?: BlobStore
   /** Node faults (crashes, pull failures, not-ready conditions) come from here. */
   faults?: FaultEngine
 }
@@ -81,7 +83,7 @@ export class Node implements Core {
     this.namespaces = new Namespaces(this)
     this.containerStore = new ContainerStore(this)
     this.content = new Content(this, options.blobs ?? memoryBlobs())
-    this.snapshots = new Snapshots(this)
+    this.snapshots = new Snapshots(this, options.layerBlobs ?? memoryBlobs())
     this.leases = new Leases(this)
     this.images = new Images(
       this,

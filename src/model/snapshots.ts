@@ -3,15 +3,18 @@
 // and a snapshot with children cannot be removed. Nothing is mounted by the server. Mounts answer
 // with a bind mount of an empty directory made for the snapshot under this server's own temp dir:
 // a client (ctr reading /etc/passwd before it creates a container) can mount it, and Diff.Apply
-// knows from its path which snapshot a layer is unpacked into.
+// knows from its path which snapshot a layer is unpacked into. A layer applied to a snapshot is
+// recorded as its index (store/schema.ts AppliedLayer); its uncompressed tar is kept in the layer
+// store until no snapshot holds it.
 import { createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
-import type { SnapshotKind, SnapshotRecord } from '../store/schema.js'
+import type { BlobStore } from '../store/blobs.js'
+import type { AppliedLayer, SnapshotKind, SnapshotRecord } from '../store/schema.js'
 import type { Core } from './core.js'
 import { RuntimeError, invalidArgument, unknown } from './errors.js'
-import { mergeLayers } from './layers.js'
+import { layerTree } from './layer-tree.js'
 import { checkLease, holdResource, releaseResource } from './leases.js'
 import { validateLabels } from './namespaces.js'
 import { nowString } from './time.js'
@@ -53,7 +56,11 @@ const sortByName = (a: SnapshotInfo, b: SnapshotInfo): number => (a.name < b.nam
 export class Snapshots {
   #mountRoot: string | undefined
 
-  constructor(private readonly core: Core) {}
+  constructor(
+    private readonly core: Core,
+    /** The uncompressed tars of applied layers, by digest (each file's bytes are read from there). */
+    readonly layerStore: BlobStore,
+  ) {}
 
   /** containerd's snapshots service refuses an unknown snapshotter with InvalidArgument. */
   checkSnapshotter(name: string): void {
@@ -187,7 +194,7 @@ export class Snapshots {
       labels: Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== '')),
       createdAt: now,
       updatedAt: now,
-      ...(active.files ? { files: active.files } : {}),
+      ...(active.layers ? { layers: active.layers } : {}),
       ...(active.usageBytes !== undefined ? { usageBytes: active.usageBytes } : {}),
     }
     table[name] = committed
@@ -205,7 +212,9 @@ export class Snapshots {
     if (Object.values(table).some((s) => s.parent === key)) {
       throw new RuntimeError('FailedPrecondition', 'cannot remove snapshot with child: failed precondition')
     }
+    const gone = table[key]
     delete table[key]
+    this.#releaseLayers(gone)
     releaseResource(this.core.state, namespace, lease, { id: key, type: `snapshots/${snapshotter}` })
     this.#removeDir(snapshotter, namespace, key)
     this.core.changed()
@@ -215,8 +224,10 @@ export class Snapshots {
   /** Removes a snapshot without checks (the garbage collector takes whole unreachable chains). */
   drop(snapshotter: string, namespace: string, key: string): void {
     const table = this.core.state.snapshots[snapshotter]?.[namespace]
-    if (!table?.[key]) return
+    const gone = table?.[key]
+    if (!table || !gone) return
     delete table[key]
+    this.#releaseLayers(gone)
     this.#removeDir(snapshotter, namespace, key)
     this.core.changed()
     this.core.emit(namespace, '/snapshot/remove', 'containerd.events.SnapshotRemove', { key, snapshotter })
@@ -247,7 +258,7 @@ export class Snapshots {
   /** Disk usage: what the layers applied here added (Diff.Apply), or nothing for an empty one. */
   usage(snapshotter: string, namespace: string, key: string): { size: number; inodes: number } {
     const s = this.stat(snapshotter, namespace, key)
-    return { size: s.usageBytes ?? 0, inodes: s.files?.length ?? 0 }
+    return { size: s.usageBytes ?? 0, inodes: (s.layers ?? []).reduce((n, l) => n + l.entries.length, 0) }
   }
 
   /** What every snapshot of a namespace on a snapshotter uses, summed: CRI's image filesystem. */
@@ -279,21 +290,21 @@ export class Snapshots {
     throw new RuntimeError('Unimplemented', 'snapshotter does not implement Cleanup method: not implemented')
   }
 
-  /** Records what a layer unpacked into an active snapshot. */
-  recordLayer(snapshotter: string, namespace: string, key: string, files: string[], bytes: number): void {
+  /** Records a layer unpacked into an active snapshot: its index (its tar is already in the layer store). */
+  recordLayer(snapshotter: string, namespace: string, key: string, layer: AppliedLayer, bytes: number): void {
     const table = this.#table(snapshotter, namespace)
     const r = table[key]
     if (!r) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
-    r.files = [...(r.files ?? []), ...files]
+    r.layers = [...(r.layers ?? []), layer]
     r.usageBytes = (r.usageBytes ?? 0) + bytes
     r.updatedAt = nowString()
     this.core.changed()
   }
 
-  /** The files a snapshot shows: its chain of layers merged, whiteouts applied. */
-  files(snapshotter: string, namespace: string, key: string): string[] {
+  /** The layers a snapshot shows, lowest first: its chain's, parent before child. */
+  layers(snapshotter: string, namespace: string, key: string): AppliedLayer[] {
     const table = this.#table(snapshotter, namespace)
-    const chain: string[][] = []
+    const chain: AppliedLayer[][] = []
     const seen = new Set<string>()
     for (let k = key; k !== '' && !seen.has(k);) {
       seen.add(k)
@@ -302,10 +313,34 @@ export class Snapshots {
         if (k === key) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
         break
       }
-      chain.unshift(r.files ?? [])
+      chain.unshift(r.layers ?? [])
       k = r.parent
     }
-    return mergeLayers(chain)
+    return chain.flat()
+  }
+
+  /** The paths a snapshot shows (its layers composed, whiteouts applied, parents made), sorted. */
+  files(snapshotter: string, namespace: string, key: string): string[] {
+    return layerTree(this.layers(snapshotter, namespace, key), (t, o, n) => this.readLayer(t, o, n))
+      .paths()
+      .filter((p) => p !== '/')
+  }
+
+  /** Reads a range of an applied layer's tar. */
+  readLayer(tar: string, offset: number, length: number): Buffer {
+    return this.layerStore.read(tar, offset, length)
+  }
+
+  /** Drops the tars of a removed snapshot's layers that no other snapshot holds. */
+  #releaseLayers(record: SnapshotRecord): void {
+    const tars = new Set((record.layers ?? []).map((l) => l.tar).filter((t) => t !== ''))
+    if (tars.size === 0) return
+    for (const bySnapshotter of Object.values(this.core.state.snapshots)) {
+      for (const table of Object.values(bySnapshotter)) {
+        for (const r of Object.values(table)) for (const l of r.layers ?? []) tars.delete(l.tar)
+      }
+    }
+    for (const tar of tars) this.layerStore.delete(tar)
   }
 
   /** Finds the snapshot a mount list was made for (Diff.Apply), if it is one of ours. */

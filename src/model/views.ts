@@ -13,6 +13,7 @@ import type { SeccompProfile } from '../sim/seccomp.js'
 import type { ProcessEntry } from '../sim/fs/procfs.js'
 import type { ContainerRecord } from '../store/schema.js'
 import { isAppContainer } from './containers.js'
+import { layerFiles } from './layer-tree.js'
 import { sysvipc } from './host-proc.js'
 import { UNPACK_SNAPSHOTTER } from './images.js'
 import type { Node } from './node.js'
@@ -137,7 +138,14 @@ export class ContainerViews {
     const user = userOf(record)
     const image = node.images.resolve(record.image, record.namespace)
     const chain = image ? node.images.topSnapshot(record.namespace, image.id) : ''
-    const files = chain ? node.snapshots.files(UNPACK_SNAPSHOTTER, record.namespace, chain) : []
+    const layers = chain ? node.snapshots.layers(UNPACK_SNAPSHOTTER, record.namespace, chain) : []
+    // The same layers, the same tree: containers of one image share it.
+    const files =
+      layers.length > 0
+        ? layerFiles(`layers\0${record.namespace}\0${chain}\0${layers.map((l) => l.tar).join(',')}`, layers, (tar, offset, length) =>
+            node.snapshots.readLayer(tar, offset, length),
+          )
+        : undefined
     // A layer saved by an earlier run comes back once; from then on the view holds it.
     const writable = record.writableLayer
     delete record.writableLayer
@@ -147,7 +155,7 @@ export class ContainerViews {
       image: {
         name: record.image,
         ...(image ? { config: image.content.config } : {}),
-        ...(files.length > 0 ? { files } : {}),
+        ...(files ? { files } : {}),
         ...(extraFiles ? { extraFiles } : {}),
       },
       user: { uid: user.uid, gid: user.gid, supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid) },

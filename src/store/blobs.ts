@@ -1,13 +1,26 @@
-// The bytes of the content store, by digest. In memory by default; with --state, files in a
-// directory next to the state file (<state>.blobs/sha256/<hex>), each written atomically.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+// Bytes by digest: the content store's blobs, and the uncompressed tars of applied layers (the
+// layer store, as containerd extracts a layer once). In memory by default; with --state, files in a
+// directory next to the state file (<state>.blobs/sha256/<hex>, layers under <state>.blobs/layers/),
+// each written atomically. read() takes a range without loading the rest.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 
 export interface BlobStore {
   has(digest: string): boolean
   get(digest: string): Buffer | undefined
-  put(digest: string, data: Buffer): void
+  /** Stores a blob: its bytes, or the chunks that make them up (written in order, not joined first). */
+  put(digest: string, data: Buffer | readonly Buffer[]): void
   delete(digest: string): void
+  /** `length` bytes from `offset` (fewer at the end); throws when the blob is not there. */
+  read(digest: string, offset: number, length: number): Buffer
+  /** A store of files: where a blob's file is, so it can be streamed rather than loaded. */
+  readonly files?: {
+    path(digest: string): string
+    /** A fresh path in the store's directory to write a blob to before its digest is known. */
+    temp(): string
+    /** Moves a finished temp file into place as `digest` (dropping it when the blob is there already). */
+    adopt(digest: string, temp: string): void
+  }
 }
 
 export function memoryBlobs(): BlobStore {
@@ -15,9 +28,28 @@ export function memoryBlobs(): BlobStore {
   return {
     has: (d) => blobs.has(d),
     get: (d) => blobs.get(d),
-    put: (d, data) => void blobs.set(d, data),
+    put: (d, data) => void blobs.set(d, Buffer.isBuffer(data) ? data : Buffer.concat(data)),
     delete: (d) => void blobs.delete(d),
+    read: (d, offset, length) => {
+      const data = blobs.get(d)
+      if (!data) throw new Error(`blob ${d} not found`)
+      return data.subarray(offset, offset + length)
+    },
   }
+}
+
+let temps = 0
+
+/** `length` bytes at `offset` of an open file (fewer at its end). */
+export function readAt(fd: number, offset: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length)
+  let n = 0
+  while (n < length) {
+    const got = readSync(fd, buf, n, length - n, offset + n)
+    if (got === 0) break
+    n += got
+  }
+  return buf.subarray(0, n)
 }
 
 export function fileBlobs(dir: string): BlobStore {
@@ -33,9 +65,38 @@ export function fileBlobs(dir: string): BlobStore {
       const p = path(d)
       mkdirSync(join(p, '..'), { recursive: true })
       const tmp = `${p}.tmp-${process.pid}`
-      writeFileSync(tmp, data)
+      if (Buffer.isBuffer(data)) writeFileSync(tmp, data)
+      else {
+        const fd = openSync(tmp, 'w')
+        try {
+          for (const chunk of data) writeSync(fd, chunk)
+        } finally {
+          closeSync(fd)
+        }
+      }
       renameSync(tmp, p)
     },
     delete: (d) => rmSync(path(d), { force: true }),
+    files: {
+      path,
+      temp: () => {
+        mkdirSync(dir, { recursive: true })
+        return join(dir, `.tmp-${process.pid}-${++temps}`)
+      },
+      adopt: (d, temp) => {
+        const p = path(d)
+        if (existsSync(p)) return rmSync(temp, { force: true })
+        mkdirSync(join(p, '..'), { recursive: true })
+        renameSync(temp, p)
+      },
+    },
+    read: (d, offset, length) => {
+      const fd = openSync(path(d), 'r')
+      try {
+        return readAt(fd, offset, length)
+      } finally {
+        closeSync(fd)
+      }
+    },
   }
 }

@@ -5,7 +5,7 @@ import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandbo
 import type { ContainerConfig__Output } from '../generated/runtime/v1/ContainerConfig.js'
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../generated/runtime/v1/LinuxContainerResources.js'
 
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 /** The image config fields a runtime uses (OCI image config, camel-cased). */
 export interface ImageConfig {
@@ -189,10 +189,36 @@ export interface SnapshotRecord {
   labels: Record<string, string>
   createdAt: string
   updatedAt: string
-  /** Paths of the files a layer applied here added (Diff.Apply), for the container's view later. */
-  files?: string[]
+  /** The layers Diff.Apply unpacked here, in order: the index of each one's files. */
+  layers?: AppliedLayer[]
   /** Bytes those files take (Usage). */
   usageBytes?: number
+}
+
+/**
+ * One entry of a layer's index: [path, kind, mode, uid, gid, mtime (ms), size, where].
+ * Kinds: f file (where: the offset of its bytes in the layer's tar), d directory, l symlink (where:
+ * its target), h hard link (where: the path it links to), c/b character/block device (size: the
+ * device number, major << 20 | minor), p fifo; w a whiteout (path: what it removes) and o an opaque
+ * directory (path: the directory), as the layer's `.wh.` entries say.
+ */
+export type LayerEntry = [
+  path: string,
+  kind: LayerEntryKind,
+  mode: number,
+  uid: number,
+  gid: number,
+  mtimeMs: number,
+  size: number,
+  where?: number | string,
+]
+export type LayerEntryKind = 'f' | 'd' | 'l' | 'h' | 'c' | 'b' | 'p' | 'w' | 'o'
+
+/** A layer applied to a snapshot: where its uncompressed tar is kept, and its files. */
+export interface AppliedLayer {
+  /** The digest of the uncompressed tar (the layer's diff id): its bytes in the layer store; "" when they were not kept (state version 1). */
+  tar: string
+  entries: LayerEntry[]
 }
 
 export interface LeaseRecord {

@@ -5,6 +5,7 @@ import { Low, Memory } from 'lowdb'
 import { JSONFile } from 'lowdb/node'
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { migrate } from './migrate.js'
 import { SCHEMA_VERSION, type NodeState } from './schema.js'
 
 /** How long mutations may pile up before they are written together. */
@@ -89,7 +90,9 @@ function fillMissing(state: NodeState, fresh: NodeState): void {
   for (const [key, value] of Object.entries(fresh)) if (!(key in target)) target[key] = value
 }
 
+/** Checks a state's schema version, first migrating an older one in place (store/migrate.ts). */
 export function checkState(state: unknown, where: string): asserts state is NodeState {
+  migrate(state)
   const version = (state as { version?: unknown } | null)?.version
   if (version !== SCHEMA_VERSION) {
     throw new Error(

@@ -1,62 +1,27 @@
 // Real ctr (Debian's containerd package, 1.6) against the fake. CI installs it; the suite is
 // skipped where no ctr is on PATH (or CTR names none).
 import { execFile, execFileSync, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { gzipSync } from 'node:zlib'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { sha256, tarball } from '../containerd.js'
+import { tarball, type TarMember } from '../containerd.js'
+import { ociLayout } from '../oci-layout.mjs'
 import { containerConfig, eventually, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
 
 const CTR = process.env.CTR ?? findTool('ctr')
 const run = promisify(execFile)
 
-/** An OCI image archive, as `ctr images import` reads it: one layer with a file, config, manifest. */
-function ociArchive(name: string): Buffer {
-  const layerTar = tarball([
+/** An OCI image archive, as `ctr images import` reads it: one layer (by default with a file), config, manifest. */
+function ociArchive(
+  name: string,
+  members: TarMember[] = [
     { name: 'etc/', type: '5' },
     { name: 'etc/greeting', data: 'hello from a layer\n' },
-  ])
-  const layer = gzipSync(layerTar)
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sleep', '3600'] },
-      rootfs: { type: 'layers', diff_ids: [sha256(layerTar)] },
-    }),
-  )
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
-    }),
-  )
-  const index = {
-    schemaVersion: 2,
-    manifests: [
-      {
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        digest: sha256(manifest),
-        size: manifest.length,
-        platform: { architecture: 'amd64', os: 'linux' },
-        annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name.split(':').pop() },
-      },
-    ],
-  }
-  const blob = (data: Buffer) => ({ name: `blobs/sha256/${sha256(data).slice(7)}`, data })
-  return tarball([
-    { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
-    { name: 'index.json', data: JSON.stringify(index) },
-    { name: 'blobs/', type: '5' },
-    { name: 'blobs/sha256/', type: '5' },
-    blob(layer),
-    blob(config),
-    blob(manifest),
-  ])
+  ],
+): Buffer {
+  const config = { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sleep', '3600'] }
+  return tarball(ociLayout(name, tarball(members), config))
 }
 
 function findTool(name: string): string | undefined {
@@ -171,6 +136,38 @@ describe.skipIf(!CTR)('ctr e2e', () => {
     await ctr('containers', 'rm', 'daemon')
     await ctr('images', 'rm', image)
     expect(await ctr('images', 'ls', '-q')).toBe('')
+  })
+
+  test('images import keeps the layer files: run cat, ls -l and readlink read them; a busybox binary runs its applets', async () => {
+    const image = 'docker.io/library/e2e-files:1.0'
+    const archive = join(h.logDir, 'files.tar')
+    const busybox = existsSync('/bin/busybox') ? readFileSync('/bin/busybox') : undefined
+    writeFileSync(
+      archive,
+      ociArchive(image, [
+        { name: 'etc/', type: '5', mtime: 1_700_000_000 },
+        { name: 'etc/msg', data: 'hello from the archive\n', mode: 0o640, uid: 1000, gid: 1000, mtime: 1_700_000_000 },
+        { name: 'etc/msg-link', type: '2', linkname: 'msg', mtime: 1_700_000_000 },
+        ...(busybox
+          ? [
+              { name: 'bin/', type: '5' as const },
+              { name: 'bin/busybox', data: busybox, mode: 0o755 },
+              { name: 'bin/sh', type: '2' as const, linkname: 'busybox' },
+            ]
+          : []),
+      ]),
+    )
+    await ctr('images', 'import', archive)
+    expect(await ctr('run', '--rm', image, 'cat1', 'cat', '/etc/msg-link')).toBe('hello from the archive\n')
+    expect(await ctr('run', '--rm', image, 'ls1', 'ls', '-ln', '/etc/msg')).toBe(
+      '-rw-r-----    1 1000     1000            23 Nov 14  2023 /etc/msg\n',
+    )
+    expect(await ctr('run', '--rm', image, 'rl1', 'readlink', '/etc/msg-link')).toBe('msg\n')
+    if (busybox) {
+      expect(await ctr('run', '--rm', image, 'sh1', 'sh', '-c', 'echo hi; cat /etc/msg')).toBe('hi\nhello from the archive\n')
+      expect(await ctr('run', '--rm', image, 'bb1', 'busybox', 'echo', 'x')).toBe('x\n')
+    }
+    await ctr('images', 'rm', image)
   })
 
   test('run gives the process the stdin it is given: piped lines, or a terminal with run -t', async () => {

@@ -1,9 +1,13 @@
 // containerd's Diff service over the socket: applying layers into snapshots (as ctr's unpack
 // does) and writing diffs.
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { status as Code } from '@grpc/grpc-js'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { ctrHarness, readAll, sha256, tarball, upload, type CtrHarness } from '../containerd.js'
+import { ctrHarness, readAll, sha256, tarball, upload, writeSession, type CtrHarness } from '../containerd.js'
 import { grpcError } from '../helpers.js'
 
 const LAYER = 'application/vnd.oci.image.layer.v1.tar'
@@ -54,9 +58,13 @@ describe('Apply', () => {
     const applied = await unpack('extract-1', '', await blob(gz, LAYER_GZIP))
     expect(applied).toEqual({ media_type: LAYER, digest: sha256(layer1), size: String(layer1.length), annotations: {} })
     const node = h.fake.node
-    // What the tar holds, as absolute paths (parents the tar does not list are not invented).
+    // What the tar holds, as absolute paths, with the parents containerd makes for it.
     expect(node.snapshots.files(ss, 'default', 'extract-1')).toEqual(
       [
+        '/deep',
+        `/deep/${'d'.repeat(60)}`,
+        `/deep/${'d'.repeat(60)}/${'e'.repeat(60)}`,
+        '/pax',
         '/bin',
         '/bin/ash',
         '/bin/sh',
@@ -94,7 +102,7 @@ describe('Apply', () => {
     const files = h.fake.node.snapshots.files(ss, 'default', 'l2')
     expect(files).toEqual(expect.arrayContaining(['/etc/passwd', '/var/cache/b', '/home/user', '/bin/sh']))
     for (const gone of ['/etc/motd', '/var/cache/a', '/bin/ash']) expect(files).not.toContain(gone)
-    expect(files.some((f) => f.includes('.wh.'))).toBe(false)
+    expect(files.some((f: string) => f.includes('.wh.'))).toBe(false)
   })
 
   test('media types: plain tar as is, Docker types with the compression detected, zstd and unknown types refused', async () => {
@@ -123,9 +131,76 @@ describe('Apply', () => {
     const garbage = await blob(Buffer.alloc(1024, 7), LAYER)
     const bad = await grpcError(h.ctr.diff.Apply({ diff: garbage, mounts: [], payloads: {} }))
     expect([bad.code, bad.details]).toEqual([Code.UNKNOWN, 'archive/tar: invalid tar header'])
+    // A hard link is made in the directory the layer is extracted to: its target must come earlier in the layer.
+    const link = await blob(
+      tarball([
+        { name: 'etc/', type: '5' },
+        { name: 'etc/b', type: '1', linkname: 'etc/a' },
+      ]),
+      LAYER,
+    )
+    const nolink = await grpcError(h.ctr.diff.Apply({ diff: link, mounts: [], payloads: {} }))
+    expect([nolink.code, nolink.details]).toEqual([Code.UNKNOWN, 'link /etc/a /etc/b: no such file or directory'])
+    const whiteout = await blob(tarball([{ name: 'etc/.wh..' }]), LAYER)
+    const wh = await grpcError(h.ctr.diff.Apply({ diff: whiteout, mounts: [], payloads: {} }))
+    expect([wh.code, wh.details]).toEqual([Code.UNKNOWN, 'invalid whiteout name: .wh..: invalid archive'])
+    const odd = Buffer.from(tarball([{ name: 'a', data: 'a' }]))
+    odd[156] = 'Z'.charCodeAt(0)
+    odd.fill(0x20, 148, 156)
+    let sum = 0
+    for (const b of odd.subarray(0, 512)) sum += b
+    odd.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1')
+    const unhandled = await grpcError(h.ctr.diff.Apply({ diff: await blob(odd, LAYER), mounts: [], payloads: {} }))
+    expect([unhandled.code, unhandled.details]).toEqual([Code.UNKNOWN, 'unhandled tar header type 90'])
     const cut = await blob(tarball([{ name: 'big', data: 'x'.repeat(2000) }]).subarray(0, 1000), LAYER)
     const eof = await grpcError(h.ctr.diff.Apply({ diff: cut, mounts: [], payloads: {} }))
     expect([eof.code, eof.details]).toEqual([Code.UNKNOWN, 'unexpected EOF'])
+  })
+
+  test('with --state the layer is streamed to the layer store: the same errors, the same files, its tar dropped with its snapshot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-diff-state-'))
+    const saved = h
+    h = await ctrHarness({ state: join(dir, 'state.json') })
+    try {
+      await h.ctr.leases.Create({ id: 'hold', labels: {} })
+      const garbage = await blob(Buffer.alloc(1024, 7), LAYER)
+      const bad = await grpcError(h.ctr.diff.Apply({ diff: garbage, mounts: [], payloads: {} }))
+      expect([bad.code, bad.details]).toEqual([Code.UNKNOWN, 'archive/tar: invalid tar header'])
+      const cutGz = await blob(gzipSync(layer1).subarray(0, 100), LAYER_GZIP)
+      const eof = await grpcError(h.ctr.diff.Apply({ diff: cutGz, mounts: [], payloads: {} }))
+      expect([eof.code, eof.details]).toEqual([Code.UNKNOWN, 'unexpected EOF'])
+      const applied = await unpack('s1', '', await blob(gzipSync(layer1), LAYER_GZIP))
+      expect(applied).toEqual({ media_type: LAYER, digest: sha256(layer1), size: String(layer1.length), annotations: {} })
+      const tarFile = join(dir, 'state.json.blobs', 'layers', 'sha256', sha256(layer1).slice(7))
+      expect(readFileSync(tarFile).equals(layer1)).toBe(true)
+      expect(h.fake.node.snapshots.files(ss, 'default', 's1')).toContain('/etc/motd')
+      // Nothing but the kept tar is left in the layer store's directory.
+      expect(readdirSync(join(dir, 'state.json.blobs', 'layers'))).toEqual(['sha256'])
+      await h.ctr.snapshots.Remove({ snapshotter: ss, key: 's1' }, leased)
+      expect(existsSync(tarFile)).toBe(false)
+      // A blob of several MiB is written to a file as it arrives (in 1 MiB messages, as ctr sends it); committed, that file is the blob.
+      const big = gzipSync(tarball([{ name: 'big', data: randomBytes(6 << 20) }]))
+      const pieces = Array.from({ length: Math.ceil(big.length / (1 << 20)) }, (_, i) => i << 20)
+      const written = await writeSession(
+        h.ctr,
+        [
+          ...pieces.map((offset) => ({ action: 'WRITE' as const, ref: 'big', offset, data: big.subarray(offset, offset + (1 << 20)) })),
+          { action: 'COMMIT' as const, ref: 'big', offset: big.length, total: big.length, expected: sha256(big), labels: {} },
+        ],
+        leased,
+      )
+      expect(written.error).toBeUndefined()
+      expect(sha256(await readAll(h.ctr, sha256(big)))).toBe(sha256(big))
+      const abandoned = await writeSession(h.ctr, [
+        ...[0, 1, 2, 3, 4].map((i) => ({ action: 'WRITE' as const, ref: 'abandoned', offset: i << 20, data: randomBytes(1 << 20) })),
+      ])
+      expect(abandoned.error).toBeUndefined()
+      await h.ctr.content.Abort({ ref: 'abandoned' })
+      expect(readdirSync(join(dir, 'state.json.blobs')).filter((f) => f.startsWith('.tmp'))).toEqual([])
+    } finally {
+      await h.close()
+      h = saved
+    }
   })
 
   test('mounts that are not a snapshot of this server: the descriptor is returned, nothing is recorded', async () => {

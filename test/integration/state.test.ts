@@ -119,7 +119,7 @@ describe('--state', () => {
     await Promise.all(Array.from({ length: 30 }, (_, i) => runPod(h, podConfig(`burst-${i}`))))
     await h.fake.node.store.flush()
     const state = JSON.parse(readFileSync(file, 'utf8'))
-    expect(state.version).toBe(1)
+    expect(state.version).toBe(2)
     expect(Object.keys(state.containers)).toHaveLength(30)
     // 30 sandboxes are well over 60 mutations; they reach the disk in a handful of writes.
     expect(h.fake.node.store.writes).toBeLessThan(10)
@@ -128,9 +128,39 @@ describe('--state', () => {
 
   test('a state file with an unknown schema version is refused with a clear message', async () => {
     writeFileSync(file, JSON.stringify({ version: 99, containers: {} }))
-    await expect(startFakeContainerd({ state: file })).rejects.toThrow(/state schema version 99, but this fake-containerd reads version 1/)
+    await expect(startFakeContainerd({ state: file })).rejects.toThrow(/state schema version 99, but this fake-containerd reads version 2/)
     // The file is left untouched.
     expect(JSON.parse(readFileSync(file, 'utf8')).version).toBe(99)
+  })
+
+  test('a version 1 file is migrated: the paths its snapshots recorded are the files of their layers (without bytes)', async () => {
+    const now = '2024-01-01T00:00:00Z'
+    const snapshot = { kind: 'committed', parent: '', labels: {}, createdAt: now, updatedAt: now, usageBytes: 5 }
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: 1,
+        uuid: 'u',
+        namespaces: {},
+        images: [],
+        imageContent: {},
+        containers: {},
+        content: {},
+        snapshots: { overlayfs: { default: { s1: { ...snapshot, files: ['/etc', '/etc/motd', '/etc/passwd', '/.wh.gone', '/bin/sh'] } } } },
+        leases: {},
+        podCidr: '10.88.0.0/16',
+        nextPid: 1000,
+      }),
+    )
+    const fake = await startFakeContainerd({ state: file })
+    try {
+      expect(fake.node.snapshots.files('overlayfs', 'default', 's1')).toEqual(['/bin', '/bin/sh', '/etc', '/etc/motd', '/etc/passwd'])
+      expect(fake.node.snapshots.usage('overlayfs', 'default', 's1')).toEqual({ size: 5, inodes: 5 })
+      expect(fake.node.state.version).toBe(2)
+      expect(fake.node.snapshots.layers('overlayfs', 'default', 's1')[0]?.entries).toContainEqual(['/bin/sh', 'f', 0o755, 0, 0, 0, 0])
+    } finally {
+      await fake.close()
+    }
   })
 
   test('a corrupt state file is refused, not overwritten', async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest'
-import { mergeLayers } from '../../src/model/layers.js'
+import { layerFiles } from '../../src/model/layer-tree.js'
+import { elfAskingFor } from '../containerd.js'
+import type { AppliedLayer } from '../../src/store/schema.js'
 import { createContainerFs, imageLayer, MemLayer, Overlay, Tmpfs } from '../../src/sim/fs/index.js'
 import { dirNode, fileNode } from '../../src/sim/fs/mem.js'
 import { catalog, parseImageFiles } from '../../src/images/catalog.js'
@@ -131,22 +133,125 @@ describe('Tmpfs', () => {
 })
 
 describe('image layer', () => {
-  test('from a recorded file list: paths with children are directories, the rest empty files', () => {
-    const files = mergeLayers([
-      ['/bin', '/bin/sh', '/etc', '/etc/motd', '/etc/passwd', '/app'],
-      ['/etc/.wh.motd', '/app/server'],
-    ])
-    const l = imageLayer({ name: 'example.com/app:1', files })
-    expect(l.get('/bin')?.type).toBe('dir')
-    expect(l.get('/bin/sh')).toMatchObject({ type: 'file', mode: 0o755 })
-    expect(l.get('/app/server')).toMatchObject({ type: 'file', mode: 0o644 })
+  test('from applied layers: attributes, bytes read when asked, whiteouts, opaque directories, hard links', () => {
+    const tar = Buffer.from('root:x:0:0:root:/root:/bin/sh\nwelcome\nserver')
+    const reads: number[] = []
+    const read = (t: string, offset: number, length: number): Buffer => {
+      expect(t).toBe('sha256:l1')
+      reads.push(offset)
+      return tar.subarray(offset, offset + length)
+    }
+    const layers: AppliedLayer[] = [
+      {
+        tar: 'sha256:l1',
+        entries: [
+          ['/etc', 'd', 0o755, 0, 0, 1000, 0],
+          ['/etc/passwd', 'f', 0o644, 0, 0, 2000, 30, 0],
+          ['/etc/motd', 'f', 0o600, 5, 6, 3000, 8, 30],
+          ['/bin/sh', 'l', 0o777, 0, 0, 4000, 0, 'busybox'],
+          ['/var/cache/a', 'f', 0o644, 0, 0, 0, 0, 0],
+          ['/app/server', 'f', 0o755, 1000, 1000, 5000, 6, 38],
+          ['/app/server2', 'h', 0o755, 1000, 1000, 5000, 0, '/app/server'],
+        ],
+      },
+      {
+        tar: 'sha256:l1',
+        entries: [
+          ['/etc/motd', 'w', 0, 0, 0, 0, 0],
+          ['/var/cache', 'o', 0, 0, 0, 0, 0],
+          ['/var/cache/b', 'f', 0o644, 0, 0, 0, 0, 0],
+          ['/etc', 'd', 0o700, 0, 0, 9000, 0],
+        ],
+      },
+    ]
+    const l = imageLayer({ name: 'example.com/app:1', files: layerFiles('unit-1', layers, read) })
+    expect(reads).toEqual([])
+    expect(l.get('/etc')).toMatchObject({ type: 'dir', mode: 0o700, mtimeMs: 9000 })
     expect(l.has('/etc/motd')).toBe(false)
-    expect(l.get('/etc/passwd')?.data?.length).toBe(0)
+    expect(l.children('/var/cache')).toEqual(['b'])
+    expect(l.get('/bin/sh')).toMatchObject({ type: 'symlink', target: 'busybox' })
+    expect(l.get('/app/server')).toBe(l.get('/app/server2'))
+    const fs = createContainerFs({
+      image: { name: 'example.com/app:1', files: layerFiles('unit-1', layers, read) },
+      hostname: 'h',
+      user: { uid: 0, gid: 0 },
+    })
+    expect(fs.readFile('/app/server2').toString()).toBe('server')
+    expect(fs.lstat('/app/server')).toMatchObject({ type: 'file', mode: 0o755, uid: 1000, gid: 1000, size: 6, mtimeMs: 5000, nlink: 2 })
+    expect(fs.readFile('/etc/passwd').toString()).toBe('root:x:0:0:root:/root:/bin/sh\n')
+    // A write copies the file up; the image's bytes stay as they were for the next container.
+    fs.writeFile('/app/server', 'x', { append: true })
+    expect(fs.readFile('/app/server').toString()).toBe('serverx')
+    expect(l.get('/app/server')?.data).toBeUndefined()
+  })
+
+  test("a layer's paths through a lower layer's symlink land where it points, as containerd's RootPath resolves them", () => {
+    const layers: AppliedLayer[] = [
+      {
+        tar: '',
+        entries: [
+          ['/usr/lib', 'd', 0o755, 0, 0, 0, 0],
+          ['/lib', 'l', 0o777, 0, 0, 0, 0, 'usr/lib'],
+          ['/usr/lib/old', 'f', 0o644, 0, 0, 0, 0, 0],
+        ],
+      },
+      {
+        tar: '',
+        entries: [
+          ['/lib/new', 'f', 0o644, 0, 0, 0, 0, 0],
+          ['/lib/old', 'w', 0, 0, 0, 0, 0],
+        ],
+      },
+    ]
+    const l = imageLayer({ name: 'example.com/app:1', files: layerFiles('unit-3', layers, () => Buffer.alloc(0)) })
+    expect(l.children('/usr/lib')).toEqual(['new'])
+    expect(l.get('/lib')).toMatchObject({ type: 'symlink', target: 'usr/lib' })
+  })
+
+  test('what a file runs is read once per file; a large one only for its headers', () => {
+    // A 64-bit x86-64 ELF header with one PT_INTERP program header, then 32 MiB of nothing.
+    const head = elfAskingFor('/lib/ld.so')
+    const lengths: number[] = []
+    const read = (_t: string, offset: number, length: number): Buffer => {
+      lengths.push(length)
+      return offset === 0
+        ? Buffer.concat([head, Buffer.alloc(Math.max(0, length - head.length))]).subarray(0, length)
+        : Buffer.alloc(length)
+    }
+    const layers: AppliedLayer[] = [
+      {
+        tar: 'sha256:big',
+        entries: [
+          ['/app/big', 'f', 0o755, 0, 0, 0, 32 << 20, 0],
+          ['/app/small', 'f', 0o755, 0, 0, 0, 256, 0],
+        ],
+      },
+    ]
+    const fs = createContainerFs({
+      image: { name: 'example.com/app:1', files: layerFiles('unit-4', layers, read) },
+      hostname: 'h',
+      user: { uid: 0, gid: 0 },
+    })
+    expect(fs.inspect('/app/big')).toMatchObject({ busybox: false, elf: { machine: 62, interpreter: '/lib/ld.so' } })
+    expect(fs.inspect('/app/big').elf?.interpreter).toBe('/lib/ld.so')
+    expect(lengths).toEqual([64 * 1024])
+    fs.inspect('/app/small')
+    fs.inspect('/app/small')
+    expect(lengths).toEqual([64 * 1024, 256])
   })
 
   test('a container of an imported image gets passwd entries for its user', () => {
+    const layers: AppliedLayer[] = [
+      {
+        tar: '',
+        entries: [
+          ['/etc/passwd', 'f', 0o644, 0, 0, 0, 0, 0],
+          ['/app/server', 'f', 0o644, 0, 0, 0, 0, 0],
+        ],
+      },
+    ]
     const fs = createContainerFs({
-      image: { name: 'example.com/app:1', files: ['/etc', '/etc/passwd', '/app', '/app/server'] },
+      image: { name: 'example.com/app:1', files: layerFiles('unit-2', layers, () => Buffer.alloc(0)) },
       hostname: 'h',
       user: { uid: 0, gid: 0 },
     })
@@ -183,7 +288,7 @@ describe('image layer', () => {
     expect(l.get('/docker-entrypoint.sh')?.mode).toBe(0o755)
     expect(l.get('/srv/www')?.type).toBe('dir')
     const pause = imageLayer({ name: 'registry.k8s.io/pause:3.10' })
-    expect(pause.paths()).toEqual(['/', '/pause'])
+    expect((pause as MemLayer).paths()).toEqual(['/', '/pause'])
   })
 })
 

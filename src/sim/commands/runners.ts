@@ -2,6 +2,7 @@
 // simulated clock), nohup; and execArgv, how env and these find and start their program.
 import { emptyInput, type Command, type CommandContext } from '../context.js'
 import { findExecutable, invokeExecutable } from '../shell/exec.js'
+import { execFailure } from '../shell/lookup.js'
 import { parseSignal, SIGKILL } from '../signals.js'
 import { has, last, parseOptions, usage } from './fs-common.js'
 import { fail, prog } from './util.js'
@@ -15,8 +16,12 @@ export async function execArgv(args: readonly string[], argv: readonly string[],
   void _applet
   // execvp: a directory or device by the name is EACCES too.
   const found = findExecutable(argv[0] ?? '', rest, { shell: true })
-  if (found === undefined || found.kind === 'denied') {
-    return fail(args, ctx, `can't execute '${argv[0]}': ${found ? 'Permission denied' : 'No such file or directory'}`, found ? 126 : 127)
+  const failure = execFailure(found)
+  if (failure || found === undefined) {
+    const why = { ENOENT: 'No such file or directory', EACCES: 'Permission denied', ENOEXEC: 'Exec format error' }[
+      failure?.errno ?? 'ENOENT'
+    ]
+    return fail(args, ctx, `can't execute '${argv[0]}': ${why}`, failure?.errno === 'ENOENT' ? 127 : 126)
   }
   return invokeExecutable(found, rest)
 }

@@ -3,6 +3,7 @@
 // symlinks, mounts and permissions and then asks the backend that holds a path. Backends: an
 // in-memory tree (tmpfs, and the layers of the overlay root; mem.ts), the overlay itself, the
 // host directory or file of a bind mount (host.ts), and /proc (procfs.ts).
+import type { BinaryInfo } from '../binary.js'
 import type { FileStat } from './types.js'
 import { FsError } from './types.js'
 
@@ -28,6 +29,8 @@ export interface Backend {
   /** Names in a directory (unsorted is fine). */
   readdir(p: string): string[]
   read(p: string): Buffer
+  /** Optional: inspectBinary of a file, remembered per file (in-memory trees). */
+  inspect?(p: string): BinaryInfo
   /** Replaces (or appends to) a file, creating it with `attrs` when it is not there. */
   write(p: string, data: Buffer, append: boolean, attrs: Attrs): void
   mkdir(p: string, attrs: Attrs): void

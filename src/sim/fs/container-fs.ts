@@ -6,6 +6,7 @@
 // (ELOOP), each directory searched with the caller's permissions. One ContainerFs per container,
 // shared by its processes; view() gives the Fs one process sees (its /proc/self, its identity).
 import { randomBytes } from 'node:crypto'
+import { inspectBinary, type BinaryInfo } from '../binary.js'
 import type { Identity } from '../context.js'
 import { SyscallKilled, type Kernel, type NetNamespace, type Uts } from '../kernel.js'
 import type { Stream } from '../process.js'
@@ -15,7 +16,20 @@ import { baseOf, isUnder, joinPath, parentOf, relativeTo } from './backend.js'
 import { sandboxFiles, type DnsInput } from './etc.js'
 import { HostBind } from './host.js'
 import { DEFAULT_APPLETS, imageLayer, type ImageInput } from './image.js'
-import { MemLayer, Overlay, Tmpfs, deviceNode, dirNode, fileNode, linkNode, type Change, type MemNode, type SavedLayer } from './mem.js'
+import {
+  MemLayer,
+  Overlay,
+  Tmpfs,
+  bytesOf,
+  deviceNode,
+  dirNode,
+  fileNode,
+  linkNode,
+  type Change,
+  type LowerLayer,
+  type MemNode,
+  type SavedLayer,
+} from './mem.js'
 import { DEFAULT_SYSCTLS, ProcFs, sysctlPath, type ProcCaller, type ProcessEntry } from './procfs.js'
 import {
   CAP,
@@ -205,7 +219,10 @@ export class ContainerFs implements Fs {
     const runtime = new MemLayer()
     this.overlay = new Overlay([runtime, image], this.now)
     if (input.writable) this.overlay.load(input.writable)
-    const text = (p: string): string => image.get(p)?.data?.toString('utf8') ?? ''
+    const text = (p: string): string => {
+      const node = image.get(p)
+      return node?.type === 'file' ? bytesOf(node).toString('utf8') : ''
+    }
     const files = addMissingIds(text('/etc/passwd'), text('/etc/group'), input.user)
     this.#groupText = files.group
     setWithParents(runtime, [image], '/etc/passwd', fileNode(files.passwd, 0o644, t))
@@ -477,6 +494,9 @@ export class ContainerFs implements Fs {
   readFile(path: string): Buffer {
     return this.run(this.#init, (c) => this.doReadFile(path, c))
   }
+  inspect(path: string): BinaryInfo {
+    return this.run(this.#init, (c) => this.doInspect(path, c))
+  }
   writeFile(path: string, data: Buffer | string, options?: { append?: boolean; mode?: number }): void {
     this.run(this.#init, (c) => this.doWriteFile(path, data, options ?? {}, c))
   }
@@ -695,6 +715,14 @@ export class ContainerFs implements Fs {
       }
     }
     return this.#call(path, () => r.mount.backend.read(r.rel))
+  }
+
+  doInspect(path: string, c: Caller): BinaryInfo {
+    const r = this.#resolve(path, true, c)
+    if (!r.entry) throw new FsError('ENOENT', path)
+    if (r.entry.type !== 'file') return inspectBinary(Buffer.alloc(0))
+    const backend = r.mount.backend
+    return this.#call(path, () => (backend.inspect ? backend.inspect(r.rel) : inspectBinary(backend.read(r.rel))))
   }
 
   doWriteFile(path: string, data: Buffer | string, options: { append?: boolean; mode?: number }, c: Caller): void {
@@ -942,6 +970,9 @@ class FsView implements Fs {
   readFile(path: string): Buffer {
     return this.fs.run(this.c, (c) => this.fs.doReadFile(path, c))
   }
+  inspect(path: string): BinaryInfo {
+    return this.fs.run(this.c, (c) => this.fs.doInspect(path, c))
+  }
   writeFile(path: string, data: Buffer | string, options?: { append?: boolean; mode?: number }): void {
     this.fs.run(this.c, (c) => this.fs.doWriteFile(path, data, options ?? {}, c))
   }
@@ -1020,7 +1051,7 @@ function seccompFilter(
 }
 
 /** Sets an entry in a layer, its missing parents copied from the layers below (or new 0755 directories). */
-function setWithParents(layer: MemLayer, below: readonly MemLayer[], p: string, node: MemNode): void {
+function setWithParents(layer: MemLayer, below: readonly LowerLayer[], p: string, node: MemNode): void {
   const parents: string[] = []
   for (let a = parentOf(p); !layer.has(a); a = parentOf(a)) {
     parents.unshift(a)

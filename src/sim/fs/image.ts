@@ -1,6 +1,6 @@
 // The read-only lower layer of a container: its image's files. An image imported through
-// containerd's API has the file list Diff.Apply recorded for its layers (Snapshots.files: paths
-// only, no bytes), shown as empty files and directories. A catalog image has no layer bytes; it
+// containerd's API brings its own tree (ImageInput.files: an ImageFiles, e.g. the layers Diff.Apply
+// indexed, src/model/layer-tree.ts, their bytes read when a file is read). A catalog image has no layer bytes; it
 // gets a synthesised busybox-like tree: /bin with an entry for each command the simulator knows
 // (symlinks to /bin/busybox), /etc with passwd, group and os-release (alpine or busybox), /tmp, and
 // the usual top-level directories, and the package of an image program its config runs (nginx,
@@ -9,7 +9,19 @@
 import type { ImageConfig } from '../../store/schema.js'
 import { programFile } from '../binary.js'
 import { programsRunBy } from '../programs/index.js'
-import { MemLayer, dirNode, fileNode, linkNode } from './mem.js'
+import { MemLayer, dirNode, fileNode, linkNode, type LowerLayer } from './mem.js'
+
+/**
+ * Where an image's files come from: a tree built once per key and shared by every container of
+ * the image (read only; writes go to each container's upper layer). The layers Diff.Apply indexed
+ * are one source (src/model/layer-tree.ts); a host directory named as a rootfs can be another.
+ */
+export interface ImageFiles {
+  /** The same key, the same files. */
+  readonly key: string
+  /** The tree; asked once per key while it is cached. */
+  tree(): LowerLayer
+}
 
 /** A file a catalog image adds to its synthesised tree (see fixtures/images/README.md). */
 export type ImageFile = { mode?: number; uid?: number; gid?: number } & (
@@ -26,8 +38,8 @@ export interface ImageInput {
   name: string
   /** The config fields that shape the tree (entrypoint, cmd, working dir). */
   config?: Partial<Pick<ImageConfig, 'entrypoint' | 'cmd' | 'workingDir' | 'user'>>
-  /** The merged file list of the image's snapshot chain (Snapshots.files); undefined when it has none (catalog images). */
-  files?: readonly string[]
+  /** The image's own files (its unpacked layers); undefined when it has none (catalog images get a synthesised tree). */
+  files?: ImageFiles
   /** Files a catalog image adds to the synthesised tree, by absolute path. */
   extraFiles?: Readonly<Record<string, ImageFile>>
 }
@@ -270,7 +282,7 @@ function alpineVersion(name: string): string {
 }
 
 /** The lower layer for an image. */
-export function imageLayer(image: ImageInput, applets: readonly string[] = DEFAULT_APPLETS): MemLayer {
+export function imageLayer(image: ImageInput, applets: readonly string[] = DEFAULT_APPLETS): LowerLayer {
   // A lower layer is only ever read (writes go to each container's upper layer), so containers of
   // one image share it: a thousand busybox containers hold one tree, not a thousand.
   const key = JSON.stringify([
@@ -280,36 +292,19 @@ export function imageLayer(image: ImageInput, applets: readonly string[] = DEFAU
     image.config?.workingDir,
     image.config?.user,
     applets,
-    image.files,
+    image.files?.key,
     image.extraFiles,
   ])
   let layer = layers.get(key)
   if (!layer) {
-    layer = image.files !== undefined ? listedLayer(image.files) : synthesisedLayer(image, applets)
+    layer = image.files !== undefined ? image.files.tree() : synthesisedLayer(image, applets)
     if (layers.size >= 256) layers.delete(layers.keys().next().value as string)
     layers.set(key, layer)
   }
   return layer
 }
 
-const layers = new Map<string, MemLayer>()
-
-const BIN_DIRS = ['/bin/', '/sbin/', '/usr/bin/', '/usr/sbin/', '/usr/local/bin/', '/usr/local/sbin/']
-
-/** The files of an imported image: a path with others under it is a directory, any other an empty file. */
-function listedLayer(files: readonly string[]): MemLayer {
-  const layer = new MemLayer(dirNode(0o755, IMAGE_TIME))
-  const dirs = new Set<string>()
-  for (const p of files) {
-    for (let i = p.indexOf('/', 1); i !== -1; i = p.indexOf('/', i + 1)) dirs.add(p.slice(0, i))
-  }
-  for (const p of [...files].sort()) {
-    if (p === '/' || !p.startsWith('/')) continue
-    if (dirs.has(p)) layer.set(p, dirNode(p === '/tmp' ? 0o1777 : 0o755, IMAGE_TIME))
-    else layer.set(p, fileNode('', BIN_DIRS.some((d) => p.startsWith(d)) ? 0o755 : 0o644, IMAGE_TIME))
-  }
-  return layer
-}
+const layers = new Map<string, LowerLayer>()
 
 /** Puts a catalog image's own files into its layer (parent directories made as needed). */
 function addFiles(layer: MemLayer, files: Readonly<Record<string, ImageFile>> | undefined): void {

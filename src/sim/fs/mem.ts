@@ -6,6 +6,7 @@
 import type { Attrs, Backend, DeviceKind, Entry } from './backend.js'
 import { baseOf, isUnder, joinPath, parentOf } from './backend.js'
 import { FsError, type FileType } from './types.js'
+import { BUSYBOX_MAX_BYTES, HEADERS_BYTES, inspectBinary, inspectCached, type BinaryInfo } from '../binary.js'
 
 export interface MemNode {
   type: FileType
@@ -14,12 +15,59 @@ export interface MemNode {
   gid: number
   mtimeMs: number
   data?: Buffer
+  /** Where a lower layer's file bytes are read from when asked (data, once set, takes over). */
+  source?: FileSource
+  /** Hard links to this node (the paths of a layer sharing it); 1 when absent. */
+  nlink?: number
   target?: string
   rdev?: [number, number]
   device?: DeviceKind
 }
 
 const EMPTY = Buffer.alloc(0)
+
+/**
+ * The bytes of a file of an image layer, read only when asked: from a layer's tar in the content
+ * store, or wherever another lower layer keeps them (a host directory). `size` is known up front.
+ */
+export interface FileSource {
+  readonly size: number
+  read(): Buffer
+  /** Optional: `length` bytes from `offset` without reading the rest. */
+  slice?(offset: number, length: number): Buffer
+}
+
+/** A file node's bytes: its own, else its source's. */
+export function bytesOf(node: MemNode): Buffer {
+  return node.data ?? node.source?.read() ?? EMPTY
+}
+
+/** What a file node's bytes say it runs, read once per node's bytes (its source, or its own data). */
+export function inspectNode(node: MemNode): BinaryInfo {
+  if (node.data) return inspectCached(node.data, () => bytesOf(node))
+  const source = node.source
+  if (!source) return inspectBinary(EMPTY)
+  // A large file of a layer: its headers only, not its whole bytes.
+  if (source.size > BUSYBOX_MAX_BYTES && source.slice) {
+    const slice = source.slice.bind(source)
+    return inspectCached(source, () => slice(0, HEADERS_BYTES), false)
+  }
+  return inspectCached(source, () => source.read())
+}
+
+/** A file node's size without reading it. */
+export const sizeOf = (node: MemNode): number => node.data?.length ?? node.source?.size ?? 0
+
+/**
+ * A read-only tree of files: what an overlay's lower layers are (an image's files). MemLayer is one;
+ * a lower layer can also build its nodes from elsewhere (an image's layer index, a host directory).
+ */
+export interface LowerLayer {
+  get(p: string): MemNode | undefined
+  has(p: string): boolean
+  /** The names in directory `p`. */
+  children(p: string): string[]
+}
 
 /** Room left behind a file's bytes, by the Buffer that holds them (only that exact view may grow into it). */
 const spare = new WeakMap<Buffer, Buffer>()
@@ -71,7 +119,7 @@ export interface SavedLayer {
  * hold nothing but their root (a masked path's empty tmpfs, /dev/pts, an unchanged upper layer),
  * so the root is a field and the maps are made with the first entry below it.
  */
-export class MemLayer {
+export class MemLayer implements LowerLayer {
   #root: MemNode | undefined
   #nodes: Map<string, MemNode> | undefined
   #children: Map<string, Set<string>> | undefined
@@ -129,20 +177,14 @@ export class MemLayer {
   /** Total bytes of the files held. */
   bytes(): number {
     let n = this.#root?.data?.length ?? 0
-    for (const node of this.#nodes?.values() ?? []) n += node.data?.length ?? 0
+    for (const node of this.#nodes?.values() ?? []) n += sizeOf(node)
     return n
   }
 }
 
 export function entryOf(node: MemNode, subdirs: number, dirSize: number): Entry {
   const size =
-    node.type === 'file'
-      ? (node.data?.length ?? 0)
-      : node.type === 'dir'
-        ? dirSize
-        : node.type === 'symlink'
-          ? (node.target ?? '').length
-          : 0
+    node.type === 'file' ? sizeOf(node) : node.type === 'dir' ? dirSize : node.type === 'symlink' ? (node.target ?? '').length : 0
   return {
     type: node.type,
     mode: node.mode,
@@ -150,7 +192,7 @@ export function entryOf(node: MemNode, subdirs: number, dirSize: number): Entry 
     gid: node.gid,
     size,
     mtimeMs: node.mtimeMs,
-    nlink: node.type === 'dir' ? 2 + subdirs : 1,
+    nlink: node.type === 'dir' ? 2 + subdirs : (node.nlink ?? 1),
     ...(node.target !== undefined ? { target: node.target } : {}),
     ...(node.rdev ? { rdev: node.rdev } : {}),
     ...(node.device ? { device: node.device } : {}),
@@ -190,7 +232,13 @@ export class Tmpfs implements Backend {
   }
 
   read(p: string): Buffer {
-    return this.layer.get(p)?.data ?? EMPTY
+    const node = this.layer.get(p)
+    return node ? bytesOf(node) : EMPTY
+  }
+
+  inspect(p: string): BinaryInfo {
+    const node = this.layer.get(p)
+    return node ? inspectNode(node) : inspectBinary(EMPTY)
   }
 
   write(p: string, data: Buffer, append: boolean, attrs: Attrs): void {
@@ -199,7 +247,8 @@ export class Tmpfs implements Backend {
       this.layer.set(p, newNode('file', attrs, { data }))
       return touchParent(this.layer, p, attrs.mtimeMs)
     }
-    node.data = append ? appendData(node.data ?? EMPTY, data) : data
+    node.data = append ? appendData(bytesOf(node), data) : data
+    delete node.source
     node.mtimeMs = attrs.mtimeMs
   }
 
@@ -268,7 +317,7 @@ export class Overlay implements Backend {
   readonly opaque = new Set<string>()
 
   constructor(
-    readonly lowers: readonly MemLayer[],
+    readonly lowers: readonly LowerLayer[],
     private readonly now: () => number,
     private readonly limitBytes = WRITABLE_LAYER_BYTES,
   ) {
@@ -324,7 +373,13 @@ export class Overlay implements Backend {
   }
 
   read(p: string): Buffer {
-    return this.#node(p)?.data ?? EMPTY
+    const node = this.#node(p)
+    return node ? bytesOf(node) : EMPTY
+  }
+
+  inspect(p: string): BinaryInfo {
+    const node = this.#node(p)
+    return node ? inspectNode(node) : inspectBinary(EMPTY)
   }
 
   /** Copies an entry (not its children) and its parents into the upper layer. */
@@ -334,7 +389,8 @@ export class Overlay implements Backend {
     const low = this.#lower(p)
     if (!low) return undefined
     if (p !== '/') this.#copyUp(parentOf(p))
-    const copy = { ...low }
+    // A copy that is no longer one of the lower layer's hard links; its bytes are read when written.
+    const { nlink: _nlink, ...copy } = low
     this.upper.set(p, copy)
     return copy
   }
@@ -351,13 +407,15 @@ export class Overlay implements Backend {
   write(p: string, data: Buffer, append: boolean, attrs: Attrs): void {
     if (this.#bytes + data.length > this.limitBytes) {
       this.#bytes = this.upper.bytes()
-      const replaced = append ? 0 : (this.upper.get(p)?.data?.length ?? 0)
+      const up = this.upper.get(p)
+      const replaced = append || !up ? 0 : sizeOf(up)
       if (this.#bytes - replaced + data.length > this.limitBytes) throw new FsError('ENOSPC', p)
     }
     this.#bytes += data.length
     const node = this.#copyUp(p)
     if (!node) return this.#create(p, newNode('file', attrs, { data }))
-    node.data = append ? appendData(node.data ?? EMPTY, data) : data
+    node.data = append ? appendData(bytesOf(node), data) : data
+    delete node.source
     node.mtimeMs = attrs.mtimeMs
   }
 
@@ -423,7 +481,8 @@ export class Overlay implements Backend {
   save(): SavedLayer {
     const entries: SavedLayer['entries'] = []
     for (const p of this.upper.paths()) {
-      const { data, ...node } = this.upper.get(p) as MemNode
+      const { data: own, source, ...node } = this.upper.get(p) as MemNode
+      const data = own ?? source?.read()
       entries.push([p, data && data.length > 0 ? { ...node, data: data.toString('base64') } : node])
     }
     return { entries, whiteouts: [...this.whiteouts], opaque: [...this.opaque] }

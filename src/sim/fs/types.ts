@@ -2,6 +2,8 @@
 // bind mounts, synthesized /etc and /proc). Commands and the shell's redirections use only this
 // interface. Paths are absolute and normalised by the caller (see resolvePath).
 
+import type { BinaryInfo } from '../binary.js'
+
 export type FileType = 'file' | 'dir' | 'symlink' | 'char'
 
 export interface FileStat {
@@ -90,6 +92,11 @@ export interface Fs {
   lstat(path: string): FileStat | undefined
   /** Throws FsError (ENOENT, EISDIR, …). */
   readFile(path: string): Buffer
+  /**
+   * Optional: what a file's bytes say it runs (src/sim/binary.ts), symlinks followed, without the
+   * read permission (exec needs none); remembered per file so a large binary is read once.
+   */
+  inspect?(path: string): BinaryInfo
   /** Creates or replaces (or appends to) a file; throws FsError (EROFS on a read-only root or mount, …). */
   writeFile(path: string, data: Buffer | string, options?: { append?: boolean; mode?: number }): void
   /** Names in a directory, sorted. */

@@ -47,7 +47,7 @@ import {
   type Fd,
   type Sink,
 } from './io.js'
-import { resolveExecutable, type Executable } from './lookup.js'
+import { execFailure, resolveExecutable, type Executable } from './lookup.js'
 import { ShellSyntaxError, parse, parseScript } from './parser.js'
 import { globPaths, matchPattern, removeAffix, substitute } from './pattern.js'
 
@@ -1195,9 +1195,12 @@ export class Shell {
   async runExternal(argv: string[], io: Io, assigns: [string, string][] = [], exec = false, replaces = exec): Promise<number> {
     const name = argv[0] as string
     const found = this.resolve(name)
-    if (found === undefined || found.kind === 'denied') {
-      const message = `${name}: ${found ? 'Permission denied' : 'not found'}`
-      const status = found ? found.status : 127
+    const failure = execFailure(found)
+    if (failure || found === undefined) {
+      // ash reports exec's ENOENT as "not found".
+      const why = { ENOENT: 'not found', EACCES: 'Permission denied', ENOEXEC: 'Exec format error' }[failure?.errno ?? 'ENOENT']
+      const message = `${name}: ${why}`
+      const status = failure?.status ?? 127
       if (exec) throw new BuiltinError(message, status)
       this.error(message, undefined, io)
       return status
@@ -1681,6 +1684,10 @@ export function invokeExecutable(found: Executable, ctx: CommandContext): Promis
     }
     case 'denied':
       return Promise.resolve(126)
+    case 'unrunnable':
+      // runc's init fails its execve after the container started: the error on its stderr, exit 1.
+      ctx.write('stderr', `exec ${found.path}: ${found.errno === 'ENOEXEC' ? 'exec format error' : 'no such file or directory'}\n`)
+      return Promise.resolve(1)
   }
 }
 

@@ -5,8 +5,11 @@
 // a shell, or text without one), a program an image registers (src/sim/binary.ts), a command of
 // the table named as the file is (a busybox applet link), a file named as an image program
 // (src/sim/programs/: an image's nginx or httpd), or any other executable (see registerFallback in
-// src/sim/commands/table.ts).
-import { programOf } from '../binary.js'
+// src/sim/commands/table.ts). A real busybox binary runs the applet argv[0] names, as busybox does;
+// an ELF file the simulator cannot run (a loader the container lacks, another machine, a program
+// it does not know) fails to exec as on a node: ENOENT, or ENOEXEC for another machine.
+import { NODE_MACHINE, inspectBinary, programOf, type BinaryInfo } from '../binary.js'
+import { BUSYBOX_BANNER } from '../commands/fs-common.js'
 import { lookupCommand } from '../commands/table.js'
 import { imageProgram } from '../programs/index.js'
 import type { Command, Identity } from '../context.js'
@@ -27,6 +30,17 @@ export type Executable =
    * (ash's find_command fails then, and its status is 127 whatever the message).
    */
   | { kind: 'denied'; path: string; status: 126 | 127 }
+  /** A file exec(2) refuses although it is there and executable: ENOENT (its loader is missing), ENOEXEC. */
+  | { kind: 'unrunnable'; path: string; errno: 'ENOENT' | 'ENOEXEC'; file?: FileStat }
+
+/** Why exec(2) of what a lookup found fails, and the status a shell gives it; undefined when it runs. */
+export function execFailure(found: Executable | undefined): { errno: 'ENOENT' | 'EACCES' | 'ENOEXEC'; status: number } | undefined {
+  if (found === undefined) return { errno: 'ENOENT', status: 127 }
+  if (found.kind === 'denied') return { errno: 'EACCES', status: found.status }
+  // A missing loader is ENOENT, as a missing file.
+  if (found.kind === 'unrunnable') return found.errno === 'ENOEXEC' ? { errno: 'ENOEXEC', status: 126 } : { errno: 'ENOENT', status: 127 }
+  return undefined
+}
 
 export interface LookupEnv {
   fs: Fs
@@ -85,19 +99,43 @@ export function findInPath(name: string, env: LookupEnv): string | 'denied' | un
   return hit?.status === 126 ? 'denied' : undefined
 }
 
+/** What a file's bytes say; a filesystem that can remembers it per file (Fs.inspect). */
+function inspect(fs: Fs, path: string, st: FileStat): BinaryInfo | undefined {
+  if (st.size === 0) return undefined
+  try {
+    return fs.inspect ? fs.inspect(path) : inspectBinary(fs.readFile(path))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A busybox binary: "busybox APPLET args" runs APPLET, any other name runs the applet of that
+ * name (a link to it); no applet prints the banner, an unknown one "applet not found" (127).
+ */
+export const busyboxCommand: Command = async (args, ctx) => {
+  const called = basename(args[0] ?? '')
+  const argv = called === 'busybox' ? args.slice(1) : args
+  if (argv.length === 0) {
+    ctx.write('stdout', `${BUSYBOX_BANNER}\n\nUsage: busybox [function [arguments]...]\n   or: function [arguments]...\n`)
+    return 0
+  }
+  const name = basename(argv[0] ?? '')
+  const command = lookupCommand(name)
+  if (!command) {
+    ctx.write('stderr', `${name}: applet not found\n`)
+    return 127
+  }
+  return command(argv, { ...ctx, args: argv })
+}
+
 /**
  * What an executable file runs. `argv0` is the name it was run by (an applet link runs the applet of
  * that name); a script runs as `script` (its $0).
  */
 function fileExecutable(fs: Fs, path: string, st: FileStat, argv0: string, script: string): Executable {
-  let head = ''
-  if (st.size > 0) {
-    try {
-      head = fs.readFile(path).subarray(0, 256).toString('latin1')
-    } catch {
-      head = ''
-    }
-  }
+  const info = inspect(fs, path, st)
+  const head = info?.head ?? ''
   if (head.startsWith('#!')) {
     const words = (head.slice(2).split('\n')[0] ?? '').trim().split(/\s+/)
     let prog = basename(words[0] ?? '')
@@ -109,12 +147,22 @@ function fileExecutable(fs: Fs, path: string, st: FileStat, argv0: string, scrip
   }
   const program = programOf(head)
   if (program !== undefined) return { kind: 'binary', path, program, file: st }
+  const elf = info?.elf
+  if (elf && elf.machine !== NODE_MACHINE) return { kind: 'unrunnable', path, errno: 'ENOEXEC', file: st }
+  if (elf?.interpreter !== undefined && stat(fs, elf.interpreter) === undefined)
+    return { kind: 'unrunnable', path, errno: 'ENOENT', file: st }
+  const name = basename(argv0)
+  if (info?.busybox) {
+    const applet = name === 'busybox' ? undefined : lookupCommand(name)
+    return { kind: 'command', name: applet ? name : 'busybox', command: applet ?? busyboxCommand, path, file: st }
+  }
   // A file named as an image program (an image's /usr/sbin/nginx, symlinks resolved).
   const image = imageProgram(basename(realpathOr(fs, path)))
   if (image) return { kind: 'command', name: image.name, command: image.command, path, file: st }
-  const name = basename(argv0)
   const command = lookupCommand(name)
   if (command) return { kind: 'command', name, command, path, file: st }
+  // Some other program the simulator cannot run: as if its loader were missing.
+  if (elf) return { kind: 'unrunnable', path, errno: 'ENOENT', file: st }
   return { kind: 'binary', path, file: st }
 }
 
