@@ -93,10 +93,21 @@ export interface ContainerFsInput {
   now?: () => number
   /** When the node booted (/proc/uptime); default an hour before the filesystem was made. */
   bootTimeMs?: number
-  /** The container's memory limit (/sys/fs/cgroup/memory.max); absent: "max". */
-  memoryLimitBytes?: number
+  /** The container's memory limit (/sys/fs/cgroup/memory.max; 0 or absent: "max"), or where to read it when asked (it follows updates). */
+  memoryLimitBytes?: number | (() => number)
+  /** /sys/fs/cgroup/memory.swap.max, read when asked; absent: "max". */
+  memorySwap?: () => string
   /** A writable layer saved before (a restart): the root filesystem starts with it. */
   writable?: SavedLayer
+  /**
+   * A host directory the runtime spec names as the root (an absolute `root.path`, no rootfs mounts:
+   * dockerd's graphdriver directory, `ctr run --rootfs`). runc pivots into it, so it is the
+   * container's writable layer: its files are read from there when asked and what the container
+   * writes there goes there (nothing else of the host is reached; symlinks resolve inside the root).
+   * `image` is not used then, and nothing is added to it (runc adds no users and makes mount points
+   * only where the spec's mounts need them; the fake keeps those out of the directory).
+   */
+  hostRootfs?: string
 }
 
 /** One mount of the container's mount table. */
@@ -174,6 +185,8 @@ export class ContainerFs implements Fs {
   readonly #processes: () => readonly ProcessEntry[]
   readonly #init: Caller
   #current: Caller
+  /** The root mount's backend: the overlay, or a host directory the spec names (hostRootfs). */
+  #root: Backend
   #groupText = ''
   /** Which mount each path resolved so far is on (the mount table is fixed once built). */
   readonly #mountOf = new Map<string, MountEntry>()
@@ -204,25 +217,31 @@ export class ContainerFs implements Fs {
     const image = imageLayer(input.image, input.applets ?? DEFAULT_APPLETS)
     const runtime = new MemLayer()
     this.overlay = new Overlay([runtime, image], this.now)
+    this.#root = this.overlay
     if (input.writable) this.overlay.load(input.writable)
-    const text = (p: string): string => image.get(p)?.data?.toString('utf8') ?? ''
-    const files = addMissingIds(text('/etc/passwd'), text('/etc/group'), input.user)
-    this.#groupText = files.group
-    setWithParents(runtime, [image], '/etc/passwd', fileNode(files.passwd, 0o644, t))
-    setWithParents(runtime, [image], '/etc/group', fileNode(files.group, 0o644, t))
-
     const procOptions = 'nosuid,nodev,noexec,relatime'
-    this.#mount({
-      target: '/',
-      backend: this.overlay,
-      readonly: readonlyRootfs,
-      fstype: 'overlay',
-      source: 'overlay',
-      options:
-        'relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/1/fs,' +
-        'upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/2/fs,' +
-        'workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/2/work',
-    })
+    if (input.hostRootfs !== undefined) {
+      this.#root = new HostBind(input.hostRootfs)
+      this.#groupText = hostText(this.#root, '/etc/group')
+      this.#mount({ target: '/', backend: this.#root, readonly: readonlyRootfs, fstype: 'ext4', source: '/dev/sda1', options: 'relatime' })
+    } else {
+      const text = (p: string): string => image.get(p)?.data?.toString('utf8') ?? ''
+      const files = addMissingIds(text('/etc/passwd'), text('/etc/group'), input.user)
+      this.#groupText = files.group
+      setWithParents(runtime, [image], '/etc/passwd', fileNode(files.passwd, 0o644, t))
+      setWithParents(runtime, [image], '/etc/group', fileNode(files.group, 0o644, t))
+      this.#mount({
+        target: '/',
+        backend: this.overlay,
+        readonly: readonlyRootfs,
+        fstype: 'overlay',
+        source: 'overlay',
+        options:
+          'relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/1/fs,' +
+          'upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/2/fs,' +
+          'workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/2/work',
+      })
+    }
     for (const [name, value] of Object.entries({
       ...DEFAULT_SYSCTLS,
       'kernel.hostname': input.hostname,
@@ -271,7 +290,7 @@ export class ContainerFs implements Fs {
       source: 'mqueue',
       options: procOptions,
     })
-    const sys = sysTree(t, input.memoryLimitBytes, this.now)
+    const sys = sysTree(t, input.memoryLimitBytes, input.memorySwap, this.now)
     this.#mount({ target: '/sys', backend: sys, readonly: !privileged, fstype: 'sysfs', source: 'sysfs', options: procOptions })
     this.#mount({
       target: '/sys/fs/cgroup',
@@ -413,7 +432,7 @@ export class ContainerFs implements Fs {
   }
 
   #userName(uid: number): string | undefined {
-    const passwd = this.overlay.read('/etc/passwd').toString('utf8')
+    const passwd = this.#root === this.overlay ? this.overlay.read('/etc/passwd').toString('utf8') : hostText(this.#root, '/etc/passwd')
     for (const line of passwd.split('\n')) {
       const f = line.split(':')
       if (f[2] === String(uid)) return f[0]
@@ -1019,6 +1038,15 @@ function seccompFilter(
   return filter
 }
 
+/** A text file of a host root ("" when it is not a file there). */
+function hostText(root: Backend, p: string): string {
+  try {
+    return root.lstat(p)?.type === 'file' ? root.read(p).toString('utf8') : ''
+  } catch {
+    return ''
+  }
+}
+
 /** Sets an entry in a layer, its missing parents copied from the layers below (or new 0755 directories). */
 function setWithParents(layer: MemLayer, below: readonly MemLayer[], p: string, node: MemNode): void {
   const parents: string[] = []
@@ -1056,7 +1084,12 @@ function devTree(t: number, privileged: boolean, now: () => number): Tmpfs {
 }
 
 /** /sys: a few directories and the container's cgroup (v2, its own cgroup namespace) files. */
-function sysTree(t: number, memoryLimitBytes: number | undefined, now: () => number): Tmpfs {
+function sysTree(
+  t: number,
+  memoryLimitBytes: number | (() => number) | undefined,
+  memorySwap: (() => string) | undefined,
+  now: () => number,
+): Tmpfs {
   const sys = new Tmpfs(dirNode(0o555, t), now)
   const l = sys.layer
   for (const d of ['/block', '/bus', '/class', '/class/net', '/dev', '/devices', '/firmware', '/fs', '/kernel', '/module', '/power'])
@@ -1066,10 +1099,18 @@ function sysTree(t: number, memoryLimitBytes: number | undefined, now: () => num
     'cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc',
     'cgroup.procs': '',
     'cpu.max': 'max 100000',
-    'memory.max': memoryLimitBytes ? String(memoryLimitBytes) : 'max',
     'memory.current': '1040384',
     'pids.max': 'max',
   }
   for (const [name, value] of Object.entries(files)) l.set(`/fs/cgroup/${name}`, fileNode(value === '' ? '' : `${value}\n`, 0o644, t))
+  // The limits follow the container's updates (Tasks.Update, UpdateContainerResources): read when asked.
+  const limit = typeof memoryLimitBytes === 'function' ? memoryLimitBytes : () => memoryLimitBytes ?? 0
+  const live = (name: string, value: () => string): void => {
+    const node = fileNode('', 0o644, t)
+    Object.defineProperty(node, 'data', { get: () => Buffer.from(`${value()}\n`), set: () => undefined, enumerable: true })
+    l.set(`/fs/cgroup/${name}`, node)
+  }
+  live('memory.max', () => (limit() > 0 ? String(limit()) : 'max'))
+  live('memory.swap.max', memorySwap ?? (() => 'max'))
   return sys
 }

@@ -6,7 +6,8 @@
 // the table named as the file is (a busybox applet link), a file named as an image program
 // (src/sim/programs/: an image's nginx or httpd), or any other executable (see registerFallback in
 // src/sim/commands/table.ts).
-import { programOf } from '../binary.js'
+import { isBusybox, programOf } from '../binary.js'
+import { BUSYBOX_BANNER } from '../commands/fs-common.js'
 import { lookupCommand } from '../commands/table.js'
 import { imageProgram } from '../programs/index.js'
 import type { Command, Identity } from '../context.js'
@@ -86,18 +87,39 @@ export function findInPath(name: string, env: LookupEnv): string | 'denied' | un
 }
 
 /**
+ * A busybox binary: "busybox APPLET args" runs APPLET, any other name runs the applet of that
+ * name (a link to it); no applet prints the banner, an unknown one "applet not found" (127).
+ */
+export const busyboxCommand: Command = async (args, ctx) => {
+  const called = basename(args[0] ?? '')
+  const argv = called === 'busybox' ? args.slice(1) : args
+  if (argv.length === 0) {
+    ctx.write('stdout', `${BUSYBOX_BANNER}\n\nUsage: busybox [function [arguments]...]\n   or: function [arguments]...\n`)
+    return 0
+  }
+  const name = basename(argv[0] ?? '')
+  const command = lookupCommand(name)
+  if (!command) {
+    ctx.write('stderr', `${name}: applet not found\n`)
+    return 127
+  }
+  return command(argv, { ...ctx, args: argv })
+}
+
+/**
  * What an executable file runs. `argv0` is the name it was run by (an applet link runs the applet of
  * that name); a script runs as `script` (its $0).
  */
 function fileExecutable(fs: Fs, path: string, st: FileStat, argv0: string, script: string): Executable {
-  let head = ''
+  let bytes: Buffer = Buffer.alloc(0)
   if (st.size > 0) {
     try {
-      head = fs.readFile(path).subarray(0, 256).toString('latin1')
+      bytes = fs.readFile(path)
     } catch {
-      head = ''
+      bytes = Buffer.alloc(0)
     }
   }
+  const head = bytes.subarray(0, 256).toString('latin1')
   if (head.startsWith('#!')) {
     const words = (head.slice(2).split('\n')[0] ?? '').trim().split(/\s+/)
     let prog = basename(words[0] ?? '')
@@ -109,10 +131,14 @@ function fileExecutable(fs: Fs, path: string, st: FileStat, argv0: string, scrip
   }
   const program = programOf(head)
   if (program !== undefined) return { kind: 'binary', path, program, file: st }
+  const name = basename(argv0)
+  if (bytes.length >= 4 && isBusybox(bytes)) {
+    const applet = name === 'busybox' ? undefined : lookupCommand(name)
+    return { kind: 'command', name: applet ? name : 'busybox', command: applet ?? busyboxCommand, path, file: st }
+  }
   // A file named as an image program (an image's /usr/sbin/nginx, symlinks resolved).
   const image = imageProgram(basename(realpathOr(fs, path)))
   if (image) return { kind: 'command', name: image.name, command: image.command, path, file: st }
-  const name = basename(argv0)
   const command = lookupCommand(name)
   if (command) return { kind: 'command', name, command, path, file: st }
   return { kind: 'binary', path, file: st }
