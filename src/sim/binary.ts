@@ -16,11 +16,3 @@ export function programOf(head: string): string | undefined {
   const end = head.indexOf('\n', MAGIC.length + TAG.length)
   return end === -1 ? undefined : head.slice(MAGIC.length + TAG.length, end)
 }
-
-/**
- * A real busybox binary (a rootfs's or an image's /bin/busybox): an ELF file with busybox's banner
- * ("BusyBox v1.36.1 (…) multi-call binary"). It runs the applet argv[0] names, as busybox does.
- */
-export function isBusybox(bytes: Buffer): boolean {
-  return bytes.readUInt32BE(0) === 0x7f454c46 && bytes.includes('BusyBox v') && bytes.includes('multi-call binary')
-}

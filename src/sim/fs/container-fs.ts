@@ -219,17 +219,18 @@ export class ContainerFs implements Fs {
     this.overlay = new Overlay([runtime, image], this.now)
     this.#root = this.overlay
     if (input.writable) this.overlay.load(input.writable)
+    const text = (p: string): string => image.get(p)?.data?.toString('utf8') ?? ''
+    const files = addMissingIds(text('/etc/passwd'), text('/etc/group'), input.user)
+    this.#groupText = files.group
+    setWithParents(runtime, [image], '/etc/passwd', fileNode(files.passwd, 0o644, t))
+    setWithParents(runtime, [image], '/etc/group', fileNode(files.group, 0o644, t))
+
     const procOptions = 'nosuid,nodev,noexec,relatime'
     if (input.hostRootfs !== undefined) {
       this.#root = new HostBind(input.hostRootfs)
       this.#groupText = hostText(this.#root, '/etc/group')
       this.#mount({ target: '/', backend: this.#root, readonly: readonlyRootfs, fstype: 'ext4', source: '/dev/sda1', options: 'relatime' })
     } else {
-      const text = (p: string): string => image.get(p)?.data?.toString('utf8') ?? ''
-      const files = addMissingIds(text('/etc/passwd'), text('/etc/group'), input.user)
-      this.#groupText = files.group
-      setWithParents(runtime, [image], '/etc/passwd', fileNode(files.passwd, 0o644, t))
-      setWithParents(runtime, [image], '/etc/group', fileNode(files.group, 0o644, t))
       this.#mount({
         target: '/',
         backend: this.overlay,

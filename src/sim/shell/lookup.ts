@@ -6,7 +6,7 @@
 // the table named as the file is (a busybox applet link), a file named as an image program
 // (src/sim/programs/: an image's nginx or httpd), or any other executable (see registerFallback in
 // src/sim/commands/table.ts).
-import { isBusybox, programOf } from '../binary.js'
+import { programOf } from '../binary.js'
 import { BUSYBOX_BANNER } from '../commands/fs-common.js'
 import { lookupCommand } from '../commands/table.js'
 import { imageProgram } from '../programs/index.js'
@@ -87,6 +87,13 @@ export function findInPath(name: string, env: LookupEnv): string | 'denied' | un
 }
 
 /**
+ * A real busybox binary (a rootfs's /bin/busybox): an ELF file with busybox's banner ("BusyBox
+ * v1.36.1 (…) multi-call binary"). It runs the applet argv[0] names, as busybox does.
+ */
+const isBusybox = (bytes: Buffer): boolean =>
+  bytes.length > 4 && bytes.readUInt32BE(0) === 0x7f454c46 && bytes.includes('BusyBox v') && bytes.includes('multi-call binary')
+
+/**
  * A busybox binary: "busybox APPLET args" runs APPLET, any other name runs the applet of that
  * name (a link to it); no applet prints the banner, an unknown one "applet not found" (127).
  */
@@ -132,7 +139,7 @@ function fileExecutable(fs: Fs, path: string, st: FileStat, argv0: string, scrip
   const program = programOf(head)
   if (program !== undefined) return { kind: 'binary', path, program, file: st }
   const name = basename(argv0)
-  if (bytes.length >= 4 && isBusybox(bytes)) {
+  if (isBusybox(bytes)) {
     const applet = name === 'busybox' ? undefined : lookupCommand(name)
     return { kind: 'command', name: applet ? name : 'busybox', command: applet ?? busyboxCommand, path, file: st }
   }
