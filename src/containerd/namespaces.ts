@@ -31,7 +31,6 @@ export function namespacesService(node: Node): Implementation<NamespacesHandlers
           if (!path.startsWith('labels.')) throw invalidArgument(`cannot update ${JSON.stringify(path)} field`)
           const key = path.slice('labels.'.length)
           changes[key] = ns.labels[key] ?? ''
-
         }
         node.namespaces.setLabels(ns.name, changes)
       }
