@@ -10,6 +10,18 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients, type ContainerdClients } from '../../src/client.js'
 import { eventually, grpcError, harness, type Harness } from '../helpers.js'
 
+/** An x86-64 static executable's ELF header (no program headers, so no loader) and busybox's banner. */
+function staticBusybox(): Buffer {
+  const header = Buffer.alloc(64)
+  header.write('\x7fELF\x02\x01\x01', 0, 'latin1')
+  header.writeUInt16LE(2, 16) // ET_EXEC
+  header.writeUInt16LE(62, 18) // EM_X86_64
+  header.writeUInt32LE(1, 20) // EV_CURRENT
+  header.writeUInt16LE(64, 52) // e_ehsize
+  header.writeUInt16LE(56, 54) // e_phentsize
+  return Buffer.concat([header, Buffer.from('BusyBox v1.35.0 (Debian 1:1.35.0-4) multi-call binary.\0')])
+}
+
 let h: Harness
 let ctr: ContainerdClients
 let rootfs: string
@@ -19,15 +31,7 @@ beforeEach(async () => {
   rootfs = mkdtempSync(join(tmpdir(), 'fc-rootfs-'))
   // A busybox binary as busybox-static ships it: an ELF file with its banner; applets are links to it.
   mkdirSync(join(rootfs, 'bin'))
-  writeFileSync(
-    join(rootfs, 'bin/busybox'),
-    Buffer.concat([
-      Buffer.from('\x7fELF\x02\x01\x01\0', 'latin1'),
-      Buffer.alloc(64),
-      Buffer.from('BusyBox v1.35.0 (Debian 1:1.35.0-4) multi-call binary.\0'),
-    ]),
-    { mode: 0o755 },
-  )
+  writeFileSync(join(rootfs, 'bin/busybox'), staticBusybox(), { mode: 0o755 })
   for (const applet of ['sh', 'cat', 'echo', 'sleep']) symlinkSync('busybox', join(rootfs, 'bin', applet))
   mkdirSync(join(rootfs, 'etc'))
   mkdirSync(join(rootfs, 'tmp'))
