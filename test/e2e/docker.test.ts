@@ -192,7 +192,7 @@ describe.skipIf(missing.length > 0)('Docker Engine on the fake', () => {
     if (CTR) expect((await run(CTR, ['-a', fake.socketPath, '-n', 'moby', 'containers', 'ls', '-q'])).stdout).toBe('')
   })
 
-  test('stop: 137 when SIGTERM is ignored (after the timeout), 143 when it ends the process; rm; events', async () => {
+  test('stop: 137 when SIGTERM is ignored (after the timeout), 143 when it ends the process (--pid host, --init); rm; events', async () => {
     const since = Math.floor(Date.now() / 1000) - 1
     await ok('run', '-d', '--name', 'stubborn', '--network', 'none', IMAGE, 'sh', '-c', 'trap "" TERM; sleep 1000')
     // Not PID 1 of a PID namespace of its own (--pid host), sleep dies of SIGTERM's default action.
@@ -201,7 +201,13 @@ describe.skipIf(missing.length > 0)('Docker Engine on the fake', () => {
     expect(await state('stubborn', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 137')
     await ok('stop', 'polite')
     expect(await state('polite', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 143')
-    await ok('rm', 'stubborn', 'polite')
+    // --init: docker-init (tini, bind-mounted from the host) runs sleep as its child and forwards SIGTERM.
+    await ok('run', '-d', '--name', 'inited', '--init', '--network', 'none', IMAGE, 'sleep', '1000')
+    const top = await ok('top', 'inited', '-o', 'pid,ppid,args')
+    expect(top).toMatch(/^\s*(\d+)\s+0\s+\/sbin\/docker-init -- sleep 1000\n\s*\d+\s+\1\s+sleep 1000\n/m)
+    await ok('stop', 'inited')
+    expect(await state('inited', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 143')
+    await ok('rm', 'stubborn', 'polite', 'inited')
     const until = Math.floor(Date.now() / 1000) + 1
     const events = await ok(
       'events',

@@ -2,7 +2,7 @@
 // directory, `ctr run --rootfs`): its processes read that directory's files, a busybox binary
 // there runs as busybox, what they write lands there as it would under runc; Tasks.Update's
 // limits show in the container's cgroup files and in Tasks.Metrics.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import protobuf from 'protobufjs'
@@ -45,20 +45,21 @@ afterEach(async () => {
   rmSync(rootfs, { recursive: true, force: true })
 })
 
-const spec = (args: string[], root: string) => ({
+const spec = (args: string[], root: string, mounts: unknown[] = []) => ({
   type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
   value: Buffer.from(
     JSON.stringify({
       ociVersion: '1.0.2-dev',
       process: { args, env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], cwd: '/' },
       root: { path: root },
+      mounts,
       linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] },
     }),
   ),
 })
 
-async function create(id: string, args: string[], root = rootfs): Promise<string> {
-  await ctr.containers.Create({ container: { id, runtime: { name: 'io.containerd.runc.v2' }, spec: spec(args, root) } })
+async function create(id: string, args: string[], root = rootfs, mounts: unknown[] = []): Promise<string> {
+  await ctr.containers.Create({ container: { id, runtime: { name: 'io.containerd.runc.v2' }, spec: spec(args, root, mounts) } })
   const stdout = join(h.logDir, `${id}.out`)
   writeFileSync(stdout, '')
   return stdout
@@ -82,6 +83,25 @@ describe('a host directory as the rootfs', () => {
     expect(err.details).toBe(
       `failed to create shim task: OCI runtime create failed: runc create failed: invalid rootfs: stat ${join(rootfs, 'nope')}: no such file or directory: unknown`,
     )
+  })
+
+  test('docker run --init: the bind-mounted docker-init (tini) runs the command as its child and forwards SIGTERM; its mount point is made in the rootfs', async () => {
+    // The host's docker-init: a static x86-64 executable that is not busybox.
+    const init = join(h.logDir, 'docker-init')
+    writeFileSync(init, staticBusybox().subarray(0, 64), { mode: 0o755 })
+    const mounts = [{ destination: '/sbin/docker-init', type: 'bind', source: init, options: ['bind', 'ro'] }]
+    await create('init', ['/sbin/docker-init', '--', 'sleep', '1000'], rootfs, mounts)
+    await ctr.tasks.Create({ container_id: 'init' })
+    await ctr.tasks.Start({ container_id: 'init' })
+    const pids = await eventually(async () => {
+      const p = (await ctr.tasks.ListPids({ container_id: 'init' })).processes
+      return p.length === 2 ? p : undefined
+    }, 'tini and its child')
+    expect(pids).toHaveLength(2)
+    expect(statSync(join(rootfs, 'sbin/docker-init')).isFile()).toBe(true)
+    const waiting = ctr.tasks.Wait({ container_id: 'init' })
+    await ctr.tasks.Kill({ container_id: 'init', signal: 15 })
+    expect((await waiting).exit_status).toBe(143)
   })
 
   test("Tasks.Update's memory limits show in memory.max and memory.swap.max and in Metrics", async () => {

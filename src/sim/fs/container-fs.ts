@@ -368,6 +368,8 @@ export class ContainerFs implements Fs {
       if (under.backend === this.overlay) {
         if (!image.has(rel)) setWithParents(runtime, [image], rel, node)
       } else if (under.backend instanceof Tmpfs && !under.backend.layer.has(rel)) under.backend.layer.set(rel, node)
+      else if (under.backend === this.#root && under.backend instanceof HostBind && m.hostPath !== undefined)
+        makeHostMountPoint(under.backend, rel, type, t)
     }
 
     // runc: read-only paths are remounted read-only, then masked paths hidden (none when privileged).
@@ -1037,6 +1039,33 @@ function seccompFilter(
     defaultFilters.set(key, filter)
   }
   return filter
+}
+
+/**
+ * A bind mount's mount point in a host rootfs, made there as runc makes it (its missing parent
+ * directories, then an empty directory or file, 0755): the rootfs is the container's writable
+ * layer. A component that is not a directory there (a symlink, a file) stops it: nothing is made
+ * through a link.
+ */
+function makeHostMountPoint(root: HostBind, rel: string, type: 'dir' | 'file', t: number): void {
+  const parts = rel.split('/').filter((s) => s !== '')
+  let p = ''
+  for (const [i, name] of parts.entries()) {
+    p = `${p}/${name}`
+    const entry = root.lstat(p)
+    const last = i === parts.length - 1
+    if (entry) {
+      if (entry.type !== 'dir') return
+      continue
+    }
+    const attrs = { mode: 0o755, uid: 0, gid: 0, mtimeMs: t }
+    try {
+      if (last && type === 'file') root.write(p, Buffer.alloc(0), false, attrs)
+      else root.mkdir(p, attrs)
+    } catch {
+      return
+    }
+  }
 }
 
 /** A text file of a host root ("" when it is not a file there). */
