@@ -4,11 +4,11 @@
 import type { Process } from '../generated/containerd/v1/types/Process.js'
 import type { TasksHandlers } from '../generated/containerd/services/tasks/v1/Tasks.js'
 import { RuntimeError, invalidArgument, wrap } from '../model/errors.js'
-import { checkExecutable, checkSeccomp } from '../model/process-env.js'
+import { checkExecutable, checkRootfs, checkSeccomp } from '../model/process-env.js'
 import type { Node } from '../model/node.js'
 import { execPlan, initPlan } from '../model/plans.js'
 import type { ProcessSpec } from '../model/process-env.js'
-import { memoryLimitOf } from '../model/stats.js'
+import { memoryLimitOf, memorySwapOf } from '../model/stats.js'
 import type { ContainerRecord, ExecRecord, TaskRecord, TaskStatus } from '../store/schema.js'
 import { encodeMessage } from '../proto/load.js'
 import type { Implementation } from '../rpc/adapter.js'
@@ -38,6 +38,8 @@ function toProcess(containerId: string, id: string, p: TaskRecord | ExecRecord):
   }
 }
 
+const MAX_UINT64 = '18446744073709551615'
+
 export function tasksService(node: Node): Implementation<TasksHandlers> {
   const container = (ctx: Parameters<typeof namespaceOf>[0], id: string): ContainerRecord => node.containerStore.get(namespaceOf(ctx), id)
   const task = (record: ContainerRecord): TaskRecord => {
@@ -54,6 +56,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       if (req.checkpoint) throw new RuntimeError('Unimplemented', 'restoring a task from a checkpoint is not simulated: not implemented')
       try {
         checkSeccomp(record)
+        checkRootfs(record)
         checkExecutable(node, record, record.spec.process as ProcessSpec)
       } catch (err) {
         throw wrap(err, 'failed to create shim task')
@@ -200,8 +203,10 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
           const limit = memoryLimitOf(c)
           const u = node.usage(c)
           const usec = (u.cpuUsageCoreNs / 1000n).toString()
+          // As containerd's cgroups v2 reader answers: "max" in memory.max, memory.swap.max, pids.max is MaxUint64.
+          const swap = memorySwapOf(c)
           const data = encodeMessage('io.containerd.cgroups.v2.Metrics', {
-            pids: { current: String(u.processCount), limit: '0' },
+            pids: { current: String(u.processCount), limit: MAX_UINT64 },
             cpu: {
               usage_usec: usec,
               user_usec: ((u.cpuUsageCoreNs * 7n) / 10_000n).toString(),
@@ -209,7 +214,8 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
             },
             memory: {
               usage: u.memoryUsageBytes.toString(),
-              usage_limit: limit.toString(),
+              usage_limit: limit > 0n ? limit.toString() : MAX_UINT64,
+              swap_limit: swap === 'max' ? MAX_UINT64 : swap,
               anon: u.memoryRssBytes.toString(),
               pgfault: u.pageFaults.toString(),
             },

@@ -6,6 +6,7 @@ import type { FaultRule } from '../faults/rule.js'
 import { toJson, type Journal } from '../journal/journal.js'
 import { invalidArgument } from '../model/errors.js'
 import type { Node } from '../model/node.js'
+import { HOST_NS, type ProcessNode } from '../model/pids.js'
 import type { SimClock } from '../sim/clock.js'
 import { emptyState, type NodeState } from '../store/schema.js'
 import type { Implementation } from '../rpc/adapter.js'
@@ -76,6 +77,30 @@ export function controlService({ node, faults, journal, clock }: ControlTargets)
       journal.clear()
       node.replaceState(emptyState(node.state.uuid, node.state.podCidr))
       return {}
+    },
+    ListProcesses: (req) => {
+      const nodes = req.pids.length > 0 ? req.pids.map((pid) => node.pids.byHostPid(pid)) : node.pids.list(HOST_NS).map((p) => p.node)
+      return {
+        processes: nodes
+          .filter((p): p is ProcessNode => p !== undefined && p.containerId !== '')
+          .map((p) => {
+            const record = node.state.containers[p.containerId]
+            const started = record?.task?.startedAt ?? record?.task?.createdAt
+            return {
+              pid: p.hostPid,
+              ppid: p.hostPpid,
+              uid: p.uid,
+              gid: p.gid,
+              args: [...p.args],
+              comm: p.comm ?? (p.args[0] ?? '').split('/').pop() ?? '',
+              container_id: p.containerId,
+              namespace: record?.namespace ?? '',
+              started_ms: started ? (BigInt(started) / 1_000_000n).toString() : '0',
+              state: record?.task?.status === 'paused' ? 'T' : 'S',
+              rss_bytes: record ? node.usage(record).memoryRssBytes.toString() : '0',
+            }
+          }),
+      }
     },
     SnapshotState: () => ({ state_json: JSON.stringify(node.state) }),
     RestoreState: (req) => {

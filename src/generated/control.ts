@@ -15,6 +15,9 @@ import type { GetJournalRequest as _fakecontainerd_control_v1_GetJournalRequest,
 import type { GetJournalResponse as _fakecontainerd_control_v1_GetJournalResponse, GetJournalResponse__Output as _fakecontainerd_control_v1_GetJournalResponse__Output } from './fakecontainerd/control/v1/GetJournalResponse.js';
 import type { ListFaultsRequest as _fakecontainerd_control_v1_ListFaultsRequest, ListFaultsRequest__Output as _fakecontainerd_control_v1_ListFaultsRequest__Output } from './fakecontainerd/control/v1/ListFaultsRequest.js';
 import type { ListFaultsResponse as _fakecontainerd_control_v1_ListFaultsResponse, ListFaultsResponse__Output as _fakecontainerd_control_v1_ListFaultsResponse__Output } from './fakecontainerd/control/v1/ListFaultsResponse.js';
+import type { ListProcessesRequest as _fakecontainerd_control_v1_ListProcessesRequest, ListProcessesRequest__Output as _fakecontainerd_control_v1_ListProcessesRequest__Output } from './fakecontainerd/control/v1/ListProcessesRequest.js';
+import type { ListProcessesResponse as _fakecontainerd_control_v1_ListProcessesResponse, ListProcessesResponse__Output as _fakecontainerd_control_v1_ListProcessesResponse__Output } from './fakecontainerd/control/v1/ListProcessesResponse.js';
+import type { ProcessInfo as _fakecontainerd_control_v1_ProcessInfo, ProcessInfo__Output as _fakecontainerd_control_v1_ProcessInfo__Output } from './fakecontainerd/control/v1/ProcessInfo.js';
 import type { ResetFaultsRequest as _fakecontainerd_control_v1_ResetFaultsRequest, ResetFaultsRequest__Output as _fakecontainerd_control_v1_ResetFaultsRequest__Output } from './fakecontainerd/control/v1/ResetFaultsRequest.js';
 import type { ResetFaultsResponse as _fakecontainerd_control_v1_ResetFaultsResponse, ResetFaultsResponse__Output as _fakecontainerd_control_v1_ResetFaultsResponse__Output } from './fakecontainerd/control/v1/ResetFaultsResponse.js';
 import type { ResetStateRequest as _fakecontainerd_control_v1_ResetStateRequest, ResetStateRequest__Output as _fakecontainerd_control_v1_ResetStateRequest__Output } from './fakecontainerd/control/v1/ResetStateRequest.js';
@@ -49,6 +52,9 @@ export interface ProtoGrpcType {
         GetJournalResponse: MessageTypeDefinition<_fakecontainerd_control_v1_GetJournalResponse, _fakecontainerd_control_v1_GetJournalResponse__Output>
         ListFaultsRequest: MessageTypeDefinition<_fakecontainerd_control_v1_ListFaultsRequest, _fakecontainerd_control_v1_ListFaultsRequest__Output>
         ListFaultsResponse: MessageTypeDefinition<_fakecontainerd_control_v1_ListFaultsResponse, _fakecontainerd_control_v1_ListFaultsResponse__Output>
+        ListProcessesRequest: MessageTypeDefinition<_fakecontainerd_control_v1_ListProcessesRequest, _fakecontainerd_control_v1_ListProcessesRequest__Output>
+        ListProcessesResponse: MessageTypeDefinition<_fakecontainerd_control_v1_ListProcessesResponse, _fakecontainerd_control_v1_ListProcessesResponse__Output>
+        ProcessInfo: MessageTypeDefinition<_fakecontainerd_control_v1_ProcessInfo, _fakecontainerd_control_v1_ProcessInfo__Output>
         ResetFaultsRequest: MessageTypeDefinition<_fakecontainerd_control_v1_ResetFaultsRequest, _fakecontainerd_control_v1_ResetFaultsRequest__Output>
         ResetFaultsResponse: MessageTypeDefinition<_fakecontainerd_control_v1_ResetFaultsResponse, _fakecontainerd_control_v1_ResetFaultsResponse__Output>
         ResetStateRequest: MessageTypeDefinition<_fakecontainerd_control_v1_ResetStateRequest, _fakecontainerd_control_v1_ResetStateRequest__Output>

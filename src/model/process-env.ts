@@ -1,6 +1,8 @@
 // The environment a container's processes run in: the CommandContext options (filesystem view,
 // identity, hostname, process table, network namespace, working directory) built from the
 // container record and its view, and the check that an executable exists before a task starts.
+import { lstatSync, realpathSync } from 'node:fs'
+import { normalize } from 'node:path'
 import { findExecutable, makeCommandContext, type ContextOptions } from '../sim/shell/index.js'
 import { ForkFailed, type ProcessTable as SimProcessTable } from '../sim/context.js'
 import type { ProgramContext } from '../sim/process.js'
@@ -10,6 +12,7 @@ import { parsePasswd } from '../sim/fs/users.js'
 import { profileError, type SeccompProfile } from '../sim/seccomp.js'
 import type { Node } from './node.js'
 import { PIDS_MAX, pidNamespaceOf } from './pids.js'
+import { hostRootfsOf } from './views.js'
 
 /** The part of an OCI process spec a simulated process is made from. */
 export interface ProcessSpec {
@@ -165,6 +168,22 @@ export function checkSeccomp(record: ContainerRecord): void {
   const profile = (record.spec.linux as { seccomp?: SeccompProfile } | undefined)?.seccomp
   const problem = profile ? profileError(profile) : undefined
   if (problem) throw new RuntimeError('Unknown', `OCI runtime create failed: runc create failed: ${problem}: unknown`)
+}
+
+/**
+ * Fails as runc's config validation fails for a root directory the spec names on the host
+ * (model/views.ts hostRootfsOf) that is not there, or is a symlink.
+ */
+export function checkRootfs(record: ContainerRecord): void {
+  const path = hostRootfsOf(record)
+  if (path === undefined) return
+  const fail = (why: string): never => {
+    throw new RuntimeError('Unknown', `OCI runtime create failed: runc create failed: invalid rootfs: ${why}: unknown`)
+  }
+  const st = lstatSync(path, { throwIfNoEntry: false })
+  if (!st) fail(`stat ${path}: no such file or directory`)
+  else if (st.isSymbolicLink() || realpathSync(path) !== normalize(path).replace(/(.)\/+$/, '$1'))
+    fail('not an absolute path, or a symlink')
 }
 
 /** The image's /etc/passwd entries (with those the runtime adds), as the container would see them. */

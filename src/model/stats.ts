@@ -43,6 +43,18 @@ export function memoryLimitOf(record: ContainerRecord): bigint {
   return oci ? BigInt(oci) : 0n
 }
 
+/**
+ * The container's cgroup v2 memory.swap.max, as runc writes it from the spec's memory.swap (memory
+ * plus swap, cgroup v1's sense): "max" when unset or -1, else swap minus the memory limit.
+ */
+export function memorySwapOf(record: ContainerRecord): string {
+  const memory = (record.spec.linux as { resources?: { memory?: { limit?: number | string; swap?: number | string } } } | undefined)
+    ?.resources?.memory
+  const swap = Number(memory?.swap ?? 0)
+  const limit = Number(memoryLimitOf(record))
+  return swap > 0 && limit > 0 && swap >= limit ? String(swap - limit) : 'max'
+}
+
 /** What the node knows of a container's live processes. */
 export interface LiveFigures {
   /** Processes in its cgroup. */

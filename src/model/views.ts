@@ -16,6 +16,7 @@ import { isAppContainer } from './containers.js'
 import { layerFiles } from './layer-tree.js'
 import { sysvipc } from './host-proc.js'
 import { UNPACK_SNAPSHOTTER } from './images.js'
+import { memoryLimitOf, memorySwapOf } from './stats.js'
 import type { Node } from './node.js'
 import { pidNamespaceOf } from './pids.js'
 import { isSandbox, type SandboxRecord } from './sandboxes.js'
@@ -41,6 +42,17 @@ function hostIpc(record: ContainerRecord): boolean {
 function givenHostname(record: ContainerRecord): string {
   if (isSandbox(record)) return record.cri.hostname
   return (record.spec as { hostname?: string }).hostname || record.id.slice(0, 12)
+}
+
+/**
+ * The host directory a containerd-API container's spec names as its root: an absolute `root.path`
+ * (dockerd's graphdriver directory, `ctr run --rootfs DIR`). runc uses that path as it is; the
+ * rootfs mounts of CreateTask go to the bundle's relative `rootfs` instead.
+ */
+export function hostRootfsOf(record: ContainerRecord): string | undefined {
+  if (isSandbox(record) || isAppContainer(record)) return undefined
+  const path = (record.spec.root as { path?: string } | undefined)?.path
+  return path?.startsWith('/') ? path : undefined
 }
 
 export class ContainerViews {
@@ -175,7 +187,6 @@ export class ContainerViews {
     }
     if (isAppContainer(record)) {
       const sandbox = node.sandboxes.find(record.cri.sandboxId)
-      const limit = Number(record.cri.resources?.memory_limit_in_bytes ?? 0)
       const hostname = sandbox?.cri.hostname ?? ''
       // The Localhost profile containerd loaded into the spec; RuntimeDefault is derived from the security context.
       const seccomp = (record.spec.linux as { seccomp?: SeccompProfile } | undefined)?.seccomp
@@ -193,13 +204,13 @@ export class ContainerViews {
         })),
         sysctls: sandbox?.cri.config.linux?.sysctls ?? {},
         security: record.cri.config.linux?.security_context ?? null,
-        ...(limit > 0 ? { memoryLimitBytes: limit } : {}),
+        memoryLimitBytes: () => Number(memoryLimitOf(record)),
       })
     }
     // A container made through containerd's API: its runtime spec says it all.
     const spec = record.spec as {
       hostname?: string
-      root?: { readonly?: boolean }
+      root?: { path?: string; readonly?: boolean }
       process?: { capabilities?: Partial<Record<keyof CapabilitySets, string[]>>; noNewPrivileges?: boolean }
       linux?: { seccomp?: SeccompProfile; maskedPaths?: string[]; readonlyPaths?: string[] }
       mounts?: { destination: string; source: string; type?: string; options?: string[] }[]
@@ -209,8 +220,12 @@ export class ContainerViews {
       .filter((m) => m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind'))
       .map((m): MountInput => ({ container_path: m.destination, host_path: m.source, readonly: m.options?.includes('ro') ?? false }))
     const hostname = spec.hostname || record.id.slice(0, 12)
+    const rootfs = hostRootfsOf(record)
     return createContainerFs({
       ...base,
+      ...(rootfs !== undefined ? { hostRootfs: rootfs } : {}),
+      memoryLimitBytes: () => Number(memoryLimitOf(record)),
+      memorySwap: () => memorySwapOf(record),
       hostname,
       ...this.#namespaces(record, record.id, hostname),
       seccomp: spec.linux?.seccomp ?? null,

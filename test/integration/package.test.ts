@@ -78,7 +78,15 @@ function packedCatalogEntry(file: string, repository: string, tag: string): { co
 describe('the packed package', () => {
   test('ships dist/, proto/ and fixtures/, and not src/ or test/', { timeout: 60_000 }, () => {
     expect(packedFiles).toEqual(
-      expect.arrayContaining(['package.json', 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'proto/cri/runtime/v1/api.proto']),
+      expect.arrayContaining([
+        'package.json',
+        'dist/cli.js',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'proto/cri/runtime/v1/api.proto',
+        'docker/ps',
+        'dist/docker/ps.js',
+      ]),
     )
     expect(packedFiles.filter((f) => /^fixtures\/images\/[^/]+\.json$/.test(f)).length).toBeGreaterThan(0)
     expect(packedFiles).toContain('fixtures/images/registry.k8s.io_pause.json')

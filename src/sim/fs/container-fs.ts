@@ -107,10 +107,21 @@ export interface ContainerFsInput {
   now?: () => number
   /** When the node booted (/proc/uptime); default an hour before the filesystem was made. */
   bootTimeMs?: number
-  /** The container's memory limit (/sys/fs/cgroup/memory.max); absent: "max". */
-  memoryLimitBytes?: number
+  /** The container's memory limit (/sys/fs/cgroup/memory.max; 0 or absent: "max"), or where to read it when asked (it follows updates). */
+  memoryLimitBytes?: number | (() => number)
+  /** /sys/fs/cgroup/memory.swap.max, read when asked; absent: "max". */
+  memorySwap?: () => string
   /** A writable layer saved before (a restart): the root filesystem starts with it. */
   writable?: SavedLayer
+  /**
+   * A host directory the runtime spec names as the root (an absolute `root.path`, no rootfs mounts:
+   * dockerd's graphdriver directory, `ctr run --rootfs`). runc pivots into it, so it is the
+   * container's writable layer: its files are read from there when asked and what the container
+   * writes there goes there (nothing else of the host is reached; symlinks resolve inside the root).
+   * `image` is not used then, and nothing is added to it (runc adds no users and makes mount points
+   * only where the spec's mounts need them; the fake keeps those out of the directory).
+   */
+  hostRootfs?: string
 }
 
 /** One mount of the container's mount table. */
@@ -188,6 +199,8 @@ export class ContainerFs implements Fs {
   readonly #processes: () => readonly ProcessEntry[]
   readonly #init: Caller
   #current: Caller
+  /** The root mount's backend: the overlay, or a host directory the spec names (hostRootfs). */
+  #root: Backend
   #groupText = ''
   /** Which mount each path resolved so far is on (the mount table is fixed once built). */
   readonly #mountOf = new Map<string, MountEntry>()
@@ -218,6 +231,7 @@ export class ContainerFs implements Fs {
     const image = imageLayer(input.image, input.applets ?? DEFAULT_APPLETS)
     const runtime = new MemLayer()
     this.overlay = new Overlay([runtime, image], this.now)
+    this.#root = this.overlay
     if (input.writable) this.overlay.load(input.writable)
     const text = (p: string): string => {
       const node = image.get(p)
@@ -229,17 +243,23 @@ export class ContainerFs implements Fs {
     setWithParents(runtime, [image], '/etc/group', fileNode(files.group, 0o644, t))
 
     const procOptions = 'nosuid,nodev,noexec,relatime'
-    this.#mount({
-      target: '/',
-      backend: this.overlay,
-      readonly: readonlyRootfs,
-      fstype: 'overlay',
-      source: 'overlay',
-      options:
-        'relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/1/fs,' +
-        'upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/2/fs,' +
-        'workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/2/work',
-    })
+    if (input.hostRootfs !== undefined) {
+      this.#root = new HostBind(input.hostRootfs)
+      this.#groupText = hostText(this.#root, '/etc/group')
+      this.#mount({ target: '/', backend: this.#root, readonly: readonlyRootfs, fstype: 'ext4', source: '/dev/sda1', options: 'relatime' })
+    } else {
+      this.#mount({
+        target: '/',
+        backend: this.overlay,
+        readonly: readonlyRootfs,
+        fstype: 'overlay',
+        source: 'overlay',
+        options:
+          'relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/1/fs,' +
+          'upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/2/fs,' +
+          'workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/2/work',
+      })
+    }
     for (const [name, value] of Object.entries({
       ...DEFAULT_SYSCTLS,
       'kernel.hostname': input.hostname,
@@ -288,7 +308,7 @@ export class ContainerFs implements Fs {
       source: 'mqueue',
       options: procOptions,
     })
-    const sys = sysTree(t, input.memoryLimitBytes, this.now)
+    const sys = sysTree(t, input.memoryLimitBytes, input.memorySwap, this.now)
     this.#mount({ target: '/sys', backend: sys, readonly: !privileged, fstype: 'sysfs', source: 'sysfs', options: procOptions })
     this.#mount({
       target: '/sys/fs/cgroup',
@@ -365,6 +385,8 @@ export class ContainerFs implements Fs {
       if (under.backend === this.overlay) {
         if (!image.has(rel)) setWithParents(runtime, [image], rel, node)
       } else if (under.backend instanceof Tmpfs && !under.backend.layer.has(rel)) under.backend.layer.set(rel, node)
+      else if (under.backend === this.#root && under.backend instanceof HostBind && m.hostPath !== undefined)
+        makeHostMountPoint(under.backend, rel, type, t)
     }
 
     // runc: read-only paths are remounted read-only, then masked paths hidden (none when privileged).
@@ -430,7 +452,7 @@ export class ContainerFs implements Fs {
   }
 
   #userName(uid: number): string | undefined {
-    const passwd = this.overlay.read('/etc/passwd').toString('utf8')
+    const passwd = this.#root === this.overlay ? this.overlay.read('/etc/passwd').toString('utf8') : hostText(this.#root, '/etc/passwd')
     for (const line of passwd.split('\n')) {
       const f = line.split(':')
       if (f[2] === String(uid)) return f[0]
@@ -1050,6 +1072,42 @@ function seccompFilter(
   return filter
 }
 
+/**
+ * A bind mount's mount point in a host rootfs, made there as runc makes it (its missing parent
+ * directories, then an empty directory or file, 0755): the rootfs is the container's writable
+ * layer. A component that is not a directory there (a symlink, a file) stops it: nothing is made
+ * through a link.
+ */
+function makeHostMountPoint(root: HostBind, rel: string, type: 'dir' | 'file', t: number): void {
+  const parts = rel.split('/').filter((s) => s !== '')
+  let p = ''
+  for (const [i, name] of parts.entries()) {
+    p = `${p}/${name}`
+    const entry = root.lstat(p)
+    const last = i === parts.length - 1
+    if (entry) {
+      if (entry.type !== 'dir') return
+      continue
+    }
+    const attrs = { mode: 0o755, uid: 0, gid: 0, mtimeMs: t }
+    try {
+      if (last && type === 'file') root.write(p, Buffer.alloc(0), false, attrs)
+      else root.mkdir(p, attrs)
+    } catch {
+      return
+    }
+  }
+}
+
+/** A text file of a host root ("" when it is not a file there). */
+function hostText(root: Backend, p: string): string {
+  try {
+    return root.lstat(p)?.type === 'file' ? root.read(p).toString('utf8') : ''
+  } catch {
+    return ''
+  }
+}
+
 /** Sets an entry in a layer, its missing parents copied from the layers below (or new 0755 directories). */
 function setWithParents(layer: MemLayer, below: readonly LowerLayer[], p: string, node: MemNode): void {
   const parents: string[] = []
@@ -1087,7 +1145,12 @@ function devTree(t: number, privileged: boolean, now: () => number): Tmpfs {
 }
 
 /** /sys: a few directories and the container's cgroup (v2, its own cgroup namespace) files. */
-function sysTree(t: number, memoryLimitBytes: number | undefined, now: () => number): Tmpfs {
+function sysTree(
+  t: number,
+  memoryLimitBytes: number | (() => number) | undefined,
+  memorySwap: (() => string) | undefined,
+  now: () => number,
+): Tmpfs {
   const sys = new Tmpfs(dirNode(0o555, t), now)
   const l = sys.layer
   for (const d of ['/block', '/bus', '/class', '/class/net', '/dev', '/devices', '/firmware', '/fs', '/kernel', '/module', '/power'])
@@ -1097,10 +1160,18 @@ function sysTree(t: number, memoryLimitBytes: number | undefined, now: () => num
     'cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc',
     'cgroup.procs': '',
     'cpu.max': 'max 100000',
-    'memory.max': memoryLimitBytes ? String(memoryLimitBytes) : 'max',
     'memory.current': '1040384',
     'pids.max': 'max',
   }
   for (const [name, value] of Object.entries(files)) l.set(`/fs/cgroup/${name}`, fileNode(value === '' ? '' : `${value}\n`, 0o644, t))
+  // The limits follow the container's updates (Tasks.Update, UpdateContainerResources): read when asked.
+  const limit = typeof memoryLimitBytes === 'function' ? memoryLimitBytes : () => memoryLimitBytes ?? 0
+  const live = (name: string, value: () => string): void => {
+    const node = fileNode('', 0o644, t)
+    Object.defineProperty(node, 'data', { get: () => Buffer.from(`${value()}\n`), set: () => undefined, enumerable: true })
+    l.set(`/fs/cgroup/${name}`, node)
+  }
+  live('memory.max', () => (limit() > 0 ? String(limit()) : 'max'))
+  live('memory.swap.max', memorySwap ?? (() => 'max'))
   return sys
 }
