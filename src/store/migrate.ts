@@ -1,6 +1,6 @@
 // Older state files, brought up to the current schema when they are read (a state file, a seed
 // state, a snapshot given to restore()). Each step takes one version to the next, in place.
-import type { LayerEntry } from './schema.js'
+import { FIRST_HOST_PID, type LayerEntry } from './schema.js'
 
 type Json = Record<string, unknown>
 
@@ -11,8 +11,10 @@ const BIN_DIRS = ['/bin/', '/sbin/', '/usr/bin/', '/usr/sbin/', '/usr/local/bin/
  * Version 1 → 2: a snapshot's `files` (the paths its layers added, no bytes) become one layer
  * index whose bytes were not kept: a path with others under it is a directory, any other an
  * empty file (0755 in a bin directory), a `.wh.` name a whiteout, as version 1 showed them.
+ * New host PIDs start above the kernel's (version 1 counted from 1000, where real processes are).
  */
 function v1to2(state: Json): void {
+  if (typeof state.nextPid === 'number') state.nextPid = Math.max(state.nextPid, FIRST_HOST_PID)
   const snapshots = (state.snapshots ?? {}) as Record<string, Record<string, Record<string, Json>>>
   for (const byNamespace of Object.values(snapshots)) {
     for (const table of Object.values(byNamespace)) {

@@ -245,6 +245,13 @@ export interface NodeState {
   nextPid: number
 }
 
+/**
+ * The first host PID the fake gives a process: above Linux's largest pid_max (2^22), so no real
+ * process can have one. A client that acts on a task's PID on the host (dockerd's top runs ps for
+ * it; its last-resort kill signals it) can then never reach a real process.
+ */
+export const FIRST_HOST_PID = 4_194_305
+
 export function emptyState(uuid: string, podCidr: string): NodeState {
   return {
     version: SCHEMA_VERSION,
@@ -257,6 +264,6 @@ export function emptyState(uuid: string, podCidr: string): NodeState {
     snapshots: {},
     leases: {},
     podCidr,
-    nextPid: 1000,
+    nextPid: FIRST_HOST_PID,
   }
 }
