@@ -8,7 +8,7 @@ import { checkExecutable, checkRootfs, checkSeccomp } from '../model/process-env
 import type { Node } from '../model/node.js'
 import { execPlan, initPlan } from '../model/plans.js'
 import type { ProcessSpec } from '../model/process-env.js'
-import { memoryLimitOf, memorySwapOf } from '../model/stats.js'
+import { memoryLimitOf, memorySwapOf, pidsLimitOf } from '../model/stats.js'
 import type { ContainerRecord, ExecRecord, TaskRecord, TaskStatus } from '../store/schema.js'
 import { encodeMessage } from '../proto/load.js'
 import type { Implementation } from '../rpc/adapter.js'
@@ -186,7 +186,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       const record = container(ctx, req.container_id)
       task(record)
       const resources = jsonAny(req.resources, 'task resources')
-      if (resources) node.containerStore.setResources(record, resources)
+      if (resources) node.memory.update(record, resources)
       return {}
     },
 
@@ -205,8 +205,9 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
           const usec = (u.cpuUsageCoreNs / 1000n).toString()
           // As containerd's cgroups v2 reader answers: "max" in memory.max, memory.swap.max, pids.max is MaxUint64.
           const swap = memorySwapOf(c)
+          const pids = pidsLimitOf(c)
           const data = encodeMessage('io.containerd.cgroups.v2.Metrics', {
-            pids: { current: String(u.processCount), limit: MAX_UINT64 },
+            pids: { current: String(u.processCount), limit: pids > 0n ? pids.toString() : MAX_UINT64 },
             cpu: {
               usage_usec: usec,
               user_usec: ((u.cpuUsageCoreNs * 7n) / 10_000n).toString(),

@@ -52,12 +52,6 @@ export class ContainerStore {
   }
 
   /** Task.Update: the new resources go into the runtime spec. */
-  setResources(record: ContainerRecord, resources: Record<string, unknown>): void {
-    const linux = (record.spec.linux ??= {}) as Record<string, unknown>
-    linux.resources = resources
-    this.touched(record)
-  }
-
   delete(namespace: string, id: string): void {
     const c = this.get(namespace, id)
     delete this.core.state.containers[c.id]

@@ -35,8 +35,10 @@ export function baseMemoryBytes(record: ContainerRecord): bigint {
   return isRunning(record) ? 1_048_576n + (seed(record.id) % 64n) * 65_536n : 0n
 }
 
-/** The container's memory limit (0: none), from CRI's resources or the OCI spec's. */
+/** The container's memory limit (0: none): its task's cgroup as updated, else CRI's resources or the OCI spec's. */
 export function memoryLimitOf(record: ContainerRecord): bigint {
+  const updated = (record.task?.resources as { memory?: { limit?: number | string } } | undefined)?.memory?.limit
+  if (updated !== undefined && updated !== null) return BigInt(updated)
   const cri = record.cri?.kind === 'container' ? record.cri.resources?.memory_limit_in_bytes : undefined
   if (cri !== undefined && cri !== null) return BigInt(cri)
   const oci = (record.spec.linux as { resources?: { memory?: { limit?: number | string } } } | undefined)?.resources?.memory?.limit
@@ -45,14 +47,24 @@ export function memoryLimitOf(record: ContainerRecord): bigint {
 
 /**
  * The container's cgroup v2 memory.swap.max, as runc writes it from the spec's memory.swap (memory
- * plus swap, cgroup v1's sense): "max" when unset or -1, else swap minus the memory limit.
+ * plus swap, cgroup v1's sense), or from what Tasks.Update set on the task: "max" when unset or -1,
+ * else swap minus the memory limit.
  */
 export function memorySwapOf(record: ContainerRecord): string {
-  const memory = (record.spec.linux as { resources?: { memory?: { limit?: number | string; swap?: number | string } } } | undefined)
-    ?.resources?.memory
+  type WithMemory = { memory?: { limit?: number | string; swap?: number | string } } | undefined
+  const memory =
+    (record.task?.resources as WithMemory)?.memory ?? (record.spec.linux as { resources?: WithMemory } | undefined)?.resources?.memory
   const swap = Number(memory?.swap ?? 0)
   const limit = Number(memoryLimitOf(record))
   return swap > 0 && limit > 0 && swap >= limit ? String(swap - limit) : 'max'
+}
+
+/** The container's PID limit (0: none): its task's cgroup as updated, else the OCI spec's. */
+export function pidsLimitOf(record: ContainerRecord): bigint {
+  type WithPids = { pids?: { limit?: number | string } } | undefined
+  const limit =
+    (record.task?.resources as WithPids)?.pids?.limit ?? (record.spec.linux as { resources?: WithPids } | undefined)?.resources?.pids?.limit
+  return limit !== undefined && limit !== null && BigInt(limit) > 0n ? BigInt(limit) : 0n
 }
 
 /** What the node knows of a container's live processes. */

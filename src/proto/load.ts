@@ -89,14 +89,24 @@ export function containerdProto(): ContainerdProto {
   return containerd
 }
 
-/** Encodes a message (given with proto field names) as the bytes of an Any of that type. */
-export function encodeMessage(typeName: string, value: Record<string, unknown>): Buffer {
+function payloadType(typeName: string): protobuf.Type {
   if (!messages) {
     const root = new protobuf.Root()
     root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : packagePath('proto', target))
     root.loadSync(PAYLOAD_FILES, { keepCase: true })
     messages = root
   }
-  const type = messages.lookupType(typeName)
+  return messages.lookupType(typeName)
+}
+
+/** Encodes a message (given with proto field names) as the bytes of an Any of that type. */
+export function encodeMessage(typeName: string, value: Record<string, unknown>): Buffer {
+  const type = payloadType(typeName)
   return Buffer.from(type.encode(type.fromObject(value)).finish())
+}
+
+/** Decodes the bytes of an Any of a payload type (proto field names; 64-bit numbers as strings). */
+export function decodeMessage(typeName: string, bytes: Uint8Array): Record<string, unknown> {
+  const type = payloadType(typeName)
+  return type.toObject(type.decode(bytes), { longs: String, defaults: true }) as Record<string, unknown>
 }

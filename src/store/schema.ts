@@ -77,6 +77,11 @@ export interface TaskRecord {
   /** The stdio paths (FIFOs) a containerd client gave; CRI tasks log to files instead. */
   io?: { stdin: string; stdout: string; stderr: string; terminal: boolean }
   execs?: Record<string, ExecRecord>
+  /**
+   * The resources Tasks.Update set on the task's cgroup (OCI LinuxResources). containerd leaves the
+   * container record's spec as it was; a new task starts from the spec again.
+   */
+  resources?: Record<string, unknown>
   /** How a node fault (crash, OOM) scripted this run; kept so a restart does not forget it. */
   injected?: { exitCode?: number; exitAfterMs?: number; oomAfterMs?: number }
 }
