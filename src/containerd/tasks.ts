@@ -3,7 +3,8 @@
 // CRI uses, so `ctr -n k8s.io tasks kill` ends a CRI container as a real kill would.
 import type { Process } from '../generated/containerd/v1/types/Process.js'
 import type { TasksHandlers } from '../generated/containerd/services/tasks/v1/Tasks.js'
-import { RuntimeError, invalidArgument, wrap } from '../model/errors.js'
+import { RuntimeError, invalidArgument, shimError, wrap } from '../model/errors.js'
+import { validateIdentifier } from '../model/namespaces.js'
 import { checkExecutable, checkRootfs, checkSeccomp } from '../model/process-env.js'
 import type { Node } from '../model/node.js'
 import { execPlan, initPlan } from '../model/plans.js'
@@ -116,7 +117,9 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
     Kill: (req, ctx) => {
       const record = container(ctx, req.container_id)
       const p = processOf(record, req.exec_id)
-      if (req.signal <= 0 || req.signal > 64) throw invalidArgument(`invalid signal ${req.signal}: invalid argument`)
+      if (req.signal > 64) throw invalidArgument(`invalid signal ${req.signal}: invalid argument`)
+      // Signal 0 only asks whether the process is there (kill(2)); a created one is (runc's init).
+      if (req.signal === 0 && p.status !== 'stopped') return {}
       if (p.status !== 'running' && p.status !== 'paused') throw new RuntimeError('NotFound', 'process already finished: not found')
       node.tasks.kill(record.id, req.signal, req.exec_id === record.id ? '' : req.exec_id, req.all)
       return {}
@@ -126,8 +129,13 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       const record = container(ctx, req.container_id)
       if (req.exec_id === '') throw invalidArgument('exec id cannot be empty: invalid argument')
       const t = task(record)
-      if (t.status !== 'running' && t.status !== 'paused')
-        throw new RuntimeError('FailedPrecondition', `cannot exec in a ${t.status} state: failed precondition`)
+      // The runc shim: an exec id must be an identifier; a created task takes execs, a paused or stopped one does not.
+      try {
+        validateIdentifier(req.exec_id)
+      } catch (err) {
+        throw wrap(err, `invalid exec id ${req.exec_id}`)
+      }
+      if (t.status === 'paused' || t.status === 'stopped') throw shimError(`cannot exec in a ${t.status} state`)
       const process = jsonAny(req.spec, 'exec process spec')
       if (!process) throw invalidArgument('exec process spec must be set: invalid argument')
       if (req.spec && req.spec.type_url !== PROCESS_TYPE_URL && !req.spec.type_url.endsWith('/Process')) {

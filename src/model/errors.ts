@@ -1,5 +1,6 @@
 // Domain errors. The model throws these with containerd's own wording; the rpc adapter maps each
 // kind to its gRPC status code in one place (src/rpc/status.ts), as containerd's errgrpc does.
+import type { TaskStatus } from '../store/schema.js'
 
 export type ErrorKind =
   | 'NotFound'
@@ -43,4 +44,20 @@ export const nameReserved = (what: 'sandbox' | 'container', name: string, holder
 export function wrap(err: unknown, prefix: string): RuntimeError {
   if (err instanceof RuntimeError) return new RuntimeError(err.kind, `${prefix}: ${err.message}`)
   return new RuntimeError('Unknown', `${prefix}: ${err instanceof Error ? err.message : String(err)}`)
+}
+
+/**
+ * The runc shim refuses a call its process's state does not allow with a plain error (its state
+ * machine, pkg/process/init_state.go); containerd passes it on as code Unknown.
+ */
+export const shimError = (message: string): RuntimeError => unknown(`${message}: unknown`)
+export const PAUSE_REFUSED: Partial<Record<TaskStatus, string>> = {
+  created: 'cannot pause task in created state',
+  paused: 'cannot pause a paused container',
+  stopped: 'cannot pause a stopped container',
+}
+export const RESUME_REFUSED: Partial<Record<TaskStatus, string>> = {
+  created: 'cannot resume task in created state',
+  running: 'cannot resume a running process',
+  stopped: 'cannot resume a stopped container',
 }

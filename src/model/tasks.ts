@@ -10,7 +10,7 @@ import { StreamInput } from '../sim/context.js'
 import { LineDiscipline } from '../sim/tty.js'
 import { SIGKILL } from '../sim/signals.js'
 import type { Logger } from '../log.js'
-import { RuntimeError } from './errors.js'
+import { PAUSE_REFUSED, RESUME_REFUSED, RuntimeError, shimError } from './errors.js'
 import { fifoSink, openStdin, outputTarget } from './fifo.js'
 import { CriLogFile } from './logs.js'
 import { nowNs, nowString, protoTimestamp } from './time.js'
@@ -102,7 +102,7 @@ export class Tasks {
     const task = record.task
     if (!task) return undefined
     const live = this.#live.get(key(record.id))
-    if (live?.proc.running) throw new RuntimeError('FailedPrecondition', `cannot delete a ${task.status} process: failed precondition`)
+    if (live?.proc.running) throw shimError(`cannot delete a ${task.status} process`)
     live?.proc.kill(SIGKILL)
     for (const proc of this.#execs(record.id)) proc.kill(SIGKILL)
     delete record.task
@@ -121,8 +121,7 @@ export class Tasks {
   start(record: ContainerRecord, plan: ProcessPlan, resumed = false): void {
     const task = record.task
     if (!task) throw new RuntimeError('NotFound', `task ${record.id} not found`)
-    if (!resumed && task.status !== 'created')
-      throw new RuntimeError('FailedPrecondition', `cannot start a ${task.status} process: failed precondition`)
+    if (!resumed && task.status !== 'created') throw shimError(`cannot start a ${task.status} process`)
     const outputs: Live['outputs'] = []
     const log = plan.logPath ? this.#openLog(record.id, plan.logPath) : undefined
     if (log) outputs.push(log)
@@ -163,15 +162,14 @@ export class Tasks {
 
   exec(record: ContainerRecord, execId: string): ExecRecord {
     const exec = record.task?.execs?.[execId]
-    if (!exec) throw new RuntimeError('NotFound', `process ${execId}: not found`)
+    if (!exec) throw new RuntimeError('NotFound', `process does not exist ${execId}: not found`)
     return exec
   }
 
   /** Starts an exec process; `capture` also receives its output (CRI's ExecSync). */
   startExec(record: ContainerRecord, execId: string, plan: ProcessPlan, capture?: ProcessOutput): ExecRecord {
     const exec = this.exec(record, execId)
-    if (exec.status !== 'created')
-      throw new RuntimeError('FailedPrecondition', `cannot start a ${exec.status} process: failed precondition`)
+    if (exec.status !== 'created') throw shimError(`cannot start a ${exec.status} process`)
     exec.pid = this.host.allocatePid()
     const outputs: Live['outputs'] = exec.io ? [fifoSink(exec.io, (m) => this.host.log.warn(`exec ${execId}: ${m}`))] : []
     if (capture) outputs.push(capture)
@@ -207,7 +205,7 @@ export class Tasks {
 
   deleteExec(record: ContainerRecord, execId: string): ExecRecord {
     const exec = this.exec(record, execId)
-    if (exec.status === 'running') throw new RuntimeError('FailedPrecondition', 'cannot delete a running process: failed precondition')
+    if (exec.status === 'running') throw shimError('cannot delete a running process')
     delete record.task?.execs?.[execId]
     this.host.changed()
     return exec
@@ -220,9 +218,8 @@ export class Tasks {
   checkpoint(record: ContainerRecord): { digest: string; size: number } {
     const task = record.task
     if (!task) throw new RuntimeError('NotFound', `task ${record.id} not found`)
-    if (task.status !== 'running' && task.status !== 'paused') {
-      throw new RuntimeError('FailedPrecondition', `cannot checkpoint a ${task.status} process: failed precondition`)
-    }
+    if (task.status === 'created') throw shimError('cannot checkpoint a task in created state')
+    if (task.status === 'stopped') throw shimError('cannot checkpoint a stopped container')
     const blob = Buffer.from(JSON.stringify({ container: record.id, pid: task.pid, spec: record.spec, checkpointedAt: nowString() }))
     const info = this.host.storeBlob(record.namespace, blob)
     this.host.emit(record.namespace, '/tasks/checkpointed', 'containerd.events.TaskCheckpointed', {
@@ -236,9 +233,8 @@ export class Tasks {
   setPaused(record: ContainerRecord, paused: boolean): void {
     const task = record.task
     if (!task) throw new RuntimeError('NotFound', `task ${record.id} not found`)
-    const from = paused ? 'running' : 'paused'
-    if (task.status !== from)
-      throw new RuntimeError('FailedPrecondition', `cannot ${paused ? 'pause' : 'resume'} a ${task.status} process: failed precondition`)
+    const refused = (paused ? PAUSE_REFUSED : RESUME_REFUSED)[task.status]
+    if (refused) throw shimError(refused)
     task.status = paused ? 'paused' : 'running'
     this.host.changed()
     const [topic, type] = paused ? ['/tasks/paused', 'containerd.events.TaskPaused'] : ['/tasks/resumed', 'containerd.events.TaskResumed']

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients, type ContainerdClients } from '../../src/client.js'
 import type { Envelope__Output } from '../../src/generated/containerd/types/Envelope.js'
+import { ociSpec as spec } from '../containerd.js'
 import { containerConfig, eventually, grpcError, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
 
 let h: Harness
@@ -19,17 +20,6 @@ afterEach(async () => {
   await h.close()
 })
 
-const spec = (args: string[], extra: Record<string, unknown> = {}) => ({
-  type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
-  value: Buffer.from(
-    JSON.stringify({
-      ociVersion: '1.1.0',
-      process: { args, env: ['PATH=/bin'], cwd: '/' },
-      linux: { namespaces: [{ type: 'pid' }] },
-      ...extra,
-    }),
-  ),
-})
 const createContainer = (id: string, args = ['sleep', '3600'], labels: Record<string, string> = {}) =>
   ctr.containers.Create({
     container: {
@@ -343,7 +333,9 @@ describe('Tasks', () => {
     await createContainer('init')
     await ctr.tasks.Create({ container_id: 'init' })
     await ctr.tasks.Start({ container_id: 'init' })
-    expect((await grpcError(ctr.tasks.Delete({ container_id: 'init' }))).code).toBe(9)
+    // The runc shim refuses with a plain error: code Unknown.
+    const running = await grpcError(ctr.tasks.Delete({ container_id: 'init' }))
+    expect([running.code, running.details]).toEqual([2, 'cannot delete a running process: unknown'])
     await ctr.tasks.Kill({ container_id: 'init', signal: 15 })
     expect((await ctr.tasks.Get({ container_id: 'init' })).process!.status).toBe('RUNNING')
     const waiting = ctr.tasks.Wait({ container_id: 'init' })
@@ -375,7 +367,8 @@ describe('Tasks', () => {
     expect((await ctr.tasks.ListPids({ container_id: 'box' })).processes).toHaveLength(1)
     await ctr.tasks.Pause({ container_id: 'box' })
     expect((await ctr.tasks.Get({ container_id: 'box' })).process!.status).toBe('PAUSED')
-    expect((await grpcError(ctr.tasks.Pause({ container_id: 'box' }))).code).toBe(9)
+    const paused = await grpcError(ctr.tasks.Pause({ container_id: 'box' }))
+    expect([paused.code, paused.details]).toEqual([2, 'cannot pause a paused container: unknown'])
     await ctr.tasks.Resume({ container_id: 'box' })
     const metrics = (await ctr.tasks.Metrics({ filters: ['id==box'] })).metrics
     expect(metrics).toHaveLength(1)
