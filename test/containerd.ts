@@ -266,3 +266,22 @@ export function elfAskingFor(loader: string): Buffer {
   elf.write(`${loader}\0`, 120, 'latin1')
   return elf
 }
+
+/** A container's OCI runtime spec as an Any, with a process of `args`; `extra` adds top-level fields. */
+export const ociSpec = (args: string[], extra: Record<string, unknown> = {}) => ({
+  type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
+  value: Buffer.from(
+    JSON.stringify({
+      ociVersion: '1.1.0',
+      process: { args, env: ['PATH=/bin'], cwd: '/' },
+      linux: { namespaces: [{ type: 'pid' }] },
+      ...extra,
+    }),
+  ),
+})
+
+/** An exec's OCI process spec as an Any. */
+export const processSpec = (args: string[]) => ({
+  type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process',
+  value: Buffer.from(JSON.stringify({ args, env: ['PATH=/bin'], cwd: '/' })),
+})

@@ -2,7 +2,7 @@
 import type { Container } from '../generated/containerd/services/containers/v1/Container.js'
 import type { Container__Output } from '../generated/containerd/services/containers/v1/Container.js'
 import type { ContainersHandlers } from '../generated/containerd/services/containers/v1/Containers.js'
-import { RuntimeError, invalidArgument } from '../model/errors.js'
+import { RuntimeError, invalidArgument, notFound } from '../model/errors.js'
 import { isSandbox } from '../model/sandboxes.js'
 import { isAppContainer } from '../model/containers.js'
 import type { Node } from '../model/node.js'
@@ -166,7 +166,13 @@ export function containersService(node: Node): Implementation<ContainersHandlers
     },
     Delete: (req, ctx) => {
       const namespace = namespaceOf(ctx)
-      const record = node.containerStore.get(namespace, req.id)
+      const record = node.containerStore.find(namespace, req.id)
+      // containerd's metadata store: the namespace's containers bucket, then the container's.
+      if (!record) {
+        if (!node.namespaces.exists(namespace))
+          throw notFound(`cannot delete container ${JSON.stringify(req.id)} in namespace ${JSON.stringify(namespace)}: not found`)
+        throw notFound(`container ${req.id}: not found`)
+      }
       if (record.task && record.task.status !== 'stopped') {
         throw new RuntimeError(
           'FailedPrecondition',

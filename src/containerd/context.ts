@@ -2,11 +2,10 @@
 // required) and optionally a lease (containerd-lease) that holds what the call creates.
 import { RuntimeError } from '../model/errors.js'
 import { validateIdentifier } from '../model/namespaces.js'
-import type { CallContext } from '../rpc/adapter.js'
+import { firstMetadataValue, type CallContext } from '../rpc/adapter.js'
 
 export function namespaceOf(ctx: CallContext): string {
-  const value = ctx.metadata.get('containerd-namespace')[0]
-  const ns = value === undefined ? '' : String(value)
+  const ns = firstMetadataValue(ctx.metadata, 'containerd-namespace')
   if (ns === '') throw new RuntimeError('FailedPrecondition', 'namespace is required: failed precondition')
   try {
     validateIdentifier(ns)
@@ -17,6 +16,5 @@ export function namespaceOf(ctx: CallContext): string {
 }
 
 export function leaseOf(ctx: CallContext): string | undefined {
-  const value = ctx.metadata.get('containerd-lease')[0]
-  return value === undefined || value === '' ? undefined : String(value)
+  return firstMetadataValue(ctx.metadata, 'containerd-lease') || undefined
 }

@@ -13,9 +13,14 @@ export class ContainerStore {
     return Object.values(this.core.state.containers).filter((c) => c.namespace === namespace)
   }
 
-  get(namespace: string, id: string): ContainerRecord {
+  find(namespace: string, id: string): ContainerRecord | undefined {
     const c = this.core.state.containers[id]
-    if (!c || c.namespace !== namespace) {
+    return c?.namespace === namespace ? c : undefined
+  }
+
+  get(namespace: string, id: string): ContainerRecord {
+    const c = this.find(namespace, id)
+    if (!c) {
       throw new RuntimeError('NotFound', `container ${JSON.stringify(id)} in namespace ${JSON.stringify(namespace)}: not found`)
     }
     return c

@@ -11,6 +11,16 @@ import type { CallFault } from '../faults/rule.js'
 import { pick, preamble, sleep } from './call-faults.js'
 import type { Journal } from '../journal/journal.js'
 
+/**
+ * The first value of a text header, as grpc-go's metadata gives containerd: a client that sets a
+ * header twice (the Go client's namespaces.WithNamespace over a context that had one) sends two
+ * values, which Node's http2 joins with ", ".
+ */
+export function firstMetadataValue(metadata: grpc.Metadata, key: string): string {
+  const value = metadata.get(key)[0]
+  return value === undefined ? '' : String(value).split(',')[0]!.trim()
+}
+
 export interface CallContext {
   readonly service: string
   readonly method: string
@@ -98,7 +108,7 @@ export function adapt(
         sendHeaders: () => call.sendMetadata(new grpc.Metadata()),
         nodeFaults: [],
       }
-      const namespace = String(call.metadata.get('containerd-namespace')[0] ?? '')
+      const namespace = firstMetadataValue(call.metadata, 'containerd-namespace')
       const fired = faults?.decideCall({ service: serviceName, method, namespace, request })
       if (fired) log.debug(`fault fired on ${serviceName}/${method} (${fired.count}): ${JSON.stringify(fired.rule)}`)
       const record = journal?.begin(serviceName, method, namespace, request)
