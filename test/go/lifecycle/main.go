@@ -1,0 +1,244 @@
+// lifecycle: what most callers of the Go client do. Connect with a default namespace that holds
+// nothing, import an OCI archive and unpack it, make a container from it, run a task to its end
+// reading its output, run a long one (exec, pause, resume, pids, metrics, update, kill, delete), and
+// see the events of it all.
+package main
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"../common"
+	v1stats "github.com/containerd/cgroups/stats/v1"
+	v2stats "github.com/containerd/cgroups/v2/stats"
+	"github.com/containerd/containerd"
+	apievents "github.com/containerd/containerd/api/events"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/oci"
+	"github.com/containerd/typeurl"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func main() {
+	client, r := common.Connect()
+	defer client.Close()
+	ctx, cancel := common.Context()
+	defer cancel()
+
+	serving, err := client.IsServing(ctx)
+	r.Must("IsServing", err)
+	r["serving"] = serving
+	version, err := client.Version(ctx)
+	r.Must("Version", err)
+	r["version"] = version.Version
+
+	// Events of the client's namespace, from before anything is made in it.
+	subCtx, stopEvents := context.WithCancel(ctx)
+	envelopes, errs := client.Subscribe(subCtx, `namespace=="`+*common.Namespace+`",topic~="^/(tasks|containers)/"`)
+	var topics []string
+	var exits []map[string]interface{}
+	var eventsDone sync.WaitGroup
+	eventsDone.Add(1)
+	go func() {
+		defer eventsDone.Done()
+		for {
+			select {
+			case e := <-envelopes:
+				v, err := typeurl.UnmarshalAny(e.Event)
+				if err != nil {
+					topics = append(topics, e.Topic+" (undecodable: "+err.Error()+")")
+					continue
+				}
+				topics = append(topics, e.Topic)
+				if exit, ok := v.(*apievents.TaskExit); ok {
+					exits = append(exits, map[string]interface{}{"container": exit.ContainerID, "id": exit.ID, "status": exit.ExitStatus})
+				}
+			case <-errs:
+				return
+			}
+		}
+	}()
+	exitsOnly, exitErrs := client.Subscribe(subCtx, `topic=="/tasks/exit"`)
+	var exitTopics []string
+	eventsDone.Add(1)
+	go func() {
+		defer eventsDone.Done()
+		for {
+			select {
+			case e := <-exitsOnly:
+				exitTopics = append(exitTopics, e.Topic)
+			case <-exitErrs:
+				return
+			}
+		}
+	}()
+	// The subscription is live once the server has it; give it a moment as callers do not.
+	time.Sleep(200 * time.Millisecond)
+
+	f, err := os.Open(*common.Archive)
+	r.Must("open archive", err)
+	imgs, err := client.Import(ctx, f)
+	f.Close()
+	r.Must("Import", err)
+	var names []string
+	for _, i := range imgs {
+		names = append(names, i.Name)
+	}
+	r["imported"] = names
+	image := containerd.NewImage(client, imgs[0])
+	unpacked, err := image.IsUnpacked(ctx, "overlayfs")
+	r.Must("IsUnpacked", err)
+	r["unpackedBefore"] = unpacked
+	r.Must("Unpack", image.Unpack(ctx, "overlayfs"))
+	unpacked, err = image.IsUnpacked(ctx, "overlayfs")
+	r.Must("IsUnpacked", err)
+	r["unpackedAfter"] = unpacked
+	size, err := image.Size(ctx)
+	r.Must("image Size", err)
+	r["imageSize"] = size
+
+	// A short task: its output, Wait before Start, the exit status from Wait and from Delete.
+	short, err := client.NewContainer(ctx, "short",
+		containerd.WithImage(image),
+		containerd.WithNewSnapshot("short-snapshot", image),
+		containerd.WithNewSpec(oci.WithImageConfig(image), oci.WithProcessArgs("sh", "-c", "echo out; echo err >&2; exit 3")),
+	)
+	r.Must("NewContainer short", err)
+	var stdout, stderr common.Buffer
+	task, err := short.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, &stdout, &stderr), cio.WithFIFODir(*common.FIFODir)))
+	r.Must("NewTask short", err)
+	st, err := task.Status(ctx)
+	r.Must("Status short", err)
+	r["shortCreated"] = string(st.Status)
+	wait, err := task.Wait(ctx)
+	r.Must("Wait short", err)
+	r.Must("Start short", task.Start(ctx))
+	exit := <-wait
+	code, exitedAt, err := exit.Result()
+	r.Must("exit short", err)
+	task.IO().Wait()
+	r["shortExit"] = code
+	r["shortExitedAtSet"] = !exitedAt.IsZero()
+	r["shortStdout"] = stdout.String()
+	r["shortStderr"] = stderr.String()
+	deleted, err := task.Delete(ctx)
+	r.Must("Delete short", err)
+	r["shortDeleteExit"] = deleted.ExitCode()
+	r["shortDeleteSameTime"] = deleted.ExitTime().Equal(exitedAt)
+	r.Must("Delete container short", short.Delete(ctx, containerd.WithSnapshotCleanup))
+
+	// A long task: exec, pause, resume, pids, metrics, update, kill.
+	long, err := client.NewContainer(ctx, "long",
+		containerd.WithImage(image),
+		containerd.WithNewSnapshot("long-snapshot", image),
+		containerd.WithNewSpec(oci.WithImageConfig(image), oci.WithProcessArgs("sleep", "3600")),
+	)
+	r.Must("NewContainer long", err)
+	ltask, err := long.NewTask(ctx, cio.NullIO)
+	r.Must("NewTask long", err)
+	lwait, err := ltask.Wait(ctx)
+	r.Must("Wait long", err)
+	r.Must("Start long", ltask.Start(ctx))
+	r["longPidSet"] = ltask.Pid() > 0
+	st, err = ltask.Status(ctx)
+	r.Must("Status long", err)
+	r["longRunning"] = string(st.Status)
+
+	exec := func(id string, args ...string) map[string]interface{} {
+		spec, err := long.Spec(ctx)
+		r.Must("Spec", err)
+		pspec := *spec.Process
+		pspec.Args = args
+		var out, errb common.Buffer
+		p, err := ltask.Exec(ctx, id, &pspec, cio.NewCreator(cio.WithStreams(nil, &out, &errb), cio.WithFIFODir(*common.FIFODir)))
+		r.Must("Exec "+id, err)
+		pw, err := p.Wait(ctx)
+		r.Must("Wait exec "+id, err)
+		r.Must("Start exec "+id, p.Start(ctx))
+		status := <-pw
+		p.IO().Wait()
+		del, err := p.Delete(ctx)
+		r.Must("Delete exec "+id, err)
+		return map[string]interface{}{"exit": status.ExitCode(), "deleteExit": del.ExitCode(), "stdout": out.String(), "stderr": errb.String()}
+	}
+	r["exec"] = exec("exec-1", "sh", "-c", "echo from exec; cat /etc/greeting; exit 4")
+
+	r.Must("Pause", ltask.Pause(ctx))
+	st, err = ltask.Status(ctx)
+	r.Must("Status paused", err)
+	r["paused"] = string(st.Status)
+	r.Must("Resume", ltask.Resume(ctx))
+	st, err = ltask.Status(ctx)
+	r.Must("Status resumed", err)
+	r["resumed"] = string(st.Status)
+
+	pids, err := ltask.Pids(ctx)
+	r.Must("Pids", err)
+	var pidList []uint32
+	for _, p := range pids {
+		pidList = append(pidList, p.Pid)
+	}
+	r["pids"] = pidList
+	r["pidsHasTaskPid"] = len(pids) > 0 && pids[0].Pid == ltask.Pid()
+
+	metrics := func() map[string]interface{} {
+		m, err := ltask.Metrics(ctx)
+		r.Must("Metrics", err)
+		v, err := typeurl.UnmarshalAny(m.Data)
+		r.Must("UnmarshalAny metrics", err)
+		switch s := v.(type) {
+		case *v2stats.Metrics:
+			out := map[string]interface{}{"type": m.Data.TypeUrl}
+			if s.Pids != nil {
+				out["pids"] = s.Pids.Current
+				out["pidsLimit"] = strconv.FormatUint(s.Pids.Limit, 10)
+			}
+			if s.Memory != nil {
+				out["memoryUsage"] = s.Memory.Usage
+				out["memoryLimit"] = strconv.FormatUint(s.Memory.UsageLimit, 10)
+			}
+			if s.CPU != nil {
+				out["cpuUsageUsec"] = s.CPU.UsageUsec
+			}
+			return out
+		case *v1stats.Metrics:
+			out := map[string]interface{}{"type": m.Data.TypeUrl}
+			if s.Memory != nil && s.Memory.Usage != nil {
+				out["memoryUsage"] = s.Memory.Usage.Usage
+				out["memoryLimit"] = strconv.FormatUint(s.Memory.Usage.Limit, 10)
+			}
+			return out
+		default:
+			return map[string]interface{}{"type": m.Data.TypeUrl}
+		}
+	}
+	r["metrics"] = metrics()
+
+	limit := int64(64 * 1024 * 1024)
+	r.Must("Update", ltask.Update(ctx, containerd.WithResources(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit}})))
+	r["memoryMaxAfterUpdate"] = strings.TrimSpace(exec("exec-2", "cat", "/sys/fs/cgroup/memory.max")["stdout"].(string))
+	r["metricsAfterUpdate"] = metrics()
+
+	r.Must("Kill", ltask.Kill(ctx, syscall.SIGKILL))
+	lexit := <-lwait
+	r["longExit"] = lexit.ExitCode()
+	ldel, err := ltask.Delete(ctx)
+	r.Must("Delete long", err)
+	r["longDeleteExit"] = ldel.ExitCode()
+	r.Must("Delete container long", long.Delete(ctx, containerd.WithSnapshotCleanup))
+
+	// Let the last events arrive, then stop listening.
+	time.Sleep(300 * time.Millisecond)
+	stopEvents()
+	eventsDone.Wait()
+	r["topics"] = topics
+	r["exitTopics"] = exitTopics
+	r["exits"] = exits
+
+	r.Print()
+}

@@ -1,0 +1,104 @@
+// stdio: a long-running task that reads its stdin (a pipe through cio's FIFOs) and answers each
+// line; the program waits for each answer before it sends the next, then closes stdin (CloseIO)
+// and the task ends. The same for an exec'd cat.
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"time"
+
+	"../common"
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/oci"
+)
+
+// waitFor polls until the output holds want, or gives up after a few seconds.
+func waitFor(b *common.Buffer, want string) bool {
+	for i := 0; i < 100; i++ {
+		if strings.Contains(b.String(), want) {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// converse writes each line once the answer to the one before has come, closes stdin, and
+// returns what the process wrote and how it ended.
+func converse(ctx context.Context, r common.Report, p containerd.Process, in *io.PipeWriter, out *common.Buffer, lines []string, answer func(string) string) map[string]interface{} {
+	wait, err := p.Wait(ctx)
+	r.Must("Wait", err)
+	r.Must("Start", p.Start(ctx))
+	answered := []bool{}
+	for _, l := range lines {
+		_, err := in.Write([]byte(l + "\n"))
+		r.Must("write stdin", err)
+		answered = append(answered, waitFor(out, answer(l)))
+	}
+	in.Close()
+	r.Must("CloseIO", p.CloseIO(ctx, containerd.WithStdinCloser))
+	var code uint32 = 999
+	select {
+	case s := <-wait:
+		code = s.ExitCode()
+	case <-time.After(10 * time.Second):
+	}
+	p.IO().Wait()
+	return map[string]interface{}{"stdout": out.String(), "answered": answered, "exit": code}
+}
+
+func main() {
+	client, r := common.Connect()
+	defer client.Close()
+	ctx, cancel := common.Context()
+	defer cancel()
+
+	image := common.ImportImage(ctx, client, r)
+
+	c, err := client.NewContainer(ctx, "echo",
+		containerd.WithNewSnapshot("echo-snapshot", image),
+		containerd.WithNewSpec(oci.WithImageConfig(image),
+			oci.WithProcessArgs("sh", "-c", `while read line; do echo "got $line"; done; echo bye`)),
+	)
+	r.Must("NewContainer", err)
+	inR, inW := io.Pipe()
+	var out common.Buffer
+	task, err := c.NewTask(ctx, cio.NewCreator(cio.WithStreams(inR, &out, &out), cio.WithFIFODir(*common.FIFODir)))
+	r.Must("NewTask", err)
+	r["task"] = converse(ctx, r, task, inW, &out, []string{"one", "two", "three"}, func(l string) string { return "got " + l })
+	_, err = task.Delete(ctx)
+	r.Must("Delete", err)
+	r.Must("Delete container", c.Delete(ctx, containerd.WithSnapshotCleanup))
+
+	// An exec'd cat in a running task.
+	c, err = client.NewContainer(ctx, "sleeper",
+		containerd.WithNewSnapshot("sleeper-snapshot", image),
+		containerd.WithNewSpec(oci.WithImageConfig(image), oci.WithProcessArgs("sleep", "3600")),
+	)
+	r.Must("NewContainer sleeper", err)
+	task, err = c.NewTask(ctx, cio.NullIO)
+	r.Must("NewTask sleeper", err)
+	spec, err := c.Spec(ctx)
+	r.Must("Spec", err)
+	r.Must("Start", task.Start(ctx))
+	pspec := *spec.Process
+	pspec.Args = []string{"cat"}
+	execIn, execInW := io.Pipe()
+	var execOut common.Buffer
+	p, err := task.Exec(ctx, "cat", &pspec, cio.NewCreator(cio.WithStreams(execIn, &execOut, &execOut), cio.WithFIFODir(*common.FIFODir)))
+	r.Must("Exec", err)
+	r["exec"] = converse(ctx, r, p, execInW, &execOut, []string{"alpha", "beta"}, func(l string) string { return l })
+	_, err = p.Delete(ctx)
+	r.Must("Delete exec", err)
+	r.Must("Kill", task.Kill(ctx, 9))
+	wait, err := task.Wait(ctx)
+	r.Must("Wait", err)
+	<-wait
+	_, err = task.Delete(ctx)
+	r.Must("Delete", err)
+	r.Must("Delete container", c.Delete(ctx, containerd.WithSnapshotCleanup))
+	r.Print()
+}
