@@ -120,6 +120,10 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       if (req.signal > 64) throw invalidArgument(`invalid signal ${req.signal}: invalid argument`)
       // Signal 0 only asks whether the process is there (kill(2)); a created one is (runc's init).
       if (req.signal === 0 && p.status !== 'stopped') return {}
+      if (p.status === 'created' && p === record.task) {
+        node.tasks.killCreated(record, req.signal)
+        return {}
+      }
       if (p.status !== 'running' && p.status !== 'paused') throw new RuntimeError('NotFound', 'process already finished: not found')
       node.tasks.kill(record.id, req.signal, req.exec_id === record.id ? '' : req.exec_id, req.all)
       return {}

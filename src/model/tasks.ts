@@ -376,6 +376,20 @@ export class Tasks {
     void closeAll(live)
     // The PID namespace goes with its init: exec'd processes die too.
     for (const proc of this.#execs(record.id)) proc.kill(SIGKILL)
+    this.#stopped(record, exit)
+  }
+
+  /**
+   * A signal to a task created but not started: runc's init (a Go program) waits there to exec
+   * the process, and a signal Go's runtime does not ignore ends it (128 + the signal).
+   */
+  killCreated(record: ContainerRecord, signo: number): void {
+    if (record.task?.status !== 'created' || this.#live.has(key(record.id)) || GO_IGNORED_SIGNALS.has(signo)) return
+    this.#stopped(record, { code: 128 + signo, signal: signo })
+  }
+
+  /** The task's init has ended: its record, the exit event, CRI's view, the waiters. */
+  #stopped(record: ContainerRecord, exit: ExitInfo): void {
     if (record.task) {
       record.task.status = 'stopped'
       record.task.exitStatus = exit.code
@@ -396,6 +410,9 @@ export class Tasks {
     this.#wake(key(record.id))
   }
 }
+
+/** Signals a Go program does not die of: SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH. */
+const GO_IGNORED_SIGNALS = new Set([17, 18, 19, 20, 21, 22, 23, 28])
 
 async function closeAll(live: Live): Promise<void> {
   await live.closeStdin?.()

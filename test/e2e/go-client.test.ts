@@ -153,7 +153,8 @@ describe.skipIf(!!toolchain.missing)('containerd Go client', () => {
   })
 
   test("each wrong call gets containerd 1.6's errdefs class and text", async () => {
-    const { outcomes } = await go('errors', 'errs')
+    const { outcomes, killedCreatedExit, killedCreatedDeleteExit } = await go('errors', 'errs')
+    expect([killedCreatedExit, killedCreatedDeleteExit]).toEqual([137, 137])
     const idRule = '^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$'
     expect(outcomes).toEqual({
       'LoadContainer missing': { class: 'NotFound', error: 'container "missing" in namespace "errs": not found' },
@@ -187,6 +188,7 @@ describe.skipIf(!!toolchain.missing)('containerd Go client', () => {
       'TaskService Start without one': { class: 'NotFound', error: 'task errs not found: not found' },
       'NewTask again': { class: 'AlreadyExists', error: 'task errs: already exists' },
       'Kill created': { class: 'ok' },
+      'Kill created with SIGKILL': { class: 'ok' },
       'Exec in a created task': { class: 'ok' },
       'Pause created': { class: 'Unknown', error: 'cannot pause task in created state: unknown' },
       'Resume created': { class: 'Unknown', error: 'cannot resume task in created state: unknown' },

@@ -170,3 +170,25 @@ test('a namespace header sent twice (namespaces.WithNamespace over a namespaced 
   expect((await h.ns('first').containers.Get({ id: 'twice' })).container!.id).toBe('twice')
   expect(h.events.find((e) => e.topic === '/containers/create')?.namespace).toBe('first')
 })
+
+test('a signal to a created task ends it as it ends runc init: 128 + the signal, an exit event, a stopped task', async () => {
+  await ctr.containers.Create({
+    container: {
+      id: 'created',
+      image: 'docker.io/library/busybox:latest',
+      runtime: { name: 'io.containerd.runc.v2' },
+      spec: ociSpec(['sleep', '3600']),
+    },
+  })
+  await ctr.tasks.Create({ container_id: 'created' })
+  const waiting = ctr.tasks.Wait({ container_id: 'created' })
+  await ctr.tasks.Kill({ container_id: 'created', signal: 28 })
+  expect((await ctr.tasks.Get({ container_id: 'created' })).process!.status).toBe('CREATED')
+  await ctr.tasks.Kill({ container_id: 'created', signal: 9 })
+  expect((await waiting).exit_status).toBe(137)
+  expect((await ctr.tasks.Get({ container_id: 'created' })).process).toMatchObject({ status: 'STOPPED', exit_status: 137 })
+  expect(h.events.filter((e) => e.topic === '/tasks/exit').map((e) => e.payload)).toMatchObject([
+    { container_id: 'created', exit_status: 137 },
+  ])
+  expect((await ctr.tasks.Delete({ container_id: 'created' })).exit_status).toBe(137)
+})

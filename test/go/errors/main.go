@@ -164,6 +164,24 @@ func main() {
 	try("ContainerService Delete again", client.ContainerService().Delete(ctx, "errs"))
 	try("ContainerService Delete in a namespace without containers", client.ContainerService().Delete(namespaces.WithNamespace(ctx, "nocontainers"), "x"))
 
+	// A task killed before it starts ends as runc's init does: 128 + the signal.
+	k, err := client.NewContainer(ctx, "killed", containerd.WithNewSpec(oci.WithProcessArgs("sleep", "3600")))
+	r.Must("NewContainer killed", err)
+	kt, err := k.NewTask(ctx, cio.NullIO)
+	r.Must("NewTask killed", err)
+	kwait, err := kt.Wait(ctx)
+	r.Must("Wait killed", err)
+	try("Kill created with SIGKILL", kt.Kill(ctx, syscall.SIGKILL))
+	select {
+	case s := <-kwait:
+		r["killedCreatedExit"] = s.ExitCode()
+	case <-time.After(10 * time.Second):
+	}
+	kdel, err := kt.Delete(ctx)
+	r.Must("Delete killed", err)
+	r["killedCreatedDeleteExit"] = kdel.ExitCode()
+	r.Must("Delete container killed", k.Delete(ctx))
+
 	w, err := client.ContentStore().Writer(ctx, content.WithRef("held"))
 	r.Must("Writer", err)
 	_, err = client.ContentStore().Writer(ctx, content.WithRef("held"))
