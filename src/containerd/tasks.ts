@@ -176,8 +176,16 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
     ListPids: (req, ctx) => {
       const record = container(ctx, req.container_id)
       task(record)
-      // Every process in the container's cgroup: its init, execs and the children they started.
-      return { processes: node.pids.ofContainer(record.id).map((p) => ({ pid: p.hostPid, info: null })) }
+      // Every process in the container's cgroup: its init, execs and the children they started. The
+      // runc shim names an exec'd process's exec id in its info.
+      const execIds = new Map(Object.entries(record.task?.execs ?? {}).map(([id, e]) => [e.pid, id]))
+      return {
+        processes: node.pids.ofContainer(record.id).map((p) => {
+          const execId = execIds.get(p.hostPid)
+          const details = execId ? encodeMessage('containerd.runc.v1.ProcessDetails', { exec_id: execId }) : undefined
+          return { pid: p.hostPid, info: details ? { type_url: 'containerd.runc.v1.ProcessDetails', value: details } : null }
+        }),
+      }
     },
 
     Checkpoint: (req, ctx) => {

@@ -52,6 +52,7 @@ const PAYLOAD_FILES = [
   'containerd/events/snapshot.proto',
   'containerd/events/task.proto',
   'containerd/types/metrics.proto',
+  'containerd/runc/options/process.proto',
   'cgroups/v2/metrics.proto',
 ]
 

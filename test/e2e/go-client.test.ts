@@ -99,6 +99,7 @@ describe.skipIf(!!toolchain.missing)('containerd Go client', () => {
     const r = await go('stdio', 'stdio')
     expect(r.task).toEqual({ answered: [true, true, true], exit: 0, stdout: 'got one\ngot two\ngot three\nbye\n' })
     expect(r.exec).toEqual({ answered: [true, true], exit: 0, stdout: 'alpha\nbeta\n' })
+    expect(r.pidsDuringExec).toEqual([{ isInit: true }, { isInit: false, info: 'containerd.runc.v1.ProcessDetails', execID: 'cat' }])
   })
 
   test('namespaces, leases, content, images and containers: labels, filters, resources', async () => {

@@ -192,3 +192,16 @@ test('a signal to a created task ends it as it ends runc init: 128 + the signal,
   ])
   expect((await ctr.tasks.Delete({ container_id: 'created' })).exit_status).toBe(137)
 })
+
+test("ListPids names an exec'd process's exec id in its info, as the runc shim does", async () => {
+  await runningTask('pids')
+  await ctr.tasks.Exec({ container_id: 'pids', exec_id: 'sleeper', spec: processSpec(['sleep', '3600']) })
+  await ctr.tasks.Start({ container_id: 'pids', exec_id: 'sleeper' })
+  const { processes } = await ctr.tasks.ListPids({ container_id: 'pids' })
+  const init = (await ctr.tasks.Get({ container_id: 'pids' })).process!.pid
+  expect(processes.map((p) => [p.pid === init, p.info?.type_url ?? null])).toEqual([
+    [true, null],
+    [false, 'containerd.runc.v1.ProcessDetails'],
+  ])
+  expect(decodeMessage('containerd.runc.v1.ProcessDetails', processes[1]!.info!.value)).toEqual({ exec_id: 'sleeper' })
+})

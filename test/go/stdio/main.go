@@ -13,6 +13,8 @@ import (
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/oci"
+	"github.com/containerd/containerd/runtime/v2/runc/options"
+	"github.com/containerd/typeurl"
 )
 
 // waitFor polls until the output holds want, or gives up after a few seconds.
@@ -28,7 +30,7 @@ func waitFor(b *common.Buffer, want string) bool {
 
 // converse writes each line once the answer to the one before has come, closes stdin, and
 // returns what the process wrote and how it ended.
-func converse(ctx context.Context, r common.Report, p containerd.Process, in *io.PipeWriter, out *common.Buffer, lines []string, answer func(string) string) map[string]interface{} {
+func converse(ctx context.Context, r common.Report, p containerd.Process, in *io.PipeWriter, out *common.Buffer, lines []string, answer func(string) string, meanwhile func()) map[string]interface{} {
 	wait, err := p.Wait(ctx)
 	r.Must("Wait", err)
 	r.Must("Start", p.Start(ctx))
@@ -38,6 +40,7 @@ func converse(ctx context.Context, r common.Report, p containerd.Process, in *io
 		r.Must("write stdin", err)
 		answered = append(answered, waitFor(out, answer(l)))
 	}
+	meanwhile()
 	in.Close()
 	r.Must("CloseIO", p.CloseIO(ctx, containerd.WithStdinCloser))
 	var code uint32 = 999
@@ -68,7 +71,7 @@ func main() {
 	var out common.Buffer
 	task, err := c.NewTask(ctx, cio.NewCreator(cio.WithStreams(inR, &out, &out), cio.WithFIFODir(*common.FIFODir)))
 	r.Must("NewTask", err)
-	r["task"] = converse(ctx, r, task, inW, &out, []string{"one", "two", "three"}, func(l string) string { return "got " + l })
+	r["task"] = converse(ctx, r, task, inW, &out, []string{"one", "two", "three"}, func(l string) string { return "got " + l }, func() {})
 	_, err = task.Delete(ctx)
 	r.Must("Delete", err)
 	r.Must("Delete container", c.Delete(ctx, containerd.WithSnapshotCleanup))
@@ -90,7 +93,25 @@ func main() {
 	var execOut common.Buffer
 	p, err := task.Exec(ctx, "cat", &pspec, cio.NewCreator(cio.WithStreams(execIn, &execOut, &execOut), cio.WithFIFODir(*common.FIFODir)))
 	r.Must("Exec", err)
-	r["exec"] = converse(ctx, r, p, execInW, &execOut, []string{"alpha", "beta"}, func(l string) string { return l })
+	r["exec"] = converse(ctx, r, p, execInW, &execOut, []string{"alpha", "beta"}, func(l string) string { return l }, func() {
+		// While cat runs: the task's processes, the exec named in its info as the runc shim does.
+		pids, err := task.Pids(ctx)
+		r.Must("Pids", err)
+		var seen []map[string]interface{}
+		for _, pi := range pids {
+			entry := map[string]interface{}{"isInit": pi.Pid == task.Pid()}
+			if pi.Info != nil {
+				v, err := typeurl.UnmarshalAny(pi.Info)
+				r.Must("UnmarshalAny pid info", err)
+				entry["info"] = pi.Info.TypeUrl
+				if d, ok := v.(*options.ProcessDetails); ok {
+					entry["execID"] = d.ExecID
+				}
+			}
+			seen = append(seen, entry)
+		}
+		r["pidsDuringExec"] = seen
+	})
 	_, err = p.Delete(ctx)
 	r.Must("Delete exec", err)
 	r.Must("Kill", task.Kill(ctx, 9))
