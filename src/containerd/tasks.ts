@@ -213,12 +213,10 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
     Metrics: (req, ctx) => {
       const namespace = namespaceOf(ctx)
       const match = parseFilters(req.filters)
+      // Every task whose cgroup exists: a created one's holds runc's init.
       const metrics = node.containerStore
         .list(namespace)
-        .filter(
-          (c) =>
-            c.task && (c.task.status === 'running' || c.task.status === 'paused') && match((path) => (path[0] === 'id' ? c.id : undefined)),
-        )
+        .filter((c) => c.task && c.task.status !== 'stopped' && match((path) => (path[0] === 'id' ? c.id : undefined)))
         .map((c) => {
           const limit = memoryLimitOf(c)
           const u = node.usage(c)

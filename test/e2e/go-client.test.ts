@@ -58,6 +58,7 @@ describe.skipIf(!!toolchain.missing)('containerd Go client', () => {
     // A short task: Wait before Start, its output through cio's FIFOs, the exit from Wait and Delete.
     expect(r).toMatchObject({
       shortCreated: 'created',
+      shortCreatedMetrics: { class: 'ok' },
       shortStdout: 'out\n',
       shortStderr: 'err\n',
       shortExit: 3,

@@ -181,6 +181,8 @@ test('a signal to a created task ends it as it ends runc init: 128 + the signal,
     },
   })
   await ctr.tasks.Create({ container_id: 'created' })
+  // runc create made its cgroup: Metrics reports it (the Go client's task.Metrics fails on none).
+  expect((await ctr.tasks.Metrics({ filters: ['id==created'] })).metrics).toHaveLength(1)
   const waiting = ctr.tasks.Wait({ container_id: 'created' })
   await ctr.tasks.Kill({ container_id: 'created', signal: 28 })
   expect((await ctr.tasks.Get({ container_id: 'created' })).process!.status).toBe('CREATED')
@@ -190,6 +192,7 @@ test('a signal to a created task ends it as it ends runc init: 128 + the signal,
   expect(h.events.filter((e) => e.topic === '/tasks/exit').map((e) => e.payload)).toMatchObject([
     { container_id: 'created', exit_status: 137 },
   ])
+  expect((await ctr.tasks.Metrics({ filters: ['id==created'] })).metrics).toHaveLength(0)
   expect((await ctr.tasks.Delete({ container_id: 'created' })).exit_status).toBe(137)
 })
 

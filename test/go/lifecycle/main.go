@@ -115,6 +115,8 @@ func main() {
 	st, err := task.Status(ctx)
 	r.Must("Status short", err)
 	r["shortCreated"] = string(st.Status)
+	_, err = task.Metrics(ctx)
+	r["shortCreatedMetrics"] = common.Outcome(err)
 	wait, err := task.Wait(ctx)
 	r.Must("Wait short", err)
 	r.Must("Start short", task.Start(ctx))
