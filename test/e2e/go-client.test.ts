@@ -100,6 +100,8 @@ describe.skipIf(!!toolchain.missing)('containerd Go client', () => {
     const r = await go('stdio', 'stdio')
     expect(r.task).toEqual({ answered: [true, true, true], exit: 0, stdout: 'got one\ngot two\ngot three\nbye\n' })
     expect(r.exec).toEqual({ answered: [true, true], exit: 0, stdout: 'alpha\nbeta\n' })
+    // cio.LogFile: both streams appended to the file; cio.BinaryIO: the task runs, its logging binary does not.
+    expect(r).toMatchObject({ logFile: 0, logFileContent: 'out\nerr\n', binaryLog: 0, binaryRan: false })
     expect(r.pidsDuringExec).toEqual([{ isInit: true }, { isInit: false, info: 'containerd.runc.v1.ProcessDetails', execID: 'cat' }])
   })
 

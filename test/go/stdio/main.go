@@ -6,6 +6,8 @@ package main
 import (
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -121,5 +123,36 @@ func main() {
 	_, err = task.Delete(ctx)
 	r.Must("Delete", err)
 	r.Must("Delete container", c.Delete(ctx, containerd.WithSnapshotCleanup))
+
+	// Output to a log file (cio.LogFile: file://), and to a logging binary (cio.BinaryIO:
+	// binary://), which the fake must never run: here it would create a marker file.
+	logPath := filepath.Join(*common.FIFODir, "logs", "task.log")
+	r["logFile"] = runLogged(ctx, client, image, r, "logged", cio.LogFile(logPath))
+	content, err := os.ReadFile(logPath)
+	r.Must("read log file", err)
+	r["logFileContent"] = string(content)
+	marker := filepath.Join(*common.FIFODir, "binary-ran")
+	r["binaryLog"] = runLogged(ctx, client, image, r, "binary-logged", cio.BinaryIO("/usr/bin/touch", map[string]string{marker: ""}))
+	_, err = os.Stat(marker)
+	r["binaryRan"] = err == nil
 	r.Print()
+}
+
+// runLogged runs a task that writes to stdout and stderr with the given IO and returns its exit code.
+func runLogged(ctx context.Context, client *containerd.Client, image containerd.Image, r common.Report, id string, creator cio.Creator) uint32 {
+	c, err := client.NewContainer(ctx, id,
+		containerd.WithNewSnapshot(id+"-snapshot", image),
+		containerd.WithNewSpec(oci.WithImageConfig(image), oci.WithProcessArgs("sh", "-c", "echo out; echo err >&2")),
+	)
+	r.Must("NewContainer "+id, err)
+	task, err := c.NewTask(ctx, creator)
+	r.Must("NewTask "+id, err)
+	wait, err := task.Wait(ctx)
+	r.Must("Wait "+id, err)
+	r.Must("Start "+id, task.Start(ctx))
+	status := <-wait
+	_, err = task.Delete(ctx)
+	r.Must("Delete "+id, err)
+	r.Must("Delete container "+id, c.Delete(ctx, containerd.WithSnapshotCleanup))
+	return status.ExitCode()
 }
