@@ -102,6 +102,7 @@ describe.skipIf(!!toolchain.missing)('containerd Go client', () => {
     expect(r.exec).toEqual({ answered: [true, true], exit: 0, stdout: 'alpha\nbeta\n' })
     // cio.LogFile: both streams appended to the file; cio.BinaryIO: the task runs, its logging binary does not.
     expect(r).toMatchObject({ logFile: 0, logFileContent: 'out\nerr\n', binaryLog: 0, binaryRan: false })
+    expect(r).toMatchObject({ ttyReady: true, tty: { exit: 0, output: 'ready\r\ntyped\r\nread typed\r\n' } })
     expect(r.pidsDuringExec).toEqual([{ isInit: true }, { isInit: false, info: 'containerd.runc.v1.ProcessDetails', execID: 'cat' }])
   })
 

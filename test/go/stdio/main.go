@@ -116,6 +116,32 @@ func main() {
 	})
 	_, err = p.Delete(ctx)
 	r.Must("Delete exec", err)
+
+	// An exec with a terminal: it takes a window size (Resize); the terminal echoes input and ends lines with CR LF.
+	pspec.Args = []string{"sh", "-c", "echo ready; read line; echo \"read $line\""}
+	pspec.Terminal = true
+	ttyIn, ttyInW := io.Pipe()
+	var ttyOut common.Buffer
+	tp, err := task.Exec(ctx, "tty", &pspec, cio.NewCreator(cio.WithStreams(ttyIn, &ttyOut, nil), cio.WithTerminal, cio.WithFIFODir(*common.FIFODir)))
+	r.Must("Exec tty", err)
+	tw, err := tp.Wait(ctx)
+	r.Must("Wait tty", err)
+	r.Must("Start tty", tp.Start(ctx))
+	r.Must("Resize", tp.Resize(ctx, 100, 30))
+	r["ttyReady"] = waitFor(&ttyOut, "ready")
+	_, err = ttyInW.Write([]byte("typed\r"))
+	r.Must("write tty", err)
+	var ttyCode uint32 = 999
+	select {
+	case s := <-tw:
+		ttyCode = s.ExitCode()
+	case <-time.After(10 * time.Second):
+	}
+	ttyInW.Close()
+	tp.IO().Wait()
+	r["tty"] = map[string]interface{}{"exit": ttyCode, "output": ttyOut.String()}
+	_, err = tp.Delete(ctx)
+	r.Must("Delete tty", err)
 	r.Must("Kill", task.Kill(ctx, 9))
 	wait, err := task.Wait(ctx)
 	r.Must("Wait", err)
