@@ -62,7 +62,8 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       } catch (err) {
         throw wrap(err, 'failed to create shim task')
       }
-      const t = node.tasks.create(record, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal })
+      const io = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal }
+      const t = node.tasks.create(record, io, req.rootfs)
       return { container_id: record.id, pid: t.pid }
     },
 

@@ -68,6 +68,14 @@ interface Live {
 
 const key = (id: string, execId = ''): string => (execId ? `${id}/${execId}` : id)
 
+/** A mount of a task's root filesystem, as Tasks.Create carries it. */
+export interface TaskMount {
+  type: string
+  source: string
+  target: string
+  options: string[]
+}
+
 export class Tasks {
   #live = new Map<string, Live>()
   #logs = new Map<string, CriLogFile>()
@@ -75,8 +83,8 @@ export class Tasks {
 
   constructor(private readonly host: TaskHost) {}
 
-  /** Creates the task (process not yet started). */
-  create(record: ContainerRecord, io: TaskIO = NO_IO): TaskRecord {
+  /** Creates the task (process not yet started); `rootfs` is what the client mounts for it (the event names it). */
+  create(record: ContainerRecord, io: TaskIO = NO_IO, rootfs: TaskMount[] = []): TaskRecord {
     if (record.task) throw new RuntimeError('AlreadyExists', `task ${record.id}: already exists`)
     outputTarget(io) // a stdout URI the shim cannot use fails here, as the shim's create does
     record.task = {
@@ -89,7 +97,7 @@ export class Tasks {
     this.host.emit(record.namespace, '/tasks/create', 'containerd.events.TaskCreate', {
       container_id: record.id,
       bundle: `/run/containerd/io.containerd.runtime.v2.task/${record.namespace}/${record.id}`,
-      rootfs: [],
+      rootfs,
       io: { stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, terminal: io.terminal },
       checkpoint: '',
       pid: record.task.pid,

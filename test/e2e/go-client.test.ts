@@ -88,6 +88,11 @@ describe.skipIf(!!toolchain.missing)('containerd Go client', () => {
     const exec = ['/tasks/exec-added', '/tasks/exec-started', '/tasks/exit']
     expect(r.topics).toEqual([...life, ...end, ...life, ...exec, '/tasks/paused', '/tasks/resumed', ...exec, ...end])
     expect(r.exitTopics).toEqual(Array(4).fill('/tasks/exit'))
+    // TaskCreate names the rootfs mounts the client sent (its snapshot's) and the stdio it gave.
+    expect(r.taskCreates).toEqual([
+      { container: 'short', pidSet: true, rootfs: [expect.any(String)], stdout: true },
+      { container: 'long', pidSet: true, rootfs: [expect.any(String)], stdout: false },
+    ])
     expect(r.exits).toEqual([
       { container: 'short', id: 'short', status: 3 },
       { container: 'long', id: 'exec-1', status: 4 },

@@ -208,3 +208,17 @@ test("ListPids names an exec'd process's exec id in its info, as the runc shim d
   ])
   expect(decodeMessage('containerd.runc.v1.ProcessDetails', processes[1]!.info!.value)).toEqual({ exec_id: 'sleeper' })
 })
+
+test('the /tasks/create event names the rootfs mounts the client sent', async () => {
+  await ctr.containers.Create({
+    container: {
+      id: 'mounted',
+      image: 'docker.io/library/busybox:latest',
+      runtime: { name: 'io.containerd.runc.v2' },
+      spec: ociSpec(['true']),
+    },
+  })
+  const rootfs = [{ type: 'overlay', source: 'overlay', target: '', options: ['index=off', 'lowerdir=/l', 'upperdir=/u', 'workdir=/w'] }]
+  await ctr.tasks.Create({ container_id: 'mounted', rootfs })
+  expect(h.events.find((e) => e.topic === '/tasks/create')?.payload).toMatchObject({ container_id: 'mounted', rootfs })
+})

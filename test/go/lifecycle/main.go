@@ -41,7 +41,7 @@ func main() {
 	subCtx, stopEvents := context.WithCancel(ctx)
 	envelopes, errs := client.Subscribe(subCtx, `namespace=="`+*common.Namespace+`",topic~="^/(tasks|containers)/"`)
 	var topics []string
-	var exits []map[string]interface{}
+	var exits, creates []map[string]interface{}
 	var eventsDone sync.WaitGroup
 	eventsDone.Add(1)
 	go func() {
@@ -55,6 +55,13 @@ func main() {
 					continue
 				}
 				topics = append(topics, e.Topic)
+				if create, ok := v.(*apievents.TaskCreate); ok {
+					var types []string
+					for _, m := range create.Rootfs {
+						types = append(types, m.Type)
+					}
+					creates = append(creates, map[string]interface{}{"container": create.ContainerID, "rootfs": types, "pidSet": create.Pid > 0, "stdout": create.IO.Stdout != ""})
+				}
 				if exit, ok := v.(*apievents.TaskExit); ok {
 					exits = append(exits, map[string]interface{}{"container": exit.ContainerID, "id": exit.ID, "status": exit.ExitStatus})
 				}
@@ -241,6 +248,7 @@ func main() {
 	r["topics"] = topics
 	r["exitTopics"] = exitTopics
 	r["exits"] = exits
+	r["taskCreates"] = creates
 
 	r.Print()
 }
