@@ -88,6 +88,17 @@ describe.skipIf(!!toolchain.missing)('containerd Go client', () => {
     const exec = ['/tasks/exec-added', '/tasks/exec-started', '/tasks/exit']
     expect(r.topics).toEqual([...life, ...end, ...life, ...exec, '/tasks/paused', '/tasks/resumed', ...exec, ...end])
     expect(r.exitTopics).toEqual(Array(4).fill('/tasks/exit'))
+    // Import writes four blobs (layer, config, manifest, index) and the image; Unpack prepares and
+    // commits the layer's snapshot; each container's snapshot is prepared and, with it, removed.
+    const snapshot = ['/snapshot/prepare', '/snapshot/remove']
+    expect(r.imageTopics).toEqual([
+      ...Array(4).fill('/content/create'),
+      '/images/create',
+      '/snapshot/prepare',
+      '/snapshot/commit',
+      ...snapshot,
+      ...snapshot,
+    ])
     // TaskCreate names the rootfs mounts the client sent (its snapshot's) and the stdio it gave.
     expect(r.taskCreates).toEqual([
       { container: 'short', pidSet: true, rootfs: [expect.any(String)], stdout: true },

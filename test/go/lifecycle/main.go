@@ -70,20 +70,26 @@ func main() {
 			}
 		}
 	}()
-	exitsOnly, exitErrs := client.Subscribe(subCtx, `topic=="/tasks/exit"`)
-	var exitTopics []string
-	eventsDone.Add(1)
-	go func() {
-		defer eventsDone.Done()
-		for {
-			select {
-			case e := <-exitsOnly:
-				exitTopics = append(exitTopics, e.Topic)
-			case <-exitErrs:
-				return
+	// Two more subscriptions: only exits, and what an import and unpack publish.
+	collect := func(filter string) *[]string {
+		var seen []string
+		ch, errs := client.Subscribe(subCtx, filter)
+		eventsDone.Add(1)
+		go func() {
+			defer eventsDone.Done()
+			for {
+				select {
+				case e := <-ch:
+					seen = append(seen, e.Topic)
+				case <-errs:
+					return
+				}
 			}
-		}
-	}()
+		}()
+		return &seen
+	}
+	exitTopics := collect(`topic=="/tasks/exit"`)
+	imageTopics := collect(`namespace=="` + *common.Namespace + `",topic~="^/(images|snapshot|content)/"`)
 	// The subscription is live once the server has it; give it a moment as callers do not.
 	time.Sleep(200 * time.Millisecond)
 
@@ -246,7 +252,8 @@ func main() {
 	stopEvents()
 	eventsDone.Wait()
 	r["topics"] = topics
-	r["exitTopics"] = exitTopics
+	r["exitTopics"] = *exitTopics
+	r["imageTopics"] = *imageTopics
 	r["exits"] = exits
 	r["taskCreates"] = creates
 
