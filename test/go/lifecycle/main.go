@@ -19,10 +19,14 @@ import (
 	"github.com/containerd/containerd"
 	apievents "github.com/containerd/containerd/api/events"
 	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/events"
 	"github.com/containerd/containerd/oci"
 	"github.com/containerd/typeurl"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
+
+// probeTopic is published until every subscription has seen it.
+const probeTopic = "/goclient/probe"
 
 func main() {
 	client, r := common.Connect()
@@ -37,61 +41,77 @@ func main() {
 	r.Must("Version", err)
 	r["version"] = version.Version
 
-	// Events of the client's namespace, from before anything is made in it.
+	// Events of the client's namespace, from before anything is made in it. Each subscription also
+	// takes a probe topic: once every one has seen a probe published, all are live on the server
+	// (at the start) and have had every event published before it (at the end).
 	subCtx, stopEvents := context.WithCancel(ctx)
-	envelopes, errs := client.Subscribe(subCtx, `namespace=="`+*common.Namespace+`",topic~="^/(tasks|containers)/"`)
-	var topics []string
-	var exits, creates []map[string]interface{}
 	var eventsDone sync.WaitGroup
-	eventsDone.Add(1)
-	go func() {
-		defer eventsDone.Done()
-		for {
-			select {
-			case e := <-envelopes:
-				v, err := typeurl.UnmarshalAny(e.Event)
-				if err != nil {
-					topics = append(topics, e.Topic+" (undecodable: "+err.Error()+")")
-					continue
-				}
-				topics = append(topics, e.Topic)
-				if create, ok := v.(*apievents.TaskCreate); ok {
-					var types []string
-					for _, m := range create.Rootfs {
-						types = append(types, m.Type)
-					}
-					creates = append(creates, map[string]interface{}{"container": create.ContainerID, "rootfs": types, "pidSet": create.Pid > 0, "stdout": create.IO.Stdout != ""})
-				}
-				if exit, ok := v.(*apievents.TaskExit); ok {
-					exits = append(exits, map[string]interface{}{"container": exit.ContainerID, "id": exit.ID, "status": exit.ExitStatus})
-				}
-			case <-errs:
-				return
-			}
-		}
-	}()
-	// Two more subscriptions: only exits, and what an import and unpack publish.
-	collect := func(filter string) *[]string {
-		var seen []string
-		ch, errs := client.Subscribe(subCtx, filter)
+	var probes []chan struct{}
+	subscribe := func(filter string, handle func(*events.Envelope)) {
+		ch, errs := client.Subscribe(subCtx, filter, `topic=="`+probeTopic+`"`)
+		probed := make(chan struct{}, 1000)
+		probes = append(probes, probed)
 		eventsDone.Add(1)
 		go func() {
 			defer eventsDone.Done()
 			for {
 				select {
 				case e := <-ch:
-					seen = append(seen, e.Topic)
+					if e.Topic == probeTopic {
+						probed <- struct{}{}
+					} else {
+						handle(e)
+					}
 				case <-errs:
 					return
 				}
 			}
 		}()
-		return &seen
 	}
-	exitTopics := collect(`topic=="/tasks/exit"`)
-	imageTopics := collect(`namespace=="` + *common.Namespace + `",topic~="^/(images|snapshot|content)/"`)
-	// The subscription is live once the server has it; give it a moment as callers do not.
-	time.Sleep(200 * time.Millisecond)
+	var topics []string
+	var exits, creates []map[string]interface{}
+	subscribe(`namespace=="`+*common.Namespace+`",topic~="^/(tasks|containers)/"`, func(e *events.Envelope) {
+		v, err := typeurl.UnmarshalAny(e.Event)
+		if err != nil {
+			topics = append(topics, e.Topic+" (undecodable: "+err.Error()+")")
+			return
+		}
+		topics = append(topics, e.Topic)
+		if create, ok := v.(*apievents.TaskCreate); ok {
+			var types []string
+			for _, m := range create.Rootfs {
+				types = append(types, m.Type)
+			}
+			creates = append(creates, map[string]interface{}{"container": create.ContainerID, "rootfs": types, "pidSet": create.Pid > 0, "stdout": create.IO.Stdout != ""})
+		}
+		if exit, ok := v.(*apievents.TaskExit); ok {
+			exits = append(exits, map[string]interface{}{"container": exit.ContainerID, "id": exit.ID, "status": exit.ExitStatus})
+		}
+	})
+	// Two more: only exits, and what an import and unpack publish.
+	var exitTopics, imageTopics []string
+	subscribe(`topic=="/tasks/exit"`, func(e *events.Envelope) { exitTopics = append(exitTopics, e.Topic) })
+	subscribe(`namespace=="`+*common.Namespace+`",topic~="^/(images|snapshot|content)/"`, func(e *events.Envelope) {
+		imageTopics = append(imageTopics, e.Topic)
+	})
+	synced := func() {
+		for _, probed := range probes {
+			for len(probed) > 0 {
+				<-probed
+			}
+		}
+		for _, probed := range probes {
+			for waiting := true; waiting; {
+				r.Must("Publish probe", client.EventService().Publish(ctx, probeTopic, &apievents.ContainerCreate{ID: "probe"}))
+				select {
+				case <-probed:
+					waiting = false
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}
+	}
+	synced()
 
 	f, err := os.Open(*common.Archive)
 	r.Must("open archive", err)
@@ -247,13 +267,13 @@ func main() {
 	r["longDeleteExit"] = ldel.ExitCode()
 	r.Must("Delete container long", long.Delete(ctx, containerd.WithSnapshotCleanup))
 
-	// Let the last events arrive, then stop listening.
-	time.Sleep(300 * time.Millisecond)
+	// Every event so far has arrived once a probe published now has; then stop listening.
+	synced()
 	stopEvents()
 	eventsDone.Wait()
 	r["topics"] = topics
-	r["exitTopics"] = *exitTopics
-	r["imageTopics"] = *imageTopics
+	r["exitTopics"] = exitTopics
+	r["imageTopics"] = imageTopics
 	r["exits"] = exits
 	r["taskCreates"] = creates
 
