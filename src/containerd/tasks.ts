@@ -119,6 +119,9 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       const record = container(ctx, req.container_id)
       const p = processOf(record, req.exec_id)
       if (req.signal > 64) throw invalidArgument(`invalid signal ${req.signal}: invalid argument`)
+      // An exec'd process not started yet has no pid to signal (the shim's execProcess.kill).
+      if (p !== record.task && p.status === 'created')
+        throw new RuntimeError('FailedPrecondition', 'process not created: failed precondition')
       // Signal 0 only asks whether the process is there (kill(2)); a created one is (runc's init).
       if (req.signal === 0 && p.status !== 'stopped') return {}
       if (p.status === 'created' && p === record.task) {

@@ -238,6 +238,7 @@ describe.skipIf(!!toolchain.missing)('containerd Go client', () => {
         class: 'InvalidArgument',
         error: `invalid exec id bad id!: identifier "bad id!" must match ${idRule}: invalid argument`,
       },
+      'Kill created exec': { class: 'FailedPrecondition', error: 'process not created: failed precondition' },
       'Delete created exec': { class: 'ok' },
       'LoadProcess missing': { class: 'NotFound', error: 'no running process found: process does not exist nosuch: not found' },
       'Kill missing exec': { class: 'NotFound', error: 'process does not exist nosuch: not found' },

@@ -103,6 +103,10 @@ test("the shim's state machine: what it refuses is code Unknown with runc's word
   // Signal 0 asks whether the process is there; a created task takes execs.
   await ctr.tasks.Kill({ container_id: 'sm', signal: 0 })
   await ctr.tasks.Exec({ container_id: 'sm', exec_id: 'early', spec: processSpec(['true']) })
+  expect(await refused(ctr.tasks.Kill({ container_id: 'sm', exec_id: 'early', signal: 9 }))).toEqual([
+    9,
+    'process not created: failed precondition',
+  ])
   await ctr.tasks.DeleteProcess({ container_id: 'sm', exec_id: 'early' })
   await ctr.tasks.Start({ container_id: 'sm' })
   expect(await refused(ctr.tasks.Start({ container_id: 'sm' }))).toEqual([2, 'cannot start a running process: unknown'])

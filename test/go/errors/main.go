@@ -128,6 +128,7 @@ func main() {
 	try("Exec duplicate id", err)
 	_, err = task.Exec(ctx, "bad id!", spec.Process, cio.NullIO)
 	try("Exec invalid id", err)
+	try("Kill created exec", p.Kill(ctx, syscall.SIGKILL))
 	_, err = p.Delete(ctx)
 	try("Delete created exec", err)
 	_, err = task.LoadProcess(ctx, "nosuch", nil)
