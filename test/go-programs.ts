@@ -40,7 +40,8 @@ function which(name: string): string | undefined {
 
 /**
  * Builds the named programs (directories of test/go/) in GOPATH mode into a fresh temp directory and
- * returns it. Go's build cache makes a second build quick.
+ * returns it. Go's build cache makes a second build quick. One package at a time (-p 1), so that a
+ * cold build leaves the other test files a core on a small CI runner.
  */
 export async function buildGoPrograms(toolchain: GoToolchain, names: string[]): Promise<string> {
   if (!toolchain.go || !toolchain.gopath) throw new Error(`cannot build the Go programs: ${toolchain.missing}`)
@@ -48,7 +49,11 @@ export async function buildGoPrograms(toolchain: GoToolchain, names: string[]): 
   const env: NodeJS.ProcessEnv = { ...process.env, GO111MODULE: 'off', GOPATH: toolchain.gopath, GOFLAGS: '' }
   if (!env.GOCACHE && !env.HOME && !env.XDG_CACHE_HOME) env.GOCACHE = join(tmpdir(), 'fake-containerd-go-cache')
   try {
-    await run(toolchain.go, ['build', '-o', `${out}/`, ...names.map((n) => `./test/go/${n}`)], { cwd: root, env, timeout: 600_000 })
+    await run(toolchain.go, ['build', '-p', '1', '-o', `${out}/`, ...names.map((n) => `./test/go/${n}`)], {
+      cwd: root,
+      env,
+      timeout: 600_000,
+    })
   } catch (err) {
     const e = err as { stderr?: string; message: string }
     throw new Error(`go build failed: ${e.stderr || e.message}`)
