@@ -56,7 +56,6 @@ export class ContainerStore {
     })
   }
 
-  /** Task.Update: the new resources go into the runtime spec. */
   delete(namespace: string, id: string): void {
     const c = this.get(namespace, id)
     delete this.core.state.containers[c.id]
