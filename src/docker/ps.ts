@@ -2,8 +2,7 @@
 // this; put that directory first on dockerd's PATH). dockerd asks containerd for the task's host
 // PIDs (Tasks.ListPids), runs `ps <args> -q<pid,pid,...>` and keeps the lines whose PID column is
 // one of them (moby daemon/top_unix.go). The fake's processes are simulated, so the host's ps finds
-// none of them (or, since the fake's host PIDs are a counter of its own, an unrelated host process
-// that happens to have the same number). This ps asks the fake (its control service, over
+// none of them (their PIDs are above the kernel's pid_max). This ps asks the fake (its control service, over
 // FAKE_CONTAINERD_SOCKET) for the processes with those PIDs and prints them as procps's ps does for
 // the formats docker top uses: -ef / -f, the default (PID TTY TIME CMD), BSD `aux`, and -o/o with
 // the common keys. Without -q, it hands the call to the host's ps.
