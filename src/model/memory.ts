@@ -49,6 +49,16 @@ export class MemoryCgroups {
     this.node.changed()
   }
 
+  /** Gives back `bytes` a process held (a command that ended inside it). */
+  uncharge(containerId: string, hostPid: number, bytes: number): void {
+    const procs = this.#charged.get(containerId)
+    const held = procs?.get(hostPid)
+    if (!procs || held === undefined) return
+    if (held > bytes) procs.set(hostPid, held - bytes)
+    else procs.delete(hostPid)
+    if (procs.size === 0) this.#charged.delete(containerId)
+  }
+
   /** Frees what a process (or, without `hostPid`, every process of the container) holds. */
   release(containerId: string, hostPid?: number): void {
     const procs = this.#charged.get(containerId)

@@ -109,6 +109,7 @@ export function contextOptions(
   const args = spec.args ?? []
   // A task's process is in the node's process table under its host PID; a probe has none.
   const pid = (program.pid !== undefined ? node.pids.byHostPid(program.pid)?.pid : undefined) ?? 1
+  const hostPidOf = (nsPid: number): number => node.pids.find(pidNamespaceOf(node.pids, record), nsPid)?.hostPid ?? program.pid ?? 0
   return {
     fs: fs.view({
       pid,
@@ -125,10 +126,8 @@ export function contextOptions(
     kernel: fs.kernel,
     cwd: spec.cwd || processOf(record).cwd || '/',
     memory: {
-      allocate: (nsPid, bytes) => {
-        const hostPid = node.pids.find(pidNamespaceOf(node.pids, record), nsPid)?.hostPid ?? program.pid ?? 0
-        return node.memory.charge(record, hostPid, bytes)
-      },
+      allocate: (nsPid, bytes) => node.memory.charge(record, hostPidOf(nsPid), bytes),
+      free: (nsPid, bytes) => node.memory.uncharge(record.id, hostPidOf(nsPid), bytes),
     },
     pid,
     isInit: isInit && pid === 1,

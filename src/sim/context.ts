@@ -153,9 +153,17 @@ export interface CommandContext extends ProgramContext {
   readonly applet?: string
   /**
    * The container's memory cgroup: `allocate` charges bytes to process `pid` (of this namespace);
-   * false when that passed the limit and the OOM killer has ended the container.
+   * false when that passed the limit and the OOM killer has ended the container. `free` gives back
+   * what a command held when it ends inside a process that goes on (a shell's builtin or child).
    */
-  readonly memory?: { allocate(pid: number, bytes: number): boolean }
+  readonly memory?: { allocate(pid: number, bytes: number): boolean; free(pid: number, bytes: number): void }
 }
 
 export type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>
+
+/** Waits until the process is ended (a signal, the OOM killer): what a command that never finishes on its own does. */
+export const untilEnded = (ctx: Pick<CommandContext, 'signal'>): Promise<never> =>
+  new Promise<never>((_resolve, reject) => {
+    if (ctx.signal.aborted) reject(ctx.signal.reason)
+    ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true })
+  })

@@ -224,6 +224,35 @@ describe('memory limits', () => {
     expect(topics).toContain('/tasks/oom')
   })
 
+  test("dd's block buffer is memory it touches: bs=20M under 15 MiB is OOM-killed (critest 1.36), bs=1M copies and exits", async () => {
+    const dd = (name: string, script: string) =>
+      containerConfig(name, {
+        image: { image: 'busybox' },
+        command: ['sh', '-c', script],
+        log_path: `${name}/0.log`,
+        linux: { resources: { memory_limit_in_bytes: String(15 * 1024 * 1024), memory_swap_limit_in_bytes: String(15 * 1024 * 1024) } },
+      })
+    const hog = await runContainer(h, pod, config, dd('dd-hog', 'dd if=/dev/zero of=/dev/null bs=20M'))
+    expect(await waitForState(h, hog, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 137, reason: 'OOMKilled' })
+    const fits = await runContainer(h, pod, config, dd('dd-fits', 'dd if=/dev/zero of=/dev/null bs=1M count=4'))
+    expect(await waitForState(h, fits, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 0, reason: 'Completed' })
+    expect(logLines((await status(fits)).log_path)).toEqual([
+      'stderr F 4+0 records in',
+      'stderr F 4+0 records out',
+      expect.stringMatching(/^stderr F 4194304 bytes \(4\.2MB\) copied/),
+    ])
+    // Each dd's buffer goes with it: a shell running many stays within the limit.
+    const loop = 'for i in 1 2 3 4 5 6 7 8; do dd if=/dev/zero of=/dev/null bs=4M count=1 2>/dev/null; done; echo looped'
+    const many = await runContainer(h, pod, config, dd('dd-loop', loop))
+    expect(await waitForState(h, many, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 0, reason: 'Completed' })
+    expect(logLines((await status(many)).log_path)).toEqual(['stdout F looped'])
+    // Without a count, dd copies /dev/zero to /dev/null until it is stopped.
+    const endless = await runContainer(h, pod, config, dd('dd-endless', 'dd if=/dev/zero of=/dev/null bs=1M'))
+    expect((await status(endless)).state).toBe('CONTAINER_RUNNING')
+    await h.runtime.StopContainer({ container_id: endless, timeout: 0 })
+    expect(await status(endless)).toMatchObject({ exit_code: 137 })
+  })
+
   test('within the limit it runs, and the stats show what it holds', async () => {
     const id = await runContainer(h, pod, config, stress('fits', String(300 * 1024 * 1024), ['--vm', '1', '--vm-bytes', '150M']))
     const working = await eventually(async () => {

@@ -2,7 +2,7 @@
 // sha256sum, sha512sum), expr, and free (from the container's /proc/meminfo). Output, messages and
 // exit codes as busybox prints them.
 import { createHash, randomBytes } from 'node:crypto'
-import type { Command, CommandContext } from '../context.js'
+import { untilEnded, type Command, type CommandContext } from '../context.js'
 import { abs, has, parseOptions, reason, readText } from './fs-common.js'
 import { human } from './fs-files.js'
 import { WRITABLE_LAYER_BYTES } from '../fs/mem.js'
@@ -95,6 +95,16 @@ function ddSize(bytes: number): string {
  * blocks between files, devices (/dev/zero) and stdin/stdout; reports records and bytes on stderr.
  */
 export const dd: Command = async (args, ctx) => {
+  const buffer = { bytes: 0 }
+  try {
+    return await ddCopy(args, ctx, buffer)
+  } finally {
+    // The buffer goes with dd; a shell that ran it goes on.
+    if (buffer.bytes > 0) ctx.memory?.free(ctx.pid ?? 1, buffer.bytes)
+  }
+}
+
+async function ddCopy(args: readonly string[], ctx: CommandContext, buffer: { bytes: number }): Promise<number> {
   const opts: Record<string, string> = {}
   for (const a of args.slice(1)) {
     const eq = a.indexOf('=')
@@ -115,22 +125,35 @@ export const dd: Command = async (args, ctx) => {
   // Copying from an endless device to /dev/null moves nothing worth making.
   const toNull = opts.of !== undefined && abs(ctx, opts.of) === '/dev/null'
   let nullBytes: number | undefined
+  // dd reads into one buffer of bs bytes: what a read fills is memory its process touches, charged
+  // to the container (bs=20M under a 15 MiB limit is the OOM killer's, as critest checks).
+  const touch = (bytes: number): boolean => {
+    buffer.bytes = Math.min(blockSize!, bytes)
+    return !ctx.memory || ctx.memory.allocate(ctx.pid ?? 1, buffer.bytes)
+  }
+  let touched = false
   try {
     if (opts.if === undefined) input = Buffer.from(await ctx.stdin.readAll(), 'latin1')
     else {
       const path = abs(ctx, opts.if)
       const st = ctx.fs.stat(path)
       // An endless device gives as many blocks as asked for (no more than a writable layer holds:
-      // the write of more would fail with ENOSPC anyway).
-      if (st?.type === 'char' && (path === '/dev/zero' || path.endsWith('random')) && blocks !== Infinity) {
-        if (toNull) nullBytes = blocks! * blockSize!
-        const size = Math.min(blocks! * blockSize!, toNull ? 0 : WRITABLE_LAYER_BYTES + blockSize!)
+      // the write of more would fail with ENOSPC anyway); to /dev/null without a count, dd copies
+      // until it is ended.
+      if (st?.type === 'char' && (path === '/dev/zero' || path.endsWith('random'))) {
+        touched = true
+        if (!touch(blockSize!)) return await untilEnded(ctx)
+        if (blocks === Infinity && toNull) return await untilEnded(ctx)
+        const wanted = blocks === Infinity ? WRITABLE_LAYER_BYTES + blockSize! : blocks! * blockSize!
+        if (toNull) nullBytes = wanted
+        const size = Math.min(wanted, toNull ? 0 : WRITABLE_LAYER_BYTES + blockSize!)
         input = path === '/dev/zero' ? Buffer.alloc(size) : randomBytes(size)
       } else input = ctx.fs.readFile(path)
     }
   } catch (err) {
     return fail(args, ctx, `can't open '${opts.if}': ${reason(err)}`)
   }
+  if (!touched && input.length > 0 && !touch(input.length)) return await untilEnded(ctx)
   const from = skipBlocks! * blockSize!
   const data = input.subarray(from, blocks === Infinity ? undefined : from + blocks! * blockSize!)
   const copied = nullBytes ?? data.length

@@ -1,7 +1,7 @@
 // Commands about time and processes: sleep, usleep, kill, ps, pgrep, pidof, top. They sleep on the
 // simulated clock (ctx.clock) and see and signal the container's processes through ctx.processes.
 import { freemem, totalmem, loadavg } from 'node:os'
-import type { Command, CommandContext, ProcessInfo } from '../context.js'
+import { untilEnded, type Command, type CommandContext, type ProcessInfo } from '../context.js'
 import { SIGNALS, parseSignal, signalName } from '../signals.js'
 import { basename, fail, pace, usage } from './util.js'
 
@@ -16,12 +16,7 @@ export function sleepMs(ctx: CommandContext, ms: number): Promise<void> {
 }
 
 async function sleepLong(ctx: CommandContext, ms: number): Promise<void> {
-  if (ms === Infinity) {
-    await new Promise<never>((_, reject) => {
-      if (ctx.signal.aborted) reject(ctx.signal.reason)
-      ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true })
-    })
-  }
+  if (ms === Infinity) await untilEnded(ctx)
   for (let left = ms; left > 0; left -= MAX_TIMER) await ctx.clock.sleep(Math.min(left, MAX_TIMER), ctx.signal)
   if (ms <= 0) await ctx.clock.sleep(0, ctx.signal)
 }

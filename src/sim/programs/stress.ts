@@ -2,7 +2,7 @@
 // memory (--vm N --vm-bytes SIZE) charge it to the container's memory cgroup, so a container whose
 // limit is too small is OOM-killed as on a node; CPU, io and disk hogs just run. --timeout ends a
 // successful run. Output and exit codes as stress prints them.
-import type { Command, CommandContext } from '../context.js'
+import { untilEnded, type Command, type CommandContext } from '../context.js'
 import { fail } from '../commands/util.js'
 import type { ImageProgram } from './registry.js'
 
@@ -67,10 +67,6 @@ function parse(args: readonly string[], ctx: CommandContext): Options | number {
   return o
 }
 
-/** Runs until the process is ended (by a signal, or the OOM killer). */
-const forever = (ctx: CommandContext): Promise<number> =>
-  new Promise<number>((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }))
-
 const stress: Command = async (args, ctx) => {
   const o = parse(args, ctx)
   if (typeof o === 'number') return o
@@ -82,9 +78,9 @@ const stress: Command = async (args, ctx) => {
   if (!o.quiet) ctx.write('stdout', `stress: info: [${pid}] dispatching hogs: ${o.cpu} cpu, ${o.io} io, ${o.vm} vm, ${o.hdd} hdd\n`)
   // Each vm hog touches its bytes; past the container's limit the OOM killer ends the container.
   for (let i = 0; i < o.vm; i++) {
-    if (ctx.memory && !ctx.memory.allocate(pid, o.vmBytes)) return forever(ctx)
+    if (ctx.memory && !ctx.memory.allocate(pid, o.vmBytes)) return untilEnded(ctx)
   }
-  if (o.timeoutS === undefined) return forever(ctx)
+  if (o.timeoutS === undefined) return untilEnded(ctx)
   await ctx.clock.sleep(o.timeoutS * 1000, ctx.signal)
   if (!o.quiet) ctx.write('stdout', `stress: info: [${pid}] successful run completed in ${o.timeoutS}s\n`)
   return 0

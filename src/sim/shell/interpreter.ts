@@ -110,6 +110,8 @@ export interface ShellSystem {
   readonly processes: ProcessTable
   readonly net?: Net
   readonly kernel?: Kernel | undefined
+  /** The container's memory cgroup, which what the shell's commands allocate is charged to. */
+  readonly memory?: CommandContext['memory']
 }
 
 export interface ShellOptions {
@@ -1249,6 +1251,7 @@ export class Shell {
       processes: this.table,
       ...(this.sys.net ? { net: this.sys.net } : {}),
       ...(this.sys.kernel ? { kernel: this.sys.kernel } : {}),
+      ...(this.sys.memory ? { memory: this.sys.memory } : {}),
       pid: this.proc.pid,
       isInit: o.exec ? this.proc.isInit : false,
       drain: streams.drain,
@@ -1728,6 +1731,7 @@ export function shellFromContext(ctx: CommandContext, o: { name: string; script?
       processes: ctx.processes,
       ...(ctx.net ? { net: ctx.net } : {}),
       kernel: ctx.kernel,
+      ...(ctx.memory ? { memory: ctx.memory } : {}),
     },
     // A shell started by another shell reads through the same buffer, so no input is lost between them.
     io: Io.of(
