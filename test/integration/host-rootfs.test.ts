@@ -77,6 +77,23 @@ describe('a host directory as the rootfs', () => {
     expect(readFileSync(join(rootfs, 'tmp/out'), 'utf8')).toBe('written\n')
   })
 
+  test('a link a process makes to / or a path with .. never takes its writes out of the rootfs onto the host', async () => {
+    const outside = join(tmpdir(), `fc-escape-${process.pid}-${Date.now()}`)
+    const name = outside.slice(tmpdir().length + 1)
+    const script = `ln -s / /tmp/up; echo via-link > /tmp/up${outside}; echo via-dots > /../../..${outside}.dots; ls /tmp/up/tmp`
+    const stdout = await create('escaper', ['sh', '-c', script])
+    await ctr.tasks.Create({ container_id: 'escaper', stdout, stderr: stdout })
+    const waiting = ctr.tasks.Wait({ container_id: 'escaper' })
+    await ctr.tasks.Start({ container_id: 'escaper' })
+    await waiting
+    // Both writes land inside the rootfs (its own /tmp), as the kernel resolves them under runc's root.
+    expect(() => statSync(outside)).toThrow()
+    expect(() => statSync(`${outside}.dots`)).toThrow()
+    expect(readFileSync(join(rootfs, outside), 'utf8')).toBe('via-link\n')
+    expect(readFileSync(join(rootfs, `${outside}.dots`), 'utf8')).toBe('via-dots\n')
+    await eventually(() => (readFileSync(stdout, 'utf8').includes(name) ? true : undefined), 'the listing')
+  })
+
   test('a rootfs that is not there fails Create as runc does', async () => {
     await create('missing', ['sh'], join(rootfs, 'nope'))
     const err = await grpcError(ctr.tasks.Create({ container_id: 'missing' }))
