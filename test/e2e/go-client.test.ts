@@ -67,7 +67,8 @@ describe.skipIf(!!toolchain.missing)('containerd Go client', () => {
       shortDeleteSameTime: true,
     })
     expect(r.exec).toMatchObject({ exit: 4, deleteExit: 4, stderr: '' })
-    expect(r.exec.stdout).toMatch(/^from exec\n/)
+    // The image's file, unpacked by the client through Diff.Apply, is there with its contents.
+    expect(r.exec.stdout).toBe('from exec\nhello from a layer\n')
     expect(r).toMatchObject({ longPidSet: true, longRunning: 'running', paused: 'paused', resumed: 'running', pidsHasTaskPid: true })
     expect(r.pids).toHaveLength(1)
     // cgroup v2 stats, as containerd reports on a cgroup v2 host; no limit reads as the largest uint64.
