@@ -24,6 +24,7 @@ import { validateRule, type FaultRule } from './faults/rule.js'
 import { fileBlobs, memoryBlobs } from './store/blobs.js'
 import { createLogger, type Logger } from './log.js'
 import { SimClock } from './sim/clock.js'
+import { Harness } from './harness.js'
 
 // Load the wire definitions and the image catalog when the module is imported, so that starting a
 // server (one per test) costs only its socket.
@@ -46,11 +47,17 @@ export interface FakeContainerd extends AsyncDisposable {
   readonly clock: SimClock
   /** The calls of one method (or all), oldest first. */
   calls(method?: string, filter?: JournalFilter): JournalEntry[]
-  /** A fresh start for the next test: runtime fault rules dropped, journal cleared, the node emptied. */
+  /**
+   * A fresh start for the next test: runtime fault rules dropped, journal cleared, the node emptied
+   * (with the pod CIDR of the options, as a new server would start).
+   */
   reset(): void
-  /** A copy of the whole node state (JSON). Content bytes are not part of it. */
+  /** A copy of the whole node state (JSON), with the files containers wrote. Content bytes are not part of it. */
   snapshot(): NodeState
-  /** Replaces the node state with a snapshot; running tasks in it start running. */
+  /**
+   * Replaces the node state with a snapshot; running tasks in it start running. A malformed state
+   * throws an Error naming the wrong field, and the node is left as it was.
+   */
   restore(state: NodeState): void
   /** Stops and starts the server on the same socket, as a containerd restart would; with `state`, nothing is lost. */
   restart(): Promise<void>
@@ -80,8 +87,10 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   const journal = new Journal(options.journalSize ?? 10_000)
   const clock = new SimClock()
   const seedState = seed?.state
+  // The test harness both the library API below and the control service use (harness.ts).
+  const harness = new Harness({ faults, journal, clock, podCidr: options.podCidr ?? DEFAULTS.podCidr })
 
-  let running = await launch(options, socketPath, { log, faults, journal, clock, seedState })
+  let running = await launch(options, socketPath, { log, harness, seedState })
   let closing: Promise<void> | undefined
 
   const self: FakeContainerd = {
@@ -93,20 +102,13 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     faults,
     journal,
     clock,
-    calls: (method, filter = {}) => journal.entries(method === undefined ? filter : { ...filter, method }),
-    reset: () => {
-      faults.reset()
-      journal.clear()
-      running.node.replaceState(emptyState(running.node.state.uuid, options.podCidr ?? DEFAULTS.podCidr))
-    },
-    snapshot: () => {
-      running.node.views.save()
-      return structuredClone(running.node.state)
-    },
-    restore: (state) => running.node.replaceState(structuredClone(state)),
+    calls: (method, filter = {}) => harness.calls(method, filter),
+    reset: () => harness.reset(),
+    snapshot: () => harness.snapshot(),
+    restore: (state) => harness.restore(state),
     restart: async () => {
       await running.close()
-      running = await launch(options, socketPath, { log, faults, journal, clock })
+      running = await launch(options, socketPath, { log, harness })
     },
     close: () => {
       closing ??= (async () => {
@@ -125,9 +127,10 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
 async function launch(
   options: FakeContainerdOptions,
   socketPath: string,
-  shared: { log: Logger; faults: FaultEngine; journal: Journal; clock: SimClock; seedState?: NodeState | undefined },
+  shared: { log: Logger; harness: Harness; seedState?: NodeState | undefined },
 ): Promise<Running> {
-  const { log, faults, journal } = shared
+  const { log, harness } = shared
+  const { faults, journal, clock } = harness
   const podCidr = options.podCidr ?? DEFAULTS.podCidr
   const store = await StateStore.open(options.state, () => shared.seedState ?? emptyState(randomUUID(), podCidr))
   store.onError = (message) => log.error(message)
@@ -138,7 +141,7 @@ async function launch(
     pullPolicy: options.pullPolicy ?? DEFAULTS.pullPolicy,
     log,
     faults,
-    clock: shared.clock,
+    clock,
     // Content bytes sit next to the state file (<state>.blobs/), or in memory with the state.
     blobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs`) : memoryBlobs(),
     // The uncompressed tars of applied layers (an image's files), likewise: <state>.blobs/layers/.
@@ -148,17 +151,13 @@ async function launch(
     log.info(`${e.containerId === e.sandboxId ? 'sandbox' : 'container'} ${e.containerId} ${e.type.toLowerCase()}`),
   )
   node.resume()
+  harness.attach(node)
 
   const open = new OpenCalls()
   const server = new grpc.Server()
   const runtimeVersion = options.runtimeVersion ?? DEFAULTS.runtimeVersion
   const info = runtimeInfo(node, { runtimeName: options.runtimeName ?? DEFAULTS.runtimeName, runtimeVersion })
-  const table = services(
-    node,
-    info,
-    { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` },
-    { faults, journal, clock: shared.clock },
-  )
+  const table = services(node, info, { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` }, { harness })
   for (const s of table) {
     server.addService(s.definition, adapt(s.name, s.definition, s.impl, s.harness ? { open, log } : { open, log, faults, journal }))
   }

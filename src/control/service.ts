@@ -1,21 +1,21 @@
 // fakecontainerd.control.v1.Control: the test harness over the wire — fault rules, the journal,
 // the node's state and the simulated clock — for clients in other processes or languages.
+// Every operation on the harness's side is the library's own (harness.ts); this file only turns
+// requests and JSON into its calls and its errors into InvalidArgument.
 import type { ControlHandlers } from '../generated/fakecontainerd/control/v1/Control.js'
-import type { FaultEngine } from '../faults/engine.js'
 import type { FaultRule } from '../faults/rule.js'
-import { toJson, type Journal } from '../journal/journal.js'
+import type { Harness } from '../harness.js'
+import { toJson } from '../journal/journal.js'
 import { invalidArgument } from '../model/errors.js'
 import type { Node } from '../model/node.js'
 import { HOST_NS, type ProcessNode } from '../model/pids.js'
-import type { SimClock } from '../sim/clock.js'
-import { emptyState, type NodeState } from '../store/schema.js'
 import type { Implementation } from '../rpc/adapter.js'
 
 export interface ControlTargets {
+  /** The node of this run of the server (its processes). */
   node: Node
-  faults: FaultEngine
-  journal: Journal
-  clock: SimClock
+  /** The server's harness: the same object the library API uses. */
+  harness: Harness
 }
 
 function parseJson<T>(text: string, what: string): T {
@@ -26,10 +26,10 @@ function parseJson<T>(text: string, what: string): T {
   }
 }
 
-/** Runs a rule change, turning a rule the engine refuses into InvalidArgument. */
-function rules(change: () => void): void {
+/** Runs a harness operation, turning what it refuses (a rule, a state) into InvalidArgument. */
+function refused<T>(change: () => T): T {
   try {
-    change()
+    return change()
   } catch (err) {
     throw invalidArgument((err as Error).message)
   }
@@ -37,17 +37,17 @@ function rules(change: () => void): void {
 
 const asList = (value: unknown): FaultRule[] => (Array.isArray(value) ? (value as FaultRule[]) : [value as FaultRule])
 
-export function controlService({ node, faults, journal, clock }: ControlTargets): Implementation<ControlHandlers> {
+export function controlService({ node, harness }: ControlTargets): Implementation<ControlHandlers> {
+  const { faults, journal } = harness
   return {
     AddFaults: (req) => {
       const added = asList(parseJson(req.rules_json, 'rules_json'))
-      rules(() => faults.use(...added))
-      return { rules_json: JSON.stringify(faults.list()) }
+      return { rules_json: JSON.stringify(refused(() => harness.addFaults(...added))) }
     },
     ListFaults: () => ({ rules_json: JSON.stringify(faults.list()) }),
     ResetFaults: (req) => {
       const next = req.rules_json ? asList(parseJson(req.rules_json, 'rules_json')) : []
-      rules(() => faults.reset(...next))
+      refused(() => harness.resetFaults(...next))
       return {}
     },
     RestoreFaults: () => {
@@ -59,7 +59,7 @@ export function controlService({ node, faults, journal, clock }: ControlTargets)
       return {}
     },
     GetJournal: (req) => {
-      const entries = journal.entries({
+      const entries = harness.calls(undefined, {
         ...(req.service ? { service: req.service } : {}),
         ...(req.method ? { method: req.method } : {}),
         ...(req.namespace ? { namespace: req.namespace } : {}),
@@ -73,9 +73,7 @@ export function controlService({ node, faults, journal, clock }: ControlTargets)
       return {}
     },
     ResetState: () => {
-      faults.reset()
-      journal.clear()
-      node.replaceState(emptyState(node.state.uuid, node.state.podCidr))
+      harness.reset()
       return {}
     },
     ListProcesses: (req) => {
@@ -102,23 +100,13 @@ export function controlService({ node, faults, journal, clock }: ControlTargets)
           }),
       }
     },
-    SnapshotState: () => ({ state_json: JSON.stringify(node.state) }),
+    SnapshotState: () => ({ state_json: JSON.stringify(harness.snapshot()) }),
     RestoreState: (req) => {
-      const state = parseJson<NodeState>(req.state_json, 'state_json')
-      try {
-        node.replaceState(state)
-      } catch (err) {
-        throw invalidArgument((err as Error).message)
-      }
+      const state = parseJson<unknown>(req.state_json, 'state_json')
+      refused(() => harness.restore(state))
       return {}
     },
-    AdvanceClock: (req) => {
-      clock.advance(Number(req.milliseconds))
-      return { now_ms: Math.round(clock.now()) }
-    },
-    FreezeClock: (req) => {
-      clock.freeze(req.frozen)
-      return { now_ms: Math.round(clock.now()) }
-    },
+    AdvanceClock: (req) => ({ now_ms: Math.round(harness.advanceClock(Number(req.milliseconds))) }),
+    FreezeClock: (req) => ({ now_ms: Math.round(harness.freezeClock(req.frozen)) }),
   }
 }
