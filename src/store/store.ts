@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { migrate } from './migrate.js'
 import { SCHEMA_VERSION, type NodeState } from './schema.js'
+import { validateState } from './validate.js'
 
 /** How long mutations may pile up before they are written together. */
 const COALESCE_MS = 20
@@ -43,8 +44,11 @@ export class StateStore {
     } catch (err) {
       throw new Error(`cannot read state file ${path}: ${(err as Error).message}; fix or remove the file`)
     }
+    // Collections added after a file was written start empty; then the whole state is checked.
+    migrate(db.data)
+    if (typeof db.data === 'object' && db.data !== null && (db.data as { version?: unknown }).version === SCHEMA_VERSION)
+      fillMissing(db.data, initial())
     checkState(db.data, path)
-    fillMissing(db.data, initial())
     return new StateStore(db, path)
   }
 
@@ -90,8 +94,12 @@ function fillMissing(state: NodeState, fresh: NodeState): void {
   for (const [key, value] of Object.entries(fresh)) if (!(key in target)) target[key] = value
 }
 
-/** Checks a state's schema version, first migrating an older one in place (store/migrate.ts). */
+/**
+ * Checks a state's schema version, first migrating an older one in place (store/migrate.ts), and
+ * then its shape (store/validate.ts): throws an Error saying which field is wrong.
+ */
 export function checkState(state: unknown, where: string): asserts state is NodeState {
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) validateState(state, where)
   migrate(state)
   const version = (state as { version?: unknown } | null)?.version
   if (version !== SCHEMA_VERSION) {
@@ -100,4 +108,5 @@ export function checkState(state: unknown, where: string): asserts state is Node
         'start with a new state file or use the fake-containerd version that wrote it',
     )
   }
+  validateState(state, where)
 }

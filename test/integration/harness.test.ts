@@ -1,10 +1,15 @@
 // The harness (src/harness.ts) is one object behind both the library API (fake.reset(),
 // snapshot(), restore(), faults, calls(), clock) and the control service over the socket: the
-// same scenario through either gives the same results.
+// same scenario through either gives the same results. And a malformed state is refused, by
+// restore(), RestoreState, a seed state or a state file, with the field that is wrong.
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { controlClient, type ControlClient } from '../../src/client.js'
 import type { FakeContainerdOptions } from '../../src/config.js'
 import type { FaultRule } from '../../src/faults/rule.js'
+import { startFakeContainerd } from '../../src/server.js'
 import type { NodeState } from '../../src/store/schema.js'
 import { containerConfig, grpcError, harness, podConfig, runContainer, runPod, waitForState, type Harness } from '../helpers.js'
 
@@ -147,4 +152,74 @@ describe('one harness behind the library and the control service', () => {
       expect(JSON.parse((await h.runtime.Status({ verbose: true })).info.config!).podCidr).toBe('10.77.0.0/16')
     },
   )
+})
+
+describe('a malformed state is refused, and the node is left as it was', () => {
+  /** A valid state with one thing broken. */
+  async function brokenStates(h: Harness, pod: string) {
+    const good = h.fake.snapshot()
+    const broken = (change: (s: Record<string, any>) => void) => {
+      const s = structuredClone(good) as unknown as Record<string, any>
+      change(s)
+      return s
+    }
+    return [
+      [broken((s) => delete s.containers), /state\.containers must be present, not nothing/],
+      [broken((s) => (s.images = {})), /state\.images must be an array, not an object/],
+      [
+        broken((s) => (s.containers[pod].task.status = 'bogus')),
+        new RegExp(`state\\.containers\\["${pod}"\\]\\.task\\.status must be one of`),
+      ],
+      [broken((s) => (s.containers[pod].id = 'other')), /\.id must be its key/],
+      [broken((s) => (s.podCidr = '10.0.0.0/99')), /state\.podCidr: invalid pod CIDR/],
+      [broken((s) => (s.nextPid = 'many')), /state\.nextPid must be an integer, not "many"/],
+      [
+        broken((s) => (s.snapshots = { overlayfs: { default: { k: { kind: 'odd' } } } })),
+        /state\.snapshots\["overlayfs"\]\["default"\]\["k"\]\.kind must be one of/,
+      ],
+      [[], /state must be an object, not an array/],
+    ] as const
+  }
+
+  test('restore() throws an Error naming the field', async () => {
+    const { h } = await start('library')
+    const pod = await runPod(h, podConfig('stays'))
+    for (const [state, message] of await brokenStates(h, pod)) {
+      expect(() => h.fake.restore(state as unknown as NodeState)).toThrow(message)
+    }
+    expect(() => h.fake.restore({ version: 2 } as NodeState)).toThrow(
+      /the given state is not a valid node state: state\.uuid must be present/,
+    )
+    expect((await h.runtime.ListPodSandbox({ filter: null })).items.map((p) => p.id)).toEqual([pod])
+    expect(h.fake.node.tasks.process(pod)?.running).toBe(true)
+  })
+
+  test('RestoreState answers InvalidArgument naming the field', async () => {
+    const { h } = await start('control')
+    const control = controlClient(h.fake.address)
+    open.push(control)
+    const pod = await runPod(h, podConfig('stays'))
+    for (const [state, message] of await brokenStates(h, pod)) {
+      const err = await grpcError(control.RestoreState({ state_json: JSON.stringify(state) }))
+      expect([err.code, err.details]).toEqual([3, expect.stringMatching(message)])
+    }
+    expect((await h.runtime.ListPodSandbox({ filter: null })).items.map((p) => p.id)).toEqual([pod])
+    expect(h.fake.node.tasks.process(pod)?.running).toBe(true)
+  })
+
+  test('a malformed seed state or state file is refused at start, naming the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-bad-state-'))
+    const { h } = await start('library')
+    const state = h.fake.snapshot() as unknown as Record<string, unknown>
+    const seed = join(dir, 'seed.json')
+    writeFileSync(seed, JSON.stringify({ description: 'broken', state: { ...state, leases: [] }, faults: [] }))
+    await expect(startFakeContainerd({ seedState: seed })).rejects.toThrow(
+      `seed state ${seed} is not a valid node state: state.leases must be an object, not an array`,
+    )
+    const file = join(dir, 'state.json')
+    writeFileSync(file, JSON.stringify({ ...state, namespaces: { default: { labels: { a: 1 } } } }))
+    await expect(startFakeContainerd({ state: file })).rejects.toThrow(
+      /state\.namespaces\["default"\]\.labels\["a"\] must be a string, not 1/,
+    )
+  })
 })
