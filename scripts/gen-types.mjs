@@ -8,7 +8,7 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-// Keep these options equal to the loader options in src/proto/load.ts.
+// Keep these options equal to loaderOptions() in src/service-descriptors.cts (the server's and clients').
 // Every proto file, so that event payloads and types no service imports get types too.
 const protoDir = join(root, 'proto')
 const protos = readdirSync(protoDir, { recursive: true })

@@ -1,47 +1,20 @@
 // Loads the wire definitions in proto/ once per process (every server in a test run shares them).
-// Keep the options equal to those in scripts/gen-types.mjs, which generates src/generated/.
-import * as grpc from '@grpc/grpc-js'
-import * as protoLoader from '@grpc/proto-loader'
+// The services' files come from src/service-descriptors.cts; the loader options are kept equal to
+// those in scripts/gen-types.mjs, which generates src/generated/.
+import type * as grpc from '@grpc/grpc-js'
+import type * as protoLoader from '@grpc/proto-loader'
 import protobuf from 'protobufjs'
 import { packagePath } from '../paths.js'
+import { loadGroup, loaderOptions, type ServiceGroup } from '../service-descriptors.cjs'
 import type { ProtoGrpcType as CriProto } from '../generated/api.js'
 import type { ProtoGrpcType as ControlProto } from '../generated/control.js'
-import type { ProtoGrpcType as ContainersProto } from '../generated/containers.js'
-import type { ProtoGrpcType as ContentProto } from '../generated/content.js'
-import type { ProtoGrpcType as DiffProto } from '../generated/diff.js'
-import type { ProtoGrpcType as EventsProto } from '../generated/events.js'
-import type { ProtoGrpcType as HealthProto } from '../generated/health.js'
-import type { ProtoGrpcType as ImagesProto } from '../generated/images.js'
-import type { ProtoGrpcType as IntrospectionProto } from '../generated/introspection.js'
-import type { ProtoGrpcType as LeasesProto } from '../generated/leases.js'
-import type { ProtoGrpcType as NamespacesProto } from '../generated/namespace.js'
-import type { ProtoGrpcType as SnapshotsProto } from '../generated/snapshots.js'
-import type { ProtoGrpcType as TasksProto } from '../generated/tasks.js'
-import type { ProtoGrpcType as VersionProto } from '../generated/version.js'
 
-export const LOADER_OPTIONS: protoLoader.Options = {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-  includeDirs: [packagePath('proto')],
+export const LOADER_OPTIONS: protoLoader.Options = loaderOptions(packagePath('proto'))
+
+/** The package of one group's services (their proto files, from src/service-descriptors.cts), loaded once. */
+export function servicePackage(group: ServiceGroup): grpc.GrpcObject {
+  return loadGroup(group, packagePath('proto'))
 }
-
-const CONTAINERD_SERVICES = [
-  'containerd/services/containers/v1/containers.proto',
-  'containerd/services/content/v1/content.proto',
-  'containerd/services/diff/v1/diff.proto',
-  'containerd/services/events/v1/events.proto',
-  'containerd/services/images/v1/images.proto',
-  'containerd/services/introspection/v1/introspection.proto',
-  'containerd/services/leases/v1/leases.proto',
-  'containerd/services/namespaces/v1/namespace.proto',
-  'containerd/services/snapshots/v1/snapshots.proto',
-  'containerd/services/tasks/v1/tasks.proto',
-  'containerd/services/version/v1/version.proto',
-  'grpc/health/v1/health.proto',
-]
 
 /** Payloads that travel as Any (events in envelopes, task metrics); these files define them. */
 const PAYLOAD_FILES = [
@@ -56,38 +29,19 @@ const PAYLOAD_FILES = [
   'cgroups/v2/metrics.proto',
 ]
 
-export type ContainerdProto = ContainersProto &
-  ContentProto &
-  DiffProto &
-  EventsProto &
-  ImagesProto &
-  IntrospectionProto &
-  LeasesProto &
-  NamespacesProto &
-  SnapshotsProto &
-  TasksProto &
-  VersionProto &
-  HealthProto
-
-let control: ControlProto | undefined
-
-export function controlProto(): ControlProto {
-  control ??= grpc.loadPackageDefinition(protoLoader.loadSync('fakecontainerd/control/v1/control.proto', LOADER_OPTIONS)) as unknown as ControlProto
-  return control
-}
-
-let cri: CriProto | undefined
-let containerd: ContainerdProto | undefined
 let messages: protobuf.Root | undefined
 
-export function criProto(): CriProto {
-  cri ??= grpc.loadPackageDefinition(protoLoader.loadSync('cri/runtime/v1/api.proto', LOADER_OPTIONS)) as unknown as CriProto
-  return cri
+export function controlProto(): ControlProto {
+  return servicePackage('control') as unknown as ControlProto
 }
 
-export function containerdProto(): ContainerdProto {
-  containerd ??= grpc.loadPackageDefinition(protoLoader.loadSync(CONTAINERD_SERVICES, LOADER_OPTIONS)) as unknown as ContainerdProto
-  return containerd
+export function criProto(): CriProto {
+  return servicePackage('cri') as unknown as CriProto
+}
+
+/** containerd's services (typed through the clients and implementations, by src/service-descriptors.cts). */
+export function containerdProto(): grpc.GrpcObject {
+  return servicePackage('containerd')
 }
 
 function payloadType(typeName: string): protobuf.Type {

@@ -22,13 +22,14 @@
 //
 // Tests share the server: run them one file at a time (--runInBand or maxWorkers: 1) if they reset it.
 //
-// This file stands alone: it needs only @grpc/grpc-js, @grpc/proto-loader and the package's
-// proto/ directory, never the ESM library (loaded only by globalSetup, in jest's process, with import()).
-import * as grpc from '@grpc/grpc-js'
-import * as protoLoader from '@grpc/proto-loader'
+// This file and the one it builds its clients from (../service-descriptors.cts, CommonJS too, which
+// the ESM clients are built from as well) need only @grpc/grpc-js, @grpc/proto-loader and the
+// package's proto/ directory, never the ESM library (loaded only by globalSetup, in jest's process,
+// with import()).
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import type { ContainerdClients, ControlClient, ImageClient, RuntimeClient, CallOptions } from '../client.js'
+import { groupClients, loadGroup, type GroupClients, type ServiceGroup } from '../service-descriptors.cjs'
+import type { ContainerdClients, ControlClient, ImageClient, RuntimeClient } from '../client.js'
 import type { FakeContainerdOptions } from '../config.js'
 import type { FaultRule } from '../faults/rule.js'
 import type { JournalEntry, JournalFilter } from '../journal/journal.js'
@@ -81,97 +82,7 @@ const PACKAGE_ROOT = ((): string => {
   return dir
 })()
 
-// The same options as src/proto/load.ts, so messages have the same shape as in the ESM clients.
-const LOADER_OPTIONS: protoLoader.Options = {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-  includeDirs: [join(PACKAGE_ROOT, 'proto')],
-}
-
-// The containerd services the server serves (src/proto/load.ts has the same list).
-const CONTAINERD_SERVICES = {
-  version: 'containerd/services/version/v1/version.proto',
-  introspection: 'containerd/services/introspection/v1/introspection.proto',
-  namespaces: 'containerd/services/namespaces/v1/namespace.proto',
-  containers: 'containerd/services/containers/v1/containers.proto',
-  images: 'containerd/services/images/v1/images.proto',
-  content: 'containerd/services/content/v1/content.proto',
-  snapshots: 'containerd/services/snapshots/v1/snapshots.proto',
-  diff: 'containerd/services/diff/v1/diff.proto',
-  leases: 'containerd/services/leases/v1/leases.proto',
-  events: 'containerd/services/events/v1/events.proto',
-  tasks: 'containerd/services/tasks/v1/tasks.proto',
-  health: 'grpc/health/v1/health.proto',
-} as const
-
-// Service names inside the loaded definitions, by client name.
-const CONTAINERD_SERVICE_NAMES: Record<keyof typeof CONTAINERD_SERVICES, string> = {
-  version: 'containerd.services.version.v1.Version',
-  introspection: 'containerd.services.introspection.v1.Introspection',
-  namespaces: 'containerd.services.namespaces.v1.Namespaces',
-  containers: 'containerd.services.containers.v1.Containers',
-  images: 'containerd.services.images.v1.Images',
-  content: 'containerd.services.content.v1.Content',
-  snapshots: 'containerd.services.snapshots.v1.Snapshots',
-  diff: 'containerd.services.diff.v1.Diff',
-  leases: 'containerd.services.leases.v1.Leases',
-  events: 'containerd.services.events.v1.Events',
-  tasks: 'containerd.services.tasks.v1.Tasks',
-  health: 'grpc.health.v1.Health',
-}
-
-type ServiceConstructor = grpc.ServiceClientConstructor
-
-const loaded = new Map<string, grpc.GrpcObject>()
-
-/** Loads proto files once per module registry (jest gives each test file its own). */
-function load(files: string | string[]): grpc.GrpcObject {
-  const key = ([] as string[]).concat(files).join(',')
-  let pkg = loaded.get(key)
-  if (!pkg) {
-    pkg = grpc.loadPackageDefinition(protoLoader.loadSync(files, LOADER_OPTIONS))
-    loaded.set(key, pkg)
-  }
-  return pkg
-}
-
-function service(pkg: grpc.GrpcObject, name: string): ServiceConstructor {
-  let node: unknown = pkg
-  for (const part of name.split('.')) node = (node as Record<string, unknown> | undefined)?.[part]
-  if (typeof node !== 'function') throw new Error(`fake-containerd/jest: ${name} is not in the loaded protos`)
-  return node as ServiceConstructor
-}
-
-type RawMethod = (
-  request: unknown,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback?: (err: grpc.ServiceError | null, res: unknown) => void,
-) => unknown
-
-/** Unary methods return promises; streaming methods return the grpc-js stream (async iterable). */
-function promiseClient<C>(client: grpc.Client, definition: grpc.ServiceDefinition, defaults: Record<string, string> = {}): C {
-  const out: Record<string, unknown> = {}
-  for (const [name, def] of Object.entries(definition)) {
-    const raw = (client as unknown as Record<string, RawMethod>)[name]!.bind(client) as RawMethod
-    const prepare = (options: CallOptions | undefined): [grpc.Metadata, grpc.CallOptions] => {
-      const metadata = new grpc.Metadata()
-      for (const [k, v] of Object.entries({ ...defaults, ...options?.metadata })) metadata.set(k, v)
-      const deadline = options?.deadline
-      return [metadata, deadline === undefined ? {} : { deadline: typeof deadline === 'number' ? Date.now() + deadline : deadline }]
-    }
-    out[name] = def.requestStream
-      ? (options?: CallOptions) => (raw as unknown as (m: grpc.Metadata, o: grpc.CallOptions) => unknown)(...prepare(options))
-      : def.responseStream
-        ? (request: unknown, options?: CallOptions) => raw(request, ...prepare(options))
-        : (request: unknown, options?: CallOptions) =>
-            new Promise((resolve, reject) => raw(request, ...prepare(options), (err, res) => (err ? reject(err) : resolve(res))))
-  }
-  return out as C
-}
+const PROTO_DIR = join(PACKAGE_ROOT, 'proto')
 
 /** The journal filter of connect().calls(): JournalFilter without method (given on its own). */
 export type CallsFilter = Omit<JournalFilter, 'method'>
@@ -213,42 +124,22 @@ export function connect(address: string | undefined = process.env[ADDRESS_ENV]):
       `fake-containerd/jest: no address: set globalSetup to 'fake-containerd/jest/global-setup' in the jest config (it sets ${ADDRESS_ENV}), or pass one to connect()`,
     )
   const target = address
-  const clients: grpc.Client[] = []
-  const make = <C,>(Ctor: ServiceConstructor, defaults?: Record<string, string>): C => {
-    const c = new Ctor(target, grpc.credentials.createInsecure())
-    clients.push(c)
-    return promiseClient<C>(c, Ctor.service, defaults)
+  const closers: Array<() => void> = []
+  const open = <G extends ServiceGroup>(group: G, defaults?: Record<string, string>): GroupClients<G> => {
+    const clients = groupClients(loadGroup(group, PROTO_DIR), group, target, defaults)
+    closers.push(clients.close)
+    return clients
   }
-  const cri = load('cri/runtime/v1/api.proto')
-  const runtime = make<RuntimeClient>(service(cri, 'runtime.v1.RuntimeService'))
-  const image = make<ImageClient>(service(cri, 'runtime.v1.ImageService'))
-  const Control = service(load('fakecontainerd/control/v1/control.proto'), 'fakecontainerd.control.v1.Control')
-  const controlChannel = new Control(target, grpc.credentials.createInsecure())
-  clients.push(controlChannel)
-  const control = Object.assign(promiseClient<Omit<ControlClient, 'close'>>(controlChannel, Control.service), {
-    close: () => controlChannel.close(),
-  }) as ControlClient
+  const { runtime, image } = open('cri')
+  const controlClients = open('control')
+  const control: ControlClient = Object.assign(controlClients.control, { close: controlClients.close })
 
   return {
     address: target,
     runtime,
     image,
     control,
-    containerd: (namespace = 'default') => {
-      const pkg = load(Object.values(CONTAINERD_SERVICES))
-      const defaults = { 'containerd-namespace': namespace }
-      const own: grpc.Client[] = []
-      const out: Record<string, unknown> = {}
-      for (const [key, name] of Object.entries(CONTAINERD_SERVICE_NAMES)) {
-        const Ctor = service(pkg, name)
-        const c = new Ctor(target, grpc.credentials.createInsecure())
-        own.push(c)
-        clients.push(c)
-        out[key] = promiseClient(c, Ctor.service, defaults)
-      }
-      out.close = () => own.forEach((c) => c.close())
-      return out as ContainerdClients
-    },
+    containerd: (namespace = 'default') => open('containerd', { 'containerd-namespace': namespace }),
     faults: {
       use: async (...rules) => JSON.parse((await control.AddFaults({ rules_json: JSON.stringify(rules) })).rules_json) as FaultRule[],
       list: async () => JSON.parse((await control.ListFaults({})).rules_json) as FaultRule[],
@@ -273,6 +164,6 @@ export function connect(address: string | undefined = process.env[ADDRESS_ENV]):
     reset: async () => {
       await control.ResetState({})
     },
-    close: () => clients.forEach((c) => c.close()),
+    close: () => closers.forEach((close) => close()),
   }
 }

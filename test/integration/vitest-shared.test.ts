@@ -12,9 +12,11 @@ const run = promisify(execFile)
 describe('fake-containerd/vitest/global-setup with sharedTest', () => {
   test('one server for the run, reset before each test', async () => {
     const dir = mkdtempSync(join(root, 'test/.tmp-shared-'))
+    // From the sources, not dist/, so vite also compiles the CommonJS TypeScript (.cts) they import,
+    // as this repo's own vitest.config.ts has it do; an installed package needs none of that.
     writeFileSync(
       join(dir, 'vitest.config.mjs'),
-      `export default { test: { include: ['${dir}/*.test.ts'], globalSetup: ['${root}/src/testing/vitest-global.ts'], fileParallelism: false } }\n`,
+      `export default { oxc: { include: /\\.(m?ts|cts)$/ }, test: { include: ['${dir}/*.test.ts'], globalSetup: ['${root}/src/testing/vitest-global.ts'], fileParallelism: false } }\n`,
     )
     const body = (name: string) => `
 import { sharedTest as test, expect } from '${root}/src/testing/vitest.ts'
