@@ -1,5 +1,5 @@
-// Options for one fake-containerd server, their defaults, and the environment variables the CLI
-// reads them from.
+// Options for one fake-containerd server. Their flags, environment variables and defaults are rows of
+// FLAGS in flags.ts; the compiler holds this type and that table to each other.
 import type { FaultRule } from './faults/rule.js'
 import type { PullPolicy } from './model/images.js'
 
@@ -33,33 +33,6 @@ export interface FakeContainerdOptions {
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug'
 
-export const PACKAGE_VERSION = '0.1.0'
-
-export const DEFAULTS = {
-  socket: '/tmp/fake-containerd/containerd.sock',
-  sandboxImage: 'registry.k8s.io/pause:3.10',
-  podCidr: '10.88.0.0/16',
-  runtimeHandlers: ['runc'],
-  pullPolicy: 'any' as PullPolicy,
-  logLevel: 'info' as LogLevel,
-  runtimeName: 'containerd',
-  runtimeVersion: `v2.1.0-fake-containerd-${PACKAGE_VERSION}`,
-}
-
-/** Environment variable for each CLI flag. */
-export const ENV = {
-  socket: 'FAKE_CONTAINERD_SOCKET',
-  state: 'FAKE_CONTAINERD_STATE',
-  sandboxImage: 'FAKE_CONTAINERD_SANDBOX_IMAGE',
-  podCidr: 'FAKE_CONTAINERD_POD_CIDR',
-  runtimeHandlers: 'FAKE_CONTAINERD_RUNTIME_HANDLERS',
-  pullPolicy: 'FAKE_CONTAINERD_PULL_POLICY',
-  logLevel: 'FAKE_CONTAINERD_LOG_LEVEL',
-  runtimeName: 'FAKE_CONTAINERD_RUNTIME_NAME',
-  runtimeVersion: 'FAKE_CONTAINERD_RUNTIME_VERSION',
-  fault: 'FAKE_CONTAINERD_FAULT',
-  faults: 'FAKE_CONTAINERD_FAULTS',
-  seed: 'FAKE_CONTAINERD_SEED',
-  seedState: 'FAKE_CONTAINERD_SEED_STATE',
-  journalSize: 'FAKE_CONTAINERD_JOURNAL_SIZE',
-} as const
+export { PACKAGE_VERSION } from './version.js'
+// Made from the one table of CLI flags (flags.ts).
+export { DEFAULTS, ENV } from './flags.js'

@@ -1,0 +1,354 @@
+// The one table of command-line flags. The argument parser, --help, the environment variables, the
+// defaults (DEFAULTS) and the README's flag table (npm run docs) are all made from FLAGS below.
+//
+// To add a flag: add its option to FakeContainerdOptions (config.ts), a row here, then `npm run docs`.
+// The compiler refuses an option without a row, and a row whose parser does not give its option's type.
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { FakeContainerdOptions, LogLevel } from './config.js'
+import { parseFaultSpec, readFaultFile } from './faults/spec.js'
+import type { PullPolicy } from './model/images.js'
+import { PACKAGE_VERSION } from './version.js'
+
+type Options = Required<FakeContainerdOptions>
+type OptionKey = keyof Options
+/** Options that hold a list, so that a flag for them may be repeated. */
+type ListKey = { [K in OptionKey]: Options[K] extends readonly unknown[] ? K : never }[OptionKey]
+
+interface Described {
+  /** The spelling without the leading "--". */
+  readonly name: string
+  /** One line for --help and the README. */
+  readonly help: string
+  /** More --help lines (examples). */
+  readonly more?: readonly string[]
+}
+
+interface ValueFlag<K extends OptionKey> extends Described {
+  /** The option the flag sets. Several flags may set one list option: their values add up, in table order. */
+  readonly key: K
+  /** What the value is called in --help and the README ("PATH"). */
+  readonly arg: string
+  /** The environment variable read when the flag is not given (an empty one counts as unset). */
+  readonly env: string
+  /** The value when neither the flag nor its variable is given (the library's default may differ). */
+  readonly default?: Options[K]
+  /** How the default reads in --help and the README, when not the value itself. */
+  readonly shownDefault?: string
+}
+
+/** A flag given once (the last one counts): its text parsed into the option. */
+interface SingleFlag<K extends OptionKey> extends ValueFlag<K> {
+  readonly repeatable?: false
+  /** The option from the flag's text; throws the message the user sees (exit code 2). */
+  readonly parse: (text: string, flag: string) => Options[K]
+}
+
+/** A flag that may be given more than once; each value is one item of a list option. */
+interface RepeatableFlag<K extends ListKey> extends ValueFlag<K> {
+  readonly repeatable: true
+  /** What separates the items in the environment variable (each is trimmed; empty ones are dropped). */
+  readonly separator: ',' | ';'
+  /** One item of the option from one value; throws the message the user sees (exit code 2). */
+  readonly parse: (text: string, flag: string) => Options[K][number]
+}
+
+/** A flag that does something instead of starting the server. */
+interface ActionFlag extends Described {
+  readonly action: 'help' | 'version'
+  readonly short?: string
+}
+
+type OptionFlag = { [K in OptionKey]: SingleFlag<K> }[OptionKey] | { [K in ListKey]: RepeatableFlag<K> }[ListKey]
+export type Flag = OptionFlag | ActionFlag
+
+/** A bad flag or value: the CLI prints the message and exits with code 2. */
+export class UsageError extends Error {}
+
+const text = (value: string): string => value
+
+const oneOf =
+  <T extends string>(...choices: readonly T[]) =>
+  (value: string, flag: string): T => {
+    if ((choices as readonly string[]).includes(value)) return value as T
+    throw new Error(
+      choices.length === 2
+        ? `${flag} must be "${choices[0]}" or "${choices[1]}", got "${value}"`
+        : `${flag} must be one of ${choices.join(', ')}; got "${value}"`,
+    )
+  }
+
+const wholeNumber = (value: string, flag: string): number => {
+  if (!/^\d+$/.test(value)) throw new Error(`${flag} must be a whole number, got "${value}"`)
+  return Number(value)
+}
+
+const handlerName = (value: string, flag: string): string => {
+  if (!/^[A-Za-z0-9._-]+$/.test(value)) throw new Error(`${flag} names may hold only letters, digits, ".", "_" and "-"`)
+  return value
+}
+
+// Rows are checked in this order, so when several values are bad the first row's message is the one shown.
+export const FLAGS = [
+  {
+    name: 'socket',
+    key: 'socket',
+    arg: 'PATH',
+    env: 'FAKE_CONTAINERD_SOCKET',
+    default: '/tmp/fake-containerd/containerd.sock',
+    help: 'unix socket to serve on',
+    parse: text,
+  },
+  {
+    name: 'state',
+    key: 'state',
+    arg: 'FILE',
+    env: 'FAKE_CONTAINERD_STATE',
+    shownDefault: 'in memory only',
+    help: "persist the node's state to FILE",
+    parse: text,
+  },
+  {
+    name: 'seed-state',
+    key: 'seedState',
+    arg: 'FILE',
+    env: 'FAKE_CONTAINERD_SEED_STATE',
+    help: 'start from this node state (a snapshot or scenario) when there is no --state file yet',
+    parse: text,
+  },
+  {
+    name: 'sandbox-image',
+    key: 'sandboxImage',
+    arg: 'REF',
+    env: 'FAKE_CONTAINERD_SANDBOX_IMAGE',
+    default: 'registry.k8s.io/pause:3.10',
+    help: 'pause image for pod sandboxes',
+    parse: text,
+  },
+  {
+    name: 'pod-cidr',
+    key: 'podCidr',
+    arg: 'CIDR',
+    env: 'FAKE_CONTAINERD_POD_CIDR',
+    default: '10.88.0.0/16',
+    help: 'pod IP range',
+    parse: text,
+  },
+  {
+    name: 'pull-policy',
+    key: 'pullPolicy',
+    arg: 'any|catalog',
+    env: 'FAKE_CONTAINERD_PULL_POLICY',
+    default: 'any',
+    help: 'any: unknown images are synthesised; catalog: only shipped images pull',
+    parse: oneOf<PullPolicy>('any', 'catalog'),
+  },
+  {
+    name: 'log-level',
+    key: 'logLevel',
+    arg: 'error|warn|info|debug',
+    env: 'FAKE_CONTAINERD_LOG_LEVEL',
+    default: 'info',
+    help: 'what the server logs to stderr (debug: every call)',
+    parse: oneOf<LogLevel>('error', 'warn', 'info', 'debug'),
+  },
+  {
+    name: 'runtime-handler',
+    key: 'runtimeHandlers',
+    arg: 'NAME',
+    env: 'FAKE_CONTAINERD_RUNTIME_HANDLERS',
+    repeatable: true,
+    separator: ',',
+    default: ['runc'],
+    help: 'accepted runtime handler; the first is the default',
+    parse: handlerName,
+  },
+  {
+    name: 'runtime-name',
+    key: 'runtimeName',
+    arg: 'NAME',
+    env: 'FAKE_CONTAINERD_RUNTIME_NAME',
+    default: 'containerd',
+    help: 'runtime_name reported by Version',
+    parse: text,
+  },
+  {
+    name: 'runtime-version',
+    key: 'runtimeVersion',
+    arg: 'V',
+    env: 'FAKE_CONTAINERD_RUNTIME_VERSION',
+    default: `v2.1.0-fake-containerd-${PACKAGE_VERSION}`,
+    shownDefault: 'v2.1.0-fake-containerd-<version>',
+    help: 'runtime_version reported by Version',
+    parse: text,
+  },
+  {
+    name: 'seed',
+    key: 'seed',
+    arg: 'N',
+    env: 'FAKE_CONTAINERD_SEED',
+    default: 1,
+    help: 'seed for fault probabilities: the same seed, the same run',
+    parse: wholeNumber,
+  },
+  {
+    name: 'journal-size',
+    key: 'journalSize',
+    arg: 'N',
+    env: 'FAKE_CONTAINERD_JOURNAL_SIZE',
+    default: 10_000,
+    help: 'calls the journal keeps',
+    parse: wholeNumber,
+  },
+  {
+    // Before --fault: a file's rules come first.
+    name: 'faults',
+    key: 'faults',
+    arg: 'FILE',
+    env: 'FAKE_CONTAINERD_FAULTS',
+    help: 'fault rules from a YAML or JSON file',
+    parse: (file) => (file ? readFaultFile(file) : []),
+  },
+  {
+    name: 'fault',
+    key: 'faults',
+    arg: 'RULE',
+    env: 'FAKE_CONTAINERD_FAULT',
+    repeatable: true,
+    separator: ';',
+    help: 'a fault rule',
+    more: [
+      "e.g. 'RunPodSandbox:error=UNAVAILABLE,times=2', 'method=List*,delay=200ms',",
+      "'kind=crash,name=web,exit-code=3,after=1s', 'kind=pullFailure,pull=unavailable'",
+    ],
+    parse: (spec) => parseFaultSpec(spec),
+  },
+  { name: 'help', short: 'h', action: 'help', help: 'print this help and exit' },
+  { name: 'version', action: 'version', help: 'print the version and exit' },
+] as const satisfies readonly Flag[]
+
+type Row = (typeof FLAGS)[number]
+type OptionRow = Extract<Row, { key: OptionKey }>
+type DefaultedRow = Extract<OptionRow, { default: unknown }>
+
+/** Compiles only while every option has a row in FLAGS (else it names the options without one). */
+export type EveryOptionHasAFlag = [Exclude<OptionKey, OptionRow['key']>] extends [never] ? true : Exclude<OptionKey, OptionRow['key']>
+true satisfies EveryOptionHasAFlag
+
+/** The rows as the code below reads them. */
+const ROWS: readonly Flag[] = FLAGS
+const isOption = (f: Flag): f is OptionFlag => 'key' in f
+const OPTION_FLAGS = ROWS.filter(isOption)
+const ACTION_FLAGS = ROWS.filter((f): f is ActionFlag => !isOption(f))
+
+/** The CLI's value of each option that has a default (the library falls back to these too, except socket and logLevel). */
+export type Defaults = { -readonly [F in DefaultedRow as F['key']]: Options[F['key']] }
+export const DEFAULTS = Object.fromEntries(
+  OPTION_FLAGS.filter((f) => f.default !== undefined).map((f) => [f.key, f.default]),
+) as unknown as Defaults
+
+/** The environment variable of each flag, by the flag's name. */
+export const ENV = Object.fromEntries(OPTION_FLAGS.map((f) => [f.name, f.env])) as { readonly [F in OptionRow as F['name']]: F['env'] }
+
+const PARSE_ARGS_OPTIONS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
+  ROWS.map((f) =>
+    isOption(f)
+      ? [f.name, { type: 'string', multiple: f.repeatable === true }]
+      : [f.name, { type: 'boolean', ...(f.short ? { short: f.short } : {}) }],
+  ),
+)
+
+/** The texts a flag is given: its command-line values, else its environment variable's; undefined when neither. */
+function textsOf(flag: OptionFlag, given: unknown, fromEnv: string | undefined): string[] | undefined {
+  if (given !== undefined) return Array.isArray(given) ? given.map(String) : [String(given)]
+  if (!fromEnv) return undefined
+  if (!flag.repeatable) return [fromEnv]
+  return fromEnv
+    .split(flag.separator)
+    .map((s) => s.trim())
+    .filter(Boolean)
+}
+
+/** The server options the command line and the environment ask for, or the action a flag asks for. */
+export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): FakeContainerdOptions | 'help' | 'version' {
+  let values: Record<string, unknown>
+  try {
+    ;({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: PARSE_ARGS_OPTIONS }))
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  for (const f of ACTION_FLAGS) if (values[f.name]) return f.action
+  const given: Record<string, unknown> = {}
+  for (const f of OPTION_FLAGS) {
+    const texts = textsOf(f, values[f.name], env[f.env])
+    if (texts === undefined) continue
+    const flag = `--${f.name}`
+    let value: unknown
+    try {
+      value = f.repeatable ? texts.map((t) => f.parse(t, flag)) : f.parse(texts[texts.length - 1]!, flag)
+    } catch (err) {
+      throw new UsageError((err as Error).message)
+    }
+    const before = given[f.key]
+    given[f.key] = Array.isArray(before) && Array.isArray(value) ? [...before, ...value] : value
+  }
+  for (const [key, value] of Object.entries(given)) if (Array.isArray(value) && value.length === 0) delete given[key]
+  return { ...DEFAULTS, ...given }
+}
+
+const shownDefault = (f: OptionFlag): string | undefined =>
+  f.shownDefault ?? (f.default === undefined ? undefined : Array.isArray(f.default) ? f.default.join(',') : String(f.default))
+
+const usage = (f: Flag): string => (isOption(f) ? `--${f.name} ${f.arg}` : `${f.short ? `-${f.short}, ` : ''}--${f.name}`)
+
+/** The text of --help. */
+export function helpText(): string {
+  const width = Math.max(...ROWS.map((f) => usage(f).length)) + 2
+  const indent = ' '.repeat(2 + width)
+  const lines = [
+    'Usage: fake-containerd [flags]',
+    '',
+    'A fake Kubernetes node container runtime: CRI runtime.v1 on a unix socket, every process simulated.',
+    '',
+    'Flags (each also read from the environment variable shown):',
+  ]
+  for (const f of ROWS) {
+    lines.push(`  ${usage(f).padEnd(width)}${f.help}${isOption(f) && f.repeatable ? '; repeat for more' : ''}`)
+    for (const more of f.more ?? []) lines.push(indent + more)
+    if (!isOption(f)) continue
+    const list = f.repeatable ? `, separated by "${f.separator}"` : ''
+    const shown = shownDefault(f)
+    lines.push(`${indent}[${f.env}${list}]${shown === undefined ? '' : ` (default ${shown})`}`)
+  }
+  return lines.join('\n') + '\n'
+}
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|')
+const code = (s: string): string => '`' + cell(s) + '`'
+
+/** The README's flag table (Markdown). */
+export function flagsMarkdown(): string {
+  const rows = ['| flag | environment | default | what |', '|---|---|---|---|']
+  for (const f of ROWS) {
+    if (!isOption(f)) {
+      rows.push(`| ${code(usage(f))} | | | ${cell(f.help)} |`)
+      continue
+    }
+    const flag = code(usage(f)) + (f.repeatable ? ' (repeatable)' : '')
+    const env = code(f.env) + (f.repeatable ? ` (${code(f.separator)}-separated)` : '')
+    const shown = shownDefault(f)
+    const dflt = shown === undefined ? '' : /\s/.test(shown) ? cell(shown) : code(shown)
+    rows.push(`| ${flag} | ${env} | ${dflt} | ${cell(f.help)} |`)
+  }
+  return rows.join('\n') + '\n'
+}
+
+const TABLE_START = '<!-- flags: made from src/flags.ts by `npm run docs`; edit the table there -->\n'
+const TABLE_END = '<!-- /flags -->'
+
+/** `readme` with the flag table between its markers made afresh from FLAGS. */
+export function withFlagsTable(readme: string): string {
+  const start = readme.indexOf(TABLE_START)
+  const end = readme.indexOf(TABLE_END, start)
+  if (start === -1 || end === -1) throw new Error(`the README has no flag table markers (${TABLE_START.trim()} … ${TABLE_END})`)
+  return `${readme.slice(0, start + TABLE_START.length)}\n${flagsMarkdown()}\n${readme.slice(end)}`
+}
