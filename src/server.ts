@@ -82,9 +82,9 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   const log = createLogger(options.logLevel ?? 'warn')
   parseCidr(options.podCidr ?? DEFAULTS.podCidr)
   const seed = options.seedState ? readSeedState(options.seedState) : undefined
-  const faults = new FaultEngine([...(seed?.faults ?? []), ...(options.faults ?? [])], options.seed ?? 1)
+  const faults = new FaultEngine([...(seed?.faults ?? []), ...(options.faults ?? [])], options.seed ?? DEFAULTS.seed)
   faults.onFire((f) => log.debug(`fault fired (${f.count}): ${JSON.stringify(f.rule)}`))
-  const journal = new Journal(options.journalSize ?? 10_000)
+  const journal = new Journal(options.journalSize ?? DEFAULTS.journalSize)
   const clock = new SimClock()
   const seedState = seed?.state
   // The test harness both the library API below and the control service use (harness.ts).
