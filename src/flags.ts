@@ -307,7 +307,7 @@ export function helpText(): string {
   const lines = [
     'Usage: fake-containerd [flags]',
     '',
-    'A fake Kubernetes node container runtime: CRI runtime.v1 on a unix socket, every process simulated.',
+    "A fake Kubernetes node container runtime: CRI runtime.v1 and containerd's API on a unix socket, every process simulated.",
     '',
     'Flags (each also read from the environment variable shown):',
   ]
