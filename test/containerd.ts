@@ -1,7 +1,6 @@
 // Helpers for tests of containerd's own API: a server with typed clients, Content.Write sessions,
 // tar archives built by hand, and the envelopes the node publishes.
 import { createHash } from 'node:crypto'
-import { gzipSync } from 'node:zlib'
 import type { ServiceError } from '@grpc/grpc-js'
 import { containerdClients, type CallOptions, type ContainerdClients } from '../src/client.js'
 import type { WriteContentRequest } from '../src/generated/containerd/services/content/v1/WriteContentRequest.js'
@@ -9,6 +8,7 @@ import type { WriteContentResponse__Output } from '../src/generated/containerd/s
 import type { Envelope } from '../src/model/events.js'
 import type { FakeContainerdOptions } from '../src/config.js'
 import { startFakeContainerd, type FakeContainerd } from '../src/server.js'
+import { imageBlobs } from './oci-layout.mjs'
 
 export interface CtrHarness {
   fake: FakeContainerd
@@ -201,19 +201,8 @@ export async function importImage(
   config: Record<string, unknown> = {},
   options?: CallOptions,
 ): Promise<void> {
-  const diffIds = layers.map((l) => sha256(l))
-  const gz = layers.map((l) => gzipSync(l))
-  for (const blob of gz) await upload(ctr, blob, options ? { options } : {})
-  const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config, rootfs: { type: 'layers', diff_ids: diffIds } }))
-  await upload(ctr, cfg, options ? { options } : {})
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(cfg), size: cfg.length },
-      layers: gz.map((b) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(b), size: b.length })),
-    }),
-  )
+  const { diffIds, layers: gz, config: cfg, manifest } = imageBlobs(layers, config)
+  for (const blob of [...gz, cfg]) await upload(ctr, blob, options ? { options } : {})
   const manifestDigest = await upload(ctr, manifest, options ? { options } : {})
   await ctr.images.Create(
     {
@@ -267,13 +256,13 @@ export function elfAskingFor(loader: string): Buffer {
   return elf
 }
 
-/** A container's OCI runtime spec as an Any, with a process of `args`; `extra` adds top-level fields. */
-export const ociSpec = (args: string[], extra: Record<string, unknown> = {}) => ({
+/** A container's OCI runtime spec as an Any, with a process of `args` and `env`; `extra` adds or replaces top-level fields. */
+export const ociSpec = (args: string[], extra: Record<string, unknown> = {}, env: string[] = ['PATH=/bin']) => ({
   type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
   value: Buffer.from(
     JSON.stringify({
       ociVersion: '1.1.0',
-      process: { args, env: ['PATH=/bin'], cwd: '/' },
+      process: { args, env, cwd: '/' },
       linux: { namespaces: [{ type: 'pid' }] },
       ...extra,
     }),

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, expect, test } from 'vitest'
 import { containerdClients, controlClient, type ContainerdClients } from '../../src/client.js'
 import { eventually, harness, type Harness } from '../helpers.js'
+import { ociSpec } from '../containerd.js'
 
 const PS = join(import.meta.dirname, '../../docker/ps')
 
@@ -29,13 +30,12 @@ const ps = (...args: string[]): Promise<{ stdout: string; stderr: string; code: 
   })
 
 async function running(id: string, args: string[]): Promise<number[]> {
-  const spec = { ociVersion: '1.1.0', process: { args, env: ['PATH=/bin'], cwd: '/' }, linux: { namespaces: [{ type: 'pid' }] } }
   await ctr.containers.Create({
     container: {
       id,
       image: 'docker.io/library/busybox:latest',
       runtime: { name: 'io.containerd.runc.v2' },
-      spec: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec', value: Buffer.from(JSON.stringify(spec)) },
+      spec: ociSpec(args),
     },
   })
   const out = join(h.logDir, `${id}.out`)

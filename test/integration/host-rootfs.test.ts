@@ -9,6 +9,7 @@ import protobuf from 'protobufjs'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients, type ContainerdClients } from '../../src/client.js'
 import { eventually, grpcError, harness, type Harness } from '../helpers.js'
+import { ociSpec } from '../containerd.js'
 
 /** An x86-64 static executable's ELF header (no program headers, so no loader) and busybox's banner. */
 function staticBusybox(): Buffer {
@@ -45,18 +46,10 @@ afterEach(async () => {
   rmSync(rootfs, { recursive: true, force: true })
 })
 
-const spec = (args: string[], root: string, mounts: unknown[] = []) => ({
-  type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
-  value: Buffer.from(
-    JSON.stringify({
-      ociVersion: '1.0.2-dev',
-      process: { args, env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], cwd: '/' },
-      root: { path: root },
-      mounts,
-      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] },
-    }),
-  ),
-})
+const spec = (args: string[], root: string, mounts: unknown[] = []) =>
+  ociSpec(args, { ociVersion: '1.0.2-dev', root: { path: root }, mounts, linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] } }, [
+    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  ])
 
 async function create(id: string, args: string[], root = rootfs, mounts: unknown[] = []): Promise<string> {
   await ctr.containers.Create({ container: { id, runtime: { name: 'io.containerd.runc.v2' }, spec: spec(args, root, mounts) } })

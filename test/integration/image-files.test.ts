@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients, type ContainerdClients } from '../../src/client.js'
-import { elfAskingFor, importImage, tarball } from '../containerd.js'
+import { elfAskingFor, importImage, ociSpec, tarball } from '../containerd.js'
 import { harness, podConfig, runPod, type Harness } from '../helpers.js'
 
 const BUSYBOX = '/bin/busybox'
@@ -25,16 +25,10 @@ afterEach(async () => {
   await h.close()
 })
 
-const spec = (args: string[]) => ({
-  type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
-  value: Buffer.from(
-    JSON.stringify({
-      ociVersion: '1.1.0',
-      process: { args, env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], cwd: '/' },
-      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] },
-    }),
-  ),
-})
+const spec = (args: string[]) =>
+  ociSpec(args, { linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] } }, [
+    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  ])
 
 let runs = 0
 /** What `ctr run IMAGE id ARGS…` prints: a container and its task, stdout and stderr to files, the exit status. */
