@@ -210,7 +210,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       const record = container(ctx, req.container_id)
       task(record)
       const resources = jsonAny(req.resources, 'task resources')
-      if (resources) node.memory.update(record, resources)
+      if (resources) node.tasks.update(record, resources)
       return {}
     },
 

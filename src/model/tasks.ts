@@ -237,6 +237,17 @@ export class Tasks {
     return info
   }
 
+  /**
+   * Tasks.Update: the task's cgroup takes the new resources (runc update). The container record
+   * keeps its spec and no event is published, as with containerd; the container sees its new
+   * limit in /sys/fs/cgroup (memory.max and memory.swap.max read it when read; Metrics reports it).
+   */
+  update(record: ContainerRecord, resources: Record<string, unknown>): void {
+    if (!record.task) return
+    record.task.resources = resources
+    this.host.changed()
+  }
+
   /** Freezes or thaws a running task (containerd's Pause/Resume). */
   setPaused(record: ContainerRecord, paused: boolean): void {
     const task = record.task
