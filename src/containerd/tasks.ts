@@ -186,8 +186,8 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       return {
         processes: node.pids.ofContainer(record.id).map((p) => {
           const execId = execIds.get(p.hostPid)
-          const details = execId ? encodeMessage('containerd.runc.v1.ProcessDetails', { exec_id: execId }) : undefined
-          return { pid: p.hostPid, info: details ? { type_url: 'containerd.runc.v1.ProcessDetails', value: details } : null }
+          const type = 'containerd.runc.v1.ProcessDetails'
+          return { pid: p.hostPid, info: execId ? { type_url: type, value: encodeMessage(type, { exec_id: execId }) } : null }
         }),
       }
     },
@@ -210,7 +210,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       const record = container(ctx, req.container_id)
       task(record)
       const resources = jsonAny(req.resources, 'task resources')
-      if (resources) node.memory.update(record, resources)
+      if (resources) node.tasks.update(record, resources)
       return {}
     },
 

@@ -25,7 +25,7 @@ interface Request {
 }
 
 /** Parses what docker top passes (and ps's usual spellings); undefined when it holds anything else. */
-export function parseArgs(argv: readonly string[]): Request | undefined {
+function parseArgs(argv: readonly string[]): Request | undefined {
   const req: Request = { pids: [], full: false, user: false, keys: [] }
   const pidList = (text: string): boolean => {
     for (const p of text.split(/[,\s]+/).filter((s) => s !== '')) {
@@ -105,6 +105,9 @@ const hhmm = (ms: number): string => {
   return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`
 }
 
+/** A process's arguments, or its name in brackets when it has none (as ps prints a kernel thread). */
+const commandLine = (p: ProcessInfo__Output): string => p.args.join(' ') || `[${p.comm}]`
+
 /** What one ps key prints for a process: its header and its value. */
 const KEYS: Record<string, { header: string; right?: boolean; value: (p: ProcessInfo__Output, user: (uid: number) => string) => string }> =
   {
@@ -116,9 +119,9 @@ const KEYS: Record<string, { header: string; right?: boolean; value: (p: Process
     euser: { header: 'EUSER', value: (p, user) => user(p.uid) },
     comm: { header: 'COMMAND', value: (p) => p.comm },
     ucomm: { header: 'COMMAND', value: (p) => p.comm },
-    args: { header: 'COMMAND', value: (p) => p.args.join(' ') || `[${p.comm}]` },
-    cmd: { header: 'CMD', value: (p) => p.args.join(' ') || `[${p.comm}]` },
-    command: { header: 'COMMAND', value: (p) => p.args.join(' ') || `[${p.comm}]` },
+    args: { header: 'COMMAND', value: commandLine },
+    cmd: { header: 'CMD', value: commandLine },
+    command: { header: 'COMMAND', value: commandLine },
     stat: { header: 'STAT', value: (p) => p.state },
     s: { header: 'S', value: (p) => p.state },
     tty: { header: 'TT', value: () => '?' },
@@ -153,7 +156,8 @@ const FORMATS = {
 }
 
 /** The table ps prints: columns padded to their widest cell, the last one left as it is. */
-export function render(req: Request, processes: readonly ProcessInfo__Output[], names = userNames()): string {
+function render(req: Request, processes: readonly ProcessInfo__Output[]): string {
+  const names = userNames()
   const user = (uid: number): string => names.get(uid) ?? String(uid)
   const keys = req.keys.length > 0 ? req.keys : req.user ? FORMATS.user : req.full ? FORMATS.full : FORMATS.default
   const columns = keys.map((k) => {

@@ -1,6 +1,5 @@
 // Domain errors. The model throws these with containerd's own wording; the rpc adapter maps each
 // kind to its gRPC status code in one place (src/rpc/status.ts), as containerd's errgrpc does.
-import type { TaskStatus } from '../store/schema.js'
 
 export type ErrorKind =
   | 'NotFound'
@@ -51,13 +50,3 @@ export function wrap(err: unknown, prefix: string): RuntimeError {
  * machine, pkg/process/init_state.go); containerd passes it on as code Unknown.
  */
 export const shimError = (message: string): RuntimeError => unknown(`${message}: unknown`)
-export const PAUSE_REFUSED: Partial<Record<TaskStatus, string>> = {
-  created: 'cannot pause task in created state',
-  paused: 'cannot pause a paused container',
-  stopped: 'cannot pause a stopped container',
-}
-export const RESUME_REFUSED: Partial<Record<TaskStatus, string>> = {
-  created: 'cannot resume task in created state',
-  running: 'cannot resume a running process',
-  stopped: 'cannot resume a stopped container',
-}

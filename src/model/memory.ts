@@ -38,17 +38,6 @@ export class MemoryCgroups {
     return true
   }
 
-  /**
-   * Tasks.Update: the task's cgroup takes the new resources (runc update). The container record
-   * keeps its spec and no event is published, as with containerd; the container sees its new
-   * limit in /sys/fs/cgroup (memory.max and memory.swap.max read it when read).
-   */
-  update(record: ContainerRecord, resources: Record<string, unknown>): void {
-    if (!record.task) return
-    record.task.resources = resources
-    this.node.changed()
-  }
-
   /** Gives back `bytes` a process held (a command that ended inside it). */
   uncharge(containerId: string, hostPid: number, bytes: number): void {
     const procs = this.#charged.get(containerId)

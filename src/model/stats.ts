@@ -35,13 +35,22 @@ export function baseMemoryBytes(record: ContainerRecord): bigint {
   return isRunning(record) ? 1_048_576n + (seed(record.id) % 64n) * 65_536n : 0n
 }
 
+/** The cgroup limits of the runtime spec's linux.resources, or of what Tasks.Update set on the task. */
+interface CgroupResources {
+  memory?: { limit?: number | string; swap?: number | string }
+  pids?: { limit?: number | string }
+}
+const updatedResources = (record: ContainerRecord): CgroupResources | undefined => record.task?.resources as CgroupResources | undefined
+const specResources = (record: ContainerRecord): CgroupResources | undefined =>
+  (record.spec.linux as { resources?: CgroupResources } | undefined)?.resources
+
 /** The container's memory limit (0: none): its task's cgroup as updated, else CRI's resources or the OCI spec's. */
 export function memoryLimitOf(record: ContainerRecord): bigint {
-  const updated = (record.task?.resources as { memory?: { limit?: number | string } } | undefined)?.memory?.limit
+  const updated = updatedResources(record)?.memory?.limit
   if (updated !== undefined && updated !== null) return BigInt(updated)
   const cri = record.cri?.kind === 'container' ? record.cri.resources?.memory_limit_in_bytes : undefined
   if (cri !== undefined && cri !== null) return BigInt(cri)
-  const oci = (record.spec.linux as { resources?: { memory?: { limit?: number | string } } } | undefined)?.resources?.memory?.limit
+  const oci = specResources(record)?.memory?.limit
   return oci ? BigInt(oci) : 0n
 }
 
@@ -51,9 +60,7 @@ export function memoryLimitOf(record: ContainerRecord): bigint {
  * else swap minus the memory limit.
  */
 export function memorySwapOf(record: ContainerRecord): string {
-  type WithMemory = { memory?: { limit?: number | string; swap?: number | string } } | undefined
-  const memory =
-    (record.task?.resources as WithMemory)?.memory ?? (record.spec.linux as { resources?: WithMemory } | undefined)?.resources?.memory
+  const memory = updatedResources(record)?.memory ?? specResources(record)?.memory
   const swap = Number(memory?.swap ?? 0)
   const limit = Number(memoryLimitOf(record))
   return swap > 0 && limit > 0 && swap >= limit ? String(swap - limit) : 'max'
@@ -61,9 +68,7 @@ export function memorySwapOf(record: ContainerRecord): string {
 
 /** The container's PID limit (0: none): its task's cgroup as updated, else the OCI spec's. */
 export function pidsLimitOf(record: ContainerRecord): bigint {
-  type WithPids = { pids?: { limit?: number | string } } | undefined
-  const limit =
-    (record.task?.resources as WithPids)?.pids?.limit ?? (record.spec.linux as { resources?: WithPids } | undefined)?.resources?.pids?.limit
+  const limit = updatedResources(record)?.pids?.limit ?? specResources(record)?.pids?.limit
   return limit !== undefined && limit !== null && BigInt(limit) > 0n ? BigInt(limit) : 0n
 }
 

@@ -3,14 +3,14 @@
 // the state says what should be running; this keeps the live SimProcess objects and the outputs
 // that go with them (CRI log files, client FIFOs), and recreates init processes after a restart
 // the way containerd reconnects to shims that kept running.
-import type { ContainerRecord, ExecRecord, TaskRecord } from '../store/schema.js'
+import type { ContainerRecord, ExecRecord, TaskRecord, TaskStatus } from '../store/schema.js'
 import type { Clock } from '../sim/clock.js'
 import { SimProcess, type ExitInfo, type Program, type Stream } from '../sim/process.js'
 import { StreamInput } from '../sim/context.js'
 import { LineDiscipline } from '../sim/tty.js'
 import { SIGKILL } from '../sim/signals.js'
 import type { Logger } from '../log.js'
-import { PAUSE_REFUSED, RESUME_REFUSED, RuntimeError, shimError } from './errors.js'
+import { RuntimeError, shimError } from './errors.js'
 import { fifoSink, openStdin, outputTarget } from './fifo.js'
 import { CriLogFile } from './logs.js'
 import { nowNs, nowString, protoTimestamp } from './time.js'
@@ -237,6 +237,17 @@ export class Tasks {
     return info
   }
 
+  /**
+   * Tasks.Update: the task's cgroup takes the new resources (runc update). The container record
+   * keeps its spec and no event is published, as with containerd; the container sees its new
+   * limit in /sys/fs/cgroup (memory.max and memory.swap.max read it when read; Metrics reports it).
+   */
+  update(record: ContainerRecord, resources: Record<string, unknown>): void {
+    if (!record.task) return
+    record.task.resources = resources
+    this.host.changed()
+  }
+
   /** Freezes or thaws a running task (containerd's Pause/Resume). */
   setPaused(record: ContainerRecord, paused: boolean): void {
     const task = record.task
@@ -417,6 +428,18 @@ export class Tasks {
     this.host.onTaskExit(record, exit)
     this.#wake(key(record.id))
   }
+}
+
+/** What the runc shim answers a pause or resume its task's state refuses (pkg/process/init_state.go). */
+const PAUSE_REFUSED: Partial<Record<TaskStatus, string>> = {
+  created: 'cannot pause task in created state',
+  paused: 'cannot pause a paused container',
+  stopped: 'cannot pause a stopped container',
+}
+const RESUME_REFUSED: Partial<Record<TaskStatus, string>> = {
+  created: 'cannot resume task in created state',
+  running: 'cannot resume a running process',
+  stopped: 'cannot resume a stopped container',
 }
 
 /** Signals a Go program does not die of: SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH. */

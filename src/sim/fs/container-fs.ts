@@ -1171,7 +1171,10 @@ function sysTree(
     Object.defineProperty(node, 'data', { get: () => Buffer.from(`${value()}\n`), set: () => undefined, enumerable: true })
     l.set(`/fs/cgroup/${name}`, node)
   }
-  live('memory.max', () => (limit() > 0 ? String(limit()) : 'max'))
+  live('memory.max', () => {
+    const bytes = limit()
+    return bytes > 0 ? String(bytes) : 'max'
+  })
   live('memory.swap.max', memorySwap ?? (() => 'max'))
   return sys
 }
