@@ -56,9 +56,8 @@ export class StateStore {
     return this.#db.data
   }
 
-  /** Replaces the whole state (restore from a snapshot). */
+  /** Replaces the whole state (restore from a snapshot); the caller has checked it (Node.replaceState: checkState). */
   replace(state: NodeState): void {
-    checkState(state, 'the given state')
     this.#db.data = state
     this.changed()
   }
