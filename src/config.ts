@@ -35,4 +35,4 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug'
 
 export { PACKAGE_VERSION } from './version.js'
 // Made from the one table of CLI flags (flags.ts).
-export { DEFAULTS, ENV } from './flags.js'
+export { DEFAULTS } from './flags.js'

@@ -15,7 +15,8 @@ import { services } from './services.js'
 import { Node } from './model/node.js'
 import { parseCidr } from './model/network.js'
 import { catalog } from './images/catalog.js'
-import { containerdProto, controlProto, criProto } from './proto/load.js'
+import { servicePackage } from './proto/load.js'
+import { SERVICES } from './service-descriptors.cjs'
 import { OpenCalls, adapt } from './rpc/adapter.js'
 import { emptyState, type NodeState } from './store/schema.js'
 import { StateStore, checkState } from './store/store.js'
@@ -28,9 +29,7 @@ import { Harness } from './harness.js'
 
 // Load the wire definitions and the image catalog when the module is imported, so that starting a
 // server (one per test) costs only its socket.
-criProto()
-containerdProto()
-controlProto()
+for (const s of SERVICES) servicePackage(s.group)
 catalog()
 
 export interface FakeContainerd extends AsyncDisposable {

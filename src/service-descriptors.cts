@@ -184,12 +184,12 @@ export type ClientOf<K extends ServiceKey> = PromiseClient<Types<K>['definition'
 export type GroupClients<G extends ServiceGroup> = { [K in GroupKey<G> | 'close']: K extends ServiceKey ? ClientOf<K> : () => void }
 
 /** The options the server and every client load protos with (scripts/gen-types.mjs generates with the same). */
-export function loaderOptions(protoDir: string): protoLoader.Options {
+function loaderOptions(protoDir: string): protoLoader.Options {
   return { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [protoDir] }
 }
 
 /** The proto files of one group's services. */
-export function serviceFiles(group: ServiceGroup): string[] {
+function serviceFiles(group: ServiceGroup): string[] {
   return [...new Set(SERVICES.filter((s) => s.group === group).map((s) => s.file))]
 }
 
@@ -222,7 +222,7 @@ type RawMethod = (
 ) => unknown
 
 /** Unary methods return promises; streaming methods return the grpc-js stream (an async iterable). */
-export function promiseClient<C>(client: grpc.Client, definition: grpc.ServiceDefinition, defaults: Record<string, string> = {}): C {
+function promiseClient<C>(client: grpc.Client, definition: grpc.ServiceDefinition, defaults: Record<string, string> = {}): C {
   const out: Record<string, unknown> = {}
   for (const [name, def] of Object.entries(definition)) {
     const raw = (client as unknown as Record<string, RawMethod>)[name]?.bind(client) as RawMethod

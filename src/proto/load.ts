@@ -1,15 +1,9 @@
 // Loads the wire definitions in proto/ once per process (every server in a test run shares them).
-// The services' files come from src/service-descriptors.cts; the loader options are kept equal to
-// those in scripts/gen-types.mjs, which generates src/generated/.
+// The services' files and the loader options come from src/service-descriptors.cts.
 import type * as grpc from '@grpc/grpc-js'
-import type * as protoLoader from '@grpc/proto-loader'
 import protobuf from 'protobufjs'
 import { packagePath } from '../paths.js'
-import { loadGroup, loaderOptions, type ServiceGroup } from '../service-descriptors.cjs'
-import type { ProtoGrpcType as CriProto } from '../generated/api.js'
-import type { ProtoGrpcType as ControlProto } from '../generated/control.js'
-
-export const LOADER_OPTIONS: protoLoader.Options = loaderOptions(packagePath('proto'))
+import { loadGroup, type ServiceGroup } from '../service-descriptors.cjs'
 
 /** The package of one group's services (their proto files, from src/service-descriptors.cts), loaded once. */
 export function servicePackage(group: ServiceGroup): grpc.GrpcObject {
@@ -30,19 +24,6 @@ const PAYLOAD_FILES = [
 ]
 
 let messages: protobuf.Root | undefined
-
-export function controlProto(): ControlProto {
-  return servicePackage('control') as unknown as ControlProto
-}
-
-export function criProto(): CriProto {
-  return servicePackage('cri') as unknown as CriProto
-}
-
-/** containerd's services (typed through the clients and implementations, by src/service-descriptors.cts). */
-export function containerdProto(): grpc.GrpcObject {
-  return servicePackage('containerd')
-}
 
 function payloadType(typeName: string): protobuf.Type {
   if (!messages) {

@@ -38,17 +38,21 @@ export class StateStore {
     const path = resolve(file)
     mkdirSync(dirname(path), { recursive: true })
     // Constructed explicitly: lowdb's presets silently switch to memory when NODE_ENV=test.
-    const db = new Low<NodeState>(new JSONFile<NodeState>(path), initial())
+    const fresh = initial()
+    const db = new Low<NodeState>(new JSONFile<NodeState>(path), fresh)
     try {
       await db.read()
     } catch (err) {
       throw new Error(`cannot read state file ${path}: ${(err as Error).message}; fix or remove the file`)
     }
-    // Collections added after a file was written start empty; then the whole state is checked.
-    migrate(db.data)
-    if (typeof db.data === 'object' && db.data !== null && (db.data as { version?: unknown }).version === SCHEMA_VERSION)
-      fillMissing(db.data, initial())
-    checkState(db.data, path)
+    // Only a state read from the file is checked: the initial one is new, or a seed state its reader
+    // has checked. Collections added after a file was written start empty; then the whole state is checked.
+    if (db.data !== fresh) {
+      migrate(db.data)
+      if (typeof db.data === 'object' && db.data !== null && (db.data as { version?: unknown }).version === SCHEMA_VERSION)
+        fillMissing(db.data, fresh)
+      checkState(db.data, path)
+    }
     return new StateStore(db, path)
   }
 
@@ -56,9 +60,8 @@ export class StateStore {
     return this.#db.data
   }
 
-  /** Replaces the whole state (restore from a snapshot). */
+  /** Replaces the whole state (restore from a snapshot); the caller has checked it (Node.replaceState: checkState). */
   replace(state: NodeState): void {
-    checkState(state, 'the given state')
     this.#db.data = state
     this.changed()
   }
