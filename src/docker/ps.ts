@@ -12,6 +12,7 @@ import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { controlClient } from '../client.js'
 import { DEFAULTS } from '../config.js'
+import { ENV } from '../flags.js'
 import type { ProcessInfo__Output } from '../generated/fakecontainerd/control/v1/ProcessInfo.js'
 
 interface Request {
@@ -200,7 +201,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     return spawnSync(ps, argv, { stdio: 'inherit' }).status ?? 1
   }
-  const socket = process.env.FAKE_CONTAINERD_SOCKET || DEFAULTS.socket
+  const socket = process.env[ENV.socket] || DEFAULTS.socket
   const control = controlClient(socket.startsWith('unix:') ? socket : `unix://${socket}`)
   try {
     const { processes } = await control.ListProcesses({ pids: req.pids })
