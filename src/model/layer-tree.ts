@@ -78,11 +78,6 @@ function landing(tree: MemLayer, p: string): string {
   return dir.length === 0 ? `/${base}` : `/${dir.join('/')}/${base}`
 }
 
-/** Removes `p` and everything under it, if present. */
-function removeTree(layer: MemLayer, p: string): void {
-  if (layer.has(p)) layer.delete(p)
-}
-
 /** Composes a chain of applied layers (lowest first) into one tree. */
 export function layerTree(layers: readonly AppliedLayer[], read: LayerReader): MemLayer {
   const tree = new MemLayer(dirNode(0o755, IMAGE_TIME))
@@ -96,13 +91,13 @@ export function layerTree(layers: readonly AppliedLayer[], read: LayerReader): M
       // An opaque marker's directory is resolved whole (it is the marker's parent).
       const p = kind === 'o' ? parentOf(landing(tree, `${e[0] === '/' ? '' : e[0]}/${OPAQUE_NAME}`)) : landing(tree, e[0])
       if (kind === 'w') {
-        removeTree(tree, p)
+        tree.delete(p)
         continue
       }
       if (kind === 'o') {
         for (const name of tree.children(p)) {
           const child = p === '/' ? `/${name}` : `${p}/${name}`
-          if (!own.has(child)) removeTree(tree, child)
+          if (!own.has(child)) tree.delete(child)
         }
         continue
       }
@@ -110,7 +105,7 @@ export function layerTree(layers: readonly AppliedLayer[], read: LayerReader): M
       if (kind === 'h') {
         const target = tree.get(landing(tree, String(e[7] ?? '')))
         if (!target) continue
-        if (existing && existing !== target) removeTree(tree, p)
+        if (existing && existing !== target) tree.delete(p)
         target.nlink = (target.nlink ?? 1) + 1
         tree.set(p, target)
         continue
@@ -122,7 +117,7 @@ export function layerTree(layers: readonly AppliedLayer[], read: LayerReader): M
         continue
       }
       if (existing) {
-        removeTree(tree, p)
+        tree.delete(p)
         if (existing.nlink !== undefined && existing.nlink > 1) existing.nlink--
       }
       tree.set(p, node)
