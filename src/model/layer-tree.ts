@@ -4,16 +4,16 @@
 // entries are added (a directory over a directory only takes the new attributes). A file's bytes
 // stay in the layer's tar (the layer store, src/store/blobs.ts) and are read when the file is read;
 // hard links share one node. Containers of the image share the tree (sim/fs/image.ts ImageFiles).
+import { joinPath, parentOf } from '../sim/fs/backend.js'
 import { IMAGE_TIME, type ImageFiles } from '../sim/fs/image.js'
 import { MemLayer, dirNode, linkNode, type FileSource, type MemNode } from '../sim/fs/mem.js'
 import type { AppliedLayer, LayerEntry } from '../store/schema.js'
+import { OPAQUE } from './layers.js'
 
 /** Reads `length` bytes at `offset` of a layer's uncompressed tar (by its digest). */
 export type LayerReader = (tar: string, offset: number, length: number) => Buffer
 
 const EMPTY = Buffer.alloc(0)
-const OPAQUE_NAME = '.wh..wh..opq'
-const parentOf = (p: string): string => p.slice(0, p.lastIndexOf('/')) || '/'
 
 /** The bytes of one file in a layer's tar; a memory store answers with a view, a file store reads them. */
 function tarSource(read: LayerReader, tar: string, offset: number, size: number): FileSource {
@@ -78,11 +78,6 @@ function landing(tree: MemLayer, p: string): string {
   return dir.length === 0 ? `/${base}` : `/${dir.join('/')}/${base}`
 }
 
-/** Removes `p` and everything under it, if present. */
-function removeTree(layer: MemLayer, p: string): void {
-  if (layer.has(p)) layer.delete(p)
-}
-
 /** Composes a chain of applied layers (lowest first) into one tree. */
 export function layerTree(layers: readonly AppliedLayer[], read: LayerReader): MemLayer {
   const tree = new MemLayer(dirNode(0o755, IMAGE_TIME))
@@ -94,15 +89,15 @@ export function layerTree(layers: readonly AppliedLayer[], read: LayerReader): M
     for (const e of layer.entries) {
       const kind = e[1]
       // An opaque marker's directory is resolved whole (it is the marker's parent).
-      const p = kind === 'o' ? parentOf(landing(tree, `${e[0] === '/' ? '' : e[0]}/${OPAQUE_NAME}`)) : landing(tree, e[0])
+      const p = kind === 'o' ? parentOf(landing(tree, joinPath(e[0], OPAQUE))) : landing(tree, e[0])
       if (kind === 'w') {
-        removeTree(tree, p)
+        tree.delete(p)
         continue
       }
       if (kind === 'o') {
         for (const name of tree.children(p)) {
-          const child = p === '/' ? `/${name}` : `${p}/${name}`
-          if (!own.has(child)) removeTree(tree, child)
+          const child = joinPath(p, name)
+          if (!own.has(child)) tree.delete(child)
         }
         continue
       }
@@ -110,7 +105,7 @@ export function layerTree(layers: readonly AppliedLayer[], read: LayerReader): M
       if (kind === 'h') {
         const target = tree.get(landing(tree, String(e[7] ?? '')))
         if (!target) continue
-        if (existing && existing !== target) removeTree(tree, p)
+        if (existing && existing !== target) tree.delete(p)
         target.nlink = (target.nlink ?? 1) + 1
         tree.set(p, target)
         continue
@@ -122,7 +117,7 @@ export function layerTree(layers: readonly AppliedLayer[], read: LayerReader): M
         continue
       }
       if (existing) {
-        removeTree(tree, p)
+        tree.delete(p)
         if (existing.nlink !== undefined && existing.nlink > 1) existing.nlink--
       }
       tree.set(p, node)

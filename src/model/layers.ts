@@ -13,7 +13,8 @@ export const MEDIA_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip'
 export const MEDIA_LAYER_ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd'
 
 const WHITEOUT = '.wh.'
-const OPAQUE = '.wh..wh..opq'
+/** The marker that makes its directory opaque (overlayfs hides what the layers below hold in it). */
+export const OPAQUE = '.wh..wh..opq'
 
 /** How containerd's images.DiffCompression treats a media type: decompress (detecting the format), read as is, or refuse. */
 function diffCompression(mediaType: string): 'detect' | 'none' | undefined {

@@ -57,17 +57,9 @@ function unpackBuffer(content: Content, snapshots: Snapshots, namespace: string,
 /** The blob's file streamed through gunzip into a file of the layer store; headers read from that file. */
 async function unpackFile(
   blobPath: string,
-  mediaType: string,
+  compression: 'gzip' | 'none',
   layerFiles: NonNullable<Snapshots['layerStore']['files']>,
 ): Promise<Unpacked> {
-  const fd = openSync(blobPath, 'r')
-  let head: Buffer
-  try {
-    head = readAt(fd, 0, 4)
-  } finally {
-    closeSync(fd)
-  }
-  const compression = layerCompression(head, mediaType)
   const temp = layerFiles.temp()
   const hash = createHash('sha256')
   let size = 0
@@ -121,7 +113,7 @@ export async function applyLayer(
   const layerFiles = snapshots.layerStore.files
   const unpacked =
     blobFiles && layerFiles
-      ? await unpackFile(blobFiles.path(desc.digest), desc.media_type, layerFiles)
+      ? await unpackFile(blobFiles.path(desc.digest), layerCompression(content.blobs.read(desc.digest, 0, 4), desc.media_type), layerFiles)
       : unpackBuffer(content, snapshots, namespace, desc)
   const active = target && snapshots.kindOf(target.snapshotter, target.namespace, target.key) === 'active' ? target : undefined
   if (active) {
