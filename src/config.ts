@@ -1,7 +1,7 @@
 // Options for one fake-containerd server. Their flags, environment variables and defaults are rows of
 // FLAGS in flags.ts; the compiler holds this type and that table to each other.
 import type { FaultRule } from './faults/rule.js'
-import type { PullPolicy } from './model/images.js'
+import type { PullPolicy } from './model/metadata/images.js'
 
 export interface FakeContainerdOptions {
   /** Unix socket path. Default: /tmp/fake-containerd/containerd.sock (the library picks a fresh temp path). */

@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { FakeContainerdOptions, LogLevel } from './config.js'
 import { parseFaultSpec, readFaultFile } from './faults/spec.js'
-import type { PullPolicy } from './model/images.js'
+import type { PullPolicy } from './model/metadata/images.js'
 import { PACKAGE_VERSION } from './version.js'
 
 type Options = Required<FakeContainerdOptions>

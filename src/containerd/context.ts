@@ -1,7 +1,7 @@
 // What every containerd API call carries in its metadata: the namespace (containerd-namespace,
 // required) and optionally a lease (containerd-lease) that holds what the call creates.
 import { RuntimeError } from '../model/errors.js'
-import { validateIdentifier } from '../model/namespaces.js'
+import { validateIdentifier } from '../model/metadata/namespaces.js'
 import { firstMetadataValue, type CallContext } from '../rpc/adapter.js'
 
 export function namespaceOf(ctx: CallContext): string {

@@ -4,10 +4,10 @@
 // here is always empty.
 import { randomBytes } from 'node:crypto'
 import type { DiffHandlers } from '../generated/containerd/services/diff/v1/Diff.js'
-import { sha256 } from '../model/content.js'
+import { sha256 } from '../model/metadata/content.js'
 import { RuntimeError, invalidArgument, wrap } from '../model/errors.js'
-import { EMPTY_TAR, MEDIA_LAYER, MEDIA_LAYER_GZIP, compressLayer } from '../model/layers.js'
-import { applyLayer } from '../model/unpack.js'
+import { EMPTY_TAR, MEDIA_LAYER, MEDIA_LAYER_GZIP, compressLayer } from '../model/metadata/layers.js'
+import { applyLayer } from '../model/metadata/unpack.js'
 import type { Node } from '../model/node.js'
 import { nowNs } from '../model/time.js'
 import type { Implementation } from '../rpc/adapter.js'

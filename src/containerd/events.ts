@@ -4,7 +4,7 @@ import type { EventsHandlers } from '../generated/containerd/services/events/v1/
 import type { Envelope as WireEnvelope } from '../generated/containerd/types/Envelope.js'
 import { invalidArgument } from '../model/errors.js'
 import type { Envelope } from '../model/events.js'
-import { validateIdentifier } from '../model/namespaces.js'
+import { validateIdentifier } from '../model/metadata/namespaces.js'
 import type { Node } from '../model/node.js'
 import { nowNs } from '../model/time.js'
 import { encodeMessage } from '../proto/load.js'

@@ -2,7 +2,7 @@
 // resource from one, lets the garbage collector take what nothing else holds.
 import type { Lease } from '../generated/containerd/services/leases/v1/Lease.js'
 import type { LeasesHandlers } from '../generated/containerd/services/leases/v1/Leases.js'
-import type { LeaseInfo } from '../model/leases.js'
+import type { LeaseInfo } from '../model/metadata/leases.js'
 import type { Node } from '../model/node.js'
 import type { Implementation } from '../rpc/adapter.js'
 import { namespaceOf } from './context.js'

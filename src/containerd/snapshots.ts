@@ -3,7 +3,7 @@
 import type { Info } from '../generated/containerd/services/snapshots/v1/Info.js'
 import type { SnapshotsHandlers } from '../generated/containerd/services/snapshots/v1/Snapshots.js'
 import type { Node } from '../model/node.js'
-import type { SnapshotInfo } from '../model/snapshots.js'
+import type { SnapshotInfo } from '../model/metadata/snapshots.js'
 import type { Implementation } from '../rpc/adapter.js'
 import { leaseOf, namespaceOf } from './context.js'
 import { timestamp } from './convert.js'

@@ -8,7 +8,7 @@ import type { Harness } from '../harness.js'
 import { toJson } from '../journal/journal.js'
 import { invalidArgument } from '../model/errors.js'
 import type { Node } from '../model/node.js'
-import { HOST_NS, type ProcessNode } from '../model/pids.js'
+import { HOST_NS, type ProcessNode } from '../model/runtime/pids.js'
 import type { Implementation } from '../rpc/adapter.js'
 
 export interface ControlTargets {

@@ -1,9 +1,9 @@
 // The CRI RuntimeService face: validates and translates runtime.v1 calls onto the node model.
 import type { RuntimeServiceHandlers } from '../generated/runtime/v1/RuntimeService.js'
 import type { ContainerEventResponse } from '../generated/runtime/v1/ContainerEventResponse.js'
-import { criState } from '../model/containers.js'
+import { criState } from '../model/cri/containers.js'
 import { RuntimeError, invalidArgument, unknown } from '../model/errors.js'
-import { execSync } from '../model/exec.js'
+import { execSync } from '../model/cri/exec-sync.js'
 import type { Node } from '../model/node.js'
 import type { Implementation } from '../rpc/adapter.js'
 import type { RuntimeInfo } from './info.js'

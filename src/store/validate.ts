@@ -5,7 +5,7 @@
 // state is plain JSON with a handful of record kinds. Fields are checked as far as the model reads
 // them; what came from a client's request as it was (an OCI spec, a CRI config) is checked to be
 // an object, not field by field. Fields the schema does not name are left alone.
-import { parseCidr } from '../model/network.js'
+import { parseCidr } from '../model/cri/ipam.js'
 import type { NodeState } from './schema.js'
 
 /** Checks a value at a path; throws StateShapeError when it does not fit. */

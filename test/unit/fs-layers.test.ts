@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { layerFiles } from '../../src/model/layer-tree.js'
+import { layerFiles } from '../../src/model/metadata/layer-tree.js'
 import { elfAskingFor } from '../containerd.js'
 import type { AppliedLayer } from '../../src/store/schema.js'
 import { createContainerFs, imageLayer, MemLayer, Overlay, Tmpfs } from '../../src/sim/fs/index.js'

@@ -1,9 +1,9 @@
 // The node's network model (namespaces, sockets, routes, DNS, /proc/net) and the servers and
 // commands over it where the process table matters: nginx's workers and daemons (spawn), nc -e, UDP.
 import { describe, expect, test } from 'vitest'
-import { NodeNetwork, networkNamespace } from '../../src/model/net-namespaces.js'
+import { NodeNetwork, networkNamespace } from '../../src/sim/net-namespaces.js'
 import type { Node } from '../../src/model/node.js'
-import { parseCidr } from '../../src/model/network.js'
+import { parseCidr } from '../../src/model/cri/ipam.js'
 import { SimClock } from '../../src/sim/clock.js'
 import { NetError, StreamReader, type Net } from '../../src/sim/net.js'
 import { imageProgram, type PackageFile } from '../../src/sim/programs/index.js'

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { allocateIp, parseCidr } from '../../src/model/network.js'
+import { allocateIp, parseCidr } from '../../src/model/cri/ipam.js'
 import { parseDuration, rfc3339Nano } from '../../src/model/time.js'
 
 describe('rfc3339Nano (Go time.RFC3339Nano)', () => {

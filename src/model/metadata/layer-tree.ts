@@ -4,10 +4,10 @@
 // entries are added (a directory over a directory only takes the new attributes). A file's bytes
 // stay in the layer's tar (the layer store, src/store/blobs.ts) and are read when the file is read;
 // hard links share one node. Containers of the image share the tree (sim/fs/image.ts ImageFiles).
-import { joinPath, parentOf } from '../sim/fs/backend.js'
-import { IMAGE_TIME, type ImageFiles } from '../sim/fs/image.js'
-import { MemLayer, dirNode, linkNode, type FileSource, type MemNode } from '../sim/fs/mem.js'
-import type { AppliedLayer, LayerEntry } from '../store/schema.js'
+import { joinPath, parentOf } from '../../sim/fs/backend.js'
+import { IMAGE_TIME, type ImageFiles } from '../../sim/fs/image.js'
+import { MemLayer, dirNode, linkNode, type FileSource, type MemNode } from '../../sim/fs/mem.js'
+import type { AppliedLayer, LayerEntry } from '../../store/schema.js'
 import { OPAQUE } from './layers.js'
 
 /** Reads `length` bytes at `offset` of a layer's uncompressed tar (by its digest). */

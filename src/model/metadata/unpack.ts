@@ -9,10 +9,10 @@ import { closeSync, createReadStream, createWriteStream, openSync, rmSync } from
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
-import { readAt } from '../store/blobs.js'
+import { readAt } from '../../store/blobs.js'
 import type { Content } from './content.js'
 import { sha256 } from './content.js'
-import { wrap } from './errors.js'
+import { wrap } from '../errors.js'
 import { MEDIA_LAYER, gzipError, indexLayer, layerCompression, readTar, uncompressedLayer, type LayerIndex } from './layers.js'
 import type { SnapshotRef, Snapshots } from './snapshots.js'
 

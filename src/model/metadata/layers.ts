@@ -5,8 +5,8 @@
 // snapshot's files can be composed from its chain of layers (layer-tree.ts).
 import { posix } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
-import type { LayerEntry, LayerEntryKind } from '../store/schema.js'
-import { RuntimeError, unknown } from './errors.js'
+import type { LayerEntry, LayerEntryKind } from '../../store/schema.js'
+import { RuntimeError, unknown } from '../errors.js'
 
 export const MEDIA_LAYER = 'application/vnd.oci.image.layer.v1.tar'
 export const MEDIA_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip'

@@ -1,10 +1,10 @@
 // containerd container records: what Containers.Create/Update/Delete manage, and what CRI's
 // sandboxes and containers are underneath. Every change emits its /containers/* event.
-import type { ContainerRecord } from '../store/schema.js'
-import type { Core } from './core.js'
-import { RuntimeError, invalidArgument } from './errors.js'
+import type { ContainerRecord } from '../../store/schema.js'
+import type { Core } from '../core.js'
+import { RuntimeError, invalidArgument } from '../errors.js'
 import { validateIdentifier, validateLabels } from './namespaces.js'
-import { nowString } from './time.js'
+import { nowString } from '../time.js'
 
 export class ContainerStore {
   constructor(private readonly core: Core) {}

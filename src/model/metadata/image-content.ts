@@ -1,8 +1,8 @@
 // What an image is made of in the content store: an (optional) index, a manifest, a config and
 // layers. A catalog pull writes the manifest and config the fake registry serves; an image that
 // arrives through containerd's API (ctr import) is read back from its blobs to learn its config.
-import type { CatalogEntry } from '../images/catalog.js'
-import type { ImageConfig, ImageContent } from '../store/schema.js'
+import type { CatalogEntry } from '../../images/catalog.js'
+import type { ImageConfig, ImageContent } from '../../store/schema.js'
 import type { Content } from './content.js'
 import { sha256 } from './content.js'
 

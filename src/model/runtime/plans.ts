@@ -1,16 +1,16 @@
 // How each process behaves, decided from its container record: the one place that turns a runtime
 // spec (args, env, working directory, PID namespace) and scripting annotations into a simulated
 // program — the container's command line run by the shell simulator over the container's view.
-import { runArgv, makeCommandContext } from '../sim/shell/index.js'
-import type { Program } from '../sim/process.js'
-import { containerProgram, readScript, service, type Script } from '../sim/program.js'
-import { SIGTERM } from '../sim/signals.js'
-import type { ContainerRecord } from '../store/schema.js'
-import type { Node } from './node.js'
+import { runArgv, makeCommandContext } from '../../sim/shell/index.js'
+import type { Program } from '../../sim/process.js'
+import { containerProgram, readScript, service, type Script } from '../../sim/program.js'
+import { SIGTERM } from '../../sim/signals.js'
+import type { ContainerRecord } from '../../store/schema.js'
+import type { Node } from '../node.js'
 import { contextOptions, envMap, type ProcessSpec } from './process-env.js'
-import { pidNamespace } from './spec.js'
+import { pidNamespace } from '../cri/spec.js'
 import type { ProcessPlan } from './tasks.js'
-import { nowNs } from './time.js'
+import { nowNs } from '../time.js'
 
 /** PID 1 of its own PID namespace: a pid namespace entry without a path (joining one has a path). */
 function ownsPidNamespace(spec: Record<string, unknown>): boolean {

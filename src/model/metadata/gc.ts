@@ -11,11 +11,11 @@
 //
 // Swept: content records and snapshots (with a /snapshot/remove event), ingests, expired leases.
 // Blobs go once no namespace holds them. Images and containers are roots and never swept.
-import type { NodeState } from '../store/schema.js'
+import type { NodeState } from '../../store/schema.js'
 import type { Content } from './content.js'
 import { LABEL_GC_FLAT, leaseExpired } from './leases.js'
 import type { Snapshots } from './snapshots.js'
-import { nowNs } from './time.js'
+import { nowNs } from '../time.js'
 
 export const LABEL_GC_ROOT = 'containerd.io/gc.root'
 const REF_CONTENT = 'containerd.io/gc.ref.content'

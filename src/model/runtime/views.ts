@@ -5,21 +5,21 @@
 // its UTS namespace (the hostname sethostname changes). The views live in memory; each container's
 // writable layer is saved into its record when the server stops (or a snapshot is taken) and comes
 // back with its view after a restart, and so is a hostname a process set.
-import type { CapabilitySets } from '../sim/fs/security.js'
-import { catalogFiles } from '../images/catalog.js'
-import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../sim/fs/index.js'
-import type { NetNamespace, Uts } from '../sim/kernel.js'
-import type { SeccompProfile } from '../sim/seccomp.js'
-import type { ProcessEntry } from '../sim/fs/procfs.js'
-import type { ContainerRecord } from '../store/schema.js'
-import { isAppContainer } from './containers.js'
-import { layerFiles } from './layer-tree.js'
-import { sysvipc } from './host-proc.js'
-import { UNPACK_SNAPSHOTTER } from './images.js'
+import type { CapabilitySets } from '../../sim/fs/security.js'
+import { catalogFiles } from '../../images/catalog.js'
+import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../../sim/fs/index.js'
+import type { NetNamespace, Uts } from '../../sim/kernel.js'
+import type { SeccompProfile } from '../../sim/seccomp.js'
+import type { ProcessEntry } from '../../sim/fs/procfs.js'
+import type { ContainerRecord } from '../../store/schema.js'
+import { isAppContainer } from '../cri/containers.js'
+import { layerFiles } from '../metadata/layer-tree.js'
+import { sysvipc } from '../../sim/host-proc.js'
+import { UNPACK_SNAPSHOTTER } from '../metadata/images.js'
 import { memoryLimitOf, memorySwapOf } from './stats.js'
-import type { Node } from './node.js'
+import type { Node } from '../node.js'
 import { pidNamespaceOf } from './pids.js'
-import { isSandbox, type SandboxRecord } from './sandboxes.js'
+import { isSandbox, type SandboxRecord } from '../cri/sandboxes.js'
 
 interface ProcessUser {
   uid: number

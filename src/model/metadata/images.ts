@@ -2,17 +2,17 @@
 // config digest, with every record naming it: tags as repo_tags, repo@digest as repo_digests, and
 // the id record "sha256:<config>". Pulls "fetch" from the catalog (or synthesise, see PullPolicy).
 import { createHash } from 'node:crypto'
-import { catalog, findInCatalog, type CatalogEntry } from '../images/catalog.js'
-import type { ImageContent, ImageRecord } from '../store/schema.js'
-import type { FaultEngine, FiredNodeFaults } from '../faults/engine.js'
+import { catalog, findInCatalog, type CatalogEntry } from '../../images/catalog.js'
+import type { ImageContent, ImageRecord } from '../../store/schema.js'
+import type { FaultEngine, FiredNodeFaults } from '../../faults/engine.js'
 import type { Content } from './content.js'
-import type { Core } from './core.js'
+import type { Core } from '../core.js'
 import { catalogDiffId, imageChainId, readImageContent, storeCatalogImage } from './image-content.js'
 import type { Snapshots } from './snapshots.js'
 import { validateLabels } from './namespaces.js'
-import { RuntimeError, unknown } from './errors.js'
-import { isDigest, parseReference, type ImageReference } from './reference.js'
-import { nowString } from './time.js'
+import { RuntimeError, unknown } from '../errors.js'
+import { isDigest, parseReference, type ImageReference } from '../reference.js'
+import { nowString } from '../time.js'
 
 export const CRI_NAMESPACE = 'k8s.io'
 /** containerd's CRI unpacks images for, and gives containers snapshots from, this snapshotter. */

@@ -3,18 +3,18 @@
 //
 //   RunPodSandbox ──▶ READY ──StopPodSandbox / pause exits──▶ NOTREADY ──RemovePodSandbox──▶ gone
 //                       └──────────────RemovePodSandbox (stops first)──────────────────────▶ gone
-import type { FiredNodeFaults } from '../faults/engine.js'
-import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
-import type { ContainerRecord, CriSandboxMeta } from '../store/schema.js'
-import { SIGKILL } from '../sim/signals.js'
-import { invalidArgument, nameReserved, unknown } from './errors.js'
-import { byFullId, findByPrefix, getByPrefix, newId } from './ids.js'
-import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from './images.js'
-import { allocateIp } from './network.js'
-import type { Node } from './node.js'
+import type { FiredNodeFaults } from '../../faults/engine.js'
+import type { PodSandboxConfig__Output } from '../../generated/runtime/v1/PodSandboxConfig.js'
+import type { ContainerRecord, CriSandboxMeta } from '../../store/schema.js'
+import { SIGKILL } from '../../sim/signals.js'
+import { invalidArgument, nameReserved, unknown } from '../errors.js'
+import { byFullId, findByPrefix, getByPrefix, newId } from '../ids.js'
+import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from '../metadata/images.js'
+import { allocateIp } from './ipam.js'
+import type { Node } from '../node.js'
 import { hostNamespaces, ociSpec } from './spec.js'
-import { initPlan } from './plans.js'
-import { nowString } from './time.js'
+import { initPlan } from '../runtime/plans.js'
+import { nowString } from '../time.js'
 
 export type SandboxRecord = ContainerRecord & { cri: CriSandboxMeta }
 

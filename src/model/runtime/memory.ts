@@ -2,8 +2,8 @@
 // killer. A process that allocates (stress, a scripted hog) charges bytes; passing the container's
 // limit kills the whole container as cgroup v2 does with memory.oom.group=1 (what kubelet sets):
 // every process gets SIGKILL, the init exits 137 with reason OOMKilled, containerd emits /tasks/oom.
-import type { ContainerRecord } from '../store/schema.js'
-import type { Node } from './node.js'
+import type { ContainerRecord } from '../../store/schema.js'
+import type { Node } from '../node.js'
 import { baseMemoryBytes, memoryLimitOf } from './stats.js'
 
 export class MemoryCgroups {

@@ -1,7 +1,7 @@
 // containerd namespaces: every containerd object lives in one. A namespace exists once it is
 // created explicitly or once anything is created in it, and it can be deleted only when empty.
-import type { Core } from './core.js'
-import { RuntimeError, invalidArgument } from './errors.js'
+import type { Core } from '../core.js'
+import { RuntimeError, invalidArgument } from '../errors.js'
 
 const IDENTIFIER = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/
 const MAX_LENGTH = 76

@@ -6,8 +6,8 @@
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Socket } from 'node:net'
-import type { Stream } from '../sim/process.js'
-import { unknown } from './errors.js'
+import type { Stream } from '../../sim/process.js'
+import { unknown } from '../errors.js'
 
 export interface OutputSink {
   write(stream: Stream, text: string): void

@@ -2,10 +2,10 @@
 // collection while a client works (ctr holds one around every pull, import and create). What a
 // call creates under a lease (the containerd-lease metadata) is added to it by holdResource.
 import { randomBytes } from 'node:crypto'
-import type { LeaseRecord, NodeState } from '../store/schema.js'
-import type { Core } from './core.js'
-import { RuntimeError, invalidArgument } from './errors.js'
-import { nowNs, nowString } from './time.js'
+import type { LeaseRecord, NodeState } from '../../store/schema.js'
+import type { Core } from '../core.js'
+import { RuntimeError, invalidArgument } from '../errors.js'
+import { nowNs, nowString } from '../time.js'
 
 export interface LeaseInfo extends LeaseRecord {
   id: string

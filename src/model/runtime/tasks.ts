@@ -3,17 +3,17 @@
 // the state says what should be running; this keeps the live SimProcess objects and the outputs
 // that go with them (CRI log files, client FIFOs), and recreates init processes after a restart
 // the way containerd reconnects to shims that kept running.
-import type { ContainerRecord, ExecRecord, TaskRecord, TaskStatus } from '../store/schema.js'
-import type { Clock } from '../sim/clock.js'
-import { SimProcess, type ExitInfo, type Program, type Stream } from '../sim/process.js'
-import { StreamInput } from '../sim/context.js'
-import { LineDiscipline } from '../sim/tty.js'
-import { SIGKILL } from '../sim/signals.js'
-import type { Logger } from '../log.js'
-import { RuntimeError, shimError } from './errors.js'
+import type { ContainerRecord, ExecRecord, TaskRecord, TaskStatus } from '../../store/schema.js'
+import type { Clock } from '../../sim/clock.js'
+import { SimProcess, type ExitInfo, type Program, type Stream } from '../../sim/process.js'
+import { StreamInput } from '../../sim/context.js'
+import { LineDiscipline } from '../../sim/tty.js'
+import { SIGKILL } from '../../sim/signals.js'
+import type { Logger } from '../../log.js'
+import { RuntimeError, shimError } from '../errors.js'
 import { fifoSink, openStdin, outputTarget } from './fifo.js'
 import { CriLogFile } from './logs.js'
-import { nowNs, nowString, protoTimestamp } from './time.js'
+import { nowNs, nowString, protoTimestamp } from '../time.js'
 
 export interface TaskIO {
   stdin: string

@@ -6,7 +6,7 @@
 // socket. Sockets belong to running processes: they are not part of the state, and a process's
 // sockets close when it ends. A host-network container's /proc/net also lists the real host's
 // sockets (read, never touched).
-import type { NetNamespace } from '../sim/kernel.js'
+import type { NetNamespace } from './kernel.js'
 import type { ContainerRecord } from '../store/schema.js'
 import {
   NetError,
@@ -21,9 +21,9 @@ import {
   type SocketAddress,
   type SocketOwner,
   type UdpSocket,
-} from '../sim/net.js'
+} from './net.js'
 import { readHostProc } from './host-proc.js'
-import type { Node } from './node.js'
+import type { Node } from '../model/node.js'
 
 export const CLUSTER_DOMAIN = 'cluster.local'
 const HOST = 'host'

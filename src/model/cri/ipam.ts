@@ -1,7 +1,7 @@
 // Pod IPs from the pod CIDR, as a CNI host-local IPAM would hand them out: the network address
 // and the gateway (.1) are skipped, an address is unique while a sandbox holds it, and the lowest
 // free one is used next.
-import { invalidArgument } from './errors.js'
+import { invalidArgument } from '../errors.js'
 
 export interface Cidr {
   base: number

@@ -1,17 +1,17 @@
 // The OCI runtime spec a container gets: the image config merged with the CRI config, as
 // containerd's CRI builds it (command: entrypoint/cmd rules; env: image first, then config).
 import { readFileSync, statSync } from 'node:fs'
-import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig.js'
-import type { ImageConfig, StoredContainerConfig } from '../store/schema.js'
-import { invalidArgument, unknown } from './errors.js'
+import type { PodSandboxConfig__Output } from '../../generated/runtime/v1/PodSandboxConfig.js'
+import type { ImageConfig, StoredContainerConfig } from '../../store/schema.js'
+import { invalidArgument, unknown } from '../errors.js'
 import {
   DEFAULT_MASKED_PATHS,
   DEFAULT_READONLY_PATHS,
   capabilitySets,
   seccompChoice,
   type SecurityContextInput,
-} from '../sim/fs/security.js'
-import { decodeProfile, type SeccompProfile } from '../sim/seccomp.js'
+} from '../../sim/fs/security.js'
+import { decodeProfile, type SeccompProfile } from '../../sim/seccomp.js'
 
 /** Kubernetes' rule: command replaces the entrypoint (and drops image cmd); args replace cmd. */
 export function effectiveArgs(image: ImageConfig, command: string[], args: string[]): string[] {

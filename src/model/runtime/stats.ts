@@ -1,8 +1,8 @@
 // Resource usage of simulated containers. Nothing really runs, so usage is a model: a running
 // process burns a steady trickle of CPU (its counter grows with time), holds a working set that
 // depends on its image, and has written a little to its writable layer.
-import type { ContainerRecord } from '../store/schema.js'
-import { nowNs } from './time.js'
+import type { ContainerRecord } from '../../store/schema.js'
+import { nowNs } from '../time.js'
 
 export interface Usage {
   timestamp: bigint

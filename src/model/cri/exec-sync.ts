@@ -2,14 +2,14 @@
 // the container's own process (the shell simulator over the container's view), captures its
 // output, and honours the timeout as containerd does (the process is killed and the call fails
 // with "timeout ... exceeded").
-import { SIGKILL } from '../sim/signals.js'
-import { RuntimeError, unknown, wrap } from './errors.js'
-import { newId } from './ids.js'
+import { SIGKILL } from '../../sim/signals.js'
+import { RuntimeError, unknown, wrap } from '../errors.js'
+import { newId } from '../ids.js'
 import { criState } from './containers.js'
-import type { Node } from './node.js'
-import { execPlan } from './plans.js'
-import { checkExecutable, type ProcessSpec } from './process-env.js'
-import { NO_IO } from './tasks.js'
+import type { Node } from '../node.js'
+import { execPlan } from '../runtime/plans.js'
+import { checkExecutable, type ProcessSpec } from '../runtime/process-env.js'
+import { NO_IO } from '../runtime/tasks.js'
 
 export interface ExecResult {
   stdout: string

@@ -6,13 +6,13 @@
 // that file becomes the blob on commit, so a large layer is not held in memory.
 import { createHash, type Hash } from 'node:crypto'
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
-import type { BlobStore } from '../store/blobs.js'
-import type { ContentRecord } from '../store/schema.js'
-import type { Core } from './core.js'
-import { RuntimeError, invalidArgument } from './errors.js'
+import type { BlobStore } from '../../store/blobs.js'
+import type { ContentRecord } from '../../store/schema.js'
+import type { Core } from '../core.js'
+import { RuntimeError, invalidArgument } from '../errors.js'
 import { checkLease, digestProblem, holdResource, releaseResource } from './leases.js'
 import { validateLabels } from './namespaces.js'
-import { nowNs, nowString } from './time.js'
+import { nowNs, nowString } from '../time.js'
 
 export function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`

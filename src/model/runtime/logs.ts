@@ -3,8 +3,8 @@
 // One line per line the process wrote; text longer than MAX_LINE is split into P(artial) lines.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { Stream } from '../sim/process.js'
-import { nowNs, rfc3339Nano } from './time.js'
+import type { Stream } from '../../sim/process.js'
+import { nowNs, rfc3339Nano } from '../time.js'
 
 const MAX_LINE = 16 * 1024
 
