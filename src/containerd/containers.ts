@@ -2,9 +2,9 @@
 import type { Container } from '../generated/containerd/services/containers/v1/Container.js'
 import type { Container__Output } from '../generated/containerd/services/containers/v1/Container.js'
 import type { ContainersHandlers } from '../generated/containerd/services/containers/v1/Containers.js'
-import { RuntimeError, invalidArgument, notFound } from '../model/errors.js'
-import { isSandbox } from '../model/cri/sandboxes.js'
-import { isAppContainer } from '../model/cri/containers.js'
+import { invalidArgument } from '../model/errors.js'
+import { isSandbox } from '../model/cri/records.js'
+import { isAppContainer } from '../model/cri/records.js'
 import type { Node } from '../model/node.js'
 import { nowString } from '../model/time.js'
 import type { ContainerRecord, StoredAny } from '../store/schema.js'
@@ -122,72 +122,25 @@ export function containersService(node: Node): Implementation<ContainersHandlers
     Update: (req, ctx) => {
       const c = req.container
       if (!c) throw invalidArgument('container is required: invalid argument')
-      if (c.id === '') throw invalidArgument('must specify a container id: invalid argument')
-      const namespace = namespaceOf(ctx)
-      let record: ContainerRecord
-      try {
-        record = node.containerStore.get(namespace, c.id)
-      } catch {
-        throw new RuntimeError('NotFound', `container ${JSON.stringify(c.id)}: not found`)
-      }
-      if (c.snapshotter !== '' && c.snapshotter !== record.snapshotter) {
-        throw invalidArgument('container.Snapshotter field is immutable: invalid argument')
-      }
-      if (c.runtime && c.runtime.name !== '' && c.runtime.name !== record.runtime.name) {
-        throw invalidArgument('container.Runtime.Name field is immutable: invalid argument')
-      }
-      const paths = req.update_mask?.paths.length ? req.update_mask.paths : ['labels', 'spec', 'extensions', 'image', 'snapshotkey']
-      const next = { ...record, labels: { ...record.labels }, extensions: { ...record.extensions } }
-      for (const path of paths) {
-        if (path.startsWith('labels.')) {
-          const key = path.slice('labels.'.length)
-          const value = c.labels[key]
-          if (value === undefined || value === '') delete next.labels[key]
-          else next.labels[key] = value
-        } else if (path.startsWith('extensions.')) {
-          const key = path.slice('extensions.'.length)
-          const value = c.extensions[key]
-          if (value === undefined) delete next.extensions[key]
-          else next.extensions[key] = storeAny(value)
-        } else if (path === 'labels') next.labels = { ...c.labels }
-        else if (path === 'spec') {
-          const spec = jsonAny(c.spec, 'container spec')
-          if (!spec) throw invalidArgument('update failed validation: container.Spec must be set: invalid argument')
-          next.spec = spec
-        } else if (path === 'extensions')
-          next.extensions = Object.fromEntries(Object.entries(c.extensions).map(([k, v]) => [k, storeAny(v)]))
-        else if (path === 'image') next.image = c.image
-        else if (path === 'snapshotkey') next.snapshotKey = c.snapshot_key
-        else throw invalidArgument(`cannot update ${JSON.stringify(path)} field on ${JSON.stringify(c.id)}: invalid argument`)
-      }
-      Object.assign(record, next)
-      node.containerStore.touched(record)
+      const record = node.containerStore.update(
+        namespaceOf(ctx),
+        {
+          id: c.id,
+          labels: c.labels,
+          extensions: Object.fromEntries(Object.entries(c.extensions).map(([k, v]) => [k, storeAny(v)])),
+          spec: () => jsonAny(c.spec, 'container spec'),
+          image: c.image,
+          snapshotKey: c.snapshot_key,
+          snapshotter: c.snapshotter,
+          runtimeName: c.runtime?.name ?? '',
+        },
+        req.update_mask?.paths ?? [],
+      )
       return { container: toContainer(record) }
     },
     Delete: (req, ctx) => {
       const namespace = namespaceOf(ctx)
-      const record = node.containerStore.find(namespace, req.id)
-      // containerd's metadata store: the namespace's containers bucket, then the container's.
-      if (!record) {
-        if (!node.namespaces.exists(namespace))
-          throw notFound(`cannot delete container ${JSON.stringify(req.id)} in namespace ${JSON.stringify(namespace)}: not found`)
-        throw notFound(`container ${req.id}: not found`)
-      }
-      if (record.task && record.task.status !== 'stopped') {
-        throw new RuntimeError(
-          'FailedPrecondition',
-          `cannot delete container ${JSON.stringify(req.id)}: its task is ${record.task.status}; kill and delete the task first: failed precondition`,
-        )
-      }
-      // One record, two views: deleting a CRI container here removes it from CRI too; a sandbox
-      // must lose its containers first, or CRI would keep containers of a pod that is gone.
-      if (isSandbox(record) && node.containers.all().some((c) => c.cri.sandboxId === record.id)) {
-        throw new RuntimeError(
-          'FailedPrecondition',
-          `container ${JSON.stringify(req.id)} is a pod sandbox that still has containers; remove the pod with RemovePodSandbox: failed precondition`,
-        )
-      }
-      node.containerStore.delete(namespace, req.id)
+      node.containerStore.remove(namespace, req.id, node.namespaces.exists(namespace))
       return {}
     },
   }

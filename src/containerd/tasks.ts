@@ -3,11 +3,8 @@
 // CRI uses, so `ctr -n k8s.io tasks kill` ends a CRI container as a real kill would.
 import type { Process } from '../generated/containerd/v1/types/Process.js'
 import type { TasksHandlers } from '../generated/containerd/services/tasks/v1/Tasks.js'
-import { RuntimeError, invalidArgument, shimError, wrap } from '../model/errors.js'
-import { validateIdentifier } from '../model/metadata/namespaces.js'
-import { checkExecutable, checkRootfs, checkSeccomp } from '../model/runtime/process-env.js'
+import { RuntimeError, invalidArgument } from '../model/errors.js'
 import type { Node } from '../model/node.js'
-import { execPlan, initPlan } from '../model/runtime/plans.js'
 import type { ProcessSpec } from '../model/runtime/process-env.js'
 import { memoryLimitOf, memorySwapOf, pidsLimitOf } from '../model/runtime/stats.js'
 import type { ContainerRecord, ExecRecord, TaskRecord, TaskStatus } from '../store/schema.js'
@@ -42,56 +39,33 @@ function toProcess(containerId: string, id: string, p: TaskRecord | ExecRecord):
 const MAX_UINT64 = '18446744073709551615'
 
 export function tasksService(node: Node): Implementation<TasksHandlers> {
+  const { taskService } = node
   const container = (ctx: Parameters<typeof namespaceOf>[0], id: string): ContainerRecord => node.containerStore.get(namespaceOf(ctx), id)
-  const task = (record: ContainerRecord): TaskRecord => {
-    if (!record.task) throw new RuntimeError('NotFound', `task ${record.id} not found`)
-    return record.task
-  }
-  /** The init process (exec id "" or the container id) or an exec'd one. */
-  const processOf = (record: ContainerRecord, execId: string): TaskRecord | ExecRecord =>
-    execId === '' || execId === record.id ? task(record) : node.tasks.exec(record, execId)
+  const task = (record: ContainerRecord): TaskRecord => taskService.task(record)
+  const processOf = (record: ContainerRecord, execId: string): TaskRecord | ExecRecord => taskService.process(record, execId)
 
   return {
     Create: (req, ctx) => {
       const record = container(ctx, req.container_id)
       if (req.checkpoint) throw new RuntimeError('Unimplemented', 'restoring a task from a checkpoint is not simulated: not implemented')
-      try {
-        checkSeccomp(record)
-        checkRootfs(record)
-        checkExecutable(node, record, record.spec.process as ProcessSpec)
-      } catch (err) {
-        throw wrap(err, 'failed to create shim task')
-      }
       const io = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal }
-      const t = node.tasks.create(record, io, req.rootfs)
+      const t = taskService.create(record, io, req.rootfs)
       return { container_id: record.id, pid: t.pid }
     },
 
     Start: (req, ctx) => {
       const record = container(ctx, req.container_id)
-      if (req.exec_id === '' || req.exec_id === record.id) {
-        const t = task(record)
-        node.tasks.start(record, initPlan(node, record, false))
-        return { pid: t.pid }
-      }
-      const exec = node.tasks.exec(record, req.exec_id)
-      checkExecutable(node, record, exec.process as ProcessSpec, 'exec')
-      node.tasks.startExec(record, req.exec_id, execPlan(node, record, exec.process as ProcessSpec))
-      return { pid: exec.pid }
+      if (req.exec_id === '' || req.exec_id === record.id) return { pid: taskService.start(record, ctx.nodeFaults).pid }
+      return { pid: taskService.startExec(record, req.exec_id).pid }
     },
 
     Delete: (req, ctx) => {
-      const record = container(ctx, req.container_id)
-      task(record)
-      const deleted = node.tasks.delete(record) as TaskRecord
+      const deleted = taskService.delete(container(ctx, req.container_id))
       return { id: '', pid: deleted.pid, exit_status: deleted.exitStatus ?? 0, exited_at: timestamp(deleted.exitedAt) }
     },
 
     DeleteProcess: (req, ctx) => {
-      const record = container(ctx, req.container_id)
-      task(record)
-      if (req.exec_id === '') throw invalidArgument('exec id cannot be empty: invalid argument')
-      const exec = node.tasks.deleteExec(record, req.exec_id)
+      const exec = taskService.deleteExec(container(ctx, req.container_id), req.exec_id)
       return { id: req.exec_id, pid: exec.pid, exit_status: exec.exitStatus ?? 0, exited_at: timestamp(exec.exitedAt) }
     },
 
@@ -116,40 +90,18 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
     },
 
     Kill: (req, ctx) => {
-      const record = container(ctx, req.container_id)
-      const p = processOf(record, req.exec_id)
-      if (req.signal > 64) throw invalidArgument(`invalid signal ${req.signal}: invalid argument`)
-      // An exec'd process not started yet has no pid to signal (the shim's execProcess.kill).
-      if (p !== record.task && p.status === 'created')
-        throw new RuntimeError('FailedPrecondition', 'process not created: failed precondition')
-      // Signal 0 only asks whether the process is there (kill(2)); a created one is (runc's init).
-      if (req.signal === 0 && p.status !== 'stopped') return {}
-      if (p.status === 'created' && p === record.task) {
-        node.tasks.killCreated(record, req.signal)
-        return {}
-      }
-      if (p.status !== 'running' && p.status !== 'paused') throw new RuntimeError('NotFound', 'process already finished: not found')
-      node.tasks.kill(record.id, req.signal, req.exec_id === record.id ? '' : req.exec_id, req.all)
+      taskService.kill(container(ctx, req.container_id), req.exec_id, req.signal, req.all)
       return {}
     },
 
     Exec: (req, ctx) => {
       const record = container(ctx, req.container_id)
-      if (req.exec_id === '') throw invalidArgument('exec id cannot be empty: invalid argument')
-      const t = task(record)
-      // The runc shim: an exec id must be an identifier; a created task takes execs, a paused or stopped one does not.
-      try {
-        validateIdentifier(req.exec_id)
-      } catch (err) {
-        throw wrap(err, `invalid exec id ${req.exec_id}`)
-      }
-      if (t.status === 'paused' || t.status === 'stopped') throw shimError(`cannot exec in a ${t.status} state`)
       const process = jsonAny(req.spec, 'exec process spec')
-      if (!process) throw invalidArgument('exec process spec must be set: invalid argument')
       if (req.spec && req.spec.type_url !== PROCESS_TYPE_URL && !req.spec.type_url.endsWith('/Process')) {
         throw invalidArgument(`exec process spec has type ${req.spec.type_url}, want ${PROCESS_TYPE_URL}: invalid argument`)
       }
-      node.tasks.addExec(record, req.exec_id, process, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal })
+      const io = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal }
+      taskService.addExec(record, req.exec_id, process as ProcessSpec | undefined, io)
       return {}
     },
 
@@ -253,17 +205,8 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
     },
 
     Wait: async (req, ctx) => {
-      const record = container(ctx, req.container_id)
-      const execId = req.exec_id === record.id ? '' : req.exec_id
-      processOf(record, execId)
-      await Promise.race([node.tasks.waitExit(record, execId), new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))])
-      if (ctx.signal.aborted) throw new RuntimeError('Unknown', 'wait was cancelled: context canceled')
-      const p = execId ? record.task?.execs?.[execId] : record.task
-      // A CRI container's task is deleted as it exits; its exit lives on in CRI's record.
-      const exit =
-        p ??
-        (record.cri?.kind === 'container' ? { exitStatus: record.cri.exit?.exitCode, exitedAt: record.cri.exit?.finishedAt } : undefined)
-      return { exit_status: exit?.exitStatus ?? 0, exited_at: timestamp(exit?.exitedAt) }
+      const exit = await taskService.wait(container(ctx, req.container_id), req.exec_id, ctx.signal)
+      return { exit_status: exit.exitStatus ?? 0, exited_at: timestamp(exit.exitedAt) }
     },
   }
 }

@@ -2,7 +2,7 @@
 // names (as CRIU-based runtimes do), holding the CRI config, the OCI spec and the status.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import type { AppContainerRecord } from '../model/cri/containers.js'
+import type { AppContainerRecord } from '../model/cri/records.js'
 
 export async function checkpointArchive(c: AppContainerRecord, location: string): Promise<void> {
   const files: [string, string][] = [

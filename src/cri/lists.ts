@@ -5,7 +5,7 @@ import type { ContainerFilter__Output } from '../generated/runtime/v1/ContainerF
 import type { ContainerStatsFilter__Output } from '../generated/runtime/v1/ContainerStatsFilter.js'
 import type { PodSandboxFilter__Output } from '../generated/runtime/v1/PodSandboxFilter.js'
 import type { PodSandboxStatsFilter__Output } from '../generated/runtime/v1/PodSandboxStatsFilter.js'
-import { criState } from '../model/cri/containers.js'
+import { criState } from '../model/cri/records.js'
 import type { Node } from '../model/node.js'
 import { sandboxState, toContainerStats, toPodSandbox, toPodSandboxStats } from './convert.js'
 import { checkLabelSelector } from './validate.js'

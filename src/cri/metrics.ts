@@ -4,7 +4,7 @@ import type { Metric } from '../generated/runtime/v1/Metric.js'
 import type { MetricDescriptor } from '../generated/runtime/v1/MetricDescriptor.js'
 import type { PodSandboxMetrics } from '../generated/runtime/v1/PodSandboxMetrics.js'
 import type { Node } from '../model/node.js'
-import type { SandboxRecord } from '../model/cri/sandboxes.js'
+import type { SandboxRecord } from '../model/cri/records.js'
 import type { Usage } from '../model/runtime/stats.js'
 
 const BASE_LABELS = ['container', 'id', 'image', 'name', 'namespace', 'pod']

@@ -1,7 +1,7 @@
 // The CRI RuntimeService face: validates and translates runtime.v1 calls onto the node model.
 import type { RuntimeServiceHandlers } from '../generated/runtime/v1/RuntimeService.js'
 import type { ContainerEventResponse } from '../generated/runtime/v1/ContainerEventResponse.js'
-import { criState } from '../model/cri/containers.js'
+import { criState } from '../model/cri/records.js'
 import { RuntimeError, invalidArgument, unknown } from '../model/errors.js'
 import { execSync } from '../model/cri/exec-sync.js'
 import type { Node } from '../model/node.js'
@@ -230,10 +230,7 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
     RuntimeConfig: () => ({ linux: { cgroup_driver: 'SYSTEMD' } }),
 
     UpdatePodSandboxResources: (req) => {
-      const s = node.sandboxes.get(requireId(req.pod_sandbox_id, 'sandbox'))
-      if (req.overhead) s.cri.overhead = req.overhead
-      if (req.resources) s.cri.resources = req.resources
-      node.changed()
+      node.sandboxes.updateResources(requireId(req.pod_sandbox_id, 'sandbox'), req.overhead, req.resources)
       return {}
     },
   }

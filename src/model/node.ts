@@ -21,6 +21,8 @@ import { Snapshots } from './metadata/snapshots.js'
 import { memoryBlobs, type BlobStore } from '../store/blobs.js'
 import { parseCidr, type Cidr } from './cri/ipam.js'
 import { NodeNetwork } from '../sim/net-namespaces.js'
+import { podDirectory } from './runtime/network.js'
+import { TaskService } from './runtime/task-service.js'
 import { parseReference } from './reference.js'
 import { Sandboxes } from './cri/sandboxes.js'
 import { initPlan } from './runtime/plans.js'
@@ -56,7 +58,10 @@ export class Node implements Core {
   readonly content: Content
   readonly snapshots: Snapshots
   readonly leases: Leases
+  /** The live processes (the shims' side). */
   readonly tasks: Tasks
+  /** The task lifecycle both APIs use: checks, node faults, plans (containerd's tasks service). */
+  readonly taskService: TaskService
   readonly sandboxes: Sandboxes
   readonly containers: Containers
   /** What each container's processes see (filesystem, processes). */
@@ -121,11 +126,12 @@ export class Node implements Core {
         })
       },
     })
+    this.taskService = new TaskService(this)
     this.sandboxes = new Sandboxes(this)
     this.containers = new Containers(this)
     this.views = new ContainerViews(this)
-    this.memory = new MemoryCgroups(this)
-    this.network = new NodeNetwork(this)
+    this.memory = new MemoryCgroups({ log: this.log, oomKill: (record) => this.tasks.oomKill(record) })
+    this.network = new NodeNetwork(podDirectory(this.sandboxes, () => this.cidr))
     // A removed container (or pod) takes its view and network namespace with it.
     this.events.envelopes.subscribe((e) => {
       if (e.topic !== '/containers/delete') return

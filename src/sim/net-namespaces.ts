@@ -7,7 +7,6 @@
 // sockets close when it ends. A host-network container's /proc/net also lists the real host's
 // sockets (read, never touched).
 import type { NetNamespace } from './kernel.js'
-import type { ContainerRecord } from '../store/schema.js'
 import {
   NetError,
   isIpv4,
@@ -23,36 +22,27 @@ import {
   type UdpSocket,
 } from './net.js'
 import { readHostProc } from './host-proc.js'
-import type { Node } from '../model/node.js'
 
 export const CLUSTER_DOMAIN = 'cluster.local'
-const HOST = 'host'
+/** The node's own network namespace's key; a pod's is podNet(id) (model/runtime/network.ts names the others). */
+export const HOST_NET = 'host'
+export const podNet = (podId: string): string => `pod:${podId}`
+const HOST = HOST_NET
+
+/** What the stack needs to know of the node's pods (model/runtime/network.ts gives it). */
+export interface PodDirectory {
+  /** The pod network: the gateway is its first address. */
+  readonly cidr: { base: number; bits: number }
+  /** The addresses of a pod's namespace (its eth0). */
+  addressesOf(podId: string): string[]
+  /** The ready pod an address belongs to, if any. */
+  podAt(address: string): string | undefined
+}
 const EPHEMERAL = { first: 32768, last: 60999 }
 
 const toNumber = (ip: string): number => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)
 const toDotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
 const isLoopback = (ip: string): boolean => ip.startsWith('127.')
-
-/** The network namespace a container's processes are in ("host", "pod:<sandbox id>", "path:<netns>", "own:<id>"). */
-export function networkNamespace(node: Node, record: ContainerRecord): string {
-  const podOf = (id: string): string => {
-    const sandbox = node.sandboxes.find(id)
-    return sandbox?.cri.config.linux?.security_context?.namespace_options?.network === 'NODE' ? HOST : `pod:${id}`
-  }
-  if (record.cri?.kind === 'sandbox') return podOf(record.id)
-  if (record.cri?.kind === 'container') return podOf(record.cri.sandboxId)
-  // A container made through containerd's API: as runc, no network namespace entry means the
-  // host's; one with a path joins it (a pod's, when it is a sandbox's netns); one without, its own.
-  const namespaces = ((record.spec.linux as { namespaces?: { type: string; path?: string }[] } | undefined)?.namespaces ?? []) as {
-    type: string
-    path?: string
-  }[]
-  const entry = namespaces.find((n) => n.type === 'network')
-  if (!entry) return HOST
-  if (!entry.path) return `own:${record.id}`
-  const sandbox = node.sandboxes.all().find((s) => s.cri.netnsPath === entry.path)
-  return sandbox ? podOf(sandbox.id) : `path:${entry.path}`
-}
 
 interface Socket {
   inode: number
@@ -267,16 +257,16 @@ export class NodeNetwork {
   #namespaces = new Map<string, Namespace>()
   #nextInode = 40_000
 
-  constructor(private readonly node: Node) {}
+  constructor(private readonly pods: PodDirectory) {}
 
   /** The pod network's gateway: the node's address as pods see it (cni0 of a bridge plugin). */
   get gateway(): string {
-    return toDotted(this.node.cidr.base + 1)
+    return toDotted(this.pods.cidr.base + 1)
   }
 
-  /** The Net a process of `record` uses. */
-  view(record: ContainerRecord): Net {
-    const ns = this.#namespace(networkNamespace(this.node, record))
+  /** The Net a process in namespace `key` uses. */
+  view(key: string): Net {
+    const ns = this.#namespace(key)
     return {
       interfaces: () => ns.interfaces(),
       listen: (o) => this.#listen(ns, o.address ?? '0.0.0.0', o.port, o.owner, o.signal),
@@ -288,8 +278,8 @@ export class NodeNetwork {
   }
 
   /** The namespace as the kernel's checks see it (sim/kernel.ts): its addresses, bridges, who answers a ping. */
-  kernelView(record: ContainerRecord): NetNamespace {
-    const ns = this.#namespace(networkNamespace(this.node, record))
+  kernelView(key: string): NetNamespace {
+    const ns = this.#namespace(key)
     return {
       get addresses() {
         return ns.addresses()
@@ -323,15 +313,12 @@ export class NodeNetwork {
       ns = new Namespace(
         key,
         () => [this.gateway],
-        () => [loopback, { name: 'cni0', address: this.gateway, prefix: this.node.cidr.bits }],
+        () => [loopback, { name: 'cni0', address: this.gateway, prefix: this.pods.cidr.bits }],
       )
     } else if (key.startsWith('pod:')) {
       const id = key.slice(4)
-      const ips = (): string[] => {
-        const sandbox = this.node.sandboxes.find(id)
-        return sandbox ? [sandbox.cri.ip, ...sandbox.cri.additionalIps].filter(isIpv4) : []
-      }
-      ns = new Namespace(key, ips, () => [loopback, ...ips().map((address) => ({ name: 'eth0', address, prefix: this.node.cidr.bits }))])
+      const ips = (): string[] => this.pods.addressesOf(id)
+      ns = new Namespace(key, ips, () => [loopback, ...ips().map((address) => ({ name: 'eth0', address, prefix: this.pods.cidr.bits }))])
     } else {
       ns = new Namespace(
         key,
@@ -371,9 +358,9 @@ export class NodeNetwork {
     const source = from.addresses()[0]
     if (source === undefined) throw new NetError('ENETUNREACH')
     if (address === this.gateway) return { ns: this.#namespace(HOST), source }
-    const sandbox = this.node.sandboxes.all().find((s) => s.cri.ready && (s.cri.ip === address || s.cri.additionalIps.includes(address)))
-    if (sandbox) return { ns: this.#namespace(`pod:${sandbox.id}`), source }
-    const { base, bits } = this.node.cidr
+    const pod = this.pods.podAt(address)
+    if (pod !== undefined) return { ns: this.#namespace(podNet(pod)), source }
+    const { base, bits } = this.pods.cidr
     const inCidr = Math.floor(toNumber(address) / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits))
     // Outside the cluster there is nothing: the simulated node has no way out.
     throw new NetError(inCidr ? 'EHOSTUNREACH' : 'ENETUNREACH')
@@ -438,10 +425,9 @@ export class NodeNetwork {
   }
 
   /** /proc/net/<file> of a container's network namespace (tcp, tcp6, udp, udp6, raw, raw6, unix). */
-  procNet(record: ContainerRecord, file: string): string | undefined {
+  procNet(key: string, file: string): string | undefined {
     const header = PROC_NET_HEADERS[file]
     if (header === undefined) return undefined
-    const key = networkNamespace(this.node, record)
     const ns = this.#namespace(key)
     const hostText = key === HOST ? readHostProc(`net/${file}`) : undefined
     const lines =

@@ -2,7 +2,9 @@
 import { once } from 'node:events'
 import { Metadata } from '@grpc/grpc-js'
 import { afterEach, describe, expect, test } from 'vitest'
+import { containerdClients } from '../../src/client.js'
 import { presets } from '../../src/faults/presets.js'
+import { ociSpec } from '../containerd.js'
 import type { FaultRule } from '../../src/faults/rule.js'
 import { containerConfig, eventually, grpcError, harness, podConfig, runContainer, runPod, waitForState, type Harness } from '../helpers.js'
 
@@ -199,6 +201,55 @@ describe('node faults', () => {
     const pod = await runPod(h, config)
     const id = await runContainer(h, pod, config, containerConfig('hungry', { command: ['sleep', '3600'] }))
     expect(await waitForState(h, id, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 137, reason: 'OOMKilled' })
+  })
+
+  test('a node fault strikes a container whichever API starts it: CRI, or containerd’s Tasks', async () => {
+    const h = await start()
+    h.fake.faults.use(presets.crashLoop({ labels: { tier: 'flaky' } }, 7, 10), presets.oomKill({ name: 'hog' }, 5))
+    const ctr = containerdClients(h.fake.address, 'default')
+    try {
+      const viaContainerd = async (id: string, labels: Record<string, string>): Promise<{ exit_status: number }> => {
+        await ctr.containers.Create({
+          container: {
+            id,
+            image: 'docker.io/library/busybox:latest',
+            labels,
+            runtime: { name: 'io.containerd.runc.v2' },
+            spec: ociSpec(['sleep', '3600']),
+          },
+        })
+        await ctr.tasks.Create({ container_id: id })
+        const waiting = ctr.tasks.Wait({ container_id: id })
+        await ctr.tasks.Start({ container_id: id })
+        return waiting
+      }
+      // The same rules, through containerd's API: the label picks the crash, the id (a name) the OOM.
+      expect((await viaContainerd('crashing', { tier: 'flaky' })).exit_status).toBe(7)
+      expect((await viaContainerd('hog', {})).exit_status).toBe(137)
+      expect((await ctr.tasks.Get({ container_id: 'hog' })).process).toMatchObject({ status: 'STOPPED', exit_status: 137 })
+      expect(h.fake.calls('Start').map((c) => (c.nodeFaults ?? []).map((f) => (f as FaultRule).kind))).toEqual([['crash'], ['oom']])
+      // And through CRI.
+      const config = podConfig('both-apis')
+      const pod = await runPod(h, config)
+      const flaky = await runContainer(h, pod, config, containerConfig('web', { labels: { tier: 'flaky' }, command: ['sleep', '3600'] }))
+      expect(await waitForState(h, flaky, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 7, reason: 'Error' })
+      const hog = await runContainer(h, pod, config, containerConfig('hog', { command: ['sleep', '3600'] }))
+      expect(await waitForState(h, hog, 'CONTAINER_EXITED')).toMatchObject({ exit_code: 137, reason: 'OOMKilled' })
+      // Containers no rule matches run on, whichever API made them.
+      await ctr.containers.Create({
+        container: {
+          id: 'steady',
+          image: 'docker.io/library/busybox:latest',
+          runtime: { name: 'io.containerd.runc.v2' },
+          spec: ociSpec(['sleep', '3600']),
+        },
+      })
+      await ctr.tasks.Create({ container_id: 'steady' })
+      await ctr.tasks.Start({ container_id: 'steady' })
+      expect((await ctr.tasks.Get({ container_id: 'steady' })).process!.status).toBe('RUNNING')
+    } finally {
+      ctr.close()
+    }
   })
 
   test('pull failures as kubelet sees them: not found, unauthorized, registry unavailable, and slow pulls that finish', async () => {

@@ -1,8 +1,9 @@
 // The node's network model (namespaces, sockets, routes, DNS, /proc/net) and the servers and
 // commands over it where the process table matters: nginx's workers and daemons (spawn), nc -e, UDP.
 import { describe, expect, test } from 'vitest'
-import { NodeNetwork, networkNamespace } from '../../src/sim/net-namespaces.js'
-import type { Node } from '../../src/model/node.js'
+import { NodeNetwork } from '../../src/sim/net-namespaces.js'
+import { networkNamespace, podDirectory } from '../../src/model/runtime/network.js'
+import type { SandboxLookup } from '../../src/model/cri/records.js'
 import { parseCidr } from '../../src/model/cri/ipam.js'
 import { SimClock } from '../../src/sim/clock.js'
 import { NetError, StreamReader, type Net } from '../../src/sim/net.js'
@@ -29,13 +30,22 @@ const sandbox = (id: string, ip: string, hostNetwork = false): StubSandbox => ({
   spec: {},
 })
 
-/** A node with these sandboxes: what the network model asks of it. */
-function network(sandboxes: StubSandbox[]): NodeNetwork {
-  const node = {
-    cidr: parseCidr('10.88.0.0/16'),
-    sandboxes: { find: (id: string) => sandboxes.find((s) => s.id === id), all: () => sandboxes },
+const lookup = (sandboxes: StubSandbox[]): SandboxLookup =>
+  ({ find: (id: string) => sandboxes.find((s) => s.id === id), all: () => sandboxes }) as unknown as SandboxLookup
+
+/** The stack over these sandboxes, reached by container record as the model reaches it. */
+function network(sandboxes: StubSandbox[]): {
+  view(r: ContainerRecord): Net
+  procNet(r: ContainerRecord, file: string): string | undefined
+  query: NodeNetwork['query']
+} {
+  const pods = lookup(sandboxes)
+  const net = new NodeNetwork(podDirectory(pods, () => parseCidr('10.88.0.0/16')))
+  return {
+    view: (r) => net.view(networkNamespace(pods, r)),
+    procNet: (r, file) => net.procNet(networkNamespace(pods, r), file),
+    query: (name, type) => net.query(name, type),
   }
-  return new NodeNetwork(node as unknown as Node)
 }
 
 const record = (r: object): ContainerRecord => r as ContainerRecord
@@ -46,8 +56,7 @@ describe('the network model', () => {
   const pods = [sandbox('aaaaaaaa1', '10.88.0.2'), sandbox('bbbbbbbb2', '10.88.0.3'), sandbox('cccccccc3', '', true)]
 
   test('the namespace a container is in: its pod’s, the node’s (host network, or no netns in an OCI spec), one it joins or its own', () => {
-    const n = (r: ContainerRecord): string =>
-      networkNamespace({ sandboxes: { find: (id: string) => pods.find((s) => s.id === id), all: () => pods } } as unknown as Node, r)
+    const n = (r: ContainerRecord): string => networkNamespace(lookup(pods), r)
     expect(n(inPod('aaaaaaaa1'))).toBe('pod:aaaaaaaa1')
     expect(n(record(pods[0] as object))).toBe('pod:aaaaaaaa1')
     expect(n(inPod('cccccccc3'))).toBe('host')

@@ -10,39 +10,45 @@ import type { ContainerConfig__Output } from '../../generated/runtime/v1/Contain
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../../generated/runtime/v1/LinuxContainerResources.js'
 import type { FiredNodeFaults } from '../../faults/engine.js'
 import type { PodSandboxConfig__Output } from '../../generated/runtime/v1/PodSandboxConfig.js'
-import type { ContainerRecord, CriContainerMeta, StoredContainerConfig } from '../../store/schema.js'
+import type { ContainerRecord, StoredContainerConfig } from '../../store/schema.js'
 import { readScript } from '../../sim/program.js'
 import type { ExitInfo } from '../../sim/process.js'
 import { SIGKILL, SIGTERM, parseSignal } from '../../sim/signals.js'
 import { invalidArgument, nameReserved, notFound, unknown, wrap } from '../errors.js'
 import { byFullId, findByPrefix, getByPrefix, newId } from '../ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from '../metadata/images.js'
-import type { Node } from '../node.js'
+import type { SimClock } from '../../sim/clock.js'
+import type { FaultEngine } from '../../faults/engine.js'
+import type { ContainerStore } from '../metadata/container-store.js'
+import type { Images } from '../metadata/images.js'
+import type { Snapshots } from '../metadata/snapshots.js'
+import type { LifecycleEventType } from '../events.js'
+import type { TaskService } from '../runtime/task-service.js'
+import type { Tasks } from '../runtime/tasks.js'
+import type { ContainerViews } from '../runtime/views.js'
+import type { ProcessHost } from '../runtime/process-env.js'
+import { containerName, criState, isAppContainer, type AppContainerRecord } from './records.js'
 import { containerUser, effectiveArgs, hostNamespaces, loadSeccomp, mergeEnv, ociSpec, pidNamespace } from './spec.js'
-import { initPlan } from '../runtime/plans.js'
 import type { ProcessSpec } from '../runtime/process-env.js'
-import { checkExecutable, checkSeccomp, resolveUserGid, resolveUserName } from '../runtime/process-env.js'
+import { resolveUserGid, resolveUserName } from '../runtime/process-env.js'
 import { nowString } from '../time.js'
 
-export type AppContainerRecord = ContainerRecord & { cri: CriContainerMeta }
-export type CriState = 'CONTAINER_CREATED' | 'CONTAINER_RUNNING' | 'CONTAINER_EXITED' | 'CONTAINER_UNKNOWN'
-
-export const isAppContainer = (r: ContainerRecord): r is AppContainerRecord => r.cri?.kind === 'container'
-
-export function criState(c: AppContainerRecord): CriState {
-  if (c.task?.status === 'running' || c.task?.status === 'paused') return 'CONTAINER_RUNNING'
-  if (c.cri.exit) return 'CONTAINER_EXITED'
-  return 'CONTAINER_CREATED'
-}
-
-export function containerName(config: StoredContainerConfig, sandbox: PodSandboxConfig__Output): string {
-  const c = config.metadata
-  const s = sandbox.metadata
-  return [c?.name, s?.name, s?.namespace, s?.uid, c?.attempt ?? 0].join('_')
+/** The parts of the node CRI's containers act on (Node has them all). */
+export interface ContainersHost extends ProcessHost {
+  changed(): void
+  publish(type: LifecycleEventType, containerId: string, sandboxId: string): void
+  readonly clock: SimClock
+  readonly faults: FaultEngine
+  readonly containerStore: ContainerStore
+  readonly images: Images
+  readonly snapshots: Snapshots
+  readonly views: ContainerViews
+  readonly tasks: Tasks
+  readonly taskService: TaskService
 }
 
 export class Containers {
-  constructor(private readonly node: Node) {}
+  constructor(private readonly node: ContainersHost) {}
 
   all(): AppContainerRecord[] {
     return Object.values(this.node.state.containers).filter(isAppContainer)
@@ -170,27 +176,15 @@ export class Containers {
     if (!sandbox.cri.ready) throw unknown(`sandbox container ${JSON.stringify(sandbox.id)} is not running`)
     c.cri.started = true
     try {
-      checkSeccomp(c)
-      checkExecutable(node, c, c.spec.process as ProcessSpec)
+      node.taskService.create(c)
     } catch (err) {
       // As containerd: a container that fails to start is EXITED with 128, reason StartError.
-      const failure = wrap(err, 'failed to create containerd task: failed to create shim task')
+      const failure = wrap(err, 'failed to create containerd task')
       c.cri.exit = { startedAt: '0', finishedAt: nowString(), exitCode: 128, reason: 'StartError', message: failure.message }
       node.changed()
       throw failure
     }
-    const task = node.tasks.create(c)
-    const subject = {
-      ids: [c.id, sandbox.id],
-      name: c.cri.config.metadata?.name ?? '',
-      image: c.cri.config.image?.image ?? '',
-      labels: c.cri.config.labels,
-    }
-    const crash = node.faults.nodeFault('crash', subject, noted)
-    const oom = crash ? undefined : node.faults.nodeFault('oom', subject, noted)
-    if (crash) task.injected = { exitCode: crash.rule.exitCode ?? 1, exitAfterMs: crash.rule.afterMs ?? 0 }
-    else if (oom) task.injected = { oomAfterMs: oom.rule.afterMs ?? 100 }
-    node.tasks.start(c, initPlan(node, c, false))
+    node.taskService.start(c, noted)
     node.publish('STARTED', c.id, sandbox.id)
   }
 

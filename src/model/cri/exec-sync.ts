@@ -5,11 +5,18 @@
 import { SIGKILL } from '../../sim/signals.js'
 import { RuntimeError, unknown, wrap } from '../errors.js'
 import { newId } from '../ids.js'
-import { criState } from './containers.js'
-import type { Node } from '../node.js'
-import { execPlan } from '../runtime/plans.js'
-import { checkExecutable, type ProcessSpec } from '../runtime/process-env.js'
-import { NO_IO } from '../runtime/tasks.js'
+import type { ProcessSpec } from '../runtime/process-env.js'
+import type { TaskService } from '../runtime/task-service.js'
+import type { Tasks } from '../runtime/tasks.js'
+import type { Containers } from './containers.js'
+import { criState } from './records.js'
+
+/** What ExecSync uses of the node (Node has it all). */
+export interface ExecSyncHost {
+  readonly containers: Pick<Containers, 'get'>
+  readonly tasks: Pick<Tasks, 'process'>
+  readonly taskService: TaskService
+}
 
 export interface ExecResult {
   stdout: string
@@ -18,7 +25,7 @@ export interface ExecResult {
 }
 
 export async function execSync(
-  node: Node,
+  node: ExecSyncHost,
   containerId: string,
   argv: string[],
   timeoutSeconds: number,
@@ -31,17 +38,20 @@ export async function execSync(
   if (argv.length === 0) throw new RuntimeError('InvalidArgument', 'exec command must not be empty')
   // The container's environment, as CRI's exec gives it.
   const process: ProcessSpec = { args: argv, env: (c.spec.process as ProcessSpec | undefined)?.env ?? [] }
-  const plan = execPlan(node, c, process)
-  try {
-    checkExecutable(node, c, process, 'exec')
-  } catch (err) {
-    throw wrap(err, `failed to exec in container: failed to start exec ${JSON.stringify(execId)}`)
-  }
   // As containerd does: an exec process of the task (seen by `ctr tasks ps` and in the events),
   // deleted once it has ended.
   const out = { stdout: '', stderr: '' }
-  node.tasks.addExec(c, execId, { ...process }, NO_IO)
-  node.tasks.startExec(c, execId, plan, { write: (stream, text) => void (out[stream] += text), close: () => {} })
+  try {
+    node.taskService.addExec(c, execId, process)
+  } catch (err) {
+    throw wrap(err, `failed to exec in container: failed to create exec ${JSON.stringify(execId)}`)
+  }
+  try {
+    node.taskService.startExec(c, execId, { write: (stream, text) => void (out[stream] += text), close: () => {} })
+  } catch (err) {
+    node.taskService.deleteExec(c, execId)
+    throw wrap(err, `failed to exec in container: failed to start exec ${JSON.stringify(execId)}`)
+  }
   const proc = node.tasks.process(c.id, execId)!
   const abort = new AbortController()
   const onCancel = (): void => void proc.kill(SIGKILL)
@@ -67,7 +77,7 @@ export async function execSync(
     abort.abort()
     signal?.removeEventListener('abort', onCancel)
     void proc.exited.then(() => {
-      if (c.task?.execs?.[execId]) node.tasks.deleteExec(c, execId)
+      if (c.task?.execs?.[execId]) node.taskService.deleteExec(c, execId)
     })
   }
 }

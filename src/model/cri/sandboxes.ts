@@ -5,28 +5,54 @@
 //                       └──────────────RemovePodSandbox (stops first)──────────────────────▶ gone
 import type { FiredNodeFaults } from '../../faults/engine.js'
 import type { PodSandboxConfig__Output } from '../../generated/runtime/v1/PodSandboxConfig.js'
-import type { ContainerRecord, CriSandboxMeta } from '../../store/schema.js'
+import type { ContainerRecord, CriSandboxMeta, NodeState } from '../../store/schema.js'
 import { SIGKILL } from '../../sim/signals.js'
-import { invalidArgument, nameReserved, unknown } from '../errors.js'
+import { RuntimeError, invalidArgument, nameReserved, unknown } from '../errors.js'
 import { byFullId, findByPrefix, getByPrefix, newId } from '../ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from '../metadata/images.js'
 import { allocateIp } from './ipam.js'
-import type { Node } from '../node.js'
+import type { FaultEngine } from '../../faults/engine.js'
+import type { LifecycleEventType } from '../events.js'
+import type { ContainerStore } from '../metadata/container-store.js'
+import type { Images } from '../metadata/images.js'
+import type { Snapshots } from '../metadata/snapshots.js'
+import type { TaskService } from '../runtime/task-service.js'
+import type { Tasks } from '../runtime/tasks.js'
+import type { Containers } from './containers.js'
+import type { Cidr } from './ipam.js'
+import { isSandbox, sandboxName, type SandboxLookup, type SandboxRecord } from './records.js'
 import { hostNamespaces, ociSpec } from './spec.js'
-import { initPlan } from '../runtime/plans.js'
 import { nowString } from '../time.js'
 
-export type SandboxRecord = ContainerRecord & { cri: CriSandboxMeta }
-
-export const isSandbox = (r: ContainerRecord): r is SandboxRecord => r.cri?.kind === 'sandbox'
-
-export function sandboxName(config: PodSandboxConfig__Output): string {
-  const m = config.metadata
-  return [m?.name, m?.namespace, m?.uid, m?.attempt ?? 0].join('_')
+/** The parts of the node a pod is made of (Node has them all). */
+export interface SandboxesHost {
+  readonly state: NodeState
+  changed(): void
+  publish(type: LifecycleEventType, containerId: string, sandboxId: string): void
+  readonly options: { readonly sandboxImage: string; readonly runtimeHandlers: readonly string[] }
+  readonly cidr: Cidr
+  readonly faults: FaultEngine
+  readonly containerStore: ContainerStore
+  readonly images: Images
+  readonly snapshots: Snapshots
+  readonly tasks: Tasks
+  readonly taskService: TaskService
+  readonly containers: Containers
 }
 
-export class Sandboxes {
-  constructor(private readonly node: Node) {}
+export class Sandboxes implements SandboxLookup {
+  constructor(private readonly node: SandboxesHost) {
+    // One record, two views: deleting a sandbox through containerd's API must not leave CRI
+    // containers of a pod that is gone.
+    node.containerStore.guardDelete((record) => {
+      if (isSandbox(record) && node.containers.all().some((c) => c.cri.sandboxId === record.id)) {
+        throw new RuntimeError(
+          'FailedPrecondition',
+          `container ${JSON.stringify(record.id)} is a pod sandbox that still has containers; remove the pod with RemovePodSandbox: failed precondition`,
+        )
+      }
+    })
+  }
 
   all(): SandboxRecord[] {
     return Object.values(this.node.state.containers).filter(isSandbox)
@@ -131,8 +157,8 @@ export class Sandboxes {
     node.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, pause.id), {})
     node.containerStore.add(record)
     node.publish('CREATED', id, id)
-    node.tasks.create(record)
-    node.tasks.start(record, initPlan(node, record, false))
+    node.taskService.create(record)
+    node.taskService.start(record)
     node.publish('STARTED', id, id)
     return record
   }
@@ -160,6 +186,14 @@ export class Sandboxes {
     }
     this.node.containerStore.delete(CRI_NAMESPACE, sandbox.id)
     this.node.publish('DELETED', sandbox.id, sandbox.id)
+  }
+
+  /** Records the pod's overhead and resources kubelet reports (UpdatePodSandboxResources); either may be left out. */
+  updateResources(idOrPrefix: string, overhead: CriSandboxMeta['overhead'] | null, resources: CriSandboxMeta['resources'] | null): void {
+    const sandbox = this.get(idOrPrefix)
+    if (overhead) sandbox.cri.overhead = overhead
+    if (resources) sandbox.cri.resources = resources
+    this.node.changed()
   }
 
   onExit(record: SandboxRecord | ContainerRecord): void {

@@ -1,13 +1,40 @@
 // containerd container records: what Containers.Create/Update/Delete manage, and what CRI's
 // sandboxes and containers are underneath. Every change emits its /containers/* event.
-import type { ContainerRecord } from '../../store/schema.js'
+import type { ContainerRecord, StoredAny } from '../../store/schema.js'
 import type { Core } from '../core.js'
-import { RuntimeError, invalidArgument } from '../errors.js'
+import { RuntimeError, invalidArgument, notFound } from '../errors.js'
 import { validateIdentifier, validateLabels } from './namespaces.js'
 import { nowString } from '../time.js'
 
+/** The fields of a record an Update may name (containerd's container, translated by the face). */
+export interface ContainerPatch {
+  id: string
+  labels: Record<string, string>
+  extensions: Record<string, StoredAny>
+  /** The OCI spec, read only when `spec` is to change; undefined when the request carried none. */
+  spec: () => Record<string, unknown> | undefined
+  image: string
+  snapshotKey: string
+  /** Immutable: "" or the record's own. */
+  snapshotter: string
+  runtimeName: string
+}
+
+/** What Update changes when the request names no fields. */
+const DEFAULT_PATHS = ['labels', 'spec', 'extensions', 'image', 'snapshotkey']
+
+/** A check a higher layer makes before a record may go (CRI: a pod that still has containers). */
+export type DeleteGuard = (record: ContainerRecord) => void
+
 export class ContainerStore {
+  #guards: DeleteGuard[] = []
+
   constructor(private readonly core: Core) {}
+
+  /** Adds a check Containers.Delete makes (model/cri/sandboxes.ts adds CRI's). */
+  guardDelete(guard: DeleteGuard): void {
+    this.#guards.push(guard)
+  }
 
   list(namespace: string): ContainerRecord[] {
     return Object.values(this.core.state.containers).filter((c) => c.namespace === namespace)
@@ -54,6 +81,68 @@ export class ContainerStore {
       labels: record.labels,
       snapshot_key: record.snapshotKey,
     })
+  }
+
+  /**
+   * containerd's metadata update: the fields `paths` names (labels.<key> and extensions.<key> one
+   * at a time) take the patch's values; the snapshotter and runtime may not change.
+   */
+  update(namespace: string, patch: ContainerPatch, paths: string[]): ContainerRecord {
+    if (patch.id === '') throw invalidArgument('must specify a container id: invalid argument')
+    const record = this.find(namespace, patch.id)
+    if (!record) throw new RuntimeError('NotFound', `container ${JSON.stringify(patch.id)}: not found`)
+    if (patch.snapshotter !== '' && patch.snapshotter !== record.snapshotter) {
+      throw invalidArgument('container.Snapshotter field is immutable: invalid argument')
+    }
+    if (patch.runtimeName !== '' && patch.runtimeName !== record.runtime.name) {
+      throw invalidArgument('container.Runtime.Name field is immutable: invalid argument')
+    }
+    const next = { ...record, labels: { ...record.labels }, extensions: { ...record.extensions } }
+    for (const path of paths.length > 0 ? paths : DEFAULT_PATHS) {
+      if (path.startsWith('labels.')) {
+        const key = path.slice('labels.'.length)
+        const value = patch.labels[key]
+        if (value === undefined || value === '') delete next.labels[key]
+        else next.labels[key] = value
+      } else if (path.startsWith('extensions.')) {
+        const key = path.slice('extensions.'.length)
+        const value = patch.extensions[key]
+        if (value === undefined) delete next.extensions[key]
+        else next.extensions[key] = value
+      } else if (path === 'labels') next.labels = { ...patch.labels }
+      else if (path === 'spec') {
+        const spec = patch.spec()
+        if (!spec) throw invalidArgument('update failed validation: container.Spec must be set: invalid argument')
+        next.spec = spec
+      } else if (path === 'extensions') next.extensions = { ...patch.extensions }
+      else if (path === 'image') next.image = patch.image
+      else if (path === 'snapshotkey') next.snapshotKey = patch.snapshotKey
+      else throw invalidArgument(`cannot update ${JSON.stringify(path)} field on ${JSON.stringify(patch.id)}: invalid argument`)
+    }
+    Object.assign(record, next)
+    this.touched(record)
+    return record
+  }
+
+  /**
+   * Containers.Delete: as containerd's metadata store answers (the namespace's bucket, then the
+   * container's), refused while its task runs or a guard objects.
+   */
+  remove(namespace: string, id: string, namespaceExists: boolean): void {
+    const record = this.find(namespace, id)
+    if (!record) {
+      if (!namespaceExists)
+        throw notFound(`cannot delete container ${JSON.stringify(id)} in namespace ${JSON.stringify(namespace)}: not found`)
+      throw notFound(`container ${id}: not found`)
+    }
+    if (record.task && record.task.status !== 'stopped') {
+      throw new RuntimeError(
+        'FailedPrecondition',
+        `cannot delete container ${JSON.stringify(id)}: its task is ${record.task.status}; kill and delete the task first: failed precondition`,
+      )
+    }
+    for (const guard of this.#guards) guard(record)
+    this.delete(namespace, id)
   }
 
   delete(namespace: string, id: string): void {

@@ -3,14 +3,20 @@
 // limit kills the whole container as cgroup v2 does with memory.oom.group=1 (what kubelet sets):
 // every process gets SIGKILL, the init exits 137 with reason OOMKilled, containerd emits /tasks/oom.
 import type { ContainerRecord } from '../../store/schema.js'
-import type { Node } from '../node.js'
+import type { Logger } from '../../log.js'
 import { baseMemoryBytes, memoryLimitOf } from './stats.js'
+
+/** What the OOM killer needs of the node: a log, and a way to end a container (model/runtime/tasks.ts oomKill). */
+export interface MemoryHost {
+  readonly log: Logger
+  oomKill(record: ContainerRecord): void
+}
 
 export class MemoryCgroups {
   /** Bytes charged per container, per host PID. */
   #charged = new Map<string, Map<number, number>>()
 
-  constructor(private readonly node: Node) {}
+  constructor(private readonly host: MemoryHost) {}
 
   /** What a container's processes hold beyond their baseline. */
   chargedBytes(containerId: string): number {
@@ -27,9 +33,9 @@ export class MemoryCgroups {
     const limit = Number(memoryLimitOf(record))
     const usage = Number(baseMemoryBytes(record)) + this.chargedBytes(record.id) + bytes
     if (limit > 0 && usage > limit) {
-      this.node.log.info(`container ${record.id}: memory usage ${usage} would pass its limit ${limit}: OOM kill`)
+      this.host.log.info(`container ${record.id}: memory usage ${usage} would pass its limit ${limit}: OOM kill`)
       this.release(record.id)
-      this.node.tasks.oomKill(record)
+      this.host.oomKill(record)
       return false
     }
     let procs = this.#charged.get(record.id)

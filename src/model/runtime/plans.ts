@@ -6,8 +6,7 @@ import type { Program } from '../../sim/process.js'
 import { containerProgram, readScript, service, type Script } from '../../sim/program.js'
 import { SIGTERM } from '../../sim/signals.js'
 import type { ContainerRecord } from '../../store/schema.js'
-import type { Node } from '../node.js'
-import { contextOptions, envMap, type ProcessSpec } from './process-env.js'
+import { contextOptions, envMap, type ProcessHost, type ProcessSpec } from './process-env.js'
 import { pidNamespace } from '../cri/spec.js'
 import type { ProcessPlan } from './tasks.js'
 import { nowNs } from '../time.js'
@@ -22,12 +21,12 @@ function ownsPidNamespace(spec: Record<string, unknown>): boolean {
 }
 
 /** A process running `spec` in `record`'s container (its init process, or an exec'd one), through the shell simulator. */
-function commandLine(node: Node, record: ContainerRecord, spec: ProcessSpec, containerInit: boolean): Program {
+function commandLine(node: ProcessHost, record: ContainerRecord, spec: ProcessSpec, containerInit: boolean): Program {
   return (program) => runArgv(spec.args ?? [], makeCommandContext(program, contextOptions(node, record, spec, program, containerInit)))
 }
 
 /** The init process of a container; `resumed` continues one that ran before a restart. */
-export function initPlan(node: Node, record: ContainerRecord, resumed: boolean): ProcessPlan {
+export function initPlan(node: ProcessHost, record: ContainerRecord, resumed: boolean): ProcessPlan {
   const proc = (record.spec.process ?? {}) as ProcessSpec
   const args = proc.args ?? []
   if (record.cri?.kind === 'sandbox') {
@@ -65,7 +64,7 @@ export function initPlan(node: Node, record: ContainerRecord, resumed: boolean):
 }
 
 /** An exec'd process: never PID 1. Its env and cwd fall back to the container's. */
-export function execPlan(node: Node, record: ContainerRecord, process: ProcessSpec): ProcessPlan {
+export function execPlan(node: ProcessHost, record: ContainerRecord, process: ProcessSpec): ProcessPlan {
   const container = (record.spec.process ?? {}) as ProcessSpec
   const spec: ProcessSpec = {
     ...process,

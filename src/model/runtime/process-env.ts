@@ -6,11 +6,17 @@ import { normalize } from 'node:path'
 import { findExecutable, makeCommandContext, type ContextOptions } from '../../sim/shell/index.js'
 import { ForkFailed, type ProcessTable as SimProcessTable } from '../../sim/context.js'
 import type { ProgramContext } from '../../sim/process.js'
-import type { ContainerRecord } from '../../store/schema.js'
+import type { ContainerRecord, NodeState } from '../../store/schema.js'
 import { RuntimeError } from '../errors.js'
 import { parsePasswd } from '../../sim/fs/users.js'
 import { profileError, type SeccompProfile } from '../../sim/seccomp.js'
-import type { Node } from '../node.js'
+import type { Clock } from '../../sim/clock.js'
+import type { NodeNetwork } from '../../sim/net-namespaces.js'
+import type { SandboxLookup } from '../cri/records.js'
+import type { MemoryCgroups } from './memory.js'
+import { networkNamespace } from './network.js'
+import type { PidTable } from './pids.js'
+import type { ContainerViews } from './views.js'
 import { PIDS_MAX, pidNamespaceOf } from './pids.js'
 import { hostRootfsOf } from './views.js'
 
@@ -32,13 +38,24 @@ export function envMap(env: readonly string[] | undefined): Record<string, strin
   return out
 }
 
+/** What a container's processes are made from: the node's parts their context reads (Node has them all). */
+export interface ProcessHost {
+  readonly state: NodeState
+  readonly clock: Clock
+  readonly pids: PidTable
+  readonly views: ContainerViews
+  readonly network: NodeNetwork
+  readonly sandboxes: SandboxLookup
+  readonly memory: MemoryCgroups
+}
+
 const processOf = (r: ContainerRecord): ProcessSpec => (r.spec.process ?? {}) as ProcessSpec
 
 /**
  * The processes a container's commands can see (ps) and signal (kill): its PID namespace. Children
  * a shell starts (pipeline stages, background jobs) join it with PIDs of their own.
  */
-function processTable(node: Node, record: ContainerRecord, user: ProcessSpec['user'] & {}): SimProcessTable {
+function processTable(node: ProcessHost, record: ContainerRecord, user: ProcessSpec['user'] & {}): SimProcessTable {
   const ns = pidNamespaceOf(node.pids, record)
   return {
     list: () =>
@@ -95,7 +112,7 @@ function processTable(node: Node, record: ContainerRecord, user: ProcessSpec['us
 
 /** The context options for a process of `record` with this spec, in the process `program` (`isInit`: the container's init process, not an exec). */
 export function contextOptions(
-  node: Node,
+  node: ProcessHost,
   record: ContainerRecord,
   spec: ProcessSpec,
   program: ProgramContext,
@@ -122,7 +139,7 @@ export function contextOptions(
     identity,
     hostname: (record.spec.hostname as string | undefined) || record.id.slice(0, 12),
     processes: processTable(node, record, user),
-    net: node.network.view(record),
+    net: node.network.view(networkNamespace(node.sandboxes, record)),
     kernel: fs.kernel,
     cwd: spec.cwd || processOf(record).cwd || '/',
     memory: {
@@ -138,7 +155,7 @@ export function contextOptions(
  * Fails as runc fails to start a process whose executable is not there, before anything runs:
  * the message containerd reports for StartContainer, Tasks.Start and exec.
  */
-export function checkExecutable(node: Node, record: ContainerRecord, spec: ProcessSpec, phase: 'create' | 'exec' = 'create'): void {
+export function checkExecutable(node: ProcessHost, record: ContainerRecord, spec: ProcessSpec, phase: 'create' | 'exec' = 'create'): void {
   const prefix = phase === 'create' ? 'OCI runtime create failed: runc create failed' : 'OCI runtime exec failed: exec failed'
   const name = spec.args?.[0]
   if (name === undefined || name === '') throw new RuntimeError('Unknown', `${prefix}: args must not be empty: unknown`)
@@ -186,7 +203,7 @@ export function checkRootfs(record: ContainerRecord): void {
 }
 
 /** The image's /etc/passwd entries (with those the runtime adds), as the container would see them. */
-function passwdOf(node: Node, record: ContainerRecord): { name: string; uid: number; gid: number }[] {
+function passwdOf(node: ProcessHost, record: ContainerRecord): { name: string; uid: number; gid: number }[] {
   try {
     return parsePasswd(node.views.fs(record).readFile('/etc/passwd').toString('utf8'))
   } catch {
@@ -195,7 +212,7 @@ function passwdOf(node: Node, record: ContainerRecord): { name: string; uid: num
 }
 
 /** Sets the spec's uid and primary gid (the latter replacing the old one among the additional gids). */
-function setUser(node: Node, record: ContainerRecord, uid: number, gid: number): void {
+function setUser(node: ProcessHost, record: ContainerRecord, uid: number, gid: number): void {
   const user = (processOf(record).user ?? { uid: 0, gid: 0 }) as { uid: number; gid: number; additionalGids?: number[] }
   if (user.uid === uid && user.gid === gid) return
   user.additionalGids = [gid, ...(user.additionalGids ?? []).filter((g) => g !== user.gid && g !== gid)]
@@ -207,7 +224,7 @@ function setUser(node: Node, record: ContainerRecord, uid: number, gid: number):
 }
 
 /** Sets the spec's uid and primary gid from the image's /etc/passwd entry for `name`. */
-export function resolveUserName(node: Node, record: ContainerRecord, name: string): void {
+export function resolveUserName(node: ProcessHost, record: ContainerRecord, name: string): void {
   const entry = passwdOf(node, record).find((e) => e.name === name)
   node.views.drop(record.id)
   if (!entry) {
@@ -224,7 +241,7 @@ export function resolveUserName(node: Node, record: ContainerRecord, name: strin
  * A uid given without a group (RunAsUser, or an image USER "1000") takes the primary gid the image's
  * /etc/passwd gives it, 0 when it has no entry (containerd's WithUserID).
  */
-export function resolveUserGid(node: Node, record: ContainerRecord): void {
+export function resolveUserGid(node: ProcessHost, record: ContainerRecord): void {
   const user = processOf(record).user ?? { uid: 0, gid: 0 }
   const entry = passwdOf(node, record).find((e) => e.uid === user.uid)
   setUser(node, record, user.uid, entry?.gid ?? 0)

@@ -11,15 +11,19 @@ import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, typ
 import type { NetNamespace, Uts } from '../../sim/kernel.js'
 import type { SeccompProfile } from '../../sim/seccomp.js'
 import type { ProcessEntry } from '../../sim/fs/procfs.js'
-import type { ContainerRecord } from '../../store/schema.js'
-import { isAppContainer } from '../cri/containers.js'
+import type { ContainerRecord, NodeState } from '../../store/schema.js'
 import { layerFiles } from '../metadata/layer-tree.js'
 import { sysvipc } from '../../sim/host-proc.js'
 import { UNPACK_SNAPSHOTTER } from '../metadata/images.js'
 import { memoryLimitOf, memorySwapOf } from './stats.js'
-import type { Node } from '../node.js'
+import type { SimClock } from '../../sim/clock.js'
+import type { NodeNetwork } from '../../sim/net-namespaces.js'
+import type { Images } from '../metadata/images.js'
+import type { Snapshots } from '../metadata/snapshots.js'
+import { networkNamespace } from './network.js'
+import type { PidTable } from './pids.js'
 import { pidNamespaceOf } from './pids.js'
-import { isSandbox, type SandboxRecord } from '../cri/sandboxes.js'
+import { isAppContainer, isSandbox, type SandboxLookup, type SandboxRecord } from '../cri/records.js'
 
 interface ProcessUser {
   uid: number
@@ -55,13 +59,25 @@ export function hostRootfsOf(record: ContainerRecord): string | undefined {
   return path?.startsWith('/') ? path : undefined
 }
 
+/** The parts of the node a container's view is built from (Node has them all). */
+export interface ViewsHost {
+  readonly state: NodeState
+  changed(): void
+  readonly clock: SimClock
+  readonly images: Images
+  readonly snapshots: Snapshots
+  readonly sandboxes: SandboxLookup
+  readonly pids: PidTable
+  readonly network: NodeNetwork
+}
+
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
   #pods = new Map<string, Tmpfs>()
   /** UTS namespaces: one per pod (its sandbox's id), one per container made through containerd's API. */
   #uts = new Map<string, Uts>()
 
-  constructor(private readonly node: Node) {}
+  constructor(private readonly node: ViewsHost) {}
 
   /** The container's filesystem (created on first use). */
   fs(record: ContainerRecord): ContainerFs {
@@ -142,7 +158,7 @@ export class ContainerViews {
   #namespaces(record: ContainerRecord, id: string, hostname: string): { uts: Uts; net: NetNamespace } {
     let uts = this.#uts.get(id)
     if (!uts) this.#uts.set(id, (uts = { hostname: this.node.state.containers[id]?.utsHostname ?? hostname }))
-    return { uts, net: this.node.network.kernelView(record) }
+    return { uts, net: this.node.network.kernelView(networkNamespace(this.node.sandboxes, record)) }
   }
 
   #create(record: ContainerRecord): ContainerFs {
@@ -172,7 +188,7 @@ export class ContainerViews {
       },
       user: { uid: user.uid, gid: user.gid, supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid) },
       processes: () => this.processes(record),
-      procNet: (file: string) => node.network.procNet(record, file),
+      procNet: (file: string) => node.network.procNet(networkNamespace(node.sandboxes, record), file),
       sysvipc: (file: string) => sysvipc(file, hostIpc(record)),
       now: () => node.clock.now(),
     }
