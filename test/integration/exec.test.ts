@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { containerdClients } from '../../src/client.js'
 import type { PodSandboxConfig } from '../../src/generated/runtime/v1/PodSandboxConfig.js'
 import { containerConfig, grpcError, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
 
@@ -64,6 +65,24 @@ describe('ExecSync', () => {
     expect((await grpcError(h.runtime.ExecSync({ container_id: running, cmd: ['true'], timeout: 0 }))).details).toBe(
       'container is in CONTAINER_EXITED state',
     )
+  })
+
+  test('a paused container is refused by the shim, and a failed exec leaves no process behind in the task', async () => {
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    try {
+      await ctr.tasks.Pause({ container_id: running })
+      const paused = await grpcError(h.runtime.ExecSync({ container_id: running, cmd: ['true'], timeout: 0 }))
+      expect([paused.code, paused.details]).toEqual([
+        2,
+        expect.stringMatching(/^failed to exec in container: failed to create exec "[0-9a-f]{64}": cannot exec in a paused state/),
+      ])
+      await ctr.tasks.Resume({ container_id: running })
+      await grpcError(h.runtime.ExecSync({ container_id: running, cmd: ['kubectl'], timeout: 0 }))
+      expect((await ctr.tasks.ListPids({ container_id: running })).processes).toHaveLength(1)
+      expect(Object.keys(h.fake.node.containers.get(running).task?.execs ?? {})).toEqual([])
+    } finally {
+      ctr.close()
+    }
   })
 
   test('an empty command is InvalidArgument', async () => {
