@@ -15,7 +15,7 @@ import { services } from './services.js'
 import { Node } from './model/node.js'
 import { parseCidr } from './model/cri/ipam.js'
 import { catalog } from './images/catalog.js'
-import { servicePackage } from './proto/load.js'
+import { addReflection, servicePackage } from './proto/load.js'
 import { SERVICES } from './service-descriptors.cjs'
 import { OpenCalls, adapt } from './rpc/adapter.js'
 import { emptyState, type NodeState } from './store/schema.js'
@@ -160,6 +160,7 @@ async function launch(
   for (const s of table) {
     server.addService(s.definition, adapt(s.name, s.definition, s.impl, s.harness ? { open, log } : { open, log, faults, journal }))
   }
+  addReflection(server)
 
   try {
     await prepareSocket(socketPath)
