@@ -104,7 +104,7 @@ const ONLY_FOR: Record<string, readonly string[]> = {
 const KINDS = ['call', ...NODE_KINDS]
 const listed = (words: readonly string[]): string =>
   words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`
-const kindName = (kind: string): string => (kind === 'call' ? 'a call fault' : `a ${kind} fault`)
+const kindName = (kind: string): string => `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} fault`
 
 /** For a field the kind has not: whose it is, or the field the user probably meant. */
 const notOf =
