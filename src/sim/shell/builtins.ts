@@ -4,13 +4,12 @@
 import { resolvePath } from '../fs/types.js'
 import { SIGNALS, parseSignal, signalName } from '../signals.js'
 import type { Io } from './io.js'
-import { canExecute, findInPath } from './lookup.js'
+import { canExecute, findInPath } from './search.js'
 import { KEYWORDS } from './parser.js'
 import { BuiltinError, ShellExit } from './errors.js'
-import type { Shell, ShellOpts } from './interpreter.js'
+import type { Builtin, Shell, ShellOpts } from './interpreter.js'
 
-/** A builtin gets its argv, its descriptors (after redirections) and the ones before them. */
-export type Builtin = (sh: Shell, argv: string[], io: Io, outer: Io) => Promise<number>
+export type { Builtin }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 const LONG_OPTIONS: Record<string, keyof ShellOpts> = {

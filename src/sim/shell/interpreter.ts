@@ -1,11 +1,12 @@
 // Runs a parsed script with busybox ash semantics. One Shell is one shell process (or an in-process
 // subshell: `( … )`, `$( … )`); pipeline stages and background jobs are child SimProcesses running
 // a forked Shell, so each can be signalled (SIGPIPE, kill $!) and exits on its own.
-import { fallbackCommand, lookupCommand } from '../commands/table.js'
-import { imageProgram } from '../programs/index.js'
 import {
   ForkFailed,
+  execOf,
   type CommandContext,
+  type Exec,
+  type Executable,
   type Identity,
   type Input,
   type ProcessInfo,
@@ -13,14 +14,13 @@ import {
   type SpawnedProcess,
 } from '../context.js'
 import type { Clock } from '../clock.js'
-import { SyscallKilled, execContext, type Kernel } from '../kernel.js'
+import { SyscallKilled, type Kernel } from '../kernel.js'
 import { FS_MESSAGES, FsError, resolvePath, type Fs } from '../fs/types.js'
 import type { Net } from '../net.js'
 import { SimProcess, type ExitInfo } from '../process.js'
 import { SIGINT, SIGKILL, SIGQUIT, SIGTERM } from '../signals.js'
 import { ArithError, evaluate } from './arith.js'
 import type { AndOr, Command, List, ParamPart, Part, Pipeline, Redir, SimpleCommand, Word } from './ast.js'
-import { REGULAR_BUILTINS, SPECIAL_BUILTINS, type Builtin } from './builtins.js'
 import {
   BuiltinError,
   EpipeError,
@@ -47,13 +47,13 @@ import {
   type Fd,
   type Sink,
 } from './io.js'
-import { execFailure, resolveExecutable, type Executable } from './lookup.js'
+import { execFailure } from './search.js'
 import { ShellSyntaxError, parse, parseScript } from './parser.js'
 import { globPaths, matchPattern, removeAffix, substitute } from './pattern.js'
 
 const SIGPIPE = 13
 /** On the stdin a shell gives a command: the shell's buffered reader behind it. */
-const READER = Symbol('reader')
+export const READER = Symbol('reader')
 /** Signals whose default action is to do nothing. */
 const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28])
 /** Commands of the table that busybox ash has as builtins: their errors begin with the shell's name. */
@@ -112,11 +112,27 @@ export interface ShellSystem {
   readonly kernel?: Kernel | undefined
   /** The container's memory cgroup, which what the shell's commands allocate is charged to. */
   readonly memory?: CommandContext['memory']
+  /** How the shell finds and starts programs (CommandContext.exec). */
+  readonly exec?: Exec | undefined
+}
+
+/** A builtin gets its argv, its descriptors (after redirections) and the ones before them. */
+export type Builtin = (sh: Shell, argv: string[], io: Io, outer: Io) => Promise<number>
+
+/**
+ * The builtins a shell runs (src/sim/shell/builtins.ts), given to it by whoever starts it
+ * (src/sim/shell/start.ts) so that this module and the builtins, which act on a Shell, do not import
+ * each other.
+ */
+export interface BuiltinTables {
+  readonly special: Readonly<Record<string, Builtin>>
+  readonly regular: Readonly<Record<string, Builtin>>
 }
 
 export interface ShellOptions {
   proc: ShellProcess
   sys: ShellSystem
+  builtins: BuiltinTables
   io: Io
   env: Readonly<Record<string, string>>
   cwd: string
@@ -186,6 +202,7 @@ export class Shell {
   /** Its process; while an interactive shell runs a line, one whose signal ^C also aborts. */
   proc: ShellProcess
   readonly sys: ShellSystem
+  readonly builtins: BuiltinTables
   io: Io
   name: string
   script: string | undefined
@@ -236,6 +253,7 @@ export class Shell {
   constructor(o: ShellOptions) {
     this.proc = o.proc
     this.sys = o.sys
+    this.builtins = o.builtins
     this.io = o.io
     this.name = o.name
     this.script = o.script
@@ -708,6 +726,7 @@ export class Shell {
     const sub = new Shell({
       proc,
       sys: { ...this.sys, processes: this.table },
+      builtins: this.builtins,
       io,
       env: {},
       cwd: this.cwd,
@@ -1090,7 +1109,7 @@ export class Shell {
       return this.#cmdsubStatus ?? 0
     }
     const name = argv[0] as string
-    const special = SPECIAL_BUILTINS[name]
+    const special = this.builtins.special[name]
     let rio: Io
     try {
       rio = await this.#redirect(cmd.redirs, io)
@@ -1106,14 +1125,14 @@ export class Shell {
   /** Runs expanded words as a special builtin, a function, a regular builtin or a program, in that order. */
   #dispatch(cmd: SimpleCommand, argv: string[], assigns: [string, string][], rio: Io, io: Io): Promise<number> {
     const name = argv[0] as string
-    const special = SPECIAL_BUILTINS[name]
+    const special = this.builtins.special[name]
     if (special) {
       for (const [k, v] of assigns) this.setVar(k, v)
       return this.#builtin(name, special, argv, rio, io, true)
     }
     const fn = this.funcs.get(name)
     if (fn) return this.#withVars(assigns, true, () => this.callFunction(fn, argv, rio))
-    const regular = REGULAR_BUILTINS[name]
+    const regular = this.builtins.regular[name]
     if (regular) return this.#withVars(assigns, false, () => this.#builtin(name, regular, argv, rio, io, false))
     // ash's last command of `sh -c` (no traps set) replaces the shell: it gets the shell's signals.
     const tail = this.#tail === cmd && this.traps.size === 0
@@ -1187,10 +1206,11 @@ export class Shell {
 
   /** Finds what a name runs outside the shell: one of ash's builtins, else a file on PATH (or a command of the table). */
   resolve(name: string): Executable | undefined {
-    const builtin = ASH_BUILTINS.has(name) ? lookupCommand(name) : undefined
+    const exec = execOf(this.sys)
+    const builtin = ASH_BUILTINS.has(name) ? exec.command(name) : undefined
     if (builtin) return { kind: 'command', name, command: builtin }
     const env = { fs: this.sys.fs, cwd: this.cwd, path: this.getVar('PATH'), identity: this.sys.identity }
-    return resolveExecutable(name, env, { shell: true })
+    return exec.resolve(name, env, { shell: true })
   }
 
   /** Runs a command that is not a builtin or function: not found is 127, not executable 126 (or 127, see Executable). */
@@ -1228,7 +1248,7 @@ export class Shell {
   }
 
   invoke(found: Executable, ctx: CommandContext): Promise<number> {
-    return invokeExecutable(found, ctx)
+    return execOf(this.sys).invoke(found, ctx)
   }
 
   /** The context a command runs with: this shell's descriptors, variables and directory. */
@@ -1252,6 +1272,7 @@ export class Shell {
       ...(this.sys.net ? { net: this.sys.net } : {}),
       ...(this.sys.kernel ? { kernel: this.sys.kernel } : {}),
       ...(this.sys.memory ? { memory: this.sys.memory } : {}),
+      ...(this.sys.exec ? { exec: this.sys.exec } : {}),
       pid: this.proc.pid,
       isInit: o.exec ? this.proc.isInit : false,
       drain: streams.drain,
@@ -1672,79 +1693,6 @@ export class Shell {
     this.status = status
     return capture.text.replace(/\n+$/, '')
   }
-}
-
-/** Runs what resolveExecutable found, with ctx.args as its argv (the command's own promise: no frame of its own). */
-export function invokeExecutable(found: Executable, ctx: CommandContext): Promise<number> {
-  switch (found.kind) {
-    case 'command':
-      return found.command(ctx.args, ctx)
-    case 'script':
-      return runScriptFile(found.path, ctx.args, ctx)
-    case 'binary': {
-      const program = (found.program !== undefined ? imageProgram(found.program)?.command : undefined) ?? fallbackCommand()
-      return program(ctx.args, execContext(ctx, found.file))
-    }
-    case 'denied':
-      return Promise.resolve(126)
-    case 'unrunnable':
-      // runc's init fails its execve after the container started: the error on its stderr, exit 1.
-      ctx.write('stderr', `exec ${found.path}: ${found.errno === 'ENOEXEC' ? 'exec format error' : 'no such file or directory'}\n`)
-      return Promise.resolve(1)
-  }
-}
-
-/** Runs a shell script file (a `#!/bin/sh` file, or a text file without `#!`) as a new shell process would. */
-export async function runScriptFile(path: string, argv: readonly string[], ctx: CommandContext): Promise<number> {
-  let text: string
-  try {
-    text = ctx.fs.readFile(resolvePath(ctx.cwd, path)).toString('utf8')
-  } catch (err) {
-    if (!(err instanceof FsError)) throw err
-    ctx.write('stderr', `sh: can't open '${path}': ${FS_MESSAGES[err.code]}\n`)
-    return 2
-  }
-  const shell = shellFromContext(ctx, { name: path, script: path, params: argv.slice(1) })
-  return shell.main(text)
-}
-
-/** A sink over a command context's output stream. */
-export function contextSink(ctx: CommandContext, stream: 'stdout' | 'stderr'): Sink {
-  return {
-    write: (text) => {
-      ctx.write(stream, text)
-      return true
-    },
-    drain: () => (ctx.drain ? ctx.drain() : nextTurn()),
-  }
-}
-
-/** A top-level shell running in the process (and with the descriptors) of a command context. */
-export function shellFromContext(ctx: CommandContext, o: { name: string; script?: string; params?: string[] }): Shell {
-  return new Shell({
-    proc: { pid: ctx.pid ?? 1, isInit: ctx.isInit ?? false, signal: ctx.signal, trap: ctx.trap, terminate: ctx.terminate },
-    sys: {
-      clock: ctx.clock,
-      fs: ctx.fs,
-      identity: ctx.identity,
-      hostname: ctx.hostname,
-      processes: ctx.processes,
-      ...(ctx.net ? { net: ctx.net } : {}),
-      kernel: ctx.kernel,
-      ...(ctx.memory ? { memory: ctx.memory } : {}),
-    },
-    // A shell started by another shell reads through the same buffer, so no input is lost between them.
-    io: Io.of(
-      (ctx.stdin as { [READER]?: Reader })[READER] ?? new Reader(ctx.stdin),
-      contextSink(ctx, 'stdout'),
-      contextSink(ctx, 'stderr'),
-    ),
-    env: ctx.env,
-    cwd: ctx.cwd,
-    name: o.name,
-    ...(o.script !== undefined ? { script: o.script } : {}),
-    ...(o.params ? { params: o.params } : {}),
-  })
 }
 
 export { BuiltinError, EpipeError, ShellExit, ShellFatal }

@@ -1,5 +1,6 @@
-// Image programs: executables an image ships that the simulator has a program for (nginx, Apache
-// httpd). Unlike the commands of src/sim/commands/table.ts, which every container finds by name
+// What an image program is (the table of them is src/sim/programs/index.ts): an executable an
+// image ships that the simulator has a program for (nginx, Apache httpd). Its own module so the
+// programs can name the type without importing the table that imports them. Unlike the commands of src/sim/commands/table.ts, which every container finds by name
 // (as busybox's applets), an image program runs only from a file of that name in the container's
 // filesystem: a plain busybox container has no nginx, and `nginx` is "not found" there. The shell's
 // lookup (src/sim/shell/lookup.ts) asks here when it finds an executable that is not a script;
@@ -18,21 +19,4 @@ export interface ImageProgram {
   runBy: readonly string[]
   /** The files its package installs, by path, for the image named (its executable among them). */
   files(image: string): Readonly<Record<string, PackageFile>>
-}
-
-const programs = new Map<string, ImageProgram>()
-
-export function registerImageProgram(program: ImageProgram): void {
-  programs.set(program.name, program)
-}
-
-/** The program for an executable file of this name, if the simulator has one. */
-export function imageProgram(name: string): ImageProgram | undefined {
-  return programs.get(name)
-}
-
-/** The programs an image ships, judged by the words its config runs. */
-export function programsRunBy(words: readonly string[]): ImageProgram[] {
-  const names = new Set(words.filter((w) => !w.startsWith('-')).map((w) => w.slice(w.lastIndexOf('/') + 1)))
-  return [...programs.values()].filter((p) => p.runBy.some((w) => names.has(w)))
 }
