@@ -3,7 +3,8 @@
 // of those has to import the other.
 import type { CommandContext } from '../context.js'
 import { REGULAR_BUILTINS, SPECIAL_BUILTINS } from './builtins.js'
-import { READER, Shell, type BuiltinTables } from './interpreter.js'
+import { READER } from './command-context.js'
+import { Shell, type BuiltinTables } from './interpreter.js'
 import { Io, Reader, nextTurn, type Sink } from './io.js'
 
 const BUILTINS: BuiltinTables = { special: SPECIAL_BUILTINS, regular: REGULAR_BUILTINS }
