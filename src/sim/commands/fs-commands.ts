@@ -1,6 +1,8 @@
 // The filesystem commands, by name, for the shell's command table.
 import type { Command } from '../context.js'
-import { cat, cp, df, du, ln, ls, mkdir, mv, readlink, rm, stat, touch } from './fs-files.js'
+import { cat, cp, ln, ls, mkdir, mv, rm, touch } from './fs-files.js'
+import { readlink, stat } from './fs-stat.js'
+import { df, du } from './fs-usage.js'
 import { chmod } from './fs-mode.js'
 import { awk } from './awk/index.js'
 import { head, tail, wc } from './fs-text.js'

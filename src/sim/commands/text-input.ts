@@ -2,9 +2,10 @@
 // report a file they cannot read, as busybox's applets do; shared by them, so in a module of its own.
 import type { CommandContext } from '../context.js'
 import { FsError } from '../fs/types.js'
-import { abs, reason } from './fs-common.js'
+import { abs, err, reason } from './fs-common.js'
 
-export const err = (ctx: CommandContext, text: string): void => ctx.write('stderr', `${text}\n`)
+export { err }
+
 export const STDIN_NAME = '(standard input)'
 
 /**
