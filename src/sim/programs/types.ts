@@ -1,9 +1,10 @@
 // What an image program is (the table of them is src/sim/programs/index.ts): an executable an
 // image ships that the simulator has a program for (nginx, Apache httpd). Its own module so the
-// programs can name the type without importing the table that imports them. Unlike the commands of src/sim/commands/table.ts, which every container finds by name
-// (as busybox's applets), an image program runs only from a file of that name in the container's
-// filesystem: a plain busybox container has no nginx, and `nginx` is "not found" there. The shell's
-// lookup (src/sim/shell/lookup.ts) asks here when it finds an executable that is not a script;
+// programs can name the type without importing the table that imports them. Unlike the commands of
+// src/sim/commands/table.ts, which every container finds by name (as busybox's applets), an image
+// program runs only from a file of that name in the container's filesystem: a plain busybox
+// container has no nginx, and `nginx` is "not found" there. The shell's lookup
+// (src/sim/shell/lookup.ts) asks the table when it finds an executable that is not a script;
 // synthesised image layers (src/sim/fs/image.ts) get a program's package files when the image's
 // config runs it.
 import type { Command } from '../context.js'

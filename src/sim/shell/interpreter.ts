@@ -1,6 +1,10 @@
 // Runs a parsed script with busybox ash semantics. One Shell is one shell process (or an in-process
 // subshell: `( … )`, `$( … )`); pipeline stages and background jobs are child SimProcesses running
-// a forked Shell, so each can be signalled (SIGPIPE, kill $!) and exits on its own.
+// a forked Shell, so each can be signalled (SIGPIPE, kill $!) and exits on its own. This module
+// holds the shell's state and the dispatch of lists, pipelines and commands; what has a seam of its
+// own is beside it: expansion (expand.ts), redirections (redirect.ts), jobs (jobs.ts), traps
+// (traps.ts), if/loops/case (control.ts), programs (external.ts), variables (vars.ts), reading
+// from stdin (interactive.ts), command contexts (command-context.ts).
 import type { CommandContext, Executable } from '../context.js'
 import type { ExitInfo } from '../process.js'
 import type { AndOr, Command, List, Pipeline, SimpleCommand, Word } from './ast.js'

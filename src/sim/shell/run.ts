@@ -14,8 +14,9 @@ export function findExecutable(name: string, ctx: CommandContext, o: ResolveOpti
 /**
  * Runs an argv as exec(2) would: a command of the table (by name, or by a path whose file exists or
  * that is in a standard bin directory), a shell script file, `sh -c …`, or any other executable file
- * (the fallback, see registerFallback). A name that resolves to nothing prints runc's message and
- * returns 127; call findExecutable first to fail the way the runtime does instead.
+ * (the fallback, FALLBACK_COMMAND in src/sim/commands/table.ts). A name that resolves to nothing
+ * prints runc's message and returns 127; call findExecutable first to fail the way the runtime does
+ * instead.
  */
 export async function runArgv(argv: readonly string[], ctx: CommandContext): Promise<number> {
   const name = argv[0]
