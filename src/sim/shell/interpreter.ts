@@ -16,12 +16,11 @@ import { JobControl, type Child } from './jobs.js'
 import { runCase, runFor, runIf, runLoop } from './control.js'
 import { resolveExternal, runExternal } from './external.js'
 import { runInputCommands } from './interactive.js'
-import { Variables } from './vars.js'
+import { Variables, paramValue } from './vars.js'
 import { ShellSyntaxError, parse, parseScript } from './parser.js'
 import { redirect } from './redirect.js'
 import { Traps } from './traps.js'
 import {
-  optionFlags,
   setOption,
   type BuiltinOf,
   type BuiltinTablesOf,
@@ -218,33 +217,9 @@ export class Shell {
     return setOption(this.opts, letter, on)
   }
 
-  /** A parameter's value: a variable, a positional or a special parameter. */
+  /** A parameter's value: a variable, a positional or a special parameter (src/sim/shell/vars.ts). */
   paramValue(name: string): string | undefined {
-    switch (name) {
-      case '?':
-        return String(this.status)
-      case '$':
-        return String(this.rootPid)
-      case '!':
-        return this.jobs.lastBg === undefined ? undefined : String(this.jobs.lastBg)
-      case '#':
-        return String(this.params.length)
-      case '-':
-        return optionFlags(this.opts)
-      case '@':
-      case '*':
-        return this.params.length === 0 ? undefined : this.params.join(' ')
-      case '0':
-        return this.name
-      case 'RANDOM':
-        return String(Math.floor(Math.random() * 32768))
-      case 'LINENO':
-        return String(this.line)
-      case 'PPID':
-        if (!this.vars.map.has('PPID')) return String(this.sys.processes.list().find((p) => p.pid === this.rootPid)?.ppid ?? 0)
-    }
-    if (/^\d+$/.test(name)) return this.params[Number(name) - 1]
-    return this.getVar(name)
+    return paramValue(this, name)
   }
 
   // ---- processes

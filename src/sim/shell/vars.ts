@@ -1,9 +1,10 @@
-// A shell's variables: values, export and readonly flags, `local` frames of the running functions,
-// and assignments that hold only for one command (`VAR=x cmd`). Apart from the interpreter; what
+// A shell's variables and parameters: values, export and readonly flags, `local` frames of the
+// running functions, assignments that hold only for one command (`VAR=x cmd`), and the special
+// parameters ($?, $$, $!, …). Apart from the interpreter; what
 // it needs of the shell is VariablesHost.
 import { BuiltinError } from './errors.js'
 import { MAX_SHELL_STRING } from './io.js'
-import type { ShellOpts, Var } from './types.js'
+import { optionFlags, type ShellOpts, type ShellSystem, type Var } from './types.js'
 
 /** What variables need of their shell: set -a, and ending it when a value outgrows its memory. */
 export interface VariablesHost {
@@ -114,4 +115,48 @@ export class Variables {
       this.#restore(saved)
     }
   }
+}
+
+/** What the special parameters are read from. */
+export interface ParamHost {
+  readonly status: number
+  /** $$ */
+  readonly rootPid: number
+  readonly jobs: { readonly lastBg: number | undefined }
+  readonly params: readonly string[]
+  readonly opts: ShellOpts
+  /** $0 */
+  readonly name: string
+  readonly line: number
+  readonly sys: Pick<ShellSystem, 'processes'>
+  readonly vars: Variables
+}
+
+/** A parameter's value: a variable, a positional or a special parameter ($?, $$, $!, $#, $-, $@, $0, …). */
+export function paramValue(sh: ParamHost, name: string): string | undefined {
+  switch (name) {
+    case '?':
+      return String(sh.status)
+    case '$':
+      return String(sh.rootPid)
+    case '!':
+      return sh.jobs.lastBg === undefined ? undefined : String(sh.jobs.lastBg)
+    case '#':
+      return String(sh.params.length)
+    case '-':
+      return optionFlags(sh.opts)
+    case '@':
+    case '*':
+      return sh.params.length === 0 ? undefined : sh.params.join(' ')
+    case '0':
+      return sh.name
+    case 'RANDOM':
+      return String(Math.floor(Math.random() * 32768))
+    case 'LINENO':
+      return String(sh.line)
+    case 'PPID':
+      if (!sh.vars.map.has('PPID')) return String(sh.sys.processes.list().find((p) => p.pid === sh.rootPid)?.ppid ?? 0)
+  }
+  if (/^\d+$/.test(name)) return sh.params[Number(name) - 1]
+  return sh.vars.get(name)
 }
