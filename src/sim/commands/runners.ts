@@ -1,8 +1,8 @@
 // Commands that run another command: xargs (argument lists from stdin), timeout (a deadline on the
 // simulated clock), nohup; and execArgv, how env and these find and start their program.
 import { emptyInput, type Command, type CommandContext } from '../context.js'
-import { findExecutable, invokeExecutable } from '../shell/exec.js'
-import { execFailure } from '../shell/lookup.js'
+import { findExecutable, invokeExecutable } from '../shell/run.js'
+import { execFailure } from '../shell/search.js'
 import { parseSignal, SIGKILL } from '../signals.js'
 import { has, last, parseOptions, usage } from './fs-common.js'
 import { fail, prog } from './util.js'
