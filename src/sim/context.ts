@@ -97,9 +97,8 @@ export interface CommandContext extends ProgramContext {
    * How the process finds and starts other programs (the command table, image programs, script
    * files: src/sim/shell/exec.ts EXEC). Commands that run others (sh, xargs, find -exec, awk's
    * system()) reach the table through it rather than by importing it, since the table holds them.
-   * Every context the simulator builds has it; one made by hand without it cannot run other programs.
    */
-  readonly exec?: Exec
+  readonly exec: Exec
 }
 
 export type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>
@@ -151,10 +150,4 @@ export interface Exec {
   resolve(name: string, env: LookupEnv, o?: ResolveOptions): Executable | undefined
   /** Runs what resolve found, with ctx.args as its argv. */
   invoke(found: Executable, ctx: CommandContext): Promise<number>
-}
-
-/** The context's Exec; a context made without one cannot start programs. */
-export function execOf(ctx: { readonly exec?: Exec | undefined }): Exec {
-  if (ctx.exec === undefined) throw new Error('this process cannot start other programs (its context has no exec)')
-  return ctx.exec
 }

@@ -52,19 +52,7 @@ const SHELL_COMMANDS: Readonly<Record<string, Command>> = {
 /** Every command by name; a filesystem command wins over a shell one of the same name. */
 export const COMMANDS: Readonly<Record<string, Command>> = { ...SHELL_COMMANDS, ...fsCommands }
 
-/**
- * Commands added at run time by registerCommands: an extension point for a caller that brings
- * commands of its own (a test); the simulator's own are all in COMMANDS.
- */
-const added: Record<string, Command> = {}
-
-/** Adds (or replaces) commands by name, over COMMANDS. */
-export function registerCommands(table: Readonly<Record<string, Command>>): void {
-  Object.assign(added, table)
-}
-
 export function lookupCommand(name: string): Command | undefined {
-  if (Object.hasOwn(added, name)) return added[name]
   return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
 }
 

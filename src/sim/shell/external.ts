@@ -2,7 +2,7 @@
 // commands of the table, else a file on $PATH) and starting it as a command in the shell's
 // process, with the messages and statuses ash gives (not found 127, not executable 126). Apart
 // from the interpreter; what it needs of the shell is ExternalHost.
-import { execOf, type CommandContext, type Executable } from '../context.js'
+import { type CommandContext, type Executable } from '../context.js'
 import { SyscallKilled } from '../kernel.js'
 import { BuiltinError, EpipeError, OutOfMemory, ShellExit } from './errors.js'
 import type { Io } from './io.js'
@@ -30,7 +30,7 @@ export interface ExternalHost {
 
 /** Finds what a name runs outside the shell: one of ash's builtins, else a file on PATH (or a command of the table). */
 export function resolveExternal(sh: ExternalHost, name: string): Executable | undefined {
-  const exec = execOf(sh.sys)
+  const exec = sh.sys.exec
   const builtin = ASH_BUILTINS.has(name) ? exec.command(name) : undefined
   if (builtin) return { kind: 'command', name, command: builtin }
   const env = { fs: sh.sys.fs, cwd: sh.cwd, path: sh.getVar('PATH'), identity: sh.sys.identity }
@@ -64,7 +64,7 @@ export async function runExternal(
   // The shell's own process execs the program (exec, or the last command of `sh -c`): ps shows it.
   if (replaces && !sh.setProcessArgs) sh.sys.processes.exec?.(sh.proc.pid, argv)
   try {
-    return (await execOf(sh.sys).invoke(found, ctx)) & 0xff
+    return (await sh.sys.exec.invoke(found, ctx)) & 0xff
   } catch (err) {
     if (sh.proc.signal.aborted) throw err
     if (err instanceof ShellExit) return err.code

@@ -4,4 +4,4 @@ export { argvProgram, findExecutable, makeCommandContext, runArgv, runShell, typ
 export { Shell, ShellExit } from './interpreter.js'
 export { shellFromContext } from './start.js'
 export { ShellSyntaxError, parse, parseScript } from './parser.js'
-export { COMMANDS, registerCommands } from '../commands/table.js'
+export { COMMANDS } from '../commands/table.js'

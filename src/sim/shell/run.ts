@@ -2,13 +2,13 @@
 // runtime (a container's process): find it and start it through the context's exec
 // (src/sim/context.ts Exec). Nothing here imports the command table, so the commands that run
 // others can use it without an import cycle through the table that holds them.
-import { execOf, type CommandContext, type Executable, type ResolveOptions } from '../context.js'
+import { type CommandContext, type Executable, type ResolveOptions } from '../context.js'
 import { SyscallKilled } from '../kernel.js'
 import { ShellExit } from './errors.js'
 
 /** What a name runs for this context: an executable file on its $PATH (or a command of the table). */
 export function findExecutable(name: string, ctx: CommandContext, o: ResolveOptions = {}): Executable | undefined {
-  return execOf(ctx).resolve(name, { fs: ctx.fs, cwd: ctx.cwd, path: ctx.env.PATH, identity: ctx.identity }, o)
+  return ctx.exec.resolve(name, { fs: ctx.fs, cwd: ctx.cwd, path: ctx.env.PATH, identity: ctx.identity }, o)
 }
 
 /**
@@ -28,7 +28,7 @@ export async function runArgv(argv: readonly string[], ctx: CommandContext): Pro
     return found ? found.status : 127
   }
   try {
-    return await execOf(ctx).invoke(found, { ...ctx, args: argv })
+    return await ctx.exec.invoke(found, { ...ctx, args: argv })
   } catch (err) {
     if (err instanceof ShellExit) return err.code
     // A seccomp filter killed the process (SIGSYS).
@@ -44,5 +44,5 @@ export async function runShell(script: string, ctx: CommandContext): Promise<num
 
 /** Runs what findExecutable found, with ctx.args as its argv. */
 export function invokeExecutable(found: Executable, ctx: CommandContext): Promise<number> {
-  return execOf(ctx).invoke(found, ctx)
+  return ctx.exec.invoke(found, ctx)
 }

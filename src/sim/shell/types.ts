@@ -30,7 +30,7 @@ export interface ShellSystem {
   /** The container's memory cgroup, which what the shell's commands allocate is charged to. */
   readonly memory?: CommandContext['memory']
   /** How the shell finds and starts programs (CommandContext.exec). */
-  readonly exec?: Exec | undefined
+  readonly exec: Exec
 }
 
 export interface ShellOpts {
