@@ -139,7 +139,7 @@ export function containersService(node: Node): Implementation<ContainersHandlers
     },
     Delete: (req, ctx) => {
       const namespace = namespaceOf(ctx)
-      node.containerStore.remove(namespace, req.id, node.namespaces.exists(namespace))
+      node.containerStore.deleteChecked(namespace, req.id)
       return {}
     },
   }

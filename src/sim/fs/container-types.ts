@@ -34,7 +34,7 @@ export interface ContainerFsInput {
   dns?: DnsInput | null
   /** The pod's shared files (etc.ts sandboxFiles()); made from hostname, podIp and dns when absent. */
   sandbox?: Tmpfs
-  /** The user the container runs as (model/spec.ts containerUser) and its supplemental groups. */
+  /** The user the container runs as (model/cri/spec.ts containerUser) and its supplemental groups. */
   user: ContainerUser
   /** The pod's sysctls (PodSandboxConfig.linux.sysctls), "kernel.shm_rmid_forced" or "kernel/shm_rmid_forced". */
   sysctls?: Readonly<Record<string, string>>

@@ -14,7 +14,7 @@ import { shellFromContext } from './start.js'
 export { findExecutable, runArgv, runShell } from './run.js'
 
 /** Runs what resolveExecutable found, with ctx.args as its argv (the command's own promise: no frame of its own). */
-function invokeExecutable(found: Executable, ctx: CommandContext): Promise<number> {
+function startExecutable(found: Executable, ctx: CommandContext): Promise<number> {
   switch (found.kind) {
     case 'command':
       return found.command(ctx.args, ctx)
@@ -48,7 +48,7 @@ export async function runScriptFile(path: string, argv: readonly string[], ctx: 
 }
 
 /** Finding programs in the command table and the container's files, and starting them. */
-export const EXEC: Exec = { command: lookupCommand, resolve: resolveExecutable, invoke: invokeExecutable }
+export const EXEC: Exec = { command: lookupCommand, resolve: resolveExecutable, invoke: startExecutable }
 
 export interface ContextOptions {
   fs: Fs

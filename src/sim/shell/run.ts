@@ -41,8 +41,3 @@ export async function runArgv(argv: readonly string[], ctx: CommandContext): Pro
 export async function runShell(script: string, ctx: CommandContext): Promise<number> {
   return runArgv(['sh', '-c', script], ctx)
 }
-
-/** Runs what findExecutable found, with ctx.args as its argv. */
-export function invokeExecutable(found: Executable, ctx: CommandContext): Promise<number> {
-  return ctx.exec.invoke(found, ctx)
-}
