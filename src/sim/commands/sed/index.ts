@@ -4,6 +4,7 @@ import type { Command } from '../../context.js'
 import { abs, has, lines, parseOptions, reason, usage } from '../fs-common.js'
 import { err, open } from '../text-input.js'
 import { SedError, parseSed, type SedCmd } from './parse.js'
+import { PatternTooComplex } from '../../../patterns/regex.js'
 import { runSed, type SedInput } from './run.js'
 
 const sedSpec = {
@@ -94,7 +95,7 @@ export const sed: Command = async (args, ctx) => {
     }
     ctx.write('stdout', runSed(cmds, splitInput(text), quiet))
   } catch (e) {
-    if (!(e instanceof SedError)) throw e
+    if (!(e instanceof SedError) && !(e instanceof PatternTooComplex)) throw e
     err(ctx, `sed: ${e.message}`)
     return 1
   }

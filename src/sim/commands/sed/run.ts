@@ -1,6 +1,7 @@
 // Running a parsed sed script over the lines of its input: addresses and ranges, the pattern and
 // hold spaces, and the commands' effects on the output.
 import { SedError, type Addr, type SedCmd } from './parse.js'
+import type { Matcher, RegexMatch } from '../../../patterns/regex.js'
 
 export interface SedInput {
   lines: string[]
@@ -12,7 +13,7 @@ export interface SedInput {
 export function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean): string {
   let out = ''
   let hold = ''
-  let lastRe: RegExp | null = null
+  let lastRe: Matcher | null = null
   const src = input.lines
   let n = 0
   let quit = false
@@ -25,7 +26,6 @@ export function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean): string 
     const re = a.re ?? lastRe
     if (!re) throw new SedError('no previous regexp')
     lastRe = re
-    re.lastIndex = 0
     return re.test(ps)
   }
   const selected = (c: SedCmd, lineNo: number, ps: string): boolean => {
@@ -77,20 +77,19 @@ export function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean): string 
             const re = c.re ?? lastRe
             if (!re) throw new SedError('no previous regexp')
             lastRe = re
-            const g = new RegExp(re.source, `g${re.flags.replace('g', '')}`)
             let count = 0
             let changed = false
-            ps = ps.replace(g, (...m: unknown[]) => {
+            let next = ''
+            let from = 0
+            for (const m of re.all(ps)) {
               count++
-              const whole = m[0] as string
-              const groupsEnd = m.findIndex((v, k) => k > 0 && typeof v === 'number')
-              const exec = m.slice(0, groupsEnd) as unknown as RegExpExecArray
               if (c.nth !== undefined ? count === c.nth || (c.global === true && count > c.nth) : c.global || count === 1) {
                 changed = true
-                return (c.replacement as (m: RegExpExecArray) => string)(exec)
+                next += ps.slice(from, m.index) + (c.replacement as (m: RegexMatch) => string)(m)
+                from = m.end
               }
-              return whole
-            })
+            }
+            ps = next + ps.slice(from)
             if (changed && c.print) emit(ps)
             break
           }

@@ -1,0 +1,138 @@
+// Regular expressions from clients: one matcher interface over two engines, so that no pattern
+// holds the server's only thread. A pattern the linear-time engine takes (re2js, a port of RE2:
+// time linear in the text, whatever the pattern) runs there; one it refuses but JS accepts (a
+// backreference, a count over 1000, a nested quantifier such as x{2}{3}) runs on a backtracking
+// matcher with a step budget (backtrack.ts), which throws PatternTooComplex when it is spent.
+// Sources are JS syntax (what posixToJs makes of POSIX BRE/ERE). Patterns that are ours, not a
+// client's, stay JS RegExp.
+import { RE2JS } from 're2js'
+import { PatternTooComplex, compileBacktracking, execBacktracking } from './backtrack.js'
+
+export { PatternTooComplex }
+
+/** A match: [0] the matched text, [n] group n (undefined when it took no part); index and end in the text. */
+export interface RegexMatch extends Array<string | undefined> {
+  0: string
+  index: number
+  end: number
+}
+
+export interface Matcher {
+  /** The JS source it was compiled from. */
+  readonly source: string
+  readonly ignoreCase: boolean
+  /** Which engine runs it: 'linear' (re2js) or 'budgeted' (backtracking under a step budget). */
+  readonly engine: 'linear' | 'budgeted'
+  test(text: string): boolean
+  /** The first match starting at or after `from` (as a JS RegExp from lastIndex: ^ only at 0). */
+  exec(text: string, from?: number): RegexMatch | undefined
+  /** Every match left to right, as String.prototype.matchAll has them (after an empty match, one character on). */
+  all(text: string): RegexMatch[]
+}
+
+export interface RegexOptions {
+  ignoreCase?: boolean
+  /** grep -w: the match neither follows nor is followed by a word character. */
+  word?: boolean
+  /** grep -x: the match is the whole text. */
+  line?: boolean
+}
+
+const WORD_CLASS = 'A-Za-z0-9_'
+
+/** Whether a JS regex source has a backreference (\1..\9 outside a bracket expression). */
+export function hasBackreference(src: string): boolean {
+  let inClass = false
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]
+    if (c === '\\') {
+      if (!inClass && /[1-9]/.test(src[i + 1] ?? '')) return true
+      i++
+    } else if (c === '[') inClass = true
+    else if (c === ']') inClass = false
+  }
+  return false
+}
+
+/** Compiles a JS-syntax source; a SyntaxError when neither engine takes it. */
+export function compileRegex(src: string, options: RegexOptions = {}): Matcher {
+  const ignoreCase = options.ignoreCase === true
+  let body = options.line ? `^(?:${src})$` : src
+  if (!hasBackreference(src)) {
+    // -w: a lookbehind (re2js has it under a flag) and, for the lookahead it lacks, a following
+    // non-word character or the end, outside group 1, which is then the match.
+    const shift = options.word ? 1 : 0
+    if (options.word) body = `(?<![${WORD_CLASS}])(${body})(?:[^${WORD_CLASS}]|$)`
+    let re: RE2JS | undefined
+    try {
+      re = RE2JS.compile(body, (ignoreCase ? RE2JS.CASE_INSENSITIVE : 0) | (options.word ? RE2JS.LOOKBEHINDS : 0))
+    } catch {
+      re = undefined // maybe JS takes it: the budgeted engine below
+    }
+    if (re !== undefined) return linear(src, ignoreCase, re, shift)
+  }
+  if (options.word) body = `(?<![${WORD_CLASS}])(?:${body})(?![${WORD_CLASS}])`
+  new RegExp(body, ignoreCase ? 'i' : '') // JS's verdict on the syntax: its SyntaxError
+  return budgeted(src, ignoreCase, body)
+}
+
+/** A pattern in RE2's (and Go's regexp) syntax, as containerd's filters take it; a SyntaxError when RE2 refuses it. */
+export function compileRe2(src: string): Matcher {
+  let re: RE2JS
+  try {
+    re = RE2JS.compile(src)
+  } catch (e) {
+    throw new SyntaxError(e instanceof Error ? e.message : String(e))
+  }
+  return linear(src, false, re, 0)
+}
+
+function allOf(exec: (text: string, from: number) => RegexMatch | undefined, text: string): RegexMatch[] {
+  const out: RegexMatch[] = []
+  let from = 0
+  while (from <= text.length) {
+    const m = exec(text, from)
+    if (m === undefined) break
+    out.push(m)
+    from = m.end > m.index ? m.end : m.index + 1
+  }
+  return out
+}
+
+function linear(source: string, ignoreCase: boolean, re: RE2JS, shift: number): Matcher {
+  const groups = re.groupCount()
+  const exec = (text: string, from = 0): RegexMatch | undefined => {
+    const m = re.matcher(text)
+    if (!m.find(from)) return undefined
+    const out = [] as unknown as RegexMatch
+    for (let g = shift; g <= groups; g++) out.push(m.group(g) ?? undefined)
+    out.index = m.start(shift)
+    out.end = m.end(shift)
+    return out
+  }
+  return {
+    source,
+    ignoreCase,
+    engine: 'linear',
+    test: shift === 0 ? (text) => re.test(text) : (text) => re.matcher(text).find(),
+    exec,
+    all: (text) => allOf(exec, text),
+  }
+}
+
+function budgeted(source: string, ignoreCase: boolean, body: string): Matcher {
+  const compiled = compileBacktracking(body, ignoreCase)
+  const exec = (text: string, from = 0): RegexMatch | undefined => {
+    const m = execBacktracking(compiled, text, from)
+    if (m === undefined) return undefined
+    const out = [text.slice(m.start, m.end)] as unknown as RegexMatch
+    for (let g = 1; g <= compiled.groups; g++) {
+      const [s, e] = [m.caps[2 * g], m.caps[2 * g + 1]]
+      out.push(s === undefined || e === undefined ? undefined : text.slice(s, e))
+    }
+    out.index = m.start
+    out.end = m.end
+    return out
+  }
+  return { source, ignoreCase, engine: 'budgeted', test: (text) => exec(text) !== undefined, exec, all: (text) => allOf(exec, text) }
+}
