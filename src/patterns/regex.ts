@@ -1,5 +1,6 @@
-// Regular expressions from clients: one matcher interface over two engines, so that no pattern
-// holds the server's only thread. A pattern the linear-time engine takes (re2js, a port of RE2:
+// Regular expressions from clients: one matcher interface over three engines, so that no pattern
+// holds the server's only thread. A pattern without quantifiers (most greps) cannot backtrack
+// far and runs on V8, the fastest. Any other pattern the linear-time engine takes (re2js, a port of RE2:
 // time linear in the text, whatever the pattern) runs there; one it refuses but JS accepts (a
 // backreference, a count over 1000, a nested quantifier such as x{2}{3}) runs on a backtracking
 // matcher with a step budget (backtrack.ts), which throws PatternTooComplex when it is spent.
@@ -21,8 +22,11 @@ export interface Matcher {
   /** The JS source it was compiled from. */
   readonly source: string
   readonly ignoreCase: boolean
-  /** Which engine runs it: 'linear' (re2js) or 'budgeted' (backtracking under a step budget). */
-  readonly engine: 'linear' | 'budgeted'
+  /**
+   * Which engine runs it: 'bounded' (V8, for a pattern without quantifiers: bounded paths per
+   * position), 'linear' (re2js) or 'budgeted' (backtracking under a step budget).
+   */
+  readonly engine: 'bounded' | 'linear' | 'budgeted'
   test(text: string): boolean
   /** The first match starting at or after `from` (as a JS RegExp from lastIndex: ^ only at 0). */
   exec(text: string, from?: number): RegexMatch | undefined
@@ -54,10 +58,61 @@ export function hasBackreference(src: string): boolean {
   return false
 }
 
+/** Alternatives (`|`) a pattern without quantifiers may have and still run on V8: at most 2^4 paths per position. */
+const MAX_BARS = 4
+
+/**
+ * The source for V8 when the pattern cannot backtrack more than a bounded number of paths per
+ * position: no quantifier, no backreference, few alternatives (most greps: words, anchors,
+ * classes). `.` and `\s` are rewritten to what they match in RE2, so that both engines agree.
+ * Undefined when the pattern needs the linear engine.
+ */
+export function boundedForV8(src: string): string | undefined {
+  let out = ''
+  let inClass = false
+  let bars = 0
+  let opened = false // the previous character opened a group: a "?" after it is (?: (?! (?<!, not a quantifier
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i] as string
+    const afterOpen = opened
+    opened = c === '(' && !inClass
+    if (c === '\\') {
+      const n = src[i + 1] ?? ''
+      if (/[1-9]/.test(n) && !inClass) return undefined
+      i++
+      if (!inClass && (n === 's' || n === 'S')) out += n === 's' ? '[\\t\\n\\f\\r ]' : '[^\\t\\n\\f\\r ]'
+      else out += `\\${n}`
+      continue
+    }
+    if (inClass) {
+      if (c === ']') inClass = false
+    } else if (c === '[') {
+      inClass = true
+      if (src[i + 1] === '^' && src[i + 2] === ']') return undefined // JS's [^] is not RE2's
+    } else if (c === '*' || c === '+' || (c === '{' && /^\{\d+(,\d*)?\}/.test(src.slice(i)))) return undefined
+    else if (c === '?' && !afterOpen) return undefined
+    else if (c === '|' && ++bars > MAX_BARS) return undefined
+    else if (c === '.') {
+      out += '[^\\n]'
+      continue
+    }
+    out += c
+  }
+  return out
+}
+
 /** Compiles a JS-syntax source; a SyntaxError when neither engine takes it. */
 export function compileRegex(src: string, options: RegexOptions = {}): Matcher {
   const ignoreCase = options.ignoreCase === true
   let body = options.line ? `^(?:${src})$` : src
+  const v8 = boundedForV8(src)
+  if (v8 !== undefined) {
+    try {
+      return bounded(src, ignoreCase, wordWrapped(options.line ? `^(?:${v8})$` : v8, options))
+    } catch {
+      // a syntax error: the engines below give their verdict
+    }
+  }
   if (!hasBackreference(src)) {
     // -w: a lookbehind (re2js has it under a flag) and, for the lookahead it lacks, a following
     // non-word character or the end, outside group 1, which is then the match.
@@ -71,9 +126,28 @@ export function compileRegex(src: string, options: RegexOptions = {}): Matcher {
     }
     if (re !== undefined) return linear(src, ignoreCase, re, shift)
   }
-  if (options.word) body = `(?<![${WORD_CLASS}])(?:${body})(?![${WORD_CLASS}])`
+  body = wordWrapped(body, options)
   new RegExp(body, ignoreCase ? 'i' : '') // JS's verdict on the syntax: its SyntaxError
   return budgeted(src, ignoreCase, body)
+}
+
+/** grep -w in JS syntax: lookarounds. */
+const wordWrapped = (body: string, options: RegexOptions): string =>
+  options.word ? `(?<![${WORD_CLASS}])(?:${body})(?![${WORD_CLASS}])` : body
+
+function bounded(source: string, ignoreCase: boolean, body: string): Matcher {
+  const sticky = new RegExp(body, ignoreCase ? 'gi' : 'g')
+  const exec = (text: string, from = 0): RegexMatch | undefined => {
+    sticky.lastIndex = from
+    const m = sticky.exec(text)
+    if (m === null) return undefined
+    const out = [...m] as RegexMatch
+    out.index = m.index
+    out.end = m.index + m[0].length
+    return out
+  }
+  const plain = new RegExp(body, ignoreCase ? 'i' : '')
+  return { source, ignoreCase, engine: 'bounded', test: (text) => plain.test(text), exec, all: (text) => allOf(exec, text) }
 }
 
 /** A pattern in RE2's (and Go's regexp) syntax, as containerd's filters take it; a SyntaxError when RE2 refuses it. */

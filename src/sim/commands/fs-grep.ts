@@ -6,6 +6,7 @@ import { posixToJs } from './fs-regex.js'
 import { regexLiteral } from '../shell/pattern.js'
 import { PatternTooComplex, compileRegex, type Matcher } from '../../patterns/regex.js'
 import { STDIN_NAME, err } from './text-input.js'
+import { slicer } from './util.js'
 
 // ---- grep ----
 
@@ -41,6 +42,7 @@ async function grepWith(args: readonly string[], ctx: CommandContext): Promise<n
     err(ctx, `grep: bad regex '${patterns[0] ?? ''}'`)
     return 2
   }
+  const turn = slicer(ctx)
   const maxCount = last(o, 'm') !== undefined ? Number(last(o, 'm')) : Infinity
   let files = operands.length > 0 ? operands : ['-']
   const recursive = has(o, 'r') || has(o, 'R')
@@ -65,6 +67,7 @@ async function grepWith(args: readonly string[], ctx: CommandContext): Promise<n
     let count = 0
     for (const [i, line] of lines(text).entries()) {
       if (count >= maxCount) break
+      await turn()
       const hit = regexes.some((re) => re.test(line))
       if (hit === has(o, 'v')) continue
       count++

@@ -6,6 +6,7 @@ import { AwkExit, Interpreter } from './interpreter.js'
 import { AwkSyntaxError, parseProgram, unescapeAwk, type AwkProgram } from './parser.js'
 import { AwkFatal, AwkRuntimeError, strnum, toNum } from './values.js'
 import { PatternTooComplex } from '../../../patterns/regex.js'
+import { slicer } from '../util.js'
 
 const spec = { usage: '[OPTIONS] [AWK_PROGRAM] [FILE]...' }
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s
@@ -19,7 +20,12 @@ function assign(it: Interpreter, text: string): boolean {
 }
 
 /** The records of one input: split on RS's first character as chunks arrive, or on blank lines for RS="". */
-async function eachRecord(it: Interpreter, read: () => Promise<string | undefined>, each: (rec: string) => Promise<void>): Promise<void> {
+async function eachRecord(it: Interpreter, read: () => Promise<string | undefined>, record: (rec: string) => Promise<void>): Promise<void> {
+  const turn = slicer(it.ctx)
+  const each = async (rec: string): Promise<void> => {
+    await turn()
+    await record(rec)
+  }
   const rs = it.str('RS')
   if (rs === '') {
     let all = ''

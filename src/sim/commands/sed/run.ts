@@ -9,8 +9,8 @@ export interface SedInput {
   noNewline: boolean
 }
 
-/** Runs a parsed script over lines; returns the output text. */
-export function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean): string {
+/** Runs a parsed script over lines; returns the output text. `turn` between lines (util.ts slicer). */
+export async function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean, turn: () => Promise<void> | undefined): Promise<string> {
   let out = ''
   let hold = ''
   let lastRe: Matcher | null = null
@@ -42,6 +42,7 @@ export function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean): string 
     return hit !== c.negate
   }
   while (n < src.length && !quit) {
+    await turn()
     let ps = src[n] as string
     n++
     let deleted = false
