@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { containerdClients, criClients, type ContainerdClients, type CriClients } from '../../src/client.js'
+import { containerConfig, podConfig, runContainer, runPod } from '../helpers.js'
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js')
 const A = (n: number): string => 'a'.repeat(n)
@@ -46,16 +47,8 @@ beforeAll(async () => {
   attacker = criClients(address)
   timer = criClients(address)
   ctr = containerdClients(address, 'k8s.io')
-  await attacker.image.PullImage({ image: { image: 'busybox' } })
-  const config = { metadata: { name: 'dos', namespace: 'test', uid: 'dos' } }
-  const { pod_sandbox_id } = await attacker.runtime.RunPodSandbox({ config })
-  const { container_id } = await attacker.runtime.CreateContainer({
-    pod_sandbox_id,
-    config: { metadata: { name: 'app' }, image: { image: 'busybox' }, command: ['sleep', '3600'] },
-    sandbox_config: config,
-  })
-  await attacker.runtime.StartContainer({ container_id })
-  container = container_id
+  const config = podConfig('dos')
+  container = await runContainer(attacker, await runPod(attacker, config), config, containerConfig('app', { command: ['sleep', '3600'] }))
 })
 
 afterAll(async () => {
