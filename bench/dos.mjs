@@ -27,6 +27,7 @@ const ATTACKS = [
   ['${x//*a*a*a*b/} on 200 chars', `x=${A(200)}; echo \${#x} \${x//*a*a*a*b/}`],
   ['containerd ~= ^([0-9a-f]+)+z', (c) => c.ctr.containers.List({ filters: ['id~=^([0-9a-f]+)+z'] })],
   ['while :; do :; done (timeout 2 s)', 'while :; do :; done', 2],
+  ['${x//*b/} on 32 KiB (timeout 2 s)', 'x=a; i=0; while [ $i -lt 15 ]; do x=$x$x; i=$((i+1)); done; echo ${x//*b/} | wc -c', 2],
 ]
 
 async function start() {

@@ -114,15 +114,19 @@ describe('pathological patterns do not stall other clients (#17)', () => {
     expect(result).toBe(0)
   })
 
-  test('a busy shell loop: ExecSync times out as asked, and Version is answered all along', async () => {
+  test.each([
+    ['a busy shell loop', 'while :; do :; done'],
+    // 32,768 characters: the longest match at each position, quadratic (as in ash), slices of 4 ms.
+    ['${x//*b/} on a 32 KiB value', 'x=a; i=0; while [ $i -lt 15 ]; do x=$x$x; i=$((i+1)); done; echo ${x//*b/} | wc -c'],
+  ])('%s: ExecSync times out as asked, and Version is answered all along', async (_name, script) => {
     const { result, versionsDuring } = await underAttack(() =>
-      attacker.runtime.ExecSync({ container_id: container, cmd: ['sh', '-c', 'while :; do :; done'], timeout: 2 }).then(
+      attacker.runtime.ExecSync({ container_id: container, cmd: ['sh', '-c', script], timeout: 2 }).then(
         () => 'no error',
         (e: { code: number; details: string }) => `${e.code} ${e.details}`,
       ),
     )
     expect(result).toBe('4 timeout 2s exceeded: context deadline exceeded')
-    // Two seconds of a loop that never awaits anything real: a frozen server answers none of these.
+    // Two seconds of work that never awaits anything real: a frozen server answers none of these.
     expect(versionsDuring).toBeGreaterThanOrEqual(10)
   })
 

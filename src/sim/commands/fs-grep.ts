@@ -6,7 +6,7 @@ import { posixToJs } from './fs-regex.js'
 import { regexLiteral } from '../shell/pattern.js'
 import { PatternTooComplex, compileRegex, type Matcher } from '../../patterns/regex.js'
 import { STDIN_NAME, err } from './text-input.js'
-import { slicer } from './util.js'
+import { slicer } from '../shell/io.js'
 
 // ---- grep ----
 

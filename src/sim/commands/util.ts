@@ -39,25 +39,6 @@ export async function pace(ctx: CommandContext): Promise<void> {
   if (ctx.signal.aborted) throw ctx.signal.reason
 }
 
-/** How long a command's synchronous pass over its input (grep's lines, sed's) may hold the event loop. */
-export const SLICE_MS = 4
-
-/**
- * For a long pass over input: call the returned function between items; once SLICE_MS have gone
- * by since the last turn it yields one to the event loop (other clients' calls), and throws when
- * the process has ended (a timeout, a signal), so that no input makes one command hold the server.
- */
-export function slicer(ctx: CommandContext): () => Promise<void> | undefined {
-  let due = performance.now() + SLICE_MS
-  return () => {
-    if (performance.now() < due) return undefined
-    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      if (ctx.signal.aborted) throw ctx.signal.reason
-      due = performance.now() + SLICE_MS
-    })
-  }
-}
-
 /** Writes a large or endless output in chunks, waiting for the reader between them. */
 export async function writeChunked(ctx: CommandContext, lines: Iterable<string>, chunk = 8192): Promise<void> {
   let buf = ''

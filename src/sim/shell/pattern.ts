@@ -144,6 +144,31 @@ export function removeAffix(value: string, pattern: string, op: '#' | '##' | '%'
 
 /** ${x/p/r} (first match), ${x//p/r} (every match), ${x/#p/r} (at the start), ${x/%p/r} (at the end) */
 export function substitute(value: string, pattern: string, replacement: string, op: '/' | '//' | '/#' | '/%'): string {
+  const steps = substitution(value, pattern, replacement, op)
+  for (;;) {
+    const r = steps.next()
+    if (r.done) return r.value
+  }
+}
+
+/** substitute() with `turn` (io.ts slicer) between positions: lets other clients in and a timeout stop it. */
+export async function substituteSliced(
+  value: string,
+  pattern: string,
+  replacement: string,
+  op: '/' | '//' | '/#' | '/%',
+  turn: () => Promise<void> | undefined,
+): Promise<string> {
+  const steps = substitution(value, pattern, replacement, op)
+  for (;;) {
+    const r = steps.next()
+    if (r.done) return r.value
+    await turn()
+  }
+}
+
+/** `/` and `//` look for the longest match at each position: quadratic in the value at worst (as in ash); it yields between positions. */
+function* substitution(value: string, pattern: string, replacement: string, op: '/' | '//' | '/#' | '/%'): Generator<void, string> {
   const g = glob(pattern)
   const n = value.length
   if (op === '/#') {
@@ -157,6 +182,7 @@ export function substitute(value: string, pattern: string, replacement: string, 
   let out = ''
   let i = 0
   while (i <= n) {
+    yield
     // The longest non-empty match at i.
     const matched = g.ends(value, i).pop() ?? -1
     if (matched <= i) {

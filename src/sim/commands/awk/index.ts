@@ -6,7 +6,7 @@ import { AwkExit, Interpreter } from './interpreter.js'
 import { AwkSyntaxError, parseProgram, unescapeAwk, type AwkProgram } from './parser.js'
 import { AwkFatal, AwkRuntimeError, strnum, toNum } from './values.js'
 import { PatternTooComplex } from '../../../patterns/regex.js'
-import { slicer } from '../util.js'
+import { slicer } from '../../shell/io.js'
 
 const spec = { usage: '[OPTIONS] [AWK_PROGRAM] [FILE]...' }
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s

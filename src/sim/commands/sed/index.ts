@@ -5,7 +5,7 @@ import { abs, has, lines, parseOptions, reason, usage } from '../fs-common.js'
 import { err, open } from '../text-input.js'
 import { SedError, parseSed, type SedCmd } from './parse.js'
 import { PatternTooComplex } from '../../../patterns/regex.js'
-import { slicer } from '../util.js'
+import { slicer } from '../../shell/io.js'
 import { runSed, type SedInput } from './run.js'
 
 const sedSpec = {
