@@ -44,6 +44,21 @@ export interface RegexOptions {
 
 const WORD_CLASS = 'A-Za-z0-9_'
 
+/**
+ * The longest source the linear or budgeted engine compiles: re2js compiles at ~5-10 µs a
+ * character (a 100 KB pattern held the thread 400 ms). Longer ones that V8 may run (no
+ * quantifier) still do; others are PatternTooComplex.
+ */
+export const MAX_SOURCE = 8192
+
+/**
+ * RE2's time is linear in the text but also in the pattern's program: ~15 ns per instruction and
+ * character at worst, plus a per-character cost. One match may take (program size + 32) × the
+ * text's length up to this (~4 MB of text for `served`, ~4,000 characters for `[^x]{1000}`: tens
+ * of ms at worst); past it, PatternTooComplex.
+ */
+export const LINEAR_WORK = 4_000_000
+
 /** Whether a JS regex source has a backreference (\1..\9 outside a bracket expression). */
 export function hasBackreference(src: string): boolean {
   let inClass = false
@@ -113,6 +128,7 @@ export function compileRegex(src: string, options: RegexOptions = {}): Matcher {
       // a syntax error: the engines below give their verdict
     }
   }
+  if (src.length > MAX_SOURCE) throw new PatternTooComplex()
   if (!hasBackreference(src)) {
     // -w: a lookbehind (re2js has it under a flag) and, for the lookahead it lacks, a following
     // non-word character or the end, outside group 1, which is then the match.
@@ -152,6 +168,7 @@ function bounded(source: string, ignoreCase: boolean, body: string): Matcher {
 
 /** A pattern in RE2's (and Go's regexp) syntax, as containerd's filters take it; a SyntaxError when RE2 refuses it. */
 export function compileRe2(src: string): Matcher {
+  if (src.length > MAX_SOURCE) throw new SyntaxError(`longer than ${MAX_SOURCE} characters`)
   let re: RE2JS
   try {
     re = RE2JS.compile(src)
@@ -175,7 +192,12 @@ function allOf(exec: (text: string, from: number) => RegexMatch | undefined, tex
 
 function linear(source: string, ignoreCase: boolean, re: RE2JS, shift: number): Matcher {
   const groups = re.groupCount()
+  const cost = re.programSize() + 32
+  const bounded = (text: string, from: number): void => {
+    if (cost * (text.length - from) > LINEAR_WORK) throw new PatternTooComplex()
+  }
   const exec = (text: string, from = 0): RegexMatch | undefined => {
+    bounded(text, from)
     const m = re.matcher(text)
     if (!m.find(from)) return undefined
     const out = [] as unknown as RegexMatch
@@ -188,7 +210,10 @@ function linear(source: string, ignoreCase: boolean, re: RE2JS, shift: number): 
     source,
     ignoreCase,
     engine: 'linear',
-    test: shift === 0 ? (text) => re.test(text) : (text) => re.matcher(text).find(),
+    test: (text) => {
+      bounded(text, 0)
+      return shift === 0 ? re.test(text) : re.matcher(text).find()
+    },
     exec,
     all: (text) => allOf(exec, text),
   }

@@ -2,7 +2,15 @@
 // patterns, POSIX syntax still means what it did, backreferences still work, pathological
 // patterns end (no timings: a hang is the failure), and globs match as the old RegExp did.
 import { describe, expect, test } from 'vitest'
-import { PatternTooComplex, boundedForV8, compileRegex, hasBackreference } from '../../src/patterns/regex.js'
+import {
+  LINEAR_WORK,
+  MAX_SOURCE,
+  PatternTooComplex,
+  boundedForV8,
+  compileRe2,
+  compileRegex,
+  hasBackreference,
+} from '../../src/patterns/regex.js'
 import { Glob, simpleGlob } from '../../src/patterns/glob.js'
 import { posixMatcher } from '../../src/sim/commands/fs-regex.js'
 import { matchPattern, removeAffix, substitute } from '../../src/sim/shell/pattern.js'
@@ -95,6 +103,16 @@ describe('regex engines', () => {
     expect(() => compileRegex('(a*)*\\1$').test(`${A(40)}!`)).toThrow(PatternTooComplex)
     // A backreference on an ordinary line is well within the budget.
     expect(compileRegex('(.*)\\1').exec('abcdefgh'.repeat(20))?.[1]).toBe('abcdefgh'.repeat(10))
+  })
+
+  test('work RE2 cannot bound per character: a long source, a large program on a long text', () => {
+    expect(() => compileRegex(`(${'a|'.repeat(MAX_SOURCE)}b)+`)).toThrow(PatternTooComplex)
+    expect(compileRegex('x'.repeat(MAX_SOURCE * 2)).engine).toBe('bounded') // a literal: V8 runs it
+    const big = compileRegex('[^x]{1000}')
+    expect(big.test('a'.repeat(1000))).toBe(true)
+    expect(() => big.test('a'.repeat(LINEAR_WORK / 1000))).toThrow(PatternTooComplex)
+    expect(compileRegex('[0-9]+').test(`${'a'.repeat(50_000)}1`)).toBe(true)
+    expect(() => compileRe2('a'.repeat(MAX_SOURCE + 1))).toThrow(SyntaxError)
   })
 
   test('a bad pattern is a SyntaxError from either engine', () => {

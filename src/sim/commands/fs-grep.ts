@@ -38,7 +38,8 @@ async function grepWith(args: readonly string[], ctx: CommandContext): Promise<n
       const src = has(o, 'F') ? regexLiteral(p).replace(/\\\//g, '/') : posixToJs(p, has(o, 'E'))
       return compileRegex(src, { ignoreCase: has(o, 'i'), word: has(o, 'w'), line: has(o, 'x') })
     })
-  } catch {
+  } catch (e) {
+    if (e instanceof PatternTooComplex) throw e
     err(ctx, `grep: bad regex '${patterns[0] ?? ''}'`)
     return 2
   }

@@ -7,7 +7,7 @@ import { textInput } from '../../context.js'
 import { runShell } from '../../shell/run.js'
 import { abs, reason } from '../fs-common.js'
 import { posixMatcher } from '../fs-regex.js'
-import type { Matcher } from '../../../patterns/regex.js'
+import { PatternTooComplex, type Matcher } from '../../../patterns/regex.js'
 import type { AwkProgram, Expr, Stmt } from './parser.js'
 import { AwkFatal, AwkRuntimeError, compare, numToStr, sprintf, strnum, toNum, toStr, truthy, UNINIT, type V } from './values.js'
 
@@ -195,7 +195,8 @@ export class Interpreter {
     if (!re) {
       try {
         re = posixMatcher(src, { extended: true })
-      } catch {
+      } catch (e) {
+        if (e instanceof PatternTooComplex) throw e
         throw new AwkRuntimeError(`bad regex '${src}'`)
       }
       this.#regexes.set(src, re)

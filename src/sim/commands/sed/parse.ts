@@ -1,7 +1,7 @@
 // Parsing a sed script (busybox's subset) into commands with their addresses; the regular
 // expressions and replacements are compiled here, once, so the executor (run.ts) only applies them.
 import { posixMatcher } from '../fs-regex.js'
-import type { Matcher, RegexMatch } from '../../../patterns/regex.js'
+import { PatternTooComplex, type Matcher, type RegexMatch } from '../../../patterns/regex.js'
 
 export type Addr = { line: number } | { last: true } | { re: Matcher | null }
 
@@ -61,7 +61,8 @@ export function parseSed(script: string, extended: boolean): SedCmd[] {
     if (src === '') return null // the last regex used
     try {
       return posixMatcher(src, { extended, ignoreCase: flags.includes('i') })
-    } catch {
+    } catch (e) {
+      if (e instanceof PatternTooComplex) throw e
       throw new SedError(`bad regex '${src}'`)
     }
   }
