@@ -32,6 +32,11 @@ export interface Matcher {
   exec(text: string, from?: number): RegexMatch | undefined
   /** Every match left to right, as String.prototype.matchAll has them (after an empty match, one character on). */
   all(text: string): RegexMatch[]
+  /**
+   * The same, one at a time: finding each can rescan the rest of the text (`a.*z|a` on a line of
+   * a's is quadratic, in any leftmost-first engine), so a command yields between them.
+   */
+  matches(text: string): Generator<RegexMatch>
 }
 
 export interface RegexOptions {
@@ -163,7 +168,7 @@ function bounded(source: string, ignoreCase: boolean, body: string): Matcher {
     return out
   }
   const plain = new RegExp(body, ignoreCase ? 'i' : '')
-  return { source, ignoreCase, engine: 'bounded', test: (text) => plain.test(text), exec, all: (text) => allOf(exec, text) }
+  return { source, ignoreCase, engine: 'bounded', test: (text) => plain.test(text), exec, ...iteration(exec) }
 }
 
 /** A pattern in RE2's (and Go's regexp) syntax, as containerd's filters take it; a SyntaxError when RE2 refuses it. */
@@ -178,17 +183,21 @@ export function compileRe2(src: string): Matcher {
   return linear(src, false, re, 0)
 }
 
-function allOf(exec: (text: string, from: number) => RegexMatch | undefined, text: string): RegexMatch[] {
-  const out: RegexMatch[] = []
+function* matchesOf(exec: (text: string, from: number) => RegexMatch | undefined, text: string): Generator<RegexMatch> {
   let from = 0
   while (from <= text.length) {
     const m = exec(text, from)
-    if (m === undefined) break
-    out.push(m)
+    if (m === undefined) return
+    yield m
     from = m.end > m.index ? m.end : m.index + 1
   }
-  return out
 }
+
+/** all() and matches() from exec. */
+const iteration = (exec: (text: string, from: number) => RegexMatch | undefined): Pick<Matcher, 'all' | 'matches'> => ({
+  all: (text) => [...matchesOf(exec, text)],
+  matches: (text) => matchesOf(exec, text),
+})
 
 function linear(source: string, ignoreCase: boolean, re: RE2JS, shift: number): Matcher {
   const groups = re.groupCount()
@@ -215,7 +224,7 @@ function linear(source: string, ignoreCase: boolean, re: RE2JS, shift: number): 
       return shift === 0 ? re.test(text) : re.matcher(text).find()
     },
     exec,
-    all: (text) => allOf(exec, text),
+    ...iteration(exec),
   }
 }
 
@@ -233,5 +242,5 @@ function budgeted(source: string, ignoreCase: boolean, body: string): Matcher {
     out.end = m.end
     return out
   }
-  return { source, ignoreCase, engine: 'budgeted', test: (text) => exec(text) !== undefined, exec, all: (text) => allOf(exec, text) }
+  return { source, ignoreCase, engine: 'budgeted', test: (text) => exec(text) !== undefined, exec, ...iteration(exec) }
 }

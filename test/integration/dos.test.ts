@@ -15,6 +15,8 @@ import { containerConfig, podConfig, runContainer, runPod } from '../helpers.js'
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js')
 const A = (n: number): string => 'a'.repeat(n)
 const EVIL = `${A(34)}!`
+/** x=32,768 a's, built in the shell. */
+const A32K = 'x=a; i=0; while [ $i -lt 15 ]; do x=$x$x; i=$((i+1)); done'
 /** A deadline for each Version call: generous for a loaded CI machine, far below a frozen server's minutes. */
 const VERSION_DEADLINE_MS = 5_000
 
@@ -116,8 +118,12 @@ describe('pathological patterns do not stall other clients (#17)', () => {
 
   test.each([
     ['a busy shell loop', 'while :; do :; done'],
-    // 32,768 characters: the longest match at each position, quadratic (as in ash), slices of 4 ms.
-    ['${x//*b/} on a 32 KiB value', 'x=a; i=0; while [ $i -lt 15 ]; do x=$x$x; i=$((i+1)); done; echo ${x//*b/} | wc -c'],
+    // The longest match at each position: quadratic (as in ash), in slices of 4 ms.
+    ['${x//*b/} on a 32 KiB value', `${A32K}; echo \${x//*b/} | wc -c`],
+    // Each match rescans the rest of the line for a longer one: quadratic, in any leftmost-first engine.
+    ['grep -o on a 32 KiB line', `${A32K}; echo $x | grep -o 'a.*z\\|a' | wc -l`],
+    ['sed s///g on a 32 KiB line', `${A32K}; echo $x | sed 's/a.*z\\|a/b/g' | wc -c`],
+    ['awk gsub on a 32 KiB line', `${A32K}; echo $x | awk '{ print gsub(/a.*z|a/, "b") }'`],
   ])('%s: ExecSync times out as asked, and Version is answered all along', async (_name, script) => {
     const { result, versionsDuring } = await underAttack(() =>
       attacker.runtime.ExecSync({ container_id: container, cmd: ['sh', '-c', script], timeout: 2 }).then(

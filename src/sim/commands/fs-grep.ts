@@ -80,7 +80,12 @@ async function grepWith(args: readonly string[], ctx: CommandContext): Promise<n
       if (has(o, 'l') || has(o, 'L') || has(o, 'c')) continue
       const prefix = `${prefixName ? `${name}:` : ''}${has(o, 'n') ? `${i + 1}:` : ''}`
       if (has(o, 'o') && !has(o, 'v')) {
-        for (const re of regexes) for (const m of re.all(line)) if (m[0] !== '') out += `${prefix}${m[0]}\n`
+        for (const re of regexes) {
+          for (const m of re.matches(line)) {
+            if (m[0] !== '') out += `${prefix}${m[0]}\n`
+            await turn()
+          }
+        }
       } else out += `${prefix}${line}\n`
     }
     if (has(o, 'c')) out += `${prefixName ? `${name}:` : ''}${count}\n`

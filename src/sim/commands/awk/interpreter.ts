@@ -7,6 +7,7 @@ import { textInput } from '../../context.js'
 import { runShell } from '../../shell/run.js'
 import { abs, reason } from '../fs-common.js'
 import { posixMatcher } from '../fs-regex.js'
+import { slicer } from '../../shell/io.js'
 import { PatternTooComplex, type Matcher } from '../../../patterns/regex.js'
 import type { AwkProgram, Expr, Stmt } from './parser.js'
 import { AwkFatal, AwkRuntimeError, compare, numToStr, sprintf, strnum, toNum, toStr, truthy, UNINIT, type V } from './values.js'
@@ -52,6 +53,8 @@ export class Interpreter {
   /** $1..$NF (index 0 unused) once $0 has been split. */
   #fields: V[] | undefined
   #regexes = new Map<string, Matcher>()
+  /** Between the matches of a gsub: a turn of the event loop every few ms (shell/io.ts slicer). */
+  readonly #turn: () => Promise<void> | undefined
   #out = ''
   #files = new Set<string>()
   #pipes = new Map<string, string>()
@@ -65,6 +68,7 @@ export class Interpreter {
     readonly ctx: CommandContext,
   ) {
     this.#ranges = prog.rules.map(() => false)
+    this.#turn = slicer(ctx)
     const defaults: Record<string, V> = { FS: ' ', OFS: ' ', ORS: '\n', RS: '\n', SUBSEP: '\x1c', CONVFMT: '%.6g', OFMT: '%.6g' }
     for (const [k, v] of Object.entries({ ...defaults, NR: 0, FNR: 0, RSTART: 0, RLENGTH: -1, FILENAME: '' })) this.#globals.set(k, { v })
     this.#globals.set('ENVIRON', { a: new Map(Object.entries(ctx.env).map(([k, v]) => [k, strnum(v)])) })
@@ -594,6 +598,7 @@ export class Interpreter {
     let pos = 0
     let lastEnd = -1
     while (pos <= text.length) {
+      await this.#turn()
       const m = re.exec(text, pos)
       if (!m) break
       // An empty match right after the previous match is not another one (gsub(/x*/, "-", "axb")).

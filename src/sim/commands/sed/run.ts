@@ -48,12 +48,12 @@ export async function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean, tu
     let deleted = false
     let autoprint = !quiet
     const appends: string[] = []
-    const exec = (cmds: SedCmd[]): boolean => {
+    const exec = async (cmds: SedCmd[]): Promise<boolean> => {
       for (const c of cmds) {
         if (!selected(c, n, ps)) continue
         switch (c.cmd) {
           case '{':
-            if (!exec(c.block ?? [])) return false
+            if (!(await exec(c.block ?? []))) return false
             break
           case 'p':
             emit(ps)
@@ -82,7 +82,8 @@ export async function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean, tu
             let changed = false
             let next = ''
             let from = 0
-            for (const m of re.all(ps)) {
+            for (const m of re.matches(ps)) {
+              await turn()
               count++
               if (c.nth !== undefined ? count === c.nth || (c.global === true && count > c.nth) : c.global || count === 1) {
                 changed = true
@@ -157,7 +158,7 @@ export async function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean, tu
       }
       return true
     }
-    exec(cmds)
+    await exec(cmds)
     if (!deleted && autoprint) emit(ps)
     for (const a of appends) emit(a)
   }
