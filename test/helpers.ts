@@ -46,13 +46,13 @@ export function containerConfig(name: string, extra: Partial<ContainerConfig> = 
 }
 
 /** Runs a pod with the given config and returns its id. */
-export async function runPod(h: Harness, config: PodSandboxConfig = podConfig()): Promise<string> {
+export async function runPod(h: CriClients, config: PodSandboxConfig = podConfig()): Promise<string> {
   return (await h.runtime.RunPodSandbox({ config })).pod_sandbox_id
 }
 
 /** Pulls busybox, creates a container in the pod and (unless told not to) starts it. */
 export async function runContainer(
-  h: Harness,
+  h: CriClients,
   podId: string,
   pod: PodSandboxConfig,
   config: ContainerConfig,

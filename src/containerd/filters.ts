@@ -3,11 +3,12 @@
 //   selectors := selector ("," selector)*        all must match
 //   selector  := fieldpath (operator value)?    no operator: the field must be present
 //   fieldpath := field ("." field)*             field: [A-Za-z0-9_]+ or a "quoted" string
-//   operator  := "==" | "!=" | "~="             ~= is a regular expression; its value may also be
+//   operator  := "==" | "!=" | "~="             ~= is a regular expression (Go's: RE2); its value may also be
 //                                                quoted /like this/ or |like this|
 //
 // A request's repeated `filters` are alternatives: an object matches when any of them does.
 import { invalidArgument } from '../model/errors.js'
+import { compileRe2, type Matcher } from '../patterns/regex.js'
 
 /** Looks a field path up on one object: its value, or undefined when the field is absent. */
 export type Adaptor = (fieldpath: string[]) => string | undefined
@@ -19,7 +20,7 @@ interface Selector {
   fieldpath: string[]
   operator: Operator
   value: string
-  re?: RegExp
+  re?: Matcher
 }
 
 class FilterSyntaxError extends Error {}
@@ -109,7 +110,7 @@ export function parseFilter(input: string): Filter {
       const selector: Selector = { fieldpath, operator: op as Operator, value }
       if (op === '~=') {
         try {
-          selector.re = new RegExp(value)
+          selector.re = compileRe2(value) // Go's regexp is RE2: linear time
         } catch {
           fail(`invalid regular expression ${JSON.stringify(value)}`)
         }
@@ -132,7 +133,7 @@ export function parseFilter(input: string): Filter {
         case '!=':
           return (value ?? '') !== s.value
         case '~=':
-          return (s.re as RegExp).test(value ?? '')
+          return (s.re as Matcher).test(value ?? '')
       }
     })
 }

@@ -1,6 +1,7 @@
 // Fault rules are plain values, as msw's handlers are: what to match, how often, and what to do.
 // Call faults act on an RPC (fail it, delay it, hang it, drop the connection, slow or cut a
 // stream); node faults act in the model (a container crashes, a pull fails, the network is down).
+import { simpleGlob, type Glob } from '../patterns/glob.js'
 
 /** gRPC status names a rule may give as its error (or a number). */
 export const STATUS_CODES: Readonly<Record<string, number>> = {
@@ -103,24 +104,20 @@ export type FaultRule = CallFault | NodeFault
 
 export const isNodeFault = (r: FaultRule): r is NodeFault => r.kind !== undefined && r.kind !== 'call'
 
-const compiled = new Map<string, RegExp>()
+const compiled = new Map<string, Glob>()
 
-/** Translates a glob (`*`, `?`) into an anchored regular expression (compiled once per glob). */
-export function globToRegExp(glob: string): RegExp {
-  let re = compiled.get(glob)
-  if (!re) {
-    const escaped = glob
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')
-    re = new RegExp(`^${escaped}$`)
-    if (compiled.size < 10_000) compiled.set(glob, re)
+/** A glob (`*`, `?`) as a matcher, linear in the text (compiled once per glob). */
+export function compileGlob(glob: string): Glob {
+  let g = compiled.get(glob)
+  if (!g) {
+    g = simpleGlob(glob)
+    if (compiled.size < 10_000) compiled.set(glob, g)
   }
-  return re
+  return g
 }
 
 export const globMatch = (glob: string | undefined, value: string | undefined): boolean =>
-  glob === undefined || glob === value || (value !== undefined && /[*?]/.test(glob) && globToRegExp(glob).test(value))
+  glob === undefined || glob === value || (value !== undefined && /[*?]/.test(glob) && compileGlob(glob).test(value))
 
 /** The kinds of node fault, as NodeFaultKind lists them (validate.ts refuses any other). */
 export const NODE_KINDS: readonly NodeFaultKind[] = [

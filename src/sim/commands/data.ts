@@ -7,6 +7,7 @@ import { abs, has, parseOptions, reason, readText } from './fs-common.js'
 import { human } from './fs-usage.js'
 import { WRITABLE_LAYER_BYTES } from '../fs/mem.js'
 import { fail, prog, scaleTo } from './util.js'
+import { compileRegex, type Matcher, type RegexMatch } from '../../patterns/regex.js'
 
 /** `tee [-a] [FILE]...`: copies stdin to stdout and each file, as it arrives. */
 export const tee: Command = async (args, ctx) => {
@@ -247,13 +248,18 @@ function evaluate(tokens: string[]): Value {
     return t
   }
   const match = (s: string, re: string): Value => {
-    let rx: RegExp
+    let rx: Matcher
     try {
-      rx = new RegExp(`^(?:${re.replace(/\\\(/g, '(').replace(/\\\)/g, ')')})`)
+      rx = compileRegex(`^(?:${re.replace(/\\\(/g, '(').replace(/\\\)/g, ')')})`)
     } catch {
       throw new ExprError('syntax error')
     }
-    const m = rx.exec(s)
+    let m: RegexMatch | undefined
+    try {
+      m = rx.exec(s)
+    } catch {
+      throw new ExprError('pattern too complex')
+    }
     if (/\\\(/.test(re)) return m?.[1] ?? ''
     return m ? m[0].length : 0
   }

@@ -2,15 +2,27 @@
 // or fixed strings, over files, stdin or (-r) directory trees in the container's Fs.
 import type { Command, CommandContext } from '../context.js'
 import { abs, has, last, lines, parseOptions, reason, usage } from './fs-common.js'
-import { posixRegExp } from './fs-regex.js'
+import { posixToJs } from './fs-regex.js'
 import { regexLiteral } from '../shell/pattern.js'
+import { PatternTooComplex, compileRegex, type Matcher } from '../../patterns/regex.js'
 import { STDIN_NAME, err } from './text-input.js'
+import { slicer } from '../shell/io.js'
 
 // ---- grep ----
 
 const grepSpec = { flags: 'ivcqnEFlLhHswxorR', valued: 'em', usage: '[-HhnlLoqvsrRiwFE] [-m N] [-e PTRN]... PATTERN/-e PTRN [FILE]...' }
 
 export const grep: Command = async (args, ctx) => {
+  try {
+    return await grepWith(args, ctx)
+  } catch (e) {
+    if (!(e instanceof PatternTooComplex)) throw e
+    err(ctx, 'grep: pattern too complex')
+    return 2
+  }
+}
+
+async function grepWith(args: readonly string[], ctx: CommandContext): Promise<number> {
   const o = parseOptions('grep', args.slice(1), grepSpec, ctx)
   if (typeof o === 'number') return 2
   const operands = [...o.operands]
@@ -20,18 +32,18 @@ export const grep: Command = async (args, ctx) => {
     return 2
   }
   const patterns = given.flatMap((p) => p.split('\n'))
-  let regexes: RegExp[]
+  let regexes: Matcher[]
   try {
     regexes = patterns.map((p) => {
-      let src = has(o, 'F') ? regexLiteral(p).replace(/\\\//g, '/') : posixRegExp(p, { extended: has(o, 'E') }).source
-      if (has(o, 'w')) src = `(?<![A-Za-z0-9_])(?:${src})(?![A-Za-z0-9_])`
-      if (has(o, 'x')) src = `^(?:${src})$`
-      return new RegExp(src, `${has(o, 'i') ? 'i' : ''}${has(o, 'o') ? 'g' : ''}`)
+      const src = has(o, 'F') ? regexLiteral(p).replace(/\\\//g, '/') : posixToJs(p, has(o, 'E'))
+      return compileRegex(src, { ignoreCase: has(o, 'i'), word: has(o, 'w'), line: has(o, 'x') })
     })
-  } catch {
+  } catch (e) {
+    if (e instanceof PatternTooComplex) throw e
     err(ctx, `grep: bad regex '${patterns[0] ?? ''}'`)
     return 2
   }
+  const turn = slicer(ctx)
   const maxCount = last(o, 'm') !== undefined ? Number(last(o, 'm')) : Infinity
   let files = operands.length > 0 ? operands : ['-']
   const recursive = has(o, 'r') || has(o, 'R')
@@ -56,10 +68,8 @@ export const grep: Command = async (args, ctx) => {
     let count = 0
     for (const [i, line] of lines(text).entries()) {
       if (count >= maxCount) break
-      const hit = regexes.some((re) => {
-        re.lastIndex = 0
-        return re.test(line)
-      })
+      await turn()
+      const hit = regexes.some((re) => re.test(line))
       if (hit === has(o, 'v')) continue
       count++
       matchedAny = true
@@ -71,8 +81,10 @@ export const grep: Command = async (args, ctx) => {
       const prefix = `${prefixName ? `${name}:` : ''}${has(o, 'n') ? `${i + 1}:` : ''}`
       if (has(o, 'o') && !has(o, 'v')) {
         for (const re of regexes) {
-          re.lastIndex = 0
-          for (const m of line.matchAll(re)) if (m[0] !== '') out += `${prefix}${m[0]}\n`
+          for (const m of re.matches(line)) {
+            if (m[0] !== '') out += `${prefix}${m[0]}\n`
+            await turn()
+          }
         }
       } else out += `${prefix}${line}\n`
     }

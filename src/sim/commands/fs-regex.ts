@@ -2,6 +2,7 @@
 // JavaScript RegExp sources. BRE: \( \) \{ \} group and count, \| \+ \? (GNU), * literal at the
 // start; ERE: ( ) { } | + ? as in JS. Both: bracket expressions with [:classes:], \< \> word edges.
 import { POSIX_CLASSES, regexLiteral } from '../shell/pattern.js'
+import { compileRegex, type Matcher, type RegexOptions } from '../../patterns/regex.js'
 
 /** A bracket expression at src[i] ("[...]"): its JS class and the index after it; undefined when it does not close. */
 function bracket(src: string, i: number): [string, number] | undefined {
@@ -95,7 +96,7 @@ export function posixToJs(src: string, extended: boolean): string {
   return out
 }
 
-/** A RegExp from a POSIX pattern. */
-export function posixRegExp(pattern: string, options: { extended: boolean; ignoreCase?: boolean; global?: boolean }): RegExp {
-  return new RegExp(posixToJs(pattern, options.extended), `${options.global ? 'g' : ''}${options.ignoreCase ? 'i' : ''}`)
+/** A matcher (patterns/regex.ts: linear, or budgeted with backreferences) from a POSIX pattern. */
+export function posixMatcher(pattern: string, options: RegexOptions & { extended: boolean }): Matcher {
+  return compileRegex(posixToJs(pattern, options.extended), options)
 }

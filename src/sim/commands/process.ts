@@ -4,6 +4,7 @@ import { freemem, totalmem, loadavg } from 'node:os'
 import { untilEnded, type Command, type CommandContext, type ProcessInfo } from '../context.js'
 import { SIGNALS, parseSignal, signalName } from '../signals.js'
 import { basename, fail, pace, usage } from './util.js'
+import { PatternTooComplex, compileRegex, type Matcher } from '../../patterns/regex.js'
 
 /** Timers longer than setTimeout's limit are slept in parts. */
 const MAX_TIMER = 2 ** 30
@@ -207,17 +208,23 @@ const pgrep: Command = async (args, ctx) => {
     else return usage(args, ctx, '[-flnovx] [-s SID|-P PPID|PATTERN]')
   }
   if (pattern === undefined && parent === undefined) return usage(args, ctx, '[-flnovx] [-s SID|-P PPID|PATTERN]')
-  let re: RegExp | undefined
+  let re: Matcher | undefined
   try {
-    re = pattern === undefined ? undefined : new RegExp(exact ? `^(?:${pattern})$` : pattern)
+    re = pattern === undefined ? undefined : compileRegex(pattern, { line: exact })
   } catch {
     return fail(args, ctx, `bad regex '${pattern}'`, 2)
   }
-  let found = ctx.processes.list().filter((p) => {
-    const text = full ? cmdline(p) : comm(p)
-    const hit = (re === undefined || re.test(text)) && (parent === undefined || p.ppid === parent)
-    return hit !== invert
-  })
+  let found: ProcessInfo[]
+  try {
+    found = ctx.processes.list().filter((p) => {
+      const text = full ? cmdline(p) : comm(p)
+      const hit = (re === undefined || re.test(text)) && (parent === undefined || p.ppid === parent)
+      return hit !== invert
+    })
+  } catch (e) {
+    if (!(e instanceof PatternTooComplex)) throw e
+    return fail(args, ctx, 'pattern too complex', 2)
+  }
   if (newest) found = found.slice(-1)
   if (oldest) found = found.slice(0, 1)
   ctx.write('stdout', found.map((p) => (list ? `${p.pid} ${full ? cmdline(p) : comm(p)}\n` : `${p.pid}\n`)).join(''))

@@ -10,6 +10,7 @@ import type { Command, CommandContext } from '../context.js'
 import { daemonize } from '../daemon.js'
 import { KERNEL_RELEASE } from '../fs/procfs.js'
 import { resolvePath } from '../fs/types.js'
+import { simpleGlob } from '../../patterns/glob.js'
 import { findStatic, httpDate, logTime, mimeType, responseBytes, type HttpRequest } from '../http.js'
 import type { Connection, SocketAddress } from '../net.js'
 import { nowMs } from '../commands/fs-common.js'
@@ -65,7 +66,7 @@ function include(ctx: CommandContext, pattern: string, from: string, depth: numb
   const base = path.slice(slash + 1)
   let files: string[]
   if (base.includes('*')) {
-    const re = new RegExp(`^${base.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`)
+    const re = simpleGlob(base, false)
     try {
       files = ctx.fs
         .readdir(dir)

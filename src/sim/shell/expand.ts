@@ -7,8 +7,8 @@ import { ArithError, evaluate } from './arith.js'
 import type { List, ParamPart, Part, Word } from './ast.js'
 import { BuiltinError } from './errors.js'
 import { Fields } from './fields.js'
-import type { Io } from './io.js'
-import { globPaths, removeAffix, substitute } from './pattern.js'
+import { slicer, type Io } from './io.js'
+import { globPaths, removeAffix, substituteSliced } from './pattern.js'
 import type { ShellOpts } from './types.js'
 
 /** What expansion reads and changes of the shell that expands. */
@@ -28,6 +28,8 @@ export interface ExpansionHost {
   fatal(message: string): never
   /** $(…): the output of the commands, trailing newlines removed. */
   commandSubstitution(body: List, io: Io): Promise<string>
+  /** Its process's: aborted when the process ends (a long expansion stops then). */
+  readonly proc: { readonly signal: AbortSignal }
 }
 
 const GLOB_CHARS = /[*?[]/
@@ -240,7 +242,7 @@ async function expandParam(sh: ExpansionHost, part: ParamPart, b: Fields, quoted
     case '/%': {
       const pattern = await expandPattern(sh, part.arg ?? [], io)
       const replacement = await expandString(sh, part.arg2 ?? [], io)
-      return emit(pattern === '' ? (value ?? '') : substitute(value ?? '', pattern, replacement, part.op))
+      return emit(pattern === '' ? (value ?? '') : await substituteSliced(value ?? '', pattern, replacement, part.op, slicer(sh.proc)))
     }
     case ':': {
       const chars = [...(value ?? '')]

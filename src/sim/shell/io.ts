@@ -17,6 +17,25 @@ export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmedia
 
 export const nullSink: Sink = { write: () => true, drain: nextTurn }
 
+/** How long one synchronous pass (grep's lines, sed's, a ${x//p/r}) may hold the event loop. */
+export const SLICE_MS = 4
+
+/**
+ * For a long pass: call the returned function between items; once SLICE_MS have gone by since the
+ * last turn it yields one to the event loop (other clients' calls), and throws when the process
+ * has ended (a timeout, a signal), so that no input makes one command hold the server.
+ */
+export function slicer(owner: { readonly signal: AbortSignal }): () => Promise<void> | undefined {
+  let due = performance.now() + SLICE_MS
+  return () => {
+    if (performance.now() < due) return undefined
+    return nextTurn().then(() => {
+      if (owner.signal.aborted) throw owner.signal.reason
+      due = performance.now() + SLICE_MS
+    })
+  }
+}
+
 /**
  * The longest text the shell holds (a variable, what a command substitution captures). The
  * simulated shell's memory is the server's: past this the shell is out of memory, as ash would be

@@ -2,6 +2,7 @@
 // a string in which a backslash makes the next character literal (the expander escapes quoted text).
 import type { Fs } from '../fs/types.js'
 import { resolvePath } from '../fs/types.js'
+import { Glob, type GlobToken } from '../../patterns/glob.js'
 
 /** POSIX character classes ([:alpha:] …) as the ranges of a JS character class; regexes share them. */
 export const POSIX_CLASSES: Readonly<Record<string, string>> = {
@@ -85,83 +86,106 @@ function bracket(p: string, start: number, end: number): string {
   return `[${neg ? '^' : ''}${body}]`
 }
 
-function compile(p: string, pathname: boolean): RegExp {
-  let re = ''
+/** A pattern as glob tokens (patterns/glob.ts): linear in the text, whatever the pattern. */
+function compile(p: string): Glob {
+  const tokens: GlobToken[] = []
+  const literal =
+    (c: string): GlobToken =>
+    (x) =>
+      x === c
   for (let i = 0; i < p.length; i++) {
     const c = p[i] as string
     if (c === '\\') {
-      re += regexLiteral(p[i + 1] ?? '\\')
+      tokens.push(literal(p[i + 1] ?? '\\'))
       i++
-    } else if (c === '*') re += pathname ? '[^/]*' : '[^]*'
-    else if (c === '?') re += pathname ? '[^/]' : '[^]'
-    else if (c === '[') {
+    } else if (c === '*') {
+      if (tokens[tokens.length - 1] !== '*') tokens.push('*')
+    } else if (c === '?') tokens.push(() => true)
+    else if (c === '[' && bracketEnd(p, i) !== -1) {
       const end = bracketEnd(p, i)
-      if (end === -1) re += '\\['
-      else {
-        re += bracket(p, i, end)
-        i = end
-      }
-    } else re += regexLiteral(c)
+      // One character class: a RegExp that cannot backtrack.
+      const re = new RegExp(`^${bracket(p, i, end)}$`)
+      tokens.push((x) => re.test(x))
+      i = end
+    } else tokens.push(literal(c))
   }
-  return new RegExp(`^(?:${re})$`)
+  return new Glob(tokens)
 }
 
-const cache = new Map<string, RegExp>()
+const cache = new Map<string, Glob>()
 
-function regexp(p: string): RegExp {
-  let re = cache.get(p)
-  if (re === undefined) {
+function glob(p: string): Glob {
+  let g = cache.get(p)
+  if (g === undefined) {
     if (cache.size > 2000) cache.clear()
-    re = compile(p, false)
-    cache.set(p, re)
+    g = compile(p)
+    cache.set(p, g)
   }
-  return re
+  return g
 }
 
 /** Whether the whole of `text` matches the pattern. */
 export function matchPattern(pattern: string, text: string): boolean {
-  return regexp(pattern).test(text)
+  return glob(pattern).test(text)
 }
 
 /** ${x#p} ${x##p} ${x%p} ${x%%p} */
 export function removeAffix(value: string, pattern: string, op: '#' | '##' | '%' | '%%'): string {
-  const re = regexp(pattern)
-  const n = value.length
-  if (op === '#') {
-    for (let i = 0; i <= n; i++) if (re.test(value.slice(0, i))) return value.slice(i)
-  } else if (op === '##') {
-    for (let i = n; i >= 0; i--) if (re.test(value.slice(0, i))) return value.slice(i)
-  } else if (op === '%') {
-    for (let i = n; i >= 0; i--) if (re.test(value.slice(i))) return value.slice(0, i)
-  } else {
-    for (let i = 0; i <= n; i++) if (re.test(value.slice(i))) return value.slice(0, i)
+  const g = glob(pattern)
+  if (op === '#' || op === '##') {
+    const ends = g.ends(value, 0)
+    const e = op === '#' ? ends[0] : ends[ends.length - 1]
+    return e === undefined ? value : value.slice(e)
   }
-  return value
+  const starts = g.starts(value, value.length)
+  const s = op === '%' ? starts[0] : starts[starts.length - 1]
+  return s === undefined ? value : value.slice(0, s)
 }
 
 /** ${x/p/r} (first match), ${x//p/r} (every match), ${x/#p/r} (at the start), ${x/%p/r} (at the end) */
 export function substitute(value: string, pattern: string, replacement: string, op: '/' | '//' | '/#' | '/%'): string {
-  const re = regexp(pattern)
+  const steps = substitution(value, pattern, replacement, op)
+  for (;;) {
+    const r = steps.next()
+    if (r.done) return r.value
+  }
+}
+
+/** substitute() with `turn` (io.ts slicer) between positions: lets other clients in and a timeout stop it. */
+export async function substituteSliced(
+  value: string,
+  pattern: string,
+  replacement: string,
+  op: '/' | '//' | '/#' | '/%',
+  turn: () => Promise<void> | undefined,
+): Promise<string> {
+  const steps = substitution(value, pattern, replacement, op)
+  for (;;) {
+    const r = steps.next()
+    if (r.done) return r.value
+    await turn()
+  }
+}
+
+/** `/` and `//` look for the longest match at each position: quadratic in the value at worst (as in ash); it yields between positions. */
+function* substitution(value: string, pattern: string, replacement: string, op: '/' | '//' | '/#' | '/%'): Generator<void, string> {
+  const g = glob(pattern)
   const n = value.length
   if (op === '/#') {
-    for (let j = n; j >= 0; j--) if (re.test(value.slice(0, j))) return replacement + value.slice(j)
-    return value
+    const e = g.ends(value, 0).pop()
+    return e === undefined ? value : replacement + value.slice(e)
   }
   if (op === '/%') {
-    for (let i = 0; i <= n; i++) if (re.test(value.slice(i))) return value.slice(0, i) + replacement
-    return value
+    const s = g.starts(value, n).pop()
+    return s === undefined ? value : value.slice(0, s) + replacement
   }
   let out = ''
   let i = 0
   while (i <= n) {
-    let matched = -1
-    for (let j = n; j > i; j--) {
-      if (re.test(value.slice(i, j))) {
-        matched = j
-        break
-      }
-    }
-    if (matched === -1) {
+    yield
+    // The longest non-empty match at i.
+    const matched = g.ends(value, i).pop() ?? -1
+    if (matched <= i) {
       if (i < n) out += value[i]
       i++
       continue
@@ -188,7 +212,7 @@ export function globPaths(pattern: string, fs: Fs, cwd: string): string[] {
       const name = unescapeGlob(comp)
       for (const p of paths) next.push({ shown: join(p.shown, name), real: resolvePath(p.real, name) })
     } else {
-      const re = compile(comp, true)
+      const re = glob(comp)
       const dotOk = comp.startsWith('.') || comp.startsWith('\\.')
       for (const p of paths) {
         let names: string[]

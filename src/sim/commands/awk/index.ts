@@ -5,6 +5,8 @@ import { abs, reason, usage } from '../fs-common.js'
 import { AwkExit, Interpreter } from './interpreter.js'
 import { AwkSyntaxError, parseProgram, unescapeAwk, type AwkProgram } from './parser.js'
 import { AwkFatal, AwkRuntimeError, strnum, toNum } from './values.js'
+import { PatternTooComplex } from '../../../patterns/regex.js'
+import { slicer } from '../../shell/io.js'
 
 const spec = { usage: '[OPTIONS] [AWK_PROGRAM] [FILE]...' }
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s
@@ -18,7 +20,12 @@ function assign(it: Interpreter, text: string): boolean {
 }
 
 /** The records of one input: split on RS's first character as chunks arrive, or on blank lines for RS="". */
-async function eachRecord(it: Interpreter, read: () => Promise<string | undefined>, each: (rec: string) => Promise<void>): Promise<void> {
+async function eachRecord(it: Interpreter, read: () => Promise<string | undefined>, record: (rec: string) => Promise<void>): Promise<void> {
+  const turn = slicer(it.ctx)
+  const each = async (rec: string): Promise<void> => {
+    await turn()
+    await record(rec)
+  }
   const rs = it.str('RS')
   if (rs === '') {
     let all = ''
@@ -163,7 +170,7 @@ async function run(it: Interpreter, prog: AwkProgram, ctx: CommandContext, progn
   } catch (e) {
     it.flush()
     if (e instanceof AwkFatal) ctx.write('stderr', `awk: ${e.message}\n`)
-    else if (e instanceof AwkRuntimeError) ctx.write('stderr', `awk: ${progname}:1: ${e.message}\n`)
+    else if (e instanceof AwkRuntimeError || e instanceof PatternTooComplex) ctx.write('stderr', `awk: ${progname}:1: ${e.message}\n`)
     // `next` in a function that END called: there is no record to skip.
     else if (!(e instanceof Error)) ctx.write('stderr', `awk: ${progname}:1: Unexpected token\n`)
     else throw e

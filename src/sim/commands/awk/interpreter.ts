@@ -6,7 +6,9 @@ import type { CommandContext } from '../../context.js'
 import { textInput } from '../../context.js'
 import { runShell } from '../../shell/run.js'
 import { abs, reason } from '../fs-common.js'
-import { posixToJs } from '../fs-regex.js'
+import { posixMatcher } from '../fs-regex.js'
+import { slicer } from '../../shell/io.js'
+import { PatternTooComplex, type Matcher } from '../../../patterns/regex.js'
 import type { AwkProgram, Expr, Stmt } from './parser.js'
 import { AwkFatal, AwkRuntimeError, compare, numToStr, sprintf, strnum, toNum, toStr, truthy, UNINIT, type V } from './values.js'
 
@@ -50,7 +52,9 @@ export class Interpreter {
   #record: V = UNINIT
   /** $1..$NF (index 0 unused) once $0 has been split. */
   #fields: V[] | undefined
-  #regexes = new Map<string, RegExp>()
+  #regexes = new Map<string, Matcher>()
+  /** Between the matches of a gsub: a turn of the event loop every few ms (shell/io.ts slicer). */
+  readonly #turn: () => Promise<void> | undefined
   #out = ''
   #files = new Set<string>()
   #pipes = new Map<string, string>()
@@ -64,6 +68,7 @@ export class Interpreter {
     readonly ctx: CommandContext,
   ) {
     this.#ranges = prog.rules.map(() => false)
+    this.#turn = slicer(ctx)
     const defaults: Record<string, V> = { FS: ' ', OFS: ' ', ORS: '\n', RS: '\n', SUBSEP: '\x1c', CONVFMT: '%.6g', OFMT: '%.6g' }
     for (const [k, v] of Object.entries({ ...defaults, NR: 0, FNR: 0, RSTART: 0, RLENGTH: -1, FILENAME: '' })) this.#globals.set(k, { v })
     this.#globals.set('ENVIRON', { a: new Map(Object.entries(ctx.env).map(([k, v]) => [k, strnum(v)])) })
@@ -170,7 +175,7 @@ export class Interpreter {
   }
 
   /** Splits text as FS does: " " on runs of blanks (trimmed), one other character literally, else a regex. */
-  split(text: string, sep: string | RegExp): string[] {
+  split(text: string, sep: string | Matcher): string[] {
     if (sep === ' ') {
       const t = text.replace(/^[ \t\n]+|[ \t\n]+$/g, '')
       return t === '' ? [] : t.split(/[ \t\n]+/)
@@ -180,7 +185,7 @@ export class Interpreter {
     const re = typeof sep === 'string' ? this.regex(sep) : sep
     const parts: string[] = []
     let from = 0
-    for (const m of text.matchAll(new RegExp(re.source, 'g'))) {
+    for (const m of re.all(text)) {
       if (m[0] === '') continue
       parts.push(text.slice(from, m.index))
       from = m.index + m[0].length
@@ -189,12 +194,13 @@ export class Interpreter {
     return parts
   }
 
-  regex(src: string): RegExp {
+  regex(src: string): Matcher {
     let re = this.#regexes.get(src)
     if (!re) {
       try {
-        re = new RegExp(posixToJs(src, true))
-      } catch {
+        re = posixMatcher(src, { extended: true })
+      } catch (e) {
+        if (e instanceof PatternTooComplex) throw e
         throw new AwkRuntimeError(`bad regex '${src}'`)
       }
       this.#regexes.set(src, re)
@@ -203,7 +209,7 @@ export class Interpreter {
   }
 
   /** A regex operand: a /literal/ as it is, anything else as a dynamic regex from its string. */
-  async #regexOf(e: Expr): Promise<RegExp> {
+  async #regexOf(e: Expr): Promise<Matcher> {
     return this.regex(e.k === 're' ? e.src : this.text(await this.eval(e)))
   }
 
@@ -583,7 +589,7 @@ export class Interpreter {
   async #substitute(global: boolean, args: Expr[]): Promise<number> {
     const [reArg, replArg, target = { k: 'field', e: { k: 'num', v: 0 } } as Expr] = args
     if (!reArg || !replArg) throw new AwkRuntimeError('Too few arguments')
-    const re = new RegExp((await this.#regexOf(reArg)).source, 'g')
+    const re = await this.#regexOf(reArg)
     const repl = this.text(await this.eval(replArg))
     const text = this.text(await this.eval(target))
     const expand = (m: string): string => repl.replace(/\\\\|\\&|&/g, (t) => (t === '&' ? m : t.slice(1)))
@@ -592,8 +598,8 @@ export class Interpreter {
     let pos = 0
     let lastEnd = -1
     while (pos <= text.length) {
-      re.lastIndex = pos
-      const m = re.exec(text)
+      await this.#turn()
+      const m = re.exec(text, pos)
       if (!m) break
       // An empty match right after the previous match is not another one (gsub(/x*/, "-", "axb")).
       if (m[0] === '' && m.index === lastEnd) {

@@ -4,6 +4,8 @@ import type { Command } from '../../context.js'
 import { abs, has, lines, parseOptions, reason, usage } from '../fs-common.js'
 import { err, open } from '../text-input.js'
 import { SedError, parseSed, type SedCmd } from './parse.js'
+import { PatternTooComplex } from '../../../patterns/regex.js'
+import { slicer } from '../../shell/io.js'
 import { runSed, type SedInput } from './run.js'
 
 const sedSpec = {
@@ -66,7 +68,7 @@ export const sed: Command = async (args, ctx) => {
           continue
         }
         for (const c of cmds) c.active = false
-        const text = runSed(cmds, splitInput(data.toString('utf8')), quiet)
+        const text = await runSed(cmds, splitInput(data.toString('utf8')), quiet, slicer(ctx))
         if (!inPlace) {
           ctx.write('stdout', text)
           continue
@@ -92,9 +94,9 @@ export const sed: Command = async (args, ctx) => {
       const t = data.toString('utf8')
       text += text !== '' && !text.endsWith('\n') ? `\n${t}` : t
     }
-    ctx.write('stdout', runSed(cmds, splitInput(text), quiet))
+    ctx.write('stdout', await runSed(cmds, splitInput(text), quiet, slicer(ctx)))
   } catch (e) {
-    if (!(e instanceof SedError)) throw e
+    if (!(e instanceof SedError) && !(e instanceof PatternTooComplex)) throw e
     err(ctx, `sed: ${e.message}`)
     return 1
   }

@@ -1,8 +1,9 @@
 // Parsing a sed script (busybox's subset) into commands with their addresses; the regular
 // expressions and replacements are compiled here, once, so the executor (run.ts) only applies them.
-import { posixRegExp } from '../fs-regex.js'
+import { posixMatcher } from '../fs-regex.js'
+import { PatternTooComplex, type Matcher, type RegexMatch } from '../../../patterns/regex.js'
 
-export type Addr = { line: number } | { last: true } | { re: RegExp | null }
+export type Addr = { line: number } | { last: true } | { re: Matcher | null }
 
 export interface SedCmd {
   a1?: Addr
@@ -10,8 +11,8 @@ export interface SedCmd {
   negate: boolean
   cmd: string
   active: boolean
-  re?: RegExp | null
-  replacement?: (m: RegExpExecArray) => string
+  re?: Matcher | null
+  replacement?: (m: RegexMatch) => string
   global?: boolean
   nth?: number
   print?: boolean
@@ -55,12 +56,13 @@ export function parseSed(script: string, extended: boolean): SedCmd[] {
     i++
     return out
   }
-  let lastRe: RegExp | null = null
-  const regex = (src: string, flags = ''): RegExp | null => {
+  let lastRe: Matcher | null = null
+  const regex = (src: string, flags = ''): Matcher | null => {
     if (src === '') return null // the last regex used
     try {
-      return posixRegExp(src, { extended, ignoreCase: flags.includes('i') })
-    } catch {
+      return posixMatcher(src, { extended, ignoreCase: flags.includes('i') })
+    } catch (e) {
+      if (e instanceof PatternTooComplex) throw e
       throw new SedError(`bad regex '${src}'`)
     }
   }
@@ -205,7 +207,7 @@ export function parseSed(script: string, extended: boolean): SedCmd[] {
 }
 
 /** A replacement: & the match, \1..\9 groups, \n a newline, other escapes the character. */
-function replacement(rep: string): (m: RegExpExecArray) => string {
+function replacement(rep: string): (m: RegexMatch) => string {
   const parts: (string | number)[] = []
   let lit = ''
   for (let i = 0; i < rep.length; i++) {

@@ -1,6 +1,7 @@
 // Running a parsed sed script over the lines of its input: addresses and ranges, the pattern and
 // hold spaces, and the commands' effects on the output.
 import { SedError, type Addr, type SedCmd } from './parse.js'
+import type { Matcher, RegexMatch } from '../../../patterns/regex.js'
 
 export interface SedInput {
   lines: string[]
@@ -8,11 +9,11 @@ export interface SedInput {
   noNewline: boolean
 }
 
-/** Runs a parsed script over lines; returns the output text. */
-export function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean): string {
+/** Runs a parsed script over lines; returns the output text. `turn` between lines (util.ts slicer). */
+export async function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean, turn: () => Promise<void> | undefined): Promise<string> {
   let out = ''
   let hold = ''
-  let lastRe: RegExp | null = null
+  let lastRe: Matcher | null = null
   const src = input.lines
   let n = 0
   let quit = false
@@ -25,7 +26,6 @@ export function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean): string 
     const re = a.re ?? lastRe
     if (!re) throw new SedError('no previous regexp')
     lastRe = re
-    re.lastIndex = 0
     return re.test(ps)
   }
   const selected = (c: SedCmd, lineNo: number, ps: string): boolean => {
@@ -42,17 +42,18 @@ export function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean): string 
     return hit !== c.negate
   }
   while (n < src.length && !quit) {
+    await turn()
     let ps = src[n] as string
     n++
     let deleted = false
     let autoprint = !quiet
     const appends: string[] = []
-    const exec = (cmds: SedCmd[]): boolean => {
+    const exec = async (cmds: SedCmd[]): Promise<boolean> => {
       for (const c of cmds) {
         if (!selected(c, n, ps)) continue
         switch (c.cmd) {
           case '{':
-            if (!exec(c.block ?? [])) return false
+            if (!(await exec(c.block ?? []))) return false
             break
           case 'p':
             emit(ps)
@@ -77,20 +78,20 @@ export function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean): string 
             const re = c.re ?? lastRe
             if (!re) throw new SedError('no previous regexp')
             lastRe = re
-            const g = new RegExp(re.source, `g${re.flags.replace('g', '')}`)
             let count = 0
             let changed = false
-            ps = ps.replace(g, (...m: unknown[]) => {
+            let next = ''
+            let from = 0
+            for (const m of re.matches(ps)) {
+              await turn()
               count++
-              const whole = m[0] as string
-              const groupsEnd = m.findIndex((v, k) => k > 0 && typeof v === 'number')
-              const exec = m.slice(0, groupsEnd) as unknown as RegExpExecArray
               if (c.nth !== undefined ? count === c.nth || (c.global === true && count > c.nth) : c.global || count === 1) {
                 changed = true
-                return (c.replacement as (m: RegExpExecArray) => string)(exec)
+                next += ps.slice(from, m.index) + (c.replacement as (m: RegexMatch) => string)(m)
+                from = m.end
               }
-              return whole
-            })
+            }
+            ps = next + ps.slice(from)
             if (changed && c.print) emit(ps)
             break
           }
@@ -157,7 +158,7 @@ export function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean): string 
       }
       return true
     }
-    exec(cmds)
+    await exec(cmds)
     if (!deleted && autoprint) emit(ps)
     for (const a of appends) emit(a)
   }
