@@ -305,6 +305,30 @@ describe('fake-containerd CLI: as a daemon', () => {
   })
 })
 
+describe('fake-containerd CLI: synthesised images', () => {
+  test('a tag the catalog lacks is pulled with one warning per image, and its verbose ImageStatus says it was synthesised', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--pull-policy', 'any'])
+    const cri = connect(fc)
+    for (const image of ['nginx:1.27', 'docker.io/library/nginx:1.27', 'nginx:1.27', 'example.com/team/app:2', 'busybox'])
+      await cri.image.PullImage({ image: { image } }, RPC)
+    await until(() => fc.stderr.includes('example.com/team/app:2'), 'the second warning')
+    const warnings = fc.stderr.split('\n').filter((l) => l.includes('level=warning'))
+    expect(warnings).toHaveLength(2)
+    expect(warnings[0]).toContain(
+      'msg="image docker.io/library/nginx:1.27 is synthesised: not in the image catalog (fixtures/images/), so made up from its name;',
+    )
+    expect(warnings[0]).toContain('serves nothing (--pull-policy catalog refuses such images)')
+    expect(warnings[1]).toContain('msg="image example.com/team/app:2 is synthesised')
+
+    const nginx = await cri.image.ImageStatus({ image: { image: 'nginx:1.27' }, verbose: true }, RPC)
+    expect(nginx.info.synthesised).toMatch(/^synthesised: not in the image catalog/)
+    expect(JSON.parse(nginx.info.info!)).toHaveProperty('imageSpec')
+    const busybox = await cri.image.ImageStatus({ image: { image: 'busybox' }, verbose: true }, RPC)
+    expect(busybox.info).not.toHaveProperty('synthesised')
+    expect((await cri.image.ImageStatus({ image: { image: 'nginx:1.27' }, verbose: false }, RPC)).info).toEqual({})
+  })
+})
+
 describe('fake-containerd CLI: serving on a socket', () => {
   test('--socket prints one "listening on" line, makes a 0660 socket, serves CRI, and SIGTERM exits 0 and removes the socket', async () => {
     const socket = join(tmp, 'c.sock')
