@@ -3,7 +3,26 @@
 // on a socket.
 import { PACKAGE_VERSION } from './config.js'
 import { helpText, parseFlags, UsageError } from './flags.js'
-import { startFakeContainerd } from './server.js'
+import { startFakeContainerd, type FakeContainerd } from './server.js'
+
+/** A word for a POSIX shell: as it is when it needs no quoting, else in single quotes. */
+const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
+
+/**
+ * Started by npm (npx, npm exec, npm run), the server runs under the shell npm starts it in: npm
+ * passes SIGTERM and SIGINT on to that shell, which ends without passing them on. So when the
+ * parent goes (the process is handed to another), stop as on SIGTERM.
+ */
+function stopWithNpm(stop: () => void): void {
+  if (!process.env.npm_lifecycle_event) return
+  const parent = process.ppid
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(watch)
+    stop()
+  }, 200)
+  watch.unref()
+}
 
 async function main(): Promise<void> {
   let parsed
@@ -16,22 +35,36 @@ async function main(): Promise<void> {
   }
   if (parsed === 'help') return void process.stdout.write(helpText())
   if (parsed === 'version') return void process.stdout.write(`fake-containerd ${PACKAGE_VERSION}\n`)
-  let server
+  // Signals are handled from before the socket is bound: a client may be served (and a supervisor
+  // may signal) while the server is still starting. A stop asked for then happens once it has started.
+  let server: FakeContainerd | undefined
+  let stopping = false
+  const stop = (): void => {
+    if (stopping || !server) return void (stopping = true)
+    stopping = true
+    const forced = setTimeout(() => process.exit(1), 2000)
+    forced.unref()
+    void server.close().then(() => process.exit(0))
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  stopWithNpm(stop)
   try {
     server = await startFakeContainerd(parsed)
   } catch (err) {
     process.stderr.write(`fake-containerd: ${(err as Error).message}\n`)
     process.exit(1)
   }
-  const stop = (): void => {
-    const forced = setTimeout(() => process.exit(1), 2000)
-    forced.unref()
-    void server.close().then(() => process.exit(0))
+  if (stopping) {
+    stopping = false
+    return stop()
   }
-  // Handlers first: a client may signal the moment it reads the ready line.
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
-  process.stdout.write(`listening on ${server.address}\n`)
+  // The ready line, then what a shell needs for crictl and ctr (`eval "$(… | grep ^export)"`).
+  process.stdout.write(
+    `listening on ${server.address}\n` +
+      `export CONTAINER_RUNTIME_ENDPOINT=${shellWord(server.address)}\n` +
+      `export CONTAINERD_ADDRESS=${shellWord(server.socketPath)}\n`,
+  )
 }
 
 void main()

@@ -4,9 +4,12 @@
 // To add a flag: add its option to FakeContainerdOptions (config.ts), a row here, then `npm run docs`.
 // The compiler refuses an option without a row, and a row whose parser does not give its option's type.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import type { FakeContainerdOptions, LogLevel } from './options.js'
+import type { FakeContainerdOptions, LogFormat, LogLevel } from './options.js'
 import { parseFaultSpec, readFaultFile } from './faults/spec.js'
+import { parseCidr } from './model/cri/ipam.js'
 import type { PullPolicy } from './model/metadata/images.js'
+import { parseReference } from './model/reference.js'
+import { readSeedState } from './seed-state.js'
 import { PACKAGE_VERSION } from './version.js'
 
 type Options = Required<FakeContainerdOptions>
@@ -82,6 +85,18 @@ const wholeNumber = (value: string, flag: string): number => {
   return Number(value)
 }
 
+/** A text value that `check` accepts (it throws the reason, which follows the flag's name). */
+const checked =
+  (check: (value: string) => unknown) =>
+  (value: string, flag: string): string => {
+    try {
+      check(value)
+    } catch (err) {
+      throw new Error(`${flag}: ${(err as Error).message}`)
+    }
+    return value
+  }
+
 const handlerName = (value: string, flag: string): string => {
   if (!/^[A-Za-z0-9._-]+$/.test(value)) throw new Error(`${flag} names may hold only letters, digits, ".", "_" and "-"`)
   return value
@@ -113,7 +128,7 @@ export const FLAGS = [
     arg: 'FILE',
     env: 'FAKE_CONTAINERD_SEED_STATE',
     help: 'start from this node state (a snapshot or scenario) when there is no --state file yet',
-    parse: text,
+    parse: checked(readSeedState),
   },
   {
     name: 'sandbox-image',
@@ -122,7 +137,7 @@ export const FLAGS = [
     env: 'FAKE_CONTAINERD_SANDBOX_IMAGE',
     default: 'registry.k8s.io/pause:3.10',
     help: 'pause image for pod sandboxes',
-    parse: text,
+    parse: checked(parseReference),
   },
   {
     name: 'pod-cidr',
@@ -131,7 +146,7 @@ export const FLAGS = [
     env: 'FAKE_CONTAINERD_POD_CIDR',
     default: '10.88.0.0/16',
     help: 'pod IP range',
-    parse: text,
+    parse: checked(parseCidr),
   },
   {
     name: 'pull-policy',
@@ -150,6 +165,15 @@ export const FLAGS = [
     default: 'info',
     help: 'what the server logs to stderr (debug: every call)',
     parse: oneOf<LogLevel>('error', 'warn', 'info', 'debug'),
+  },
+  {
+    name: 'log-format',
+    key: 'logFormat',
+    arg: 'text|json',
+    env: 'FAKE_CONTAINERD_LOG_FORMAT',
+    default: 'text',
+    help: "how log lines are written: text (containerd's logfmt) or json (one object a line)",
+    parse: oneOf<LogFormat>('text', 'json'),
   },
   {
     name: 'runtime-handler',

@@ -1,6 +1,6 @@
 // The public API of the fake-containerd package.
 export { startFakeContainerd, type FakeContainerd } from './server.js'
-export type { FakeContainerdOptions, LogLevel } from './config.js'
+export type { FakeContainerdOptions, LogFormat, LogLevel } from './config.js'
 export { DEFAULTS, PACKAGE_VERSION } from './config.js'
 export {
   criClients,

@@ -1,6 +1,7 @@
-// A small leveled logger writing one line per message to stderr, in containerd's logfmt style:
-//   time="…" level=info msg="…"
-import type { LogLevel } from './config.js'
+// A small leveled logger writing one line per message to stderr, in containerd's formats (logrus's):
+//   text: time="…" level=info msg="…"
+//   json: {"level":"info","msg":"…","time":"…"}
+import type { LogFormat, LogLevel } from './config.js'
 
 export interface Logger {
   error(msg: string): void
@@ -12,12 +13,21 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+const FORMATS: Record<LogFormat, (time: string, level: string, msg: string) => string> = {
+  text: (time, level, msg) => `time="${time}" level=${level} msg=${JSON.stringify(msg)}`,
+  json: (time, level, msg) => JSON.stringify({ level, msg, time }),
+}
+
+export function createLogger(
+  level: LogLevel,
+  format: LogFormat = 'text',
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): Logger {
+  const line = FORMATS[format]
   const at = (l: LogLevel) => (msg: string) => {
-    if (ORDER[l] <= ORDER[level])
-      write(`time="${new Date().toISOString()}" level=${l === 'warn' ? 'warning' : l} msg=${JSON.stringify(msg)}\n`)
+    if (ORDER[l] <= ORDER[level]) write(line(new Date().toISOString(), l === 'warn' ? 'warning' : l, msg) + '\n')
   }
   return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), level }
 }
 
-export const silentLogger: Logger = createLogger('error', () => {})
+export const silentLogger: Logger = createLogger('error', 'text', () => {})

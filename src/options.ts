@@ -19,6 +19,8 @@ export interface FakeContainerdOptions {
   /** any: unknown references are synthesised; catalog: only catalog images can be pulled. */
   pullPolicy?: PullPolicy
   logLevel?: LogLevel
+  /** How log lines are written to stderr: text (containerd's logfmt) or json (one object a line). */
+  logFormat?: LogFormat
   /** What Version reports as runtime_name. */
   runtimeName?: string
   /** What Version reports as runtime_version. */
@@ -34,3 +36,4 @@ export interface FakeContainerdOptions {
 }
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug'
+export type LogFormat = 'text' | 'json'

@@ -2,7 +2,7 @@
 // socket, and closes it all again without losing state. Fault rules and the journal belong to
 // the server, not to one run of it: they survive restart().
 import * as grpc from '@grpc/grpc-js'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -19,12 +19,11 @@ import { addReflection, servicePackage } from './proto/load.js'
 import { SERVICES } from './service-descriptors.cjs'
 import { OpenCalls, adapt } from './rpc/adapter.js'
 import { emptyState, type NodeState } from './store/schema.js'
-import { StateStore, checkState } from './store/store.js'
-import { packagePath } from './paths.js'
-import type { FaultRule } from './faults/rule.js'
+import { StateStore } from './store/store.js'
 import { validateRules } from './faults/validate.js'
 import { fileBlobs, memoryBlobs } from './store/blobs.js'
 import { createLogger, type Logger } from './log.js'
+import { readSeedState } from './seed-state.js'
 import { SimClock } from './sim/clock.js'
 import { Harness } from './harness.js'
 
@@ -79,7 +78,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     tempDir = mkdtempSync(join(tmpdir(), 'fake-containerd-'))
     socketPath = join(tempDir, 'containerd.sock')
   }
-  const log = createLogger(options.logLevel ?? 'warn')
+  const log = createLogger(options.logLevel ?? 'warn', options.logFormat ?? DEFAULTS.logFormat)
   parseCidr(options.podCidr ?? DEFAULTS.podCidr)
   // Checked apart from the seed state's rules, so that a refusal's faults[i] counts in options.faults.
   validateRules(options.faults ?? [], 'options.faults has an invalid rule')
@@ -197,29 +196,6 @@ async function launch(
       rmSync(socketPath, { force: true })
     },
   }
-}
-
-/**
- * A node state to start from: a saved snapshot (a NodeState), or a scenario ({ description, state,
- * faults }) — a file, or the name of one shipped in fixtures/scenarios/ (e.g. "three-running-pods").
- */
-export function readSeedState(nameOrFile: string): { state: NodeState; faults: FaultRule[] } {
-  const shipped = packagePath('fixtures', 'scenarios', `${nameOrFile}.json`)
-  const file = !existsSync(nameOrFile) && /^[\w-]+$/.test(nameOrFile) && existsSync(shipped) ? shipped : nameOrFile
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'))
-  } catch (err) {
-    const known = readdirSync(packagePath('fixtures', 'scenarios')).map((f) => f.replace(/\.json$/, ''))
-    throw new Error(`cannot read seed state ${nameOrFile}: ${(err as Error).message} (shipped scenarios: ${known.join(', ')})`)
-  }
-  const scenario = parsed as { state?: unknown; faults?: unknown }
-  const state = (scenario && typeof scenario === 'object' && 'state' in scenario ? scenario.state : parsed) as NodeState
-  checkState(state, `seed state ${file}`)
-  const faults = scenario.faults ?? []
-  if (!Array.isArray(faults)) throw new Error(`seed state ${file}: faults must be a list of fault rules`)
-  validateRules(faults, `seed state ${file}`)
-  return { state, faults }
 }
 
 /** Replaces a stale socket file; refuses one that a live server still answers on. */

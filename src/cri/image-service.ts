@@ -37,9 +37,11 @@ export function imageService(node: Node): Implementation<ImageServiceHandlers> {
     ImageStatus: (req) => {
       const image = node.images.resolve(imageSpec(req.image))
       if (!image) return { image: null, info: {} }
+      const synthesised = node.images.synthesisedNote(image)
       const info: Record<string, string> = !req.verbose
         ? {}
         : {
+            ...(synthesised ? { synthesised } : {}),
             info: JSON.stringify({
               chainID: image.content.manifestDigest,
               imageSpec: {

@@ -97,6 +97,7 @@ export class Node implements Core {
       options.pullPolicy,
       [parseReference(options.sandboxImage).normalized],
       this.faults,
+      this.log,
     )
     this.tasks = new Tasks({
       clock: this.clock,

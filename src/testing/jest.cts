@@ -26,8 +26,8 @@
 // the ESM clients are built from as well) need only @grpc/grpc-js, @grpc/proto-loader and the
 // package's proto/ directory, never the ESM library (loaded only by globalSetup, in jest's process,
 // with import()).
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
+import { findPackageRoot } from '../package-root.cjs'
 import { groupClients, loadGroup, type GroupClients, type ServiceGroup } from '../service-descriptors.cjs'
 import type { ContainerdClients, ControlClient, ImageClient, RuntimeClient } from '../client.js'
 import type { FakeContainerdOptions } from '../config.js'
@@ -71,18 +71,8 @@ export async function globalTeardown(): Promise<void> {
 
 // --- the client -----------------------------------------------------------------------------
 
-/** The package directory (proto/ next to package.json), from dist/testing/ or src/testing/. */
-const PACKAGE_ROOT = ((): string => {
-  let dir = __dirname
-  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'proto'))) {
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error('fake-containerd/jest: cannot find its package directory (proto/ next to package.json)')
-    dir = parent
-  }
-  return dir
-})()
-
-const PROTO_DIR = join(PACKAGE_ROOT, 'proto')
+/** The package's proto/ directory, from dist/testing/ or src/testing/. */
+const PROTO_DIR = join(findPackageRoot(__dirname, 'fake-containerd/jest'), 'proto')
 
 /** The journal filter of connect().calls(): JournalFilter without method (given on its own). */
 export type CallsFilter = Omit<JournalFilter, 'method'>

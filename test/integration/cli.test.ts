@@ -1,7 +1,7 @@
 // The built command line (dist/cli.js) as a user runs it: flags, environment variables, the
 // "listening on" line, the socket file, signals, exit codes and stderr.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
@@ -114,6 +114,35 @@ async function startCli(args: string[], options: { env?: Record<string, string>;
   return Object.assign(cli, { address, socketPath: address.slice('unix://'.length) })
 }
 
+/** What the CLI prints on stdout when it is ready on `socket` (a path that needs no shell quoting). */
+const readyLines = (socket: string): string =>
+  `listening on unix://${socket}\nexport CONTAINER_RUNTIME_ENDPOINT=unix://${socket}\nexport CONTAINERD_ADDRESS=${socket}\n`
+
+/** The pids of the processes whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after its last ")".
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 function connect(running: Running): CriClients {
   const c = criClients(running.address)
   clients.add(c)
@@ -196,11 +225,17 @@ describe('fake-containerd CLI: informational flags and usage errors', () => {
     [['--nope'], /--nope/],
     [['--pull-policy', 'maybe'], /--pull-policy.*"maybe"/],
     [['--log-level', 'loud'], /--log-level.*"loud"/],
+    [['--log-format', 'xml'], /--log-format must be "text" or "json", got "xml"/],
+    [['--pod-cidr', 'banana'], /--pod-cidr: invalid pod CIDR "banana": want an IPv4 network such as 10\.88\.0\.0\/16/],
+    [['--seed-state', 'nosuch'], /--seed-state: cannot read seed state nosuch: .*shipped scenarios: .*three-running-pods/],
+    [['--sandbox-image', 'Pause:3.10'], /--sandbox-image: .*"Pause:3\.10".*invalid reference format/],
+    [['--seed', 'many'], /--seed must be a whole number, got "many"/],
+    [['--runtime-handler', 'a b'], /--runtime-handler names may hold only/],
   ])('%j is refused with a message on stderr and exit code 2', async (args, message) => {
     const r = await runCli([...args, '--socket', join(tmp, 'c.sock')])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(message)
-    expect(r.stderr).toContain('fake-containerd')
+    expect(r.stderr).toContain("Run 'fake-containerd --help' for the flags.")
     expect(r.stdout).not.toContain('listening on')
     expect(existsSync(join(tmp, 'c.sock'))).toBe(false)
   })
@@ -209,6 +244,88 @@ describe('fake-containerd CLI: informational flags and usage errors', () => {
     const r = await runCli(['--socket', join(tmp, 'c.sock')], { env: { FAKE_CONTAINERD_PULL_POLICY: 'maybe' } })
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/pull-policy.*"maybe"/)
+  })
+})
+
+describe('fake-containerd CLI: as a daemon', () => {
+  test('on start it prints the ready line and the two exports crictl and ctr read, quoted for the shell', async () => {
+    const socket = join(tmp, "it's a dir", 'c.sock')
+    const fc = await startCli(['--socket', socket])
+    await until(() => fc.stdout.includes('CONTAINERD_ADDRESS'), 'the export lines')
+    const quoted = `'${socket.replace(/'/g, `'\\''`)}'`
+    expect(fc.stdout).toBe(
+      `listening on unix://${socket}\nexport CONTAINER_RUNTIME_ENDPOINT='unix://${quoted.slice(1)}\nexport CONTAINERD_ADDRESS=${quoted}\n`,
+    )
+    // What a shell makes of them.
+    const sh = spawn('sh', ['-c', 'eval "$(grep ^export)"; printf "%s\\n%s\\n" "$CONTAINER_RUNTIME_ENDPOINT" "$CONTAINERD_ADDRESS"'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    let out = ''
+    sh.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    sh.stdin.end(fc.stdout)
+    await withTimeout(new Promise((resolve) => sh.once('close', resolve)), 'sh')
+    expect(out).toBe(`unix://${socket}\n${socket}\n`)
+  })
+
+  test('SIGTERM to npm exec (npx) stops the server it started through its shell', async () => {
+    const socket = join(tmp, 'c.sock')
+    // npx and npm exec run the bin as `sh -c …`; npm passes SIGTERM to that shell only.
+    const npm = spawn('npm', ['exec', '--offline', '-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} --socket ${socket}`], {
+      cwd: tmp,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    children.add(npm)
+    let stdout = ''
+    npm.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    const npmExited = new Promise((resolve) => npm.once('close', resolve))
+    await until(() => stdout.includes('CONTAINERD_ADDRESS'), 'the server under npm exec to be ready')
+    const shells = childrenOf(npm.pid!)
+    const servers = shells.flatMap(childrenOf)
+    expect(servers, 'npm exec → sh → node').toHaveLength(1)
+    try {
+      npm.kill('SIGTERM')
+      await withTimeout(npmExited, 'npm exec to exit')
+      await until(() => !alive(servers[0]!), 'the server to exit after npm did')
+      expect(existsSync(socket), 'the server removes its socket as on SIGTERM').toBe(false)
+    } finally {
+      for (const pid of servers) if (alive(pid)) process.kill(pid, 'SIGKILL')
+    }
+  })
+
+  test("--log-format json writes one JSON object a line, with containerd's fields", async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--log-format', 'json', '--log-level', 'debug'])
+    await connect(fc).runtime.Version({ version: '' }, RPC)
+    await until(() => fc.stderr.includes('Version'), 'a debug line about Version')
+    const lines = fc.stderr.trim().split('\n')
+    for (const line of lines) expect(Object.keys(JSON.parse(line) as object)).toEqual(['level', 'msg', 'time'])
+    const version = lines.map((l) => JSON.parse(l) as { level: string; msg: string; time: string }).find((l) => l.msg.includes('Version'))
+    expect(version).toMatchObject({ level: 'debug', msg: expect.stringMatching(/RuntimeService\/Version ok/) })
+    expect(new Date(version!.time).toISOString()).toBe(version!.time)
+  })
+})
+
+describe('fake-containerd CLI: synthesised images', () => {
+  test('a tag the catalog lacks is pulled with one warning per image, and its verbose ImageStatus says it was synthesised', async () => {
+    const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--pull-policy', 'any'])
+    const cri = connect(fc)
+    for (const image of ['nginx:1.27', 'docker.io/library/nginx:1.27', 'nginx:1.27', 'example.com/team/app:2', 'busybox'])
+      await cri.image.PullImage({ image: { image } }, RPC)
+    await until(() => fc.stderr.includes('example.com/team/app:2'), 'the second warning')
+    const warnings = fc.stderr.split('\n').filter((l) => l.includes('level=warning'))
+    expect(warnings).toHaveLength(2)
+    expect(warnings[0]).toContain(
+      'msg="image docker.io/library/nginx:1.27 is synthesised: not in the image catalog (fixtures/images/), so made up from its name;',
+    )
+    expect(warnings[0]).toContain('serves nothing (--pull-policy catalog refuses such images)')
+    expect(warnings[1]).toContain('msg="image example.com/team/app:2 is synthesised')
+
+    const nginx = await cri.image.ImageStatus({ image: { image: 'nginx:1.27' }, verbose: true }, RPC)
+    expect(nginx.info.synthesised).toMatch(/^synthesised: not in the image catalog/)
+    expect(JSON.parse(nginx.info.info!)).toHaveProperty('imageSpec')
+    const busybox = await cri.image.ImageStatus({ image: { image: 'busybox' }, verbose: true }, RPC)
+    expect(busybox.info).not.toHaveProperty('synthesised')
+    expect((await cri.image.ImageStatus({ image: { image: 'nginx:1.27' }, verbose: false }, RPC)).info).toEqual({})
   })
 })
 
@@ -227,7 +344,7 @@ describe('fake-containerd CLI: serving on a socket', () => {
 
     const exit = await stop(fc, 'SIGTERM')
     expect(exit).toEqual({ code: 0, signal: null })
-    expect(fc.stdout).toBe(`listening on unix://${socket}\n`)
+    expect(fc.stdout).toBe(readyLines(socket))
     expect(existsSync(socket)).toBe(false)
   })
 
@@ -239,7 +356,7 @@ describe('fake-containerd CLI: serving on a socket', () => {
     cri.close()
     const exit = await stop(fc, 'SIGINT')
     expect(exit).toEqual({ code: 0, signal: null })
-    expect(fc.stdout).toBe(`listening on unix://${socket}\n`)
+    expect(fc.stdout).toBe(readyLines(socket))
     expect(existsSync(socket)).toBe(false)
   })
 

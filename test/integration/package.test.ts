@@ -1,7 +1,21 @@
 // The package as npm ships it: packs the repo, unpacks the tarball outside the repo, and checks
-// that the CLI and the library find their protos and image fixtures there.
+// that the CLI and the library (import and require) find their protos and image fixtures there.
+// And the package as `npm install <git url>` gives it: a git repository of the working tree,
+// installed into an empty project as the README says, offline (from npm's cache, which `npm ci`
+// filled), run with npx and require().
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  mkdirSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -24,6 +38,8 @@ interface PackResult {
 let tmp: string
 let pkgDir: string
 let packedFiles: string[]
+/** The git install, started first so that it runs while the packed package is tested. */
+let gitInstall: Promise<GitInstall>
 const children = new Set<ChildProcess>()
 const clients = new Set<CriClients>()
 
@@ -31,6 +47,8 @@ beforeAll(async () => {
   if (!existsSync(join(ROOT, 'dist', 'cli.js')))
     throw new Error(`${join(ROOT, 'dist', 'cli.js')} is missing: run "npm run build" before these tests`)
   tmp = realpathSync(mkdtempSync(join(tmpdir(), 'fc-pack-')))
+  gitInstall = installFromGit(join(tmp, 'git'))
+  gitInstall.catch(() => {}) // awaited by its test
   // dist/ is already built by the test command, so skip the prepack build.
   const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], {
     cwd: ROOT,
@@ -48,6 +66,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
+  await gitInstall?.catch(() => {})
   for (const c of clients) c.close()
   await Promise.all(
     [...children]
@@ -63,6 +82,82 @@ function withTimeout<T>(p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
   })
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** npm's environment without what the test runner's own npm run set (npm_config_*, npm_lifecycle_*). */
+function npmEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|FAKE_CONTAINERD_)/i.test(k)))
+}
+
+interface GitInstall {
+  /** The empty project the package was installed into. */
+  app: string
+  /** The git URL it was installed from. */
+  url: string
+  /** npm install's output. */
+  output: string
+}
+
+/**
+ * A git repository of the working tree as a clone of it would be (tracked and new files, none that
+ * .gitignore names, so no dist/), and an empty project that installs it the way the README says:
+ * allowScripts lets its prepare build run (and denies protobufjs's postinstall), and
+ * --strict-allow-scripts makes any other install script an error, as a stricter npm would.
+ */
+async function installFromGit(dir: string): Promise<GitInstall> {
+  const repo = join(dir, 'fake-containerd')
+  const app = join(dir, 'app')
+  mkdirSync(repo, { recursive: true })
+  mkdirSync(app)
+  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  for (const file of stdout.split('\0')) if (file && existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(repo, file))
+  const git = (...args: string[]) => run('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args], { cwd: repo })
+  await git('init', '-q')
+  await git('add', '-A')
+  await git('commit', '-q', '-m', 'the working tree')
+  const url = `git+file://${repo}`
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'app', version: '1.0.0', private: true, allowScripts: { [url]: true, protobufjs: false } }, null, 2),
+  )
+  const install = await run('npm', ['install', '--offline', '--strict-allow-scripts', '--no-audit', '--no-fund', url], {
+    cwd: app,
+    env: npmEnv(),
+    timeout: 170_000,
+    maxBuffer: 64 * 1024 * 1024,
+  }).catch((err: Error & { stdout?: string; stderr?: string }) => {
+    throw new Error(`npm install ${url} failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`)
+  })
+  return { app, url, output: install.stdout + install.stderr }
+}
+
+/** A CommonJS script that requires the package by name, starts a server and asks it for Version. */
+function requireScript(runtimeName: string): string {
+  return `const fc = require(${JSON.stringify(PKG.name)})
+fc.startFakeContainerd({ runtimeName: ${JSON.stringify(runtimeName)} }).then(async (fake) => {
+  const cri = fc.criClients(fake.address)
+  try {
+    const v = await cri.runtime.Version({ version: '' }, { deadline: 5000 })
+    if (v.runtime_name !== ${JSON.stringify(runtimeName)}) throw new Error('unexpected Version: ' + JSON.stringify(v))
+    const { presets } = await fc.load()
+    if (typeof presets.crashLoop !== 'function') throw new Error('load() gave no presets')
+  } finally {
+    cri.close()
+    await fake.close()
+  }
+  console.log('OK')
+})
+`
+}
+
+/** Every file under dir, relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
 }
 
 /** The catalog entry the packed fixtures hold for repository:tag. */
@@ -86,8 +181,14 @@ describe('the packed package', () => {
         'proto/cri/runtime/v1/api.proto',
         'docker/ps',
         'dist/docker/ps.js',
+        'dist/index.cjs',
+        'dist/index.d.cts',
+        'LICENSE',
       ]),
     )
+    // Source maps would point at src/, which is not shipped.
+    expect(packedFiles.filter((f) => f.endsWith('.map'))).toEqual([])
+    expect(readFileSync(join(pkgDir, 'LICENSE'), 'utf8')).toContain('Apache License\n                           Version 2.0, January 2004')
     expect(packedFiles.filter((f) => /^fixtures\/images\/[^/]+\.json$/.test(f)).length).toBeGreaterThan(0)
     expect(packedFiles).toContain('fixtures/images/registry.k8s.io_pause.json')
     expect(packedFiles.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([])
@@ -133,7 +234,7 @@ describe('the packed package', () => {
       }),
       `the packed CLI to listen (stderr: ${stderr})`,
     )
-    expect(stdout).toBe(`listening on unix://${socket}\n`)
+    expect(stdout).toMatch(new RegExp(`^listening on unix://${socket}\n`))
 
     const cri = criClients(`unix://${socket}`)
     clients.add(cri)
@@ -176,5 +277,30 @@ console.log('OK')
     )
     const { stdout } = await run(process.execPath, [script], { cwd: tmp, timeout: 20_000 })
     expect(stdout).toBe('OK\n')
+
+    // require() from CommonJS: the clients at once, the server and the rest through import().
+    writeFileSync(join(tmp, 'use-library.cjs'), requireScript('packed-cjs'))
+    const cjs = await run(process.execPath, [join(tmp, 'use-library.cjs')], { cwd: tmp, timeout: 20_000 })
+    expect(cjs.stdout).toBe('OK\n')
   }, 60_000)
+})
+
+describe('installed from git', () => {
+  test('npm install <git url> builds dist/ (prepare), and npx and require() find it', { timeout: 180_000 }, async () => {
+    const { app, output } = await gitInstall
+    expect(output).not.toMatch(/install scripts not yet covered|ERR/)
+    const installed = join(app, 'node_modules', PKG.name)
+    const files = filesUnder(installed)
+    expect(files).toEqual(
+      expect.arrayContaining(['dist/cli.js', 'dist/index.js', 'dist/index.cjs', 'LICENSE', 'proto/cri/runtime/v1/api.proto']),
+    )
+    expect(files.filter((f) => f.startsWith('src/') || f.endsWith('.map'))).toEqual([])
+
+    const npx = await run('npx', ['--no-install', 'fake-containerd', '--version'], { cwd: app, env: npmEnv(), timeout: 30_000 })
+    expect(npx.stdout).toBe(`fake-containerd ${PKG.version}\n`)
+
+    writeFileSync(join(app, 'use.cjs'), requireScript('from-git'))
+    const cjs = await run(process.execPath, ['use.cjs'], { cwd: app, timeout: 20_000 })
+    expect(cjs.stdout).toBe('OK\n')
+  })
 })

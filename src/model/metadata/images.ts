@@ -13,6 +13,7 @@ import { validateLabels } from './namespaces.js'
 import { RuntimeError, unknown } from '../errors.js'
 import { isDigest, parseReference, type ImageReference } from '../reference.js'
 import { nowString } from '../time.js'
+import type { Logger } from '../../log.js'
 
 export const CRI_NAMESPACE = 'k8s.io'
 /** containerd's CRI unpacks images for, and gives containers snapshots from, this snapshotter. */
@@ -53,7 +54,23 @@ export class Images {
     /** References whose records are labelled pinned when pulled (the sandbox image), normalised. */
     private readonly pinnedRefs: readonly string[],
     private readonly faults: FaultEngine,
+    private readonly log: Pick<Logger, 'warn'>,
   ) {}
+
+  /** The synthesised images warned about, by id: once each. */
+  private readonly warned = new Set<string>()
+
+  /**
+   * Why an image is not what its name says, when it was synthesised (made up from a reference the
+   * catalog lacks, under pull policy any); undefined for a catalog or imported image.
+   */
+  synthesisedNote(image: ImageView): string | undefined {
+    const synthesised = [...image.repoTags, ...image.repoDigests].some((name) => {
+      const ref = parseReference(name)
+      return !findInCatalog(ref.repository, ref.tag, ref.digest) && synthesise(ref).configDigest === image.id
+    })
+    return synthesised ? SYNTHESISED_NOTE : undefined
+  }
 
   /** All images of a namespace, grouped by config digest. */
   list(namespace = CRI_NAMESPACE): ImageView[] {
@@ -342,7 +359,12 @@ export class Images {
       return entry
     }
     if (this.pullPolicy === 'catalog') throw pullError(`${ref.normalized}: not found`, 'NotFound')
-    return synthesise(ref)
+    const made = synthesise(ref)
+    if (!this.warned.has(made.configDigest)) {
+      this.warned.add(made.configDigest)
+      this.log.warn(`image ${ref.normalized} is ${SYNTHESISED_NOTE}`)
+    }
+    return made
   }
 
   /** Image content no record points at any more is garbage, as containerd's GC would find it. */
@@ -401,6 +423,10 @@ function decodeCredentials(c: Credentials | undefined): { username: string; pass
   }
   return undefined
 }
+
+const SYNTHESISED_NOTE =
+  'synthesised: not in the image catalog (fixtures/images/), so made up from its name; its command, /usr/local/bin/app, ' +
+  'runs until it is stopped and serves nothing (--pull-policy catalog refuses such images)'
 
 /** A deterministic image for a reference the catalog lacks: the same reference always gives the same image. */
 function synthesise(ref: ImageReference): CatalogEntry {
