@@ -1,7 +1,6 @@
 // A small leveled logger writing one line per message to stderr, in containerd's formats (logrus's):
 //   text: time="…" level=info msg="…"
 //   json: {"level":"info","msg":"…","time":"…"}
-import type { LogFormat, LogLevel } from './config.js'
 
 export interface Logger {
   error(msg: string): void
@@ -10,6 +9,10 @@ export interface Logger {
   debug(msg: string): void
   readonly level: LogLevel
 }
+
+/** How much the server says, and how (a row each in FLAGS: --log-level, --log-format). */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug'
+export type LogFormat = 'text' | 'json'
 
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
 

@@ -3,6 +3,9 @@
 // (config.ts re-exports it) so that flags.ts can take these types without importing config.ts,
 // which re-exports the table's DEFAULTS: the two would import each other.
 import type { FaultRule } from './faults/rule.js'
+import type { LogFormat, LogLevel } from './log.js'
+
+export type { LogFormat, LogLevel } from './log.js'
 import type { PullPolicy } from './model/metadata/images.js'
 
 export interface FakeContainerdOptions {
@@ -34,6 +37,3 @@ export interface FakeContainerdOptions {
   /** A node state JSON file (a snapshot or a scenario) to start from when there is no --state file yet. */
   seedState?: string
 }
-
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug'
-export type LogFormat = 'text' | 'json'
