@@ -10,6 +10,11 @@ export interface FakeContainerdOptions {
   socket?: string
   /** JSON state file; omit for an in-memory node. */
   state?: string
+  /**
+   * With `state`: answer a change only once it is on disk (written, fsynced, renamed, directory
+   * fsynced; concurrent calls share one write), so that a crash loses nothing acknowledged.
+   */
+  stateSync?: boolean
   /** The pause image every sandbox runs. */
   sandboxImage?: string
   /** CIDR pod IPs come from. */

@@ -134,7 +134,9 @@ async function launch(
   const { log, harness } = shared
   const { faults, journal, clock } = harness
   const podCidr = options.podCidr ?? DEFAULTS.podCidr
-  const store = await StateStore.open(options.state, () => shared.seedState ?? emptyState(randomUUID(), podCidr))
+  const store = await StateStore.open(options.state, () => shared.seedState ?? emptyState(randomUUID(), podCidr), {
+    sync: options.stateSync ?? DEFAULTS.stateSync,
+  })
   store.onError = (message) => log.error(message)
   const node = new Node(store, {
     sandboxImage: options.sandboxImage ?? DEFAULTS.sandboxImage,
@@ -145,9 +147,9 @@ async function launch(
     faults,
     clock,
     // Content bytes sit next to the state file (<state>.blobs/), or in memory with the state.
-    blobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs`) : memoryBlobs(),
+    blobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs`, { sync: store.sync }) : memoryBlobs(),
     // The uncompressed tars of applied layers (an image's files), likewise: <state>.blobs/layers/.
-    layerBlobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs/layers`) : memoryBlobs(),
+    layerBlobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs/layers`, { sync: store.sync }) : memoryBlobs(),
   })
   node.events.lifecycle.subscribe((e) =>
     log.info(`${e.containerId === e.sandboxId ? 'sandbox' : 'container'} ${e.containerId} ${e.type.toLowerCase()}`),
@@ -161,7 +163,11 @@ async function launch(
   const info = runtimeInfo(node, { runtimeName: options.runtimeName ?? DEFAULTS.runtimeName, runtimeVersion })
   const table = services(node, info, { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` }, { harness })
   for (const s of table) {
-    server.addService(s.definition, adapt(s.name, s.definition, s.impl, s.harness ? { open, log } : { open, log, faults, journal }))
+    const durability = store.sync ? { durability: store } : {}
+    server.addService(
+      s.definition,
+      adapt(s.name, s.definition, s.impl, s.harness ? { open, log, ...durability } : { open, log, faults, journal, ...durability }),
+    )
   }
   addReflection(server)
 
