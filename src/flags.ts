@@ -128,7 +128,7 @@ export const FLAGS = [
     key: 'stateSync',
     switch: true,
     env: 'FAKE_CONTAINERD_STATE_SYNC',
-    default: false,
+    default: true,
     help: 'with --state, answer a change only once it is on disk (fsynced; concurrent calls share a write); --no-state-sync: off',
   },
   {
