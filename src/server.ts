@@ -2,7 +2,7 @@
 // socket, and closes it all again without losing state. Fault rules and the journal belong to
 // the server, not to one run of it: they survive restart().
 import * as grpc from '@grpc/grpc-js'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -228,10 +228,24 @@ export function readSeedState(nameOrFile: string): { state: NodeState; faults: F
   return { state, faults }
 }
 
-/** Replaces a stale socket file; refuses one that a live server still answers on. */
+/**
+ * Replaces a stale socket file; refuses one that a live server still answers on, and anything at the
+ * path that is not a socket (a regular file, a directory, a symlink), which is never removed.
+ */
 async function prepareSocket(path: string): Promise<void> {
   mkdirSync(dirname(path), { recursive: true })
-  if (!existsSync(path)) return
+  const found = lstatSync(path, { throwIfNoEntry: false })
+  if (found === undefined) return
+  if (!found.isSocket()) {
+    const what = found.isSymbolicLink()
+      ? 'a symlink'
+      : found.isDirectory()
+        ? 'a directory'
+        : found.isFile()
+          ? 'a regular file'
+          : 'not a socket'
+    throw new Error(`${path} is ${what}, not a socket; refusing to replace it: remove it or choose another --socket`)
+  }
   const live = await new Promise<boolean>((answer) => {
     const probe = connect(path)
     probe.once('connect', () => {

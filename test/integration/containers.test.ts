@@ -401,7 +401,7 @@ describe('ListContainers filters', () => {
 describe('CheckpointContainer', () => {
   test('writes a tar archive of the container state to the location', async () => {
     const id = await runContainer(h, pod, config, containerConfig('ck', { command: ['sleep', '60'] }))
-    const location = join(h.logDir, 'checkpoints', 'ck.tar')
+    const location = join(h.logDir, 'ck.tar')
     await h.runtime.CheckpointContainer({ container_id: id, location, timeout: 0 })
     const archive = readFileSync(location)
     expect(archive.subarray(257, 262).toString()).toBe('ustar')

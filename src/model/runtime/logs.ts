@@ -1,7 +1,7 @@
 // Container log files in the CRI format kubelet and crictl read:
 //   <RFC3339Nano time> <stdout|stderr> <F|P> <content>
 // One line per line the process wrote; text longer than MAX_LINE is split into P(artial) lines.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { closeSync, constants, mkdirSync, openSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Stream } from '../../sim/process.js'
 import { nowNs, rfc3339Nano } from '../time.js'
@@ -18,7 +18,8 @@ export class CriLogFile {
 
   #open(): void {
     mkdirSync(dirname(this.path), { recursive: true })
-    this.#fd = openSync(this.path, 'a', 0o640)
+    // Not through a symlink at the last component: the file is the container's, under its pod's log directory.
+    this.#fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o640)
   }
 
   write(stream: Stream, text: string): void {
