@@ -224,6 +224,15 @@ export const FLAGS = [
     parse: wholeNumber,
   },
   {
+    name: 'journal-bytes',
+    key: 'journalBytes',
+    arg: 'N',
+    env: 'FAKE_CONTAINERD_JOURNAL_BYTES',
+    default: 64 * 1024 * 1024,
+    help: 'bytes the journal may hold (summaries of requests and responses); past it the oldest calls go',
+    parse: wholeNumber,
+  },
+  {
     // Before --fault: a file's rules come first.
     name: 'faults',
     key: 'faults',

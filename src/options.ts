@@ -35,6 +35,11 @@ export interface FakeContainerdOptions {
   seed?: number
   /** How many calls the journal keeps (default 10,000). */
   journalSize?: number
+  /**
+   * How many bytes the journal's entries may hold together (default 64 MiB): past it the oldest go.
+   * Each entry keeps a summary of its request and response (long strings, byte fields, lists cut).
+   */
+  journalBytes?: number
   /** A node state JSON file (a snapshot or a scenario) to start from when there is no --state file yet. */
   seedState?: string
 }

@@ -86,7 +86,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   const seed = options.seedState ? readSeedState(options.seedState) : undefined
   const faults = new FaultEngine([...(seed?.faults ?? []), ...(options.faults ?? [])], options.seed ?? DEFAULTS.seed)
   faults.onFire((f) => log.debug(`fault fired (${f.count}): ${JSON.stringify(f.rule)}`))
-  const journal = new Journal(options.journalSize ?? DEFAULTS.journalSize)
+  const journal = new Journal(options.journalSize ?? DEFAULTS.journalSize, options.journalBytes ?? DEFAULTS.journalBytes)
   const clock = new SimClock()
   const seedState = seed?.state
   // The test harness both the library API below and the control service use (harness.ts).
