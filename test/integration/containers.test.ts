@@ -197,6 +197,34 @@ describe('stopping', () => {
   })
 })
 
+describe('CRI log lines', () => {
+  test("as containerd's logger writes them: 16 KiB of bytes per entry, \\r\\n dropped, an unterminated end partial", async () => {
+    // 6,000 three-byte characters: 18,000 bytes, past one entry's 16,384.
+    const script = 'printf "%s\\n" "$LONG"; printf "dos\\r\\n"; printf "no newline"'
+    const id = await runContainer(
+      h,
+      pod,
+      config,
+      containerConfig('lines', {
+        command: ['sh', '-c', script],
+        envs: [{ key: 'LONG', value: Buffer.from('€'.repeat(6000)) }],
+        log_path: 'lines/0.log',
+      }),
+    )
+    await waitForState(h, id, 'CONTAINER_EXITED')
+    const entries = readFileSync((await status(id)).log_path)
+      .toString('latin1')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/^\S+ /, ''))
+    const long = Buffer.from('€'.repeat(6000))
+    expect(entries.map((e) => e.slice(0, 9))).toEqual(['stdout P ', 'stdout F ', 'stdout F ', 'stdout P '])
+    expect(Buffer.from(entries[0]!.slice(9), 'latin1')).toEqual(long.subarray(0, 16 * 1024))
+    expect(Buffer.from(entries[1]!.slice(9), 'latin1')).toEqual(long.subarray(16 * 1024))
+    expect(entries.slice(2)).toEqual(['stdout F dos', 'stdout P no newline'])
+  })
+})
+
 describe('memory limits', () => {
   const stress = (name: string, limit: string, args: string[]) =>
     containerConfig(name, {
