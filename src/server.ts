@@ -23,7 +23,7 @@ import { StateStore, checkState } from './store/store.js'
 import { packagePath } from './paths.js'
 import type { FaultRule } from './faults/rule.js'
 import { validateRules } from './faults/validate.js'
-import { fileBlobs, memoryBlobs } from './store/blobs.js'
+import { fileBlobs, memoryBlobs, removeTemps } from './store/blobs.js'
 import { createLogger, type Logger } from './log.js'
 import { SimClock } from './sim/clock.js'
 import { Harness } from './harness.js'
@@ -138,6 +138,10 @@ async function launch(
     sync: options.stateSync ?? DEFAULTS.stateSync,
   })
   store.onError = (message) => log.error(message)
+  // Writes a crash cut short, next to the state; the store's lock makes them this server's to remove.
+  if (options.state) {
+    for (const dir of [`${resolve(options.state)}.blobs`, `${resolve(options.state)}.blobs/layers`]) if (existsSync(dir)) removeTemps(dir)
+  }
   const node = new Node(store, {
     sandboxImage: options.sandboxImage ?? DEFAULTS.sandboxImage,
     podCidr,

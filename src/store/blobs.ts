@@ -2,7 +2,19 @@
 // layer store, as containerd extracts a layer once). In memory by default; with --state, files in a
 // directory next to the state file (<state>.blobs/sha256/<hex>, layers under <state>.blobs/layers/),
 // each written atomically. read() takes a range without loading the rest.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 
 export interface BlobStore {
@@ -59,6 +71,21 @@ function fsyncFile(path: string): void {
     fsyncSync(fd)
   } finally {
     closeSync(fd)
+  }
+}
+
+/**
+ * Removes the temp files of writes a crash cut short: `.tmp-<pid>-<n>` ingests in `dir` and
+ * `<hex>.tmp-<pid>` blobs in its algorithm directories. Only for a directory no other server uses
+ * (the state file's lock says so).
+ */
+export function removeTemps(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && entry.name.startsWith('.tmp-')) rmSync(join(dir, entry.name), { force: true })
+    if (!entry.isDirectory()) continue
+    for (const file of readdirSync(join(dir, entry.name))) {
+      if (/\.tmp-\d+$/.test(file)) rmSync(join(dir, entry.name, file), { force: true })
+    }
   }
 }
 

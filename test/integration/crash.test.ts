@@ -4,7 +4,7 @@
 // the server starts again on it, and every change it acknowledged is there: nothing acknowledged is
 // lost, nothing whose removal was acknowledged comes back.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
@@ -207,10 +207,18 @@ describe('--state --state-sync under kill -9', () => {
     first.cri.close()
     first.child.kill('SIGKILL')
     await first.exited
-    // The dead server's lock and a temp file cut off mid-write are taken over and removed.
-    writeFileSync(join(dir, '.state.json.tmp'), '{"half')
+    // The dead server's lock is taken over; temp files of writes a crash cut short are removed.
+    const halfWritten = [
+      join(dir, '.state.json.tmp'),
+      join(dir, 'state.json.blobs', '.tmp-4242-1'),
+      join(dir, 'state.json.blobs', 'sha256', `${'a'.repeat(64)}.tmp-4242`),
+      join(dir, 'state.json.blobs', 'layers', '.tmp-4242-2'),
+    ]
+    mkdirSync(join(dir, 'state.json.blobs', 'sha256'), { recursive: true })
+    mkdirSync(join(dir, 'state.json.blobs', 'layers'), { recursive: true })
+    for (const file of halfWritten) writeFileSync(file, '{"half')
     const second = await startCli(state, join(dir, 'a.sock'))
-    expect(existsSync(join(dir, '.state.json.tmp'))).toBe(false)
+    expect(halfWritten.filter((f) => existsSync(f))).toEqual([])
     expect((await second.cri.runtime.Version({ version: '' }, RPC)).runtime_name).toBe('containerd')
     second.cri.close()
     second.child.kill('SIGTERM')
