@@ -77,38 +77,52 @@ async function main() {
   }
   await fake.close()
 
-  for (const withState of [false, true]) {
-    const dir = mkdtempSync(join(tmpdir(), 'fc-bench-'))
-    const f = await lib.startFakeContainerd(withState ? { state: join(dir, 'state.json') } : {})
-    const cri = lib.criClients(f.address)
-    await cri.image.PullImage({ image: { image: 'busybox' } })
-    await cri.runtime.RunPodSandbox({ config: { metadata: { name: 'warm', namespace: 'b', uid: 'warm' } } })
-    t0 = performance.now()
-    let next = 0
-    const worker = async () => {
-      while (next < 105) {
-        const i = next++
-        const config = { metadata: { name: `pod-${i}`, namespace: 'bench', uid: `uid-${i}` }, log_directory: join(dir, `pod-${i}`) }
-        const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
-        const { container_id } = await cri.runtime.CreateContainer({
-          pod_sandbox_id,
-          config: { metadata: { name: 'app' }, image: { image: 'busybox' }, command: ['sleep', '3600'], log_path: 'app/0.log' },
-          sandbox_config: config,
-        })
-        await cri.runtime.StartContainer({ container_id })
-      }
+  for (const mode of ['memory', 'state', 'state-sync']) await podBatch(lib, mode)
+}
+
+/**
+ * The critest-like batch: 105 pods (RunPodSandbox + CreateContainer + StartContainer), 10 at a time,
+ * in memory, with --state, and with --state --state-sync (each answer waits for an fsynced write).
+ */
+async function podBatch(lib, mode) {
+  const dir = mkdtempSync(join(tmpdir(), 'fc-bench-'))
+  const f = await lib.startFakeContainerd(mode === 'memory' ? {} : { state: join(dir, 'state.json'), stateSync: mode === 'state-sync' })
+  const cri = lib.criClients(f.address)
+  await cri.image.PullImage({ image: { image: 'busybox' } })
+  await cri.runtime.RunPodSandbox({ config: { metadata: { name: 'warm', namespace: 'b', uid: 'warm' } } })
+  const t0 = performance.now()
+  let next = 0
+  const worker = async () => {
+    while (next < 105) {
+      const i = next++
+      const config = { metadata: { name: `pod-${i}`, namespace: 'bench', uid: `uid-${i}` }, log_directory: join(dir, `pod-${i}`) }
+      const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
+      const { container_id } = await cri.runtime.CreateContainer({
+        pod_sandbox_id,
+        config: { metadata: { name: 'app' }, image: { image: 'busybox' }, command: ['sleep', '3600'], log_path: 'app/0.log' },
+        sandbox_config: config,
+      })
+      await cri.runtime.StartContainer({ container_id })
     }
-    await Promise.all(Array.from({ length: 10 }, worker))
-    const batch = performance.now() - t0
-    if (withState) await f.node.store.flush()
-    const flushed = performance.now() - t0
-    console.log(
-      `105-pod batch (RunPodSandbox + CreateContainer + StartContainer, 10 at a time), ${withState ? `--state: ${ms(batch)} (${ms(flushed)} until the file is written, ${f.node.store.writes} writes)` : `in memory: ${ms(batch)}`}`,
-    )
-    cri.close()
-    await f.close()
-    rmSync(dir, { recursive: true, force: true })
   }
+  await Promise.all(Array.from({ length: 10 }, worker))
+  const batch = performance.now() - t0
+  const before = f.node.store.writes
+  await f.node.store.flush()
+  const flushed = performance.now() - t0
+  const what = {
+    memory: 'in memory',
+    state: '--state',
+    'state-sync': '--state --state-sync',
+  }[mode]
+  console.log(
+    `105-pod batch (RunPodSandbox + CreateContainer + StartContainer, 10 at a time), ${what}: ${ms(batch)}` +
+      (mode === 'memory' ? '' : ` (${ms(flushed)} until the file is written, ${before} writes)`),
+  )
+  cri.close()
+  await f.close()
+  rmSync(dir, { recursive: true, force: true })
+  return batch
 }
 
 /** containerd API: List latency with 1,000 containers, and content Write throughput for a 50 MB blob. */
@@ -211,6 +225,16 @@ async function harnessCost(lib) {
   console.log(`fresh runtime per test (start, clients, first call, close): p50 ${ms(pct(fresh, 50))}, p99 ${ms(pct(fresh, 99))}`)
 }
 
+// `node bench/run.mjs state-sync`: only the pod batch, 5 runs each with and without --state-sync.
+if (process.argv[2] === 'state-sync') {
+  const lib = await import(join(root, 'dist/index.js'))
+  const runs = { state: [], 'state-sync': [] }
+  for (let i = 0; i < 5; i++) for (const mode of Object.keys(runs)) runs[mode].push(await podBatch(lib, mode))
+  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const [plain, synced] = [median(runs.state), median(runs['state-sync'])]
+  console.log(`median of 5: --state ${ms(plain)}, --state --state-sync ${ms(synced)}: ${(synced / plain).toFixed(2)}×`)
+  process.exit(0)
+}
 await main()
 const lib = await import(join(root, 'dist/index.js'))
 await containerdApi(lib)

@@ -16,6 +16,8 @@ type Options = Required<FakeContainerdOptions>
 type OptionKey = keyof Options
 /** Options that hold a list, so that a flag for them may be repeated. */
 type ListKey = { [K in OptionKey]: Options[K] extends readonly unknown[] ? K : never }[OptionKey]
+/** Options that are on or off, so that their flag takes no value. */
+type SwitchKey = { [K in OptionKey]: Options[K] extends boolean ? K : never }[OptionKey]
 
 interface Described {
   /** The spelling without the leading "--". */
@@ -55,13 +57,27 @@ interface RepeatableFlag<K extends ListKey> extends ValueFlag<K> {
   readonly parse: (text: string, flag: string) => Options[K][number]
 }
 
+/**
+ * A flag without a value: --NAME turns its option on, --no-NAME off; its environment variable is
+ * 1/true/yes or 0/false/no.
+ */
+interface SwitchFlag<K extends SwitchKey> extends Described {
+  readonly key: K
+  readonly switch: true
+  readonly env: string
+  readonly default: boolean
+  readonly repeatable?: false
+  readonly shownDefault?: string
+}
+
 /** A flag that does something instead of starting the server. */
 interface ActionFlag extends Described {
   readonly action: 'help' | 'version'
   readonly short?: string
 }
 
-type OptionFlag = { [K in OptionKey]: SingleFlag<K> }[OptionKey] | { [K in ListKey]: RepeatableFlag<K> }[ListKey]
+type ValueOptionFlag = { [K in OptionKey]: SingleFlag<K> }[OptionKey] | { [K in ListKey]: RepeatableFlag<K> }[ListKey]
+type OptionFlag = ValueOptionFlag | { [K in SwitchKey]: SwitchFlag<K> }[SwitchKey]
 export type Flag = OptionFlag | ActionFlag
 
 /** A bad flag or value: the CLI prints the message and exits with code 2. */
@@ -121,6 +137,14 @@ export const FLAGS = [
     shownDefault: 'in memory only',
     help: "persist the node's state to FILE",
     parse: text,
+  },
+  {
+    name: 'state-sync',
+    key: 'stateSync',
+    switch: true,
+    env: 'FAKE_CONTAINERD_STATE_SYNC',
+    default: true,
+    help: 'with --state, answer a change only once it is on disk (fsynced; concurrent calls share a write); --no-state-sync: off',
   },
   {
     name: 'seed-state',
@@ -224,6 +248,15 @@ export const FLAGS = [
     parse: wholeNumber,
   },
   {
+    name: 'journal-bytes',
+    key: 'journalBytes',
+    arg: 'N',
+    env: 'FAKE_CONTAINERD_JOURNAL_BYTES',
+    default: 64 * 1024 * 1024,
+    help: 'bytes the journal may hold (summaries of requests and responses); past it the oldest calls go',
+    parse: wholeNumber,
+  },
+  {
     // Before --fault: a file's rules come first.
     name: 'faults',
     key: 'faults',
@@ -261,6 +294,7 @@ true satisfies EveryOptionHasAFlag
 /** The rows as the code below reads them. */
 const ROWS: readonly Flag[] = FLAGS
 const isOption = (f: Flag): f is OptionFlag => 'key' in f
+const isSwitch = (f: Flag): f is Extract<OptionFlag, { switch: true }> => 'switch' in f
 const OPTION_FLAGS = ROWS.filter(isOption)
 const ACTION_FLAGS = ROWS.filter((f): f is ActionFlag => !isOption(f))
 
@@ -274,15 +308,30 @@ export const DEFAULTS = Object.fromEntries(
 export const ENV = Object.fromEntries(OPTION_FLAGS.map((f) => [f.name, f.env])) as { readonly [F in OptionRow as F['name']]: F['env'] }
 
 const PARSE_ARGS_OPTIONS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
-  ROWS.map((f) =>
-    isOption(f)
-      ? [f.name, { type: 'string', multiple: f.repeatable === true }]
-      : [f.name, { type: 'boolean', ...(f.short ? { short: f.short } : {}) }],
+  ROWS.flatMap((f): [string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }][] =>
+    isSwitch(f)
+      ? [
+          [f.name, { type: 'boolean' }],
+          [`no-${f.name}`, { type: 'boolean' }],
+        ]
+      : isOption(f)
+        ? [[f.name, { type: 'string', multiple: f.repeatable === true }]]
+        : [[f.name, { type: 'boolean', ...(f.short ? { short: f.short } : {}) }]],
   ),
 )
 
+/** A switch's value: its flag (the last of --NAME and --no-NAME), else its environment variable's. */
+function switchOf(f: Extract<OptionFlag, { switch: true }>, argv: readonly string[], fromEnv: string | undefined): boolean | undefined {
+  const last = argv.findLast((a) => a === `--${f.name}` || a === `--no-${f.name}`)
+  if (last !== undefined) return last === `--${f.name}`
+  if (!fromEnv) return undefined
+  if (/^(1|true|yes|on)$/i.test(fromEnv)) return true
+  if (/^(0|false|no|off)$/i.test(fromEnv)) return false
+  throw new UsageError(`${f.env} must be 1, true, yes, on or 0, false, no, off; got "${fromEnv}"`)
+}
+
 /** The texts a flag is given: its command-line values, else its environment variable's; undefined when neither. */
-function textsOf(flag: OptionFlag, given: unknown, fromEnv: string | undefined): string[] | undefined {
+function textsOf(flag: ValueOptionFlag, given: unknown, fromEnv: string | undefined): string[] | undefined {
   if (given !== undefined) return Array.isArray(given) ? given.map(String) : [String(given)]
   if (!fromEnv) return undefined
   if (!flag.repeatable) return [fromEnv]
@@ -303,6 +352,11 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Fak
   for (const f of ACTION_FLAGS) if (values[f.name]) return f.action
   const given: Record<string, unknown> = {}
   for (const f of OPTION_FLAGS) {
+    if (isSwitch(f)) {
+      const on = switchOf(f, argv, env[f.env])
+      if (on !== undefined) given[f.key] = on
+      continue
+    }
     const texts = textsOf(f, values[f.name], env[f.env])
     if (texts === undefined) continue
     const flag = `--${f.name}`
@@ -322,7 +376,8 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Fak
 const shownDefault = (f: OptionFlag): string | undefined =>
   f.shownDefault ?? (f.default === undefined ? undefined : Array.isArray(f.default) ? f.default.join(',') : String(f.default))
 
-const usage = (f: Flag): string => (isOption(f) ? `--${f.name} ${f.arg}` : `${f.short ? `-${f.short}, ` : ''}--${f.name}`)
+const usage = (f: Flag): string =>
+  isSwitch(f) ? `--${f.name}` : isOption(f) ? `--${f.name} ${f.arg}` : `${f.short ? `-${f.short}, ` : ''}--${f.name}`
 
 /** The text of --help. */
 export function helpText(): string {
@@ -339,7 +394,7 @@ export function helpText(): string {
     lines.push(`  ${usage(f).padEnd(width)}${f.help}${isOption(f) && f.repeatable ? '; repeat for more' : ''}`)
     for (const more of f.more ?? []) lines.push(indent + more)
     if (!isOption(f)) continue
-    const list = f.repeatable ? `, separated by "${f.separator}"` : ''
+    const list = f.repeatable ? `, separated by "${f.separator}"` : isSwitch(f) ? ': 1 or 0' : ''
     const shown = shownDefault(f)
     lines.push(`${indent}[${f.env}${list}]${shown === undefined ? '' : ` (default ${shown})`}`)
   }

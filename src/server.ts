@@ -2,7 +2,7 @@
 // socket, and closes it all again without losing state. Fault rules and the journal belong to
 // the server, not to one run of it: they survive restart().
 import * as grpc from '@grpc/grpc-js'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -21,7 +21,7 @@ import { OpenCalls, adapt } from './rpc/adapter.js'
 import { emptyState, type NodeState } from './store/schema.js'
 import { StateStore } from './store/store.js'
 import { validateRules } from './faults/validate.js'
-import { fileBlobs, memoryBlobs } from './store/blobs.js'
+import { fileBlobs, memoryBlobs, removeTemps } from './store/blobs.js'
 import { createLogger, type Logger } from './log.js'
 import { readSeedState } from './seed-state.js'
 import { SimClock } from './sim/clock.js'
@@ -85,7 +85,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   const seed = options.seedState ? readSeedState(options.seedState) : undefined
   const faults = new FaultEngine([...(seed?.faults ?? []), ...(options.faults ?? [])], options.seed ?? DEFAULTS.seed)
   faults.onFire((f) => log.debug(`fault fired (${f.count}): ${JSON.stringify(f.rule)}`))
-  const journal = new Journal(options.journalSize ?? DEFAULTS.journalSize)
+  const journal = new Journal(options.journalSize ?? DEFAULTS.journalSize, options.journalBytes ?? DEFAULTS.journalBytes)
   const clock = new SimClock()
   const seedState = seed?.state
   // The test harness both the library API below and the control service use (harness.ts).
@@ -133,8 +133,14 @@ async function launch(
   const { log, harness } = shared
   const { faults, journal, clock } = harness
   const podCidr = options.podCidr ?? DEFAULTS.podCidr
-  const store = await StateStore.open(options.state, () => shared.seedState ?? emptyState(randomUUID(), podCidr))
+  const store = await StateStore.open(options.state, () => shared.seedState ?? emptyState(randomUUID(), podCidr), {
+    sync: options.stateSync ?? DEFAULTS.stateSync,
+  })
   store.onError = (message) => log.error(message)
+  // Writes a crash cut short, next to the state; the store's lock makes them this server's to remove.
+  if (options.state) {
+    for (const dir of [`${resolve(options.state)}.blobs`, `${resolve(options.state)}.blobs/layers`]) if (existsSync(dir)) removeTemps(dir)
+  }
   const node = new Node(store, {
     sandboxImage: options.sandboxImage ?? DEFAULTS.sandboxImage,
     podCidr,
@@ -144,9 +150,9 @@ async function launch(
     faults,
     clock,
     // Content bytes sit next to the state file (<state>.blobs/), or in memory with the state.
-    blobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs`) : memoryBlobs(),
+    blobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs`, { sync: store.sync }) : memoryBlobs(),
     // The uncompressed tars of applied layers (an image's files), likewise: <state>.blobs/layers/.
-    layerBlobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs/layers`) : memoryBlobs(),
+    layerBlobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs/layers`, { sync: store.sync }) : memoryBlobs(),
   })
   node.events.lifecycle.subscribe((e) =>
     log.info(`${e.containerId === e.sandboxId ? 'sandbox' : 'container'} ${e.containerId} ${e.type.toLowerCase()}`),
@@ -160,7 +166,11 @@ async function launch(
   const info = runtimeInfo(node, { runtimeName: options.runtimeName ?? DEFAULTS.runtimeName, runtimeVersion })
   const table = services(node, info, { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` }, { harness })
   for (const s of table) {
-    server.addService(s.definition, adapt(s.name, s.definition, s.impl, s.harness ? { open, log } : { open, log, faults, journal }))
+    const durability = store.sync ? { durability: store } : {}
+    server.addService(
+      s.definition,
+      adapt(s.name, s.definition, s.impl, s.harness ? { open, log, ...durability } : { open, log, faults, journal, ...durability }),
+    )
   }
   addReflection(server)
 
@@ -198,10 +208,24 @@ async function launch(
   }
 }
 
-/** Replaces a stale socket file; refuses one that a live server still answers on. */
+/**
+ * Replaces a stale socket file; refuses one that a live server still answers on, and anything at the
+ * path that is not a socket (a regular file, a directory, a symlink), which is never removed.
+ */
 async function prepareSocket(path: string): Promise<void> {
   mkdirSync(dirname(path), { recursive: true })
-  if (!existsSync(path)) return
+  const found = lstatSync(path, { throwIfNoEntry: false })
+  if (found === undefined) return
+  if (!found.isSocket()) {
+    const what = found.isSymbolicLink()
+      ? 'a symlink'
+      : found.isDirectory()
+        ? 'a directory'
+        : found.isFile()
+          ? 'a regular file'
+          : 'not a socket'
+    throw new Error(`${path} is ${what}, not a socket; refusing to replace it: remove it or choose another --socket`)
+  }
   const live = await new Promise<boolean>((answer) => {
     const probe = connect(path)
     probe.once('connect', () => {

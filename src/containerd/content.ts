@@ -7,6 +7,7 @@ import type { WriteContentResponse } from '../generated/containerd/services/cont
 import type { ContentInfo, Ingest } from '../model/metadata/content.js'
 import { RuntimeError, invalidArgument, unknown, type ErrorKind } from '../model/errors.js'
 import { digestProblem } from '../model/metadata/leases.js'
+import { checkDigest as checkExpected } from '../model/metadata/content.js'
 import type { Node } from '../model/node.js'
 import type { Implementation } from '../rpc/adapter.js'
 import { leaseOf, namespaceOf } from './context.js'
@@ -160,6 +161,7 @@ export function contentService(node: Node): Implementation<ContentHandlers> {
           msg.action = req.action
           msg.offset = ingest.offset
           if (req.expected !== '') {
+            checkExpected(req.expected)
             expected = req.expected
             if (content.has(namespace, expected)) {
               content.release(ingest)

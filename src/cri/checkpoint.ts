@@ -1,8 +1,13 @@
 // CheckpointContainer: writes a tar archive of the container's state to the location the client
-// names (as CRIU-based runtimes do), holding the CRI config, the OCI spec and the status.
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+// names (as CRIU-based runtimes do), holding the CRI config, the OCI spec and the status. The file is
+// opened as containerd opens it (os.OpenFile(location, O_RDWR|O_CREATE, 0600)): an existing file is
+// written over, as kubelet's checkpoint API expects; a missing directory is not created (kubelet
+// makes its checkpoint directory itself) and a directory there is refused, with the error Go's
+// os.OpenFile gives.
+import { closeSync, constants, ftruncateSync, openSync, writeSync } from 'node:fs'
+import { resolve } from 'node:path'
 import type { AppContainerRecord } from '../model/cri/records.js'
+import { unknown } from '../model/errors.js'
 
 export async function checkpointArchive(c: AppContainerRecord, location: string): Promise<void> {
   const files: [string, string][] = [
@@ -12,8 +17,25 @@ export async function checkpointArchive(c: AppContainerRecord, location: string)
     ['status.dump', JSON.stringify({ pid: c.task?.pid, startedAt: c.task?.startedAt }, null, 2)],
   ]
   const path = resolve(location)
-  mkdirSync(dirname(path), { recursive: true })
-  writeFileSync(path, tar(files))
+  let fd: number
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600)
+  } catch (err) {
+    throw unknown(`open ${location}: ${goErrno(err as NodeJS.ErrnoException)}`)
+  }
+  try {
+    const archive = tar(files)
+    writeSync(fd, archive, 0, archive.length, 0)
+    ftruncateSync(fd, archive.length)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** A Node file error as Go's syscall.Errno prints it ("no such file or directory"). */
+function goErrno(err: NodeJS.ErrnoException): string {
+  const text = /^[A-Z]+: ([^,]+)/.exec(err.message)?.[1]
+  return text ?? err.message
 }
 
 /** A minimal ustar archive of regular files. */

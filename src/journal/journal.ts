@@ -1,6 +1,67 @@
 // The journal: every call the server answered — when, which service and method, the namespace,
 // the request, the response or status, how long it took, and which fault fired. A ring buffer:
-// the newest `size` calls are kept.
+// the newest `size` calls are kept, and no more of them than fit in `budget` bytes. Requests and
+// responses are kept as summaries (summarize below): a long string, a large byte field or a long
+// list is cut, with a marker, so that one call of megabytes costs the journal a few KB.
+
+/** The most characters of a string a summary keeps. */
+export const SUMMARY_STRING = 1024
+/** The most bytes of a byte field a summary keeps. */
+export const SUMMARY_BYTES = 1024
+/** The most items of a list (or keys of a map) a summary keeps. */
+export const SUMMARY_ITEMS = 100
+/** How deep a summary goes into nested messages. */
+const SUMMARY_DEPTH = 12
+
+/** A cut byte field, in a summary: how long it was and its first bytes. */
+export interface CutBytes {
+  cutBytes: number
+  head: Buffer
+}
+
+/**
+ * A bounded copy of a request or response, with an estimate of the bytes it holds: strings past
+ * SUMMARY_STRING characters end in "…[N characters cut]", byte fields past SUMMARY_BYTES become
+ * { cutBytes, head }, lists past SUMMARY_ITEMS end in "…[N more]". Small messages come out equal.
+ */
+export function summarize(value: unknown): { value: unknown; bytes: number } {
+  let bytes = 0
+  const walk = (v: unknown, depth: number): unknown => {
+    bytes += 8
+    if (typeof v === 'string') {
+      if (v.length <= SUMMARY_STRING) return ((bytes += v.length), v)
+      bytes += SUMMARY_STRING + 32
+      return `${v.slice(0, SUMMARY_STRING)}…[${v.length - SUMMARY_STRING} characters cut]`
+    }
+    if (v === null || typeof v !== 'object') return v
+    if (v instanceof Uint8Array) {
+      if (v.length <= SUMMARY_BYTES) return ((bytes += v.length), v)
+      bytes += SUMMARY_BYTES + 16
+      return { cutBytes: v.length, head: Buffer.from(v.subarray(0, SUMMARY_BYTES)) } satisfies CutBytes
+    }
+    if (depth >= SUMMARY_DEPTH) return '…[nested too deep]'
+    if (Array.isArray(v)) {
+      const kept = v.slice(0, SUMMARY_ITEMS).map((item) => walk(item, depth + 1))
+      return v.length > SUMMARY_ITEMS ? [...kept, `…[${v.length - SUMMARY_ITEMS} more]`] : kept
+    }
+    const out: Record<string, unknown> = {}
+    let n = 0
+    for (const [k, item] of Object.entries(v)) {
+      if (++n > SUMMARY_ITEMS) {
+        out['…'] = `[${Object.keys(v).length - SUMMARY_ITEMS} more keys]`
+        break
+      }
+      bytes += Math.min(k.length, SUMMARY_STRING)
+      out[k.length > SUMMARY_STRING ? `${k.slice(0, SUMMARY_STRING)}…[${k.length - SUMMARY_STRING} characters cut]` : k] = walk(
+        item,
+        depth + 1,
+      )
+    }
+    return out
+  }
+  const summary = walk(value, 0)
+  return { value: summary, bytes }
+}
 
 export interface JournalEntry {
   seq: number
@@ -34,11 +95,25 @@ export interface JournalFilter {
 
 export class Journal {
   #entries: (JournalEntry | undefined)[]
+  /** The estimated bytes of each kept entry, by its slot. */
+  #sizes: number[]
   #next = 0
   #seq = 0
+  /** The estimated bytes of all kept entries. */
+  #bytes = 0
 
-  constructor(readonly size = 10_000) {
+  /** Keeps the newest `size` calls, fewer when they would hold more than `budget` bytes. */
+  constructor(
+    readonly size = 10_000,
+    readonly budget = 64 * 1024 * 1024,
+  ) {
     this.#entries = new Array(Math.max(1, size))
+    this.#sizes = new Array<number>(this.#entries.length).fill(0)
+  }
+
+  /** The estimated bytes the kept entries hold (at most the budget, but for one entry larger than it). */
+  get bytes(): number {
+    return this.#bytes
   }
 
   /** Starts an entry; the returned function completes it. */
@@ -51,9 +126,39 @@ export class Journal {
     const started = performance.now()
     const time = new Date().toISOString()
     const seq = ++this.#seq
+    const req = summarize(request)
     return (outcome) => {
-      this.#entries[this.#next] = { seq, time, service, method, namespace, request, ...outcome, durationMs: performance.now() - started }
+      const res = outcome.response === undefined ? undefined : summarize(outcome.response)
+      const entry: JournalEntry = {
+        seq,
+        time,
+        service,
+        method,
+        namespace,
+        request: req.value,
+        ...outcome,
+        ...(res ? { response: res.value } : {}),
+        durationMs: performance.now() - started,
+      }
+      const size = 256 + req.bytes + (res?.bytes ?? 0) + outcome.status.details.length
+      this.#bytes += size - this.#sizes[this.#next]!
+      this.#entries[this.#next] = entry
+      this.#sizes[this.#next] = size
       this.#next = (this.#next + 1) % this.#entries.length
+      this.#trim()
+    }
+  }
+
+  /** Drops the oldest entries while the kept ones hold more than the budget (the newest always stays). */
+  #trim(): void {
+    const n = this.#entries.length
+    for (let i = this.#next; this.#bytes > this.budget; i = (i + 1) % n) {
+      // The slot just written (the newest) is the one before #next: stop there.
+      if ((i + 1) % n === this.#next) break
+      if (this.#entries[i] === undefined) continue
+      this.#bytes -= this.#sizes[i]!
+      this.#sizes[i] = 0
+      this.#entries[i] = undefined
     }
   }
 
@@ -86,6 +191,8 @@ export class Journal {
 
   clear(): void {
     this.#entries = new Array(this.#entries.length)
+    this.#sizes.fill(0)
+    this.#bytes = 0
     this.#next = 0
   }
 }

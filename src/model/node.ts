@@ -131,6 +131,7 @@ export class Node implements Core {
     this.sandboxes = new Sandboxes(this)
     this.containers = new Containers(this)
     this.views = new ContainerViews(this)
+    if (store.sync) store.beforeWrite = () => this.views.saveChanged()
     this.memory = new MemoryCgroups({ log: this.log, oomKill: (record) => this.tasks.oomKill(record) })
     this.network = new NodeNetwork(podDirectory(this.sandboxes, () => this.cidr))
     // A removed container (or pod) takes its view and network namespace with it.
@@ -147,6 +148,10 @@ export class Node implements Core {
 
   changed(): void {
     this.store.changed()
+  }
+
+  get durableViews(): boolean {
+    return this.store.sync
   }
 
   emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void {

@@ -76,11 +76,24 @@ export class OpenCalls {
   }
 }
 
+/**
+ * The state store as the adapter sees it with --state-sync: an answer (a unary reply, each message
+ * of a stream, a stream's end) goes out only once the file holds every change made before it, so
+ * that no answer tells of a change a crash could still lose. Answers waiting together share one write.
+ */
+export interface Durability {
+  /** True when the file holds every change made so far. */
+  readonly clean: boolean
+  /** Resolves when it does; rejects when the write failed. */
+  durable(): Promise<void>
+}
+
 export interface AdapterDeps {
   open: OpenCalls
   log: Logger
   faults?: FaultEngine
   journal?: Journal
+  durability?: Durability
 }
 
 export function adapt(
@@ -89,7 +102,11 @@ export function adapt(
   impl: unknown,
   deps: AdapterDeps,
 ): grpc.UntypedServiceImplementation {
-  const { open, log, faults, journal } = deps
+  const { open, log, faults, journal, durability } = deps
+  /** Waits, when there is anything to wait for, until the changes made so far are on disk. */
+  const settle = async (): Promise<void> => {
+    if (durability && !durability.clean) await durability.durable()
+  }
   const handlers: grpc.UntypedServiceImplementation = {}
   for (const [method, def] of Object.entries(definition)) {
     const fn = (impl as Record<string, unknown>)[method]
@@ -135,7 +152,12 @@ export function adapt(
       handlers[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const { ctx, finish, fault } = begin(call, call.request)
         preamble(fault, ctx.signal, call)
-          .then(async (next) => (next === 'go' ? { response: await unary(call.request, ctx) } : undefined))
+          .then(async (next) => {
+            if (next !== 'go') return undefined
+            const response = await unary(call.request, ctx)
+            await settle()
+            return { response }
+          })
           .then(
             (result) => {
               if (!result) return void finish(new InjectedFault(1, 'the call was hung or dropped by a fault', {}))
@@ -153,6 +175,7 @@ export function adapt(
         const { ctx, finish, fault, abort } = begin(call, request)
         let sent = 0
         let queue = Promise.resolve()
+        let queued = 0
         const write = (message: unknown): void => {
           if (call.cancelled || call.writableEnded) return
           if (fault?.truncateAfter !== undefined && sent >= fault.truncateAfter) return
@@ -163,8 +186,15 @@ export function adapt(
         }
         const send = (message: unknown): void => {
           const delay = fault?.streamDelay
-          if (delay === undefined) return write(message)
-          queue = queue.then(() => sleep(pick(delay), ctx.signal)).then(() => write(message))
+          const unsaved = durability !== undefined && !durability.clean
+          // Messages go out in order: one that need not wait still waits behind those queued.
+          if (delay === undefined && !unsaved && queued === 0) return write(message)
+          queued++
+          queue = queue
+            .then(() => (delay === undefined ? undefined : sleep(pick(delay), ctx.signal)))
+            .then(() => (unsaved ? settle() : undefined))
+            .then(() => write(message))
+            .finally(() => queued--)
         }
         const input = def.requestStream ? requestsOf(call as grpc.ServerDuplexStream<unknown, unknown>) : request
         preamble(fault, ctx.signal, call)
@@ -172,6 +202,7 @@ export function adapt(
             if (next !== 'go') return false
             await streaming(input, ctx, send)
             await queue
+            await settle()
             return true
           })
           .then(

@@ -31,7 +31,34 @@ export class InjectedFault extends Error {
 
 export type ServiceStatus = Partial<ServiceError> & { code: Status; details: string }
 
+/**
+ * The most characters of an error text sent as it is. The text travels in the grpc-message trailer,
+ * percent-encoded, and a trailer past a client's header limit (grpc-js: tens of KB) never reaches it:
+ * the call hangs, and the connection with it. containerd's texts stay far below this; only one that
+ * echoes a huge client string (a 200,000-character runtime handler) is cut.
+ */
+export const MAX_DETAILS = 4096
+/** What is kept of a longer text: its start and its end (containerd's texts end in a cause, e.g. ": not found"). */
+const KEEP_HEAD = 2048
+const KEEP_TAIL = 512
+
+/** An error text cut to fit a trailer, with a marker saying how much was left out. */
+export function fitDetails(details: string): string {
+  if (details.length <= MAX_DETAILS) return details
+  let head = details.slice(0, KEEP_HEAD)
+  let tail = details.slice(-KEEP_TAIL)
+  // Not half a surrogate pair at either cut.
+  if (/[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1)
+  if (/^[\uDC00-\uDFFF]/.test(tail)) tail = tail.slice(1)
+  return `${head}…[${details.length - head.length - tail.length} characters cut]…${tail}`
+}
+
 export function toServiceError(err: unknown, log: Logger): ServiceStatus {
+  const status = statusOf(err, log)
+  return { ...status, details: fitDetails(status.details) }
+}
+
+function statusOf(err: unknown, log: Logger): ServiceStatus {
   if (err instanceof RuntimeError) return { code: CODES[err.kind], details: err.message }
   if (err instanceof InjectedFault) {
     const metadata = new Metadata()
@@ -40,6 +67,6 @@ export function toServiceError(err: unknown, log: Logger): ServiceStatus {
   }
   // A bug in the fake, not the client's fault: say so rather than hide it.
   const message = err instanceof Error ? err.message : String(err)
-  log.error(`internal error: ${err instanceof Error ? err.stack : message}`)
+  log.error(`internal error: ${err instanceof Error ? err.stack?.slice(0, 64 * 1024) : message.slice(0, 64 * 1024)}`)
   return { code: Status.INTERNAL, details: `fake-containerd internal error: ${message}` }
 }

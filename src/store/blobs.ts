@@ -2,8 +2,20 @@
 // layer store, as containerd extracts a layer once). In memory by default; with --state, files in a
 // directory next to the state file (<state>.blobs/sha256/<hex>, layers under <state>.blobs/layers/),
 // each written atomically. read() takes a range without loading the rest.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs'
+import { dirname, join } from 'node:path'
 
 export interface BlobStore {
   has(digest: string): boolean
@@ -52,7 +64,39 @@ export function readAt(fd: number, offset: number, length: number): Buffer {
   return buf.subarray(0, n)
 }
 
-export function fileBlobs(dir: string): BlobStore {
+/** Forces a file's (or directory's) data to the disk. */
+function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
+ * Removes the temp files of writes a crash cut short: `.tmp-<pid>-<n>` ingests in `dir` and
+ * `<hex>.tmp-<pid>` blobs in its algorithm directories. Only for a directory no other server uses
+ * (the state file's lock says so).
+ */
+export function removeTemps(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && entry.name.startsWith('.tmp-')) rmSync(join(dir, entry.name), { force: true })
+    if (!entry.isDirectory()) continue
+    for (const file of readdirSync(join(dir, entry.name))) {
+      if (/\.tmp-\d+$/.test(file)) rmSync(join(dir, entry.name, file), { force: true })
+    }
+  }
+}
+
+/** Blobs as files in `dir`; with `sync` (--state-sync) each is fsynced, with its directory, before it is used. */
+export function fileBlobs(dir: string, { sync = false }: { sync?: boolean } = {}): BlobStore {
+  /** Moves a written temp file into place, durably with sync. */
+  const place = (temp: string, p: string): void => {
+    if (sync) fsyncFile(temp)
+    renameSync(temp, p)
+    if (sync) fsyncFile(dirname(p))
+  }
   const path = (digest: string): string => {
     const [alg, hex] = digest.split(':')
     if (!alg || !hex || !/^[a-z0-9]+$/.test(alg) || !/^[a-f0-9]+$/.test(hex)) throw new Error(`invalid digest ${digest}`)
@@ -65,16 +109,13 @@ export function fileBlobs(dir: string): BlobStore {
       const p = path(d)
       mkdirSync(join(p, '..'), { recursive: true })
       const tmp = `${p}.tmp-${process.pid}`
-      if (Buffer.isBuffer(data)) writeFileSync(tmp, data)
-      else {
-        const fd = openSync(tmp, 'w')
-        try {
-          for (const chunk of data) writeSync(fd, chunk)
-        } finally {
-          closeSync(fd)
-        }
+      const fd = openSync(tmp, 'w')
+      try {
+        for (const chunk of Buffer.isBuffer(data) ? [data] : data) writeSync(fd, chunk)
+      } finally {
+        closeSync(fd)
       }
-      renameSync(tmp, p)
+      place(tmp, p)
     },
     delete: (d) => rmSync(path(d), { force: true }),
     files: {
@@ -87,7 +128,7 @@ export function fileBlobs(dir: string): BlobStore {
         const p = path(d)
         if (existsSync(p)) return rmSync(temp, { force: true })
         mkdirSync(join(p, '..'), { recursive: true })
-        renameSync(temp, p)
+        place(temp, p)
       },
     },
     read: (d, offset, length) => {

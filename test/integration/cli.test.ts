@@ -561,12 +561,13 @@ describe('fake-containerd CLI: environment variables', () => {
 })
 
 describe('fake-containerd CLI: an existing socket file', () => {
-  test('a stale plain file at the socket path is replaced and the server starts', async () => {
+  test('a plain file at the socket path is refused with exit code 1 and left as it was', async () => {
     const socket = join(tmp, 'c.sock')
     writeFileSync(socket, 'not a socket')
-    const fc = await startCli(['--socket', socket])
-    expect(statSync(socket).isSocket()).toBe(true)
-    expect((await connect(fc).runtime.Version({ version: '' }, RPC)).runtime_name).toBe('containerd')
+    const cli = spawnCli(['--socket', socket])
+    expect((await cli.exited).code).toBe(1)
+    expect(cli.stderr).toContain(`${socket} is a regular file, not a socket; refusing to replace it`)
+    expect(readFileSync(socket, 'utf8')).toBe('not a socket')
   })
 
   test('a socket left by a killed server is replaced and the server starts', async () => {

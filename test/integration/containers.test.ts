@@ -197,6 +197,34 @@ describe('stopping', () => {
   })
 })
 
+describe('CRI log lines', () => {
+  test("as containerd's logger writes them: 16 KiB of bytes per entry, \\r\\n dropped, an unterminated end partial", async () => {
+    // 6,000 three-byte characters: 18,000 bytes, past one entry's 16,384.
+    const script = 'printf "%s\\n" "$LONG"; printf "dos\\r\\n"; printf "no newline"'
+    const id = await runContainer(
+      h,
+      pod,
+      config,
+      containerConfig('lines', {
+        command: ['sh', '-c', script],
+        envs: [{ key: 'LONG', value: Buffer.from('€'.repeat(6000)) }],
+        log_path: 'lines/0.log',
+      }),
+    )
+    await waitForState(h, id, 'CONTAINER_EXITED')
+    const entries = readFileSync((await status(id)).log_path)
+      .toString('latin1')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/^\S+ /, ''))
+    const long = Buffer.from('€'.repeat(6000))
+    expect(entries.map((e) => e.slice(0, 9))).toEqual(['stdout P ', 'stdout F ', 'stdout F ', 'stdout P '])
+    expect(Buffer.from(entries[0]!.slice(9), 'latin1')).toEqual(long.subarray(0, 16 * 1024))
+    expect(Buffer.from(entries[1]!.slice(9), 'latin1')).toEqual(long.subarray(16 * 1024))
+    expect(entries.slice(2)).toEqual(['stdout F dos', 'stdout P no newline'])
+  })
+})
+
 describe('memory limits', () => {
   const stress = (name: string, limit: string, args: string[]) =>
     containerConfig(name, {
@@ -401,7 +429,7 @@ describe('ListContainers filters', () => {
 describe('CheckpointContainer', () => {
   test('writes a tar archive of the container state to the location', async () => {
     const id = await runContainer(h, pod, config, containerConfig('ck', { command: ['sleep', '60'] }))
-    const location = join(h.logDir, 'checkpoints', 'ck.tar')
+    const location = join(h.logDir, 'ck.tar')
     await h.runtime.CheckpointContainer({ container_id: id, location, timeout: 0 })
     const archive = readFileSync(location)
     expect(archive.subarray(257, 262).toString()).toBe('ustar')

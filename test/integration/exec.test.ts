@@ -1,4 +1,8 @@
+import * as grpc from '@grpc/grpc-js'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { EXEC_SYNC_STREAM_BYTES } from '../../src/model/cri/exec-sync.js'
+import { packagePath } from '../../src/paths.js'
+import { loadGroup, serviceConstructor } from '../../src/service-descriptors.cjs'
 import { containerdClients } from '../../src/client.js'
 import type { PodSandboxConfig } from '../../src/generated/runtime/v1/PodSandboxConfig.js'
 import { containerConfig, grpcError, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
@@ -26,6 +30,26 @@ const exec = async (cmd: string[], timeout = 0) => {
 }
 
 describe('ExecSync', () => {
+  test("each stream keeps containerd's 16 MiB; the rest is dropped", async () => {
+    // kubelet's client takes 16 MiB messages; this one takes any, to see all the server sends.
+    const Runtime = serviceConstructor(loadGroup('cri', packagePath('proto')), 'runtime.v1.RuntimeService')
+    const raw = new Runtime(h.fake.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 })
+    try {
+      const r = await new Promise<{ stdout: Buffer; stderr: Buffer; exit_code: number }>((resolve, reject) =>
+        (raw as unknown as Record<string, (req: unknown, cb: (e: Error | null, r: never) => void) => void>).ExecSync!(
+          { container_id: running, cmd: ['sh', '-c', 'yes | head -c 20000000; echo err >&2'], timeout: 60 },
+          (e, res) => (e ? reject(e) : resolve(res)),
+        ),
+      )
+      expect(EXEC_SYNC_STREAM_BYTES).toBe(16 * 1024 * 1024)
+      expect(r.stdout.length).toBe(EXEC_SYNC_STREAM_BYTES)
+      expect(r.stdout.subarray(0, 4).toString()).toBe('y\ny\n')
+      expect([r.stderr.toString(), r.exit_code]).toEqual(['err\n', 0])
+    } finally {
+      raw.close()
+    }
+  })
+
   test('echo, true, false, exit N', async () => {
     expect(await exec(['echo', 'hello', 'world'])).toEqual({ stdout: 'hello world\n', stderr: '', exit: 0 })
     expect(await exec(['/bin/echo', '-n', 'x'])).toEqual({ stdout: 'x', stderr: '', exit: 0 })

@@ -194,6 +194,11 @@ describe('seccomp', () => {
     expect((await grpcError(create('bad', { seccomp: { profile_type: 'Localhost', localhost_ref: bad } }))).details).toBe(
       `failed to create containerd container: decoding seccomp profile failed "${bad}": json: cannot unmarshal number into Go struct field LinuxSeccomp.defaultAction of type specs.LinuxSeccompAction`,
     )
+    // A file that is not JSON (a host's secret, say): the error does not show what it holds.
+    const secret = profile('secret.json', 'root:x:0:0:root:/root:/bin/bash\n')
+    expect((await grpcError(create('secret', { seccomp: { profile_type: 'Localhost', localhost_ref: secret } }))).details).toBe(
+      `failed to create containerd container: decoding seccomp profile failed "${secret}": invalid character looking for beginning of value`,
+    )
     expect((await grpcError(create('ref', { seccomp: { profile_type: 'Unconfined', localhost_ref: bad } }))).details).toBe(
       'failed to get container spec opts: failed to generate seccomp spec opts: seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost',
     )

@@ -57,6 +57,18 @@ describe('parseFlags', () => {
     expect(parse([], { FAKE_CONTAINERD_STATE: 's.json' })).toMatchObject({ state: 's.json' })
   })
 
+  test('a switch: --state-sync on (the default), --no-state-sync off, the last one wins; its variable is 1 or 0', () => {
+    expect(DEFAULTS.stateSync).toBe(true)
+    expect(parse(['--no-state-sync'])).toMatchObject({ stateSync: false })
+    expect(parse(['--no-state-sync', '--state-sync'])).toMatchObject({ stateSync: true })
+    expect(parse([], { FAKE_CONTAINERD_STATE_SYNC: '0' })).toMatchObject({ stateSync: false })
+    expect(parse(['--state-sync'], { FAKE_CONTAINERD_STATE_SYNC: 'false' })).toMatchObject({ stateSync: true })
+    expect(refused([], { FAKE_CONTAINERD_STATE_SYNC: 'maybe' })).toBe(
+      'FAKE_CONTAINERD_STATE_SYNC must be 1, true, yes, on or 0, false, no, off; got "maybe"',
+    )
+    expect(refused(['--state-sync=no'])).toMatch(/state-sync/)
+  })
+
   test('a repeatable flag collects its values; its variable is a list', () => {
     expect(parse(['--runtime-handler', 'kata', '--runtime-handler', 'runc'])).toMatchObject({ runtimeHandlers: ['kata', 'runc'] })
     expect(parse([], { FAKE_CONTAINERD_RUNTIME_HANDLERS: ' runc, kata,' })).toMatchObject({ runtimeHandlers: ['runc', 'kata'] })

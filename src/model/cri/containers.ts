@@ -5,7 +5,7 @@
 //
 // A container is a containerd container record; RUNNING means it has a running task. When the
 // task exits, CRI remembers the exit on the record and deletes the task, as containerd does.
-import { join } from 'node:path'
+import { isAbsolute, join, relative } from 'node:path'
 import type { ContainerConfig__Output } from '../../generated/runtime/v1/ContainerConfig.js'
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../../generated/runtime/v1/LinuxContainerResources.js'
 import type { FiredNodeFaults } from '../../faults/engine.js'
@@ -94,6 +94,12 @@ export class Containers {
     const now = nowString()
     const logDir = sandbox.cri.config.log_directory
     const logPath = logDir && config.log_path ? join(logDir, config.log_path) : ''
+    // kubelet names a file under the pod's log directory; a path that climbs out of it is refused.
+    if (logPath !== '' && !isInside(logDir, logPath)) {
+      throw invalidArgument(
+        `container log path ${JSON.stringify(config.log_path)} is outside the sandbox log directory ${JSON.stringify(logDir)}`,
+      )
+    }
     const args = effectiveArgs(image.content.config, config.command, config.args)
     const record: AppContainerRecord = {
       namespace: CRI_NAMESPACE,
@@ -254,4 +260,10 @@ export class Containers {
     this.node.changed()
     this.node.publish('STOPPED', record.id, record.cri.sandboxId)
   }
+}
+
+/** True when `path` is below the directory `dir` (not `dir` itself), by its words: no symlink is followed. */
+function isInside(dir: string, path: string): boolean {
+  const rel = relative(dir, path)
+  return rel !== '' && rel !== '..' && !rel.startsWith('../') && !isAbsolute(rel)
 }

@@ -1,7 +1,8 @@
 // ExecSync: runs a command in a running container through the same simulated-process machinery as
 // the container's own process (the shell simulator over the container's view), captures its
 // output, and honours the timeout as containerd does (the process is killed and the call fails
-// with "timeout ... exceeded").
+// with "timeout ... exceeded"). Each stream keeps at most containerd's 16 MiB (its cappedWriter):
+// the rest is read and dropped, never held.
 import { SIGKILL } from '../../sim/signals.js'
 import { RuntimeError, unknown, wrap } from '../errors.js'
 import { newId } from '../ids.js'
@@ -19,9 +20,31 @@ export interface ExecSyncHost {
 }
 
 export interface ExecResult {
-  stdout: string
-  stderr: string
+  stdout: Buffer
+  stderr: Buffer
   exitCode: number
+}
+
+/** How much of each stream ExecSync keeps (containerd's maxStreamSize, container_execsync.go); the rest is dropped. */
+export const EXEC_SYNC_STREAM_BYTES = 16 * 1024 * 1024
+
+/** One stream's output up to the cap: what comes past it is dropped without a trace, as containerd does. */
+class CappedOutput {
+  #chunks: Buffer[] = []
+  #remain = EXEC_SYNC_STREAM_BYTES
+
+  write(text: string): void {
+    if (this.#remain <= 0 || text === '') return
+    // A character is at least a byte: no more than `remain` characters are encoded.
+    let bytes = Buffer.from(text.length > this.#remain ? text.slice(0, this.#remain) : text)
+    if (bytes.length > this.#remain) bytes = bytes.subarray(0, this.#remain)
+    this.#chunks.push(bytes)
+    this.#remain -= bytes.length
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.#chunks)
+  }
 }
 
 export async function execSync(
@@ -40,14 +63,14 @@ export async function execSync(
   const process: ProcessSpec = { args: argv, env: (c.spec.process as ProcessSpec | undefined)?.env ?? [] }
   // As containerd does: an exec process of the task (seen by `ctr tasks ps` and in the events),
   // deleted once it has ended.
-  const out = { stdout: '', stderr: '' }
+  const out = { stdout: new CappedOutput(), stderr: new CappedOutput() }
   try {
     node.taskService.addExec(c, execId, process)
   } catch (err) {
     throw wrap(err, `failed to exec in container: failed to create exec ${JSON.stringify(execId)}`)
   }
   try {
-    node.taskService.startExec(c, execId, { write: (stream, text) => void (out[stream] += text), close: () => {} })
+    node.taskService.startExec(c, execId, { write: (stream, text) => out[stream].write(text), close: () => {} })
   } catch (err) {
     node.taskService.deleteExec(c, execId)
     throw wrap(err, `failed to exec in container: failed to start exec ${JSON.stringify(execId)}`)
@@ -72,7 +95,7 @@ export async function execSync(
       }
     }
     const exit = await proc.exited
-    return { ...out, exitCode: exit.code }
+    return { stdout: out.stdout.bytes(), stderr: out.stderr.bytes(), exitCode: exit.code }
   } finally {
     abort.abort()
     signal?.removeEventListener('abort', onCancel)

@@ -174,9 +174,9 @@ export function loadSeccomp(sc: SecurityContextInput | null | undefined): Seccom
   try {
     return decodeProfile(text)
   } catch (err) {
-    throw unknown(
-      `failed to create containerd container: decoding seccomp profile failed ${JSON.stringify(path)}: ${(err as Error).message}`,
-    )
+    // Go names the offending character; a host file's bytes are not the client's to read, so it is left out.
+    const reason = (err as Error).message.replace(/^invalid character '(?:[^'\\]|\\.)*'/, 'invalid character')
+    throw unknown(`failed to create containerd container: decoding seccomp profile failed ${JSON.stringify(path)}: ${reason}`)
   }
 }
 

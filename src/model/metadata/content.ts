@@ -169,6 +169,7 @@ export class Content {
    */
   openWriter(namespace: string, ref: string, total: number, expected: string, lease?: string): Ingest {
     if (ref === '') throw invalidArgument('ref must not be empty: invalid argument')
+    if (expected !== '') checkDigest(expected)
     checkLease(this.core.state, namespace, lease)
     if (expected !== '' && this.has(namespace, expected)) {
       holdResource(this.core.state, namespace, lease, { id: expected, type: 'content' })

@@ -4,7 +4,9 @@
 // /etc/hosts, /etc/resolv.conf, /etc/hostname and /dev/shm are shared by its containers, and so is
 // its UTS namespace (the hostname sethostname changes). The views live in memory; each container's
 // writable layer is saved into its record when the server stops (or a snapshot is taken) and comes
-// back with its view after a restart, and so is a hostname a process set.
+// back with its view after a restart, and so is a hostname a process set. With --state-sync each write
+// of the state saves the layers changed since the last one (a change to a layer is a change to the
+// state), so that what a container wrote survives a crash too.
 import type { CapabilitySets } from '../../sim/fs/security.js'
 import { catalogFiles } from '../../images/catalog.js'
 import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../../sim/fs/index.js'
@@ -63,6 +65,8 @@ export function hostRootfsOf(record: ContainerRecord): string | undefined {
 export interface ViewsHost {
   readonly state: NodeState
   changed(): void
+  /** Each change to a writable layer is a change to the state, saved with it (--state-sync). */
+  readonly durableViews: boolean
   readonly clock: SimClock
   readonly images: Images
   readonly snapshots: Snapshots
@@ -76,6 +80,8 @@ export class ContainerViews {
   #pods = new Map<string, Tmpfs>()
   /** UTS namespaces: one per pod (its sandbox's id), one per container made through containerd's API. */
   #uts = new Map<string, Uts>()
+  /** The generation of each container's writable layer last saved into its record. */
+  #saved = new Map<string, number>()
 
   constructor(private readonly node: ViewsHost) {}
 
@@ -85,6 +91,7 @@ export class ContainerViews {
     if (!fs) {
       fs = this.#create(record)
       this.#fs.set(record.id, fs)
+      if (this.node.durableViews) fs.overlay.onChange = () => this.node.changed()
     }
     return fs
   }
@@ -94,12 +101,14 @@ export class ContainerViews {
     this.#fs.delete(id)
     this.#pods.delete(id)
     this.#uts.delete(id)
+    this.#saved.delete(id)
   }
 
   clear(): void {
     this.#fs.clear()
     this.#pods.clear()
     this.#uts.clear()
+    this.#saved.clear()
   }
 
   /**
@@ -107,9 +116,20 @@ export class ContainerViews {
    * is taken), as the snapshotter keeps an upper directory on disk across a containerd restart.
    */
   save(): void {
+    this.saveChanged(true)
+    this.node.changed()
+  }
+
+  /**
+   * Saves into their records the writable layers changed since they were last saved (all of them
+   * with `all`), and the hostnames processes set; the store calls it before each write (--state-sync).
+   */
+  saveChanged(all = false): void {
     for (const [id, fs] of this.#fs) {
       const record = this.node.state.containers[id]
-      if (!record) continue
+      const generation = fs.overlay.generation
+      if (!record || (!all && this.#saved.get(id) === generation)) continue
+      this.#saved.set(id, generation)
       if (fs.overlay.changes().length === 0) delete record.writableLayer
       else record.writableLayer = fs.overlay.save()
     }
@@ -120,7 +140,6 @@ export class ContainerViews {
       if (uts.hostname === givenHostname(record)) delete record.utsHostname
       else record.utsHostname = uts.hostname
     }
-    this.node.changed()
   }
 
   /** The processes of a container's PID namespace, as /proc and ps show them. */

@@ -315,6 +315,10 @@ export class Overlay implements Backend {
   readonly whiteouts = new Set<string>()
   /** Upper directories that hide whatever the lower layers hold under them. */
   readonly opaque = new Set<string>()
+  /** Counts the changes to the upper layer, so that a saver can tell whether there is anything new. */
+  generation = 0
+  /** Called on each change to the upper layer. */
+  onChange: (() => void) | undefined
 
   constructor(
     readonly lowers: readonly LowerLayer[],
@@ -395,8 +399,14 @@ export class Overlay implements Backend {
     return copy
   }
 
+  #changed(): void {
+    this.generation++
+    this.onChange?.()
+  }
+
   /** Makes an entry in the upper layer where nothing shows now (a removed lower entry makes a directory opaque). */
   #create(p: string, node: MemNode): void {
+    this.#changed()
     this.#copyUp(parentOf(p))
     const wasRemoved = this.whiteouts.delete(p)
     this.upper.set(p, node)
@@ -412,6 +422,7 @@ export class Overlay implements Backend {
       if (this.#bytes - replaced + data.length > this.limitBytes) throw new FsError('ENOSPC', p)
     }
     this.#bytes += data.length
+    this.#changed()
     const node = this.#copyUp(p)
     if (!node) return this.#create(p, newNode('file', attrs, { data }))
     node.data = append ? appendData(bytesOf(node), data) : data
@@ -428,6 +439,7 @@ export class Overlay implements Backend {
   }
 
   remove(p: string): void {
+    this.#changed()
     const inLower = this.#lower(p) !== undefined
     this.upper.delete(p)
     this.opaque.delete(p)
@@ -456,6 +468,7 @@ export class Overlay implements Backend {
   }
 
   setattr(p: string, attrs: { mode?: number; mtimeMs?: number }): void {
+    this.#changed()
     const node = this.#copyUp(p)
     if (!node) return
     if (attrs.mode !== undefined) node.mode = attrs.mode
