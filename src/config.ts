@@ -27,6 +27,8 @@ export interface FakeContainerdOptions {
   seed?: number
   /** How many calls the journal keeps (default 10,000). */
   journalSize?: number
+  /** HOST:PORT of the streaming server Exec, Attach and PortForward URLs point at (default 127.0.0.1, a free port). */
+  streamAddress?: string
   /** A node state JSON file (a snapshot or a scenario) to start from when there is no --state file yet. */
   seedState?: string
 }

@@ -26,6 +26,8 @@ import { fileBlobs, memoryBlobs } from './store/blobs.js'
 import { createLogger, type Logger } from './log.js'
 import { SimClock } from './sim/clock.js'
 import { Harness } from './harness.js'
+import { StreamingServer } from './streaming/server.js'
+import { modelBackend } from './streaming/backend.js'
 
 // Load the wire definitions and the image catalog when the module is imported, so that starting a
 // server (one per test) costs only its socket.
@@ -156,7 +158,19 @@ async function launch(
   const server = new grpc.Server()
   const runtimeVersion = options.runtimeVersion ?? DEFAULTS.runtimeVersion
   const info = runtimeInfo(node, { runtimeName: options.runtimeName ?? DEFAULTS.runtimeName, runtimeVersion })
-  const table = services(node, info, { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` }, { harness })
+  // The streaming server Exec, Attach and PortForward send clients to (containerd's, on 127.0.0.1).
+  const streaming = new StreamingServer(
+    modelBackend(() => node),
+    log,
+  )
+  try {
+    await streaming.listen(options.streamAddress ?? DEFAULTS.streamAddress)
+  } catch (err) {
+    node.close()
+    await store.close()
+    throw new Error(`cannot serve streams on ${options.streamAddress ?? DEFAULTS.streamAddress}: ${(err as Error).message}`)
+  }
+  const table = services(node, info, { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` }, { harness }, streaming)
   for (const s of table) {
     server.addService(s.definition, adapt(s.name, s.definition, s.impl, s.harness ? { open, log } : { open, log, faults, journal }))
   }
@@ -168,6 +182,7 @@ async function launch(
     )
     chmodSync(socketPath, 0o660)
   } catch (err) {
+    await streaming.close()
     node.close()
     await store.close()
     throw err
@@ -188,6 +203,7 @@ async function launch(
           done()
         })
       })
+      await streaming.close()
       node.close()
       await store.close()
       rmSync(socketPath, { force: true })

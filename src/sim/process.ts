@@ -129,6 +129,16 @@ export class SimProcess {
     return true
   }
 
+  /** Its terminal's size as the client last set it (TIOCSWINSZ), if it has one and was told. */
+  winsize: { width: number; height: number } | undefined
+
+  /** The client resized the terminal: the new size, and SIGWINCH. */
+  resize(width: number, height: number): void {
+    if (this.exit !== undefined) return
+    this.winsize = { width, height }
+    this.kill(28)
+  }
+
   /** Ends the process from outside with this exit (the OOM killer: SIGKILL, reported as OOMKilled). */
   end(exit: ExitInfo): void {
     this.#finish(exit)
