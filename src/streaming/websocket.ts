@@ -64,6 +64,9 @@ function accept(
     httpError(socket, 403, `requested protocol(s) are not supported: [${asked.join(' ')}]; supports [${supported.join(' ')}]`)
     return
   }
+  // ws refuses a subprotocol that is not an RFC 7230 token, and SPDY/3.1+portforward.k8s.io has a
+  // '/': it is given a token to parse and answers the chosen protocol as it is (Go's server takes it).
+  if (protocol !== '' && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(protocol)) req.headers['sec-websocket-protocol'] = 'k8s-tunnel'
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
