@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients } from '../../src/client.js'
 import type { PodSandboxConfig } from '../../src/generated/runtime/v1/PodSandboxConfig.js'
-import { containerConfig, grpcError, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
+import { WebSocket } from 'ws'
+import { containerConfig, eventually, grpcError, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
 
 let h: Harness
 let pod: string
@@ -90,23 +91,123 @@ describe('ExecSync', () => {
   })
 })
 
-describe('Exec, Attach, PortForward (streaming comes in a later issue)', () => {
-  test('answer Unimplemented with a message that says so', async () => {
-    for (const err of [
-      await grpcError(h.runtime.Exec({ container_id: running, cmd: ['sh'], stdout: true })),
-      await grpcError(h.runtime.Attach({ container_id: running, stdout: true })),
-      await grpcError(h.runtime.PortForward({ pod_sandbox_id: pod, port: [80] })),
-    ]) {
-      expect(err.code).toBe(12)
-      expect(err.details).toMatch(/not implemented yet in fake-containerd/)
-    }
+/** A WebSocket client of the streaming server: the messages it gets, by channel, and its close. */
+function wsClient(url: string, protocols: string[]) {
+  const ws = new WebSocket(url.replace(/^http/, 'ws'), protocols)
+  const got: { channel: number; data: string }[] = []
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)))
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.on('open', () => resolve())
+    ws.on('error', reject)
+  })
+  ws.on('message', (raw: Buffer, binary: boolean) => {
+    const text = raw.toString('latin1')
+    if (binary) got.push({ channel: raw[0]!, data: raw.subarray(1).toString() })
+    else got.push({ channel: Number(text[0]), data: Buffer.from(text.slice(1), 'base64').toString() })
+  })
+  const on = (channel: number) =>
+    got
+      .filter((m) => m.channel === channel)
+      .map((m) => m.data)
+      .join('')
+  return { ws, got, on, opened, closed }
+}
+
+describe('Exec, Attach, PortForward: URLs on the streaming server', () => {
+  test('Exec answers a single-use URL on 127.0.0.1; a used or unknown token is a 404', async () => {
+    const { url } = await h.runtime.Exec({ container_id: running, cmd: ['echo', 'hi'], stdout: true })
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/exec\/[A-Za-z0-9_-]{8}$/)
+    const c = wsClient(url, ['v4.channel.k8s.io'])
+    await c.closed
+    expect(c.on(1)).toBe('hi\n')
+    expect(JSON.parse(c.on(3))).toEqual({ status: 'Success' })
+    const again = await fetch(url, { method: 'POST' })
+    expect([again.status, await again.text()]).toEqual([404, '404 page not found\n'])
+    const other = await fetch(url.replace(/exec\/.*/, 'exec/AAAAAAAA'))
+    expect(other.status).toBe(404)
+    // A token is for its own kind of request only.
+    const { url: attach } = await h.runtime.Attach({ container_id: running, stdout: true })
+    expect((await fetch(attach.replace('/attach/', '/exec/'))).status).toBe(404)
   })
 
-  test('still validate like containerd first', async () => {
+  test('a plain request with a valid token fails the handshake as kubelet does', async () => {
+    const { url } = await h.runtime.Exec({ container_id: running, cmd: ['true'], stdout: true })
+    const res = await fetch(url, { method: 'POST', headers: { 'X-Stream-Protocol-Version': 'v4.channel.k8s.io' } })
+    expect(res.status).toBe(400)
+    expect(await res.text()).toMatch(/^unable to upgrade: missing upgrade headers in request: http.Header\{/)
+    const { url: u2 } = await h.runtime.Exec({ container_id: running, cmd: ['true'], stdout: true })
+    const none = await fetch(u2, { method: 'POST', headers: { 'X-Stream-Protocol-Version': 'v9' } })
+    expect(none.status).toBe(403)
+    expect(none.headers.get('x-accepted-stream-protocol-versions')).toContain('v4.channel.k8s.io')
+  })
+
+  test('WebSocket exec: stdin in (v5 closes it), stderr apart, exit code in the v4 status; base64 protocol', async () => {
+    const { url } = await h.runtime.Exec({
+      container_id: running,
+      cmd: ['sh', '-c', 'cat; echo oops >&2; exit 4'],
+      stdin: true,
+      stdout: true,
+      stderr: true,
+    })
+    const c = wsClient(url, ['v5.channel.k8s.io'])
+    await c.opened
+    expect(c.ws.protocol).toBe('v5.channel.k8s.io')
+    c.ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('piped in\n')]))
+    c.ws.send(Buffer.from([255, 0]))
+    await c.closed
+    expect(c.on(1)).toBe('piped in\n')
+    expect(c.on(2)).toBe('oops\n')
+    expect(JSON.parse(c.on(3))).toMatchObject({
+      status: 'Failure',
+      reason: 'NonZeroExitCode',
+      details: { causes: [{ reason: 'ExitCode', message: '4' }] },
+    })
+    const { url: b64 } = await h.runtime.Exec({ container_id: running, cmd: ['echo', 'b64'], stdout: true })
+    const d = wsClient(b64, ['base64.channel.k8s.io'])
+    await d.closed
+    expect(d.on(1)).toBe('b64\n')
+    expect(d.on(3)).toBe('') // before v4: nothing on success
+  })
+
+  test('a WebSocket exec with a tty: resize reaches the process, output has CR LF', async () => {
+    const { url } = await h.runtime.Exec({ container_id: running, cmd: ['sh', '-c', 'echo a; echo b'], tty: true, stdout: true })
+    const c = wsClient(url, ['v4.channel.k8s.io'])
+    await c.opened
+    c.ws.send(Buffer.concat([Buffer.from([4]), Buffer.from('{"Width":100,"Height":30}')]))
+    await c.closed
+    expect(c.on(1)).toBe('a\r\nb\r\n')
+  })
+
+  test("a client that goes away ends the exec'd process", async () => {
+    const { url } = await h.runtime.Exec({ container_id: running, cmd: ['sleep', '777'], stdout: true })
+    const c = wsClient(url, ['v4.channel.k8s.io'])
+    await c.opened
+    await eventually(async () => ((await exec(['ps'])).stdout.includes('sleep 777') ? true : undefined), 'the exec running')
+    c.ws.terminate()
+    await eventually(async () => ((await exec(['ps'])).stdout.includes('sleep 777') ? undefined : true), 'the exec gone')
+  })
+
+  test('an unknown subprotocol is refused; a bad handshake does not stop the server', async () => {
+    const { url } = await h.runtime.Exec({ container_id: running, cmd: ['true'], stdout: true })
+    const c = wsClient(url, ['v9.channel.k8s.io'])
+    await expect(c.opened).rejects.toThrow(/403/)
+    expect((await exec(['echo', 'still here'])).stdout).toBe('still here\n')
+  })
+
+  test('validate like containerd', async () => {
     const both = await grpcError(h.runtime.Exec({ container_id: running, cmd: ['sh'], tty: true, stdout: true, stderr: true }))
     expect([both.code, both.details]).toEqual([3, 'tty and stderr cannot both be true'])
     const none = await grpcError(h.runtime.Attach({ container_id: running }))
-    expect(none.code).toBe(3)
-    expect((await grpcError(h.runtime.Exec({ container_id: 'nope', cmd: ['sh'], stdout: true }))).code).toBe(5)
+    expect([none.code, none.details]).toEqual([3, 'one of stdin, stdout, and stderr must be set'])
+    const missing = await grpcError(h.runtime.Exec({ container_id: 'nope', cmd: ['sh'], stdout: true }))
+    expect([missing.code, missing.details]).toEqual([5, 'failed to find container "nope" in store: not found'])
+    const noPod = await grpcError(h.runtime.PortForward({ pod_sandbox_id: 'nope', port: [80] }))
+    expect([noPod.code, noPod.details]).toEqual([5, 'failed to find sandbox "nope": not found'])
+    await h.runtime.StopContainer({ container_id: running, timeout: 0 })
+    const stopped = await grpcError(h.runtime.Exec({ container_id: running, cmd: ['sh'], stdout: true }))
+    expect([stopped.code, stopped.details]).toEqual([2, 'container is in CONTAINER_EXITED state'])
+    await h.runtime.StopPodSandbox({ pod_sandbox_id: pod })
+    const notReady = await grpcError(h.runtime.PortForward({ pod_sandbox_id: pod, port: [80] }))
+    expect([notReady.code, notReady.details]).toEqual([2, 'sandbox container is not running'])
   })
 })
