@@ -27,6 +27,8 @@ export interface ProgramContext {
   readonly stdin?: Input
   /** True when its stdio is a terminal (a task or exec created with terminal: true). */
   readonly terminal?: boolean
+  /** Its terminal's size (TIOCGWINSZ), once a client has set one; present only when it has a terminal. */
+  readonly winsize?: () => { width: number; height: number } | undefined
   /** Aborts when the process ends for any reason; pass it to every wait. */
   readonly signal: AbortSignal
   write(stream: Stream, text: string): void
@@ -89,6 +91,7 @@ export class SimProcess {
       clock: this.#opts.clock,
       stdin: this.#opts.stdin ?? emptyInput,
       terminal: this.#opts.terminal ?? false,
+      ...(this.#opts.terminal ? { winsize: () => this.winsize } : {}),
       signal: this.#controller.signal,
       write: (stream, text) => {
         if (this.exit === undefined) this.#opts.onOutput?.(stream, text)

@@ -169,13 +169,22 @@ describe('Exec, Attach, PortForward: URLs on the streaming server', () => {
     expect(d.on(3)).toBe('') // before v4: nothing on success
   })
 
-  test('a WebSocket exec with a tty: resize reaches the process, output has CR LF', async () => {
-    const { url } = await h.runtime.Exec({ container_id: running, cmd: ['sh', '-c', 'echo a; echo b'], tty: true, stdout: true })
+  test('a WebSocket exec with a tty: resize reaches the process (stty size), input is echoed, output has CR LF', async () => {
+    const { url } = await h.runtime.Exec({
+      container_id: running,
+      cmd: ['sh', '-c', 'read x; stty size; echo "got $x"'],
+      tty: true,
+      stdin: true,
+      stdout: true,
+    })
     const c = wsClient(url, ['v4.channel.k8s.io'])
     await c.opened
     c.ws.send(Buffer.concat([Buffer.from([4]), Buffer.from('{"Width":100,"Height":30}')]))
+    c.ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('go\r')]))
     await c.closed
-    expect(c.on(1)).toBe('a\r\nb\r\n')
+    expect(c.on(1)).toBe('go\r\n30 100\r\ngot go\r\n')
+    const plain = await exec(['stty', 'size'])
+    expect([plain.stderr, plain.exit]).toEqual(['stty: standard input: Not a tty\n', 1])
   })
 
   test("a client that goes away ends the exec'd process", async () => {

@@ -15,6 +15,7 @@ import { ipcs } from './ipcs.js'
 import { nc } from './nc.js'
 import { netstat, nslookup } from './netinfo.js'
 import { wget } from './wget.js'
+import { stty } from './stty.js'
 
 /** The shell's own commands (without any registered later). */
 export const builtins: Readonly<Record<string, import('../context.js').Command>> = {
@@ -38,6 +39,7 @@ export const builtins: Readonly<Record<string, import('../context.js').Command>>
   netstat,
   httpd,
   ipcs,
+  stty,
   sh,
   ash: sh,
   bash: sh,

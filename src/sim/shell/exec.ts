@@ -79,6 +79,7 @@ export function makeCommandContext(program: ProgramContext, o: ContextOptions): 
     fs: o.fs,
     stdin: o.stdin ?? program.stdin ?? emptyInput,
     terminal: program.terminal ?? false,
+    ...(program.winsize ? { winsize: program.winsize } : {}),
     identity: o.identity,
     hostname: o.hostname,
     processes: o.processes,

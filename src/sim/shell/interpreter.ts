@@ -112,6 +112,8 @@ export interface ShellSystem {
   readonly kernel?: Kernel | undefined
   /** The container's memory cgroup, which what the shell's commands allocate is charged to. */
   readonly memory?: CommandContext['memory']
+  /** The size of the process's terminal, when it has one (stty size). */
+  readonly winsize?: CommandContext['winsize']
 }
 
 export interface ShellOptions {
@@ -1252,6 +1254,7 @@ export class Shell {
       ...(this.sys.net ? { net: this.sys.net } : {}),
       ...(this.sys.kernel ? { kernel: this.sys.kernel } : {}),
       ...(this.sys.memory ? { memory: this.sys.memory } : {}),
+      ...(this.sys.winsize ? { winsize: this.sys.winsize } : {}),
       pid: this.proc.pid,
       isInit: o.exec ? this.proc.isInit : false,
       drain: streams.drain,
@@ -1732,6 +1735,7 @@ export function shellFromContext(ctx: CommandContext, o: { name: string; script?
       ...(ctx.net ? { net: ctx.net } : {}),
       kernel: ctx.kernel,
       ...(ctx.memory ? { memory: ctx.memory } : {}),
+      ...(ctx.winsize ? { winsize: ctx.winsize } : {}),
     },
     // A shell started by another shell reads through the same buffer, so no input is lost between them.
     io: Io.of(
