@@ -2,10 +2,8 @@
 // (SPDY/3.1+portforward.k8s.io): the client opens an error and a data stream per connection, paired
 // by requestID, each naming the port; the data stream is joined to a connection to that port inside
 // the pod. A failure is written on the error stream and both streams are reset.
-import type { IncomingMessage } from 'node:http'
-import type { Duplex } from 'node:stream'
 import type { Logger } from '../log.js'
-import type { StreamingBackend } from './remotecommand.js'
+import type { StreamingBackend, Upgrade } from './remotecommand.js'
 import { STREAM_CREATION_TIMEOUT_MS, upgradeSpdy } from './spdy-remotecommand.js'
 import type { SpdyConnection, SpdyStream } from './spdy/connection.js'
 import { RST } from './spdy/frames.js'
@@ -118,14 +116,7 @@ async function forward(
 }
 
 /** Port-forward over SPDY on an upgraded socket (or a WebSocket tunnelled as a Duplex). */
-export function serveSpdyPortForward(
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-  sandboxId: string,
-  backend: StreamingBackend,
-  log: Logger,
-): SpdyConnection | undefined {
+export function serveSpdyPortForward({ req, socket, head, backend, log }: Upgrade, sandboxId: string): SpdyConnection | undefined {
   const handler = servePortForwardStreams(sandboxId, backend, log)
   return upgradeSpdy(req, socket, head, [PORTFORWARD_PROTOCOL], handler.onStream, handler.onClose)?.conn
 }

@@ -2,6 +2,9 @@
 // channels): the client's streams given to the model, then the status message kubelet's
 // remotecommand server writes (v4: JSON on the error stream; earlier: the error text, nothing on
 // success), then the streams closed.
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Logger } from '../log.js'
 import type { StreamClient } from '../model/cri/streams.js'
 import type { Stream } from '../sim/process.js'
 
@@ -42,6 +45,15 @@ export interface StreamingBackend {
   }
 }
 
+/** An upgrade request the streaming server hands a protocol: the request, its socket, the bytes read past its head. */
+export interface Upgrade {
+  req: IncomingMessage
+  socket: Duplex
+  head: Buffer
+  backend: StreamingBackend
+  log: Logger
+}
+
 /** One direction of a transport's channel the server writes. */
 export interface OutChannel {
   write(data: Buffer): void
@@ -51,6 +63,35 @@ export interface OutChannel {
 /** One channel the client writes. */
 export interface InChannel {
   read(data: (chunk: Buffer) => void, end: () => void): void
+}
+
+/** An input channel: what arrives is kept until a reader takes it, then handed over as it comes. */
+export class Inbox implements InChannel {
+  #chunks: Buffer[] = []
+  #ended = false
+  #reader: { data: (c: Buffer) => void; end: () => void } | undefined
+
+  get ended(): boolean {
+    return this.#ended
+  }
+
+  read(data: (chunk: Buffer) => void, end: () => void = () => {}): void {
+    this.#reader = { data, end }
+    for (const c of this.#chunks.splice(0)) data(c)
+    if (this.#ended) end()
+  }
+
+  push(chunk: Buffer): void {
+    if (this.#ended || chunk.length === 0) return
+    if (this.#reader) this.#reader.data(chunk)
+    else this.#chunks.push(chunk)
+  }
+
+  end(): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#reader?.end()
+  }
 }
 
 /** The channels a transport has set up for one exec or attach. */

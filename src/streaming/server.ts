@@ -88,12 +88,13 @@ export class StreamingServer {
     const request = req.method === 'GET' || req.method === 'POST' ? this.#take(req.url) : undefined
     if (!request) return httpError(socket, 404, '404 page not found')
     const ws = isWebSocketRequest(req)
+    const upgrade = { req, socket, head, backend: this.backend, log: this.log }
     try {
       if (request.kind === 'portforward') {
-        if (ws) serveWebSocketPortForward(req, socket, head, request.sandboxId, this.backend, this.log)
-        else serveSpdyPortForward(req, socket, head, request.sandboxId, this.backend, this.log)
-      } else if (ws) serveWebSocketRemoteCommand(req, socket, head, request, this.backend, this.log)
-      else serveSpdyRemoteCommand(req, socket, head, request, this.backend, this.log)
+        if (ws) serveWebSocketPortForward(upgrade, request.sandboxId)
+        else serveSpdyPortForward(upgrade, request.sandboxId)
+      } else if (ws) serveWebSocketRemoteCommand(upgrade, request)
+      else serveSpdyRemoteCommand(upgrade, request)
     } catch (err) {
       this.log.warn(`streaming ${request.kind}: ${(err as Error).message}`)
       socket.destroy()

@@ -2,9 +2,8 @@
 // upgrade, wait for the client's streams (error, stdin, stdout, stderr, resize as asked), then run.
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { Logger } from '../log.js'
 import { asksUpgrade, goHeaderDump, httpError, negotiate, PROTOCOL_HEADER } from './handshake.js'
-import { serveRemoteCommand, type AttachRequest, type Channels, type ExecRequest, type StreamingBackend } from './remotecommand.js'
+import { serveRemoteCommand, type AttachRequest, type Channels, type ExecRequest, type Upgrade } from './remotecommand.js'
 import { SpdyConnection, type SpdyStream } from './spdy/connection.js'
 
 export const REMOTECOMMAND_PROTOCOLS = ['v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'] as const
@@ -39,14 +38,7 @@ export function upgradeSpdy(
   return { protocol, conn: new SpdyConnection(socket, { onStream, onClose }) }
 }
 
-export function serveSpdyRemoteCommand(
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-  request: ExecRequest | AttachRequest,
-  backend: StreamingBackend,
-  log: Logger,
-): void {
+export function serveSpdyRemoteCommand({ req, socket, head, backend, log }: Upgrade, request: ExecRequest | AttachRequest): void {
   const gone = new AbortController()
   const streams = new Map<string, SpdyStream>()
   let expected = Infinity

@@ -6,17 +6,9 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, createWebSocketStream, type RawData, type WebSocket } from 'ws'
-import type { Logger } from '../log.js'
 import { httpError } from './handshake.js'
 import { servePortForwardStreams } from './portforward.js'
-import {
-  serveRemoteCommand,
-  type AttachRequest,
-  type Channels,
-  type ExecRequest,
-  type InChannel,
-  type StreamingBackend,
-} from './remotecommand.js'
+import { Inbox, serveRemoteCommand, type AttachRequest, type Channels, type ExecRequest, type Upgrade } from './remotecommand.js'
 import { SpdyConnection } from './spdy/connection.js'
 
 export const WS_REMOTECOMMAND_PROTOCOLS = [
@@ -76,36 +68,7 @@ function accept(
   wss.handleUpgrade(req, socket, head, (ws) => then(ws, protocol))
 }
 
-/** An input channel: what arrives is kept until a reader takes it. */
-class Inbox implements InChannel {
-  #chunks: Buffer[] = []
-  #ended = false
-  #reader: { data: (c: Buffer) => void; end: () => void } | undefined
-  read(data: (chunk: Buffer) => void, end: () => void): void {
-    this.#reader = { data, end }
-    for (const c of this.#chunks.splice(0)) data(c)
-    if (this.#ended) end()
-  }
-  push(chunk: Buffer): void {
-    if (this.#ended || chunk.length === 0) return
-    if (this.#reader) this.#reader.data(chunk)
-    else this.#chunks.push(chunk)
-  }
-  end(): void {
-    if (this.#ended) return
-    this.#ended = true
-    this.#reader?.end()
-  }
-}
-
-export function serveWebSocketRemoteCommand(
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-  request: ExecRequest | AttachRequest,
-  backend: StreamingBackend,
-  log: Logger,
-): void {
+export function serveWebSocketRemoteCommand({ req, socket, head, backend, log }: Upgrade, request: ExecRequest | AttachRequest): void {
   accept(req, socket, head, WS_REMOTECOMMAND_PROTOCOLS, (ws, protocol) => {
     const base64 = protocol.includes('base64')
     const gone = new AbortController()
@@ -159,14 +122,7 @@ export function serveWebSocketRemoteCommand(
 }
 
 /** Port-forward with SPDY tunnelled in WebSocket binary messages (kubectl and crictl's websocket transport). */
-export function serveWebSocketPortForward(
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-  sandboxId: string,
-  backend: StreamingBackend,
-  log: Logger,
-): void {
+export function serveWebSocketPortForward({ req, socket, head, backend, log }: Upgrade, sandboxId: string): void {
   accept(req, socket, head, [WS_PORTFORWARD_TUNNEL], (ws, protocol) => {
     if (protocol !== WS_PORTFORWARD_TUNNEL) {
       ws.close(1002, `port-forward over WebSocket needs the ${WS_PORTFORWARD_TUNNEL} subprotocol`)

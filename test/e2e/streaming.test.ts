@@ -74,6 +74,17 @@ describe.each(transports)('crictl streaming (%s, %s)', (CRICTL, transport) => {
     return id
   }
 
+  /** crictl port-forward from a free local port to the pod's `to`, once it says it forwards. */
+  const forward = async (to: number) => {
+    const port = await freePort()
+    const child = spawn(CRICTL, [...base(), 'port-forward', ...flags, pod, `${port}:${to}`])
+    let output = ''
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()))
+    await eventually(() => (output.includes('Forwarding from 127.0.0.1') ? true : undefined), 'the forward')
+    return { port, output: () => output, stop: () => child.kill() }
+  }
+
   beforeAll(async () => {
     h = await harness()
     podFile = join(h.logDir, 'pod.json')
@@ -159,32 +170,22 @@ describe.each(transports)('crictl streaming (%s, %s)', (CRICTL, transport) => {
       async () => ((await exec([box, 'wget', '-qO-', 'http://127.0.0.1:8080/'])).stdout.includes('hello') ? true : undefined),
       'httpd',
     )
-    const port = await freePort()
-    const fwd = spawn(CRICTL, [...base(), 'port-forward', ...flags, pod, `${port}:8080`])
-    let log = ''
-    fwd.stdout.on('data', (c: Buffer) => (log += c.toString()))
-    fwd.stderr.on('data', (c: Buffer) => (log += c.toString()))
+    const web = await forward(8080)
     try {
-      await eventually(() => (log.includes('Forwarding from 127.0.0.1') ? true : undefined), 'the forward')
-      for (let i = 0; i < 3; i++) expect(await fetchPage(port)).toEqual({ status: 200, body: 'hello from httpd\n' })
-      expect((await fetchPage(port, '/missing')).status).toBe(404)
+      for (let i = 0; i < 3; i++) expect(await fetchPage(web.port)).toEqual({ status: 200, body: 'hello from httpd\n' })
+      expect((await fetchPage(web.port, '/missing')).status).toBe(404)
     } finally {
-      fwd.kill()
+      web.stop()
     }
-    const port2 = await freePort()
-    const none = spawn(CRICTL, [...base(), 'port-forward', ...flags, pod, `${port2}:9999`])
-    let err = ''
-    none.stdout.on('data', (c: Buffer) => (err += c.toString()))
-    none.stderr.on('data', (c: Buffer) => (err += c.toString()))
+    const none = await forward(9999)
     try {
-      await eventually(() => (err.includes('Forwarding from 127.0.0.1') ? true : undefined), 'the forward')
-      await fetchPage(port2).catch(() => undefined)
-      await eventually(() => (err.includes('connection refused') ? true : undefined), 'the error')
-      expect(err.replaceAll('\\"', '"')).toContain(
+      await fetchPage(none.port).catch(() => undefined)
+      await eventually(() => (none.output().includes('connection refused') ? true : undefined), 'the error')
+      expect(none.output().replaceAll('\\"', '"')).toContain(
         `error forwarding port 9999 to pod ${pod}, uid : failed to execute portforward in network namespace "/var/run/netns/cni-${pod.slice(0, 8)}": failed to connect to localhost:9999 inside namespace "${pod}", IPv4: dial tcp4 127.0.0.1:9999: connect: connection refused`,
       )
     } finally {
-      none.kill()
+      none.stop()
     }
   })
 })

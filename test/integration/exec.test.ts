@@ -110,7 +110,20 @@ function wsClient(url: string, protocols: string[]) {
       .filter((m) => m.channel === channel)
       .map((m) => m.data)
       .join('')
-  return { ws, got, on, opened, closed }
+  const send = (channel: number, data: string) => ws.send(Buffer.concat([Buffer.from([channel]), Buffer.from(data)]))
+  return { ws, got, on, send, opened, closed }
+}
+
+/** An Exec for `cmd` with these streams, and a WebSocket client of its URL, connected. */
+async function wsExec(
+  cmd: string[],
+  streams: { stdin?: boolean; stdout?: boolean; stderr?: boolean; tty?: boolean },
+  protocol = 'v4.channel.k8s.io',
+) {
+  const { url } = await h.runtime.Exec({ container_id: running, cmd, ...streams })
+  const c = wsClient(url, [protocol])
+  await c.opened
+  return c
 }
 
 describe('Exec, Attach, PortForward: URLs on the streaming server', () => {
@@ -142,17 +155,9 @@ describe('Exec, Attach, PortForward: URLs on the streaming server', () => {
   })
 
   test('WebSocket exec: stdin in (v5 closes it), stderr apart, exit code in the v4 status; base64 protocol', async () => {
-    const { url } = await h.runtime.Exec({
-      container_id: running,
-      cmd: ['sh', '-c', 'cat; echo oops >&2; exit 4'],
-      stdin: true,
-      stdout: true,
-      stderr: true,
-    })
-    const c = wsClient(url, ['v5.channel.k8s.io'])
-    await c.opened
+    const c = await wsExec(['sh', '-c', 'cat; echo oops >&2; exit 4'], { stdin: true, stdout: true, stderr: true }, 'v5.channel.k8s.io')
     expect(c.ws.protocol).toBe('v5.channel.k8s.io')
-    c.ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('piped in\n')]))
+    c.send(0, 'piped in\n')
     c.ws.send(Buffer.from([255, 0]))
     await c.closed
     expect(c.on(1)).toBe('piped in\n')
@@ -170,17 +175,9 @@ describe('Exec, Attach, PortForward: URLs on the streaming server', () => {
   })
 
   test('a WebSocket exec with a tty: resize reaches the process (stty size), input is echoed, output has CR LF', async () => {
-    const { url } = await h.runtime.Exec({
-      container_id: running,
-      cmd: ['sh', '-c', 'read x; stty size; echo "got $x"'],
-      tty: true,
-      stdin: true,
-      stdout: true,
-    })
-    const c = wsClient(url, ['v4.channel.k8s.io'])
-    await c.opened
-    c.ws.send(Buffer.concat([Buffer.from([4]), Buffer.from('{"Width":100,"Height":30}')]))
-    c.ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('go\r')]))
+    const c = await wsExec(['sh', '-c', 'read x; stty size; echo "got $x"'], { tty: true, stdin: true, stdout: true })
+    c.send(4, '{"Width":100,"Height":30}')
+    c.send(0, 'go\r')
     await c.closed
     expect(c.on(1)).toBe('go\r\n30 100\r\ngot go\r\n')
     const plain = await exec(['stty', 'size'])
@@ -188,9 +185,7 @@ describe('Exec, Attach, PortForward: URLs on the streaming server', () => {
   })
 
   test("a client that goes away ends the exec'd process", async () => {
-    const { url } = await h.runtime.Exec({ container_id: running, cmd: ['sleep', '777'], stdout: true })
-    const c = wsClient(url, ['v4.channel.k8s.io'])
-    await c.opened
+    const c = await wsExec(['sleep', '777'], { stdout: true })
     await eventually(async () => ((await exec(['ps'])).stdout.includes('sleep 777') ? true : undefined), 'the exec running')
     c.ws.terminate()
     await eventually(async () => ((await exec(['ps'])).stdout.includes('sleep 777') ? undefined : true), 'the exec gone')

@@ -6,6 +6,7 @@
 // ignored both ways.
 import type { Duplex } from 'node:stream'
 import { constants, createDeflate, createInflate, type Deflate, type Inflate } from 'node:zlib'
+import { Inbox } from '../remotecommand.js'
 import { SPDY3_DICTIONARY } from './dictionary.js'
 import {
   FLAG_FIN,
@@ -46,29 +47,22 @@ function flushThrough(z: Deflate | Inflate, input: Buffer): Promise<Buffer> {
   })
 }
 
-/** One stream a client opened. What arrives is kept until a reader takes it. */
-export class SpdyStream {
-  #chunks: Buffer[] = []
-  #ended = false
-  #reader: { data: (chunk: Buffer) => void; end: () => void } | undefined
+/** One stream a client opened: what the client sends arrives in it (an Inbox), what we write goes out as DATA. */
+export class SpdyStream extends Inbox {
   /** We sent FIN (or RST). */
   sentFin = false
-  /** The client's FIN (or a reset, or the connection closing). */
-  get remoteEnded(): boolean {
-    return this.#ended
-  }
 
   constructor(
     private readonly conn: SpdyConnection,
     readonly id: number,
     readonly headers: Readonly<Record<string, string>>,
-  ) {}
+  ) {
+    super()
+  }
 
-  /** Hands what arrived and what will arrive to `data`, then `end` once the client is done sending. */
-  read(data: (chunk: Buffer) => void, end: () => void = () => {}): void {
-    this.#reader = { data, end }
-    for (const c of this.#chunks.splice(0)) data(c)
-    if (this.#ended) end()
+  /** The client's FIN (or a reset, or the connection closing). */
+  get remoteEnded(): boolean {
+    return this.ended
   }
 
   write(data: Buffer | string): void {
@@ -78,7 +72,7 @@ export class SpdyStream {
   }
 
   /** Half-closes our side (FIN). */
-  end(): void {
+  override end(): void {
     if (this.sentFin) return
     this.sentFin = true
     this.conn.send(dataFrame(this.id, Buffer.alloc(0), true))
@@ -90,18 +84,9 @@ export class SpdyStream {
     this.remoteEnd()
   }
 
-  /** @internal */
-  receive(chunk: Buffer): void {
-    if (this.#ended || chunk.length === 0) return
-    if (this.#reader) this.#reader.data(chunk)
-    else this.#chunks.push(chunk)
-  }
-
-  /** @internal */
+  /** @internal The client has sent all it will. */
   remoteEnd(): void {
-    if (this.#ended) return
-    this.#ended = true
-    this.#reader?.end()
+    super.end()
   }
 }
 
@@ -172,7 +157,7 @@ export class SpdyConnection {
     if (!frame.control) {
       const stream = this.streams.get(frame.streamId)
       if (!stream) return this.send(rstStreamFrame(frame.streamId, RST.invalidStream))
-      stream.receive(frame.data)
+      stream.push(frame.data)
       if (frame.flags & FLAG_FIN) stream.remoteEnd()
       return
     }
