@@ -157,7 +157,7 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
       const s = node.sandboxes.find(req.pod_sandbox_id)
       if (!s) throw new RuntimeError('NotFound', `failed to find sandbox ${JSON.stringify(req.pod_sandbox_id)}: not found`)
       if (!s.cri.ready) throw unknown('sandbox container is not running')
-      return { url: streams.url({ kind: 'portforward', sandboxId: s.id }) }
+      return { url: streams.url({ kind: 'portforward', sandboxId: s.id, ports: req.port }) }
     },
 
     ContainerStats: (req) => {

@@ -3,7 +3,7 @@
 // by requestID, each naming the port; the data stream is joined to a connection to that port inside
 // the pod. A failure is written on the error stream and both streams are reset.
 import type { Logger } from '../log.js'
-import type { StreamingBackend, Upgrade } from './remotecommand.js'
+import type { InChannel, StreamingBackend, Upgrade } from './remotecommand.js'
 import { STREAM_CREATION_TIMEOUT_MS, upgradeSpdy } from './spdy-remotecommand.js'
 import type { SpdyConnection, SpdyStream } from './spdy/connection.js'
 import { RST } from './spdy/frames.js'
@@ -66,30 +66,36 @@ export function servePortForwardStreams(
       clearTimeout(pair.timer)
       pairs.delete(requestId)
       const { error, data } = pair
-      queueMicrotask(() => void forward(sandboxId, Number(stream.headers['port']), data, error, backend, gone.signal))
+      queueMicrotask(() => void forwardPair(sandboxId, Number(stream.headers['port']), data, error, backend, gone.signal))
     }
     return undefined
   }
   return { onStream, onClose: () => gone.abort() }
 }
 
-/** Joins a data stream to a connection into the pod until both sides are done (or one has been for a second, as containerd waits). */
-async function forward(
+/** A transport's data channel for one forwarded connection: what the client sends, and our side of it. */
+export interface DataChannel extends InChannel {
+  write(data: Buffer): void
+  end(): void
+}
+
+/**
+ * Joins a data channel to a connection to `port` inside the pod until both directions are done (or
+ * one is and the other has had a second, as containerd's portForward waits). Resolves to the error
+ * kubelet writes on the error stream, or undefined.
+ */
+export async function forward(
   sandboxId: string,
   port: number,
-  data: SpdyStream,
-  error: SpdyStream,
+  data: DataChannel,
   backend: StreamingBackend,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<string | undefined> {
   let conn: ReturnType<StreamingBackend['portForward']>
   try {
     conn = backend.portForward(sandboxId, port, signal)
   } catch (err) {
-    error.write(`error forwarding port ${port} to pod ${sandboxId}, uid : ${(err as Error).message}`)
-    data.reset(RST.cancel)
-    error.reset(RST.cancel)
-    return
+    return `error forwarding port ${port} to pod ${sandboxId}, uid : ${(err as Error).message}`
   }
   const fromClient = new Promise<void>((resolve) =>
     data.read(
@@ -106,11 +112,29 @@ async function forward(
   })()
   const ended = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
   await Promise.race([fromClient, fromPod, ended])
-  // The other direction gets a second to finish, as containerd's portForward waits.
   let timer: NodeJS.Timeout | undefined
   await Promise.race([Promise.all([fromClient, fromPod]), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000))), ended])
   clearTimeout(timer)
   conn.close()
+  return undefined
+}
+
+/** One SPDY pair forwarded: a failure on the error stream and both reset, else both closed. */
+async function forwardPair(
+  sandboxId: string,
+  port: number,
+  data: SpdyStream,
+  error: SpdyStream,
+  backend: StreamingBackend,
+  signal: AbortSignal,
+): Promise<void> {
+  const failed = await forward(sandboxId, port, data, backend, signal)
+  if (failed !== undefined) {
+    error.write(failed)
+    data.reset(RST.cancel)
+    error.reset(RST.cancel)
+    return
+  }
   data.end()
   error.end()
 }

@@ -25,6 +25,8 @@ export interface AttachRequest extends Omit<ExecRequest, 'kind' | 'cmd'> {
 export interface PortForwardRequest {
   kind: 'portforward'
   sandboxId: string
+  /** The request's ports: what a WebSocket (v4 channels) client gets forwarded; SPDY streams name their own. */
+  ports: number[]
 }
 
 export type StreamRequest = ExecRequest | AttachRequest | PortForwardRequest

@@ -91,7 +91,7 @@ export class StreamingServer {
     const upgrade = { req, socket, head, backend: this.backend, log: this.log }
     try {
       if (request.kind === 'portforward') {
-        if (ws) serveWebSocketPortForward(upgrade, request.sandboxId)
+        if (ws) serveWebSocketPortForward(upgrade, request.sandboxId, request.ports)
         else serveSpdyPortForward(upgrade, request.sandboxId)
       } else if (ws) serveWebSocketRemoteCommand(upgrade, request)
       else serveSpdyRemoteCommand(upgrade, request)

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, createWebSocketStream, type RawData, type WebSocket } from 'ws'
 import { httpError } from './handshake.js'
-import { servePortForwardStreams } from './portforward.js'
+import { forward, servePortForwardStreams } from './portforward.js'
 import { Inbox, serveRemoteCommand, type AttachRequest, type Channels, type ExecRequest, type Upgrade } from './remotecommand.js'
 import { SpdyConnection } from './spdy/connection.js'
 
@@ -19,6 +19,7 @@ export const WS_REMOTECOMMAND_PROTOCOLS = [
   'base64.channel.k8s.io',
 ] as const
 export const WS_PORTFORWARD_TUNNEL = 'SPDY/3.1+portforward.k8s.io'
+export const WS_PORTFORWARD_PROTOCOLS = [WS_PORTFORWARD_TUNNEL, 'v4.channel.k8s.io', 'v4.base64.channel.k8s.io'] as const
 
 const STREAM_CLOSE = 255
 /** The largest message a client may send (a resize or a stdin chunk is far less). */
@@ -68,32 +69,38 @@ function accept(
   wss.handleUpgrade(req, socket, head, (ws) => then(ws, protocol))
 }
 
+/**
+ * kubelet's channel framing on an open WebSocket: each message the client sends is handed to
+ * `receive` by channel; the returned function sends on a channel (binary, or base64 text).
+ */
+function channelSocket(
+  ws: WebSocket,
+  protocol: string,
+  receive: (channel: number, data: Buffer) => void,
+): (channel: number, data: Buffer) => void {
+  const base64 = protocol.includes('base64')
+  ws.on('message', (raw: RawData, isBinary: boolean) => {
+    const msg = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as Buffer)
+    if (msg.length === 0) return
+    if (base64 && !isBinary) receive(msg[0]! - 0x30, Buffer.from(msg.subarray(1).toString('latin1'), 'base64'))
+    else receive(msg[0]!, msg.subarray(1))
+  })
+  return (channel, data) => {
+    if (ws.readyState !== ws.OPEN) return
+    if (base64) ws.send(`${channel}${data.toString('base64')}`)
+    else ws.send(Buffer.concat([Buffer.from([channel]), data]))
+  }
+}
+
 export function serveWebSocketRemoteCommand({ req, socket, head, backend, log }: Upgrade, request: ExecRequest | AttachRequest): void {
   accept(req, socket, head, WS_REMOTECOMMAND_PROTOCOLS, (ws, protocol) => {
-    const base64 = protocol.includes('base64')
     const gone = new AbortController()
     const inboxes = [new Inbox(), undefined, undefined, undefined, new Inbox()] as const
-    const send = (channel: number, data: Buffer): void => {
-      if (ws.readyState !== ws.OPEN) return
-      if (base64) ws.send(`${channel}${data.toString('base64')}`)
-      else ws.send(Buffer.concat([Buffer.from([channel]), data]))
-    }
-    const out = (channel: number): Channels['error'] => ({ write: (d) => send(channel, d), end: () => {} })
-    ws.on('message', (raw: RawData, isBinary: boolean) => {
-      const msg = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as Buffer)
-      if (msg.length === 0) return
-      let channel: number
-      let data: Buffer
-      if (base64 && !isBinary) {
-        channel = msg[0]! - 0x30
-        data = Buffer.from(msg.subarray(1).toString('latin1'), 'base64')
-      } else {
-        channel = msg[0]!
-        data = msg.subarray(1)
-      }
+    const send = channelSocket(ws, protocol, (channel, data) => {
       if (channel === STREAM_CLOSE && protocol === 'v5.channel.k8s.io') return void inboxes[data[0] as 0 | 4]?.end()
       inboxes[channel as 0 | 4]?.push(data)
     })
+    const out = (channel: number): Channels['error'] => ({ write: (d) => send(channel, d), end: () => {} })
     ws.on('close', () => {
       for (const box of inboxes) box?.end()
       gone.abort()
@@ -121,16 +128,37 @@ export function serveWebSocketRemoteCommand({ req, socket, head, backend, log }:
   })
 }
 
-/** Port-forward with SPDY tunnelled in WebSocket binary messages (kubectl and crictl's websocket transport). */
-export function serveWebSocketPortForward({ req, socket, head, backend, log }: Upgrade, sandboxId: string): void {
-  accept(req, socket, head, [WS_PORTFORWARD_TUNNEL], (ws, protocol) => {
-    if (protocol !== WS_PORTFORWARD_TUNNEL) {
-      ws.close(1002, `port-forward over WebSocket needs the ${WS_PORTFORWARD_TUNNEL} subprotocol`)
+/**
+ * Port-forward over WebSocket: SPDY tunnelled in binary messages (SPDY/3.1+portforward.k8s.io, kubectl
+ * and crictl's websocket transport), or kubelet's v4 channels: a data and an error channel for each
+ * port the PortForward request named, each opened with the port (2 bytes, little-endian).
+ */
+export function serveWebSocketPortForward({ req, socket, head, backend, log }: Upgrade, sandboxId: string, ports: readonly number[]): void {
+  accept(req, socket, head, WS_PORTFORWARD_PROTOCOLS, (ws, protocol) => {
+    ws.on('error', (err) => log.debug(`websocket port-forward: ${err.message}`))
+    if (protocol === WS_PORTFORWARD_TUNNEL) {
+      const duplex = createWebSocketStream(ws)
+      duplex.on('error', (err) => log.debug(`websocket port-forward: ${err.message}`))
+      const handler = servePortForwardStreams(sandboxId, backend, log)
+      new SpdyConnection(duplex, { onStream: handler.onStream, onClose: handler.onClose })
       return
     }
-    const duplex = createWebSocketStream(ws)
-    duplex.on('error', (err) => log.debug(`websocket port-forward: ${err.message}`))
-    const handler = servePortForwardStreams(sandboxId, backend, log)
-    new SpdyConnection(duplex, { onStream: handler.onStream, onClose: handler.onClose })
+    const gone = new AbortController()
+    const inboxes = ports.map(() => new Inbox())
+    const send = channelSocket(ws, protocol, (channel, data) => (channel % 2 === 0 ? inboxes[channel / 2]?.push(data) : undefined))
+    ws.on('close', () => {
+      for (const box of inboxes) box.end()
+      gone.abort()
+    })
+    const forwarded = ports.map(async (port, i) => {
+      const le = Buffer.alloc(2)
+      le.writeUInt16LE(port)
+      send(2 * i, le)
+      send(2 * i + 1, le)
+      const data = { read: inboxes[i]!.read.bind(inboxes[i]), write: (d: Buffer) => send(2 * i, d), end: () => {} }
+      const failed = await forward(sandboxId, port, data, backend, gone.signal)
+      if (failed !== undefined) send(2 * i + 1, Buffer.from(failed))
+    })
+    void Promise.all(forwarded).then(() => ws.close(1000))
   })
 }

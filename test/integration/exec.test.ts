@@ -191,6 +191,27 @@ describe('Exec, Attach, PortForward: URLs on the streaming server', () => {
     await eventually(async () => ((await exec(['ps'])).stdout.includes('sleep 777') ? undefined : true), 'the exec gone')
   })
 
+  test('WebSocket port-forward (v4 channels): each asked port opens with its number, data reaches the pod, refusal on the error channel', async () => {
+    await runContainer(
+      h,
+      pod,
+      config,
+      containerConfig('web', { command: ['sh', '-c', 'mkdir /www && echo page > /www/index.html && httpd -f -p 8080 -h /www'] }),
+    )
+    await eventually(async () => ((await exec(['wget', '-qO-', 'http://127.0.0.1:8080/'])).stdout === 'page\n' ? true : undefined), 'httpd')
+    const { url } = await h.runtime.PortForward({ pod_sandbox_id: pod, port: [8080, 9999] })
+    expect(url).toMatch(/\/portforward\/[A-Za-z0-9_-]{8}$/)
+    const c = wsClient(url, ['v4.channel.k8s.io'])
+    await c.opened
+    const port = (channel: number) => c.got.find((m) => m.channel === channel)?.data
+    await eventually(() => (c.got.length >= 4 ? true : undefined), 'the port messages')
+    expect([0, 1, 2, 3].map((ch) => Buffer.from(port(ch) ?? '', 'latin1').length)).toEqual([2, 2, 2, 2])
+    c.send(0, 'GET / HTTP/1.0\r\n\r\n')
+    await c.closed
+    expect(c.on(0)).toMatch(/^..HTTP\/1\.[01] 200 OK\r\n[\s\S]*\r\n\r\npage\n$/)
+    expect(c.on(3)).toContain('failed to connect to localhost:9999 inside namespace')
+  })
+
   test('an unknown subprotocol is refused; a bad handshake does not stop the server', async () => {
     const { url } = await h.runtime.Exec({ container_id: running, cmd: ['true'], stdout: true })
     const c = wsClient(url, ['v9.channel.k8s.io'])
