@@ -212,6 +212,28 @@ describe('Exec, Attach, PortForward: URLs on the streaming server', () => {
     expect(c.on(3)).toContain('failed to connect to localhost:9999 inside namespace')
   })
 
+  test('attach: several clients at once see the output; stdin from one; its stdin ending detaches it (no stdin_once)', async () => {
+    const id = await runContainer(
+      h,
+      pod,
+      config,
+      containerConfig('reader', { command: ['sh', '-c', 'while read l; do echo "got $l"; done'], stdin: true }),
+    )
+    const { url: one } = await h.runtime.Attach({ container_id: id, stdin: true, stdout: true })
+    const { url: two } = await h.runtime.Attach({ container_id: id, stdout: true })
+    const a = wsClient(one, ['v5.channel.k8s.io'])
+    const b = wsClient(two, ['v4.channel.k8s.io'])
+    await Promise.all([a.opened, b.opened])
+    a.send(0, 'hello\n')
+    await eventually(() => (a.on(1) === 'got hello\n' && b.on(1) === 'got hello\n' ? true : undefined), 'both attachers see it')
+    a.ws.send(Buffer.from([255, 0]))
+    await a.closed
+    expect(JSON.parse(a.on(3))).toEqual({ status: 'Success' })
+    const status = await h.runtime.ContainerStatus({ container_id: id })
+    expect(status.status?.state).toBe('CONTAINER_RUNNING')
+    b.ws.close()
+  })
+
   test('an unknown subprotocol is refused; a bad handshake does not stop the server', async () => {
     const { url } = await h.runtime.Exec({ container_id: running, cmd: ['true'], stdout: true })
     const c = wsClient(url, ['v9.channel.k8s.io'])

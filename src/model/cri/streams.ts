@@ -74,8 +74,8 @@ export async function execStream(
 
 /**
  * Joins a running container's stdio (containerd's attachContainer): its output from now on, the
- * client's stdin into its stdin when it was made with `stdin: true` (closed when the client's ends
- * and the container has `stdin_once`). Resolves when the container exits or the client goes.
+ * client's stdin into its stdin when it was made with `stdin: true`. Resolves when the container
+ * exits, the client goes, or the client's stdin ends (see below).
  */
 export async function attachStream(node: StreamsHost, containerId: string, tty: boolean, client: StreamClient): Promise<void> {
   const c = node.containers.get(containerId)
@@ -89,15 +89,18 @@ export async function attachStream(node: StreamsHost, containerId: string, tty: 
   })
   const input = node.tasks.input(c.id)
   const stdinOnce = c.cri?.kind === 'container' && c.cri.config.stdin_once
-  if (input && client.stdin) {
+  // The client's stdin ending (containerd's ContainerIO.Attach): with stdin_once and no tty, the
+  // container's stdin closes and its output stays until it exits; otherwise the client is detached.
+  const stdinDone = new Promise<void>((resolve) => {
+    if (!input || !client.stdin) return
     client.stdin.read(
       (chunk) => input.write(chunk.toString('utf8')),
-      () => (stdinOnce ? input.end() : undefined),
+      () => (stdinOnce && !tty ? input.end() : resolve()),
     )
-  }
+  })
   if (tty) client.onResize?.((w, h) => node.tasks.resize(c.id, w, h))
   try {
-    await Promise.race([proc.exited, new Promise((resolve) => client.signal.addEventListener('abort', resolve, { once: true }))])
+    await Promise.race([proc.exited, stdinDone, new Promise((resolve) => client.signal.addEventListener('abort', resolve, { once: true }))])
   } finally {
     detach?.()
   }
