@@ -38,10 +38,10 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
     if (state !== 'CONTAINER_RUNNING') throw unknown(`container is in ${state} state`)
     return c
   }
-  /** The stream server's checks of an exec or attach request (kubelet's validateExecRequest). */
-  const checkStreams = (req: { tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }): void => {
+  /** The stream server's checks of an exec or attach request (kubelet's validateExecRequest, validateAttachRequest: "or", "and"). */
+  const checkStreams = (req: { tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }, conjunction: 'or' | 'and'): void => {
     if (req.tty && req.stderr) throw invalidArgument('tty and stderr cannot both be true')
-    if (!req.stdin && !req.stdout && !req.stderr) throw invalidArgument('one of stdin, stdout, and stderr must be set')
+    if (!req.stdin && !req.stdout && !req.stderr) throw invalidArgument(`one of stdin, stdout, ${conjunction} stderr must be set`)
   }
 
   return {
@@ -138,8 +138,7 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
     Exec: (req) => {
       if (req.container_id === '') throw invalidArgument('missing required container_id')
       const c = running(req.container_id, `failed to find container ${JSON.stringify(req.container_id)} in store`)
-      if (req.cmd.length === 0) throw invalidArgument('missing required cmd')
-      checkStreams(req)
+      checkStreams(req, 'or')
       const { tty, stdin, stdout, stderr } = req
       return { url: streams.url({ kind: 'exec', containerId: c.id, cmd: req.cmd, tty, stdin, stdout, stderr }) }
     },
@@ -147,7 +146,7 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
     Attach: (req) => {
       if (req.container_id === '') throw invalidArgument('missing required container_id')
       const c = running(req.container_id, 'failed to find container in store')
-      checkStreams(req)
+      checkStreams(req, 'and')
       const { tty, stdin, stdout, stderr } = req
       return { url: streams.url({ kind: 'attach', containerId: c.id, tty, stdin, stdout, stderr }) }
     },

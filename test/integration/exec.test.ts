@@ -246,6 +246,8 @@ describe('Exec, Attach, PortForward: URLs on the streaming server', () => {
     expect([both.code, both.details]).toEqual([3, 'tty and stderr cannot both be true'])
     const none = await grpcError(h.runtime.Attach({ container_id: running }))
     expect([none.code, none.details]).toEqual([3, 'one of stdin, stdout, and stderr must be set'])
+    const noStream = await grpcError(h.runtime.Exec({ container_id: running, cmd: ['sh'] }))
+    expect([noStream.code, noStream.details]).toEqual([3, 'one of stdin, stdout, or stderr must be set'])
     const missing = await grpcError(h.runtime.Exec({ container_id: 'nope', cmd: ['sh'], stdout: true }))
     expect([missing.code, missing.details]).toEqual([5, 'failed to find container "nope" in store: not found'])
     const noPod = await grpcError(h.runtime.PortForward({ pod_sandbox_id: 'nope', port: [80] }))
