@@ -27,6 +27,8 @@ export interface ProgramContext {
   readonly stdin?: Input
   /** True when its stdio is a terminal (a task or exec created with terminal: true). */
   readonly terminal?: boolean
+  /** Resolves once its output's readers have taken enough of what it wrote (a slow client holds it back). */
+  readonly drain?: () => Promise<void>
   /** Its terminal's size (TIOCGWINSZ), once a client has set one; present only when it has a terminal. */
   readonly winsize?: () => { width: number; height: number } | undefined
   /** Aborts when the process ends for any reason; pass it to every wait. */
@@ -54,6 +56,8 @@ export interface ProcessOptions {
   onOutput?: (stream: Stream, text: string) => void
   stdin?: Input
   terminal?: boolean
+  /** What drain() waits for besides a macrotask turn: its outputs' readers. */
+  drain?: () => Promise<void>
 }
 
 /** Thrown inside a program when its process has ended, to unwind it. */
@@ -92,6 +96,7 @@ export class SimProcess {
       stdin: this.#opts.stdin ?? emptyInput,
       terminal: this.#opts.terminal ?? false,
       ...(this.#opts.terminal ? { winsize: () => this.winsize } : {}),
+      ...(this.#opts.drain ? { drain: this.#opts.drain } : {}),
       signal: this.#controller.signal,
       write: (stream, text) => {
         if (this.exit === undefined) this.#opts.onOutput?.(stream, text)

@@ -67,6 +67,14 @@ export interface InChannel {
   read(data: (chunk: Buffer) => void, end: () => void): void
 }
 
+/** How much written and not yet sent a connection holds before its writers wait. */
+export const BACKLOG_LIMIT = 1024 * 1024
+
+/** Resolves once `backlog()` is under the limit (or the connection is gone), checking as it drains. */
+export async function underLimit(backlog: () => number, gone: () => boolean): Promise<void> {
+  while (backlog() > BACKLOG_LIMIT && !gone()) await new Promise((resolve) => setTimeout(resolve, 5))
+}
+
 /** An input channel: what arrives is kept until a reader takes it, then handed over as it comes. */
 export class Inbox implements InChannel {
   #chunks: Buffer[] = []
@@ -108,6 +116,8 @@ export interface Channels {
   v4: boolean
   /** Aborts when the client has gone. */
   signal: AbortSignal
+  /** Resolves when what was written has mostly gone out (the client reads slowly: the writer waits). */
+  drained(): Promise<void>
   /** Ends the connection once everything written has gone. */
   close(): Promise<void>
 }
@@ -179,6 +189,7 @@ export async function serveRemoteCommand(req: ExecRequest | AttachRequest, ch: C
     ...(ch.stdin ? { stdin: ch.stdin } : {}),
     onResize: (listener) => ch.resize?.read(resizeReader(listener), () => {}),
     signal: ch.signal,
+    drained: () => ch.drained(),
   }
   let status: Status
   if (req.kind === 'exec') {

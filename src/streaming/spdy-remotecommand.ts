@@ -57,6 +57,7 @@ export function serveSpdyRemoteCommand({ req, socket, head, backend, log }: Upgr
       error: out(streams.get('error'))!,
       v4: upgraded.protocol === 'v4.channel.k8s.io',
       signal: gone.signal,
+      drained: () => conn.drained(),
       close: () => conn.close(),
     }
     serveRemoteCommand(request, channels, backend).catch((err: Error) => {

@@ -8,7 +8,15 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, createWebSocketStream, type RawData, type WebSocket } from 'ws'
 import { httpError } from './handshake.js'
 import { forward, servePortForwardStreams } from './portforward.js'
-import { Inbox, serveRemoteCommand, type AttachRequest, type Channels, type ExecRequest, type Upgrade } from './remotecommand.js'
+import {
+  Inbox,
+  serveRemoteCommand,
+  underLimit,
+  type AttachRequest,
+  type Channels,
+  type ExecRequest,
+  type Upgrade,
+} from './remotecommand.js'
 import { SpdyConnection } from './spdy/connection.js'
 
 export const WS_REMOTECOMMAND_PROTOCOLS = [
@@ -116,6 +124,11 @@ export function serveWebSocketRemoteCommand({ req, socket, head, backend, log }:
       error: out(3),
       v4: protocol.startsWith('v4.') || protocol.startsWith('v5.'),
       signal: gone.signal,
+      drained: () =>
+        underLimit(
+          () => ws.bufferedAmount,
+          () => ws.readyState !== ws.OPEN,
+        ),
       close: async () => {
         ws.close(1000)
         await new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))

@@ -234,6 +234,19 @@ describe('Exec, Attach, PortForward: URLs on the streaming server', () => {
     b.ws.close()
   })
 
+  test('a slow reader holds the process back: what piles up for it stays bounded', async () => {
+    const c = await wsExec(['yes'], { stdout: true })
+    c.ws.pause() // the client stops reading; yes must wait for it
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await exec(['sh', '-c', 'kill $(pidof yes)'])
+    c.ws.resume()
+    await c.closed
+    const received = c.got.reduce((n, m) => n + m.data.length, 0)
+    // The server's 1 MiB backlog and the sockets' buffers; unchecked, yes would have written far more in a second.
+    expect(received).toBeGreaterThan(0)
+    expect(received).toBeLessThan(16 * 1024 * 1024)
+  })
+
   test('an unknown subprotocol is refused; a bad handshake does not stop the server', async () => {
     const { url } = await h.runtime.Exec({ container_id: running, cmd: ['true'], stdout: true })
     const c = wsClient(url, ['v9.channel.k8s.io'])

@@ -32,6 +32,8 @@ export interface StreamClient {
   onResize?(listener: (width: number, height: number) => void): void
   /** Aborts when the client has gone. */
   readonly signal: AbortSignal
+  /** Resolves when the client has taken enough of the output (a slow reader holds the process back). */
+  drained?(): Promise<void>
 }
 
 /** ONLCR: a terminal turns the process's newlines into CR LF. */
@@ -52,6 +54,7 @@ export async function execStream(
   const output = {
     write: (stream: Stream, text: string) => (tty ? client.write('stdout', onlcr(text)) : client.write(stream, text)),
     close: () => {},
+    drained: () => client.drained?.() ?? Promise.resolve(),
   }
   const { execId, proc } = startCriExec(node, containerId, cmd, output, { stdin: client.stdin !== undefined, terminal: tty })
   const id = node.containers.get(containerId).id
@@ -86,6 +89,7 @@ export async function attachStream(node: StreamsHost, containerId: string, tty: 
   const detach = node.tasks.attach(c.id, {
     write: (stream, text) => client.write(tty ? 'stdout' : stream, tty ? onlcr(text) : text),
     close: () => {},
+    drained: () => client.drained?.() ?? Promise.resolve(),
   })
   const input = node.tasks.input(c.id)
   const stdinOnce = c.cri?.kind === 'container' && c.cri.config.stdin_once

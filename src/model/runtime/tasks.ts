@@ -58,6 +58,8 @@ export interface TaskHost {
 export interface ProcessOutput {
   write(stream: Stream, text: string): void
   close(): void | Promise<void>
+  /** Resolves when the reader has taken enough (a streaming client over a slow connection). */
+  drained?(): Promise<void>
 }
 
 /** A client's stream into a process's stdin (CRI's streaming exec and attach): through its terminal's line discipline when it has one. */
@@ -416,6 +418,11 @@ export class Tasks {
       stdin,
       terminal: io?.terminal ?? plan.terminal ?? false,
       onOutput: write,
+      // A command that writes without end waits for a macrotask turn and for its slowest reader.
+      drain: async () => {
+        await new Promise((resolve) => setImmediate(resolve))
+        await Promise.all(outputs.map((o) => o.drained?.()))
+      },
     })
     this.host.track(record, proc, plan)
     return { proc, outputs, ...(closeStdin ? { closeStdin } : {}), ...(!io?.stdin && plan.stdinOpen ? { input } : {}) }

@@ -6,7 +6,7 @@
 // ignored both ways.
 import type { Duplex } from 'node:stream'
 import { constants, createDeflate, createInflate, type Deflate, type Inflate } from 'node:zlib'
-import { Inbox } from '../remotecommand.js'
+import { Inbox, underLimit } from '../remotecommand.js'
 import { SPDY3_DICTIONARY } from './dictionary.js'
 import {
   FLAG_FIN,
@@ -108,6 +108,7 @@ export class SpdyConnection {
   #outbound: Promise<void> = Promise.resolve()
   #lastStreamId = 0
   #closed = false
+  #queued = 0
 
   constructor(
     private readonly socket: Duplex,
@@ -132,12 +133,28 @@ export class SpdyConnection {
     return this.#closed
   }
 
+  /** Bytes queued or in the socket's buffer, not yet sent. */
+  get backlog(): number {
+    return this.#queued + this.socket.writableLength
+  }
+
+  /** Resolves when the backlog is small again (a slow client holds its writers back). */
+  drained(): Promise<void> {
+    return underLimit(
+      () => this.backlog,
+      () => this.#closed,
+    )
+  }
+
   /** Queues bytes (or a frame built asynchronously) after everything queued before. */
   send(frame: Buffer | (() => Promise<Buffer>)): void {
     if (this.#closed) return
+    const size = typeof frame === 'function' ? 0 : frame.length
+    this.#queued += size
     this.#outbound = this.#outbound
       .then(async () => {
         const bytes = typeof frame === 'function' ? await frame() : frame
+        this.#queued -= size
         if (!this.#closed && this.socket.writable) this.socket.write(bytes)
       })
       .catch(() => this.#gone('cannot write'))
