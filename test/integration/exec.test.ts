@@ -184,6 +184,20 @@ describe('Exec, Attach, PortForward: URLs on the streaming server', () => {
     expect([plain.stderr, plain.exit]).toEqual(['stty: standard input: Not a tty\n', 1])
   })
 
+  test('an interactive shell on a tty: ^C interrupts the foreground command, ^D ends the shell', async () => {
+    const c = await wsExec(['sh'], { tty: true, stdin: true, stdout: true })
+    await eventually(() => (c.on(1).endsWith('/ # ') ? true : undefined), 'the prompt')
+    c.send(0, 'sleep 100\r')
+    await eventually(() => (c.on(1).includes('sleep 100\r\n') ? true : undefined), 'the echo')
+    c.send(0, '\x03')
+    await eventually(() => (c.on(1).endsWith('^C\r\n/ # ') ? true : undefined), 'the prompt after ^C')
+    c.send(0, 'echo after\r')
+    await eventually(() => (c.on(1).includes('after\r\n/ # ') ? true : undefined), 'the shell still there')
+    c.send(0, '\x04')
+    await c.closed
+    expect(JSON.parse(c.on(3))).toEqual({ status: 'Success' })
+  })
+
   test("a client that goes away ends the exec'd process", async () => {
     const c = await wsExec(['sleep', '777'], { stdout: true })
     await eventually(async () => ((await exec(['ps'])).stdout.includes('sleep 777') ? true : undefined), 'the exec running')
