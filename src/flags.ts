@@ -4,7 +4,7 @@
 // To add a flag: add its option to FakeContainerdOptions (config.ts), a row here, then `npm run docs`.
 // The compiler refuses an option without a row, and a row whose parser does not give its option's type.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import type { FakeContainerdOptions, LogLevel } from './config.js'
+import type { FakeContainerdOptions, LogLevel } from './options.js'
 import { parseFaultSpec, readFaultFile } from './faults/spec.js'
 import type { PullPolicy } from './model/metadata/images.js'
 import { PACKAGE_VERSION } from './version.js'

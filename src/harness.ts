@@ -75,7 +75,7 @@ export class Harness {
     return this.journal.entries(method === undefined ? filter : { ...filter, method })
   }
 
-  /** Adds fault rules at run time (newest first); a rule the engine refuses throws. */
+  /** Adds fault rules at run time (newest first); one the engine refuses (faults/validate.ts) throws, and none is added. */
   addFaults(...rules: FaultRule[]): FaultRule[] {
     this.faults.use(...rules)
     return this.faults.list()

@@ -15,13 +15,14 @@ import { services } from './services.js'
 import { Node } from './model/node.js'
 import { parseCidr } from './model/cri/ipam.js'
 import { catalog } from './images/catalog.js'
-import { servicePackage } from './proto/load.js'
+import { addReflection, servicePackage } from './proto/load.js'
 import { SERVICES } from './service-descriptors.cjs'
 import { OpenCalls, adapt } from './rpc/adapter.js'
 import { emptyState, type NodeState } from './store/schema.js'
 import { StateStore, checkState } from './store/store.js'
 import { packagePath } from './paths.js'
-import { validateRule, type FaultRule } from './faults/rule.js'
+import type { FaultRule } from './faults/rule.js'
+import { validateRules } from './faults/validate.js'
 import { fileBlobs, memoryBlobs } from './store/blobs.js'
 import { createLogger, type Logger } from './log.js'
 import { SimClock } from './sim/clock.js'
@@ -82,6 +83,8 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   }
   const log = createLogger(options.logLevel ?? 'warn')
   parseCidr(options.podCidr ?? DEFAULTS.podCidr)
+  // Checked apart from the seed state's rules, so that a refusal's faults[i] counts in options.faults.
+  validateRules(options.faults ?? [], 'options.faults has an invalid rule')
   const seed = options.seedState ? readSeedState(options.seedState) : undefined
   const faults = new FaultEngine([...(seed?.faults ?? []), ...(options.faults ?? [])], options.seed ?? DEFAULTS.seed)
   faults.onFire((f) => log.debug(`fault fired (${f.count}): ${JSON.stringify(f.rule)}`))
@@ -174,6 +177,7 @@ async function launch(
   for (const s of table) {
     server.addService(s.definition, adapt(s.name, s.definition, s.impl, s.harness ? { open, log } : { open, log, faults, journal }))
   }
+  addReflection(server)
 
   try {
     await prepareSocket(socketPath)
@@ -228,8 +232,9 @@ export function readSeedState(nameOrFile: string): { state: NodeState; faults: F
   const scenario = parsed as { state?: unknown; faults?: unknown }
   const state = (scenario && typeof scenario === 'object' && 'state' in scenario ? scenario.state : parsed) as NodeState
   checkState(state, `seed state ${file}`)
-  const faults = Array.isArray(scenario.faults) ? (scenario.faults as FaultRule[]) : []
-  for (const f of faults) validateRule(f)
+  const faults = scenario.faults ?? []
+  if (!Array.isArray(faults)) throw new Error(`seed state ${file}: faults must be a list of fault rules`)
+  validateRules(faults, `seed state ${file}`)
   return { state, faults }
 }
 

@@ -193,14 +193,26 @@ function serviceFiles(group: ServiceGroup): string[] {
   return [...new Set(SERVICES.filter((s) => s.group === group).map((s) => s.file))]
 }
 
+const definitions = new Map<string, protoLoader.PackageDefinition>()
 const loaded = new Map<string, grpc.GrpcObject>()
+
+/** One group's proto files from protoDir as proto-loader reads them (what reflection describes), once per module instance. */
+export function groupDefinition(group: ServiceGroup, protoDir: string): protoLoader.PackageDefinition {
+  const key = `${group}\0${protoDir}`
+  let definition = definitions.get(key)
+  if (!definition) {
+    definition = protoLoader.loadSync(serviceFiles(group), loaderOptions(protoDir))
+    definitions.set(key, definition)
+  }
+  return definition
+}
 
 /** Loads one group's proto files from protoDir, once per module instance. */
 export function loadGroup(group: ServiceGroup, protoDir: string): grpc.GrpcObject {
   const key = `${group}\0${protoDir}`
   let pkg = loaded.get(key)
   if (!pkg) {
-    pkg = grpc.loadPackageDefinition(protoLoader.loadSync(serviceFiles(group), loaderOptions(protoDir)))
+    pkg = grpc.loadPackageDefinition(groupDefinition(group, protoDir))
     loaded.set(key, pkg)
   }
   return pkg

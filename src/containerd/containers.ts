@@ -3,8 +3,7 @@ import type { Container } from '../generated/containerd/services/containers/v1/C
 import type { Container__Output } from '../generated/containerd/services/containers/v1/Container.js'
 import type { ContainersHandlers } from '../generated/containerd/services/containers/v1/Containers.js'
 import { invalidArgument } from '../model/errors.js'
-import { isSandbox } from '../model/cri/records.js'
-import { isAppContainer } from '../model/cri/records.js'
+import { isAppContainer, isSandbox } from '../model/cri/records.js'
 import type { Node } from '../model/node.js'
 import { nowString } from '../model/time.js'
 import type { ContainerRecord, StoredAny } from '../store/schema.js'
@@ -140,7 +139,7 @@ export function containersService(node: Node): Implementation<ContainersHandlers
     },
     Delete: (req, ctx) => {
       const namespace = namespaceOf(ctx)
-      node.containerStore.remove(namespace, req.id, node.namespaces.exists(namespace))
+      node.containerStore.deleteChecked(namespace, req.id)
       return {}
     },
   }

@@ -41,8 +41,6 @@ const MAX_UINT64 = '18446744073709551615'
 export function tasksService(node: Node): Implementation<TasksHandlers> {
   const { taskService } = node
   const container = (ctx: Parameters<typeof namespaceOf>[0], id: string): ContainerRecord => node.containerStore.get(namespaceOf(ctx), id)
-  const task = (record: ContainerRecord): TaskRecord => taskService.task(record)
-  const processOf = (record: ContainerRecord, execId: string): TaskRecord | ExecRecord => taskService.process(record, execId)
 
   return {
     Create: (req, ctx) => {
@@ -71,7 +69,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
 
     Get: (req, ctx) => {
       const record = container(ctx, req.container_id)
-      return { process: toProcess(record.id, req.exec_id || record.id, processOf(record, req.exec_id)) }
+      return { process: toProcess(record.id, req.exec_id || record.id, taskService.process(record, req.exec_id)) }
     },
 
     List: (req, ctx) => {
@@ -96,18 +94,22 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
 
     Exec: (req, ctx) => {
       const record = container(ctx, req.container_id)
-      const process = jsonAny(req.spec, 'exec process spec')
-      if (req.spec && req.spec.type_url !== PROCESS_TYPE_URL && !req.spec.type_url.endsWith('/Process')) {
-        throw invalidArgument(`exec process spec has type ${req.spec.type_url}, want ${PROCESS_TYPE_URL}: invalid argument`)
+      // Read once the shim has checked the exec id and the task's state, as the shim reads it.
+      const process = (): ProcessSpec | undefined => {
+        const spec = jsonAny(req.spec, 'exec process spec')
+        if (req.spec && req.spec.type_url !== PROCESS_TYPE_URL && !req.spec.type_url.endsWith('/Process')) {
+          throw invalidArgument(`exec process spec has type ${req.spec.type_url}, want ${PROCESS_TYPE_URL}: invalid argument`)
+        }
+        return spec as ProcessSpec | undefined
       }
       const io = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal }
-      taskService.addExec(record, req.exec_id, process as ProcessSpec | undefined, io)
+      taskService.addExec(record, req.exec_id, process, io)
       return {}
     },
 
     ResizePty: (req, ctx) => {
       const record = container(ctx, req.container_id)
-      const p = processOf(record, req.exec_id)
+      const p = taskService.process(record, req.exec_id)
       if (!p.io?.terminal) throw new RuntimeError('FailedPrecondition', 'process does not have a terminal: failed precondition')
       node.tasks.resize(record.id, req.width, req.height, req.exec_id === record.id ? '' : req.exec_id)
       return {}
@@ -115,7 +117,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
 
     CloseIO: async (req, ctx) => {
       const record = container(ctx, req.container_id)
-      processOf(record, req.exec_id)
+      taskService.process(record, req.exec_id)
       if (req.stdin) await node.tasks.closeStdin(record.id, req.exec_id === record.id ? '' : req.exec_id)
       return {}
     },
@@ -132,7 +134,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
 
     ListPids: (req, ctx) => {
       const record = container(ctx, req.container_id)
-      task(record)
+      taskService.task(record)
       // Every process in the container's cgroup: its init, execs and the children they started. The
       // runc shim names an exec'd process's exec id in its info.
       const execIds = new Map(Object.entries(record.task?.execs ?? {}).map(([id, e]) => [e.pid, id]))
@@ -161,7 +163,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
 
     Update: (req, ctx) => {
       const record = container(ctx, req.container_id)
-      task(record)
+      taskService.task(record)
       const resources = jsonAny(req.resources, 'task resources')
       if (resources) node.tasks.update(record, resources)
       return {}

@@ -1,5 +1,6 @@
 // Version, Introspection and Health: what `ctr version` and `ctr plugins ls` show.
 import type { HealthHandlers } from '../generated/grpc/health/v1/Health.js'
+import { SERVICES } from '../service-descriptors.cjs'
 import type { IntrospectionHandlers } from '../generated/containerd/services/introspection/v1/Introspection.js'
 import type { Plugin } from '../generated/containerd/services/introspection/v1/Plugin.js'
 import type { VersionHandlers } from '../generated/containerd/services/version/v1/Version.js'
@@ -75,15 +76,40 @@ export function introspectionService(node: Node): Implementation<IntrospectionHa
   }
 }
 
-export function healthService(): Implementation<HealthHandlers> {
+/** How often Watch looks at the fault rules again: a rule can turn on or off by time alone (from, until). */
+const WATCH_INTERVAL_MS = 200
+
+/**
+ * gRPC health per service: "" (the whole server) and every service it serves answer SERVING, or
+ * NOT_SERVING while a runtimeNotReady fault is on; the harness's control service stays SERVING, so
+ * a test can still turn the fault off. Any other name is unknown, as grpc-go's health server says.
+ */
+export function healthService(node: Node): Implementation<HealthHandlers> {
+  const runtimeServices = new Set<string>(['', ...SERVICES.filter((s) => !('harness' in s && s.harness)).map((s) => s.name)])
+  const harnessServices = new Set<string>(SERVICES.filter((s) => 'harness' in s && s.harness).map((s) => s.name))
+  const status = (service: string): 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN' => {
+    if (harnessServices.has(service)) return 'SERVING'
+    if (!runtimeServices.has(service)) return 'SERVICE_UNKNOWN'
+    return node.faults.condition('runtimeNotReady') ? 'NOT_SERVING' : 'SERVING'
+  }
   return {
     Check: (req) => {
-      if (req.service !== '') throw new RuntimeError('NotFound', 'unknown service')
-      return { status: 'SERVING' }
+      const now = status(req.service)
+      if (now === 'SERVICE_UNKNOWN') throw new RuntimeError('NotFound', 'unknown service')
+      return { status: now }
     },
-    Watch: async (_req, ctx, send) => {
-      send({ status: 'SERVING' })
-      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()))
+    // Sends the status now and at every change, until the client goes (grpc-go's Watch; an unknown
+    // service is SERVICE_UNKNOWN, not an error, since it may yet appear).
+    Watch: async (req, ctx, send) => {
+      let last = status(req.service)
+      send({ status: last })
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          const now = status(req.service)
+          if (now !== last) send({ status: (last = now) })
+        }, WATCH_INTERVAL_MS)
+        ctx.signal.addEventListener('abort', () => (clearInterval(timer), resolve()), { once: true })
+      })
     },
   }
 }

@@ -8,10 +8,9 @@ import type { PodSandbox } from '../generated/runtime/v1/PodSandbox.js'
 import type { PodSandboxStats } from '../generated/runtime/v1/PodSandboxStats.js'
 import type { PodSandboxStatus } from '../generated/runtime/v1/PodSandboxStatus.js'
 import type { Signal } from '../generated/runtime/v1/Signal.js'
-import { criState, type AppContainerRecord } from '../model/cri/records.js'
+import { criState, type AppContainerRecord, type SandboxRecord } from '../model/cri/records.js'
 import type { ImageView } from '../model/metadata/images.js'
 import type { Node } from '../model/node.js'
-import type { SandboxRecord } from '../model/cri/records.js'
 import type { Usage } from '../model/runtime/stats.js'
 
 const u64 = (v: bigint): { value: string } => ({ value: v.toString() })

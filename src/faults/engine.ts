@@ -1,16 +1,8 @@
 // The fault engine: an ordered list of rules, newest first (msw-style). use() prepends rules,
 // reset() drops those added at run time, restore() re-arms spent `once` rules. Probabilities come
 // from a seeded generator, so the same seed and the same calls fire the same faults.
-import {
-  type CallFault,
-  type FaultRule,
-  type Match,
-  type NodeFault,
-  type NodeFaultKind,
-  globMatch,
-  isNodeFault,
-  validateRule,
-} from './rule.js'
+import { type CallFault, type FaultRule, type Match, type NodeFault, type NodeFaultKind, globMatch, isNodeFault } from './rule.js'
+import { validateRules } from './validate.js'
 import { describeRequest, type RequestFacts } from './subject.js'
 
 interface Armed {
@@ -90,15 +82,18 @@ export class FaultEngine {
     this.reset(...initial)
   }
 
-  /** Adds rules at run time; they take precedence over every rule already there. */
+  /**
+   * Adds rules at run time; they take precedence over every rule already there. All are checked
+   * before any is added (validate.ts), so a call with one bad rule adds none.
+   */
   use(...rules: FaultRule[]): void {
-    for (const r of rules) validateRule(r)
+    validateRules(rules)
     this.#runtime = [...rules.map((rule) => ({ rule, seen: 0, fired: 0 })), ...this.#runtime]
   }
 
   /** Drops the rules added at run time; with rules, they replace the initial ones too. */
   reset(...next: FaultRule[]): void {
-    for (const r of next) validateRule(r)
+    validateRules(next)
     this.#runtime = []
     if (next.length > 0 || this.#initial.length === 0) this.#initial = next.map((rule) => ({ rule, seen: 0, fired: 0 }))
     else for (const a of this.#initial) Object.assign(a, { seen: 0, fired: 0 })

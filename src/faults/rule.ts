@@ -122,42 +122,16 @@ export function globToRegExp(glob: string): RegExp {
 export const globMatch = (glob: string | undefined, value: string | undefined): boolean =>
   glob === undefined || glob === value || (value !== undefined && /[*?]/.test(glob) && globToRegExp(glob).test(value))
 
-const NODE_KINDS: readonly string[] = ['crash', 'oom', 'pullFailure', 'sandboxNetwork', 'runtimeNotReady', 'networkNotReady', 'imageFsFull']
-
-/** Checks a rule and says, in a sentence, what is wrong with it. */
-export function validateRule(rule: FaultRule): void {
-  const fail = (why: string): never => {
-    throw new Error(`invalid fault rule ${JSON.stringify(rule)}: ${why}`)
-  }
-  if (rule === null || typeof rule !== 'object') fail('a rule is an object')
-  if (rule.times !== undefined && (!Number.isInteger(rule.times) || rule.times < 1)) fail('times must be a whole number of at least 1')
-  if (rule.after !== undefined && (!Number.isInteger(rule.after) || rule.after < 0)) fail('after must be a whole number of at least 0')
-  if (rule.probability !== undefined && !(rule.probability >= 0 && rule.probability <= 1)) fail('probability must be between 0 and 1')
-  if (isNodeFault(rule)) {
-    if (!NODE_KINDS.includes(rule.kind)) fail(`kind must be one of call, ${NODE_KINDS.join(', ')}`)
-    if (
-      rule.kind === 'pullFailure' &&
-      rule.pull !== undefined &&
-      !['notFound', 'unauthorized', 'unavailable', 'slow'].includes(rule.pull)
-    ) {
-      fail('pull must be notFound, unauthorized, unavailable or slow')
-    }
-    return
-  }
-  if (rule.kind !== undefined && rule.kind !== 'call') fail(`kind must be one of call, ${NODE_KINDS.join(', ')}`)
-  const effects = [
-    rule.error !== undefined,
-    rule.delay !== undefined,
-    rule.hang,
-    rule.drop,
-    rule.streamDelay !== undefined,
-    rule.truncateAfter !== undefined,
-  ]
-  if (!effects.some(Boolean)) fail('a call fault needs an effect: error, delay, hang, drop, streamDelay or truncateAfter')
-  if (typeof rule.error === 'string' && !(rule.error.toUpperCase() in STATUS_CODES))
-    fail(`unknown gRPC status "${rule.error}"; use a name such as UNAVAILABLE or a number`)
-  if (typeof rule.error === 'number' && (rule.error < 1 || rule.error > 16)) fail('a numeric error is a gRPC status code from 1 to 16')
-}
+/** The kinds of node fault, as NodeFaultKind lists them (validate.ts refuses any other). */
+export const NODE_KINDS: readonly NodeFaultKind[] = [
+  'crash',
+  'oom',
+  'pullFailure',
+  'sandboxNetwork',
+  'runtimeNotReady',
+  'networkNotReady',
+  'imageFsFull',
+]
 
 export function statusCode(error: string | number): number {
   return typeof error === 'number' ? error : (STATUS_CODES[error.toUpperCase()] as number)

@@ -10,7 +10,8 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { parseDuration } from '../model/time.js'
-import { validateRule, type FaultRule } from './rule.js'
+import type { FaultRule } from './rule.js'
+import { validateRule, validateRules } from './validate.js'
 
 const duration = (key: string, text: string): number => {
   const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) : parseDuration(text)
@@ -103,9 +104,14 @@ export function parseFaultSpec(spec: string): FaultRule {
     }
   }
   if (Object.keys(match).length > 0) rule.match = match
-  const result = rule as unknown as FaultRule
-  validateRule(result)
-  return result
+  // after=1s reads as a time only for the node faults that strike after one; say so in the
+  // syntax the user wrote, not in terms of the rule's afterMs.
+  if (rule.afterMs !== undefined && (rule.kind === undefined || rule.kind === 'call'))
+    throw new Error(
+      `fault ${JSON.stringify(spec)}: after=${text.match(/after=([^,]*)/)?.[1]} is a time, which only crash and oom faults take; a call fault lets after=N calls through`,
+    )
+  validateRule(rule, `fault ${JSON.stringify(spec)}`)
+  return rule
 }
 
 /** Reads a fault file: a YAML or JSON list of rules (or { faults: [...] }). */
@@ -118,6 +124,6 @@ export function readFaultFile(file: string): FaultRule[] {
   }
   const rules = Array.isArray(parsed) ? parsed : (parsed as { faults?: unknown } | null)?.faults
   if (!Array.isArray(rules)) throw new Error(`fault file ${file} must hold a list of rules (or "faults:" with a list)`)
-  for (const r of rules) validateRule(r as FaultRule)
-  return rules as FaultRule[]
+  validateRules(rules, `fault file ${file}`)
+  return rules
 }

@@ -10,6 +10,8 @@ export interface Core {
   emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
   /** Creates a namespace implicitly, as creating any object in it does. */
   ensureNamespace(namespace: string): void
-  /** Collects content and snapshots nothing holds any more (model/gc.ts); call after deletions. */
+  /** Whether a namespace exists (errors that name it say so). */
+  namespaceExists(namespace: string): boolean
+  /** Collects content and snapshots nothing holds any more (model/metadata/gc.ts); call after deletions. */
   gc(): unknown
 }

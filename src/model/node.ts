@@ -152,6 +152,10 @@ export class Node implements Core {
     this.events.envelopes.publish({ namespace, topic, type, payload, at: nowNs() })
   }
 
+  namespaceExists(namespace: string): boolean {
+    return this.namespaces.exists(namespace)
+  }
+
   ensureNamespace(namespace: string): void {
     this.namespaces.ensure(namespace)
   }
@@ -164,7 +168,7 @@ export class Node implements Core {
     })
   }
 
-  /** Garbage collection (model/gc.ts): call after deleting anything that may have held other objects. */
+  /** Garbage collection (model/metadata/gc.ts): call after deleting anything that may have held other objects. */
   gc(): GcResult {
     const result = collectGarbage(this)
     this.log.debug(`garbage collection: ${gcSummary(result)}`)

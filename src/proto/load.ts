@@ -1,13 +1,57 @@
 // Loads the wire definitions in proto/ once per process (every server in a test run shares them).
 // The services' files and the loader options come from src/service-descriptors.cts.
 import type * as grpc from '@grpc/grpc-js'
+import type { PackageDefinition } from '@grpc/proto-loader'
+import { ReflectionService } from '@grpc/reflection'
 import protobuf from 'protobufjs'
 import { packagePath } from '../paths.js'
-import { loadGroup, type ServiceGroup } from '../service-descriptors.cjs'
+import { SERVICES, groupDefinition, loadGroup, type ServiceGroup } from '../service-descriptors.cjs'
 
 /** The package of one group's services (their proto files, from src/service-descriptors.cts), loaded once. */
 export function servicePackage(group: ServiceGroup): grpc.GrpcObject {
   return loadGroup(group, packagePath('proto'))
+}
+
+type Registration = { definition: grpc.ServiceDefinition; impl: grpc.UntypedServiceImplementation }
+
+/** What a ReflectionService adds to a server (v1 and v1alpha), caught instead of added. */
+function registrations(service: ReflectionService): Registration[] {
+  const out: Registration[] = []
+  service.addToServer({ addService: (definition, impl) => void out.push({ definition, impl }) })
+  return out
+}
+
+let shapes: grpc.ServiceDefinition[] | undefined
+let handlers: Map<string, grpc.UntypedHandleCall> | undefined
+
+/**
+ * Adds server reflection (grpc.reflection.v1 and v1alpha) over every service the server speaks, so
+ * grpcurl, evans and Postman can list and call them. Indexing every descriptor takes a third of a
+ * second, so it is done on the first reflection call, not when a server starts (a test starts many).
+ */
+export function addReflection(server: Pick<grpc.Server, 'addService'>): void {
+  shapes ??= registrations(new ReflectionService({})).map((r) => r.definition)
+  for (const definition of shapes) {
+    const impl: grpc.UntypedServiceImplementation = {}
+    for (const [name, method] of Object.entries(definition)) {
+      impl[name] = ((call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        handlers ??= indexHandlers()
+        ;(handlers.get(method.path) as grpc.handleBidiStreamingCall<unknown, unknown>)(call)
+      }) as grpc.UntypedHandleCall
+    }
+    server.addService(definition, impl)
+  }
+}
+
+/** The real reflection handlers, by method path, over every group's proto files. */
+function indexHandlers(): Map<string, grpc.UntypedHandleCall> {
+  const all: PackageDefinition = {}
+  for (const group of new Set(SERVICES.map((s) => s.group))) Object.assign(all, groupDefinition(group, packagePath('proto')))
+  const out = new Map<string, grpc.UntypedHandleCall>()
+  for (const { definition, impl } of registrations(new ReflectionService(all))) {
+    for (const [name, method] of Object.entries(definition)) out.set(method.path, impl[name] as grpc.UntypedHandleCall)
+  }
+  return out
 }
 
 /** Payloads that travel as Any (events in envelopes, task metrics); these files define them. */

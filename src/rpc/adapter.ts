@@ -134,7 +134,7 @@ export function adapt(
       const unary = fn as Unary<unknown, unknown>
       handlers[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const { ctx, finish, fault } = begin(call, call.request)
-        preamble(fault, ctx, call)
+        preamble(fault, ctx.signal, call)
           .then(async (next) => (next === 'go' ? { response: await unary(call.request, ctx) } : undefined))
           .then(
             (result) => {
@@ -167,7 +167,7 @@ export function adapt(
           queue = queue.then(() => sleep(pick(delay), ctx.signal)).then(() => write(message))
         }
         const input = def.requestStream ? requestsOf(call as grpc.ServerDuplexStream<unknown, unknown>) : request
-        preamble(fault, ctx, call)
+        preamble(fault, ctx.signal, call)
           .then(async (next) => {
             if (next !== 'go') return false
             await streaming(input, ctx, send)

@@ -2,7 +2,6 @@
 // fail with a status, or pace a stream.
 import type { CallFault, Delay } from '../faults/rule.js'
 import { statusCode } from '../faults/rule.js'
-import type { CallContext } from './adapter.js'
 import { InjectedFault } from './status.js'
 
 export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -28,13 +27,14 @@ function sessionOf(call: object): { destroy(): void } | undefined {
 /**
  * Applies a call fault before the implementation runs: wait, hang, drop the connection, or fail.
  * Resolves when the call should go on; rejects with the status to answer; "dropped" when there
- * is nothing left to answer.
+ * is nothing left to answer. Given the call's abort signal rather than its context, so that this
+ * module needs nothing of the adapter's (which imports it).
  */
-export async function preamble(fault: CallFault | undefined, ctx: CallContext, call: object): Promise<'go' | 'dropped'> {
+export async function preamble(fault: CallFault | undefined, signal: AbortSignal, call: object): Promise<'go' | 'dropped'> {
   if (!fault) return 'go'
-  if (fault.delay !== undefined) await sleep(pick(fault.delay), ctx.signal)
+  if (fault.delay !== undefined) await sleep(pick(fault.delay), signal)
   if (fault.hang) {
-    await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }))
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
     return 'dropped'
   }
   if (fault.drop) {

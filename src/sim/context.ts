@@ -1,79 +1,15 @@
 // What a command sees when it runs inside a simulated process: the process context (arguments,
 // clock, signals, output) plus a working directory, the container's filesystem, its input, and
 // the identity and process table of its container. The shell creates one per command it runs.
-import type { Fs } from './fs/types.js'
+import type { FileStat, Fs } from './fs/types.js'
 import type { Net } from './net.js'
 import type { Kernel } from './kernel.js'
 import type { ProgramContext, Stream } from './process.js'
+import type { Identity } from './identity.js'
+import type { Input } from './input.js'
 
-/** Text a command reads (a pipe, a file, or the process's stdin). */
-export interface Input {
-  /** The next chunk, or undefined at end of input. */
-  read(): Promise<string | undefined>
-  /** Everything up to end of input. */
-  readAll(): Promise<string>
-}
-
-export const emptyInput: Input = { read: async () => undefined, readAll: async () => '' }
-
-export function textInput(text: string): Input {
-  let done = false
-  return {
-    read: async () => (done ? undefined : ((done = true), text)),
-    readAll: async () => (done ? '' : ((done = true), text)),
-  }
-}
-
-/**
- * Input that arrives over time (a task's stdin FIFO, a terminal): `push` adds text, `end` is end of
- * input (the client closed it); a read waits for either.
- */
-export class StreamInput implements Input {
-  #chunks: string[] = []
-  #ended = false
-  #wake: (() => void) | undefined
-
-  push(text: string): void {
-    if (this.#ended || text === '') return
-    this.#chunks.push(text)
-    this.#wakeReader()
-  }
-
-  end(): void {
-    this.#ended = true
-    this.#wakeReader()
-  }
-
-  async read(): Promise<string | undefined> {
-    while (this.#chunks.length === 0 && !this.#ended) await new Promise<void>((resolve) => (this.#wake = resolve))
-    return this.#chunks.length > 0 ? this.#chunks.splice(0).join('') : undefined
-  }
-
-  async readAll(): Promise<string> {
-    let out = ''
-    for (let c = await this.read(); c !== undefined; c = await this.read()) out += c
-    return out
-  }
-
-  #wakeReader(): void {
-    const wake = this.#wake
-    this.#wake = undefined
-    wake?.()
-  }
-}
-
-/** Who the process runs as. */
-export interface Identity {
-  uid: number
-  gid: number
-  groups: number[]
-  /** The effective uid and gid when they differ from uid and gid (a set-user-ID or set-group-ID program). */
-  euid?: number
-  egid?: number
-  /** Names from the container's /etc/passwd and /etc/group, when known. */
-  user?: string
-  group?: string
-}
+export { emptyInput, textInput, StreamInput, type Input } from './input.js'
+export type { Identity } from './identity.js'
 
 /** A process as ps shows it. */
 export interface ProcessInfo {
@@ -157,6 +93,12 @@ export interface CommandContext extends ProgramContext {
    * what a command held when it ends inside a process that goes on (a shell's builtin or child).
    */
   readonly memory?: { allocate(pid: number, bytes: number): boolean; free(pid: number, bytes: number): void }
+  /**
+   * How the process finds and starts other programs (the command table, image programs, script
+   * files: src/sim/shell/exec.ts EXEC). Commands that run others (sh, xargs, find -exec, awk's
+   * system()) reach the table through it rather than by importing it, since the table holds them.
+   */
+  readonly exec: Exec
 }
 
 export type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>
@@ -167,3 +109,45 @@ export const untilEnded = (ctx: Pick<CommandContext, 'signal'>): Promise<never> 
     if (ctx.signal.aborted) reject(ctx.signal.reason)
     ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true })
   })
+
+/** What a name runs: the answer of a lookup (src/sim/shell/lookup.ts). */
+export type Executable =
+  | { kind: 'command'; name: string; command: Command; path?: string; file?: FileStat }
+  | { kind: 'script'; path: string; file?: FileStat }
+  /** Any other file; `program` when its bytes name a registered program. */
+  | { kind: 'binary'; path: string; program?: string; file?: FileStat }
+  /**
+   * Something is there but may not be executed: "Permission denied". 126 when a regular file is
+   * not executable; 127 when the shell found no regular file at all, only a directory or a device
+   * (ash's find_command fails then, and its status is 127 whatever the message).
+   */
+  | { kind: 'denied'; path: string; status: 126 | 127 }
+  /** A file exec(2) refuses although it is there and executable: ENOENT (its loader is missing), ENOEXEC. */
+  | { kind: 'unrunnable'; path: string; errno: 'ENOENT' | 'ENOEXEC'; file?: FileStat }
+
+/** Where a lookup searches. */
+export interface LookupEnv {
+  fs: Fs
+  cwd: string
+  /** $PATH; the default when undefined. */
+  path: string | undefined
+  identity: Identity
+}
+
+export interface ResolveOptions {
+  /**
+   * Search PATH as a shell (ash) or execvp does: a directory or device by the name counts as
+   * "Permission denied". Otherwise as runc's exec.LookPath: only executable files count.
+   */
+  shell?: boolean
+}
+
+/** Finding and starting programs: see CommandContext.exec. */
+export interface Exec {
+  /** The command of the table by this name (a busybox applet), if any. */
+  command(name: string): Command | undefined
+  /** What a name runs in this environment: an executable file on its $PATH, or a command of the table. */
+  resolve(name: string, env: LookupEnv, o?: ResolveOptions): Executable | undefined
+  /** Runs what resolve found, with ctx.args as its argv. */
+  invoke(found: Executable, ctx: CommandContext): Promise<number>
+}

@@ -4,8 +4,8 @@
 // not 0). A command asks with the system call's name, the capability, and the arguments a filter
 // may look at; it gets an errno back, or nothing when the call may proceed. The UTS namespace
 // (the hostname sethostname changes) is the kernel's too: the pod's containers share one.
-import type { CommandContext, Identity } from './context.js'
-import type { FileStat } from './fs/types.js'
+import type { FileStat, Fs } from './fs/types.js'
+import type { Identity } from './identity.js'
 import { capabilitySets, hasCap, processCapabilities, type CapabilitySets } from './fs/security.js'
 import type { SeccompFilter } from './seccomp.js'
 
@@ -34,6 +34,15 @@ export interface Kernel {
   readonly seccomp?: SeccompFilter | undefined
   readonly uts: Uts
   readonly net: NetNamespace
+}
+
+/**
+ * The part of a command context (src/sim/context.ts) the kernel looks at; named here so the kernel
+ * does not import the context, which itself refers to the Kernel.
+ */
+export interface KernelCaller {
+  readonly kernel?: Kernel | undefined
+  readonly hostname: string
 }
 
 /** errno values and their strerror texts (glibc's). */
@@ -84,7 +93,7 @@ export class SyscallKilled extends Error {
 const DEFAULT_SETS = capabilitySets(null)
 
 /** The kernel of a context; without one (a shell run on its own), containerd's defaults and no filter. */
-export function kernelOf(ctx: Pick<CommandContext, 'kernel' | 'hostname'>): Kernel {
+export function kernelOf(ctx: KernelCaller): Kernel {
   return (
     ctx.kernel ?? {
       capabilities: DEFAULT_SETS,
@@ -111,11 +120,7 @@ export interface SyscallOptions {
  * Asks whether the process may make the call: the errno it fails with, or undefined. A filter that
  * kills throws SyscallKilled.
  */
-export function syscall(
-  ctx: Pick<CommandContext, 'kernel' | 'hostname' | 'identity'>,
-  name: string,
-  o: SyscallOptions = {},
-): number | undefined {
+export function syscall(ctx: KernelCaller & { readonly identity: Identity }, name: string, o: SyscallOptions = {}): number | undefined {
   const kernel = kernelOf(ctx)
   const verdict = kernel.seccomp?.check(name, o.args)
   if (verdict?.action === 'kill') throw new SyscallKilled(name)
@@ -129,7 +134,7 @@ export function syscall(
  * effective uid, a set-group-ID one (with group execute) its group the effective gid, unless
  * no_new_privs is set. File permissions are then checked with the effective ids.
  */
-export function execContext<C extends Pick<CommandContext, 'kernel' | 'hostname' | 'identity' | 'fs'>>(
+export function execContext<C extends KernelCaller & { readonly identity: Identity; readonly fs: Fs }>(
   ctx: C,
   file: FileStat | undefined,
 ): C {
@@ -142,4 +147,4 @@ export function execContext<C extends Pick<CommandContext, 'kernel' | 'hostname'
 }
 
 /** The hostname of the process's UTS namespace. */
-export const hostnameOf = (ctx: Pick<CommandContext, 'kernel' | 'hostname'>): string => kernelOf(ctx).uts.hostname
+export const hostnameOf = (ctx: KernelCaller): string => kernelOf(ctx).uts.hostname

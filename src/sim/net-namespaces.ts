@@ -26,8 +26,10 @@ import { readHostProc } from './host-proc.js'
 export const CLUSTER_DOMAIN = 'cluster.local'
 /** The node's own network namespace's key; a pod's is podNet(id) (model/runtime/network.ts names the others). */
 export const HOST_NET = 'host'
-export const podNet = (podId: string): string => `pod:${podId}`
-const HOST = HOST_NET
+const POD_PREFIX = 'pod:'
+export const podNet = (podId: string): string => `${POD_PREFIX}${podId}`
+/** The pod a namespace key names, if it is a pod's. */
+const podOf = (key: string): string | undefined => (key.startsWith(POD_PREFIX) ? key.slice(POD_PREFIX.length) : undefined)
 
 /** What the stack needs to know of the node's pods (model/runtime/network.ts gives it). */
 export interface PodDirectory {
@@ -308,16 +310,16 @@ export class NodeNetwork {
   #namespace(key: string): Namespace {
     let ns = this.#namespaces.get(key)
     if (ns) return ns
+    const pod = podOf(key)
     const loopback: Interface = { name: 'lo', address: '127.0.0.1', prefix: 8 }
-    if (key === HOST) {
+    if (key === HOST_NET) {
       ns = new Namespace(
         key,
         () => [this.gateway],
         () => [loopback, { name: 'cni0', address: this.gateway, prefix: this.pods.cidr.bits }],
       )
-    } else if (key.startsWith('pod:')) {
-      const id = key.slice(4)
-      const ips = (): string[] => this.pods.addressesOf(id)
+    } else if (pod !== undefined) {
+      const ips = (): string[] => this.pods.addressesOf(pod)
       ns = new Namespace(key, ips, () => [loopback, ...ips().map((address) => ({ name: 'eth0', address, prefix: this.pods.cidr.bits }))])
     } else {
       ns = new Namespace(
@@ -357,7 +359,7 @@ export class NodeNetwork {
     if (from.addresses().includes(address)) return { ns: from, source: address }
     const source = from.addresses()[0]
     if (source === undefined) throw new NetError('ENETUNREACH')
-    if (address === this.gateway) return { ns: this.#namespace(HOST), source }
+    if (address === this.gateway) return { ns: this.#namespace(HOST_NET), source }
     const pod = this.pods.podAt(address)
     if (pod !== undefined) return { ns: this.#namespace(podNet(pod)), source }
     const { base, bits } = this.pods.cidr
@@ -429,7 +431,7 @@ export class NodeNetwork {
     const header = PROC_NET_HEADERS[file]
     if (header === undefined) return undefined
     const ns = this.#namespace(key)
-    const hostText = key === HOST ? readHostProc(`net/${file}`) : undefined
+    const hostText = key === HOST_NET ? readHostProc(`net/${file}`) : undefined
     const lines =
       hostText === undefined
         ? []

@@ -2,7 +2,7 @@
 // own), where it can listen on TCP and UDP ports and connect to listeners of its own namespace
 // (127.0.0.1, its pod IP) or of another (a pod IP, as on a flat cluster network). Connections are
 // in-memory byte streams; nothing binds or connects a real socket. The node implements this
-// (src/model/net-namespaces.ts) and gives it to commands as ctx.net; the helpers here are what commands share.
+// (src/sim/net-namespaces.ts) and gives it to commands as ctx.net; the helpers here are what commands share.
 
 export type NetErrorCode = 'EADDRINUSE' | 'EADDRNOTAVAIL' | 'ECONNREFUSED' | 'ENETUNREACH' | 'EHOSTUNREACH' | 'ETIMEDOUT'
 

@@ -3,7 +3,7 @@
 // kills it. A process that is PID 1 of its PID namespace ignores every signal it has no handler
 // for, except SIGKILL (as the kernel does for init).
 import type { Clock } from './clock.js'
-import { emptyInput, type Input } from './context.js'
+import { emptyInput, type Input } from './input.js'
 import { SIGKILL } from './signals.js'
 
 export type Stream = 'stdout' | 'stderr'

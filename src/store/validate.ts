@@ -1,106 +1,38 @@
 // The shape of a node state (store/schema.ts), checked before a state is loaded: a state file, a
 // seed state, or one given to restore() or RestoreState. The model trusts the state it runs on, so
 // a malformed one is refused here with the field that is wrong, before anything of the running
-// node is touched. Hand-written over schema.ts's types: no schema library is a dependency, and the
-// state is plain JSON with a handful of record kinds. Fields are checked as far as the model reads
-// them; what came from a client's request as it was (an OCI spec, a CRI config) is checked to be
-// an object, not field by field. Fields the schema does not name are left alone.
+// node is touched. Hand-written over schema.ts's types with the kit of validate/shape.ts: no schema
+// library is a dependency, and the state is plain JSON with a handful of record kinds. Fields are
+// checked as far as the model reads them; what came from a client's request as it was (an OCI
+// spec, a CRI config) is checked to be an object, not field by field. Fields the schema does not
+// name are left alone.
 import { parseCidr } from '../model/cri/ipam.js'
+import {
+  ShapeError,
+  arr,
+  bool,
+  either,
+  fail,
+  field,
+  int,
+  isObject,
+  key,
+  num,
+  obj,
+  oneOf,
+  rec,
+  str,
+  tuple,
+  type Check,
+} from '../validate/shape.js'
 import type { NodeState } from './schema.js'
 
-/** Checks a value at a path; throws StateShapeError when it does not fit. */
-type Check = (value: unknown, path: string) => void
-
-export class StateShapeError extends Error {}
-
-const show = (value: unknown): string => {
-  if (value === undefined) return 'nothing'
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'object') return 'an object'
-  const text = JSON.stringify(value)
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text
-}
-
-const fail = (path: string, want: string, value: unknown): never => {
-  throw new StateShapeError(`${path} must be ${want}, not ${show(value)}`)
-}
-
-/** A schema field: state.containers; a key of a map: containers["id"]. */
-const field = (path: string, name: string): string => `${path}.${name}`
-const key = (path: string, k: string): string => `${path}[${JSON.stringify(k)}]`
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-const str: Check = (v, p) => void (typeof v === 'string' || fail(p, 'a string', v))
-const num: Check = (v, p) => void ((typeof v === 'number' && Number.isFinite(v)) || fail(p, 'a number', v))
-const int: Check = (v, p) => void ((typeof v === 'number' && Number.isSafeInteger(v)) || fail(p, 'an integer', v))
-const bool: Check = (v, p) => void (typeof v === 'boolean' || fail(p, 'true or false', v))
 /** Any JSON object (a spec, a CRI config): the model reads it as the client sent it. */
 const anyObject: Check = (v, p) => void (isObject(v) || fail(p, 'an object', v))
 /** A protobuf message field kept as it came: an object, or null when the client left it out. */
 const message: Check = (v, p) => void (v === null || isObject(v) || fail(p, 'an object or null', v))
 
-const oneOf =
-  (...values: string[]): Check =>
-  (v, p) =>
-    void (values.includes(v as string) || fail(p, `one of ${values.map((x) => JSON.stringify(x)).join(', ')}`, v))
-
-const arr =
-  (item: Check): Check =>
-  (v, p) => {
-    if (!Array.isArray(v)) return fail(p, 'an array', v)
-    v.forEach((x, i) => item(x, `${p}[${i}]`))
-  }
-
-/** An object used as a map: any keys, each value checked. */
-const rec =
-  (value: Check): Check =>
-  (v, p) => {
-    if (!isObject(v)) return fail(p, 'an object', v)
-    for (const [k, x] of Object.entries(v)) value(x, key(p, k))
-  }
-
-/** An object with these fields; a field whose name ends in "?" may be left out. */
-const obj =
-  (fields: Record<string, Check>, extra?: (v: Record<string, unknown>, path: string) => void): Check =>
-  (v, p) => {
-    if (!isObject(v)) return fail(p, 'an object', v)
-    for (const [spec, check] of Object.entries(fields)) {
-      const optional = spec.endsWith('?')
-      const name = optional ? spec.slice(0, -1) : spec
-      const x = v[name]
-      if (x === undefined) {
-        if (!optional) fail(field(p, name), 'present', x)
-        continue
-      }
-      check(x, field(p, name))
-    }
-    extra?.(v, p)
-  }
-
-const tuple =
-  (what: string, required: Check[], optional: Check[] = []): Check =>
-  (v, p) => {
-    if (!Array.isArray(v) || v.length < required.length || v.length > required.length + optional.length) return fail(p, what, v)
-    ;[...required, ...optional].forEach((check, i) => i < v.length && check(v[i], `${p}[${i}]`))
-  }
-
 const labels = rec(str)
-const either =
-  (what: string, ...checks: Check[]): Check =>
-  (v, p) => {
-    for (const check of checks) {
-      try {
-        check(v, p)
-        return
-      } catch (err) {
-        if (!(err instanceof StateShapeError)) throw err
-      }
-    }
-    fail(p, what, v)
-  }
-
 const status = oneOf('created', 'running', 'paused', 'stopped')
 const stdio = obj({ stdin: str, stdout: str, stderr: str, terminal: bool })
 const storedAny = obj({ type_url: str, value: str })
@@ -206,7 +138,7 @@ const containerRecord = (id: string): Check =>
       'writableLayer?': savedLayer,
       'utsHostname?': str,
     },
-    (v, p) => void (v.id === id || fail(field(p, 'id'), `its key ${JSON.stringify(id)}`, v.id)),
+    { extra: (v, p) => void (v.id === id || fail(field(p, 'id'), `its key ${JSON.stringify(id)}`, v.id)) },
   )
 
 const containers: Check = (v, p) => {
@@ -271,7 +203,7 @@ const podCidr: Check = (v, p) => {
   try {
     parseCidr(v as string)
   } catch (err) {
-    throw new StateShapeError(`${p}: ${(err as Error).message}`)
+    throw new ShapeError(`${p}: ${(err as Error).message}`)
   }
 }
 
@@ -297,7 +229,7 @@ export function validateState(state: unknown, where: string): asserts state is N
   try {
     nodeState(state, 'state')
   } catch (err) {
-    if (err instanceof StateShapeError) throw new Error(`${where} is not a valid node state: ${err.message}`)
+    if (err instanceof ShapeError) throw new Error(`${where} is not a valid node state: ${err.message}`)
     throw err
   }
 }

@@ -60,6 +60,9 @@ describe('fault syntax', () => {
     ['Version:error=NOPE', /unknown gRPC status "NOPE"/],
     ['Version:colour=red', /fault option "colour" is not known/],
     ['Version:delay=soon', /not a duration/],
+    ['PulImage:error=UNAVAILABLE', /method: no RPC is named "PulImage"; did you mean PullImage\?/],
+    ['Version:error=UNAVAILABLE,after=1s', /after=1s is a time, which only crash and oom faults take/],
+    ['kind=oom,pull=slow', /pull is for pullFailure faults; an oom fault has no pull/],
   ])('%s is refused', (spec, message) => {
     expect(() => parseFaultSpec(spec)).toThrow(message)
   })
@@ -97,17 +100,22 @@ describe('CLI', () => {
   })
 
   test('a bad rule, seed or file stops the CLI with a message and exit code 2', async () => {
-    await expect(serve(['--fault', 'Version:colour=red'])).rejects.toMatchObject({
-      code: 2,
-      message: expect.stringContaining('fault option "colour" is not known'),
-    })
-    await expect(serve(['--seed', 'abc'])).rejects.toMatchObject({
-      code: 2,
-      message: expect.stringContaining('--seed must be a whole number'),
-    })
-    await expect(serve(['--faults', '/nonexistent/faults.yaml'])).rejects.toMatchObject({
-      code: 2,
-      message: expect.stringContaining('cannot read fault file'),
-    })
+    /** The CLI exits 2 with the message on stderr. */
+    const refused = (args: string[], message: string, env: Record<string, string> = {}) =>
+      expect(serve(args, env)).rejects.toMatchObject({ code: 2, message: expect.stringContaining(message) })
+    await refused(['--fault', 'Version:colour=red'], 'fault option "colour" is not known')
+    await refused(['--seed', 'abc'], '--seed must be a whole number')
+    await refused(
+      ['--fault', 'PulImage:error=UNAVAILABLE'],
+      'fault "PulImage:error=UNAVAILABLE": method: no RPC is named "PulImage"; did you mean PullImage?',
+    )
+    await refused(['--fault', 'Version:error=UNAVAILABLE,exit-code=3'], 'exitCode is for crash faults; a call fault has no exitCode')
+    await refused([], 'hang is for call faults; a crash fault has no hang', { FAKE_CONTAINERD_FAULT: 'kind=crash,hang' })
+    const file = join(mkdtempSync(join(tmpdir(), 'fc-cli-faults-')), 'faults.yaml')
+    writeFileSync(file, 'faults:\n  - method: Version\n    error: UNAVAILABLE\n  - method: Status\n    eror: UNAVAILABLE\n')
+    await refused(['--faults', file], `fault file ${file}: faults[1].eror is not a field of a call fault; did you mean error?`)
+    writeFileSync(file, '[{ method: Version, error: UNAVAILABLE, times: "2" }]')
+    await refused(['--faults', file], `fault file ${file}: faults[0].times must be a whole number of at least 1, not "2"`)
+    await refused(['--faults', '/nonexistent/faults.yaml'], 'cannot read fault file')
   })
 })

@@ -357,6 +357,22 @@ describe('Tasks', () => {
     }
     await ctr.tasks.Exec({ container_id: 'box', exec_id: 'e1', stdout: out, spec: process })
     expect((await grpcError(ctr.tasks.Exec({ container_id: 'box', exec_id: 'e1', spec: process }))).code).toBe(6)
+    // Each check in the shim's order: the exec id, the task's state, then the spec (a wrong one is the last error).
+    const wrongType = { type_url: 'example.com/Other', value: Buffer.from('{}') }
+    const refusals = await Promise.all(
+      [
+        { container_id: 'box', exec_id: '', spec: wrongType },
+        { container_id: 'box', exec_id: 'bad id', spec: wrongType },
+        { container_id: 'box', exec_id: 'e2', spec: wrongType },
+        { container_id: 'box', exec_id: 'e2', spec: null },
+      ].map((r) => grpcError(ctr.tasks.Exec(r))),
+    )
+    expect(refusals.map((e) => [e.code, e.details.split(':')[0]])).toEqual([
+      [3, 'exec id cannot be empty'],
+      [3, 'invalid exec id bad id'],
+      [3, `exec process spec has type example.com/Other, want ${process.type_url}`],
+      [3, 'exec process spec must be set'],
+    ])
     const waiting = ctr.tasks.Wait({ container_id: 'box', exec_id: 'e1' })
     await ctr.tasks.Start({ container_id: 'box', exec_id: 'e1' })
     expect((await waiting).exit_status).toBe(0)

@@ -29,6 +29,33 @@ describe('fakecontainerd.control.v1.Control', () => {
     expect((await grpcError(control.AddFaults({ rules_json: '{nope' }))).code).toBe(3)
   })
 
+  test('AddFaults and ResetFaults refuse a bad rule with InvalidArgument and the sentence, and apply none of the batch', async () => {
+    await control.AddFaults({ rules_json: JSON.stringify({ method: 'Status', error: 'INTERNAL' }) })
+    const rules = (await control.ListFaults({})).rules_json
+    const cases: [unknown, string][] = [
+      [{ method: 'PulImage', error: 'UNAVAILABLE' }, 'faults[0].method: no RPC is named "PulImage"; did you mean PullImage?'],
+      [{ method: 'Version', eror: 'UNAVAILABLE' }, 'faults[0].eror is not a field of a call fault; did you mean error?'],
+      [{ method: 'Version', error: 14, match: { labels: { app: 1 } } }, 'faults[0].match.labels.app must be a string, not 1'],
+      [{ kind: 'crash', drop: true }, 'faults[0].drop is for call faults; a crash fault has no drop'],
+      [
+        [
+          { method: 'Version', error: 14 },
+          { method: 'Version', error: 14, delay: 'fast' },
+          { method: 'ListImages', error: 14 },
+        ],
+        'faults[1].delay must be a number of milliseconds or { min, max }, not "fast"',
+      ],
+    ]
+    for (const [value, message] of cases) {
+      for (const call of [control.AddFaults, control.ResetFaults]) {
+        const bad = await grpcError(call({ rules_json: JSON.stringify(value) }))
+        expect([bad.code, bad.details]).toEqual([3, expect.stringContaining(message)])
+      }
+    }
+    expect((await control.ListFaults({})).rules_json).toBe(rules)
+    await h.runtime.Version({ version: '' })
+  })
+
   test('the journal: read with filters, clear; control calls themselves are not journaled', async () => {
     await h.runtime.Version({ version: '' })
     await runPod(h, podConfig('journaled'))

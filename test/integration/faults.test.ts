@@ -6,6 +6,7 @@ import { containerdClients } from '../../src/client.js'
 import { presets } from '../../src/faults/presets.js'
 import { ociSpec } from '../containerd.js'
 import type { FaultRule } from '../../src/faults/rule.js'
+import { startFakeContainerd } from '../../src/server.js'
 import { containerConfig, eventually, grpcError, harness, podConfig, runContainer, runPod, waitForState, type Harness } from '../helpers.js'
 
 const open: Harness[] = []
@@ -170,6 +171,53 @@ describe('call faults', () => {
       expect(() => h.fake.faults.use({ method: 'Version', error: 'UNAVAILABLE', times: 0 })).toThrow(/times must be/)
       expect(() => h.fake.faults.use({ kind: 'meltdown' } as unknown as FaultRule)).toThrow(/kind must be one of/)
     })
+  })
+})
+
+describe('rules are checked where they enter the library', () => {
+  test('each kind of mistake is refused by use() with the field and a suggestion', async () => {
+    const h = await start()
+    const use = (rule: unknown) => () => h.fake.faults.use(rule as FaultRule)
+    expect(use({ method: 'PulImage', error: 'UNAVAILABLE' })).toThrow(
+      'faults[0].method: no RPC is named "PulImage"; did you mean PullImage?',
+    )
+    expect(use({ method: 'Version', eror: 'UNAVAILABLE' })).toThrow('faults[0].eror is not a field of a call fault; did you mean error?')
+    expect(use({ method: 'Version', error: 14, times: '2' })).toThrow('faults[0].times must be a whole number of at least 1, not "2"')
+    expect(use({ method: 'Version', error: 14, match: 'x' })).toThrow('faults[0].match must be an object, not "x"')
+    expect(use({ method: 'Version', delay: 'fast' })).toThrow('faults[0].delay must be a number of milliseconds or { min, max }')
+    expect(use({ method: 'Version', error: 14, exitCode: 1 })).toThrow(
+      'faults[0].exitCode is for crash faults; a call fault has no exitCode',
+    )
+    expect(use({ kind: 'crash', hang: true })).toThrow('faults[0].hang is for call faults; a crash fault has no hang')
+    expect(use({ service: 'ImageService', method: 'Version', error: 14 })).toThrow('ImageService has no RPC named "Version"')
+    expect(h.fake.faults.list()).toEqual([])
+    await h.runtime.Version({ version: '' })
+  })
+
+  test('a batch with one bad rule adds none; a bad reset() keeps the rules there were', async () => {
+    const h = await start()
+    h.fake.faults.use({ method: 'Status', error: 'INTERNAL' })
+    const before = h.fake.faults.list()
+    expect(() =>
+      h.fake.faults.use(
+        { method: 'Version', error: 'UNAVAILABLE' },
+        { method: 'Version', error: 'UNAVAILABLE', times: 'twice' } as unknown as FaultRule,
+        { method: 'ListImages', error: 'UNAVAILABLE' },
+      ),
+    ).toThrow('faults[1].times must be a whole number of at least 1, not "twice"')
+    expect(h.fake.faults.list()).toEqual(before)
+    await h.runtime.Version({ version: '' })
+    expect(() => h.fake.faults.reset({ method: 'Version', error: 14 }, { method: 'Versoin', error: 14 })).toThrow(
+      'faults[1].method: no RPC is named "Versoin"; did you mean Version?',
+    )
+    expect(h.fake.faults.list()).toEqual(before)
+    expect((await grpcError(h.runtime.Status({ verbose: false }))).code).toBe(13)
+  })
+
+  test('the faults option is checked before the server starts', async () => {
+    await expect(
+      startFakeContainerd({ faults: [{ method: 'Version', error: 14 }, { kind: 'oom', exitCode: 1 } as FaultRule] }),
+    ).rejects.toThrow('options.faults has an invalid rule: faults[1].exitCode is for crash faults; an oom fault has no exitCode')
   })
 })
 

@@ -3,6 +3,7 @@ import { SimClock } from '../../src/sim/clock.js'
 import { textInput, type Command, type CommandContext, type Input } from '../../src/sim/context.js'
 import type { Fs } from '../../src/sim/fs/types.js'
 import { createContainerFs, type ContainerFsInput } from '../../src/sim/fs/index.js'
+import { EXEC } from '../../src/sim/shell/exec.js'
 
 export interface RunResult {
   code: number
@@ -39,6 +40,7 @@ export function commandContext(fs: Fs, argv: readonly string[], opts: RunOptions
     identity: { uid: 0, gid: 0, groups: [0], user: 'root', group: 'root' },
     hostname: 'test-pod',
     processes: { list: () => [{ pid: 1, ppid: 0, user: 'root', args: ['sh'] }], kill: () => false },
+    exec: EXEC,
   }
   return { ctx, out }
 }

@@ -7,11 +7,7 @@ import { FsError, resolvePath, type FileStat, type Fs } from '../../src/sim/fs/t
 import type { Net } from '../../src/sim/net.js'
 import type { Kernel } from '../../src/sim/kernel.js'
 import { SimProcess, type ExitInfo } from '../../src/sim/process.js'
-import { argvProgram, registerCommands } from '../../src/sim/shell/index.js'
-import { fsCommands } from '../../src/sim/commands/fs-commands.js'
-
-// The filesystem commands (cat, head, …) join the table as the wiring will do it.
-registerCommands(fsCommands)
+import { argvProgram } from '../../src/sim/shell/index.js'
 
 interface Node {
   type: 'file' | 'dir' | 'symlink' | 'char'

@@ -18,7 +18,6 @@ import { invalidArgument, nameReserved, notFound, unknown, wrap } from '../error
 import { byFullId, findByPrefix, getByPrefix, newId } from '../ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from '../metadata/images.js'
 import type { SimClock } from '../../sim/clock.js'
-import type { FaultEngine } from '../../faults/engine.js'
 import type { ContainerStore } from '../metadata/container-store.js'
 import type { Images } from '../metadata/images.js'
 import type { Snapshots } from '../metadata/snapshots.js'
@@ -26,11 +25,9 @@ import type { LifecycleEventType } from '../events.js'
 import type { TaskService } from '../runtime/task-service.js'
 import type { Tasks } from '../runtime/tasks.js'
 import type { ContainerViews } from '../runtime/views.js'
-import type { ProcessHost } from '../runtime/process-env.js'
 import { containerName, criState, isAppContainer, type AppContainerRecord } from './records.js'
 import { containerUser, effectiveArgs, hostNamespaces, loadSeccomp, mergeEnv, ociSpec, pidNamespace } from './spec.js'
-import type { ProcessSpec } from '../runtime/process-env.js'
-import { resolveUserGid, resolveUserName } from '../runtime/process-env.js'
+import { resolveUserGid, resolveUserName, type ProcessHost, type ProcessSpec } from '../runtime/process-env.js'
 import { nowString } from '../time.js'
 
 /** The parts of the node CRI's containers act on (Node has them all). */
@@ -38,7 +35,6 @@ export interface ContainersHost extends ProcessHost {
   changed(): void
   publish(type: LifecycleEventType, containerId: string, sandboxId: string): void
   readonly clock: SimClock
-  readonly faults: FaultEngine
   readonly containerStore: ContainerStore
   readonly images: Images
   readonly snapshots: Snapshots

@@ -157,7 +157,9 @@ export class Sandboxes implements SandboxLookup {
     node.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, pause.id), {})
     node.containerStore.add(record)
     node.publish('CREATED', id, id)
-    node.taskService.create(record)
+    // The pause process is the runtime's own: none of runc's checks can refuse it (nothing in it came
+    // from a client), and making its view to look for /pause would cost every RunPodSandbox.
+    node.tasks.create(record)
     node.taskService.start(record)
     node.publish('STARTED', id, id)
     return record

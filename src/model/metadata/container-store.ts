@@ -128,10 +128,10 @@ export class ContainerStore {
    * Containers.Delete: as containerd's metadata store answers (the namespace's bucket, then the
    * container's), refused while its task runs or a guard objects.
    */
-  remove(namespace: string, id: string, namespaceExists: boolean): void {
+  deleteChecked(namespace: string, id: string): void {
     const record = this.find(namespace, id)
     if (!record) {
-      if (!namespaceExists)
+      if (!this.core.namespaceExists(namespace))
         throw notFound(`cannot delete container ${JSON.stringify(id)} in namespace ${JSON.stringify(namespace)}: not found`)
       throw notFound(`container ${id}: not found`)
     }
@@ -145,6 +145,7 @@ export class ContainerStore {
     this.delete(namespace, id)
   }
 
+  /** Deletes a record without Containers.Delete's checks: the model's own removals (CRI's), which made sure first. */
   delete(namespace: string, id: string): void {
     const c = this.get(namespace, id)
     delete this.core.state.containers[c.id]

@@ -183,7 +183,7 @@ export class PidTable {
 /**
  * The PID namespace a container's processes run in, from its runtime spec as runc reads it: no
  * pid namespace entry is the host's; an entry without a path creates the container's own; a path
- * joins another's (a pod's pause container, `/proc/sandbox/<id>/ns/pid` as model/spec.ts writes
+ * joins another's (a pod's pause container, `/proc/sandbox/<id>/ns/pid` as model/cri/spec.ts writes
  * it, or a process's `/proc/<pid>/ns/pid`).
  */
 export function pidNamespaceOf(table: PidTable, record: { id: string; spec: Record<string, unknown> }): string {

@@ -188,7 +188,7 @@ export function checkSeccomp(record: ContainerRecord): void {
 
 /**
  * Fails as runc's config validation fails for a root directory the spec names on the host
- * (model/views.ts hostRootfsOf) that is not there, or is a symlink.
+ * (model/runtime/views.ts hostRootfsOf) that is not there, or is a symlink.
  */
 export function checkRootfs(record: ContainerRecord): void {
   const path = hostRootfsOf(record)

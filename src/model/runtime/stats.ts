@@ -76,7 +76,7 @@ export function pidsLimitOf(record: ContainerRecord): bigint {
 export interface LiveFigures {
   /** Processes in its cgroup. */
   processes: number
-  /** Bytes its processes have allocated (model/memory.ts). */
+  /** Bytes its processes have allocated (model/runtime/memory.ts). */
   chargedBytes: number
 }
 

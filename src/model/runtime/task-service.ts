@@ -79,8 +79,11 @@ export class TaskService {
     return task
   }
 
-  /** Adds an exec'd process, as the runc shim takes one: an identifier, in a task that is created or running. */
-  addExec(record: ContainerRecord, execId: string, process: ProcessSpec | undefined, io: TaskIO = NO_IO): ExecRecord {
+  /**
+   * Adds an exec'd process, as the runc shim takes one: an identifier, in a task that is created or
+   * running, then its spec (`process`, read only after those checks: a bad spec is the last error).
+   */
+  addExec(record: ContainerRecord, execId: string, process: ProcessSpec | (() => ProcessSpec | undefined), io: TaskIO = NO_IO): ExecRecord {
     if (execId === '') throw invalidArgument('exec id cannot be empty: invalid argument')
     const task = this.task(record)
     try {
@@ -89,8 +92,9 @@ export class TaskService {
       throw wrap(err, `invalid exec id ${execId}`)
     }
     if (task.status === 'paused' || task.status === 'stopped') throw shimError(`cannot exec in a ${task.status} state`)
-    if (!process) throw invalidArgument('exec process spec must be set: invalid argument')
-    return this.host.tasks.addExec(record, execId, { ...process }, io)
+    const spec = typeof process === 'function' ? process() : process
+    if (!spec) throw invalidArgument('exec process spec must be set: invalid argument')
+    return this.host.tasks.addExec(record, execId, { ...spec }, io)
   }
 
   /**

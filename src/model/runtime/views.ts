@@ -35,7 +35,7 @@ const userOf = (r: ContainerRecord): ProcessUser =>
   ((r.spec.process as { user?: ProcessUser } | undefined)?.user ?? { uid: 0, gid: 0 }) as ProcessUser
 /**
  * The container shares the node's IPC namespace (ipcs shows the host's segments): its runtime spec
- * has no ipc namespace, as runc reads it (model/spec.ts leaves it out for a host-IPC pod).
+ * has no ipc namespace, as runc reads it (model/cri/spec.ts leaves it out for a host-IPC pod).
  */
 function hostIpc(record: ContainerRecord): boolean {
   const namespaces = ((record.spec.linux as { namespaces?: { type: string }[] } | undefined)?.namespaces ?? []) as { type: string }[]

@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { untilEnded, type Command, type CommandContext } from '../context.js'
 import { abs, has, parseOptions, reason, readText } from './fs-common.js'
-import { human } from './fs-files.js'
+import { human } from './fs-usage.js'
 import { WRITABLE_LAYER_BYTES } from '../fs/mem.js'
 import { fail, prog, scaleTo } from './util.js'
 

@@ -1,9 +1,15 @@
 // The filesystem commands, by name, for the shell's command table.
 import type { Command } from '../context.js'
-import { cat, cp, df, du, ln, ls, mkdir, mv, readlink, rm, stat, touch } from './fs-files.js'
+import { cat, cp, ln, ls, mkdir, mv, rm, touch } from './fs-files.js'
+import { readlink, stat } from './fs-stat.js'
+import { df, du } from './fs-usage.js'
 import { chmod } from './fs-mode.js'
 import { awk } from './awk/index.js'
-import { cut, grep, head, sed, sort, tail, tr, uniq, wc } from './fs-text.js'
+import { head, tail, wc } from './fs-text.js'
+import { grep } from './fs-grep.js'
+import { cut, tr } from './fs-cut-tr.js'
+import { sort, uniq } from './fs-sort.js'
+import { sed } from './sed/index.js'
 import { find, mktemp } from './fs-find.js'
 import { mount, umount } from './fs-mount.js'
 

@@ -76,6 +76,18 @@ export function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
 
+/** A path's last component ("/" for the root). */
+export const base = (p: string): string => {
+  const trimmed = p.replace(/\/+$/, '')
+  return trimmed === '' ? '/' : trimmed.slice(trimmed.lastIndexOf('/') + 1)
+}
+
+/** A name in a directory operand, as given (no doubled slash). */
+export const join = (dir: string, name: string): string => (dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`)
+
+/** Writes a line of error to stderr. */
+export const err = (ctx: CommandContext, text: string): void => ctx.write('stderr', `${text}\n`)
+
 export const abs = (ctx: CommandContext, path: string): string => resolvePath(ctx.cwd, path)
 
 /** Simulated now: the clock's when it has one (SimClock), else real time. */

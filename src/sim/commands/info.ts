@@ -1,15 +1,14 @@
 // Commands that tell about the process and its container: id, whoami, hostname, date, uname, nproc,
 // env, pwd, which.
 import { availableParallelism, machine } from 'node:os'
-import type { Command, CommandContext } from '../context.js'
+import { type Command, type CommandContext } from '../context.js'
 import { KERNEL_RELEASE } from '../fs/procfs.js'
 import { CAP } from '../fs/security.js'
 import { ERRNO, hostnameOf, kernelOf, strerror, syscall } from '../kernel.js'
 import { resolvePath } from '../fs/types.js'
 import { REGULAR_BUILTINS, SPECIAL_BUILTINS } from '../shell/builtins.js'
 import { execArgv } from './runners.js'
-import { canExecute, findInPath } from '../shell/lookup.js'
-import { lookupCommand } from './table.js'
+import { canExecute, findInPath } from '../shell/search.js'
 import { fail, groupName, memberGroups, now, passwdEntry, usage, userName } from './util.js'
 
 // ---- id, whoami
@@ -346,7 +345,7 @@ const which: Command = async (args, ctx) => {
       }
     }
     if (hits.length > 0) out += hits.map((h) => `${h}\n`).join('')
-    else if (lookupCommand(name) || Object.hasOwn(SPECIAL_BUILTINS, name) || Object.hasOwn(REGULAR_BUILTINS, name)) out += `${name}\n`
+    else if (ctx.exec.command(name) || Object.hasOwn(SPECIAL_BUILTINS, name) || Object.hasOwn(REGULAR_BUILTINS, name)) out += `${name}\n`
     else status = 1
   }
   ctx.write('stdout', out)

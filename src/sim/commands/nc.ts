@@ -7,7 +7,7 @@ import { StringDecoder } from 'node:string_decoder'
 import type { Command, CommandContext, Input } from '../context.js'
 import { socketOwner } from '../http.js'
 import { NetError, type Connection, type SocketAddress, type UdpSocket } from '../net.js'
-import { invokeExecutable, findExecutable } from '../shell/exec.js'
+import { findExecutable } from '../shell/run.js'
 import { has, parseOptions, usage } from './fs-common.js'
 import { sleepMs } from './process.js'
 import { hostsReverse, lookupPort, resolveHost } from './resolve.js'
@@ -160,7 +160,7 @@ async function runProgram(ctx: CommandContext, prog: readonly string[], ch: Chan
     write: (stream, text) => (stream === 'stdout' ? ch.write(text) : ctx.write(stream, text)),
   }
   try {
-    return await invokeExecutable(found, pctx)
+    return await pctx.exec.invoke(found, pctx)
   } finally {
     ch.close()
   }

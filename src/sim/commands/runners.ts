@@ -1,8 +1,8 @@
 // Commands that run another command: xargs (argument lists from stdin), timeout (a deadline on the
 // simulated clock), nohup; and execArgv, how env and these find and start their program.
 import { emptyInput, type Command, type CommandContext } from '../context.js'
-import { findExecutable, invokeExecutable } from '../shell/exec.js'
-import { execFailure } from '../shell/lookup.js'
+import { findExecutable } from '../shell/run.js'
+import { execFailure } from '../shell/search.js'
 import { parseSignal, SIGKILL } from '../signals.js'
 import { has, last, parseOptions, usage } from './fs-common.js'
 import { fail, prog } from './util.js'
@@ -23,7 +23,7 @@ export async function execArgv(args: readonly string[], argv: readonly string[],
     ]
     return fail(args, ctx, `can't execute '${argv[0]}': ${why}`, failure?.errno === 'ENOENT' ? 127 : 126)
   }
-  return invokeExecutable(found, rest)
+  return rest.exec.invoke(found, rest)
 }
 
 /** busybox's duration: seconds with an optional fraction and suffix (s, m, h, d). */

@@ -52,6 +52,9 @@ export const baseOf = (p: string): string => p.slice(p.lastIndexOf('/') + 1)
 export const joinPath = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`)
 
 /** True when `p` is `dir` or below it. */
+/** A path's components, without empty ones ("/a//b/" is a, b). */
+export const pathParts = (p: string): string[] => p.split('/').filter((s) => s !== '')
+
 export const isUnder = (p: string, dir: string): boolean => dir === '/' || p === dir || p.startsWith(`${dir}/`)
 
 /** The path of `p` relative to `dir` (p under dir), as a backend path ("/" for dir itself). */

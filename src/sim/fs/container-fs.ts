@@ -8,33 +8,19 @@
 import { randomBytes } from 'node:crypto'
 import { inspectBinary, type BinaryInfo } from '../binary.js'
 import type { Identity } from '../context.js'
-import { SyscallKilled, type Kernel, type NetNamespace, type Uts } from '../kernel.js'
+import { SyscallKilled, type Kernel } from '../kernel.js'
 import type { Stream } from '../process.js'
 import { SeccompFilter, defaultProfile, type SeccompProfile } from '../seccomp.js'
 import type { Attrs, Backend, Entry } from './backend.js'
-import { baseOf, isUnder, joinPath, parentOf, relativeTo } from './backend.js'
-import { sandboxFiles, type DnsInput } from './etc.js'
+import { baseOf, isUnder, joinPath, parentOf, pathParts } from './backend.js'
+import type { ContainerFsInput, MountEntry } from './container-types.js'
+import { buildMountTable, mountAt, mountEntry, pathInMount, setWithParents } from './mount-table.js'
 import { HostBind } from './host.js'
-import { DEFAULT_APPLETS, imageLayer, type ImageInput } from './image.js'
-import {
-  MemLayer,
-  Overlay,
-  Tmpfs,
-  bytesOf,
-  deviceNode,
-  dirNode,
-  fileNode,
-  linkNode,
-  type Change,
-  type LowerLayer,
-  type MemNode,
-  type SavedLayer,
-} from './mem.js'
+import { DEFAULT_APPLETS, imageLayer } from './image.js'
+import { MemLayer, Overlay, Tmpfs, bytesOf, dirNode, fileNode, type Change } from './mem.js'
 import { DEFAULT_SYSCTLS, ProcFs, sysctlPath, type ProcCaller, type ProcessEntry } from './procfs.js'
 import {
   CAP,
-  DEFAULT_MASKED_PATHS,
-  DEFAULT_READONLY_PATHS,
   capabilitySets,
   hasCap,
   processCapabilities,
@@ -46,97 +32,7 @@ import type { FileStat, Fs, FsErrorCode } from './types.js'
 import { FsError, errnoCode } from './types.js'
 import { addMissingIds, containerGroups, containerIdentity, type ContainerUser } from './users.js'
 
-/** A CRI Mount (runtime.v1 Mount): a host path bind-mounted at a container path. */
-export interface MountInput {
-  container_path: string
-  host_path: string
-  readonly?: boolean
-  /** PROPAGATION_PRIVATE (default), PROPAGATION_HOST_TO_CONTAINER, PROPAGATION_BIDIRECTIONAL: shown, not simulated. */
-  propagation?: string | number
-}
-
-export interface ContainerFsInput {
-  image: ImageInput
-  /** The commands the simulator knows, made /bin entries of a synthesised image (default DEFAULT_APPLETS). */
-  applets?: readonly string[]
-  /** The root filesystem is read-only (EROFS) except for its mounts; defaults to security.readonly_rootfs. */
-  readonlyRootfs?: boolean
-  mounts?: readonly MountInput[]
-  /** The pod's hostname (/etc/hostname, /etc/hosts, kernel.hostname). */
-  hostname: string
-  /** The pod's IP ("" or absent on the host network). */
-  podIp?: string
-  /** The pod's DNS config (/etc/resolv.conf); absent: a fixed default (the host's is not read). */
-  dns?: DnsInput | null
-  /** The pod's shared files (etc.ts sandboxFiles()); made from hostname, podIp and dns when absent. */
-  sandbox?: Tmpfs
-  /** The user the container runs as (model/spec.ts containerUser) and its supplemental groups. */
-  user: ContainerUser
-  /** The pod's sysctls (PodSandboxConfig.linux.sysctls), "kernel.shm_rmid_forced" or "kernel/shm_rmid_forced". */
-  sysctls?: Readonly<Record<string, string>>
-  /** CRI's LinuxContainerSecurityContext: capabilities, privileged, no_new_privs, seccomp, masked/readonly paths. */
-  security?: SecurityContextInput | null
-  /**
-   * The seccomp profile of the runtime spec (linux.seccomp): for a CRI container, the Localhost
-   * profile containerd loaded. Undefined: the one `security` names (RuntimeDefault: containerd's
-   * default profile; a Localhost one not given: a profile that allows everything). null: none.
-   */
-  seccomp?: SeccompProfile | null
-  /**
-   * The capability sets of the runtime spec (process.capabilities), for a container made through
-   * containerd's API; absent: what `security` gives (containerd's CRI rules).
-   */
-  capabilities?: CapabilitySets
-  /** The spec's process.noNewPrivileges; absent: security.no_new_privs. */
-  noNewPrivs?: boolean
-  /** The UTS namespace (its hostname), shared with the other containers of the pod; one of its own when absent. */
-  uts?: Uts
-  /** The network namespace, shared likewise; one of its own (with podIp) when absent. */
-  net?: NetNamespace
-  /** runc's masked paths; default: security.masked_paths when it lists some, else DEFAULT_MASKED_PATHS. None when privileged. */
-  maskedPaths?: readonly string[]
-  /** runc's read-only paths; default: security.readonly_paths when it lists some, else DEFAULT_READONLY_PATHS. None when privileged. */
-  readonlyPaths?: readonly string[]
-  /** The processes of the container's PID namespace, asked on each /proc read. */
-  processes?: () => readonly ProcessEntry[]
-  /** /proc/net/<file> of its network namespace (tcp, udp, …), asked on each read; none when absent. */
-  procNet?: (file: string) => string | undefined
-  /** /proc/sysvipc/<file> of its IPC namespace (shm, msg, sem), asked on each read; none when absent. */
-  sysvipc?: (file: string) => string | undefined
-  /** Simulated now (ms): file times, /proc/uptime. Default Date.now. */
-  now?: () => number
-  /** When the node booted (/proc/uptime); default an hour before the filesystem was made. */
-  bootTimeMs?: number
-  /** The container's memory limit (/sys/fs/cgroup/memory.max; 0 or absent: "max"), or where to read it when asked (it follows updates). */
-  memoryLimitBytes?: number | (() => number)
-  /** /sys/fs/cgroup/memory.swap.max, read when asked; absent: "max". */
-  memorySwap?: () => string
-  /** A writable layer saved before (a restart): the root filesystem starts with it. */
-  writable?: SavedLayer
-  /**
-   * A host directory the runtime spec names as the root (an absolute `root.path`, no rootfs mounts:
-   * dockerd's graphdriver directory, `ctr run --rootfs`). runc pivots into it, so it is the
-   * container's writable layer: its files are read from there when asked and what the container
-   * writes there goes there (nothing else of the host is reached; symlinks resolve inside the root).
-   * `image` is not used then, and nothing is added to it (runc adds no users and makes mount points
-   * only where the spec's mounts need them; the fake keeps those out of the directory).
-   */
-  hostRootfs?: string
-}
-
-/** One mount of the container's mount table. */
-export interface MountEntry {
-  target: string
-  backend: Backend
-  /** Where in the backend the mount starts. */
-  root: string
-  readonly: boolean
-  fstype: string
-  source: string
-  options: string
-  hostPath?: string
-  propagation?: string
-}
+export type { ContainerFsInput, MountEntry, MountInput } from './container-types.js'
 
 /** The process an Fs view acts for. */
 export interface FsCaller {
@@ -172,8 +68,6 @@ const UMASK = 0o022
 const MAX_LINKS = 40
 /** What reading an endless device (/dev/zero, /dev/urandom) gives in one read. */
 export const DEVICE_READ_BYTES = 65536
-
-const split = (p: string): string[] => p.split('/').filter((s) => s !== '')
 
 const toStat = (e: Entry): FileStat => ({
   type: e.type,
@@ -214,8 +108,6 @@ export class ContainerFs implements Fs {
     this.now = input.now ?? Date.now
     const t = this.now()
     const sc = input.security ?? null
-    const privileged = sc?.privileged === true
-    const readonlyRootfs = input.readonlyRootfs ?? sc?.readonly_rootfs ?? false
     this.user = input.user
     this.#processes = input.processes ?? (() => [])
     this.capabilities = input.capabilities ?? capabilitySets(sc)
@@ -242,23 +134,9 @@ export class ContainerFs implements Fs {
     setWithParents(runtime, [image], '/etc/passwd', fileNode(files.passwd, 0o644, t))
     setWithParents(runtime, [image], '/etc/group', fileNode(files.group, 0o644, t))
 
-    const procOptions = 'nosuid,nodev,noexec,relatime'
     if (input.hostRootfs !== undefined) {
       this.#root = new HostBind(input.hostRootfs)
       this.#groupText = hostText(this.#root, '/etc/group')
-      this.#mount({ target: '/', backend: this.#root, readonly: readonlyRootfs, fstype: 'ext4', source: '/dev/sda1', options: 'relatime' })
-    } else {
-      this.#mount({
-        target: '/',
-        backend: this.overlay,
-        readonly: readonlyRootfs,
-        fstype: 'overlay',
-        source: 'overlay',
-        options:
-          'relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/1/fs,' +
-          'upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/2/fs,' +
-          'workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/2/work',
-      })
     }
     for (const [name, value] of Object.entries({
       ...DEFAULT_SYSCTLS,
@@ -268,6 +146,7 @@ export class ContainerFs implements Fs {
     })) {
       this.sysctls.set(sysctlPath(name), value)
     }
+    // /proc reads the filesystem's state as it is when read: the caller, the process table, the mounts.
     const proc = new ProcFs({
       caller: () => this.#current,
       processes: () => this.#processes(),
@@ -283,150 +162,8 @@ export class ContainerFs implements Fs {
       ...(input.procNet ? { net: input.procNet } : {}),
       ...(input.sysvipc ? { sysvipc: input.sysvipc } : {}),
     })
-    this.#mount({ target: '/proc', backend: proc, readonly: false, fstype: 'proc', source: 'proc', options: procOptions })
-    this.#mount({
-      target: '/dev',
-      backend: devTree(t, privileged, this.now),
-      readonly: false,
-      fstype: 'tmpfs',
-      source: 'tmpfs',
-      options: 'nosuid,size=65536k,mode=755',
-    })
-    this.#mount({
-      target: '/dev/pts',
-      backend: new Tmpfs(dirNode(0o755, t), this.now),
-      readonly: false,
-      fstype: 'devpts',
-      source: 'devpts',
-      options: 'nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666',
-    })
-    this.#mount({
-      target: '/dev/mqueue',
-      backend: new Tmpfs(dirNode(0o1777, t), this.now),
-      readonly: false,
-      fstype: 'mqueue',
-      source: 'mqueue',
-      options: procOptions,
-    })
-    const sys = sysTree(t, input.memoryLimitBytes, input.memorySwap, this.now)
-    this.#mount({ target: '/sys', backend: sys, readonly: !privileged, fstype: 'sysfs', source: 'sysfs', options: procOptions })
-    this.#mount({
-      target: '/sys/fs/cgroup',
-      backend: sys,
-      root: '/fs/cgroup',
-      readonly: !privileged,
-      fstype: 'cgroup2',
-      source: 'cgroup',
-      options: `${procOptions},nsdelegate,memory_recursiveprot`,
-    })
-
-    // The pod's files, unless a CRI mount names the same path (the kubelet's /etc/hosts does).
-    const sandbox =
-      input.sandbox ?? sandboxFiles({ hostname: input.hostname, podIp: input.podIp ?? '', dns: input.dns ?? null, now: this.now })
-    const criMounts = [...(input.mounts ?? [])]
-      .filter((m) => m.container_path !== '')
-      .map((m) => ({ ...m, container_path: normal(m.container_path) }))
-      .sort((a, b) => split(a.container_path).length - split(b.container_path).length)
-    const named = new Set(criMounts.map((m) => m.container_path))
-    for (const name of ['hostname', 'hosts', 'resolv.conf']) {
-      const target = `/etc/${name}`
-      if (named.has(target)) continue
-      this.#mount({
-        target,
-        backend: sandbox,
-        root: `/${name}`,
-        readonly: readonlyRootfs,
-        fstype: 'ext4',
-        source: '/dev/sda1',
-        options: 'relatime',
-      })
-    }
-    if (!named.has('/dev/shm')) {
-      this.#mount({
-        target: '/dev/shm',
-        backend: sandbox,
-        root: '/shm',
-        readonly: false,
-        fstype: 'tmpfs',
-        source: 'shm',
-        options: `${procOptions},size=65536k`,
-      })
-    }
-    for (const m of criMounts) {
-      const propagation =
-        typeof m.propagation === 'number'
-          ? ['PROPAGATION_PRIVATE', 'PROPAGATION_HOST_TO_CONTAINER', 'PROPAGATION_BIDIRECTIONAL'][m.propagation]
-          : m.propagation
-      const backend = new HostBind(m.host_path, !propagation || propagation === 'PROPAGATION_PRIVATE' ? 'private' : 'receive')
-      this.#mount({
-        target: m.container_path,
-        backend,
-        readonly: m.readonly === true,
-        fstype: 'ext4',
-        source: '/dev/sda1',
-        options:
-          propagation === 'PROPAGATION_BIDIRECTIONAL'
-            ? 'relatime,shared'
-            : propagation === 'PROPAGATION_HOST_TO_CONTAINER'
-              ? 'relatime,slave'
-              : 'relatime',
-        hostPath: m.host_path,
-        ...(propagation ? { propagation } : {}),
-      })
-    }
-    // Mount points: made in the layer below, as runc makes them in the root before mounting.
-    for (const m of this.mounts) {
-      if (m.target === '/') continue
-      const under = this.#mountFor(parentOf(m.target), m)
-      const type = m.backend.lstat(m.root)?.type === 'dir' ? 'dir' : 'file'
-      const node = type === 'dir' ? dirNode(0o755, t) : fileNode('', 0o644, t)
-      const at = relativeTo(m.target, under.target)
-      const rel = under.root === '/' ? at : `${under.root}${at === '/' ? '' : at}`
-      if (under.backend === this.overlay) {
-        if (!image.has(rel)) setWithParents(runtime, [image], rel, node)
-      } else if (under.backend instanceof Tmpfs && !under.backend.layer.has(rel)) under.backend.layer.set(rel, node)
-      else if (under.backend === this.#root && under.backend instanceof HostBind && m.hostPath !== undefined)
-        makeHostMountPoint(under.backend, rel, type, t)
-    }
-
-    // runc: read-only paths are remounted read-only, then masked paths hidden (none when privileged).
-    const pick = (
-      given: readonly string[] | undefined,
-      fromSc: readonly string[] | undefined,
-      dflt: readonly string[],
-    ): readonly string[] => (privileged ? [] : (given ?? (fromSc && fromSc.length > 0 ? fromSc : dflt)))
-    for (const p of pick(input.readonlyPaths, sc?.readonly_paths, DEFAULT_READONLY_PATHS)) {
-      const target = normal(p)
-      const under = this.#mountFor(target)
-      const rel = this.#rel(under, target)
-      if (!under.backend.lstat(rel)) continue
-      this.#mount({ ...under, target, root: rel, readonly: true })
-    }
-    for (const p of pick(input.maskedPaths, sc?.masked_paths, DEFAULT_MASKED_PATHS)) {
-      const target = normal(p)
-      const under = this.#mountFor(target)
-      const entry = under.backend.lstat(this.#rel(under, target))
-      if (!entry) continue
-      if (entry.type === 'dir') {
-        this.#mount({
-          target,
-          backend: new Tmpfs(dirNode(0o555, t), this.now),
-          readonly: true,
-          fstype: 'tmpfs',
-          source: 'tmpfs',
-          options: 'relatime,size=0k',
-        })
-      } else {
-        this.#mount({
-          target,
-          backend: new Tmpfs(deviceNode('null', [1, 3], 0o666, t), this.now),
-          readonly: false,
-          fstype: 'devtmpfs',
-          source: 'udev',
-          options: 'nosuid,relatime,size=8147676k,nr_inodes=2036919,mode=755',
-        })
-      }
-    }
+    this.mounts.push(...buildMountTable({ input, root: this.#root, overlay: this.overlay, image, runtime, proc, now: this.now, t }))
+    this.#mountOf.clear()
 
     const groups = containerGroups(this.#groupText, input.user, this.#userName(input.user.uid) ?? input.user.username)
     this.#init = this.#caller({ pid: 1, uid: input.user.uid, gid: input.user.gid, groups })
@@ -434,20 +171,7 @@ export class ContainerFs implements Fs {
   }
 
   #mount(m: Omit<MountEntry, 'root'> & { root?: string }): void {
-    // Field by field, not `{ root: '/', ...m }`: a spread's copy keeps its fields out of the object,
-    // an extra array for each of a container's some 25 mounts.
-    const entry: MountEntry = {
-      target: m.target,
-      backend: m.backend,
-      root: m.root ?? '/',
-      readonly: m.readonly,
-      fstype: m.fstype,
-      source: m.source,
-      options: m.options,
-    }
-    if (m.hostPath !== undefined) entry.hostPath = m.hostPath
-    if (m.propagation !== undefined) entry.propagation = m.propagation
-    this.mounts.push(entry)
+    this.mounts.push(mountEntry(m))
     this.#mountOf.clear()
   }
 
@@ -590,22 +314,16 @@ export class ContainerFs implements Fs {
   #mountFor(path: string, except?: MountEntry): MountEntry {
     const cached = except ? undefined : this.#mountOf.get(path)
     if (cached) return cached
-    let best: MountEntry | undefined
-    for (const m of this.mounts) {
-      if (m === except || !isUnder(path, m.target)) continue
-      if (!best || m.target.length >= best.target.length) best = m
-    }
+    const best = mountAt(this.mounts, path, except)
     if (!except) {
       if (this.#mountOf.size >= 4096) this.#mountOf.clear()
-      this.#mountOf.set(path, best as MountEntry)
+      this.#mountOf.set(path, best)
     }
-    return best as MountEntry
+    return best
   }
 
   #rel(m: MountEntry, path: string): string {
-    const at = relativeTo(path, m.target)
-    if (m.root === '/') return at
-    return at === '/' ? m.root : `${m.root}${at}`
+    return pathInMount(m, path)
   }
 
   #lookup(path: string): Omit<Resolved, 'path'> {
@@ -623,7 +341,7 @@ export class ContainerFs implements Fs {
 
   /** Resolves a path, or tells why it cannot be (without throwing: a PATH search stats many missing paths). */
   #walk(input: string, follow: boolean, c: Caller): Resolved | FsErrorCode {
-    let todo = split(input)
+    let todo = pathParts(input)
     let cur = '/'
     let links = 0
     while (todo.length > 0) {
@@ -643,7 +361,7 @@ export class ContainerFs implements Fs {
         if (++links > MAX_LINKS) return 'ELOOP'
         const target = found.target ?? ''
         if (target === '') return 'ENOENT'
-        todo = [...split(target), ...todo]
+        todo = [...pathParts(target), ...todo]
         if (target.startsWith('/')) cur = '/'
         continue
       }
@@ -787,7 +505,7 @@ export class ContainerFs implements Fs {
   doMkdir(path: string, options: { recursive?: boolean; mode?: number }, c: Caller): void {
     this.#generation++
     if (!options.recursive) return this.#mkdirOne(path, options.mode ?? 0o777, c)
-    const parts = split(path)
+    const parts = pathParts(path)
     let cur = ''
     parts.forEach((part, i) => {
       cur = `${cur}/${part}`
@@ -1045,8 +763,6 @@ export function createContainerFs(input: ContainerFsInput): ContainerFs {
   return new ContainerFs(input)
 }
 
-const normal = (p: string): string => `/${split(p).join('/')}`
-
 const OPEN = ['open', 'openat']
 
 /** containerd's default filter for each bounding set (containers with the same capabilities share one). */
@@ -1072,33 +788,6 @@ function seccompFilter(
   return filter
 }
 
-/**
- * A bind mount's mount point in a host rootfs, made there as runc makes it (its missing parent
- * directories, then an empty directory or file, 0755): the rootfs is the container's writable
- * layer. A component that is not a directory there (a symlink, a file) stops it: nothing is made
- * through a link.
- */
-function makeHostMountPoint(root: HostBind, rel: string, type: 'dir' | 'file', t: number): void {
-  const parts = rel.split('/').filter((s) => s !== '')
-  let p = ''
-  for (const [i, name] of parts.entries()) {
-    p = `${p}/${name}`
-    const entry = root.lstat(p)
-    const last = i === parts.length - 1
-    if (entry) {
-      if (entry.type !== 'dir') return
-      continue
-    }
-    const attrs = { mode: 0o755, uid: 0, gid: 0, mtimeMs: t }
-    try {
-      if (last && type === 'file') root.write(p, Buffer.alloc(0), false, attrs)
-      else root.mkdir(p, attrs)
-    } catch {
-      return
-    }
-  }
-}
-
 /** A text file of a host root ("" when it is not a file there). */
 function hostText(root: Backend, p: string): string {
   try {
@@ -1106,75 +795,4 @@ function hostText(root: Backend, p: string): string {
   } catch {
     return ''
   }
-}
-
-/** Sets an entry in a layer, its missing parents copied from the layers below (or new 0755 directories). */
-function setWithParents(layer: MemLayer, below: readonly LowerLayer[], p: string, node: MemNode): void {
-  const parents: string[] = []
-  for (let a = parentOf(p); !layer.has(a); a = parentOf(a)) {
-    parents.unshift(a)
-    if (a === '/') break
-  }
-  for (const a of parents) {
-    const existing = below.map((l) => l.get(a)).find((n) => n !== undefined)
-    layer.set(a, existing?.type === 'dir' ? { ...existing } : dirNode(0o755, node.mtimeMs))
-  }
-  layer.set(p, node)
-}
-
-/** /dev: the devices a container gets (runc's defaults; a privileged container sees a few more). */
-function devTree(t: number, privileged: boolean, now: () => number): Tmpfs {
-  const dev = new Tmpfs(dirNode(0o755, t), now)
-  const l = dev.layer
-  l.set('/null', deviceNode('null', [1, 3], 0o666, t))
-  l.set('/zero', deviceNode('zero', [1, 5], 0o666, t))
-  l.set('/full', deviceNode('full', [1, 7], 0o666, t))
-  l.set('/random', deviceNode('random', [1, 8], 0o666, t))
-  l.set('/urandom', deviceNode('urandom', [1, 9], 0o666, t))
-  l.set('/tty', deviceNode('tty', [5, 0], 0o666, t))
-  l.set('/stdin', deviceNode('stdin', [136, 0], 0o666, t))
-  l.set('/stdout', deviceNode('stdout', [136, 0], 0o666, t))
-  l.set('/stderr', deviceNode('stderr', [136, 0], 0o666, t))
-  l.set('/ptmx', linkNode('pts/ptmx', t))
-  l.set('/fd', linkNode('/proc/self/fd', t))
-  l.set('/core', linkNode('/proc/kcore', t))
-  for (const d of ['/pts', '/mqueue']) l.set(d, dirNode(0o755, t))
-  l.set('/shm', dirNode(0o1777, t))
-  if (privileged) l.set('/kmsg', deviceNode('null', [1, 11], 0o644, t))
-  return dev
-}
-
-/** /sys: a few directories and the container's cgroup (v2, its own cgroup namespace) files. */
-function sysTree(
-  t: number,
-  memoryLimitBytes: number | (() => number) | undefined,
-  memorySwap: (() => string) | undefined,
-  now: () => number,
-): Tmpfs {
-  const sys = new Tmpfs(dirNode(0o555, t), now)
-  const l = sys.layer
-  for (const d of ['/block', '/bus', '/class', '/class/net', '/dev', '/devices', '/firmware', '/fs', '/kernel', '/module', '/power'])
-    l.set(d, dirNode(0o755, t))
-  l.set('/fs/cgroup', dirNode(0o755, t))
-  const files: Record<string, string> = {
-    'cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc',
-    'cgroup.procs': '',
-    'cpu.max': 'max 100000',
-    'memory.current': '1040384',
-    'pids.max': 'max',
-  }
-  for (const [name, value] of Object.entries(files)) l.set(`/fs/cgroup/${name}`, fileNode(value === '' ? '' : `${value}\n`, 0o644, t))
-  // The limits follow the container's updates (Tasks.Update, UpdateContainerResources): read when asked.
-  const limit = typeof memoryLimitBytes === 'function' ? memoryLimitBytes : () => memoryLimitBytes ?? 0
-  const live = (name: string, value: () => string): void => {
-    const node = fileNode('', 0o644, t)
-    Object.defineProperty(node, 'data', { get: () => Buffer.from(`${value()}\n`), set: () => undefined, enumerable: true })
-    l.set(`/fs/cgroup/${name}`, node)
-  }
-  live('memory.max', () => {
-    const bytes = limit()
-    return bytes > 0 ? String(bytes) : 'max'
-  })
-  live('memory.swap.max', memorySwap ?? (() => 'max'))
-  return sys
 }

@@ -1,6 +1,6 @@
 // The read-only lower layer of a container: its image's files. An image imported through
 // containerd's API brings its own tree (ImageInput.files: an ImageFiles, e.g. the layers Diff.Apply
-// indexed, src/model/layer-tree.ts, their bytes read when a file is read). A catalog image has no layer bytes; it
+// indexed, src/model/metadata/layer-tree.ts, their bytes read when a file is read). A catalog image has no layer bytes; it
 // gets a synthesised busybox-like tree: /bin with an entry for each command the simulator knows
 // (symlinks to /bin/busybox), /etc with passwd, group and os-release (alpine or busybox), /tmp, and
 // the usual top-level directories, and the package of an image program its config runs (nginx,
@@ -14,7 +14,7 @@ import { MemLayer, dirNode, fileNode, linkNode, type LowerLayer } from './mem.js
 /**
  * Where an image's files come from: a tree built once per key and shared by every container of
  * the image (read only; writes go to each container's upper layer). The layers Diff.Apply indexed
- * are one source (src/model/layer-tree.ts); a host directory named as a rootfs can be another.
+ * are one source (src/model/metadata/layer-tree.ts); a host directory named as a rootfs can be another.
  */
 export interface ImageFiles {
   /** The same key, the same files. */

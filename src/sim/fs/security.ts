@@ -48,7 +48,7 @@ export const CAPABILITIES: readonly string[] = [
   'CAP_CHECKPOINT_RESTORE',
 ]
 
-/** containerd's default set for a container (the same list as model/spec.ts). */
+/** containerd's default set for a container (the same list as model/cri/spec.ts). */
 export const DEFAULT_CAPABILITIES: readonly string[] = [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
@@ -66,7 +66,7 @@ export const DEFAULT_CAPABILITIES: readonly string[] = [
   'CAP_AUDIT_WRITE',
 ]
 
-/** runc's default masked and read-only paths (as model/spec.ts writes them into the OCI spec). */
+/** runc's default masked and read-only paths (as model/cri/spec.ts writes them into the OCI spec). */
 export const DEFAULT_MASKED_PATHS: readonly string[] = [
   '/proc/acpi',
   '/proc/kcore',

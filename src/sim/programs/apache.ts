@@ -12,7 +12,7 @@ import { ctimeDate, findStatic, httpDate, logTime, mimeType, responseBytes, type
 import type { Connection, SocketAddress } from '../net.js'
 import { nowMs } from '../commands/fs-common.js'
 import { hostsLookup } from '../commands/resolve.js'
-import type { ImageProgram, PackageFile } from './registry.js'
+import type { ImageProgram, PackageFile } from './types.js'
 import { bindAll, logTo, serveSite, untilSignal, type Answer } from './web.js'
 
 const ROOT = '/usr/local/apache2'

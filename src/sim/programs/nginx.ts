@@ -14,7 +14,7 @@ import { findStatic, httpDate, logTime, mimeType, responseBytes, type HttpReques
 import type { Connection, SocketAddress } from '../net.js'
 import { nowMs } from '../commands/fs-common.js'
 import { parseSignal } from '../signals.js'
-import type { ImageProgram, PackageFile } from './registry.js'
+import type { ImageProgram, PackageFile } from './types.js'
 import { bindAll, logTo, serveSite, untilSignal, type Answer } from './web.js'
 
 // ---- configuration

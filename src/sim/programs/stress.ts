@@ -4,7 +4,7 @@
 // successful run. Output and exit codes as stress prints them.
 import { untilEnded, type Command, type CommandContext } from '../context.js'
 import { fail } from '../commands/util.js'
-import type { ImageProgram } from './registry.js'
+import type { ImageProgram } from './types.js'
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
 const TIME_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, y: 31536000 }

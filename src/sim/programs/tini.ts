@@ -7,7 +7,7 @@ import { execArgv } from '../commands/runners.js'
 import { ForkFailed, type Command } from '../context.js'
 import { SimProcess } from '../process.js'
 import { SIGKILL } from '../signals.js'
-import type { ImageProgram } from './registry.js'
+import type { ImageProgram } from './types.js'
 
 /** What tini forwards: every signal but the ones it cannot catch, the fatal ones and SIGCHLD. */
 const FORWARDED = [1, 2, 3, 10, 12, 13, 14, 15, 18, 20, 21, 22, 23, 26, 27, 28, 29, 30]

@@ -1,16 +1,15 @@
 // The builtins that act on the shell itself (variables, options, traps, jobs, the directory, control
 // flow). Commands that only need a CommandContext (echo, printf, test, kill, …) are in the command
 // table (src/sim/commands/) instead. Messages and statuses follow busybox ash.
-import { resolvePath } from '../fs/types.js'
+import { FS_MESSAGES, FsError, resolvePath } from '../fs/types.js'
 import { SIGNALS, parseSignal, signalName } from '../signals.js'
 import type { Io } from './io.js'
-import { canExecute, findInPath } from './lookup.js'
-import { KEYWORDS } from './parser.js'
-import { BuiltinError, ShellExit } from './errors.js'
-import type { Shell, ShellOpts } from './interpreter.js'
+import { canExecute, findInPath } from './search.js'
+import { KEYWORDS, parseScript } from './parser.js'
+import { BuiltinError, FunctionReturn, ShellExit, ShellFatal } from './errors.js'
+import type { Builtin, Shell, ShellOpts } from './interpreter.js'
 
-/** A builtin gets its argv, its descriptors (after redirections) and the ones before them. */
-export type Builtin = (sh: Shell, argv: string[], io: Io, outer: Io) => Promise<number>
+export type { Builtin }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 const LONG_OPTIONS: Record<string, keyof ShellOpts> = {
@@ -39,7 +38,7 @@ const exportLike =
   async (sh, argv, io) => {
     const args = argv.slice(1).filter((a) => a !== '--')
     if (args.length === 0 || (args.length === 1 && args[0] === '-p')) {
-      const names = [...sh.vars.entries()].filter(([, v]) => (flag === 'export' ? v.exported : v.readonly)).map(([k]) => k)
+      const names = [...sh.vars.map.entries()].filter(([, v]) => (flag === 'export' ? v.exported : v.readonly)).map(([k]) => k)
       for (const name of names.sort()) {
         const v = sh.getVar(name)
         out(sh, io, v === undefined ? `${flag} ${name}\n` : `${flag} ${name}=${quote(v)}\n`)
@@ -65,7 +64,41 @@ const dot: Builtin = async (sh, argv, io) => {
     if (hit === undefined) throw new BuiltinError(`${file}: not found`)
     path = hit
   }
-  return sh.source(path, argv.slice(2), io)
+  return source(sh, path, argv.slice(2), io)
+}
+
+/** `.`: runs a file's commands in the shell. */
+async function source(sh: Shell, path: string, args: string[], io: Io): Promise<number> {
+  let text: string
+  try {
+    text = sh.sys.fs.readFile(resolvePath(sh.cwd, path)).toString('utf8')
+  } catch (err) {
+    if (err instanceof FsError) throw new BuiltinError(`can't open '${path}': ${FS_MESSAGES[err.code]}`)
+    throw err
+  }
+  const script = parseScript(text)
+  const saved = { params: sh.params, script: sh.script, line: sh.line, builtin: sh.builtinName }
+  if (args.length > 0) sh.params = args
+  // Messages from the file's commands name the file, as ash's `.` does.
+  sh.script = path
+  sh.builtinName = path
+  sh.status = 0
+  try {
+    for (const line of script.lines) await sh.runList(line, io)
+    if (script.error) {
+      sh.syntaxError(script.error)
+      throw new ShellFatal(2)
+    }
+    return sh.status
+  } catch (err) {
+    if (err instanceof FunctionReturn) return err.code
+    throw err
+  } finally {
+    if (args.length > 0) sh.params = saved.params
+    sh.script = saved.script
+    sh.line = saved.line
+    sh.builtinName = saved.builtin
+  }
 }
 
 const loop =
@@ -79,7 +112,7 @@ const loop =
 
 const set: Builtin = async (sh, argv, io) => {
   if (argv.length === 1) {
-    for (const name of [...sh.vars.keys()].sort()) {
+    for (const name of [...sh.vars.map.keys()].sort()) {
       const v = sh.getVar(name)
       if (v !== undefined) out(sh, io, `${name}=${quote(v)}\n`)
     }
@@ -120,7 +153,7 @@ const trap: Builtin = async (sh, argv, io) => {
   let args = argv.slice(1)
   if (args[0] === '--') args = args.slice(1)
   if (args.length === 0) {
-    for (const [signo, action] of [...sh.traps].sort((a, b) => a[0] - b[0])) {
+    for (const [signo, action] of [...sh.traps.actions].sort((a, b) => a[0] - b[0])) {
       out(sh, io, `trap -- ${quote(action)} ${signo === 0 ? 'EXIT' : signalName(signo).slice(3)}\n`)
     }
     return 0
@@ -140,7 +173,7 @@ const trap: Builtin = async (sh, argv, io) => {
       status = 1
       continue
     }
-    sh.setTrap(signo, action === undefined || action === '-' ? undefined : action)
+    sh.traps.set(signo, action === undefined || action === '-' ? undefined : action)
   }
   return status
 }
@@ -214,7 +247,7 @@ const read: Builtin = async (sh, argv, io) => {
   let complete = true
   for (;;) {
     // A trapped signal or the -t timeout ends the read (status 1); what arrives later stays unread.
-    const signal = sh.nextSignal()
+    const signal = sh.traps.nextSignal()
     const ac = new AbortController()
     const cancel = Promise.race([
       signal.promise,
@@ -282,9 +315,9 @@ function assignFields(sh: Shell, names: string[], text: string): void {
 
 const wait: Builtin = async (sh, argv) => {
   const args = argv.slice(1)
-  if (args.length === 0) return sh.wait()
-  const pids = args.map((a) => (a.startsWith('%') ? (sh.jobPid(a) ?? -1) : number(a)))
-  return sh.wait(pids)
+  if (args.length === 0) return sh.jobs.wait()
+  const pids = args.map((a) => (a.startsWith('%') ? (sh.jobs.jobPid(a) ?? -1) : number(a)))
+  return sh.jobs.wait(pids)
 }
 
 type Description = { kind: 'keyword' | 'function' | 'special' | 'builtin' | 'command'; path?: undefined } | { kind: 'file'; path: string }
@@ -384,7 +417,7 @@ const umask: Builtin = async (sh, argv, io) => {
 }
 
 const kill: Builtin = async (sh, argv, io) => {
-  const args = argv.map((a, i) => (i > 0 && a.startsWith('%') ? String(sh.jobPid(a) ?? a) : a))
+  const args = argv.map((a, i) => (i > 0 && a.startsWith('%') ? String(sh.jobs.jobPid(a) ?? a) : a))
   return sh.runExternal(args, io)
 }
 

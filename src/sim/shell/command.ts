@@ -2,7 +2,7 @@
 // script read from stdin; options -e -u -x -f -C -a and -o NAME before them.
 import type { Command } from '../context.js'
 import { FS_MESSAGES, FsError, resolvePath } from '../fs/types.js'
-import { shellFromContext } from './interpreter.js'
+import { shellFromContext } from './start.js'
 
 export const sh: Command = async (args, ctx) => {
   const name = args[0] ?? 'sh'

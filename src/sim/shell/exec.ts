@@ -1,49 +1,54 @@
-// Entry points for running commands outside a shell: an argv as an exec would run it, and the
-// CommandContext a simulated process's program gives its commands.
-import { emptyInput, type CommandContext, type Identity, type Input, type ProcessTable } from '../context.js'
-import type { Fs } from '../fs/types.js'
+// Entry points for running commands outside a shell: the CommandContext a simulated process's
+// program gives its commands, with the Exec (EXEC) that finds programs in the command table and
+// starts them. The root of the simulator's imports: it reaches the table through the lookup;
+// nothing the table holds imports this module.
+import { emptyInput, type CommandContext, type Exec, type Executable, type Identity, type Input, type ProcessTable } from '../context.js'
+import { FS_MESSAGES, FsError, resolvePath, type Fs } from '../fs/types.js'
 import type { Net } from '../net.js'
-import { SyscallKilled, type Kernel } from '../kernel.js'
+import { execContext, type Kernel } from '../kernel.js'
 import type { Program, ProgramContext } from '../process.js'
-import { invokeExecutable, ShellExit } from './interpreter.js'
-import { resolveExecutable, type Executable, type ResolveOptions } from './lookup.js'
+import { FALLBACK_COMMAND, imageProgram, lookupCommand, resolveExecutable } from './lookup.js'
+import { runArgv } from './run.js'
+import { shellFromContext } from './start.js'
 
-export { invokeExecutable }
+export { findExecutable, runArgv, runShell } from './run.js'
 
-/** What a name runs for this context: an executable file on its $PATH (or a command of the table). */
-export function findExecutable(name: string, ctx: CommandContext, o: ResolveOptions = {}): Executable | undefined {
-  return resolveExecutable(name, { fs: ctx.fs, cwd: ctx.cwd, path: ctx.env.PATH, identity: ctx.identity }, o)
+/** Runs what resolveExecutable found, with ctx.args as its argv (the command's own promise: no frame of its own). */
+function startExecutable(found: Executable, ctx: CommandContext): Promise<number> {
+  switch (found.kind) {
+    case 'command':
+      return found.command(ctx.args, ctx)
+    case 'script':
+      return runScriptFile(found.path, ctx.args, ctx)
+    case 'binary': {
+      const program = (found.program !== undefined ? imageProgram(found.program)?.command : undefined) ?? FALLBACK_COMMAND
+      return program(ctx.args, execContext(ctx, found.file))
+    }
+    case 'denied':
+      return Promise.resolve(126)
+    case 'unrunnable':
+      // runc's init fails its execve after the container started: the error on its stderr, exit 1.
+      ctx.write('stderr', `exec ${found.path}: ${found.errno === 'ENOEXEC' ? 'exec format error' : 'no such file or directory'}\n`)
+      return Promise.resolve(1)
+  }
 }
 
-/**
- * Runs an argv as exec(2) would: a command of the table (by name, or by a path whose file exists or
- * that is in a standard bin directory), a shell script file, `sh -c …`, or any other executable file
- * (the fallback, see registerFallback). A name that resolves to nothing prints runc's message and
- * returns 127; call findExecutable first to fail the way the runtime does instead.
- */
-export async function runArgv(argv: readonly string[], ctx: CommandContext): Promise<number> {
-  const name = argv[0]
-  if (name === undefined || name === '') return 0
-  const found = findExecutable(name, ctx)
-  if (found === undefined || found.kind === 'denied') {
-    const why = found ? 'permission denied' : 'executable file not found in $PATH'
-    ctx.write('stderr', `exec: ${JSON.stringify(name)}: ${why}\n`)
-    return found ? found.status : 127
-  }
+/** Runs a shell script file (a `#!/bin/sh` file, or a text file without `#!`) as a new shell process would. */
+export async function runScriptFile(path: string, argv: readonly string[], ctx: CommandContext): Promise<number> {
+  let text: string
   try {
-    return await invokeExecutable(found, { ...ctx, args: argv })
+    text = ctx.fs.readFile(resolvePath(ctx.cwd, path)).toString('utf8')
   } catch (err) {
-    if (err instanceof ShellExit) return err.code
-    // A seccomp filter killed the process (SIGSYS).
-    if (err instanceof SyscallKilled) return 128 + err.signo
-    throw err
+    if (!(err instanceof FsError)) throw err
+    ctx.write('stderr', `sh: can't open '${path}': ${FS_MESSAGES[err.code]}\n`)
+    return 2
   }
+  const shell = shellFromContext(ctx, { name: path, script: path, params: argv.slice(1) })
+  return shell.main(text)
 }
 
-/** Runs a script with `sh -c` semantics in the context's process. */
-export async function runShell(script: string, ctx: CommandContext): Promise<number> {
-  return runArgv(['sh', '-c', script], ctx)
-}
+/** Finding programs in the command table and the container's files, and starting them. */
+export const EXEC: Exec = { command: lookupCommand, resolve: resolveExecutable, invoke: startExecutable }
 
 export interface ContextOptions {
   fs: Fs
@@ -89,6 +94,7 @@ export function makeCommandContext(program: ProgramContext, o: ContextOptions): 
     pid: o.pid ?? 1,
     isInit: o.isInit ?? false,
     ...(o.memory ? { memory: o.memory } : {}),
+    exec: EXEC,
   }
 }
 

@@ -4,7 +4,7 @@
 // containerd's API may not list its applets). What a file runs: a shell script (a `#!` line naming
 // a shell, or text without one), a program an image registers (src/sim/binary.ts), a command of
 // the table named as the file is (a busybox applet link), a file named as an image program
-// (src/sim/programs/: an image's nginx or httpd), or any other executable (see registerFallback in
+// (src/sim/programs/: an image's nginx or httpd), or any other executable (FALLBACK_COMMAND in
 // src/sim/commands/table.ts). A real busybox binary runs the applet argv[0] names, as busybox does;
 // an ELF file the simulator cannot run (a loader the container lacks, another machine, a program
 // it does not know) fails to exec as on a node: ENOENT, or ENOEXEC for another machine.
@@ -12,45 +12,16 @@ import { NODE_MACHINE, inspectBinary, programOf, type BinaryInfo } from '../bina
 import { BUSYBOX_BANNER } from '../commands/fs-common.js'
 import { lookupCommand } from '../commands/table.js'
 import { imageProgram } from '../programs/index.js'
-import type { Command, Identity } from '../context.js'
+import type { Command, Executable, LookupEnv, ResolveOptions } from '../context.js'
 import { resolvePath, type FileStat, type Fs } from '../fs/types.js'
+import { DEFAULT_PATH, basename, canExecute, searchPath, statOrUndefined as stat } from './search.js'
 
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+export type { Executable, LookupEnv, ResolveOptions } from '../context.js'
+export { FALLBACK_COMMAND, lookupCommand } from '../commands/table.js'
+export { imageProgram } from '../programs/index.js'
+
 const BIN_DIRS = new Set(DEFAULT_PATH.split(':'))
 const SHELLS = new Set(['sh', 'ash', 'bash', 'dash'])
-
-export type Executable =
-  | { kind: 'command'; name: string; command: Command; path?: string; file?: FileStat }
-  | { kind: 'script'; path: string; file?: FileStat }
-  /** Any other file; `program` when its bytes name a registered program. */
-  | { kind: 'binary'; path: string; program?: string; file?: FileStat }
-  /**
-   * Something is there but may not be executed: "Permission denied". 126 when a regular file is
-   * not executable; 127 when the shell found no regular file at all, only a directory or a device
-   * (ash's find_command fails then, and its status is 127 whatever the message).
-   */
-  | { kind: 'denied'; path: string; status: 126 | 127 }
-  /** A file exec(2) refuses although it is there and executable: ENOENT (its loader is missing), ENOEXEC. */
-  | { kind: 'unrunnable'; path: string; errno: 'ENOENT' | 'ENOEXEC'; file?: FileStat }
-
-/** Why exec(2) of what a lookup found fails, and the status a shell gives it; undefined when it runs. */
-export function execFailure(found: Executable | undefined): { errno: 'ENOENT' | 'EACCES' | 'ENOEXEC'; status: number } | undefined {
-  if (found === undefined) return { errno: 'ENOENT', status: 127 }
-  if (found.kind === 'denied') return { errno: 'EACCES', status: found.status }
-  // A missing loader is ENOENT, as a missing file.
-  if (found.kind === 'unrunnable') return found.errno === 'ENOEXEC' ? { errno: 'ENOEXEC', status: 126 } : { errno: 'ENOENT', status: 127 }
-  return undefined
-}
-
-export interface LookupEnv {
-  fs: Fs
-  cwd: string
-  /** $PATH; the default when undefined. */
-  path: string | undefined
-  identity: Identity
-}
-
-export const basename = (p: string): string => p.replace(/\/+$/, '').split('/').pop() ?? ''
 
 function realpathOr(fs: Fs, path: string): string {
   try {
@@ -58,45 +29,6 @@ function realpathOr(fs: Fs, path: string): string {
   } catch {
     return path
   }
-}
-
-function stat(fs: Fs, path: string): FileStat | undefined {
-  try {
-    return fs.stat(path)
-  } catch {
-    return undefined
-  }
-}
-
-export function canExecute(st: FileStat, id: Identity): boolean {
-  if (st.type !== 'file') return false
-  if (id.uid === 0) return (st.mode & 0o111) !== 0
-  if (st.uid === id.uid) return (st.mode & 0o100) !== 0
-  if (st.gid === id.gid || id.groups.includes(st.gid)) return (st.mode & 0o010) !== 0
-  return (st.mode & 0o001) !== 0
-}
-
-/** What $PATH holds for a name: the first executable file, else why nothing runs; undefined when no entry exists. */
-export type PathHit = { kind: 'found'; path: string; file: FileStat } | { kind: 'denied'; status: 126 | 127 }
-
-export function searchPath(name: string, env: LookupEnv): PathHit | undefined {
-  let denied: 126 | 127 | undefined
-  for (const dir of (env.path ?? DEFAULT_PATH).split(':')) {
-    const p = resolvePath(env.cwd, `${dir === '' ? '.' : dir}/${name}`)
-    const st = stat(env.fs, p)
-    if (st === undefined) continue
-    if (st.type !== 'file') denied ??= 127
-    else if (canExecute(st, env.identity)) return { kind: 'found', path: p, file: st }
-    else denied = 126
-  }
-  return denied === undefined ? undefined : { kind: 'denied', status: denied }
-}
-
-/** The first executable file called `name` in a PATH directory; 'denied' when only unexecutable files are. */
-export function findInPath(name: string, env: LookupEnv): string | 'denied' | undefined {
-  const hit = searchPath(name, env)
-  if (hit?.kind === 'found') return hit.path
-  return hit?.status === 126 ? 'denied' : undefined
 }
 
 /** What a file's bytes say; a filesystem that can remembers it per file (Fs.inspect). */
@@ -164,14 +96,6 @@ function fileExecutable(fs: Fs, path: string, st: FileStat, argv0: string, scrip
   // Some other program the simulator cannot run: as if its loader were missing.
   if (elf) return { kind: 'unrunnable', path, errno: 'ENOENT', file: st }
   return { kind: 'binary', path, file: st }
-}
-
-export interface ResolveOptions {
-  /**
-   * Search PATH as a shell (ash) or execvp does: a directory or device by the name counts as
-   * "Permission denied". Otherwise as runc's exec.LookPath: only executable files count.
-   */
-  shell?: boolean
 }
 
 export function resolveExecutable(name: string, env: LookupEnv, o: ResolveOptions = {}): Executable | undefined {

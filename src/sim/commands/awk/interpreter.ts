@@ -4,7 +4,7 @@
 // or at the end). Evaluation is async only because system() and pipes run simulated commands.
 import type { CommandContext } from '../../context.js'
 import { textInput } from '../../context.js'
-import { runShell } from '../../shell/exec.js'
+import { runShell } from '../../shell/run.js'
 import { abs, reason } from '../fs-common.js'
 import { posixToJs } from '../fs-regex.js'
 import type { AwkProgram, Expr, Stmt } from './parser.js'
