@@ -8,7 +8,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { eventually, harness, type Harness } from '../helpers.js'
+import { crictlPodFile, eventually, harness, type Harness } from '../helpers.js'
 
 const CRICTLS = (process.env.CRICTL ?? '').split(',').filter(Boolean)
 const run = promisify(execFile)
@@ -87,15 +87,7 @@ describe.each(transports)('crictl streaming (%s, %s)', (CRICTL, transport) => {
 
   beforeAll(async () => {
     h = await harness()
-    podFile = join(h.logDir, 'pod.json')
-    writeFileSync(
-      podFile,
-      JSON.stringify({
-        metadata: { name: 'stream', namespace: 'default', uid: 'stream-uid', attempt: 1 },
-        log_directory: join(h.logDir, 'pods'),
-        linux: {},
-      }),
-    )
+    podFile = crictlPodFile(h.logDir, 'stream')
     pod = await crictl('runp', podFile)
     await crictl('pull', 'busybox')
     box = await container('box', { command: ['sleep', '3600'] })
