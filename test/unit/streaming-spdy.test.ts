@@ -58,7 +58,13 @@ function pair(onStream: (s: SpdyStream) => string | undefined = () => undefined)
   }
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 20))
+/** Waits until `done()` holds (header blocks go through zlib asynchronously; under load that takes a while). */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (const end = Date.now() + 5000; !done(); await new Promise((r) => setTimeout(r, 5))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+  }
+}
+const count = (frames: Frame[], type: FrameType) => frames.filter((f) => f.control && f.type === type).length
 
 describe('frames', () => {
   test('a parser cuts frames from pieces of any size', () => {
@@ -90,7 +96,7 @@ describe('connection', () => {
     await c.open(3, { streamtype: 'stdout' })
     c.send(dataFrame(1, Buffer.from('typed')))
     c.send(dataFrame(1, Buffer.alloc(0), true))
-    await tick()
+    await until(() => count(c.frames, FrameType.SynReply) === 2 && streams[0]?.remoteEnded === true, 'both replies and the FIN')
     expect(streams.map((s) => s.headers['streamtype'])).toEqual(['stdin', 'stdout'])
     const replies = c.frames.filter((f) => f.control && f.type === FrameType.SynReply)
     expect(replies).toHaveLength(2)
@@ -106,7 +112,7 @@ describe('connection', () => {
     expect([got, ended]).toEqual(['typed', true])
     streams[1]!.write('out')
     streams[1]!.end()
-    await tick()
+    await until(() => c.frames.filter((f) => !f.control).length === 2, 'the data frames')
     const data = c.frames.filter((f) => !f.control)
     expect(data.map((f) => (f.control ? '' : `${f.streamId}:${f.data.toString()}:${f.flags}`))).toEqual(['3:out:0', '3::1'])
   })
@@ -114,7 +120,7 @@ describe('connection', () => {
   test('PING is echoed; SETTINGS and WINDOW_UPDATE are taken and ignored', async () => {
     const c = pair()
     c.send(pingFrame(42))
-    await tick()
+    await until(() => count(c.frames, FrameType.Ping) === 1, 'the echo')
     const ping = c.frames.find((f) => f.control && f.type === FrameType.Ping)
     expect(ping?.control && ping.payload.readUInt32BE(0)).toBe(42)
   })
@@ -123,19 +129,18 @@ describe('connection', () => {
     const c = pair(() => 'no')
     await c.open(1, { streamtype: 'bogus' })
     c.send(dataFrame(9, Buffer.from('x')))
-    await tick()
-    expect(c.frames.filter((f) => f.control && f.type === FrameType.RstStream)).toHaveLength(2)
+    await until(() => count(c.frames, FrameType.RstStream) === 2, 'two resets')
   })
 
   test('garbage is a protocol error: GOAWAY and the connection closes, the server does not crash', async () => {
     const c = pair()
     c.send(Buffer.from([0x80, 0x02, 0, 1, 0, 0, 0, 0])) // SPDY/2
-    await tick()
+    await until(() => c.closedWith() !== undefined, 'the close')
     expect(c.frames.some((f) => f.control && f.type === FrameType.GoAway)).toBe(true)
     expect(c.closedWith()).toMatch(/protocol error: unsupported SPDY version 2/)
     const d = pair()
     d.send(synStreamFrame(1, Buffer.from('not zlib at all')))
-    await tick()
+    await until(() => d.closedWith() !== undefined, 'the close')
     expect(d.closedWith()).toMatch(/protocol error/)
   })
 
@@ -143,14 +148,14 @@ describe('connection', () => {
     const streams: SpdyStream[] = []
     const c = pair((s) => void streams.push(s))
     await c.open(1, { streamtype: 'stdin' })
-    await tick()
+    await until(() => streams.length === 1, 'the stream')
     let ended = false
     streams[0]!.read(
       () => {},
       () => (ended = true),
     )
     c.vanish()
-    await tick()
+    await until(() => c.server.closed, 'the close')
     expect(ended).toBe(true)
     expect(c.server.closed).toBe(true)
     expect(c.closedWith()).toBe('connection closed')
