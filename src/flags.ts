@@ -164,6 +164,16 @@ export const FLAGS = [
     parse: checked(parseReference),
   },
   {
+    name: 'stream-address',
+    key: 'streamAddress',
+    arg: 'HOST:PORT',
+    env: 'FAKE_CONTAINERD_STREAM_ADDRESS',
+    default: '127.0.0.1:0',
+    shownDefault: '127.0.0.1, a free port',
+    help: 'where the streaming server for exec, attach and port-forward listens',
+    parse: text,
+  },
+  {
     name: 'pod-cidr',
     key: 'podCidr',
     arg: 'CIDR',

@@ -45,6 +45,8 @@ export interface FakeContainerdOptions {
    * Each entry keeps a summary of its request and response (long strings, byte fields, lists cut).
    */
   journalBytes?: number
+  /** HOST:PORT of the streaming server Exec, Attach and PortForward URLs point at (default 127.0.0.1, a free port). */
+  streamAddress?: string
   /** A node state JSON file (a snapshot or a scenario) to start from when there is no --state file yet. */
   seedState?: string
 }

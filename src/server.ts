@@ -26,6 +26,8 @@ import { createLogger, type Logger } from './log.js'
 import { readSeedState } from './seed-state.js'
 import { SimClock } from './sim/clock.js'
 import { Harness } from './harness.js'
+import { StreamingServer } from './streaming/server.js'
+import { modelBackend } from './streaming/backend.js'
 
 // Load the wire definitions and the image catalog when the module is imported, so that starting a
 // server (one per test) costs only its socket.
@@ -164,7 +166,19 @@ async function launch(
   const server = new grpc.Server()
   const runtimeVersion = options.runtimeVersion ?? DEFAULTS.runtimeVersion
   const info = runtimeInfo(node, { runtimeName: options.runtimeName ?? DEFAULTS.runtimeName, runtimeVersion })
-  const table = services(node, info, { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` }, { harness })
+  // The streaming server Exec, Attach and PortForward send clients to (containerd's, on 127.0.0.1).
+  const streaming = new StreamingServer(
+    modelBackend(() => node),
+    log,
+  )
+  try {
+    await streaming.listen(options.streamAddress ?? DEFAULTS.streamAddress)
+  } catch (err) {
+    node.close()
+    await store.close()
+    throw new Error(`cannot serve streams on ${options.streamAddress ?? DEFAULTS.streamAddress}: ${(err as Error).message}`)
+  }
+  const table = services(node, info, { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` }, { harness }, streaming)
   for (const s of table) {
     const durability = store.sync ? { durability: store } : {}
     server.addService(
@@ -181,6 +195,7 @@ async function launch(
     )
     chmodSync(socketPath, 0o660)
   } catch (err) {
+    await streaming.close()
     node.close()
     await store.close()
     throw err
@@ -201,6 +216,7 @@ async function launch(
           done()
         })
       })
+      await streaming.close()
       node.close()
       await store.close()
       rmSync(socketPath, { force: true })

@@ -14,7 +14,7 @@ import { namespacesService } from './containerd/namespaces.js'
 import { healthService, introspectionService, versionService } from './containerd/version.js'
 import { imageService } from './cri/image-service.js'
 import type { RuntimeInfo } from './cri/info.js'
-import { runtimeService } from './cri/runtime-service.js'
+import { runtimeService, type StreamUrls } from './cri/runtime-service.js'
 import type { Node } from './model/node.js'
 import { servicePackage } from './proto/load.js'
 import { SERVICES, serviceConstructor, type HandlersOf, type ServiceKey } from './service-descriptors.cjs'
@@ -35,11 +35,12 @@ interface Targets {
   info: RuntimeInfo
   version: { version: string; revision: string }
   control: Omit<ControlTargets, 'node'>
+  streams: StreamUrls
 }
 
 /** Each service's implementation, by its descriptor's key: a descriptor without one does not compile. */
 const IMPLEMENTATIONS: { [K in ServiceKey]: (t: Targets) => Implementation<HandlersOf<K>> } = {
-  runtime: (t) => runtimeService(t.node, t.info),
+  runtime: (t) => runtimeService(t.node, t.info, t.streams),
   image: (t) => imageService(t.node),
   version: (t) => versionService(t.version),
   introspection: (t) => introspectionService(t.node),
@@ -61,8 +62,9 @@ export function services(
   info: RuntimeInfo,
   version: { version: string; revision: string },
   control: Omit<ControlTargets, 'node'>,
+  streams: StreamUrls,
 ): ServiceEntry[] {
-  const targets: Targets = { node, info, version, control }
+  const targets: Targets = { node, info, version, control, streams }
   return SERVICES.map((s) => ({
     name: s.name,
     definition: serviceConstructor(servicePackage(s.group), s.name).service,

@@ -1,5 +1,5 @@
 // Shared test helpers: a fresh server per test, typed clients, and small CRI config builders.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ServiceError } from '@grpc/grpc-js'
@@ -31,6 +31,14 @@ export async function harness(options: FakeContainerdOptions = {}): Promise<Harn
 }
 
 let podCounter = 0
+
+/** A pod config file for crictl (runp, create, run) in `dir`, named `name`: its path. */
+export function crictlPodFile(dir: string, name: string, extra: Record<string, unknown> = {}): string {
+  const file = join(dir, 'pod.json')
+  const metadata = { name, namespace: 'default', uid: `${name}-uid`, attempt: 1 }
+  writeFileSync(file, JSON.stringify({ metadata, log_directory: join(dir, 'pods'), linux: {}, ...extra }))
+  return file
+}
 
 export function podConfig(name = `pod-${++podCounter}`, extra: Partial<PodSandboxConfig> = {}): PodSandboxConfig {
   return {

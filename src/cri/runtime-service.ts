@@ -20,15 +20,28 @@ import {
 } from './convert.js'
 import { METRIC_DESCRIPTORS, podSandboxMetrics } from './metrics.js'
 import { checkName, requireId } from './validate.js'
+import type { StreamRequest } from '../streaming/remotecommand.js'
 
-export function runtimeService(node: Node, info: RuntimeInfo): Implementation<RuntimeServiceHandlers> {
+/** Where Exec, Attach and PortForward send clients: the streaming server's URL for a cached request. */
+export interface StreamUrls {
+  url(request: StreamRequest): string
+}
+
+export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrls): Implementation<RuntimeServiceHandlers> {
   const list = listings(node)
 
-  const streamingUnavailable = (rpc: string): never => {
-    throw new RuntimeError(
-      'Unimplemented',
-      `${rpc} is not implemented yet in fake-containerd: its streaming server (SPDY/WebSocket) comes in a later release; ExecSync works`,
-    )
+  /** The request's state check, as containerd's Exec and Attach make it before the stream server's. */
+  const running = (id: string, context: string) => {
+    const c = node.containers.find(id)
+    if (!c) throw new RuntimeError('NotFound', `${context}: not found`)
+    const state = criState(c)
+    if (state !== 'CONTAINER_RUNNING') throw unknown(`container is in ${state} state`)
+    return c
+  }
+  /** The stream server's checks of an exec or attach request (kubelet's validateExecRequest, validateAttachRequest: "or", "and"). */
+  const checkStreams = (req: { tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }, conjunction: 'or' | 'and'): void => {
+    if (req.tty && req.stderr) throw invalidArgument('tty and stderr cannot both be true')
+    if (!req.stdin && !req.stdout && !req.stderr) throw invalidArgument(`one of stdin, stdout, ${conjunction} stderr must be set`)
   }
 
   return {
@@ -123,22 +136,27 @@ export function runtimeService(node: Node, info: RuntimeInfo): Implementation<Ru
     },
 
     Exec: (req) => {
-      node.containers.get(requireId(req.container_id, 'container'))
-      if (req.tty && req.stderr) throw invalidArgument('tty and stderr cannot both be true')
-      if (!req.stdin && !req.stdout && !req.stderr) throw invalidArgument('one of stdin, stdout, or stderr must be set')
-      return streamingUnavailable('Exec')
+      if (req.container_id === '') throw invalidArgument('missing required container_id')
+      const c = running(req.container_id, `failed to find container ${JSON.stringify(req.container_id)} in store`)
+      checkStreams(req, 'or')
+      const { tty, stdin, stdout, stderr } = req
+      return { url: streams.url({ kind: 'exec', containerId: c.id, cmd: req.cmd, tty, stdin, stdout, stderr }) }
     },
 
     Attach: (req) => {
-      node.containers.get(requireId(req.container_id, 'container'))
-      if (req.tty && req.stderr) throw invalidArgument('tty and stderr cannot both be true')
-      if (!req.stdin && !req.stdout && !req.stderr) throw invalidArgument('one of stdin, stdout, or stderr must be set')
-      return streamingUnavailable('Attach')
+      if (req.container_id === '') throw invalidArgument('missing required container_id')
+      const c = running(req.container_id, 'failed to find container in store')
+      checkStreams(req, 'and')
+      const { tty, stdin, stdout, stderr } = req
+      return { url: streams.url({ kind: 'attach', containerId: c.id, tty, stdin, stdout, stderr }) }
     },
 
     PortForward: (req) => {
-      node.sandboxes.get(requireId(req.pod_sandbox_id, 'sandbox'))
-      return streamingUnavailable('PortForward')
+      if (req.pod_sandbox_id === '') throw invalidArgument('missing required pod_sandbox_id')
+      const s = node.sandboxes.find(req.pod_sandbox_id)
+      if (!s) throw new RuntimeError('NotFound', `failed to find sandbox ${JSON.stringify(req.pod_sandbox_id)}: not found`)
+      if (!s.cri.ready) throw unknown('sandbox container is not running')
+      return { url: streams.url({ kind: 'portforward', sandboxId: s.id, ports: req.port }) }
     },
 
     ContainerStats: (req) => {

@@ -27,6 +27,10 @@ export interface ProgramContext {
   readonly stdin?: Input
   /** True when its stdio is a terminal (a task or exec created with terminal: true). */
   readonly terminal?: boolean
+  /** Resolves once its output's readers have taken enough of what it wrote (a slow client holds it back). */
+  readonly drain?: () => Promise<void>
+  /** Its terminal's size (TIOCGWINSZ), once a client has set one; present only when it has a terminal. */
+  readonly winsize?: () => { width: number; height: number } | undefined
   /** Aborts when the process ends for any reason; pass it to every wait. */
   readonly signal: AbortSignal
   write(stream: Stream, text: string): void
@@ -52,6 +56,8 @@ export interface ProcessOptions {
   onOutput?: (stream: Stream, text: string) => void
   stdin?: Input
   terminal?: boolean
+  /** What drain() waits for besides a macrotask turn: its outputs' readers. */
+  drain?: () => Promise<void>
 }
 
 /** Thrown inside a program when its process has ended, to unwind it. */
@@ -89,6 +95,8 @@ export class SimProcess {
       clock: this.#opts.clock,
       stdin: this.#opts.stdin ?? emptyInput,
       terminal: this.#opts.terminal ?? false,
+      ...(this.#opts.terminal ? { winsize: () => this.winsize } : {}),
+      ...(this.#opts.drain ? { drain: this.#opts.drain } : {}),
       signal: this.#controller.signal,
       write: (stream, text) => {
         if (this.exit === undefined) this.#opts.onOutput?.(stream, text)
@@ -127,6 +135,16 @@ export class SimProcess {
     if (this.#opts.isInit) return true
     this.#finish({ code: 128 + signo, signal: signo })
     return true
+  }
+
+  /** Its terminal's size as the client last set it (TIOCSWINSZ), if it has one and was told. */
+  winsize: { width: number; height: number } | undefined
+
+  /** The client resized the terminal: the new size, and SIGWINCH. */
+  resize(width: number, height: number): void {
+    if (this.exit !== undefined) return
+    this.winsize = { width, height }
+    this.kill(28)
   }
 
   /** Ends the process from outside with this exit (the OOM killer: SIGKILL, reported as OOMKilled). */

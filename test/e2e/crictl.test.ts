@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { harness, type Harness } from '../helpers.js'
+import { crictlPodFile, harness, type Harness } from '../helpers.js'
 
 const CRICTLS = (process.env.CRICTL ?? '').split(',').filter(Boolean)
 const run = promisify(execFile)
@@ -34,17 +34,8 @@ describe.each(CRICTLS)('crictl e2e (%s)', (CRICTL) => {
 
   beforeAll(async () => {
     h = await harness()
-    podFile = join(h.logDir, 'pod.json')
+    podFile = crictlPodFile(h.logDir, 'e2e', { labels: { suite: 'e2e' } })
     ctrFile = join(h.logDir, 'ctr.json')
-    writeFileSync(
-      podFile,
-      JSON.stringify({
-        metadata: { name: 'e2e', namespace: 'default', uid: 'e2e-uid', attempt: 1 },
-        log_directory: join(h.logDir, 'pods'),
-        labels: { suite: 'e2e' },
-        linux: {},
-      }),
-    )
     writeFileSync(
       ctrFile,
       JSON.stringify({

@@ -8,7 +8,8 @@ import { RuntimeError, unknown, wrap } from '../errors.js'
 import { newId } from '../ids.js'
 import type { ProcessSpec } from '../runtime/process-env.js'
 import type { TaskService } from '../runtime/task-service.js'
-import type { Tasks } from '../runtime/tasks.js'
+import type { AttachedIO, ProcessOutput, Tasks } from '../runtime/tasks.js'
+import type { SimProcess } from '../../sim/process.js'
 import type { Containers } from './containers.js'
 import { criState } from './records.js'
 
@@ -47,6 +48,46 @@ class CappedOutput {
   }
 }
 
+/**
+ * Creates and starts an exec process in a running CRI container, as containerd's execInContainer
+ * does: the container's environment, an exec process of its task (seen by `ctr tasks ps` and in
+ * the events), deleted once it has ended. ExecSync and the streaming exec both come here.
+ */
+export function startCriExec(
+  node: ExecSyncHost,
+  containerId: string,
+  argv: string[],
+  output: ProcessOutput,
+  attached?: Omit<AttachedIO, 'output'>,
+): { execId: string; proc: SimProcess } {
+  const c = node.containers.get(containerId)
+  const state = criState(c)
+  if (state !== 'CONTAINER_RUNNING') throw unknown(`container is in ${state} state`)
+  const execId = newId()
+  if (argv.length === 0) throw new RuntimeError('InvalidArgument', 'exec command must not be empty')
+  const process: ProcessSpec = {
+    args: argv,
+    env: (c.spec.process as ProcessSpec | undefined)?.env ?? [],
+    ...(attached?.terminal ? { terminal: true } : {}),
+  }
+  try {
+    node.taskService.addExec(c, execId, process)
+  } catch (err) {
+    throw wrap(err, `failed to exec in container: failed to create exec ${JSON.stringify(execId)}`)
+  }
+  try {
+    node.taskService.startExec(c, execId, output, attached)
+  } catch (err) {
+    node.taskService.deleteExec(c, execId)
+    throw wrap(err, `failed to exec in container: failed to start exec ${JSON.stringify(execId)}`)
+  }
+  const proc = node.tasks.process(c.id, execId)!
+  void proc.exited.then(() => {
+    if (c.task?.execs?.[execId]) node.taskService.deleteExec(c, execId)
+  })
+  return { execId, proc }
+}
+
 export async function execSync(
   node: ExecSyncHost,
   containerId: string,
@@ -54,28 +95,8 @@ export async function execSync(
   timeoutSeconds: number,
   signal?: AbortSignal,
 ): Promise<ExecResult> {
-  const c = node.containers.get(containerId)
-  const state = criState(c)
-  if (state !== 'CONTAINER_RUNNING') throw unknown(`container is in ${state} state`)
-  const execId = newId()
-  if (argv.length === 0) throw new RuntimeError('InvalidArgument', 'exec command must not be empty')
-  // The container's environment, as CRI's exec gives it.
-  const process: ProcessSpec = { args: argv, env: (c.spec.process as ProcessSpec | undefined)?.env ?? [] }
-  // As containerd does: an exec process of the task (seen by `ctr tasks ps` and in the events),
-  // deleted once it has ended.
   const out = { stdout: new CappedOutput(), stderr: new CappedOutput() }
-  try {
-    node.taskService.addExec(c, execId, process)
-  } catch (err) {
-    throw wrap(err, `failed to exec in container: failed to create exec ${JSON.stringify(execId)}`)
-  }
-  try {
-    node.taskService.startExec(c, execId, { write: (stream, text) => out[stream].write(text), close: () => {} })
-  } catch (err) {
-    node.taskService.deleteExec(c, execId)
-    throw wrap(err, `failed to exec in container: failed to start exec ${JSON.stringify(execId)}`)
-  }
-  const proc = node.tasks.process(c.id, execId)!
+  const { proc } = startCriExec(node, containerId, argv, { write: (stream, text) => out[stream].write(text), close: () => {} })
   const abort = new AbortController()
   const onCancel = (): void => void proc.kill(SIGKILL)
   signal?.addEventListener('abort', onCancel, { once: true })
@@ -99,8 +120,5 @@ export async function execSync(
   } finally {
     abort.abort()
     signal?.removeEventListener('abort', onCancel)
-    void proc.exited.then(() => {
-      if (c.task?.execs?.[execId]) node.taskService.deleteExec(c, execId)
-    })
   }
 }

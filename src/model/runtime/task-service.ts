@@ -12,7 +12,7 @@ import { validateIdentifier } from '../metadata/namespaces.js'
 import { isAppContainer, isSandbox } from '../cri/records.js'
 import { execPlan, initPlan } from './plans.js'
 import { checkExecutable, checkRootfs, checkSeccomp, type ProcessHost, type ProcessSpec } from './process-env.js'
-import { NO_IO, type ProcessOutput, type TaskIO, type TaskMount, type Tasks } from './tasks.js'
+import { NO_IO, type AttachedIO, type ProcessOutput, type TaskIO, type TaskMount, type Tasks } from './tasks.js'
 
 export interface TaskServiceHost extends ProcessHost {
   readonly tasks: Tasks
@@ -97,12 +97,15 @@ export class TaskService {
     return this.host.tasks.addExec(record, execId, { ...spec }, io)
   }
 
-  /** Starts an exec'd process once its executable is found; `capture` also receives its output (ExecSync). */
-  startExec(record: ContainerRecord, execId: string, capture?: ProcessOutput): ExecRecord {
+  /**
+   * Starts an exec'd process once its executable is found; `capture` also receives its output
+   * (ExecSync, a streaming exec's client, whose stdin and terminal `attached` says).
+   */
+  startExec(record: ContainerRecord, execId: string, capture?: ProcessOutput, attached?: Omit<AttachedIO, 'output'>): ExecRecord {
     const exec = this.host.tasks.exec(record, execId)
     const process = exec.process as ProcessSpec
     checkExecutable(this.host, record, process, 'exec')
-    return this.host.tasks.startExec(record, execId, execPlan(this.host, record, process), capture)
+    return this.host.tasks.startExec(record, execId, execPlan(this.host, record, process), capture, attached)
   }
 
   /** Signals a process (or, with `all`, every process of the task), as the shim answers Kill. */

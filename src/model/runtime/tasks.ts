@@ -58,12 +58,29 @@ export interface TaskHost {
 export interface ProcessOutput {
   write(stream: Stream, text: string): void
   close(): void | Promise<void>
+  /** Resolves when the reader has taken enough (a streaming client over a slow connection). */
+  drained?(): Promise<void>
+}
+
+/** A client's stream into a process's stdin (CRI's streaming exec and attach): through its terminal's line discipline when it has one. */
+export interface ProcessInput {
+  write(text: string): void
+  end(): void
+}
+
+/** A client's own streams for an exec'd process (CRI's streaming exec): its output, and its stdin when `stdin`. */
+export interface AttachedIO {
+  output: ProcessOutput
+  stdin: boolean
+  terminal: boolean
 }
 
 interface Live {
   proc: SimProcess
   outputs: ProcessOutput[]
   closeStdin?: () => Promise<void>
+  /** Feeds its stdin: a CRI container's open stdin, or a streaming exec's. */
+  input?: ProcessInput
 }
 
 const key = (id: string, execId = ''): string => (execId ? `${id}/${execId}` : id)
@@ -174,14 +191,24 @@ export class Tasks {
     return exec
   }
 
-  /** Starts an exec process; `capture` also receives its output (CRI's ExecSync). */
-  startExec(record: ContainerRecord, execId: string, plan: ProcessPlan, capture?: ProcessOutput): ExecRecord {
+  /**
+   * Starts an exec process; `capture` also receives its output (CRI's ExecSync, or a streaming
+   * exec's client, whose stdin and terminal `attached` gives).
+   */
+  startExec(
+    record: ContainerRecord,
+    execId: string,
+    plan: ProcessPlan,
+    capture?: ProcessOutput,
+    attached?: Omit<AttachedIO, 'output'>,
+  ): ExecRecord {
     const exec = this.exec(record, execId)
     if (exec.status !== 'created') throw shimError(`cannot start a ${exec.status} process`)
     exec.pid = this.host.allocatePid()
     const outputs: Live['outputs'] = exec.io ? [fifoSink(exec.io, (m) => this.host.log.warn(`exec ${execId}: ${m}`))] : []
     if (capture) outputs.push(capture)
-    const live = this.#spawn(record, exec.pid, plan, outputs, exec.io)
+    const streamPlan = attached ? { ...plan, stdinOpen: attached.stdin, terminal: attached.terminal } : plan
+    const live = this.#spawn(record, exec.pid, streamPlan, outputs, exec.io)
     this.#live.set(key(record.id, execId), live)
     exec.status = 'running'
     exec.startedAt = nowString()
@@ -305,6 +332,32 @@ export class Tasks {
     this.#waiters.delete(k)
   }
 
+  /** Where a client writes into a process's stdin; undefined when its stdin is not open to clients. */
+  input(id: string, execId = ''): ProcessInput | undefined {
+    return this.#live.get(key(id, execId))?.input
+  }
+
+  /**
+   * Joins a process's output from now on (CRI's Attach); the returned function leaves it. False
+   * when the process is not running.
+   */
+  attach(id: string, output: ProcessOutput, execId = ''): (() => void) | undefined {
+    const live = this.#live.get(key(id, execId))
+    if (!live) return undefined
+    live.outputs.push(output)
+    return () => {
+      const at = live.outputs.indexOf(output)
+      if (at >= 0) live.outputs.splice(at, 1)
+    }
+  }
+
+  /** A new size of a process's terminal (ResizePty, a client's resize message): it gets SIGWINCH. */
+  resize(id: string, width: number, height: number, execId = ''): void {
+    const live = this.#live.get(key(id, execId))
+    if (!live?.proc.running) return
+    live.proc.resize(width, height)
+  }
+
   async closeStdin(id: string, execId = ''): Promise<void> {
     const live = this.#live.get(key(id, execId))
     await live?.closeStdin?.()
@@ -337,19 +390,20 @@ export class Tasks {
     const stdin = new StreamInput()
     let closeStdin: (() => Promise<void>) | undefined
     let proc: SimProcess | undefined
+    const terminal = io?.stdin ? io.terminal : (plan.terminal ?? false)
+    const tty = terminal
+      ? new LineDiscipline(
+          stdin,
+          (text) => write('stdout', text),
+          (signo) => proc?.kill(signo),
+        )
+      : undefined
+    const input: ProcessInput = { write: (text) => (tty ? tty.receive(text) : stdin.push(text)), end: () => stdin.end() }
     if (io?.stdin) {
-      const tty = io.terminal
-        ? new LineDiscipline(
-            stdin,
-            (text) => write('stdout', text),
-            (signo) => proc?.kill(signo),
-          )
-        : undefined
-      const onData = (chunk: Buffer): void => (tty ? tty.receive(chunk.toString('utf8')) : stdin.push(chunk.toString('utf8')))
       closeStdin = openStdin(
         io.stdin,
         (m) => this.host.log.warn(m),
-        onData,
+        (chunk) => input.write(chunk.toString('utf8')),
         () => stdin.end(),
       )
     } else if (!plan.stdinOpen) stdin.end()
@@ -364,9 +418,14 @@ export class Tasks {
       stdin,
       terminal: io?.terminal ?? plan.terminal ?? false,
       onOutput: write,
+      // A command that writes without end waits for a macrotask turn and for its slowest reader.
+      drain: async () => {
+        await new Promise((resolve) => setImmediate(resolve))
+        await Promise.all(outputs.map((o) => o.drained?.()))
+      },
     })
     this.host.track(record, proc, plan)
-    return { proc, outputs, ...(closeStdin ? { closeStdin } : {}) }
+    return { proc, outputs, ...(closeStdin ? { closeStdin } : {}), ...(!io?.stdin && plan.stdinOpen ? { input } : {}) }
   }
 
   #openLog(id: string, path: string): CriLogFile | undefined {

@@ -21,6 +21,7 @@ import { nohup, timeout, xargs } from './runners.js'
 import { testCommands } from './test.js'
 import { textCommands } from './text.js'
 import { wget } from './wget.js'
+import { stty } from './stty.js'
 
 /** The shell's own commands and the other non-filesystem ones. */
 const SHELL_COMMANDS: Readonly<Record<string, Command>> = {
@@ -44,6 +45,7 @@ const SHELL_COMMANDS: Readonly<Record<string, Command>> = {
   netstat,
   httpd,
   ipcs,
+  stty,
   sh,
   ash: sh,
   bash: sh,

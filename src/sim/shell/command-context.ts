@@ -62,6 +62,7 @@ export class CommandContexts {
       ...(sys.net ? { net: sys.net } : {}),
       ...(sys.kernel ? { kernel: sys.kernel } : {}),
       ...(sys.memory ? { memory: sys.memory } : {}),
+      ...(sys.winsize ? { winsize: sys.winsize } : {}),
       exec: sys.exec,
       pid: proc.pid,
       isInit: o.exec ? proc.isInit : false,

@@ -84,6 +84,8 @@ export function makeCommandContext(program: ProgramContext, o: ContextOptions): 
     fs: o.fs,
     stdin: o.stdin ?? program.stdin ?? emptyInput,
     terminal: program.terminal ?? false,
+    ...(program.winsize ? { winsize: program.winsize } : {}),
+    ...(program.drain ? { drain: program.drain } : {}),
     identity: o.identity,
     hostname: o.hostname,
     processes: o.processes,

@@ -34,6 +34,7 @@ export function shellFromContext(ctx: CommandContext, o: { name: string; script?
       ...(ctx.net ? { net: ctx.net } : {}),
       kernel: ctx.kernel,
       ...(ctx.memory ? { memory: ctx.memory } : {}),
+      ...(ctx.winsize ? { winsize: ctx.winsize } : {}),
       exec: ctx.exec,
     },
     // A shell started by another shell reads through the same buffer, so no input is lost between them.

@@ -29,6 +29,8 @@ export interface ShellSystem {
   readonly kernel?: Kernel | undefined
   /** The container's memory cgroup, which what the shell's commands allocate is charged to. */
   readonly memory?: CommandContext['memory']
+  /** The size of the process's terminal, when it has one (stty size). */
+  readonly winsize?: CommandContext['winsize']
   /** How the shell finds and starts programs (CommandContext.exec). */
   readonly exec: Exec
 }
