@@ -44,7 +44,7 @@ export async function containerdFixture(options: FakeContainerdOptions = {}): Pr
 
 /** vitest's `test` with a `containerd` fixture: a fresh runtime per test. */
 export const test = base.extend<{ containerd: ContainerdFixture; containerdOptions: FakeContainerdOptions }>({
-  // Override per file with test.scoped({ containerdOptions: { … } }) or test.extend.
+  // Override per file or describe with test.override({ containerdOptions: { … } }) (vitest 4.1+; test.scoped before) or test.extend.
   containerdOptions: [{}, { injected: false }],
   containerd: async ({ containerdOptions }, use) => {
     const fixture = await containerdFixture(containerdOptions)

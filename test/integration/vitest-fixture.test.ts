@@ -28,7 +28,7 @@ describe('fake-containerd/vitest', () => {
     expect(containerd.calls().map((c) => c.method)).toEqual(['RunPodSandbox', 'ListPodSandbox'])
   })
 
-  test.scoped({ containerdOptions: { runtimeName: 'scoped-runtime' } })
+  test.override({ containerdOptions: { runtimeName: 'scoped-runtime' } })
   test('options can be set per file or suite', async ({ containerd }) => {
     expect((await containerd.cri.runtime.Version({ version: '' })).runtime_name).toBe('scoped-runtime')
   })
