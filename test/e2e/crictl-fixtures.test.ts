@@ -14,14 +14,14 @@ const ROOT = join(import.meta.dirname, '..', '..')
 const CRICTLS = (process.env.CRICTL ?? '').split(',').filter(Boolean)
 const run = promisify(execFile)
 
-/** The README's "Run it" block after the server start, the variable and the cd, as a script. */
+/** The README's "Run it" block after the server start (and the wait for its socket), the variable and the cd, as a script. */
 function readmeScript(): string {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
   const section = readme.slice(readme.indexOf('\n## Run it\n'))
   const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!
   return block
     .split('\n')
-    .filter((l) => !/^(npx fake-containerd|export CONTAINER_RUNTIME_ENDPOINT=|cd node_modules\/fake-containerd)\b/.test(l))
+    .filter((l) => !/^(npx fake-containerd|until \[ -S|export CONTAINER_RUNTIME_ENDPOINT=|cd node_modules\/fake-containerd)\b/.test(l))
     .join('\n')
 }
 
