@@ -46,6 +46,7 @@ const CONTAINERD_UNKNOWN: [RegExp, string][] = [
     /^failed to get container spec opts|^failed to create containerd container: decoding seccomp profile/,
     'a seccomp profile containerd cannot use',
   ],
+  [/: unknown$/, "the shim's errors (e.g. Tasks.Start on a running process), which reach the client as Unknown"],
   [/^ambiguous digest string: /, 'an image id prefix that matches more than one image'],
 ]
 
