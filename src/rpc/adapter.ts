@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js'
 import type { ServiceDefinition } from '@grpc/grpc-js'
 import type { Logger } from '../log.js'
-import { InjectedFault, toServiceError, type ServiceStatus } from './status.js'
+import { InjectedFault, TransportStatus, toServiceError, type ServiceStatus } from './status.js'
 import type { FaultEngine, FiredNodeFaults } from '../faults/engine.js'
 import type { CallFault } from '../faults/rule.js'
 import { pick, preamble, sleep } from './call-faults.js'
@@ -212,6 +212,13 @@ export function adapt(
               if (!call.writableEnded) call.end()
             },
             (err: unknown) => {
+              if ((err as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE') {
+                // grpc-js closed the request stream and answered the call itself (see TransportStatus);
+                // it marks both causes cancelled, so the journal cannot tell them apart.
+                const why =
+                  'the request stream closed early: the client cancelled, or a message did not decode (answered INTERNAL "Error deserializing request")'
+                return void finish(new TransportStatus(grpc.status.CANCELLED, why), { messages: sent })
+              }
               const status = finish(err, { messages: sent })
               if (!call.writableEnded) call.emit('error', status)
             },

@@ -53,6 +53,21 @@ export function fitDetails(details: string): string {
   return `${head}…[${details.length - head.length - tail.length} characters cut]…${tail}`
 }
 
+/**
+ * A status grpc-js gave the call itself before the handler was done: the request stream closed
+ * under the handler because a message did not decode (grpc-js answers INTERNAL "Error deserializing
+ * request", as grpc-go answers INTERNAL "grpc: error unmarshalling request") or because the client
+ * cancelled. Journaled as such, and not logged as a bug of the fake.
+ */
+export class TransportStatus extends Error {
+  constructor(
+    readonly code: Status,
+    readonly details: string,
+  ) {
+    super(details)
+  }
+}
+
 export function toServiceError(err: unknown, log: Logger): ServiceStatus {
   const status = statusOf(err, log)
   return { ...status, details: fitDetails(status.details) }
@@ -60,6 +75,7 @@ export function toServiceError(err: unknown, log: Logger): ServiceStatus {
 
 function statusOf(err: unknown, log: Logger): ServiceStatus {
   if (err instanceof RuntimeError) return { code: CODES[err.kind], details: err.message }
+  if (err instanceof TransportStatus) return { code: err.code, details: err.details }
   if (err instanceof InjectedFault) {
     const metadata = new Metadata()
     for (const [k, v] of Object.entries(err.trailers)) metadata.set(k, v)

@@ -2,28 +2,17 @@
 // that echoes it is cut, with a marker), and the connection it came on keeps serving. A status too
 // big for the client's header limit would never arrive and would wedge the connection.
 import * as grpc from '@grpc/grpc-js'
-import type { MessageTypeDefinition, PackageDefinition } from '@grpc/proto-loader'
+import type { PackageDefinition } from '@grpc/proto-loader'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { packagePath } from '../../src/paths.js'
 import { MAX_DETAILS } from '../../src/rpc/status.js'
 import { startFakeContainerd, type FakeContainerd } from '../../src/server.js'
-import { SERVICES, groupDefinition, loadGroup, serviceConstructor } from '../../src/service-descriptors.cjs'
+import { loadGroup, serviceConstructor } from '../../src/service-descriptors.cjs'
+import { messageType, servedServices } from '../proto-walk.js'
 
 const BIG = 'x'.repeat(1024 * 1024)
 /** Deadline for each call: a call that does not answer fails the test instead of hanging it. */
 const DEADLINE_MS = 20_000
-
-interface FieldProto {
-  name: string
-  type: string
-  label: string
-  typeName: string
-  oneofIndex?: number
-}
-interface TypeProto {
-  field: FieldProto[]
-  options?: { mapEntry?: boolean } | null
-}
 
 let fake: FakeContainerd
 let channel: grpc.Channel
@@ -38,17 +27,17 @@ afterAll(async () => {
 
 /** One request per string field (down to messages two levels in): that field 1 MB long, the rest empty. */
 function requests(definition: PackageDefinition, typeName: string, depth = 0): Record<string, unknown>[] {
-  const message = definition[typeName.replace(/^\./, '')] as MessageTypeDefinition<unknown, unknown> | undefined
+  const message = messageType(definition, typeName)
   if (!message) return []
   const out: Record<string, unknown>[] = []
-  for (const f of (message.type as unknown as TypeProto).field) {
+  for (const f of message.field) {
     const repeated = f.label === 'LABEL_REPEATED'
     if (f.type === 'TYPE_STRING') out.push({ [f.name]: repeated ? [BIG] : BIG })
     if (f.type !== 'TYPE_MESSAGE' || depth >= 2) continue
-    const entry = definition[f.typeName.replace(/^\./, '')] as MessageTypeDefinition<unknown, unknown> | undefined
-    if ((entry?.type as unknown as TypeProto | undefined)?.options?.mapEntry) {
+    const entry = messageType(definition, f.typeName)
+    if (entry?.options?.mapEntry) {
       // A map: a 1 MB key (and a 1 MB value when the values are strings).
-      const value = (entry!.type as unknown as TypeProto).field[1]!
+      const value = entry.field[1]!
       out.push({ [f.name]: { [BIG]: value.type === 'TYPE_STRING' ? BIG : {} } })
       continue
     }
@@ -117,17 +106,10 @@ describe('1 MB strings in every string field of every RPC', () => {
         )
       const problems: string[] = []
       let calls = 0
-      for (const s of SERVICES) {
-        const definition = groupDefinition(s.group, packagePath('proto'))
-        const Client = serviceConstructor(loadGroup(s.group, packagePath('proto')), s.name)
+      for (const { service: s, definition, Client, methods } of servedServices()) {
         const client = new Client(fake.address, grpc.credentials.createInsecure(), { channelOverride: channel })
-        for (const [method, def] of Object.entries(Client.service)) {
-          // The request type's full name: in the service's package, else wherever it is (google.protobuf.Empty).
-          const short = (definition[s.name] as Record<string, { requestType: { type: { name: string } } }>)[method]!.requestType.type.name
-          const pkg = s.name.slice(0, s.name.lastIndexOf('.'))
-          const typeName =
-            `${pkg}.${short}` in definition ? `${pkg}.${short}` : Object.keys(definition).find((k) => k.endsWith(`.${short}`))!
-          for (const request of requests(definition, typeName)) {
+        for (const { name: method, def, requestType } of methods) {
+          for (const request of requests(definition, requestType)) {
             calls++
             const field = JSON.stringify(request, (_k, v: unknown) => (v === BIG ? '<1 MB>' : v)).replaceAll(BIG, '<1 MB>')
             const outcome = await call(client, method, def, request, md)
