@@ -143,8 +143,8 @@ export const FLAGS = [
     key: 'stateSync',
     switch: true,
     env: 'FAKE_CONTAINERD_STATE_SYNC',
-    default: true,
-    help: 'with --state, answer a change only once it is on disk (fsynced; concurrent calls share a write); --no-state-sync: off',
+    default: false,
+    help: 'with --state, answer a change only once it is on disk (fsynced; concurrent calls share a write)',
   },
   {
     name: 'seed-state',

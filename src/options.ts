@@ -16,7 +16,8 @@ export interface FakeContainerdOptions {
   /**
    * With `state`: answer a change only once it is on disk (written, fsynced, renamed, directory
    * fsynced; concurrent calls share one write), so that a crash loses nothing acknowledged.
-   * Default true (it costs the 105-pod batch about 1.0–1.3×: `node bench/run.mjs state-sync`).
+   * Default false: it costs the 105-pod batch 1.55–1.72× on an idle machine (`node bench/run.mjs
+   * state-sync`), past the 1.5× a default may cost.
    */
   stateSync?: boolean
   /** The pause image every sandbox runs. */

@@ -57,8 +57,8 @@ describe('parseFlags', () => {
     expect(parse([], { FAKE_CONTAINERD_STATE: 's.json' })).toMatchObject({ state: 's.json' })
   })
 
-  test('a switch: --state-sync on (the default), --no-state-sync off, the last one wins; its variable is 1 or 0', () => {
-    expect(DEFAULTS.stateSync).toBe(true)
+  test('a switch: --state-sync on, --no-state-sync off (the default), the last one wins; its variable is 1 or 0', () => {
+    expect(DEFAULTS.stateSync).toBe(false)
     expect(parse(['--no-state-sync'])).toMatchObject({ stateSync: false })
     expect(parse(['--no-state-sync', '--state-sync'])).toMatchObject({ stateSync: true })
     expect(parse([], { FAKE_CONTAINERD_STATE_SYNC: '0' })).toMatchObject({ stateSync: false })
