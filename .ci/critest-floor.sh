@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# critest against the fake, as CI runs it: .ci/critest DIR MIN — starts the built server on a
+# critest against the fake, as CI runs it: .ci/critest-floor.sh DIR MIN — starts the built server on a
 # fresh socket, runs DIR/critest, prints its summary and fails when fewer than MIN specs pass.
 # The floors in .ci/run only go up: today's counts (streaming works; the host-reachability specs —
 # port mapping, portforward's direct pod-IP check, multi-container network — and rshared still fail).
