@@ -4,6 +4,7 @@
 import { type CallFault, type FaultRule, type Match, type NodeFault, type NodeFaultKind, globMatch, isNodeFault } from './rule.js'
 import { validateRules } from './validate.js'
 import { describeRequest, type RequestFacts } from './subject.js'
+import { seededRandom } from '../seeded-random.js'
 
 interface Armed {
   rule: FaultRule
@@ -40,18 +41,6 @@ export type NodeSubject = RequestFacts
  */
 export type FiredNodeFaults = FaultRule[]
 
-/** mulberry32: small, fast, and the same sequence for the same seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const toTime = (v: number | string | Date | undefined, origin: number): number | undefined =>
   v === undefined ? undefined : typeof v === 'number' ? origin + v : new Date(v).getTime()
 
@@ -78,7 +67,7 @@ export class FaultEngine {
   #listeners = new Set<(fired: FiredFault) => void>()
 
   constructor(initial: readonly FaultRule[] = [], seed = 1) {
-    this.#random = rng(seed)
+    this.#random = seededRandom(seed)
     this.reset(...initial)
   }
 
@@ -111,7 +100,7 @@ export class FaultEngine {
 
   /** Starts the random sequence again from a seed (the same seed → the same run). */
   seed(value: number): void {
-    this.#random = rng(value)
+    this.#random = seededRandom(value)
   }
 
   /** Calls `listener` each time a fault fires. */

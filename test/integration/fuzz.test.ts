@@ -17,6 +17,7 @@ import { criClients } from '../../src/client.js'
 import { startFakeContainerd, type FakeContainerd } from '../../src/server.js'
 import { containerConfig, eventually, podConfig, runContainer, runPod } from '../helpers.js'
 import { enumValues, messageType, servedServices, type FieldProto, type ServedMethod } from '../proto-walk.js'
+import { seededRandom } from '../../src/seeded-random.js'
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 17_2026
 /** Deadline of each call: an answer must come before it. */
@@ -50,18 +51,6 @@ const CONTAINERD_UNKNOWN: [RegExp, string][] = [
   [/^ambiguous digest string: /, 'an image id prefix that matches more than one image'],
 ]
 
-/** mulberry32: small, seeded, good enough to pick cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 class Cases {
   readonly rng: () => number
   constructor(
@@ -69,7 +58,7 @@ class Cases {
     readonly definition: PackageDefinition,
     readonly strings: string[],
   ) {
-    this.rng = prng(seed)
+    this.rng = seededRandom(seed)
   }
   int(n: number): number {
     return Math.floor(this.rng() * n)
