@@ -149,6 +149,9 @@ export const SERVICES = [
   }),
 ] as const
 
+/** The test harness's own service (its calls are neither journaled nor open to faults)? */
+export const isHarness = (s: (typeof SERVICES)[number]): boolean => 'harness' in s && s.harness === true
+
 export type ServiceDescriptor = (typeof SERVICES)[number]
 export type ServiceKey = ServiceDescriptor['key']
 /** The keys of one group's services. */

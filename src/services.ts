@@ -17,7 +17,7 @@ import type { RuntimeInfo } from './cri/info.js'
 import { runtimeService, type StreamUrls } from './cri/runtime-service.js'
 import type { Node } from './model/node.js'
 import { servicePackage } from './proto/load.js'
-import { SERVICES, serviceConstructor, type HandlersOf, type ServiceKey } from './service-descriptors.cjs'
+import { SERVICES, isHarness, serviceConstructor, type HandlersOf, type ServiceKey } from './service-descriptors.cjs'
 import { controlService, type ControlTargets } from './control/service.js'
 import type { Implementation } from './rpc/adapter.js'
 
@@ -69,6 +69,6 @@ export function services(
     name: s.name,
     definition: serviceConstructor(servicePackage(s.group), s.name).service,
     impl: IMPLEMENTATIONS[s.key](targets),
-    harness: 'harness' in s && s.harness,
+    harness: isHarness(s),
   }))
 }

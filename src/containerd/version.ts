@@ -1,6 +1,6 @@
 // Version, Introspection and Health: what `ctr version` and `ctr plugins ls` show.
 import type { HealthHandlers } from '../generated/grpc/health/v1/Health.js'
-import { SERVICES } from '../service-descriptors.cjs'
+import { SERVICES, isHarness } from '../service-descriptors.cjs'
 import type { IntrospectionHandlers } from '../generated/containerd/services/introspection/v1/Introspection.js'
 import type { Plugin } from '../generated/containerd/services/introspection/v1/Plugin.js'
 import type { VersionHandlers } from '../generated/containerd/services/version/v1/Version.js'
@@ -85,8 +85,8 @@ const WATCH_INTERVAL_MS = 200
  * a test can still turn the fault off. Any other name is unknown, as grpc-go's health server says.
  */
 export function healthService(node: Node): Implementation<HealthHandlers> {
-  const runtimeServices = new Set<string>(['', ...SERVICES.filter((s) => !('harness' in s && s.harness)).map((s) => s.name)])
-  const harnessServices = new Set<string>(SERVICES.filter((s) => 'harness' in s && s.harness).map((s) => s.name))
+  const runtimeServices = new Set<string>(['', ...SERVICES.filter((s) => !isHarness(s)).map((s) => s.name)])
+  const harnessServices = new Set<string>(SERVICES.filter((s) => isHarness(s)).map((s) => s.name))
   const status = (service: string): 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN' => {
     if (harnessServices.has(service)) return 'SERVING'
     if (!runtimeServices.has(service)) return 'SERVICE_UNKNOWN'

@@ -1,7 +1,7 @@
 // The CRI RuntimeService face: validates and translates runtime.v1 calls onto the node model.
 import type { RuntimeServiceHandlers } from '../generated/runtime/v1/RuntimeService.js'
 import type { ContainerEventResponse } from '../generated/runtime/v1/ContainerEventResponse.js'
-import { criState } from '../model/cri/records.js'
+import { criState, requireRunning } from '../model/cri/records.js'
 import { RuntimeError, invalidArgument, unknown } from '../model/errors.js'
 import { execSync } from '../model/cri/exec-sync.js'
 import type { Node } from '../model/node.js'
@@ -34,8 +34,7 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
   const running = (id: string, context: string) => {
     const c = node.containers.find(id)
     if (!c) throw new RuntimeError('NotFound', `${context}: not found`)
-    const state = criState(c)
-    if (state !== 'CONTAINER_RUNNING') throw unknown(`container is in ${state} state`)
+    requireRunning(c)
     return c
   }
   /** The stream server's checks of an exec or attach request (kubelet's validateExecRequest, validateAttachRequest: "or", "and"). */

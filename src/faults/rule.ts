@@ -82,7 +82,9 @@ export interface CallFault extends Schedule {
   truncateAfter?: number
 }
 
-export type NodeFaultKind = 'crash' | 'oom' | 'pullFailure' | 'sandboxNetwork' | 'runtimeNotReady' | 'networkNotReady' | 'imageFsFull'
+/** The kinds of node fault (validate.ts refuses any other). */
+export const NODE_KINDS = ['crash', 'oom', 'pullFailure', 'sandboxNetwork', 'runtimeNotReady', 'networkNotReady', 'imageFsFull'] as const
+export type NodeFaultKind = (typeof NODE_KINDS)[number]
 
 export interface NodeFault extends Schedule {
   kind: NodeFaultKind
@@ -118,17 +120,6 @@ export function compileGlob(glob: string): Glob {
 
 export const globMatch = (glob: string | undefined, value: string | undefined): boolean =>
   glob === undefined || glob === value || (value !== undefined && /[*?]/.test(glob) && compileGlob(glob).test(value))
-
-/** The kinds of node fault, as NodeFaultKind lists them (validate.ts refuses any other). */
-export const NODE_KINDS: readonly NodeFaultKind[] = [
-  'crash',
-  'oom',
-  'pullFailure',
-  'sandboxNetwork',
-  'runtimeNotReady',
-  'networkNotReady',
-  'imageFsFull',
-]
 
 export function statusCode(error: string | number): number {
   return typeof error === 'number' ? error : (STATUS_CODES[error.toUpperCase()] as number)

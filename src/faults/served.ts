@@ -3,7 +3,7 @@
 // server builds its handlers from (service-descriptors.cts → proto/load.ts), so a method the protos
 // gain is a name rules may use at once, and no list of names is kept by hand.
 import { servicePackage } from '../proto/load.js'
-import { SERVICES, serviceConstructor } from '../service-descriptors.cjs'
+import { SERVICES, isHarness, serviceConstructor } from '../service-descriptors.cjs'
 
 export interface ServedService {
   /** The full name, e.g. runtime.v1.RuntimeService. */
@@ -17,7 +17,7 @@ let served: readonly ServedService[] | undefined
 
 /** The services open to call faults and their methods, loaded once. */
 export function servedServices(): readonly ServedService[] {
-  served ??= SERVICES.filter((s) => !('harness' in s && s.harness)).map((s) => ({
+  served ??= SERVICES.filter((s) => !isHarness(s)).map((s) => ({
     name: s.name,
     short: s.name.split('.').pop() as string,
     methods: Object.keys(serviceConstructor(servicePackage(s.group), s.name).service),

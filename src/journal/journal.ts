@@ -14,7 +14,7 @@ export const SUMMARY_ITEMS = 100
 const SUMMARY_DEPTH = 12
 
 /** A cut byte field, in a summary: how long it was and its first bytes. */
-export interface CutBytes {
+interface CutBytes {
   cutBytes: number
   head: Buffer
 }

@@ -12,7 +12,7 @@ export class PatternTooComplex extends Error {
 }
 
 /** Steps one exec may take (a step is one node tried at one position): about 3 ms, warm. */
-export const STEP_BUDGET = 100_000
+const STEP_BUDGET = 100_000
 
 type Cont = (i: number) => boolean
 type Node = (i: number, k: Cont) => boolean

@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 
 export const PROTOCOL_HEADER = 'X-Stream-Protocol-Version'
-export const ACCEPTED_HEADER = 'X-Accepted-Stream-Protocol-Versions'
+const ACCEPTED_HEADER = 'X-Accepted-Stream-Protocol-Versions'
 
 /** Where an answer goes: a plain request's response, or the raw socket of an upgrade request. */
 export type Reply = ServerResponse | Duplex

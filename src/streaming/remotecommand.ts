@@ -68,7 +68,7 @@ export interface InChannel {
 }
 
 /** How much written and not yet sent a connection holds before its writers wait. */
-export const BACKLOG_LIMIT = 1024 * 1024
+const BACKLOG_LIMIT = 1024 * 1024
 
 /** Resolves once `backlog()` is under the limit (or the connection is gone), checking as it drains. */
 export async function underLimit(backlog: () => number, gone: () => boolean): Promise<void> {

@@ -26,7 +26,7 @@ export const WS_REMOTECOMMAND_PROTOCOLS = [
   'channel.k8s.io',
   'base64.channel.k8s.io',
 ] as const
-export const WS_PORTFORWARD_TUNNEL = 'SPDY/3.1+portforward.k8s.io'
+const WS_PORTFORWARD_TUNNEL = 'SPDY/3.1+portforward.k8s.io'
 export const WS_PORTFORWARD_PROTOCOLS = [WS_PORTFORWARD_TUNNEL, 'v4.channel.k8s.io', 'v4.base64.channel.k8s.io'] as const
 
 const STREAM_CLOSE = 255

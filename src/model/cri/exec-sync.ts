@@ -4,14 +4,14 @@
 // with "timeout ... exceeded"). Each stream keeps at most containerd's 16 MiB (its cappedWriter):
 // the rest is read and dropped, never held.
 import { SIGKILL } from '../../sim/signals.js'
-import { RuntimeError, unknown, wrap } from '../errors.js'
+import { RuntimeError, wrap } from '../errors.js'
 import { newId } from '../ids.js'
 import type { ProcessSpec } from '../runtime/process-env.js'
 import type { TaskService } from '../runtime/task-service.js'
 import type { AttachedIO, ProcessOutput, Tasks } from '../runtime/tasks.js'
 import type { SimProcess } from '../../sim/process.js'
 import type { Containers } from './containers.js'
-import { criState } from './records.js'
+import { requireRunning } from './records.js'
 
 /** What ExecSync uses of the node (Node has it all). */
 export interface ExecSyncHost {
@@ -61,8 +61,7 @@ export function startCriExec(
   attached?: Omit<AttachedIO, 'output'>,
 ): { execId: string; proc: SimProcess } {
   const c = node.containers.get(containerId)
-  const state = criState(c)
-  if (state !== 'CONTAINER_RUNNING') throw unknown(`container is in ${state} state`)
+  requireRunning(c)
   const execId = newId()
   if (argv.length === 0) throw new RuntimeError('InvalidArgument', 'exec command must not be empty')
   const process: ProcessSpec = {

@@ -3,6 +3,7 @@
 // of the model: the parts that act on CRI records (sandboxes.ts, containers.ts) and those that
 // only need to recognise one (views, the network) all read these, so none needs another's class.
 import type { PodSandboxConfig__Output } from '../../generated/runtime/v1/PodSandboxConfig.js'
+import { unknown } from '../errors.js'
 import type { ContainerRecord, CriContainerMeta, CriSandboxMeta, StoredContainerConfig } from '../../store/schema.js'
 
 export type SandboxRecord = ContainerRecord & { cri: CriSandboxMeta }
@@ -16,6 +17,12 @@ export function criState(c: AppContainerRecord): CriState {
   if (c.task?.status === 'running' || c.task?.status === 'paused') return 'CONTAINER_RUNNING'
   if (c.cri.exit) return 'CONTAINER_EXITED'
   return 'CONTAINER_CREATED'
+}
+
+/** Refuses a container that is not running, in containerd's words (ExecSync, Exec, Attach). */
+export function requireRunning(c: AppContainerRecord): void {
+  const state = criState(c)
+  if (state !== 'CONTAINER_RUNNING') throw unknown(`container is in ${state} state`)
 }
 
 /** The name CRI reserves for a pod: name_namespace_uid_attempt. */

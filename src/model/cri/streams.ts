@@ -12,7 +12,7 @@ import { networkNamespace } from '../runtime/network.js'
 import type { Tasks } from '../runtime/tasks.js'
 import type { Containers } from './containers.js'
 import { startCriExec, type ExecSyncHost } from './exec-sync.js'
-import { criState } from './records.js'
+import { requireRunning } from './records.js'
 import type { Sandboxes } from './sandboxes.js'
 
 export interface StreamsHost extends ExecSyncHost {
@@ -82,8 +82,7 @@ export async function execStream(
  */
 export async function attachStream(node: StreamsHost, containerId: string, tty: boolean, client: StreamClient): Promise<void> {
   const c = node.containers.get(containerId)
-  const state = criState(c)
-  if (state !== 'CONTAINER_RUNNING') throw unknown(`container is in ${state} state`)
+  requireRunning(c)
   const proc = node.tasks.process(c.id)
   if (!proc) throw unknown(`failed to load task: no running task found: task ${c.id} not found: not found`)
   const detach = node.tasks.attach(c.id, {

@@ -89,7 +89,7 @@ const TR_CLASSES: Readonly<Record<string, (c: number) => boolean>> = {
 }
 
 /** Expands a tr set: escapes, ranges (a-z), classes ([:upper:]). */
-export function expandSet(set: string): string[] {
+function expandSet(set: string): string[] {
   const out: string[] = []
   const chars: string[] = []
   for (let i = 0; i < set.length; i++) {
