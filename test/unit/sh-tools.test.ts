@@ -133,6 +133,8 @@ describe('expr, free', () => {
     expect((await sh('expr 7 / 2; expr 7 % 2; expr 3 \\> 10; echo $?')).stdout).toBe('3\n1\n0\n1\n')
     expect((await sh('expr abc \\< abd; expr length hello; expr substr hello 2 3; expr index hello l')).stdout).toBe('1\n5\nell\n3\n')
     expect((await sh("expr 'abc123' : '[a-z]*'; expr v1.2 : 'v\\(.*\\)'")).stdout).toBe('3\n1.2\n')
+    // The pattern is a BRE, as busybox compiles it: \{ \} count, a plain + is a character.
+    expect((await sh("expr aaab : 'a\\{2\\}'; expr a+b : 'a+'; expr aab : 'a+'")).stdout).toBe('2\n2\n0\n')
     const bad = await sh('expr 1 / 0; echo $?; expr a + 1; echo $?')
     expect(bad.stdout).toBe('2\n2\n')
     expect(bad.stderr).toBe('expr: division by zero\nexpr: non-numeric argument\n')

@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { untilEnded, type Command, type CommandContext } from '../context.js'
 import { abs, has, parseOptions, reason, readText } from './fs-common.js'
+import { posixToJs } from './fs-regex.js'
 import { human } from './fs-usage.js'
 import { WRITABLE_LAYER_BYTES } from '../fs/mem.js'
 import { fail, prog, scaleTo } from './util.js'
@@ -250,7 +251,8 @@ function evaluate(tokens: string[]): Value {
   const match = (s: string, re: string): Value => {
     let rx: Matcher
     try {
-      rx = compileRegex(`^(?:${re.replace(/\\\(/g, '(').replace(/\\\)/g, ')')})`)
+      // expr's pattern is a BRE anchored at the start, as grep's and sed's are read.
+      rx = compileRegex(`^(?:${posixToJs(re, false)})`)
     } catch {
       throw new ExprError('syntax error')
     }

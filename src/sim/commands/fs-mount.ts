@@ -3,12 +3,10 @@
 // the container's own mount namespace (CAP_SYS_ADMIN, so a privileged container or one given
 // SYS_ADMIN). Nothing is mounted on the host.
 import type { Command } from '../context.js'
+import { unescapeMountField as unescape } from '../fs/mount-escape.js'
 import { FS_MESSAGES, FsError } from '../fs/types.js'
 import { abs, reason } from './fs-common.js'
 import { fail } from './util.js'
-
-/** Splits /proc/mounts' octal escapes back (\040 is a space). */
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)))
 
 export const mount: Command = async (args, ctx) => {
   let type: string | undefined

@@ -2,6 +2,7 @@
 // usage of files and trees in the container's Fs.
 import type { Command, CommandContext } from '../context.js'
 import { abs, blocks, err, has, join, last, parseOptions, reason, statOr } from './fs-common.js'
+import { unescapeMountField as unescape } from '../fs/mount-escape.js'
 import { scaleTo } from './util.js'
 
 // ---- df, du ----
@@ -12,8 +13,6 @@ interface MountLine {
   fstype: string
   options: string
 }
-
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)))
 
 function readMounts(ctx: CommandContext): MountLine[] {
   return ctx.fs

@@ -28,6 +28,7 @@ import {
   type CapabilitySets,
   type SecurityContextInput,
 } from './security.js'
+import { escapeMountField } from './mount-escape.js'
 import type { FileStat, Fs, FsErrorCode } from './types.js'
 import { FsError, errnoCode } from './types.js'
 import { addMissingIds, containerGroups, containerIdentity, type ContainerUser } from './users.js'
@@ -225,7 +226,7 @@ export class ContainerFs implements Fs {
 
   /** /proc/mounts. */
   procMounts(): string {
-    const esc = (s: string): string => s.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`)
+    const esc = escapeMountField
     return this.mounts.map((m) => `${esc(m.source)} ${esc(m.target)} ${m.fstype} ${m.readonly ? 'ro' : 'rw'},${m.options} 0 0\n`).join('')
   }
 

@@ -7,6 +7,7 @@
 // default) does not see what the host mounts under it later; rslave and rshared ones do.
 import * as fs from 'node:fs'
 import type { Attrs, Backend, Entry } from './backend.js'
+import { unescapeMountField } from './mount-escape.js'
 import { FsError, type FsErrorCode } from './types.js'
 
 const CODES: readonly FsErrorCode[] = [
@@ -49,7 +50,7 @@ function hostMountPoints(): string[] {
     .split('\n')
     .map((line) => line.split(' ')[4])
     .filter((p): p is string => p !== undefined)
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .map(unescapeMountField)
 }
 
 export class HostBind implements Backend {

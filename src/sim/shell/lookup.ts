@@ -11,10 +11,11 @@
 import { NODE_MACHINE, inspectBinary, programOf, type BinaryInfo } from '../binary.js'
 import { BUSYBOX_BANNER } from '../commands/fs-common.js'
 import { lookupCommand } from '../commands/table.js'
+import { basename } from '../commands/util.js'
 import { imageProgram } from '../programs/index.js'
 import type { Command, Executable, LookupEnv, ResolveOptions } from '../context.js'
 import { resolvePath, type FileStat, type Fs } from '../fs/types.js'
-import { DEFAULT_PATH, basename, canExecute, searchPath, statOrUndefined as stat } from './search.js'
+import { DEFAULT_PATH, canExecute, searchPath, statOrUndefined as stat } from './search.js'
 
 export type { Executable, LookupEnv, ResolveOptions } from '../context.js'
 export { FALLBACK_COMMAND, lookupCommand } from '../commands/table.js'

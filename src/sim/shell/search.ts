@@ -15,8 +15,6 @@ export function execFailure(found: Executable | undefined): { errno: 'ENOENT' | 
   return undefined
 }
 
-export const basename = (p: string): string => p.replace(/\/+$/, '').split('/').pop() ?? ''
-
 export function statOrUndefined(fs: Fs, path: string): FileStat | undefined {
   try {
     return fs.stat(path)

@@ -17,8 +17,8 @@ export interface SedCmd {
   nth?: number
   print?: boolean
   text?: string
-  from?: string
-  to?: string
+  /** y's character map, made once when the script is parsed (the first of a repeated source character wins). */
+  translate?: Map<string, string>
   block?: SedCmd[]
 }
 
@@ -169,9 +169,12 @@ export function parseSed(script: string, extended: boolean): SedCmd[] {
         case 'y': {
           const delim = peek()
           i++
-          c.from = delimited(delim, false)
-          c.to = delimited(delim, false)
-          if ([...c.from].length !== [...c.to].length) throw new SedError('strings for y command are different lengths')
+          const from = [...delimited(delim, false)]
+          const to = [...delimited(delim, false)]
+          if (from.length !== to.length) throw new SedError('strings for y command are different lengths')
+          const map = new Map<string, string>()
+          from.forEach((ch, k) => map.has(ch) || map.set(ch, to[k] as string))
+          c.translate = map
           break
         }
         case 'a':

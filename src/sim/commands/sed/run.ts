@@ -96,9 +96,8 @@ export async function runSed(cmds: SedCmd[], input: SedInput, quiet: boolean, tu
             break
           }
           case 'y': {
-            const from = [...(c.from ?? '')]
-            const to = [...(c.to ?? '')]
-            ps = [...ps].map((ch) => (from.includes(ch) ? (to[from.indexOf(ch)] as string) : ch)).join('')
+            const map = c.translate as Map<string, string>
+            ps = [...ps].map((ch) => map.get(ch) ?? ch).join('')
             break
           }
           case 'q':
