@@ -16,23 +16,29 @@ export interface CriClients {
 export type ContainerdClients = GroupClients<'containerd'>
 export type ControlClient = ClientOf<'control'> & { close: () => void }
 
+/**
+ * grpc-js channel options for the clients' channels, over the defaults: 16 MiB messages each way,
+ * as the kubelet's and containerd's clients have (MESSAGE_LIMITS).
+ */
+export type ChannelOptions = grpc.ChannelOptions
+
 export interface ClientFactories {
   /** Connects to a server address such as "unix:///tmp/fake-containerd/containerd.sock". */
-  criClients(address: string): CriClients
+  criClients(address: string, options?: ChannelOptions): CriClients
   /** Typed clients for every containerd service, sending `containerd-namespace: <namespace>` on each call. */
-  containerdClients(address: string, namespace?: string): ContainerdClients
+  containerdClients(address: string, namespace?: string, options?: ChannelOptions): ContainerdClients
   /** A typed client for fake-containerd's own control service (faults, journal, state, clock). */
-  controlClient(address: string): ControlClient
+  controlClient(address: string, options?: ChannelOptions): ControlClient
 }
 
 /** The factories, each group's services loaded by `load`. */
 export function clientFactories(load: (group: ServiceGroup) => grpc.GrpcObject): ClientFactories {
   return {
-    criClients: (address) => groupClients(load('cri'), 'cri', address),
-    containerdClients: (address, namespace = 'default') =>
-      groupClients(load('containerd'), 'containerd', address, { 'containerd-namespace': namespace }),
-    controlClient: (address) => {
-      const { control, close } = groupClients(load('control'), 'control', address)
+    criClients: (address, options) => groupClients(load('cri'), 'cri', address, {}, options),
+    containerdClients: (address, namespace = 'default', options) =>
+      groupClients(load('containerd'), 'containerd', address, { 'containerd-namespace': namespace }, options),
+    controlClient: (address, options) => {
+      const { control, close } = groupClients(load('control'), 'control', address, {}, options)
       return Object.assign(control, { close })
     },
   }

@@ -11,7 +11,7 @@ import { clientFactories } from './client-factories.cjs'
 import { servicePackage } from './proto/load.js'
 
 export type { CallOptions, PromiseClient } from './service-descriptors.cjs'
-export type { ContainerdClients, ControlClient, CriClients, ImageClient, RuntimeClient } from './client-factories.cjs'
+export type { ChannelOptions, ContainerdClients, ControlClient, CriClients, ImageClient, RuntimeClient } from './client-factories.cjs'
 export { collect } from './client-factories.cjs'
 
 export const { criClients, containerdClients, controlClient } = clientFactories(servicePackage)

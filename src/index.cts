@@ -16,7 +16,7 @@ import { findPackageRoot } from './package-root.cjs'
 import type { FakeContainerdOptions } from './config.js'
 import type { FakeContainerd } from './server.js'
 
-export type { ContainerdClients, ControlClient, CriClients, ImageClient, RuntimeClient, CallOptions } from './client.js'
+export type { ChannelOptions, ContainerdClients, ControlClient, CriClients, ImageClient, RuntimeClient, CallOptions } from './client.js'
 export type { FakeContainerdOptions, LogFormat, LogLevel } from './config.js'
 export type { FakeContainerd } from './server.js'
 export type { FaultRule, CallFault, NodeFault, NodeFaultKind, Match, Schedule, Delay } from './faults/rule.js'

@@ -16,7 +16,7 @@ import { Node } from './model/node.js'
 import { parseCidr } from './model/cri/ipam.js'
 import { catalog } from './images/catalog.js'
 import { addReflection, servicePackage } from './proto/load.js'
-import { SERVICES } from './service-descriptors.cjs'
+import { MESSAGE_LIMITS, SERVICES } from './service-descriptors.cjs'
 import { OpenCalls, adapt } from './rpc/adapter.js'
 import { emptyState, type NodeState } from './store/schema.js'
 import { StateStore } from './store/store.js'
@@ -163,7 +163,8 @@ async function launch(
   harness.attach(node)
 
   const open = new OpenCalls()
-  const server = new grpc.Server()
+  // containerd's message limits (16 MiB each way), not grpc-js's 4 MiB for what it receives.
+  const server = new grpc.Server(MESSAGE_LIMITS)
   const runtimeVersion = options.runtimeVersion ?? DEFAULTS.runtimeVersion
   const info = runtimeInfo(node, { runtimeName: options.runtimeName ?? DEFAULTS.runtimeName, runtimeVersion })
   // The streaming server Exec, Attach and PortForward send clients to (containerd's, on 127.0.0.1).

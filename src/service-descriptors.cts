@@ -258,6 +258,16 @@ function promiseClient<C>(client: grpc.Client, definition: grpc.ServiceDefinitio
 }
 
 /**
+ * The message size limits of containerd's server and of the kubelet's CRI client (16 MiB each way:
+ * containerd's defaults.DefaultMaxRecvMsgSize/DefaultMaxSendMsgSize), instead of grpc's 4 MiB for
+ * what is received: a listing of some 20,000 containers is bigger than that.
+ */
+export const MESSAGE_LIMITS = {
+  'grpc.max_receive_message_length': 16 << 20,
+  'grpc.max_send_message_length': 16 << 20,
+} as const satisfies grpc.ChannelOptions
+
+/**
  * Connects a client for every service of a group to address (its constructors from pkg, a package
  * loadGroup() gave), each call sending the defaults as metadata; close() closes their channels.
  */
@@ -266,13 +276,15 @@ export function groupClients<G extends ServiceGroup>(
   group: G,
   address: string,
   defaults: Record<string, string> = {},
+  channelOptions: grpc.ChannelOptions = {},
 ): GroupClients<G> {
   const channels: grpc.Client[] = []
   const out: Record<string, unknown> = {}
+  const options = { ...MESSAGE_LIMITS, ...channelOptions }
   for (const s of SERVICES) {
     if (s.group !== group) continue
     const Ctor = serviceConstructor(pkg, s.name)
-    const channel = new Ctor(address, grpc.credentials.createInsecure())
+    const channel = new Ctor(address, grpc.credentials.createInsecure(), options)
     channels.push(channel)
     out[s.key] = promiseClient(channel, Ctor.service, defaults)
   }

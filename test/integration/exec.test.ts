@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { EXEC_SYNC_STREAM_BYTES } from '../../src/model/cri/exec-sync.js'
 import { packagePath } from '../../src/paths.js'
 import { loadGroup, serviceConstructor } from '../../src/service-descriptors.cjs'
-import { containerdClients } from '../../src/client.js'
+import { containerdClients, criClients } from '../../src/client.js'
 import type { PodSandboxConfig } from '../../src/generated/runtime/v1/PodSandboxConfig.js'
 import { WebSocket } from 'ws'
 import { containerConfig, eventually, grpcError, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
@@ -31,23 +31,40 @@ const exec = async (cmd: string[], timeout = 0) => {
 }
 
 describe('ExecSync', () => {
-  test("each stream keeps containerd's 16 MiB; the rest is dropped", async () => {
-    // kubelet's client takes 16 MiB messages; this one takes any, to see all the server sends.
+  test("output past containerd's 16 MiB message limit fails the call with RESOURCE_EXHAUSTED, as containerd's server does", async () => {
+    // Each stream is capped at 16 MiB (so the server never holds more), and containerd's gRPC server
+    // sends at most 16 MiB (defaults.DefaultMaxSendMsgSize): a capped reply is over it. This client
+    // would take any size, so the refusal is the server's.
     const Runtime = serviceConstructor(loadGroup('cri', packagePath('proto')), 'runtime.v1.RuntimeService')
     const raw = new Runtime(h.fake.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 })
     try {
-      const r = await new Promise<{ stdout: Buffer; stderr: Buffer; exit_code: number }>((resolve, reject) =>
-        (raw as unknown as Record<string, (req: unknown, cb: (e: Error | null, r: never) => void) => void>).ExecSync!(
+      const err = await new Promise<grpc.ServiceError | undefined>((resolve) =>
+        (raw as unknown as Record<string, (req: unknown, cb: (e: grpc.ServiceError | null) => void) => void>).ExecSync!(
           { container_id: running, cmd: ['sh', '-c', 'yes | head -c 20000000; echo err >&2'], timeout: 60 },
-          (e, res) => (e ? reject(e) : resolve(res)),
+          (e) => resolve(e ?? undefined),
         ),
       )
       expect(EXEC_SYNC_STREAM_BYTES).toBe(16 * 1024 * 1024)
-      expect(r.stdout.length).toBe(EXEC_SYNC_STREAM_BYTES)
-      expect(r.stdout.subarray(0, 4).toString()).toBe('y\ny\n')
-      expect([r.stderr.toString(), r.exit_code]).toEqual(['err\n', 0])
+      expect(err?.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
     } finally {
       raw.close()
+    }
+  })
+
+  test('a reply of 15 MiB reaches the typed client, whose limit is the 16 MiB the kubelet takes', async () => {
+    const r = await h.runtime.ExecSync({ container_id: running, cmd: ['sh', '-c', 'yes | head -c 15728640'], timeout: 60 })
+    expect([r.stdout.length, r.stdout.subarray(0, 4).toString(), r.exit_code]).toEqual([15 * 1024 * 1024, 'y\ny\n', 0])
+  })
+
+  test('the typed clients take channel options: a smaller receive limit refuses that reply', async () => {
+    const small = criClients(h.fake.address, { 'grpc.max_receive_message_length': 1 << 20 })
+    try {
+      const err = await grpcError(
+        small.runtime.ExecSync({ container_id: running, cmd: ['sh', '-c', 'yes | head -c 2000000'], timeout: 60 }),
+      )
+      expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    } finally {
+      small.close()
     }
   })
 
