@@ -2,8 +2,8 @@
 // own (the host network: loopback plus the pod network's gateway), and namespaces of their own for
 // containers made through containerd's API with an unnamed network namespace. Processes listen and
 // connect through the Net interface (src/sim/net.ts); pods reach each other by IP as on a flat
-// cluster network, and the cluster's DNS answers from what the node knows. Nothing binds a real
-// socket. Sockets belong to running processes: they are not part of the state, and a process's
+// cluster network, and the cluster's DNS answers from what the node knows. Nothing here binds a real
+// socket (the model mirrors some bound sockets on the host: watch()). Sockets belong to running processes: they are not part of the state, and a process's
 // sockets close when it ends. A host-network container's /proc/net also lists the real host's
 // sockets (read, never touched).
 import type { NetNamespace } from './kernel.js'
