@@ -124,6 +124,15 @@ describe('hostPort mappings', () => {
     expect(err.details).toContain(`plugin type="portmap" failed (add): listen tcp4 127.0.0.1:${port}: bind: address already in use`)
   })
 
+  test('a host_ip that is not an address, or a port out of range, is InvalidArgument and binds nothing', async () => {
+    h = await harness()
+    const named = await grpcError(h.runtime.RunPodSandbox({ config: podConfig('named', mapping(18000, { host_ip: 'localhost' })) }))
+    expect([named.code, named.details]).toEqual([3, 'port mapping host_ip "localhost" is not an IP address'])
+    const high = await grpcError(h.runtime.RunPodSandbox({ config: podConfig('high', mapping(70000)) }))
+    expect([high.code, high.details]).toEqual([3, 'port mapping host_port 70000 is out of range: want 1 to 65535'])
+    expect((await h.runtime.ListPodSandbox({})).items).toEqual([])
+  })
+
   test('a UDP host port reaches nc -u in the pod, and the reply comes back to the sender', async () => {
     h = await harness()
     const port = await freePort()
@@ -184,10 +193,12 @@ describe('hostPort mappings', () => {
           })
         : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
       let stderr = ''
+      let stdout = ''
       child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
       const clients = criClients(`unix://${socket}`)
       try {
-        await eventually(() => (existsSync(socket) ? true : undefined), 'the server to listen', 20_000)
+        await eventually(() => (stdout.includes('listening on') ? true : undefined), 'the server to listen', 20_000)
         const err = await grpcError(clients.runtime.RunPodSandbox({ config: podConfig('low', mapping(80)) }))
         const uid = root ? 65534 : process.getuid?.()
         const why =

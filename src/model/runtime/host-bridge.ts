@@ -4,9 +4,8 @@
 // to that peer (as conntrack keeps a NAT'd UDP flow). What to open where is host-ports.ts's choice;
 // this file only moves bytes. Only the host's side is real, and it only ever answers whoever
 // connected to it: nothing here dials out on the host.
-import { createServer, type Server, type Socket } from 'node:net'
 import { createSocket, type Socket as DgramSocket } from 'node:dgram'
-import { isIP } from 'node:net'
+import { createServer, isIP, type Server, type Socket } from 'node:net'
 import type { Connection, UdpSocket } from '../../sim/net.js'
 import { NetError } from '../../sim/net.js'
 

@@ -8,11 +8,12 @@
 // The last two follow the simulated sockets as they are bound and closed. Only loopback addresses
 // (and a host_ip a client names) are ever bound; the bytes move in host-bridge.ts.
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import type { Logger } from '../../log.js'
 import type { PortMapping__Output } from '../../generated/runtime/v1/PortMapping.js'
 import { HOST_NET, podOf, type BoundSocket, type NodeNetwork } from '../../sim/net-namespaces.js'
 import type { SocketOwner } from '../../sim/net.js'
-import { unknown } from '../errors.js'
+import { invalidArgument, unknown } from '../errors.js'
 import { forwardTcp, forwardUdp, HostBindError, type HostAddress, type HostForward } from './host-bridge.js'
 
 export interface HostPortsHost {
@@ -26,6 +27,7 @@ export interface HostPortsHost {
 const NODE: SocketOwner = { pid: 0, name: 'containerd', uid: 0 }
 
 const isLoopback = (ip: string): boolean => ip.startsWith('127.')
+const PROTOCOLS: Readonly<Record<string, 'tcp' | 'udp'>> = { TCP: 'tcp', UDP: 'udp' }
 
 /** The first port an unprivileged process may bind (net.ipv4.ip_unprivileged_port_start, 1024 unless changed). */
 function unprivilegedPortStart(): number {
@@ -68,15 +70,25 @@ export class HostPorts {
   async open(sandboxId: string, podIp: string, mappings: readonly PortMapping__Output[]): Promise<void> {
     const wanted = mappings.filter((m) => m.host_port > 0)
     if (wanted.length === 0 || podIp === '') return
+    for (const m of wanted) {
+      // Checked before anything is bound: a name would be looked up, a bad port would throw later.
+      if (m.host_ip !== '' && isIP(m.host_ip) === 0) {
+        throw invalidArgument(`port mapping host_ip ${JSON.stringify(m.host_ip)} is not an IP address`)
+      }
+      for (const [what, port] of [
+        ['host_port', m.host_port],
+        ['container_port', m.container_port],
+      ] as const) {
+        if (!Number.isInteger(port) || port < 1 || port > 65535) {
+          throw invalidArgument(`port mapping ${what} ${port} is out of range: want 1 to 65535`)
+        }
+      }
+    }
     const opened: HostForward[] = []
     const pending = (async () => {
       for (const m of wanted) {
-        const proto =
-          m.protocol === 'UDP' || (m.protocol as unknown) === 1
-            ? 'udp'
-            : m.protocol === 'TCP' || (m.protocol as unknown) === 0
-              ? 'tcp'
-              : undefined
+        // CRI's enum as the loader gives it (enums: String), in requests and in the stored config alike.
+        const proto = PROTOCOLS[String(m.protocol)]
         if (!proto) {
           this.node.log.warn(
             `sandbox ${sandboxId}: host port ${m.host_port}/${String(m.protocol)} is not opened: only TCP and UDP host ports are forwarded`,
