@@ -169,6 +169,24 @@ describe('hostPort mappings', () => {
     held.push(await bindHost(port))
   })
 
+  test('after a restart from --state, a ready pod has its host port again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-hostport-state-'))
+    try {
+      const state = join(dir, 'state.json')
+      h = await harness({ state })
+      const port = await freePort()
+      await webPod(h, 'kept', mapping(port))
+      await fetchWhenUp(`http://127.0.0.1:${port}/`)
+      await h.close()
+      h = await harness({ state })
+      expect(await fetchWhenUp(`http://127.0.0.1:${port}/`)).toEqual({ status: 200, body: '<h1>from the pod</h1>\n' })
+    } finally {
+      await h?.close()
+      h = undefined
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   const root = process.getuid?.() === 0
   test.skipIf(!root)('as root, a host port below 1024 is bound like any other', async () => {
     h = await harness()

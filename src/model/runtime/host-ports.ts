@@ -53,6 +53,8 @@ export class HostPorts {
   #mappings = new Map<string, Promise<HostForward[]>>()
   /** Mirrored simulated sockets, each closed when its socket closes. */
   #mirrors = new Set<Promise<HostForward | undefined>>()
+  /** The last closeAll(): a replaced state's pods reopen their ports only once the old ones are free. */
+  #closedAll: Promise<void> = Promise.resolve()
 
   constructor(private readonly node: HostPortsHost) {
     node.network.watch((socket) => this.#mirror(socket))
@@ -86,6 +88,7 @@ export class HostPorts {
     }
     const opened: HostForward[] = []
     const pending = (async () => {
+      await this.#closedAll
       for (const m of wanted) {
         // CRI's enum as the loader gives it (enums: String), in requests and in the stored config alike.
         const proto = PROTOCOLS[String(m.protocol)]
@@ -124,11 +127,12 @@ export class HostPorts {
   }
 
   /** Closes everything this part opened on the host (server shutdown, a replaced state). */
-  async closeAll(): Promise<void> {
-    await Promise.all([...this.#mappings.keys()].map((id) => this.close(id)))
+  closeAll(): Promise<void> {
     const mirrors = [...this.#mirrors]
     this.#mirrors.clear()
-    await Promise.all(mirrors.map(async (m) => (await m)?.close()))
+    const ids = [...this.#mappings.keys()]
+    this.#closedAll = Promise.all([...ids.map((id) => this.close(id)), ...mirrors.map(async (m) => (await m)?.close())]).then(() => {})
+    return this.#closedAll
   }
 
   /** The host address a simulated socket is also reachable on, if any (see the top of this file). */
@@ -146,11 +150,15 @@ export class HostPorts {
     const address = this.#hostAddressOf(socket)
     if (address === undefined) return
     const host = { address, port: socket.local.port }
-    const mirror = this.#forward(socket.proto, host, host).catch((err: unknown) => {
-      const why = err instanceof HostBindError ? explain(err) : String(err)
-      this.node.log.warn(`a simulated ${socket.proto} server (${socket.owner.name}, ${socket.key}) is not reachable from the host: ${why}`)
-      return undefined
-    })
+    const mirror = this.#closedAll
+      .then(() => this.#forward(socket.proto, host, host))
+      .catch((err: unknown) => {
+        const why = err instanceof HostBindError ? explain(err) : String(err)
+        this.node.log.warn(
+          `a simulated ${socket.proto} server (${socket.owner.name}, ${socket.key}) is not reachable from the host: ${why}`,
+        )
+        return undefined
+      })
     this.#mirrors.add(mirror)
     socket.onClose(() => {
       if (!this.#mirrors.delete(mirror)) return
