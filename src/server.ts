@@ -175,7 +175,7 @@ async function launch(
   try {
     await streaming.listen(options.streamAddress ?? DEFAULTS.streamAddress)
   } catch (err) {
-    node.close()
+    await node.close()
     await store.close()
     throw new Error(`cannot serve streams on ${options.streamAddress ?? DEFAULTS.streamAddress}: ${(err as Error).message}`)
   }
@@ -197,7 +197,7 @@ async function launch(
     chmodSync(socketPath, 0o660)
   } catch (err) {
     await streaming.close()
-    node.close()
+    await node.close()
     await store.close()
     throw err
   }
@@ -218,7 +218,7 @@ async function launch(
         })
       })
       await streaming.close()
-      node.close()
+      await node.close()
       await store.close()
       rmSync(socketPath, { force: true })
     },

@@ -22,6 +22,7 @@ import { memoryBlobs, type BlobStore } from '../store/blobs.js'
 import { parseCidr, type Cidr } from './cri/ipam.js'
 import { NodeNetwork } from '../sim/net-namespaces.js'
 import { podDirectory } from './runtime/network.js'
+import { HostPorts } from './runtime/host-ports.js'
 import { TaskService } from './runtime/task-service.js'
 import { parseReference } from './reference.js'
 import { Sandboxes } from './cri/sandboxes.js'
@@ -72,6 +73,8 @@ export class Node implements Core {
   readonly memory: MemoryCgroups
   /** The pods' and the node's network namespaces: listeners, connections, DNS (none of it in the state). */
   readonly network: NodeNetwork
+  /** What of that network the host reaches: hostPort mappings, host-network servers, loopback pod IPs. */
+  readonly hostPorts: HostPorts
   readonly clock: SimClock
   readonly faults: FaultEngine
   cidr: Cidr
@@ -134,11 +137,13 @@ export class Node implements Core {
     if (store.sync) store.beforeWrite = () => this.views.saveChanged()
     this.memory = new MemoryCgroups({ log: this.log, oomKill: (record) => this.tasks.oomKill(record) })
     this.network = new NodeNetwork(podDirectory(this.sandboxes, () => this.cidr))
+    this.hostPorts = new HostPorts({ network: this.network, log: this.log, podIp: (id) => this.sandboxes.find(id)?.cri.ip || undefined })
     // A removed container (or pod) takes its view and network namespace with it.
     this.events.envelopes.subscribe((e) => {
       if (e.topic !== '/containers/delete') return
       this.views.drop(String(e.payload.id))
       this.network.drop(String(e.payload.id))
+      void this.hostPorts.close(String(e.payload.id))
     })
   }
 
@@ -199,6 +204,11 @@ export class Node implements Core {
       if (record.task?.status !== 'running' && record.task?.status !== 'paused') continue
       this.tasks.start(record, initPlan(this, record, true), true)
     }
+    // Ready pods get their host ports back, as CNI's portmap rules outlive a containerd restart;
+    // one that cannot be bound now is logged by open().
+    for (const s of this.sandboxes.all()) {
+      if (s.cri.ready) void this.hostPorts.open(s.id, s.cri.ip, s.cri.config.port_mappings ?? []).catch(() => {})
+    }
   }
 
   /** Replaces the whole state (reset, restore): processes of the old state stop, those of the new one run. */
@@ -211,17 +221,20 @@ export class Node implements Core {
     this.pids.clear()
     this.memory.clear()
     this.views.clear()
+    void this.hostPorts.closeAll()
     this.network.clear()
     this.store.replace(state)
     this.cidr = cidr
     this.resume()
   }
 
-  close(): void {
+  /** Stops the processes and frees what the node holds on the host; resolves once its host ports are closed. */
+  close(): Promise<void> {
     this.views.save()
     this.tasks.detachAll()
     this.pids.clear()
     this.snapshots.close()
+    return this.hostPorts.closeAll()
   }
 
   #onTaskExit(record: ContainerRecord, exit: ExitInfo): void {

@@ -2,8 +2,8 @@
 // own (the host network: loopback plus the pod network's gateway), and namespaces of their own for
 // containers made through containerd's API with an unnamed network namespace. Processes listen and
 // connect through the Net interface (src/sim/net.ts); pods reach each other by IP as on a flat
-// cluster network, and the cluster's DNS answers from what the node knows. Nothing binds a real
-// socket. Sockets belong to running processes: they are not part of the state, and a process's
+// cluster network, and the cluster's DNS answers from what the node knows. Nothing here binds a real
+// socket (the model mirrors some bound sockets on the host: watch()). Sockets belong to running processes: they are not part of the state, and a process's
 // sockets close when it ends. A host-network container's /proc/net also lists the real host's
 // sockets (read, never touched).
 import type { NetNamespace } from './kernel.js'
@@ -29,7 +29,7 @@ export const HOST_NET = 'host'
 const POD_PREFIX = 'pod:'
 export const podNet = (podId: string): string => `${POD_PREFIX}${podId}`
 /** The pod a namespace key names, if it is a pod's. */
-const podOf = (key: string): string | undefined => (key.startsWith(POD_PREFIX) ? key.slice(POD_PREFIX.length) : undefined)
+export const podOf = (key: string): string | undefined => (key.startsWith(POD_PREFIX) ? key.slice(POD_PREFIX.length) : undefined)
 
 /** What the stack needs to know of the node's pods (model/runtime/network.ts gives it). */
 export interface PodDirectory {
@@ -41,6 +41,19 @@ export interface PodDirectory {
   podAt(address: string): string | undefined
 }
 const EPHEMERAL = { first: 32768, last: 60999 }
+
+/**
+ * A socket bound to receive (a TCP listener, a UDP socket), as a watcher of the stack sees it: the
+ * node mirrors some on the host (model/runtime/host-ports.ts). `onClose` runs once it is closed.
+ */
+export interface BoundSocket {
+  /** Its namespace's key (HOST_NET, podNet(id), …). */
+  readonly key: string
+  readonly proto: 'tcp' | 'udp'
+  readonly local: SocketAddress
+  readonly owner: SocketOwner
+  onClose(listener: () => void): void
+}
 
 const toNumber = (ip: string): number => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)
 const toDotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
@@ -82,6 +95,7 @@ class Queue<T> {
 abstract class Bound<T> implements Socket {
   protected queue = new Queue<T>()
   closed = false
+  #onClose: (() => void)[] = []
 
   constructor(
     readonly ns: Namespace,
@@ -109,6 +123,12 @@ abstract class Bound<T> implements Socket {
     this.closed = true
     this.sockets().delete(this)
     for (const item of this.queue.end(true)) this.discard(item)
+    for (const listener of this.#onClose.splice(0)) listener()
+  }
+
+  onClose(listener: () => void): void {
+    if (this.closed) listener()
+    else this.#onClose.push(listener)
   }
 
   /** What closing does to something received and not taken. */
@@ -231,10 +251,12 @@ class Namespace {
     /** Its addresses besides loopback. */
     readonly addresses: () => string[],
     readonly interfaces: () => Interface[],
+    /** An address on lo (127/8 less a pod CIDR inside it: those are pods' addresses). */
+    readonly loopback: (address: string) => boolean,
   ) {}
 
   has(address: string): boolean {
-    return address === '0.0.0.0' || isLoopback(address) || this.addresses().includes(address)
+    return address === '0.0.0.0' || this.loopback(address) || this.addresses().includes(address)
   }
 
   /** A socket is bound there (connections count only for picking an ephemeral port: SO_REUSEADDR). */
@@ -258,8 +280,24 @@ class Namespace {
 export class NodeNetwork {
   #namespaces = new Map<string, Namespace>()
   #nextInode = 40_000
+  #watchers = new Set<(socket: BoundSocket) => void>()
 
   constructor(private readonly pods: PodDirectory) {}
+
+  /** Calls `watcher` with every TCP listener and UDP socket bound from now on; returns the way to stop. */
+  watch(watcher: (socket: BoundSocket) => void): () => void {
+    this.#watchers.add(watcher)
+    return () => this.#watchers.delete(watcher)
+  }
+
+  /** The address is in the pod network (a pod CIDR may lie in 127/8: --pod-cidr 127.77.0.0/16). */
+  inPodCidr(address: string): boolean {
+    const { base, bits } = this.pods.cidr
+    return Math.floor(toNumber(address) / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits))
+  }
+
+  /** Loopback as routing sees it: 127/8, except the pods' addresses when the pod CIDR lies inside it. */
+  #loopback = (address: string): boolean => isLoopback(address) && !this.inPodCidr(address)
 
   /** The pod network's gateway: the node's address as pods see it (cni0 of a bridge plugin). */
   get gateway(): string {
@@ -317,15 +355,22 @@ export class NodeNetwork {
         key,
         () => [this.gateway],
         () => [loopback, { name: 'cni0', address: this.gateway, prefix: this.pods.cidr.bits }],
+        this.#loopback,
       )
     } else if (pod !== undefined) {
       const ips = (): string[] => this.pods.addressesOf(pod)
-      ns = new Namespace(key, ips, () => [loopback, ...ips().map((address) => ({ name: 'eth0', address, prefix: this.pods.cidr.bits }))])
+      ns = new Namespace(
+        key,
+        ips,
+        () => [loopback, ...ips().map((address) => ({ name: 'eth0', address, prefix: this.pods.cidr.bits }))],
+        this.#loopback,
+      )
     } else {
       ns = new Namespace(
         key,
         () => [],
         () => [loopback],
+        this.#loopback,
       )
     }
     this.#namespaces.set(key, ns)
@@ -345,27 +390,37 @@ export class NodeNetwork {
 
   #listen(ns: Namespace, address: string, port: number, owner: SocketOwner, signal: AbortSignal): Listener {
     const local = this.#bind(ns, 'tcp', address, port)
-    return new TcpListener(ns, this.#inode(), owner, local, signal)
+    return this.#announce(new TcpListener(ns, this.#inode(), owner, local, signal), 'tcp')
   }
 
   #bindUdp(ns: Namespace, address: string, port: number, owner: SocketOwner, signal: AbortSignal): UdpSocket {
     const local = this.#bind(ns, 'udp', address, port)
-    return new Udp(this, ns, this.#inode(), owner, local, signal)
+    return this.#announce(new Udp(this, ns, this.#inode(), owner, local, signal), 'udp')
+  }
+
+  #announce<S extends Bound<Connection> | Bound<Datagram>>(socket: S, proto: 'tcp' | 'udp'): S {
+    const seen: BoundSocket = {
+      key: socket.ns.key,
+      proto,
+      local: socket.local,
+      owner: socket.owner,
+      onClose: (listener) => socket.onClose(listener),
+    }
+    for (const watcher of this.#watchers) watcher(seen)
+    return socket
   }
 
   /** Where an address is, seen from `from`, and the source address a packet from `from` gets. */
   #route(from: Namespace, address: string): { ns: Namespace; source: string } {
-    if (address === '0.0.0.0' || isLoopback(address)) return { ns: from, source: address === '0.0.0.0' ? '127.0.0.1' : address }
+    if (address === '0.0.0.0' || this.#loopback(address)) return { ns: from, source: address === '0.0.0.0' ? '127.0.0.1' : address }
     if (from.addresses().includes(address)) return { ns: from, source: address }
     const source = from.addresses()[0]
     if (source === undefined) throw new NetError('ENETUNREACH')
     if (address === this.gateway) return { ns: this.#namespace(HOST_NET), source }
     const pod = this.pods.podAt(address)
     if (pod !== undefined) return { ns: this.#namespace(podNet(pod)), source }
-    const { base, bits } = this.pods.cidr
-    const inCidr = Math.floor(toNumber(address) / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits))
     // Outside the cluster there is nothing: the simulated node has no way out.
-    throw new NetError(inCidr ? 'EHOSTUNREACH' : 'ENETUNREACH')
+    throw new NetError(this.inPodCidr(address) ? 'EHOSTUNREACH' : 'ENETUNREACH')
   }
 
   #connect(from: Namespace, address: string, port: number, owner: SocketOwner, signal: AbortSignal): Connection {

@@ -1,8 +1,9 @@
 // Real crictl against the fake's streaming server: exec (without -s: SPDY, and WebSocket with
-// crictl 1.30+), exec -it under a pseudo-terminal (script(1)), attach and port-forward. Runs once
+// crictl 1.30+), exec -it under a pseudo-terminal (script(1)), attach and port-forward (a pod's, a
+// host-network pod's), and a pod's hostPort reached from the host as port-forward's is. Runs once
 // for each crictl binary CRICTL names (comma-separated), as crictl.test.ts does.
 import { execFile, spawn, spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { get } from 'node:http'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -66,18 +67,18 @@ describe.each(transports)('crictl streaming (%s, %s)', (CRICTL, transport) => {
       else child.stdin.end()
     })
   const exec = (args: string[], input?: string) => crictlIn(['exec', ...flags, ...args], input)
-  const container = async (name: string, extra: Record<string, unknown>) => {
+  const container = async (name: string, extra: Record<string, unknown>, target = pod, targetFile = podFile) => {
     const file = join(h.logDir, `${name}.json`)
     writeFileSync(file, JSON.stringify({ metadata: { name }, image: { image: 'busybox' }, log_path: `${name}/0.log`, linux: {}, ...extra }))
-    const id = await crictl('create', pod, file, podFile)
+    const id = await crictl('create', target, file, targetFile)
     await crictl('start', id)
     return id
   }
 
   /** crictl port-forward from a free local port to the pod's `to`, once it says it forwards. */
-  const forward = async (to: number) => {
+  const forward = async (to: number, target = pod) => {
     const port = await freePort()
-    const child = spawn(CRICTL, [...base(), 'port-forward', ...flags, pod, `${port}:${to}`])
+    const child = spawn(CRICTL, [...base(), 'port-forward', ...flags, target, `${port}:${to}`])
     let output = ''
     child.stdout.on('data', (c: Buffer) => (output += c.toString()))
     child.stderr.on('data', (c: Buffer) => (output += c.toString()))
@@ -179,5 +180,41 @@ describe.each(transports)('crictl streaming (%s, %s)', (CRICTL, transport) => {
     } finally {
       none.stop()
     }
+  })
+
+  test("port-forward into a host-network pod reaches the node's server, which the host also reaches on 127.0.0.1", async () => {
+    const port = await freePort()
+    const nodeFile = crictlPodFile(mkdirSync(join(h.logDir, `${transport}-onnode`), { recursive: true })!, `onnode-${transport}`, {
+      linux: { security_context: { namespace_options: { network: 2 } } },
+    })
+    const onNode = await crictl('runp', nodeFile)
+    try {
+      const script = `mkdir -p /www && echo on the node > /www/index.html && httpd -f -p ${port} -h /www`
+      await container(`node-web-${transport}`, { command: ['sh', '-c', script] }, onNode, nodeFile)
+      const direct = await eventually(() => fetchPage(port).catch(() => undefined), 'the server on 127.0.0.1')
+      expect(direct).toEqual({ status: 200, body: 'on the node\n' })
+      const web = await forward(port, onNode)
+      try {
+        expect(await fetchPage(web.port)).toEqual({ status: 200, body: 'on the node\n' })
+      } finally {
+        web.stop()
+      }
+    } finally {
+      await crictl('rmp', '-f', onNode)
+    }
+  })
+
+  test("a pod's hostPort (runp with port_mappings) serves its httpd on 127.0.0.1 of the host until the pod is removed", async () => {
+    const hostPort = await freePort()
+    const mappedFile = crictlPodFile(mkdirSync(join(h.logDir, `${transport}-mapped`), { recursive: true })!, `mapped-${transport}`, {
+      port_mappings: [{ container_port: 8080, host_port: hostPort }],
+    })
+    const mapped = await crictl('runp', mappedFile)
+    const script = 'mkdir -p /www && echo via the host port > /www/index.html && httpd -f -p 8080 -h /www'
+    await container(`mapped-web-${transport}`, { command: ['sh', '-c', script] }, mapped, mappedFile)
+    const page = await eventually(() => fetchPage(hostPort).catch(() => undefined), 'the host port')
+    expect(page).toEqual({ status: 200, body: 'via the host port\n' })
+    await crictl('rmp', '-f', mapped)
+    await expect(fetchPage(hostPort)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
   })
 })

@@ -188,6 +188,45 @@ function packageFiles(program: string, image: string): Record<string, FileSpec> 
   return files
 }
 
+describe('a pod CIDR inside 127/8 (--pod-cidr 127.77.0.0/16)', () => {
+  const pods = [sandbox('aaaaaaaa1', '127.77.0.2'), sandbox('bbbbbbbb2', '127.77.0.3')]
+  const net = new NodeNetwork(podDirectory(lookup(pods), () => parseCidr('127.77.0.0/16')))
+  const view = (id: string): Net => net.view(networkNamespace(lookup(pods), inPod(id)))
+
+  test("a pod's address is its own, not every namespace's loopback; 127.0.0.1 still is each namespace's", async () => {
+    const process = new AbortController()
+    const listener = view('aaaaaaaa1').listen({ port: 80, owner, signal: process.signal })
+    const c = view('bbbbbbbb2').connect({ address: '127.77.0.2', port: 80, owner, signal: process.signal })
+    expect(c.local.address).toBe('127.77.0.3')
+    expect((await listener.accept())?.remote.address).toBe('127.77.0.3')
+    expect(() => view('bbbbbbbb2').listen({ address: '127.77.0.2', port: 81, owner, signal: process.signal })).toThrow(
+      'Address not available',
+    )
+    expect(() => view('bbbbbbbb2').connect({ address: '127.0.0.1', port: 80, owner, signal: process.signal })).toThrow('Connection refused')
+    expect(() => view('bbbbbbbb2').connect({ address: '127.77.0.9', port: 80, owner, signal: process.signal })).toThrow(
+      'Host is unreachable',
+    )
+    process.abort()
+  })
+
+  test('watch() sees each listener and UDP socket bound, with its namespace, and when it closes', () => {
+    const seen: string[] = []
+    const stop = net.watch((s) => {
+      seen.push(`${s.key} ${s.proto} ${s.local.address}:${s.local.port}`)
+      s.onClose(() => seen.push(`closed ${s.proto} ${s.local.port}`))
+    })
+    const process = new AbortController()
+    view('aaaaaaaa1').listen({ port: 8080, owner, signal: process.signal })
+    const udp = view('bbbbbbbb2').bindUdp({ address: '127.77.0.3', port: 53, owner, signal: process.signal })
+    view('bbbbbbbb2').connect({ address: '127.77.0.2', port: 8080, owner, signal: process.signal })
+    udp.close()
+    stop()
+    view('aaaaaaaa1').listen({ port: 8081, owner, signal: process.signal })
+    process.abort()
+    expect(seen).toEqual(['pod:aaaaaaaa1 tcp 0.0.0.0:8080', 'pod:bbbbbbbb2 udp 127.77.0.3:53', 'closed udp 53', 'closed tcp 8080'])
+  })
+})
+
 const PATH = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', NGINX_VERSION: '1.25.0' }
 
 describe('servers and clients where the process table matters', () => {

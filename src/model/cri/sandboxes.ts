@@ -17,6 +17,7 @@ import type { ContainerStore } from '../metadata/container-store.js'
 import type { Images } from '../metadata/images.js'
 import type { Snapshots } from '../metadata/snapshots.js'
 import type { TaskService } from '../runtime/task-service.js'
+import type { HostPorts } from '../runtime/host-ports.js'
 import type { Tasks } from '../runtime/tasks.js'
 import type { Containers } from './containers.js'
 import type { Cidr } from './ipam.js'
@@ -38,9 +39,13 @@ export interface SandboxesHost {
   readonly tasks: Tasks
   readonly taskService: TaskService
   readonly containers: Containers
+  readonly hostPorts: Pick<HostPorts, 'open' | 'close'>
 }
 
 export class Sandboxes implements SandboxLookup {
+  /** Names and IPs of pods whose host ports are being opened (no record yet): taken all the same. */
+  #settingUp = new Map<string, { name: string; ip: string }>()
+
   constructor(private readonly node: SandboxesHost) {
     // One record, two views: deleting a sandbox through containerd's API must not leave CRI
     // containers of a pod that is gone.
@@ -75,8 +80,8 @@ export class Sandboxes implements SandboxLookup {
     if (!metadata) throw invalidArgument('sandbox config must include metadata')
     if (!metadata.name) throw invalidArgument('sandbox config metadata must include a name')
     const name = sandboxName(config)
-    const holder = this.all().find((s) => s.cri.name === name)
-    if (holder) throw nameReserved('sandbox', name, holder.id)
+    const holder = this.#holderOf(name)
+    if (holder) throw nameReserved('sandbox', name, holder)
     const id = newId()
     const handler = runtimeHandler || (node.options.runtimeHandlers[0] ?? 'runc')
     if (!node.options.runtimeHandlers.includes(handler)) {
@@ -85,8 +90,8 @@ export class Sandboxes implements SandboxLookup {
     // The pause image is made present, as containerd's ensurePauseImageExists does; its pull pins it.
     const pause = node.images.resolve(node.options.sandboxImage) ?? (await node.images.pull(node.options.sandboxImage, undefined, noted))
     // A name taken while the pause image was pulled is still taken.
-    const late = this.all().find((s) => s.cri.name === name)
-    if (late) throw nameReserved('sandbox', name, late.id)
+    const late = this.#holderOf(name)
+    if (late) throw nameReserved('sandbox', name, late)
 
     const hostNetwork = config.linux?.security_context?.namespace_options?.network === 'NODE'
     let ip = ''
@@ -97,14 +102,46 @@ export class Sandboxes implements SandboxLookup {
           `failed to setup network for sandbox ${JSON.stringify(id)}: plugin type="bridge" name="fake-containerd" failed (add): ${fired.rule.message ?? 'failed to allocate for range 0: no IP addresses available in range set'}`,
         )
       }
-      const inUse = this.all().map((s) => s.cri.ip)
+      const inUse = [...this.all().map((s) => s.cri.ip), ...[...this.#settingUp.values()].map((p) => p.ip)]
       ip = allocateIp(node.cidr, inUse) ?? ''
       if (ip === '') {
         throw unknown(
           `failed to setup network for sandbox ${JSON.stringify(id)}: no IP addresses available in range set: ${node.state.podCidr}`,
         )
       }
+      // The portmap plugin's part of the network setup: host ports that cannot be had fail the pod.
+      this.#settingUp.set(id, { name, ip })
+      try {
+        await node.hostPorts.open(id, ip, config.port_mappings ?? [])
+      } finally {
+        this.#settingUp.delete(id)
+      }
     }
+    try {
+      return this.#create(id, config, name, handler, pause, ip, hostNetwork)
+    } catch (err) {
+      await node.hostPorts.close(id)
+      throw err
+    }
+  }
+
+  /** The id of the pod holding `name`, a ready record or one being set up. */
+  #holderOf(name: string): string | undefined {
+    const setting = [...this.#settingUp].find(([, p]) => p.name === name)
+    return this.all().find((s) => s.cri.name === name)?.id ?? setting?.[0]
+  }
+
+  #create(
+    id: string,
+    config: PodSandboxConfig__Output,
+    name: string,
+    handler: string,
+    pause: NonNullable<ReturnType<Images['resolve']>>,
+    ip: string,
+    hostNetwork: boolean,
+  ): SandboxRecord {
+    const node = this.node
+    const metadata = config.metadata!
     const now = nowString()
     const hostname = config.hostname || metadata.name
     const annotations = {
@@ -177,6 +214,8 @@ export class Sandboxes implements SandboxLookup {
     } else if (sandbox.cri.ready) {
       this.#markNotReady(sandbox)
     }
+    // The network is torn down with the pod: its host ports are free once StopPodSandbox answers.
+    await this.node.hostPorts.close(sandbox.id)
   }
 
   async remove(idOrPrefix: string): Promise<void> {
@@ -206,6 +245,7 @@ export class Sandboxes implements SandboxLookup {
 
   #markNotReady(sandbox: SandboxRecord): void {
     if (!sandbox.cri.ready) return
+    void this.node.hostPorts.close(sandbox.id)
     sandbox.cri.ready = false
     sandbox.updatedAt = nowString()
     this.node.changed()
