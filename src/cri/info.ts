@@ -32,7 +32,8 @@ export function runtimeInfo(node: Node, identity: RuntimeIdentity): RuntimeInfo 
           { type: 'ContainerdHasNoDeprecationWarnings', status: true, reason: '', message: '' },
         ],
       },
-      runtime_handlers: [...node.options.runtimeHandlers].sort().map((name) => ({
+      // As containerd 2: the default handler once more under the name "" (a pod that names none gets it).
+      runtime_handlers: ['', ...[...node.options.runtimeHandlers].sort()].map((name) => ({
         name,
         features: { recursive_read_only_mounts: true, user_namespaces: true },
       })),
