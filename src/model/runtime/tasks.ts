@@ -95,6 +95,8 @@ export interface TaskMount {
 
 export class Tasks {
   #live = new Map<string, Live>()
+  /** The terminal size a client set before the process started (ResizePty after Create): it starts with it. */
+  #sizes = new Map<string, { width: number; height: number }>()
   #logs = new Map<string, CriLogFile>()
   #waiters = new Map<string, (() => void)[]>()
 
@@ -151,7 +153,7 @@ export class Tasks {
     const log = plan.logPath ? this.#openLog(record.id, plan.logPath) : undefined
     if (log) outputs.push(log)
     if (task.io) outputs.push(fifoSink(task.io, (m) => this.host.log.warn(`task ${record.id}: ${m}`)))
-    const live = this.#spawn(record, task.pid, plan, outputs, task.io)
+    const live = this.#spawn(record, task.pid, plan, outputs, task.io, key(record.id))
     this.#live.set(key(record.id), live)
     if (!resumed) {
       task.status = 'running'
@@ -208,7 +210,7 @@ export class Tasks {
     const outputs: Live['outputs'] = exec.io ? [fifoSink(exec.io, (m) => this.host.log.warn(`exec ${execId}: ${m}`))] : []
     if (capture) outputs.push(capture)
     const streamPlan = attached ? { ...plan, stdinOpen: attached.stdin, terminal: attached.terminal } : plan
-    const live = this.#spawn(record, exec.pid, streamPlan, outputs, exec.io)
+    const live = this.#spawn(record, exec.pid, streamPlan, outputs, exec.io, key(record.id, execId))
     this.#live.set(key(record.id, execId), live)
     exec.status = 'running'
     exec.startedAt = nowString()
@@ -354,8 +356,8 @@ export class Tasks {
   /** A new size of a process's terminal (ResizePty, a client's resize message): it gets SIGWINCH. */
   resize(id: string, width: number, height: number, execId = ''): void {
     const live = this.#live.get(key(id, execId))
-    if (!live?.proc.running) return
-    live.proc.resize(width, height)
+    if (live?.proc.running) return live.proc.resize(width, height)
+    if (!live) this.#sizes.set(key(id, execId), { width, height })
   }
 
   async closeStdin(id: string, execId = ''): Promise<void> {
@@ -381,7 +383,7 @@ export class Tasks {
     this.#logs.clear()
   }
 
-  #spawn(record: ContainerRecord, pid: number, plan: ProcessPlan, outputs: Live['outputs'], io: TaskIO | undefined): Live {
+  #spawn(record: ContainerRecord, pid: number, plan: ProcessPlan, outputs: Live['outputs'], io: TaskIO | undefined, at: string): Live {
     const write = (stream: Stream, text: string): void => {
       for (const o of outputs) o.write(stream, text)
     }
@@ -424,6 +426,9 @@ export class Tasks {
         await Promise.all(outputs.map((o) => o.drained?.()))
       },
     })
+    const size = this.#sizes.get(at)
+    this.#sizes.delete(at)
+    if (size && (io?.terminal ?? plan.terminal)) proc.winsize = size
     this.host.track(record, proc, plan)
     return { proc, outputs, ...(closeStdin ? { closeStdin } : {}), ...(!io?.stdin && plan.stdinOpen ? { input } : {}) }
   }
