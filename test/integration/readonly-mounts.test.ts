@@ -82,11 +82,11 @@ const mountsUnderMnt = async (id: string) =>
     .map((f) => `${f[1]} ${f[2]} ${f[3]?.split(',')[0]}`)
 
 describe('Status', () => {
-  test('every runtime handler, the default one named "" too, supports recursive read-only mounts', async () => {
+  test('every runtime handler, the default one named "" too, supports recursive read-only mounts (not user namespaces)', async () => {
     const { runtime_handlers } = await h.runtime.Status({ verbose: false })
-    expect(runtime_handlers.map((r) => [r.name, r.features?.recursive_read_only_mounts])).toEqual([
-      ['', true],
-      ['runc', true],
+    expect(runtime_handlers.map((r) => [r.name, r.features])).toEqual([
+      ['', { recursive_read_only_mounts: true, user_namespaces: false }],
+      ['runc', { recursive_read_only_mounts: true, user_namespaces: false }],
     ])
   })
 })
