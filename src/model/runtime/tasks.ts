@@ -132,6 +132,8 @@ export class Tasks {
     if (live?.proc.running) throw shimError(`cannot delete a ${task.status} process`)
     live?.proc.kill(SIGKILL)
     for (const proc of this.#execs(record.id)) proc.kill(SIGKILL)
+    // A size set for a process that never started goes with the task.
+    for (const k of this.#sizes.keys()) if (k === key(record.id) || k.startsWith(`${record.id}/`)) this.#sizes.delete(k)
     delete record.task
     this.host.changed()
     this.host.emit(record.namespace, '/tasks/delete', 'containerd.events.TaskDelete', {
@@ -244,6 +246,7 @@ export class Tasks {
     const exec = this.exec(record, execId)
     if (exec.status === 'running') throw shimError('cannot delete a running process')
     delete record.task?.execs?.[execId]
+    this.#sizes.delete(key(record.id, execId))
     this.host.changed()
     return exec
   }
