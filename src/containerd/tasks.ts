@@ -108,10 +108,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
     },
 
     ResizePty: (req, ctx) => {
-      const record = container(ctx, req.container_id)
-      const p = taskService.process(record, req.exec_id)
-      if (!p.io?.terminal) throw new RuntimeError('FailedPrecondition', 'process does not have a terminal: failed precondition')
-      node.tasks.resize(record.id, req.width, req.height, req.exec_id === record.id ? '' : req.exec_id)
+      taskService.resize(container(ctx, req.container_id), req.exec_id, req.width, req.height)
       return {}
     },
 

@@ -32,9 +32,11 @@ export function runtimeInfo(node: Node, identity: RuntimeIdentity): RuntimeInfo 
           { type: 'ContainerdHasNoDeprecationWarnings', status: true, reason: '', message: '' },
         ],
       },
-      runtime_handlers: [...node.options.runtimeHandlers].sort().map((name) => ({
+      // As containerd 2: the default handler once more under the name "" (a pod that names none
+      // gets it). User namespaces are not simulated (no uid_map, no idmapped mounts): not claimed.
+      runtime_handlers: ['', ...[...node.options.runtimeHandlers].sort()].map((name) => ({
         name,
-        features: { recursive_read_only_mounts: true, user_namespaces: true },
+        features: { recursive_read_only_mounts: true, user_namespaces: false },
       })),
       features: { supplemental_groups_policy: true, user_namespaces_host_network: false },
       info: verbose ? verboseInfo(node) : {},

@@ -223,6 +223,87 @@ describe.skipIf(!CTR)('ctr e2e', () => {
     expect((await ctrRun(image, 'masked', 'cat', '/proc/kcore')).out).toBe('')
   })
 
+  /**
+   * ctr under a pseudo-terminal (`script`) of the size given, in k8s.io: its output (CRs dropped:
+   * the pty adds one to each line end), lines typed as the test says, its exit code. Its stdin
+   * stays open until it ends (script turns end of input into a byte for ctr).
+   */
+  const SCRIPT = findTool('script')
+  function terminal(args: string[], size = { cols: 80, rows: 24 }) {
+    const cmd = `stty cols ${size.cols} rows ${size.rows}; exec ${CTR} -a ${h.fake.socketPath} -n k8s.io ${args.join(' ')}`
+    const child = spawn(SCRIPT!, ['-qec', cmd, '/dev/null'])
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    const output = () => out.replace(/\r/g, '')
+    return {
+      output,
+      /** Waits until the output has `text` `times` times. */
+      until: (text: string, times = 1) =>
+        eventually(() => (output().split(text).length > times ? true : undefined), `${JSON.stringify(text)} from ctr ${args[0]}`, 10_000),
+      type: (text: string) => void child.stdin.write(text),
+      exit: () => closed,
+      /** Ends the client as a closed terminal window would: the task goes on. */
+      kill: () => {
+        child.kill('SIGKILL')
+        return closed
+      },
+    }
+  }
+  const taskStatus = async (id: string) =>
+    /^(\S+)\s+\d+\s+(\S+)/m.exec((await ctr('-n', 'k8s.io', 'tasks', 'ls')).split('\n').find((l) => l.startsWith(`${id} `)) ?? '')?.[2]
+
+  test.skipIf(!SCRIPT)(
+    'a terminal: run -t, task exec -t and task attach type into the shell, see its output and size, detach, exit',
+    async () => {
+      await h.image.PullImage({ image: { image: 'busybox' } })
+      const image = 'docker.io/library/busybox:latest'
+      // ctr resizes the task's terminal (ResizePty) once it has started it or attached: the shell
+      // waits for the size before it prints it, as typed input may overtake the resize.
+      const sized = (size: string) => `until [ "$(stty size)" = "${size}" ]; do sleep 0.1; done; stty size`
+      // run -t in the foreground: the size of ctr's terminal is the shell's; ^C stops a command,
+      // not the shell; the exit code is ctr's.
+      const fg = terminal(['run', '--rm', '-t', image, 'tty-fg', 'sh'], { cols: 101, rows: 33 })
+      await fg.until('/ # ')
+      fg.type(`${sized('33 101')}\r`)
+      await fg.until('\n33 101\n')
+      fg.type('sleep 100\r')
+      await fg.until('sleep 100\n')
+      fg.type('\x03')
+      await fg.until('/ # ', 3)
+      fg.type('exit 4\r')
+      expect(await fg.exit()).toBe(4)
+      expect(fg.output()).toBe(`/ # ${sized('33 101')}\n33 101\n/ # sleep 100\n^C\n/ # exit 4\n`)
+
+      // A detached task with a terminal, then a second process in it with its own terminal.
+      const detached = terminal(['run', '-d', '-t', image, 'tty-bg', 'sh'])
+      expect(await detached.exit()).toBe(0)
+      expect(await taskStatus('tty-bg')).toBe('RUNNING')
+      const exec = terminal(['task', 'exec', '-t', '--exec-id', 'e1', 'tty-bg', 'sh'], { cols: 90, rows: 20 })
+      await exec.until('/ # ')
+      exec.type(`${sized('20 90')}\r`)
+      await exec.until('\n20 90\n')
+      exec.type('exit 6\r')
+      expect(await exec.exit()).toBe(6)
+
+      // attach: the task's own terminal (its shell is PID 1), resized to the client's. Ending the
+      // client leaves the task running.
+      const first = terminal(['task', 'attach', 'tty-bg'], { cols: 77, rows: 22 })
+      first.type(`${sized('22 77')}; echo $$\r`)
+      await first.until('\n22 77\n1\n')
+      await first.kill()
+      expect(await taskStatus('tty-bg')).toBe('RUNNING')
+      // Attached again: the same shell; its exit ends ctr with its code, and ctr deletes the task.
+      const again = terminal(['task', 'attach', 'tty-bg'])
+      again.type('echo $$ again\r')
+      await again.until('\n1 again\n')
+      again.type('exit 9\r')
+      expect(await again.exit()).toBe(9)
+      expect(await taskStatus('tty-bg')).toBeUndefined()
+      await ctr('-n', 'k8s.io', 'containers', 'rm', 'tty-bg')
+    },
+  )
+
   test('events sees a task start and exit', async () => {
     const child = spawn(CTR!, ['-a', h.fake.socketPath, 'events'])
     let out = ''

@@ -389,7 +389,7 @@ describe('fake-containerd CLI: serving on a socket', () => {
     const fc = await startCli(['--socket', join(tmp, 'c.sock'), '--runtime-handler', 'runc', '--runtime-handler', 'kata'])
     const cri = connect(fc)
     const status = await cri.runtime.Status({ verbose: false }, RPC)
-    expect(status.runtime_handlers.map((h) => h.name).sort()).toEqual(['kata', 'runc'])
+    expect(status.runtime_handlers.map((h) => h.name).sort()).toEqual(['', 'kata', 'runc'])
     for (const handler of ['runc', 'kata']) {
       const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config: podConfig(`on-${handler}`), runtime_handler: handler }, RPC)
       const { status: pod } = await cri.runtime.PodSandboxStatus({ pod_sandbox_id, verbose: false }, RPC)
@@ -459,7 +459,7 @@ describe('fake-containerd CLI: environment variables', () => {
     const fc = await startCli(['--socket', join(tmp, 'c.sock')], { env: { FAKE_CONTAINERD_RUNTIME_HANDLERS: 'runc,kata' } })
     const cri = connect(fc)
     const status = await cri.runtime.Status({ verbose: false }, RPC)
-    expect(status.runtime_handlers.map((h) => h.name).sort()).toEqual(['kata', 'runc'])
+    expect(status.runtime_handlers.map((h) => h.name).sort()).toEqual(['', 'kata', 'runc'])
 
     const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config: podConfig('kata-pod'), runtime_handler: 'kata' }, RPC)
     expect(pod_sandbox_id).toMatch(/^[0-9a-f]{64}$/)
@@ -479,7 +479,7 @@ describe('fake-containerd CLI: environment variables', () => {
       env: { FAKE_CONTAINERD_RUNTIME_HANDLERS: 'runc,kata' },
     })
     const status = await connect(fc).runtime.Status({ verbose: false }, RPC)
-    expect(status.runtime_handlers.map((h) => h.name)).toEqual(['gvisor'])
+    expect(status.runtime_handlers.map((h) => h.name)).toEqual(['', 'gvisor'])
   })
 
   test('FAKE_CONTAINERD_POD_CIDR is where pod IPs come from', async () => {

@@ -1,7 +1,11 @@
 // What containerd's Go client (test/go/) showed to differ from containerd, over the socket: Update
 // changes the task's cgroup (not the container record), Metrics reports cgroup v2 limits as
 // containerd reads them, the runc shim's state machine refuses with its words and code Unknown,
-// Containers.Delete says what the metadata store says, and a namespace sent twice is the first.
+// Containers.Delete says what the metadata store says, a namespace sent twice is the first, and
+// ResizePty is answered as the shim answers it (what `ctr run -t`, `ctr task exec -t` and `ctr
+// task attach` rely on): a size set between Create and Start is the one the process starts with
+// (runc made the console at create); a process without a terminal ignores it; a stopped exec'd
+// process refuses it.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -225,4 +229,60 @@ test('the /tasks/create event names the rootfs mounts the client sent', async ()
   const rootfs = [{ type: 'overlay', source: 'overlay', target: '', options: ['index=off', 'lowerdir=/l', 'upperdir=/u', 'workdir=/w'] }]
   await ctr.tasks.Create({ container_id: 'mounted', rootfs })
   expect(h.events.find((e) => e.topic === '/tasks/create')?.payload).toMatchObject({ container_id: 'mounted', rootfs })
+})
+
+/** A container whose process runs `script` in sh, with a terminal or not; its output goes to a file. */
+async function consoleTask(id: string, script: string, terminal: boolean): Promise<string> {
+  const args = ['sh', '-c', script]
+  await ctr.containers.Create({
+    container: {
+      id,
+      image: 'docker.io/library/busybox:latest',
+      runtime: { name: 'io.containerd.runc.v2' },
+      spec: ociSpec(args, { process: { args, env: ['PATH=/bin'], cwd: '/', terminal } }),
+      snapshotter: 'overlayfs',
+      snapshot_key: id,
+    },
+  })
+  const out = join(dir, `${id}.out`)
+  writeFileSync(out, '')
+  await ctr.tasks.Create({ container_id: id, stdout: out, terminal })
+  return out
+}
+const output = (path: string, want: string) =>
+  eventually(() => (readFileSync(path, 'utf8').includes(want) ? readFileSync(path, 'utf8') : undefined), `"${want}" in ${path}`)
+
+test('a size set before Start is the one the process starts with; output has terminal line ends', async () => {
+  const out = await consoleTask('tty', 'stty size; sleep 3600', true)
+  await ctr.tasks.ResizePty({ container_id: 'tty', width: 101, height: 33 })
+  await ctr.tasks.Start({ container_id: 'tty' })
+  expect(await output(out, '\n')).toBe('33 101\r\n')
+})
+
+test('a resize reaches a running exec with a terminal (stty size); a stopped one refuses it', async () => {
+  await consoleTask('host', 'sleep 3600', false)
+  await ctr.tasks.Start({ container_id: 'host' })
+  const out = join(dir, 'exec.out')
+  writeFileSync(out, '')
+  await ctr.tasks.Exec({
+    container_id: 'host',
+    exec_id: 'e1',
+    spec: processSpec(['sh', '-c', 'while [ "$(stty size)" = "0 0" ]; do sleep 0.1; done; stty size']),
+    stdout: out,
+    terminal: true,
+  })
+  await ctr.tasks.Start({ container_id: 'host', exec_id: 'e1' })
+  await ctr.tasks.ResizePty({ container_id: 'host', exec_id: 'e1', width: 90, height: 20 })
+  const waited = await ctr.tasks.Wait({ container_id: 'host', exec_id: 'e1' })
+  expect(waited.exit_status).toBe(0)
+  expect(await output(out, '\n')).toBe('20 90\r\n')
+  const stopped = await grpcError(ctr.tasks.ResizePty({ container_id: 'host', exec_id: 'e1', width: 1, height: 1 }))
+  expect([stopped.code, stopped.details]).toEqual([2, 'cannot resize a stopped container'])
+})
+
+test('a process without a terminal ignores a resize, as the shim does', async () => {
+  const out = await consoleTask('plain', 'stty size 2>&1; echo done', false)
+  await ctr.tasks.ResizePty({ container_id: 'plain', width: 80, height: 24 })
+  await ctr.tasks.Start({ container_id: 'plain' })
+  expect(await output(out, 'done')).toBe('stty: standard input: Not a tty\ndone\n')
 })

@@ -1,7 +1,7 @@
 // A container's security context has its effects on what its processes may do, over CRI, as
 // critest's "Security Context" specs check them: capabilities (brctl, ping), privileged, seccomp
 // (RuntimeDefault, Unconfined, Localhost profiles read from the host), sethostname, masked and
-// read-only paths, no_new_privs against a set-user-ID program, supplemental groups.
+// read-only paths, no_new_privs against a set-user-ID program, supplemental groups and their policy.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -279,5 +279,27 @@ describe('supplemental groups', () => {
     expect((await exec(id, ['grep', 'Groups:', '/proc/self/status'])).out).toBe('Groups:\t1000 1234 50000 \n')
     const spec = JSON.parse((await h.runtime.ContainerStatus({ container_id: id, verbose: true })).info.info!).runtimeSpec
     expect(spec.process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 1234, 50000] })
+    expect((await h.runtime.ContainerStatus({ container_id: id })).status?.user).toEqual({
+      linux: { uid: '1000', gid: '1000', supplemental_groups: ['1000', '1234', '50000'] },
+    })
+  })
+  test("SupplementalGroupsPolicy Strict: the image's /etc/group adds nothing (first process, exec, ContainerStatus.user)", async () => {
+    expect((await h.runtime.Status({ verbose: false })).features?.supplemental_groups_policy).toBe(true)
+    const name = 'strict'
+    const id = await runContainer(h, pod, config, {
+      metadata: { name, attempt: 0 },
+      image: { image: 'gcr.io/k8s-staging-cri-tools/test-image-predefined-group' },
+      command: ['sh', '-c', 'id -G; while :; do sleep 1; done'],
+      linux: { security_context: { run_as_user: { value: 1000 }, supplemental_groups: [1234], supplemental_groups_policy: 'Strict' } },
+      log_path: `${name}.log`,
+    })
+    await eventually(() => (logOf(name).length > 0 ? true : undefined), 'the first line of the log')
+    expect(logOf(name)).toEqual(['stdout F 1000 1234'])
+    expect((await exec(id, ['id', '-G'])).out).toBe('1000 1234\n')
+    expect((await exec(id, ['id'])).out).toBe('uid=1000(default-user) gid=1000(default-user) groups=1000(default-user),1234(1234)\n')
+    expect((await exec(id, ['grep', 'Groups:', '/proc/self/status'])).out).toBe('Groups:\t1000 1234 \n')
+    const status = await h.runtime.ContainerStatus({ container_id: id, verbose: true })
+    expect(status.status?.user).toEqual({ linux: { uid: '1000', gid: '1000', supplemental_groups: ['1000', '1234'] } })
+    expect(JSON.parse(status.info.info!).runtimeSpec.process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 1234] })
   })
 })

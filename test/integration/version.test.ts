@@ -32,7 +32,7 @@ describe('Version, Status, RuntimeConfig', () => {
     const s = await h.runtime.Status({ verbose: false })
     const conditions = Object.fromEntries(s.status!.conditions.map((c) => [c.type, c.status]))
     expect(conditions).toMatchObject({ RuntimeReady: true, NetworkReady: true })
-    expect(s.runtime_handlers.map((r) => r.name)).toEqual(['runc'])
+    expect(s.runtime_handlers.map((r) => r.name)).toEqual(['', 'runc'])
     expect(s.info).toEqual({})
     const verbose = await h.runtime.Status({ verbose: true })
     expect(Object.keys(verbose.info)).toEqual(expect.arrayContaining(['config', 'golang', 'cniconfig', 'lastCNILoadStatus']))

@@ -26,7 +26,7 @@ import type { TaskService } from '../runtime/task-service.js'
 import type { Tasks } from '../runtime/tasks.js'
 import type { ContainerViews } from '../runtime/views.js'
 import { containerName, criState, isAppContainer, type AppContainerRecord } from './records.js'
-import { containerUser, effectiveArgs, hostNamespaces, loadSeccomp, mergeEnv, ociSpec, pidNamespace } from './spec.js'
+import { containerUser, criBindMounts, effectiveArgs, hostNamespaces, loadSeccomp, mergeEnv, ociSpec, pidNamespace } from './spec.js'
 import { resolveUserGid, resolveUserName, type ProcessHost, type ProcessSpec } from '../runtime/process-env.js'
 import { nowString } from '../time.js'
 
@@ -91,6 +91,7 @@ export class Containers {
       throw invalidArgument(`failed to parse stop signal ${JSON.stringify(stopSignal)}: unknown signal`)
 
     const id = newId()
+    const mounts = criBindMounts(id, config.mounts)
     const now = nowString()
     const logDir = sandbox.cri.config.log_directory
     const logPath = logDir && config.log_path ? join(logDir, config.log_path) : ''
@@ -134,6 +135,7 @@ export class Containers {
         resources: config.linux?.resources ?? undefined,
         security: config.linux?.security_context ?? null,
         ...(seccomp ? { seccomp } : {}),
+        mounts,
       }),
       createdAt: now,
       updatedAt: now,

@@ -76,6 +76,57 @@ export interface SpecInput {
   security?: SecurityContextInput | null
   /** A Localhost seccomp profile, as loaded (see loadSeccomp). */
   seccomp?: SeccompProfile
+  /** The CRI mounts as OCI bind mounts (criBindMounts). */
+  mounts?: OciMount[]
+}
+
+/** An OCI runtime spec mount. */
+export interface OciMount {
+  destination: string
+  type: string
+  source: string
+  options: string[]
+}
+
+/** The fields of a CRI Mount that make its OCI mount (runtime.v1 Mount). */
+export interface CriMountInput {
+  container_path: string
+  host_path: string
+  readonly?: boolean
+  recursive_read_only?: boolean
+  propagation?: string | number
+}
+
+const PROPAGATIONS = ['PROPAGATION_PRIVATE', 'PROPAGATION_HOST_TO_CONTAINER', 'PROPAGATION_BIDIRECTIONAL'] as const
+
+/**
+ * A container's CRI mounts as containerd 2's WithMounts makes them: rbind, the propagation
+ * (rprivate, rslave, rshared), then rw, ro, or rro (read-only all the way down, the host's mounts
+ * under host_path included). A recursive read-only mount must be read-only and private; the
+ * failure is CreateContainer's, in containerd's words.
+ */
+export function criBindMounts(id: string, mounts: readonly CriMountInput[]): OciMount[] {
+  const fail = (why: string) => unknown(`failed to generate container ${JSON.stringify(id)} spec: failed to apply OCI options: ${why}`)
+  return mounts.map((m) => {
+    const propagation =
+      typeof m.propagation === 'number' ? (PROPAGATIONS[m.propagation] ?? String(m.propagation)) : (m.propagation ?? PROPAGATIONS[0])
+    const options = [
+      'rbind',
+      propagation === 'PROPAGATION_BIDIRECTIONAL' ? 'rshared' : propagation === 'PROPAGATION_HOST_TO_CONTAINER' ? 'rslave' : 'rprivate',
+    ]
+    const where = `(hostPath=${JSON.stringify(m.host_path)})`
+    if (m.readonly !== true) {
+      if (m.recursive_read_only === true) throw fail(`recursive read-only mount conflicts with RW mount ${where}`)
+      options.push('rw')
+    } else if (m.recursive_read_only === true) {
+      // Every runtime handler of the fake reports recursive_read_only_mounts (cri/info.ts).
+      if (propagation !== 'PROPAGATION_PRIVATE') {
+        throw fail(`recursive read-only mount needs private propagation, got ${JSON.stringify(propagation)} ${where}`)
+      }
+      options.push('rro')
+    } else options.push('ro')
+    return { destination: m.container_path, type: 'bind', source: m.host_path, options }
+  })
 }
 
 /** A plausible OCI runtime spec (JSON), what `ctr containers info` and verbose status show. */
@@ -107,6 +158,7 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
     },
     root: { path: 'rootfs', readonly: input.readonlyRootfs },
     hostname: input.hostname,
+    ...(input.mounts?.length ? { mounts: input.mounts } : {}),
     annotations: input.annotations,
     linux: {
       resources: input.resources ?? {},

@@ -7,7 +7,7 @@
 // live processes.
 import type { FaultEngine, FiredNodeFaults, NodeSubject } from '../../faults/engine.js'
 import type { ContainerRecord, ExecRecord, TaskRecord } from '../../store/schema.js'
-import { RuntimeError, invalidArgument, shimError, wrap } from '../errors.js'
+import { RuntimeError, invalidArgument, shimError, unknown, wrap } from '../errors.js'
 import { validateIdentifier } from '../metadata/namespaces.js'
 import { isAppContainer, isSandbox } from '../cri/records.js'
 import { execPlan, initPlan } from './plans.js'
@@ -106,6 +106,19 @@ export class TaskService {
     const process = exec.process as ProcessSpec
     checkExecutable(this.host, record, process, 'exec')
     return this.host.tasks.startExec(record, execId, execPlan(this.host, record, process), capture, attached)
+  }
+
+  /**
+   * ResizePty as the runc shim answers it: a process without a terminal ignores it; a stopped
+   * exec'd one refuses; a task created but not started keeps the size (runc made its console at
+   * create), so the process starts with it.
+   */
+  resize(record: ContainerRecord, execId: string, width: number, height: number): void {
+    const p = this.process(record, execId)
+    if (!p.io?.terminal) return
+    const init = execId === '' || execId === record.id
+    if (!init && p.status === 'stopped') throw unknown('cannot resize a stopped container')
+    this.host.tasks.resize(record.id, width, height, init ? '' : execId)
   }
 
   /** Signals a process (or, with `all`, every process of the task), as the shim answers Kill. */

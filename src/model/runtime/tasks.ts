@@ -95,6 +95,8 @@ export interface TaskMount {
 
 export class Tasks {
   #live = new Map<string, Live>()
+  /** The terminal size a client set before the process started (ResizePty after Create): it starts with it. */
+  #sizes = new Map<string, { width: number; height: number }>()
   #logs = new Map<string, CriLogFile>()
   #waiters = new Map<string, (() => void)[]>()
 
@@ -130,6 +132,8 @@ export class Tasks {
     if (live?.proc.running) throw shimError(`cannot delete a ${task.status} process`)
     live?.proc.kill(SIGKILL)
     for (const proc of this.#execs(record.id)) proc.kill(SIGKILL)
+    // A size set for a process that never started goes with the task.
+    for (const k of this.#sizes.keys()) if (k === key(record.id) || k.startsWith(`${record.id}/`)) this.#sizes.delete(k)
     delete record.task
     this.host.changed()
     this.host.emit(record.namespace, '/tasks/delete', 'containerd.events.TaskDelete', {
@@ -151,7 +155,7 @@ export class Tasks {
     const log = plan.logPath ? this.#openLog(record.id, plan.logPath) : undefined
     if (log) outputs.push(log)
     if (task.io) outputs.push(fifoSink(task.io, (m) => this.host.log.warn(`task ${record.id}: ${m}`)))
-    const live = this.#spawn(record, task.pid, plan, outputs, task.io)
+    const live = this.#spawn(record, task.pid, plan, outputs, task.io, key(record.id))
     this.#live.set(key(record.id), live)
     if (!resumed) {
       task.status = 'running'
@@ -208,7 +212,7 @@ export class Tasks {
     const outputs: Live['outputs'] = exec.io ? [fifoSink(exec.io, (m) => this.host.log.warn(`exec ${execId}: ${m}`))] : []
     if (capture) outputs.push(capture)
     const streamPlan = attached ? { ...plan, stdinOpen: attached.stdin, terminal: attached.terminal } : plan
-    const live = this.#spawn(record, exec.pid, streamPlan, outputs, exec.io)
+    const live = this.#spawn(record, exec.pid, streamPlan, outputs, exec.io, key(record.id, execId))
     this.#live.set(key(record.id, execId), live)
     exec.status = 'running'
     exec.startedAt = nowString()
@@ -242,6 +246,7 @@ export class Tasks {
     const exec = this.exec(record, execId)
     if (exec.status === 'running') throw shimError('cannot delete a running process')
     delete record.task?.execs?.[execId]
+    this.#sizes.delete(key(record.id, execId))
     this.host.changed()
     return exec
   }
@@ -354,8 +359,8 @@ export class Tasks {
   /** A new size of a process's terminal (ResizePty, a client's resize message): it gets SIGWINCH. */
   resize(id: string, width: number, height: number, execId = ''): void {
     const live = this.#live.get(key(id, execId))
-    if (!live?.proc.running) return
-    live.proc.resize(width, height)
+    if (live?.proc.running) return live.proc.resize(width, height)
+    if (!live) this.#sizes.set(key(id, execId), { width, height })
   }
 
   async closeStdin(id: string, execId = ''): Promise<void> {
@@ -381,7 +386,7 @@ export class Tasks {
     this.#logs.clear()
   }
 
-  #spawn(record: ContainerRecord, pid: number, plan: ProcessPlan, outputs: Live['outputs'], io: TaskIO | undefined): Live {
+  #spawn(record: ContainerRecord, pid: number, plan: ProcessPlan, outputs: Live['outputs'], io: TaskIO | undefined, at: string): Live {
     const write = (stream: Stream, text: string): void => {
       for (const o of outputs) o.write(stream, text)
     }
@@ -424,6 +429,9 @@ export class Tasks {
         await Promise.all(outputs.map((o) => o.drained?.()))
       },
     })
+    const size = this.#sizes.get(at)
+    this.#sizes.delete(at)
+    if (size && (io?.terminal ?? plan.terminal)) proc.winsize = size
     this.host.track(record, proc, plan)
     return { proc, outputs, ...(closeStdin ? { closeStdin } : {}), ...(!io?.stdin && plan.stdinOpen ? { input } : {}) }
   }

@@ -35,6 +35,13 @@ interface ProcessUser {
 
 const userOf = (r: ContainerRecord): ProcessUser =>
   ((r.spec.process as { user?: ProcessUser } | undefined)?.user ?? { uid: 0, gid: 0 }) as ProcessUser
+/** A CRI container whose SupplementalGroupsPolicy is Strict: its image's /etc/group adds no groups. */
+function strictGroups(record: ContainerRecord): boolean {
+  if (!isAppContainer(record)) return false
+  const policy: unknown = record.cri.config.linux?.security_context?.supplemental_groups_policy
+  return policy === 'Strict' || policy === 1
+}
+
 /**
  * The container shares the node's IPC namespace (ipcs shows the host's segments): its runtime spec
  * has no ipc namespace, as runc reads it (model/cri/spec.ts leaves it out for a host-IPC pod).
@@ -205,7 +212,12 @@ export class ContainerViews {
         ...(files ? { files } : {}),
         ...(extraFiles ? { extraFiles } : {}),
       },
-      user: { uid: user.uid, gid: user.gid, supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid) },
+      user: {
+        uid: user.uid,
+        gid: user.gid,
+        supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid),
+        ...(strictGroups(record) ? { strictGroups: true } : {}),
+      },
       processes: () => this.processes(record),
       procNet: (file: string) => node.network.procNet(networkNamespace(node.sandboxes, record), file),
       sysvipc: (file: string) => sysvipc(file, hostIpc(record)),
@@ -235,6 +247,7 @@ export class ContainerViews {
           container_path: m.container_path,
           host_path: m.host_path,
           readonly: m.readonly,
+          recursive_read_only: m.recursive_read_only,
           propagation: m.propagation,
         })),
         sysctls: sandbox?.cri.config.linux?.sysctls ?? {},
@@ -253,7 +266,12 @@ export class ContainerViews {
     const caps = spec.process?.capabilities
     const mounts = (spec.mounts ?? [])
       .filter((m) => m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind'))
-      .map((m): MountInput => ({ container_path: m.destination, host_path: m.source, readonly: m.options?.includes('ro') ?? false }))
+      .map((m): MountInput => ({
+        container_path: m.destination,
+        host_path: m.source,
+        readonly: m.options?.includes('ro') === true || m.options?.includes('rro') === true,
+        recursive_read_only: m.options?.includes('rro') === true,
+      }))
     const hostname = spec.hostname || record.id.slice(0, 12)
     const rootfs = hostRootfsOf(record)
     return createContainerFs({

@@ -15,6 +15,11 @@ export interface MountInput {
   container_path: string
   host_path: string
   readonly?: boolean
+  /**
+   * The read-only flag reaches the host mounts under host_path too (OCI "rro"); otherwise they stay
+   * as the host has them (OCI "ro": only the bind itself is read-only).
+   */
+  recursive_read_only?: boolean
   /** PROPAGATION_PRIVATE (default), PROPAGATION_HOST_TO_CONTAINER, PROPAGATION_BIDIRECTIONAL: shown, not simulated. */
   propagation?: string | number
 }

@@ -38,19 +38,57 @@ function attempt<T>(path: string, f: () => T): T {
   }
 }
 
-/** The host's mount points (from /proc/self/mountinfo, octal escapes decoded); none where it cannot be read. */
-function hostMountPoints(): string[] {
+/** A mount of the host's, as /proc/self/mountinfo lists it. */
+export interface HostMount {
+  mountPoint: string
+  fstype: string
+  source: string
+  readonly: boolean
+  /** Its per-mount options without rw/ro ("relatime", "nosuid,nodev"). */
+  options: string
+}
+
+/** The host's mounts in the order they were made (octal escapes decoded); none where mountinfo cannot be read. */
+function hostMounts(): HostMount[] {
   let text: string
   try {
     text = fs.readFileSync('/proc/self/mountinfo', 'utf8')
   } catch {
     return []
   }
-  return text
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((p): p is string => p !== undefined)
-    .map(unescapeMountField)
+  const out: HostMount[] = []
+  for (const line of text.split('\n')) {
+    // "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
+    const fields = line.split(' ')
+    const dash = fields.indexOf('-')
+    const mountPoint = fields[4]
+    if (mountPoint === undefined || dash === -1) continue
+    const options = (fields[5] ?? '').split(',')
+    out.push({
+      mountPoint: unescapeMountField(mountPoint),
+      fstype: fields[dash + 1] ?? '',
+      source: unescapeMountField(fields[dash + 2] ?? ''),
+      readonly: options.includes('ro'),
+      options: options.filter((o) => o !== 'ro' && o !== 'rw').join(','),
+    })
+  }
+  return out
+}
+
+const hostMountPoints = (): string[] => hostMounts().map((m) => m.mountPoint)
+
+/**
+ * The host mounts strictly under a host directory (symlinks resolved), outermost first: what a
+ * recursive bind of it (CRI's rbind) takes along as its submounts. The last of two at one path wins.
+ */
+export function hostSubmounts(root: string): HostMount[] {
+  const byPoint = new Map<string, HostMount>()
+  for (const m of hostMounts()) {
+    if (m.mountPoint === root || (root !== '/' && !m.mountPoint.startsWith(`${root}/`))) continue
+    byPoint.delete(m.mountPoint)
+    byPoint.set(m.mountPoint, m)
+  }
+  return [...byPoint.values()].sort((a, b) => a.mountPoint.split('/').length - b.mountPoint.split('/').length)
 }
 
 export class HostBind implements Backend {
@@ -65,7 +103,7 @@ export class HostBind implements Backend {
 
   constructor(
     readonly hostPath: string,
-    propagation: 'private' | 'receive' = 'receive',
+    readonly propagation: 'private' | 'receive' = 'receive',
   ) {
     try {
       this.root = fs.realpathSync(hostPath)

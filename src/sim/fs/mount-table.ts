@@ -1,13 +1,13 @@
 // The mount table of a container, as the runtime builds it from the spec: the root (the overlay,
 // or a host directory), /proc, /dev and its submounts, /sys and the cgroup tree, the pod's /etc
-// files and /dev/shm (unless a CRI mount names the same path), the CRI mounts as host bind mounts,
-// their mount points made in the layer below, then runc's read-only and masked paths. Apart from
+// files and /dev/shm (unless a CRI mount names the same path), the CRI mounts as host bind mounts
+// (recursive: with the host's mounts under them), their mount points made in the layer below, then runc's read-only and masked paths. Apart from
 // ContainerFs, which only resolves paths through the table once it is built.
 import type { Backend } from './backend.js'
 import { isUnder, parentOf, pathParts, relativeTo } from './backend.js'
 import type { ContainerFsInput, MountEntry } from './container-types.js'
 import { sandboxFiles } from './etc.js'
-import { HostBind } from './host.js'
+import { HostBind, hostSubmounts } from './host.js'
 import { MemLayer, Overlay, Tmpfs, deviceNode, dirNode, fileNode, linkNode, type LowerLayer, type MemNode } from './mem.js'
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from './security.js'
 
@@ -176,6 +176,22 @@ export function buildMountTable(o: MountTableInput): MountEntry[] {
       hostPath: m.host_path,
       ...(propagation ? { propagation } : {}),
     })
+    // An rbind takes the host's mounts under host_path along; each keeps its own read-only flag
+    // unless the bind is recursively read-only (containerd 2's rro, mount_setattr AT_RECURSIVE).
+    if (backend.root === undefined) continue
+    for (const sub of hostSubmounts(backend.root)) {
+      const target = `${m.container_path === '/' ? '' : m.container_path}${sub.mountPoint.slice(backend.root === '/' ? 0 : backend.root.length)}`
+      mount({
+        target,
+        backend: new HostBind(sub.mountPoint, backend.propagation),
+        readonly: sub.readonly || (m.readonly === true && m.recursive_read_only === true),
+        fstype: sub.fstype,
+        source: sub.source,
+        options: sub.options,
+        hostPath: sub.mountPoint,
+        ...(propagation ? { propagation } : {}),
+      })
+    }
   }
   // Mount points: made in the layer below, as runc makes them in the root before mounting.
   for (const m of mounts) {

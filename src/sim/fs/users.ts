@@ -47,6 +47,11 @@ export interface ContainerUser {
   username?: string
   /** SupplementalGroups of the pod and container security contexts. */
   supplementalGroups?: readonly number[]
+  /**
+   * SupplementalGroupsPolicy Strict: the groups are exactly the primary and supplemental ones, the
+   * image's /etc/group memberships of the user are not added (Merge, the default, adds them).
+   */
+  strictGroups?: boolean
 }
 
 const withNewline = (text: string): string => (text === '' || text.endsWith('\n') ? text : `${text}\n`)
@@ -79,10 +84,12 @@ export function addMissingIds(passwd: string, group: string, user: ContainerUser
  * The groups of a container's processes, as containerd sets additionalGids: the primary group,
  * the groups /etc/group lists the user as a member of (not the one named as the user), and the
  * supplemental groups, in the order the kernel keeps them (sorted; containerd sorts them too).
+ * With the Strict policy /etc/group is not read.
  */
 export function containerGroups(groupText: string, user: ContainerUser, username: string | undefined): number[] {
   const out = [user.gid]
-  if (username) for (const g of parseGroup(groupText)) if (g.name !== username && g.members.includes(username)) out.push(g.gid)
+  if (username && user.strictGroups !== true)
+    for (const g of parseGroup(groupText)) if (g.name !== username && g.members.includes(username)) out.push(g.gid)
   out.push(...(user.supplementalGroups ?? []))
   return [...new Set(out)].sort((a, b) => a - b)
 }
