@@ -15,11 +15,11 @@ import { isWebSocketRequest, serveWebSocketPortForward, serveWebSocketRemoteComm
 
 const ROUTE = /^\/(exec|attach|portforward)\/([^/?]+)\/?(?:\?.*)?$/
 
-/** "HOST:PORT" (port 0 or none: a free one); the host defaults to 127.0.0.1. */
-export function parseStreamAddress(text: string): { host: string; port: number } {
+/** "HOST:PORT" (port 0 or none: a free one); the host defaults to 127.0.0.1. `what` names it in the error (the web view's too). */
+export function parseStreamAddress(text: string, what = 'stream address'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*))(?::(\d+))?$/.exec(text.trim())
   const port = Number(m?.[3] ?? 0)
-  if (!m || port > 65535) throw new Error(`invalid stream address ${JSON.stringify(text)}: want HOST:PORT, e.g. 127.0.0.1:10010`)
+  if (!m || port > 65535) throw new Error(`invalid ${what} ${JSON.stringify(text)}: want HOST:PORT, e.g. 127.0.0.1:10010`)
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port }
 }
 
