@@ -32,9 +32,7 @@ function call(base: string, method: string, path: string, body?: string, headers
 }
 
 /** An open /api/events stream: the events received so far, by name, and its end. */
-function events(
-  base: string,
-): Promise<{
+function events(base: string): Promise<{
   node: unknown[]
   journal: { entries: { method: string; status: string }[]; skipped: number }[]
   ended: Promise<void>
