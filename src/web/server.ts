@@ -6,13 +6,13 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { servedServices } from '../faults/served.js'
 import type { Harness } from '../harness.js'
 import type { JournalEntry } from '../journal/journal.js'
 import type { Logger } from '../log.js'
 import { packagePath } from '../paths.js'
-import { parseStreamAddress } from '../streaming/server.js'
+import { listenAt, parseStreamAddress } from '../streaming/server.js'
 import { faults, containers, images, journalView, nodeView, pods } from './panels.js'
 import { PRESET_PARAMS, presetRules } from './presets.js'
 import { EventStream } from './sse.js'
@@ -82,17 +82,9 @@ export class WebServer {
 
   /** Listens on "HOST:PORT" (port 0: a free one). */
   async listen(address: string): Promise<void> {
-    const { host, port } = parseStreamAddress(address, 'web address')
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject)
-        resolve()
-      })
-    })
-    const bound = this.#server.address() as AddressInfo
+    const { bound, base } = await listenAt(this.#server, parseStreamAddress(address, 'web address'))
     this.#loopback = isLoopback(bound.address)
-    this.#url = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/`
+    this.#url = `${base}/`
   }
 
   /** Ends every event stream and connection, and stops listening. */
