@@ -62,6 +62,7 @@ async function main(): Promise<void> {
   // The ready line, then what a shell needs for crictl and ctr (`eval "$(… | grep ^export)"`).
   process.stdout.write(
     `listening on ${server.address}\n` +
+      (server.webUrl ? `web view at ${server.webUrl}\n` : '') +
       `export CONTAINER_RUNTIME_ENDPOINT=${shellWord(server.address)}\n` +
       `export CONTAINERD_ADDRESS=${shellWord(server.socketPath)}\n`,
   )

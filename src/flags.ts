@@ -10,6 +10,7 @@ import { parseCidr } from './model/cri/ipam.js'
 import type { PullPolicy } from './model/metadata/images.js'
 import { parseReference } from './model/reference.js'
 import { readSeedState } from './seed-state.js'
+import { parseStreamAddress } from './streaming/server.js'
 import { PACKAGE_VERSION } from './version.js'
 
 type Options = Required<FakeContainerdOptions>
@@ -172,6 +173,15 @@ export const FLAGS = [
     shownDefault: '127.0.0.1, a free port',
     help: 'where the streaming server for exec, attach and port-forward listens',
     parse: text,
+  },
+  {
+    name: 'web',
+    key: 'web',
+    arg: 'HOST:PORT',
+    env: 'FAKE_CONTAINERD_WEB',
+    shownDefault: 'off',
+    help: 'serve a live web view of the node (pods, processes, images, calls, faults) at http://HOST:PORT/',
+    parse: checked((value) => parseStreamAddress(value, 'web address')),
   },
   {
     name: 'pod-cidr',

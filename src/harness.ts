@@ -7,8 +7,26 @@ import type { FaultEngine } from './faults/engine.js'
 import type { FaultRule } from './faults/rule.js'
 import type { Journal, JournalEntry, JournalFilter } from './journal/journal.js'
 import type { Node } from './model/node.js'
+import { HOST_NS, type ProcessNode } from './model/runtime/pids.js'
 import type { SimClock } from './sim/clock.js'
 import { emptyState, type NodeState } from './store/schema.js'
+
+/** One process of a container, as `ps` on the host would show it (Control.ListProcesses, the web view). */
+export interface ProcessInfo {
+  pid: number
+  ppid: number
+  uid: number
+  gid: number
+  args: string[]
+  comm: string
+  containerId: string
+  namespace: string
+  /** When its container's task started (ms since the epoch; 0 if unknown). */
+  startedMs: bigint
+  /** ps's state letter: T for a paused task, else S. */
+  state: 'S' | 'T'
+  rssBytes: bigint
+}
 
 export interface HarnessOptions {
   faults: FaultEngine
@@ -73,6 +91,31 @@ export class Harness {
   /** The calls of one method (or all), oldest first. */
   calls(method?: string, filter: JournalFilter = {}): JournalEntry[] {
     return this.journal.entries(method === undefined ? filter : { ...filter, method })
+  }
+
+  /** The containers' processes (those with these host PIDs, or all), by host PID. */
+  processes(pids: readonly number[] = []): ProcessInfo[] {
+    const node = this.node
+    const nodes = pids.length > 0 ? pids.map((pid) => node.pids.byHostPid(pid)) : node.pids.list(HOST_NS).map((p) => p.node)
+    return nodes
+      .filter((p): p is ProcessNode => p !== undefined && p.containerId !== '')
+      .map((p) => {
+        const record = node.state.containers[p.containerId]
+        const started = record?.task?.startedAt ?? record?.task?.createdAt
+        return {
+          pid: p.hostPid,
+          ppid: p.hostPpid,
+          uid: p.uid,
+          gid: p.gid,
+          args: [...p.args],
+          comm: p.comm ?? (p.args[0] ?? '').split('/').pop() ?? '',
+          containerId: p.containerId,
+          namespace: record?.namespace ?? '',
+          startedMs: started ? BigInt(started) / 1_000_000n : 0n,
+          state: record?.task?.status === 'paused' ? 'T' : 'S',
+          rssBytes: record ? node.usage(record).memoryRssBytes : 0n,
+        }
+      })
   }
 
   /** Adds fault rules at run time (newest first); one the engine refuses (faults/validate.ts) throws, and none is added. */

@@ -48,6 +48,12 @@ export interface FakeContainerdOptions {
   journalBytes?: number
   /** HOST:PORT of the streaming server Exec, Attach and PortForward URLs point at (default 127.0.0.1, a free port). */
   streamAddress?: string
+  /**
+   * HOST:PORT of a live web view of the node (pods, containers and their processes, images, the
+   * journal, fault rules): e.g. 127.0.0.1:8080, or port 0 for a free one. Off when unset; the
+   * page's address is the server's webUrl.
+   */
+  web?: string
   /** A node state JSON file (a snapshot or a scenario) to start from when there is no --state file yet. */
   seedState?: string
 }

@@ -28,6 +28,7 @@ import { SimClock } from './sim/clock.js'
 import { Harness } from './harness.js'
 import { StreamingServer } from './streaming/server.js'
 import { modelBackend } from './streaming/backend.js'
+import { WebServer } from './web/server.js'
 
 // Load the wire definitions and the image catalog when the module is imported, so that starting a
 // server (one per test) costs only its socket.
@@ -46,6 +47,8 @@ export interface FakeContainerd extends AsyncDisposable {
   readonly journal: Journal
   /** The simulated clock processes sleep on: freeze(), advance(ms). */
   readonly clock: SimClock
+  /** The live web view's address (http://HOST:PORT/) with the `web` option; undefined without it. */
+  readonly webUrl: string | undefined
   /** The calls of one method (or all), oldest first. */
   calls(method?: string, filter?: JournalFilter): JournalEntry[]
   /**
@@ -94,6 +97,20 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   const harness = new Harness({ faults, journal, clock, podCidr: options.podCidr ?? DEFAULTS.podCidr })
 
   let running = await launch(options, socketPath, { log, harness, seedState })
+  // The web view belongs to the server, not to one run: it reads the harness's current node, so a
+  // restart() keeps the page's address and its open streams.
+  let web: WebServer | undefined
+  if (options.web !== undefined) {
+    web = new WebServer(harness, log)
+    try {
+      await web.listen(options.web)
+    } catch (err) {
+      await running.close()
+      clock.stop()
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true })
+      throw new Error(`cannot serve the web view on ${options.web}: ${(err as Error).message}`)
+    }
+  }
   let closing: Promise<void> | undefined
 
   const self: FakeContainerd = {
@@ -105,6 +122,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     faults,
     journal,
     clock,
+    webUrl: web?.url,
     calls: (method, filter = {}) => harness.calls(method, filter),
     reset: () => harness.reset(),
     snapshot: () => harness.snapshot(),
@@ -115,6 +133,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     },
     close: () => {
       closing ??= (async () => {
+        await web?.close()
         await running.close()
         clock.stop()
         if (tempDir) rmSync(tempDir, { recursive: true, force: true })

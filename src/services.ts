@@ -34,7 +34,7 @@ interface Targets {
   node: Node
   info: RuntimeInfo
   version: { version: string; revision: string }
-  control: Omit<ControlTargets, 'node'>
+  control: ControlTargets
   streams: StreamUrls
 }
 
@@ -54,14 +54,14 @@ const IMPLEMENTATIONS: { [K in ServiceKey]: (t: Targets) => Implementation<Handl
   snapshots: (t) => snapshotsService(t.node),
   diff: (t) => diffService(t.node),
   leases: (t) => leasesService(t.node),
-  control: (t) => controlService({ node: t.node, ...t.control }),
+  control: (t) => controlService(t.control),
 }
 
 export function services(
   node: Node,
   info: RuntimeInfo,
   version: { version: string; revision: string },
-  control: Omit<ControlTargets, 'node'>,
+  control: ControlTargets,
   streams: StreamUrls,
 ): ServiceEntry[] {
   const targets: Targets = { node, info, version, control, streams }

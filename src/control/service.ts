@@ -7,14 +7,10 @@ import type { FaultRule } from '../faults/rule.js'
 import type { Harness } from '../harness.js'
 import { toJson } from '../journal/journal.js'
 import { invalidArgument } from '../model/errors.js'
-import type { Node } from '../model/node.js'
-import { HOST_NS, type ProcessNode } from '../model/runtime/pids.js'
 import type { Implementation } from '../rpc/adapter.js'
 
 export interface ControlTargets {
-  /** The node of this run of the server (its processes). */
-  node: Node
-  /** The server's harness: the same object the library API uses. */
+  /** The server's harness: the same object the library API uses (and the node of this run, its processes). */
   harness: Harness
 }
 
@@ -37,7 +33,7 @@ function refused<T>(change: () => T): T {
 
 const asList = (value: unknown): FaultRule[] => (Array.isArray(value) ? (value as FaultRule[]) : [value as FaultRule])
 
-export function controlService({ node, harness }: ControlTargets): Implementation<ControlHandlers> {
+export function controlService({ harness }: ControlTargets): Implementation<ControlHandlers> {
   const { faults, journal } = harness
   return {
     AddFaults: (req) => {
@@ -76,30 +72,21 @@ export function controlService({ node, harness }: ControlTargets): Implementatio
       harness.reset()
       return {}
     },
-    ListProcesses: (req) => {
-      const nodes = req.pids.length > 0 ? req.pids.map((pid) => node.pids.byHostPid(pid)) : node.pids.list(HOST_NS).map((p) => p.node)
-      return {
-        processes: nodes
-          .filter((p): p is ProcessNode => p !== undefined && p.containerId !== '')
-          .map((p) => {
-            const record = node.state.containers[p.containerId]
-            const started = record?.task?.startedAt ?? record?.task?.createdAt
-            return {
-              pid: p.hostPid,
-              ppid: p.hostPpid,
-              uid: p.uid,
-              gid: p.gid,
-              args: [...p.args],
-              comm: p.comm ?? (p.args[0] ?? '').split('/').pop() ?? '',
-              container_id: p.containerId,
-              namespace: record?.namespace ?? '',
-              started_ms: started ? (BigInt(started) / 1_000_000n).toString() : '0',
-              state: record?.task?.status === 'paused' ? 'T' : 'S',
-              rss_bytes: record ? node.usage(record).memoryRssBytes.toString() : '0',
-            }
-          }),
-      }
-    },
+    ListProcesses: (req) => ({
+      processes: harness.processes(req.pids).map((p) => ({
+        pid: p.pid,
+        ppid: p.ppid,
+        uid: p.uid,
+        gid: p.gid,
+        args: p.args,
+        comm: p.comm,
+        container_id: p.containerId,
+        namespace: p.namespace,
+        started_ms: p.startedMs.toString(),
+        state: p.state,
+        rss_bytes: p.rssBytes.toString(),
+      })),
+    }),
     SnapshotState: () => ({ state_json: JSON.stringify(harness.snapshot()) }),
     RestoreState: (req) => {
       const state = parseJson<unknown>(req.state_json, 'state_json')

@@ -101,6 +101,7 @@ export class Journal {
   #seq = 0
   /** The estimated bytes of all kept entries. */
   #bytes = 0
+  #listeners = new Set<(entry: JournalEntry) => void>()
 
   /** Keeps the newest `size` calls, fewer when they would hold more than `budget` bytes. */
   constructor(
@@ -146,7 +147,17 @@ export class Journal {
       this.#sizes[this.#next] = size
       this.#next = (this.#next + 1) % this.#entries.length
       this.#trim()
+      for (const listener of this.#listeners) listener(entry)
     }
+  }
+
+  /**
+   * Calls `listener` with each entry as its call completes (calls complete out of order: a later
+   * call may finish first, so `last` is no mark of what has been recorded). Returns the unsubscribe.
+   */
+  onRecord(listener: (entry: JournalEntry) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
   }
 
   /** Drops the oldest entries while the kept ones hold more than the budget (the newest always stays). */

@@ -15,12 +15,28 @@ import { isWebSocketRequest, serveWebSocketPortForward, serveWebSocketRemoteComm
 
 const ROUTE = /^\/(exec|attach|portforward)\/([^/?]+)\/?(?:\?.*)?$/
 
-/** "HOST:PORT" (port 0 or none: a free one); the host defaults to 127.0.0.1. */
-export function parseStreamAddress(text: string): { host: string; port: number } {
+/** "HOST:PORT" (port 0 or none: a free one); the host defaults to 127.0.0.1. `what` names it in the error (the web view's too). */
+export function parseStreamAddress(text: string, what = 'stream address'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*))(?::(\d+))?$/.exec(text.trim())
   const port = Number(m?.[3] ?? 0)
-  if (!m || port > 65535) throw new Error(`invalid stream address ${JSON.stringify(text)}: want HOST:PORT, e.g. 127.0.0.1:10010`)
+  if (!m || port > 65535) throw new Error(`invalid ${what} ${JSON.stringify(text)}: want HOST:PORT, e.g. 127.0.0.1:10010`)
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port }
+}
+
+/** Listens on a parsed address; resolves with the address bound and its http://HOST:PORT (the web view's too). */
+export async function listenAt(
+  server: Server,
+  { host, port }: { host: string; port: number },
+): Promise<{ bound: AddressInfo; base: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const bound = server.address() as AddressInfo
+  return { bound, base: `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` }
 }
 
 export class StreamingServer {
@@ -44,17 +60,7 @@ export class StreamingServer {
 
   /** Listens; `address` is "HOST:PORT" (default 127.0.0.1 and a free port). */
   async listen(address = '127.0.0.1:0'): Promise<void> {
-    const { host, port } = parseStreamAddress(address)
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject)
-        resolve()
-      })
-    })
-    const bound = this.#server.address() as AddressInfo
-    const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
-    this.#base = `http://${shown}:${bound.port}`
+    this.#base = (await listenAt(this.#server, parseStreamAddress(address))).base
   }
 
   /** The URL a client streams a cached request at. */

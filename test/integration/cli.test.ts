@@ -231,6 +231,7 @@ describe('fake-containerd CLI: informational flags and usage errors', () => {
     [['--sandbox-image', 'Pause:3.10'], /--sandbox-image: .*"Pause:3\.10".*invalid reference format/],
     [['--seed', 'many'], /--seed must be a whole number, got "many"/],
     [['--runtime-handler', 'a b'], /--runtime-handler names may hold only/],
+    [['--web', 'a:b:c'], /--web: invalid web address "a:b:c": want HOST:PORT, e\.g\. 127\.0\.0\.1:10010/],
   ])('%j is refused with a message on stderr and exit code 2', async (args, message) => {
     const r = await runCli([...args, '--socket', join(tmp, 'c.sock')])
     expect(r.code).toBe(2)
@@ -346,6 +347,19 @@ describe('fake-containerd CLI: serving on a socket', () => {
     expect(exit).toEqual({ code: 0, signal: null })
     expect(fc.stdout).toBe(readyLines(socket))
     expect(existsSync(socket)).toBe(false)
+  })
+
+  test("--web prints the web view's address after the ready line; the page answers there until SIGTERM", async () => {
+    const socket = join(tmp, 'c.sock')
+    const fc = await startCli(['--socket', socket, '--web', '127.0.0.1:0'])
+    await until(() => fc.stdout.includes('CONTAINERD_ADDRESS'), 'the export lines')
+    const url = /^web view at (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(fc.stdout)?.[1]
+    expect(url, fc.stdout).toBeDefined()
+    expect(fc.stdout.split('\n')[1]).toBe(`web view at ${url}`)
+    const page = await fetch(url!)
+    expect([page.status, await page.text()]).toEqual([200, expect.stringContaining('<title>fake-containerd</title>')])
+    expect(await stop(fc, 'SIGTERM')).toEqual({ code: 0, signal: null })
+    await expect(fetch(url!)).rejects.toThrow()
   })
 
   test('SIGINT stops it the same way: exit 0 and the socket is removed', async () => {

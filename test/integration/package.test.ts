@@ -184,6 +184,7 @@ describe('the packed package', () => {
         'dist/index.cjs',
         'dist/index.d.cts',
         'LICENSE',
+        'web/index.html',
       ]),
     )
     // Source maps would point at src/, which is not shipped.
@@ -199,6 +200,7 @@ describe('the packed package', () => {
       'dist/index.d.ts',
       'proto/cri/runtime/v1/api.proto',
       'fixtures/images/registry.k8s.io_pause.json',
+      'web/index.html',
     ]) {
       expect(existsSync(join(pkgDir, f)), `${f} in the unpacked package`).toBe(true)
     }
@@ -211,47 +213,54 @@ describe('the packed package', () => {
     expect(stdout).toBe(`fake-containerd ${PKG.version}\n`)
   })
 
-  test('the installed CLI serves CRI from the packed protos and pulls from the packed image catalog', { timeout: 60_000 }, async () => {
-    const socket = join(tmp, 's.sock')
-    // catalog: only images in fixtures/images can be pulled, so success proves the fixtures were found.
-    const child = spawn(process.execPath, [join(pkgDir, 'dist', 'cli.js'), '--socket', socket, '--pull-policy', 'catalog'], {
-      cwd: tmp,
-      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FAKE_CONTAINERD_'))),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    children.add(child)
-    let stdout = ''
-    let stderr = ''
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once('close', (code, signal) => resolve({ code, signal })),
-    )
-    await withTimeout(
-      new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', () => stdout.includes('listening on') && resolve())
-        void exited.then((e) => reject(new Error(`the packed CLI exited (${JSON.stringify(e)}) before listening; stderr: ${stderr}`)))
-      }),
-      `the packed CLI to listen (stderr: ${stderr})`,
-    )
-    expect(stdout).toMatch(new RegExp(`^listening on unix://${socket}\n`))
+  test(
+    'the installed CLI serves CRI from the packed protos, pulls from the packed image catalog, and serves the packed web page',
+    { timeout: 60_000 },
+    async () => {
+      const socket = join(tmp, 's.sock')
+      // catalog: only images in fixtures/images can be pulled, so success proves the fixtures were found.
+      const args = [join(pkgDir, 'dist', 'cli.js'), '--socket', socket, '--pull-policy', 'catalog', '--web', '127.0.0.1:0']
+      const child = spawn(process.execPath, args, {
+        cwd: tmp,
+        env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FAKE_CONTAINERD_'))),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      children.add(child)
+      let stdout = ''
+      let stderr = ''
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('close', (code, signal) => resolve({ code, signal })),
+      )
+      await withTimeout(
+        new Promise<void>((resolve, reject) => {
+          child.stdout!.on('data', () => stdout.includes('listening on') && resolve())
+          void exited.then((e) => reject(new Error(`the packed CLI exited (${JSON.stringify(e)}) before listening; stderr: ${stderr}`)))
+        }),
+        `the packed CLI to listen (stderr: ${stderr})`,
+      )
+      expect(stdout).toMatch(new RegExp(`^listening on unix://${socket}\nweb view at http://127\\.0\\.0\\.1:\\d+/\n`))
+      const page = await fetch(/web view at (\S+)/.exec(stdout)![1]!)
+      expect(await page.text()).toContain('<title>fake-containerd</title>')
 
-    const cri = criClients(`unix://${socket}`)
-    clients.add(cri)
-    const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config: podConfig('packed-pod') }, RPC)
-    expect(pod_sandbox_id).toMatch(/^[0-9a-f]{64}$/)
-    const pause = await cri.image.ImageStatus({ image: { image: 'registry.k8s.io/pause:3.10' }, verbose: false }, RPC)
-    expect(pause.image?.id).toBe(packedCatalogEntry('registry.k8s.io_pause.json', 'registry.k8s.io/pause', '3.10').configDigest)
-    expect(pause.image?.pinned).toBe(true)
+      const cri = criClients(`unix://${socket}`)
+      clients.add(cri)
+      const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config: podConfig('packed-pod') }, RPC)
+      expect(pod_sandbox_id).toMatch(/^[0-9a-f]{64}$/)
+      const pause = await cri.image.ImageStatus({ image: { image: 'registry.k8s.io/pause:3.10' }, verbose: false }, RPC)
+      expect(pause.image?.id).toBe(packedCatalogEntry('registry.k8s.io_pause.json', 'registry.k8s.io/pause', '3.10').configDigest)
+      expect(pause.image?.pinned).toBe(true)
 
-    const { image_ref } = await cri.image.PullImage({ image: { image: 'busybox' } }, RPC)
-    expect(image_ref).toBe(packedCatalogEntry('docker.io_library_busybox.json', 'docker.io/library/busybox', 'latest').configDigest)
+      const { image_ref } = await cri.image.PullImage({ image: { image: 'busybox' } }, RPC)
+      expect(image_ref).toBe(packedCatalogEntry('docker.io_library_busybox.json', 'docker.io/library/busybox', 'latest').configDigest)
 
-    cri.close()
-    child.kill('SIGTERM')
-    expect(await withTimeout(exited, `the packed CLI to exit (stderr: ${stderr})`)).toEqual({ code: 0, signal: null })
-    expect(existsSync(socket)).toBe(false)
-  })
+      cri.close()
+      child.kill('SIGTERM')
+      expect(await withTimeout(exited, `the packed CLI to exit (stderr: ${stderr})`)).toEqual({ code: 0, signal: null })
+      expect(existsSync(socket)).toBe(false)
+    },
+  )
 
   test('the installed library can be imported by path and by package name, and serves Version', async () => {
     // Let `import 'fake-containerd'` resolve to the unpacked package through its exports map.
