@@ -80,6 +80,18 @@ async function main() {
   for (const mode of ['memory', 'state', 'state-sync']) await podBatch(lib, mode)
 }
 
+/** One pod of the batch: RunPodSandbox, CreateContainer, StartContainer. */
+async function startPod(cri, dir, i) {
+  const config = { metadata: { name: `pod-${i}`, namespace: 'bench', uid: `uid-${i}` }, log_directory: join(dir, `pod-${i}`) }
+  const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
+  const { container_id } = await cri.runtime.CreateContainer({
+    pod_sandbox_id,
+    config: { metadata: { name: 'app' }, image: { image: 'busybox' }, command: ['sleep', '3600'], log_path: 'app/0.log' },
+    sandbox_config: config,
+  })
+  await cri.runtime.StartContainer({ container_id })
+}
+
 /**
  * The critest-like batch: 105 pods (RunPodSandbox + CreateContainer + StartContainer), 10 at a time,
  * in memory, with --state, and with --state --state-sync (each answer waits for an fsynced write).
@@ -95,14 +107,7 @@ async function podBatch(lib, mode) {
   const worker = async () => {
     while (next < 105) {
       const i = next++
-      const config = { metadata: { name: `pod-${i}`, namespace: 'bench', uid: `uid-${i}` }, log_directory: join(dir, `pod-${i}`) }
-      const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
-      const { container_id } = await cri.runtime.CreateContainer({
-        pod_sandbox_id,
-        config: { metadata: { name: 'app' }, image: { image: 'busybox' }, command: ['sleep', '3600'], log_path: 'app/0.log' },
-        sandbox_config: config,
-      })
-      await cri.runtime.StartContainer({ container_id })
+      await startPod(cri, dir, i)
     }
   }
   await Promise.all(Array.from({ length: 10 }, worker))
@@ -305,14 +310,7 @@ async function stateWrites(lib) {
   const cri = lib.criClients(f.address)
   await cri.image.PullImage({ image: { image: 'busybox' } })
   for (let i = 0; i < 105; i++) {
-    const config = { metadata: { name: `pod-${i}`, namespace: 'bench', uid: `uid-${i}` }, log_directory: join(dir, `pod-${i}`) }
-    const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
-    const { container_id } = await cri.runtime.CreateContainer({
-      pod_sandbox_id,
-      config: { metadata: { name: 'app' }, image: { image: 'busybox' }, command: ['sleep', '3600'], log_path: 'app/0.log' },
-      sandbox_config: config,
-    })
-    await cri.runtime.StartContainer({ container_id })
+    await startPod(cri, dir, i)
   }
   const full = structuredClone(f.node.store.data)
   cri.close()
