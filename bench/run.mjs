@@ -80,6 +80,18 @@ async function main() {
   for (const mode of ['memory', 'state', 'state-sync']) await podBatch(lib, mode)
 }
 
+/** One pod of the batch: RunPodSandbox, CreateContainer, StartContainer. */
+async function startPod(cri, dir, i) {
+  const config = { metadata: { name: `pod-${i}`, namespace: 'bench', uid: `uid-${i}` }, log_directory: join(dir, `pod-${i}`) }
+  const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
+  const { container_id } = await cri.runtime.CreateContainer({
+    pod_sandbox_id,
+    config: { metadata: { name: 'app' }, image: { image: 'busybox' }, command: ['sleep', '3600'], log_path: 'app/0.log' },
+    sandbox_config: config,
+  })
+  await cri.runtime.StartContainer({ container_id })
+}
+
 /**
  * The critest-like batch: 105 pods (RunPodSandbox + CreateContainer + StartContainer), 10 at a time,
  * in memory, with --state, and with --state --state-sync (each answer waits for an fsynced write).
@@ -95,14 +107,7 @@ async function podBatch(lib, mode) {
   const worker = async () => {
     while (next < 105) {
       const i = next++
-      const config = { metadata: { name: `pod-${i}`, namespace: 'bench', uid: `uid-${i}` }, log_directory: join(dir, `pod-${i}`) }
-      const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
-      const { container_id } = await cri.runtime.CreateContainer({
-        pod_sandbox_id,
-        config: { metadata: { name: 'app' }, image: { image: 'busybox' }, command: ['sleep', '3600'], log_path: 'app/0.log' },
-        sandbox_config: config,
-      })
-      await cri.runtime.StartContainer({ container_id })
+      await startPod(cri, dir, i)
     }
   }
   await Promise.all(Array.from({ length: 10 }, worker))
@@ -225,14 +230,121 @@ async function harnessCost(lib) {
   console.log(`fresh runtime per test (start, clients, first call, close): p50 ${ms(pct(fresh, 50))}, p99 ${ms(pct(fresh, 99))}`)
 }
 
-// `node bench/run.mjs state-sync`: only the pod batch, 5 runs each with and without --state-sync.
+// `node bench/run.mjs state-sync`: only the pod batch, with and without --state-sync, alternated in
+// pairs (PAIRS, default 7) so that load from elsewhere on a shared machine hits both alike; the figure
+// is the median of the pairs' ratios.
 if (process.argv[2] === 'state-sync') {
   const lib = await import(join(root, 'dist/index.js'))
-  const runs = { state: [], 'state-sync': [] }
-  for (let i = 0; i < 5; i++) for (const mode of Object.keys(runs)) runs[mode].push(await podBatch(lib, mode))
-  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-  const [plain, synced] = [median(runs.state), median(runs['state-sync'])]
-  console.log(`median of 5: --state ${ms(plain)}, --state --state-sync ${ms(synced)}: ${(synced / plain).toFixed(2)}×`)
+  const pairs = Number(process.env.PAIRS ?? 7)
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const plain = []
+  const synced = []
+  for (let i = 0; i < pairs; i++) {
+    plain.push(await podBatch(lib, 'state'))
+    synced.push(await podBatch(lib, 'state-sync'))
+  }
+  const ratios = synced.map((s, i) => s / plain[i])
+  console.log(
+    `median of ${pairs} pairs: --state ${ms(median(plain))}, --state --state-sync ${ms(median(synced))}; ` +
+      `ratio per pair ${ratios.map((r) => r.toFixed(2)).join(' ')}: median ${median(ratios).toFixed(2)}×`,
+  )
+  process.exit(0)
+}
+/**
+ * `node bench/run.mjs version-under-sync`: Version latency while 10 clients create and remove pods
+ * with --state --state-sync (each of their answers waits for an fsynced write), against the same
+ * server idle. Version changes nothing, so it need not wait for the writes of others.
+ */
+async function versionUnderSync(lib) {
+  const dir = mkdtempSync(join(tmpdir(), 'fc-bench-'))
+  const f = await lib.startFakeContainerd({ state: join(dir, 'state.json'), stateSync: true })
+  const cri = lib.criClients(f.address)
+  const probe = lib.criClients(f.address)
+  const versions = async (n) => {
+    const lat = []
+    for (let i = 0; i < n; i++) {
+      const s = performance.now()
+      await probe.runtime.Version({ version: '' })
+      lat.push(performance.now() - s)
+    }
+    return lat.sort((a, b) => a - b)
+  }
+  await versions(200)
+  const idle = await versions(1000)
+  let stop = false
+  let writes = 0
+  const writer = async (w) => {
+    for (let i = 0; !stop; i++) {
+      const config = { metadata: { name: `w${w}-${i}`, namespace: 'bench', uid: `w${w}-${i}` } }
+      const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
+      await cri.runtime.StopPodSandbox({ pod_sandbox_id })
+      await cri.runtime.RemovePodSandbox({ pod_sandbox_id })
+      writes += 3
+    }
+  }
+  const load = Promise.all(Array.from({ length: 10 }, (_, w) => writer(w)))
+  const t0 = performance.now()
+  const busy = await versions(1000)
+  const secs = (performance.now() - t0) / 1000
+  stop = true
+  await load
+  console.log(
+    `Version with --state-sync: idle p50 ${ms(pct(idle, 50))}, p99 ${ms(pct(idle, 99))}; while 10 clients make ` +
+      `${Math.round(writes / secs)} synced changes/s (${f.node.store.writes} writes): p50 ${ms(pct(busy, 50))}, p99 ${ms(pct(busy, 99))}`,
+  )
+  cri.close()
+  probe.close()
+  await f.close()
+  rmSync(dir, { recursive: true, force: true })
+}
+
+/**
+ * `node bench/run.mjs state-writes`: what --state-sync adds to the 105-pod batch, measured apart from
+ * the calls: its clients wait in step for each group's write, so the batch grows by the time of its
+ * ~35 writes one after another (text, temp file, fsync, rename, directory fsync) as the state grows to
+ * that of 105 pods. Less sensitive to other load than the batch itself; median of 7 runs.
+ */
+async function stateWrites(lib) {
+  const dir = mkdtempSync(join(tmpdir(), 'fc-bench-'))
+  const f = await lib.startFakeContainerd()
+  const cri = lib.criClients(f.address)
+  await cri.image.PullImage({ image: { image: 'busybox' } })
+  for (let i = 0; i < 105; i++) {
+    await startPod(cri, dir, i)
+  }
+  const full = structuredClone(f.node.store.data)
+  cri.close()
+  await f.close()
+  const { StateStore } = await import(join(root, 'dist/store/store.js'))
+  const ids = Object.keys(full.containers)
+  const states = Array.from({ length: 35 }, (_, k) => ({
+    ...full,
+    containers: Object.fromEntries(ids.slice(0, Math.ceil((ids.length * (k + 1)) / 35)).map((id) => [id, full.containers[id]])),
+  }))
+  const times = []
+  for (let run = 0; run < 7; run++) {
+    const store = await StateStore.open(join(dir, `state-${run}.json`), () => states[0], { sync: true })
+    const t0 = performance.now()
+    for (const state of states) {
+      store.replace(state)
+      await store.durable()
+    }
+    times.push(performance.now() - t0)
+    await store.close()
+  }
+  times.sort((a, b) => a - b)
+  console.log(
+    `35 synced writes of a state growing to 105 pods (${JSON.stringify(full).length} bytes): median ${ms(times[3])}, min ${ms(times[0])}`,
+  )
+  rmSync(dir, { recursive: true, force: true })
+}
+
+if (process.argv[2] === 'state-writes') {
+  await stateWrites(await import(join(root, 'dist/index.js')))
+  process.exit(0)
+}
+if (process.argv[2] === 'version-under-sync') {
+  await versionUnderSync(await import(join(root, 'dist/index.js')))
   process.exit(0)
 }
 await main()

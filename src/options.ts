@@ -16,8 +16,9 @@ export interface FakeContainerdOptions {
   /**
    * With `state`: answer a change only once it is on disk (written, fsynced, renamed, directory
    * fsynced; concurrent calls share one write), so that a crash loses nothing acknowledged.
-   * Default false: it costs the 105-pod batch 1.55–1.72× on an idle machine (`node bench/run.mjs
-   * state-sync`), past the 1.5× a default may cost.
+   * Default false: each group of calls waits for two fsyncs, whose cost follows the disk's fsync
+   * latency (`node bench/run.mjs state-writes`: ~130 ms on the 105-pod batch's ~385 ms on a quiet
+   * disk, far more on a busy one), so the 1.5× a default may cost is not assured.
    */
   stateSync?: boolean
   /** The pause image every sandbox runs. */

@@ -88,6 +88,17 @@ export interface Durability {
   durable(): Promise<void>
 }
 
+/**
+ * Calls whose answer tells nothing of the node's state (the runtime's name and version, health):
+ * they never wait for the file, so that a kubelet's Version probe is answered at once however many
+ * changes are being written (bench/run.mjs version-under-sync).
+ */
+const READS_NO_STATE = new Set([
+  'runtime.v1.RuntimeService/Version',
+  'containerd.services.version.v1.Version/Version',
+  'grpc.health.v1.Health/Check',
+])
+
 export interface AdapterDeps {
   open: OpenCalls
   log: Logger
@@ -102,13 +113,14 @@ export function adapt(
   impl: unknown,
   deps: AdapterDeps,
 ): grpc.UntypedServiceImplementation {
-  const { open, log, faults, journal, durability } = deps
-  /** Waits, when there is anything to wait for, until the changes made so far are on disk. */
-  const settle = async (): Promise<void> => {
-    if (durability && !durability.clean) await durability.durable()
-  }
+  const { open, log, faults, journal } = deps
   const handlers: grpc.UntypedServiceImplementation = {}
   for (const [method, def] of Object.entries(definition)) {
+    const durability = READS_NO_STATE.has(`${serviceName}/${method}`) ? undefined : deps.durability
+    /** Waits, when there is anything to wait for, until the changes made so far are on disk. */
+    const settle = async (): Promise<void> => {
+      if (durability && !durability.clean) await durability.durable()
+    }
     const fn = (impl as Record<string, unknown>)[method]
     if (typeof fn !== 'function') throw new Error(`${serviceName}/${method} has no implementation`)
     if (def.requestStream && !def.responseStream) throw new Error(`${serviceName}/${method}: client-only streaming is not wired yet`)

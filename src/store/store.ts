@@ -7,7 +7,7 @@
 // server off the same file.
 import { Low, Memory, type Adapter } from 'lowdb'
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { open, readFile, rename } from 'node:fs/promises'
+import { open, readFile, rename, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { migrate } from './migrate.js'
 import { SCHEMA_VERSION, type NodeState } from './schema.js'
@@ -19,18 +19,21 @@ const COALESCE_MS = 20
 /** Where the state is written before it is renamed over the file (lowdb's steno used the same name). */
 const tempOf = (path: string): string => join(dirname(path), `.${basename(path)}.tmp`)
 
-/** Forces a file's (or a directory's) data to the disk. */
-async function fsyncPath(path: string, flags: string): Promise<void> {
-  const handle = await open(path, flags)
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
+/**
+ * The state as the file holds it: JSON without indentation, which takes a third less time to make
+ * and to write than indented JSON, and is written once for every group of calls with --state-sync
+ * (`jq . state.json` shows it indented).
+ */
+const serialise = (state: NodeState): string => JSON.stringify(state)
 
-/** The state file as lowdb reads and writes it: JSON, written whole to a temp file and renamed; fsynced with `sync`. */
+/**
+ * The state file as lowdb reads and writes it: JSON, written whole to a temp file and renamed. With
+ * `sync` the temp file is fsynced before the rename and the directory after it (the rename is durable
+ * only then); the directory stays open between writes, which saves two system calls a write.
+ */
 class StateFile implements Adapter<NodeState> {
+  #dir: FileHandle | undefined
+
   constructor(
     readonly path: string,
     readonly sync: boolean,
@@ -48,7 +51,7 @@ class StateFile implements Adapter<NodeState> {
   }
 
   async write(data: NodeState): Promise<void> {
-    await this.writeText(JSON.stringify(data, null, 2))
+    await this.writeText(serialise(data))
   }
 
   async writeText(text: string): Promise<void> {
@@ -61,7 +64,12 @@ class StateFile implements Adapter<NodeState> {
       await handle.close()
     }
     await rename(temp, this.path)
-    if (this.sync) await fsyncPath(dirname(this.path), 'r')
+    if (this.sync) await (this.#dir ??= await open(dirname(this.path), 'r')).sync()
+  }
+
+  async close(): Promise<void> {
+    await this.#dir?.close()
+    this.#dir = undefined
   }
 }
 
@@ -118,7 +126,10 @@ export class StateStore {
   #db: Low<NodeState>
   #file: StateFile | undefined
   #lock: string | undefined
+  /** The coalescing timer of writes nobody waits for. */
   #timer: NodeJS.Timeout | undefined
+  /** A write about to start for calls waiting on it (the next turn of the event loop). */
+  #soon: NodeJS.Immediate | undefined
   /** Changes made so far, and how many of them the file holds. */
   #version = 0
   #written = 0
@@ -222,8 +233,9 @@ export class StateStore {
       clearTimeout(this.#timer)
       this.#timer = undefined
     }
-    // Start on the next turn, so that calls finishing in this one join the write.
-    if (this.#writing === undefined) this.#timer = setTimeout(() => void this.#kick(), 0)
+    // Start once the calls whose requests came in with this one have run, so that they join the
+    // write; setImmediate, not setTimeout(0), which waits a millisecond more for each group.
+    if (this.#writing === undefined && this.#soon === undefined) this.#soon = setImmediate(() => void this.#kick())
     return wait
   }
 
@@ -234,12 +246,15 @@ export class StateStore {
 
   /** Writes until the file holds every change, one write at a time. */
   async #kick(): Promise<void> {
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
+    if (this.#soon !== undefined) clearImmediate(this.#soon)
+    this.#soon = undefined
     if (this.#writing || !this.#file) return
     while (this.#written < this.#version) {
       this.beforeWrite()
       const version = this.#version
-      const text = JSON.stringify(this.#db.data, null, 2)
+      const text = serialise(this.#db.data)
       this.writes++
       let failure: Error | undefined
       this.#writing = this.#file.writeText(text).catch((err: unknown) => {
@@ -270,6 +285,8 @@ export class StateStore {
     await this.flush()
     this.#closed = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
+    if (this.#soon !== undefined) clearImmediate(this.#soon)
+    await this.#file?.close()
     if (this.#lock !== undefined) rmSync(this.#lock, { force: true })
     this.#lock = undefined
   }

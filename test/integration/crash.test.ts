@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import { criClients, type CriClients } from '../../src/client.js'
+import { containerConfig, podConfig, runContainer, runPod } from '../helpers.js'
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js')
 const RPC = { deadline: 10_000 }
@@ -192,6 +193,41 @@ describe('--state --state-sync under kill -9', () => {
     expect(problems).toEqual([])
     // The load did make changes for the rounds to check.
     expect(acknowledged).toBeGreaterThan(ROUNDS)
+  })
+
+  test('files an ExecSync wrote are there after a kill -9 right after it answered: in the writable layer and in a bind mount', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-files-'))
+    dirs.push(dir)
+    const state = join(dir, 'state.json')
+    const socket = join(dir, 'containerd.sock')
+    const volume = join(dir, 'volume')
+    mkdirSync(volume)
+    const first = await startCli(state, socket)
+    const pod = podConfig('files', { log_directory: join(dir, 'logs') })
+    const mounts = [{ container_path: '/data', host_path: volume }]
+    const id = await runContainer(
+      first.cri,
+      await runPod(first.cri, pod),
+      pod,
+      containerConfig('app', { command: ['sleep', '3600'], mounts, log_path: 'app.log' }),
+    )
+    const script = 'echo layer > /layer.txt && mkdir -p /var/lib/app && echo nested > /var/lib/app/db && echo volume > /data/v.txt'
+    const { exit_code } = await first.cri.runtime.ExecSync({ container_id: id, cmd: ['sh', '-c', script], timeout: 5 }, RPC)
+    expect(exit_code).toBe(0)
+    // Killed the moment the answer is in: nothing after it could have saved anything.
+    first.child.kill('SIGKILL')
+    await first.exited
+    first.cri.close()
+    const second = await startCli(state, socket)
+    const cat = async (path: string): Promise<string> =>
+      String((await second.cri.runtime.ExecSync({ container_id: id, cmd: ['cat', path], timeout: 5 }, RPC)).stdout)
+    expect(await cat('/layer.txt')).toBe('layer\n')
+    expect(await cat('/var/lib/app/db')).toBe('nested\n')
+    expect(await cat('/data/v.txt')).toBe('volume\n')
+    expect(readFileSync(join(volume, 'v.txt'), 'utf8')).toBe('volume\n')
+    second.cri.close()
+    second.child.kill('SIGTERM')
+    await second.exited
   })
 
   test('a second server on the same state file is refused while the first runs; a crashed one leaves nothing in the way', async () => {

@@ -92,6 +92,8 @@ describe('pathological patterns do not stall other clients (#17)', () => {
     ['grep -E', `echo ${EVIL} | grep -E '(a+)+$' || echo no`, 'no\n'],
     ['grep (BRE)', `echo ${EVIL} | grep '\\(a\\+\\)\\+$' || echo no`, 'no\n'],
     ['awk', `echo ${EVIL} | awk '/(a+)+$/ { print "hit" } END { print "end" }'`, 'end\n'],
+    ['awk -F (field splitting)', `echo ${EVIL} | awk -F '(a+)+$' '{ print NF, $1 }'`, `1 ${EVIL}\n`],
+    ['awk split()', `echo x${A(34)}by${EVIL} | awk '{ n = split($0, p, /(a+)+b/); print n, p[2] }'`, `2 y${EVIL}\n`],
     ['sed -E', `echo ${EVIL} | sed -E 's/(a+)+$/x/'`, `${EVIL}\n`],
     ['sed (BRE)', `echo ${EVIL} | sed 's/\\(a*\\)*$/x/'`, `${EVIL}x\n`],
     ['expr', `expr ${A(34)} : '\\(a*\\)*b'`, '\n'],
@@ -124,6 +126,8 @@ describe('pathological patterns do not stall other clients (#17)', () => {
     ['grep -o on a 32 KiB line', `${A32K}; echo $x | grep -o 'a.*z\\|a' | wc -l`],
     ['sed s///g on a 32 KiB line', `${A32K}; echo $x | sed 's/a.*z\\|a/b/g' | wc -c`],
     ['awk gsub on a 32 KiB line', `${A32K}; echo $x | awk '{ print gsub(/a.*z|a/, "b") }'`],
+    ['awk -F field splitting of a 32 KiB line', `${A32K}; echo $x | awk -F 'a.*z|a' '{ print NF }'`],
+    ['awk split() of a 32 KiB line', `${A32K}; echo $x | awk '{ print split($0, p, /a.*z|a/) }'`],
   ])('%s: ExecSync times out as asked, and Version is answered all along', async (_name, script) => {
     const { result, versionsDuring } = await underAttack(() =>
       attacker.runtime.ExecSync({ container_id: container, cmd: ['sh', '-c', script], timeout: 2 }).then(

@@ -144,6 +144,13 @@ export class Interpreter {
     return this.#fields
   }
 
+  /** Splits $0 unless it is split already, yielding as it goes: expressions call it before they read fields or NF. */
+  async #fieldsReady(): Promise<void> {
+    if (this.#fields) return
+    const parts = await this.splitYielding(this.text(this.#record), this.str('FS'))
+    this.#fields ??= [UNINIT, ...parts.map(strnum)]
+  }
+
   field(i: number): V {
     if (i < 0) throw new AwkRuntimeError('Access to negative field')
     if (i === 0) return this.#record
@@ -174,24 +181,44 @@ export class Interpreter {
       .join(this.str('OFS'))
   }
 
-  /** Splits text as FS does: " " on runs of blanks (trimmed), one other character literally, else a regex. */
+  /** Splits text as FS does (see #splitting); at once, for the few places that need fields synchronously. */
   split(text: string, sep: string | Matcher): string[] {
+    const parts: string[] = []
+    for (const _ of this.#splitting(text, sep, parts));
+    return parts
+  }
+
+  /**
+   * The same, yielding to the event loop every few ms between regex matches: finding each match
+   * can rescan the rest of the line (FS="a.*z|a" on a long line of a's is quadratic, as gsub is).
+   */
+  async splitYielding(text: string, sep: string | Matcher): Promise<string[]> {
+    const parts: string[] = []
+    for (const _ of this.#splitting(text, sep, parts)) await this.#turn()
+    return parts
+  }
+
+  /**
+   * Splits text as FS does into `parts`: " " on runs of blanks (trimmed), one other character
+   * literally, else a regex (src/patterns: bounded per match); it pauses after each match.
+   */
+  *#splitting(text: string, sep: string | Matcher, parts: string[]): Generator<void> {
     if (sep === ' ') {
       const t = text.replace(/^[ \t\n]+|[ \t\n]+$/g, '')
-      return t === '' ? [] : t.split(/[ \t\n]+/)
+      if (t !== '') parts.push(...t.split(/[ \t\n]+/))
+      return
     }
-    if (text === '') return []
-    if (typeof sep === 'string' && sep.length === 1 && sep !== '\\') return text.split(sep)
+    if (text === '') return
+    if (typeof sep === 'string' && sep.length === 1 && sep !== '\\') return void parts.push(...text.split(sep))
     const re = typeof sep === 'string' ? this.regex(sep) : sep
-    const parts: string[] = []
     let from = 0
-    for (const m of re.all(text)) {
+    for (const m of re.matches(text)) {
+      yield
       if (m[0] === '') continue
       parts.push(text.slice(from, m.index))
       from = m.index + m[0].length
     }
     parts.push(text.slice(from))
-    return parts
   }
 
   regex(src: string): Matcher {
@@ -377,9 +404,14 @@ export class Interpreter {
   // ---- expressions ----
 
   async #assign(lv: Expr, v: V): Promise<V> {
-    if (lv.k === 'var') this.set(lv.name, v)
-    else if (lv.k === 'field') this.setField(Math.trunc(toNum(await this.eval(lv.e))), v)
-    else if (lv.k === 'idx') this.array(lv.name).set(await this.#key(lv.subs), v)
+    if (lv.k === 'var') {
+      if (lv.name === 'NF') await this.#fieldsReady()
+      this.set(lv.name, v)
+    } else if (lv.k === 'field') {
+      const i = Math.trunc(toNum(await this.eval(lv.e)))
+      if (i > 0) await this.#fieldsReady()
+      this.setField(i, v)
+    } else if (lv.k === 'idx') this.array(lv.name).set(await this.#key(lv.subs), v)
     return v
   }
 
@@ -407,9 +439,13 @@ export class Interpreter {
       case 're':
         return this.regex(e.src).test(this.text(this.#record)) ? 1 : 0
       case 'var':
+        if (e.name === 'NF') await this.#fieldsReady()
         return this.get(e.name)
-      case 'field':
-        return this.field(Math.trunc(toNum(await this.eval(e.e))))
+      case 'field': {
+        const i = Math.trunc(toNum(await this.eval(e.e)))
+        if (i > 0) await this.#fieldsReady()
+        return this.field(i)
+      }
       case 'idx': {
         const arr = this.array(e.name)
         const key = await this.#key(e.subs)
@@ -540,7 +576,7 @@ export class Interpreter {
         const target = args[1]
         if (target?.k !== 'var') throw new AwkRuntimeError('Not an array')
         const sep = args[2] ? (args[2].k === 're' ? this.regex(args[2].src) : await str(2)) : this.str('FS')
-        const parts = this.split(s, sep)
+        const parts = await this.splitYielding(s, sep)
         const arr = this.array(target.name)
         arr.clear()
         parts.forEach((p, i) => arr.set(String(i + 1), strnum(p)))
