@@ -236,7 +236,7 @@ export class ImageTransfer {
     if (own && !matches(platform, own)) return
     const diffIds = ((JSON.parse(config.toString('utf8')) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? []) as string[]
     const layers = m.layers ?? []
-    if (diffIds.length !== layers.length) throw new RuntimeError('Unknown', 'number of layers and diffIDs don\'t match: unknown')
+    if (diffIds.length !== layers.length) throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)
     let parent = ''
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i] as Descriptor
@@ -247,7 +247,7 @@ export class ImageTransfer {
         try {
           const applied = await applyLayer(content, snapshots, namespace, { media_type: layer.mediaType, digest: layer.digest }, { snapshotter, namespace, key })
           if (applied.digest !== diffIds[i]) {
-            throw new RuntimeError('Unknown', `wrong diff id ${applied.digest} calculated on extraction, want ${diffIds[i]}: unknown`)
+            throw new RuntimeError('Unknown', `wrong diff id calculated on extraction ${JSON.stringify(diffIds[i])}`)
           }
           snapshots.commit(snapshotter, namespace, chain, key, {}, '', lease)
         } catch (err) {
