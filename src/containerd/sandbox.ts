@@ -47,34 +47,21 @@ function info(m: Sandbox__Output | null): SandboxInfo {
 export function sandboxStoreService(node: Node): Implementation<StoreHandlers> {
   const records = node.sandboxRecords
   return {
-    Create: (req, ctx) => {
-      const s = info(req.sandbox)
-      if (!req.sandbox?.created_at || !req.sandbox.updated_at) {
-        throw invalidArgument('sandbox.CreatedAt and sandbox.UpdatedAt must be set: invalid argument')
-      }
-      return { sandbox: message(records.create(namespaceOf(ctx), s)) }
-    },
+    Create: (req, ctx) => ({ sandbox: message(records.create(namespaceOf(ctx), info(req.sandbox))) }),
     Update: (req, ctx) => ({ sandbox: message(records.update(namespaceOf(ctx), info(req.sandbox), req.fields)) }),
     Delete: (req, ctx) => {
-      records.delete(namespaceOf(ctx), requireId(req.sandbox_id))
+      records.delete(namespaceOf(ctx), req.sandbox_id)
       return {}
     },
     List: (_req, ctx) => ({ list: records.list(namespaceOf(ctx)).map(message) }),
-    Get: (req, ctx) => ({ sandbox: message(records.get(namespaceOf(ctx), requireId(req.sandbox_id))) }),
+    Get: (req, ctx) => ({ sandbox: message(records.get(namespaceOf(ctx), req.sandbox_id)) }),
   }
-}
-
-function requireId(id: string): string {
-  if (id === '') throw invalidArgument('sandbox ID must not be empty: invalid argument')
-  return id
 }
 
 export function sandboxControllerService(node: Node): Implementation<ControllerHandlers> {
   const records = node.sandboxRecords
-  /** Every controller call names a sandbox and its sandboxer. */
+  /** Every controller call names its sandboxer, which is looked up first (controller_service.go's getController). */
   const target = (req: { sandbox_id: string; sandboxer: string }): string => {
-    requireId(req.sandbox_id)
-    if (req.sandboxer === '') throw invalidArgument('sandboxer is required: invalid argument')
     records.checkSandboxer(req.sandboxer)
     return req.sandbox_id
   }

@@ -205,15 +205,19 @@ describe('Sandbox Store and Controller', () => {
     expect((await grpcError(ctr.sandboxStore.Get({ sandbox_id: pod }, k8s))).code).toBe(5)
   })
 
-  test('a record of its own: Create (times required), Update by field, controller Start/Stop/Wait, Delete; wrong calls', async () => {
-    const now = { seconds: String(Math.floor(Date.now() / 1000)), nanos: 0 }
-    const sandbox = { sandbox_id: 'own', runtime: { name: 'io.containerd.runc.v2' }, labels: { a: '1' }, created_at: now, updated_at: now, sandboxer: 'shim' }
-    const noTimes = await grpcError(ctr.sandboxStore.Create({ sandbox: { ...sandbox, created_at: null } }))
-    expect(noTimes.code).toBe(3)
-    await ctr.sandboxStore.Create({ sandbox })
-    expect((await grpcError(ctr.sandboxStore.Create({ sandbox }))).code).toBe(6)
+  test('a record of its own: Create (the store stamps the times), Update by field, controller Start/Stop/Wait, Delete; wrong calls', async () => {
+    expect((await grpcError(ctr.sandboxStore.Get({ sandbox_id: 'own' }))).details).toBe('no sandbox buckets: not found')
+    const sandbox = { sandbox_id: 'own', runtime: { name: 'io.containerd.runc.v2' }, labels: { a: '1' }, sandboxer: 'shim' }
+    const created = (await ctr.sandboxStore.Create({ sandbox })).sandbox!
+    expect(Number(created.created_at?.seconds)).toBeGreaterThan(0)
+    const dup = await grpcError(ctr.sandboxStore.Create({ sandbox }))
+    expect([dup.code, dup.details]).toEqual([6, 'write error: sandbox bucket "own" already exists: already exists'])
+    const badId = await grpcError(ctr.sandboxStore.Create({ sandbox: { ...sandbox, sandbox_id: 'no way' } }))
+    expect([badId.code, badId.details]).toEqual([3, 'failed to validate sandbox: invalid sandbox ID: identifier "no way" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: invalid argument'])
     const updated = await ctr.sandboxStore.Update({ sandbox: { ...sandbox, labels: { b: '2' } }, fields: ['labels.b'] })
     expect(updated.sandbox?.labels).toEqual({ a: '1', b: '2' })
+    const immutable = await grpcError(ctr.sandboxStore.Update({ sandbox: { ...sandbox, runtime: { name: 'other' } }, fields: [] }))
+    expect([immutable.code, immutable.details]).toEqual([3, 'sandbox.Runtime.Name field is immutable: invalid argument'])
     const ids = { sandbox_id: 'own', sandboxer: 'shim' }
     const started = await ctr.sandboxController.Start(ids)
     expect(Number(started.pid)).toBeGreaterThan(0)
@@ -222,11 +226,12 @@ describe('Sandbox Store and Controller', () => {
     await ctr.sandboxController.Stop({ ...ids, timeout_secs: 0 })
     expect((await waited).exit_status).toBe(0)
     const empty = await grpcError(ctr.sandboxController.Status({ sandbox_id: 'own', sandboxer: '', verbose: false }))
-    expect([empty.code, empty.details]).toEqual([3, 'sandboxer is required: invalid argument'])
+    expect([empty.code, empty.details]).toEqual([3, 'invalid argument: sandbox controller name can not be empty'])
     const unknown = await grpcError(ctr.sandboxController.Status({ sandbox_id: 'own', sandboxer: 'vm', verbose: false }))
-    expect([unknown.code, unknown.details]).toEqual([5, 'failed to get sandbox controller by vm: not found'])
+    expect([unknown.code, unknown.details]).toEqual([5, 'not found: failed to get sandbox controller by vm'])
+    expect((await grpcError(ctr.sandboxStore.Get({ sandbox_id: 'other' }))).details).toBe('bucket "other" not found: not found')
     await ctr.sandboxStore.Delete({ sandbox_id: 'own' })
-    expect((await grpcError(ctr.sandboxStore.Get({ sandbox_id: 'own' }))).details).toBe('sandbox "own": not found')
+    expect((await grpcError(ctr.sandboxStore.Delete({ sandbox_id: 'own' }))).details).toBe('no sandbox buckets: not found')
   })
 
   test('sandbox events: /sandboxes/create, /sandboxes/start, /sandboxes/exit', async () => {
@@ -235,8 +240,7 @@ describe('Sandbox Store and Controller', () => {
     sub.on('data', (e: { topic: string }) => topics.push(e.topic))
     sub.on('error', () => {})
     await new Promise((r) => setTimeout(r, 100))
-    const now = { seconds: '1', nanos: 0 }
-    await ctr.sandboxStore.Create({ sandbox: { sandbox_id: 'ev', runtime: { name: 'io.containerd.runc.v2' }, created_at: now, updated_at: now } })
+    await ctr.sandboxStore.Create({ sandbox: { sandbox_id: 'ev', runtime: { name: 'io.containerd.runc.v2' } } })
     await ctr.sandboxController.Start({ sandbox_id: 'ev', sandboxer: 'shim' })
     await ctr.sandboxController.Stop({ sandbox_id: 'ev', sandboxer: 'shim', timeout_secs: 0 })
     await eventually(() => (topics.length === 3 ? true : undefined), 'three sandbox events')

@@ -4,8 +4,9 @@
 // the pod's container record, so CRI, ctr and the Sandbox API see the same pod. Records made through
 // the Store API in other namespaces are kept by this part for the server's life (not in the state).
 import type { ContainerRecord, StoredAny } from '../../store/schema.js'
-import { RuntimeError, invalidArgument, notFound } from '../errors.js'
+import { RuntimeError, invalidArgument, notFound, wrap } from '../errors.js'
 import { CRI_NAMESPACE } from '../metadata/images.js'
+import { validateIdentifier } from '../metadata/namespaces.js'
 import type { Sandboxes } from '../cri/sandboxes.js'
 import type { SandboxRecord } from '../cri/records.js'
 import { nowString } from '../time.js'
@@ -40,7 +41,6 @@ export interface SandboxHost {
 
 const CRI_METADATA_TYPE = 'github.com/containerd/cri/pkg/store/sandbox/Metadata'
 export const SANDBOXERS = ['podsandbox', 'shim'] as const
-const ID = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/
 
 /** A sandbox made through the Store API, and its controller state. */
 interface OwnSandbox {
@@ -64,19 +64,21 @@ export class SandboxRecords {
   get(namespace: string, id: string): SandboxInfo {
     const found = this.#cri(namespace, id)
     if (found) return criInfo(found)
-    const own = this.#own.get(`${namespace}\0${id}`)
-    if (!own) throw notFound(`sandbox ${JSON.stringify(id)}: not found`)
-    return own.info
+    return this.#stored(namespace, id).info
   }
 
+  /** Create (core/metadata/sandbox.go): the store stamps both times itself. */
   create(namespace: string, info: SandboxInfo): SandboxInfo {
-    if (!ID.test(info.id)) throw invalidArgument(`invalid sandbox ID ${JSON.stringify(info.id)}: invalid argument`)
-    if (info.runtime.name === '') throw invalidArgument('sandbox.Runtime.Name must be set: invalid argument')
+    try {
+      validateIdentifier(info.id)
+    } catch (err) {
+      throw wrap(err, 'failed to validate sandbox: invalid sandbox ID')
+    }
     if (this.#cri(namespace, info.id) || this.#own.has(`${namespace}\0${info.id}`)) {
-      throw new RuntimeError('AlreadyExists', `sandbox ${JSON.stringify(info.id)}: already exists`)
+      throw new RuntimeError('AlreadyExists', `write error: sandbox bucket ${JSON.stringify(info.id)} already exists: already exists`)
     }
     const now = nowString()
-    const stored = { ...info, createdAt: info.createdAt || now, updatedAt: info.updatedAt || now }
+    const stored = { ...info, createdAt: now, updatedAt: now }
     this.#own.set(`${namespace}\0${info.id}`, { info: stored, pid: 0, ready: false, exits: [] })
     this.host.emit(namespace, '/sandboxes/create', 'containerd.events.SandboxCreate', { sandbox_id: info.id })
     return stored
@@ -84,12 +86,12 @@ export class SandboxRecords {
 
   /** Update by field paths (labels, extensions, spec, runtime, labels.K, extensions.K; none = all four). */
   update(namespace: string, info: SandboxInfo, fields: readonly string[]): SandboxInfo {
-    const own = this.#own.get(`${namespace}\0${info.id}`)
-    if (!own) {
-      if (this.#cri(namespace, info.id)) {
-        throw new RuntimeError('FailedPrecondition', `sandbox ${JSON.stringify(info.id)} is a CRI pod; change it through CRI: failed precondition`)
-      }
-      throw notFound(`sandbox ${JSON.stringify(info.id)}: not found`)
+    if (this.#cri(namespace, info.id)) {
+      throw new RuntimeError('FailedPrecondition', `sandbox ${JSON.stringify(info.id)} is a CRI pod; change it through CRI: failed precondition`)
+    }
+    const own = this.#stored(namespace, info.id)
+    if (fields.length === 0 && own.info.runtime.name !== info.runtime.name) {
+      throw invalidArgument('sandbox.Runtime.Name field is immutable: invalid argument')
     }
     const next = { ...own.info, labels: { ...own.info.labels }, extensions: { ...own.info.extensions } }
     for (const f of fields.length ? fields : ['labels', 'extensions', 'spec', 'runtime']) {
@@ -100,6 +102,7 @@ export class SandboxRecords {
       else if (f.startsWith('labels.')) setOrDelete(next.labels, f.slice(7), info.labels[f.slice(7)])
       else if (f.startsWith('extensions.')) setOrDelete(next.extensions, f.slice(11), info.extensions[f.slice(11)])
       else throw invalidArgument(`cannot update ${JSON.stringify(f)} field on sandbox ${JSON.stringify(info.id)}: invalid argument`)
+      // (labels.K and extensions.K set the key to the given value, as containerd's store does.)
     }
     next.updatedAt = nowString()
     own.info = next
@@ -110,15 +113,15 @@ export class SandboxRecords {
     if (this.#cri(namespace, id)) {
       throw new RuntimeError('FailedPrecondition', `sandbox ${JSON.stringify(id)} is a CRI pod; remove it with RemovePodSandbox: failed precondition`)
     }
-    if (!this.#own.delete(`${namespace}\0${id}`)) throw notFound(`sandbox ${JSON.stringify(id)}: not found`)
+    if (!this.#anyIn(namespace)) throw notFound('no sandbox buckets: not found')
+    if (!this.#own.delete(`${namespace}\0${id}`)) throw notFound(`failed to delete sandbox ${JSON.stringify(id)}: not found`)
   }
 
   // The controller --------------------------------------------------------------------------
 
   checkSandboxer(sandboxer: string): void {
-    if (!(SANDBOXERS as readonly string[]).includes(sandboxer)) {
-      throw notFound(`failed to get sandbox controller by ${sandboxer}: not found`)
-    }
+    if (sandboxer === '') throw invalidArgument('invalid argument: sandbox controller name can not be empty')
+    if (!(SANDBOXERS as readonly string[]).includes(sandboxer)) throw notFound(`not found: failed to get sandbox controller by ${sandboxer}`)
   }
 
   status(namespace: string, id: string): SandboxStatus {
@@ -195,9 +198,20 @@ export class SandboxRecords {
   }
 
   #ownOf(namespace: string, id: string): OwnSandbox {
+    return this.#stored(namespace, id)
+  }
+
+  /** A record of the Store, with the metadata store's errors when it is not there. */
+  #stored(namespace: string, id: string): OwnSandbox {
     const own = this.#own.get(`${namespace}\0${id}`)
-    if (!own) throw notFound(`sandbox ${JSON.stringify(id)}: not found`)
-    return own
+    if (own) return own
+    if (!this.#anyIn(namespace)) throw notFound('no sandbox buckets: not found')
+    throw notFound(`bucket ${JSON.stringify(id)} not found: not found`)
+  }
+
+  /** Whether the namespace has a sandbox bucket (any sandbox, CRI pods included). */
+  #anyIn(namespace: string): boolean {
+    return this.list(namespace).length > 0
   }
 }
 
