@@ -26,8 +26,14 @@ import type { TasksDefinition, TasksHandlers } from './generated/containerd/serv
 import type { VersionDefinition, VersionHandlers } from './generated/containerd/services/version/v1/Version.js'
 import type { StreamingDefinition, StreamingHandlers } from './generated/containerd/services/streaming/v1/Streaming.js'
 import type { TransferDefinition, TransferHandlers } from './generated/containerd/services/transfer/v1/Transfer.js'
-import type { StoreDefinition as SandboxStoreDefinition, StoreHandlers as SandboxStoreHandlers } from './generated/containerd/services/sandbox/v1/Store.js'
-import type { ControllerDefinition as SandboxControllerDefinition, ControllerHandlers as SandboxControllerHandlers } from './generated/containerd/services/sandbox/v1/Controller.js'
+import type {
+  StoreDefinition as SandboxStoreDefinition,
+  StoreHandlers as SandboxStoreHandlers,
+} from './generated/containerd/services/sandbox/v1/Store.js'
+import type {
+  ControllerDefinition as SandboxControllerDefinition,
+  ControllerHandlers as SandboxControllerHandlers,
+} from './generated/containerd/services/sandbox/v1/Controller.js'
 import type { HealthDefinition, HealthHandlers } from './generated/grpc/health/v1/Health.js'
 
 /**

@@ -84,7 +84,8 @@ export class StreamManager {
 
   get(namespace: string, id: string): Stream {
     const stream = this.#streams.get(`${namespace}\0${id}`)
-    if (!stream) throw new RuntimeError('NotFound', `stream ${JSON.stringify(id)} is not open in namespace ${JSON.stringify(namespace)}: not found`)
+    if (!stream)
+      throw new RuntimeError('NotFound', `stream ${JSON.stringify(id)} is not open in namespace ${JSON.stringify(namespace)}: not found`)
     return stream
   }
 }
@@ -108,7 +109,9 @@ export function streamingService(node: Node): Implementation<StreamingHandlers> 
       if (first.done) return
       const init = first.value as AnyMessage
       if (anyType(init) !== STREAM_INIT) {
-        throw invalidArgument(`the first message of a stream must be a ${STREAM_INIT}, not ${init.type_url || 'an Any without a type'}: invalid argument`)
+        throw invalidArgument(
+          `the first message of a stream must be a ${STREAM_INIT}, not ${init.type_url || 'an Any without a type'}: invalid argument`,
+        )
       }
       const stream = new Stream(readStreamId(init.value), (m) => send(m))
       streams.register(namespace, stream)

@@ -42,7 +42,9 @@ function decodeObject(a: AnyMessage | null | undefined, what: string): { type: s
 
 type Obj = Record<string, unknown>
 const platformOf = (p: unknown): PlatformSpec | undefined =>
-  p ? { os: String((p as Obj).os ?? ''), architecture: String((p as Obj).architecture ?? ''), variant: String((p as Obj).variant ?? '') } : undefined
+  p
+    ? { os: String((p as Obj).os ?? ''), architecture: String((p as Obj).architecture ?? ''), variant: String((p as Obj).variant ?? '') }
+    : undefined
 const platformsOf = (ps: unknown): PlatformSpec[] => ((ps as unknown[] | undefined) ?? []).map((p) => platformOf(p) as PlatformSpec)
 
 function imageStoreOf(v: Obj): ImageStoreSpec {
@@ -57,7 +59,10 @@ function imageStoreOf(v: Obj): ImageStoreSpec {
       addDigest: r.add_digest === true,
       skipNamedDigest: r.skip_named_digest === true,
     })),
-    unpacks: ((v.unpacks as Obj[] | undefined) ?? []).map((u) => ({ platform: platformOf(u.platform), snapshotter: String(u.snapshotter ?? '') })),
+    unpacks: ((v.unpacks as Obj[] | undefined) ?? []).map((u) => ({
+      platform: platformOf(u.platform),
+      snapshotter: String(u.snapshotter ?? ''),
+    })),
   }
 }
 
@@ -115,7 +120,9 @@ export function transferService(node: Node): Implementation<TransferHandlers> {
       const progressStream = progressId ? streams.get(namespace, progressId) : undefined
       const progress = (p: ProgressEvent): void => {
         if (!progressStream || progressStream.closed) return
-        const desc = p.desc ? { media_type: p.desc.mediaType, digest: p.desc.digest, size: p.desc.size, annotations: p.desc.annotations ?? {} } : null
+        const desc = p.desc
+          ? { media_type: p.desc.mediaType, digest: p.desc.digest, size: p.desc.size, annotations: p.desc.annotations ?? {} }
+          : null
         progressStream.send(anyOf(PROGRESS, { event: p.event, name: p.name ?? '', parents: [], progress: 0, total: 0, desc }))
       }
       try {

@@ -14,7 +14,13 @@ const CTR2 = [process.env.CTR2, '.ci/tools/containerd-2/usr/bin/ctr'].find((p): 
 const run = promisify(execFile)
 
 /** An OCI layout with one image (one layer holding /etc/greeting). */
-function ociArchive(name: string, members: TarMember[] = [{ name: 'etc/', type: '5' }, { name: 'etc/greeting', data: 'hello from ctr 2\n' }]): Buffer {
+function ociArchive(
+  name: string,
+  members: TarMember[] = [
+    { name: 'etc/', type: '5' },
+    { name: 'etc/greeting', data: 'hello from ctr 2\n' },
+  ],
+): Buffer {
   return tarball(ociLayout(name, tarball(members), { Cmd: ['sleep', '3600'] }))
 }
 
@@ -27,7 +33,11 @@ function twoPlatformArchive(): { archive: Buffer; amd: string; arm: string } {
     schemaVersion: 2,
     manifests: [
       { ...index(amd).manifests[0], annotations: { 'org.opencontainers.image.ref.name': 'amd' } },
-      { ...index(arm).manifests[0], platform: { architecture: 'arm64', os: 'linux' }, annotations: { 'org.opencontainers.image.ref.name': 'arm' } },
+      {
+        ...index(arm).manifests[0],
+        platform: { architecture: 'arm64', os: 'linux' },
+        annotations: { 'org.opencontainers.image.ref.name': 'arm' },
+      },
     ],
   }
   const blobs = [...amd, ...arm].filter((f) => f.name.startsWith('blobs/'))
@@ -70,7 +80,12 @@ describe.skipIf(!CTR2)('ctr 2.1 e2e', () => {
     const out = await ctr('images', 'import', archive)
     expect(out).toMatch(new RegExp(`^${image.replace(/[.:/]/g, '\\$&')}\\s+saved`, 'm'))
     expect(out).toMatch(/application\/vnd\.oci\.image\.manifest\.v1\+json sha256:[0-9a-f]{64}/)
-    expect(await ctr('images', 'ls')).toMatch(new RegExp(`^${image.replace(/[.:/]/g, '\\$&')}\\s+application/vnd\\.oci\\.image\\.manifest\\.v1\\+json\\s+sha256:[0-9a-f]{64}\\s+\\S+ \\S+\\s+linux/amd64`, 'm'))
+    expect(await ctr('images', 'ls')).toMatch(
+      new RegExp(
+        `^${image.replace(/[.:/]/g, '\\$&')}\\s+application/vnd\\.oci\\.image\\.manifest\\.v1\\+json\\s+sha256:[0-9a-f]{64}\\s+\\S+ \\S+\\s+linux/amd64`,
+        'm',
+      ),
+    )
     expect(await ctr('snapshots', 'ls')).toMatch(/^sha256:[0-9a-f]{64}\s+Committed/m)
 
     const first = join(h.logDir, 'export-1.tar')
@@ -99,8 +114,12 @@ describe.skipIf(!CTR2)('ctr 2.1 e2e', () => {
     // default platform's config and layer are kept (the other image keeps just its manifest, its
     // target): what no gc label reaches is collected once ctr's lease goes.
     await ctr('-n', 'plat', 'images', 'import', '--base-name', 'docker.io/library/multi', archive)
-    expect((await ctr('-n', 'plat', 'images', 'ls', '-q')).trim().split('\n')).toEqual(['docker.io/library/multi:amd', 'docker.io/library/multi:arm'])
-    const blobs = async (namespace: string): Promise<number> => (await ctr('-n', namespace, 'content', 'ls', '-q')).trim().split('\n').length
+    expect((await ctr('-n', 'plat', 'images', 'ls', '-q')).trim().split('\n')).toEqual([
+      'docker.io/library/multi:amd',
+      'docker.io/library/multi:arm',
+    ])
+    const blobs = async (namespace: string): Promise<number> =>
+      (await ctr('-n', namespace, 'content', 'ls', '-q')).trim().split('\n').length
     expect(await blobs('plat')).toBe(4)
     await ctr('-n', 'all', 'images', 'import', '--all-platforms', '--base-name', 'docker.io/library/multi', archive)
     expect(await blobs('all')).toBe(6)
@@ -108,7 +127,17 @@ describe.skipIf(!CTR2)('ctr 2.1 e2e', () => {
     // name only with that flag.
     await ctr('-n', 'digests', 'images', 'import', '--digests', '--base-name', 'docker.io/library/multi', archive)
     expect(await ctr('-n', 'digests', 'images', 'ls', '-q')).not.toContain('@sha256:')
-    await ctr('-n', 'digests', 'images', 'import', '--digests', '--skip-digest-for-named', '--base-name', 'docker.io/library/multi', archive)
+    await ctr(
+      '-n',
+      'digests',
+      'images',
+      'import',
+      '--digests',
+      '--skip-digest-for-named',
+      '--base-name',
+      'docker.io/library/multi',
+      archive,
+    )
     const listed = await ctr('-n', 'digests', 'images', 'ls', '-q')
     expect(listed).toContain(`docker.io/library/multi@${amd}\n`)
     expect(listed).toContain(`docker.io/library/multi@${arm}\n`)

@@ -25,8 +25,14 @@ afterEach(async () => {
 })
 
 /** Opens a stream and waits for the server's ack, as the Go client's stream creator does. */
-async function openStream(id: string, namespace = 'default'): Promise<{ call: ClientDuplexStream<AnyMessage, AnyMessage>; next(): Promise<AnyMessage | undefined> }> {
-  const call = ctr.streaming.Stream({ metadata: { 'containerd-namespace': namespace } }) as unknown as ClientDuplexStream<AnyMessage, AnyMessage>
+async function openStream(
+  id: string,
+  namespace = 'default',
+): Promise<{ call: ClientDuplexStream<AnyMessage, AnyMessage>; next(): Promise<AnyMessage | undefined> }> {
+  const call = ctr.streaming.Stream({ metadata: { 'containerd-namespace': namespace } }) as unknown as ClientDuplexStream<
+    AnyMessage,
+    AnyMessage
+  >
   const queue: (AnyMessage | undefined)[] = []
   const waiters: ((m: AnyMessage | undefined) => void)[] = []
   const push = (m: AnyMessage | undefined): void => {
@@ -55,7 +61,16 @@ async function progressEvents(stream: Awaited<ReturnType<typeof openStream>>): P
 }
 
 const archive = (name: string): Buffer =>
-  tarball(ociLayout(name, tarball([{ name: 'etc/', type: '5' }, { name: 'etc/hi', data: 'hi\n' }]), { Cmd: ['sleep', '1'] }))
+  tarball(
+    ociLayout(
+      name,
+      tarball([
+        { name: 'etc/', type: '5' },
+        { name: 'etc/hi', data: 'hi\n' },
+      ]),
+      { Cmd: ['sleep', '1'] },
+    ),
+  )
 
 describe('Streaming', () => {
   test('acks StreamInit with an Empty; a second stream of the same id is AlreadyExists; another first message is InvalidArgument', async () => {
@@ -155,20 +170,32 @@ describe('Transfer', () => {
 
   test('a stream that is not open is NotFound; a registry is Unimplemented; an unknown type is NotFound', async () => {
     const noStream = await grpcError(
-      ctr.transfer.Transfer({ source: any(`${T}ImageImportStream`, { stream: 'nope' }), destination: any(`${T}ImageStore`, { name: 'x' }) }),
+      ctr.transfer.Transfer({
+        source: any(`${T}ImageImportStream`, { stream: 'nope' }),
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
     )
     expect([noStream.code, noStream.details]).toEqual([5, 'stream "nope" is not open in namespace "default": not found'])
     const pull = await grpcError(
-      ctr.transfer.Transfer({ source: any(`${T}OCIRegistry`, { reference: 'docker.io/library/busybox:latest' }), destination: any(`${T}ImageStore`, { name: 'x' }) }),
+      ctr.transfer.Transfer({
+        source: any(`${T}OCIRegistry`, { reference: 'docker.io/library/busybox:latest' }),
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
     )
     expect(pull.code).toBe(12)
     expect(pull.details).toContain('pulling from a registry through Transfer is not served by fake-containerd yet')
     const unknown = await grpcError(
-      ctr.transfer.Transfer({ source: { type_url: 'example.com/Thing', value: Buffer.alloc(0) }, destination: any(`${T}ImageStore`, { name: 'x' }) }),
+      ctr.transfer.Transfer({
+        source: { type_url: 'example.com/Thing', value: Buffer.alloc(0) },
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
     )
     expect([unknown.code, unknown.details]).toEqual([5, 'type with url example.com/Thing: not found'])
     const missing = await grpcError(
-      ctr.transfer.Transfer({ source: any(`${T}ImageStore`, { name: 'docker.io/library/absent:1' }), destination: any(`${T}ImageStore`, { name: 'x' }) }),
+      ctr.transfer.Transfer({
+        source: any(`${T}ImageStore`, { name: 'docker.io/library/absent:1' }),
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
     )
     expect([missing.code, missing.details]).toEqual([5, 'image "docker.io/library/absent:1": not found'])
   })
@@ -213,7 +240,10 @@ describe('Sandbox Store and Controller', () => {
     const dup = await grpcError(ctr.sandboxStore.Create({ sandbox }))
     expect([dup.code, dup.details]).toEqual([6, 'write error: sandbox bucket "own" already exists: already exists'])
     const badId = await grpcError(ctr.sandboxStore.Create({ sandbox: { ...sandbox, sandbox_id: 'no way' } }))
-    expect([badId.code, badId.details]).toEqual([3, 'failed to validate sandbox: invalid sandbox ID: identifier "no way" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: invalid argument'])
+    expect([badId.code, badId.details]).toEqual([
+      3,
+      'failed to validate sandbox: invalid sandbox ID: identifier "no way" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: invalid argument',
+    ])
     const updated = await ctr.sandboxStore.Update({ sandbox: { ...sandbox, labels: { b: '2' } }, fields: ['labels.b'] })
     expect(updated.sandbox?.labels).toEqual({ a: '1', b: '2' })
     const immutable = await grpcError(ctr.sandboxStore.Update({ sandbox: { ...sandbox, runtime: { name: 'other' } }, fields: [] }))

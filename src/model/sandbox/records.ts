@@ -87,7 +87,10 @@ export class SandboxRecords {
   /** Update by field paths (labels, extensions, spec, runtime, labels.K, extensions.K; none = all four). */
   update(namespace: string, info: SandboxInfo, fields: readonly string[]): SandboxInfo {
     if (this.#cri(namespace, info.id)) {
-      throw new RuntimeError('FailedPrecondition', `sandbox ${JSON.stringify(info.id)} is a CRI pod; change it through CRI: failed precondition`)
+      throw new RuntimeError(
+        'FailedPrecondition',
+        `sandbox ${JSON.stringify(info.id)} is a CRI pod; change it through CRI: failed precondition`,
+      )
     }
     const own = this.#stored(namespace, info.id)
     if (fields.length === 0 && own.info.runtime.name !== info.runtime.name) {
@@ -111,7 +114,10 @@ export class SandboxRecords {
 
   delete(namespace: string, id: string): void {
     if (this.#cri(namespace, id)) {
-      throw new RuntimeError('FailedPrecondition', `sandbox ${JSON.stringify(id)} is a CRI pod; remove it with RemovePodSandbox: failed precondition`)
+      throw new RuntimeError(
+        'FailedPrecondition',
+        `sandbox ${JSON.stringify(id)} is a CRI pod; remove it with RemovePodSandbox: failed precondition`,
+      )
     }
     if (!this.#anyIn(namespace)) throw notFound('no sandbox buckets: not found')
     if (!this.#own.delete(`${namespace}\0${id}`)) throw notFound(`failed to delete sandbox ${JSON.stringify(id)}: not found`)
@@ -121,7 +127,8 @@ export class SandboxRecords {
 
   checkSandboxer(sandboxer: string): void {
     if (sandboxer === '') throw invalidArgument('invalid argument: sandbox controller name can not be empty')
-    if (!(SANDBOXERS as readonly string[]).includes(sandboxer)) throw notFound(`not found: failed to get sandbox controller by ${sandboxer}`)
+    if (!(SANDBOXERS as readonly string[]).includes(sandboxer))
+      throw notFound(`not found: failed to get sandbox controller by ${sandboxer}`)
   }
 
   status(namespace: string, id: string): SandboxStatus {
@@ -137,7 +144,13 @@ export class SandboxRecords {
       }
     }
     const own = this.#ownOf(namespace, id)
-    return { id, pid: own.pid, ready: own.ready, createdAt: own.info.createdAt, ...(own.exitedAt ? { exitedAt: own.exitedAt, exitStatus: 0 } : {}) }
+    return {
+      id,
+      pid: own.pid,
+      ready: own.ready,
+      createdAt: own.info.createdAt,
+      ...(own.exitedAt ? { exitedAt: own.exitedAt, exitStatus: 0 } : {}),
+    }
   }
 
   /** Start: a CRI pod is running already; a Store record gets a (simulated) sandbox process. */
@@ -238,7 +251,10 @@ function criInfo(pod: SandboxRecord): SandboxInfo {
   return {
     id: pod.id,
     runtime: pod.runtime,
-    spec: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec', value: Buffer.from(JSON.stringify(pod.spec)).toString('base64') },
+    spec: {
+      type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
+      value: Buffer.from(JSON.stringify(pod.spec)).toString('base64'),
+    },
     labels: { ...pod.labels },
     createdAt: pod.createdAt,
     updatedAt: pod.updatedAt,

@@ -175,7 +175,8 @@ export interface ExportPlan {
 /** The export tar of a plan: oci-layout, index.json, manifest.json and blobs/, sorted by name. */
 export function exportArchive(content: Content, namespace: string, plan: ExportPlan): Buffer {
   const records: TarRecord[] = [{ name: 'oci-layout', mode: 0o444, data: Buffer.from('{"imageLayoutVersion":"1.0.0"}') }]
-  for (const digest of plan.blobs) records.push({ name: `blobs/sha256/${digest.slice(7)}`, mode: 0o444, data: content.read(namespace, digest, 0, 0) })
+  for (const digest of plan.blobs)
+    records.push({ name: `blobs/sha256/${digest.slice(7)}`, mode: 0o444, data: content.read(namespace, digest, 0, 0) })
   records.push({
     name: 'index.json',
     mode: 0o644,
@@ -183,7 +184,10 @@ export function exportArchive(content: Content, namespace: string, plan: ExportP
   })
   if (plan.docker.length > 0) {
     const entries = plan.docker.map(({ manifest, names }) => {
-      const m = JSON.parse(content.read(namespace, manifest, 0, 0).toString('utf8')) as { config: { digest: string }; layers?: { digest: string }[] }
+      const m = JSON.parse(content.read(namespace, manifest, 0, 0).toString('utf8')) as {
+        config: { digest: string }
+        layers?: { digest: string }[]
+      }
       const blobPath = (d: string): string => `blobs/sha256/${d.slice(7)}`
       return {
         Config: blobPath(m.config.digest),
@@ -219,7 +223,8 @@ function familiar(name: string): string {
 /** A USTAR header as Go's archive/tar writes one for a name, mode, size and type (no owner, time 0). */
 function ustarHeader(r: TarRecord): Buffer {
   const h = Buffer.alloc(512)
-  const octal = (value: number, at: number, width: number): void => void h.write(`${value.toString(8).padStart(width - 1, '0')}\0`, at, 'latin1')
+  const octal = (value: number, at: number, width: number): void =>
+    void h.write(`${value.toString(8).padStart(width - 1, '0')}\0`, at, 'latin1')
   h.write(r.name, 0, 100, 'utf8')
   octal(r.mode, 100, 8)
   octal(0, 108, 8)

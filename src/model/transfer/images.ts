@@ -12,7 +12,16 @@ import { holdResource } from '../metadata/leases.js'
 import { SNAPSHOTTERS, type Snapshots } from '../metadata/snapshots.js'
 import { applyLayer } from '../metadata/unpack.js'
 import { nowNs } from '../time.js'
-import { configPlatform, exportArchive, importArchive, ociReferenceName, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, type Descriptor, type Platform } from './archive.js'
+import {
+  configPlatform,
+  exportArchive,
+  importArchive,
+  ociReferenceName,
+  ANNOTATION_IMAGE_NAME,
+  ANNOTATION_REF_NAME,
+  type Descriptor,
+  type Platform,
+} from './archive.js'
 
 export interface PlatformSpec {
   os: string
@@ -165,7 +174,10 @@ export class ImageTransfer {
   }
 
   /** The images a store names for an export (ImageStore.Lookup). */
-  #lookup(namespace: string, source: ImageStoreSpec): { name: string; mediaType: string; digest: string; size: number; annotations: Record<string, string> }[] {
+  #lookup(
+    namespace: string,
+    source: ImageStoreSpec,
+  ): { name: string; mediaType: string; digest: string; size: number; annotations: Record<string, string> }[] {
     const names = source.name ? [source.name] : []
     for (const ref of source.extraReferences) {
       if (ref.isPrefix) throw new RuntimeError('Unimplemented', 'prefix lookup on export not implemented: not implemented')
@@ -199,7 +211,12 @@ export class ImageTransfer {
   }
 
   /** Creates the image, or updates it when the name is taken. */
-  #store(namespace: string, name: string, labels: Record<string, string>, target: { mediaType: string; digest: string; size: number; annotations: Record<string, string> }): void {
+  #store(
+    namespace: string,
+    name: string,
+    labels: Record<string, string>,
+    target: { mediaType: string; digest: string; size: number; annotations: Record<string, string> },
+  ): void {
     const images = this.host.images
     const input = { name, labels, target }
     if (images.records(namespace).some((r) => r.name === name)) images.updateRecord(namespace, input)
@@ -222,13 +239,26 @@ export class ImageTransfer {
   #labelChildren(namespace: string, desc: Descriptor, children: Descriptor[]): void {
     const labels: Record<string, string> = {}
     if (isManifest(desc.mediaType)) {
-      children.forEach((c, i) => (labels[i === 0 ? 'containerd.io/gc.ref.content.config' : `containerd.io/gc.ref.content.l.${i - 1}`] = c.digest))
+      children.forEach(
+        (c, i) => (labels[i === 0 ? 'containerd.io/gc.ref.content.config' : `containerd.io/gc.ref.content.l.${i - 1}`] = c.digest),
+      )
     } else children.forEach((c, i) => (labels[`containerd.io/gc.ref.content.m.${i}`] = c.digest))
-    this.host.content.update(namespace, desc.digest, labels, Object.keys(labels).map((k) => `labels.${k}`))
+    this.host.content.update(
+      namespace,
+      desc.digest,
+      labels,
+      Object.keys(labels).map((k) => `labels.${k}`),
+    )
   }
 
   /** Unpacks a manifest of the platform into the snapshotter: one committed snapshot per chain id. */
-  async #unpack(namespace: string, manifest: Descriptor, platform: PlatformSpec, snapshotter: string, lease: string | undefined): Promise<void> {
+  async #unpack(
+    namespace: string,
+    manifest: Descriptor,
+    platform: PlatformSpec,
+    snapshotter: string,
+    lease: string | undefined,
+  ): Promise<void> {
     const { content, snapshots } = this.host
     const m = JSON.parse(content.read(namespace, manifest.digest, 0, 0).toString('utf8')) as { config: Descriptor; layers?: Descriptor[] }
     const config = content.read(namespace, m.config.digest, 0, 0)
@@ -236,7 +266,8 @@ export class ImageTransfer {
     if (own && !matches(platform, own)) return
     const diffIds = ((JSON.parse(config.toString('utf8')) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? []) as string[]
     const layers = m.layers ?? []
-    if (diffIds.length !== layers.length) throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)
+    if (diffIds.length !== layers.length)
+      throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)
     let parent = ''
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i] as Descriptor
@@ -245,7 +276,13 @@ export class ImageTransfer {
         const key = `extract-${nowNs() % 1_000_000_000n}-${randomBytes(3).toString('base64url')} ${chain}`
         snapshots.prepare(snapshotter, namespace, key, parent, {}, lease)
         try {
-          const applied = await applyLayer(content, snapshots, namespace, { media_type: layer.mediaType, digest: layer.digest }, { snapshotter, namespace, key })
+          const applied = await applyLayer(
+            content,
+            snapshots,
+            namespace,
+            { media_type: layer.mediaType, digest: layer.digest },
+            { snapshotter, namespace, key },
+          )
           if (applied.digest !== diffIds[i]) {
             throw new RuntimeError('Unknown', `wrong diff id calculated on extraction ${JSON.stringify(diffIds[i])}`)
           }
