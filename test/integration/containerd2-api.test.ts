@@ -93,6 +93,11 @@ describe('Streaming', () => {
 
 describe('Transfer', () => {
   test('imports an archive sent with window credit, reports progress, unpacks; exports it back; tags it', async () => {
+    const topics: string[] = []
+    const sub = ctr.events.Subscribe({ filters: [] })
+    sub.on('data', (e: { topic: string }) => topics.push(e.topic))
+    sub.on('error', () => {})
+    await new Promise((r) => setTimeout(r, 100))
     const progress = await openStream('progress-1')
     const input = await openStream('import-1')
     const store = {
@@ -130,6 +135,12 @@ describe('Transfer', () => {
     await done
     const images = (await ctr.images.List({ filters: [] })).images
     expect(images.map((i) => i.name)).toEqual(['docker.io/library/hand:1'])
+    await eventually(() => (topics.includes('/images/create') ? true : undefined), 'the import events')
+    sub.cancel()
+    // Each blob (oci-layout's index, manifest, config, layer), then the unpack, then the image.
+    expect(topics.filter((t) => t === '/content/create')).toHaveLength(4)
+    expect(topics.indexOf('/snapshot/commit')).toBeGreaterThan(topics.lastIndexOf('/content/create'))
+    expect(topics.indexOf('/images/create')).toBeGreaterThan(topics.indexOf('/snapshot/commit'))
     const snapshots: unknown[] = []
     for await (const r of ctr.snapshots.List({ snapshotter: 'overlayfs', filters: [] })) snapshots.push(...r.info)
     expect(snapshots).toHaveLength(1)

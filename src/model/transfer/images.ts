@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import type { NodeState } from '../../store/schema.js'
 import { RuntimeError, notFound } from '../errors.js'
-import type { Content } from '../metadata/content.js'
+import { sha256, type Content } from '../metadata/content.js'
 import { chainId, MEDIA } from '../metadata/image-content.js'
 import type { Images } from '../metadata/images.js'
 import { holdResource } from '../metadata/leases.js'
@@ -66,6 +66,7 @@ export interface TransferHost {
   readonly content: Content
   readonly snapshots: Snapshots
   readonly images: Images
+  emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
 }
 
 const REF_SOURCE = 'io.containerd.import.ref-source'
@@ -89,7 +90,10 @@ export class ImageTransfer {
     const { content } = this.host
     progress({ event: 'Importing' })
     const write = (data: Buffer): string => {
+      const fresh = !content.has(namespace, sha256(data))
       const digest = content.put(namespace, data).digest
+      // containerd 2.1 tells of each blob it commits (/content/create).
+      if (fresh) this.host.emit(namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size: data.length })
       holdResource(this.host.state, namespace, lease, { id: digest, type: 'content' })
       return digest
     }
