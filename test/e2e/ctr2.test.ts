@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { tarball, type TarMember } from '../containerd.js'
+import { ctrCli } from '../ctr-cli.js'
 import { ociLayout } from '../oci-layout.mjs'
 import { eventually, harness, podConfig, runPod, type Harness } from '../helpers.js'
 
@@ -47,18 +48,7 @@ function twoPlatformArchive(): { archive: Buffer; amd: string; arm: string } {
 
 describe.skipIf(!CTR2)('ctr 2.1 e2e', () => {
   let h: Harness
-  const ctr = async (...args: string[]): Promise<string> => {
-    const { stdout } = await run(CTR2!, ['-a', h.fake.socketPath, ...args], { timeout: 30_000 })
-    return stdout
-  }
-  const ctrFails = async (...args: string[]): Promise<string> => {
-    try {
-      await ctr(...args)
-    } catch (err) {
-      return (err as { stderr: string }).stderr
-    }
-    throw new Error(`ctr ${args.join(' ')} succeeded`)
-  }
+  const { ctr, ctrFails } = ctrCli(CTR2!, () => h.fake.socketPath)
 
   beforeAll(async () => {
     h = await harness()
