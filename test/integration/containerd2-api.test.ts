@@ -60,6 +60,24 @@ async function progressEvents(stream: Awaited<ReturnType<typeof openStream>>): P
   return out
 }
 
+/** Sends bytes on an import stream: the server grants credit first; pieces no larger than it allows; then the end. */
+async function sendBytes(input: Awaited<ReturnType<typeof openStream>>, bytes: Buffer): Promise<void> {
+  let credit = 0
+  let sent = 0
+  while (sent < bytes.length) {
+    while (credit <= 0) {
+      const m = await input.next()
+      expect(m?.type_url).toBe(`${T}WindowUpdate`)
+      credit += Number(decodeMessage(`${T}WindowUpdate`, m!.value).update)
+    }
+    const n = Math.min(32 * 1024, credit, bytes.length - sent)
+    input.call.write(any(`${T}Data`, { data: bytes.subarray(sent, sent + n) }))
+    sent += n
+    credit -= n
+  }
+  input.call.end()
+}
+
 const archive = (name: string): Buffer =>
   tarball(
     ociLayout(
@@ -111,22 +129,7 @@ describe('Transfer', () => {
       destination: any(`${T}ImageStore`, store),
       options: { progress_stream: 'progress-1' },
     })
-    // The server grants credit first; the bytes go in pieces no larger than it allows.
-    const bytes = archive('docker.io/library/hand:1')
-    let credit = 0
-    let sent = 0
-    while (sent < bytes.length) {
-      while (credit <= 0) {
-        const m = await input.next()
-        expect(m?.type_url).toBe(`${T}WindowUpdate`)
-        credit += Number(decodeMessage(`${T}WindowUpdate`, m!.value).update)
-      }
-      const n = Math.min(32 * 1024, credit, bytes.length - sent)
-      input.call.write(any(`${T}Data`, { data: bytes.subarray(sent, sent + n) }))
-      sent += n
-      credit -= n
-    }
-    input.call.end()
+    await sendBytes(input, archive('docker.io/library/hand:1'))
     expect(await progressEvents(progress)).toEqual([
       { event: 'Importing', name: '' },
       { event: 'saved', name: 'docker.io/library/hand:1' },
@@ -177,6 +180,25 @@ describe('Transfer', () => {
     })
     const tagged = (await ctr.images.Get({ name: 'docker.io/library/hand:2' })).image!
     expect([tagged.target?.digest, tagged.labels]).toEqual([images[0]!.target?.digest, { tagged: 'yes' }])
+  })
+
+  test('an archive that is not a tar fails in Go archive/tar words; one without a layout or manifest.json is unrecognized', async () => {
+    for (const [bytes, details] of [
+      [Buffer.from('not a tar'), 'unexpected EOF'],
+      [Buffer.alloc(512, 1), 'archive/tar: invalid tar header'],
+      [tarball([{ name: 'hello', data: 'x' }]), 'unrecognized image format'],
+    ] as const) {
+      const input = await openStream('import-bad')
+      const done = grpcError(
+        ctr.transfer.Transfer({
+          source: any(`${T}ImageImportStream`, { stream: 'import-bad' }),
+          destination: any(`${T}ImageStore`, { name: 'x' }),
+        }),
+      )
+      await sendBytes(input, bytes)
+      const err = await done
+      expect([err.code, err.details]).toEqual([2, details])
+    }
   })
 
   test('a stream that is not open is NotFound; a registry is Unimplemented; an unknown type is NotFound', async () => {

@@ -42,13 +42,8 @@ export function importArchive(bytes: Buffer, write: BlobWriter, read: (digest: s
   let dockerManifests: { Config: string; RepoTags?: string[] | null; Layers: string[] }[] | undefined
   const blobs = new Map<string, { digest: string; size: number }>()
   const symlinks = new Map<string, string>()
-  let entries
-  try {
-    entries = readTar(bytes)
-  } catch (err) {
-    throw invalidArgument(`the image archive is not a tar: ${(err as Error).message}`)
-  }
-  for (const e of entries) {
+  // A stream that is not a tar fails in Go's archive/tar words, as containerd's importer reports it.
+  for (const e of readTar(bytes)) {
     const name = e.path.slice(1)
     if (e.type === 'symlink') symlinks.set(name, joinPath(dirname(name), e.linkname))
     if (e.type !== 'file') continue
