@@ -24,6 +24,16 @@ import type { NamespacesDefinition, NamespacesHandlers } from './generated/conta
 import type { SnapshotsDefinition, SnapshotsHandlers } from './generated/containerd/services/snapshots/v1/Snapshots.js'
 import type { TasksDefinition, TasksHandlers } from './generated/containerd/services/tasks/v1/Tasks.js'
 import type { VersionDefinition, VersionHandlers } from './generated/containerd/services/version/v1/Version.js'
+import type { StreamingDefinition, StreamingHandlers } from './generated/containerd/services/streaming/v1/Streaming.js'
+import type { TransferDefinition, TransferHandlers } from './generated/containerd/services/transfer/v1/Transfer.js'
+import type {
+  StoreDefinition as SandboxStoreDefinition,
+  StoreHandlers as SandboxStoreHandlers,
+} from './generated/containerd/services/sandbox/v1/Store.js'
+import type {
+  ControllerDefinition as SandboxControllerDefinition,
+  ControllerHandlers as SandboxControllerHandlers,
+} from './generated/containerd/services/sandbox/v1/Controller.js'
 import type { HealthDefinition, HealthHandlers } from './generated/grpc/health/v1/Health.js'
 
 /**
@@ -139,6 +149,30 @@ export const SERVICES = [
     key: 'leases',
     file: 'containerd/services/leases/v1/leases.proto',
     name: 'containerd.services.leases.v1.Leases',
+  }),
+  service<StreamingDefinition, StreamingHandlers>()({
+    group: 'containerd',
+    key: 'streaming',
+    file: 'containerd/services/streaming/v1/streaming.proto',
+    name: 'containerd.services.streaming.v1.Streaming',
+  }),
+  service<TransferDefinition, TransferHandlers>()({
+    group: 'containerd',
+    key: 'transfer',
+    file: 'containerd/services/transfer/v1/transfer.proto',
+    name: 'containerd.services.transfer.v1.Transfer',
+  }),
+  service<SandboxStoreDefinition, SandboxStoreHandlers>()({
+    group: 'containerd',
+    key: 'sandboxStore',
+    file: 'containerd/services/sandbox/v1/sandbox.proto',
+    name: 'containerd.services.sandbox.v1.Store',
+  }),
+  service<SandboxControllerDefinition, SandboxControllerHandlers>()({
+    group: 'containerd',
+    key: 'sandboxController',
+    file: 'containerd/services/sandbox/v1/sandbox.proto',
+    name: 'containerd.services.sandbox.v1.Controller',
   }),
   service<ControlDefinition, ControlHandlers>()({
     group: 'control',

@@ -11,6 +11,9 @@ import { leasesService } from './containerd/leases.js'
 import { snapshotsService } from './containerd/snapshots.js'
 import { tasksService } from './containerd/tasks.js'
 import { namespacesService } from './containerd/namespaces.js'
+import { sandboxControllerService, sandboxStoreService } from './containerd/sandbox.js'
+import { streamingService } from './containerd/streaming.js'
+import { transferService } from './containerd/transfer.js'
 import { healthService, introspectionService, versionService } from './containerd/version.js'
 import { imageService } from './cri/image-service.js'
 import type { RuntimeInfo } from './cri/info.js'
@@ -54,6 +57,10 @@ const IMPLEMENTATIONS: { [K in ServiceKey]: (t: Targets) => Implementation<Handl
   snapshots: (t) => snapshotsService(t.node),
   diff: (t) => diffService(t.node),
   leases: (t) => leasesService(t.node),
+  streaming: (t) => streamingService(t.node),
+  transfer: (t) => transferService(t.node),
+  sandboxStore: (t) => sandboxStoreService(t.node),
+  sandboxController: (t) => sandboxControllerService(t.node),
   control: (t) => controlService(t.control),
 }
 

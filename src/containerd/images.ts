@@ -60,6 +60,8 @@ export function imagesService(node: Node): Implementation<ImagesHandlers> {
         images: node.images
           .records(namespaceOf(ctx))
           .filter((r) => match(adaptor(r)))
+          // In name order, as containerd's bolt bucket keeps them.
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
           .map(toImage),
       }
     },

@@ -173,34 +173,7 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       const metrics = node.containerStore
         .list(namespace)
         .filter((c) => c.task && c.task.status !== 'stopped' && match((path) => (path[0] === 'id' ? c.id : undefined)))
-        .map((c) => {
-          const limit = memoryLimitOf(c)
-          const u = node.usage(c)
-          const usec = (u.cpuUsageCoreNs / 1000n).toString()
-          // As containerd's cgroups v2 reader answers: "max" in memory.max, memory.swap.max, pids.max is MaxUint64.
-          const swap = memorySwapOf(c)
-          const pids = pidsLimitOf(c)
-          const data = encodeMessage('io.containerd.cgroups.v2.Metrics', {
-            pids: { current: String(u.processCount), limit: pids > 0n ? pids.toString() : MAX_UINT64 },
-            cpu: {
-              usage_usec: usec,
-              user_usec: ((u.cpuUsageCoreNs * 7n) / 10_000n).toString(),
-              system_usec: ((u.cpuUsageCoreNs * 3n) / 10_000n).toString(),
-            },
-            memory: {
-              usage: u.memoryUsageBytes.toString(),
-              usage_limit: limit > 0n ? limit.toString() : MAX_UINT64,
-              swap_limit: swap === 'max' ? MAX_UINT64 : swap,
-              anon: u.memoryRssBytes.toString(),
-              pgfault: u.pageFaults.toString(),
-            },
-          })
-          return {
-            timestamp: timestamp(u.timestamp.toString()),
-            id: c.id,
-            data: { type_url: 'io.containerd.cgroups.v2.Metrics', value: data },
-          }
-        })
+        .map((c) => taskMetric(node, c))
       return { metrics }
     },
 
@@ -208,5 +181,38 @@ export function tasksService(node: Node): Implementation<TasksHandlers> {
       const exit = await taskService.wait(container(ctx, req.container_id), req.exec_id, ctx.signal)
       return { exit_status: exit.exitStatus ?? 0, exited_at: timestamp(exit.exitedAt) }
     },
+  }
+}
+
+/** One task's cgroup metrics (cgroups v2), as Tasks.Metrics and the sandbox controller's Metrics answer them. */
+export function taskMetric(
+  node: Node,
+  c: ContainerRecord,
+): { timestamp: ReturnType<typeof timestamp>; id: string; data: { type_url: string; value: Buffer } } {
+  const limit = memoryLimitOf(c)
+  const u = node.usage(c)
+  const usec = (u.cpuUsageCoreNs / 1000n).toString()
+  // As containerd's cgroups v2 reader answers: "max" in memory.max, memory.swap.max, pids.max is MaxUint64.
+  const swap = memorySwapOf(c)
+  const pids = pidsLimitOf(c)
+  const data = encodeMessage('io.containerd.cgroups.v2.Metrics', {
+    pids: { current: String(u.processCount), limit: pids > 0n ? pids.toString() : MAX_UINT64 },
+    cpu: {
+      usage_usec: usec,
+      user_usec: ((u.cpuUsageCoreNs * 7n) / 10_000n).toString(),
+      system_usec: ((u.cpuUsageCoreNs * 3n) / 10_000n).toString(),
+    },
+    memory: {
+      usage: u.memoryUsageBytes.toString(),
+      usage_limit: limit > 0n ? limit.toString() : MAX_UINT64,
+      swap_limit: swap === 'max' ? MAX_UINT64 : swap,
+      anon: u.memoryRssBytes.toString(),
+      pgfault: u.pageFaults.toString(),
+    },
+  })
+  return {
+    timestamp: timestamp(u.timestamp.toString()),
+    id: c.id,
+    data: { type_url: 'io.containerd.cgroups.v2.Metrics', value: data },
   }
 }

@@ -5,6 +5,43 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 import type { SandboxCreate as _containerd_events_SandboxCreate, SandboxCreate__Output as _containerd_events_SandboxCreate__Output } from './containerd/events/SandboxCreate.js';
 import type { SandboxExit as _containerd_events_SandboxExit, SandboxExit__Output as _containerd_events_SandboxExit__Output } from './containerd/events/SandboxExit.js';
 import type { SandboxStart as _containerd_events_SandboxStart, SandboxStart__Output as _containerd_events_SandboxStart__Output } from './containerd/events/SandboxStart.js';
+import type { ControllerClient as _containerd_services_sandbox_v1_ControllerClient, ControllerDefinition as _containerd_services_sandbox_v1_ControllerDefinition } from './containerd/services/sandbox/v1/Controller.js';
+import type { ControllerCreateRequest as _containerd_services_sandbox_v1_ControllerCreateRequest, ControllerCreateRequest__Output as _containerd_services_sandbox_v1_ControllerCreateRequest__Output } from './containerd/services/sandbox/v1/ControllerCreateRequest.js';
+import type { ControllerCreateResponse as _containerd_services_sandbox_v1_ControllerCreateResponse, ControllerCreateResponse__Output as _containerd_services_sandbox_v1_ControllerCreateResponse__Output } from './containerd/services/sandbox/v1/ControllerCreateResponse.js';
+import type { ControllerMetricsRequest as _containerd_services_sandbox_v1_ControllerMetricsRequest, ControllerMetricsRequest__Output as _containerd_services_sandbox_v1_ControllerMetricsRequest__Output } from './containerd/services/sandbox/v1/ControllerMetricsRequest.js';
+import type { ControllerMetricsResponse as _containerd_services_sandbox_v1_ControllerMetricsResponse, ControllerMetricsResponse__Output as _containerd_services_sandbox_v1_ControllerMetricsResponse__Output } from './containerd/services/sandbox/v1/ControllerMetricsResponse.js';
+import type { ControllerPlatformRequest as _containerd_services_sandbox_v1_ControllerPlatformRequest, ControllerPlatformRequest__Output as _containerd_services_sandbox_v1_ControllerPlatformRequest__Output } from './containerd/services/sandbox/v1/ControllerPlatformRequest.js';
+import type { ControllerPlatformResponse as _containerd_services_sandbox_v1_ControllerPlatformResponse, ControllerPlatformResponse__Output as _containerd_services_sandbox_v1_ControllerPlatformResponse__Output } from './containerd/services/sandbox/v1/ControllerPlatformResponse.js';
+import type { ControllerShutdownRequest as _containerd_services_sandbox_v1_ControllerShutdownRequest, ControllerShutdownRequest__Output as _containerd_services_sandbox_v1_ControllerShutdownRequest__Output } from './containerd/services/sandbox/v1/ControllerShutdownRequest.js';
+import type { ControllerShutdownResponse as _containerd_services_sandbox_v1_ControllerShutdownResponse, ControllerShutdownResponse__Output as _containerd_services_sandbox_v1_ControllerShutdownResponse__Output } from './containerd/services/sandbox/v1/ControllerShutdownResponse.js';
+import type { ControllerStartRequest as _containerd_services_sandbox_v1_ControllerStartRequest, ControllerStartRequest__Output as _containerd_services_sandbox_v1_ControllerStartRequest__Output } from './containerd/services/sandbox/v1/ControllerStartRequest.js';
+import type { ControllerStartResponse as _containerd_services_sandbox_v1_ControllerStartResponse, ControllerStartResponse__Output as _containerd_services_sandbox_v1_ControllerStartResponse__Output } from './containerd/services/sandbox/v1/ControllerStartResponse.js';
+import type { ControllerStatusRequest as _containerd_services_sandbox_v1_ControllerStatusRequest, ControllerStatusRequest__Output as _containerd_services_sandbox_v1_ControllerStatusRequest__Output } from './containerd/services/sandbox/v1/ControllerStatusRequest.js';
+import type { ControllerStatusResponse as _containerd_services_sandbox_v1_ControllerStatusResponse, ControllerStatusResponse__Output as _containerd_services_sandbox_v1_ControllerStatusResponse__Output } from './containerd/services/sandbox/v1/ControllerStatusResponse.js';
+import type { ControllerStopRequest as _containerd_services_sandbox_v1_ControllerStopRequest, ControllerStopRequest__Output as _containerd_services_sandbox_v1_ControllerStopRequest__Output } from './containerd/services/sandbox/v1/ControllerStopRequest.js';
+import type { ControllerStopResponse as _containerd_services_sandbox_v1_ControllerStopResponse, ControllerStopResponse__Output as _containerd_services_sandbox_v1_ControllerStopResponse__Output } from './containerd/services/sandbox/v1/ControllerStopResponse.js';
+import type { ControllerUpdateRequest as _containerd_services_sandbox_v1_ControllerUpdateRequest, ControllerUpdateRequest__Output as _containerd_services_sandbox_v1_ControllerUpdateRequest__Output } from './containerd/services/sandbox/v1/ControllerUpdateRequest.js';
+import type { ControllerUpdateResponse as _containerd_services_sandbox_v1_ControllerUpdateResponse, ControllerUpdateResponse__Output as _containerd_services_sandbox_v1_ControllerUpdateResponse__Output } from './containerd/services/sandbox/v1/ControllerUpdateResponse.js';
+import type { ControllerWaitRequest as _containerd_services_sandbox_v1_ControllerWaitRequest, ControllerWaitRequest__Output as _containerd_services_sandbox_v1_ControllerWaitRequest__Output } from './containerd/services/sandbox/v1/ControllerWaitRequest.js';
+import type { ControllerWaitResponse as _containerd_services_sandbox_v1_ControllerWaitResponse, ControllerWaitResponse__Output as _containerd_services_sandbox_v1_ControllerWaitResponse__Output } from './containerd/services/sandbox/v1/ControllerWaitResponse.js';
+import type { StoreClient as _containerd_services_sandbox_v1_StoreClient, StoreDefinition as _containerd_services_sandbox_v1_StoreDefinition } from './containerd/services/sandbox/v1/Store.js';
+import type { StoreCreateRequest as _containerd_services_sandbox_v1_StoreCreateRequest, StoreCreateRequest__Output as _containerd_services_sandbox_v1_StoreCreateRequest__Output } from './containerd/services/sandbox/v1/StoreCreateRequest.js';
+import type { StoreCreateResponse as _containerd_services_sandbox_v1_StoreCreateResponse, StoreCreateResponse__Output as _containerd_services_sandbox_v1_StoreCreateResponse__Output } from './containerd/services/sandbox/v1/StoreCreateResponse.js';
+import type { StoreDeleteRequest as _containerd_services_sandbox_v1_StoreDeleteRequest, StoreDeleteRequest__Output as _containerd_services_sandbox_v1_StoreDeleteRequest__Output } from './containerd/services/sandbox/v1/StoreDeleteRequest.js';
+import type { StoreDeleteResponse as _containerd_services_sandbox_v1_StoreDeleteResponse, StoreDeleteResponse__Output as _containerd_services_sandbox_v1_StoreDeleteResponse__Output } from './containerd/services/sandbox/v1/StoreDeleteResponse.js';
+import type { StoreGetRequest as _containerd_services_sandbox_v1_StoreGetRequest, StoreGetRequest__Output as _containerd_services_sandbox_v1_StoreGetRequest__Output } from './containerd/services/sandbox/v1/StoreGetRequest.js';
+import type { StoreGetResponse as _containerd_services_sandbox_v1_StoreGetResponse, StoreGetResponse__Output as _containerd_services_sandbox_v1_StoreGetResponse__Output } from './containerd/services/sandbox/v1/StoreGetResponse.js';
+import type { StoreListRequest as _containerd_services_sandbox_v1_StoreListRequest, StoreListRequest__Output as _containerd_services_sandbox_v1_StoreListRequest__Output } from './containerd/services/sandbox/v1/StoreListRequest.js';
+import type { StoreListResponse as _containerd_services_sandbox_v1_StoreListResponse, StoreListResponse__Output as _containerd_services_sandbox_v1_StoreListResponse__Output } from './containerd/services/sandbox/v1/StoreListResponse.js';
+import type { StoreUpdateRequest as _containerd_services_sandbox_v1_StoreUpdateRequest, StoreUpdateRequest__Output as _containerd_services_sandbox_v1_StoreUpdateRequest__Output } from './containerd/services/sandbox/v1/StoreUpdateRequest.js';
+import type { StoreUpdateResponse as _containerd_services_sandbox_v1_StoreUpdateResponse, StoreUpdateResponse__Output as _containerd_services_sandbox_v1_StoreUpdateResponse__Output } from './containerd/services/sandbox/v1/StoreUpdateResponse.js';
+import type { ActivationInfo as _containerd_types_ActivationInfo, ActivationInfo__Output as _containerd_types_ActivationInfo__Output } from './containerd/types/ActivationInfo.js';
+import type { ActiveMount as _containerd_types_ActiveMount, ActiveMount__Output as _containerd_types_ActiveMount__Output } from './containerd/types/ActiveMount.js';
+import type { Metric as _containerd_types_Metric, Metric__Output as _containerd_types_Metric__Output } from './containerd/types/Metric.js';
+import type { Mount as _containerd_types_Mount, Mount__Output as _containerd_types_Mount__Output } from './containerd/types/Mount.js';
+import type { Platform as _containerd_types_Platform, Platform__Output as _containerd_types_Platform__Output } from './containerd/types/Platform.js';
+import type { Sandbox as _containerd_types_Sandbox, Sandbox__Output as _containerd_types_Sandbox__Output } from './containerd/types/Sandbox.js';
+import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__Output } from './google/protobuf/Any.js';
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from './google/protobuf/Timestamp.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -18,9 +55,54 @@ export interface ProtoGrpcType {
       SandboxExit: MessageTypeDefinition<_containerd_events_SandboxExit, _containerd_events_SandboxExit__Output>
       SandboxStart: MessageTypeDefinition<_containerd_events_SandboxStart, _containerd_events_SandboxStart__Output>
     }
+    services: {
+      sandbox: {
+        v1: {
+          Controller: SubtypeConstructor<typeof grpc.Client, _containerd_services_sandbox_v1_ControllerClient> & { service: _containerd_services_sandbox_v1_ControllerDefinition }
+          ControllerCreateRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerCreateRequest, _containerd_services_sandbox_v1_ControllerCreateRequest__Output>
+          ControllerCreateResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerCreateResponse, _containerd_services_sandbox_v1_ControllerCreateResponse__Output>
+          ControllerMetricsRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerMetricsRequest, _containerd_services_sandbox_v1_ControllerMetricsRequest__Output>
+          ControllerMetricsResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerMetricsResponse, _containerd_services_sandbox_v1_ControllerMetricsResponse__Output>
+          ControllerPlatformRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerPlatformRequest, _containerd_services_sandbox_v1_ControllerPlatformRequest__Output>
+          ControllerPlatformResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerPlatformResponse, _containerd_services_sandbox_v1_ControllerPlatformResponse__Output>
+          ControllerShutdownRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerShutdownRequest, _containerd_services_sandbox_v1_ControllerShutdownRequest__Output>
+          ControllerShutdownResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerShutdownResponse, _containerd_services_sandbox_v1_ControllerShutdownResponse__Output>
+          ControllerStartRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerStartRequest, _containerd_services_sandbox_v1_ControllerStartRequest__Output>
+          ControllerStartResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerStartResponse, _containerd_services_sandbox_v1_ControllerStartResponse__Output>
+          ControllerStatusRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerStatusRequest, _containerd_services_sandbox_v1_ControllerStatusRequest__Output>
+          ControllerStatusResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerStatusResponse, _containerd_services_sandbox_v1_ControllerStatusResponse__Output>
+          ControllerStopRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerStopRequest, _containerd_services_sandbox_v1_ControllerStopRequest__Output>
+          ControllerStopResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerStopResponse, _containerd_services_sandbox_v1_ControllerStopResponse__Output>
+          ControllerUpdateRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerUpdateRequest, _containerd_services_sandbox_v1_ControllerUpdateRequest__Output>
+          ControllerUpdateResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerUpdateResponse, _containerd_services_sandbox_v1_ControllerUpdateResponse__Output>
+          ControllerWaitRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerWaitRequest, _containerd_services_sandbox_v1_ControllerWaitRequest__Output>
+          ControllerWaitResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_ControllerWaitResponse, _containerd_services_sandbox_v1_ControllerWaitResponse__Output>
+          Store: SubtypeConstructor<typeof grpc.Client, _containerd_services_sandbox_v1_StoreClient> & { service: _containerd_services_sandbox_v1_StoreDefinition }
+          StoreCreateRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_StoreCreateRequest, _containerd_services_sandbox_v1_StoreCreateRequest__Output>
+          StoreCreateResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_StoreCreateResponse, _containerd_services_sandbox_v1_StoreCreateResponse__Output>
+          StoreDeleteRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_StoreDeleteRequest, _containerd_services_sandbox_v1_StoreDeleteRequest__Output>
+          StoreDeleteResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_StoreDeleteResponse, _containerd_services_sandbox_v1_StoreDeleteResponse__Output>
+          StoreGetRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_StoreGetRequest, _containerd_services_sandbox_v1_StoreGetRequest__Output>
+          StoreGetResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_StoreGetResponse, _containerd_services_sandbox_v1_StoreGetResponse__Output>
+          StoreListRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_StoreListRequest, _containerd_services_sandbox_v1_StoreListRequest__Output>
+          StoreListResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_StoreListResponse, _containerd_services_sandbox_v1_StoreListResponse__Output>
+          StoreUpdateRequest: MessageTypeDefinition<_containerd_services_sandbox_v1_StoreUpdateRequest, _containerd_services_sandbox_v1_StoreUpdateRequest__Output>
+          StoreUpdateResponse: MessageTypeDefinition<_containerd_services_sandbox_v1_StoreUpdateResponse, _containerd_services_sandbox_v1_StoreUpdateResponse__Output>
+        }
+      }
+    }
+    types: {
+      ActivationInfo: MessageTypeDefinition<_containerd_types_ActivationInfo, _containerd_types_ActivationInfo__Output>
+      ActiveMount: MessageTypeDefinition<_containerd_types_ActiveMount, _containerd_types_ActiveMount__Output>
+      Metric: MessageTypeDefinition<_containerd_types_Metric, _containerd_types_Metric__Output>
+      Mount: MessageTypeDefinition<_containerd_types_Mount, _containerd_types_Mount__Output>
+      Platform: MessageTypeDefinition<_containerd_types_Platform, _containerd_types_Platform__Output>
+      Sandbox: MessageTypeDefinition<_containerd_types_Sandbox, _containerd_types_Sandbox__Output>
+    }
   }
   google: {
     protobuf: {
+      Any: MessageTypeDefinition<_google_protobuf_Any, _google_protobuf_Any__Output>
       Timestamp: MessageTypeDefinition<_google_protobuf_Timestamp, _google_protobuf_Timestamp__Output>
     }
   }

@@ -26,6 +26,7 @@ import { HostPorts } from './runtime/host-ports.js'
 import { TaskService } from './runtime/task-service.js'
 import { parseReference } from './reference.js'
 import { Sandboxes } from './cri/sandboxes.js'
+import { SandboxRecords } from './sandbox/records.js'
 import { initPlan } from './runtime/plans.js'
 import { ContainerViews } from './runtime/views.js'
 import { pidNamespaceOf, PidTable } from './runtime/pids.js'
@@ -64,6 +65,8 @@ export class Node implements Core {
   /** The task lifecycle both APIs use: checks, node faults, plans (containerd's tasks service). */
   readonly taskService: TaskService
   readonly sandboxes: Sandboxes
+  /** containerd 2.x's sandbox records (the Sandbox API's view; CRI pods among them). */
+  readonly sandboxRecords: SandboxRecords
   readonly containers: Containers
   /** What each container's processes see (filesystem, processes). */
   readonly views: ContainerViews
@@ -132,6 +135,11 @@ export class Node implements Core {
     })
     this.taskService = new TaskService(this)
     this.sandboxes = new Sandboxes(this)
+    this.sandboxRecords = new SandboxRecords({
+      sandboxes: this.sandboxes,
+      allocatePid: () => this.state.nextPid++,
+      emit: (namespace, topic, type, payload) => this.emit(namespace, topic, type, payload),
+    })
     this.containers = new Containers(this)
     this.views = new ContainerViews(this)
     if (store.sync) store.beforeWrite = () => this.views.saveChanged()

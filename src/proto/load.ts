@@ -54,15 +54,22 @@ function indexHandlers(): Map<string, grpc.UntypedHandleCall> {
   return out
 }
 
-/** Payloads that travel as Any (events in envelopes, task metrics); these files define them. */
+/** Payloads that travel as Any (events in envelopes, task metrics, Transfer's objects and stream messages); these files define them. */
 const PAYLOAD_FILES = [
   'containerd/events/container.proto',
   'containerd/events/content.proto',
   'containerd/events/image.proto',
   'containerd/events/namespace.proto',
+  'containerd/events/sandbox.proto',
   'containerd/events/snapshot.proto',
   'containerd/events/task.proto',
   'containerd/types/metrics.proto',
+  'containerd/services/streaming/v1/streaming.proto',
+  'containerd/types/transfer/imagestore.proto',
+  'containerd/types/transfer/importexport.proto',
+  'containerd/types/transfer/progress.proto',
+  'containerd/types/transfer/registry.proto',
+  'containerd/types/transfer/streaming.proto',
   'containerd/runc/options/process.proto',
   'cgroups/v2/metrics.proto',
 ]

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { tarball, type TarMember } from '../containerd.js'
+import { ctrCli } from '../ctr-cli.js'
 import { ociLayout } from '../oci-layout.mjs'
 import { containerConfig, eventually, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
 
@@ -34,18 +35,7 @@ function findTool(name: string): string | undefined {
 
 describe.skipIf(!CTR)('ctr e2e', () => {
   let h: Harness
-  const ctr = async (...args: string[]): Promise<string> => {
-    const { stdout } = await run(CTR!, ['-a', h.fake.socketPath, ...args], { timeout: 30_000 })
-    return stdout
-  }
-  const ctrFails = async (...args: string[]): Promise<string> => {
-    try {
-      await ctr(...args)
-    } catch (err) {
-      return (err as { stderr: string }).stderr
-    }
-    throw new Error(`ctr ${args.join(' ')} succeeded`)
-  }
+  const { ctr, ctrFails } = ctrCli(CTR!, () => h.fake.socketPath)
 
   beforeAll(async () => {
     h = await harness()

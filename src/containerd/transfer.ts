@@ -1,0 +1,170 @@
+// Transfer service (containerd 2.x): a source and a destination, each an Any, and the streams they
+// name (Streaming service). Served pairs, as containerd's local transfer service: archive import
+// (ImageImportStream → ImageStore), export (ImageStore → ImageExportStream) and tag (ImageStore →
+// ImageStore); the work is model/transfer/images.ts. Bytes flow with containerd's window credit:
+// a receiver grants 64 KiB at a time, a sender sends at most 32 KiB per Data message.
+import type { TransferHandlers } from '../generated/containerd/services/transfer/v1/Transfer.js'
+import { RuntimeError } from '../model/errors.js'
+import type { Node } from '../model/node.js'
+import { ImageTransfer, type ExportSpec, type ImageStoreSpec, type PlatformSpec, type ProgressEvent } from '../model/transfer/images.js'
+import { decodeMessage, encodeMessage } from '../proto/load.js'
+import type { Implementation } from '../rpc/adapter.js'
+import { leaseOf, namespaceOf } from './context.js'
+import { anyType, streamsOf, type AnyMessage, type Stream } from './streaming.js'
+
+const T = 'containerd.types.transfer.'
+const IMAGE_STORE = `${T}ImageStore`
+const IMPORT_STREAM = `${T}ImageImportStream`
+const EXPORT_STREAM = `${T}ImageExportStream`
+const OCI_REGISTRY = `${T}OCIRegistry`
+const DATA = `${T}Data`
+const WINDOW_UPDATE = `${T}WindowUpdate`
+const PROGRESS = `${T}Progress`
+/** containerd's streaming window and largest Data message. */
+const WINDOW = 64 * 1024
+const MAX_DATA = 32 * 1024
+
+const anyOf = (type: string, value: Record<string, unknown>): AnyMessage => ({ type_url: type, value: encodeMessage(type, value) })
+
+/** An Any of the types Transfer takes, decoded (proto field names). */
+function decodeObject(a: AnyMessage | null | undefined, what: string): { type: string; value: Record<string, unknown> } {
+  if (!a) throw new RuntimeError('InvalidArgument', `transfer ${what} is required: invalid argument`)
+  const type = anyType(a)
+  if (![IMAGE_STORE, IMPORT_STREAM, EXPORT_STREAM, OCI_REGISTRY].includes(type)) {
+    throw new RuntimeError('NotFound', `type with url ${a.type_url}: not found`)
+  }
+  try {
+    return { type, value: decodeMessage(type, a.value) }
+  } catch (err) {
+    throw new RuntimeError('InvalidArgument', `transfer ${what} (${type}) does not decode: ${(err as Error).message}: invalid argument`)
+  }
+}
+
+type Obj = Record<string, unknown>
+const platformOf = (p: unknown): PlatformSpec | undefined =>
+  p
+    ? { os: String((p as Obj).os ?? ''), architecture: String((p as Obj).architecture ?? ''), variant: String((p as Obj).variant ?? '') }
+    : undefined
+const platformsOf = (ps: unknown): PlatformSpec[] => ((ps as unknown[] | undefined) ?? []).map((p) => platformOf(p) as PlatformSpec)
+
+function imageStoreOf(v: Obj): ImageStoreSpec {
+  return {
+    name: String(v.name ?? ''),
+    labels: (v.labels as Record<string, string> | undefined) ?? {},
+    platforms: platformsOf(v.platforms),
+    extraReferences: ((v.extra_references as Obj[] | undefined) ?? []).map((r) => ({
+      name: String(r.name ?? ''),
+      isPrefix: r.is_prefix === true,
+      allowOverwrite: r.allow_overwrite === true,
+      addDigest: r.add_digest === true,
+      skipNamedDigest: r.skip_named_digest === true,
+    })),
+    unpacks: ((v.unpacks as Obj[] | undefined) ?? []).map((u) => ({
+      platform: platformOf(u.platform),
+      snapshotter: String(u.snapshotter ?? ''),
+    })),
+  }
+}
+
+/** Reads a byte stream to its end, granting the sender credit as containerd's ReceiveStream does. */
+async function receiveAll(stream: Stream): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let window = 0
+  try {
+    for (;;) {
+      if (window < WINDOW) {
+        stream.send(anyOf(WINDOW_UPDATE, { update: WINDOW }))
+        window += WINDOW
+      }
+      const m = await stream.recv()
+      if (!m) break
+      if (anyType(m) !== DATA) continue
+      const data = Buffer.from(decodeMessage(DATA, m.value).data as Uint8Array)
+      chunks.push(data)
+      window -= data.length
+    }
+  } finally {
+    stream.close()
+  }
+  return Buffer.concat(chunks)
+}
+
+/** Sends bytes as the receiver's credit allows (containerd's SendStream), then ends the stream. */
+async function sendAll(stream: Stream, bytes: Buffer): Promise<void> {
+  let credit = 0
+  let offset = 0
+  try {
+    while (offset < bytes.length) {
+      while (credit <= 0) {
+        const m = await stream.recv()
+        if (!m) throw new RuntimeError('Unknown', 'the export stream closed before the archive was sent: unknown')
+        if (anyType(m) === WINDOW_UPDATE) credit += Number(decodeMessage(WINDOW_UPDATE, m.value).update)
+      }
+      const n = Math.min(MAX_DATA, credit, bytes.length - offset)
+      stream.send(anyOf(DATA, { data: bytes.subarray(offset, offset + n) }))
+      offset += n
+      credit -= n
+    }
+  } finally {
+    stream.close()
+  }
+}
+
+export function transferService(node: Node): Implementation<TransferHandlers> {
+  const streams = streamsOf(node)
+  const transfer = new ImageTransfer(node)
+  return {
+    Transfer: async (req, ctx) => {
+      const namespace = namespaceOf(ctx)
+      const progressId = req.options?.progress_stream ?? ''
+      const progressStream = progressId ? streams.get(namespace, progressId) : undefined
+      const progress = (p: ProgressEvent): void => {
+        if (!progressStream || progressStream.closed) return
+        const desc = p.desc
+          ? { media_type: p.desc.mediaType, digest: p.desc.digest, size: p.desc.size, annotations: p.desc.annotations ?? {} }
+          : null
+        progressStream.send(anyOf(PROGRESS, { event: p.event, name: p.name ?? '', parents: [], progress: 0, total: 0, desc }))
+      }
+      try {
+        const src = decodeObject(req.source, 'source')
+        const dst = decodeObject(req.destination, 'destination')
+        if (src.type === OCI_REGISTRY || dst.type === OCI_REGISTRY) {
+          throw new RuntimeError(
+            'Unimplemented',
+            `${src.type === OCI_REGISTRY ? 'pulling from' : 'pushing to'} a registry through Transfer is not served by fake-containerd yet; ` +
+              'pull with CRI (crictl pull) instead',
+          )
+        }
+        if (src.type === IMPORT_STREAM && dst.type === IMAGE_STORE) {
+          const archive = await receiveAll(streams.get(namespace, String(src.value.stream ?? '')))
+          await transfer.import(namespace, archive, imageStoreOf(dst.value), leaseOf(ctx), progress)
+          return {}
+        }
+        if (src.type === IMAGE_STORE && dst.type === EXPORT_STREAM) {
+          const out = streams.get(namespace, String(dst.value.stream ?? ''))
+          const spec: ExportSpec = {
+            platforms: platformsOf(dst.value.platforms),
+            allPlatforms: dst.value.all_platforms === true,
+            skipCompatibilityManifest: dst.value.skip_compatibility_manifest === true,
+          }
+          let bytes: Buffer
+          try {
+            bytes = transfer.export(namespace, imageStoreOf(src.value), spec, progress)
+          } catch (err) {
+            out.close()
+            throw err
+          }
+          await sendAll(out, bytes)
+          return {}
+        }
+        if (src.type === IMAGE_STORE && dst.type === IMAGE_STORE) {
+          transfer.tag(namespace, imageStoreOf(src.value), imageStoreOf(dst.value))
+          return {}
+        }
+        throw new RuntimeError('Unimplemented', `method Transfer not implemented for ${src.type} to ${dst.type}`)
+      } finally {
+        progressStream?.close()
+      }
+    },
+  }
+}

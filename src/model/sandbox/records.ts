@@ -1,0 +1,264 @@
+// containerd 2.x's sandbox records (core/metadata/sandbox.go) and the controller's view of them.
+// One record, many views: a CRI pod sandbox is a sandbox record in k8s.io (sandboxer "podsandbox",
+// runtime the handler's type, the CRI metadata extension as containerd's CRI writes it), derived from
+// the pod's container record, so CRI, ctr and the Sandbox API see the same pod. Records made through
+// the Store API in other namespaces are kept by this part for the server's life (not in the state).
+import type { ContainerRecord, StoredAny } from '../../store/schema.js'
+import { RuntimeError, invalidArgument, notFound, wrap } from '../errors.js'
+import { CRI_NAMESPACE } from '../metadata/images.js'
+import { validateIdentifier } from '../metadata/namespaces.js'
+import type { Sandboxes } from '../cri/sandboxes.js'
+import type { SandboxRecord } from '../cri/records.js'
+import { nowString } from '../time.js'
+
+export interface SandboxInfo {
+  id: string
+  runtime: { name: string; options?: StoredAny }
+  spec?: StoredAny
+  labels: Record<string, string>
+  createdAt: string
+  updatedAt: string
+  extensions: Record<string, StoredAny>
+  sandboxer: string
+}
+
+export interface SandboxStatus {
+  id: string
+  pid: number
+  ready: boolean
+  createdAt: string
+  exitedAt?: string
+  exitStatus?: number
+  /** The record the pod's processes live in, for metrics; undefined for a record without a task. */
+  record?: ContainerRecord
+}
+
+export interface SandboxHost {
+  readonly sandboxes: Sandboxes
+  allocatePid(): number
+  emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
+}
+
+const CRI_METADATA_TYPE = 'github.com/containerd/cri/pkg/store/sandbox/Metadata'
+export const SANDBOXERS = ['podsandbox', 'shim'] as const
+
+/** A sandbox made through the Store API, and its controller state. */
+interface OwnSandbox {
+  info: SandboxInfo
+  pid: number
+  ready: boolean
+  exitedAt?: string
+  exits: (() => void)[]
+}
+
+export class SandboxRecords {
+  readonly #own = new Map<string, OwnSandbox>()
+
+  constructor(private readonly host: SandboxHost) {}
+
+  list(namespace: string): SandboxInfo[] {
+    const cri = namespace === CRI_NAMESPACE ? this.host.sandboxes.all().map(criInfo) : []
+    return [...cri, ...[...this.#own.entries()].filter(([k]) => k.startsWith(`${namespace}\0`)).map(([, s]) => s.info)]
+  }
+
+  get(namespace: string, id: string): SandboxInfo {
+    const found = this.#cri(namespace, id)
+    if (found) return criInfo(found)
+    return this.#stored(namespace, id).info
+  }
+
+  /** Create (core/metadata/sandbox.go): the store stamps both times itself. */
+  create(namespace: string, info: SandboxInfo): SandboxInfo {
+    try {
+      validateIdentifier(info.id)
+    } catch (err) {
+      throw wrap(err, 'failed to validate sandbox: invalid sandbox ID')
+    }
+    if (this.#cri(namespace, info.id) || this.#own.has(`${namespace}\0${info.id}`)) {
+      throw new RuntimeError('AlreadyExists', `write error: sandbox bucket ${JSON.stringify(info.id)} already exists: already exists`)
+    }
+    const now = nowString()
+    const stored = { ...info, createdAt: now, updatedAt: now }
+    this.#own.set(`${namespace}\0${info.id}`, { info: stored, pid: 0, ready: false, exits: [] })
+    this.host.emit(namespace, '/sandboxes/create', 'containerd.events.SandboxCreate', { sandbox_id: info.id })
+    return stored
+  }
+
+  /** Update by field paths (labels, extensions, spec, runtime, labels.K, extensions.K; none = all four). */
+  update(namespace: string, info: SandboxInfo, fields: readonly string[]): SandboxInfo {
+    if (this.#cri(namespace, info.id)) {
+      throw new RuntimeError(
+        'FailedPrecondition',
+        `sandbox ${JSON.stringify(info.id)} is a CRI pod; change it through CRI: failed precondition`,
+      )
+    }
+    const own = this.#stored(namespace, info.id)
+    if (fields.length === 0 && own.info.runtime.name !== info.runtime.name) {
+      throw invalidArgument('sandbox.Runtime.Name field is immutable: invalid argument')
+    }
+    const next = { ...own.info, labels: { ...own.info.labels }, extensions: { ...own.info.extensions } }
+    for (const f of fields.length ? fields : ['labels', 'extensions', 'spec', 'runtime']) {
+      if (f === 'labels') next.labels = { ...info.labels }
+      else if (f === 'extensions') next.extensions = { ...info.extensions }
+      else if (f === 'spec') next.spec = info.spec
+      else if (f === 'runtime') next.runtime = info.runtime
+      else if (f.startsWith('labels.')) setOrDelete(next.labels, f.slice(7), info.labels[f.slice(7)])
+      else if (f.startsWith('extensions.')) setOrDelete(next.extensions, f.slice(11), info.extensions[f.slice(11)])
+      else throw invalidArgument(`cannot update ${JSON.stringify(f)} field on sandbox ${JSON.stringify(info.id)}: invalid argument`)
+      // (labels.K and extensions.K set the key to the given value, as containerd's store does.)
+    }
+    next.updatedAt = nowString()
+    own.info = next
+    return next
+  }
+
+  delete(namespace: string, id: string): void {
+    if (this.#cri(namespace, id)) {
+      throw new RuntimeError(
+        'FailedPrecondition',
+        `sandbox ${JSON.stringify(id)} is a CRI pod; remove it with RemovePodSandbox: failed precondition`,
+      )
+    }
+    if (!this.#anyIn(namespace)) throw notFound('no sandbox buckets: not found')
+    if (!this.#own.delete(`${namespace}\0${id}`)) throw notFound(`failed to delete sandbox ${JSON.stringify(id)}: not found`)
+  }
+
+  // The controller --------------------------------------------------------------------------
+
+  checkSandboxer(sandboxer: string): void {
+    if (sandboxer === '') throw invalidArgument('invalid argument: sandbox controller name can not be empty')
+    if (!(SANDBOXERS as readonly string[]).includes(sandboxer))
+      throw notFound(`not found: failed to get sandbox controller by ${sandboxer}`)
+  }
+
+  status(namespace: string, id: string): SandboxStatus {
+    const pod = this.#cri(namespace, id)
+    if (pod) {
+      return {
+        id: pod.id,
+        pid: pod.task?.pid ?? 0,
+        ready: pod.cri.ready,
+        createdAt: pod.createdAt,
+        ...(pod.cri.ready ? {} : { exitedAt: pod.task?.exitedAt ?? pod.updatedAt, exitStatus: pod.task?.exitStatus ?? 0 }),
+        record: pod,
+      }
+    }
+    const own = this.#ownOf(namespace, id)
+    return {
+      id,
+      pid: own.pid,
+      ready: own.ready,
+      createdAt: own.info.createdAt,
+      ...(own.exitedAt ? { exitedAt: own.exitedAt, exitStatus: 0 } : {}),
+    }
+  }
+
+  /** Start: a CRI pod is running already; a Store record gets a (simulated) sandbox process. */
+  start(namespace: string, id: string): SandboxStatus {
+    if (this.#cri(namespace, id)) return this.status(namespace, id)
+    const own = this.#ownOf(namespace, id)
+    if (!own.ready) {
+      own.pid = this.host.allocatePid()
+      own.ready = true
+      delete own.exitedAt
+      this.host.emit(namespace, '/sandboxes/start', 'containerd.events.SandboxStart', { sandbox_id: id })
+    }
+    return this.status(namespace, id)
+  }
+
+  async stop(namespace: string, id: string): Promise<void> {
+    if (this.#cri(namespace, id)) return this.host.sandboxes.stop(id)
+    const own = this.#ownOf(namespace, id)
+    if (!own.ready) return
+    own.ready = false
+    own.exitedAt = nowString()
+    this.host.emit(namespace, '/sandboxes/exit', 'containerd.events.SandboxExit', { sandbox_id: id, exit_status: 0 })
+    for (const w of own.exits.splice(0)) w()
+  }
+
+  /** Wait: until the sandbox has exited (or the call is cancelled). */
+  async wait(namespace: string, id: string, signal: AbortSignal): Promise<SandboxStatus> {
+    const pod = this.#cri(namespace, id)
+    if (pod) {
+      while (this.status(namespace, id).ready) {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, 50)
+          signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true })
+        })
+      }
+      return this.status(namespace, id)
+    }
+    const own = this.#ownOf(namespace, id)
+    if (own.ready) {
+      await new Promise<void>((resolve, reject) => {
+        own.exits.push(resolve)
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+      })
+    }
+    return this.status(namespace, id)
+  }
+
+  /** Shutdown: a CRI pod is removed as RemovePodSandbox would; a Store record's sandbox is stopped. */
+  async shutdown(namespace: string, id: string): Promise<void> {
+    if (this.#cri(namespace, id)) return this.host.sandboxes.remove(id)
+    await this.stop(namespace, id)
+  }
+
+  #cri(namespace: string, id: string): SandboxRecord | undefined {
+    if (namespace !== CRI_NAMESPACE) return undefined
+    const pod = this.host.sandboxes.find(id)
+    return pod?.id === id ? pod : undefined
+  }
+
+  #ownOf(namespace: string, id: string): OwnSandbox {
+    return this.#stored(namespace, id)
+  }
+
+  /** A record of the Store, with the metadata store's errors when it is not there. */
+  #stored(namespace: string, id: string): OwnSandbox {
+    const own = this.#own.get(`${namespace}\0${id}`)
+    if (own) return own
+    if (!this.#anyIn(namespace)) throw notFound('no sandbox buckets: not found')
+    throw notFound(`bucket ${JSON.stringify(id)} not found: not found`)
+  }
+
+  /** Whether the namespace has a sandbox bucket (any sandbox, CRI pods included). */
+  #anyIn(namespace: string): boolean {
+    return this.list(namespace).length > 0
+  }
+}
+
+function setOrDelete(map: Record<string, unknown>, key: string, value: unknown): void {
+  if (value === undefined) delete map[key]
+  else map[key] = value
+}
+
+/** The record containerd 2.x's CRI keeps for a pod (internal/cri/server/sandbox_run.go). */
+function criInfo(pod: SandboxRecord): SandboxInfo {
+  const metadata = {
+    Version: 'v1',
+    Metadata: {
+      ID: pod.id,
+      Name: pod.cri.name,
+      Config: pod.cri.config,
+      NetNSPath: pod.cri.netnsPath,
+      IP: pod.cri.ip,
+      AdditionalIPs: pod.cri.additionalIps,
+      RuntimeHandler: pod.cri.runtimeHandler,
+      CNIResult: null,
+    },
+  }
+  return {
+    id: pod.id,
+    runtime: pod.runtime,
+    spec: {
+      type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
+      value: Buffer.from(JSON.stringify(pod.spec)).toString('base64'),
+    },
+    labels: { ...pod.labels },
+    createdAt: pod.createdAt,
+    updatedAt: pod.updatedAt,
+    extensions: { metadata: { type_url: CRI_METADATA_TYPE, value: Buffer.from(JSON.stringify(metadata)).toString('base64') } },
+    sandboxer: 'podsandbox',
+  }
+}

@@ -1,0 +1,332 @@
+// containerd 2.x's local transfer service for images (core/transfer/local): import an archive into
+// the image store (content, gc labels, unpack, image records named as the ImageStore says), export
+// images to an archive, and tag (image store to image store). The Transfer face decodes the request
+// and carries the bytes; the work, and the progress it reports, is here.
+import { randomBytes } from 'node:crypto'
+import type { NodeState } from '../../store/schema.js'
+import { RuntimeError, notFound } from '../errors.js'
+import { sha256, type Content } from '../metadata/content.js'
+import { chainId, MEDIA } from '../metadata/image-content.js'
+import type { Images } from '../metadata/images.js'
+import { holdResource } from '../metadata/leases.js'
+import { SNAPSHOTTERS, type Snapshots } from '../metadata/snapshots.js'
+import { applyLayer } from '../metadata/unpack.js'
+import { nowNs } from '../time.js'
+import {
+  configPlatform,
+  exportArchive,
+  importArchive,
+  ociReferenceName,
+  ANNOTATION_IMAGE_NAME,
+  ANNOTATION_REF_NAME,
+  type Descriptor,
+  type Platform,
+} from './archive.js'
+
+export interface PlatformSpec {
+  os: string
+  architecture: string
+  variant: string
+}
+
+export interface ImageReferenceSpec {
+  name: string
+  isPrefix: boolean
+  allowOverwrite: boolean
+  addDigest: boolean
+  skipNamedDigest: boolean
+}
+
+/** containerd.types.transfer.ImageStore: where images go (or come from) and how they are named. */
+export interface ImageStoreSpec {
+  name: string
+  labels: Record<string, string>
+  platforms: PlatformSpec[]
+  extraReferences: ImageReferenceSpec[]
+  unpacks: { platform: PlatformSpec | undefined; snapshotter: string }[]
+}
+
+export interface ExportSpec {
+  platforms: PlatformSpec[]
+  allPlatforms: boolean
+  skipCompatibilityManifest: boolean
+}
+
+/** One progress event, as containerd's transfer.Progress (an empty name is a status line). */
+export interface ProgressEvent {
+  event: string
+  name?: string
+  desc?: Descriptor
+}
+
+export type ProgressFn = (p: ProgressEvent) => void
+
+export interface TransferHost {
+  readonly state: NodeState
+  readonly content: Content
+  readonly snapshots: Snapshots
+  readonly images: Images
+  emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
+}
+
+const REF_SOURCE = 'io.containerd.import.ref-source'
+const LABEL_UNCOMPRESSED = 'containerd.io/uncompressed'
+const DEFAULT_PLATFORM: PlatformSpec = { os: 'linux', architecture: 'amd64', variant: '' }
+
+const isIndex = (m: string): boolean => m === MEDIA.ociIndex || m === MEDIA.dockerList
+const isManifest = (m: string): boolean => m === MEDIA.ociManifest || m === MEDIA.dockerManifest
+
+/** containerd's platform matcher for linux: os and architecture, and the variant when both name one. */
+function matches(want: PlatformSpec, have: Platform): boolean {
+  if (want.os !== have.os || want.architecture !== have.architecture) return false
+  return !want.variant || !have.variant || want.variant === have.variant
+}
+
+export class ImageTransfer {
+  constructor(private readonly host: TransferHost) {}
+
+  /** Transfer(ImageImportStream → ImageStore): local/import.go's importStream. */
+  async import(namespace: string, archive: Buffer, store: ImageStoreSpec, lease: string | undefined, progress: ProgressFn): Promise<void> {
+    const { content } = this.host
+    progress({ event: 'Importing' })
+    const write = (data: Buffer): string => {
+      const fresh = !content.has(namespace, sha256(data))
+      const digest = content.put(namespace, data).digest
+      // containerd 2.1 tells of each blob it commits (/content/create).
+      if (fresh) this.host.emit(namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size: data.length })
+      holdResource(this.host.state, namespace, lease, { id: digest, type: 'content' })
+      return digest
+    }
+    const index = importArchive(archive, write, (d) => content.read(namespace, d, 0, 0))
+    const descriptors: Descriptor[] = [index]
+    const filter = store.platforms
+    const unpackPlatforms = store.unpacks.filter((u) => (SNAPSHOTTERS as readonly string[]).includes(u.snapshotter || 'overlayfs'))
+    const manifests: Descriptor[] = []
+    // Walk from the index: each parent is labelled with its (platform-filtered) children for the collector.
+    const walk = (desc: Descriptor): void => {
+      let children = this.#children(namespace, desc)
+      if (desc.digest === index.digest) {
+        for (const m of children) descriptors.push({ ...m, annotations: { ...m.annotations, [REF_SOURCE]: 'annotation' } })
+      }
+      if (filter.length > 0) children = children.filter((c) => !c.platform || filter.some((p) => matches(p, c.platform as Platform)))
+      if (isManifest(desc.mediaType)) manifests.push(desc)
+      if (children.length > 0) this.#labelChildren(namespace, desc, children)
+      for (const c of children) walk(c)
+    }
+    walk(index)
+    for (const u of unpackPlatforms) {
+      const platform = u.platform ?? DEFAULT_PLATFORM
+      for (const m of manifests) await this.#unpack(namespace, m, platform, u.snapshotter || 'overlayfs', lease)
+    }
+    for (const desc of descriptors) {
+      for (const name of this.#storeNames(store, desc)) {
+        const annotations = { ...desc.annotations }
+        delete annotations[REF_SOURCE]
+        const target = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size, annotations }
+        this.#store(namespace, name, store.labels, target)
+        progress({ event: 'saved', name, desc: { ...desc, annotations } })
+      }
+    }
+    progress({ event: 'Completed import' })
+  }
+
+  /** Transfer(ImageStore → ImageExportStream): the archive of the images the store names. */
+  export(namespace: string, source: ImageStoreSpec, spec: ExportSpec, progress: ProgressFn): Buffer {
+    progress({ event: 'Exporting' })
+    const images = this.#lookup(namespace, source)
+    const platforms = spec.platforms.length > 0 ? spec.platforms : [DEFAULT_PLATFORM]
+    const blobs = new Set<string>()
+    const add = (desc: Descriptor): void => {
+      blobs.add(desc.digest)
+      for (const c of this.#children(namespace, desc)) add(c)
+    }
+    const manifests: Descriptor[] = []
+    const docker = new Map<string, string[]>()
+    for (const img of images) {
+      const annotations = { ...img.annotations, [ANNOTATION_IMAGE_NAME]: img.name, [ANNOTATION_REF_NAME]: ociReferenceName(img.name) }
+      const desc: Descriptor = { mediaType: img.mediaType, digest: img.digest, size: img.size, annotations }
+      manifests.push(desc)
+      if (isManifest(desc.mediaType)) {
+        add(desc)
+        docker.set(desc.digest, [...(docker.get(desc.digest) ?? []), img.name])
+      } else if (isIndex(desc.mediaType)) {
+        blobs.add(desc.digest)
+        const children = this.#children(namespace, desc)
+        const matching = children.filter((m) => !m.platform || platforms.some((p) => matches(p, m.platform as Platform)))
+        for (const m of spec.allPlatforms ? children : matching) add(m)
+        const first = matching[0]
+        if (!first) throw notFound('no manifest found for platform: not found')
+        docker.set(first.digest, [...(docker.get(first.digest) ?? []), img.name])
+      } else throw new RuntimeError('InvalidArgument', 'only manifests may be exported: invalid argument')
+    }
+    const bytes = exportArchive(this.host.content, namespace, {
+      manifests,
+      blobs: [...blobs],
+      docker: spec.skipCompatibilityManifest ? [] : [...docker].map(([manifest, names]) => ({ manifest, names })),
+    })
+    progress({ event: 'Completed export' })
+    return bytes
+  }
+
+  /** Transfer(ImageStore → ImageStore): the source image's target stored under the destination's names. */
+  tag(namespace: string, source: ImageStoreSpec, dest: ImageStoreSpec): void {
+    const img = this.host.images.record(namespace, source.name)
+    const target = { mediaType: img.mediaType, digest: img.manifestDigest, size: img.size, annotations: img.annotations ?? {} }
+    const names = this.#storeNames(dest, target)
+    if (names.length === 0) throw notFound('no image name found: not found')
+    for (const name of names) this.#store(namespace, name, dest.labels, target)
+  }
+
+  /** The images a store names for an export (ImageStore.Lookup). */
+  #lookup(
+    namespace: string,
+    source: ImageStoreSpec,
+  ): { name: string; mediaType: string; digest: string; size: number; annotations: Record<string, string> }[] {
+    const names = source.name ? [source.name] : []
+    for (const ref of source.extraReferences) {
+      if (ref.isPrefix) throw new RuntimeError('Unimplemented', 'prefix lookup on export not implemented: not implemented')
+      names.push(ref.name)
+    }
+    return names.map((name) => {
+      const r = this.host.images.record(namespace, name)
+      return { name, mediaType: r.mediaType, digest: r.manifestDigest, size: r.size, annotations: r.annotations ?? {} }
+    })
+  }
+
+  /** The names ImageStore.Store gives a descriptor (imagestore.go). */
+  #storeNames(store: ImageStoreSpec, desc: Descriptor): string[] {
+    const names: string[] = []
+    if (desc.annotations?.[REF_SOURCE] === 'annotation') {
+      for (const ref of store.extraReferences) {
+        if (!ref.isPrefix) continue
+        const name = imageName(desc.annotations, refTranslator(ref.name, !ref.allowOverwrite))
+        if (name === '') {
+          if (ref.addDigest) names.push(`${ref.name}@${desc.digest}`)
+          continue
+        }
+        names.push(name)
+        if (ref.addDigest && !ref.skipNamedDigest) names.push(`${ref.name}@${desc.digest}`)
+      }
+      return names
+    }
+    if (store.name) names.push(store.name)
+    for (const ref of store.extraReferences) if (!ref.isPrefix) names.push(ref.addDigest ? `${ref.name}@${desc.digest}` : ref.name)
+    return names
+  }
+
+  /** Creates the image, or updates it when the name is taken. */
+  #store(
+    namespace: string,
+    name: string,
+    labels: Record<string, string>,
+    target: { mediaType: string; digest: string; size: number; annotations: Record<string, string> },
+  ): void {
+    const images = this.host.images
+    const input = { name, labels, target }
+    if (images.records(namespace).some((r) => r.name === name)) images.updateRecord(namespace, input)
+    else images.createRecord(namespace, input)
+  }
+
+  /** A descriptor's children (images.Children): an index's manifests, a manifest's config and layers. */
+  #children(namespace: string, desc: Descriptor): Descriptor[] {
+    if (!isIndex(desc.mediaType) && !isManifest(desc.mediaType)) return []
+    const blob = JSON.parse(this.host.content.read(namespace, desc.digest, 0, 0).toString('utf8')) as {
+      manifests?: Descriptor[]
+      config?: Descriptor
+      layers?: Descriptor[]
+    }
+    if (isIndex(desc.mediaType)) return blob.manifests ?? []
+    return [...(blob.config ? [blob.config] : []), ...(blob.layers ?? [])]
+  }
+
+  /** images.SetChildrenMappedLabels: the gc references from a parent blob to its children. */
+  #labelChildren(namespace: string, desc: Descriptor, children: Descriptor[]): void {
+    const labels: Record<string, string> = {}
+    if (isManifest(desc.mediaType)) {
+      children.forEach(
+        (c, i) => (labels[i === 0 ? 'containerd.io/gc.ref.content.config' : `containerd.io/gc.ref.content.l.${i - 1}`] = c.digest),
+      )
+    } else children.forEach((c, i) => (labels[`containerd.io/gc.ref.content.m.${i}`] = c.digest))
+    this.host.content.update(
+      namespace,
+      desc.digest,
+      labels,
+      Object.keys(labels).map((k) => `labels.${k}`),
+    )
+  }
+
+  /** Unpacks a manifest of the platform into the snapshotter: one committed snapshot per chain id. */
+  async #unpack(
+    namespace: string,
+    manifest: Descriptor,
+    platform: PlatformSpec,
+    snapshotter: string,
+    lease: string | undefined,
+  ): Promise<void> {
+    const { content, snapshots } = this.host
+    const m = JSON.parse(content.read(namespace, manifest.digest, 0, 0).toString('utf8')) as { config: Descriptor; layers?: Descriptor[] }
+    const config = content.read(namespace, m.config.digest, 0, 0)
+    const own = manifest.platform ?? configPlatform(config)
+    if (own && !matches(platform, own)) return
+    const diffIds = ((JSON.parse(config.toString('utf8')) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? []) as string[]
+    const layers = m.layers ?? []
+    if (diffIds.length !== layers.length)
+      throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)
+    let parent = ''
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i] as Descriptor
+      const chain = chainId(diffIds.slice(0, i + 1))
+      if (snapshots.kindOf(snapshotter, namespace, chain) !== 'committed') {
+        const key = `extract-${nowNs() % 1_000_000_000n}-${randomBytes(3).toString('base64url')} ${chain}`
+        snapshots.prepare(snapshotter, namespace, key, parent, {}, lease)
+        try {
+          const applied = await applyLayer(
+            content,
+            snapshots,
+            namespace,
+            { media_type: layer.mediaType, digest: layer.digest },
+            { snapshotter, namespace, key },
+          )
+          if (applied.digest !== diffIds[i]) {
+            throw new RuntimeError('Unknown', `wrong diff id calculated on extraction ${JSON.stringify(diffIds[i])}`)
+          }
+          snapshots.commit(snapshotter, namespace, chain, key, {}, '', lease)
+        } catch (err) {
+          if (snapshots.kindOf(snapshotter, namespace, key)) snapshots.remove(snapshotter, namespace, key, lease)
+          throw err
+        }
+      }
+      content.update(namespace, layer.digest, { [LABEL_UNCOMPRESSED]: diffIds[i] as string }, [`labels.${LABEL_UNCOMPRESSED}`])
+      parent = chain
+    }
+    if (parent) {
+      const label = `containerd.io/gc.ref.snapshot.${snapshotter}`
+      content.update(namespace, m.config.digest, { [label]: parent }, [`labels.${label}`])
+    }
+  }
+}
+
+/** archive.AddRefPrefix / FilterRefPrefix: a bare tag gets the prefix; a full reference must match it when checked. */
+function refTranslator(image: string, checkPrefix: boolean): (ref: string) => string {
+  return (ref) => {
+    if (image === '') return ''
+    if (/[/:@]/.test(ref)) {
+      if (checkPrefix && !isImagePrefix(ref, image)) return ''
+      return ref
+    }
+    return `${image}:${ref}`
+  }
+}
+
+function isImagePrefix(s: string, prefix: string): boolean {
+  if (!s.startsWith(prefix)) return false
+  return s.length === prefix.length || '/:@'.includes(s[prefix.length] as string)
+}
+
+/** imagestore.go's imageName: containerd's full name annotation (kept only as it is), else OCI's ref name. */
+function imageName(annotations: Record<string, string>, cleanup: (s: string) => string): string {
+  const full = annotations[ANNOTATION_IMAGE_NAME] ?? ''
+  if (full !== '') return cleanup(full) === full ? full : ''
+  const ref = annotations[ANNOTATION_REF_NAME] ?? ''
+  return ref === '' ? '' : cleanup(ref)
+}

@@ -1,0 +1,313 @@
+// containerd 2.x's services over the socket, spoken by hand as the 2.x Go client speaks them:
+// Streaming's handshake, Transfer's import/export/tag over streams with window credit and progress,
+// and the Sandbox Store and Controller over CRI pods and records of their own.
+import type { ClientDuplexStream } from '@grpc/grpc-js'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { containerdClients, type ContainerdClients } from '../../src/client.js'
+import { decodeMessage, encodeMessage } from '../../src/proto/load.js'
+import { tarball } from '../containerd.js'
+import { ociLayout } from '../oci-layout.mjs'
+import { eventually, grpcError, harness, podConfig, runPod, type Harness } from '../helpers.js'
+
+type AnyMessage = { type_url: string; value: Buffer }
+const T = 'containerd.types.transfer.'
+const any = (type: string, value: Record<string, unknown>): AnyMessage => ({ type_url: type, value: encodeMessage(type, value) })
+
+let h: Harness
+let ctr: ContainerdClients
+beforeEach(async () => {
+  h = await harness()
+  ctr = containerdClients(h.fake.address, 'default')
+})
+afterEach(async () => {
+  ctr.close()
+  await h.close()
+})
+
+/** Opens a stream and waits for the server's ack, as the Go client's stream creator does. */
+async function openStream(
+  id: string,
+  namespace = 'default',
+): Promise<{ call: ClientDuplexStream<AnyMessage, AnyMessage>; next(): Promise<AnyMessage | undefined> }> {
+  const call = ctr.streaming.Stream({ metadata: { 'containerd-namespace': namespace } }) as unknown as ClientDuplexStream<
+    AnyMessage,
+    AnyMessage
+  >
+  const queue: (AnyMessage | undefined)[] = []
+  const waiters: ((m: AnyMessage | undefined) => void)[] = []
+  const push = (m: AnyMessage | undefined): void => {
+    const w = waiters.shift()
+    if (w) w(m)
+    else queue.push(m)
+  }
+  call.on('data', (m: AnyMessage) => push(m))
+  call.on('end', () => push(undefined))
+  call.on('error', () => push(undefined))
+  const next = (): Promise<AnyMessage | undefined> => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiters.push(r)))
+  call.write(any('containerd.services.streaming.v1.StreamInit', { id }))
+  const ack = await next()
+  expect(ack?.type_url).toBe('google.protobuf.Empty')
+  return { call, next }
+}
+
+/** Every progress event until the server ends the stream. */
+async function progressEvents(stream: Awaited<ReturnType<typeof openStream>>): Promise<{ event: string; name: string }[]> {
+  const out: { event: string; name: string }[] = []
+  for (let m = await stream.next(); m; m = await stream.next()) {
+    const p = decodeMessage(`${T}Progress`, m.value)
+    out.push({ event: String(p.event), name: String(p.name) })
+  }
+  return out
+}
+
+/** Sends bytes on an import stream: the server grants credit first; pieces no larger than it allows; then the end. */
+async function sendBytes(input: Awaited<ReturnType<typeof openStream>>, bytes: Buffer): Promise<void> {
+  let credit = 0
+  let sent = 0
+  while (sent < bytes.length) {
+    while (credit <= 0) {
+      const m = await input.next()
+      expect(m?.type_url).toBe(`${T}WindowUpdate`)
+      credit += Number(decodeMessage(`${T}WindowUpdate`, m!.value).update)
+    }
+    const n = Math.min(32 * 1024, credit, bytes.length - sent)
+    input.call.write(any(`${T}Data`, { data: bytes.subarray(sent, sent + n) }))
+    sent += n
+    credit -= n
+  }
+  input.call.end()
+}
+
+const archive = (name: string): Buffer =>
+  tarball(
+    ociLayout(
+      name,
+      tarball([
+        { name: 'etc/', type: '5' },
+        { name: 'etc/hi', data: 'hi\n' },
+      ]),
+      { Cmd: ['sleep', '1'] },
+    ),
+  )
+
+describe('Streaming', () => {
+  test('acks StreamInit with an Empty; a second stream of the same id is AlreadyExists; another first message is InvalidArgument', async () => {
+    const first = await openStream('s1')
+    const dup = ctr.streaming.Stream({ metadata: { 'containerd-namespace': 'default' } })
+    dup.write(any('containerd.services.streaming.v1.StreamInit', { id: 's1' }))
+    const err = await new Promise<{ code: number; details: string }>((resolve) => dup.on('error', resolve))
+    expect([err.code, err.details]).toEqual([6, 'already exists'])
+    // The same id in another namespace is another stream.
+    const other = await openStream('s1', 'elsewhere')
+    other.call.end()
+    const bad = ctr.streaming.Stream({ metadata: { 'containerd-namespace': 'default' } })
+    bad.write(any(`${T}Data`, { data: Buffer.from('x') }))
+    const badErr = await new Promise<{ code: number; details: string }>((resolve) => bad.on('error', resolve))
+    expect(badErr.code).toBe(3)
+    expect(badErr.details).toContain('must be a containerd.services.streaming.v1.StreamInit')
+    first.call.end()
+  })
+})
+
+describe('Transfer', () => {
+  test('imports an archive sent with window credit, reports progress, unpacks; exports it back; tags it', async () => {
+    const topics: string[] = []
+    const sub = ctr.events.Subscribe({ filters: [] })
+    sub.on('data', (e: { topic: string }) => topics.push(e.topic))
+    sub.on('error', () => {})
+    await new Promise((r) => setTimeout(r, 100))
+    const progress = await openStream('progress-1')
+    const input = await openStream('import-1')
+    const store = {
+      name: '',
+      extra_references: [{ name: 'import-2026-01-01', is_prefix: true, allow_overwrite: true }],
+      platforms: [{ os: 'linux', architecture: 'amd64' }],
+      unpacks: [{ platform: { os: 'linux', architecture: 'amd64' }, snapshotter: 'overlayfs' }],
+    }
+    const done = ctr.transfer.Transfer({
+      source: any(`${T}ImageImportStream`, { stream: 'import-1' }),
+      destination: any(`${T}ImageStore`, store),
+      options: { progress_stream: 'progress-1' },
+    })
+    await sendBytes(input, archive('docker.io/library/hand:1'))
+    expect(await progressEvents(progress)).toEqual([
+      { event: 'Importing', name: '' },
+      { event: 'saved', name: 'docker.io/library/hand:1' },
+      { event: 'Completed import', name: '' },
+    ])
+    await done
+    const images = (await ctr.images.List({ filters: [] })).images
+    expect(images.map((i) => i.name)).toEqual(['docker.io/library/hand:1'])
+    await eventually(() => (topics.includes('/images/create') ? true : undefined), 'the import events')
+    sub.cancel()
+    // Each blob (oci-layout's index, manifest, config, layer), then the unpack, then the image.
+    expect(topics.filter((t) => t === '/content/create')).toHaveLength(4)
+    expect(topics.indexOf('/snapshot/commit')).toBeGreaterThan(topics.lastIndexOf('/content/create'))
+    expect(topics.indexOf('/images/create')).toBeGreaterThan(topics.indexOf('/snapshot/commit'))
+    const snapshots: unknown[] = []
+    for await (const r of ctr.snapshots.List({ snapshotter: 'overlayfs', filters: [] })) snapshots.push(...r.info)
+    expect(snapshots).toHaveLength(1)
+
+    // Export: the client grants credit, the server sends the archive and ends the stream.
+    const out = await openStream('export-1')
+    const exported = ctr.transfer.Transfer({
+      source: any(`${T}ImageStore`, { extra_references: [{ name: 'docker.io/library/hand:1' }] }),
+      destination: any(`${T}ImageExportStream`, { stream: 'export-1' }),
+    })
+    out.call.write(any(`${T}WindowUpdate`, { update: 64 * 1024 }))
+    const chunks: Buffer[] = []
+    let window = 64 * 1024
+    for (let m = await out.next(); m; m = await out.next()) {
+      const data = Buffer.from(decodeMessage(`${T}Data`, m.value).data as Uint8Array)
+      expect(data.length).toBeLessThanOrEqual(32 * 1024)
+      chunks.push(data)
+      window -= data.length
+      if (window < 64 * 1024) {
+        out.call.write(any(`${T}WindowUpdate`, { update: 64 * 1024 }))
+        window += 64 * 1024
+      }
+    }
+    out.call.end()
+    await exported
+    const tar = Buffer.concat(chunks)
+    expect(tar.subarray(257, 263).toString('latin1')).toBe('ustar\0')
+    expect(tar.includes(Buffer.from('"io.containerd.image.name":"docker.io/library/hand:1"'))).toBe(true)
+
+    // Tag: image store to image store, no progress stream.
+    await ctr.transfer.Transfer({
+      source: any(`${T}ImageStore`, { name: 'docker.io/library/hand:1' }),
+      destination: any(`${T}ImageStore`, { name: 'docker.io/library/hand:2', labels: { tagged: 'yes' } }),
+    })
+    const tagged = (await ctr.images.Get({ name: 'docker.io/library/hand:2' })).image!
+    expect([tagged.target?.digest, tagged.labels]).toEqual([images[0]!.target?.digest, { tagged: 'yes' }])
+  })
+
+  test('an archive that is not a tar fails in Go archive/tar words; one without a layout or manifest.json is unrecognized', async () => {
+    for (const [bytes, details] of [
+      [Buffer.from('not a tar'), 'unexpected EOF'],
+      [Buffer.alloc(512, 1), 'archive/tar: invalid tar header'],
+      [tarball([{ name: 'hello', data: 'x' }]), 'unrecognized image format'],
+    ] as const) {
+      const input = await openStream('import-bad')
+      const done = grpcError(
+        ctr.transfer.Transfer({
+          source: any(`${T}ImageImportStream`, { stream: 'import-bad' }),
+          destination: any(`${T}ImageStore`, { name: 'x' }),
+        }),
+      )
+      await sendBytes(input, bytes)
+      const err = await done
+      expect([err.code, err.details]).toEqual([2, details])
+    }
+  })
+
+  test('a stream that is not open is NotFound; a registry is Unimplemented; an unknown type is NotFound', async () => {
+    const noStream = await grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}ImageImportStream`, { stream: 'nope' }),
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
+    )
+    expect([noStream.code, noStream.details]).toEqual([5, 'stream "nope" is not open in namespace "default": not found'])
+    const pull = await grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}OCIRegistry`, { reference: 'docker.io/library/busybox:latest' }),
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
+    )
+    expect(pull.code).toBe(12)
+    expect(pull.details).toContain('pulling from a registry through Transfer is not served by fake-containerd yet')
+    const unknown = await grpcError(
+      ctr.transfer.Transfer({
+        source: { type_url: 'example.com/Thing', value: Buffer.alloc(0) },
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
+    )
+    expect([unknown.code, unknown.details]).toEqual([5, 'type with url example.com/Thing: not found'])
+    const missing = await grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}ImageStore`, { name: 'docker.io/library/absent:1' }),
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
+    )
+    expect([missing.code, missing.details]).toEqual([5, 'image "docker.io/library/absent:1": not found'])
+  })
+})
+
+describe('Sandbox Store and Controller', () => {
+  const k8s = { metadata: { 'containerd-namespace': 'k8s.io' } }
+
+  test('a CRI pod is a podsandbox record; the controller reports, stops and shuts it down', async () => {
+    const pod = await runPod(h, podConfig('sb'))
+    const list = (await ctr.sandboxStore.List({ filters: [] }, k8s)).list
+    const record = list.find((s) => s.sandbox_id === pod)!
+    expect([record.sandboxer, record.runtime?.name]).toEqual(['podsandbox', 'io.containerd.runc.v2'])
+    const meta = JSON.parse(record.extensions.metadata!.value.toString())
+    expect([record.extensions.metadata!.type_url, meta.Version, meta.Metadata.ID, meta.Metadata.Config.metadata.name]).toEqual([
+      'github.com/containerd/cri/pkg/store/sandbox/Metadata',
+      'v1',
+      pod,
+      'sb',
+    ])
+    expect((await ctr.sandboxStore.List({ filters: [] })).list).toEqual([])
+    const ids = { sandbox_id: pod, sandboxer: 'podsandbox' }
+    const status = await ctr.sandboxController.Status({ ...ids, verbose: false }, k8s)
+    expect([status.state, Number(status.pid) > 0]).toEqual(['SANDBOX_READY', true])
+    expect((await ctr.sandboxController.Platform(ids, k8s)).platform).toMatchObject({ os: 'linux', architecture: 'amd64' })
+    expect((await ctr.sandboxController.Metrics(ids, k8s)).metrics?.id).toBe(pod)
+    const waited = ctr.sandboxController.Wait(ids, k8s)
+    await ctr.sandboxController.Stop({ ...ids, timeout_secs: 0 }, k8s)
+    expect((await waited).exited_at).not.toBeNull()
+    expect((await ctr.sandboxController.Status({ ...ids, verbose: false }, k8s)).state).toBe('SANDBOX_NOTREADY')
+    expect((await h.runtime.PodSandboxStatus({ pod_sandbox_id: pod, verbose: false })).status?.state).toBe('SANDBOX_NOTREADY')
+    await ctr.sandboxController.Shutdown(ids, k8s)
+    expect((await h.runtime.ListPodSandbox({})).items).toEqual([])
+    expect((await grpcError(ctr.sandboxStore.Get({ sandbox_id: pod }, k8s))).code).toBe(5)
+  })
+
+  test('a record of its own: Create (the store stamps the times), Update by field, controller Start/Stop/Wait, Delete; wrong calls', async () => {
+    expect((await grpcError(ctr.sandboxStore.Get({ sandbox_id: 'own' }))).details).toBe('no sandbox buckets: not found')
+    const sandbox = { sandbox_id: 'own', runtime: { name: 'io.containerd.runc.v2' }, labels: { a: '1' }, sandboxer: 'shim' }
+    const created = (await ctr.sandboxStore.Create({ sandbox })).sandbox!
+    expect(Number(created.created_at?.seconds)).toBeGreaterThan(0)
+    const dup = await grpcError(ctr.sandboxStore.Create({ sandbox }))
+    expect([dup.code, dup.details]).toEqual([6, 'write error: sandbox bucket "own" already exists: already exists'])
+    const badId = await grpcError(ctr.sandboxStore.Create({ sandbox: { ...sandbox, sandbox_id: 'no way' } }))
+    expect([badId.code, badId.details]).toEqual([
+      3,
+      'failed to validate sandbox: invalid sandbox ID: identifier "no way" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: invalid argument',
+    ])
+    const updated = await ctr.sandboxStore.Update({ sandbox: { ...sandbox, labels: { b: '2' } }, fields: ['labels.b'] })
+    expect(updated.sandbox?.labels).toEqual({ a: '1', b: '2' })
+    const immutable = await grpcError(ctr.sandboxStore.Update({ sandbox: { ...sandbox, runtime: { name: 'other' } }, fields: [] }))
+    expect([immutable.code, immutable.details]).toEqual([3, 'sandbox.Runtime.Name field is immutable: invalid argument'])
+    const ids = { sandbox_id: 'own', sandboxer: 'shim' }
+    const started = await ctr.sandboxController.Start(ids)
+    expect(Number(started.pid)).toBeGreaterThan(0)
+    expect((await ctr.sandboxController.Status({ ...ids, verbose: false })).state).toBe('SANDBOX_READY')
+    const waited = ctr.sandboxController.Wait(ids)
+    await ctr.sandboxController.Stop({ ...ids, timeout_secs: 0 })
+    expect((await waited).exit_status).toBe(0)
+    const empty = await grpcError(ctr.sandboxController.Status({ sandbox_id: 'own', sandboxer: '', verbose: false }))
+    expect([empty.code, empty.details]).toEqual([3, 'invalid argument: sandbox controller name can not be empty'])
+    const unknown = await grpcError(ctr.sandboxController.Status({ sandbox_id: 'own', sandboxer: 'vm', verbose: false }))
+    expect([unknown.code, unknown.details]).toEqual([5, 'not found: failed to get sandbox controller by vm'])
+    expect((await grpcError(ctr.sandboxStore.Get({ sandbox_id: 'other' }))).details).toBe('bucket "other" not found: not found')
+    await ctr.sandboxStore.Delete({ sandbox_id: 'own' })
+    expect((await grpcError(ctr.sandboxStore.Delete({ sandbox_id: 'own' }))).details).toBe('no sandbox buckets: not found')
+  })
+
+  test('sandbox events: /sandboxes/create, /sandboxes/start, /sandboxes/exit', async () => {
+    const topics: string[] = []
+    const sub = ctr.events.Subscribe({ filters: ['topic~="/sandboxes/"'] })
+    sub.on('data', (e: { topic: string }) => topics.push(e.topic))
+    sub.on('error', () => {})
+    await new Promise((r) => setTimeout(r, 100))
+    await ctr.sandboxStore.Create({ sandbox: { sandbox_id: 'ev', runtime: { name: 'io.containerd.runc.v2' } } })
+    await ctr.sandboxController.Start({ sandbox_id: 'ev', sandboxer: 'shim' })
+    await ctr.sandboxController.Stop({ sandbox_id: 'ev', sandboxer: 'shim', timeout_secs: 0 })
+    await eventually(() => (topics.length === 3 ? true : undefined), 'three sandbox events')
+    sub.cancel()
+    expect(topics).toEqual(['/sandboxes/create', '/sandboxes/start', '/sandboxes/exit'])
+  })
+})
