@@ -21,7 +21,7 @@ import {
   key,
   type Check,
 } from '../validate/shape.js'
-import { NODE_KINDS, STATUS_CODES, globMatch, type FaultRule } from './rule.js'
+import { NODE_KINDS, STATUS_CODES, globMatch, type FaultRule, type RpcNames } from './rule.js'
 import { servedServices } from './served.js'
 
 /** A label or request path as a user writes it: match.labels.app, or match.labels["app.kubernetes.io/name"]. */
@@ -138,9 +138,7 @@ const fieldsOf = (kind: string): Record<string, Check> => {
 }
 
 /** Service and method must name an RPC the server serves (globs allowed), and together. */
-function checkRpc(rule: Record<string, unknown>, p: string): void {
-  const service = rule.service as string | undefined
-  const method = rule.method as string | undefined
+function checkRpc({ service, method }: RpcNames, p: string): void {
   const all = servedServices()
   let services = all
   if (service !== undefined) {
@@ -174,7 +172,7 @@ const callFault = obj(fieldsOf('call'), {
     if (!EFFECTS.some((e) => v[e] !== undefined && v[e] !== false)) {
       throw new ShapeError(`${p || 'a rule'}: a call fault needs an effect: error, delay, hang, drop, streamDelay or truncateAfter`)
     }
-    checkRpc(v, p)
+    checkRpc(v as RpcNames, p)
   },
 })
 
@@ -214,6 +212,19 @@ export function validateRule(value: unknown, where = 'invalid fault rule'): asse
 export function validateRules(values: readonly unknown[], where = 'invalid fault rule'): asserts values is FaultRule[] {
   try {
     values.forEach((v, i) => rule(v, `faults[${i}]`))
+  } catch (err) {
+    refusal(err, where)
+  }
+}
+
+/**
+ * Checks that a service and a method (globs, as a call fault takes them) name an RPC the server
+ * serves, for the other places RPC names enter (journal queries): an Error `where: …` with the
+ * closest names when not.
+ */
+export function validateRpcNames(names: RpcNames, where: string): void {
+  try {
+    checkRpc(names, '')
   } catch (err) {
     refusal(err, where)
   }
