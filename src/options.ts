@@ -4,6 +4,7 @@
 // which re-exports the table's DEFAULTS: the two would import each other.
 import type { FaultRule } from './faults/rule.js'
 import type { LogFormat, LogLevel } from './log.js'
+import type { SeedState } from './seed-state.js'
 
 export type { LogFormat, LogLevel } from './log.js'
 import type { PullPolicy } from './model/metadata/images.js'
@@ -48,6 +49,9 @@ export interface FakeContainerdOptions {
   journalBytes?: number
   /** HOST:PORT of the streaming server Exec, Attach and PortForward URLs point at (default 127.0.0.1, a free port). */
   streamAddress?: string
-  /** A node state JSON file (a snapshot or a scenario) to start from when there is no --state file yet. */
-  seedState?: string
+  /**
+   * The node state to start from when there is no --state file yet: a JSON file or a shipped
+   * scenario's name, or the state inline (a snapshot, or a scenario { state, faults }).
+   */
+  seedState?: string | SeedState
 }

@@ -178,8 +178,17 @@ const callFault = obj(fieldsOf('call'), {
 
 const nodeFaults = Object.fromEntries(NODE_KINDS.map((kind) => [kind, obj(fieldsOf(kind), { unknown: notOf(kind) })]))
 
+/**
+ * Rules checked where they entered and frozen then (settleRules: a --fault spec, a fault file, a
+ * seed state): the later checks of the same objects (the server's options, the engine) pass them
+ * without walking them again, so a rule from the command line is checked once. Frozen, so that
+ * nothing changes one after its check.
+ */
+const settled = new WeakSet<object>()
+
 const rule: Check = (v, p) => {
   if (!isObject(v)) return fail(p || 'a rule', 'an object', v)
+  if (settled.has(v)) return
   if (v.kind === undefined || v.kind === 'call') return callFault(v, p)
   const check = nodeFaults[v.kind as string]
   if (!check) {
@@ -206,6 +215,31 @@ export function validateRule(value: unknown, where = 'invalid fault rule'): asse
   } catch (err) {
     refusal(err, where)
   }
+}
+
+const deepFreeze = (v: unknown): void => {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return
+  Object.freeze(v)
+  for (const x of Object.values(v)) deepFreeze(x)
+}
+
+const settle = (v: unknown): void => {
+  deepFreeze(v)
+  settled.add(v as object)
+}
+
+/** Checks a rule as validateRule does, then freezes it: checked once, wherever it goes next. */
+export function settleRule(value: unknown, where?: string): FaultRule {
+  validateRule(value, where)
+  settle(value)
+  return value
+}
+
+/** Checks rules as validateRules does, then freezes them: checked once, wherever they go next. */
+export function settleRules(values: readonly unknown[], where?: string): FaultRule[] {
+  validateRules(values, where)
+  values.forEach(settle)
+  return values as FaultRule[]
 }
 
 /** Checks a list of rules, each named faults[i], before any of them is used: a batch is taken whole or not at all. */
