@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// fake-containerd's command line: flags (or environment variables; the table is in flags.ts) → one server
-// on a socket.
+// fake-containerd's command line: flags (or environment variables, or a --config file; the table is in
+// flags.ts) → one server on a socket.
 import { PACKAGE_VERSION } from './config.js'
+import { configYaml, readConfigFile } from './config-file.js'
 import { helpText, parseFlags, UsageError } from './flags.js'
 import { startFakeContainerd, type FakeContainerd } from './server.js'
 
@@ -27,7 +28,7 @@ function stopWithNpm(stop: () => void): void {
 async function main(): Promise<void> {
   let parsed
   try {
-    parsed = parseFlags(process.argv.slice(2), process.env)
+    parsed = parseFlags(process.argv.slice(2), process.env, readConfigFile)
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
     process.stderr.write(`fake-containerd: ${err.message}\nRun 'fake-containerd --help' for the flags.\n`)
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   }
   if (parsed === 'help') return void process.stdout.write(helpText())
   if (parsed === 'version') return void process.stdout.write(`fake-containerd ${PACKAGE_VERSION}\n`)
+  if ('print' in parsed) return void process.stdout.write(configYaml(parsed.print))
   // Signals are handled from before the socket is bound: a client may be served (and a supervisor
   // may signal) while the server is still starting. A stop asked for then happens once it has started.
   let server: FakeContainerd | undefined

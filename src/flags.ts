@@ -73,13 +73,23 @@ interface SwitchFlag<K extends SwitchKey> extends Described {
 
 /** A flag that does something instead of starting the server. */
 interface ActionFlag extends Described {
-  readonly action: 'help' | 'version'
+  readonly action: 'help' | 'version' | 'print-config'
   readonly short?: string
+}
+
+/**
+ * A flag naming a config file (config-file.ts) that gives options under the flags and their variables:
+ * its keys are the option names (the rows' keys), its values parsed as the flags' values are.
+ */
+interface ConfigFlag extends Described {
+  readonly config: true
+  readonly arg: string
+  readonly env: string
 }
 
 type ValueOptionFlag = { [K in OptionKey]: SingleFlag<K> }[OptionKey] | { [K in ListKey]: RepeatableFlag<K> }[ListKey]
 type OptionFlag = ValueOptionFlag | { [K in SwitchKey]: SwitchFlag<K> }[SwitchKey]
-export type Flag = OptionFlag | ActionFlag
+export type Flag = OptionFlag | ActionFlag | ConfigFlag
 
 /** A bad flag or value: the CLI prints the message and exits with code 2. */
 export class UsageError extends Error {}
@@ -102,15 +112,22 @@ const wholeNumber = (value: string, flag: string): number => {
   return Number(value)
 }
 
+/** What `read` makes of a text value (it throws the reason, which follows the flag's name). */
+const readBy =
+  <T>(read: (value: string) => T) =>
+  (value: string, flag: string): T => {
+    try {
+      return read(value)
+    } catch (err) {
+      throw new Error(`${flag}: ${(err as Error).message}`)
+    }
+  }
+
 /** A text value that `check` accepts (it throws the reason, which follows the flag's name). */
 const checked =
   (check: (value: string) => unknown) =>
   (value: string, flag: string): string => {
-    try {
-      check(value)
-    } catch (err) {
-      throw new Error(`${flag}: ${(err as Error).message}`)
-    }
+    readBy(check)(value, flag)
     return value
   }
 
@@ -121,6 +138,13 @@ const handlerName = (value: string, flag: string): string => {
 
 // Rows are checked in this order, so when several values are bad the first row's message is the one shown.
 export const FLAGS = [
+  {
+    name: 'config',
+    config: true,
+    arg: 'FILE',
+    env: 'FAKE_CONTAINERD_CONFIG',
+    help: 'more options from a YAML file, keyed by option name (podCidr: …); a flag or variable wins over it',
+  },
   {
     name: 'socket',
     key: 'socket',
@@ -153,7 +177,8 @@ export const FLAGS = [
     arg: 'FILE',
     env: 'FAKE_CONTAINERD_SEED_STATE',
     help: 'start from this node state (a snapshot or scenario) when there is no --state file yet',
-    parse: checked(readSeedState),
+    // The file is read (and checked) here, once: the server takes the state it gives.
+    parse: readBy(readSeedState),
   },
   {
     name: 'sandbox-image',
@@ -299,6 +324,11 @@ export const FLAGS = [
     ],
     parse: (spec) => parseFaultSpec(spec),
   },
+  {
+    name: 'print-config',
+    action: 'print-config',
+    help: 'print the options in effect as a YAML file --config takes, and exit',
+  },
   { name: 'help', short: 'h', action: 'help', help: 'print this help and exit' },
   { name: 'version', action: 'version', help: 'print the version and exit' },
 ] as const satisfies readonly Flag[]
@@ -315,8 +345,12 @@ true satisfies EveryOptionHasAFlag
 const ROWS: readonly Flag[] = FLAGS
 const isOption = (f: Flag): f is OptionFlag => 'key' in f
 const isSwitch = (f: Flag): f is Extract<OptionFlag, { switch: true }> => 'switch' in f
-const OPTION_FLAGS = ROWS.filter(isOption)
-const ACTION_FLAGS = ROWS.filter((f): f is ActionFlag => !isOption(f))
+const isConfig = (f: Flag): f is ConfigFlag => 'config' in f
+const isAction = (f: Flag): f is ActionFlag => 'action' in f
+/** The rows that set an option, in table order (config-file.ts reads a file's keys by them too). */
+export const OPTION_FLAGS: readonly OptionFlag[] = ROWS.filter(isOption)
+const ACTION_FLAGS = ROWS.filter(isAction)
+const CONFIG_FLAG = ROWS.find(isConfig)!
 
 /** The CLI's value of each option that has a default (the library falls back to these too, except socket and logLevel). */
 export type Defaults = { -readonly [F in DefaultedRow as F['key']]: Options[F['key']] }
@@ -334,8 +368,8 @@ const PARSE_ARGS_OPTIONS: NonNullable<ParseArgsConfig['options']> = Object.fromE
           [f.name, { type: 'boolean' }],
           [`no-${f.name}`, { type: 'boolean' }],
         ]
-      : isOption(f)
-        ? [[f.name, { type: 'string', multiple: f.repeatable === true }]]
+      : isOption(f) || isConfig(f)
+        ? [[f.name, { type: 'string', multiple: isOption(f) && f.repeatable === true }]]
         : [[f.name, { type: 'boolean', ...(f.short ? { short: f.short } : {}) }]],
   ),
 )
@@ -361,15 +395,31 @@ function textsOf(flag: ValueOptionFlag, given: unknown, fromEnv: string | undefi
     .filter(Boolean)
 }
 
-/** The server options the command line and the environment ask for, or the action a flag asks for. */
-export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): FakeContainerdOptions | 'help' | 'version' {
+/** --print-config: the options in effect, to print rather than serve. */
+export interface PrintConfig {
+  print: FakeContainerdOptions
+}
+
+/** Reads a --config file: the options it gives; throws a UsageError naming the file and key. */
+export type ConfigReader = (file: string) => FakeContainerdOptions
+
+/**
+ * The server options the command line, the environment and a --config file (read by `readConfig`)
+ * ask for, each option from the first of them that gives it, else its default; or the action a flag
+ * asks for.
+ */
+export function parseFlags(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  readConfig?: ConfigReader,
+): FakeContainerdOptions | PrintConfig | 'help' | 'version' {
   let values: Record<string, unknown>
   try {
     ;({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: PARSE_ARGS_OPTIONS }))
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
-  for (const f of ACTION_FLAGS) if (values[f.name]) return f.action
+  for (const f of ACTION_FLAGS) if (f.action !== 'print-config' && values[f.name]) return f.action
   const given: Record<string, unknown> = {}
   for (const f of OPTION_FLAGS) {
     if (isSwitch(f)) {
@@ -390,14 +440,20 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Fak
     given[f.key] = Array.isArray(before) && Array.isArray(value) ? [...before, ...value] : value
   }
   for (const [key, value] of Object.entries(given)) if (Array.isArray(value) && value.length === 0) delete given[key]
-  return { ...DEFAULTS, ...given }
+  const configFile = (values[CONFIG_FLAG.name] as string | undefined) || env[CONFIG_FLAG.env]
+  if (configFile && !readConfig) throw new UsageError(`--${CONFIG_FLAG.name} is not read here`)
+  const fromFile = configFile ? readConfig!(configFile) : {}
+  const options = { ...DEFAULTS, ...fromFile, ...given }
+  return values['print-config'] ? { print: options } : options
 }
 
-const shownDefault = (f: OptionFlag): string | undefined =>
-  f.shownDefault ?? (f.default === undefined ? undefined : Array.isArray(f.default) ? f.default.join(',') : String(f.default))
+const shownDefault = (f: OptionFlag | ConfigFlag): string | undefined =>
+  isConfig(f)
+    ? undefined
+    : (f.shownDefault ?? (f.default === undefined ? undefined : Array.isArray(f.default) ? f.default.join(',') : String(f.default)))
 
 const usage = (f: Flag): string =>
-  isSwitch(f) ? `--${f.name}` : isOption(f) ? `--${f.name} ${f.arg}` : `${f.short ? `-${f.short}, ` : ''}--${f.name}`
+  isSwitch(f) ? `--${f.name}` : isAction(f) ? `${f.short ? `-${f.short}, ` : ''}--${f.name}` : `--${f.name} ${f.arg}`
 
 /** The text of --help. */
 export function helpText(): string {
@@ -408,16 +464,22 @@ export function helpText(): string {
     '',
     "A fake Kubernetes node container runtime: CRI runtime.v1 and containerd's API on a unix socket, every process simulated.",
     '',
-    'Flags (each also read from the environment variable shown):',
+    'Flags (each also read from the environment variable shown, then from the --config file):',
   ]
   for (const f of ROWS) {
     lines.push(`  ${usage(f).padEnd(width)}${f.help}${isOption(f) && f.repeatable ? '; repeat for more' : ''}`)
     for (const more of f.more ?? []) lines.push(indent + more)
-    if (!isOption(f)) continue
-    const list = f.repeatable ? `, separated by "${f.separator}"` : isSwitch(f) ? ': 1 or 0' : ''
+    if (isAction(f)) continue
+    const list = !isOption(f) ? '' : f.repeatable ? `, separated by "${f.separator}"` : isSwitch(f) ? ': 1 or 0' : ''
     const shown = shownDefault(f)
     lines.push(`${indent}[${f.env}${list}]${shown === undefined ? '' : ` (default ${shown})`}`)
   }
+  lines.push(
+    '',
+    'An option comes from its flag, else its environment variable, else the --config file, else its default.',
+    "A config file's keys are the option names (podCidr: for --pod-cidr, runtimeHandlers: a list, faults: a",
+    'list of rules as in a --faults file, seedState: a file, a scenario name or the state inline).',
+  )
   return lines.join('\n') + '\n'
 }
 
@@ -428,12 +490,13 @@ const code = (s: string): string => '`' + cell(s) + '`'
 export function flagsMarkdown(): string {
   const rows = ['| flag | environment | default | what |', '|---|---|---|---|']
   for (const f of ROWS) {
-    if (!isOption(f)) {
+    if (isAction(f)) {
       rows.push(`| ${code(usage(f))} | | | ${cell(f.help)} |`)
       continue
     }
-    const flag = code(usage(f)) + (f.repeatable ? ' (repeatable)' : '')
-    const env = code(f.env) + (f.repeatable ? ` (${code(f.separator)}-separated)` : '')
+    const repeatable = isOption(f) && f.repeatable ? f.separator : undefined
+    const flag = code(usage(f)) + (repeatable ? ' (repeatable)' : '')
+    const env = code(f.env) + (repeatable ? ` (${code(repeatable)}-separated)` : '')
     const shown = shownDefault(f)
     const dflt = shown === undefined ? '' : /\s/.test(shown) ? cell(shown) : code(shown)
     rows.push(`| ${flag} | ${env} | ${dflt} | ${cell(f.help)} |`)

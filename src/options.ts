@@ -4,6 +4,7 @@
 // which re-exports the table's DEFAULTS: the two would import each other.
 import type { FaultRule } from './faults/rule.js'
 import type { LogFormat, LogLevel } from './log.js'
+import type { SeedState } from './seed-state.js'
 
 export type { LogFormat, LogLevel } from './log.js'
 import type { PullPolicy } from './model/metadata/images.js'
@@ -55,6 +56,9 @@ export interface FakeContainerdOptions {
    * page's address is the server's webUrl.
    */
   web?: string
-  /** A node state JSON file (a snapshot or a scenario) to start from when there is no --state file yet. */
-  seedState?: string
+  /**
+   * The node state to start from when there is no --state file yet: a JSON file or a shipped
+   * scenario's name, or the state inline (a snapshot, or a scenario { state, faults }).
+   */
+  seedState?: string | SeedState
 }

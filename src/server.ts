@@ -23,7 +23,7 @@ import { StateStore } from './store/store.js'
 import { validateRules } from './faults/validate.js'
 import { fileBlobs, memoryBlobs, removeTemps } from './store/blobs.js'
 import { createLogger, type Logger } from './log.js'
-import { readSeedState } from './seed-state.js'
+import { seedOf } from './seed-state.js'
 import { SimClock } from './sim/clock.js'
 import { Harness } from './harness.js'
 import { StreamingServer } from './streaming/server.js'
@@ -87,7 +87,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   parseCidr(options.podCidr ?? DEFAULTS.podCidr)
   // Checked apart from the seed state's rules, so that a refusal's faults[i] counts in options.faults.
   validateRules(options.faults ?? [], 'options.faults has an invalid rule')
-  const seed = options.seedState ? readSeedState(options.seedState) : undefined
+  const seed = options.seedState ? seedOf(options.seedState) : undefined
   const faults = new FaultEngine([...(seed?.faults ?? []), ...(options.faults ?? [])], options.seed ?? DEFAULTS.seed)
   faults.onFire((f) => log.debug(`fault fired (${f.count}): ${JSON.stringify(f.rule)}`))
   const journal = new Journal(options.journalSize ?? DEFAULTS.journalSize, options.journalBytes ?? DEFAULTS.journalBytes)

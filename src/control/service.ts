@@ -55,13 +55,16 @@ export function controlService({ harness }: ControlTargets): Implementation<Cont
       return {}
     },
     GetJournal: (req) => {
-      const entries = harness.calls(undefined, {
-        ...(req.service ? { service: req.service } : {}),
-        ...(req.method ? { method: req.method } : {}),
-        ...(req.namespace ? { namespace: req.namespace } : {}),
-        ...(req.has_code ? { code: req.code } : {}),
-        ...(req.since !== '0' ? { since: Number(req.since) } : {}),
-      })
+      // A service or method no served RPC has is refused (journal.ts), as a fault rule naming it is.
+      const entries = refused(() =>
+        harness.calls(undefined, {
+          ...(req.service ? { service: req.service } : {}),
+          ...(req.method ? { method: req.method } : {}),
+          ...(req.namespace ? { namespace: req.namespace } : {}),
+          ...(req.has_code ? { code: req.code } : {}),
+          ...(req.since !== '0' ? { since: Number(req.since) } : {}),
+        }),
+      )
       return { entries_json: JSON.stringify(toJson(entries)), last: journal.last }
     },
     ClearJournal: () => {

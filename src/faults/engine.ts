@@ -1,7 +1,7 @@
 // The fault engine: an ordered list of rules, newest first (msw-style). use() prepends rules,
 // reset() drops those added at run time, restore() re-arms spent `once` rules. Probabilities come
 // from a seeded generator, so the same seed and the same calls fire the same faults.
-import { type CallFault, type FaultRule, type Match, type NodeFault, type NodeFaultKind, globMatch, isNodeFault } from './rule.js'
+import { type CallFault, type FaultRule, type Match, type NodeFault, type NodeFaultKind, globMatch, isNodeFault, namesRpc } from './rule.js'
 import { validateRules } from './validate.js'
 import { describeRequest, type RequestFacts } from './subject.js'
 import { seededRandom } from '../seeded-random.js'
@@ -117,9 +117,7 @@ export class FaultEngine {
       for (const a of list) {
         const r = a.rule
         if (isNodeFault(r)) continue
-        // The method is the most selective test: check it first (this runs on every call).
-        if (!globMatch(r.method, call.method)) continue
-        if (r.service !== undefined && !globMatch(r.service, call.service) && !globMatch(r.service, call.service.split('.').pop())) continue
+        if (!namesRpc(r, call.service, call.method)) continue
         if (!globMatch(r.namespace, call.namespace)) continue
         if (r.match && !matches(r.match, (facts ??= describeRequest(call.request)))) continue
         const fired = this.#fire(a)

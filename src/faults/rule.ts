@@ -124,3 +124,18 @@ export const globMatch = (glob: string | undefined, value: string | undefined): 
 export function statusCode(error: string | number): number {
   return typeof error === 'number' ? error : (STATUS_CODES[error.toUpperCase()] as number)
 }
+
+/** Which RPCs a rule or a journal query names: a method glob, a service glob (full name or its last part). */
+export interface RpcNames {
+  service?: string | undefined
+  method?: string | undefined
+}
+
+/**
+ * Whether a call of `service`/`method` is one `names` names: what a call fault and a journal query
+ * both match on, so that a query finds the calls a rule with the same names would fault.
+ */
+export const namesRpc = (names: RpcNames, service: string, method: string): boolean =>
+  // The method is the most selective test: check it first (this runs on every call).
+  globMatch(names.method, method) &&
+  (names.service === undefined || globMatch(names.service, service) || globMatch(names.service, service.split('.').pop()))

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { parseDuration } from '../model/time.js'
 import type { FaultRule } from './rule.js'
-import { validateRule, validateRules } from './validate.js'
+import { settleRule, settleRules } from './validate.js'
 
 const duration = (key: string, text: string): number => {
   const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) : parseDuration(text)
@@ -110,8 +110,7 @@ export function parseFaultSpec(spec: string): FaultRule {
     throw new Error(
       `fault ${JSON.stringify(spec)}: after=${text.match(/after=([^,]*)/)?.[1]} is a time, which only crash and oom faults take; a call fault lets after=N calls through`,
     )
-  validateRule(rule, `fault ${JSON.stringify(spec)}`)
-  return rule
+  return settleRule(rule, `fault ${JSON.stringify(spec)}`)
 }
 
 /** Reads a fault file: a YAML or JSON list of rules (or { faults: [...] }). */
@@ -124,6 +123,5 @@ export function readFaultFile(file: string): FaultRule[] {
   }
   const rules = Array.isArray(parsed) ? parsed : (parsed as { faults?: unknown } | null)?.faults
   if (!Array.isArray(rules)) throw new Error(`fault file ${file} must hold a list of rules (or "faults:" with a list)`)
-  validateRules(rules, `fault file ${file}`)
-  return rules
+  return settleRules(rules, `fault file ${file}`)
 }

@@ -21,7 +21,7 @@ import {
   key,
   type Check,
 } from '../validate/shape.js'
-import { NODE_KINDS, STATUS_CODES, globMatch, type FaultRule } from './rule.js'
+import { NODE_KINDS, STATUS_CODES, globMatch, type FaultRule, type RpcNames } from './rule.js'
 import { servedServices } from './served.js'
 
 /** A label or request path as a user writes it: match.labels.app, or match.labels["app.kubernetes.io/name"]. */
@@ -138,9 +138,7 @@ const fieldsOf = (kind: string): Record<string, Check> => {
 }
 
 /** Service and method must name an RPC the server serves (globs allowed), and together. */
-function checkRpc(rule: Record<string, unknown>, p: string): void {
-  const service = rule.service as string | undefined
-  const method = rule.method as string | undefined
+function checkRpc({ service, method }: RpcNames, p: string): void {
   const all = servedServices()
   let services = all
   if (service !== undefined) {
@@ -174,14 +172,23 @@ const callFault = obj(fieldsOf('call'), {
     if (!EFFECTS.some((e) => v[e] !== undefined && v[e] !== false)) {
       throw new ShapeError(`${p || 'a rule'}: a call fault needs an effect: error, delay, hang, drop, streamDelay or truncateAfter`)
     }
-    checkRpc(v, p)
+    checkRpc(v as RpcNames, p)
   },
 })
 
 const nodeFaults = Object.fromEntries(NODE_KINDS.map((kind) => [kind, obj(fieldsOf(kind), { unknown: notOf(kind) })]))
 
+/**
+ * Rules checked where they entered and frozen then (settleRules: a --fault spec, a fault file, a
+ * seed state): the later checks of the same objects (the server's options, the engine) pass them
+ * without walking them again, so a rule from the command line is checked once. Frozen, so that
+ * nothing changes one after its check.
+ */
+const settled = new WeakSet<object>()
+
 const rule: Check = (v, p) => {
   if (!isObject(v)) return fail(p || 'a rule', 'an object', v)
+  if (settled.has(v)) return
   if (v.kind === undefined || v.kind === 'call') return callFault(v, p)
   const check = nodeFaults[v.kind as string]
   if (!check) {
@@ -210,10 +217,48 @@ export function validateRule(value: unknown, where = 'invalid fault rule'): asse
   }
 }
 
+const deepFreeze = (v: unknown): void => {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return
+  Object.freeze(v)
+  for (const x of Object.values(v)) deepFreeze(x)
+}
+
+const settle = (v: unknown): void => {
+  deepFreeze(v)
+  settled.add(v as object)
+}
+
+/** Checks a rule as validateRule does, then freezes it: checked once, wherever it goes next. */
+export function settleRule(value: unknown, where?: string): FaultRule {
+  validateRule(value, where)
+  settle(value)
+  return value
+}
+
+/** Checks rules as validateRules does, then freezes them: checked once, wherever they go next. */
+export function settleRules(values: readonly unknown[], where?: string): FaultRule[] {
+  validateRules(values, where)
+  values.forEach(settle)
+  return values as FaultRule[]
+}
+
 /** Checks a list of rules, each named faults[i], before any of them is used: a batch is taken whole or not at all. */
 export function validateRules(values: readonly unknown[], where = 'invalid fault rule'): asserts values is FaultRule[] {
   try {
     values.forEach((v, i) => rule(v, `faults[${i}]`))
+  } catch (err) {
+    refusal(err, where)
+  }
+}
+
+/**
+ * Checks that a service and a method (globs, as a call fault takes them) name an RPC the server
+ * serves, for the other places RPC names enter (journal queries): an Error `where: …` with the
+ * closest names when not.
+ */
+export function validateRpcNames(names: RpcNames, where: string): void {
+  try {
+    checkRpc(names, '')
   } catch (err) {
     refusal(err, where)
   }

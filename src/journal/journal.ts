@@ -3,6 +3,8 @@
 // the newest `size` calls are kept, and no more of them than fit in `budget` bytes. Requests and
 // responses are kept as summaries (summarize below): a long string, a large byte field or a long
 // list is cut, with a marker, so that one call of megabytes costs the journal a few KB.
+import { namesRpc } from '../faults/rule.js'
+import { validateRpcNames } from '../faults/validate.js'
 
 /** The most characters of a string a summary keeps. */
 export const SUMMARY_STRING = 1024
@@ -83,8 +85,14 @@ export interface JournalEntry {
   nodeFaults?: unknown[]
 }
 
+/**
+ * Which calls to list. Service and method name RPCs as a call fault rule does (faults/rule.ts):
+ * globs, the service by its full name or its last part; a name no served RPC has is refused.
+ */
 export interface JournalFilter {
+  /** runtime.v1.RuntimeService, RuntimeService or a glob such as *ImageService. */
   service?: string
+  /** RunPodSandbox, or a glob such as List*. */
   method?: string
   namespace?: string
   /** Only calls that ended with this status code. */
@@ -98,6 +106,8 @@ export class Journal {
   /** The estimated bytes of each kept entry, by its slot. */
   #sizes: number[]
   #next = 0
+  /** How many slots hold an entry: they are the #count slots before #next (the ring stays contiguous). */
+  #count = 0
   #seq = 0
   /** The estimated bytes of all kept entries. */
   #bytes = 0
@@ -143,6 +153,7 @@ export class Journal {
       }
       const size = 256 + req.bytes + (res?.bytes ?? 0) + outcome.status.details.length
       this.#bytes += size - this.#sizes[this.#next]!
+      if (this.#entries[this.#next] === undefined) this.#count++
       this.#entries[this.#next] = entry
       this.#sizes[this.#next] = size
       this.#next = (this.#next + 1) % this.#entries.length
@@ -160,29 +171,34 @@ export class Journal {
     return () => this.#listeners.delete(listener)
   }
 
-  /** Drops the oldest entries while the kept ones hold more than the budget (the newest always stays). */
+  /**
+   * Drops the oldest entries while the kept ones hold more than the budget (the newest always stays).
+   * Starts at the oldest kept entry, so that the slots emptied before are not walked again.
+   */
   #trim(): void {
     const n = this.#entries.length
-    for (let i = this.#next; this.#bytes > this.budget; i = (i + 1) % n) {
-      // The slot just written (the newest) is the one before #next: stop there.
-      if ((i + 1) % n === this.#next) break
-      if (this.#entries[i] === undefined) continue
-      this.#bytes -= this.#sizes[i]!
-      this.#sizes[i] = 0
-      this.#entries[i] = undefined
+    while (this.#bytes > this.budget && this.#count > 1) {
+      const oldest = (this.#next - this.#count + n) % n
+      this.#bytes -= this.#sizes[oldest]!
+      this.#sizes[oldest] = 0
+      this.#entries[oldest] = undefined
+      this.#count--
     }
   }
 
-  /** The calls kept, oldest first, optionally filtered. */
+  /**
+   * The calls kept, oldest first, optionally filtered. A service or method that names no RPC the
+   * server serves throws an Error with the closest names (a misspelled query would find nothing).
+   */
   entries(filter: JournalFilter = {}): JournalEntry[] {
+    if (filter.service !== undefined || filter.method !== undefined) validateRpcNames(filter, 'journal query')
     const all = [...this.#entries.slice(this.#next), ...this.#entries.slice(0, this.#next)].filter(
       (e): e is JournalEntry => e !== undefined,
     )
     return all
       .filter(
         (e) =>
-          (filter.service === undefined || e.service === filter.service || e.service.endsWith(`.${filter.service}`)) &&
-          (filter.method === undefined || e.method === filter.method) &&
+          namesRpc(filter, e.service, e.method) &&
           (filter.namespace === undefined || e.namespace === filter.namespace) &&
           (filter.code === undefined || e.status.code === filter.code) &&
           (filter.since === undefined || e.seq > filter.since),
@@ -205,6 +221,7 @@ export class Journal {
     this.#sizes.fill(0)
     this.#bytes = 0
     this.#next = 0
+    this.#count = 0
   }
 }
 

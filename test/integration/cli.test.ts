@@ -1,7 +1,8 @@
 // The built command line (dist/cli.js) as a user runs it: flags, environment variables, the
 // "listening on" line, the socket file, signals, exit codes and stderr.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
@@ -646,5 +647,134 @@ describe('fake-containerd CLI: --state', () => {
     const second = await startCli(['--socket', socket])
     const { items } = await connect(second).runtime.ListPodSandbox({ filter: null }, RPC)
     expect(items).toEqual([])
+  })
+})
+
+describe('fake-containerd CLI: --config FILE', () => {
+  const write = (name: string, text: string): string => {
+    const file = join(tmp, name)
+    writeFileSync(file, text)
+    return file
+  }
+  /** The options --print-config shows, as a map of the top-level YAML keys to their lines. */
+  const printed = async (args: string[], env: Record<string, string> = {}) => {
+    const r = await runCli([...args, '--print-config'], { env })
+    expect([r.code, r.stderr]).toEqual([0, ''])
+    return r.stdout
+  }
+
+  test('every kind of option from the file: texts, numbers, lists, fault rules inline and as specs, a seed state by name', async () => {
+    const socket = join(tmp, 'c.sock')
+    const config = write(
+      'fake.yaml',
+      [
+        `socket: ${socket}`,
+        'runtimeHandlers: [runc, kata]',
+        'runtimeName: from-the-file',
+        'seed: 7',
+        'seedState: three-running-pods',
+        'faults:',
+        '  - method: ListImages',
+        '    error: UNAVAILABLE',
+        '    message: from the config file',
+        "  - 'Version:error=NOT_FOUND,times=1'",
+      ].join('\n'),
+    )
+    const fc = await startCli(['--config', config])
+    expect(fc.socketPath).toBe(socket)
+    const cri = connect(fc)
+    await expect(cri.runtime.Version({ version: '' }, RPC)).rejects.toMatchObject({ code: 5 })
+    expect((await cri.runtime.Version({ version: '' }, RPC)).runtime_name).toBe('from-the-file')
+    await expect(cri.image.ListImages({ filter: null }, RPC)).rejects.toMatchObject({ code: 14, details: 'from the config file' })
+    expect((await cri.runtime.ListPodSandbox({ filter: null }, RPC)).items).toHaveLength(3)
+    const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config: podConfig('from-config'), runtime_handler: 'kata' }, RPC)
+    const { status } = await cri.runtime.PodSandboxStatus({ pod_sandbox_id, verbose: false }, RPC)
+    expect(status!.runtime_handler).toBe('kata')
+  })
+
+  test('a flag wins over its environment variable, which wins over the file, which wins over the default', async () => {
+    const config = write(
+      'fake.yaml',
+      'runtimeName: file\nruntimeVersion: file\npodCidr: 10.5.0.0/16\nfaults:\n  - {method: Version, delay: 5}\n',
+    )
+    const out = await printed(['--config', config, '--runtime-version', 'flag', '--fault', 'Status:error=14'], {
+      FAKE_CONTAINERD_RUNTIME_NAME: 'env',
+      FAKE_CONTAINERD_RUNTIME_VERSION: 'env',
+    })
+    expect(out).toMatch(/^runtimeName: env$/m)
+    expect(out).toMatch(/^runtimeVersion: flag$/m)
+    expect(out).toMatch(/^podCidr: 10\.5\.0\.0\/16$/m)
+    expect(out).toMatch(/^logLevel: info$/m)
+    // A list option from a flag replaces the file's list, as any option from a flag does.
+    expect(out).toMatch(/^faults:\n {2}- method: Status\n {4}error: 14\n(?! )/m)
+    // FAKE_CONTAINERD_CONFIG names the file; --config wins over it.
+    const other = write('other.yaml', 'runtimeName: other\n')
+    expect(await printed([], { FAKE_CONTAINERD_CONFIG: config })).toMatch(/^runtimeName: file$/m)
+    expect(await printed(['--config', other], { FAKE_CONTAINERD_CONFIG: config })).toMatch(/^runtimeName: other$/m)
+  })
+
+  test('--print-config writes a file --config reads back to the same options; an inline seed state starts the node', async () => {
+    const scenario = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'scenarios', 'three-running-pods.json'), 'utf8')) as { state: unknown }
+    const socket = join(tmp, 'c.sock')
+    const first = write(
+      'first.yaml',
+      `socket: ${socket}\nstateSync: true\njournalSize: 50\nseedState: ${JSON.stringify({ state: scenario.state })}\n` +
+        "faults:\n  - 'kind=crash,name=web,exit-code=3,after=1h'\n  - {method: 'List*', delay: {min: 1, max: 2}}\n",
+    )
+    const out = await printed(['--config', first, '--pod-cidr', '10.6.0.0/16', '--seed', '3'])
+    expect(out).toMatch(/^stateSync: true$/m)
+    expect(out).toMatch(/^seedState:\n {2}state:\n/m)
+    const again = write('again.yaml', out)
+    expect(await printed(['--config', again])).toBe(out)
+    // The file it wrote serves: the seed state's pods are there, and --print-config did not start a server.
+    expect(existsSync(socket)).toBe(false)
+    const fc = await startCli(['--config', again])
+    expect((await connect(fc).runtime.ListPodSandbox({ filter: null }, RPC)).items).toHaveLength(3)
+  })
+
+  test('a seed state file is read once: a FIFO, which gives its bytes once, serves as --seed-state', async () => {
+    const fifo = join(tmp, 'seed.json')
+    execFileSync('mkfifo', [fifo])
+    const cli = startCli(['--socket', join(tmp, 'c.sock'), '--seed-state', fifo])
+    await writeFile(fifo, readFileSync(join(ROOT, 'fixtures', 'scenarios', 'three-running-pods.json')))
+    const fc = await cli
+    expect((await connect(fc).runtime.ListPodSandbox({ filter: null }, RPC)).items).toHaveLength(3)
+  })
+
+  test.each([
+    [
+      'pod-cidr: 10.1.0.0/16',
+      /config file \S+: "pod-cidr" is the flag's spelling; a config file's keys are the option names: write podCidr/,
+    ],
+    ['podCider: 10.1.0.0/16', /config file \S+: "podCider" is not an option; did you mean podCidr\?/],
+    ['verbose: true', /config file \S+: "verbose" is not an option; the options are socket, state, stateSync, /],
+    ['seed: many', /config file \S+: seed must be a whole number, got "many"/],
+    ['podCidr: banana', /config file \S+: podCidr: invalid pod CIDR "banana"/],
+    ['stateSync: yes', /config file \S+: stateSync must be true or false, not "yes"/],
+    ['runtimeName: [a, b]', /config file \S+: runtimeName takes one value, not a list/],
+    ['runtimeHandlers: [runc, {a: 1}]', /config file \S+: runtimeHandlers\[1\] must be a list of strings, not an object/],
+    [
+      'faults:\n  - {method: RunPodSandbx, error: 14}',
+      /config file \S+: faults\[0\]\.method: no RPC is named "RunPodSandbx"; did you mean RunPodSandbox\?/,
+    ],
+    [
+      'faults:\n  - {method: Version, error: 14}\n  - {method: Version, times: 0, error: 14}',
+      /config file \S+: faults\[1\]\.times must be a whole number of at least 1, not 0/,
+    ],
+    ['seedState: nosuch', /config file \S+: seedState: cannot read seed state nosuch: .*shipped scenarios: .*three-running-pods/],
+    ['seedState: {state: {version: 1}}', /config file \S+: seedState is not a valid node state: state\.uuid must be present/],
+    ['- a list', /config file \S+ must be a mapping of option names to values, not an array/],
+    ['a: [', /cannot read config file \S+: /],
+  ])('%j is refused with the file and the key named, exit code 2', async (text, message) => {
+    const r = await runCli(['--config', write('bad.yaml', text), '--socket', join(tmp, 'c.sock')])
+    expect([r.code, r.stdout]).toEqual([2, ''])
+    expect(r.stderr).toMatch(message)
+    expect(existsSync(join(tmp, 'c.sock'))).toBe(false)
+  })
+
+  test('a file that is not there is refused with exit code 2', async () => {
+    const r = await runCli(['--config', join(tmp, 'missing.yaml')])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`cannot read config file ${join(tmp, 'missing.yaml')}: ENOENT`)
   })
 })

@@ -73,6 +73,25 @@ describe('fakecontainerd.control.v1.Control', () => {
     expect(JSON.parse((await control.GetJournal({})).entries_json)).toEqual([])
   })
 
+  test('a journal query names served RPCs as a fault rule does: globs and short service names, a misspelling refused', async () => {
+    await h.runtime.Version({ version: '' })
+    await h.image.ListImages({ filter: null })
+    const methods = async (req: { service?: string; method?: string }) =>
+      (JSON.parse((await control.GetJournal(req)).entries_json) as { method: string }[]).map((e) => e.method)
+    expect(await methods({ method: 'List*' })).toEqual(['ListImages'])
+    expect(await methods({ service: 'runtime.v1.ImageService' })).toEqual(['ListImages'])
+    expect(await methods({ service: '*ImageService', method: 'ListImages' })).toEqual(['ListImages'])
+    expect(await methods({ service: 'RuntimeService' })).toEqual(['Version'])
+    for (const [req, message] of [
+      [{ method: 'RunPodSandbx' }, 'journal query: method: no RPC is named "RunPodSandbx"; did you mean RunPodSandbox?'],
+      [{ service: 'RuntimeServce' }, 'journal query: service: no service is named "RuntimeServce"; did you mean RuntimeService?'],
+      [{ service: 'ImageService', method: 'Version' }, 'journal query: method: ImageService has no RPC named "Version"; it is an RPC of'],
+    ] as const) {
+      const bad = await grpcError(control.GetJournal(req))
+      expect([bad.code, bad.details]).toEqual([3, expect.stringContaining(message)])
+    }
+  })
+
   test('reset, snapshot and restore the node', async () => {
     const config = podConfig('kept')
     const pod = await runPod(h, config)

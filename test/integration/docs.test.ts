@@ -16,7 +16,8 @@
 //                             replaced by its socket and the line that starts the server
 //                             (`npx fake-containerd … &`) is dropped, since the test's server stands in
 //                             for it; in a directory where node_modules/fake-containerd is this
-//                             package. A block that calls crictl runs once per binary CRICTL names
+//                             package (its bin linked, so other `npx fake-containerd` lines run it).
+//                             A block that calls crictl runs once per binary CRICTL names
 //                             (comma-separated), and is skipped when CRICTL is unset.
 // Any other unmarked block fails the test.
 import { execFile } from 'node:child_process'
@@ -222,6 +223,9 @@ describe.each(DOCS)('code blocks in %s', (doc) => {
           try {
             mkdirSync(join(work, 'cwd/node_modules'), { recursive: true })
             symlinkSync(ROOT, join(work, 'cwd/node_modules/fake-containerd'))
+            // As npm installs it: its bin linked, so that `npx fake-containerd` runs this package's.
+            mkdirSync(join(work, 'cwd/node_modules/.bin'))
+            symlinkSync(join(ROOT, 'dist/cli.js'), join(work, 'cwd/node_modules/.bin/fake-containerd'))
             mkdirSync(join(work, 'bin'))
             if (crictl) symlinkSync(crictl, join(work, 'bin/crictl'))
             const script = block.code

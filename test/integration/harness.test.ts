@@ -123,6 +123,14 @@ describe('one harness behind the library and the control service', () => {
     })
   })
 
+  test.each(['library', 'control'] as const)('a journal query through the %s for an RPC no service has is refused', async (side) => {
+    const { ops } = await start(side)
+    await expect(ops.calls('RunPodSandbx')).rejects.toThrow(
+      'journal query: method: no RPC is named "RunPodSandbx"; did you mean RunPodSandbox?',
+    )
+    expect(await ops.calls('Run*')).toEqual([])
+  })
+
   test.each(['library', 'control'] as const)(
     'a snapshot through the %s keeps the files containers wrote, and the state is the same',
     async (side) => {

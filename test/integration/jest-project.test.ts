@@ -225,12 +225,14 @@ describe.skipIf(!REGISTRY.ok)(SUITE, () => {
       process.execPath,
       [
         '-e',
-        `const jest = require('fake-containerd/jest')
+        // The names Node itself gives a CommonJS module's namespace (Node 23 and later add "module.exports").
+        `const NODE_NAMES = ['default', '__esModule', 'module.exports']
+const jest = require('fake-containerd/jest')
 const path = require.resolve('fake-containerd/jest')
 if (!path.endsWith('jest.cjs')) throw new Error(path)
 if (require('fake-containerd/jest/global-setup') !== jest.globalSetup) throw new Error('global-setup')
 if (require('fake-containerd/jest/global-teardown') !== jest.globalTeardown) throw new Error('global-teardown')
-import('fake-containerd/jest').then((m) => console.log(Object.keys(m).filter((k) => k !== 'default' && k !== '__esModule').sort().join(' ')))`,
+import('fake-containerd/jest').then((m) => console.log(Object.keys(m).filter((k) => !NODE_NAMES.includes(k)).sort().join(' ')))`,
       ],
       project,
     )

@@ -40,4 +40,50 @@ describe('the byte budget', () => {
     journal.clear()
     expect([journal.entries(), journal.bytes]).toEqual([[], 0])
   })
+
+  test('the kept calls stay the newest ones, in order, as the ring wraps and the budget trims', () => {
+    const journal = new Journal(50, 20 * 1024)
+    for (let i = 0; i < 500; i++) {
+      // Calls of every size: some trims drop many, some none, and the ring wraps ten times.
+      journal.begin('runtime.v1.RuntimeService', 'Version', '', { i, pad: 'p'.repeat((i * 37) % 1000) })(ok)
+      const kept = journal.entries().map((e) => (e.request as { i: number }).i)
+      expect(kept.at(-1)).toBe(i)
+      expect(kept).toEqual(Array.from({ length: kept.length }, (_, k) => i - kept.length + 1 + k))
+      expect(kept.length).toBeLessThanOrEqual(50)
+      expect(journal.bytes).toBeLessThanOrEqual(20 * 1024)
+    }
+    // A budget only one call fits: the newest stays, even though it holds more.
+    const tight = new Journal(10, 100)
+    for (let i = 0; i < 5; i++) tight.begin('runtime.v1.RuntimeService', 'Version', '', { i })(ok)
+    expect(tight.entries().map((e) => (e.request as { i: number }).i)).toEqual([4])
+  })
+})
+
+describe('journal queries', () => {
+  const journal = new Journal()
+  journal.begin('runtime.v1.RuntimeService', 'RunPodSandbox', '', {})(ok)
+  journal.begin('runtime.v1.ImageService', 'ListImages', '', {})(ok)
+  journal.begin('containerd.services.images.v1.Images', 'List', 'k8s.io', {})(ok)
+
+  test('service and method are names of served RPCs as a fault rule takes them: globs, full or short service names', () => {
+    expect(journal.methods({ method: 'List*' })).toEqual(['ListImages', 'List'])
+    expect(journal.methods({ service: 'ImageService' })).toEqual(['ListImages'])
+    expect(journal.methods({ service: 'runtime.v1.*' })).toEqual(['RunPodSandbox', 'ListImages'])
+    expect(journal.methods({ service: 'Images', method: 'List' })).toEqual(['List'])
+    expect(journal.entries({ method: 'RunPodSandbox' })).toHaveLength(1)
+  })
+
+  test('a name no served RPC has is refused with the closest names, as a fault rule is', () => {
+    expect(() => journal.entries({ method: 'RunPodSandbx' })).toThrow(
+      'journal query: method: no RPC is named "RunPodSandbx"; did you mean RunPodSandbox?',
+    )
+    expect(() => journal.methods({ service: 'ImageServise' })).toThrow(
+      'journal query: service: no service is named "ImageServise"; did you mean ImageService?',
+    )
+    expect(() => journal.methods({ service: 'Images', method: 'ListImages' })).toThrow(
+      'journal query: method: Images has no RPC named "ListImages"; it is an RPC of runtime.v1.ImageService',
+    )
+    // The control service's own RPCs are never journaled, so a query for one is refused too.
+    expect(() => journal.methods({ method: 'GetJournal' })).toThrow('no RPC is named "GetJournal"')
+  })
 })
