@@ -71,9 +71,9 @@ describe('bad input', () => {
     const err = await grpcError(h.runtime.RunPodSandbox({ config: podConfig(long) }))
     expect(err.code).toBe(3)
     expect(err.details).toMatch(/limit is 253/)
-    // Past the gRPC message limit the transport itself refuses.
+    // Past containerd's 16 MiB message limit the transport itself refuses.
     const huge = await grpcError(
-      h.runtime.RunPodSandbox({ config: podConfig('big', { annotations: { blob: 'x'.repeat(5 * 1024 * 1024) } }) }),
+      h.runtime.RunPodSandbox({ config: podConfig('big', { annotations: { blob: 'x'.repeat(17 * 1024 * 1024) } }) }),
     )
     expect(huge.code).toBe(8) // ResourceExhausted
     await stillHealthy()

@@ -225,7 +225,14 @@ describe.each(DOCS)('code blocks in %s', (doc) => {
             symlinkSync(ROOT, join(work, 'cwd/node_modules/fake-containerd'))
             // As npm installs it: its bin linked, so that `npx fake-containerd` runs this package's.
             mkdirSync(join(work, 'cwd/node_modules/.bin'))
-            symlinkSync(join(ROOT, 'dist/cli.js'), join(work, 'cwd/node_modules/.bin/fake-containerd'))
+            // (a wrapper, not a link to dist/cli.js: tsc does not make that file executable; npm would)
+            writeFileSync(
+              join(work, 'cwd/node_modules/.bin/fake-containerd'),
+              `#!/bin/sh\nexec node ${JSON.stringify(join(ROOT, 'dist/cli.js'))} "$@"\n`,
+              {
+                mode: 0o755,
+              },
+            )
             mkdirSync(join(work, 'bin'))
             if (crictl) symlinkSync(crictl, join(work, 'bin/crictl'))
             const script = block.code

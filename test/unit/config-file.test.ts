@@ -24,6 +24,7 @@ stateSync: true
 seedState: empty-node
 sandboxImage: registry.k8s.io/pause:3.9
 streamAddress: 127.0.0.1:10010
+web: 127.0.0.1:18080
 podCidr: 10.7.0.0/16
 pullPolicy: catalog
 logLevel: debug
