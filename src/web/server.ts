@@ -89,9 +89,10 @@ export class AllowedHosts {
   }
 }
 
-/** A refusal the client sees as this HTTP status and message. */
+/** What answers one method at one path (the route table in WebServer). */
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>
 
+/** A refusal the client sees as this HTTP status and message. */
 class HttpError extends Error {
   constructor(
     readonly status: number,
