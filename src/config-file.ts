@@ -7,7 +7,7 @@
 // what a flag can say, faults may hold rules inline (as in a --faults file) and seedState a node
 // state inline. A flag or its environment variable wins over the file (flags.ts parseFlags).
 import { readFileSync } from 'node:fs'
-import { Document, parse as parseYaml } from 'yaml'
+import { Document, isScalar, isSeq, parseDocument } from 'yaml'
 import { settleRules } from './faults/validate.js'
 import { OPTION_FLAGS, UsageError } from './flags.js'
 import type { FakeContainerdOptions } from './options.js'
@@ -38,16 +38,30 @@ const INLINE: Partial<Record<OptionKey, Inline>> = {
   seedState: { object: (value, where) => inlineSeedState(value, where), print: (value) => seedSource(value) ?? value },
 }
 
-/** One option's value from the file, parsed as its flag's text is; `file` names the file. */
-function optionValue(key: OptionKey, value: unknown, file: string): unknown {
+/**
+ * The text a number was written as in the file (`1.10`, `010`, `12345678901234567891`), undefined for
+ * any other node: a value its flag reads from text is read from what was written, not from the
+ * number YAML made of it (1.1, 10, a rounded one).
+ */
+function writtenAs(node: unknown, source: string): string | undefined {
+  if (!isScalar(node) || (typeof node.value !== 'number' && typeof node.value !== 'bigint') || !node.range) return undefined
+  return source.slice(node.range[0], node.range[1]).trim()
+}
+
+/**
+ * One option's value from the file, parsed as its flag's text is; `file` names the file. `written`
+ * is the text a number was written as: the value's (no index) or a list item's.
+ */
+function optionValue(key: OptionKey, value: unknown, file: string, written: (index?: number) => string | undefined): unknown {
   const where = `${file}: ${key}`
   const rows = OPTION_FLAGS.filter((f) => f.key === key)
   const inline = INLINE[key] ?? {}
   const valued = rows.filter((f): f is ValueRow => 'parse' in f)
   const one = valued.find((f) => !f.repeatable)
   const each = valued.find((f) => f.repeatable)
-  const text = (v: unknown, at: string): string => {
-    if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) return String(v)
+  const text = (v: unknown, at: string, index?: number): string => {
+    if (typeof v === 'string') return v
+    if (typeof v === 'number' && Number.isFinite(v)) return written(index) ?? String(v)
     throw new Error(`${at} must be ${each && !one ? 'a list of strings' : 'a string or a number'}, not ${show(v)}`)
   }
   if (rows.some((f) => 'switch' in f)) {
@@ -57,7 +71,7 @@ function optionValue(key: OptionKey, value: unknown, file: string): unknown {
   if (Array.isArray(value)) {
     if (!each) throw new Error(`${where} takes one value, not a list`)
     const items = value.map((item, i) =>
-      inline.list && isObject(item) ? item : each.parse(text(item, `${where}[${i}]`), `${where}[${i}]`),
+      inline.list && isObject(item) ? item : each.parse(text(item, `${where}[${i}]`, i), `${where}[${i}]`),
     )
     return inline.list ? inline.list(items, file) : items
   }
@@ -84,8 +98,13 @@ function unknownKey(key: string, where: string): string {
 export function readConfigFile(file: string): FakeContainerdOptions {
   const where = `config file ${file}`
   let parsed: unknown
+  let source: string
+  let doc: Document.Parsed
   try {
-    parsed = parseYaml(readFileSync(file, 'utf8'))
+    source = readFileSync(file, 'utf8')
+    doc = parseDocument(source)
+    if (doc.errors.length > 0) throw doc.errors[0]!
+    parsed = doc.toJS()
   } catch (err) {
     throw new UsageError(`cannot read ${where}: ${(err as Error).message}`)
   }
@@ -97,7 +116,10 @@ export function readConfigFile(file: string): FakeContainerdOptions {
     // An empty value (`state:`) leaves the option as if the key were not there.
     if (value === null) continue
     try {
-      options[key] = optionValue(key as OptionKey, value, where)
+      const node = doc.get(key, true)
+      const written = (index?: number): string | undefined =>
+        writtenAs(index === undefined ? node : isSeq(node) ? node.items[index] : undefined, source)
+      options[key] = optionValue(key as OptionKey, value, where, written)
     } catch (err) {
       throw new UsageError((err as Error).message)
     }

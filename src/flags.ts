@@ -10,7 +10,7 @@ import { parseCidr } from './model/cri/ipam.js'
 import type { PullPolicy } from './model/metadata/images.js'
 import { parseReference } from './model/reference.js'
 import { readSeedState } from './seed-state.js'
-import { parseStreamAddress } from './streaming/server.js'
+import { parseWebAddress } from './listen-address.js'
 import { PACKAGE_VERSION } from './version.js'
 
 type Options = Required<FakeContainerdOptions>
@@ -109,6 +109,10 @@ const oneOf =
 
 const wholeNumber = (value: string, flag: string): number => {
   if (!/^\d+$/.test(value)) throw new Error(`${flag} must be a whole number, got "${value}"`)
+  if (!Number.isSafeInteger(Number(value)))
+    throw new Error(
+      `${flag} must be a whole number of at most ${Number.MAX_SAFE_INTEGER} (a larger one cannot be kept exactly), got "${value}"`,
+    )
   return Number(value)
 }
 
@@ -206,7 +210,7 @@ export const FLAGS = [
     env: 'FAKE_CONTAINERD_WEB',
     shownDefault: 'off',
     help: 'serve a live web view of the node (pods, processes, images, calls, faults) at http://HOST:PORT/',
-    parse: checked((value) => parseStreamAddress(value, 'web address')),
+    parse: checked(parseWebAddress),
   },
   {
     name: 'pod-cidr',
@@ -384,15 +388,19 @@ function switchOf(f: Extract<OptionFlag, { switch: true }>, argv: readonly strin
   throw new UsageError(`${f.env} must be 1, true, yes, on or 0, false, no, off; got "${fromEnv}"`)
 }
 
-/** The texts a flag is given: its command-line values, else its environment variable's; undefined when neither. */
+/**
+ * The texts a flag is given: its command-line values, else its environment variable's; undefined
+ * when neither (a variable that is empty, or holds only separators, is not set).
+ */
 function textsOf(flag: ValueOptionFlag, given: unknown, fromEnv: string | undefined): string[] | undefined {
   if (given !== undefined) return Array.isArray(given) ? given.map(String) : [String(given)]
   if (!fromEnv) return undefined
   if (!flag.repeatable) return [fromEnv]
-  return fromEnv
+  const texts = fromEnv
     .split(flag.separator)
     .map((s) => s.trim())
     .filter(Boolean)
+  return texts.length > 0 ? texts : undefined
 }
 
 /** --print-config: the options in effect, to print rather than serve. */
@@ -439,7 +447,7 @@ export function parseFlags(
     const before = given[f.key]
     given[f.key] = Array.isArray(before) && Array.isArray(value) ? [...before, ...value] : value
   }
-  for (const [key, value] of Object.entries(given)) if (Array.isArray(value) && value.length === 0) delete given[key]
+  // A list a flag or variable gave stays even when empty (--faults empty.yaml): it wins over the file's.
   const configFile = (values[CONFIG_FLAG.name] as string | undefined) || env[CONFIG_FLAG.env]
   if (configFile && !readConfig) throw new UsageError(`--${CONFIG_FLAG.name} is not read here`)
   const fromFile = configFile ? readConfig!(configFile) : {}

@@ -28,6 +28,8 @@ export interface Seed {
 
 /** Seeds read from a file or a shipped scenario, with the name they were read from (for --print-config). */
 const readFrom = new WeakMap<Seed, string>()
+/** Every seed seedFrom made: checked already, so that seedOf takes it as it is. */
+const checked = new WeakSet<Seed>()
 
 /** A snapshot or a scenario, checked; `where` starts the message of a refusal. */
 function seedFrom(parsed: unknown, where: string): Seed {
@@ -35,7 +37,9 @@ function seedFrom(parsed: unknown, where: string): Seed {
   checkState(state, where)
   const faults = (isObject(parsed) && 'state' in parsed ? parsed.faults : undefined) ?? []
   if (!Array.isArray(faults)) throw new Error(`${where}: faults must be a list of fault rules`)
-  return { state, faults: settleRules(faults, where) }
+  const seed: Seed = { state, faults: settleRules(faults, where) }
+  checked.add(seed)
+  return seed
 }
 
 /**
@@ -65,11 +69,12 @@ export function inlineSeedState(value: unknown, where: string): Seed {
 
 /**
  * The seed a seedState option gives: a file or scenario name read, an inline state checked; a seed
- * readSeedState gave already (the command line read the flag's file) is taken as it is, not read again.
+ * made here already (the command line read the flag's file, a config file's inline state was
+ * checked) is taken as it is, not read or checked again.
  */
 export function seedOf(option: string | SeedState): Seed {
   if (typeof option === 'string') return readSeedState(option)
-  if (readFrom.has(option as Seed)) return option as Seed
+  if (checked.has(option as Seed)) return option as Seed
   return inlineSeedState(option, 'options.seedState')
 }
 

@@ -2,19 +2,44 @@
 // be combined, listed and passed to use() like any other.
 import type { CallFault, FaultRule, Match, NodeFault } from './rule.js'
 
+/** The presets' defaults, kept here once: the presets take them, the web view's form shows them (web/presets.ts). */
+export const PRESET_DEFAULTS = {
+  /** The image glob of the pull presets: every image. */
+  image: '*',
+  /** crashLoop's exit code and delay. */
+  exitCode: 1,
+  crashAfterMs: 0,
+  /** oomKill's delay. */
+  oomAfterMs: 100,
+  /** How many calls flaky and dropConnection fail. */
+  times: 1,
+} as const
+
+const D = PRESET_DEFAULTS
+
 export const presets = {
   /** Every pull fails as a registry that cannot be reached fails it (ErrImagePull in kubelet). */
-  registryUnavailable: (image = '*'): NodeFault => ({ kind: 'pullFailure', pull: 'unavailable', match: { image } }),
+  registryUnavailable: (image: string = D.image): NodeFault => ({ kind: 'pullFailure', pull: 'unavailable', match: { image } }),
   /** Pulls of matching images fail as "not found". */
-  imageNotFound: (image = '*'): NodeFault => ({ kind: 'pullFailure', pull: 'notFound', match: { image } }),
+  imageNotFound: (image: string = D.image): NodeFault => ({ kind: 'pullFailure', pull: 'notFound', match: { image } }),
   /** Pulls of matching images are refused for want of credentials. */
-  pullUnauthorized: (image = '*'): NodeFault => ({ kind: 'pullFailure', pull: 'unauthorized', match: { image } }),
+  pullUnauthorized: (image: string = D.image): NodeFault => ({ kind: 'pullFailure', pull: 'unauthorized', match: { image } }),
   /** Pulls of matching images take this long. */
-  slowPull: (durationMs: number, image = '*'): NodeFault => ({ kind: 'pullFailure', pull: 'slow', durationMs, match: { image } }),
+  slowPull: (durationMs: number, image: string = D.image): NodeFault => ({
+    kind: 'pullFailure',
+    pull: 'slow',
+    durationMs,
+    match: { image },
+  }),
   /** Matching containers exit with `exitCode` after `afterMs`, every attempt: kubelet sees CrashLoopBackOff. */
-  crashLoop: (match: Match = {}, exitCode = 1, afterMs = 0): NodeFault => ({ kind: 'crash', match, exitCode, afterMs }),
+  crashLoop: (match: Match = {}, exitCode: number = D.exitCode, afterMs: number = D.crashAfterMs): NodeFault => ({
+    kind: 'crash',
+    match,
+    exitCode,
+    afterMs,
+  }),
   /** Matching containers are OOM-killed (137, reason OOMKilled) after `afterMs`. */
-  oomKill: (match: Match = {}, afterMs = 100): NodeFault => ({ kind: 'oom', match, afterMs }),
+  oomKill: (match: Match = {}, afterMs: number = D.oomAfterMs): NodeFault => ({ kind: 'oom', match, afterMs }),
   /** RunPodSandbox fails in network setup, as a CNI plugin failure does. */
   cniFailure: (message?: string, match: Match = {}): NodeFault => ({ kind: 'sandboxNetwork', match, ...(message ? { message } : {}) }),
   /** Status reports NetworkReady=false (NetworkPluginNotReady) until the rule is reset. */
@@ -24,7 +49,7 @@ export const presets = {
   /** ImageFsInfo reports a full image filesystem (kubelet starts image garbage collection). */
   imageFsFull: (): NodeFault => ({ kind: 'imageFsFull' }),
   /** The first `times` calls of a method fail with UNAVAILABLE, then it works again. */
-  flaky: (method: string, times = 1): CallFault => ({
+  flaky: (method: string, times: number = D.times): CallFault => ({
     method,
     times,
     error: 'UNAVAILABLE',
@@ -35,7 +60,7 @@ export const presets = {
   /** Calls of a method answer only after `ms`. */
   slow: (method: string, ms: number): CallFault => ({ method, delay: ms }),
   /** The connection drops when a method is called. */
-  dropConnection: (method: string, times = 1): CallFault => ({ method, times, drop: true }),
+  dropConnection: (method: string, times: number = D.times): CallFault => ({ method, times, drop: true }),
   /** Event streams (CRI and containerd) end after `messages` messages. */
   truncatedEvents: (messages: number): CallFault[] => [
     { method: 'GetContainerEvents', truncateAfter: messages },

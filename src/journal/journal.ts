@@ -112,6 +112,8 @@ export class Journal {
   /** The estimated bytes of all kept entries. */
   #bytes = 0
   #listeners = new Set<(entry: JournalEntry) => void>()
+  /** The sequence numbers of the calls begun and not completed yet, oldest first (a Set keeps insertion order). */
+  #open = new Set<number>()
 
   /** Keeps the newest `size` calls, fewer when they would hold more than `budget` bytes. */
   constructor(
@@ -138,7 +140,9 @@ export class Journal {
     const time = new Date().toISOString()
     const seq = ++this.#seq
     const req = summarize(request)
+    this.#open.add(seq)
     return (outcome) => {
+      this.#open.delete(seq)
       const res = outcome.response === undefined ? undefined : summarize(outcome.response)
       const entry: JournalEntry = {
         seq,
@@ -211,8 +215,22 @@ export class Journal {
     return this.entries(filter).map((e) => e.method)
   }
 
-  /** The sequence number of the latest call, to look at what comes after it. */
+  /**
+   * The sequence number of the latest call begun, to look at what comes after it. A call gets its
+   * number when it starts and its entry when it ends: one still open when `last` is read may be
+   * recorded later with a smaller number (use `settled` to poll).
+   */
   get last(): number {
+    return this.#seq
+  }
+
+  /**
+   * A mark below every call still open: every call numbered up to it has completed. Asking for the
+   * entries since it again later misses none, not even a slow call that began before it was read
+   * (entries already seen may come again; tell them by seq). A call that never ends holds it back.
+   */
+  get settled(): number {
+    for (const seq of this.#open) return seq - 1
     return this.#seq
   }
 

@@ -3,8 +3,9 @@
 // or WebSocket. A token is taken out of the request cache once; an unknown, used or expired one is
 // a 404, as is any other path.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { listenAt, parseStreamAddress } from '../listen-address.js'
 import type { Logger } from '../log.js'
 import { goHeaderDump, httpError, negotiate } from './handshake.js'
 import { PORTFORWARD_PROTOCOL, serveSpdyPortForward } from './portforward.js'
@@ -14,30 +15,6 @@ import { RequestCache } from './tokens.js'
 import { isWebSocketRequest, serveWebSocketPortForward, serveWebSocketRemoteCommand } from './websocket.js'
 
 const ROUTE = /^\/(exec|attach|portforward)\/([^/?]+)\/?(?:\?.*)?$/
-
-/** "HOST:PORT" (port 0 or none: a free one); the host defaults to 127.0.0.1. `what` names it in the error (the web view's too). */
-export function parseStreamAddress(text: string, what = 'stream address'): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*))(?::(\d+))?$/.exec(text.trim())
-  const port = Number(m?.[3] ?? 0)
-  if (!m || port > 65535) throw new Error(`invalid ${what} ${JSON.stringify(text)}: want HOST:PORT, e.g. 127.0.0.1:10010`)
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port }
-}
-
-/** Listens on a parsed address; resolves with the address bound and its http://HOST:PORT (the web view's too). */
-export async function listenAt(
-  server: Server,
-  { host, port }: { host: string; port: number },
-): Promise<{ bound: AddressInfo; base: string }> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const bound = server.address() as AddressInfo
-  return { bound, base: `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` }
-}
 
 export class StreamingServer {
   readonly cache = new RequestCache<StreamRequest>()

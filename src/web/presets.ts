@@ -1,8 +1,11 @@
 // The web view's form for each fault preset (faults/presets.ts): what each argument is called and
-// how its text becomes a value. The compiler holds this table to the presets: a preset added there
-// without a row here does not compile. The rules themselves come from the presets, never from here.
+// how its text becomes a value. The compiler holds this table to the presets: each row has one entry
+// per argument of its preset, in order, of the kind its type is (a number, a string, a match), marked
+// required exactly when the argument is; a preset added there without a row here does not compile.
+// The defaults shown are the presets' own (PRESET_DEFAULTS). The rules themselves come from the
+// presets, never from here.
 import type { FaultRule } from '../faults/rule.js'
-import { presets } from '../faults/presets.js'
+import { PRESET_DEFAULTS, presets } from '../faults/presets.js'
 
 type PresetName = keyof typeof presets
 
@@ -13,32 +16,52 @@ export interface PresetParam {
   readonly kind: 'method' | 'text' | 'number' | 'match'
   /** A preset that cannot do without it (the others fall back to the preset's default). */
   readonly required?: boolean
-  /** The preset's default, shown as the field's placeholder. */
+  /** The preset's default, or an example, shown as the field's placeholder. */
   readonly placeholder?: string
 }
 
-const image: PresetParam = { name: 'image', kind: 'text', placeholder: '*' }
-const match: PresetParam = { name: 'match', kind: 'match', placeholder: '{"name":"web-*"}' }
-const method: PresetParam = { name: 'method', kind: 'method', required: true, placeholder: 'ListPodSandbox' }
-const message: PresetParam = { name: 'message', kind: 'text' }
+/** The kinds an argument of type T may be read as. */
+type KindOf<T> = [T] extends [number | undefined] ? 'number' : [T] extends [string | undefined] ? 'text' | 'method' : 'match'
+
+/** The form's entry for argument I of a preset taking P: its kind from its type, required when it is. */
+type ParamFor<P extends readonly unknown[], I extends keyof P> = PresetParam & { readonly kind: KindOf<P[I]> } & (object extends Pick<P, I>
+    ? { readonly required?: false }
+    : { readonly required: true })
+
+/** A preset's row: one entry per argument, in order. */
+type RowFor<P extends readonly unknown[]> = { readonly [I in keyof P]-?: ParamFor<P, I> }
+
+/** The form's row for a preset, as the compiler holds it to the preset's arguments. */
+export type PresetRow<K extends PresetName> = RowFor<Parameters<(typeof presets)[K]>>
+
+const shown = (value: string | number): string => String(value)
+const image = { name: 'image', kind: 'text', placeholder: PRESET_DEFAULTS.image } as const
+const match = { name: 'match', kind: 'match', placeholder: '{"name":"web-*"}' } as const
+const method = { name: 'method', kind: 'method', required: true, placeholder: 'ListPodSandbox' } as const
+const message = { name: 'message', kind: 'text' } as const
+const times = { name: 'times', kind: 'number', placeholder: shown(PRESET_DEFAULTS.times) } as const
 
 export const PRESET_PARAMS = {
   registryUnavailable: [image],
   imageNotFound: [image],
   pullUnauthorized: [image],
   slowPull: [{ name: 'durationMs', kind: 'number', required: true }, image],
-  crashLoop: [match, { name: 'exitCode', kind: 'number', placeholder: '1' }, { name: 'afterMs', kind: 'number', placeholder: '0' }],
-  oomKill: [match, { name: 'afterMs', kind: 'number', placeholder: '100' }],
+  crashLoop: [
+    match,
+    { name: 'exitCode', kind: 'number', placeholder: shown(PRESET_DEFAULTS.exitCode) },
+    { name: 'afterMs', kind: 'number', placeholder: shown(PRESET_DEFAULTS.crashAfterMs) },
+  ],
+  oomKill: [match, { name: 'afterMs', kind: 'number', placeholder: shown(PRESET_DEFAULTS.oomAfterMs) }],
   cniFailure: [message, match],
   networkNotReady: [message],
   runtimeNotReady: [message],
   imageFsFull: [],
-  flaky: [method, { name: 'times', kind: 'number', placeholder: '1' }],
+  flaky: [method, times],
   hang: [method],
   slow: [method, { name: 'ms', kind: 'number', required: true }],
-  dropConnection: [method, { name: 'times', kind: 'number', placeholder: '1' }],
+  dropConnection: [method, times],
   truncatedEvents: [{ name: 'messages', kind: 'number', required: true }],
-} satisfies { [K in PresetName]: readonly PresetParam[] }
+} satisfies { [K in PresetName]: PresetRow<K> }
 
 const isPreset = (name: string): name is PresetName => Object.hasOwn(PRESET_PARAMS, name)
 

@@ -7,12 +7,13 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import { hostname, networkInterfaces } from 'node:os'
 import { servedServices } from '../faults/served.js'
 import type { Harness } from '../harness.js'
 import type { JournalEntry } from '../journal/journal.js'
 import type { Logger } from '../log.js'
 import { packagePath } from '../paths.js'
-import { listenAt, parseStreamAddress } from '../streaming/server.js'
+import { listenAt, parseWebAddress } from '../listen-address.js'
 import { faults, containers, images, journalView, nodeView, pods } from './panels.js'
 import { PRESET_PARAMS, presetRules } from './presets.js'
 import { EventStream } from './sse.js'
@@ -36,8 +37,60 @@ function loadPage(): { html: string; csp: string } {
   return { html, csp }
 }
 
-const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i
-const isLoopback = (address: string): boolean => address === '::1' || address.startsWith('127.')
+/** A Host header's (or an origin's) name and port; the name lower-case, an IPv6 address in brackets. */
+const HOST = /^(\[[0-9a-f:.]+\]|[^:[\]/\\@\s]+)(?::(\d{1,5}))?$/i
+
+/** An address as a Host header names it: an IPv6 address in brackets, lower-case. */
+const hostName = (address: string): string => (address.includes(':') ? `[${address}]` : address).toLowerCase()
+
+/**
+ * The names this server answers to: loopback names, the addresses of the machine's own interfaces,
+ * its host name and the host it was told to listen on. A DNS-rebinding page reaches the server
+ * under its own domain, which none of them is.
+ */
+export class AllowedHosts {
+  readonly #names: ReadonlySet<string>
+
+  constructor(
+    names: Iterable<string>,
+    /** The port the server listens on. */
+    readonly port: number,
+  ) {
+    this.#names = new Set([...names].map(hostName))
+  }
+
+  /** The names of this machine, and `host` (the address it was told to listen on). */
+  static forMachine(host: string, port: number): AllowedHosts {
+    const names = ['localhost', '::1', hostname()]
+    for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) names.push(i.address)
+    // A wildcard too (http://0.0.0.0:PORT/ is the address the server prints): no page's domain is one.
+    names.push(host)
+    return new AllowedHosts(names, port)
+  }
+
+  #name(name: string): boolean {
+    const n = name.toLowerCase()
+    return this.#names.has(n) || /^127(\.\d{1,3}){3}$/.test(n) || n.endsWith('.localhost') || n === 'localhost.'
+  }
+
+  /** True when a Host header names this machine (at any port: it may be forwarded). */
+  host(header: string): boolean {
+    const m = HOST.exec(header)
+    return m !== null && this.#name(m[1]!)
+  }
+
+  /** True when an Origin header is a page of this server: http, a name of this machine, its port (or the one the request was sent to). */
+  origin(origin: string, hostHeader: string): boolean {
+    const m = /^http:\/\/(.+)$/.exec(origin)
+    const o = m ? HOST.exec(m[1]!) : null
+    if (!o || !this.#name(o[1]!)) return false
+    const port = Number(o[2] ?? 80)
+    return port === this.port || port === Number(HOST.exec(hostHeader)?.[2] ?? 80)
+  }
+}
+
+/** What answers one method at one path (the route table in WebServer). */
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>
 
 /** A refusal the client sees as this HTTP status and message. */
 class HttpError extends Error {
@@ -57,7 +110,8 @@ export class WebServer {
   #timer: NodeJS.Timeout | undefined
   #soon: NodeJS.Timeout | undefined
   readonly #unsubscribe: () => void
-  #loopback = true
+  /** Nothing until listening. */
+  #allowed = new AllowedHosts([], -1)
   #url = ''
 
   constructor(
@@ -72,7 +126,7 @@ export class WebServer {
       socket.on('close', () => this.#sockets.delete(socket))
     })
     this.#server.on('clientError', (_err, socket) => socket.destroy())
-    this.#unsubscribe = harness.journal.onRecord((e) => this.#recorded(e))
+    this.#unsubscribe = harness.journal.onRecord((e) => this.#guarded(() => this.#recorded(e)))
   }
 
   /** The page's address, http://HOST:PORT/ ("" until listening). */
@@ -82,8 +136,9 @@ export class WebServer {
 
   /** Listens on "HOST:PORT" (port 0: a free one). */
   async listen(address: string): Promise<void> {
-    const { bound, base } = await listenAt(this.#server, parseStreamAddress(address, 'web address'))
-    this.#loopback = isLoopback(bound.address)
+    const at = parseWebAddress(address)
+    const { bound, base } = await listenAt(this.#server, at)
+    this.#allowed = AllowedHosts.forMachine(at.host, bound.port)
     this.#url = `${base}/`
   }
 
@@ -97,72 +152,80 @@ export class WebServer {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
   }
 
-  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // A page on another site may send requests here from a browser: a loopback server answers only
-    // requests addressed to a loopback name (no DNS rebinding), and acts only on same-origin ones.
-    if (this.#loopback && !LOOPBACK_HOST.test(req.headers.host ?? ''))
-      throw new HttpError(403, `this web view answers only requests for a loopback host, not "${req.headers.host ?? ''}"`)
-    const url = new URL(req.url ?? '/', 'http://web.invalid')
-    const route = `${req.method} ${url.pathname.replace(/\/+$/, '') || '/'}`
-    switch (route) {
-      case 'GET /':
+  /** The routes: path → method → handler. One table answers a request and tells 405 from 404. */
+  readonly #routes: Readonly<Record<string, Partial<Record<string, Handler>>>> = {
+    '/': {
+      GET: (_req, res) => {
         res.writeHead(200, {
           'content-type': 'text/html; charset=utf-8',
           'content-security-policy': this.#page.csp,
           'cache-control': 'no-store',
           'x-content-type-options': 'nosniff',
         })
-        return void res.end(this.#page.html)
-      case 'GET /api/node':
-        return json(res, 200, nodeView(this.harness))
-      case 'GET /api/pods':
-        return json(res, 200, pods(this.harness))
-      case 'GET /api/containers':
-        return json(res, 200, containers(this.harness))
-      case 'GET /api/images':
-        return json(res, 200, images(this.harness))
-      case 'GET /api/faults':
-        return json(res, 200, faults(this.harness))
-      case 'GET /api/journal': {
-        const since = url.searchParams.get('since') ?? '0'
-        if (!/^\d+$/.test(since)) throw new HttpError(400, `since must be a journal sequence number (a whole number), got "${since}"`)
-        const entries = this.harness.calls(undefined, { since: Number(since) }).map(journalView)
-        return json(res, 200, { entries, last: this.harness.journal.last })
-      }
-      case 'GET /api/presets':
-        return json(res, 200, { presets: PRESET_PARAMS, methods: [...new Set(servedServices().flatMap((s) => s.methods))].sort() })
-      case 'POST /api/faults': {
-        const body = await readJson(req)
+        res.end(this.#page.html)
+      },
+    },
+    '/api/node': { GET: (_req, res) => json(res, 200, nodeView(this.harness)) },
+    '/api/pods': { GET: (_req, res) => json(res, 200, pods(this.harness)) },
+    '/api/containers': { GET: (_req, res) => json(res, 200, containers(this.harness)) },
+    '/api/images': { GET: (_req, res) => json(res, 200, images(this.harness)) },
+    '/api/faults': {
+      GET: (_req, res) => json(res, 200, faults(this.harness)),
+      POST: async (req, res) => {
+        const body = await readJson(req, this.#allowed)
         const preset = typeof body.preset === 'string' ? body.preset : ''
         const args = body.args && typeof body.args === 'object' && !Array.isArray(body.args) ? (body.args as Record<string, unknown>) : {}
         const rules = refused(() => presetRules(preset, args))
         const list = refused(() => this.harness.addFaults(...rules))
         this.log.info(`web view: fault preset ${preset} added: ${JSON.stringify(rules)}`)
         this.#tick()
-        return json(res, 200, list)
-      }
-      case 'DELETE /api/faults':
-        sameOrigin(req)
+        json(res, 200, list)
+      },
+      DELETE: (req, res) => {
+        sameOrigin(req, this.#allowed)
         this.harness.resetFaults()
         this.log.info('web view: run-time fault rules cleared')
         this.#tick()
-        return json(res, 200, faults(this.harness))
-      case 'GET /api/events':
-        return this.#openStream(req, res)
+        json(res, 200, faults(this.harness))
+      },
+    },
+    '/api/journal': {
+      GET: (_req, res, url) => {
+        const since = url.searchParams.get('since') ?? '0'
+        if (!/^\d+$/.test(since)) throw new HttpError(400, `since must be a journal sequence number (a whole number), got "${since}"`)
+        const entries = this.harness.calls(undefined, { since: Number(since) }).map(journalView)
+        // `last` is below every call still open (its seq is given when it starts, its entry kept when
+        // it ends): asking again with since=last never misses a slow call; an entry may come twice.
+        json(res, 200, { entries, last: this.harness.journal.settled })
+      },
+    },
+    '/api/presets': {
+      GET: (_req, res) =>
+        json(res, 200, { presets: PRESET_PARAMS, methods: [...new Set(servedServices().flatMap((s) => s.methods))].sort() }),
+    },
+    '/api/events': { GET: (req, res) => this.#openStream(req, res) },
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // A page on another site may send requests here from a browser: the server answers only
+    // requests addressed to one of its own names (no DNS rebinding), and acts only on requests
+    // from a page at one of them.
+    const host = req.headers.host ?? ''
+    if (!this.#allowed.host(host))
+      throw new HttpError(
+        403,
+        `this web view answers only requests addressed to this machine (a loopback name or one of its addresses), not to "${host}"; open it at ${this.#url}`,
+      )
+    const url = new URL(req.url ?? '/', 'http://web.invalid')
+    const path = url.pathname.replace(/\/+$/, '') || '/'
+    const methods = Object.hasOwn(this.#routes, path) ? this.#routes[path]! : undefined
+    if (!methods) throw new HttpError(404, `there is nothing at ${url.pathname}; the web view is at /`)
+    const handler = Object.hasOwn(methods, req.method ?? '') ? methods[req.method!] : undefined
+    if (!handler) {
+      res.setHeader('allow', Object.keys(methods).join(', '))
+      throw new HttpError(405, `${req.method} is not allowed on ${path}; use ${Object.keys(methods).join(' or ')}`)
     }
-    const known = [
-      '/',
-      '/api/node',
-      '/api/pods',
-      '/api/containers',
-      '/api/images',
-      '/api/faults',
-      '/api/journal',
-      '/api/presets',
-      '/api/events',
-    ]
-    if (known.includes(url.pathname)) throw new HttpError(405, `${req.method} is not allowed on ${url.pathname}`)
-    throw new HttpError(404, `there is nothing at ${url.pathname}; the web view is at /`)
+    await handler(req, res, url)
   }
 
   #openStream(req: IncomingMessage, res: ServerResponse): void {
@@ -173,7 +236,9 @@ export class WebServer {
     })
     // Every update is one write: no Nagle delay between them.
     req.socket.setNoDelay(true)
-    const stream = new EventStream<JournalEntry>(res, JOURNAL_BATCH, (s) => s.flush(nodeViewJson(this.harness), journalJson))
+    const stream = new EventStream<JournalEntry>(res, JOURNAL_BATCH, (s) =>
+      this.#guarded(() => s.flush(nodeViewJson(this.harness), journalJson)),
+    )
     // The page starts with the journal's latest calls.
     for (const e of this.harness.calls().slice(-JOURNAL_BATCH)) stream.add(e)
     this.#streams.add(stream)
@@ -183,14 +248,14 @@ export class WebServer {
     })
     res.write('retry: 1000\n\n')
     stream.flush(nodeViewJson(this.harness), journalJson)
-    this.#timer ??= setInterval(() => this.#tick(), TICK_MS).unref()
+    this.#timer ??= setInterval(() => this.#guarded(() => this.#tick()), TICK_MS).unref()
   }
 
   /** A call was recorded: every stream gets it, written within SOON_MS (a burst of calls goes as one write). */
   #recorded(entry: JournalEntry): void {
     if (this.#streams.size === 0) return
     for (const s of this.#streams) s.add(entry)
-    this.#soon ??= setTimeout(() => this.#tick(), SOON_MS).unref()
+    this.#soon ??= setTimeout(() => this.#guarded(() => this.#tick()), SOON_MS).unref()
   }
 
   /** Brings every stream that can take a write up to date; the view is made once for all of them. */
@@ -203,6 +268,20 @@ export class WebServer {
       view ??= nodeViewJson(this.harness)
       s.flush(view, journalJson)
     }
+  }
+
+  /** Runs a timer's or a listener's work: what it throws is logged, never the end of the server. */
+  #guarded(work: () => void): void {
+    try {
+      work()
+    } catch (err) {
+      this.log.error(`web view: updating the open pages failed: ${(err as Error).stack ?? String(err)}`)
+    }
+  }
+
+  /** How many browsers' event streams are open (while none is, the view is not made). */
+  get openStreams(): number {
+    return this.#streams.size
   }
 
   #stopTicking(): void {
@@ -241,18 +320,21 @@ function refused<T>(change: () => T): T {
 }
 
 /** A browser sends Origin with every request that changes something; it must be this server's own. */
-function sameOrigin(req: IncomingMessage): void {
+function sameOrigin(req: IncomingMessage, allowed: AllowedHosts): void {
   const origin = req.headers.origin
-  if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`)
-    throw new HttpError(403, `this web view acts only on requests from its own page, not from ${origin}`)
+  if (origin !== undefined && !allowed.origin(origin, req.headers.host ?? ''))
+    throw new HttpError(
+      403,
+      `this web view acts only on requests from its own page (at port ${allowed.port} of this machine), not from ${origin}`,
+    )
 }
 
 /**
  * An action's JSON body. It must say it is JSON: a page on another site cannot send that without
  * the browser asking first (CORS), which this server never allows.
  */
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  sameOrigin(req)
+async function readJson(req: IncomingMessage, allowed: AllowedHosts): Promise<Record<string, unknown>> {
+  sameOrigin(req, allowed)
   if (!/^application\/json\b/i.test(req.headers['content-type'] ?? ''))
     throw new HttpError(415, 'send the action as JSON (Content-Type: application/json)')
   let size = 0

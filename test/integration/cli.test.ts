@@ -233,6 +233,10 @@ describe('fake-containerd CLI: informational flags and usage errors', () => {
     [['--seed', 'many'], /--seed must be a whole number, got "many"/],
     [['--runtime-handler', 'a b'], /--runtime-handler names may hold only/],
     [['--web', 'a:b:c'], /--web: invalid web address "a:b:c": want HOST:PORT, e\.g\. 127\.0\.0\.1:10010/],
+    [
+      ['--web', ''],
+      /--web: the web address is empty: give HOST:PORT, e\.g\. 127\.0\.0\.1:8080 \(port 0 picks a free one\), or leave it out/,
+    ],
   ])('%j is refused with a message on stderr and exit code 2', async (args, message) => {
     const r = await runCli([...args, '--socket', join(tmp, 'c.sock')])
     expect(r.code).toBe(2)
@@ -761,6 +765,7 @@ describe('fake-containerd CLI: --config FILE', () => {
       'faults:\n  - {method: Version, error: 14}\n  - {method: Version, times: 0, error: 14}',
       /config file \S+: faults\[1\]\.times must be a whole number of at least 1, not 0/,
     ],
+    ['web: ""', /config file \S+: web: the web address is empty: give HOST:PORT/],
     ['seedState: nosuch', /config file \S+: seedState: cannot read seed state nosuch: .*shipped scenarios: .*three-running-pods/],
     ['seedState: {state: {version: 1}}', /config file \S+: seedState is not a valid node state: state\.uuid must be present/],
     ['- a list', /config file \S+ must be a mapping of option names to values, not an array/],

@@ -3,8 +3,12 @@
 // (test/e2e/web.test.ts drives the page itself in Chromium.)
 import { createHash } from 'node:crypto'
 import { request, type IncomingMessage } from 'node:http'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { hostname, networkInterfaces } from 'node:os'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest'
+import { Harness as CoreHarness } from '../../src/harness.js'
+import { createLogger } from '../../src/log.js'
 import { startFakeContainerd } from '../../src/server.js'
+import { WebServer } from '../../src/web/server.js'
 import { containerConfig, eventually, grpcError, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
 
 interface Answer {
@@ -178,15 +182,18 @@ describe('the web view', () => {
       [
         post({ preset: 'flaky' }, { origin: 'http://evil.example' }),
         403,
-        'only on requests from its own page, not from http://evil.example',
+        'only on requests from its own page (at port ' + new URL(base).port + ' of this machine), not from http://evil.example',
       ],
       [
         call(base, 'GET', '/api/pods', undefined, { host: 'evil.example:80' }),
         403,
-        'answers only requests for a loopback host, not "evil.example:80"',
+        'answers only requests addressed to this machine (a loopback name or one of its addresses), not to "evil.example:80"; open it at http://127.0.0.1:',
       ],
       [call(base, 'GET', '/api/journal?since=x'), 400, 'since must be a journal sequence number (a whole number), got "x"'],
-      [call(base, 'PUT', '/api/faults'), 405, 'PUT is not allowed on /api/faults'],
+      [call(base, 'PUT', '/api/faults'), 405, 'PUT is not allowed on /api/faults; use GET or POST or DELETE'],
+      [call(base, 'PUT', '/api/faults/'), 405, 'PUT is not allowed on /api/faults; use GET or POST or DELETE'],
+      [call(base, 'POST', '/api/journal/'), 405, 'POST is not allowed on /api/journal; use GET'],
+      [call(base, 'GET', '/api/faults/x'), 404, 'there is nothing at /api/faults/x'],
       [call(base, 'GET', '/nothing'), 404, 'there is nothing at /nothing; the web view is at /'],
     ]
     for (const [answer, status, message] of cases) {
@@ -194,6 +201,25 @@ describe('the web view', () => {
       expect([got.status, JSON.parse(got.body).error]).toEqual([status, expect.stringContaining(message)])
     }
     expect(h.fake.faults.list()).toEqual([])
+  })
+
+  test("the journal's last is below a call still running: polling with since=last misses no slow call", async () => {
+    h.fake.faults.use({ method: 'Version', delay: 400 })
+    const before = h.fake.journal.last
+    const slow = h.runtime.Version({ version: '' })
+    await eventually(() => h.fake.journal.last > before || undefined, 'the slow call to begin')
+    const slowSeq = h.fake.journal.last
+    await h.runtime.Status({ verbose: false })
+    const first = JSON.parse((await call(base, 'GET', `/api/journal?since=${before}`)).body) as {
+      entries: { seq: number; method: string }[]
+      last: number
+    }
+    expect(first.entries.map((e) => e.method)).toEqual(['Status'])
+    expect(first.last).toBeLessThan(slowSeq)
+    await slow
+    const next = JSON.parse((await call(base, 'GET', `/api/journal?since=${first.last}`)).body) as typeof first
+    expect(next.entries.map((e) => e.method)).toEqual(['Version', 'Status'])
+    expect(next.last).toBe(h.fake.journal.last)
   })
 
   test('ends its event streams and stops listening when the server stops', async () => {
@@ -225,3 +251,107 @@ test('a web address that is taken fails the start with a sentence', async () => 
   )
   await first.close()
 })
+
+test('an empty web address is refused, not taken as a free port', async () => {
+  await expect(startFakeContainerd({ web: '' })).rejects.toThrow(
+    'cannot serve the web view on : the web address is empty: give HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one), or leave it out',
+  )
+})
+
+describe('bound to every address (0.0.0.0)', () => {
+  let wide: Harness
+  let port: string
+  let at: string
+  beforeAll(async () => {
+    wide = await harness({ web: '0.0.0.0:0' })
+    port = new URL(wide.fake.webUrl!).port
+    at = `http://127.0.0.1:${port}/`
+  })
+  afterAll(() => wide.close())
+
+  test('answers only requests addressed to this machine, and acts only on its own pages (no DNS rebinding)', async () => {
+    const flaky = JSON.stringify({ preset: 'flaky', args: { method: 'Status' } })
+    const evil = `evil.example:${port}`
+    const rebound = await call(at, 'POST', '/api/faults', flaky, {
+      'content-type': 'application/json',
+      host: evil,
+      origin: `http://${evil}`,
+    })
+    expect([rebound.status, JSON.parse(rebound.body).error]).toEqual([403, expect.stringContaining(`not to "${evil}"`)])
+    const read = await call(at, 'GET', '/api/pods', undefined, { host: evil })
+    expect(read.status).toBe(403)
+    for (const origin of [`http://${evil}`, `http://127.0.0.1:${Number(port) + 1}`, `https://127.0.0.1:${port}`]) {
+      const cross = await call(at, 'DELETE', '/api/faults', undefined, { origin })
+      expect([origin, cross.status, JSON.parse(cross.body).error]).toEqual([
+        origin,
+        403,
+        expect.stringContaining(`acts only on requests from its own page (at port ${port} of this machine), not from ${origin}`),
+      ])
+      const post = await call(at, 'POST', '/api/faults', flaky, { 'content-type': 'application/json', origin })
+      expect(post.status).toBe(403)
+    }
+    expect(wide.fake.faults.list()).toEqual([])
+    // Its own names: loopback, the wildcard it printed, the machine's addresses and host name.
+    const own = [`127.0.0.1:${port}`, `localhost:${port}`, `0.0.0.0:${port}`, `${hostname()}:${port}`]
+    const ip = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal)
+    if (ip) own.push(`${ip.address}:${port}`)
+    for (const host of own) {
+      const ok = await call(at, 'DELETE', '/api/faults', undefined, { host, origin: `http://${host}` })
+      expect([host, ok.status]).toEqual([host, 200])
+    }
+    const added = await call(at, 'POST', '/api/faults', flaky, { origin: `http://localhost:${port}` })
+    expect(added.status).toBe(200)
+  })
+})
+
+describe('the view when no page is open, and a panel that throws', () => {
+  test('stops building the view once the last stream closes; a panel that throws is logged, not the end of the server', async () => {
+    const fake = await startFakeContainerd()
+    const lines: string[] = []
+    const web = new WebServer(
+      fakeHarness(fake),
+      createLogger('error', 'text', (l) => lines.push(l)),
+    )
+    await web.listen('127.0.0.1:0')
+    try {
+      const list = vi.spyOn(fake.faults, 'list')
+      const stream = await events(web.url)
+      await eventually(() => stream.node.length || undefined, 'the first node view')
+      expect(web.openStreams).toBe(1)
+      // A panel that throws while the view is brought up to date (a call was recorded).
+      list.mockImplementation(() => {
+        throw new Error('panel broke')
+      })
+      fake.journal.begin('runtime.v1.RuntimeService', 'Version', '', {})({ status: { code: 0, details: '' } })
+      await eventually(
+        () => lines.find((l) => l.includes('web view: updating the open pages failed: Error: panel broke')),
+        'the error logged',
+      )
+      list.mockRestore()
+      const spied = vi.spyOn(fake.faults, 'list')
+      fake.journal.begin('runtime.v1.RuntimeService', 'Status', '', {})({ status: { code: 0, details: '' } })
+      await eventually(
+        () => stream.journal.flatMap((j) => j.entries).find((e) => e.method === 'Status'),
+        'the stream still going after the throw',
+      )
+      stream.close()
+      await eventually(() => web.openStreams === 0 || undefined, 'the stream gone')
+      const built = spied.mock.calls.length
+      fake.journal.begin('runtime.v1.RuntimeService', 'Version', '', {})({ status: { code: 0, details: '' } })
+      await new Promise((r) => setTimeout(r, 600))
+      expect(spied.mock.calls.length).toBe(built)
+    } finally {
+      await web.close()
+      await fake.close()
+    }
+  })
+})
+
+/** A harness over a running fake's parts, for a web view of its own. */
+function fakeHarness(fake: Awaited<ReturnType<typeof startFakeContainerd>>): CoreHarness {
+  const harness = new CoreHarness({ faults: fake.faults, journal: fake.journal, clock: fake.clock, podCidr: '10.88.0.0/16' })
+  harness.attach(fake.node)
+  return harness
+}

@@ -4,8 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
+import { emptyState } from '../../src/store/schema.js'
 import { configYaml, readConfigFile } from '../../src/config-file.js'
 import { DEFAULTS, FLAGS, parseFlags, UsageError } from '../../src/flags.js'
+import { seedOf } from '../../src/seed-state.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'fc-config-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -24,7 +26,7 @@ stateSync: true
 seedState: empty-node
 sandboxImage: registry.k8s.io/pause:3.9
 streamAddress: 127.0.0.1:10010
-web: 127.0.0.1:18080
+web: 127.0.0.1:8080
 podCidr: 10.7.0.0/16
 pullPolicy: catalog
 logLevel: debug
@@ -93,5 +95,40 @@ describe('the config file', () => {
     expect(() => readConfigFile(rule)).toThrow(
       `config file ${rule}: faults[0]: a call fault needs an effect: error, delay, hang, drop, streamDelay or truncateAfter`,
     )
+  })
+
+  test('a number its flag reads as text is read as it was written, not as YAML makes it a number', () => {
+    const numbers = file('runtimeVersion: 1.10\nsandboxImage: 010\nruntimeName: 1e3\nruntimeHandlers: [1.10, 7]\nseed: 007\n')
+    expect(readConfigFile(numbers)).toEqual({
+      runtimeVersion: '1.10',
+      sandboxImage: '010',
+      runtimeName: '1e3',
+      runtimeHandlers: ['1.10', '7'],
+      seed: 7,
+    })
+    // A seed too large to keep exactly is refused, not rounded (as on the command line).
+    const big = file('seed: 12345678901234567891\n')
+    expect(() => readConfigFile(big)).toThrow(
+      `config file ${big}: seed must be a whole number of at most 9007199254740991 (a larger one cannot be kept exactly), got "12345678901234567891"`,
+    )
+    expect(() => parseFlags(['--seed', '12345678901234567891'], {})).toThrow('--seed must be a whole number of at most')
+  })
+
+  test("an empty list from a flag or its variable wins over the file's list", () => {
+    const empty = file('faults: []\n')
+    const config = file('faults:\n  - {method: Version, error: 14}\n')
+    expect(parseFlags(['--config', config], {}, readConfigFile)).toMatchObject({ faults: [{ method: 'Version' }] })
+    expect(parseFlags(['--config', config, '--faults', empty], {}, readConfigFile)).toMatchObject({ faults: [] })
+    expect(parseFlags(['--config', config], { FAKE_CONTAINERD_FAULTS: empty }, readConfigFile)).toMatchObject({ faults: [] })
+    // A variable that holds nothing is not set: the file's list stays.
+    expect(parseFlags(['--config', config], { FAKE_CONTAINERD_FAULT: ' ; ' }, readConfigFile)).toMatchObject({
+      faults: [{ method: 'Version' }],
+    })
+  })
+
+  test('an inline seedState is checked once: the server takes the seed the file gave as it is', () => {
+    const config = file('seedState:\n  state: ' + JSON.stringify(emptyState('u-1', '10.88.0.0/16')) + '\n')
+    const seed = readConfigFile(config).seedState!
+    expect(seedOf(seed)).toBe(seed)
   })
 })

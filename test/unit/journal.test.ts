@@ -87,3 +87,19 @@ describe('journal queries', () => {
     expect(() => journal.methods({ method: 'GetJournal' })).toThrow('no RPC is named "GetJournal"')
   })
 })
+
+describe('settled: a mark to poll from', () => {
+  test('is below every call still open, so that polling with since=settled misses no slow call', () => {
+    const journal = new Journal()
+    journal.begin('runtime.v1.RuntimeService', 'Version', '', {})(ok)
+    expect([journal.last, journal.settled]).toEqual([1, 1])
+    const slow = journal.begin('runtime.v1.RuntimeService', 'Status', '', {})
+    const fast = journal.begin('runtime.v1.RuntimeService', 'ListPodSandbox', '', {})
+    fast(ok)
+    expect([journal.last, journal.settled]).toEqual([3, 1])
+    const mark = journal.settled
+    slow(ok)
+    expect(journal.entries({ since: mark }).map((e) => e.method)).toEqual(['Status', 'ListPodSandbox'])
+    expect(journal.settled).toBe(3)
+  })
+})

@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest'
 import { negotiate } from '../../src/streaming/handshake.js'
 import { checkPortForwardStream } from '../../src/streaming/portforward.js'
 import { exitStatus, internalError, resizeReader, statusBytes, successStatus } from '../../src/streaming/remotecommand.js'
-import { parseStreamAddress } from '../../src/streaming/server.js'
+import { parseStreamAddress } from '../../src/listen-address.js'
 import { REMOTECOMMAND_PROTOCOLS } from '../../src/streaming/spdy-remotecommand.js'
 import { MAX_IN_FLIGHT, RequestCache, TOKEN_TTL_MS } from '../../src/streaming/tokens.js'
 
