@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { sha256, tarball } from '../containerd.js'
 import { crictlPodFile, eventually, harness, type Harness } from '../helpers.js'
-import { hasRegistry, manifestDigest, pushBlob, pushManifest, startRegistry, type RunningRegistry } from '../registry-server.js'
+import { hasRegistry, manifestDigest, pushBlob, pushManifest, startRegistry, type RunningRegistry } from '../registry-server.mjs'
 
 const run = promisify(execFile)
 const CRICTLS = (process.env.CRICTL ?? '').split(',').filter(Boolean)
