@@ -5,13 +5,12 @@
 // --state (blobs and layers in files, streamed): prints the seconds of the pull and the server's
 // peak RSS (VmHWM) before and after. The goal (#15): the layer streams to the store, so with --state
 // the peak RSS stays far below the layer's size.
-import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
+import { spawnServer } from './spawn-server.mjs'
 import { hasRegistry, pushBlob, pushManifest, startRegistry } from '../test/registry-server.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -45,20 +44,6 @@ function rss(pid) {
   return { peak: kb('VmHWM'), now: kb('VmRSS') }
 }
 
-async function start(extra) {
-  const dir = mkdtempSync(join(tmpdir(), 'fc-pull-'))
-  const args = [join(root, 'dist/cli.js'), '--socket', join(dir, 'c.sock'), '--log-level', 'error', '--pull-policy', 'registry', ...extra(dir)]
-  const child = spawn(process.execPath, args)
-  const address = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      const m = /listening on (unix:\/\/\S+)/.exec(String(d))
-      if (m) resolve(m[1])
-    })
-    child.once('exit', (code) => reject(new Error(`CLI exited with ${code}`)))
-  })
-  return { dir, child, address }
-}
-
 async function main() {
   if (!hasRegistry()) throw new Error('docker-registry is not installed (apt-get install docker-registry)')
   const registry = await startRegistry()
@@ -84,7 +69,7 @@ async function main() {
       ['state in memory', () => []],
       ['--state (files)', (dir) => ['--state', join(dir, 'state.json')]],
     ]) {
-      const server = await start(extra)
+      const server = await spawnServer((dir) => ['--pull-policy', 'registry', ...extra(dir)])
       const clients = lib.criClients(server.address)
       try {
         const before = rss(server.child.pid)

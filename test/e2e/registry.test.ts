@@ -31,28 +31,17 @@ interface Pushed {
 
 /** Pushes the image to `repo`: an index (amd64 + arm64) under tag "multi", the amd64 manifest alone under "single". */
 async function pushImage(reg: RunningRegistry, repo: string): Promise<Pushed> {
-  const layer = gzipSync(
-    tarball([
-      { name: 'bin/', type: '5', mode: 0o755 },
-      { name: 'bin/busybox', data: readFileSync(BUSYBOX), mode: 0o755 },
-      { name: 'bin/sh', type: '2', linkname: 'busybox' },
-      { name: 'bin/cat', type: '2', linkname: 'busybox' },
-      { name: 'bin/sleep', type: '2', linkname: 'busybox' },
-      { name: 'srv/', type: '5', mode: 0o755 },
-      { name: 'srv/hello.txt', data: HELLO, mode: 0o644 },
-    ]),
-  )
-  const diffId = sha256(
-    tarball([
-      { name: 'bin/', type: '5', mode: 0o755 },
-      { name: 'bin/busybox', data: readFileSync(BUSYBOX), mode: 0o755 },
-      { name: 'bin/sh', type: '2', linkname: 'busybox' },
-      { name: 'bin/cat', type: '2', linkname: 'busybox' },
-      { name: 'bin/sleep', type: '2', linkname: 'busybox' },
-      { name: 'srv/', type: '5', mode: 0o755 },
-      { name: 'srv/hello.txt', data: HELLO, mode: 0o644 },
-    ]),
-  )
+  const tar = tarball([
+    { name: 'bin/', type: '5', mode: 0o755 },
+    { name: 'bin/busybox', data: readFileSync(BUSYBOX), mode: 0o755 },
+    { name: 'bin/sh', type: '2', linkname: 'busybox' },
+    { name: 'bin/cat', type: '2', linkname: 'busybox' },
+    { name: 'bin/sleep', type: '2', linkname: 'busybox' },
+    { name: 'srv/', type: '5', mode: 0o755 },
+    { name: 'srv/hello.txt', data: HELLO, mode: 0o644 },
+  ])
+  const layer = gzipSync(tar)
+  const diffId = sha256(tar)
   await pushBlob(reg, repo, layer)
   const manifests: { digest: string; size: number; arch: string; config: string }[] = []
   for (const arch of ['amd64', 'arm64']) {

@@ -16,13 +16,11 @@ import { grpcError, harness, podConfig, runPod, type Harness } from '../helpers.
 import { imageBlobs } from '../oci-layout.mjs'
 import { MockRegistry, sha256 } from '../registry-mock.js'
 import type { FakeContainerdOptions } from '../../src/config.js'
+import { MEDIA } from '../../src/model/metadata/image-content.js'
 
 const ORIGIN = 'http://127.0.0.1:5999'
 const HOST = '127.0.0.1:5999'
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
-const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
-const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json'
+const { ociIndex: OCI_INDEX, ociManifest: OCI_MANIFEST, dockerList: DOCKER_LIST, dockerManifest: DOCKER_MANIFEST } = MEDIA
 
 let registry: MockRegistry
 const msw = setupServer()

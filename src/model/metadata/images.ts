@@ -8,6 +8,7 @@ import type { FaultEngine, FiredNodeFaults } from '../../faults/engine.js'
 import type { Content } from './content.js'
 import type { Core } from '../core.js'
 import { catalogDiffId, imageChainId, readImageContent, storeCatalogImage } from './image-content.js'
+import type { AuthConfig } from '../../registry/credentials.js'
 import { pull as registryPull, type PulledImage, type PullStores } from './registry-pull.js'
 import type { Snapshots } from './snapshots.js'
 import { validateLabels } from './namespaces.js'
@@ -33,14 +34,7 @@ export const LABEL_PINNED = 'io.cri-containerd.pinned'
 export type PullPolicy = 'any' | 'catalog' | 'registry'
 
 /** CRI's AuthConfig, as the face hands it over. */
-export interface Credentials {
-  username?: string
-  password?: string
-  auth?: string
-  serverAddress?: string
-  identityToken?: string
-  registryToken?: string
-}
+export type Credentials = AuthConfig
 
 /** How registry pulls reach registries (pull policy registry). */
 export interface RegistrySettings {
