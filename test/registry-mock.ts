@@ -34,6 +34,8 @@ export class MockRegistry {
   redirect = false
   /** HEAD on manifests answers 405 (registries that never implemented it). */
   noHead = false
+  /** Stalled downloads the client gave up on (it aborted the request). */
+  abandoned = 0
 
   constructor(
     readonly origin: string,
@@ -169,11 +171,16 @@ export class MockRegistry {
     }
     if (this.truncated.has(digest)) return new HttpResponse(blob.subarray(0, Math.floor(blob.length / 2)), { headers })
     if (this.stalled.has(digest)) {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the stream's callbacks have their own `this`
+      const registry = this
       const stream = new ReadableStream<Uint8Array>({
         start(controller) {
           controller.enqueue(blob.subarray(0, 10))
           // …and nothing more, until the client gives up.
-          request.signal.addEventListener('abort', () => controller.error(new Error('aborted')))
+          request.signal.addEventListener('abort', () => {
+            registry.abandoned++
+            controller.error(new Error('aborted'))
+          })
         },
       })
       return new HttpResponse(stream, { headers })

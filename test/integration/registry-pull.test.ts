@@ -12,7 +12,7 @@ import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients } from '../../src/client.js'
 import { tarball } from '../containerd.js'
-import { grpcError, harness, podConfig, runPod, type Harness } from '../helpers.js'
+import { eventually, grpcError, harness, podConfig, runPod, type Harness } from '../helpers.js'
 import { imageBlobs } from '../oci-layout.mjs'
 import { MockRegistry, sha256 } from '../registry-mock.js'
 import type { FakeContainerdOptions } from '../../src/config.js'
@@ -299,6 +299,16 @@ describe('pull policy registry', () => {
     expect(err.details).toBe(
       `failed to pull and unpack image "${HOST}/lib/slow:v1": failed to pull: no progress for 300ms (image pull progress timeout): context canceled`,
     )
+    expect((await h.image.ListImages({})).images).toEqual([])
+  })
+
+  test('a cancelled PullImage stops the download and leaves nothing behind', async () => {
+    await start()
+    const img = pushImage('lib/cancelled', 'v1')
+    registry.stalled.add(sha256(img.amd.layer))
+    const err = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/cancelled:v1` } }, { deadline: 500 }))
+    expect(err.code).toBe(status.DEADLINE_EXCEEDED)
+    await eventually(() => (registry.abandoned === 1 ? true : undefined), 'the download was abandoned')
     expect((await h.image.ListImages({})).images).toEqual([])
   })
 
