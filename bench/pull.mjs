@@ -51,7 +51,12 @@ async function main() {
     const tar = oneFileTar('blob.bin', randomBytes(MB * 1024 * 1024))
     const layer = gzipSync(tar, { level: 1 })
     const config = Buffer.from(
-      JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sleep', '3600'] }, rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }),
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Cmd: ['sleep', '3600'] },
+        rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
+      }),
     )
     await pushBlob(registry, 'bench/big', layer)
     await pushBlob(registry, 'bench/big', config)
@@ -77,7 +82,9 @@ async function main() {
         await clients.image.PullImage({ image: { image: `${registry.host}/bench/big:v1` } })
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9
         const after = rss(server.child.pid)
-        console.log(`${label}: pull ${seconds.toFixed(2)} s; peak RSS ${mib(before.peak)} before, ${mib(after.peak)} after (now ${mib(after.now)})`)
+        console.log(
+          `${label}: pull ${seconds.toFixed(2)} s; peak RSS ${mib(before.peak)} before, ${mib(after.peak)} after (now ${mib(after.now)})`,
+        )
       } finally {
         clients.close()
         server.child.kill('SIGTERM')

@@ -98,7 +98,10 @@ export class MockRegistry {
       scope = form.get('scope') ?? ''
     } else {
       const basic = /^Basic (.+)$/.exec(request.headers.get('authorization') ?? '')
-      if (basic) [user = '', pass = ''] = Buffer.from(basic[1] as string, 'base64').toString().split(':')
+      if (basic)
+        [user = '', pass = ''] = Buffer.from(basic[1] as string, 'base64')
+          .toString()
+          .split(':')
     }
     const credentialed = user !== '' || pass !== ''
     const valid = credentialed ? user === a?.username && pass === a?.password : a?.anonymous === true
@@ -143,7 +146,10 @@ export class MockRegistry {
         }
         const blob = this.blobs.get(ref)
         if (!blob) {
-          return HttpResponse.json({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry', detail: ref }] }, { status: 404 })
+          return HttpResponse.json(
+            { errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry', detail: ref }] },
+            { status: 404 },
+          )
         }
         if (this.redirect) {
           return new HttpResponse(null, { status: 307, headers: { Location: `${this.storage}/storage/${ref}` } })

@@ -22,7 +22,8 @@ export function parseChallenges(headers: readonly string[]): Challenge[] {
     const parameters: Record<string, string> = {}
     const re = /([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?\s*/g
     let p: RegExpExecArray | null
-    while ((p = re.exec(m[2] as string))) parameters[(p[1] as string).toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '')
+    while ((p = re.exec(m[2] as string)))
+      parameters[(p[1] as string).toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '')
     out.push({ scheme: (m[1] as string).toLowerCase(), parameters })
   }
   return out
@@ -57,7 +58,8 @@ export class Authorizer {
     const h = this.#handlers.get(host)
     if (!h) return undefined
     if (h.scheme === 'basic') {
-      if (h.username === '' || h.secret === '') throw new RegistryError('Unknown', 'failed to handle basic auth because missing username or secret')
+      if (h.username === '' || h.secret === '')
+        throw new RegistryError('Unknown', 'failed to handle basic auth because missing username or secret')
       return `Basic ${Buffer.from(`${h.username}:${h.secret}`).toString('base64')}`
     }
     const all = [...new Set([...h.scopes, ...scopes])].sort()

@@ -154,7 +154,12 @@ export class Repository {
 
   /** Resolves a tag or digest to the descriptor of its manifest or index (dockerResolver.Resolve). */
   async resolve(ref: { tag?: string; digest?: string; normalized: string }): Promise<Descriptor> {
-    const paths = ref.digest ? [['manifests', ref.digest], ['blobs', ref.digest]] : [['manifests', ref.tag ?? 'latest']]
+    const paths = ref.digest
+      ? [
+          ['manifests', ref.digest],
+          ['blobs', ref.digest],
+        ]
+      : [['manifests', ref.tag ?? 'latest']]
     const hosts = this.#hosts('resolve')
     if (hosts.length === 0) throw new RegistryError('NotFound', 'no resolve hosts: not found')
     const scope = `repository:${this.path}:pull`
@@ -169,7 +174,10 @@ export class Repository {
           let e = err instanceof RegistryError ? err : new RegistryError('Unknown', String(err))
           if (e.kind === 'Cancelled') throw e
           if (e.kind === 'Unauthorized') {
-            e = new RegistryError('Unauthorized', `pull access denied, repository does not exist or may require authorization: ${e.message}`)
+            e = new RegistryError(
+              'Unauthorized',
+              `pull access denied, repository does not exist or may require authorization: ${e.message}`,
+            )
           }
           firstErr ??= e
           continue
@@ -178,10 +186,17 @@ export class Repository {
         if (res.status > 299) {
           if (res.status === 404) continue
           if (res.status > 399) {
-            firstErr ??= new RegistryError('Unknown', `pulling from host ${host.host} failed with status code [${parts.join(' ')}]: ${res.status} ${res.statusText}`, res.status)
+            firstErr ??= new RegistryError(
+              'Unknown',
+              `pulling from host ${host.host} failed with status code [${parts.join(' ')}]: ${res.status} ${res.statusText}`,
+              res.status,
+            )
             continue
           }
-          throw new RegistryError('Unknown', `pulling from host ${host.host} failed with unexpected status code [${parts.join(' ')}]: ${res.status} ${res.statusText}`)
+          throw new RegistryError(
+            'Unknown',
+            `pulling from host ${host.host} failed with unexpected status code [${parts.join(' ')}]: ${res.status} ${res.statusText}`,
+          )
         }
         let size = Number(res.headers.get('content-length') ?? -1)
         let mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
@@ -189,7 +204,8 @@ export class Repository {
         if (digest === '') {
           const header = res.headers.get('docker-content-digest') ?? ''
           if (header !== '' && size !== -1) {
-            if (!/^sha256:[a-f0-9]{64}$/.test(header)) throw new RegistryError('Unknown', `"${header}" in header not a valid digest: invalid checksum digest format`)
+            if (!/^sha256:[a-f0-9]{64}$/.test(header))
+              throw new RegistryError('Unknown', `"${header}" in header not a valid digest: invalid checksum digest format`)
             digest = header
           }
         }
@@ -234,7 +250,9 @@ export class Repository {
           const status = `${res.status} ${res.statusText}`
           throw new RegistryError(
             'Unknown',
-            message === undefined ? `unexpected status code ${where}: ${status}` : `unexpected status code ${where}: ${status} - Server message: ${message}`,
+            message === undefined
+              ? `unexpected status code ${where}: ${status}`
+              : `unexpected status code ${where}: ${status} - Server message: ${message}`,
             res.status,
           )
         }

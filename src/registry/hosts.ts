@@ -106,7 +106,8 @@ export function readHostsFile(path: string): { hosts: RegistryHost[]; server: Re
 
 /** The default host for a registry name, as ConfigureHosts gives it when no hosts.toml names a server. */
 export function defaultHost(host: string): RegistryHost {
-  if (host === 'docker.io') return { scheme: 'https', host: 'registry-1.docker.io', path: '/v2', capabilities: ALL, skipVerify: false, header: {} }
+  if (host === 'docker.io')
+    return { scheme: 'https', host: 'registry-1.docker.io', path: '/v2', capabilities: ALL, skipVerify: false, header: {} }
   if (isLocalhost(host)) return { scheme: 'http', host, path: '/v2', capabilities: ALL, skipVerify: true, header: {} }
   return { scheme: 'https', host, path: '/v2', capabilities: ALL, skipVerify: false, header: {} }
 }

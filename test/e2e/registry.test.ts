@@ -70,7 +70,12 @@ async function pushImage(reg: RunningRegistry, repo: string): Promise<Pushed> {
     JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_INDEX,
-      manifests: manifests.map((m) => ({ mediaType: OCI_MANIFEST, digest: m.digest, size: m.size, platform: { os: 'linux', architecture: m.arch } })),
+      manifests: manifests.map((m) => ({
+        mediaType: OCI_MANIFEST,
+        digest: m.digest,
+        size: m.size,
+        platform: { os: 'linux', architecture: m.arch },
+      })),
     }),
   )
   const amd = manifests[0] as (typeof manifests)[number]
@@ -146,10 +151,14 @@ describe.skipIf(!hasRegistry())('a real registry', () => {
       const pod = (await crictl('runp', podFile)).trim()
       const id = (await crictl('create', pod, ctrFile, podFile)).trim()
       await crictl('start', id)
-      const logs = await eventually(async () => {
-        const out = await crictl('logs', id)
-        return out === '' ? undefined : out
-      }, 'the entrypoint wrote the file', 20_000)
+      const logs = await eventually(
+        async () => {
+          const out = await crictl('logs', id)
+          return out === '' ? undefined : out
+        },
+        'the entrypoint wrote the file',
+        20_000,
+      )
       expect(logs).toBe(HELLO)
       expect((await crictl('exec', '-s', id, 'cat', '/srv/hello.txt')).trim()).toBe(HELLO.trim())
       await crictl('rm', '-f', id)
@@ -161,13 +170,14 @@ describe.skipIf(!hasRegistry())('a real registry', () => {
 
   describe.skipIf(!CTR)('ctr 1.6', () => {
     let h: Harness
-    const ctr = async (...args: string[]) => (await run(CTR as string, ['-a', h.fake.socketPath, '-n', 'e2e', ...args], { timeout: 60_000 })).stdout
+    const ctr = async (...args: string[]) =>
+      (await run(CTR as string, ['-a', h.fake.socketPath, '-n', 'e2e', ...args], { timeout: 60_000 })).stdout
     beforeAll(async () => {
       h = await harness()
     })
     afterAll(() => h?.close())
 
-    test('images pull --plain-http, then push to another repository: the registry holds the store\'s digests', async () => {
+    test("images pull --plain-http, then push to another repository: the registry holds the store's digests", async () => {
       await ctr('images', 'pull', '--plain-http', `${open.host}/e2e/box:multi`)
       const listed = await ctr('images', 'ls')
       expect(listed).toContain(`${open.host}/e2e/box:multi`)
@@ -188,9 +198,16 @@ describe.skipIf(!hasRegistry())('a real registry', () => {
       expect(await ctr('images', 'ls', '-q')).toContain(`${locked.host}/e2e/box:single`)
       await ctr('images', 'push', '--plain-http', '--user', user, `${locked.host}/e2e/copy:v2`, `${locked.host}/e2e/box:single`)
       expect(await manifestDigest(locked, 'e2e/copy', 'v2')).toBe(lockedImage.manifest)
-      const refused = await run(CTR as string, ['-a', h.fake.socketPath, '-n', 'e2e', 'images', 'pull', '--plain-http', `${locked.host}/e2e/box:multi`]).catch(
-        (err: { stderr: string }) => err.stderr,
-      )
+      const refused = await run(CTR as string, [
+        '-a',
+        h.fake.socketPath,
+        '-n',
+        'e2e',
+        'images',
+        'pull',
+        '--plain-http',
+        `${locked.host}/e2e/box:multi`,
+      ]).catch((err: { stderr: string }) => err.stderr)
       expect(refused).toContain('401 Unauthorized')
     })
   })

@@ -176,7 +176,10 @@ describe('pull policy registry', () => {
     const wrong = await grpcError(h.image.PullImage({ image: { image: ref }, auth: { username: 'alice', password: 'nope' } }))
     expect(wrong.details).toContain('401 Unauthorized')
     const elsewhere = await grpcError(
-      h.image.PullImage({ image: { image: ref }, auth: { username: 'alice', password: 's3cret', server_address: 'https://other.example:5000' } }),
+      h.image.PullImage({
+        image: { image: ref },
+        auth: { username: 'alice', password: 's3cret', server_address: 'https://other.example:5000' },
+      }),
     )
     expect(elsewhere.details).toContain('401 Unauthorized')
     expect((await h.image.ListImages({})).images.filter((i) => i.repo_tags.includes(ref))).toEqual([])
@@ -186,7 +189,9 @@ describe('pull policy registry', () => {
     const auth = Buffer.from('alice:s3cret').toString('base64')
     expect((await h.image.PullImage({ image: { image: ref }, auth: { auth } })).image_ref).toBe(sha256(img.amd.config))
     const bad = await grpcError(h.image.PullImage({ image: { image: ref }, auth: { auth: Buffer.from('nocolon').toString('base64') } }))
-    expect(bad.details).toBe(`failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": invalid decoded auth: "nocolon"`)
+    expect(bad.details).toBe(
+      `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": invalid decoded auth: "nocolon"`,
+    )
   })
 
   test('Bearer auth with credentials: the OAuth POST; an identity token; refused credentials', async () => {
@@ -218,13 +223,17 @@ describe('pull policy registry', () => {
     pushImage('lib/there', 'v1')
     const tag = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/there:v2` } }))
     expect(tag.code).toBe(status.NOT_FOUND)
-    expect(tag.details).toBe(`failed to pull and unpack image "${HOST}/lib/there:v2": failed to resolve reference "${HOST}/lib/there:v2": ${HOST}/lib/there:v2: not found`)
+    expect(tag.details).toBe(
+      `failed to pull and unpack image "${HOST}/lib/there:v2": failed to resolve reference "${HOST}/lib/there:v2": ${HOST}/lib/there:v2: not found`,
+    )
     const repo = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/nothere:v1` } }))
     expect(repo.code).toBe(status.NOT_FOUND)
     const digest = `sha256:${'0'.repeat(64)}`
     const byDigest = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/there@${digest}` } }))
     expect(byDigest.code).toBe(status.NOT_FOUND)
-    expect(byDigest.details).toBe(`failed to pull and unpack image "${HOST}/lib/there@${digest}": failed to resolve reference "${HOST}/lib/there@${digest}": ${HOST}/lib/there@${digest}: not found`)
+    expect(byDigest.details).toBe(
+      `failed to pull and unpack image "${HOST}/lib/there@${digest}": failed to resolve reference "${HOST}/lib/there@${digest}": ${HOST}/lib/there@${digest}: not found`,
+    )
 
     const port = await freePort()
     const downRef = `127.0.0.1:${port}/lib/app:v1`
@@ -262,11 +271,14 @@ describe('pull policy registry', () => {
       registry.truncated.add(sha256(img.amd.layer))
       const short = await grpcError(h.image.PullImage({ image: { image: ref } }))
       expect(short.code).toBe(status.FAILED_PRECONDITION)
-      expect(short.details).toContain(`"layer-${sha256(img.amd.layer)}" failed size validation: ${Math.floor(img.amd.layer.length / 2)} != ${img.amd.layer.length}`)
+      expect(short.details).toContain(
+        `"layer-${sha256(img.amd.layer)}" failed size validation: ${Math.floor(img.amd.layer.length / 2)} != ${img.amd.layer.length}`,
+      )
       expect(await held()).toEqual([])
       expect((await h.image.ListImages({})).images).toEqual([])
       const snapshots: string[] = []
-      for await (const r of ctr.snapshots.List({ snapshotter: 'overlayfs', filters: [] })) snapshots.push(...r.info.map((i: { name: string }) => i.name))
+      for await (const r of ctr.snapshots.List({ snapshotter: 'overlayfs', filters: [] }))
+        snapshots.push(...r.info.map((i: { name: string }) => i.name))
       expect(snapshots).toEqual([])
     } finally {
       ctr.close()

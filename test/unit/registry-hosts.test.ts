@@ -46,9 +46,23 @@ describe('hosts.toml', () => {
       ].join('\n'),
     )
     expect(registryHosts('registry.example.com', dir)).toEqual([
-      { scheme: 'http', host: '127.0.0.1:6000', path: '/v2', capabilities: ['pull', 'resolve'], skipVerify: true, header: { 'x-team': 'a' } },
+      {
+        scheme: 'http',
+        host: '127.0.0.1:6000',
+        path: '/v2',
+        capabilities: ['pull', 'resolve'],
+        skipVerify: true,
+        header: { 'x-team': 'a' },
+      },
       { scheme: 'https', host: 'mirror.example.com', path: '/custom', capabilities: ['pull'], skipVerify: false, header: {} },
-      { scheme: 'https', host: 'registry.example.com', path: '/v2', capabilities: ['pull', 'resolve', 'push'], skipVerify: false, header: {} },
+      {
+        scheme: 'https',
+        host: 'registry.example.com',
+        path: '/v2',
+        capabilities: ['pull', 'resolve', 'push'],
+        skipVerify: false,
+        header: {},
+      },
     ])
   })
 
@@ -71,8 +85,13 @@ describe('hosts.toml', () => {
 
 describe('auth', () => {
   test('WWW-Authenticate challenges: scheme and quoted parameters', () => {
-    expect(parseChallenges(['Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull"'])).toEqual([
-      { scheme: 'bearer', parameters: { realm: 'https://auth.example.com/token', service: 'registry.example.com', scope: 'repository:a/b:pull' } },
+    expect(
+      parseChallenges(['Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull"']),
+    ).toEqual([
+      {
+        scheme: 'bearer',
+        parameters: { realm: 'https://auth.example.com/token', service: 'registry.example.com', scope: 'repository:a/b:pull' },
+      },
     ])
     expect(parseChallenges(['Basic realm="Registry Realm"'])).toEqual([{ scheme: 'basic', parameters: { realm: 'Registry Realm' } }])
   })

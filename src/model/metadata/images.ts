@@ -134,12 +134,7 @@ export class Images {
   }
 
   /** Pulls a reference: records tag (or digest), repo digest and id; returns the image id. A pullFailure fault is noted in `noted`. */
-  async pull(
-    reference: string,
-    credentials: Credentials | undefined,
-    noted?: FiredNodeFaults,
-    signal?: AbortSignal,
-  ): Promise<ImageView> {
+  async pull(reference: string, credentials: Credentials | undefined, noted?: FiredNodeFaults, signal?: AbortSignal): Promise<ImageView> {
     const ref = parseReference(reference)
     await this.#injectedPullFailure(ref, noted)
     if (this.pullPolicy === 'registry' && !findInCatalog(ref.repository, ref.tag, ref.digest)) {
@@ -178,7 +173,11 @@ export class Images {
    * One registry pull per reference and credentials at a time: later callers wait for the first.
    * The download stops once every caller has gone (a cancelled PullImage).
    */
-  async #sharedRegistryPull(ref: ImageReference, credentials: Credentials | undefined, signal: AbortSignal | undefined): Promise<PulledImage> {
+  async #sharedRegistryPull(
+    ref: ImageReference,
+    credentials: Credentials | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<PulledImage> {
     const key = JSON.stringify([ref.normalized, credentials ?? null])
     let shared = this.#pulls.get(key)
     if (!shared) {

@@ -108,14 +108,25 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
   /** Streams one blob into the content store under its ref key, verified on commit. */
   const store = async (desc: Descriptor, labels: Record<string, string>): Promise<void> => {
     if (content.has(ns, desc.digest)) {
-      content.update(ns, desc.digest, labels, Object.keys(labels).map((k) => `labels.${k}`))
+      content.update(
+        ns,
+        desc.digest,
+        labels,
+        Object.keys(labels).map((k) => `labels.${k}`),
+      )
       return
     }
     const key = `${ns}/${desc.digest}`
     const running = stores.inflight.get(key)
     if (running) {
       await running
-      if (content.has(ns, desc.digest)) content.update(ns, desc.digest, labels, Object.keys(labels).map((k) => `labels.${k}`))
+      if (content.has(ns, desc.digest))
+        content.update(
+          ns,
+          desc.digest,
+          labels,
+          Object.keys(labels).map((k) => `labels.${k}`),
+        )
       return
     }
     const work = (async () => {
@@ -175,7 +186,10 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       const pick = (index.manifests ?? []).find((m) => isManifest(m.mediaType) && matches(platform, m.platform))
       if (!pick) {
         const p = `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`
-        throw new RuntimeError('NotFound', `no match for platform in manifest ${target.digest}: not found`.replace('platform', `platform ${p}`))
+        throw new RuntimeError(
+          'NotFound',
+          `no match for platform in manifest ${target.digest}: not found`.replace('platform', `platform ${p}`),
+        )
       }
       content.update(ns, target.digest, { 'containerd.io/gc.ref.content.m.0': pick.digest }, ['labels.containerd.io/gc.ref.content.m.0'])
       manifestDesc = pick
@@ -187,7 +201,12 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     const layers = manifest.layers ?? []
     const manifestLabels: Record<string, string> = { 'containerd.io/gc.ref.content.config': manifest.config.digest }
     layers.forEach((l, i) => (manifestLabels[`containerd.io/gc.ref.content.l.${i}`] = l.digest))
-    content.update(ns, manifestDesc.digest, manifestLabels, Object.keys(manifestLabels).map((k) => `labels.${k}`))
+    content.update(
+      ns,
+      manifestDesc.digest,
+      manifestLabels,
+      Object.keys(manifestLabels).map((k) => `labels.${k}`),
+    )
     const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {})
     const diffIds = config.rootfs?.diff_ids ?? []
     if (diffIds.length !== layers.length) {
@@ -206,7 +225,10 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     for (const key of added.snapshots.reverse()) snapshots.drop(options.snapshotter, ns, key)
     for (const digest of added.content) content.drop(ns, digest)
     if (stalled) {
-      throw new RuntimeError('Unknown', `failed to pull: no progress for ${options.progressTimeoutMs}ms (image pull progress timeout): context canceled`)
+      throw new RuntimeError(
+        'Unknown',
+        `failed to pull: no progress for ${options.progressTimeoutMs}ms (image pull progress timeout): context canceled`,
+      )
     }
     if (err instanceof RegistryError) {
       if (err.kind === 'Cancelled') throw new RuntimeError('Unknown', 'context canceled')
@@ -237,7 +259,13 @@ async function unpack(
       const key = `extract-${process.hrtime.bigint()} ${chain}`
       snapshots.prepare(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain })
       try {
-        const applied = await applyLayer(content, snapshots, ns, { media_type: layer.mediaType, digest: layer.digest }, { snapshotter, namespace: ns, key })
+        const applied = await applyLayer(
+          content,
+          snapshots,
+          ns,
+          { media_type: layer.mediaType, digest: layer.digest },
+          { snapshotter, namespace: ns, key },
+        )
         if (applied.digest !== diffIds[i]) throw new RuntimeError('Unknown', `wrong diff id calculated on extraction "${diffIds[i]}"`)
         content.update(ns, layer.digest, { 'containerd.io/uncompressed': applied.digest }, ['labels.containerd.io/uncompressed'])
         snapshots.commit(snapshotter, ns, chain, key, { 'containerd.io/snapshot.ref': chain })
@@ -269,5 +297,8 @@ function copyError(err: unknown, signal: AbortSignal): Error {
   if (err instanceof RegistryError) return err
   if (signal.aborted) return new RegistryError('Cancelled', 'context canceled')
   const message = err instanceof Error ? err.message : String(err)
-  return new RegistryError('Unknown', `failed to copy: ${/terminated|other side closed|premature close/i.test(message) ? 'unexpected EOF' : message}`)
+  return new RegistryError(
+    'Unknown',
+    `failed to copy: ${/terminated|other side closed|premature close/i.test(message) ? 'unexpected EOF' : message}`,
+  )
 }
