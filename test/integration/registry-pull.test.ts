@@ -300,6 +300,18 @@ describe('pull policy registry', () => {
     const ids = await Promise.all(Array.from({ length: 10 }, () => h.image.PullImage({ image: { image: `${HOST}/lib/popular:v1` } })))
     expect(new Set(ids.map((r) => r.image_ref))).toEqual(new Set([sha256(img.amd.config)]))
     expect(registry.count('GET', `/blobs/${sha256(img.amd.layer)}`)).toBe(1)
+    // A later pull of the image finds its blobs held and keeps the collector's labels on them.
+    await h.image.PullImage({ image: { image: `${HOST}/lib/popular:v1` } })
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    try {
+      const { info } = await ctr.content.Info({ digest: img.amd.digest })
+      expect(info?.labels).toMatchObject({
+        'containerd.io/gc.ref.content.config': sha256(img.amd.config),
+        'containerd.io/gc.ref.content.l.0': sha256(img.amd.layer),
+      })
+    } finally {
+      ctr.close()
+    }
   })
 
   test('a stalled download is cut off by the progress timeout, leaving nothing behind', async () => {

@@ -107,26 +107,25 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
 
   /** Streams one blob into the content store under its ref key, verified on commit. */
   const store = async (desc: Descriptor, labels: Record<string, string>): Promise<void> => {
-    if (content.has(ns, desc.digest)) {
-      content.update(
-        ns,
-        desc.digest,
-        labels,
-        Object.keys(labels).map((k) => `labels.${k}`),
-      )
-      return
-    }
-    const key = `${ns}/${desc.digest}`
-    const running = stores.inflight.get(key)
-    if (running) {
-      await running
-      if (content.has(ns, desc.digest))
+    // Adds labels to a blob already held, keeping its others (no paths would replace them all).
+    const label = (): void => {
+      if (Object.keys(labels).length > 0)
         content.update(
           ns,
           desc.digest,
           labels,
           Object.keys(labels).map((k) => `labels.${k}`),
         )
+    }
+    if (content.has(ns, desc.digest)) {
+      label()
+      return
+    }
+    const key = `${ns}/${desc.digest}`
+    const running = stores.inflight.get(key)
+    if (running) {
+      await running
+      if (content.has(ns, desc.digest)) label()
       return
     }
     const work = (async () => {
