@@ -326,6 +326,24 @@ describe('pull policy registry', () => {
     expect((await h.image.ListImages({})).images).toEqual([])
   })
 
+  test('two servers in one process pulling one image each read it from their own store', async () => {
+    const img = pushImage('lib/twice', 'v1', 'none')
+    const first = await start()
+    await first.image.PullImage({ image: { image: `${HOST}/lib/twice:v1` } })
+    expect(await execCat(`${HOST}/lib/twice:v1`, ['cat', '/etc/hello'])).toBe('hello from amd64\n')
+    // The first server lets go of the layer (its containers and image removed, the collector ran).
+    for (const p of (await first.runtime.ListPodSandbox({})).items) {
+      await first.runtime.StopPodSandbox({ pod_sandbox_id: p.id })
+      await first.runtime.RemovePodSandbox({ pod_sandbox_id: p.id })
+    }
+    await first.image.RemoveImage({ image: { image: `${HOST}/lib/twice:v1` } })
+    await first.close()
+    await start()
+    await h.image.PullImage({ image: { image: `${HOST}/lib/twice:v1` } })
+    expect(await execCat(`${HOST}/lib/twice:v1`, ['cat', '/etc/hello'])).toBe('hello from amd64\n')
+    expect(registry.count('GET', `/blobs/${sha256(img.amd.layer)}`)).toBe(2)
+  })
+
   test('a cancelled PullImage stops the download and leaves nothing behind', async () => {
     await start()
     const img = pushImage('lib/cancelled', 'v1')
