@@ -102,7 +102,8 @@ describe.skipIf(!hasRegistry())('a real registry', () => {
   describe.each(CRICTLS)('crictl (%s)', (CRICTL) => {
     let h: Harness
     const crictl = async (...args: string[]) =>
-      (console.log(Date.now() % 100000, CRICTL.slice(-12), args.join(' ')), await run(CRICTL, ['-r', h.fake.address, '-i', h.fake.address, '--timeout', '30s', ...args], { timeout: 60_000 })).stdout
+      (console.log(Date.now() % 100000, CRICTL.slice(-12), args.join(' ')),
+      await run(CRICTL, ['-r', h.fake.address, '-i', h.fake.address, '--timeout', '30s', ...args], { timeout: 60_000 })).stdout
     const crictlFails = async (...args: string[]) => {
       try {
         await crictl(...args)
