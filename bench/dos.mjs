@@ -3,11 +3,10 @@
 // calls back to back; prints how long the attack took and the Version latencies (p50/p99/max)
 // during it. Then the regex engines on ordinary greps: re2js (linear) against V8's RegExp.
 // The target (#17): Version p99 under 100 ms during every attack; SIGTERM closes within 2 s.
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { spawnServer } from './spawn-server.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const lib = await import(join(root, 'dist/index.js'))
@@ -30,21 +29,8 @@ const ATTACKS = [
   ['${x//*b/} on 32 KiB (timeout 2 s)', 'x=a; i=0; while [ $i -lt 15 ]; do x=$x$x; i=$((i+1)); done; echo ${x//*b/} | wc -c', 2],
 ]
 
-async function start() {
-  const dir = mkdtempSync(join(tmpdir(), 'fc-dos-'))
-  const child = spawn(process.execPath, [join(root, 'dist/cli.js'), '--socket', join(dir, 'c.sock'), '--log-level', 'error'])
-  const address = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      const m = /listening on (unix:\/\/\S+)/.exec(String(d))
-      if (m) resolve(m[1])
-    })
-    child.once('exit', (code) => reject(new Error(`CLI exited with ${code}`)))
-  })
-  return { dir, child, address }
-}
-
 async function main() {
-  const server = await start()
+  const server = await spawnServer()
   const attacker = lib.criClients(server.address)
   const ctr = lib.containerdClients(server.address, 'k8s.io')
   const timer = lib.criClients(server.address)

@@ -135,6 +135,17 @@ const checked =
     return value
   }
 
+/** A Go duration ("1m30s", "500ms", "0") in milliseconds, as containerd's image_pull_progress_timeout is written. */
+const goDuration = (value: string, flag: string): number => {
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+  if (value === '0') return 0
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)]
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value) {
+    throw new Error(`${flag} must be a duration such as 30s, 5m or 1m30s (0: never), got "${value}"`)
+  }
+  return Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * (unit[p[2] as string] as number), 0))
+}
+
 const handlerName = (value: string, flag: string): string => {
   if (!/^[A-Za-z0-9._-]+$/.test(value)) throw new Error(`${flag} names may hold only letters, digits, ".", "_" and "-"`)
   return value
@@ -224,11 +235,30 @@ export const FLAGS = [
   {
     name: 'pull-policy',
     key: 'pullPolicy',
-    arg: 'any|catalog',
+    arg: 'any|catalog|registry',
     env: 'FAKE_CONTAINERD_PULL_POLICY',
     default: 'any',
-    help: 'any: unknown images are synthesised; catalog: only shipped images pull',
-    parse: oneOf<PullPolicy>('any', 'catalog'),
+    help: 'any: unknown images are synthesised; catalog: only shipped images pull; registry: the rest from their registries',
+    parse: oneOf<PullPolicy>('any', 'catalog', 'registry'),
+  },
+  {
+    name: 'registry-config-path',
+    key: 'registryConfigPath',
+    arg: 'DIR',
+    env: 'FAKE_CONTAINERD_REGISTRY_CONFIG_PATH',
+    shownDefault: 'no hosts directory',
+    help: "registry hosts directory in containerd's format (DIR/<host>/hosts.toml: mirrors, server, capabilities)",
+    parse: text,
+  },
+  {
+    name: 'image-pull-progress-timeout',
+    key: 'imagePullProgressTimeoutMs',
+    arg: 'DURATION',
+    env: 'FAKE_CONTAINERD_IMAGE_PULL_PROGRESS_TIMEOUT',
+    default: 5 * 60_000,
+    shownDefault: '5m',
+    help: 'a registry pull that receives no bytes for this long is cut off (Go duration: 30s, 5m; 0 never)',
+    parse: (value, flag) => goDuration(value, flag),
   },
   {
     name: 'log-level',

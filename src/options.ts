@@ -28,8 +28,15 @@ export interface FakeContainerdOptions {
   podCidr?: string
   /** Runtime handlers RunPodSandbox accepts; the first is the default. */
   runtimeHandlers?: string[]
-  /** any: unknown references are synthesised; catalog: only catalog images can be pulled. */
+  /**
+   * any: unknown references are synthesised; catalog: only catalog images can be pulled; registry:
+   * catalog images from the catalog, every other reference from its registry (nothing synthesised).
+   */
   pullPolicy?: PullPolicy
+  /** With pull policy registry: containerd's hosts directory (DIR/<host>/hosts.toml). */
+  registryConfigPath?: string
+  /** With pull policy registry: a pull receiving no bytes for this many ms is cut off (0: never; default 5 minutes). */
+  imagePullProgressTimeoutMs?: number
   logLevel?: LogLevel
   /** How log lines are written to stderr: text (containerd's logfmt) or json (one object a line). */
   logFormat?: LogFormat

@@ -167,6 +167,11 @@ async function launch(
     podCidr,
     runtimeHandlers: options.runtimeHandlers?.length ? options.runtimeHandlers : DEFAULTS.runtimeHandlers,
     pullPolicy: options.pullPolicy ?? DEFAULTS.pullPolicy,
+    registry: {
+      ...(options.registryConfigPath ? { configPath: options.registryConfigPath } : {}),
+      progressTimeoutMs: options.imagePullProgressTimeoutMs ?? DEFAULTS.imagePullProgressTimeoutMs,
+      userAgent: `containerd/${options.runtimeVersion ?? DEFAULTS.runtimeVersion}`,
+    },
     log,
     faults,
     clock,

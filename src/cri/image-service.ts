@@ -66,8 +66,18 @@ export function imageService(node: Node): Implementation<ImageServiceHandlers> {
 
     PullImage: async (req, ctx) => {
       const ref = imageSpec(req.image)
-      const auth = req.auth ? { username: req.auth.username, password: req.auth.password, auth: req.auth.auth } : undefined
-      return { image_ref: (await node.images.pull(ref, auth, ctx.nodeFaults)).id }
+      const a = req.auth
+      const auth = a
+        ? {
+            username: a.username,
+            password: a.password,
+            auth: a.auth,
+            serverAddress: a.server_address,
+            identityToken: a.identity_token,
+            registryToken: a.registry_token,
+          }
+        : undefined
+      return { image_ref: (await node.images.pull(ref, auth, ctx.nodeFaults, ctx.signal)).id }
     },
 
     RemoveImage: (req) => {

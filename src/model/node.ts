@@ -12,7 +12,7 @@ import { Containers } from './cri/containers.js'
 import { ContainerStore } from './metadata/container-store.js'
 import type { Core } from './core.js'
 import { EventBus, type LifecycleEventType } from './events.js'
-import { Images, type PullPolicy } from './metadata/images.js'
+import { Images, type PullPolicy, type RegistrySettings } from './metadata/images.js'
 import { Content } from './metadata/content.js'
 import { collectGarbage, gcSummary, type GcResult } from './metadata/gc.js'
 import { Leases } from './metadata/leases.js'
@@ -40,6 +40,8 @@ export interface NodeOptions {
   podCidr: string
   runtimeHandlers: string[]
   pullPolicy: PullPolicy
+  /** How pull policy registry reaches registries. */
+  registry?: RegistrySettings
   /** The simulated clock processes sleep on (shared across restarts of one server). */
   clock?: SimClock
   log?: Logger
@@ -104,6 +106,7 @@ export class Node implements Core {
       [parseReference(options.sandboxImage).normalized],
       this.faults,
       this.log,
+      options.registry,
     )
     this.tasks = new Tasks({
       clock: this.clock,

@@ -92,8 +92,16 @@ describe('parseFlags', () => {
     expect(refused(['--journal-size', '1e3'])).toBe('--journal-size must be a whole number, got "1e3"')
   })
 
+  test('durations as containerd writes image_pull_progress_timeout', () => {
+    expect(parse(['--image-pull-progress-timeout', '1m30s'])).toMatchObject({ imagePullProgressTimeoutMs: 90_000 })
+    expect(parse(['--image-pull-progress-timeout', '0'])).toMatchObject({ imagePullProgressTimeoutMs: 0 })
+    expect(refused(['--image-pull-progress-timeout', '5 minutes'])).toBe(
+      '--image-pull-progress-timeout must be a duration such as 30s, 5m or 1m30s (0: never), got "5 minutes"',
+    )
+  })
+
   test('bad values are refused with the messages users know', () => {
-    expect(refused(['--pull-policy', 'maybe'])).toBe('--pull-policy must be "any" or "catalog", got "maybe"')
+    expect(refused(['--pull-policy', 'maybe'])).toBe('--pull-policy must be one of any, catalog, registry; got "maybe"')
     expect(refused([], { FAKE_CONTAINERD_LOG_LEVEL: 'loud' })).toBe('--log-level must be one of error, warn, info, debug; got "loud"')
     expect(refused(['--runtime-handler', 'a b'])).toBe('--runtime-handler names may hold only letters, digits, ".", "_" and "-"')
     expect(refused(['--seed', 'x', '--log-level', 'loud'])).toMatch(/^--log-level/)

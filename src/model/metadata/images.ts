@@ -8,9 +8,11 @@ import type { FaultEngine, FiredNodeFaults } from '../../faults/engine.js'
 import type { Content } from './content.js'
 import type { Core } from '../core.js'
 import { catalogDiffId, imageChainId, readImageContent, storeCatalogImage } from './image-content.js'
+import type { AuthConfig } from '../../registry/credentials.js'
+import { pull as registryPull, type PulledImage, type PullStores } from './registry-pull.js'
 import type { Snapshots } from './snapshots.js'
 import { validateLabels } from './namespaces.js'
-import { RuntimeError, unknown } from '../errors.js'
+import { RuntimeError, unknown, wrap } from '../errors.js'
 import { isDigest, parseReference, type ImageReference } from '../reference.js'
 import { nowString } from '../time.js'
 import type { Logger } from '../../log.js'
@@ -24,13 +26,24 @@ const IMAGE_DELETE = 'containerd.services.images.v1.ImageDelete'
 export const LABEL_MANAGED = 'io.cri-containerd.image'
 export const LABEL_PINNED = 'io.cri-containerd.pinned'
 
-/** any: unknown references are synthesised so demos just work; catalog: only catalog images pull. */
-export type PullPolicy = 'any' | 'catalog'
+/**
+ * any: unknown references are synthesised so demos just work; catalog: only catalog images pull;
+ * registry: catalog images still come from the catalog (offline), every other reference from its
+ * registry over HTTP (registry-pull.ts), and nothing is synthesised.
+ */
+export type PullPolicy = 'any' | 'catalog' | 'registry'
 
-export interface Credentials {
-  username?: string
-  password?: string
-  auth?: string
+/** CRI's AuthConfig, as the face hands it over. */
+export type Credentials = AuthConfig
+
+/** How registry pulls reach registries (pull policy registry). */
+export interface RegistrySettings {
+  /** containerd's config_path: a hosts directory of <host>/hosts.toml files. */
+  configPath?: string
+  /** image_pull_progress_timeout in ms: a pull that receives nothing for this long is cut off; 0: never. */
+  progressTimeoutMs: number
+  /** The User-Agent sent, "containerd/<version>". */
+  userAgent: string
 }
 
 /** One image as CRI shows it. */
@@ -58,7 +71,13 @@ export class Images {
     private readonly pinnedRefs: readonly string[],
     private readonly faults: FaultEngine,
     private readonly log: Pick<Logger, 'warn'>,
+    private readonly registry: RegistrySettings = { progressTimeoutMs: 5 * 60_000, userAgent: 'containerd/v1.6.20' },
   ) {}
+
+  /** Registry pulls in progress, by reference and credentials: the same image pulled at once is fetched once. */
+  readonly #pulls = new Map<string, { done: Promise<PulledImage>; waiting: number; controller: AbortController }>()
+  /** Blob fetches in progress, shared by concurrent pulls of images with common layers. */
+  readonly #inflight = new Map<string, Promise<void>>()
 
   /** The synthesised images warned about, by id: once each. */
   private readonly warned = new Set<string>()
@@ -115,15 +134,26 @@ export class Images {
   }
 
   /** Pulls a reference: records tag (or digest), repo digest and id; returns the image id. A pullFailure fault is noted in `noted`. */
-  async pull(reference: string, credentials: Credentials | undefined, noted?: FiredNodeFaults): Promise<ImageView> {
+  async pull(reference: string, credentials: Credentials | undefined, noted?: FiredNodeFaults, signal?: AbortSignal): Promise<ImageView> {
     const ref = parseReference(reference)
     await this.#injectedPullFailure(ref, noted)
+    if (this.pullPolicy === 'registry' && !findInCatalog(ref.repository, ref.tag, ref.digest)) {
+      let pulled: PulledImage
+      try {
+        pulled = await this.#sharedRegistryPull(ref, credentials, signal)
+      } catch (err) {
+        throw wrap(err, `failed to pull and unpack image "${ref.normalized}"`)
+      }
+      const content = readImageContent(this.content, CRI_NAMESPACE, pulled.target)
+      if (!content) throw unknown(`failed to pull and unpack image "${ref.normalized}": get image config descriptor: not found`)
+      this.core.state.imageContent[content.configDigest] ??= content
+      return this.#record(ref, { ...pulled.target, configDigest: pulled.configDigest })
+    }
     // A pull always asks the registry (resolve, manifest, blobs), even for an image already here,
     // and that takes a few round trips even on loopback: a client deadline shorter than that expires
     // before the answer, as it does against containerd (critest's "should timeout if requested").
     await new Promise((resolve) => setTimeout(resolve, REGISTRY_ROUND_TRIPS_MS))
     const entry = this.fetch(ref, credentials)
-    const now = nowString()
     const state = this.core.state
     state.imageContent[entry.configDigest] ??= {
       configDigest: entry.configDigest,
@@ -136,7 +166,56 @@ export class Images {
     this.core.ensureNamespace(CRI_NAMESPACE)
     const target = storeCatalogImage(this.content, CRI_NAMESPACE, entry)
     this.#unpack(entry)
-    const names = [ref.normalized, `${ref.repository}@${entry.manifestDigest}`, entry.configDigest]
+    return this.#record(ref, { ...target, configDigest: entry.configDigest })
+  }
+
+  /**
+   * One registry pull per reference and credentials at a time: later callers wait for the first.
+   * The download stops once every caller has gone (a cancelled PullImage).
+   */
+  async #sharedRegistryPull(
+    ref: ImageReference,
+    credentials: Credentials | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<PulledImage> {
+    const key = JSON.stringify([ref.normalized, credentials ?? null])
+    let shared = this.#pulls.get(key)
+    if (!shared) {
+      const controller = new AbortController()
+      const stores: PullStores = { content: this.content, snapshots: this.snapshots, inflight: this.#inflight }
+      this.core.ensureNamespace(CRI_NAMESPACE)
+      const done = registryPull(stores, ref, {
+        namespace: CRI_NAMESPACE,
+        snapshotter: UNPACK_SNAPSHOTTER,
+        ...(credentials ? { auth: credentials } : {}),
+        ...(this.registry.configPath ? { configPath: this.registry.configPath } : {}),
+        progressTimeoutMs: this.registry.progressTimeoutMs,
+        userAgent: this.registry.userAgent,
+        signal: controller.signal,
+      }).finally(() => this.#pulls.delete(key))
+      shared = { done, waiting: 0, controller }
+      this.#pulls.set(key, shared)
+    }
+    const mine = shared
+    mine.waiting++
+    const leave = (): void => {
+      if (--mine.waiting === 0) mine.controller.abort()
+    }
+    signal?.addEventListener('abort', leave, { once: true })
+    try {
+      return await mine.done
+    } finally {
+      if (!signal?.aborted) mine.waiting--
+      signal?.removeEventListener('abort', leave)
+    }
+  }
+
+  /** Writes the records of a pulled image (its name, repo digest and id), as CRI's PullImage does. */
+  #record(ref: ImageReference, target: { mediaType: string; digest: string; size: number; configDigest: string }): ImageView {
+    const now = nowString()
+    const state = this.core.state
+    this.core.ensureNamespace(CRI_NAMESPACE)
+    const names = [ref.normalized, `${ref.repository}@${target.digest}`, target.configDigest]
     for (const name of new Set(names)) {
       // As containerd: a record is pinned when its own name is one of the pinned references.
       const labels: Record<string, string> = {
@@ -146,10 +225,10 @@ export class Images {
       const existing = state.images.find((r) => r.namespace === CRI_NAMESPACE && r.name === name)
       if (existing) {
         // A tag moves to the newly pulled image, as a registry tag can.
-        existing.manifestDigest = entry.manifestDigest
+        existing.manifestDigest = target.digest
         existing.mediaType = target.mediaType
         existing.size = target.size
-        existing.configDigest = entry.configDigest
+        existing.configDigest = target.configDigest
         existing.labels = { ...existing.labels, ...labels }
         existing.updatedAt = now
         this.core.emit(CRI_NAMESPACE, '/images/update', IMAGE_UPDATE, { name, labels: existing.labels })
@@ -158,10 +237,10 @@ export class Images {
         state.images.push({
           namespace: CRI_NAMESPACE,
           name,
-          manifestDigest: entry.manifestDigest,
+          manifestDigest: target.digest,
           mediaType: target.mediaType,
           size: target.size,
-          configDigest: entry.configDigest,
+          configDigest: target.configDigest,
           labels,
           createdAt: now,
           updatedAt: now,
@@ -170,8 +249,8 @@ export class Images {
     }
     this.dropUnreferencedContent()
     this.core.changed()
-    const pulledImage = this.resolve(entry.configDigest)
-    if (!pulledImage) throw unknown(`image ${entry.configDigest} vanished right after its pull`)
+    const pulledImage = this.resolve(target.configDigest)
+    if (!pulledImage) throw unknown(`image ${target.configDigest} vanished right after its pull`)
     return pulledImage
   }
 
@@ -365,7 +444,7 @@ export class Images {
       }
       return entry
     }
-    if (this.pullPolicy === 'catalog') throw pullError(`${ref.normalized}: not found`, 'NotFound')
+    if (this.pullPolicy !== 'any') throw pullError(`${ref.normalized}: not found`, 'NotFound')
     const made = synthesise(ref)
     if (!this.warned.has(made.configDigest)) {
       this.warned.add(made.configDigest)

@@ -82,6 +82,8 @@ export interface ViewsHost {
   readonly network: NodeNetwork
 }
 
+let viewsMade = 0
+
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
   #pods = new Map<string, Tmpfs>()
@@ -89,6 +91,12 @@ export class ContainerViews {
   #uts = new Map<string, Uts>()
   /** The generation of each container's writable layer last saved into its record. */
   #saved = new Map<string, number>()
+
+  /**
+   * Trees of layers are cached process-wide (sim/fs/image.ts) and read through this node's layer
+   * store: the key names the node, so another server in the process never reads a closed one's.
+   */
+  readonly #node = `node${++viewsMade}`
 
   constructor(private readonly node: ViewsHost) {}
 
@@ -196,8 +204,10 @@ export class ContainerViews {
     // The same layers, the same tree: containers of one image share it.
     const files =
       layers.length > 0
-        ? layerFiles(`layers\0${record.namespace}\0${chain}\0${layers.map((l) => l.tar).join(',')}`, layers, (tar, offset, length) =>
-            node.snapshots.readLayer(tar, offset, length),
+        ? layerFiles(
+            `layers\0${this.#node}\0${record.namespace}\0${chain}\0${layers.map((l) => l.tar).join(',')}`,
+            layers,
+            (tar, offset, length) => node.snapshots.readLayer(tar, offset, length),
           )
         : undefined
     // A layer saved by an earlier run comes back once; from then on the view holds it.

@@ -1,0 +1,303 @@
+// A pull from a real registry, as containerd's client.Pull with unpack does it (pull.go,
+// remotes/handlers.go, unpacker.go, 1.6.20): resolve the reference, fetch the index (choosing the
+// platform's manifest), the manifest, the config and the layers into the content store — streamed,
+// verified against their digests on commit, labelled for the collector as containerd labels them —
+// then apply each layer onto a snapshot named by its chain id. A stall longer than the progress
+// timeout or the caller's signal aborts every request; whatever the pull added is removed again on
+// failure, so nothing is left half-pulled. This is the entry point other APIs (CRI, Transfer) share.
+import { Repository, MEDIA_TYPES, type Descriptor } from '../../registry/client.js'
+import { RegistryError } from '../../registry/errors.js'
+import { registryHosts } from '../../registry/hosts.js'
+import { credentialsFrom, type AuthConfig } from '../../registry/credentials.js'
+import type { ImageReference } from '../reference.js'
+import { RuntimeError, type ErrorKind } from '../errors.js'
+import type { Content } from './content.js'
+import { chainId } from './image-content.js'
+import type { Snapshots } from './snapshots.js'
+import { applyLayer } from './unpack.js'
+
+export interface Platform {
+  os: string
+  architecture: string
+  variant?: string
+}
+
+export interface RegistryPullOptions {
+  namespace: string
+  /** The snapshotter layers are unpacked into. */
+  snapshotter: string
+  auth?: AuthConfig
+  platform?: Platform
+  /** --registry-config-path: containerd's hosts directory (hosts.toml). */
+  configPath?: string
+  /** A pull that receives no bytes for this long is cut off (image_pull_progress_timeout); 0: never. */
+  progressTimeoutMs?: number
+  signal?: AbortSignal
+  /** Sent as User-Agent, as containerd sends "containerd/<version>". */
+  userAgent: string
+}
+
+export interface PulledImage {
+  /** The image's target: the index or manifest the reference resolved to. */
+  target: Descriptor
+  manifestDigest: string
+  configDigest: string
+}
+
+/** Where a pull's blobs and snapshots go; `inflight` shares one fetch of a blob among concurrent pulls. */
+export interface PullStores {
+  content: Content
+  snapshots: Snapshots
+  inflight: Map<string, Promise<void>>
+}
+
+const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' }
+const isIndex = (t: string): boolean => t === MEDIA_TYPES.ociIndex || t === MEDIA_TYPES.dockerList
+const isManifest = (t: string): boolean => t === MEDIA_TYPES.ociManifest || t === MEDIA_TYPES.dockerManifest
+
+/** remotes.MakeRefKey: the ingest ref containerd writes a descriptor under. */
+function refKey(desc: Descriptor): string {
+  if (isManifest(desc.mediaType)) return `manifest-${desc.digest}`
+  if (isIndex(desc.mediaType)) return `index-${desc.digest}`
+  if (/\.layer\.|\.rootfs\./.test(desc.mediaType)) return `layer-${desc.digest}`
+  if (/config/.test(desc.mediaType)) return `config-${desc.digest}`
+  return `unknown-${desc.digest}`
+}
+
+/** platforms.Only for linux/amd64 and friends: the os and architecture match, the variant when one is asked for. */
+const matches = (want: Platform, p: Descriptor['platform']): boolean =>
+  p?.os === want.os && p.architecture === want.architecture && (want.variant === undefined || p.variant === want.variant)
+
+function registryKind(err: RegistryError): ErrorKind {
+  if (err.kind === 'NotFound' || err.kind === 'FailedPrecondition') return err.kind
+  return 'Unknown'
+}
+
+/**
+ * Pulls `ref` into the content store and unpacks it. Errors carry containerd's text (without the
+ * CRI prefix "failed to pull and unpack image"); on failure nothing the pull added is kept.
+ */
+export async function pull(stores: PullStores, ref: ImageReference, options: RegistryPullOptions): Promise<PulledImage> {
+  const { content, snapshots } = stores
+  const ns = options.namespace
+  const domain = ref.repository.split('/')[0] as string
+  const controller = new AbortController()
+  const onAbort = (): void => controller.abort()
+  options.signal?.addEventListener('abort', onAbort)
+  if (options.signal?.aborted) controller.abort()
+  let stalled = false
+  let watchdog: NodeJS.Timeout | undefined
+  const progressed = (): void => {
+    if (!options.progressTimeoutMs) return
+    clearTimeout(watchdog)
+    watchdog = setTimeout(() => {
+      stalled = true
+      controller.abort()
+    }, options.progressTimeoutMs)
+    watchdog.unref()
+  }
+  const added = { content: [] as string[], snapshots: [] as string[] }
+  const repo = new Repository(domain, ref.repository, {
+    hosts: registryHosts(domain, options.configPath),
+    credentials: credentialsFrom(options.auth),
+    signal: controller.signal,
+    userAgent: options.userAgent,
+  })
+  const source = { [`containerd.io/distribution.source.${domain}`]: repo.path }
+
+  /** Streams one blob into the content store under its ref key, verified on commit. */
+  const store = async (desc: Descriptor, labels: Record<string, string>): Promise<void> => {
+    // Adds labels to a blob already held, keeping its others (no paths would replace them all).
+    const label = (): void => {
+      if (Object.keys(labels).length > 0)
+        content.update(
+          ns,
+          desc.digest,
+          labels,
+          Object.keys(labels).map((k) => `labels.${k}`),
+        )
+    }
+    if (content.has(ns, desc.digest)) {
+      label()
+      return
+    }
+    const key = `${ns}/${desc.digest}`
+    const running = stores.inflight.get(key)
+    if (running) {
+      await running
+      if (content.has(ns, desc.digest)) label()
+      return
+    }
+    const work = (async () => {
+      const body = await repo.fetch(desc)
+      const ingestRef = refKey(desc)
+      const ingest = content.openWriter(ns, ingestRef, desc.size, '')
+      try {
+        for await (const chunk of body) {
+          progressed()
+          content.append(ingest, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+          if (ingest.offset > desc.size) break
+        }
+        try {
+          content.commit(ingest, desc.size, desc.digest, { ...labels, ...source })
+        } catch (err) {
+          throw wrapAs(err, `failed commit on ref "${ingestRef}"`)
+        }
+        added.content.push(desc.digest)
+      } catch (err) {
+        try {
+          content.abort(ns, ingestRef)
+        } catch {
+          // Committed or already gone: nothing to abort.
+        }
+        if (err instanceof RuntimeError) throw err
+        throw copyError(err, controller.signal)
+      }
+    })()
+    stores.inflight.set(key, work)
+    try {
+      await work
+    } finally {
+      stores.inflight.delete(key)
+    }
+  }
+
+  /** A manifest or index, stored and parsed. */
+  const json = async <T>(desc: Descriptor, labels: Record<string, string>): Promise<T> => {
+    await store(desc, labels)
+    return JSON.parse(content.read(ns, desc.digest, 0, 0).toString('utf8')) as T
+  }
+
+  try {
+    progressed()
+    let target: Descriptor
+    try {
+      target = await repo.resolve(ref)
+    } catch (err) {
+      // client.Pull's own wording (pull.go) around the resolver's.
+      if (!(err instanceof RegistryError) || err.kind === 'Cancelled') throw err
+      throw new RegistryError(err.kind, `failed to resolve reference "${ref.normalized}": ${err.message}`, err.status)
+    }
+    const platform = options.platform ?? DEFAULT_PLATFORM
+    let manifestDesc = target
+    if (isIndex(target.mediaType)) {
+      const index = await json<{ manifests?: Descriptor[] }>(target, {})
+      const pick = (index.manifests ?? []).find((m) => isManifest(m.mediaType) && matches(platform, m.platform))
+      if (!pick) {
+        const p = `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`
+        throw new RuntimeError(
+          'NotFound',
+          `no match for platform in manifest ${target.digest}: not found`.replace('platform', `platform ${p}`),
+        )
+      }
+      content.update(ns, target.digest, { 'containerd.io/gc.ref.content.m.0': pick.digest }, ['labels.containerd.io/gc.ref.content.m.0'])
+      manifestDesc = pick
+    } else if (!isManifest(target.mediaType)) {
+      throw new RuntimeError('Unknown', `encountered unknown type ${target.mediaType}; children may not be fetched`)
+    }
+    const manifest = await json<{ config?: Descriptor; layers?: Descriptor[] }>(manifestDesc, {})
+    if (!manifest.config) throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no config`)
+    const layers = manifest.layers ?? []
+    const manifestLabels: Record<string, string> = { 'containerd.io/gc.ref.content.config': manifest.config.digest }
+    layers.forEach((l, i) => (manifestLabels[`containerd.io/gc.ref.content.l.${i}`] = l.digest))
+    content.update(
+      ns,
+      manifestDesc.digest,
+      manifestLabels,
+      Object.keys(manifestLabels).map((k) => `labels.${k}`),
+    )
+    const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {})
+    const diffIds = config.rootfs?.diff_ids ?? []
+    if (diffIds.length !== layers.length) {
+      throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)
+    }
+    // Layers download together, as containerd's max_concurrent_downloads allows (3 by default).
+    await inBatches(layers, 3, (l) => store(l, {}))
+    await unpack(stores, ns, options.snapshotter, layers, diffIds, added.snapshots)
+    const chain = chainId(diffIds)
+    content.update(ns, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${options.snapshotter}`]: chain }, [
+      `labels.containerd.io/gc.ref.snapshot.${options.snapshotter}`,
+    ])
+    return { target, manifestDigest: manifestDesc.digest, configDigest: manifest.config.digest }
+  } catch (err) {
+    // Nothing half-pulled: the blobs and snapshots this pull added go (containerd's lease ends and the collector takes them).
+    for (const key of added.snapshots.reverse()) snapshots.drop(options.snapshotter, ns, key)
+    for (const digest of added.content) content.drop(ns, digest)
+    if (stalled) {
+      throw new RuntimeError(
+        'Unknown',
+        `failed to pull: no progress for ${options.progressTimeoutMs}ms (image pull progress timeout): context canceled`,
+      )
+    }
+    if (err instanceof RegistryError) {
+      if (err.kind === 'Cancelled') throw new RuntimeError('Unknown', 'context canceled')
+      throw new RuntimeError(registryKind(err), err.message)
+    }
+    throw err
+  } finally {
+    clearTimeout(watchdog)
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/** Unpacks layers onto snapshots named by their chain ids (containerd's unpacker), skipping those already there. */
+async function unpack(
+  stores: PullStores,
+  ns: string,
+  snapshotter: string,
+  layers: readonly Descriptor[],
+  diffIds: readonly string[],
+  added: string[],
+): Promise<void> {
+  const { content, snapshots } = stores
+  let parent = ''
+  for (let i = 0; i < layers.length; i++) {
+    const chain = chainId(diffIds.slice(0, i + 1))
+    const layer = layers[i] as Descriptor
+    if (snapshots.kindOf(snapshotter, ns, chain) !== 'committed') {
+      const key = `extract-${process.hrtime.bigint()} ${chain}`
+      snapshots.prepare(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain })
+      try {
+        const applied = await applyLayer(
+          content,
+          snapshots,
+          ns,
+          { media_type: layer.mediaType, digest: layer.digest },
+          { snapshotter, namespace: ns, key },
+        )
+        if (applied.digest !== diffIds[i]) throw new RuntimeError('Unknown', `wrong diff id calculated on extraction "${diffIds[i]}"`)
+        content.update(ns, layer.digest, { 'containerd.io/uncompressed': applied.digest }, ['labels.containerd.io/uncompressed'])
+        snapshots.commit(snapshotter, ns, chain, key, { 'containerd.io/snapshot.ref': chain })
+        added.push(chain)
+      } catch (err) {
+        snapshots.drop(snapshotter, ns, key)
+        throw err
+      }
+    }
+    parent = chain
+  }
+}
+
+async function inBatches<T>(items: readonly T[], size: number, run: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items]
+  const workers = Array.from({ length: Math.min(size, queue.length) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await run(item)
+  })
+  await Promise.all(workers)
+}
+
+function wrapAs(err: unknown, prefix: string): RuntimeError {
+  if (err instanceof RuntimeError) return new RuntimeError(err.kind, `${prefix}: ${err.message}`)
+  return new RuntimeError('Unknown', `${prefix}: ${err instanceof Error ? err.message : String(err)}`)
+}
+
+/** A body that broke off mid-copy, as content.Copy reports it. */
+function copyError(err: unknown, signal: AbortSignal): Error {
+  if (err instanceof RegistryError) return err
+  if (signal.aborted) return new RegistryError('Cancelled', 'context canceled')
+  const message = err instanceof Error ? err.message : String(err)
+  return new RegistryError(
+    'Unknown',
+    `failed to copy: ${/terminated|other side closed|premature close/i.test(message) ? 'unexpected EOF' : message}`,
+  )
+}

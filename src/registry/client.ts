@@ -1,0 +1,284 @@
+// One repository on a registry, read as containerd's docker resolver and fetcher read it
+// (remotes/docker/resolver.go, fetcher.go, 1.6.20): resolve a tag or digest to a descriptor with a
+// HEAD (GET when the registry gives no digest or refuses HEAD), fetch manifests and blobs by digest,
+// each request tried on the hosts in order, retried after a 401 once the authorizer answered its
+// challenge (at most five times), after a 405 on HEAD as a GET, after a 408 or 429.
+import { createHash } from 'node:crypto'
+import { Authorizer, type Credentials } from './auth.js'
+import { RegistryError } from './errors.js'
+import type { RegistryHost } from './hosts.js'
+
+export const MEDIA_TYPES = {
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+} as const
+
+/** The Accept header of a resolve (resolver.go NewResolver). */
+export const RESOLVE_ACCEPT = [
+  MEDIA_TYPES.dockerManifest,
+  MEDIA_TYPES.dockerList,
+  MEDIA_TYPES.ociManifest,
+  MEDIA_TYPES.ociIndex,
+  '*/*',
+].join(', ')
+
+/** containerd refuses a manifest larger than this (MaxManifestSize, 4 MiB). */
+export const MAX_MANIFEST_SIZE = 4 << 20
+
+export interface Descriptor {
+  mediaType: string
+  digest: string
+  size: number
+  urls?: string[]
+  platform?: { os?: string; architecture?: string; variant?: string }
+  annotations?: Record<string, string>
+}
+
+export interface RepositoryOptions {
+  /** The hosts to try, in order (hosts.ts registryHosts). */
+  hosts: RegistryHost[]
+  credentials?: Credentials
+  /** Cancels every request (a cancelled PullImage, a stalled pull). */
+  signal?: AbortSignal
+  userAgent: string
+}
+
+const isManifestType = (t: string): boolean => (Object.values(MEDIA_TYPES) as string[]).includes(t)
+
+/** Go's net/http method as its errors print it: "Head", "Get". */
+const goMethod = (m: string): string => m[0] + m.slice(1).toLowerCase()
+
+/** A fetch failure (no HTTP response) as Go's client reports it. */
+function networkError(method: string, url: URL, err: unknown, signal: AbortSignal | undefined): RegistryError {
+  if (signal?.aborted) return new RegistryError('Cancelled', 'context canceled')
+  const cause = (err as { cause?: { code?: string } }).cause
+  const code = cause?.code ?? (err as { code?: string }).code
+  const addr = url.host.includes(':') ? url.host : `${url.host}:${url.protocol === 'http:' ? 80 : 443}`
+  const why =
+    code === 'ECONNREFUSED'
+      ? `dial tcp ${addr}: connect: connection refused`
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? `dial tcp: lookup ${url.hostname}: no such host`
+        : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+          ? 'EOF'
+          : ((cause as Error | undefined)?.message ?? (err as Error).message)
+  return new RegistryError('Unknown', `failed to do request: ${goMethod(method)} "${url.toString()}": ${why}`)
+}
+
+/** The registry's error body (errcode.Errors) as containerd prints it. */
+async function registryMessage(res: Response): Promise<string | undefined> {
+  try {
+    const body = (await res.json()) as { errors?: { code?: string; message?: string }[] }
+    const errors = body.errors ?? []
+    if (errors.length === 0) return undefined
+    // containerd knows a few codes (remotes/docker/errdesc.go); the rest read as "unknown".
+    const known = new Set(['UNKNOWN', 'UNSUPPORTED', 'UNAUTHORIZED', 'DENIED', 'UNAVAILABLE', 'TOOMANYREQUESTS'])
+    const one = (e: { code?: string; message?: string }): string =>
+      `${(known.has(e.code ?? '') ? (e.code as string) : 'UNKNOWN').toLowerCase().replace(/_/g, ' ')}: ${e.message ?? ''}`
+    return errors.length === 1 ? one(errors[0] as object) : `errors:\n${errors.map((e) => `${one(e)}\n`).join('')}`
+  } catch {
+    return undefined
+  }
+}
+
+/** Drops a response's body without waiting for it (a mocked or stalled body may never settle). */
+function discard(res: Response): void {
+  res.body?.cancel().catch(() => undefined)
+}
+
+export class Repository {
+  readonly authorizer: Authorizer
+  /** The repository's path on the registry, without its domain: "library/busybox". */
+  readonly path: string
+
+  constructor(
+    /** The domain of the reference ("docker.io", "127.0.0.1:5000"). */
+    readonly domain: string,
+    repository: string,
+    private readonly options: RepositoryOptions,
+  ) {
+    this.path = repository.slice(domain.length + 1)
+    this.authorizer = new Authorizer(options.credentials, { 'User-Agent': options.userAgent }, options.signal)
+  }
+
+  #hosts(capability: 'pull' | 'resolve' | 'push'): RegistryHost[] {
+    return this.options.hosts.filter((h) => h.capabilities.includes(capability))
+  }
+
+  #url(host: RegistryHost, ...parts: string[]): URL {
+    const url = new URL(`${host.scheme}://${host.host}${host.path}/${this.path}/${parts.join('/')}`)
+    // addNamespace: a mirror is told which registry the repository belongs to.
+    if (host.host !== this.domain) url.searchParams.set('ns', this.domain)
+    return url
+  }
+
+  /** One request with containerd's retries (doWithRetries). The caller reads or cancels the body. */
+  async #request(host: RegistryHost, method: string, url: URL, headers: Record<string, string>, scope: string): Promise<Response> {
+    const responses: Response[] = []
+    let m = method
+    for (;;) {
+      let auth: string | undefined
+      try {
+        auth = await this.authorizer.authorize(host.host, [scope])
+      } catch (err) {
+        const e = err instanceof RegistryError ? err : new RegistryError('Unknown', String(err))
+        throw new RegistryError(e.kind, `failed to authorize: ${e.message}`, e.status)
+      }
+      let res: Response
+      try {
+        res = await fetch(url, {
+          method: m,
+          headers: { 'User-Agent': this.options.userAgent, ...host.header, ...headers, ...(auth ? { Authorization: auth } : {}) },
+          signal: this.options.signal,
+          redirect: 'follow',
+        })
+      } catch (err) {
+        throw networkError(m, url, err, this.options.signal)
+      }
+      responses.push(res)
+      if (responses.length > 5) return res
+      let retry = false
+      if (res.status === 401) retry = this.authorizer.addResponse(host.host, res, responses.length > 1)
+      else if (res.status === 405 && m === 'HEAD' && url.pathname.includes('/manifests/')) {
+        // Registries that did not implement HEAD on manifests.
+        m = 'GET'
+        retry = true
+      } else if (res.status === 408 || res.status === 429) retry = true
+      if (!retry) return res
+      discard(res)
+    }
+  }
+
+  /** Resolves a tag or digest to the descriptor of its manifest or index (dockerResolver.Resolve). */
+  async resolve(ref: { tag?: string; digest?: string; normalized: string }): Promise<Descriptor> {
+    const paths = ref.digest
+      ? [
+          ['manifests', ref.digest],
+          ['blobs', ref.digest],
+        ]
+      : [['manifests', ref.tag ?? 'latest']]
+    const hosts = this.#hosts('resolve')
+    if (hosts.length === 0) throw new RegistryError('NotFound', 'no resolve hosts: not found')
+    const scope = `repository:${this.path}:pull`
+    let firstErr: RegistryError | undefined
+    for (const parts of paths) {
+      for (const host of hosts) {
+        const url = this.#url(host, ...parts)
+        let res: Response
+        try {
+          res = await this.#request(host, 'HEAD', url, { Accept: RESOLVE_ACCEPT }, scope)
+        } catch (err) {
+          let e = err instanceof RegistryError ? err : new RegistryError('Unknown', String(err))
+          if (e.kind === 'Cancelled') throw e
+          if (e.kind === 'Unauthorized') {
+            e = new RegistryError(
+              'Unauthorized',
+              `pull access denied, repository does not exist or may require authorization: ${e.message}`,
+            )
+          }
+          firstErr ??= e
+          continue
+        }
+        discard(res)
+        if (res.status > 299) {
+          if (res.status === 404) continue
+          if (res.status > 399) {
+            firstErr ??= new RegistryError(
+              'Unknown',
+              `pulling from host ${host.host} failed with status code [${parts.join(' ')}]: ${res.status} ${res.statusText}`,
+              res.status,
+            )
+            continue
+          }
+          throw new RegistryError(
+            'Unknown',
+            `pulling from host ${host.host} failed with unexpected status code [${parts.join(' ')}]: ${res.status} ${res.statusText}`,
+          )
+        }
+        let size = Number(res.headers.get('content-length') ?? -1)
+        let mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
+        let digest = ref.digest ?? ''
+        if (digest === '') {
+          const header = res.headers.get('docker-content-digest') ?? ''
+          if (header !== '' && size !== -1) {
+            if (!/^sha256:[a-f0-9]{64}$/.test(header))
+              throw new RegistryError('Unknown', `"${header}" in header not a valid digest: invalid checksum digest format`)
+            digest = header
+          }
+        }
+        if (digest === '' || size === -1) {
+          // No digest or size from HEAD: the manifest itself is fetched and hashed.
+          const get = await this.#request(host, 'GET', url, { Accept: RESOLVE_ACCEPT }, scope)
+          const body = Buffer.from(await get.arrayBuffer())
+          mediaType = (get.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
+          if (digest === '') digest = `sha256:${createHash('sha256').update(body).digest('hex')}`
+          size = body.length
+        }
+        if (size > MAX_MANIFEST_SIZE) {
+          firstErr ??= new RegistryError('NotFound', `rejecting ${size} byte manifest for ${ref.normalized}: not found`)
+          continue
+        }
+        return { digest, mediaType, size }
+      }
+    }
+    throw firstErr ?? new RegistryError('NotFound', `${ref.normalized}: not found`)
+  }
+
+  /**
+   * Opens a manifest or blob by digest (dockerFetcher.Fetch): manifests from the manifests endpoint,
+   * everything else from blobs (redirects to storage followed). The body is the caller's to read.
+   */
+  async fetch(desc: Descriptor): Promise<ReadableStream<Uint8Array>> {
+    const hosts = this.#hosts('pull')
+    if (hosts.length === 0) throw new RegistryError('NotFound', 'no pull hosts: not found')
+    const endpoint = isManifestType(desc.mediaType) ? 'manifests' : 'blobs'
+    let firstErr: RegistryError | undefined
+    for (const host of hosts) {
+      const url = this.#url(host, endpoint, desc.digest)
+      try {
+        const res = await this.#request(host, 'GET', url, { Accept: `${desc.mediaType}, */*` }, `repository:${this.path}:pull`)
+        if (res.status > 299) {
+          const where = `${host.scheme}://${host.host}${url.pathname}`
+          if (res.status === 404) {
+            discard(res)
+            throw new RegistryError('NotFound', `content at ${where} not found: not found`, 404)
+          }
+          const message = await registryMessage(res)
+          const status = `${res.status} ${res.statusText}`
+          throw new RegistryError(
+            'Unknown',
+            message === undefined
+              ? `unexpected status code ${where}: ${status}`
+              : `unexpected status code ${where}: ${status} - Server message: ${message}`,
+            res.status,
+          )
+        }
+        if (!res.body) throw new RegistryError('Unknown', `unexpected empty body from ${url.toString()}`)
+        return res.body
+      } catch (err) {
+        const e = err instanceof RegistryError ? err : new RegistryError('Unknown', String(err))
+        if (e.kind === 'Cancelled') throw e
+        firstErr ??= e
+      }
+    }
+    if (firstErr?.kind === 'NotFound' && endpoint === 'blobs') {
+      throw new RegistryError('NotFound', `could not fetch content descriptor ${desc.digest} (${desc.mediaType}) from remote: not found`)
+    }
+    throw firstErr as RegistryError
+  }
+
+  /** A manifest or index, read whole and checked against its digest and size. */
+  async fetchBytes(desc: Descriptor): Promise<Buffer> {
+    const chunks: Buffer[] = []
+    let total = 0
+    for await (const chunk of await this.fetch(desc)) {
+      total += chunk.length
+      if (total > Math.max(desc.size, 0) && desc.size > 0) break
+      chunks.push(Buffer.from(chunk))
+    }
+    return Buffer.concat(chunks)
+  }
+}

@@ -1,0 +1,371 @@
+// CRI PullImage with --pull-policy registry against a registry msw serves in-process: the resolve
+// (Accept headers, User-Agent), OCI index and Docker manifest list platform choice, Docker and OCI
+// manifests, by tag and by digest, Basic and Bearer auth (anonymous tokens, the OAuth POST, CRI
+// AuthConfig's forms), redirected blob downloads, and each failure with containerd's code and text,
+// leaving nothing half-pulled. The pulled image's files are what a container of it reads.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { status } from '@grpc/grpc-js'
+import { setupServer } from 'msw/node'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { containerdClients } from '../../src/client.js'
+import { tarball } from '../containerd.js'
+import { eventually, grpcError, harness, podConfig, runPod, type Harness } from '../helpers.js'
+import { imageBlobs } from '../oci-layout.mjs'
+import { MockRegistry, sha256 } from '../registry-mock.js'
+import type { FakeContainerdOptions } from '../../src/config.js'
+import { MEDIA } from '../../src/model/metadata/image-content.js'
+
+const ORIGIN = 'http://127.0.0.1:5999'
+const HOST = '127.0.0.1:5999'
+const { ociIndex: OCI_INDEX, ociManifest: OCI_MANIFEST, dockerList: DOCKER_LIST, dockerManifest: DOCKER_MANIFEST } = MEDIA
+
+let registry: MockRegistry
+const msw = setupServer()
+beforeAll(() => msw.listen({ onUnhandledRequest: 'bypass' }))
+afterAll(() => msw.close())
+
+let h: Harness
+async function start(options: FakeContainerdOptions = {}): Promise<Harness> {
+  h = await harness({ pullPolicy: 'registry', ...options })
+  return h
+}
+beforeEach(() => {
+  registry = new MockRegistry(ORIGIN)
+  msw.resetHandlers(...registry.handlers())
+})
+afterEach(async () => {
+  await h?.close()
+})
+
+/** One image in the registry: its layer holds /hello and a script; amd64 and arm64 variants under an index (or list). */
+function pushImage(repo: string, tag: string, list: 'oci' | 'docker' | 'none' = 'oci') {
+  const variant = (arch: string) => {
+    const layer = tarball([
+      { name: 'etc/', type: '5', mode: 0o755 },
+      { name: 'etc/hello', data: `hello from ${arch}\n`, mode: 0o640 },
+      { name: 'etc/hi', type: '2', linkname: 'hello' },
+      { name: 'app/', type: '5', mode: 0o755 },
+      { name: 'app/run.sh', data: '#!/bin/sh\necho entry ran\nexec sleep 3600\n', mode: 0o755 },
+    ])
+    const blobs = imageBlobs([layer], { Entrypoint: ['/app/run.sh'], Env: ['PATH=/usr/bin:/bin'] })
+    const config = Buffer.from(JSON.stringify({ ...JSON.parse(blobs.config.toString()), architecture: arch }))
+    const manifestJson = JSON.parse(blobs.manifest.toString())
+    manifestJson.config.digest = sha256(config)
+    manifestJson.config.size = config.length
+    if (list === 'docker') {
+      manifestJson.mediaType = DOCKER_MANIFEST
+      manifestJson.config.mediaType = 'application/vnd.docker.container.image.v1+json'
+      manifestJson.layers[0].mediaType = 'application/vnd.docker.image.rootfs.diff.tar.gzip'
+    }
+    const manifest = Buffer.from(JSON.stringify(manifestJson))
+    registry.putBlob(config)
+    for (const l of blobs.layers) registry.putBlob(l)
+    const mediaType = list === 'docker' ? DOCKER_MANIFEST : OCI_MANIFEST
+    const digest = registry.putManifest(repo, mediaType, manifest, list === 'none' && arch === 'amd64' ? tag : undefined)
+    return { digest, manifest, config, layer: blobs.layers[0] as Buffer, mediaType, arch }
+  }
+  const amd = variant('amd64')
+  const arm = variant('arm64')
+  if (list === 'none') return { target: amd.digest, targetSize: amd.manifest.length, amd, arm, index: undefined }
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: list === 'oci' ? OCI_INDEX : DOCKER_LIST,
+      manifests: [arm, amd].map((v) => ({
+        mediaType: v.mediaType,
+        digest: v.digest,
+        size: v.manifest.length,
+        platform: { os: 'linux', architecture: v.arch },
+      })),
+    }),
+  )
+  const target = registry.putManifest(repo, list === 'oci' ? OCI_INDEX : DOCKER_LIST, index, tag)
+  return { target, targetSize: index.length, amd, arm, index }
+}
+
+/** A loopback port nothing listens on (taken, then given back). */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+async function execCat(image: string, args: string[]): Promise<string> {
+  const pod = podConfig(`p${Math.random().toString(36).slice(2, 8)}`)
+  const podId = await runPod(h, pod)
+  const { container_id } = await h.runtime.CreateContainer({
+    pod_sandbox_id: podId,
+    config: { metadata: { name: 'app', attempt: 0 }, image: { image } },
+    sandbox_config: pod,
+  })
+  await h.runtime.StartContainer({ container_id })
+  const r = await h.runtime.ExecSync({ container_id, cmd: args, timeout: 10 })
+  return r.stdout.toString() + r.stderr.toString()
+}
+
+describe('pull policy registry', () => {
+  test('an OCI index by tag: the linux/amd64 manifest, blobs byte for byte, containerd ids, the files in a container', async () => {
+    await start()
+    registry.auth = { scheme: 'bearer', anonymous: true }
+    const img = pushImage('team/app', 'v1')
+    const { image_ref } = await h.image.PullImage({ image: { image: `${HOST}/team/app:v1` } })
+    expect(image_ref).toBe(sha256(img.amd.config))
+    const { image } = await h.image.ImageStatus({ image: { image: `${HOST}/team/app:v1` } })
+    expect(image?.repo_tags).toEqual([`${HOST}/team/app:v1`])
+    expect(image?.repo_digests).toEqual([`${HOST}/team/app@${img.target}`])
+    // containerd's image size: index + chosen manifest + config + layers.
+    expect(Number(image?.size)).toBe(img.targetSize + img.amd.manifest.length + img.amd.config.length + img.amd.layer.length)
+
+    // The resolve asked as containerd does; an anonymous token was fetched for the repository's scope.
+    const head = registry.seen.find((s) => s.method === 'HEAD' && s.headers.authorization)
+    expect(head?.headers.accept).toBe(
+      'application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*',
+    )
+    expect(head?.headers['user-agent']).toMatch(/^containerd\//)
+    const token = registry.seen.find((s) => new URL(s.url).pathname === '/token')
+    expect(new URL(token?.url ?? ORIGIN).searchParams.get('scope')).toBe('repository:team/app:pull')
+    expect(registry.count('GET', img.arm.layer ? sha256(img.arm.layer) : 'x')).toBe(0)
+
+    // The blobs are in the content store ctr reads, byte for byte.
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    try {
+      for (const blob of [img.index as Buffer, img.amd.manifest, img.amd.config, img.amd.layer]) {
+        const chunks: Buffer[] = []
+        for await (const r of ctr.content.Read({ digest: sha256(blob), offset: '0', size: '0' })) chunks.push(r.data)
+        expect(Buffer.concat(chunks).equals(blob)).toBe(true)
+      }
+      const { info } = await ctr.content.Info({ digest: img.target })
+      expect(info?.labels['containerd.io/gc.ref.content.m.0']).toBe(img.amd.digest)
+    } finally {
+      ctr.close()
+    }
+    expect(await execCat(`${HOST}/team/app:v1`, ['sh', '-c', 'cat /etc/hi; stat -c "%a %F" /etc/hello; ps -o args | grep -c run.sh'])).toBe(
+      'hello from amd64\n640 regular file\n1\n',
+    )
+  })
+
+  test('a Docker manifest list by digest; a single Docker manifest by tag; a registry without HEAD', async () => {
+    await start()
+    registry.noHead = true
+    const listed = pushImage('lib/list', 'x', 'docker')
+    await h.image.PullImage({ image: { image: `${HOST}/lib/list@${listed.target}` } })
+    const { image } = await h.image.ImageStatus({ image: { image: `${HOST}/lib/list@${listed.target}` } })
+    expect(image?.id).toBe(sha256(listed.amd.config))
+    expect(image?.repo_tags).toEqual([])
+    expect(image?.repo_digests).toEqual([`${HOST}/lib/list@${listed.target}`])
+    const single = pushImage('lib/single', 'y', 'none')
+    expect((await h.image.PullImage({ image: { image: `${HOST}/lib/single:y` } })).image_ref).toBe(sha256(single.amd.config))
+    expect(await execCat(`${HOST}/lib/single:y`, ['cat', '/etc/hello'])).toBe('hello from amd64\n')
+  })
+
+  test('Basic auth: no credentials, wrong ones, then username/password, `auth` and a server_address for another host', async () => {
+    await start()
+    registry.auth = { scheme: 'basic', username: 'alice', password: 's3cret' }
+    const img = pushImage('private/app', 'v1', 'none')
+    const ref = `${HOST}/private/app:v1`
+    const none = await grpcError(h.image.PullImage({ image: { image: ref } }))
+    expect(none.code).toBe(status.UNKNOWN)
+    expect(none.details).toBe(
+      `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": pulling from host ${HOST} failed with status code [manifests v1]: 401 Unauthorized`,
+    )
+    const wrong = await grpcError(h.image.PullImage({ image: { image: ref }, auth: { username: 'alice', password: 'nope' } }))
+    expect(wrong.details).toContain('401 Unauthorized')
+    const elsewhere = await grpcError(
+      h.image.PullImage({
+        image: { image: ref },
+        auth: { username: 'alice', password: 's3cret', server_address: 'https://other.example:5000' },
+      }),
+    )
+    expect(elsewhere.details).toContain('401 Unauthorized')
+    expect((await h.image.ListImages({})).images.filter((i) => i.repo_tags.includes(ref))).toEqual([])
+
+    await h.image.PullImage({ image: { image: ref }, auth: { username: 'alice', password: 's3cret', server_address: ORIGIN } })
+    await h.image.RemoveImage({ image: { image: ref } })
+    const auth = Buffer.from('alice:s3cret').toString('base64')
+    expect((await h.image.PullImage({ image: { image: ref }, auth: { auth } })).image_ref).toBe(sha256(img.amd.config))
+    const bad = await grpcError(h.image.PullImage({ image: { image: ref }, auth: { auth: Buffer.from('nocolon').toString('base64') } }))
+    expect(bad.details).toBe(
+      `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": invalid decoded auth: "nocolon"`,
+    )
+  })
+
+  test('Bearer auth with credentials: the OAuth POST; an identity token; refused credentials', async () => {
+    await start()
+    registry.auth = { scheme: 'bearer', username: 'bob', password: 'pw' }
+    pushImage('private/tok', 'v1', 'none')
+    const ref = `${HOST}/private/tok:v1`
+    await h.image.PullImage({ image: { image: ref }, auth: { username: 'bob', password: 'pw' } })
+    const post = registry.seen.find((s) => s.method === 'POST')
+    expect(post && new URL(post.url).pathname).toBe('/token')
+
+    registry.auth = { scheme: 'bearer', username: '', password: 'identity-token-1' }
+    await h.image.RemoveImage({ image: { image: ref } })
+    await h.image.PullImage({ image: { image: ref }, auth: { identity_token: 'identity-token-1' } })
+
+    registry.auth = { scheme: 'bearer', username: 'bob', password: 'pw' }
+    await h.image.RemoveImage({ image: { image: ref } })
+    const refused = await grpcError(h.image.PullImage({ image: { image: ref }, auth: { username: 'bob', password: 'wrong' } }))
+    expect(refused.code).toBe(status.UNKNOWN)
+    expect(refused.details).toBe(
+      `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": failed to authorize: failed to fetch oauth token: unexpected status from GET request to ${ORIGIN}/token?service=mock-registry&scope=repository%3Aprivate%2Ftok%3Apull: 401 Unauthorized`,
+    )
+    const anonymous = await grpcError(h.image.PullImage({ image: { image: ref } }))
+    expect(anonymous.details).toContain('failed to fetch anonymous token: unexpected status from GET request to')
+  })
+
+  test('a missing tag, repository or digest is NotFound; a registry that is down is Unknown; nothing is synthesised', async () => {
+    await start()
+    pushImage('lib/there', 'v1')
+    const tag = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/there:v2` } }))
+    expect(tag.code).toBe(status.NOT_FOUND)
+    expect(tag.details).toBe(
+      `failed to pull and unpack image "${HOST}/lib/there:v2": failed to resolve reference "${HOST}/lib/there:v2": ${HOST}/lib/there:v2: not found`,
+    )
+    const repo = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/nothere:v1` } }))
+    expect(repo.code).toBe(status.NOT_FOUND)
+    const digest = `sha256:${'0'.repeat(64)}`
+    const byDigest = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/there@${digest}` } }))
+    expect(byDigest.code).toBe(status.NOT_FOUND)
+    expect(byDigest.details).toBe(
+      `failed to pull and unpack image "${HOST}/lib/there@${digest}": failed to resolve reference "${HOST}/lib/there@${digest}": ${HOST}/lib/there@${digest}: not found`,
+    )
+
+    const port = await freePort()
+    const downRef = `127.0.0.1:${port}/lib/app:v1`
+    const down = await grpcError(h.image.PullImage({ image: { image: downRef } }))
+    expect(down.code).toBe(status.UNKNOWN)
+    expect(down.details).toBe(
+      `failed to pull and unpack image "${downRef}": failed to resolve reference "${downRef}": failed to do request: Head "http://127.0.0.1:${port}/v2/lib/app/manifests/v1": dial tcp 127.0.0.1:${port}: connect: connection refused`,
+    )
+    // The catalog still answers offline for the images it ships.
+    expect((await h.image.PullImage({ image: { image: 'busybox' } })).image_ref).toMatch(/^sha256:/)
+    expect((await h.image.ListImages({})).images).toHaveLength(1)
+  })
+
+  test('a blob whose bytes do not match, or that is cut short: FailedPrecondition, and nothing half-pulled', async () => {
+    await start()
+    const img = pushImage('lib/bad', 'v1')
+    registry.corrupt.add(sha256(img.amd.layer))
+    const ref = `${HOST}/lib/bad:v1`
+    const bad = await grpcError(h.image.PullImage({ image: { image: ref } }))
+    expect(bad.code).toBe(status.FAILED_PRECONDITION)
+    expect(bad.details).toMatch(
+      new RegExp(
+        `^failed to pull and unpack image "${ref}": failed commit on ref "layer-${sha256(img.amd.layer)}": unexpected commit digest sha256:[0-9a-f]{64}, expected ${sha256(img.amd.layer)}: failed precondition$`,
+      ),
+    )
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    try {
+      const held = async () => {
+        const digests: string[] = []
+        for await (const r of ctr.content.List({ filters: [] })) digests.push(...r.info.map((i: { digest: string }) => i.digest))
+        return digests
+      }
+      expect(await held()).toEqual([])
+      registry.corrupt.clear()
+      registry.truncated.add(sha256(img.amd.layer))
+      const short = await grpcError(h.image.PullImage({ image: { image: ref } }))
+      expect(short.code).toBe(status.FAILED_PRECONDITION)
+      expect(short.details).toContain(
+        `"layer-${sha256(img.amd.layer)}" failed size validation: ${Math.floor(img.amd.layer.length / 2)} != ${img.amd.layer.length}`,
+      )
+      expect(await held()).toEqual([])
+      expect((await h.image.ListImages({})).images).toEqual([])
+      const snapshots: string[] = []
+      for await (const r of ctr.snapshots.List({ snapshotter: 'overlayfs', filters: [] }))
+        snapshots.push(...r.info.map((i: { name: string }) => i.name))
+      expect(snapshots).toEqual([])
+    } finally {
+      ctr.close()
+    }
+  })
+
+  test('blob downloads that redirect to storage are followed, without the registry credentials', async () => {
+    await start()
+    registry.auth = { scheme: 'basic', username: 'alice', password: 's3cret' }
+    registry.redirect = true
+    const img = pushImage('lib/redirected', 'v1')
+    await h.image.PullImage({ image: { image: `${HOST}/lib/redirected:v1` }, auth: { username: 'alice', password: 's3cret' } })
+    expect(registry.seen.some((s) => s.url.startsWith(registry.storage) && s.url.endsWith(sha256(img.amd.layer)))).toBe(true)
+  })
+
+  test('ten pods pulling one image at once fetch its layer once', async () => {
+    await start()
+    const img = pushImage('lib/popular', 'v1')
+    const ids = await Promise.all(Array.from({ length: 10 }, () => h.image.PullImage({ image: { image: `${HOST}/lib/popular:v1` } })))
+    expect(new Set(ids.map((r) => r.image_ref))).toEqual(new Set([sha256(img.amd.config)]))
+    expect(registry.count('GET', `/blobs/${sha256(img.amd.layer)}`)).toBe(1)
+    // A later pull of the image finds its blobs held and keeps the collector's labels on them.
+    await h.image.PullImage({ image: { image: `${HOST}/lib/popular:v1` } })
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    try {
+      const { info } = await ctr.content.Info({ digest: img.amd.digest })
+      expect(info?.labels).toMatchObject({
+        'containerd.io/gc.ref.content.config': sha256(img.amd.config),
+        'containerd.io/gc.ref.content.l.0': sha256(img.amd.layer),
+      })
+    } finally {
+      ctr.close()
+    }
+  })
+
+  test('a stalled download is cut off by the progress timeout, leaving nothing behind', async () => {
+    await start({ imagePullProgressTimeoutMs: 300 })
+    const img = pushImage('lib/slow', 'v1')
+    registry.stalled.add(sha256(img.amd.layer))
+    const err = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/slow:v1` } }))
+    expect(err.code).toBe(status.UNKNOWN)
+    expect(err.details).toBe(
+      `failed to pull and unpack image "${HOST}/lib/slow:v1": failed to pull: no progress for 300ms (image pull progress timeout): context canceled`,
+    )
+    expect((await h.image.ListImages({})).images).toEqual([])
+  })
+
+  test('two servers in one process pulling one image each read it from their own store', async () => {
+    const img = pushImage('lib/twice', 'v1', 'none')
+    const first = await start()
+    await first.image.PullImage({ image: { image: `${HOST}/lib/twice:v1` } })
+    expect(await execCat(`${HOST}/lib/twice:v1`, ['cat', '/etc/hello'])).toBe('hello from amd64\n')
+    // The first server lets go of the layer (its containers and image removed, the collector ran).
+    for (const p of (await first.runtime.ListPodSandbox({})).items) {
+      await first.runtime.StopPodSandbox({ pod_sandbox_id: p.id })
+      await first.runtime.RemovePodSandbox({ pod_sandbox_id: p.id })
+    }
+    await first.image.RemoveImage({ image: { image: `${HOST}/lib/twice:v1` } })
+    await first.close()
+    await start()
+    await h.image.PullImage({ image: { image: `${HOST}/lib/twice:v1` } })
+    expect(await execCat(`${HOST}/lib/twice:v1`, ['cat', '/etc/hello'])).toBe('hello from amd64\n')
+    expect(registry.count('GET', `/blobs/${sha256(img.amd.layer)}`)).toBe(2)
+  })
+
+  test('a cancelled PullImage stops the download and leaves nothing behind', async () => {
+    await start()
+    const img = pushImage('lib/cancelled', 'v1')
+    registry.stalled.add(sha256(img.amd.layer))
+    const err = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/cancelled:v1` } }, { deadline: 500 }))
+    expect(err.code).toBe(status.DEADLINE_EXCEEDED)
+    await eventually(() => (registry.abandoned === 1 ? true : undefined), 'the download was abandoned')
+    expect((await h.image.ListImages({})).images).toEqual([])
+  })
+
+  test("a hosts directory's mirror is asked first, with the registry named in ?ns=", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-hosts-'))
+    mkdirSync(join(dir, 'registry.example.com'))
+    writeFileSync(
+      join(dir, 'registry.example.com', 'hosts.toml'),
+      `server = "https://registry.example.com"\n\n[host."${ORIGIN}"]\n  capabilities = ["pull", "resolve"]\n`,
+    )
+    await start({ registryConfigPath: dir })
+    const img = pushImage('team/mirrored', 'v1')
+    await h.image.PullImage({ image: { image: 'registry.example.com/team/mirrored:v1' } })
+    const { image } = await h.image.ImageStatus({ image: { image: 'registry.example.com/team/mirrored:v1' } })
+    expect(image?.repo_digests).toEqual([`registry.example.com/team/mirrored@${img.target}`])
+    expect(registry.seen.every((s) => new URL(s.url).searchParams.get('ns') === 'registry.example.com')).toBe(true)
+  })
+})

@@ -1,0 +1,108 @@
+// containerd's registry host rules and hosts.toml, its WWW-Authenticate parsing and CRI's ParseAuth,
+// checked on their own: what a pull will dial and with which credentials.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, test } from 'vitest'
+import { parseChallenges } from '../../src/registry/auth.js'
+import { parseAuth } from '../../src/registry/credentials.js'
+import { defaultHost, isLocalhost, registryHosts } from '../../src/registry/hosts.js'
+
+describe('default hosts', () => {
+  test('docker.io is registry-1.docker.io over HTTPS; loopback registries are plain HTTP; others HTTPS', () => {
+    expect(defaultHost('docker.io')).toMatchObject({ scheme: 'https', host: 'registry-1.docker.io', path: '/v2' })
+    for (const h of ['localhost', 'localhost:5000', '127.0.0.1:5000', '127.1.2.3', '[::1]:5000', '::1']) {
+      expect(isLocalhost(h)).toBe(true)
+      expect(defaultHost(h).scheme).toBe('http')
+    }
+    for (const h of ['quay.io', '10.0.0.1:5000', 'localhost.example.com']) {
+      expect(isLocalhost(h)).toBe(false)
+      expect(defaultHost(h).scheme).toBe('https')
+    }
+  })
+})
+
+describe('hosts.toml', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fc-hosts-unit-'))
+  const write = (sub: string, text: string) => {
+    mkdirSync(join(dir, sub), { recursive: true })
+    writeFileSync(join(dir, sub, 'hosts.toml'), text)
+  }
+
+  test('mirrors in file order, then the server; capabilities, skip_verify, override_path and headers', () => {
+    write(
+      'registry.example.com',
+      [
+        'server = "https://registry.example.com"  # the upstream',
+        '',
+        '[host."http://127.0.0.1:6000"]',
+        '  capabilities = ["pull", "resolve"]',
+        '  skip_verify = true',
+        '[host."http://127.0.0.1:6000".header]',
+        '  x-team = "a"',
+        "[host.'https://mirror.example.com/custom']",
+        '  capabilities = ["pull"]',
+        '  override_path = true',
+      ].join('\n'),
+    )
+    expect(registryHosts('registry.example.com', dir)).toEqual([
+      {
+        scheme: 'http',
+        host: '127.0.0.1:6000',
+        path: '/v2',
+        capabilities: ['pull', 'resolve'],
+        skipVerify: true,
+        header: { 'x-team': 'a' },
+      },
+      { scheme: 'https', host: 'mirror.example.com', path: '/custom', capabilities: ['pull'], skipVerify: false, header: {} },
+      {
+        scheme: 'https',
+        host: 'registry.example.com',
+        path: '/v2',
+        capabilities: ['pull', 'resolve', 'push'],
+        skipVerify: false,
+        header: {},
+      },
+    ])
+  })
+
+  test('host:port is found as host_port_ first; _default covers the rest; no file means the default host', () => {
+    write('127.0.0.1_7000_', 'server = "http://127.0.0.1:7001"\n')
+    expect(registryHosts('127.0.0.1:7000', dir)[0]).toMatchObject({ host: '127.0.0.1:7001', scheme: 'http' })
+    expect(registryHosts('quay.io', dir)).toEqual([defaultHost('quay.io')])
+    write('_default', '[host."http://127.0.0.1:8000"]\n')
+    expect(registryHosts('quay.io', dir).map((h) => h.host)).toEqual(['127.0.0.1:8000', 'quay.io'])
+    expect(registryHosts('quay.io')).toEqual([defaultHost('quay.io')])
+  })
+
+  test('a file it cannot read, or an unknown capability, is an error naming the file', () => {
+    write('bad.example.com', 'server = [1, 2]\n')
+    expect(() => registryHosts('bad.example.com', dir)).toThrow(/failed to decode hosts.toml .*bad.example.com.*line 1/)
+    write('caps.example.com', '[host."https://m.example.com"]\ncapabilities = ["fly"]\n')
+    expect(() => registryHosts('caps.example.com', dir)).toThrow(/unknown capability fly/)
+  })
+})
+
+describe('auth', () => {
+  test('WWW-Authenticate challenges: scheme and quoted parameters', () => {
+    expect(
+      parseChallenges(['Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull"']),
+    ).toEqual([
+      {
+        scheme: 'bearer',
+        parameters: { realm: 'https://auth.example.com/token', service: 'registry.example.com', scope: 'repository:a/b:pull' },
+      },
+    ])
+    expect(parseChallenges(['Basic realm="Registry Realm"'])).toEqual([{ scheme: 'basic', parameters: { realm: 'Registry Realm' } }])
+  })
+
+  test("CRI ParseAuth: username first, then identity token, then auth; another server_address's host gets nothing", () => {
+    expect(parseAuth({ username: 'u', password: 'p', identityToken: 't' }, 'h:1')).toEqual({ username: 'u', secret: 'p' })
+    expect(parseAuth({ identityToken: 't' }, 'h:1')).toEqual({ username: '', secret: 't' })
+    expect(parseAuth({ auth: Buffer.from('u:p:q\0').toString('base64') }, 'h:1')).toEqual({ username: 'u', secret: 'p:q' })
+    expect(parseAuth({ username: 'u', password: 'p', serverAddress: 'https://h:1' }, 'h:1')).toEqual({ username: 'u', secret: 'p' })
+    expect(parseAuth({ username: 'u', password: 'p', serverAddress: 'https://other:1' }, 'h:1')).toBeUndefined()
+    expect(parseAuth({ registryToken: 'r' }, 'h:1')).toBeUndefined()
+    expect(() => parseAuth({ auth: Buffer.from('nocolon').toString('base64') }, 'h:1')).toThrow('invalid decoded auth: "nocolon"')
+  })
+})
