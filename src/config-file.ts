@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { Document, isScalar, isSeq, parseDocument } from 'yaml'
 import { settleRules } from './faults/validate.js'
-import { OPTION_FLAGS, UsageError } from './flags.js'
+import { OPTION_FLAGS, UsageError, goDurationText } from './flags.js'
 import type { FakeContainerdOptions } from './options.js'
 import { inlineSeedState, seedSource } from './seed-state.js'
 import { didYouMean, isObject, show } from './validate/shape.js'
@@ -36,6 +36,8 @@ const INLINE: Partial<Record<OptionKey, Inline>> = {
   faults: { list: (items, file) => settleRules(items, file) },
   // A node state or scenario inline; one read from a file or a shipped scenario prints as its name.
   seedState: { object: (value, where) => inlineSeedState(value, where), print: (value) => seedSource(value) ?? value },
+  // Held in milliseconds, written as the Go duration its flag reads.
+  imagePullProgressTimeoutMs: { print: (value) => goDurationText(value as number) },
 }
 
 /**

@@ -146,6 +146,15 @@ const goDuration = (value: string, flag: string): number => {
   return Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * (unit[p[2] as string] as number), 0))
 }
 
+/** Milliseconds as the Go duration text goDuration reads back ("5m0s", "1m30s", "1.5s", "0s"), as Go prints one. */
+export function goDurationText(ms: number): string {
+  if (ms === 0) return '0s'
+  const h = Math.floor(ms / 3_600_000)
+  const m = Math.floor((ms % 3_600_000) / 60_000)
+  const s = (ms % 60_000) / 1000
+  return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${s}s`
+}
+
 const handlerName = (value: string, flag: string): string => {
   if (!/^[A-Za-z0-9._-]+$/.test(value)) throw new Error(`${flag} names may hold only letters, digits, ".", "_" and "-"`)
   return value

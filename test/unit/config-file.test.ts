@@ -27,6 +27,8 @@ seedState: empty-node
 sandboxImage: registry.k8s.io/pause:3.9
 streamAddress: 127.0.0.1:10010
 web: 127.0.0.1:8080
+registryConfigPath: /etc/containerd/certs.d
+imagePullProgressTimeoutMs: 1m30s
 podCidr: 10.7.0.0/16
 pullPolicy: catalog
 logLevel: debug
