@@ -171,6 +171,6 @@ export class HostPorts {
     const net = this.node.network.view(HOST_NET)
     return proto === 'tcp'
       ? forwardTcp(host, (signal) => net.connect({ ...target, owner: NODE, signal }))
-      : forwardUdp(host, (signal) => net.bindUdp({ port: 0, owner: NODE, signal }), target)
+      : forwardUdp(host, (signal) => net.bindUdp({ port: 0, owner: NODE, signal }), target, { warn: (m) => this.node.log.warn(m) })
   }
 }

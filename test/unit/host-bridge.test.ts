@@ -1,0 +1,165 @@
+// The host side of host ports (src/model/runtime/host-bridge.ts) over real loopback sockets into a
+// simulated network: UDP flows expire and never crash the server when no simulated socket is left,
+// a failed bind keeps no descriptor, a TCP client that half-closes still gets its reply.
+import { createSocket, type Socket as DgramSocket } from 'node:dgram'
+import { afterEach, describe, expect, test } from 'vitest'
+import { parseCidr } from '../../src/model/cri/ipam.js'
+import { forwardUdp, type HostForward } from '../../src/model/runtime/host-bridge.js'
+import { HOST_NET, NodeNetwork } from '../../src/sim/net-namespaces.js'
+import { NetError, type UdpSocket } from '../../src/sim/net.js'
+
+const owner = { pid: 0, name: 'containerd', uid: 0 }
+const server = { pid: 9, name: 'server', uid: 0 }
+
+function hostNet() {
+  const net = new NodeNetwork({ cidr: parseCidr('10.88.0.0/16'), addressesOf: () => [], podAt: () => undefined })
+  return net.view(HOST_NET)
+}
+
+const cleanup: (() => unknown)[] = []
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f()
+})
+
+function udpClient(): Promise<DgramSocket> {
+  const s = createSocket('udp4')
+  cleanup.push(() => new Promise((resolve) => s.close(() => resolve(undefined))))
+  return new Promise((resolve) => s.bind(0, '127.0.0.1', () => resolve(s)))
+}
+
+const reply = (s: DgramSocket): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no UDP reply within 2 s')), 2000)
+    s.once('message', (m) => {
+      clearTimeout(t)
+      resolve(m.toString())
+    })
+  })
+
+/** A simulated UDP echo server on 127.0.0.1:port of the host network. */
+function udpEcho(net: ReturnType<typeof hostNet>, port: number): UdpSocket {
+  const ac = new AbortController()
+  cleanup.push(() => ac.abort())
+  const sock = net.bindUdp({ address: '127.0.0.1', port, owner: server, signal: ac.signal })
+  void (async () => {
+    for (let d = await sock.receive(); d !== undefined; d = await sock.receive()) sock.send(d.from, d.data)
+  })()
+  return sock
+}
+
+async function forward(f: Promise<HostForward>): Promise<HostForward> {
+  const fwd = await f
+  cleanup.push(() => fwd.close())
+  return fwd
+}
+
+/** A port free on 127.0.0.1 for `type` right now. */
+async function freePort(type: 'udp' | 'tcp'): Promise<number> {
+  if (type === 'udp') {
+    const s = createSocket('udp4')
+    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()))
+    const { port } = s.address()
+    await new Promise<void>((resolve) => s.close(() => resolve()))
+    return port
+  }
+  const { createServer } = await import('node:net')
+  const s = createServer()
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()))
+  const { port } = s.address() as { port: number }
+  await new Promise((resolve) => s.close(resolve))
+  return port
+}
+
+const closedWithin = (s: UdpSocket, ms: number): Promise<boolean> =>
+  Promise.race([s.receive().then((d) => d === undefined), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))])
+
+describe('UDP forwarding', () => {
+  test('many peers: each gets its replies, no MaxListenersExceededWarning, idle flows close their simulated sockets', async () => {
+    const net = hostNet()
+    udpEcho(net, 53)
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    cleanup.push(() => process.off('warning', onWarning))
+    const sims: UdpSocket[] = []
+    const port = await freePort('udp')
+    await forward(
+      forwardUdp(
+        { address: '127.0.0.1', port },
+        (signal) => {
+          const s = net.bindUdp({ port: 0, owner, signal })
+          sims.push(s)
+          return s
+        },
+        { address: '127.0.0.1', port: 53 },
+        { flowTimeoutMs: 300 },
+      ),
+    )
+    for (let i = 0; i < 15; i++) {
+      const c = await udpClient()
+      const got = reply(c)
+      c.send(`ping ${i}`, port, '127.0.0.1')
+      expect(await got).toBe(`ping ${i}`)
+    }
+    expect(sims).toHaveLength(15)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+    expect(await Promise.all(sims.map((s) => closedWithin(s, 2000)))).toEqual(sims.map(() => true))
+  })
+
+  test('a flow in use is kept past the timeout', async () => {
+    const net = hostNet()
+    udpEcho(net, 53)
+    const sims: UdpSocket[] = []
+    const port = await freePort('udp')
+    await forward(
+      forwardUdp(
+        { address: '127.0.0.1', port },
+        (signal) => {
+          const s = net.bindUdp({ port: 0, owner, signal })
+          sims.push(s)
+          return s
+        },
+        { address: '127.0.0.1', port: 53 },
+        { flowTimeoutMs: 300 },
+      ),
+    )
+    const c = await udpClient()
+    for (let i = 0; i < 6; i++) {
+      const got = reply(c)
+      c.send(`ping ${i}`, port, '127.0.0.1')
+      expect(await got).toBe(`ping ${i}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(sims).toHaveLength(1)
+  })
+
+  test('no simulated socket to be had: the datagram is dropped, said once, and the forward goes on', async () => {
+    const net = hostNet()
+    udpEcho(net, 53)
+    const said: string[] = []
+    let fail = true
+    const port = await freePort('udp')
+    await forward(
+      forwardUdp(
+        { address: '127.0.0.1', port },
+        (signal) => {
+          if (fail) throw new NetError('EADDRINUSE')
+          return net.bindUdp({ port: 0, owner, signal })
+        },
+        { address: '127.0.0.1', port: 53 },
+        { warn: (m) => said.push(m) },
+      ),
+    )
+    const c = await udpClient()
+    c.send('lost', port, '127.0.0.1')
+    c.send('lost too', port, '127.0.0.1')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(said).toHaveLength(1)
+    expect(said[0]).toMatch(/^UDP datagrams to host 127\.0\.0\.1:\d+ are being dropped: no simulated socket could be opened/)
+    fail = false
+    const got = reply(c)
+    c.send('kept', port, '127.0.0.1')
+    expect(await got).toBe('kept')
+  })
+})
