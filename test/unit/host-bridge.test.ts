@@ -2,9 +2,10 @@
 // simulated network: UDP flows expire and never crash the server when no simulated socket is left,
 // a failed bind keeps no descriptor, a TCP client that half-closes still gets its reply.
 import { createSocket, type Socket as DgramSocket } from 'node:dgram'
+import { readdirSync } from 'node:fs'
 import { afterEach, describe, expect, test } from 'vitest'
 import { parseCidr } from '../../src/model/cri/ipam.js'
-import { forwardUdp, type HostForward } from '../../src/model/runtime/host-bridge.js'
+import { forwardUdp, HostBindError, type HostForward } from '../../src/model/runtime/host-bridge.js'
 import { HOST_NET, NodeNetwork } from '../../src/sim/net-namespaces.js'
 import { NetError, type UdpSocket } from '../../src/sim/net.js'
 
@@ -161,5 +162,25 @@ describe('UDP forwarding', () => {
     const got = reply(c)
     c.send('kept', port, '127.0.0.1')
     expect(await got).toBe('kept')
+  })
+
+  test('a failed bind keeps no file descriptor', async () => {
+    const held = await udpClient()
+    const { port } = held.address()
+    const fds = () => readdirSync('/proc/self/fd').length
+    const before = fds()
+    for (let i = 0; i < 20; i++) {
+      await expect(
+        forwardUdp(
+          { address: '127.0.0.1', port },
+          () => {
+            throw new Error('not reached')
+          },
+          { address: '127.0.0.1', port: 53 },
+        ),
+      ).rejects.toBeInstanceOf(HostBindError)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(fds() - before).toBeLessThan(5)
   })
 })

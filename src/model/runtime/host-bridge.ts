@@ -133,10 +133,16 @@ export async function forwardUdp(
   const flows = new Map<string, Flow>()
   let closed = false
   let warned = false
-  await new Promise<void>((resolve, reject) => {
-    real.once('error', (err) => reject(bindError(err, 'udp', host)))
-    real.bind({ address: host.address, port: host.port, exclusive: true }, () => resolve())
-  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      real.once('error', (err) => reject(bindError(err, 'udp', host)))
+      real.bind({ address: host.address, port: host.port, exclusive: true }, () => resolve())
+    })
+  } catch (err) {
+    // The socket holds a descriptor from its socket(2) even though bind(2) failed.
+    real.close()
+    throw err
+  }
   const expire = (key: string): void => {
     const flow = flows.get(key)
     if (!flow) return
