@@ -3,9 +3,10 @@
 // a failed bind keeps no descriptor, a TCP client that half-closes still gets its reply.
 import { createSocket, type Socket as DgramSocket } from 'node:dgram'
 import { readdirSync } from 'node:fs'
+import { connect as tcpConnect, createServer } from 'node:net'
 import { afterEach, describe, expect, test } from 'vitest'
 import { parseCidr } from '../../src/model/cri/ipam.js'
-import { forwardUdp, HostBindError, type HostForward } from '../../src/model/runtime/host-bridge.js'
+import { forwardTcp, forwardUdp, HostBindError, type HostForward } from '../../src/model/runtime/host-bridge.js'
 import { HOST_NET, NodeNetwork } from '../../src/sim/net-namespaces.js'
 import { NetError, type UdpSocket } from '../../src/sim/net.js'
 
@@ -63,7 +64,6 @@ async function freePort(type: 'udp' | 'tcp'): Promise<number> {
     await new Promise<void>((resolve) => s.close(() => resolve()))
     return port
   }
-  const { createServer } = await import('node:net')
   const s = createServer()
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()))
   const { port } = s.address() as { port: number }
@@ -182,5 +182,38 @@ describe('UDP forwarding', () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(fds() - before).toBeLessThan(5)
+  })
+})
+
+describe('TCP forwarding', () => {
+  test('a client that writes then half-closes gets the reply', async () => {
+    const net = hostNet()
+    const ac = new AbortController()
+    cleanup.push(() => ac.abort())
+    const listener = net.listen({ address: '127.0.0.1', port: 7000, owner: server, signal: ac.signal })
+    // Reads to end of stream, then answers with what it read.
+    void (async () => {
+      for (let c = await listener.accept(); c !== undefined; c = await listener.accept()) {
+        const conn = c
+        void (async () => {
+          const parts: Buffer[] = []
+          for await (const chunk of conn) parts.push(chunk)
+          conn.write(`got ${Buffer.concat(parts).toString()}`)
+          conn.end()
+        })()
+      }
+    })()
+    const port = await freePort('tcp')
+    await forward(forwardTcp({ address: '127.0.0.1', port }, (signal) => net.connect({ address: '127.0.0.1', port: 7000, owner, signal })))
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = tcpConnect({ host: '127.0.0.1', port, allowHalfOpen: true })
+      const parts: Buffer[] = []
+      s.on('data', (d: Buffer) => parts.push(d))
+      s.on('end', () => resolve(Buffer.concat(parts).toString()))
+      s.on('error', reject)
+      s.on('connect', () => s.end('hello'))
+      setTimeout(() => reject(new Error('no reply within 2 s')), 2000).unref()
+    })
+    expect(answer).toBe('got hello')
   })
 })

@@ -52,7 +52,8 @@ function bindError(err: unknown, proto: 'tcp' | 'udp', host: HostAddress): Error
  */
 export async function forwardTcp(host: HostAddress, connect: (signal: AbortSignal) => Connection): Promise<HostForward> {
   const sockets = new Set<Socket>()
-  const server: Server = createServer((socket) => {
+  // Half-open allowed: a client that sends then shuts down its side (nc -N, shutdown(SHUT_WR)) still reads the reply.
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     join(socket, connect)
