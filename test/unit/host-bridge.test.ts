@@ -1,11 +1,14 @@
 // The host side of host ports (src/model/runtime/host-bridge.ts) over real loopback sockets into a
 // simulated network: UDP flows expire and never crash the server when no simulated socket is left,
-// a failed bind keeps no descriptor, a TCP client that half-closes still gets its reply.
+// a failed bind keeps no descriptor, a TCP client that half-closes still gets its reply; host-ports.ts's
+// closes are waited for by whoever asks for them.
 import { createSocket, type Socket as DgramSocket } from 'node:dgram'
 import { readdirSync } from 'node:fs'
 import { connect as tcpConnect, createServer } from 'node:net'
 import { afterEach, describe, expect, test } from 'vitest'
 import { parseCidr } from '../../src/model/cri/ipam.js'
+import { silentLogger } from '../../src/log.js'
+import { HostPorts } from '../../src/model/runtime/host-ports.js'
 import { forwardTcp, forwardUdp, HostBindError, type HostForward } from '../../src/model/runtime/host-bridge.js'
 import { HOST_NET, NodeNetwork } from '../../src/sim/net-namespaces.js'
 import { NetError, type UdpSocket } from '../../src/sim/net.js'
@@ -215,5 +218,20 @@ describe('TCP forwarding', () => {
       setTimeout(() => reject(new Error('no reply within 2 s')), 2000).unref()
     })
     expect(answer).toBe('got hello')
+  })
+})
+
+describe('closing host ports', () => {
+  test("a close asked while another is under way (StopPodSandbox after markNotReady's) resolves only once the port is free", async () => {
+    const net = new NodeNetwork({ cidr: parseCidr('10.88.0.0/16'), addressesOf: () => [], podAt: () => undefined })
+    const ports = new HostPorts({ network: net, log: silentLogger, podIp: () => undefined })
+    cleanup.push(() => ports.closeAll())
+    const port = await freePort('tcp')
+    await ports.open('pod1', '10.88.0.2', [{ protocol: 'TCP', container_port: 80, host_port: port, host_ip: '127.0.0.1' }] as never)
+    let first = false
+    void ports.close('pod1').then(() => (first = true))
+    await ports.close('pod1')
+    expect(first).toBe(true)
+    await ports.closeAll()
   })
 })
