@@ -5,13 +5,25 @@
 import { createSocket, type Socket as DgramSocket } from 'node:dgram'
 import { readdirSync } from 'node:fs'
 import { connect as tcpConnect, createServer } from 'node:net'
-import { afterEach, describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test, vi } from 'vitest'
 import { parseCidr } from '../../src/model/cri/ipam.js'
 import { silentLogger } from '../../src/log.js'
 import { HostPorts } from '../../src/model/runtime/host-ports.js'
 import { forwardTcp, forwardUdp, HostBindError, type HostForward } from '../../src/model/runtime/host-bridge.js'
 import { HOST_NET, NodeNetwork } from '../../src/sim/net-namespaces.js'
 import { NetError, type UdpSocket } from '../../src/sim/net.js'
+
+// The TCP servers host-bridge.ts makes, to give one an accept error as EMFILE would.
+const made = vi.hoisted(() => ({ servers: [] as import('node:net').Server[] }))
+vi.mock('node:net', async (importOriginal) => {
+  const net = await importOriginal<typeof import('node:net')>()
+  const createServer = ((...args: Parameters<typeof net.createServer>) => {
+    const server = net.createServer(...args)
+    made.servers.push(server)
+    return server
+  }) as typeof net.createServer
+  return { ...net, createServer, default: { ...net, createServer } }
+})
 
 const owner = { pid: 0, name: 'containerd', uid: 0 }
 const server = { pid: 9, name: 'server', uid: 0 }
@@ -234,4 +246,37 @@ describe('closing host ports', () => {
     expect(first).toBe(true)
     await ports.closeAll()
   })
+})
+
+test('an accept error on a listening host port (EMFILE) is said, and the listener goes on', async () => {
+  const net = hostNet()
+  const ac = new AbortController()
+  cleanup.push(() => ac.abort())
+  const listener = net.listen({ address: '127.0.0.1', port: 7001, owner: server, signal: ac.signal })
+  void (async () => {
+    for (let c = await listener.accept(); c !== undefined; c = await listener.accept()) c.end()
+  })()
+  const said: string[] = []
+  const port = await freePort('tcp')
+  made.servers.length = 0
+  await forward(
+    forwardTcp({ address: '127.0.0.1', port }, (signal) => net.connect({ address: '127.0.0.1', port: 7001, owner, signal }), {
+      warn: (m) => said.push(m),
+    }),
+  )
+  expect(made.servers).toHaveLength(1)
+  const emfile = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' })
+  made.servers[0]!.emit('error', emfile)
+  made.servers[0]!.emit('error', emfile)
+  expect(said).toEqual([
+    `host 127.0.0.1:${port} could not accept a TCP connection: accept EMFILE: out of file descriptors, raise the limit (ulimit -n) or close connections`,
+    `host 127.0.0.1:${port} could not accept a TCP connection: accept EMFILE: out of file descriptors, raise the limit (ulimit -n) or close connections`,
+  ])
+  const ended = await new Promise<boolean>((resolve) => {
+    const s = tcpConnect({ host: '127.0.0.1', port })
+    s.on('end', () => resolve(true))
+    s.on('error', () => resolve(false))
+    s.resume()
+  })
+  expect(ended).toBe(true)
 })

@@ -50,7 +50,11 @@ function bindError(err: unknown, proto: 'tcp' | 'udp', host: HostAddress): Error
  * when that is refused, the host's client sees its connection reset (what a DNAT to a closed port
  * gives). Rejects with a HostBindError when the address cannot be bound.
  */
-export async function forwardTcp(host: HostAddress, connect: (signal: AbortSignal) => Connection): Promise<HostForward> {
+export async function forwardTcp(
+  host: HostAddress,
+  connect: (signal: AbortSignal) => Connection,
+  options: { warn?: (message: string) => void } = {},
+): Promise<HostForward> {
   const sockets = new Set<Socket>()
   // Half-open allowed: a client that sends then shuts down its side (nc -N, shutdown(SHUT_WR)) still reads the reply.
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
@@ -61,6 +65,13 @@ export async function forwardTcp(host: HostAddress, connect: (signal: AbortSigna
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(bindError(err, 'tcp', host)))
     server.listen({ host: host.address, port: host.port, exclusive: true }, () => resolve())
+  })
+  // Once listening, an error is one accept(2) failing (EMFILE: out of descriptors): the listener
+  // goes on, so it is said, not thrown.
+  server.on('error', (err) => {
+    const code = (err as NodeJS.ErrnoException).code
+    const hint = code === 'EMFILE' || code === 'ENFILE' ? ': out of file descriptors, raise the limit (ulimit -n) or close connections' : ''
+    options.warn?.(`host ${host.address}:${host.port} could not accept a TCP connection: ${err.message}${hint}`)
   })
   return {
     host,

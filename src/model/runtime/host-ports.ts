@@ -190,7 +190,7 @@ export class HostPorts {
   #forward(proto: 'tcp' | 'udp', host: HostAddress, target: HostAddress): Promise<HostForward> {
     const net = this.node.network.view(HOST_NET)
     return proto === 'tcp'
-      ? forwardTcp(host, (signal) => net.connect({ ...target, owner: NODE, signal }))
+      ? forwardTcp(host, (signal) => net.connect({ ...target, owner: NODE, signal }), { warn: (m) => this.node.log.warn(m) })
       : forwardUdp(host, (signal) => net.bindUdp({ port: 0, owner: NODE, signal }), target, { warn: (m) => this.node.log.warn(m) })
   }
 }
