@@ -246,6 +246,23 @@ describe('closing host ports', () => {
     expect(first).toBe(true)
     await ports.closeAll()
   })
+
+  test('closeAll() waits for a mirror already closing because its simulated server closed', async () => {
+    const net = new NodeNetwork({ cidr: parseCidr('10.88.0.0/16'), addressesOf: () => [], podAt: () => undefined })
+    const ports = new HostPorts({ network: net, log: silentLogger, podIp: () => undefined })
+    cleanup.push(() => ports.closeAll())
+    const port = await freePort('tcp')
+    made.servers.length = 0
+    const ac = new AbortController()
+    cleanup.push(() => ac.abort())
+    const listener = net.view(HOST_NET).listen({ address: '127.0.0.1', port, owner: server, signal: ac.signal })
+    await vi.waitFor(() => expect(made.servers[0]?.listening).toBe(true))
+    let mirrorClosed = false
+    made.servers[0]!.once('close', () => (mirrorClosed = true))
+    listener.close()
+    await ports.closeAll()
+    expect(mirrorClosed).toBe(true)
+  })
 })
 
 test('an accept error on a listening host port (EMFILE) is said, and the listener goes on', async () => {
