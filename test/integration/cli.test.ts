@@ -228,6 +228,10 @@ describe('fake-containerd CLI: informational flags and usage errors', () => {
     [['--log-level', 'loud'], /--log-level.*"loud"/],
     [['--log-format', 'xml'], /--log-format must be "text" or "json", got "xml"/],
     [['--pod-cidr', 'banana'], /--pod-cidr: invalid pod CIDR "banana": want an IPv4 network such as 10\.88\.0\.0\/16/],
+    [
+      ['--pod-cidr', '127.0.0.0/8'],
+      /--pod-cidr: invalid pod CIDR "127\.0\.0\.0\/8": it overlaps 127\.0\.0\.0\/24, .* such as 127\.77\.0\.0\/16/,
+    ],
     [['--seed-state', 'nosuch'], /--seed-state: cannot read seed state nosuch: .*shipped scenarios: .*three-running-pods/],
     [['--sandbox-image', 'Pause:3.10'], /--sandbox-image: .*"Pause:3\.10".*invalid reference format/],
     [['--seed', 'many'], /--seed must be a whole number, got "many"/],

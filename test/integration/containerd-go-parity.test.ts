@@ -280,6 +280,16 @@ test('a resize reaches a running exec with a terminal (stty size); a stopped one
   expect([stopped.code, stopped.details]).toEqual([2, 'cannot resize a stopped container'])
 })
 
+test('a stopped exec without a terminal refuses a resize too: the shim checks the state before the console', async () => {
+  await consoleTask('plainhost', 'sleep 3600', false)
+  await ctr.tasks.Start({ container_id: 'plainhost' })
+  await ctr.tasks.Exec({ container_id: 'plainhost', exec_id: 'e2', spec: processSpec(['true']), terminal: false })
+  await ctr.tasks.Start({ container_id: 'plainhost', exec_id: 'e2' })
+  expect((await ctr.tasks.Wait({ container_id: 'plainhost', exec_id: 'e2' })).exit_status).toBe(0)
+  const stopped = await grpcError(ctr.tasks.ResizePty({ container_id: 'plainhost', exec_id: 'e2', width: 1, height: 1 }))
+  expect([stopped.code, stopped.details]).toEqual([2, 'cannot resize a stopped container'])
+})
+
 test('a process without a terminal ignores a resize, as the shim does', async () => {
   const out = await consoleTask('plain', 'stty size 2>&1; echo done', false)
   await ctr.tasks.ResizePty({ container_id: 'plain', width: 80, height: 24 })

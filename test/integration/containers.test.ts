@@ -1,6 +1,7 @@
-import { readFileSync, renameSync, existsSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { afterEach, beforeEach, describe, expect, onTestFinished, test } from 'vitest'
 import type { PodSandboxConfig } from '../../src/generated/runtime/v1/PodSandboxConfig.js'
 import { containerConfig, eventually, grpcError, harness, podConfig, runContainer, runPod, waitForState, type Harness } from '../helpers.js'
 
@@ -122,6 +123,33 @@ describe('lifecycle', () => {
     )
     expect(err.code).toBe(3)
     expect(err.details).toBe('failed to generate user string: user group "1000" is specified without user')
+  })
+})
+
+describe('mounts', () => {
+  test("a symlinked host_path is the link's target in the runtime spec's source, as containerd 2.1 writes it; the CRI status keeps it as given", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-mountlink-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    mkdirSync(join(dir, 'real'))
+    symlinkSync(join(dir, 'real'), join(dir, 'link'))
+    const missing = join(dir, 'nowhere')
+    const id = await runContainer(
+      h,
+      pod,
+      config,
+      containerConfig('linked', {
+        command: ['sleep', '3600'],
+        mounts: [
+          { container_path: '/data', host_path: join(dir, 'link') },
+          { container_path: '/other', host_path: missing },
+        ],
+      }),
+      false,
+    )
+    const mounts = (await info(id)).runtimeSpec.mounts as { destination: string; source: string }[]
+    expect(mounts.find((m) => m.destination === '/data')?.source).toBe(realpathSync(join(dir, 'real')))
+    expect(mounts.find((m) => m.destination === '/other')?.source).toBe(existsSync(missing) ? realpathSync(missing) : missing)
+    expect((await status(id)).mounts.map((m) => m.host_path)).toEqual([join(dir, 'link'), missing])
   })
 })
 

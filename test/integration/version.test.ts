@@ -57,4 +57,13 @@ describe('Version, Status, RuntimeConfig', () => {
     expect(err.code).toBe(3)
     expect(err.details).toContain('invalid pod CIDR')
   })
+
+  test("UpdateRuntimeConfig refuses a CIDR holding the host's localhost with InvalidArgument, and keeps the old one", async () => {
+    const err = await h.runtime.UpdateRuntimeConfig({ runtime_config: { network_config: { pod_cidr: '127.0.0.0/16' } } }).catch((e) => e)
+    expect(err.code).toBe(3)
+    expect(err.details).toContain('overlaps 127.0.0.0/24')
+    expect(err.details).toContain('127.77.0.0/16')
+    const verbose = await h.runtime.Status({ verbose: true })
+    expect(JSON.parse(verbose.info.config!).podCidr).not.toBe('127.0.0.0/16')
+  })
 })

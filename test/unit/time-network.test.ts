@@ -32,4 +32,16 @@ describe('pod IPs', () => {
     expect(() => parseCidr('10.0.0.0')).toThrow(/invalid pod CIDR/)
     expect(() => parseCidr('300.0.0.0/8')).toThrow(/invalid pod CIDR/)
   })
+  test.each(['127.0.0.0/8', '127.0.0.0/16', '127.0.0.0/24', '127.0.0.64/26', '127.0.0.0/12'])(
+    "refuses %s: it holds the host's localhost, and names a loopback range to use instead",
+    (text) => {
+      expect(() => parseCidr(text)).toThrow(
+        `invalid pod CIDR "${text}": it overlaps 127.0.0.0/24, the host's localhost (127.0.0.1); to reach pods on loopback addresses use a range of 127/8 away from it, such as 127.77.0.0/16`,
+      )
+    },
+  )
+  test('a loopback range away from 127.0.0.0/24 is kept', () => {
+    expect(parseCidr('127.77.0.0/16')).toEqual({ base: 127 * 2 ** 24 + 77 * 2 ** 16, bits: 16 })
+    expect(parseCidr('127.0.1.0/24')).toEqual({ base: 127 * 2 ** 24 + 256, bits: 24 })
+  })
 })

@@ -17,8 +17,20 @@ export function parseCidr(text: string): Cidr {
   }
   const address = octets.reduce((acc, o) => acc * 256 + o, 0)
   const size = 2 ** (32 - bits)
-  return { base: address - (address % size), bits }
+  const base = address - (address % size)
+  // 127.0.0.0/24 holds the host's 127.0.0.1: pods given it (or a gateway on it) lose localhost, and
+  // their addresses would be the host's own loopback ones.
+  if (base <= LOCALHOST_NET.last && base + size - 1 >= LOCALHOST_NET.first) {
+    throw invalidArgument(
+      `invalid pod CIDR ${JSON.stringify(text)}: it overlaps 127.0.0.0/24, the host's localhost (127.0.0.1); ` +
+        `to reach pods on loopback addresses use a range of 127/8 away from it, such as 127.77.0.0/16`,
+    )
+  }
+  return { base, bits }
 }
+
+/** 127.0.0.0/24 as numbers. */
+const LOCALHOST_NET = { first: 127 * 2 ** 24, last: 127 * 2 ** 24 + 255 }
 
 const toDotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
 const toNumber = (ip: string): number => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)

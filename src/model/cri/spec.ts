@@ -1,6 +1,6 @@
 // The OCI runtime spec a container gets: the image config merged with the CRI config, as
 // containerd's CRI builds it (command: entrypoint/cmd rules; env: image first, then config).
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, realpathSync, statSync } from 'node:fs'
 import type { PodSandboxConfig__Output } from '../../generated/runtime/v1/PodSandboxConfig.js'
 import type { ImageConfig, StoredContainerConfig } from '../../store/schema.js'
 import { invalidArgument, unknown } from '../errors.js'
@@ -100,6 +100,19 @@ export interface CriMountInput {
 const PROPAGATIONS = ['PROPAGATION_PRIVATE', 'PROPAGATION_HOST_TO_CONTAINER', 'PROPAGATION_BIDIRECTIONAL'] as const
 
 /**
+ * A host path with its symlinks resolved, as containerd 2.1's WithMounts writes the mount's source
+ * (internal/cri/opts/spec_linux_opts.go, osi.ResolveSymbolicLink); as given when it cannot be
+ * resolved (it does not exist on this host).
+ */
+function resolvedHostPath(path: string): string {
+  try {
+    return realpathSync(path)
+  } catch {
+    return path
+  }
+}
+
+/**
  * A container's CRI mounts as containerd 2's WithMounts makes them: rbind, the propagation
  * (rprivate, rslave, rshared), then rw, ro, or rro (read-only all the way down, the host's mounts
  * under host_path included). A recursive read-only mount must be read-only and private; the
@@ -125,7 +138,7 @@ export function criBindMounts(id: string, mounts: readonly CriMountInput[]): Oci
       }
       options.push('rro')
     } else options.push('ro')
-    return { destination: m.container_path, type: 'bind', source: m.host_path, options }
+    return { destination: m.container_path, type: 'bind', source: resolvedHostPath(m.host_path), options }
   })
 }
 

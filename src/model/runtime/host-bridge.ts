@@ -50,9 +50,14 @@ function bindError(err: unknown, proto: 'tcp' | 'udp', host: HostAddress): Error
  * when that is refused, the host's client sees its connection reset (what a DNAT to a closed port
  * gives). Rejects with a HostBindError when the address cannot be bound.
  */
-export async function forwardTcp(host: HostAddress, connect: (signal: AbortSignal) => Connection): Promise<HostForward> {
+export async function forwardTcp(
+  host: HostAddress,
+  connect: (signal: AbortSignal) => Connection,
+  options: { warn?: (message: string) => void } = {},
+): Promise<HostForward> {
   const sockets = new Set<Socket>()
-  const server: Server = createServer((socket) => {
+  // Half-open allowed: a client that sends then shuts down its side (nc -N, shutdown(SHUT_WR)) still reads the reply.
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     join(socket, connect)
@@ -60,6 +65,13 @@ export async function forwardTcp(host: HostAddress, connect: (signal: AbortSigna
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(bindError(err, 'tcp', host)))
     server.listen({ host: host.address, port: host.port, exclusive: true }, () => resolve())
+  })
+  // Once listening, an error is one accept(2) failing (EMFILE: out of descriptors): the listener
+  // goes on, so it is said, not thrown.
+  server.on('error', (err) => {
+    const code = (err as NodeJS.ErrnoException).code
+    const hint = code === 'EMFILE' || code === 'ENFILE' ? ': out of file descriptors, raise the limit (ulimit -n) or close connections' : ''
+    options.warn?.(`host ${host.address}:${host.port} could not accept a TCP connection: ${err.message}${hint}`)
   })
   return {
     host,
@@ -99,40 +111,99 @@ function join(socket: Socket, connect: (signal: AbortSignal) => Connection): voi
   })()
 }
 
+/** How long a UDP flow lives without a datagram either way (conntrack's nf_conntrack_udp_timeout, 30 s). */
+export const UDP_FLOW_TIMEOUT_MS = 30_000
+
+export interface UdpForwardOptions {
+  /** Where a dropped datagram is reported (once per forward). */
+  warn?: (message: string) => void
+  /** A flow's idle timeout (tests shorten it). */
+  flowTimeoutMs?: number
+}
+
+interface Flow {
+  readonly sim: UdpSocket
+  readonly done: AbortController
+  readonly timer: NodeJS.Timeout
+}
+
 /**
  * Binds the host's UDP `host`; each peer that sends to it gets a simulated socket of its own
  * (`open`), which sends the peer's datagrams to `target` and whose replies go back to the peer.
- * Rejects with a HostBindError when the address cannot be bound.
+ * A flow idle for UDP_FLOW_TIMEOUT_MS is forgotten and its simulated socket closed, as conntrack
+ * expires it; when no simulated socket can be had (the ephemeral ports are all taken), the datagram
+ * is dropped. Rejects with a HostBindError when the address cannot be bound.
  */
-export async function forwardUdp(host: HostAddress, open: (signal: AbortSignal) => UdpSocket, target: HostAddress): Promise<HostForward> {
+export async function forwardUdp(
+  host: HostAddress,
+  open: (signal: AbortSignal) => UdpSocket,
+  target: HostAddress,
+  options: UdpForwardOptions = {},
+): Promise<HostForward> {
+  const timeoutMs = options.flowTimeoutMs ?? UDP_FLOW_TIMEOUT_MS
   const real: DgramSocket = createSocket({ type: isIP(host.address) === 6 ? 'udp6' : 'udp4', reuseAddr: false })
-  const flows = new Map<string, UdpSocket>()
-  const closing = new AbortController()
-  await new Promise<void>((resolve, reject) => {
-    real.once('error', (err) => reject(bindError(err, 'udp', host)))
-    real.bind({ address: host.address, port: host.port, exclusive: true }, () => resolve())
-  })
+  const flows = new Map<string, Flow>()
+  let closed = false
+  let warned = false
+  try {
+    await new Promise<void>((resolve, reject) => {
+      real.once('error', (err) => reject(bindError(err, 'udp', host)))
+      real.bind({ address: host.address, port: host.port, exclusive: true }, () => resolve())
+    })
+  } catch (err) {
+    // The socket holds a descriptor from its socket(2) even though bind(2) failed.
+    real.close()
+    throw err
+  }
+  const expire = (key: string): void => {
+    const flow = flows.get(key)
+    if (!flow) return
+    flows.delete(key)
+    clearTimeout(flow.timer)
+    flow.done.abort()
+    flow.sim.close()
+  }
+  const start = (key: string, peer: { address: string; port: number }): Flow | undefined => {
+    const done = new AbortController()
+    let sim: UdpSocket
+    try {
+      sim = open(done.signal)
+    } catch (err) {
+      if (!(err instanceof NetError)) throw err
+      if (!warned) {
+        warned = true
+        options.warn?.(
+          `UDP datagrams to host ${host.address}:${host.port} are being dropped: no simulated socket could be opened for ` +
+            `${peer.address}:${peer.port} (${err.message}); ${flows.size} flows are open, each closes after ${timeoutMs / 1000} s without traffic`,
+        )
+      }
+      return undefined
+    }
+    const flow: Flow = { sim, done, timer: setTimeout(() => expire(key), timeoutMs).unref() }
+    flows.set(key, flow)
+    void (async () => {
+      for (let d = await sim.receive(); d !== undefined; d = await sim.receive()) {
+        if (closed || flows.get(key) !== flow) return
+        flow.timer.refresh()
+        real.send(d.data, peer.port, peer.address)
+      }
+    })()
+    return flow
+  }
   real.on('error', () => {})
   real.on('message', (data, peer) => {
     const key = `${peer.address}:${peer.port}`
-    let flow = flows.get(key)
-    if (!flow) {
-      const sim = open(closing.signal)
-      flows.set(key, sim)
-      flow = sim
-      void (async () => {
-        for (let d = await sim.receive(); d !== undefined; d = await sim.receive()) {
-          if (!closing.signal.aborted) real.send(d.data, peer.port, peer.address)
-        }
-      })()
-    }
-    flow.send(target, data)
+    const flow = flows.get(key) ?? start(key, peer)
+    if (!flow) return
+    flow.timer.refresh()
+    flow.sim.send(target, data)
   })
   return {
     host,
     close: () =>
       new Promise<void>((resolve) => {
-        closing.abort()
+        closed = true
+        for (const key of [...flows.keys()]) expire(key)
         real.close(() => resolve())
       }),
   }

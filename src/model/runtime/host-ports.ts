@@ -53,6 +53,10 @@ export class HostPorts {
   #mappings = new Map<string, Promise<HostForward[]>>()
   /** Mirrored simulated sockets, each closed when its socket closes. */
   #mirrors = new Set<Promise<HostForward | undefined>>()
+  /** Closes under way, by sandbox id: a close() that finds the mapping already taken waits for them. */
+  #closing = new Map<string, Promise<void>>()
+  /** Closes under way of mirrors whose simulated socket closed: closeAll() waits for them. */
+  #mirrorsClosing = new Set<Promise<void>>()
   /** The last closeAll(): a replaced state's pods reopen their ports only once the old ones are free. */
   #closedAll: Promise<void> = Promise.resolve()
 
@@ -120,18 +124,32 @@ export class HostPorts {
   /** Closes a sandbox's mappings (it stopped or is gone); resolves once the host's ports are free. */
   async close(sandboxId: string): Promise<void> {
     const pending = this.#mappings.get(sandboxId)
-    if (!pending) return
+    if (!pending) return this.#closing.get(sandboxId)
     this.#mappings.delete(sandboxId)
-    const forwards = await pending.catch(() => [])
-    await Promise.all(forwards.map((f) => f.close()))
+    const closing = (async () => {
+      const forwards = await pending.catch(() => [])
+      await Promise.all(forwards.map((f) => f.close()))
+    })()
+    const earlier = this.#closing.get(sandboxId)
+    const all = Promise.all([earlier, closing]).then(() => {})
+    this.#closing.set(sandboxId, all)
+    try {
+      await all
+    } finally {
+      if (this.#closing.get(sandboxId) === all) this.#closing.delete(sandboxId)
+    }
   }
 
   /** Closes everything this part opened on the host (server shutdown, a replaced state). */
   closeAll(): Promise<void> {
     const mirrors = [...this.#mirrors]
     this.#mirrors.clear()
-    const ids = [...this.#mappings.keys()]
-    this.#closedAll = Promise.all([...ids.map((id) => this.close(id)), ...mirrors.map(async (m) => (await m)?.close())]).then(() => {})
+    const ids = new Set([...this.#mappings.keys(), ...this.#closing.keys()])
+    this.#closedAll = Promise.all([
+      ...[...ids].map((id) => this.close(id)),
+      ...mirrors.map(async (m) => (await m)?.close()),
+      ...this.#mirrorsClosing,
+    ]).then(() => {})
     return this.#closedAll
   }
 
@@ -162,7 +180,9 @@ export class HostPorts {
     this.#mirrors.add(mirror)
     socket.onClose(() => {
       if (!this.#mirrors.delete(mirror)) return
-      void mirror.then((m) => m?.close())
+      const closing = mirror.then((m) => m?.close())
+      this.#mirrorsClosing.add(closing)
+      void closing.finally(() => this.#mirrorsClosing.delete(closing))
     })
   }
 
@@ -170,7 +190,7 @@ export class HostPorts {
   #forward(proto: 'tcp' | 'udp', host: HostAddress, target: HostAddress): Promise<HostForward> {
     const net = this.node.network.view(HOST_NET)
     return proto === 'tcp'
-      ? forwardTcp(host, (signal) => net.connect({ ...target, owner: NODE, signal }))
-      : forwardUdp(host, (signal) => net.bindUdp({ port: 0, owner: NODE, signal }), target)
+      ? forwardTcp(host, (signal) => net.connect({ ...target, owner: NODE, signal }), { warn: (m) => this.node.log.warn(m) })
+      : forwardUdp(host, (signal) => net.bindUdp({ port: 0, owner: NODE, signal }), target, { warn: (m) => this.node.log.warn(m) })
   }
 }

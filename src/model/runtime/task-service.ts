@@ -109,15 +109,16 @@ export class TaskService {
   }
 
   /**
-   * ResizePty as the runc shim answers it: a process without a terminal ignores it; a stopped
-   * exec'd one refuses; a task created but not started keeps the size (runc made its console at
-   * create), so the process starts with it.
+   * ResizePty as the runc shim answers it: a stopped exec'd process refuses, terminal or not
+   * (containerd 1.6 pkg/process/exec_state.go execStoppedState.Resize answers before the console is
+   * looked at); otherwise a process without a terminal ignores it; a task created but not started
+   * keeps the size (runc made its console at create), so the process starts with it.
    */
   resize(record: ContainerRecord, execId: string, width: number, height: number): void {
     const p = this.process(record, execId)
-    if (!p.io?.terminal) return
     const init = execId === '' || execId === record.id
     if (!init && p.status === 'stopped') throw unknown('cannot resize a stopped container')
+    if (!p.io?.terminal) return
     this.host.tasks.resize(record.id, width, height, init ? '' : execId)
   }
 
