@@ -2,6 +2,7 @@
 // Streaming's handshake, Transfer's import/export/tag over streams with window credit and progress,
 // and the Sandbox Store and Controller over CRI pods and records of their own.
 import type { ClientDuplexStream } from '@grpc/grpc-js'
+import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients, type ContainerdClients } from '../../src/client.js'
 import { decodeMessage, encodeMessage } from '../../src/proto/load.js'
@@ -200,6 +201,37 @@ describe('Transfer', () => {
       expect([err.code, err.details]).toEqual([2, details])
     }
   })
+
+  test('a layout naming one child from many parents is walked once per blob; indexes nested past the bound are InvalidArgument', async () => {
+    const layout = (levels: number): Buffer => {
+      const files = ociLayout('docker.io/library/nest:1', tarball([{ name: 'f', data: 'x' }]), {})
+      const index = JSON.parse(String(files[1]!.data)) as { manifests: Record<string, unknown>[] }
+      let child = index.manifests[0]!
+      // Each level's index names the level below twice: 2^levels paths to the manifest, levels + 1 blobs.
+      for (let i = 0; i < levels; i++) {
+        const blob = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [child, { ...child, annotations: { n: String(i) } }] }))
+        const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`
+        files.push({ name: `blobs/sha256/${digest.slice(7)}`, data: blob })
+        child = { mediaType: 'application/vnd.oci.image.index.v1+json', digest, size: blob.length }
+      }
+      index.manifests = [{ ...child, annotations: { 'io.containerd.image.name': 'docker.io/library/nest:1' } }]
+      files[1] = { name: 'index.json', data: Buffer.from(JSON.stringify(index)) }
+      return tarball(files)
+    }
+    const importing = async (bytes: Buffer): Promise<unknown> => {
+      const input = await openStream('import-nest')
+      const done = ctr.transfer.Transfer({
+        source: any(`${T}ImageImportStream`, { stream: 'import-nest' }),
+        destination: any(`${T}ImageStore`, { extra_references: [{ name: 'import-nest', is_prefix: true, allow_overwrite: true }] }),
+      })
+      await sendBytes(input, bytes)
+      return done
+    }
+    await importing(layout(30))
+    expect((await ctr.images.List({ filters: [] })).images.map((i) => i.name)).toEqual(['docker.io/library/nest:1'])
+    const deep = await grpcError(importing(layout(40)) as Promise<never>)
+    expect([deep.code, deep.details]).toEqual([3, 'image indexes are nested more than 32 levels deep: invalid argument'])
+  }, 20_000)
 
   test('a stream that is not open is NotFound; a registry is Unimplemented; an unknown type is NotFound', async () => {
     const noStream = await grpcError(

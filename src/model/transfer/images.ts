@@ -82,6 +82,12 @@ function matches(want: PlatformSpec, have: Platform): boolean {
   return !want.variant || !have.variant || want.variant === have.variant
 }
 
+/** How deep indexes may nest under an image (containerd has no bound; real images nest one or two levels). */
+export const MAX_WALK_DEPTH = 32
+
+const tooDeep = (): RuntimeError =>
+  new RuntimeError('InvalidArgument', `image indexes are nested more than ${MAX_WALK_DEPTH} levels deep: invalid argument`)
+
 export class ImageTransfer {
   constructor(private readonly host: TransferHost) {}
 
@@ -103,7 +109,12 @@ export class ImageTransfer {
     const unpackPlatforms = store.unpacks.filter((u) => (SNAPSHOTTERS as readonly string[]).includes(u.snapshotter || 'overlayfs'))
     const manifests: Descriptor[] = []
     // Walk from the index: each parent is labelled with its (platform-filtered) children for the collector.
-    const walk = (desc: Descriptor): void => {
+    // Each blob is walked once (a layout may name one child from many parents), and nesting is bounded.
+    const walked = new Set<string>()
+    const walk = (desc: Descriptor, depth: number): void => {
+      if (walked.has(desc.digest)) return
+      walked.add(desc.digest)
+      if (depth > MAX_WALK_DEPTH) throw tooDeep()
       let children = this.#children(namespace, desc)
       if (desc.digest === index.digest) {
         for (const m of children) descriptors.push({ ...m, annotations: { ...m.annotations, [REF_SOURCE]: 'annotation' } })
@@ -111,9 +122,9 @@ export class ImageTransfer {
       if (filter.length > 0) children = children.filter((c) => !c.platform || filter.some((p) => matches(p, c.platform as Platform)))
       if (isManifest(desc.mediaType)) manifests.push(desc)
       if (children.length > 0) this.#labelChildren(namespace, desc, children)
-      for (const c of children) walk(c)
+      for (const c of children) walk(c, depth + 1)
     }
-    walk(index)
+    walk(index, 0)
     for (const u of unpackPlatforms) {
       const platform = u.platform ?? DEFAULT_PLATFORM
       for (const m of manifests) await this.#unpack(namespace, m, platform, u.snapshotter || 'overlayfs', lease)
@@ -136,9 +147,12 @@ export class ImageTransfer {
     const images = this.#lookup(namespace, source)
     const platforms = spec.platforms.length > 0 ? spec.platforms : [DEFAULT_PLATFORM]
     const blobs = new Set<string>()
-    const add = (desc: Descriptor): void => {
+    // Each blob is walked once (many parents may name it), and nesting is bounded.
+    const add = (desc: Descriptor, depth = 1): void => {
+      if (blobs.has(desc.digest)) return
+      if (depth > MAX_WALK_DEPTH) throw tooDeep()
       blobs.add(desc.digest)
-      for (const c of this.#children(namespace, desc)) add(c)
+      for (const c of this.#children(namespace, desc)) add(c, depth + 1)
     }
     const manifests: Descriptor[] = []
     const docker = new Map<string, string[]>()
