@@ -66,20 +66,53 @@ function imageStoreOf(v: Obj): ImageStoreSpec {
   }
 }
 
+/**
+ * The most bytes one import may send. The archive is held whole while it is read into the content store
+ * (about three times its size at the peak), so the bound keeps one client from taking the server's memory.
+ */
+export const importLimits = { maxBytes: 512 * 1024 * 1024 }
+
+const mib = (n: number): string => (n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`)
+
+/** The stream's next message, or Canceled when the Transfer call is cancelled first. */
+async function recvOrCancel(stream: Stream, signal: AbortSignal): Promise<AnyMessage | undefined> {
+  const cancelled = (): RuntimeError => new RuntimeError('Canceled', 'the transfer was cancelled by the client: context canceled')
+  if (signal.aborted) throw cancelled()
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(cancelled())
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([stream.recv(), aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort!)
+  }
+}
+
 /** Reads a byte stream to its end, granting the sender credit as containerd's ReceiveStream does. */
-async function receiveAll(stream: Stream): Promise<Buffer> {
+async function receiveAll(stream: Stream, signal: AbortSignal): Promise<Buffer> {
   const chunks: Buffer[] = []
+  let total = 0
   let window = 0
+  const limit = importLimits.maxBytes
   try {
     for (;;) {
       if (window < WINDOW) {
         stream.send(anyOf(WINDOW_UPDATE, { update: WINDOW }))
         window += WINDOW
       }
-      const m = await stream.recv()
+      const m = await recvOrCancel(stream, signal)
       if (!m) break
       if (anyType(m) !== DATA) continue
       const data = Buffer.from(decodeMessage(DATA, m.value).data as Uint8Array)
+      total += data.length
+      if (total > limit) {
+        throw new RuntimeError(
+          'ResourceExhausted',
+          `the import stream sent more than ${mib(limit)}, the largest archive fake-containerd imports in one transfer: resource exhausted`,
+        )
+      }
       chunks.push(data)
       window -= data.length
     }
@@ -90,13 +123,13 @@ async function receiveAll(stream: Stream): Promise<Buffer> {
 }
 
 /** Sends bytes as the receiver's credit allows (containerd's SendStream), then ends the stream. */
-async function sendAll(stream: Stream, bytes: Buffer): Promise<void> {
+async function sendAll(stream: Stream, bytes: Buffer, signal: AbortSignal): Promise<void> {
   let credit = 0
   let offset = 0
   try {
     while (offset < bytes.length) {
       while (credit <= 0) {
-        const m = await stream.recv()
+        const m = await recvOrCancel(stream, signal)
         if (!m) throw new RuntimeError('Unknown', 'the export stream closed before the archive was sent: unknown')
         if (anyType(m) === WINDOW_UPDATE) credit += Number(decodeMessage(WINDOW_UPDATE, m.value).update)
       }
@@ -118,6 +151,7 @@ export function transferService(node: Node): Implementation<TransferHandlers> {
       const namespace = namespaceOf(ctx)
       const progressId = req.options?.progress_stream ?? ''
       const progressStream = progressId ? streams.get(namespace, progressId) : undefined
+      progressStream?.claim()
       const progress = (p: ProgressEvent): void => {
         if (!progressStream || progressStream.closed) return
         const desc = p.desc
@@ -136,12 +170,15 @@ export function transferService(node: Node): Implementation<TransferHandlers> {
           )
         }
         if (src.type === IMPORT_STREAM && dst.type === IMAGE_STORE) {
-          const archive = await receiveAll(streams.get(namespace, String(src.value.stream ?? '')))
+          const input = streams.get(namespace, String(src.value.stream ?? ''))
+          input.claim()
+          const archive = await receiveAll(input, ctx.signal)
           await transfer.import(namespace, archive, imageStoreOf(dst.value), leaseOf(ctx), progress)
           return {}
         }
         if (src.type === IMAGE_STORE && dst.type === EXPORT_STREAM) {
           const out = streams.get(namespace, String(dst.value.stream ?? ''))
+          out.claim()
           const spec: ExportSpec = {
             platforms: platformsOf(dst.value.platforms),
             allPlatforms: dst.value.all_platforms === true,
@@ -154,7 +191,7 @@ export function transferService(node: Node): Implementation<TransferHandlers> {
             out.close()
             throw err
           }
-          await sendAll(out, bytes)
+          await sendAll(out, bytes, ctx.signal)
           return {}
         }
         if (src.type === IMAGE_STORE && dst.type === IMAGE_STORE) {

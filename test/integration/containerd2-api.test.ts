@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients, type ContainerdClients } from '../../src/client.js'
 import { decodeMessage, encodeMessage } from '../../src/proto/load.js'
+import { importLimits } from '../../src/containerd/transfer.js'
 import { tarball } from '../containerd.js'
 import { ociLayout } from '../oci-layout.mjs'
 import { eventually, grpcError, harness, podConfig, runPod, type Harness } from '../helpers.js'
@@ -232,6 +233,57 @@ describe('Transfer', () => {
     const deep = await grpcError(importing(layout(40)) as Promise<never>)
     expect([deep.code, deep.details]).toEqual([3, 'image indexes are nested more than 32 levels deep: invalid argument'])
   }, 20_000)
+
+  test('an import past the byte bound is ResourceExhausted, naming the bound; nothing is imported', async () => {
+    const saved = importLimits.maxBytes
+    importLimits.maxBytes = 64 * 1024
+    try {
+      const input = await openStream('import-big')
+      const done = grpcError(
+        ctr.transfer.Transfer({
+          source: any(`${T}ImageImportStream`, { stream: 'import-big' }),
+          destination: any(`${T}ImageStore`, { name: 'docker.io/library/big:1' }),
+        }),
+      )
+      // The server grants 64 KiB, then 64 KiB more once it has read them: the client never gets past the bound.
+      void sendBytes(input, Buffer.alloc(1024 * 1024)).catch(() => {})
+      const err = await done
+      expect([err.code, err.details]).toEqual([
+        8,
+        'the import stream sent more than 65536 bytes, the largest archive fake-containerd imports in one transfer: resource exhausted',
+      ])
+      expect((await ctr.images.List({ filters: [] })).images).toEqual([])
+    } finally {
+      importLimits.maxBytes = saved
+    }
+  })
+
+  test('an upload cancelled midway is not imported (Canceled); a second transfer naming a stream in use is FailedPrecondition', async () => {
+    const input = await openStream('import-cut')
+    const done = grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}ImageImportStream`, { stream: 'import-cut' }),
+        destination: any(`${T}ImageStore`, { name: 'docker.io/library/cut:1' }),
+      }),
+    )
+    const second = await grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}ImageImportStream`, { stream: 'import-cut' }),
+        destination: any(`${T}ImageStore`, { name: 'docker.io/library/cut:2' }),
+      }),
+    )
+    expect([second.code, second.details]).toEqual([9, 'stream "import-cut" is already used by another transfer: failed precondition'])
+    // A whole archive's first half, then the client cancels its stream instead of closing it.
+    const bytes = archive('docker.io/library/cut:1')
+    const update = await input.next()
+    expect(update?.type_url).toBe(`${T}WindowUpdate`)
+    input.call.write(any(`${T}Data`, { data: bytes.subarray(0, 1024) }))
+    await new Promise((r) => setTimeout(r, 50))
+    input.call.cancel()
+    const err = await done
+    expect([err.code, err.details]).toEqual([1, 'stream "import-cut" was cancelled by the client before it ended: canceled'])
+    expect((await ctr.images.List({ filters: [] })).images).toEqual([])
+  })
 
   test('a stream that is not open is NotFound; a registry is Unimplemented; an unknown type is NotFound', async () => {
     const noStream = await grpcError(
