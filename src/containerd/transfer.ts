@@ -74,6 +74,18 @@ export const importLimits = { maxBytes: 512 * 1024 * 1024 }
 
 const mib = (n: number): string => (n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`)
 
+/** A Data or WindowUpdate a client sent on a stream, decoded; one that does not decode is InvalidArgument. */
+function decodeStreamed(type: string, m: AnyMessage, what: 'import' | 'export'): Record<string, unknown> {
+  try {
+    return decodeMessage(type, m.value)
+  } catch (err) {
+    throw new RuntimeError(
+      'InvalidArgument',
+      `the ${what} stream sent a ${type.slice(T.length)} that does not decode: ${(err as Error).message}: invalid argument`,
+    )
+  }
+}
+
 /** The stream's next message, or Canceled when the Transfer call is cancelled first. */
 async function recvOrCancel(stream: Stream, signal: AbortSignal): Promise<AnyMessage | undefined> {
   const cancelled = (): RuntimeError => new RuntimeError('Canceled', 'the transfer was cancelled by the client: context canceled')
@@ -105,7 +117,7 @@ async function receiveAll(stream: Stream, signal: AbortSignal): Promise<Buffer> 
       const m = await recvOrCancel(stream, signal)
       if (!m) break
       if (anyType(m) !== DATA) continue
-      const data = Buffer.from(decodeMessage(DATA, m.value).data as Uint8Array)
+      const data = Buffer.from(decodeStreamed(DATA, m, 'import').data as Uint8Array)
       total += data.length
       if (total > limit) {
         throw new RuntimeError(
@@ -131,7 +143,7 @@ async function sendAll(stream: Stream, bytes: Buffer, signal: AbortSignal): Prom
       while (credit <= 0) {
         const m = await recvOrCancel(stream, signal)
         if (!m) throw new RuntimeError('Unknown', 'the export stream closed before the archive was sent: unknown')
-        if (anyType(m) === WINDOW_UPDATE) credit += Number(decodeMessage(WINDOW_UPDATE, m.value).update)
+        if (anyType(m) === WINDOW_UPDATE) credit += Number(decodeStreamed(WINDOW_UPDATE, m, 'export').update)
       }
       const n = Math.min(MAX_DATA, credit, bytes.length - offset)
       stream.send(anyOf(DATA, { data: bytes.subarray(offset, offset + n) }))

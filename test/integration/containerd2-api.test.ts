@@ -285,6 +285,80 @@ describe('Transfer', () => {
     expect((await ctr.images.List({ filters: [] })).images).toEqual([])
   })
 
+  test('malformed archive JSON and undecodable stream messages are answered in words, never INTERNAL', async () => {
+    const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
+    const blob = (b: Buffer): { name: string; data: Buffer } => ({ name: `blobs/sha256/${sha(b).slice(7)}`, data: b })
+    const layout = (index: unknown, ...blobs: Buffer[]): Buffer =>
+      tarball([
+        { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
+        { name: 'index.json', data: JSON.stringify(index) },
+        ...blobs.map(blob),
+      ])
+    const manifestOf = (b: Buffer, mediaType = 'application/vnd.oci.image.manifest.v1+json'): Record<string, unknown> => ({
+      mediaType,
+      digest: sha(b),
+      size: b.length,
+      annotations: { 'io.containerd.image.name': 'docker.io/library/bad:1' },
+    })
+    const notJson = Buffer.from('not json')
+    const noConfig = Buffer.from(JSON.stringify({ schemaVersion: 2, layers: [] }))
+    const goEntry = 'struct { Config string; RepoTags []string; Layers []string }'
+    const cases: [Buffer, number, string][] = [
+      [
+        tarball([{ name: 'manifest.json', data: '{}' }]),
+        2,
+        `untar manifest "manifest.json": json: cannot unmarshal object into Go value of type []${goEntry}`,
+      ],
+      [
+        tarball([{ name: 'manifest.json', data: '[1]' }]),
+        2,
+        `untar manifest "manifest.json": json: cannot unmarshal number into Go value of type ${goEntry}`,
+      ],
+      [tarball([{ name: 'manifest.json', data: '[null]' }]), 2, 'image config "" not found'],
+      [
+        tarball([{ name: 'manifest.json', data: '[{"Config":"c.json","Layers":"l"}]' }]),
+        2,
+        'untar manifest "manifest.json": json: cannot unmarshal string into Go struct field .Layers of type []string',
+      ],
+      [layout({ schemaVersion: 2, manifests: [manifestOf(notJson)] }, notJson), 2, `blob ${sha(notJson)} is not JSON: `],
+      [
+        layout({ schemaVersion: 2, manifests: {} }),
+        2,
+        'json: cannot unmarshal object into Go struct field Index.manifests of type []v1.Descriptor',
+      ],
+      [
+        layout({ schemaVersion: 2, manifests: [manifestOf(noConfig)] }, noConfig),
+        3,
+        `manifest ${sha(noConfig)} names no config: invalid argument`,
+      ],
+    ]
+    for (const [bytes, code, details] of cases) {
+      const input = await openStream('import-json')
+      const done = grpcError(
+        ctr.transfer.Transfer({
+          source: any(`${T}ImageImportStream`, { stream: 'import-json' }),
+          destination: any(`${T}ImageStore`, { extra_references: [{ name: 'import-json', is_prefix: true, allow_overwrite: true }] }),
+        }),
+      )
+      await sendBytes(input, bytes)
+      const err = await done
+      expect([err.code, err.details.startsWith(details) ? details : err.details]).toEqual([code, details])
+    }
+    // A Data message whose bytes are not a Data.
+    const input = await openStream('import-undecodable')
+    const done = grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}ImageImportStream`, { stream: 'import-undecodable' }),
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
+    )
+    await input.next()
+    input.call.write({ type_url: `${T}Data`, value: Buffer.from([0x0a, 0x05, 0x01]) })
+    const err = await done
+    expect(err.code).toBe(3)
+    expect(err.details).toMatch(/^the import stream sent a Data that does not decode: .*: invalid argument$/)
+  })
+
   test('a stream that is not open is NotFound; a registry is Unimplemented; an unknown type is NotFound', async () => {
     const noStream = await grpcError(
       ctr.transfer.Transfer({

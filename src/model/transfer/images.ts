@@ -244,13 +244,13 @@ export class ImageTransfer {
   /** A descriptor's children (images.Children): an index's manifests, a manifest's config and layers. */
   #children(namespace: string, desc: Descriptor): Descriptor[] {
     if (!isIndex(desc.mediaType) && !isManifest(desc.mediaType)) return []
-    const blob = JSON.parse(this.host.content.read(namespace, desc.digest, 0, 0).toString('utf8')) as {
-      manifests?: Descriptor[]
-      config?: Descriptor
-      layers?: Descriptor[]
+    const kind = isIndex(desc.mediaType) ? 'Index' : 'Manifest'
+    const blob = parseBlob(this.host.content.read(namespace, desc.digest, 0, 0), desc.digest)
+    if (kind === 'Index') return descriptors(blob.manifests, 'Index.manifests')
+    if (blob.config === undefined || blob.config === null) {
+      throw new RuntimeError('InvalidArgument', `manifest ${desc.digest} names no config: invalid argument`)
     }
-    if (isIndex(desc.mediaType)) return blob.manifests ?? []
-    return [...(blob.config ? [blob.config] : []), ...(blob.layers ?? [])]
+    return [descriptorOf(blob.config, 'Manifest.config'), ...descriptors(blob.layers, 'Manifest.layers')]
   }
 
   /** images.SetChildrenMappedLabels: the gc references from a parent blob to its children. */
@@ -278,7 +278,8 @@ export class ImageTransfer {
     lease: string | undefined,
   ): Promise<void> {
     const { content, snapshots } = this.host
-    const m = JSON.parse(content.read(namespace, manifest.digest, 0, 0).toString('utf8')) as { config: Descriptor; layers?: Descriptor[] }
+    const [configDesc, ...layerDescs] = this.#children(namespace, manifest)
+    const m = { config: configDesc as Descriptor, layers: layerDescs }
     const config = content.read(namespace, m.config.digest, 0, 0)
     const own = manifest.platform ?? configPlatform(config)
     if (own && !matches(platform, own)) return
@@ -317,6 +318,65 @@ export class ImageTransfer {
       const label = `containerd.io/gc.ref.snapshot.${snapshotter}`
       content.update(namespace, m.config.digest, { [label]: parent }, [`labels.${label}`])
     }
+  }
+}
+
+/** An index or manifest blob as JSON: an object, else an error naming the blob. */
+function parseBlob(data: Buffer, digest: string): Record<string, unknown> {
+  let v: unknown
+  try {
+    v = JSON.parse(data.toString('utf8'))
+  } catch (err) {
+    throw new RuntimeError('Unknown', `blob ${digest} is not JSON: ${(err as Error).message}`)
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new RuntimeError(
+      'Unknown',
+      `blob ${digest}: json: cannot unmarshal ${Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v} into an index or manifest object`,
+    )
+  }
+  return v as Record<string, unknown>
+}
+
+const goKind = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v
+
+/** A JSON list of descriptors (null or absent is none), as Go's json.Unmarshal takes it into []v1.Descriptor. */
+function descriptors(v: unknown, field: string): Descriptor[] {
+  if (v === undefined || v === null) return []
+  if (!Array.isArray(v))
+    throw new RuntimeError('Unknown', `json: cannot unmarshal ${goKind(v)} into Go struct field ${field} of type []v1.Descriptor`)
+  return v.map((d) => descriptorOf(d, field))
+}
+
+/** One descriptor: an object with a string mediaType and digest and a numeric size. */
+function descriptorOf(v: unknown, field: string): Descriptor {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new RuntimeError('Unknown', `json: cannot unmarshal ${goKind(v)} into Go struct field ${field} of type v1.Descriptor`)
+  }
+  const d = v as Record<string, unknown>
+  for (const [key, type] of [
+    ['mediaType', 'string'],
+    ['digest', 'string'],
+    ['size', 'number'],
+  ] as const) {
+    if (d[key] !== undefined && typeof d[key] !== type) {
+      throw new RuntimeError(
+        'Unknown',
+        `json: cannot unmarshal ${goKind(d[key])} into Go struct field ${field}.${key} of type ${type === 'number' ? 'int64' : 'string'}`,
+      )
+    }
+  }
+  if (typeof d.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(d.digest)) {
+    throw new RuntimeError(
+      'InvalidArgument',
+      `${field} names a descriptor without a valid digest (${JSON.stringify(d.digest ?? '')}): invalid argument`,
+    )
+  }
+  return {
+    ...(d as unknown as Descriptor),
+    mediaType: (d.mediaType as string | undefined) ?? '',
+    size: (d.size as number | undefined) ?? 0,
   }
 }
 
