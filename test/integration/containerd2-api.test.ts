@@ -359,6 +359,37 @@ describe('Transfer', () => {
     expect(err.details).toMatch(/^the import stream sent a Data that does not decode: .*: invalid argument$/)
   })
 
+  test('an import without a lease holds its blobs under a lease of its own (24h expiry) until it ends, then deletes it', async () => {
+    const input = await openStream('import-lease')
+    const done = ctr.transfer.Transfer({
+      source: any(`${T}ImageImportStream`, { stream: 'import-lease' }),
+      destination: any(`${T}ImageStore`, { name: 'docker.io/library/leased:1' }),
+    })
+    // The transfer has begun once it grants credit.
+    const first = await input.next()
+    expect(first?.type_url).toBe(`${T}WindowUpdate`)
+    const during = (await ctr.leases.List({ filters: [] })).leases
+    expect(during).toHaveLength(1)
+    const expire = Date.parse(during[0]!.labels['containerd.io/gc.expire']!)
+    expect(Math.abs(expire - (Date.now() + 24 * 3600 * 1000))).toBeLessThan(60_000)
+    // sendBytes waits for credit: give back the grant already read.
+    input.call.write(any(`${T}Data`, { data: Buffer.alloc(0) }))
+    const bytes = archive('docker.io/library/leased:1')
+    let sent = 0
+    let credit = 64 * 1024
+    while (sent < bytes.length) {
+      const n = Math.min(32 * 1024, credit, bytes.length - sent)
+      input.call.write(any(`${T}Data`, { data: bytes.subarray(sent, sent + n) }))
+      sent += n
+      credit -= n
+      if (credit <= 0) credit += Number(decodeMessage(`${T}WindowUpdate`, (await input.next())!.value).update)
+    }
+    input.call.end()
+    await done
+    expect((await ctr.leases.List({ filters: [] })).leases).toEqual([])
+    expect((await ctr.images.List({ filters: [] })).images.map((i) => i.name)).toEqual(['docker.io/library/leased:1'])
+  })
+
   test('a stream that is not open is NotFound; a registry is Unimplemented; an unknown type is NotFound', async () => {
     const noStream = await grpcError(
       ctr.transfer.Transfer({
