@@ -176,26 +176,48 @@ export class SandboxRecords {
     for (const w of own.exits.splice(0)) w()
   }
 
-  /** Wait: until the sandbox has exited (or the call is cancelled). */
+  /** Wait: until the sandbox has exited (or the call is cancelled). One abort listener, removed at the end. */
   async wait(namespace: string, id: string, signal: AbortSignal): Promise<SandboxStatus> {
     const pod = this.#cri(namespace, id)
-    if (pod) {
-      while (this.status(namespace, id).ready) {
-        await new Promise<void>((resolve, reject) => {
-          const t = setTimeout(resolve, 50)
-          signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true })
-        })
+    const own = pod ? undefined : this.#ownOf(namespace, id)
+    if (signal.aborted) throw signal.reason
+    let onAbort: () => void = () => {}
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    aborted.catch(() => {})
+    try {
+      if (pod) {
+        // A CRI pod's exit has no waiter list: look every 50 ms.
+        while (this.status(namespace, id).ready) {
+          let timer: NodeJS.Timeout | undefined
+          try {
+            await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, 50))), aborted])
+          } finally {
+            clearTimeout(timer)
+          }
+        }
+      } else if (own?.ready) {
+        let exited: () => void = () => {}
+        const done = new Promise<void>((resolve) => (exited = resolve))
+        own.exits.push(exited)
+        try {
+          await Promise.race([done, aborted])
+        } finally {
+          const i = own.exits.indexOf(exited)
+          if (i >= 0) own.exits.splice(i, 1)
+        }
       }
       return this.status(namespace, id)
+    } finally {
+      signal.removeEventListener('abort', onAbort)
     }
-    const own = this.#ownOf(namespace, id)
-    if (own.ready) {
-      await new Promise<void>((resolve, reject) => {
-        own.exits.push(resolve)
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
-      })
-    }
-    return this.status(namespace, id)
+  }
+
+  /** How many Wait calls are waiting on a Store sandbox's exit. */
+  waiters(namespace: string, id: string): number {
+    return this.#own.get(`${namespace}\0${id}`)?.exits.length ?? 0
   }
 
   /** Shutdown: a CRI pod is removed as RemovePodSandbox would; a Store record's sandbox is stopped. */
