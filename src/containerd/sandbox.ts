@@ -11,6 +11,7 @@ import type { Implementation } from '../rpc/adapter.js'
 import type { StoredAny } from '../store/schema.js'
 import { namespaceOf } from './context.js'
 import { fromTimestamp, timestamp } from './convert.js'
+import { mapField, parseFilters, type Adaptor } from './filters.js'
 import { taskMetric } from './tasks.js'
 
 type WireAny = { type_url: string; value: Buffer }
@@ -44,6 +45,22 @@ function info(m: Sandbox__Output | null): SandboxInfo {
   }
 }
 
+/**
+ * The fields a sandbox filter can name, as containerd v2.1.0's adaptSandbox has them: id and labels.<key>
+ * (sandboxer and runtime.name are not among them there, so a filter on them matches nothing).
+ */
+function adaptor(s: SandboxInfo): Adaptor {
+  return (path) => {
+    switch (path[0]) {
+      case 'id':
+        return s.id
+      case 'labels':
+        return mapField(path.slice(1), s.labels)
+    }
+    return undefined
+  }
+}
+
 export function sandboxStoreService(node: Node): Implementation<StoreHandlers> {
   const records = node.sandboxRecords
   return {
@@ -53,7 +70,15 @@ export function sandboxStoreService(node: Node): Implementation<StoreHandlers> {
       records.delete(namespaceOf(ctx), req.sandbox_id)
       return {}
     },
-    List: (_req, ctx) => ({ list: records.list(namespaceOf(ctx)).map(message) }),
+    List: (req, ctx) => {
+      const match = parseFilters(req.filters)
+      return {
+        list: records
+          .list(namespaceOf(ctx))
+          .filter((s) => match(adaptor(s)))
+          .map(message),
+      }
+    },
     Get: (req, ctx) => ({ sandbox: message(records.get(namespaceOf(ctx), req.sandbox_id)) }),
   }
 }

@@ -486,6 +486,28 @@ describe('Sandbox Store and Controller', () => {
     expect((await grpcError(ctr.sandboxStore.Delete({ sandbox_id: 'own' }))).details).toBe('no sandbox buckets: not found')
   })
 
+  test('Store List takes containerd filters: id and labels.<key> (adaptSandbox); a bad filter is InvalidArgument', async () => {
+    for (const [id, labels] of [
+      ['one', { team: 'a' }],
+      ['two', { team: 'b', 'x.y': 'z' }],
+      ['three', {}],
+    ] as const) {
+      await ctr.sandboxStore.Create({ sandbox: { sandbox_id: id, runtime: { name: 'io.containerd.runc.v2' }, labels, sandboxer: 'shim' } })
+    }
+    const ids = async (filters: string[]) => (await ctr.sandboxStore.List({ filters })).list.map((s) => s.sandbox_id).sort()
+    expect(await ids([])).toEqual(['one', 'three', 'two'])
+    expect(await ids(['id==two'])).toEqual(['two'])
+    expect(await ids(['labels.team==a', 'id==three'])).toEqual(['one', 'three'])
+    expect(await ids(['labels.team'])).toEqual(['one', 'two'])
+    expect(await ids(['labels."x.y"==z'])).toEqual(['two'])
+    expect(await ids(['id~=^t'])).toEqual(['three', 'two'])
+    // v2.1.0's adaptor has no sandboxer or runtime field: such a filter matches nothing.
+    expect(await ids(['sandboxer==shim'])).toEqual([])
+    const bad = await grpcError(ctr.sandboxStore.List({ filters: ['id=='] }))
+    expect(bad.code).toBe(3)
+    expect(bad.details).toMatch(/: invalid argument$/)
+  })
+
   test('sandbox events: /sandboxes/create, /sandboxes/start, /sandboxes/exit', async () => {
     const topics: string[] = []
     const sub = ctr.events.Subscribe({ filters: ['topic~="/sandboxes/"'] })
