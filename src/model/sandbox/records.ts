@@ -53,6 +53,8 @@ interface OwnSandbox {
 
 export class SandboxRecords {
   readonly #own = new Map<string, OwnSandbox>()
+  /** The namespaces whose sandbox bucket exists (it outlives its last sandbox, as in containerd's bolt store). */
+  readonly #buckets = new Set<string>()
 
   constructor(private readonly host: SandboxHost) {}
 
@@ -80,6 +82,7 @@ export class SandboxRecords {
     const now = nowString()
     const stored = { ...info, createdAt: now, updatedAt: now }
     this.#own.set(`${namespace}\0${info.id}`, { info: stored, pid: 0, ready: false, exits: [] })
+    this.#buckets.add(namespace)
     this.host.emit(namespace, '/sandboxes/create', 'containerd.events.SandboxCreate', { sandbox_id: info.id })
     return stored
   }
@@ -244,9 +247,15 @@ export class SandboxRecords {
     throw notFound(`bucket ${JSON.stringify(id)} not found: not found`)
   }
 
-  /** Whether the namespace has a sandbox bucket (any sandbox, CRI pods included). */
+  /**
+   * Whether the namespace has a sandbox bucket: containerd makes it with the first sandbox (CRI pods included)
+   * and keeps it when the last one is deleted, so "no sandbox buckets" is only for a namespace never used.
+   */
   #anyIn(namespace: string): boolean {
-    return this.list(namespace).length > 0
+    if (this.#buckets.has(namespace)) return true
+    if (this.list(namespace).length === 0) return false
+    this.#buckets.add(namespace)
+    return true
   }
 }
 
