@@ -92,12 +92,18 @@ export function sandboxControllerService(node: Node): Implementation<ControllerH
   }
   const exited = (s: SandboxStatus) => ({ exit_status: s.exitStatus ?? 0, exited_at: timestamp(s.exitedAt) })
   return {
+    // The controller service publishes the sandbox events (plugins/services/sandbox/controller_service.go):
+    // create on Create, start on Start, exit when a Wait returns. containerd v2.1.0 itself published
+    // "sandboxes/create" etc. without the leading '/' (a bug fixed upstream later); the fake follows the fix.
     Create: (req, ctx) => {
-      records.get(namespaceOf(ctx), target(req))
+      const namespace = namespaceOf(ctx)
+      records.get(namespace, target(req))
+      node.emit(namespace, '/sandboxes/create', 'containerd.events.SandboxCreate', { sandbox_id: req.sandbox_id })
       return { sandbox_id: req.sandbox_id }
     },
     Start: (req, ctx) => {
       const s = records.start(namespaceOf(ctx), target(req))
+      node.emit(namespaceOf(ctx), '/sandboxes/start', 'containerd.events.SandboxStart', { sandbox_id: s.id })
       const labels = records.get(namespaceOf(ctx), s.id).labels
       return { sandbox_id: s.id, pid: s.pid, created_at: timestamp(s.createdAt), labels, address: '', version: 0 }
     },
@@ -109,7 +115,12 @@ export function sandboxControllerService(node: Node): Implementation<ControllerH
       await records.stop(namespaceOf(ctx), target(req))
       return {}
     },
-    Wait: async (req, ctx) => exited(await records.wait(namespaceOf(ctx), target(req), ctx.signal)),
+    Wait: async (req, ctx) => {
+      const namespace = namespaceOf(ctx)
+      const s = await records.wait(namespace, target(req), ctx.signal)
+      node.emit(namespace, '/sandboxes/exit', 'containerd.events.SandboxExit', { sandbox_id: req.sandbox_id, ...exited(s) })
+      return exited(s)
+    },
     Status: (req, ctx) => {
       const s = records.status(namespaceOf(ctx), target(req))
       return {

@@ -511,16 +511,23 @@ describe('Sandbox Store and Controller', () => {
     expect(bad.details).toMatch(/: invalid argument$/)
   })
 
-  test('sandbox events: /sandboxes/create, /sandboxes/start, /sandboxes/exit', async () => {
+  test('sandbox events come from the controller: /sandboxes/create on Create, /sandboxes/start on Start, /sandboxes/exit when Wait returns', async () => {
     const topics: string[] = []
     const sub = ctr.events.Subscribe({ filters: ['topic~="/sandboxes/"'] })
     sub.on('data', (e: { topic: string }) => topics.push(e.topic))
     sub.on('error', () => {})
     await new Promise((r) => setTimeout(r, 100))
+    // The Store alone publishes nothing.
+    await ctr.sandboxStore.Create({ sandbox: { sandbox_id: 'quiet', runtime: { name: 'io.containerd.runc.v2' } } })
     await ctr.sandboxStore.Create({ sandbox: { sandbox_id: 'ev', runtime: { name: 'io.containerd.runc.v2' } } })
-    await ctr.sandboxController.Start({ sandbox_id: 'ev', sandboxer: 'shim' })
-    await ctr.sandboxController.Stop({ sandbox_id: 'ev', sandboxer: 'shim', timeout_secs: 0 })
+    const ids = { sandbox_id: 'ev', sandboxer: 'shim' }
+    await ctr.sandboxController.Create(ids)
+    await ctr.sandboxController.Start(ids)
+    const waited = ctr.sandboxController.Wait(ids)
+    await ctr.sandboxController.Stop({ ...ids, timeout_secs: 0 })
+    await waited
     await eventually(() => (topics.length === 3 ? true : undefined), 'three sandbox events')
+    await new Promise((r) => setTimeout(r, 100))
     sub.cancel()
     expect(topics).toEqual(['/sandboxes/create', '/sandboxes/start', '/sandboxes/exit'])
   })

@@ -83,7 +83,6 @@ export class SandboxRecords {
     const stored = { ...info, createdAt: now, updatedAt: now }
     this.#own.set(`${namespace}\0${info.id}`, { info: stored, pid: 0, ready: false, exits: [] })
     this.#buckets.add(namespace)
-    this.host.emit(namespace, '/sandboxes/create', 'containerd.events.SandboxCreate', { sandbox_id: info.id })
     return stored
   }
 
@@ -164,7 +163,6 @@ export class SandboxRecords {
       own.pid = this.host.allocatePid()
       own.ready = true
       delete own.exitedAt
-      this.host.emit(namespace, '/sandboxes/start', 'containerd.events.SandboxStart', { sandbox_id: id })
     }
     return this.status(namespace, id)
   }
@@ -175,7 +173,6 @@ export class SandboxRecords {
     if (!own.ready) return
     own.ready = false
     own.exitedAt = nowString()
-    this.host.emit(namespace, '/sandboxes/exit', 'containerd.events.SandboxExit', { sandbox_id: id, exit_status: 0 })
     for (const w of own.exits.splice(0)) w()
   }
 
