@@ -8,7 +8,7 @@ import { containerdClients, type ContainerdClients } from '../../src/client.js'
 import { decodeMessage, encodeMessage } from '../../src/proto/load.js'
 import { importLimits } from '../../src/containerd/transfer.js'
 import { tarball } from '../containerd.js'
-import { ociLayout } from '../oci-layout.mjs'
+import { imageBlobs, ociLayout } from '../oci-layout.mjs'
 import { eventually, grpcError, harness, podConfig, runPod, type Harness } from '../helpers.js'
 
 type AnyMessage = { type_url: string; value: Buffer }
@@ -388,6 +388,49 @@ describe('Transfer', () => {
     await done
     expect((await ctr.leases.List({ filters: [] })).leases).toEqual([])
     expect((await ctr.images.List({ filters: [] })).images.map((i) => i.name)).toEqual(['docker.io/library/leased:1'])
+  })
+
+  test('a single-platform import labels the index with every manifest for the collector, and walks only the platform', async () => {
+    const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
+    const blob = (b: Buffer): { name: string; data: Buffer } => ({ name: `blobs/sha256/${sha(b).slice(7)}`, data: b })
+    const amd = imageBlobs([tarball([{ name: 'a', data: 'amd64' }])], { Env: ['A=1'] })
+    const arm = imageBlobs([tarball([{ name: 'a', data: 'arm64' }])], { Env: ['A=2'] })
+    const entry = (m: Buffer, architecture: string) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha(m),
+      size: m.length,
+      platform: { architecture, os: 'linux' },
+    })
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [entry(amd.manifest, 'amd64'), entry(arm.manifest, 'arm64')],
+      }),
+    )
+    const bytes = tarball([
+      { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
+      { name: 'index.json', data: index },
+      ...[amd, arm].flatMap((b) => [blob(b.manifest), blob(b.config), ...b.layers.map(blob)]),
+    ])
+    const input = await openStream('import-multi')
+    const done = ctr.transfer.Transfer({
+      source: any(`${T}ImageImportStream`, { stream: 'import-multi' }),
+      destination: any(`${T}ImageStore`, { name: 'docker.io/library/multi:1', platforms: [{ os: 'linux', architecture: 'amd64' }] }),
+    })
+    await sendBytes(input, bytes)
+    await done
+    const labels = (await ctr.content.Info({ digest: sha(index) })).info!.labels
+    expect(labels).toEqual({
+      'containerd.io/gc.ref.content.m.0': sha(amd.manifest),
+      'containerd.io/gc.ref.content.m.1': sha(arm.manifest),
+    })
+    // The image (the index) holds the arm64 manifest through the label, past the import's collection;
+    // it is not walked, so its children get no labels.
+    expect((await ctr.content.Info({ digest: sha(arm.manifest) })).info!.labels).toEqual({})
+    expect(Object.keys((await ctr.content.Info({ digest: sha(amd.manifest) })).info!.labels).sort()).toEqual([
+      'containerd.io/gc.ref.content.config',
+      'containerd.io/gc.ref.content.l.0',
+    ])
   })
 
   test('a stream that is not open is NotFound; a registry is Unimplemented; an unknown type is NotFound', async () => {

@@ -108,20 +108,22 @@ export class ImageTransfer {
     const filter = store.platforms
     const unpackPlatforms = store.unpacks.filter((u) => (SNAPSHOTTERS as readonly string[]).includes(u.snapshotter || 'overlayfs'))
     const manifests: Descriptor[] = []
-    // Walk from the index: each parent is labelled with its (platform-filtered) children for the collector.
+    // Walk from the index: each parent is labelled with its children for the collector.
     // Each blob is walked once (a layout may name one child from many parents), and nesting is bounded.
     const walked = new Set<string>()
     const walk = (desc: Descriptor, depth: number): void => {
       if (walked.has(desc.digest)) return
       walked.add(desc.digest)
       if (depth > MAX_WALK_DEPTH) throw tooDeep()
-      let children = this.#children(namespace, desc)
+      const all = this.#children(namespace, desc)
       if (desc.digest === index.digest) {
-        for (const m of children) descriptors.push({ ...m, annotations: { ...m.annotations, [REF_SOURCE]: 'annotation' } })
+        for (const m of all) descriptors.push({ ...m, annotations: { ...m.annotations, [REF_SOURCE]: 'annotation' } })
       }
-      if (filter.length > 0) children = children.filter((c) => !c.platform || filter.some((p) => matches(p, c.platform as Platform)))
       if (isManifest(desc.mediaType)) manifests.push(desc)
-      if (children.length > 0) this.#labelChildren(namespace, desc, children)
+      // The gc labels name every child, the platform filter only limits what is walked (containerd's
+      // imagestore wraps SetChildrenMappedLabels inside FilterPlatforms).
+      if (all.length > 0) this.#labelChildren(namespace, desc, all)
+      const children = filter.length > 0 ? all.filter((c) => !c.platform || filter.some((p) => matches(p, c.platform as Platform))) : all
       for (const c of children) walk(c, depth + 1)
     }
     walk(index, 0)
