@@ -6,7 +6,7 @@ import type { StreamingHandlers } from '../generated/containerd/services/streami
 import { RuntimeError, invalidArgument } from '../model/errors.js'
 import type { Node } from '../model/node.js'
 import type { Implementation } from '../rpc/adapter.js'
-import { decodeMessage } from '../proto/load.js'
+import { decodeMessage, knownMessage } from '../proto/load.js'
 import { namespaceOf } from './context.js'
 
 /** A google.protobuf.Any as grpc-js hands it over. */
@@ -147,10 +147,10 @@ export function streamingService(node: Node): Implementation<StreamingHandlers> 
       const first = await it.next()
       if (first.done) return
       const init = first.value as AnyMessage
+      // typeurl.UnmarshalTo's errors: an unregistered type is not found, another registered one is refused.
       if (anyType(init) !== STREAM_INIT) {
-        throw invalidArgument(
-          `the first message of a stream must be a ${STREAM_INIT}, not ${init.type_url || 'an Any without a type'}: invalid argument`,
-        )
+        if (!knownMessage(anyType(init))) throw new RuntimeError('NotFound', `type with url ${init.type_url}: not found`)
+        throw new RuntimeError('Unknown', `can't unmarshal type ${JSON.stringify(init.type_url)} to output ${JSON.stringify(STREAM_INIT)}`)
       }
       const stream = new Stream(
         readStreamId(init.value),
@@ -176,6 +176,6 @@ function readStreamId(bytes: Buffer): string {
   } catch (err) {
     throw invalidArgument(`StreamInit does not decode: ${(err as Error).message}: invalid argument`)
   }
-  if (typeof id !== 'string' || id === '') throw invalidArgument('StreamInit names no stream id: invalid argument')
-  return id
+  // containerd registers whatever id it is given, the empty one included.
+  return typeof id === 'string' ? id : ''
 }

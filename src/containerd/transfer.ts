@@ -8,7 +8,7 @@ import { RuntimeError } from '../model/errors.js'
 import { LABEL_GC_EXPIRE } from '../model/metadata/leases.js'
 import type { Node } from '../model/node.js'
 import { ImageTransfer, type ExportSpec, type ImageStoreSpec, type PlatformSpec, type ProgressEvent } from '../model/transfer/images.js'
-import { decodeMessage, encodeMessage } from '../proto/load.js'
+import { decodeMessage, encodeMessage, knownMessage } from '../proto/load.js'
 import type { Implementation } from '../rpc/adapter.js'
 import { leaseOf, namespaceOf } from './context.js'
 import { anyType, streamsOf, type AnyMessage, type Stream } from './streaming.js'
@@ -37,7 +37,8 @@ function decodeObject(a: AnyMessage | null | undefined, what: string): { type: s
   if (!a) throw new RuntimeError('InvalidArgument', `transfer ${what} is required: invalid argument`)
   const type = anyType(a)
   if (![IMAGE_STORE, IMPORT_STREAM, EXPORT_STREAM, OCI_REGISTRY].includes(type)) {
-    throw new RuntimeError('NotFound', `type with url ${a.type_url}: not found`)
+    // A type typeurl knows but no transferrer takes reaches the end of the service's loop: Unimplemented there.
+    if (!knownMessage(type)) throw new RuntimeError('NotFound', `type with url ${a.type_url}: not found`)
   }
   try {
     return { type, value: decodeMessage(type, a.value) }
@@ -229,7 +230,10 @@ export function transferService(node: Node): Implementation<TransferHandlers> {
           transfer.tag(namespace, imageStoreOf(src.value), imageStoreOf(dst.value))
           return {}
         }
-        throw new RuntimeError('Unimplemented', `method Transfer not implemented for ${src.type} to ${dst.type}`)
+        throw new RuntimeError(
+          'Unimplemented',
+          `method Transfer not implemented for ${req.source?.type_url} to ${req.destination?.type_url}`,
+        )
       } finally {
         progressStream?.close()
       }

@@ -93,7 +93,7 @@ const archive = (name: string): Buffer =>
   )
 
 describe('Streaming', () => {
-  test('acks StreamInit with an Empty; a second stream of the same id is AlreadyExists; another first message is InvalidArgument', async () => {
+  test('acks StreamInit with an Empty; a second stream of the same id is AlreadyExists; another first message is refused as typeurl does', async () => {
     const first = await openStream('s1')
     const dup = ctr.streaming.Stream({ metadata: { 'containerd-namespace': 'default' } })
     dup.write(any('containerd.services.streaming.v1.StreamInit', { id: 's1' }))
@@ -105,8 +105,17 @@ describe('Streaming', () => {
     const bad = ctr.streaming.Stream({ metadata: { 'containerd-namespace': 'default' } })
     bad.write(any(`${T}Data`, { data: Buffer.from('x') }))
     const badErr = await new Promise<{ code: number; details: string }>((resolve) => bad.on('error', resolve))
-    expect(badErr.code).toBe(3)
-    expect(badErr.details).toContain('must be a containerd.services.streaming.v1.StreamInit')
+    expect([badErr.code, badErr.details]).toEqual([
+      2,
+      `can't unmarshal type "${T}Data" to output "containerd.services.streaming.v1.StreamInit"`,
+    ])
+    const alien = ctr.streaming.Stream({ metadata: { 'containerd-namespace': 'default' } })
+    alien.write({ type_url: 'example.com/Thing', value: Buffer.alloc(0) })
+    const alienErr = await new Promise<{ code: number; details: string }>((resolve) => alien.on('error', resolve))
+    expect([alienErr.code, alienErr.details]).toEqual([5, 'type with url example.com/Thing: not found'])
+    // containerd registers the empty id as any other.
+    const empty = await openStream('')
+    empty.call.end()
     first.call.end()
   })
 })
@@ -456,6 +465,13 @@ describe('Transfer', () => {
       }),
     )
     expect([unknown.code, unknown.details]).toEqual([5, 'type with url example.com/Thing: not found'])
+    const unserved = await grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}Progress`, { event: 'x' }),
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
+    )
+    expect([unserved.code, unserved.details]).toEqual([12, `method Transfer not implemented for ${T}Progress to ${T}ImageStore`])
     const missing = await grpcError(
       ctr.transfer.Transfer({
         source: any(`${T}ImageStore`, { name: 'docker.io/library/absent:1' }),
