@@ -442,6 +442,17 @@ describe('Transfer', () => {
     ])
   })
 
+  test('a stream nobody reads is held back by flow control, not queued by the server', async () => {
+    const input = await openStream('unread')
+    const piece = any(`${T}Data`, { data: Buffer.alloc(32 * 1024) })
+    let flushed = 0
+    // 8 MiB offered with no transfer reading: the server takes only what its buffers and windows hold.
+    for (let i = 0; i < 256; i++) input.call.write(piece, () => flushed++)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(flushed).toBeLessThan(128)
+    input.call.cancel()
+  })
+
   test('a stream that is not open is NotFound; a registry is Unimplemented; an unknown type is NotFound', async () => {
     const noStream = await grpcError(
       ctr.transfer.Transfer({
