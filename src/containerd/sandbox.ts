@@ -11,6 +11,7 @@ import type { Implementation } from '../rpc/adapter.js'
 import type { StoredAny } from '../store/schema.js'
 import { namespaceOf } from './context.js'
 import { fromTimestamp, timestamp } from './convert.js'
+import { mapField, parseFilters, type Adaptor } from './filters.js'
 import { taskMetric } from './tasks.js'
 
 type WireAny = { type_url: string; value: Buffer }
@@ -44,6 +45,22 @@ function info(m: Sandbox__Output | null): SandboxInfo {
   }
 }
 
+/**
+ * The fields a sandbox filter can name, as containerd v2.1.0's adaptSandbox has them: id and labels.<key>
+ * (sandboxer and runtime.name are not among them there, so a filter on them matches nothing).
+ */
+function adaptor(s: SandboxInfo): Adaptor {
+  return (path) => {
+    switch (path[0]) {
+      case 'id':
+        return s.id
+      case 'labels':
+        return mapField(path.slice(1), s.labels)
+    }
+    return undefined
+  }
+}
+
 export function sandboxStoreService(node: Node): Implementation<StoreHandlers> {
   const records = node.sandboxRecords
   return {
@@ -53,7 +70,15 @@ export function sandboxStoreService(node: Node): Implementation<StoreHandlers> {
       records.delete(namespaceOf(ctx), req.sandbox_id)
       return {}
     },
-    List: (_req, ctx) => ({ list: records.list(namespaceOf(ctx)).map(message) }),
+    List: (req, ctx) => {
+      const match = parseFilters(req.filters)
+      return {
+        list: records
+          .list(namespaceOf(ctx))
+          .filter((s) => match(adaptor(s)))
+          .map(message),
+      }
+    },
     Get: (req, ctx) => ({ sandbox: message(records.get(namespaceOf(ctx), req.sandbox_id)) }),
   }
 }
@@ -67,12 +92,18 @@ export function sandboxControllerService(node: Node): Implementation<ControllerH
   }
   const exited = (s: SandboxStatus) => ({ exit_status: s.exitStatus ?? 0, exited_at: timestamp(s.exitedAt) })
   return {
+    // The controller service publishes the sandbox events (plugins/services/sandbox/controller_service.go):
+    // create on Create, start on Start, exit when a Wait returns. containerd v2.1.0 itself published
+    // "sandboxes/create" etc. without the leading '/' (a bug fixed upstream later); the fake follows the fix.
     Create: (req, ctx) => {
-      records.get(namespaceOf(ctx), target(req))
+      const namespace = namespaceOf(ctx)
+      records.get(namespace, target(req))
+      node.emit(namespace, '/sandboxes/create', 'containerd.events.SandboxCreate', { sandbox_id: req.sandbox_id })
       return { sandbox_id: req.sandbox_id }
     },
     Start: (req, ctx) => {
       const s = records.start(namespaceOf(ctx), target(req))
+      node.emit(namespaceOf(ctx), '/sandboxes/start', 'containerd.events.SandboxStart', { sandbox_id: s.id })
       const labels = records.get(namespaceOf(ctx), s.id).labels
       return { sandbox_id: s.id, pid: s.pid, created_at: timestamp(s.createdAt), labels, address: '', version: 0 }
     },
@@ -84,7 +115,12 @@ export function sandboxControllerService(node: Node): Implementation<ControllerH
       await records.stop(namespaceOf(ctx), target(req))
       return {}
     },
-    Wait: async (req, ctx) => exited(await records.wait(namespaceOf(ctx), target(req), ctx.signal)),
+    Wait: async (req, ctx) => {
+      const namespace = namespaceOf(ctx)
+      const s = await records.wait(namespace, target(req), ctx.signal)
+      node.emit(namespace, '/sandboxes/exit', 'containerd.events.SandboxExit', { sandbox_id: req.sandbox_id, ...exited(s) })
+      return exited(s)
+    },
     Status: (req, ctx) => {
       const s = records.status(namespaceOf(ctx), target(req))
       return {

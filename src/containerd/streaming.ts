@@ -6,7 +6,7 @@ import type { StreamingHandlers } from '../generated/containerd/services/streami
 import { RuntimeError, invalidArgument } from '../model/errors.js'
 import type { Node } from '../model/node.js'
 import type { Implementation } from '../rpc/adapter.js'
-import { decodeMessage } from '../proto/load.js'
+import { decodeMessage, knownMessage } from '../proto/load.js'
 import { namespaceOf } from './context.js'
 
 /** A google.protobuf.Any as grpc-js hands it over. */
@@ -19,53 +19,92 @@ export interface AnyMessage {
 export const anyType = (a: AnyMessage): string => a.type_url.slice(a.type_url.lastIndexOf('/') + 1)
 
 const STREAM_INIT = 'containerd.services.streaming.v1.StreamInit'
+/** How long an ended input waits for a cancel report before it counts as the client's half-close. */
+const HALF_CLOSE_GRACE_MS = 25
 const EMPTY: AnyMessage = { type_url: 'google.protobuf.Empty', value: Buffer.alloc(0) }
 
-/** One open stream: what the client sent (in order, then its end) and a way to answer or end it. */
+/**
+ * One open stream. The client's messages are read from the Stream call only when recv() asks for one, so
+ * a sender nobody reads is held back by HTTP/2 flow control rather than queued here. Only the client's
+ * half-close ends the input (recv gives undefined); a cancelled call makes recv reject with Canceled.
+ */
 export class Stream {
-  readonly #queue: AnyMessage[] = []
-  #waiting: ((m: AnyMessage | undefined) => void) | undefined
   #ended = false
+  #reading = false
+  #user = false
+  #failure: RuntimeError | undefined
+  readonly #stopped: Promise<undefined>
+  #stop!: (err?: RuntimeError) => void
   readonly #closers: (() => void)[] = []
   closed = false
 
   constructor(
     readonly id: string,
     readonly send: (m: AnyMessage) => void,
-  ) {}
+    private readonly pull: () => Promise<IteratorResult<AnyMessage>> = () => Promise.resolve({ done: true, value: undefined }),
+  ) {
+    this.#stopped = new Promise<undefined>((resolve, reject) => {
+      this.#stop = (err) => (err ? reject(err) : resolve(undefined))
+    })
+    this.#stopped.catch(() => {})
+  }
 
-  /** The client's next message; undefined once it has closed its side (or the stream is gone). */
-  recv(): Promise<AnyMessage | undefined> {
-    const next = this.#queue.shift()
-    if (next) return Promise.resolve(next)
-    if (this.#ended || this.closed) return Promise.resolve(undefined)
-    return new Promise((resolve) => (this.#waiting = resolve))
+  /** Takes the stream for one transfer; a second transfer naming it is refused rather than left waiting. */
+  claim(): void {
+    if (this.#user) {
+      throw new RuntimeError(
+        'FailedPrecondition',
+        `stream ${JSON.stringify(this.id)} is already used by another transfer: failed precondition`,
+      )
+    }
+    this.#user = true
+  }
+
+  /** The client's next message; undefined once it has closed its side (or the server has ended the stream). */
+  async recv(): Promise<AnyMessage | undefined> {
+    if (this.#failure) throw this.#failure
+    if (this.#ended || this.closed) return undefined
+    if (this.#reading)
+      throw new RuntimeError('FailedPrecondition', `stream ${JSON.stringify(this.id)} is already being read: failed precondition`)
+    this.#reading = true
+    try {
+      const next = await Promise.race([this.pull(), this.#stopped])
+      if (next === undefined) return undefined
+      if (next.done) {
+        // grpc-js ends a cancelled call's input (http2 'end') a few ticks before it reports the cancel
+        // (http2 'close'): wait briefly so a cut upload is not taken for a complete one.
+        await new Promise((r) => setTimeout(r, HALF_CLOSE_GRACE_MS))
+        if (this.#failure) throw this.#failure
+        this.#ended = true
+        return undefined
+      }
+      return next.value
+    } catch (err) {
+      throw this.#failure ?? err
+    } finally {
+      this.#reading = false
+    }
   }
 
   /** Ends the stream from the server's side: the Stream RPC returns OK. */
   close(): void {
     if (this.closed) return
     this.closed = true
-    this.#wake(undefined)
+    this.#stop()
     for (const c of this.#closers.splice(0)) c()
+  }
+
+  /** The client cancelled the Stream call: what it sent is incomplete; a reader gets Canceled. */
+  abort(): void {
+    if (this.closed) return
+    this.#failure = new RuntimeError('Canceled', `stream ${JSON.stringify(this.id)} was cancelled by the client before it ended: canceled`)
+    this.#stop(this.#failure)
+    this.close()
   }
 
   onClose(fn: () => void): void {
     if (this.closed) fn()
     else this.#closers.push(fn)
-  }
-
-  /** @internal the Stream RPC's reader. */
-  deliver(m: AnyMessage | undefined): void {
-    if (m === undefined) this.#ended = true
-    if (this.#waiting) this.#wake(m)
-    else if (m) this.#queue.push(m)
-  }
-
-  #wake(m: AnyMessage | undefined): void {
-    const w = this.#waiting
-    this.#waiting = undefined
-    w?.(m)
   }
 }
 
@@ -108,30 +147,22 @@ export function streamingService(node: Node): Implementation<StreamingHandlers> 
       const first = await it.next()
       if (first.done) return
       const init = first.value as AnyMessage
+      // typeurl.UnmarshalTo's errors: an unregistered type is not found, another registered one is refused.
       if (anyType(init) !== STREAM_INIT) {
-        throw invalidArgument(
-          `the first message of a stream must be a ${STREAM_INIT}, not ${init.type_url || 'an Any without a type'}: invalid argument`,
-        )
+        if (!knownMessage(anyType(init))) throw new RuntimeError('NotFound', `type with url ${init.type_url}: not found`)
+        throw new RuntimeError('Unknown', `can't unmarshal type ${JSON.stringify(init.type_url)} to output ${JSON.stringify(STREAM_INIT)}`)
       }
-      const stream = new Stream(readStreamId(init.value), (m) => send(m))
+      const stream = new Stream(
+        readStreamId(init.value),
+        (m) => send(m),
+        () => it.next() as Promise<IteratorResult<AnyMessage>>,
+      )
       streams.register(namespace, stream)
       send(EMPTY)
-      const abort = (): void => stream.close()
+      const abort = (): void => stream.abort()
       ctx.signal.addEventListener('abort', abort, { once: true })
-      const done = new Promise<void>((resolve) => stream.onClose(resolve))
-      void (async () => {
-        try {
-          for (;;) {
-            const next = await Promise.race([it.next(), done.then(() => ({ done: true, value: undefined }) as const)])
-            if (next.done) break
-            stream.deliver(next.value as AnyMessage)
-          }
-        } catch {
-          // The client went away: the stream ends below.
-        }
-        stream.deliver(undefined)
-      })()
-      await done
+      if (ctx.signal.aborted) stream.abort()
+      await new Promise<void>((resolve) => stream.onClose(resolve))
       ctx.signal.removeEventListener('abort', abort)
     },
   }
@@ -145,6 +176,6 @@ function readStreamId(bytes: Buffer): string {
   } catch (err) {
     throw invalidArgument(`StreamInit does not decode: ${(err as Error).message}: invalid argument`)
   }
-  if (typeof id !== 'string' || id === '') throw invalidArgument('StreamInit names no stream id: invalid argument')
-  return id
+  // containerd registers whatever id it is given, the empty one included.
+  return typeof id === 'string' ? id : ''
 }

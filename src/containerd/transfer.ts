@@ -5,9 +5,10 @@
 // a receiver grants 64 KiB at a time, a sender sends at most 32 KiB per Data message.
 import type { TransferHandlers } from '../generated/containerd/services/transfer/v1/Transfer.js'
 import { RuntimeError } from '../model/errors.js'
+import { LABEL_GC_EXPIRE } from '../model/metadata/leases.js'
 import type { Node } from '../model/node.js'
 import { ImageTransfer, type ExportSpec, type ImageStoreSpec, type PlatformSpec, type ProgressEvent } from '../model/transfer/images.js'
-import { decodeMessage, encodeMessage } from '../proto/load.js'
+import { decodeMessage, encodeMessage, knownMessage } from '../proto/load.js'
 import type { Implementation } from '../rpc/adapter.js'
 import { leaseOf, namespaceOf } from './context.js'
 import { anyType, streamsOf, type AnyMessage, type Stream } from './streaming.js'
@@ -26,12 +27,18 @@ const MAX_DATA = 32 * 1024
 
 const anyOf = (type: string, value: Record<string, unknown>): AnyMessage => ({ type_url: type, value: encodeMessage(type, value) })
 
+/** How long the lease an import takes for itself lasts if it is never deleted (containerd: 24h). */
+const TRANSFER_LEASE_MS = 24 * 60 * 60 * 1000
+/** Go's time.RFC3339 in UTC, as leases.WithExpiration writes it. */
+const rfc3339 = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`
+
 /** An Any of the types Transfer takes, decoded (proto field names). */
 function decodeObject(a: AnyMessage | null | undefined, what: string): { type: string; value: Record<string, unknown> } {
   if (!a) throw new RuntimeError('InvalidArgument', `transfer ${what} is required: invalid argument`)
   const type = anyType(a)
   if (![IMAGE_STORE, IMPORT_STREAM, EXPORT_STREAM, OCI_REGISTRY].includes(type)) {
-    throw new RuntimeError('NotFound', `type with url ${a.type_url}: not found`)
+    // A type typeurl knows but no transferrer takes reaches the end of the service's loop: Unimplemented there.
+    if (!knownMessage(type)) throw new RuntimeError('NotFound', `type with url ${a.type_url}: not found`)
   }
   try {
     return { type, value: decodeMessage(type, a.value) }
@@ -66,20 +73,65 @@ function imageStoreOf(v: Obj): ImageStoreSpec {
   }
 }
 
+/**
+ * The most bytes one import may send. The archive is held whole while it is read into the content store
+ * (about three times its size at the peak), so the bound keeps one client from taking the server's memory.
+ */
+export const importLimits = { maxBytes: 512 * 1024 * 1024 }
+
+const mib = (n: number): string => (n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`)
+
+/** A Data or WindowUpdate a client sent on a stream, decoded; one that does not decode is InvalidArgument. */
+function decodeStreamed(type: string, m: AnyMessage, what: 'import' | 'export'): Record<string, unknown> {
+  try {
+    return decodeMessage(type, m.value)
+  } catch (err) {
+    throw new RuntimeError(
+      'InvalidArgument',
+      `the ${what} stream sent a ${type.slice(T.length)} that does not decode: ${(err as Error).message}: invalid argument`,
+    )
+  }
+}
+
+/** The stream's next message, or Canceled when the Transfer call is cancelled first. */
+async function recvOrCancel(stream: Stream, signal: AbortSignal): Promise<AnyMessage | undefined> {
+  const cancelled = (): RuntimeError => new RuntimeError('Canceled', 'the transfer was cancelled by the client: context canceled')
+  if (signal.aborted) throw cancelled()
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(cancelled())
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([stream.recv(), aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort!)
+  }
+}
+
 /** Reads a byte stream to its end, granting the sender credit as containerd's ReceiveStream does. */
-async function receiveAll(stream: Stream): Promise<Buffer> {
+async function receiveAll(stream: Stream, signal: AbortSignal): Promise<Buffer> {
   const chunks: Buffer[] = []
+  let total = 0
   let window = 0
+  const limit = importLimits.maxBytes
   try {
     for (;;) {
       if (window < WINDOW) {
         stream.send(anyOf(WINDOW_UPDATE, { update: WINDOW }))
         window += WINDOW
       }
-      const m = await stream.recv()
+      const m = await recvOrCancel(stream, signal)
       if (!m) break
       if (anyType(m) !== DATA) continue
-      const data = Buffer.from(decodeMessage(DATA, m.value).data as Uint8Array)
+      const data = Buffer.from(decodeStreamed(DATA, m, 'import').data as Uint8Array)
+      total += data.length
+      if (total > limit) {
+        throw new RuntimeError(
+          'ResourceExhausted',
+          `the import stream sent more than ${mib(limit)}, the largest archive fake-containerd imports in one transfer: resource exhausted`,
+        )
+      }
       chunks.push(data)
       window -= data.length
     }
@@ -90,15 +142,15 @@ async function receiveAll(stream: Stream): Promise<Buffer> {
 }
 
 /** Sends bytes as the receiver's credit allows (containerd's SendStream), then ends the stream. */
-async function sendAll(stream: Stream, bytes: Buffer): Promise<void> {
+async function sendAll(stream: Stream, bytes: Buffer, signal: AbortSignal): Promise<void> {
   let credit = 0
   let offset = 0
   try {
     while (offset < bytes.length) {
       while (credit <= 0) {
-        const m = await stream.recv()
+        const m = await recvOrCancel(stream, signal)
         if (!m) throw new RuntimeError('Unknown', 'the export stream closed before the archive was sent: unknown')
-        if (anyType(m) === WINDOW_UPDATE) credit += Number(decodeMessage(WINDOW_UPDATE, m.value).update)
+        if (anyType(m) === WINDOW_UPDATE) credit += Number(decodeStreamed(WINDOW_UPDATE, m, 'export').update)
       }
       const n = Math.min(MAX_DATA, credit, bytes.length - offset)
       stream.send(anyOf(DATA, { data: bytes.subarray(offset, offset + n) }))
@@ -118,6 +170,7 @@ export function transferService(node: Node): Implementation<TransferHandlers> {
       const namespace = namespaceOf(ctx)
       const progressId = req.options?.progress_stream ?? ''
       const progressStream = progressId ? streams.get(namespace, progressId) : undefined
+      progressStream?.claim()
       const progress = (p: ProgressEvent): void => {
         if (!progressStream || progressStream.closed) return
         const desc = p.desc
@@ -136,12 +189,28 @@ export function transferService(node: Node): Implementation<TransferHandlers> {
           )
         }
         if (src.type === IMPORT_STREAM && dst.type === IMAGE_STORE) {
-          const archive = await receiveAll(streams.get(namespace, String(src.value.stream ?? '')))
-          await transfer.import(namespace, archive, imageStoreOf(dst.value), leaseOf(ctx), progress)
+          const input = streams.get(namespace, String(src.value.stream ?? ''))
+          input.claim()
+          // Without the client's lease, the import holds what it writes under one of its own until it has
+          // stored the images (containerd's local transfer withLease: a random id, expiring in 24 hours).
+          const given = leaseOf(ctx)
+          const temporary = given
+            ? undefined
+            : node.leases.create(namespace, '', { [LABEL_GC_EXPIRE]: rfc3339(Date.now() + TRANSFER_LEASE_MS) })
+          try {
+            const archive = await receiveAll(input, ctx.signal)
+            await transfer.import(namespace, archive, imageStoreOf(dst.value), given ?? temporary?.id, progress)
+          } finally {
+            if (temporary) {
+              node.leases.delete(namespace, temporary.id)
+              node.gc()
+            }
+          }
           return {}
         }
         if (src.type === IMAGE_STORE && dst.type === EXPORT_STREAM) {
           const out = streams.get(namespace, String(dst.value.stream ?? ''))
+          out.claim()
           const spec: ExportSpec = {
             platforms: platformsOf(dst.value.platforms),
             allPlatforms: dst.value.all_platforms === true,
@@ -154,14 +223,17 @@ export function transferService(node: Node): Implementation<TransferHandlers> {
             out.close()
             throw err
           }
-          await sendAll(out, bytes)
+          await sendAll(out, bytes, ctx.signal)
           return {}
         }
         if (src.type === IMAGE_STORE && dst.type === IMAGE_STORE) {
           transfer.tag(namespace, imageStoreOf(src.value), imageStoreOf(dst.value))
           return {}
         }
-        throw new RuntimeError('Unimplemented', `method Transfer not implemented for ${src.type} to ${dst.type}`)
+        throw new RuntimeError(
+          'Unimplemented',
+          `method Transfer not implemented for ${req.source?.type_url} to ${req.destination?.type_url}`,
+        )
       } finally {
         progressStream?.close()
       }

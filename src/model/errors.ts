@@ -13,6 +13,7 @@ export type ErrorKind =
   | 'DeadlineExceeded'
   | 'Unauthenticated'
   | 'PermissionDenied'
+  | 'Canceled'
   | 'Unknown'
 
 export class RuntimeError extends Error {

@@ -86,6 +86,16 @@ function payloadType(typeName: string): protobuf.Type {
   return messages.lookupType(typeName)
 }
 
+/** Whether a type is one of the payload types (as typeurl knows the types registered with it). */
+export function knownMessage(typeName: string): boolean {
+  try {
+    payloadType(typeName)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Encodes a message (given with proto field names) as the bytes of an Any of that type. */
 export function encodeMessage(typeName: string, value: Record<string, unknown>): Buffer {
   const type = payloadType(typeName)

@@ -15,6 +15,7 @@ const CODES: Record<ErrorKind, Status> = {
   DeadlineExceeded: Status.DEADLINE_EXCEEDED,
   Unauthenticated: Status.UNAUTHENTICATED,
   PermissionDenied: Status.PERMISSION_DENIED,
+  Canceled: Status.CANCELLED,
   Unknown: Status.UNKNOWN,
 }
 

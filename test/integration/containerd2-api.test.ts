@@ -2,11 +2,13 @@
 // Streaming's handshake, Transfer's import/export/tag over streams with window credit and progress,
 // and the Sandbox Store and Controller over CRI pods and records of their own.
 import type { ClientDuplexStream } from '@grpc/grpc-js'
+import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients, type ContainerdClients } from '../../src/client.js'
 import { decodeMessage, encodeMessage } from '../../src/proto/load.js'
+import { importLimits } from '../../src/containerd/transfer.js'
 import { tarball } from '../containerd.js'
-import { ociLayout } from '../oci-layout.mjs'
+import { imageBlobs, ociLayout } from '../oci-layout.mjs'
 import { eventually, grpcError, harness, podConfig, runPod, type Harness } from '../helpers.js'
 
 type AnyMessage = { type_url: string; value: Buffer }
@@ -91,7 +93,7 @@ const archive = (name: string): Buffer =>
   )
 
 describe('Streaming', () => {
-  test('acks StreamInit with an Empty; a second stream of the same id is AlreadyExists; another first message is InvalidArgument', async () => {
+  test('acks StreamInit with an Empty; a second stream of the same id is AlreadyExists; another first message is refused as typeurl does', async () => {
     const first = await openStream('s1')
     const dup = ctr.streaming.Stream({ metadata: { 'containerd-namespace': 'default' } })
     dup.write(any('containerd.services.streaming.v1.StreamInit', { id: 's1' }))
@@ -103,8 +105,17 @@ describe('Streaming', () => {
     const bad = ctr.streaming.Stream({ metadata: { 'containerd-namespace': 'default' } })
     bad.write(any(`${T}Data`, { data: Buffer.from('x') }))
     const badErr = await new Promise<{ code: number; details: string }>((resolve) => bad.on('error', resolve))
-    expect(badErr.code).toBe(3)
-    expect(badErr.details).toContain('must be a containerd.services.streaming.v1.StreamInit')
+    expect([badErr.code, badErr.details]).toEqual([
+      2,
+      `can't unmarshal type "${T}Data" to output "containerd.services.streaming.v1.StreamInit"`,
+    ])
+    const alien = ctr.streaming.Stream({ metadata: { 'containerd-namespace': 'default' } })
+    alien.write({ type_url: 'example.com/Thing', value: Buffer.alloc(0) })
+    const alienErr = await new Promise<{ code: number; details: string }>((resolve) => alien.on('error', resolve))
+    expect([alienErr.code, alienErr.details]).toEqual([5, 'type with url example.com/Thing: not found'])
+    // containerd registers the empty id as any other.
+    const empty = await openStream('')
+    empty.call.end()
     first.call.end()
   })
 })
@@ -201,6 +212,247 @@ describe('Transfer', () => {
     }
   })
 
+  test('a layout naming one child from many parents is walked once per blob; indexes nested past the bound are InvalidArgument', async () => {
+    const layout = (levels: number): Buffer => {
+      const files = ociLayout('docker.io/library/nest:1', tarball([{ name: 'f', data: 'x' }]), {})
+      const index = JSON.parse(String(files[1]!.data)) as { manifests: Record<string, unknown>[] }
+      let child = index.manifests[0]!
+      // Each level's index names the level below twice: 2^levels paths to the manifest, levels + 1 blobs.
+      for (let i = 0; i < levels; i++) {
+        const blob = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [child, { ...child, annotations: { n: String(i) } }] }))
+        const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`
+        files.push({ name: `blobs/sha256/${digest.slice(7)}`, data: blob })
+        child = { mediaType: 'application/vnd.oci.image.index.v1+json', digest, size: blob.length }
+      }
+      index.manifests = [{ ...child, annotations: { 'io.containerd.image.name': 'docker.io/library/nest:1' } }]
+      files[1] = { name: 'index.json', data: Buffer.from(JSON.stringify(index)) }
+      return tarball(files)
+    }
+    const importing = async (bytes: Buffer): Promise<unknown> => {
+      const input = await openStream('import-nest')
+      const done = ctr.transfer.Transfer({
+        source: any(`${T}ImageImportStream`, { stream: 'import-nest' }),
+        destination: any(`${T}ImageStore`, { extra_references: [{ name: 'import-nest', is_prefix: true, allow_overwrite: true }] }),
+      })
+      await sendBytes(input, bytes)
+      return done
+    }
+    await importing(layout(30))
+    expect((await ctr.images.List({ filters: [] })).images.map((i) => i.name)).toEqual(['docker.io/library/nest:1'])
+    const deep = await grpcError(importing(layout(40)) as Promise<never>)
+    expect([deep.code, deep.details]).toEqual([3, 'image indexes are nested more than 32 levels deep: invalid argument'])
+  }, 20_000)
+
+  test('an import past the byte bound is ResourceExhausted, naming the bound; nothing is imported', async () => {
+    const saved = importLimits.maxBytes
+    importLimits.maxBytes = 64 * 1024
+    try {
+      const input = await openStream('import-big')
+      const done = grpcError(
+        ctr.transfer.Transfer({
+          source: any(`${T}ImageImportStream`, { stream: 'import-big' }),
+          destination: any(`${T}ImageStore`, { name: 'docker.io/library/big:1' }),
+        }),
+      )
+      // The server grants 64 KiB, then 64 KiB more once it has read them: the client never gets past the bound.
+      void sendBytes(input, Buffer.alloc(1024 * 1024)).catch(() => {})
+      const err = await done
+      expect([err.code, err.details]).toEqual([
+        8,
+        'the import stream sent more than 65536 bytes, the largest archive fake-containerd imports in one transfer: resource exhausted',
+      ])
+      expect((await ctr.images.List({ filters: [] })).images).toEqual([])
+    } finally {
+      importLimits.maxBytes = saved
+    }
+  })
+
+  test('an upload cancelled midway is not imported (Canceled); a second transfer naming a stream in use is FailedPrecondition', async () => {
+    const input = await openStream('import-cut')
+    const done = grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}ImageImportStream`, { stream: 'import-cut' }),
+        destination: any(`${T}ImageStore`, { name: 'docker.io/library/cut:1' }),
+      }),
+    )
+    const second = await grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}ImageImportStream`, { stream: 'import-cut' }),
+        destination: any(`${T}ImageStore`, { name: 'docker.io/library/cut:2' }),
+      }),
+    )
+    expect([second.code, second.details]).toEqual([9, 'stream "import-cut" is already used by another transfer: failed precondition'])
+    // A whole archive's first half, then the client cancels its stream instead of closing it.
+    const bytes = archive('docker.io/library/cut:1')
+    const update = await input.next()
+    expect(update?.type_url).toBe(`${T}WindowUpdate`)
+    input.call.write(any(`${T}Data`, { data: bytes.subarray(0, 1024) }))
+    await new Promise((r) => setTimeout(r, 50))
+    input.call.cancel()
+    const err = await done
+    expect([err.code, err.details]).toEqual([1, 'stream "import-cut" was cancelled by the client before it ended: canceled'])
+    expect((await ctr.images.List({ filters: [] })).images).toEqual([])
+  })
+
+  test('malformed archive JSON and undecodable stream messages are answered in words, never INTERNAL', async () => {
+    const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
+    const blob = (b: Buffer): { name: string; data: Buffer } => ({ name: `blobs/sha256/${sha(b).slice(7)}`, data: b })
+    const layout = (index: unknown, ...blobs: Buffer[]): Buffer =>
+      tarball([
+        { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
+        { name: 'index.json', data: JSON.stringify(index) },
+        ...blobs.map(blob),
+      ])
+    const manifestOf = (b: Buffer, mediaType = 'application/vnd.oci.image.manifest.v1+json'): Record<string, unknown> => ({
+      mediaType,
+      digest: sha(b),
+      size: b.length,
+      annotations: { 'io.containerd.image.name': 'docker.io/library/bad:1' },
+    })
+    const notJson = Buffer.from('not json')
+    const noConfig = Buffer.from(JSON.stringify({ schemaVersion: 2, layers: [] }))
+    const goEntry = 'struct { Config string; RepoTags []string; Layers []string }'
+    const cases: [Buffer, number, string][] = [
+      [
+        tarball([{ name: 'manifest.json', data: '{}' }]),
+        2,
+        `untar manifest "manifest.json": json: cannot unmarshal object into Go value of type []${goEntry}`,
+      ],
+      [
+        tarball([{ name: 'manifest.json', data: '[1]' }]),
+        2,
+        `untar manifest "manifest.json": json: cannot unmarshal number into Go value of type ${goEntry}`,
+      ],
+      [tarball([{ name: 'manifest.json', data: '[null]' }]), 2, 'image config "" not found'],
+      [
+        tarball([{ name: 'manifest.json', data: '[{"Config":"c.json","Layers":"l"}]' }]),
+        2,
+        'untar manifest "manifest.json": json: cannot unmarshal string into Go struct field .Layers of type []string',
+      ],
+      [layout({ schemaVersion: 2, manifests: [manifestOf(notJson)] }, notJson), 2, `blob ${sha(notJson)} is not JSON: `],
+      [
+        layout({ schemaVersion: 2, manifests: {} }),
+        2,
+        'json: cannot unmarshal object into Go struct field Index.manifests of type []v1.Descriptor',
+      ],
+      [
+        layout({ schemaVersion: 2, manifests: [manifestOf(noConfig)] }, noConfig),
+        3,
+        `manifest ${sha(noConfig)} names no config: invalid argument`,
+      ],
+    ]
+    for (const [bytes, code, details] of cases) {
+      const input = await openStream('import-json')
+      const done = grpcError(
+        ctr.transfer.Transfer({
+          source: any(`${T}ImageImportStream`, { stream: 'import-json' }),
+          destination: any(`${T}ImageStore`, { extra_references: [{ name: 'import-json', is_prefix: true, allow_overwrite: true }] }),
+        }),
+      )
+      await sendBytes(input, bytes)
+      const err = await done
+      expect([err.code, err.details.startsWith(details) ? details : err.details]).toEqual([code, details])
+    }
+    // A Data message whose bytes are not a Data.
+    const input = await openStream('import-undecodable')
+    const done = grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}ImageImportStream`, { stream: 'import-undecodable' }),
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
+    )
+    await input.next()
+    input.call.write({ type_url: `${T}Data`, value: Buffer.from([0x0a, 0x05, 0x01]) })
+    const err = await done
+    expect(err.code).toBe(3)
+    expect(err.details).toMatch(/^the import stream sent a Data that does not decode: .*: invalid argument$/)
+  })
+
+  test('an import without a lease holds its blobs under a lease of its own (24h expiry) until it ends, then deletes it', async () => {
+    const input = await openStream('import-lease')
+    const done = ctr.transfer.Transfer({
+      source: any(`${T}ImageImportStream`, { stream: 'import-lease' }),
+      destination: any(`${T}ImageStore`, { name: 'docker.io/library/leased:1' }),
+    })
+    // The transfer has begun once it grants credit.
+    const first = await input.next()
+    expect(first?.type_url).toBe(`${T}WindowUpdate`)
+    const during = (await ctr.leases.List({ filters: [] })).leases
+    expect(during).toHaveLength(1)
+    const expire = Date.parse(during[0]!.labels['containerd.io/gc.expire']!)
+    expect(Math.abs(expire - (Date.now() + 24 * 3600 * 1000))).toBeLessThan(60_000)
+    // sendBytes waits for credit: give back the grant already read.
+    input.call.write(any(`${T}Data`, { data: Buffer.alloc(0) }))
+    const bytes = archive('docker.io/library/leased:1')
+    let sent = 0
+    let credit = 64 * 1024
+    while (sent < bytes.length) {
+      const n = Math.min(32 * 1024, credit, bytes.length - sent)
+      input.call.write(any(`${T}Data`, { data: bytes.subarray(sent, sent + n) }))
+      sent += n
+      credit -= n
+      if (credit <= 0) credit += Number(decodeMessage(`${T}WindowUpdate`, (await input.next())!.value).update)
+    }
+    input.call.end()
+    await done
+    expect((await ctr.leases.List({ filters: [] })).leases).toEqual([])
+    expect((await ctr.images.List({ filters: [] })).images.map((i) => i.name)).toEqual(['docker.io/library/leased:1'])
+  })
+
+  test('a single-platform import labels the index with every manifest for the collector, and walks only the platform', async () => {
+    const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
+    const blob = (b: Buffer): { name: string; data: Buffer } => ({ name: `blobs/sha256/${sha(b).slice(7)}`, data: b })
+    const amd = imageBlobs([tarball([{ name: 'a', data: 'amd64' }])], { Env: ['A=1'] })
+    const arm = imageBlobs([tarball([{ name: 'a', data: 'arm64' }])], { Env: ['A=2'] })
+    const entry = (m: Buffer, architecture: string) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha(m),
+      size: m.length,
+      platform: { architecture, os: 'linux' },
+    })
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [entry(amd.manifest, 'amd64'), entry(arm.manifest, 'arm64')],
+      }),
+    )
+    const bytes = tarball([
+      { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
+      { name: 'index.json', data: index },
+      ...[amd, arm].flatMap((b) => [blob(b.manifest), blob(b.config), ...b.layers.map(blob)]),
+    ])
+    const input = await openStream('import-multi')
+    const done = ctr.transfer.Transfer({
+      source: any(`${T}ImageImportStream`, { stream: 'import-multi' }),
+      destination: any(`${T}ImageStore`, { name: 'docker.io/library/multi:1', platforms: [{ os: 'linux', architecture: 'amd64' }] }),
+    })
+    await sendBytes(input, bytes)
+    await done
+    const labels = (await ctr.content.Info({ digest: sha(index) })).info!.labels
+    expect(labels).toEqual({
+      'containerd.io/gc.ref.content.m.0': sha(amd.manifest),
+      'containerd.io/gc.ref.content.m.1': sha(arm.manifest),
+    })
+    // The image (the index) holds the arm64 manifest through the label, past the import's collection;
+    // it is not walked, so its children get no labels.
+    expect((await ctr.content.Info({ digest: sha(arm.manifest) })).info!.labels).toEqual({})
+    expect(Object.keys((await ctr.content.Info({ digest: sha(amd.manifest) })).info!.labels).sort()).toEqual([
+      'containerd.io/gc.ref.content.config',
+      'containerd.io/gc.ref.content.l.0',
+    ])
+  })
+
+  test('a stream nobody reads is held back by flow control, not queued by the server', async () => {
+    const input = await openStream('unread')
+    const piece = any(`${T}Data`, { data: Buffer.alloc(32 * 1024) })
+    let flushed = 0
+    // 8 MiB offered with no transfer reading: the server takes only what its buffers and windows hold.
+    for (let i = 0; i < 256; i++) input.call.write(piece, () => flushed++)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(flushed).toBeLessThan(128)
+    input.call.cancel()
+  })
+
   test('a stream that is not open is NotFound; a registry is Unimplemented; an unknown type is NotFound', async () => {
     const noStream = await grpcError(
       ctr.transfer.Transfer({
@@ -224,6 +476,13 @@ describe('Transfer', () => {
       }),
     )
     expect([unknown.code, unknown.details]).toEqual([5, 'type with url example.com/Thing: not found'])
+    const unserved = await grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}Progress`, { event: 'x' }),
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
+    )
+    expect([unserved.code, unserved.details]).toEqual([12, `method Transfer not implemented for ${T}Progress to ${T}ImageStore`])
     const missing = await grpcError(
       ctr.transfer.Transfer({
         source: any(`${T}ImageStore`, { name: 'docker.io/library/absent:1' }),
@@ -294,19 +553,51 @@ describe('Sandbox Store and Controller', () => {
     expect([unknown.code, unknown.details]).toEqual([5, 'not found: failed to get sandbox controller by vm'])
     expect((await grpcError(ctr.sandboxStore.Get({ sandbox_id: 'other' }))).details).toBe('bucket "other" not found: not found')
     await ctr.sandboxStore.Delete({ sandbox_id: 'own' })
-    expect((await grpcError(ctr.sandboxStore.Delete({ sandbox_id: 'own' }))).details).toBe('no sandbox buckets: not found')
+    // The namespace's sandbox bucket outlives its last sandbox (core/metadata/sandbox.go).
+    const again = await grpcError(ctr.sandboxStore.Delete({ sandbox_id: 'own' }))
+    expect([again.code, again.details]).toEqual([5, 'failed to delete sandbox "own": not found'])
+    expect((await grpcError(ctr.sandboxStore.Get({ sandbox_id: 'own' }))).details).toBe('bucket "own" not found: not found')
   })
 
-  test('sandbox events: /sandboxes/create, /sandboxes/start, /sandboxes/exit', async () => {
+  test('Store List takes containerd filters: id and labels.<key> (adaptSandbox); a bad filter is InvalidArgument', async () => {
+    for (const [id, labels] of [
+      ['one', { team: 'a' }],
+      ['two', { team: 'b', 'x.y': 'z' }],
+      ['three', {}],
+    ] as const) {
+      await ctr.sandboxStore.Create({ sandbox: { sandbox_id: id, runtime: { name: 'io.containerd.runc.v2' }, labels, sandboxer: 'shim' } })
+    }
+    const ids = async (filters: string[]) => (await ctr.sandboxStore.List({ filters })).list.map((s) => s.sandbox_id).sort()
+    expect(await ids([])).toEqual(['one', 'three', 'two'])
+    expect(await ids(['id==two'])).toEqual(['two'])
+    expect(await ids(['labels.team==a', 'id==three'])).toEqual(['one', 'three'])
+    expect(await ids(['labels.team'])).toEqual(['one', 'two'])
+    expect(await ids(['labels."x.y"==z'])).toEqual(['two'])
+    expect(await ids(['id~=^t'])).toEqual(['three', 'two'])
+    // v2.1.0's adaptor has no sandboxer or runtime field: such a filter matches nothing.
+    expect(await ids(['sandboxer==shim'])).toEqual([])
+    const bad = await grpcError(ctr.sandboxStore.List({ filters: ['id=='] }))
+    expect(bad.code).toBe(3)
+    expect(bad.details).toMatch(/: invalid argument$/)
+  })
+
+  test('sandbox events come from the controller: /sandboxes/create on Create, /sandboxes/start on Start, /sandboxes/exit when Wait returns', async () => {
     const topics: string[] = []
     const sub = ctr.events.Subscribe({ filters: ['topic~="/sandboxes/"'] })
     sub.on('data', (e: { topic: string }) => topics.push(e.topic))
     sub.on('error', () => {})
     await new Promise((r) => setTimeout(r, 100))
+    // The Store alone publishes nothing.
+    await ctr.sandboxStore.Create({ sandbox: { sandbox_id: 'quiet', runtime: { name: 'io.containerd.runc.v2' } } })
     await ctr.sandboxStore.Create({ sandbox: { sandbox_id: 'ev', runtime: { name: 'io.containerd.runc.v2' } } })
-    await ctr.sandboxController.Start({ sandbox_id: 'ev', sandboxer: 'shim' })
-    await ctr.sandboxController.Stop({ sandbox_id: 'ev', sandboxer: 'shim', timeout_secs: 0 })
+    const ids = { sandbox_id: 'ev', sandboxer: 'shim' }
+    await ctr.sandboxController.Create(ids)
+    await ctr.sandboxController.Start(ids)
+    const waited = ctr.sandboxController.Wait(ids)
+    await ctr.sandboxController.Stop({ ...ids, timeout_secs: 0 })
+    await waited
     await eventually(() => (topics.length === 3 ? true : undefined), 'three sandbox events')
+    await new Promise((r) => setTimeout(r, 100))
     sub.cancel()
     expect(topics).toEqual(['/sandboxes/create', '/sandboxes/start', '/sandboxes/exit'])
   })

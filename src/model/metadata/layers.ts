@@ -150,6 +150,14 @@ function checksumOk(block: Buffer): boolean {
 }
 
 /** pax records: "<length> <key>=<value>\n", the length counting the whole record. */
+/** A pax record's integer (size, uid, gid): decimal digits and a safe integer, else Go's invalid header. */
+function paxInt(text: string, signed: boolean): number {
+  if (!(signed ? /^[+-]?\d+$/ : /^\+?\d+$/).test(text)) throw invalidHeader()
+  const value = Number(text)
+  if (!Number.isSafeInteger(value)) throw invalidHeader()
+  return value
+}
+
 function paxRecords(data: Buffer): Record<string, string> {
   const out: Record<string, string> = {}
   let pos = 0
@@ -219,7 +227,9 @@ export function readTar(input: Buffer | TarSource): TarEntry[] {
     const magic = block.subarray(257, 263).toString('latin1')
     const ustar = magic === 'ustar\0'
     let size = num(block, 124, 12)
-    if (pax.size !== undefined) size = Number(pax.size)
+    // A pax size is a decimal count (Go parses it with strconv.ParseInt and refuses a negative one): anything
+    // else, which could step the reader backwards, is Go's invalid header.
+    if (pax.size !== undefined) size = paxInt(pax.size, false)
     const dataStart = pos
     const dataEnd = dataStart + size
     if (dataEnd > data.length) throw unexpectedEof()
@@ -268,8 +278,8 @@ export function readTar(input: Buffer | TarSource): TarEntry[] {
       type,
       size: type === 'file' ? size : 0,
       mode: num(block, 100, 8) & 0o7777,
-      uid: header.uid !== undefined ? Number(header.uid) : num(block, 108, 8),
-      gid: header.gid !== undefined ? Number(header.gid) : num(block, 116, 8),
+      uid: header.uid !== undefined ? paxInt(header.uid, true) : num(block, 108, 8),
+      gid: header.gid !== undefined ? paxInt(header.gid, true) : num(block, 116, 8),
       mtimeMs: Number.isFinite(mtime) ? Math.round(mtime * 1000) : 0,
       linkname,
       offset: dataStart,

@@ -53,6 +53,8 @@ interface OwnSandbox {
 
 export class SandboxRecords {
   readonly #own = new Map<string, OwnSandbox>()
+  /** The namespaces whose sandbox bucket exists (it outlives its last sandbox, as in containerd's bolt store). */
+  readonly #buckets = new Set<string>()
 
   constructor(private readonly host: SandboxHost) {}
 
@@ -80,7 +82,7 @@ export class SandboxRecords {
     const now = nowString()
     const stored = { ...info, createdAt: now, updatedAt: now }
     this.#own.set(`${namespace}\0${info.id}`, { info: stored, pid: 0, ready: false, exits: [] })
-    this.host.emit(namespace, '/sandboxes/create', 'containerd.events.SandboxCreate', { sandbox_id: info.id })
+    this.#buckets.add(namespace)
     return stored
   }
 
@@ -161,7 +163,6 @@ export class SandboxRecords {
       own.pid = this.host.allocatePid()
       own.ready = true
       delete own.exitedAt
-      this.host.emit(namespace, '/sandboxes/start', 'containerd.events.SandboxStart', { sandbox_id: id })
     }
     return this.status(namespace, id)
   }
@@ -172,30 +173,51 @@ export class SandboxRecords {
     if (!own.ready) return
     own.ready = false
     own.exitedAt = nowString()
-    this.host.emit(namespace, '/sandboxes/exit', 'containerd.events.SandboxExit', { sandbox_id: id, exit_status: 0 })
     for (const w of own.exits.splice(0)) w()
   }
 
-  /** Wait: until the sandbox has exited (or the call is cancelled). */
+  /** Wait: until the sandbox has exited (or the call is cancelled). One abort listener, removed at the end. */
   async wait(namespace: string, id: string, signal: AbortSignal): Promise<SandboxStatus> {
     const pod = this.#cri(namespace, id)
-    if (pod) {
-      while (this.status(namespace, id).ready) {
-        await new Promise<void>((resolve, reject) => {
-          const t = setTimeout(resolve, 50)
-          signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true })
-        })
+    const own = pod ? undefined : this.#ownOf(namespace, id)
+    if (signal.aborted) throw signal.reason
+    let onAbort: () => void = () => {}
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    aborted.catch(() => {})
+    try {
+      if (pod) {
+        // A CRI pod's exit has no waiter list: look every 50 ms.
+        while (this.status(namespace, id).ready) {
+          let timer: NodeJS.Timeout | undefined
+          try {
+            await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, 50))), aborted])
+          } finally {
+            clearTimeout(timer)
+          }
+        }
+      } else if (own?.ready) {
+        let exited: () => void = () => {}
+        const done = new Promise<void>((resolve) => (exited = resolve))
+        own.exits.push(exited)
+        try {
+          await Promise.race([done, aborted])
+        } finally {
+          const i = own.exits.indexOf(exited)
+          if (i >= 0) own.exits.splice(i, 1)
+        }
       }
       return this.status(namespace, id)
+    } finally {
+      signal.removeEventListener('abort', onAbort)
     }
-    const own = this.#ownOf(namespace, id)
-    if (own.ready) {
-      await new Promise<void>((resolve, reject) => {
-        own.exits.push(resolve)
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
-      })
-    }
-    return this.status(namespace, id)
+  }
+
+  /** How many Wait calls are waiting on a Store sandbox's exit. */
+  waiters(namespace: string, id: string): number {
+    return this.#own.get(`${namespace}\0${id}`)?.exits.length ?? 0
   }
 
   /** Shutdown: a CRI pod is removed as RemovePodSandbox would; a Store record's sandbox is stopped. */
@@ -222,9 +244,15 @@ export class SandboxRecords {
     throw notFound(`bucket ${JSON.stringify(id)} not found: not found`)
   }
 
-  /** Whether the namespace has a sandbox bucket (any sandbox, CRI pods included). */
+  /**
+   * Whether the namespace has a sandbox bucket: containerd makes it with the first sandbox (CRI pods included)
+   * and keeps it when the last one is deleted, so "no sandbox buckets" is only for a namespace never used.
+   */
   #anyIn(namespace: string): boolean {
-    return this.list(namespace).length > 0
+    if (this.#buckets.has(namespace)) return true
+    if (this.list(namespace).length === 0) return false
+    this.#buckets.add(namespace)
+    return true
   }
 }
 

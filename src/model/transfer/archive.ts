@@ -39,7 +39,7 @@ export type BlobWriter = (data: Buffer) => string
  */
 export function importArchive(bytes: Buffer, write: BlobWriter, read: (digest: string) => Buffer): Descriptor {
   let layout: { imageLayoutVersion?: string } | undefined
-  let dockerManifests: { Config: string; RepoTags?: string[] | null; Layers: string[] }[] | undefined
+  let dockerManifests: DockerManifest[] | undefined
   const blobs = new Map<string, { digest: string; size: number }>()
   const symlinks = new Map<string, string>()
   // A stream that is not a tar fails in Go's archive/tar words, as containerd's importer reports it.
@@ -49,7 +49,7 @@ export function importArchive(bytes: Buffer, write: BlobWriter, read: (digest: s
     if (e.type !== 'file') continue
     const data = bytes.subarray(e.offset, e.offset + e.size)
     if (name === 'oci-layout') layout = json(data, `untar oci layout "${name}"`) as typeof layout
-    else if (name === 'manifest.json') dockerManifests = json(data, `untar manifest "${name}"`) as typeof dockerManifests
+    else if (name === 'manifest.json') dockerManifests = dockerManifestsOf(json(data, `untar manifest "${name}"`), name)
     else blobs.set(name, { digest: write(Buffer.from(data)), size: e.size })
   }
   if (layout?.imageLayoutVersion) {
@@ -90,6 +90,45 @@ export function importArchive(bytes: Buffer, write: BlobWriter, read: (digest: s
   }
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: manifests.map(goDescriptor) }))
   return { mediaType: MEDIA.ociIndex, digest: write(index), size: index.length }
+}
+
+type DockerManifest = { Config: string; RepoTags?: string[] | null; Layers: string[] }
+const GO_ENTRY = 'struct { Config string; RepoTags []string; Layers []string }'
+
+/** The JSON kind Go's encoding/json names in an unmarshal error. */
+const jsonKind = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v
+
+/**
+ * manifest.json as Go's json.Unmarshal reads it into containerd's []struct{Config; RepoTags; Layers}: null
+ * (or a missing field) is the zero value, any other shape fails in Go's words.
+ */
+function dockerManifestsOf(v: unknown, name: string): DockerManifest[] | undefined {
+  const fail = (detail: string): RuntimeError => new RuntimeError('Unknown', `untar manifest "${name}": json: ${detail}`)
+  const strings = (x: unknown, field: string): string[] => {
+    if (x === null || x === undefined) return []
+    if (!Array.isArray(x)) throw fail(`cannot unmarshal ${jsonKind(x)} into Go struct field .${field} of type []string`)
+    return x.map((e) => {
+      if (e === null) return ''
+      if (typeof e !== 'string') throw fail(`cannot unmarshal ${jsonKind(e)} into Go struct field .${field} of type string`)
+      return e
+    })
+  }
+  if (v === null) return undefined
+  if (!Array.isArray(v)) throw fail(`cannot unmarshal ${jsonKind(v)} into Go value of type []${GO_ENTRY}`)
+  return v.map((e: unknown) => {
+    if (e === null) return { Config: '', RepoTags: [], Layers: [] }
+    if (typeof e !== 'object' || Array.isArray(e)) throw fail(`cannot unmarshal ${jsonKind(e)} into Go value of type ${GO_ENTRY}`)
+    const o = e as Record<string, unknown>
+    if (o.Config !== undefined && o.Config !== null && typeof o.Config !== 'string') {
+      throw fail(`cannot unmarshal ${jsonKind(o.Config)} into Go struct field .Config of type string`)
+    }
+    return {
+      Config: (o.Config as string | null | undefined) ?? '',
+      RepoTags: strings(o.RepoTags, 'RepoTags'),
+      Layers: strings(o.Layers, 'Layers'),
+    }
+  })
 }
 
 /** The platform an image config names, if it names one. */

@@ -82,6 +82,12 @@ function matches(want: PlatformSpec, have: Platform): boolean {
   return !want.variant || !have.variant || want.variant === have.variant
 }
 
+/** How deep indexes may nest under an image (containerd has no bound; real images nest one or two levels). */
+export const MAX_WALK_DEPTH = 32
+
+const tooDeep = (): RuntimeError =>
+  new RuntimeError('InvalidArgument', `image indexes are nested more than ${MAX_WALK_DEPTH} levels deep: invalid argument`)
+
 export class ImageTransfer {
   constructor(private readonly host: TransferHost) {}
 
@@ -102,18 +108,25 @@ export class ImageTransfer {
     const filter = store.platforms
     const unpackPlatforms = store.unpacks.filter((u) => (SNAPSHOTTERS as readonly string[]).includes(u.snapshotter || 'overlayfs'))
     const manifests: Descriptor[] = []
-    // Walk from the index: each parent is labelled with its (platform-filtered) children for the collector.
-    const walk = (desc: Descriptor): void => {
-      let children = this.#children(namespace, desc)
+    // Walk from the index: each parent is labelled with its children for the collector.
+    // Each blob is walked once (a layout may name one child from many parents), and nesting is bounded.
+    const walked = new Set<string>()
+    const walk = (desc: Descriptor, depth: number): void => {
+      if (walked.has(desc.digest)) return
+      walked.add(desc.digest)
+      if (depth > MAX_WALK_DEPTH) throw tooDeep()
+      const all = this.#children(namespace, desc)
       if (desc.digest === index.digest) {
-        for (const m of children) descriptors.push({ ...m, annotations: { ...m.annotations, [REF_SOURCE]: 'annotation' } })
+        for (const m of all) descriptors.push({ ...m, annotations: { ...m.annotations, [REF_SOURCE]: 'annotation' } })
       }
-      if (filter.length > 0) children = children.filter((c) => !c.platform || filter.some((p) => matches(p, c.platform as Platform)))
       if (isManifest(desc.mediaType)) manifests.push(desc)
-      if (children.length > 0) this.#labelChildren(namespace, desc, children)
-      for (const c of children) walk(c)
+      // The gc labels name every child, the platform filter only limits what is walked (containerd's
+      // imagestore wraps SetChildrenMappedLabels inside FilterPlatforms).
+      if (all.length > 0) this.#labelChildren(namespace, desc, all)
+      const children = filter.length > 0 ? all.filter((c) => !c.platform || filter.some((p) => matches(p, c.platform as Platform))) : all
+      for (const c of children) walk(c, depth + 1)
     }
-    walk(index)
+    walk(index, 0)
     for (const u of unpackPlatforms) {
       const platform = u.platform ?? DEFAULT_PLATFORM
       for (const m of manifests) await this.#unpack(namespace, m, platform, u.snapshotter || 'overlayfs', lease)
@@ -136,9 +149,12 @@ export class ImageTransfer {
     const images = this.#lookup(namespace, source)
     const platforms = spec.platforms.length > 0 ? spec.platforms : [DEFAULT_PLATFORM]
     const blobs = new Set<string>()
-    const add = (desc: Descriptor): void => {
+    // Each blob is walked once (many parents may name it), and nesting is bounded.
+    const add = (desc: Descriptor, depth = 1): void => {
+      if (blobs.has(desc.digest)) return
+      if (depth > MAX_WALK_DEPTH) throw tooDeep()
       blobs.add(desc.digest)
-      for (const c of this.#children(namespace, desc)) add(c)
+      for (const c of this.#children(namespace, desc)) add(c, depth + 1)
     }
     const manifests: Descriptor[] = []
     const docker = new Map<string, string[]>()
@@ -230,13 +246,13 @@ export class ImageTransfer {
   /** A descriptor's children (images.Children): an index's manifests, a manifest's config and layers. */
   #children(namespace: string, desc: Descriptor): Descriptor[] {
     if (!isIndex(desc.mediaType) && !isManifest(desc.mediaType)) return []
-    const blob = JSON.parse(this.host.content.read(namespace, desc.digest, 0, 0).toString('utf8')) as {
-      manifests?: Descriptor[]
-      config?: Descriptor
-      layers?: Descriptor[]
+    const kind = isIndex(desc.mediaType) ? 'Index' : 'Manifest'
+    const blob = parseBlob(this.host.content.read(namespace, desc.digest, 0, 0), desc.digest)
+    if (kind === 'Index') return descriptors(blob.manifests, 'Index.manifests')
+    if (blob.config === undefined || blob.config === null) {
+      throw new RuntimeError('InvalidArgument', `manifest ${desc.digest} names no config: invalid argument`)
     }
-    if (isIndex(desc.mediaType)) return blob.manifests ?? []
-    return [...(blob.config ? [blob.config] : []), ...(blob.layers ?? [])]
+    return [descriptorOf(blob.config, 'Manifest.config'), ...descriptors(blob.layers, 'Manifest.layers')]
   }
 
   /** images.SetChildrenMappedLabels: the gc references from a parent blob to its children. */
@@ -264,7 +280,8 @@ export class ImageTransfer {
     lease: string | undefined,
   ): Promise<void> {
     const { content, snapshots } = this.host
-    const m = JSON.parse(content.read(namespace, manifest.digest, 0, 0).toString('utf8')) as { config: Descriptor; layers?: Descriptor[] }
+    const [configDesc, ...layerDescs] = this.#children(namespace, manifest)
+    const m = { config: configDesc as Descriptor, layers: layerDescs }
     const config = content.read(namespace, m.config.digest, 0, 0)
     const own = manifest.platform ?? configPlatform(config)
     if (own && !matches(platform, own)) return
@@ -303,6 +320,65 @@ export class ImageTransfer {
       const label = `containerd.io/gc.ref.snapshot.${snapshotter}`
       content.update(namespace, m.config.digest, { [label]: parent }, [`labels.${label}`])
     }
+  }
+}
+
+/** An index or manifest blob as JSON: an object, else an error naming the blob. */
+function parseBlob(data: Buffer, digest: string): Record<string, unknown> {
+  let v: unknown
+  try {
+    v = JSON.parse(data.toString('utf8'))
+  } catch (err) {
+    throw new RuntimeError('Unknown', `blob ${digest} is not JSON: ${(err as Error).message}`)
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new RuntimeError(
+      'Unknown',
+      `blob ${digest}: json: cannot unmarshal ${Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v} into an index or manifest object`,
+    )
+  }
+  return v as Record<string, unknown>
+}
+
+const goKind = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v
+
+/** A JSON list of descriptors (null or absent is none), as Go's json.Unmarshal takes it into []v1.Descriptor. */
+function descriptors(v: unknown, field: string): Descriptor[] {
+  if (v === undefined || v === null) return []
+  if (!Array.isArray(v))
+    throw new RuntimeError('Unknown', `json: cannot unmarshal ${goKind(v)} into Go struct field ${field} of type []v1.Descriptor`)
+  return v.map((d) => descriptorOf(d, field))
+}
+
+/** One descriptor: an object with a string mediaType and digest and a numeric size. */
+function descriptorOf(v: unknown, field: string): Descriptor {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new RuntimeError('Unknown', `json: cannot unmarshal ${goKind(v)} into Go struct field ${field} of type v1.Descriptor`)
+  }
+  const d = v as Record<string, unknown>
+  for (const [key, type] of [
+    ['mediaType', 'string'],
+    ['digest', 'string'],
+    ['size', 'number'],
+  ] as const) {
+    if (d[key] !== undefined && typeof d[key] !== type) {
+      throw new RuntimeError(
+        'Unknown',
+        `json: cannot unmarshal ${goKind(d[key])} into Go struct field ${field}.${key} of type ${type === 'number' ? 'int64' : 'string'}`,
+      )
+    }
+  }
+  if (typeof d.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(d.digest)) {
+    throw new RuntimeError(
+      'InvalidArgument',
+      `${field} names a descriptor without a valid digest (${JSON.stringify(d.digest ?? '')}): invalid argument`,
+    )
+  }
+  return {
+    ...(d as unknown as Descriptor),
+    mediaType: (d.mediaType as string | undefined) ?? '',
+    size: (d.size as number | undefined) ?? 0,
   }
 }
 
