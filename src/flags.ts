@@ -143,8 +143,13 @@ const goDuration = (value: string, flag: string): number => {
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value) {
     throw new Error(`${flag} must be a duration such as 30s, 5m or 1m30s (0: never), got "${value}"`)
   }
-  return Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * (unit[p[2] as string] as number), 0))
+  const ms = Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (unit[p[2] as string] as number), 0))
+  // A timer holds at most 2^31-1 ms (about 24.8 days); Node turns a longer one into 1 ms.
+  if (ms > MAX_TIMER_MS) throw new Error(`${flag} must be at most 596h (a timer's limit), or 0 for never; got "${value}"`)
+  return ms
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** Milliseconds as the Go duration text goDuration reads back ("5m0s", "1m30s", "1.5s", "0s"), as Go prints one. */
 export function goDurationText(ms: number): string {

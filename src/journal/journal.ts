@@ -15,6 +15,14 @@ export const SUMMARY_ITEMS = 100
 /** How deep a summary goes into nested messages. */
 const SUMMARY_DEPTH = 12
 
+/**
+ * Fields that carry registry credentials (CRI's AuthConfig; Transfer's AuthResponse): their text is
+ * never kept, since the control API and the web view serve the journal to whoever can reach them.
+ */
+const SECRET_FIELDS = new Set(['password', 'auth', 'identity_token', 'registry_token', 'secret'])
+/** What a summary holds in place of a credential that was given. */
+export const REDACTED = '[redacted]'
+
 /** A cut byte field, in a summary: how long it was and its first bytes. */
 interface CutBytes {
   cutBytes: number
@@ -24,7 +32,8 @@ interface CutBytes {
 /**
  * A bounded copy of a request or response, with an estimate of the bytes it holds: strings past
  * SUMMARY_STRING characters end in "…[N characters cut]", byte fields past SUMMARY_BYTES become
- * { cutBytes, head }, lists past SUMMARY_ITEMS end in "…[N more]". Small messages come out equal.
+ * { cutBytes, head }, lists past SUMMARY_ITEMS end in "…[N more]", a credential (SECRET_FIELDS) that is
+ * not empty is REDACTED. Small messages without credentials come out equal.
  */
 export function summarize(value: unknown): { value: unknown; bytes: number } {
   let bytes = 0
@@ -54,6 +63,10 @@ export function summarize(value: unknown): { value: unknown; bytes: number } {
         break
       }
       bytes += Math.min(k.length, SUMMARY_STRING)
+      if (SECRET_FIELDS.has(k) && typeof item === 'string') {
+        out[k] = item === '' ? '' : REDACTED
+        continue
+      }
       out[k.length > SUMMARY_STRING ? `${k.slice(0, SUMMARY_STRING)}…[${k.length - SUMMARY_STRING} characters cut]` : k] = walk(
         item,
         depth + 1,

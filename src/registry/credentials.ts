@@ -32,7 +32,13 @@ export function parseAuth(auth: AuthConfig | undefined, host: string): { usernam
   if (auth.auth) {
     const decoded = Buffer.from(auth.auth, 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
-    if (colon < 0) throw new RegistryError('Unknown', `invalid decoded auth: ${JSON.stringify(decoded)}`)
+    // containerd quotes the decoded value (%q); it is a credential, so only its shape is said here.
+    if (colon < 0) {
+      throw new RegistryError(
+        'Unknown',
+        `invalid decoded auth: ${decoded.length} characters with no ":" between user name and password (the value is not shown)`,
+      )
+    }
     return { username: decoded.slice(0, colon), secret: decoded.slice(colon + 1).replace(/^\0+|\0+$/g, '') }
   }
   return undefined

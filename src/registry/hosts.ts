@@ -66,6 +66,7 @@ function hostEntry(server: string, table: TomlTable, where: string): RegistryHos
   if (caps !== undefined) {
     if (!Array.isArray(caps)) throw new Error(`${where}: capabilities must be an array of strings`)
     capabilities = caps.map((c) => {
+      if (typeof c !== 'string') throw new Error(`${where}: capabilities must be an array of strings`)
       const lower = c.toLowerCase()
       if (lower !== 'pull' && lower !== 'resolve' && lower !== 'push') throw new Error(`${where}: unknown capability ${c}`)
       return lower

@@ -2,10 +2,13 @@
 // [host."url".header]), strings, booleans and arrays of strings. Anything else is refused with the
 // line, so a hosts file this reader cannot follow is an error rather than silently ignored.
 
-export type TomlValue = string | boolean | string[] | TomlTable
+export type TomlValue = string | boolean | TomlValue[] | TomlTable
 export interface TomlTable {
   [key: string]: TomlValue
 }
+
+/** A table that inherits nothing: a key such as __proto__ from the file is only a key. */
+const table = (): TomlTable => Object.create(null) as TomlTable
 
 /** The keys of a table header or dotted key: bare or quoted parts joined by dots. */
 function keyPath(text: string, line: number): string[] {
@@ -22,25 +25,48 @@ function keyPath(text: string, line: number): string[] {
   return parts
 }
 
-function value(text: string, line: number): string | boolean | string[] {
-  const t = text.trim()
-  if (t === 'true' || t === 'false') return t === 'true'
-  if (t.startsWith('"')) return JSON.parse(t) as string
-  if (t.startsWith("'") && t.endsWith("'")) return t.slice(1, -1)
-  if (t.startsWith('[') && t.endsWith(']')) {
-    const inner = t.slice(1, -1).trim()
-    if (inner === '') return []
-    return inner
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '')
-      .map((s) => {
-        const v = value(s, line)
-        if (typeof v !== 'string') throw new Error(`line ${line}: only arrays of strings are read here`)
-        return v
-      })
+/**
+ * One value from text[at]: a basic or literal string, a boolean, or an array of values (nested
+ * arrays, as `client = [["cert", "key"]]`, included; a comma inside a string is part of it).
+ */
+function valueAt(text: string, at: number, line: number): [TomlValue, number] {
+  const ws = /\s*/y
+  ws.lastIndex = at
+  ws.exec(text)
+  let i = ws.lastIndex
+  const basic = /"((?:[^"\\]|\\.)*)"/y
+  basic.lastIndex = i
+  const b = basic.exec(text)
+  if (b) return [JSON.parse(b[0]) as string, basic.lastIndex]
+  const literal = /'([^']*)'/y
+  literal.lastIndex = i
+  const l = literal.exec(text)
+  if (l) return [l[1] as string, literal.lastIndex]
+  for (const word of ['true', 'false']) if (text.startsWith(word, i)) return [word === 'true', i + word.length]
+  if (text[i] === '[') {
+    const items: TomlValue[] = []
+    i++
+    for (;;) {
+      ws.lastIndex = i
+      ws.exec(text)
+      i = ws.lastIndex
+      if (text[i] === ']') return [items, i + 1]
+      const [item, next] = valueAt(text, i, line)
+      items.push(item)
+      ws.lastIndex = next
+      ws.exec(text)
+      i = ws.lastIndex
+      if (text[i] === ',') i++
+      else if (text[i] !== ']') throw new Error(`line ${line}: expected , or ] in the array ${JSON.stringify(text.trim())}`)
+    }
   }
-  throw new Error(`line ${line}: cannot read the value ${JSON.stringify(t)} (strings, booleans and arrays of strings are read)`)
+  throw new Error(`line ${line}: cannot read the value ${JSON.stringify(text.slice(i).trim())} (strings, booleans and arrays are read)`)
+}
+
+function value(text: string, line: number): TomlValue {
+  const [v, end] = valueAt(text, 0, line)
+  if (text.slice(end).trim() !== '') throw new Error(`line ${line}: unexpected ${JSON.stringify(text.slice(end).trim())} after the value`)
+  return v
 }
 
 /** Drops a trailing comment that is not inside a string. */
@@ -59,7 +85,7 @@ function stripComment(line: string): string {
 
 /** Parses the text; tables keep the order they appear in (containerd tries hosts in file order). */
 export function parseToml(text: string): TomlTable {
-  const root: TomlTable = {}
+  const root = table()
   let current = root
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = stripComment(raw).trim()
@@ -69,7 +95,7 @@ export function parseToml(text: string): TomlTable {
       if (!line.endsWith(']') || line.startsWith('[[')) throw new Error(`line ${n}: cannot read the table header ${JSON.stringify(line)}`)
       current = root
       for (const key of keyPath(line.slice(1, -1), n)) {
-        const next = (current[key] ??= {})
+        const next = (current[key] ??= table())
         if (typeof next !== 'object' || Array.isArray(next)) throw new Error(`line ${n}: ${key} is already a value`)
         current = next
       }
@@ -78,9 +104,13 @@ export function parseToml(text: string): TomlTable {
     const eq = line.indexOf('=')
     if (eq < 0) throw new Error(`line ${n}: expected key = value`)
     const keys = keyPath(line.slice(0, eq), n)
-    let table = current
-    for (const key of keys.slice(0, -1)) table = (table[key] ??= {}) as TomlTable
-    table[keys[keys.length - 1] as string] = value(line.slice(eq + 1), n)
+    let into = current
+    for (const key of keys.slice(0, -1)) {
+      const next = (into[key] ??= table())
+      if (typeof next !== 'object' || Array.isArray(next)) throw new Error(`line ${n}: ${key} is already a value`)
+      into = next
+    }
+    into[keys[keys.length - 1] as string] = value(line.slice(eq + 1), n)
   })
   return root
 }

@@ -56,6 +56,26 @@ describe('fakecontainerd.control.v1.Control', () => {
     await h.runtime.Version({ version: '' })
   })
 
+  test('the journal never keeps registry credentials: a PullImage auth shows [redacted], the user name stays', async () => {
+    const auth = {
+      username: 'ci-bot',
+      password: 's3cret-pw',
+      auth: Buffer.from('ci-bot:s3cret-pw').toString('base64'),
+      identity_token: 'id-tok',
+    }
+    await h.image.PullImage({ image: { image: 'busybox:1.36' }, auth })
+    const text = (await control.GetJournal({ method: 'PullImage' })).entries_json
+    expect(text).not.toMatch(/s3cret|id-tok|Y2ktYm90/)
+    expect(JSON.parse(text)[0].request.auth).toMatchObject({
+      username: 'ci-bot',
+      password: '[redacted]',
+      auth: '[redacted]',
+      identity_token: '[redacted]',
+      registry_token: '',
+    })
+    expect(JSON.stringify(h.fake.calls('PullImage'))).not.toMatch(/s3cret|id-tok/)
+  })
+
   test('the journal: read with filters, clear; control calls themselves are not journaled', async () => {
     await h.runtime.Version({ version: '' })
     await runPod(h, podConfig('journaled'))

@@ -49,6 +49,7 @@ const CONTAINERD_UNKNOWN: [RegExp, string][] = [
   ],
   [/: unknown$/, "the shim's errors (e.g. Tasks.Start on a running process), which reach the client as Unknown"],
   [/^ambiguous digest string: /, 'an image id prefix that matches more than one image'],
+  [/^can't unmarshal type ".*" to output "/, "Streaming.Stream whose first message is not a StreamInit (typeurl.UnmarshalTo's error)"],
 ]
 
 class Cases {

@@ -190,7 +190,7 @@ describe('pull policy registry', () => {
     expect((await h.image.PullImage({ image: { image: ref }, auth: { auth } })).image_ref).toBe(sha256(img.amd.config))
     const bad = await grpcError(h.image.PullImage({ image: { image: ref }, auth: { auth: Buffer.from('nocolon').toString('base64') } }))
     expect(bad.details).toBe(
-      `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": invalid decoded auth: "nocolon"`,
+      `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": invalid decoded auth: 7 characters with no ":" between user name and password (the value is not shown)`,
     )
   })
 

@@ -98,6 +98,11 @@ describe('parseFlags', () => {
     expect(refused(['--image-pull-progress-timeout', '5 minutes'])).toBe(
       '--image-pull-progress-timeout must be a duration such as 30s, 5m or 1m30s (0: never), got "5 minutes"',
     )
+    // Longer than a timer holds: Node would fire it after 1 ms, cutting off every pull.
+    expect(parse(['--image-pull-progress-timeout', '596h'])).toMatchObject({ imagePullProgressTimeoutMs: 596 * 3_600_000 })
+    expect(refused(['--image-pull-progress-timeout', '720h'])).toBe(
+      '--image-pull-progress-timeout must be at most 596h (a timer\'s limit), or 0 for never; got "720h"',
+    )
   })
 
   test('bad values are refused with the messages users know', () => {

@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest'
 import { parseChallenges } from '../../src/registry/auth.js'
 import { parseAuth } from '../../src/registry/credentials.js'
 import { defaultHost, isLocalhost, registryHosts } from '../../src/registry/hosts.js'
+import { parseToml } from '../../src/registry/toml.js'
 
 describe('default hosts', () => {
   test('docker.io is registry-1.docker.io over HTTPS; loopback registries are plain HTTP; others HTTPS', () => {
@@ -83,6 +84,20 @@ describe('hosts.toml', () => {
   })
 })
 
+describe('the TOML reader', () => {
+  test('a key named __proto__ is only a key: nothing else in the process changes', () => {
+    const parsed = parseToml('[__proto__]\npolluted = "yes"\n[host."h".constructor]\nx = "y"')
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect(parsed.__proto__).toEqual({ polluted: 'yes' })
+  })
+
+  test("arrays: a comma inside a string is the string's, nested arrays as containerd's client = [[cert, key]]", () => {
+    expect(parseToml('a = ["x,y", \'z\' , ]\nclient = [["/c.pem", "/k.pem"]]')).toEqual({ a: ['x,y', 'z'], client: [['/c.pem', '/k.pem']] })
+    expect(() => parseToml('a = ["x" "y"]')).toThrow('line 1: expected , or ] in the array')
+    expect(() => parseToml('a = "x" y')).toThrow('line 1: unexpected "y" after the value')
+  })
+})
+
 describe('auth', () => {
   test('WWW-Authenticate challenges: scheme and quoted parameters', () => {
     expect(
@@ -103,6 +118,8 @@ describe('auth', () => {
     expect(parseAuth({ username: 'u', password: 'p', serverAddress: 'https://h:1' }, 'h:1')).toEqual({ username: 'u', secret: 'p' })
     expect(parseAuth({ username: 'u', password: 'p', serverAddress: 'https://other:1' }, 'h:1')).toBeUndefined()
     expect(parseAuth({ registryToken: 'r' }, 'h:1')).toBeUndefined()
-    expect(() => parseAuth({ auth: Buffer.from('nocolon').toString('base64') }, 'h:1')).toThrow('invalid decoded auth: "nocolon"')
+    expect(() => parseAuth({ auth: Buffer.from('nocolon').toString('base64') }, 'h:1')).toThrow(
+      'invalid decoded auth: 7 characters with no ":" between user name and password (the value is not shown)',
+    )
   })
 })
