@@ -86,6 +86,16 @@ function pushImage(repo: string, tag: string, list: 'oci' | 'docker' | 'none' = 
   return { target, targetSize: index.length, amd, arm, index }
 }
 
+/** A single OCI manifest by tag over the given layers (tars, gzipped here), each holding one file. */
+function pushLayers(repo: string, tag: string, files: string[]) {
+  const tars = files.map((f) => tarball([{ name: f, data: `${f}\n`, mode: 0o644 }]))
+  const blobs = imageBlobs(tars, { Cmd: ['sh'] })
+  registry.putBlob(blobs.config)
+  for (const l of blobs.layers) registry.putBlob(l)
+  const digest = registry.putManifest(repo, OCI_MANIFEST, blobs.manifest, tag)
+  return { digest, config: blobs.config, layers: blobs.layers as Buffer[] }
+}
+
 /** A loopback port nothing listens on (taken, then given back). */
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -367,5 +377,53 @@ describe('pull policy registry', () => {
     const { image } = await h.image.ImageStatus({ image: { image: 'registry.example.com/team/mirrored:v1' } })
     expect(image?.repo_digests).toEqual([`registry.example.com/team/mirrored@${img.target}`])
     expect(registry.seen.every((s) => new URL(s.url).searchParams.get('ns') === 'registry.example.com')).toBe(true)
+  })
+
+  test('a collection during a slow pull (RemoveImage of another image) takes nothing the pull downloaded', async () => {
+    await start()
+    await h.image.PullImage({ image: { image: 'busybox' } })
+    const img = pushImage('lib/slowgc', 'v1')
+    registry.delayed.set(sha256(img.amd.layer), 400)
+    const pulling = h.image.PullImage({ image: { image: `${HOST}/lib/slowgc:v1` } })
+    await eventually(() => (registry.count('GET', `/blobs/${sha256(img.amd.layer)}`) === 1 ? true : undefined), 'the layer is asked for')
+    await h.image.RemoveImage({ image: { image: 'busybox' } })
+    expect((await pulling).image_ref).toBe(sha256(img.amd.config))
+    expect(await execCat(`${HOST}/lib/slowgc:v1`, ['cat', '/etc/hello'])).toBe('hello from amd64\n')
+    // The pull's lease is gone once the image record holds its content.
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    try {
+      expect((await ctr.leases.List({ filters: [] })).leases).toEqual([])
+    } finally {
+      ctr.close()
+    }
+  })
+
+  test("a failed pull leaves what a concurrent pull reused; a cancelled pull's shared download is fetched again by the other", async () => {
+    await start()
+    // A: layers shared + bad (bad is slow, then corrupt); B: shared + slow. B finds A's shared layer committed.
+    const a = pushLayers('lib/a', 'v1', ['shared', 'bad'])
+    const b = pushLayers('lib/b', 'v1', ['shared', 'slow'])
+    const [shared, bad] = a.layers as [Buffer, Buffer]
+    registry.delayed.set(sha256(bad), 300)
+    registry.corrupt.add(sha256(bad))
+    registry.delayed.set(sha256(b.layers[1] as Buffer), 700)
+    const failing = grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/a:v1` } }))
+    await eventually(() => (registry.count('GET', `/blobs/${sha256(shared)}`) === 1 ? true : undefined), 'A fetched the shared layer')
+    await new Promise((r) => setTimeout(r, 50))
+    const pullB = h.image.PullImage({ image: { image: `${HOST}/lib/b:v1` } })
+    expect((await failing).code).toBe(status.FAILED_PRECONDITION)
+    expect((await pullB).image_ref).toBe(sha256(b.config))
+    expect(registry.count('GET', `/blobs/${sha256(shared)}`)).toBe(1)
+
+    // One image under two tags: the second pull waits on the first's downloads; the first is cancelled.
+    const img = pushImage('lib/two', 'v1')
+    registry.putManifest('lib/two', OCI_INDEX, img.index as Buffer, 'v2')
+    registry.delayed.set(sha256(img.amd.layer), 400)
+    const cancelled = grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/two:v1` } }, { deadline: 250 }))
+    await eventually(() => (registry.count('GET', `/blobs/${sha256(img.amd.layer)}`) === 1 ? true : undefined), 'the first asked')
+    const second = h.image.PullImage({ image: { image: `${HOST}/lib/two:v2` } })
+    expect((await cancelled).code).toBe(status.DEADLINE_EXCEEDED)
+    expect((await second).image_ref).toBe(sha256(img.amd.config))
+    expect(registry.count('GET', `/blobs/${sha256(img.amd.layer)}`)).toBe(2)
   })
 })

@@ -3,8 +3,11 @@
 // platform's manifest), the manifest, the config and the layers into the content store — streamed,
 // verified against their digests on commit, labelled for the collector as containerd labels them —
 // then apply each layer onto a snapshot named by its chain id. A stall longer than the progress
-// timeout or the caller's signal aborts every request; whatever the pull added is removed again on
-// failure, so nothing is left half-pulled. This is the entry point other APIs (CRI, Transfer) share.
+// timeout or the caller's signal aborts every request. The pull runs under a lease (client.Pull's
+// WithLease, 24h expiry) that holds every blob, ingest and snapshot it uses, so a collection during
+// the pull takes none of them; the caller deletes the lease once the image record roots the content,
+// and on failure the pull deletes it and the collector takes what nothing else holds, so nothing is
+// left half-pulled. This is the entry point other APIs (CRI, Transfer) share.
 import { Repository, MEDIA_TYPES, type Descriptor } from '../../registry/client.js'
 import { RegistryError } from '../../registry/errors.js'
 import { registryHosts } from '../../registry/hosts.js'
@@ -13,6 +16,7 @@ import type { ImageReference } from '../reference.js'
 import { RuntimeError, type ErrorKind } from '../errors.js'
 import type { Content } from './content.js'
 import { chainId } from './image-content.js'
+import { LABEL_GC_EXPIRE, type Leases } from './leases.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
 
@@ -42,14 +46,23 @@ export interface PulledImage {
   target: Descriptor
   manifestDigest: string
   configDigest: string
+  /** The pull's lease, still held: the caller deletes it once the image record roots the content. */
+  lease: string
 }
 
 /** Where a pull's blobs and snapshots go; `inflight` shares one fetch of a blob among concurrent pulls. */
 export interface PullStores {
   content: Content
   snapshots: Snapshots
+  leases: Leases
+  /** Runs the collector (after a failed pull's lease is deleted). */
+  gc(): unknown
   inflight: Map<string, Promise<void>>
 }
+
+/** client.Pull's lease expiry (leases.WithExpiration(24 * time.Hour)). */
+const PULL_LEASE_MS = 24 * 60 * 60 * 1000
+const rfc3339 = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`
 
 const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' }
 const isIndex = (t: string): boolean => t === MEDIA_TYPES.ociIndex || t === MEDIA_TYPES.dockerList
@@ -78,7 +91,7 @@ function registryKind(err: RegistryError): ErrorKind {
  * CRI prefix "failed to pull and unpack image"); on failure nothing the pull added is kept.
  */
 export async function pull(stores: PullStores, ref: ImageReference, options: RegistryPullOptions): Promise<PulledImage> {
-  const { content, snapshots } = stores
+  const { content } = stores
   const ns = options.namespace
   const domain = ref.repository.split('/')[0] as string
   const controller = new AbortController()
@@ -96,7 +109,9 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     }, options.progressTimeoutMs)
     watchdog.unref()
   }
-  const added = { content: [] as string[], snapshots: [] as string[] }
+  // Everything the pull touches is held by its lease before it is fetched, found or unpacked.
+  const lease = stores.leases.create(ns, '', { [LABEL_GC_EXPIRE]: rfc3339(Date.now() + PULL_LEASE_MS) }).id
+  const hold = (id: string, type: string): void => stores.leases.addResource(ns, lease, { id, type })
   const repo = new Repository(domain, ref.repository, {
     hosts: registryHosts(domain, options.configPath),
     credentials: credentialsFrom(options.auth),
@@ -117,21 +132,29 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
           Object.keys(labels).map((k) => `labels.${k}`),
         )
     }
-    if (content.has(ns, desc.digest)) {
-      label()
-      return
-    }
+    hold(desc.digest, 'content')
     const key = `${ns}/${desc.digest}`
-    const running = stores.inflight.get(key)
-    if (running) {
-      await running
+    for (;;) {
+      if (content.has(ns, desc.digest)) {
+        label()
+        return
+      }
+      const running = stores.inflight.get(key)
+      if (!running) break
+      try {
+        await running
+      } catch (err) {
+        // Another pull's download, cancelled by its own caller: this pull fetches the blob itself.
+        if (err instanceof RegistryError && err.kind === 'Cancelled' && !controller.signal.aborted) continue
+        throw err
+      }
       if (content.has(ns, desc.digest)) label()
       return
     }
     const work = (async () => {
       const body = await repo.fetch(desc)
       const ingestRef = refKey(desc)
-      const ingest = content.openWriter(ns, ingestRef, desc.size, '')
+      const ingest = content.openWriter(ns, ingestRef, desc.size, '', lease)
       try {
         for await (const chunk of body) {
           progressed()
@@ -139,14 +162,13 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
           if (ingest.offset > desc.size) break
         }
         try {
-          content.commit(ingest, desc.size, desc.digest, { ...labels, ...source })
+          content.commit(ingest, desc.size, desc.digest, { ...labels, ...source }, lease)
         } catch (err) {
           throw wrapAs(err, `failed commit on ref "${ingestRef}"`)
         }
-        added.content.push(desc.digest)
       } catch (err) {
         try {
-          content.abort(ns, ingestRef)
+          content.abort(ns, ingestRef, lease)
         } catch {
           // Committed or already gone: nothing to abort.
         }
@@ -213,16 +235,21 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     }
     // Layers download together, as containerd's max_concurrent_downloads allows (3 by default).
     await inBatches(layers, 3, (l) => store(l, {}))
-    await unpack(stores, ns, options.snapshotter, layers, diffIds, added.snapshots)
+    await unpack(stores, ns, options.snapshotter, layers, diffIds, lease)
     const chain = chainId(diffIds)
     content.update(ns, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${options.snapshotter}`]: chain }, [
       `labels.containerd.io/gc.ref.snapshot.${options.snapshotter}`,
     ])
-    return { target, manifestDigest: manifestDesc.digest, configDigest: manifest.config.digest }
+    return { target, manifestDigest: manifestDesc.digest, configDigest: manifest.config.digest, lease }
   } catch (err) {
-    // Nothing half-pulled: the blobs and snapshots this pull added go (containerd's lease ends and the collector takes them).
-    for (const key of added.snapshots.reverse()) snapshots.drop(options.snapshotter, ns, key)
-    for (const digest of added.content) content.drop(ns, digest)
+    // Nothing half-pulled: the lease ends and the collector takes what nothing else holds (another
+    // pull's lease or an image keeps what it shares with this one).
+    try {
+      stores.leases.delete(ns, lease)
+    } catch {
+      // Already gone.
+    }
+    stores.gc()
     if (stalled) {
       throw new RuntimeError(
         'Unknown',
@@ -247,16 +274,17 @@ async function unpack(
   snapshotter: string,
   layers: readonly Descriptor[],
   diffIds: readonly string[],
-  added: string[],
+  lease: string,
 ): Promise<void> {
   const { content, snapshots } = stores
   let parent = ''
   for (let i = 0; i < layers.length; i++) {
     const chain = chainId(diffIds.slice(0, i + 1))
     const layer = layers[i] as Descriptor
+    stores.leases.addResource(ns, lease, { id: chain, type: `snapshots/${snapshotter}` })
     if (snapshots.kindOf(snapshotter, ns, chain) !== 'committed') {
       const key = `extract-${process.hrtime.bigint()} ${chain}`
-      snapshots.prepare(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain })
+      snapshots.prepare(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain }, lease)
       try {
         const applied = await applyLayer(
           content,
@@ -267,8 +295,13 @@ async function unpack(
         )
         if (applied.digest !== diffIds[i]) throw new RuntimeError('Unknown', `wrong diff id calculated on extraction "${diffIds[i]}"`)
         content.update(ns, layer.digest, { 'containerd.io/uncompressed': applied.digest }, ['labels.containerd.io/uncompressed'])
-        snapshots.commit(snapshotter, ns, chain, key, { 'containerd.io/snapshot.ref': chain })
-        added.push(chain)
+        try {
+          snapshots.commit(snapshotter, ns, chain, key, { 'containerd.io/snapshot.ref': chain }, '', lease)
+        } catch (err) {
+          // Another pull unpacked the same layer meanwhile: its snapshot serves (the unpacker's AlreadyExists).
+          if (!(err instanceof RuntimeError && err.kind === 'AlreadyExists')) throw err
+          snapshots.drop(snapshotter, ns, key)
+        }
       } catch (err) {
         snapshots.drop(snapshotter, ns, key)
         throw err
