@@ -25,8 +25,8 @@ export const RESOLVE_ACCEPT = [
   '*/*',
 ].join(', ')
 
-/** containerd refuses a manifest larger than this (MaxManifestSize, 4 MiB). */
-export const MAX_MANIFEST_SIZE = 4 << 20
+/** containerd refuses a manifest larger than this (resolver.go MaxManifestSize: 4 * 1048 * 1048, not quite 4 MiB). */
+export const MAX_MANIFEST_SIZE = 4 * 1048 * 1048
 
 export interface Descriptor {
   mediaType: string
@@ -211,11 +211,36 @@ export class Repository {
         }
         if (digest === '' || size === -1) {
           // No digest or size from HEAD: the manifest itself is fetched and hashed.
+          // Streamed into the hash, and cut off once past the largest manifest containerd accepts.
           const get = await this.#request(host, 'GET', url, { Accept: RESOLVE_ACCEPT }, scope)
-          const body = Buffer.from(await get.arrayBuffer())
+          if (get.status > 299 || !get.body) {
+            discard(get)
+            firstErr ??= new RegistryError(
+              get.status === 404 ? 'NotFound' : 'Unknown',
+              `pulling from host ${host.host} failed with status code [${parts.join(' ')}]: ${get.status} ${get.statusText}`,
+              get.status,
+            )
+            continue
+          }
           mediaType = (get.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
-          if (digest === '') digest = `sha256:${createHash('sha256').update(body).digest('hex')}`
-          size = body.length
+          const hash = createHash('sha256')
+          const reader = get.body.getReader()
+          size = 0
+          try {
+            for (;;) {
+              const { done, value } = await reader.read()
+              if (done) break
+              size += value.byteLength
+              if (size > MAX_MANIFEST_SIZE) break
+              hash.update(value)
+            }
+          } catch (err) {
+            throw networkError('GET', url, err, this.options.signal)
+          } finally {
+            // Not awaited: a mocked or stalled body may never settle its cancel.
+            reader.cancel().catch(() => undefined)
+          }
+          if (digest === '') digest = `sha256:${hash.digest('hex')}`
         }
         if (size > MAX_MANIFEST_SIZE) {
           firstErr ??= new RegistryError('NotFound', `rejecting ${size} byte manifest for ${ref.normalized}: not found`)

@@ -8,6 +8,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { status } from '@grpc/grpc-js'
+import { http, HttpResponse } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients } from '../../src/client.js'
@@ -425,5 +426,47 @@ describe('pull policy registry', () => {
     expect((await cancelled).code).toBe(status.DEADLINE_EXCEEDED)
     expect((await second).image_ref).toBe(sha256(img.amd.config))
     expect(registry.count('GET', `/blobs/${sha256(img.amd.layer)}`)).toBe(2)
+  })
+
+  test("a resolve GET of an endless manifest stops past containerd's MaxManifestSize (4 * 1048 * 1048) and is NotFound", async () => {
+    await start()
+    let served = 0
+    msw.use(
+      http.head(`${ORIGIN}/v2/lib/huge/manifests/v1`, () => new HttpResponse(null, { status: 405 })),
+      http.get(`${ORIGIN}/v2/lib/huge/manifests/v1`, () => {
+        const chunk = Buffer.alloc(64 * 1024, 0x20)
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            served += chunk.length
+            controller.enqueue(chunk)
+            if (served > 1 << 30) controller.close()
+          },
+        })
+        return new HttpResponse(body, { headers: { 'Content-Type': OCI_MANIFEST } })
+      }),
+    )
+    const ref = `${HOST}/lib/huge:v1`
+    const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
+    expect(err.code).toBe(status.NOT_FOUND)
+    expect(err.details).toMatch(
+      new RegExp(
+        `^failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": rejecting \\d+ byte manifest for ${ref}: not found$`,
+      ),
+    )
+    expect(Number(/rejecting (\d+) byte/.exec(err.details)?.[1])).toBeGreaterThan(4 * 1048 * 1048)
+    expect(served).toBeLessThan(16 << 20)
+
+    // 4,300,000 bytes: over 4 MiB, under containerd's limit, so pulled.
+    const tar = tarball([{ name: 'big', data: 'big\n', mode: 0o644 }])
+    const blobs = imageBlobs([tar], { Cmd: ['sh'] })
+    registry.putBlob(blobs.config)
+    for (const l of blobs.layers) registry.putBlob(l)
+    const manifest = JSON.parse(blobs.manifest.toString())
+    manifest.annotations = { pad: '' }
+    manifest.annotations.pad = 'x'.repeat(4_300_000 - Buffer.byteLength(JSON.stringify(manifest)))
+    const body = Buffer.from(JSON.stringify(manifest))
+    expect(body.length).toBe(4_300_000)
+    registry.putManifest('lib/big', OCI_MANIFEST, body, 'v1')
+    expect((await h.image.PullImage({ image: { image: `${HOST}/lib/big:v1` } })).image_ref).toBe(sha256(blobs.config))
   })
 })
