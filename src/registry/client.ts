@@ -198,7 +198,9 @@ export class Repository {
             `pulling from host ${host.host} failed with unexpected status code [${parts.join(' ')}]: ${res.status} ${res.statusText}`,
           )
         }
-        let size = Number(res.headers.get('content-length') ?? -1)
+        // A Content-Length that is not a whole number is as good as none: the manifest is fetched and measured.
+        const length = res.headers.get('content-length') ?? ''
+        let size = /^\d+$/.test(length) && Number.isSafeInteger(Number(length)) ? Number(length) : -1
         let mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
         let digest = ref.digest ?? ''
         if (digest === '') {

@@ -469,4 +469,63 @@ describe('pull policy registry', () => {
     registry.putManifest('lib/big', OCI_MANIFEST, body, 'v1')
     expect((await h.image.PullImage({ image: { image: `${HOST}/lib/big:v1` } })).image_ref).toBe(sha256(blobs.config))
   })
+
+  test('descriptors are checked before anything is fetched: digest, size, and the size of a config', async () => {
+    await start()
+    const tar = tarball([{ name: 'f', data: 'f\n', mode: 0o644 }])
+    const blobs = imageBlobs([tar], { Cmd: ['sh'] })
+    registry.putBlob(blobs.config)
+    for (const l of blobs.layers) registry.putBlob(l)
+    const layerDigest = sha256(blobs.layers[0] as Buffer)
+    const cases: [string, (m: { config: Record<string, unknown>; layers: Record<string, unknown>[] }) => void, string][] = [
+      ['nosize', (m) => delete m.layers[0]?.size, `invalid layer descriptor ${layerDigest}: size null is not a whole number of bytes`],
+      [
+        'negative',
+        (m) => ((m.layers[0] as Record<string, unknown>).size = -1),
+        `invalid layer descriptor ${layerDigest}: size -1 is not a whole number of bytes`,
+      ],
+      [
+        'text',
+        (m) => ((m.layers[0] as Record<string, unknown>).size = '12'),
+        `invalid layer descriptor ${layerDigest}: size "12" is not a whole number of bytes`,
+      ],
+      [
+        'fraction',
+        (m) => ((m.layers[0] as Record<string, unknown>).size = 1.5),
+        `invalid layer descriptor ${layerDigest}: size 1.5 is not a whole number of bytes`,
+      ],
+      [
+        'digest',
+        (m) => ((m.layers[0] as Record<string, unknown>).digest = 'sha256:abc'),
+        `invalid layer descriptor: digest "sha256:abc": invalid checksum digest length`,
+      ],
+      ['nodigest', (m) => delete m.config.digest, `invalid config descriptor: digest "": invalid checksum digest format`],
+      ['bigconfig', (m) => (m.config.size = 5_000_000), `rejecting 5000000 byte config ${sha256(blobs.config)}: larger than 4393216 bytes`],
+    ]
+    for (const [tag, spoil, message] of cases) {
+      const manifest = JSON.parse(blobs.manifest.toString())
+      spoil(manifest)
+      registry.putManifest('lib/spoilt', OCI_MANIFEST, Buffer.from(JSON.stringify(manifest)), tag)
+      const ref = `${HOST}/lib/spoilt:${tag}`
+      const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
+      expect(err.details).toBe(`failed to pull and unpack image "${ref}": ${message}`)
+    }
+    expect(registry.count('GET', `/blobs/${layerDigest}`)).toBe(0)
+    expect(registry.count('GET', `/blobs/${sha256(blobs.config)}`)).toBe(0)
+
+    // A Content-Length that is no number: the manifest is fetched and measured instead.
+    registry.putManifest('lib/spoilt', OCI_MANIFEST, blobs.manifest, 'ok')
+    msw.use(
+      http.head(
+        `${ORIGIN}/v2/lib/spoilt/manifests/ok`,
+        () =>
+          new HttpResponse(null, {
+            headers: { 'Content-Type': OCI_MANIFEST, 'Content-Length': 'abc', 'Docker-Content-Digest': sha256(blobs.manifest) },
+          }),
+      ),
+    )
+    expect((await h.image.PullImage({ image: { image: `${HOST}/lib/spoilt:ok` } })).image_ref).toBe(sha256(blobs.config))
+    const { image } = await h.image.ImageStatus({ image: { image: `${HOST}/lib/spoilt:ok` } })
+    expect(Number(image?.size)).toBe(blobs.manifest.length + blobs.config.length + (blobs.layers[0] as Buffer).length)
+  })
 })

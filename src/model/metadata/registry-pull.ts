@@ -8,7 +8,7 @@
 // the pull takes none of them; the caller deletes the lease once the image record roots the content,
 // and on failure the pull deletes it and the collector takes what nothing else holds, so nothing is
 // left half-pulled. This is the entry point other APIs (CRI, Transfer) share.
-import { Repository, MEDIA_TYPES, type Descriptor } from '../../registry/client.js'
+import { Repository, MAX_MANIFEST_SIZE, MEDIA_TYPES, type Descriptor } from '../../registry/client.js'
 import { RegistryError } from '../../registry/errors.js'
 import { registryHosts } from '../../registry/hosts.js'
 import { credentialsFrom, type AuthConfig } from '../../registry/credentials.js'
@@ -16,7 +16,7 @@ import type { ImageReference } from '../reference.js'
 import { RuntimeError, type ErrorKind } from '../errors.js'
 import type { Content } from './content.js'
 import { chainId } from './image-content.js'
-import { LABEL_GC_EXPIRE, type Leases } from './leases.js'
+import { LABEL_GC_EXPIRE, digestProblem, type Leases } from './leases.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
 
@@ -80,6 +80,28 @@ function refKey(desc: Descriptor): string {
 /** platforms.Only for linux/amd64 and friends: the os and architecture match, the variant when one is asked for. */
 const matches = (want: Platform, p: Descriptor['platform']): boolean =>
   p?.os === want.os && p.architecture === want.architecture && (want.variant === undefined || p.variant === want.variant)
+
+/**
+ * A descriptor from a registry or a manifest, checked before anything is fetched for it: a sha256
+ * digest (go-digest's wording when it is not one) and a size that is a whole number of bytes, so
+ * that no copy runs on without an end. `what` names it in the error.
+ */
+function checkDescriptor(desc: unknown, what: string): Descriptor {
+  const d = (desc ?? {}) as Partial<Record<keyof Descriptor, unknown>>
+  if (typeof d.mediaType !== 'string') throw new RuntimeError('Unknown', `invalid ${what} descriptor: no media type`)
+  const digest = typeof d.digest === 'string' ? d.digest : ''
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) {
+    const problem = digestProblem(digest) ?? 'unsupported digest algorithm'
+    throw new RuntimeError('Unknown', `invalid ${what} descriptor: digest ${JSON.stringify(digest)}: ${problem}`)
+  }
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
+    throw new RuntimeError(
+      'Unknown',
+      `invalid ${what} descriptor ${digest}: size ${JSON.stringify(d.size ?? null)} is not a whole number of bytes`,
+    )
+  }
+  return desc as Descriptor
+}
 
 function registryKind(err: RegistryError): ErrorKind {
   if (err.kind === 'NotFound' || err.kind === 'FailedPrecondition') return err.kind
@@ -184,8 +206,11 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     }
   }
 
-  /** A manifest or index, stored and parsed. */
-  const json = async <T>(desc: Descriptor, labels: Record<string, string>): Promise<T> => {
+  /** A manifest, index or config, stored and parsed; none larger than containerd accepts for a manifest. */
+  const json = async <T>(desc: Descriptor, labels: Record<string, string>, what: string): Promise<T> => {
+    if (desc.size > MAX_MANIFEST_SIZE) {
+      throw new RuntimeError('Unknown', `rejecting ${desc.size} byte ${what} ${desc.digest}: larger than ${MAX_MANIFEST_SIZE} bytes`)
+    }
     await store(desc, labels)
     return JSON.parse(content.read(ns, desc.digest, 0, 0).toString('utf8')) as T
   }
@@ -194,7 +219,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     progressed()
     let target: Descriptor
     try {
-      target = await repo.resolve(ref)
+      target = checkDescriptor(await repo.resolve(ref), 'target')
     } catch (err) {
       // client.Pull's own wording (pull.go) around the resolver's.
       if (!(err instanceof RegistryError) || err.kind === 'Cancelled') throw err
@@ -203,7 +228,10 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     const platform = options.platform ?? DEFAULT_PLATFORM
     let manifestDesc = target
     if (isIndex(target.mediaType)) {
-      const index = await json<{ manifests?: Descriptor[] }>(target, {})
+      const index = await json<{ manifests?: Descriptor[] }>(target, {}, 'index')
+      if (index.manifests !== undefined && !Array.isArray(index.manifests))
+        throw new RuntimeError('Unknown', `index ${target.digest} has no manifest list`)
+      for (const m of index.manifests ?? []) checkDescriptor(m, 'manifest')
       const pick = (index.manifests ?? []).find((m) => isManifest(m.mediaType) && matches(platform, m.platform))
       if (!pick) {
         const p = `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`
@@ -217,9 +245,13 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     } else if (!isManifest(target.mediaType)) {
       throw new RuntimeError('Unknown', `encountered unknown type ${target.mediaType}; children may not be fetched`)
     }
-    const manifest = await json<{ config?: Descriptor; layers?: Descriptor[] }>(manifestDesc, {})
+    const manifest = await json<{ config?: Descriptor; layers?: Descriptor[] }>(manifestDesc, {}, 'manifest')
     if (!manifest.config) throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no config`)
+    checkDescriptor(manifest.config, 'config')
+    if (manifest.layers !== undefined && !Array.isArray(manifest.layers))
+      throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no layer list`)
     const layers = manifest.layers ?? []
+    for (const l of layers) checkDescriptor(l, 'layer')
     const manifestLabels: Record<string, string> = { 'containerd.io/gc.ref.content.config': manifest.config.digest }
     layers.forEach((l, i) => (manifestLabels[`containerd.io/gc.ref.content.l.${i}`] = l.digest))
     content.update(
@@ -228,7 +260,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       manifestLabels,
       Object.keys(manifestLabels).map((k) => `labels.${k}`),
     )
-    const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {})
+    const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {}, 'config')
     const diffIds = config.rootfs?.diff_ids ?? []
     if (diffIds.length !== layers.length) {
       throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)
