@@ -48,6 +48,13 @@ export interface RepositoryOptions {
 
 const isManifestType = (t: string): boolean => (Object.values(MEDIA_TYPES) as string[]).includes(t)
 
+/**
+ * RegistryHost.isProxy (remotes/docker/registry.go): a host other than the reference's domain is a
+ * mirror, except registry-1.docker.io for docker.io, which is docker.io's own registry.
+ */
+export const isProxy = (host: string, domain: string): boolean =>
+  host !== domain && (domain !== 'docker.io' || host !== 'registry-1.docker.io')
+
 /** Go's net/http method as its errors print it: "Head", "Get". */
 const goMethod = (m: string): string => m[0] + m.slice(1).toLowerCase()
 
@@ -111,7 +118,7 @@ export class Repository {
   #url(host: RegistryHost, ...parts: string[]): URL {
     const url = new URL(`${host.scheme}://${host.host}${host.path}/${this.path}/${parts.join('/')}`)
     // addNamespace: a mirror is told which registry the repository belongs to.
-    if (host.host !== this.domain) url.searchParams.set('ns', this.domain)
+    if (isProxy(host.host, this.domain)) url.searchParams.set('ns', this.domain)
     return url
   }
 
