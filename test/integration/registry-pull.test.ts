@@ -151,7 +151,9 @@ describe('pull policy registry', () => {
         expect(Buffer.concat(chunks).equals(blob)).toBe(true)
       }
       const { info } = await ctr.content.Info({ digest: img.target })
-      expect(info?.labels['containerd.io/gc.ref.content.m.0']).toBe(img.amd.digest)
+      // Every child of the index, in its order (arm64 first), as SetChildrenMappedLabels labels them.
+      expect(info?.labels['containerd.io/gc.ref.content.m.0']).toBe(img.arm.digest)
+      expect(info?.labels['containerd.io/gc.ref.content.m.1']).toBe(img.amd.digest)
     } finally {
       ctr.close()
     }
@@ -527,5 +529,45 @@ describe('pull policy registry', () => {
     expect((await h.image.PullImage({ image: { image: `${HOST}/lib/spoilt:ok` } })).image_ref).toBe(sha256(blobs.config))
     const { image } = await h.image.ImageStatus({ image: { image: `${HOST}/lib/spoilt:ok` } })
     expect(Number(image?.size)).toBe(blobs.manifest.length + blobs.config.length + (blobs.layers[0] as Buffer).length)
+  })
+
+  test("index entries: another platform is no match (containerd's words), one without a platform is kept but comes last, every child labelled", async () => {
+    await start()
+    const img = pushImage('lib/plat', 'v1')
+    const entry = (v: typeof img.amd, platform?: { os: string; architecture: string }) => ({
+      mediaType: v.mediaType,
+      digest: v.digest,
+      size: v.manifest.length,
+      ...(platform ? { platform } : {}),
+    })
+    const putIndex = (tag: string, manifests: object[]) =>
+      registry.putManifest('lib/plat', OCI_INDEX, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })), tag)
+    const arm = { os: 'linux', architecture: 'arm64' }
+    const amd = { os: 'linux', architecture: 'amd64' }
+
+    const none = `${HOST}/lib/plat:none`
+    putIndex('none', [entry(img.arm, arm)])
+    const err = await grpcError(h.image.PullImage({ image: { image: none } }))
+    expect(err.code).toBe(status.NOT_FOUND)
+    expect(err.details).toBe(`failed to pull and unpack image "${none}": no match for platform in manifest: not found`)
+
+    // No platform: kept, and taken when nothing matches.
+    const bare = putIndex('bare', [entry(img.arm, arm), entry(img.amd)])
+    expect((await h.image.PullImage({ image: { image: `${HOST}/lib/plat:bare` } })).image_ref).toBe(sha256(img.amd.config))
+    // …but after one that matches.
+    putIndex('both', [entry(img.arm), entry(img.amd, amd)])
+    expect((await h.image.PullImage({ image: { image: `${HOST}/lib/plat:both` } })).image_ref).toBe(sha256(img.amd.config))
+    expect(registry.count('GET', `/manifests/${img.arm.digest}`)).toBe(0)
+
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    try {
+      const { info } = await ctr.content.Info({ digest: bare })
+      expect(info?.labels).toMatchObject({
+        'containerd.io/gc.ref.content.m.0': img.arm.digest,
+        'containerd.io/gc.ref.content.m.1': img.amd.digest,
+      })
+    } finally {
+      ctr.close()
+    }
   })
 })

@@ -146,7 +146,7 @@ export class Images {
         throw wrap(err, `failed to pull and unpack image "${ref.normalized}"`)
       }
       try {
-        const content = readImageContent(this.content, CRI_NAMESPACE, pulled.target)
+        const content = readImageContent(this.content, CRI_NAMESPACE, pulled.target, pulled.manifestDigest)
         if (!content) throw unknown(`failed to pull and unpack image "${ref.normalized}": get image config descriptor: not found`)
         this.core.state.imageContent[content.configDigest] ??= content
         return this.#record(ref, { ...pulled.target, configDigest: pulled.configDigest })

@@ -103,6 +103,22 @@ function checkDescriptor(desc: unknown, what: string): Descriptor {
   return desc as Descriptor
 }
 
+/**
+ * SetChildrenMappedLabels with ChildGCLabels for an index's children: manifests are
+ * gc.ref.content.m.<n>, anything else gc.ref.content.<n>, each counted on its own.
+ */
+function childGcLabels(children: readonly Descriptor[]): Record<string, string> {
+  const labels: Record<string, string> = {}
+  const counts = new Map<string, number>()
+  for (const child of children) {
+    const prefix = isManifest(child.mediaType) ? 'containerd.io/gc.ref.content.m.' : 'containerd.io/gc.ref.content.'
+    const n = counts.get(prefix) ?? 0
+    counts.set(prefix, n + 1)
+    labels[`${prefix}${n}`] = child.digest
+  }
+  return labels
+}
+
 function registryKind(err: RegistryError): ErrorKind {
   if (err.kind === 'NotFound' || err.kind === 'FailedPrecondition') return err.kind
   return 'Unknown'
@@ -227,23 +243,33 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     }
     const platform = options.platform ?? DEFAULT_PLATFORM
     let manifestDesc = target
-    if (isIndex(target.mediaType)) {
-      const index = await json<{ manifests?: Descriptor[] }>(target, {}, 'index')
+    // An index (nested ones too) is narrowed to one manifest as client.Pull's handlers do: every
+    // child labelled for the collector (SetChildrenMappedLabels, before any filter), those of another
+    // platform dropped and those without one kept (FilterPlatforms), platform-less ones last, the
+    // first taken (LimitManifests with a limit of 1).
+    for (let depth = 0; isIndex(manifestDesc.mediaType); depth++) {
+      if (depth > 8) throw new RuntimeError('Unknown', `index ${manifestDesc.digest} nests too deep`)
+      const indexDesc = manifestDesc
+      const index = await json<{ manifests?: Descriptor[] }>(indexDesc, {}, 'index')
       if (index.manifests !== undefined && !Array.isArray(index.manifests))
-        throw new RuntimeError('Unknown', `index ${target.digest} has no manifest list`)
-      for (const m of index.manifests ?? []) checkDescriptor(m, 'manifest')
-      const pick = (index.manifests ?? []).find((m) => isManifest(m.mediaType) && matches(platform, m.platform))
-      if (!pick) {
-        const p = `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`
-        throw new RuntimeError(
-          'NotFound',
-          `no match for platform in manifest ${target.digest}: not found`.replace('platform', `platform ${p}`),
+        throw new RuntimeError('Unknown', `index ${indexDesc.digest} has no manifest list`)
+      const children = index.manifests ?? []
+      for (const m of children) checkDescriptor(m, 'manifest')
+      const childLabels = childGcLabels(children)
+      if (children.length > 0)
+        content.update(
+          ns,
+          indexDesc.digest,
+          childLabels,
+          Object.keys(childLabels).map((k) => `labels.${k}`),
         )
-      }
-      content.update(ns, target.digest, { 'containerd.io/gc.ref.content.m.0': pick.digest }, ['labels.containerd.io/gc.ref.content.m.0'])
+      const kept = children.filter((m) => m.platform === undefined || m.platform === null || matches(platform, m.platform))
+      const pick = [...kept.filter((m) => m.platform), ...kept.filter((m) => !m.platform)][0]
+      if (!pick) throw new RuntimeError('NotFound', 'no match for platform in manifest: not found')
       manifestDesc = pick
-    } else if (!isManifest(target.mediaType)) {
-      throw new RuntimeError('Unknown', `encountered unknown type ${target.mediaType}; children may not be fetched`)
+    }
+    if (!isManifest(manifestDesc.mediaType)) {
+      throw new RuntimeError('Unknown', `encountered unknown type ${manifestDesc.mediaType}; children may not be fetched`)
     }
     const manifest = await json<{ config?: Descriptor; layers?: Descriptor[] }>(manifestDesc, {}, 'manifest')
     if (!manifest.config) throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no config`)
