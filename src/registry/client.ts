@@ -275,7 +275,8 @@ export class Repository {
       try {
         const res = await this.#request(host, 'GET', url, { Accept: `${desc.mediaType}, */*` }, `repository:${this.path}:pull`)
         if (res.status > 299) {
-          const where = `${host.scheme}://${host.host}${url.pathname}`
+          // req.String(): the URL with its query (a mirror's ?ns=).
+          const where = url.toString()
           if (res.status === 404) {
             discard(res)
             throw new RegistryError('NotFound', `content at ${where} not found: not found`, 404)

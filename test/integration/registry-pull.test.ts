@@ -570,4 +570,23 @@ describe('pull policy registry', () => {
       ctr.close()
     }
   })
+
+  test("a fetch error names the URL with its query (a mirror's ?ns=)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-hosts-'))
+    mkdirSync(join(dir, 'registry.example.com'))
+    writeFileSync(
+      join(dir, 'registry.example.com', 'hosts.toml'),
+      `server = "https://registry.example.com"\n\n[host."${ORIGIN}"]\n  capabilities = ["pull", "resolve"]\n`,
+    )
+    await start({ registryConfigPath: dir })
+    msw.use(http.all('https://registry.example.com/*', () => new HttpResponse(null, { status: 404 })))
+    const img = pushImage('team/gone', 'v1')
+    registry.manifests.delete(`team/gone@${img.amd.digest}`)
+    const ref = 'registry.example.com/team/gone:v1'
+    const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
+    expect(err.code).toBe(status.NOT_FOUND)
+    expect(err.details).toBe(
+      `failed to pull and unpack image "${ref}": content at ${ORIGIN}/v2/team/gone/manifests/${img.amd.digest}?ns=registry.example.com not found: not found`,
+    )
+  })
 })
