@@ -589,4 +589,23 @@ describe('pull policy registry', () => {
       `failed to pull and unpack image "${ref}": content at ${ORIGIN}/v2/team/gone/manifests/${img.amd.digest}?ns=registry.example.com not found: not found`,
     )
   })
+
+  test('an ingest left with bytes is written again from its start; a locked one fails before anything is fetched', async () => {
+    await start()
+    const img = pushImage('lib/resumed', 'v1', 'none')
+    const layer = sha256(img.amd.layer)
+    const content = h.fake.node.content
+    const left = content.openWriter('k8s.io', `layer-${layer}`, img.amd.layer.length, '')
+    content.append(left, Buffer.from('left over from an earlier try'))
+    content.release(left)
+    expect((await h.image.PullImage({ image: { image: `${HOST}/lib/resumed:v1` } })).image_ref).toBe(sha256(img.amd.config))
+    expect(await execCat(`${HOST}/lib/resumed:v1`, ['cat', '/etc/hello'])).toBe('hello from amd64\n')
+
+    const other = pushLayers('lib/locked', 'v1', ['locked'])
+    const otherLayer = sha256(other.layers[0] as Buffer)
+    content.openWriter('k8s.io', `layer-${otherLayer}`, (other.layers[0] as Buffer).length, '')
+    const err = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/locked:v1` } }))
+    expect(err.details).toMatch(new RegExp(`ref layer-${otherLayer} locked for \\d+ms`))
+    expect(registry.count('GET', `/blobs/${otherLayer}`)).toBe(0)
+  })
 })

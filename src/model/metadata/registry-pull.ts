@@ -190,13 +190,19 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       return
     }
     const work = (async () => {
-      const body = await repo.fetch(desc)
+      // The writer first: when it cannot be had (the ref is locked) nothing is fetched. A resumed
+      // ingest is written again from its start.
       const ingestRef = refKey(desc)
       const ingest = content.openWriter(ns, ingestRef, desc.size, '', lease)
+      let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
       try {
-        for await (const chunk of body) {
+        if (ingest.offset > 0) content.truncate(ingest, 0)
+        reader = (await repo.fetch(desc)).getReader()
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) break
           progressed()
-          content.append(ingest, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+          content.append(ingest, Buffer.from(value.buffer, value.byteOffset, value.byteLength))
           if (ingest.offset > desc.size) break
         }
         try {
@@ -212,6 +218,9 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         }
         if (err instanceof RuntimeError) throw err
         throw copyError(err, controller.signal)
+      } finally {
+        // Not awaited: a mocked or stalled body may never settle its cancel.
+        reader?.cancel().catch(() => undefined)
       }
     })()
     stores.inflight.set(key, work)
