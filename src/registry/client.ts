@@ -304,16 +304,4 @@ export class Repository {
     }
     throw firstErr as RegistryError
   }
-
-  /** A manifest or index, read whole and checked against its digest and size. */
-  async fetchBytes(desc: Descriptor): Promise<Buffer> {
-    const chunks: Buffer[] = []
-    let total = 0
-    for await (const chunk of await this.fetch(desc)) {
-      total += chunk.length
-      if (total > Math.max(desc.size, 0) && desc.size > 0) break
-      chunks.push(Buffer.from(chunk))
-    }
-    return Buffer.concat(chunks)
-  }
 }
