@@ -3,7 +3,7 @@
 // Basic or Bearer auth (token endpoint, anonymous tokens), and faults: a blob served with the wrong
 // bytes, cut short, or stalled. Every request is recorded with its headers.
 import { createHash } from 'node:crypto'
-import { http, HttpResponse, type HttpHandler } from 'msw'
+import { delay, http, HttpResponse, type HttpHandler } from 'msw'
 
 export const sha256 = (data: Buffer | string): string => `sha256:${createHash('sha256').update(data).digest('hex')}`
 
@@ -30,6 +30,8 @@ export class MockRegistry {
   readonly corrupt = new Set<string>()
   readonly truncated = new Set<string>()
   readonly stalled = new Set<string>()
+  /** Blobs answered only after this many ms (a slow download). */
+  readonly delayed = new Map<string, number>()
   /** Blob downloads redirect to `storage` (another origin), as registries backed by S3 do. */
   redirect = false
   /** HEAD on manifests answers 405 (registries that never implemented it). */
@@ -120,7 +122,7 @@ export class MockRegistry {
         record(request)
         return this.#token(request)
       }),
-      http.all(`${this.origin}/v2/*`, ({ request }) => {
+      http.all(`${this.origin}/v2/*`, async ({ request }) => {
         record(request)
         const path = new URL(request.url).pathname.slice('/v2/'.length)
         const m = /^(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path)
@@ -151,6 +153,8 @@ export class MockRegistry {
             { status: 404 },
           )
         }
+        const wait = this.delayed.get(ref)
+        if (wait !== undefined && request.method === 'GET') await delay(wait)
         if (this.redirect) {
           return new HttpResponse(null, { status: 307, headers: { Location: `${this.storage}/storage/${ref}` } })
         }

@@ -25,8 +25,8 @@ export const RESOLVE_ACCEPT = [
   '*/*',
 ].join(', ')
 
-/** containerd refuses a manifest larger than this (MaxManifestSize, 4 MiB). */
-export const MAX_MANIFEST_SIZE = 4 << 20
+/** containerd refuses a manifest larger than this (resolver.go MaxManifestSize: 4 * 1048 * 1048, not quite 4 MiB). */
+export const MAX_MANIFEST_SIZE = 4 * 1048 * 1048
 
 export interface Descriptor {
   mediaType: string
@@ -47,6 +47,13 @@ export interface RepositoryOptions {
 }
 
 const isManifestType = (t: string): boolean => (Object.values(MEDIA_TYPES) as string[]).includes(t)
+
+/**
+ * RegistryHost.isProxy (remotes/docker/registry.go): a host other than the reference's domain is a
+ * mirror, except registry-1.docker.io for docker.io, which is docker.io's own registry.
+ */
+export const isProxy = (host: string, domain: string): boolean =>
+  host !== domain && (domain !== 'docker.io' || host !== 'registry-1.docker.io')
 
 /** Go's net/http method as its errors print it: "Head", "Get". */
 const goMethod = (m: string): string => m[0] + m.slice(1).toLowerCase()
@@ -111,7 +118,7 @@ export class Repository {
   #url(host: RegistryHost, ...parts: string[]): URL {
     const url = new URL(`${host.scheme}://${host.host}${host.path}/${this.path}/${parts.join('/')}`)
     // addNamespace: a mirror is told which registry the repository belongs to.
-    if (host.host !== this.domain) url.searchParams.set('ns', this.domain)
+    if (isProxy(host.host, this.domain)) url.searchParams.set('ns', this.domain)
     return url
   }
 
@@ -198,7 +205,9 @@ export class Repository {
             `pulling from host ${host.host} failed with unexpected status code [${parts.join(' ')}]: ${res.status} ${res.statusText}`,
           )
         }
-        let size = Number(res.headers.get('content-length') ?? -1)
+        // A Content-Length that is not a whole number is as good as none: the manifest is fetched and measured.
+        const length = res.headers.get('content-length') ?? ''
+        let size = /^\d+$/.test(length) && Number.isSafeInteger(Number(length)) ? Number(length) : -1
         let mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
         let digest = ref.digest ?? ''
         if (digest === '') {
@@ -211,11 +220,36 @@ export class Repository {
         }
         if (digest === '' || size === -1) {
           // No digest or size from HEAD: the manifest itself is fetched and hashed.
+          // Streamed into the hash, and cut off once past the largest manifest containerd accepts.
           const get = await this.#request(host, 'GET', url, { Accept: RESOLVE_ACCEPT }, scope)
-          const body = Buffer.from(await get.arrayBuffer())
+          if (get.status > 299 || !get.body) {
+            discard(get)
+            firstErr ??= new RegistryError(
+              get.status === 404 ? 'NotFound' : 'Unknown',
+              `pulling from host ${host.host} failed with status code [${parts.join(' ')}]: ${get.status} ${get.statusText}`,
+              get.status,
+            )
+            continue
+          }
           mediaType = (get.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
-          if (digest === '') digest = `sha256:${createHash('sha256').update(body).digest('hex')}`
-          size = body.length
+          const hash = createHash('sha256')
+          const reader = get.body.getReader()
+          size = 0
+          try {
+            for (;;) {
+              const { done, value } = await reader.read()
+              if (done) break
+              size += value.byteLength
+              if (size > MAX_MANIFEST_SIZE) break
+              hash.update(value)
+            }
+          } catch (err) {
+            throw networkError('GET', url, err, this.options.signal)
+          } finally {
+            // Not awaited: a mocked or stalled body may never settle its cancel.
+            reader.cancel().catch(() => undefined)
+          }
+          if (digest === '') digest = `sha256:${hash.digest('hex')}`
         }
         if (size > MAX_MANIFEST_SIZE) {
           firstErr ??= new RegistryError('NotFound', `rejecting ${size} byte manifest for ${ref.normalized}: not found`)
@@ -241,7 +275,8 @@ export class Repository {
       try {
         const res = await this.#request(host, 'GET', url, { Accept: `${desc.mediaType}, */*` }, `repository:${this.path}:pull`)
         if (res.status > 299) {
-          const where = `${host.scheme}://${host.host}${url.pathname}`
+          // req.String(): the URL with its query (a mirror's ?ns=).
+          const where = url.toString()
           if (res.status === 404) {
             discard(res)
             throw new RegistryError('NotFound', `content at ${where} not found: not found`, 404)
@@ -268,17 +303,5 @@ export class Repository {
       throw new RegistryError('NotFound', `could not fetch content descriptor ${desc.digest} (${desc.mediaType}) from remote: not found`)
     }
     throw firstErr as RegistryError
-  }
-
-  /** A manifest or index, read whole and checked against its digest and size. */
-  async fetchBytes(desc: Descriptor): Promise<Buffer> {
-    const chunks: Buffer[] = []
-    let total = 0
-    for await (const chunk of await this.fetch(desc)) {
-      total += chunk.length
-      if (total > Math.max(desc.size, 0) && desc.size > 0) break
-      chunks.push(Buffer.from(chunk))
-    }
-    return Buffer.concat(chunks)
   }
 }

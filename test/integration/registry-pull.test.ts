@@ -8,6 +8,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { status } from '@grpc/grpc-js'
+import { http, HttpResponse } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients } from '../../src/client.js'
@@ -86,6 +87,16 @@ function pushImage(repo: string, tag: string, list: 'oci' | 'docker' | 'none' = 
   return { target, targetSize: index.length, amd, arm, index }
 }
 
+/** A single OCI manifest by tag over the given layers (tars, gzipped here), each holding one file. */
+function pushLayers(repo: string, tag: string, files: string[]) {
+  const tars = files.map((f) => tarball([{ name: f, data: `${f}\n`, mode: 0o644 }]))
+  const blobs = imageBlobs(tars, { Cmd: ['sh'] })
+  registry.putBlob(blobs.config)
+  for (const l of blobs.layers) registry.putBlob(l)
+  const digest = registry.putManifest(repo, OCI_MANIFEST, blobs.manifest, tag)
+  return { digest, config: blobs.config, layers: blobs.layers as Buffer[] }
+}
+
 /** A loopback port nothing listens on (taken, then given back). */
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -140,7 +151,9 @@ describe('pull policy registry', () => {
         expect(Buffer.concat(chunks).equals(blob)).toBe(true)
       }
       const { info } = await ctr.content.Info({ digest: img.target })
-      expect(info?.labels['containerd.io/gc.ref.content.m.0']).toBe(img.amd.digest)
+      // Every child of the index, in its order (arm64 first), as SetChildrenMappedLabels labels them.
+      expect(info?.labels['containerd.io/gc.ref.content.m.0']).toBe(img.arm.digest)
+      expect(info?.labels['containerd.io/gc.ref.content.m.1']).toBe(img.amd.digest)
     } finally {
       ctr.close()
     }
@@ -367,5 +380,232 @@ describe('pull policy registry', () => {
     const { image } = await h.image.ImageStatus({ image: { image: 'registry.example.com/team/mirrored:v1' } })
     expect(image?.repo_digests).toEqual([`registry.example.com/team/mirrored@${img.target}`])
     expect(registry.seen.every((s) => new URL(s.url).searchParams.get('ns') === 'registry.example.com')).toBe(true)
+  })
+
+  test('a collection during a slow pull (RemoveImage of another image) takes nothing the pull downloaded', async () => {
+    await start()
+    await h.image.PullImage({ image: { image: 'busybox' } })
+    const img = pushImage('lib/slowgc', 'v1')
+    registry.delayed.set(sha256(img.amd.layer), 400)
+    const pulling = h.image.PullImage({ image: { image: `${HOST}/lib/slowgc:v1` } })
+    await eventually(() => (registry.count('GET', `/blobs/${sha256(img.amd.layer)}`) === 1 ? true : undefined), 'the layer is asked for')
+    await h.image.RemoveImage({ image: { image: 'busybox' } })
+    expect((await pulling).image_ref).toBe(sha256(img.amd.config))
+    expect(await execCat(`${HOST}/lib/slowgc:v1`, ['cat', '/etc/hello'])).toBe('hello from amd64\n')
+    // The pull's lease is gone once the image record holds its content.
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    try {
+      expect((await ctr.leases.List({ filters: [] })).leases).toEqual([])
+    } finally {
+      ctr.close()
+    }
+  })
+
+  test("a failed pull leaves what a concurrent pull reused; a cancelled pull's shared download is fetched again by the other", async () => {
+    await start()
+    // A: layers shared + bad (bad is slow, then corrupt); B: shared + slow. B finds A's shared layer committed.
+    const a = pushLayers('lib/a', 'v1', ['shared', 'bad'])
+    const b = pushLayers('lib/b', 'v1', ['shared', 'slow'])
+    const [shared, bad] = a.layers as [Buffer, Buffer]
+    registry.delayed.set(sha256(bad), 300)
+    registry.corrupt.add(sha256(bad))
+    registry.delayed.set(sha256(b.layers[1] as Buffer), 700)
+    const failing = grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/a:v1` } }))
+    await eventually(() => (registry.count('GET', `/blobs/${sha256(shared)}`) === 1 ? true : undefined), 'A fetched the shared layer')
+    await new Promise((r) => setTimeout(r, 50))
+    const pullB = h.image.PullImage({ image: { image: `${HOST}/lib/b:v1` } })
+    expect((await failing).code).toBe(status.FAILED_PRECONDITION)
+    expect((await pullB).image_ref).toBe(sha256(b.config))
+    expect(registry.count('GET', `/blobs/${sha256(shared)}`)).toBe(1)
+
+    // One image under two tags: the second pull waits on the first's downloads; the first is cancelled.
+    const img = pushImage('lib/two', 'v1')
+    registry.putManifest('lib/two', OCI_INDEX, img.index as Buffer, 'v2')
+    registry.delayed.set(sha256(img.amd.layer), 400)
+    const cancelled = grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/two:v1` } }, { deadline: 250 }))
+    await eventually(() => (registry.count('GET', `/blobs/${sha256(img.amd.layer)}`) === 1 ? true : undefined), 'the first asked')
+    const second = h.image.PullImage({ image: { image: `${HOST}/lib/two:v2` } })
+    expect((await cancelled).code).toBe(status.DEADLINE_EXCEEDED)
+    expect((await second).image_ref).toBe(sha256(img.amd.config))
+    expect(registry.count('GET', `/blobs/${sha256(img.amd.layer)}`)).toBe(2)
+  })
+
+  test("a resolve GET of an endless manifest stops past containerd's MaxManifestSize (4 * 1048 * 1048) and is NotFound", async () => {
+    await start()
+    let served = 0
+    msw.use(
+      http.head(`${ORIGIN}/v2/lib/huge/manifests/v1`, () => new HttpResponse(null, { status: 405 })),
+      http.get(`${ORIGIN}/v2/lib/huge/manifests/v1`, () => {
+        const chunk = Buffer.alloc(64 * 1024, 0x20)
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            served += chunk.length
+            controller.enqueue(chunk)
+            if (served > 1 << 30) controller.close()
+          },
+        })
+        return new HttpResponse(body, { headers: { 'Content-Type': OCI_MANIFEST } })
+      }),
+    )
+    const ref = `${HOST}/lib/huge:v1`
+    const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
+    expect(err.code).toBe(status.NOT_FOUND)
+    expect(err.details).toMatch(
+      new RegExp(
+        `^failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": rejecting \\d+ byte manifest for ${ref}: not found$`,
+      ),
+    )
+    expect(Number(/rejecting (\d+) byte/.exec(err.details)?.[1])).toBeGreaterThan(4 * 1048 * 1048)
+    expect(served).toBeLessThan(16 << 20)
+
+    // 4,300,000 bytes: over 4 MiB, under containerd's limit, so pulled.
+    const tar = tarball([{ name: 'big', data: 'big\n', mode: 0o644 }])
+    const blobs = imageBlobs([tar], { Cmd: ['sh'] })
+    registry.putBlob(blobs.config)
+    for (const l of blobs.layers) registry.putBlob(l)
+    const manifest = JSON.parse(blobs.manifest.toString())
+    manifest.annotations = { pad: '' }
+    manifest.annotations.pad = 'x'.repeat(4_300_000 - Buffer.byteLength(JSON.stringify(manifest)))
+    const body = Buffer.from(JSON.stringify(manifest))
+    expect(body.length).toBe(4_300_000)
+    registry.putManifest('lib/big', OCI_MANIFEST, body, 'v1')
+    expect((await h.image.PullImage({ image: { image: `${HOST}/lib/big:v1` } })).image_ref).toBe(sha256(blobs.config))
+  })
+
+  test('descriptors are checked before anything is fetched: digest, size, and the size of a config', async () => {
+    await start()
+    const tar = tarball([{ name: 'f', data: 'f\n', mode: 0o644 }])
+    const blobs = imageBlobs([tar], { Cmd: ['sh'] })
+    registry.putBlob(blobs.config)
+    for (const l of blobs.layers) registry.putBlob(l)
+    const layerDigest = sha256(blobs.layers[0] as Buffer)
+    const cases: [string, (m: { config: Record<string, unknown>; layers: Record<string, unknown>[] }) => void, string][] = [
+      ['nosize', (m) => delete m.layers[0]?.size, `invalid layer descriptor ${layerDigest}: size null is not a whole number of bytes`],
+      [
+        'negative',
+        (m) => ((m.layers[0] as Record<string, unknown>).size = -1),
+        `invalid layer descriptor ${layerDigest}: size -1 is not a whole number of bytes`,
+      ],
+      [
+        'text',
+        (m) => ((m.layers[0] as Record<string, unknown>).size = '12'),
+        `invalid layer descriptor ${layerDigest}: size "12" is not a whole number of bytes`,
+      ],
+      [
+        'fraction',
+        (m) => ((m.layers[0] as Record<string, unknown>).size = 1.5),
+        `invalid layer descriptor ${layerDigest}: size 1.5 is not a whole number of bytes`,
+      ],
+      [
+        'digest',
+        (m) => ((m.layers[0] as Record<string, unknown>).digest = 'sha256:abc'),
+        `invalid layer descriptor: digest "sha256:abc": invalid checksum digest length`,
+      ],
+      ['nodigest', (m) => delete m.config.digest, `invalid config descriptor: digest "": invalid checksum digest format`],
+      ['bigconfig', (m) => (m.config.size = 5_000_000), `rejecting 5000000 byte config ${sha256(blobs.config)}: larger than 4393216 bytes`],
+    ]
+    for (const [tag, spoil, message] of cases) {
+      const manifest = JSON.parse(blobs.manifest.toString())
+      spoil(manifest)
+      registry.putManifest('lib/spoilt', OCI_MANIFEST, Buffer.from(JSON.stringify(manifest)), tag)
+      const ref = `${HOST}/lib/spoilt:${tag}`
+      const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
+      expect(err.details).toBe(`failed to pull and unpack image "${ref}": ${message}`)
+    }
+    expect(registry.count('GET', `/blobs/${layerDigest}`)).toBe(0)
+    expect(registry.count('GET', `/blobs/${sha256(blobs.config)}`)).toBe(0)
+
+    // A Content-Length that is no number: the manifest is fetched and measured instead.
+    registry.putManifest('lib/spoilt', OCI_MANIFEST, blobs.manifest, 'ok')
+    msw.use(
+      http.head(
+        `${ORIGIN}/v2/lib/spoilt/manifests/ok`,
+        () =>
+          new HttpResponse(null, {
+            headers: { 'Content-Type': OCI_MANIFEST, 'Content-Length': 'abc', 'Docker-Content-Digest': sha256(blobs.manifest) },
+          }),
+      ),
+    )
+    expect((await h.image.PullImage({ image: { image: `${HOST}/lib/spoilt:ok` } })).image_ref).toBe(sha256(blobs.config))
+    const { image } = await h.image.ImageStatus({ image: { image: `${HOST}/lib/spoilt:ok` } })
+    expect(Number(image?.size)).toBe(blobs.manifest.length + blobs.config.length + (blobs.layers[0] as Buffer).length)
+  })
+
+  test("index entries: another platform is no match (containerd's words), one without a platform is kept but comes last, every child labelled", async () => {
+    await start()
+    const img = pushImage('lib/plat', 'v1')
+    const entry = (v: typeof img.amd, platform?: { os: string; architecture: string }) => ({
+      mediaType: v.mediaType,
+      digest: v.digest,
+      size: v.manifest.length,
+      ...(platform ? { platform } : {}),
+    })
+    const putIndex = (tag: string, manifests: object[]) =>
+      registry.putManifest('lib/plat', OCI_INDEX, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })), tag)
+    const arm = { os: 'linux', architecture: 'arm64' }
+    const amd = { os: 'linux', architecture: 'amd64' }
+
+    const none = `${HOST}/lib/plat:none`
+    putIndex('none', [entry(img.arm, arm)])
+    const err = await grpcError(h.image.PullImage({ image: { image: none } }))
+    expect(err.code).toBe(status.NOT_FOUND)
+    expect(err.details).toBe(`failed to pull and unpack image "${none}": no match for platform in manifest: not found`)
+
+    // No platform: kept, and taken when nothing matches.
+    const bare = putIndex('bare', [entry(img.arm, arm), entry(img.amd)])
+    expect((await h.image.PullImage({ image: { image: `${HOST}/lib/plat:bare` } })).image_ref).toBe(sha256(img.amd.config))
+    // …but after one that matches.
+    putIndex('both', [entry(img.arm), entry(img.amd, amd)])
+    expect((await h.image.PullImage({ image: { image: `${HOST}/lib/plat:both` } })).image_ref).toBe(sha256(img.amd.config))
+    expect(registry.count('GET', `/manifests/${img.arm.digest}`)).toBe(0)
+
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    try {
+      const { info } = await ctr.content.Info({ digest: bare })
+      expect(info?.labels).toMatchObject({
+        'containerd.io/gc.ref.content.m.0': img.arm.digest,
+        'containerd.io/gc.ref.content.m.1': img.amd.digest,
+      })
+    } finally {
+      ctr.close()
+    }
+  })
+
+  test("a fetch error names the URL with its query (a mirror's ?ns=)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-hosts-'))
+    mkdirSync(join(dir, 'registry.example.com'))
+    writeFileSync(
+      join(dir, 'registry.example.com', 'hosts.toml'),
+      `server = "https://registry.example.com"\n\n[host."${ORIGIN}"]\n  capabilities = ["pull", "resolve"]\n`,
+    )
+    await start({ registryConfigPath: dir })
+    msw.use(http.all('https://registry.example.com/*', () => new HttpResponse(null, { status: 404 })))
+    const img = pushImage('team/gone', 'v1')
+    registry.manifests.delete(`team/gone@${img.amd.digest}`)
+    const ref = 'registry.example.com/team/gone:v1'
+    const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
+    expect(err.code).toBe(status.NOT_FOUND)
+    expect(err.details).toBe(
+      `failed to pull and unpack image "${ref}": content at ${ORIGIN}/v2/team/gone/manifests/${img.amd.digest}?ns=registry.example.com not found: not found`,
+    )
+  })
+
+  test('an ingest left with bytes is written again from its start; a locked one fails before anything is fetched', async () => {
+    await start()
+    const img = pushImage('lib/resumed', 'v1', 'none')
+    const layer = sha256(img.amd.layer)
+    const content = h.fake.node.content
+    const left = content.openWriter('k8s.io', `layer-${layer}`, img.amd.layer.length, '')
+    content.append(left, Buffer.from('left over from an earlier try'))
+    content.release(left)
+    expect((await h.image.PullImage({ image: { image: `${HOST}/lib/resumed:v1` } })).image_ref).toBe(sha256(img.amd.config))
+    expect(await execCat(`${HOST}/lib/resumed:v1`, ['cat', '/etc/hello'])).toBe('hello from amd64\n')
+
+    const other = pushLayers('lib/locked', 'v1', ['locked'])
+    const otherLayer = sha256(other.layers[0] as Buffer)
+    content.openWriter('k8s.io', `layer-${otherLayer}`, (other.layers[0] as Buffer).length, '')
+    const err = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/locked:v1` } }))
+    expect(err.details).toMatch(new RegExp(`ref layer-${otherLayer} locked for \\d+ms`))
+    expect(registry.count('GET', `/blobs/${otherLayer}`)).toBe(0)
   })
 })

@@ -3,8 +3,11 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { http, HttpResponse } from 'msw'
+import { setupServer } from 'msw/node'
 import { describe, expect, test } from 'vitest'
 import { parseChallenges } from '../../src/registry/auth.js'
+import { Repository } from '../../src/registry/client.js'
 import { parseAuth } from '../../src/registry/credentials.js'
 import { defaultHost, isLocalhost, registryHosts } from '../../src/registry/hosts.js'
 import { parseToml } from '../../src/registry/toml.js'
@@ -121,5 +124,38 @@ describe('auth', () => {
     expect(() => parseAuth({ auth: Buffer.from('nocolon').toString('base64') }, 'h:1')).toThrow(
       'invalid decoded auth: 7 characters with no ":" between user name and password (the value is not shown)',
     )
+  })
+})
+
+describe('the ns query (addNamespace)', () => {
+  test('docker.io on registry-1.docker.io is no mirror: no ?ns=; a mirror of docker.io is told', async () => {
+    const digest = `sha256:${'a'.repeat(64)}`
+    const seen: string[] = []
+    const msw = setupServer(
+      http.head('https://*/v2/library/busybox/manifests/latest', ({ request }) => {
+        seen.push(request.url)
+        return new HttpResponse(null, {
+          headers: { 'Content-Type': 'application/vnd.oci.image.index.v1+json', 'Content-Length': '100', 'Docker-Content-Digest': digest },
+        })
+      }),
+    )
+    msw.listen({ onUnhandledRequest: 'error' })
+    try {
+      const ref = { tag: 'latest', normalized: 'docker.io/library/busybox:latest' }
+      const official = new Repository('docker.io', 'docker.io/library/busybox', {
+        hosts: registryHosts('docker.io'),
+        userAgent: 'containerd/test',
+      })
+      expect(await official.resolve(ref)).toMatchObject({ digest, size: 100 })
+      const mirror = { ...defaultHost('mirror.example.com'), capabilities: ['pull', 'resolve'] as ('pull' | 'resolve' | 'push')[] }
+      const mirrored = new Repository('docker.io', 'docker.io/library/busybox', { hosts: [mirror], userAgent: 'containerd/test' })
+      await mirrored.resolve(ref)
+      expect(seen).toEqual([
+        'https://registry-1.docker.io/v2/library/busybox/manifests/latest',
+        'https://mirror.example.com/v2/library/busybox/manifests/latest?ns=docker.io',
+      ])
+    } finally {
+      msw.close()
+    }
   })
 })

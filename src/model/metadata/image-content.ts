@@ -107,6 +107,8 @@ export function readImageContent(
   content: Content,
   namespace: string,
   target: { mediaType: string; digest: string },
+  /** The manifest an index was narrowed to (a registry pull's platform choice); else linux/amd64 or the first. */
+  chosenManifest?: string,
 ): ImageContent | undefined {
   const blob = (digest: string): Record<string, unknown> | undefined => {
     try {
@@ -121,8 +123,8 @@ export function readImageContent(
     const index = blob(target.digest)
     const manifests = (index?.manifests as Descriptor[] | undefined) ?? []
     const pick = manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? manifests[0]
-    if (!pick) return undefined
-    manifestDigest = pick.digest
+    if (!pick && chosenManifest === undefined) return undefined
+    manifestDigest = chosenManifest ?? (pick as Descriptor).digest
     size += content.info(namespace, target.digest).size
   }
   const manifest = blob(manifestDigest)

@@ -11,6 +11,7 @@ import { catalogDiffId, imageChainId, readImageContent, storeCatalogImage } from
 import type { AuthConfig } from '../../registry/credentials.js'
 import { pull as registryPull, type PulledImage, type PullStores } from './registry-pull.js'
 import type { Snapshots } from './snapshots.js'
+import { Leases } from './leases.js'
 import { validateLabels } from './namespaces.js'
 import { RuntimeError, unknown, wrap } from '../errors.js'
 import { isDigest, parseReference, type ImageReference } from '../reference.js'
@@ -144,10 +145,15 @@ export class Images {
       } catch (err) {
         throw wrap(err, `failed to pull and unpack image "${ref.normalized}"`)
       }
-      const content = readImageContent(this.content, CRI_NAMESPACE, pulled.target)
-      if (!content) throw unknown(`failed to pull and unpack image "${ref.normalized}": get image config descriptor: not found`)
-      this.core.state.imageContent[content.configDigest] ??= content
-      return this.#record(ref, { ...pulled.target, configDigest: pulled.configDigest })
+      try {
+        const content = readImageContent(this.content, CRI_NAMESPACE, pulled.target, pulled.manifestDigest)
+        if (!content) throw unknown(`failed to pull and unpack image "${ref.normalized}": get image config descriptor: not found`)
+        this.core.state.imageContent[content.configDigest] ??= content
+        return this.#record(ref, { ...pulled.target, configDigest: pulled.configDigest })
+      } finally {
+        // The image record now roots what the pull's lease held (client.Pull's lease ends here).
+        this.#endLease(pulled.lease)
+      }
     }
     // A pull always asks the registry (resolve, manifest, blobs), even for an image already here,
     // and that takes a few round trips even on loopback: a client deadline shorter than that expires
@@ -182,7 +188,13 @@ export class Images {
     let shared = this.#pulls.get(key)
     if (!shared) {
       const controller = new AbortController()
-      const stores: PullStores = { content: this.content, snapshots: this.snapshots, inflight: this.#inflight }
+      const stores: PullStores = {
+        content: this.content,
+        snapshots: this.snapshots,
+        leases: new Leases(this.core),
+        gc: () => this.core.gc(),
+        inflight: this.#inflight,
+      }
       this.core.ensureNamespace(CRI_NAMESPACE)
       const done = registryPull(stores, ref, {
         namespace: CRI_NAMESPACE,
@@ -208,6 +220,13 @@ export class Images {
       if (!signal?.aborted) mine.waiting--
       signal?.removeEventListener('abort', leave)
     }
+  }
+
+  /** Deletes a finished pull's lease (once: callers sharing the pull each end it). */
+  #endLease(lease: string): void {
+    if (this.core.state.leases[CRI_NAMESPACE]?.[lease] === undefined) return
+    delete this.core.state.leases[CRI_NAMESPACE][lease]
+    this.core.changed()
   }
 
   /** Writes the records of a pulled image (its name, repo digest and id), as CRI's PullImage does. */

@@ -3,9 +3,12 @@
 // platform's manifest), the manifest, the config and the layers into the content store — streamed,
 // verified against their digests on commit, labelled for the collector as containerd labels them —
 // then apply each layer onto a snapshot named by its chain id. A stall longer than the progress
-// timeout or the caller's signal aborts every request; whatever the pull added is removed again on
-// failure, so nothing is left half-pulled. This is the entry point other APIs (CRI, Transfer) share.
-import { Repository, MEDIA_TYPES, type Descriptor } from '../../registry/client.js'
+// timeout or the caller's signal aborts every request. The pull runs under a lease (client.Pull's
+// WithLease, 24h expiry) that holds every blob, ingest and snapshot it uses, so a collection during
+// the pull takes none of them; the caller deletes the lease once the image record roots the content,
+// and on failure the pull deletes it and the collector takes what nothing else holds, so nothing is
+// left half-pulled. This is the entry point other APIs (CRI, Transfer) share.
+import { Repository, MAX_MANIFEST_SIZE, MEDIA_TYPES, type Descriptor } from '../../registry/client.js'
 import { RegistryError } from '../../registry/errors.js'
 import { registryHosts } from '../../registry/hosts.js'
 import { credentialsFrom, type AuthConfig } from '../../registry/credentials.js'
@@ -13,6 +16,7 @@ import type { ImageReference } from '../reference.js'
 import { RuntimeError, type ErrorKind } from '../errors.js'
 import type { Content } from './content.js'
 import { chainId } from './image-content.js'
+import { LABEL_GC_EXPIRE, digestProblem, type Leases } from './leases.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
 
@@ -42,14 +46,23 @@ export interface PulledImage {
   target: Descriptor
   manifestDigest: string
   configDigest: string
+  /** The pull's lease, still held: the caller deletes it once the image record roots the content. */
+  lease: string
 }
 
 /** Where a pull's blobs and snapshots go; `inflight` shares one fetch of a blob among concurrent pulls. */
 export interface PullStores {
   content: Content
   snapshots: Snapshots
+  leases: Leases
+  /** Runs the collector (after a failed pull's lease is deleted). */
+  gc(): unknown
   inflight: Map<string, Promise<void>>
 }
+
+/** client.Pull's lease expiry (leases.WithExpiration(24 * time.Hour)). */
+const PULL_LEASE_MS = 24 * 60 * 60 * 1000
+const rfc3339 = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`
 
 const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' }
 const isIndex = (t: string): boolean => t === MEDIA_TYPES.ociIndex || t === MEDIA_TYPES.dockerList
@@ -68,6 +81,44 @@ function refKey(desc: Descriptor): string {
 const matches = (want: Platform, p: Descriptor['platform']): boolean =>
   p?.os === want.os && p.architecture === want.architecture && (want.variant === undefined || p.variant === want.variant)
 
+/**
+ * A descriptor from a registry or a manifest, checked before anything is fetched for it: a sha256
+ * digest (go-digest's wording when it is not one) and a size that is a whole number of bytes, so
+ * that no copy runs on without an end. `what` names it in the error.
+ */
+function checkDescriptor(desc: unknown, what: string): Descriptor {
+  const d = (desc ?? {}) as Partial<Record<keyof Descriptor, unknown>>
+  if (typeof d.mediaType !== 'string') throw new RuntimeError('Unknown', `invalid ${what} descriptor: no media type`)
+  const digest = typeof d.digest === 'string' ? d.digest : ''
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) {
+    const problem = digestProblem(digest) ?? 'unsupported digest algorithm'
+    throw new RuntimeError('Unknown', `invalid ${what} descriptor: digest ${JSON.stringify(digest)}: ${problem}`)
+  }
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
+    throw new RuntimeError(
+      'Unknown',
+      `invalid ${what} descriptor ${digest}: size ${JSON.stringify(d.size ?? null)} is not a whole number of bytes`,
+    )
+  }
+  return desc as Descriptor
+}
+
+/**
+ * SetChildrenMappedLabels with ChildGCLabels for an index's children: manifests are
+ * gc.ref.content.m.<n>, anything else gc.ref.content.<n>, each counted on its own.
+ */
+function childGcLabels(children: readonly Descriptor[]): Record<string, string> {
+  const labels: Record<string, string> = {}
+  const counts = new Map<string, number>()
+  for (const child of children) {
+    const prefix = isManifest(child.mediaType) ? 'containerd.io/gc.ref.content.m.' : 'containerd.io/gc.ref.content.'
+    const n = counts.get(prefix) ?? 0
+    counts.set(prefix, n + 1)
+    labels[`${prefix}${n}`] = child.digest
+  }
+  return labels
+}
+
 function registryKind(err: RegistryError): ErrorKind {
   if (err.kind === 'NotFound' || err.kind === 'FailedPrecondition') return err.kind
   return 'Unknown'
@@ -78,7 +129,7 @@ function registryKind(err: RegistryError): ErrorKind {
  * CRI prefix "failed to pull and unpack image"); on failure nothing the pull added is kept.
  */
 export async function pull(stores: PullStores, ref: ImageReference, options: RegistryPullOptions): Promise<PulledImage> {
-  const { content, snapshots } = stores
+  const { content } = stores
   const ns = options.namespace
   const domain = ref.repository.split('/')[0] as string
   const controller = new AbortController()
@@ -96,7 +147,9 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     }, options.progressTimeoutMs)
     watchdog.unref()
   }
-  const added = { content: [] as string[], snapshots: [] as string[] }
+  // Everything the pull touches is held by its lease before it is fetched, found or unpacked.
+  const lease = stores.leases.create(ns, '', { [LABEL_GC_EXPIRE]: rfc3339(Date.now() + PULL_LEASE_MS) }).id
+  const hold = (id: string, type: string): void => stores.leases.addResource(ns, lease, { id, type })
   const repo = new Repository(domain, ref.repository, {
     hosts: registryHosts(domain, options.configPath),
     credentials: credentialsFrom(options.auth),
@@ -117,41 +170,57 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
           Object.keys(labels).map((k) => `labels.${k}`),
         )
     }
-    if (content.has(ns, desc.digest)) {
-      label()
-      return
-    }
+    hold(desc.digest, 'content')
     const key = `${ns}/${desc.digest}`
-    const running = stores.inflight.get(key)
-    if (running) {
-      await running
+    for (;;) {
+      if (content.has(ns, desc.digest)) {
+        label()
+        return
+      }
+      const running = stores.inflight.get(key)
+      if (!running) break
+      try {
+        await running
+      } catch (err) {
+        // Another pull's download, cancelled by its own caller: this pull fetches the blob itself.
+        if (err instanceof RegistryError && err.kind === 'Cancelled' && !controller.signal.aborted) continue
+        throw err
+      }
       if (content.has(ns, desc.digest)) label()
       return
     }
     const work = (async () => {
-      const body = await repo.fetch(desc)
+      // The writer first: when it cannot be had (the ref is locked) nothing is fetched. A resumed
+      // ingest is written again from its start.
       const ingestRef = refKey(desc)
-      const ingest = content.openWriter(ns, ingestRef, desc.size, '')
+      const ingest = content.openWriter(ns, ingestRef, desc.size, '', lease)
+      let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
       try {
-        for await (const chunk of body) {
+        if (ingest.offset > 0) content.truncate(ingest, 0)
+        reader = (await repo.fetch(desc)).getReader()
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) break
           progressed()
-          content.append(ingest, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+          content.append(ingest, Buffer.from(value.buffer, value.byteOffset, value.byteLength))
           if (ingest.offset > desc.size) break
         }
         try {
-          content.commit(ingest, desc.size, desc.digest, { ...labels, ...source })
+          content.commit(ingest, desc.size, desc.digest, { ...labels, ...source }, lease)
         } catch (err) {
           throw wrapAs(err, `failed commit on ref "${ingestRef}"`)
         }
-        added.content.push(desc.digest)
       } catch (err) {
         try {
-          content.abort(ns, ingestRef)
+          content.abort(ns, ingestRef, lease)
         } catch {
           // Committed or already gone: nothing to abort.
         }
         if (err instanceof RuntimeError) throw err
         throw copyError(err, controller.signal)
+      } finally {
+        // Not awaited: a mocked or stalled body may never settle its cancel.
+        reader?.cancel().catch(() => undefined)
       }
     })()
     stores.inflight.set(key, work)
@@ -162,8 +231,11 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     }
   }
 
-  /** A manifest or index, stored and parsed. */
-  const json = async <T>(desc: Descriptor, labels: Record<string, string>): Promise<T> => {
+  /** A manifest, index or config, stored and parsed; none larger than containerd accepts for a manifest. */
+  const json = async <T>(desc: Descriptor, labels: Record<string, string>, what: string): Promise<T> => {
+    if (desc.size > MAX_MANIFEST_SIZE) {
+      throw new RuntimeError('Unknown', `rejecting ${desc.size} byte ${what} ${desc.digest}: larger than ${MAX_MANIFEST_SIZE} bytes`)
+    }
     await store(desc, labels)
     return JSON.parse(content.read(ns, desc.digest, 0, 0).toString('utf8')) as T
   }
@@ -172,7 +244,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     progressed()
     let target: Descriptor
     try {
-      target = await repo.resolve(ref)
+      target = checkDescriptor(await repo.resolve(ref), 'target')
     } catch (err) {
       // client.Pull's own wording (pull.go) around the resolver's.
       if (!(err instanceof RegistryError) || err.kind === 'Cancelled') throw err
@@ -180,24 +252,41 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     }
     const platform = options.platform ?? DEFAULT_PLATFORM
     let manifestDesc = target
-    if (isIndex(target.mediaType)) {
-      const index = await json<{ manifests?: Descriptor[] }>(target, {})
-      const pick = (index.manifests ?? []).find((m) => isManifest(m.mediaType) && matches(platform, m.platform))
-      if (!pick) {
-        const p = `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`
-        throw new RuntimeError(
-          'NotFound',
-          `no match for platform in manifest ${target.digest}: not found`.replace('platform', `platform ${p}`),
+    // An index (nested ones too) is narrowed to one manifest as client.Pull's handlers do: every
+    // child labelled for the collector (SetChildrenMappedLabels, before any filter), those of another
+    // platform dropped and those without one kept (FilterPlatforms), platform-less ones last, the
+    // first taken (LimitManifests with a limit of 1).
+    for (let depth = 0; isIndex(manifestDesc.mediaType); depth++) {
+      if (depth > 8) throw new RuntimeError('Unknown', `index ${manifestDesc.digest} nests too deep`)
+      const indexDesc = manifestDesc
+      const index = await json<{ manifests?: Descriptor[] }>(indexDesc, {}, 'index')
+      if (index.manifests !== undefined && !Array.isArray(index.manifests))
+        throw new RuntimeError('Unknown', `index ${indexDesc.digest} has no manifest list`)
+      const children = index.manifests ?? []
+      for (const m of children) checkDescriptor(m, 'manifest')
+      const childLabels = childGcLabels(children)
+      if (children.length > 0)
+        content.update(
+          ns,
+          indexDesc.digest,
+          childLabels,
+          Object.keys(childLabels).map((k) => `labels.${k}`),
         )
-      }
-      content.update(ns, target.digest, { 'containerd.io/gc.ref.content.m.0': pick.digest }, ['labels.containerd.io/gc.ref.content.m.0'])
+      const kept = children.filter((m) => m.platform === undefined || m.platform === null || matches(platform, m.platform))
+      const pick = [...kept.filter((m) => m.platform), ...kept.filter((m) => !m.platform)][0]
+      if (!pick) throw new RuntimeError('NotFound', 'no match for platform in manifest: not found')
       manifestDesc = pick
-    } else if (!isManifest(target.mediaType)) {
-      throw new RuntimeError('Unknown', `encountered unknown type ${target.mediaType}; children may not be fetched`)
     }
-    const manifest = await json<{ config?: Descriptor; layers?: Descriptor[] }>(manifestDesc, {})
+    if (!isManifest(manifestDesc.mediaType)) {
+      throw new RuntimeError('Unknown', `encountered unknown type ${manifestDesc.mediaType}; children may not be fetched`)
+    }
+    const manifest = await json<{ config?: Descriptor; layers?: Descriptor[] }>(manifestDesc, {}, 'manifest')
     if (!manifest.config) throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no config`)
+    checkDescriptor(manifest.config, 'config')
+    if (manifest.layers !== undefined && !Array.isArray(manifest.layers))
+      throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no layer list`)
     const layers = manifest.layers ?? []
+    for (const l of layers) checkDescriptor(l, 'layer')
     const manifestLabels: Record<string, string> = { 'containerd.io/gc.ref.content.config': manifest.config.digest }
     layers.forEach((l, i) => (manifestLabels[`containerd.io/gc.ref.content.l.${i}`] = l.digest))
     content.update(
@@ -206,23 +295,28 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       manifestLabels,
       Object.keys(manifestLabels).map((k) => `labels.${k}`),
     )
-    const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {})
+    const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {}, 'config')
     const diffIds = config.rootfs?.diff_ids ?? []
     if (diffIds.length !== layers.length) {
       throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)
     }
     // Layers download together, as containerd's max_concurrent_downloads allows (3 by default).
     await inBatches(layers, 3, (l) => store(l, {}))
-    await unpack(stores, ns, options.snapshotter, layers, diffIds, added.snapshots)
+    await unpack(stores, ns, options.snapshotter, layers, diffIds, lease)
     const chain = chainId(diffIds)
     content.update(ns, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${options.snapshotter}`]: chain }, [
       `labels.containerd.io/gc.ref.snapshot.${options.snapshotter}`,
     ])
-    return { target, manifestDigest: manifestDesc.digest, configDigest: manifest.config.digest }
+    return { target, manifestDigest: manifestDesc.digest, configDigest: manifest.config.digest, lease }
   } catch (err) {
-    // Nothing half-pulled: the blobs and snapshots this pull added go (containerd's lease ends and the collector takes them).
-    for (const key of added.snapshots.reverse()) snapshots.drop(options.snapshotter, ns, key)
-    for (const digest of added.content) content.drop(ns, digest)
+    // Nothing half-pulled: the lease ends and the collector takes what nothing else holds (another
+    // pull's lease or an image keeps what it shares with this one).
+    try {
+      stores.leases.delete(ns, lease)
+    } catch {
+      // Already gone.
+    }
+    stores.gc()
     if (stalled) {
       throw new RuntimeError(
         'Unknown',
@@ -247,16 +341,17 @@ async function unpack(
   snapshotter: string,
   layers: readonly Descriptor[],
   diffIds: readonly string[],
-  added: string[],
+  lease: string,
 ): Promise<void> {
   const { content, snapshots } = stores
   let parent = ''
   for (let i = 0; i < layers.length; i++) {
     const chain = chainId(diffIds.slice(0, i + 1))
     const layer = layers[i] as Descriptor
+    stores.leases.addResource(ns, lease, { id: chain, type: `snapshots/${snapshotter}` })
     if (snapshots.kindOf(snapshotter, ns, chain) !== 'committed') {
       const key = `extract-${process.hrtime.bigint()} ${chain}`
-      snapshots.prepare(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain })
+      snapshots.prepare(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain }, lease)
       try {
         const applied = await applyLayer(
           content,
@@ -267,8 +362,13 @@ async function unpack(
         )
         if (applied.digest !== diffIds[i]) throw new RuntimeError('Unknown', `wrong diff id calculated on extraction "${diffIds[i]}"`)
         content.update(ns, layer.digest, { 'containerd.io/uncompressed': applied.digest }, ['labels.containerd.io/uncompressed'])
-        snapshots.commit(snapshotter, ns, chain, key, { 'containerd.io/snapshot.ref': chain })
-        added.push(chain)
+        try {
+          snapshots.commit(snapshotter, ns, chain, key, { 'containerd.io/snapshot.ref': chain }, '', lease)
+        } catch (err) {
+          // Another pull unpacked the same layer meanwhile: its snapshot serves (the unpacker's AlreadyExists).
+          if (!(err instanceof RuntimeError && err.kind === 'AlreadyExists')) throw err
+          snapshots.drop(snapshotter, ns, key)
+        }
       } catch (err) {
         snapshots.drop(snapshotter, ns, key)
         throw err
