@@ -5,7 +5,6 @@
 // a receiver grants 64 KiB at a time, a sender sends at most 32 KiB per Data message.
 import type { TransferHandlers } from '../generated/containerd/services/transfer/v1/Transfer.js'
 import { RuntimeError } from '../model/errors.js'
-import { LABEL_GC_EXPIRE } from '../model/metadata/leases.js'
 import type { Node } from '../model/node.js'
 import { ImageTransfer, type ExportSpec, type ImageStoreSpec, type PlatformSpec, type ProgressEvent } from '../model/transfer/images.js'
 import { decodeMessage, encodeMessage, knownMessage } from '../proto/load.js'
@@ -26,11 +25,6 @@ const WINDOW = 64 * 1024
 const MAX_DATA = 32 * 1024
 
 const anyOf = (type: string, value: Record<string, unknown>): AnyMessage => ({ type_url: type, value: encodeMessage(type, value) })
-
-/** How long the lease an import takes for itself lasts if it is never deleted (containerd: 24h). */
-const TRANSFER_LEASE_MS = 24 * 60 * 60 * 1000
-/** Go's time.RFC3339 in UTC, as leases.WithExpiration writes it. */
-const rfc3339 = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`
 
 /** An Any of the types Transfer takes, decoded (proto field names). */
 function decodeObject(a: AnyMessage | null | undefined, what: string): { type: string; value: Record<string, unknown> } {
@@ -191,21 +185,7 @@ export function transferService(node: Node): Implementation<TransferHandlers> {
         if (src.type === IMPORT_STREAM && dst.type === IMAGE_STORE) {
           const input = streams.get(namespace, String(src.value.stream ?? ''))
           input.claim()
-          // Without the client's lease, the import holds what it writes under one of its own until it has
-          // stored the images (containerd's local transfer withLease: a random id, expiring in 24 hours).
-          const given = leaseOf(ctx)
-          const temporary = given
-            ? undefined
-            : node.leases.create(namespace, '', { [LABEL_GC_EXPIRE]: rfc3339(Date.now() + TRANSFER_LEASE_MS) })
-          try {
-            const archive = await receiveAll(input, ctx.signal)
-            await transfer.import(namespace, archive, imageStoreOf(dst.value), given ?? temporary?.id, progress)
-          } finally {
-            if (temporary) {
-              node.leases.delete(namespace, temporary.id)
-              node.gc()
-            }
-          }
+          await transfer.import(namespace, () => receiveAll(input, ctx.signal), imageStoreOf(dst.value), leaseOf(ctx), progress)
           return {}
         }
         if (src.type === IMAGE_STORE && dst.type === EXPORT_STREAM) {

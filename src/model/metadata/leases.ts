@@ -148,6 +148,14 @@ export function releaseResource(state: NodeState, namespace: string, lease: stri
 export const LABEL_GC_EXPIRE = 'containerd.io/gc.expire'
 export const LABEL_GC_FLAT = 'containerd.io/gc.flat'
 
+/** How long a lease a workflow takes for itself lasts if nothing deletes it (client.Pull's and the transfer service's 24h). */
+export const WORKFLOW_LEASE_MS = 24 * 60 * 60 * 1000
+
+/** The labels of a lease that expires `ms` from now, as leases.WithExpiration writes them (RFC 3339, UTC). */
+export function expiringIn(ms: number): Record<string, string> {
+  return { [LABEL_GC_EXPIRE]: `${new Date(Date.now() + ms).toISOString().slice(0, 19)}Z` }
+}
+
 export function leaseExpired(lease: LeaseRecord, nowMs = Date.now()): boolean {
   const exp = lease.labels[LABEL_GC_EXPIRE]
   if (exp === undefined) return false

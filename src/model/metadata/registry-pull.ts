@@ -16,7 +16,7 @@ import type { ImageReference } from '../reference.js'
 import { RuntimeError, type ErrorKind } from '../errors.js'
 import type { Content } from './content.js'
 import { chainId } from './image-content.js'
-import { LABEL_GC_EXPIRE, digestProblem, type Leases } from './leases.js'
+import { WORKFLOW_LEASE_MS, digestProblem, expiringIn, type Leases } from './leases.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
 
@@ -59,10 +59,6 @@ export interface PullStores {
   gc(): unknown
   inflight: Map<string, Promise<void>>
 }
-
-/** client.Pull's lease expiry (leases.WithExpiration(24 * time.Hour)). */
-const PULL_LEASE_MS = 24 * 60 * 60 * 1000
-const rfc3339 = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`
 
 const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' }
 const isIndex = (t: string): boolean => t === MEDIA_TYPES.ociIndex || t === MEDIA_TYPES.dockerList
@@ -148,7 +144,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     watchdog.unref()
   }
   // Everything the pull touches is held by its lease before it is fetched, found or unpacked.
-  const lease = stores.leases.create(ns, '', { [LABEL_GC_EXPIRE]: rfc3339(Date.now() + PULL_LEASE_MS) }).id
+  const lease = stores.leases.create(ns, '', expiringIn(WORKFLOW_LEASE_MS)).id
   const hold = (id: string, type: string): void => stores.leases.addResource(ns, lease, { id, type })
   const repo = new Repository(domain, ref.repository, {
     hosts: registryHosts(domain, options.configPath),

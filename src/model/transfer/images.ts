@@ -8,7 +8,7 @@ import { RuntimeError, notFound } from '../errors.js'
 import { sha256, type Content } from '../metadata/content.js'
 import { chainId, MEDIA } from '../metadata/image-content.js'
 import type { Images } from '../metadata/images.js'
-import { holdResource } from '../metadata/leases.js'
+import { WORKFLOW_LEASE_MS, expiringIn, holdResource, type Leases } from '../metadata/leases.js'
 import { SNAPSHOTTERS, type Snapshots } from '../metadata/snapshots.js'
 import { applyLayer } from '../metadata/unpack.js'
 import { nowNs } from '../time.js'
@@ -66,6 +66,9 @@ export interface TransferHost {
   readonly content: Content
   readonly snapshots: Snapshots
   readonly images: Images
+  readonly leases: Leases
+  /** Runs the collector (once an import's own lease is gone). */
+  gc(): unknown
   emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
 }
 
@@ -92,7 +95,29 @@ export class ImageTransfer {
   constructor(private readonly host: TransferHost) {}
 
   /** Transfer(ImageImportStream → ImageStore): local/import.go's importStream. */
-  async import(namespace: string, archive: Buffer, store: ImageStoreSpec, lease: string | undefined, progress: ProgressFn): Promise<void> {
+  /**
+   * Imports the archive `receive` reads (the client's stream). The whole transfer runs under a lease:
+   * the client's, or else one of its own until the images are stored (containerd's local transfer
+   * withLease: a random id, expiring in 24 hours).
+   */
+  async import(
+    namespace: string,
+    receive: () => Promise<Buffer>,
+    store: ImageStoreSpec,
+    lease: string | undefined,
+    progress: ProgressFn,
+  ): Promise<void> {
+    if (lease !== undefined) return this.#import(namespace, await receive(), store, lease, progress)
+    const own = this.host.leases.create(namespace, '', expiringIn(WORKFLOW_LEASE_MS)).id
+    try {
+      await this.#import(namespace, await receive(), store, own, progress)
+    } finally {
+      this.host.leases.delete(namespace, own)
+      this.host.gc()
+    }
+  }
+
+  async #import(namespace: string, archive: Buffer, store: ImageStoreSpec, lease: string, progress: ProgressFn): Promise<void> {
     const { content } = this.host
     progress({ event: 'Importing' })
     const write = (data: Buffer): string => {
