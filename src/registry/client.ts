@@ -7,23 +7,13 @@ import { createHash } from 'node:crypto'
 import { Authorizer, type Credentials } from './auth.js'
 import { RegistryError } from './errors.js'
 import type { RegistryHost } from './hosts.js'
+import { MEDIA } from '../model/media-types.js'
 
-export const MEDIA_TYPES = {
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-} as const
+/** What a registry may answer a resolve with (schema 1 only to be refused by name). */
+const MANIFEST_TYPES: readonly string[] = [MEDIA.dockerManifest, MEDIA.dockerList, MEDIA.dockerSchema1, MEDIA.ociManifest, MEDIA.ociIndex]
 
 /** The Accept header of a resolve (resolver.go NewResolver). */
-export const RESOLVE_ACCEPT = [
-  MEDIA_TYPES.dockerManifest,
-  MEDIA_TYPES.dockerList,
-  MEDIA_TYPES.ociManifest,
-  MEDIA_TYPES.ociIndex,
-  '*/*',
-].join(', ')
+export const RESOLVE_ACCEPT = [MEDIA.dockerManifest, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.ociIndex, '*/*'].join(', ')
 
 /** containerd refuses a manifest larger than this (resolver.go MaxManifestSize: 4 * 1048 * 1048, not quite 4 MiB). */
 export const MAX_MANIFEST_SIZE = 4 * 1048 * 1048
@@ -46,7 +36,7 @@ export interface RepositoryOptions {
   userAgent: string
 }
 
-const isManifestType = (t: string): boolean => (Object.values(MEDIA_TYPES) as string[]).includes(t)
+const isManifestType = (t: string): boolean => MANIFEST_TYPES.includes(t)
 
 /**
  * RegistryHost.isProxy (remotes/docker/registry.go): a host other than the reference's domain is a

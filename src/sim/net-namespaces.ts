@@ -57,7 +57,8 @@ export interface BoundSocket {
 
 const toNumber = (ip: string): number => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)
 const toDotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
-const isLoopback = (ip: string): boolean => ip.startsWith('127.')
+/** An address of the loopback network (127/8), the host's own. */
+export const isLoopback = (ip: string): boolean => ip.startsWith('127.')
 
 interface Socket {
   inode: number

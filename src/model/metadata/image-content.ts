@@ -6,16 +6,9 @@ import type { ImageConfig, ImageContent } from '../../store/schema.js'
 import type { Content } from './content.js'
 import { sha256 } from './content.js'
 
-export const MEDIA = {
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociConfig: 'application/vnd.oci.image.config.v1+json',
-  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-}
+import { MEDIA, isIndex } from '../media-types.js'
 
-const isIndex = (mediaType: string): boolean => mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList
+export { MEDIA }
 
 /** The diff id (digest of the uncompressed layer) a catalog image's one layer is said to have. */
 export const catalogDiffId = (entry: CatalogEntry): string => sha256(`fake-containerd diff ${entry.configDigest}`)

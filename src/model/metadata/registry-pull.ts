@@ -8,7 +8,7 @@
 // the pull takes none of them; the caller deletes the lease once the image record roots the content,
 // and on failure the pull deletes it and the collector takes what nothing else holds, so nothing is
 // left half-pulled. This is the entry point other APIs (CRI, Transfer) share.
-import { Repository, MAX_MANIFEST_SIZE, MEDIA_TYPES, type Descriptor } from '../../registry/client.js'
+import { Repository, MAX_MANIFEST_SIZE, type Descriptor } from '../../registry/client.js'
 import { RegistryError } from '../../registry/errors.js'
 import { registryHosts } from '../../registry/hosts.js'
 import { credentialsFrom, type AuthConfig } from '../../registry/credentials.js'
@@ -16,6 +16,7 @@ import type { ImageReference } from '../reference.js'
 import { RuntimeError, type ErrorKind } from '../errors.js'
 import type { Content } from './content.js'
 import { chainId } from './image-content.js'
+import { isIndex, isManifest } from '../media-types.js'
 import { WORKFLOW_LEASE_MS, digestProblem, expiringIn, type Leases } from './leases.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
@@ -61,8 +62,6 @@ export interface PullStores {
 }
 
 const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' }
-const isIndex = (t: string): boolean => t === MEDIA_TYPES.ociIndex || t === MEDIA_TYPES.dockerList
-const isManifest = (t: string): boolean => t === MEDIA_TYPES.ociManifest || t === MEDIA_TYPES.dockerManifest
 
 /** remotes.MakeRefKey: the ingest ref containerd writes a descriptor under. */
 function refKey(desc: Descriptor): string {

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import type { Logger } from '../../log.js'
 import type { PortMapping__Output } from '../../generated/runtime/v1/PortMapping.js'
-import { HOST_NET, podOf, type BoundSocket, type NodeNetwork } from '../../sim/net-namespaces.js'
+import { HOST_NET, isLoopback, podOf, type BoundSocket, type NodeNetwork } from '../../sim/net-namespaces.js'
 import type { SocketOwner } from '../../sim/net.js'
 import { invalidArgument, unknown } from '../errors.js'
 import { forwardTcp, forwardUdp, HostBindError, type HostAddress, type HostForward } from './host-bridge.js'
@@ -26,7 +26,6 @@ export interface HostPortsHost {
 /** The node's own sockets into the simulation (netstat shows them as containerd's). */
 const NODE: SocketOwner = { pid: 0, name: 'containerd', uid: 0 }
 
-const isLoopback = (ip: string): boolean => ip.startsWith('127.')
 const PROTOCOLS: Readonly<Record<string, 'tcp' | 'udp'>> = { TCP: 'tcp', UDP: 'udp' }
 
 /** The first port an unprivileged process may bind (net.ipv4.ip_unprivileged_port_start, 1024 unless changed). */

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto'
 import type { NodeState } from '../../store/schema.js'
 import { RuntimeError, notFound } from '../errors.js'
 import { sha256, type Content } from '../metadata/content.js'
-import { chainId, MEDIA } from '../metadata/image-content.js'
+import { chainId } from '../metadata/image-content.js'
+import { isIndex, isManifest } from '../media-types.js'
 import type { Images } from '../metadata/images.js'
 import { WORKFLOW_LEASE_MS, expiringIn, holdResource, type Leases } from '../metadata/leases.js'
 import { SNAPSHOTTERS, type Snapshots } from '../metadata/snapshots.js'
@@ -76,9 +77,6 @@ const REF_SOURCE = 'io.containerd.import.ref-source'
 const LABEL_UNCOMPRESSED = 'containerd.io/uncompressed'
 const DEFAULT_PLATFORM: PlatformSpec = { os: 'linux', architecture: 'amd64', variant: '' }
 
-const isIndex = (m: string): boolean => m === MEDIA.ociIndex || m === MEDIA.dockerList
-const isManifest = (m: string): boolean => m === MEDIA.ociManifest || m === MEDIA.dockerManifest
-
 /** containerd's platform matcher for linux: os and architecture, and the variant when both name one. */
 function matches(want: PlatformSpec, have: Platform): boolean {
   if (want.os !== have.os || want.architecture !== have.architecture) return false
@@ -94,9 +92,8 @@ const tooDeep = (): RuntimeError =>
 export class ImageTransfer {
   constructor(private readonly host: TransferHost) {}
 
-  /** Transfer(ImageImportStream → ImageStore): local/import.go's importStream. */
   /**
-   * Imports the archive `receive` reads (the client's stream). The whole transfer runs under a lease:
+   * Transfer(ImageImportStream → ImageStore), local/import.go's importStream: imports the archive `receive` reads (the client's stream). The whole transfer runs under a lease:
    * the client's, or else one of its own until the images are stored (containerd's local transfer
    * withLease: a random id, expiring in 24 hours).
    */
