@@ -12,7 +12,15 @@ import type { PullPolicy } from './model/metadata/images.js'
 export interface FakeContainerdOptions {
   /** Unix socket path. Default: /tmp/fake-containerd/containerd.sock (the library picks a fresh temp path). */
   socket?: string
-  /** JSON state file; omit for an in-memory node. */
+  /**
+   * Serve this many independent nodes from one process (startFakeCluster, the CLI's --nodes): each
+   * on its own socket DIR/node-<i>.sock, with its own state (then `state` is a directory of
+   * node-<i>.json), a /24 of `podCidr`, a loopback address, journal, faults and clock.
+   */
+  nodes?: number
+  /** With `nodes`: the directory of the nodes' sockets (default: the directory of `socket`, else a fresh temp one). */
+  socketDir?: string
+  /** JSON state file; omit for an in-memory node. With `nodes`, a directory holding node-<i>.json. */
   state?: string
   /**
    * With `state`: answer a change only once it is on disk (written, fsynced, renamed, directory

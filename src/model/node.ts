@@ -51,6 +51,13 @@ export interface NodeOptions {
   layerBlobs?: BlobStore
   /** Node faults (crashes, pull failures, not-ready conditions) come from here. */
   faults?: FaultEngine
+  /**
+   * The node's name, as containerd takes the host's (os.Hostname()) for a pod whose config names no
+   * hostname; without it such a pod is called by its metadata name.
+   */
+  nodeName?: string
+  /** The loopback address hostPorts and host-network servers are opened on (default 127.0.0.1). */
+  hostAddress?: string
 }
 
 export class Node implements Core {
@@ -148,7 +155,12 @@ export class Node implements Core {
     if (store.sync) store.beforeWrite = () => this.views.saveChanged()
     this.memory = new MemoryCgroups({ log: this.log, oomKill: (record) => this.tasks.oomKill(record) })
     this.network = new NodeNetwork(podDirectory(this.sandboxes, () => this.cidr))
-    this.hostPorts = new HostPorts({ network: this.network, log: this.log, podIp: (id) => this.sandboxes.find(id)?.cri.ip || undefined })
+    this.hostPorts = new HostPorts({
+      network: this.network,
+      log: this.log,
+      podIp: (id) => this.sandboxes.find(id)?.cri.ip || undefined,
+      hostAddress: options.hostAddress ?? '127.0.0.1',
+    })
     // A removed container (or pod) takes its view and network namespace with it.
     this.events.envelopes.subscribe((e) => {
       if (e.topic !== '/containers/delete') return
