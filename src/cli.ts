@@ -22,11 +22,15 @@ async function serve(options: FakeContainerdOptions): Promise<Served> {
   const exports = (address: string, socketPath: string): string =>
     `export CONTAINER_RUNTIME_ENDPOINT=${shellWord(address)}\nexport CONTAINERD_ADDRESS=${shellWord(socketPath)}\n`
   if (options.nodes === undefined) {
-    if (options.socketDir !== undefined) throw new Error('--socket-dir is the directory of the nodes of --nodes: give --nodes N too, or use --socket')
+    if (options.socketDir !== undefined)
+      throw new Error('--socket-dir is the directory of the nodes of --nodes: give --nodes N too, or use --socket')
     const server = await startFakeContainerd(options)
     return {
       close: () => server.close(),
-      ready: `listening on ${server.address}\n` + (server.webUrl ? `web view at ${server.webUrl}\n` : '') + exports(server.address, server.socketPath),
+      ready:
+        `listening on ${server.address}\n` +
+        (server.webUrl ? `web view at ${server.webUrl}\n` : '') +
+        exports(server.address, server.socketPath),
     }
   }
   // --socket has a default, so the cluster's sockets go to --socket-dir, else next to --socket.

@@ -202,7 +202,7 @@ export const FLAGS = [
     arg: 'DIR',
     env: 'FAKE_CONTAINERD_SOCKET_DIR',
     shownDefault: "--socket's directory",
-    help: 'with --nodes, the directory of the nodes\' sockets (node-0.sock, node-1.sock, …)',
+    help: "with --nodes, the directory of the nodes' sockets (node-0.sock, node-1.sock, …)",
     parse: text,
   },
   {

@@ -255,7 +255,13 @@ async function launch(
     await store.close()
     throw new Error(`cannot serve streams on ${options.streamAddress ?? DEFAULTS.streamAddress}: ${(err as Error).message}`)
   }
-  const table = services(node, info, { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` }, { harness, nodes: shared.directory }, streaming)
+  const table = services(
+    node,
+    info,
+    { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` },
+    { harness, nodes: shared.directory },
+    streaming,
+  )
   for (const s of table) {
     const durability = store.sync ? { durability: store } : {}
     server.addService(

@@ -63,11 +63,12 @@ export async function startFakeCluster(options: FakeContainerdOptions & { nodes:
     )
   if (options.seedState !== undefined)
     throw new Error(
-      'a seed state is one node\'s (its pod CIDR, its uuid) and cannot seed every node of a cluster: leave seedState (--seed-state) out, ' +
+      "a seed state is one node's (its pod CIDR, its uuid) and cannot seed every node of a cluster: leave seedState (--seed-state) out, " +
         'or restore a snapshot into one node with cluster.node(i).restore()',
     )
   let tempDir: string | undefined
-  const socketDir = options.socketDir ?? (options.socket ? dirname(options.socket) : (tempDir = mkdtempSync(join(tmpdir(), 'fake-cluster-'))))
+  const socketDir =
+    options.socketDir ?? (options.socket ? dirname(options.socket) : (tempDir = mkdtempSync(join(tmpdir(), 'fake-cluster-'))))
   const plans = planCluster({
     nodes: options.nodes,
     socketDir,
@@ -109,7 +110,10 @@ export async function startFakeCluster(options: FakeContainerdOptions & { nodes:
 
   const node = (ref: NodeRef): FakeContainerd => {
     const found = typeof ref === 'number' ? nodes[ref] : nodes.find((n) => n.name === ref)
-    if (!found) throw new Error(`no node ${typeof ref === 'number' ? ref : JSON.stringify(ref)} in this cluster: it has node-0 … node-${nodes.length - 1}`)
+    if (!found)
+      throw new Error(
+        `no node ${typeof ref === 'number' ? ref : JSON.stringify(ref)} in this cluster: it has node-0 … node-${nodes.length - 1}`,
+      )
     return found
   }
   const targets = (target: NodeTarget = {}): readonly FakeContainerd[] => (target.node === undefined ? nodes : [node(target.node)])

@@ -4,7 +4,7 @@
 // the host, so every address they open there must differ: 127/8 is all loopback on Linux, and each
 // node's hostPorts, host-network servers and streaming server go on its own 127.0.<x>.<y>.
 import { join, resolve } from 'node:path'
-import { parseCidr, toDotted, toNumber, type Cidr } from '../model/cri/ipam.js'
+import { parseCidr, toDotted, toNumber } from '../model/cri/ipam.js'
 import { parseStreamAddress } from '../listen-address.js'
 
 /** The prefix each node's pod range has: the default of kube-controller-manager's --node-cidr-mask-size. */
@@ -62,8 +62,6 @@ export function carvePodCidrs(clusterCidr: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${toDotted(cidr.base + i * size)}/${NODE_CIDR_BITS}`)
 }
 
-const overlaps = (c: Cidr, address: number): boolean => address >= c.base && address < c.base + 2 ** (32 - c.bits)
-
 /** Every node's plan; throws a message naming the input to change when the cluster cannot be laid out. */
 export function planCluster(input: ClusterInput): NodePlan[] {
   const { nodes: n } = input
@@ -72,7 +70,7 @@ export function planCluster(input: ClusterInput): NodePlan[] {
   const podCidrs = carvePodCidrs(input.podCidr, n)
   const cluster = parseCidr(input.podCidr)
   const last = hostAddressOf(n - 1)
-  if (overlaps(cluster, FIRST_HOST + 1) || overlaps(cluster, toNumber(last)) || (cluster.base > FIRST_HOST && cluster.base < toNumber(last)))
+  if (cluster.base <= toNumber(last) && cluster.base + 2 ** (32 - cluster.bits) > FIRST_HOST + 1)
     throw new Error(
       `--pod-cidr ${input.podCidr} overlaps the nodes' loopback addresses 127.0.1.1 … ${last}; ` +
         'choose a range away from 127.0.0.0/16, such as 127.64.0.0/10 or 10.88.0.0/16',
@@ -87,7 +85,10 @@ export function planCluster(input: ClusterInput): NodePlan[] {
     const hostAddress = hostAddressOf(i)
     const host = loopback ? hostAddress : stream.host.includes(':') ? `[${stream.host}]` : stream.host
     const port = loopback || stream.port === 0 ? stream.port : stream.port + i
-    if (port > 65535) throw new Error(`--stream-address port ${stream.port} leaves no port for ${name} (one port per node from it); choose a lower one or port 0`)
+    if (port > 65535)
+      throw new Error(
+        `--stream-address port ${stream.port} leaves no port for ${name} (one port per node from it); choose a lower one or port 0`,
+      )
     return {
       index: i,
       name,
