@@ -66,20 +66,25 @@ export async function startFakeCluster(options: FakeContainerdOptions & { nodes:
       "a seed state is one node's (its pod CIDR, its uuid) and cannot seed every node of a cluster: leave seedState (--seed-state) out, " +
         'or restore a snapshot into one node with cluster.node(i).restore()',
     )
+  const plan = (socketDir: string): NodePlan[] =>
+    planCluster({
+      nodes: options.nodes,
+      socketDir,
+      podCidr: options.podCidr ?? DEFAULTS.podCidr,
+      stateDir: options.state,
+      streamAddress: options.streamAddress ?? DEFAULTS.streamAddress,
+    })
+  // Checked before a temp directory is made for the sockets, so that a refusal leaves nothing behind.
+  plan(options.socketDir ?? tmpdir())
   let tempDir: string | undefined
   const socketDir =
     options.socketDir ?? (options.socket ? dirname(options.socket) : (tempDir = mkdtempSync(join(tmpdir(), 'fake-cluster-'))))
-  const plans = planCluster({
-    nodes: options.nodes,
-    socketDir,
-    podCidr: options.podCidr ?? DEFAULTS.podCidr,
-    stateDir: options.state,
-    streamAddress: options.streamAddress ?? DEFAULTS.streamAddress,
-  })
+  const plans = plan(socketDir)
   for (const [dir, what] of [[socketDir, 'socket directory'], ...(options.state ? [[options.state, 'state directory']] : [])] as const) {
     try {
       mkdirSync(dir, { recursive: true })
     } catch (err) {
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true })
       throw new Error(`cannot make the ${what} ${dir}: ${(err as Error).message}`)
     }
   }
