@@ -184,28 +184,6 @@ export const FLAGS = [
     parse: text,
   },
   {
-    name: 'nodes',
-    key: 'nodes',
-    arg: 'N',
-    env: 'FAKE_CONTAINERD_NODES',
-    shownDefault: 'one node on --socket',
-    help: 'serve N nodes (node-0 …) from one process, each on DIR/node-<i>.sock with its own state, /24 of --pod-cidr and loopback address',
-    parse: (value, flag) => {
-      const n = wholeNumber(value, flag)
-      if (n < 1) throw new Error(`${flag} must be at least 1, got ${value}`)
-      return n
-    },
-  },
-  {
-    name: 'socket-dir',
-    key: 'socketDir',
-    arg: 'DIR',
-    env: 'FAKE_CONTAINERD_SOCKET_DIR',
-    shownDefault: "--socket's directory",
-    help: "with --nodes, the directory of the nodes' sockets (node-0.sock, node-1.sock, …)",
-    parse: text,
-  },
-  {
     name: 'state',
     key: 'state',
     arg: 'FILE',
@@ -370,6 +348,28 @@ export const FLAGS = [
     default: 64 * 1024 * 1024,
     help: 'bytes the journal may hold (summaries of requests and responses); past it the oldest calls go',
     parse: wholeNumber,
+  },
+  {
+    name: 'nodes',
+    key: 'nodes',
+    arg: 'N',
+    env: 'FAKE_CONTAINERD_NODES',
+    shownDefault: 'one node on --socket',
+    help: 'serve N nodes (node-0 …) from one process, each on DIR/node-<i>.sock with its own state, /24 of --pod-cidr and loopback address',
+    parse: (value, flag) => {
+      const n = wholeNumber(value, flag)
+      if (n < 1) throw new Error(`${flag} must be at least 1, got ${value}`)
+      return n
+    },
+  },
+  {
+    name: 'socket-dir',
+    key: 'socketDir',
+    arg: 'DIR',
+    env: 'FAKE_CONTAINERD_SOCKET_DIR',
+    shownDefault: "--socket's directory",
+    help: "with --nodes, the directory of the nodes' sockets (node-0.sock, node-1.sock, …)",
+    parse: text,
   },
   {
     // Before --fault: a file's rules come first.
