@@ -62,7 +62,8 @@ describe.skipIf(!CTR2 || !hasRegistry())('ctr 2.1 pull and push through Transfer
     expect(local).toMatch(/^sha256:/)
 
     const pushed = lastFrame(await ctr('images', 'push', '--plain-http', name))
-    expect(pushed).toMatch(/└──manifest \([0-9a-f]{12}\)\s+complete/)
+    // The pushed target keeps its OCI ref name ("1", from the archive): containerd keys it "1@<digest>".
+    expect(pushed).toMatch(/└──manifest 1@sha256:[0-9a-f]+\s+complete/)
     expect(pushed).toMatch(/└──layer \([0-9a-f]{12}\)\s+complete/)
     expect(pushed).toMatch(new RegExp(`^Completed push to OCI Registry \\(${name.replace(/[.:/]/g, '\\$&')}\\)\\s+elapsed:`, 'm'))
     expect(await manifestDigest(open, 'ctr2/greeting', '1')).toBe(local)

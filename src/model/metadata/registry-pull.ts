@@ -21,6 +21,7 @@ import { isIndex, isManifest } from '../media-types.js'
 import { WORKFLOW_LEASE_MS, digestProblem, expiringIn, type Leases } from './leases.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
+import { ANNOTATION_REF_NAME } from '../transfer/archive.js'
 
 export interface Platform {
   os: string
@@ -104,11 +105,14 @@ export function resolverHosts(
 
 /** remotes.MakeRefKey: the ingest ref containerd writes a descriptor under. */
 export function refKey(desc: Descriptor): string {
-  if (isManifest(desc.mediaType)) return `manifest-${desc.digest}`
-  if (isIndex(desc.mediaType)) return `index-${desc.digest}`
-  if (/\.layer\.|\.rootfs\./.test(desc.mediaType)) return `layer-${desc.digest}`
-  if (/config/.test(desc.mediaType)) return `config-${desc.digest}`
-  return `unknown-${desc.digest}`
+  // A descriptor with OCI's ref name annotation is keyed "<name>@<digest>".
+  const name = desc.annotations?.[ANNOTATION_REF_NAME]
+  const key = name !== undefined ? `${name}@${desc.digest}` : desc.digest
+  if (isManifest(desc.mediaType)) return `manifest-${key}`
+  if (isIndex(desc.mediaType)) return `index-${key}`
+  if (/\.layer\.|\.rootfs\./.test(desc.mediaType)) return `layer-${key}`
+  if (/config/.test(desc.mediaType)) return `config-${key}`
+  return `unknown-${key}`
 }
 
 /** platforms.Only for linux/amd64 and friends: the os and architecture match, the variant when one is asked for. */

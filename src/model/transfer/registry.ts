@@ -163,7 +163,7 @@ export class RegistryTransfer {
   async push(namespace: string, source: ImageStoreSpec, dest: RegistrySpec, progress: ProgressFn, signal: AbortSignal): Promise<void> {
     const ref = parseReference(dest.reference)
     const img = this.host.images.record(namespace, source.name)
-    const target = { mediaType: img.mediaType, digest: img.manifestDigest, size: img.size }
+    const target = { mediaType: img.mediaType, digest: img.manifestDigest, size: img.size, annotations: img.annotations ?? {} }
     progress({ event: `Pushing to ${named(dest)}` })
     progress({ event: 'pushing content', name: img.name, desc: target })
     await tracked(img.name, 'uploading', progress, async (tracker) => {
