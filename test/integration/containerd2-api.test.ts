@@ -3,6 +3,9 @@
 // and the Sandbox Store and Controller over CRI pods and records of their own.
 import type { ClientDuplexStream } from '@grpc/grpc-js'
 import { createHash } from 'node:crypto'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients, type ContainerdClients } from '../../src/client.js'
 import { decodeMessage, encodeMessage } from '../../src/proto/load.js'
@@ -639,6 +642,46 @@ describe('Sandbox Store and Controller', () => {
     const again = await grpcError(ctr.sandboxStore.Delete({ sandbox_id: 'own' }))
     expect([again.code, again.details]).toEqual([5, 'failed to delete sandbox "own": not found'])
     expect((await grpcError(ctr.sandboxStore.Get({ sandbox_id: 'own' }))).details).toBe('bucket "own" not found: not found')
+  })
+
+  test('with --state, Store records, their controller state and the sandbox buckets outlive a restart; a version 2 state gains them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-sandbox-state-'))
+    const file = join(dir, 'state.json')
+    const persisted = await harness({ state: file })
+    const c = containerdClients(persisted.fake.address, 'keep')
+    try {
+      const sandbox = { sandbox_id: 'kept', runtime: { name: 'io.containerd.runc.v2' }, labels: { a: '1' }, sandboxer: 'shim' }
+      const created = (await c.sandboxStore.Create({ sandbox })).sandbox!
+      await c.sandboxStore.Create({ sandbox: { ...sandbox, sandbox_id: 'gone' } })
+      const started = await c.sandboxController.Start({ sandbox_id: 'kept', sandboxer: 'shim' })
+      await c.sandboxStore.Delete({ sandbox_id: 'gone' })
+      await persisted.fake.restart()
+      const got = (await c.sandboxStore.Get({ sandbox_id: 'kept' })).sandbox!
+      expect([got.labels, got.sandboxer, got.runtime?.name, got.created_at]).toEqual([
+        { a: '1' },
+        'shim',
+        'io.containerd.runc.v2',
+        created.created_at,
+      ])
+      const status = await c.sandboxController.Status({ sandbox_id: 'kept', sandboxer: 'shim', verbose: false })
+      expect([status.state, status.pid]).toEqual(['SANDBOX_READY', started.pid])
+      // The bucket stays with its namespace: a missing record is "bucket not found", not "no sandbox buckets".
+      expect((await grpcError(c.sandboxStore.Get({ sandbox_id: 'gone' }))).details).toBe('bucket "gone" not found: not found')
+    } finally {
+      c.close()
+      await persisted.close()
+    }
+    // A state written before the Sandbox Store was kept (version 2) is read with none.
+    const old = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+    delete old.sandboxes
+    writeFileSync(file, JSON.stringify({ ...old, version: 2 }))
+    const migrated = await harness({ state: file })
+    try {
+      expect(migrated.fake.node.state.version).toBe(3)
+      expect(migrated.fake.node.state.sandboxes).toEqual({})
+    } finally {
+      await migrated.close()
+    }
   })
 
   test('Store List takes containerd filters: id and labels.<key> (adaptSandbox); a bad filter is InvalidArgument', async () => {
