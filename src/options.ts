@@ -2,6 +2,7 @@
 // FLAGS in flags.ts; the compiler holds this type and that table to each other. A module of its own
 // (config.ts re-exports it) so that flags.ts can take these types without importing config.ts,
 // which re-exports the table's DEFAULTS: the two would import each other.
+import type { ContainerdVersion } from './containerd/profiles.js'
 import type { FaultRule } from './faults/rule.js'
 import type { LogFormat, LogLevel } from './log.js'
 import type { SeedState } from './seed-state.js'
@@ -50,8 +51,10 @@ export interface FakeContainerdOptions {
   logFormat?: LogFormat
   /** What Version reports as runtime_name. */
   runtimeName?: string
-  /** What Version reports as runtime_version. */
+  /** What Version reports as runtime_version (default: the containerd profile's release). */
   runtimeVersion?: string
+  /** The containerd generation posed as: version, plugins, which services exist (default 2.1). */
+  containerdVersion?: ContainerdVersion
   /** Fault rules in force from the start (reset() keeps them; use() adds more at run time). */
   faults?: FaultRule[]
   /** Seed of the random numbers fault probabilities draw on: the same seed, the same run. */

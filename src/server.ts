@@ -2,6 +2,7 @@
 // socket, and closes it all again without losing state. Fault rules and the journal belong to
 // the server, not to one run of it: they survive restart().
 import * as grpc from '@grpc/grpc-js'
+import { runtimeVersionOf } from './containerd/profiles.js'
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs'
 import { connect } from 'node:net'
 import { hostname, tmpdir } from 'node:os'
@@ -218,7 +219,7 @@ async function launch(
     registry: {
       ...(options.registryConfigPath ? { configPath: options.registryConfigPath } : {}),
       progressTimeoutMs: options.imagePullProgressTimeoutMs ?? DEFAULTS.imagePullProgressTimeoutMs,
-      userAgent: `containerd/${options.runtimeVersion ?? DEFAULTS.runtimeVersion}`,
+      userAgent: `containerd/${options.runtimeVersion ?? runtimeVersionOf(options.containerdVersion ?? DEFAULTS.containerdVersion)}`,
     },
     log,
     faults,
@@ -241,7 +242,8 @@ async function launch(
   const open = new OpenCalls()
   // containerd's message limits (16 MiB each way), not grpc-js's 4 MiB for what it receives.
   const server = new grpc.Server(MESSAGE_LIMITS)
-  const runtimeVersion = options.runtimeVersion ?? DEFAULTS.runtimeVersion
+  const containerd = options.containerdVersion ?? DEFAULTS.containerdVersion
+  const runtimeVersion = options.runtimeVersion ?? runtimeVersionOf(containerd)
   const info = runtimeInfo(node, { runtimeName: options.runtimeName ?? DEFAULTS.runtimeName, runtimeVersion })
   // The streaming server Exec, Attach and PortForward send clients to (containerd's, on 127.0.0.1).
   const streaming = new StreamingServer(
@@ -258,7 +260,7 @@ async function launch(
   const table = services(
     node,
     info,
-    { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` },
+    { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}`, containerd },
     { harness, nodes: shared.directory },
     streaming,
   )

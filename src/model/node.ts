@@ -146,6 +146,7 @@ export class Node implements Core {
     this.taskService = new TaskService(this)
     this.sandboxes = new Sandboxes(this)
     this.sandboxRecords = new SandboxRecords({
+      core: this,
       sandboxes: this.sandboxes,
       allocatePid: () => this.state.nextPid++,
       emit: (namespace, topic, type, payload) => this.emit(namespace, topic, type, payload),

@@ -38,6 +38,7 @@ logFormat: json
 runtimeHandlers: [kata, runc]
 runtimeName: other
 runtimeVersion: "1.0"
+containerdVersion: "1.6"
 seed: 42
 journalSize: 5
 journalBytes: 1000
