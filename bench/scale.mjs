@@ -8,6 +8,7 @@
 // SCALE_NODE_ARGS: options for the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 // or "--heapsnapshot-signal=SIGUSR2"); SCALE_ARGS: more flags for the server.
 import { readdirSync, readFileSync } from 'node:fs'
+import { once } from 'node:events'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { spawnServer } from './spawn-server.mjs'
@@ -21,11 +22,8 @@ const QUERIES = Number(process.env.QUERIES ?? 20)
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 const ms = (n) => `${n.toFixed(2)} ms`
 
-// The server's node options ride on NODE_OPTIONS, which the spawned server inherits (--cpu-prof,
-// --cpu-prof-dir, --heapsnapshot-signal and --max-old-space-size are all allowed there).
-if (process.env.SCALE_NODE_ARGS) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${process.env.SCALE_NODE_ARGS}`
-const { dir, child } = await spawnServer(() => (process.env.SCALE_ARGS ?? '').split(' ').filter(Boolean))
-delete process.env.NODE_OPTIONS
+const words = (s) => (s ?? '').split(' ').filter(Boolean)
+const { dir, child } = await spawnServer(() => words(process.env.SCALE_ARGS), words(process.env.SCALE_NODE_ARGS))
 const address = `unix://${join(dir, 'c.sock')}`
 /** The server's resident set, in MiB, from /proc. */
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
@@ -115,3 +113,5 @@ if (rows.length > 1) console.log(`first ${STEP} pods ${rows[0].toFixed(2)} s, la
 cri.close()
 for (const c of clients) c.close()
 child.kill('SIGTERM')
+// The server writes its --cpu-prof profile as it exits.
+await once(child, 'exit')
