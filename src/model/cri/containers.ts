@@ -156,7 +156,7 @@ export class Containers {
     const sc = config.linux?.security_context
     if (user.username && sc?.run_as_user == null) resolveUserName(node, record, user.username)
     else if (sc?.run_as_group == null && !image.content.config.user.includes(':')) resolveUserGid(node, record)
-    node.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, image.id), {})
+    node.snapshots.prepareUnmounted(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, image.id), {})
     // As containerd (WithAdditionalGIDs, WithSupplementalGroups): the groups the image's /etc/group
     // gives the user join the primary and supplemental ones, sorted.
     const procUser = (record.spec.process as ProcessSpec).user

@@ -209,7 +209,7 @@ export class Sandboxes implements SandboxLookup {
       },
     }
     // The pause container's rootfs, on the image's unpacked layers, as containerd prepares it.
-    node.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, pause.id), {})
+    node.snapshots.prepareUnmounted(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, pause.id), {})
     node.containerStore.add(record)
     node.publish('CREATED', id, id)
     // The pause process is the runtime's own: none of runc's checks can refuse it (nothing in it came

@@ -55,6 +55,8 @@ const sortByName = (a: SnapshotInfo, b: SnapshotInfo): number => (a.name < b.nam
 
 export class Snapshots {
   #mountRoot: string | undefined
+  /** The mount directories made (and not yet removed) under #mountRoot. */
+  #madeDirs = new Set<string>()
 
   constructor(
     private readonly core: Core,
@@ -96,14 +98,23 @@ export class Snapshots {
 
   /** Prepare: an active snapshot on a committed parent; returns its mounts. */
   prepare(snapshotter: string, namespace: string, key: string, parent: string, labels: Record<string, string>, lease?: string): Mount[] {
-    const mounts = this.#create('active', snapshotter, namespace, key, parent, labels, lease)
+    this.prepareUnmounted(snapshotter, namespace, key, parent, labels, lease)
+    return this.#mountsOf(snapshotter, namespace, key, 'active')
+  }
+
+  /**
+   * Prepare for the model's own use (CRI's rootfs, an unpack target): nobody is handed its mounts,
+   * so no mount directory is made for it (Mounts makes one when a client asks).
+   */
+  prepareUnmounted(snapshotter: string, namespace: string, key: string, parent: string, labels: Record<string, string>, lease?: string): void {
+    this.#create('active', snapshotter, namespace, key, parent, labels, lease)
     this.core.emit(namespace, '/snapshot/prepare', 'containerd.events.SnapshotPrepare', { key, parent, snapshotter })
-    return mounts
   }
 
   /** View: a read-only snapshot on a committed parent; returns its mounts. */
   view(snapshotter: string, namespace: string, key: string, parent: string, labels: Record<string, string>, lease?: string): Mount[] {
-    return this.#create('view', snapshotter, namespace, key, parent, labels, lease)
+    this.#create('view', snapshotter, namespace, key, parent, labels, lease)
+    return this.#mountsOf(snapshotter, namespace, key, 'view')
   }
 
   #create(
@@ -114,7 +125,7 @@ export class Snapshots {
     parent: string,
     labels: Record<string, string>,
     lease: string | undefined,
-  ): Mount[] {
+  ): void {
     validateLabels(labels, 'info.Labels')
     const table = this.#table(snapshotter, namespace)
     const state = this.core.state
@@ -144,7 +155,6 @@ export class Snapshots {
     }
     holdResource(state, namespace, lease, resource)
     this.core.changed()
-    return this.#mountsOf(snapshotter, namespace, key, kind)
   }
 
   mounts(snapshotter: string, namespace: string, key: string): Mount[] {
@@ -369,6 +379,7 @@ export class Snapshots {
     rmSync(this.#mountRoot, { recursive: true, force: true })
     liveRoots.delete(this.#mountRoot)
     this.#mountRoot = undefined
+    this.#madeDirs.clear()
   }
 
   #mountsOf(snapshotter: string, namespace: string, key: string, kind: SnapshotKind): Mount[] {
@@ -377,14 +388,20 @@ export class Snapshots {
       trackRoot(this.#mountRoot)
     }
     const dir = join(this.#mountRoot, snapshotter, namespace, dirName(namespace, key))
-    mkdirSync(dir, { recursive: true })
+    if (!this.#madeDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true })
+      this.#madeDirs.add(dir)
+    }
     // What overlayfs and native answer for a snapshot without layers below it: a bind mount.
     return [{ type: 'bind', source: dir, target: '', options: [kind === 'view' ? 'ro' : 'rw', 'rbind'] }]
   }
 
   #removeDir(snapshotter: string, namespace: string, key: string): void {
     if (this.#mountRoot === undefined) return
-    rmSync(join(this.#mountRoot, snapshotter, namespace, dirName(namespace, key)), { recursive: true, force: true })
+    // Only a snapshot whose mounts a client was given has a directory: the others cost no system call.
+    const dir = join(this.#mountRoot, snapshotter, namespace, dirName(namespace, key))
+    if (!this.#madeDirs.delete(dir)) return
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 
