@@ -6,7 +6,8 @@
 // p50 over the whole set, the server's open file descriptors (/proc/PID/fd), and the first
 // thousand's cost per pod next to the last's (the Nth pod should cost what the first did).
 // SCALE_NODE_ARGS: options for the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
-// or "--heapsnapshot-signal=SIGUSR2"); SCALE_ARGS: more flags for the server.
+// or "--heapsnapshot-signal=SIGUSR2" with SCALE_HEAP=<seconds to wait for it>); SCALE_ARGS: more flags for
+// the server.
 import { readdirSync, readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { join } from 'node:path'
@@ -97,6 +98,12 @@ async function p50(fn) {
     times.push(performance.now() - t)
   }
   return pct(times.sort((a, b) => a - b), 50)
+}
+// SCALE_HEAP=1 with SCALE_NODE_ARGS=--heapsnapshot-signal=SIGUSR2: a heap snapshot of the full server,
+// written into the server's working directory (this one).
+if (process.env.SCALE_HEAP) {
+  child.kill('SIGUSR2')
+  await new Promise((r) => setTimeout(r, Number(process.env.SCALE_HEAP) * 1000))
 }
 const cri = lib.criClients(address, { 'grpc.max_receive_message_length': 256 << 20 })
 const listed = await cri.runtime.ListContainers({})
