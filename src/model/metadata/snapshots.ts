@@ -55,8 +55,8 @@ const sortByName = (a: SnapshotInfo, b: SnapshotInfo): number => (a.name < b.nam
 
 export class Snapshots {
   #mountRoot: string | undefined
-  /** The mount directories made (and not yet removed) under #mountRoot. */
-  #madeDirs = new Set<string>()
+  /** The mount directories made (and not yet removed) under #mountRoot, and whose they are. */
+  #madeDirs = new Map<string, SnapshotRef>()
 
   constructor(
     private readonly core: Core,
@@ -364,10 +364,10 @@ export class Snapshots {
         if (rel === '' || rel.startsWith('..')) continue
         const [snapshotter, namespace, hash, ...rest] = rel.split(sep)
         if (!snapshotter || !namespace || !hash || rest.length > 0) continue
-        if (!(SNAPSHOTTERS as readonly string[]).includes(snapshotter)) continue
-        const table = this.core.state.snapshots[snapshotter]?.[namespace] ?? {}
-        const key = Object.keys(table).find((k) => dirName(namespace, k) === hash)
-        if (key !== undefined) return { snapshotter, namespace, key }
+        // Only a snapshot whose mounts were handed out has its directory: found by it, not by
+        // hashing every key of the table.
+        const ref = this.#madeDirs.get(join(root, snapshotter, namespace, hash))
+        if (ref !== undefined && Object.hasOwn(this.core.state.snapshots[ref.snapshotter]?.[ref.namespace] ?? {}, ref.key)) return { ...ref }
       }
     }
     return undefined
@@ -390,7 +390,7 @@ export class Snapshots {
     const dir = join(this.#mountRoot, snapshotter, namespace, dirName(namespace, key))
     if (!this.#madeDirs.has(dir)) {
       mkdirSync(dir, { recursive: true })
-      this.#madeDirs.add(dir)
+      this.#madeDirs.set(dir, { snapshotter, namespace, key })
     }
     // What overlayfs and native answer for a snapshot without layers below it: a bind mount.
     return [{ type: 'bind', source: dir, target: '', options: [kind === 'view' ? 'ro' : 'rw', 'rbind'] }]
