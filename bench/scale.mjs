@@ -97,7 +97,10 @@ async function p50(fn) {
     await fn(i)
     times.push(performance.now() - t)
   }
-  return pct(times.sort((a, b) => a - b), 50)
+  return pct(
+    times.sort((a, b) => a - b),
+    50,
+  )
 }
 // SCALE_HEAP=1 with SCALE_NODE_ARGS=--heapsnapshot-signal=SIGUSR2: a heap snapshot of the full server,
 // written into the server's working directory (this one).
@@ -116,7 +119,10 @@ console.log(`ListContainers (${listed.containers.length}) p50 ${ms(listC)}; with
 console.log(`ListPodSandbox p50 ${ms(listP)}`)
 console.log(`ContainerStatus p50 ${ms(status)}; PodSandboxStatus p50 ${ms(podStatus)}`)
 console.log(`server RSS ${rss().toFixed(0)} MiB, open fds ${fds()}`)
-if (rows.length > 1) console.log(`first ${STEP} pods ${rows[0].toFixed(2)} s, last ${STEP} ${rows.at(-1).toFixed(2)} s: the last cost ${(rows.at(-1) / rows[0]).toFixed(2)}× the first`)
+if (rows.length > 1)
+  console.log(
+    `first ${STEP} pods ${rows[0].toFixed(2)} s, last ${STEP} ${rows.at(-1).toFixed(2)} s: the last cost ${(rows.at(-1) / rows[0]).toFixed(2)}× the first`,
+  )
 cri.close()
 for (const c of clients) c.close()
 child.kill('SIGTERM')

@@ -15,7 +15,15 @@ const root = fileURLToPath(new URL('..', import.meta.url))
  */
 export async function spawnServer(extra = () => [], nodeArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'fc-bench-'))
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist/cli.js'), '--socket', join(dir, 'c.sock'), '--log-level', 'error', ...extra(dir)])
+  const child = spawn(process.execPath, [
+    ...nodeArgs,
+    join(root, 'dist/cli.js'),
+    '--socket',
+    join(dir, 'c.sock'),
+    '--log-level',
+    'error',
+    ...extra(dir),
+  ])
   const address = await new Promise((resolve, reject) => {
     child.stdout?.on('data', (d) => {
       const m = /listening on (unix:\/\/\S+)/.exec(String(d))

@@ -1,11 +1,22 @@
 // What must not grow with the number of containers, and the indexes that keep lookups from scanning
 // every record: a bounded number of open log files (the logs still land in the right file), the
 // names CRI reserves freed and taken again through remove, reset and restore, ids by prefix.
-import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs'
+import { existsSync, readdirSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { OPEN_LOGS } from '../../src/model/runtime/logs.js'
-import { containerConfig, eventually, grpcError, harness, podConfig, runContainer, runPod, waitForState, type Harness } from '../helpers.js'
+import {
+  containerConfig,
+  eventually,
+  grpcError,
+  harness,
+  logLines,
+  podConfig,
+  runContainer,
+  runPod,
+  waitForState,
+  type Harness,
+} from '../helpers.js'
 
 let h: Harness
 beforeEach(async () => {
@@ -15,11 +26,6 @@ beforeEach(async () => {
 afterEach(() => h.close())
 
 const openFds = () => readdirSync('/proc/self/fd').length
-const logLines = (path: string) =>
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.replace(/^\S+ /, ''))
 
 describe('open files', () => {
   test('many running containers with log files keep a bounded number of descriptors, and each log gets its lines', async () => {
@@ -28,7 +34,12 @@ describe('open files', () => {
     const pod = await runPod(h, config)
     const before = openFds()
     const talker = (name: string) =>
-      runContainer(h, pod, config, containerConfig(name, { command: ['sh', '-c', 'echo first; sleep 10; echo second'], log_path: `${name}.log` }))
+      runContainer(
+        h,
+        pod,
+        config,
+        containerConfig(name, { command: ['sh', '-c', 'echo first; sleep 10; echo second'], log_path: `${name}.log` }),
+      )
     const rotated = await talker('rotated')
     const kept = await talker('kept')
     const count = OPEN_LOGS + 120
@@ -57,7 +68,12 @@ describe('open files', () => {
     h.fake.clock.freeze(true)
     const config = podConfig('reopen', { log_directory: join(h.logDir, 'reopen') })
     const pod = await runPod(h, config)
-    const id = await runContainer(h, pod, config, containerConfig('r', { command: ['sh', '-c', 'echo one; sleep 10; echo two'], log_path: 'r.log' }))
+    const id = await runContainer(
+      h,
+      pod,
+      config,
+      containerConfig('r', { command: ['sh', '-c', 'echo one; sleep 10; echo two'], log_path: 'r.log' }),
+    )
     for (let i = 0; i < OPEN_LOGS + 10; i++) {
       await runContainer(h, pod, config, containerConfig(`s-${i}`, { command: ['sleep', '3600'], log_path: `s-${i}.log` }))
     }
@@ -78,9 +94,13 @@ describe('indexes', () => {
   test('a name is reserved while its holder exists and free once it is removed', async () => {
     const config = podConfig('named')
     const pod = await runPod(h, config)
-    expect(await reserved(h.runtime.RunPodSandbox({ config }))).toMatch(/^failed to reserve sandbox name ".*": name ".*" is reserved for ".*"$/)
+    expect(await reserved(h.runtime.RunPodSandbox({ config }))).toMatch(
+      /^failed to reserve sandbox name ".*": name ".*" is reserved for ".*"$/,
+    )
     const first = await runContainer(h, pod, config, containerConfig('c', { command: ['sleep', '60'] }), false)
-    expect(await reserved(h.runtime.CreateContainer({ pod_sandbox_id: pod, config: containerConfig('c'), sandbox_config: config }))).toContain(first)
+    expect(
+      await reserved(h.runtime.CreateContainer({ pod_sandbox_id: pod, config: containerConfig('c'), sandbox_config: config })),
+    ).toContain(first)
     await h.runtime.RemoveContainer({ container_id: first })
     const second = await runContainer(h, pod, config, containerConfig('c', { command: ['sleep', '60'] }), false)
     expect(second).not.toBe(first)
@@ -100,7 +120,9 @@ describe('indexes', () => {
     const ip = (await h.runtime.PodSandboxStatus({ pod_sandbox_id: pod })).status!.network!.ip
     const saved = h.fake.snapshot()
     h.fake.reset()
-    expect(await reserved(h.runtime.ContainerStatus({ container_id: c }))).toBe(`an error occurred when try to find container "${c}": not found`)
+    expect(await reserved(h.runtime.ContainerStatus({ container_id: c }))).toBe(
+      `an error occurred when try to find container "${c}": not found`,
+    )
     // After a reset nothing holds the name or the address.
     const fresh = await runPod(h, config)
     expect((await h.runtime.PodSandboxStatus({ pod_sandbox_id: fresh })).status!.network!.ip).toBe(ip)

@@ -106,7 +106,14 @@ export class Snapshots {
    * Prepare for the model's own use (CRI's rootfs, an unpack target): nobody is handed its mounts,
    * so no mount directory is made for it (Mounts makes one when a client asks).
    */
-  prepareUnmounted(snapshotter: string, namespace: string, key: string, parent: string, labels: Record<string, string>, lease?: string): void {
+  prepareUnmounted(
+    snapshotter: string,
+    namespace: string,
+    key: string,
+    parent: string,
+    labels: Record<string, string>,
+    lease?: string,
+  ): void {
     this.#create('active', snapshotter, namespace, key, parent, labels, lease)
     this.core.emit(namespace, '/snapshot/prepare', 'containerd.events.SnapshotPrepare', { key, parent, snapshotter })
   }
@@ -367,7 +374,8 @@ export class Snapshots {
         // Only a snapshot whose mounts were handed out has its directory: found by it, not by
         // hashing every key of the table.
         const ref = this.#madeDirs.get(join(root, snapshotter, namespace, hash))
-        if (ref !== undefined && Object.hasOwn(this.core.state.snapshots[ref.snapshotter]?.[ref.namespace] ?? {}, ref.key)) return { ...ref }
+        if (ref !== undefined && Object.hasOwn(this.core.state.snapshots[ref.snapshotter]?.[ref.namespace] ?? {}, ref.key))
+          return { ...ref }
       }
     }
     return undefined
