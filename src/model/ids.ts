@@ -64,6 +64,8 @@ export class IdIndex<T extends { id: string }> {
 
   /** As resolvePrefix over these ids: the record a full id or unique prefix names; throws on an ambiguous or bad one. */
   find(prefix: string): T | undefined {
+    // A whole id is itself (kubelet passes whole ids): ids made by newId() have one length, so one
+    // is never a prefix of another and this is what the prefix search would find.
     const exact = this.#byId.get(prefix)
     if (exact !== undefined) return exact
     const at = this.#lowerBound(prefix)
