@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
 import type { BlobStore } from '../../store/blobs.js'
-import type { AppliedLayer, SnapshotKind, SnapshotRecord } from '../../store/schema.js'
+import type { AppliedLayer, NodeState, SnapshotKind, SnapshotRecord } from '../../store/schema.js'
 import type { Core } from '../core.js'
 import { RuntimeError, invalidArgument, unknown } from '../errors.js'
 import { layerTree } from './layer-tree.js'
@@ -55,6 +55,8 @@ const sortByName = (a: SnapshotInfo, b: SnapshotInfo): number => (a.name < b.nam
 
 export class Snapshots {
   #mountRoot: string | undefined
+  /** Applied layers per tar, for the state's snapshots object they were counted in (#tarRefs). */
+  #refs: { of: NodeState['snapshots']; counts: Map<string, number> } | undefined
   /** The mount directories made (and not yet removed) under #mountRoot, and whose they are. */
   #madeDirs = new Map<string, SnapshotRef>()
 
@@ -230,8 +232,9 @@ export class Snapshots {
       throw new RuntimeError('FailedPrecondition', 'cannot remove snapshot with child: failed precondition')
     }
     const gone = table[key]
+    const refs = this.#tarRefs()
     delete table[key]
-    this.#releaseLayers(gone)
+    this.#releaseLayers(gone, refs)
     releaseResource(this.core.state, namespace, lease, { id: key, type: `snapshots/${snapshotter}` })
     this.#removeDir(snapshotter, namespace, key)
     this.core.changed()
@@ -243,8 +246,9 @@ export class Snapshots {
     const table = this.core.state.snapshots[snapshotter]?.[namespace]
     const gone = table?.[key]
     if (!table || !gone) return
+    const refs = this.#tarRefs()
     delete table[key]
-    this.#releaseLayers(gone)
+    this.#releaseLayers(gone, refs)
     this.#removeDir(snapshotter, namespace, key)
     this.core.changed()
     this.core.emit(namespace, '/snapshot/remove', 'containerd.events.SnapshotRemove', { key, snapshotter })
@@ -312,7 +316,9 @@ export class Snapshots {
     const table = this.#table(snapshotter, namespace)
     const r = table[key]
     if (!r) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
+    const refs = this.#tarRefs()
     r.layers = [...(r.layers ?? []), layer]
+    if (layer.tar !== '') refs.set(layer.tar, (refs.get(layer.tar) ?? 0) + 1)
     r.usageBytes = (r.usageBytes ?? 0) + bytes
     r.updatedAt = nowString()
     this.core.changed()
@@ -348,16 +354,36 @@ export class Snapshots {
     return this.layerStore.read(tar, offset, length)
   }
 
-  /** Drops the tars of a removed snapshot's layers that no other snapshot holds. */
-  #releaseLayers(record: SnapshotRecord): void {
-    const tars = new Set((record.layers ?? []).map((l) => l.tar).filter((t) => t !== ''))
-    if (tars.size === 0) return
-    for (const bySnapshotter of Object.values(this.core.state.snapshots)) {
+  /**
+   * How many applied layers of all snapshots name each tar: counted once from the state (again when
+   * the state was replaced), then kept as layers are recorded and snapshots removed, so removing one
+   * does not visit every other.
+   */
+  #tarRefs(): Map<string, number> {
+    const snapshots = this.core.state.snapshots
+    if (this.#refs?.of === snapshots) return this.#refs.counts
+    const counts = new Map<string, number>()
+    for (const bySnapshotter of Object.values(snapshots)) {
       for (const table of Object.values(bySnapshotter)) {
-        for (const r of Object.values(table)) for (const l of r.layers ?? []) tars.delete(l.tar)
+        for (const r of Object.values(table))
+          for (const l of r.layers ?? []) if (l.tar !== '') counts.set(l.tar, (counts.get(l.tar) ?? 0) + 1)
       }
     }
-    for (const tar of tars) this.layerStore.delete(tar)
+    this.#refs = { of: snapshots, counts }
+    return counts
+  }
+
+  /** Drops the tars of a removed snapshot's layers that no other snapshot holds; `refs` counted it still. */
+  #releaseLayers(record: SnapshotRecord, refs: Map<string, number>): void {
+    for (const l of record.layers ?? []) {
+      if (l.tar === '') continue
+      const left = (refs.get(l.tar) ?? 1) - 1
+      if (left > 0) refs.set(l.tar, left)
+      else {
+        refs.delete(l.tar)
+        this.layerStore.delete(l.tar)
+      }
+    }
   }
 
   /** Finds the snapshot a mount list was made for (Diff.Apply), if it is one of ours. */
