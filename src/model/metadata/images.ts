@@ -305,7 +305,7 @@ export class Images {
     const chain = catalogDiffId(entry)
     if (this.snapshots.kindOf(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, chain) !== undefined) return
     const key = `extract-${process.hrtime.bigint()} ${chain}`
-    this.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, key, '', { 'containerd.io/snapshot.ref': chain })
+    this.snapshots.prepareUnmounted(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, key, '', { 'containerd.io/snapshot.ref': chain })
     // The layer's files are synthesised, not listed; its disk usage is the image's size.
     this.snapshots.recordUsage(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, key, entry.size)
     this.snapshots.commit(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, chain, key, { 'containerd.io/snapshot.ref': chain })
