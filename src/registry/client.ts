@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto'
 import { Authorizer, type Credentials } from './auth.js'
 import { RegistryError } from './errors.js'
 import type { RegistryHost } from './hosts.js'
+import { goTlsError } from './tls.js'
+import { send } from './transport.js'
 import { MEDIA } from '../model/media-types.js'
 
 /** What a registry may answer a resolve with (schema 1 only to be refused by name). */
@@ -55,13 +57,14 @@ function networkError(method: string, url: URL, err: unknown, signal: AbortSigna
   const code = cause?.code ?? (err as { code?: string }).code
   const addr = url.host.includes(':') ? url.host : `${url.host}:${url.protocol === 'http:' ? 80 : 443}`
   const why =
-    code === 'ECONNREFUSED'
+    goTlsError(err) ??
+    (code === 'ECONNREFUSED'
       ? `dial tcp ${addr}: connect: connection refused`
       : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
         ? `dial tcp: lookup ${url.hostname}: no such host`
         : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
           ? 'EOF'
-          : ((cause as Error | undefined)?.message ?? (err as Error).message)
+          : ((cause as Error | undefined)?.message ?? (err as Error).message))
   return new RegistryError('Unknown', `failed to do request: ${goMethod(method)} "${url.toString()}": ${why}`)
 }
 
@@ -101,6 +104,19 @@ export class Repository {
     this.authorizer = new Authorizer(options.credentials, { 'User-Agent': options.userAgent }, options.signal)
   }
 
+  /** A host with TLS settings of its own has an authorizer of its own, whose token requests use them. */
+  readonly #authorizers = new Map<RegistryHost, Authorizer>()
+
+  #authorizer(host: RegistryHost): Authorizer {
+    if (!host.tls) return this.authorizer
+    let a = this.#authorizers.get(host)
+    if (!a) {
+      a = new Authorizer(this.options.credentials, { 'User-Agent': this.options.userAgent }, this.options.signal, host.tls)
+      this.#authorizers.set(host, a)
+    }
+    return a
+  }
+
   #hosts(capability: 'pull' | 'resolve' | 'push'): RegistryHost[] {
     return this.options.hosts.filter((h) => h.capabilities.includes(capability))
   }
@@ -119,26 +135,29 @@ export class Repository {
     for (;;) {
       let auth: string | undefined
       try {
-        auth = await this.authorizer.authorize(host.host, [scope])
+        auth = await this.#authorizer(host).authorize(host.host, [scope])
       } catch (err) {
         const e = err instanceof RegistryError ? err : new RegistryError('Unknown', String(err))
         throw new RegistryError(e.kind, `failed to authorize: ${e.message}`, e.status)
       }
       let res: Response
       try {
-        res = await fetch(url, {
-          method: m,
-          headers: { 'User-Agent': this.options.userAgent, ...host.header, ...headers, ...(auth ? { Authorization: auth } : {}) },
-          signal: this.options.signal,
-          redirect: 'follow',
-        })
+        res = await send(
+          url,
+          {
+            method: m,
+            headers: { 'User-Agent': this.options.userAgent, ...host.header, ...headers, ...(auth ? { Authorization: auth } : {}) },
+            ...(this.options.signal ? { signal: this.options.signal } : {}),
+          },
+          host.tls,
+        )
       } catch (err) {
         throw networkError(m, url, err, this.options.signal)
       }
       responses.push(res)
       if (responses.length > 5) return res
       let retry = false
-      if (res.status === 401) retry = this.authorizer.addResponse(host.host, res, responses.length > 1)
+      if (res.status === 401) retry = this.#authorizer(host).addResponse(host.host, res, responses.length > 1)
       else if (res.status === 405 && m === 'HEAD' && url.pathname.includes('/manifests/')) {
         // Registries that did not implement HEAD on manifests.
         m = 'GET'

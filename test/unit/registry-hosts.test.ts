@@ -57,6 +57,7 @@ describe('hosts.toml', () => {
         capabilities: ['pull', 'resolve'],
         skipVerify: true,
         header: { 'x-team': 'a' },
+        tls: { skipVerify: true },
       },
       { scheme: 'https', host: 'mirror.example.com', path: '/custom', capabilities: ['pull'], skipVerify: false, header: {} },
       {

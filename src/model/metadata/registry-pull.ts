@@ -10,7 +10,7 @@
 // left half-pulled. This is the entry point other APIs (CRI, Transfer) share.
 import { Repository, MAX_MANIFEST_SIZE, type Descriptor } from '../../registry/client.js'
 import { RegistryError } from '../../registry/errors.js'
-import { registryHosts } from '../../registry/hosts.js'
+import { registryHosts, type RegistryHost } from '../../registry/hosts.js'
 import { credentialsFrom, type AuthConfig } from '../../registry/credentials.js'
 import type { ImageReference } from '../reference.js'
 import { RuntimeError, type ErrorKind } from '../errors.js'
@@ -127,6 +127,14 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
   const { content } = stores
   const ns = options.namespace
   const domain = ref.repository.split('/')[0] as string
+  // The hosts (and their TLS files) are read first, as the resolver's first step: a file that cannot
+  // be read fails the pull before anything is held.
+  let hosts: RegistryHost[]
+  try {
+    hosts = registryHosts(domain, options.configPath)
+  } catch (err) {
+    throw new RuntimeError('Unknown', `failed to resolve reference "${ref.normalized}": ${(err as Error).message}`)
+  }
   const controller = new AbortController()
   const onAbort = (): void => controller.abort()
   options.signal?.addEventListener('abort', onAbort)
@@ -146,7 +154,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
   const lease = stores.leases.create(ns, '', expiringIn(WORKFLOW_LEASE_MS)).id
   const hold = (id: string, type: string): void => stores.leases.addResource(ns, lease, { id, type })
   const repo = new Repository(domain, ref.repository, {
-    hosts: registryHosts(domain, options.configPath),
+    hosts,
     credentials: credentialsFrom(options.auth),
     signal: controller.signal,
     userAgent: options.userAgent,
