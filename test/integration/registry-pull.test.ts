@@ -327,6 +327,58 @@ describe('pull policy registry', () => {
     }
   })
 
+  test('two images with a new layer in common, pulled at once: the layer is fetched once and unpacked once', async () => {
+    await start()
+    const run = { name: 'app/run.sh', data: '#!/bin/sh\nexec sleep 3600\n', mode: 0o755 }
+    const image = (repo: string, tars: Buffer[]) => {
+      const blobs = imageBlobs(tars, { Entrypoint: ['/app/run.sh'], Env: ['PATH=/usr/bin:/bin'] })
+      registry.putBlob(blobs.config)
+      for (const l of blobs.layers) registry.putBlob(l)
+      registry.putManifest(repo, OCI_MANIFEST, blobs.manifest, 'v1')
+      return { config: blobs.config, layers: blobs.layers as Buffer[] }
+    }
+    const common = tarball([{ name: 'app/', type: '5', mode: 0o755 }, run, { name: 'shared', data: 'shared\n', mode: 0o644 }])
+    const one = image('lib/one', [common])
+    const two = image('lib/two', [common, tarball([{ name: 'extra', data: 'extra\n', mode: 0o644 }])])
+    const shared = sha256(one.layers[0] as Buffer)
+    expect(sha256(two.layers[0] as Buffer)).toBe(shared)
+    const chain = (JSON.parse(one.config.toString()) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids[0] as string
+    // The common layer comes slowly, so both pulls are waiting for it when it lands.
+    registry.delayed.set(shared, 300)
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    const events: { topic: string; key: string; name: string }[] = []
+    const stream = ctr.events.Subscribe({ filters: ['topic~="^/snapshot/"', 'namespace==k8s.io'] })
+    try {
+      stream.on('data', (e: { topic: string; event: { value: Buffer } }) => {
+        const text = e.event.value.toString('latin1')
+        events.push({ topic: e.topic, key: /extract-\S+ sha256:[0-9a-f]{64}/.exec(text)?.[0] ?? '', name: text })
+      })
+      stream.on('error', () => {})
+      await new Promise((r) => stream.once('metadata', r))
+      const [a, b] = await Promise.all([
+        h.image.PullImage({ image: { image: `${HOST}/lib/one:v1` } }),
+        h.image.PullImage({ image: { image: `${HOST}/lib/two:v1` } }),
+      ])
+      expect([a.image_ref, b.image_ref]).toEqual([sha256(one.config), sha256(two.config)])
+      expect(registry.count('GET', `/blobs/${shared}`)).toBe(1)
+      // One extraction snapshot prepared and committed for the common chain: the other pull used it.
+      await eventually(() => (events.filter((e) => e.topic === '/snapshot/commit').length >= 2 ? true : undefined), 'both commits seen')
+      const prepared = events.filter((e) => e.topic === '/snapshot/prepare' && e.key.endsWith(` ${chain}`))
+      expect(prepared).toHaveLength(1)
+      expect(events.filter((e) => e.topic === '/snapshot/commit' && e.name.includes(chain))).toHaveLength(1)
+      expect(events.filter((e) => e.topic === '/snapshot/remove')).toEqual([])
+      const names: string[] = []
+      for await (const r of ctr.snapshots.List({ snapshotter: 'overlayfs', filters: [] })) names.push(...r.info.map((i: { name: string }) => i.name))
+      expect(names.filter((n) => n === chain)).toHaveLength(1)
+      // Both images are whole: a container of each reads its files.
+      expect(await execCat(`${HOST}/lib/one:v1`, ['cat', '/shared'])).toBe('shared\n')
+      expect(await execCat(`${HOST}/lib/two:v1`, ['cat', '/shared', '/extra'])).toBe('shared\nextra\n')
+    } finally {
+      stream.cancel()
+      ctr.close()
+    }
+  })
+
   test('a stalled download is cut off by the progress timeout, leaving nothing behind', async () => {
     await start({ imagePullProgressTimeoutMs: 300 })
     const img = pushImage('lib/slow', 'v1')

@@ -51,13 +51,17 @@ export interface PulledImage {
   lease: string
 }
 
-/** Where a pull's blobs and snapshots go; `inflight` shares one fetch of a blob among concurrent pulls. */
+/** Where a pull's blobs and snapshots go; `inflight` shares a blob's fetch and a layer's unpack among concurrent pulls. */
 export interface PullStores {
   content: Content
   snapshots: Snapshots
   leases: Leases
   /** Runs the collector (after a failed pull's lease is deleted). */
   gc(): unknown
+  /**
+   * Work in progress shared by concurrent pulls: blob downloads by "<namespace>/<digest>", unpacks
+   * by "sn://<snapshotter>/<namespace>/<chain id>".
+   */
   inflight: Map<string, Promise<void>>
 }
 
@@ -337,7 +341,14 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
   }
 }
 
-/** Unpacks layers onto snapshots named by their chain ids (containerd's unpacker), skipping those already there. */
+/**
+ * Unpacks layers onto snapshots named by their chain ids (containerd's unpacker), skipping those
+ * already there. Unpacks of one chain id are serialised across pulls, as the unpacker's duplication
+ * suppressor does (a keyed lock on "sn://<snapshotter>/<chain id>"): a pull that finds another
+ * unpacking the same layer waits for it, then uses its committed snapshot (its Prepare would meet
+ * the committed target: AlreadyExists, and Stat finds it), so the layer is applied once. When the
+ * other's unpack fails, the waiting pull unpacks the layer itself.
+ */
 async function unpack(
   stores: PullStores,
   ns: string,
@@ -346,38 +357,58 @@ async function unpack(
   diffIds: readonly string[],
   lease: string,
 ): Promise<void> {
-  const { content, snapshots } = stores
+  const { snapshots } = stores
   let parent = ''
   for (let i = 0; i < layers.length; i++) {
     const chain = chainId(diffIds.slice(0, i + 1))
     const layer = layers[i] as Descriptor
     stores.leases.addResource(ns, lease, { id: chain, type: `snapshots/${snapshotter}` })
+    const lock = `sn://${snapshotter}/${ns}/${chain}`
+    for (let running = stores.inflight.get(lock); running; running = stores.inflight.get(lock)) {
+      await running.catch(() => undefined)
+    }
+    // Nothing awaited between the check and taking the lock: no other pull can slip in.
     if (snapshots.kindOf(snapshotter, ns, chain) !== 'committed') {
-      const key = `extract-${process.hrtime.bigint()} ${chain}`
-      snapshots.prepare(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain }, lease)
+      const work = unpackLayer(stores, ns, snapshotter, layer, diffIds[i] as string, chain, parent, lease)
+      stores.inflight.set(lock, work)
       try {
-        const applied = await applyLayer(
-          content,
-          snapshots,
-          ns,
-          { media_type: layer.mediaType, digest: layer.digest },
-          { snapshotter, namespace: ns, key },
-        )
-        if (applied.digest !== diffIds[i]) throw new RuntimeError('Unknown', `wrong diff id calculated on extraction "${diffIds[i]}"`)
-        content.update(ns, layer.digest, { 'containerd.io/uncompressed': applied.digest }, ['labels.containerd.io/uncompressed'])
-        try {
-          snapshots.commit(snapshotter, ns, chain, key, { 'containerd.io/snapshot.ref': chain }, '', lease)
-        } catch (err) {
-          // Another pull unpacked the same layer meanwhile: its snapshot serves (the unpacker's AlreadyExists).
-          if (!(err instanceof RuntimeError && err.kind === 'AlreadyExists')) throw err
-          snapshots.drop(snapshotter, ns, key)
-        }
-      } catch (err) {
-        snapshots.drop(snapshotter, ns, key)
-        throw err
+        await work
+      } finally {
+        stores.inflight.delete(lock)
       }
     }
     parent = chain
+  }
+}
+
+/** One layer applied onto a new snapshot, committed under its chain id. */
+async function unpackLayer(
+  stores: PullStores,
+  ns: string,
+  snapshotter: string,
+  layer: Descriptor,
+  diffId: string,
+  chain: string,
+  parent: string,
+  lease: string,
+): Promise<void> {
+  const { content, snapshots } = stores
+  const key = `extract-${process.hrtime.bigint()} ${chain}`
+  snapshots.prepare(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain }, lease)
+  try {
+    const applied = await applyLayer(content, snapshots, ns, { media_type: layer.mediaType, digest: layer.digest }, { snapshotter, namespace: ns, key })
+    if (applied.digest !== diffId) throw new RuntimeError('Unknown', `wrong diff id calculated on extraction "${diffId}"`)
+    content.update(ns, layer.digest, { 'containerd.io/uncompressed': applied.digest }, ['labels.containerd.io/uncompressed'])
+    try {
+      snapshots.commit(snapshotter, ns, chain, key, { 'containerd.io/snapshot.ref': chain }, '', lease)
+    } catch (err) {
+      // Committed meanwhile by an unpack outside the pulls (Diff.Apply through the API): it serves.
+      if (!(err instanceof RuntimeError && err.kind === 'AlreadyExists')) throw err
+      snapshots.drop(snapshotter, ns, key)
+    }
+  } catch (err) {
+    snapshots.drop(snapshotter, ns, key)
+    throw err
   }
 }
 
