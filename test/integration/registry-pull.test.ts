@@ -623,6 +623,54 @@ describe('pull policy registry', () => {
     }
   })
 
+  test("a nested index: CRI's size counts each index on the way down, as containerd's Image.Size walks it", async () => {
+    await start()
+    const img = pushImage('lib/nested', 'inner')
+    const inner = img.index as Buffer
+    // The outer index names the inner one (no platform) and nothing else; a second outer names an
+    // arm64-only index first and the inner one after it, with platforms on both.
+    const outer = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_INDEX, digest: sha256(inner), size: inner.length }] }),
+    )
+    registry.putManifest('lib/nested', OCI_INDEX, outer, 'outer')
+    const ref = `${HOST}/lib/nested:outer`
+    expect((await h.image.PullImage({ image: { image: ref } })).image_ref).toBe(sha256(img.amd.config))
+    const { image } = await h.image.ImageStatus({ image: { image: ref } })
+    expect(Number(image?.size)).toBe(outer.length + inner.length + img.amd.manifest.length + img.amd.config.length + img.amd.layer.length)
+    expect(image?.repo_digests).toEqual([`${HOST}/lib/nested@${sha256(outer)}`])
+
+    const armOnly = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [{ mediaType: img.arm.mediaType, digest: img.arm.digest, size: img.arm.manifest.length, platform: { os: 'linux', architecture: 'arm64' } }],
+      }),
+    )
+    registry.putManifest('lib/nested', OCI_INDEX, armOnly, 'armonly')
+    const two = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [
+          { mediaType: OCI_INDEX, digest: sha256(armOnly), size: armOnly.length, platform: { os: 'linux', architecture: 'arm64' } },
+          { mediaType: OCI_INDEX, digest: sha256(inner), size: inner.length, platform: { os: 'linux', architecture: 'amd64' } },
+        ],
+      }),
+    )
+    registry.putManifest('lib/nested', OCI_INDEX, two, 'two')
+    const ref2 = `${HOST}/lib/nested:two`
+    const firstSize = Number(image?.size)
+    expect((await h.image.PullImage({ image: { image: ref2 } })).image_ref).toBe(sha256(img.amd.config))
+    // The same image id under another name keeps the size it was first recorded with (CRI's image store adds references only)…
+    expect(Number((await h.image.ImageStatus({ image: { image: ref2 } })).image?.size)).toBe(firstSize)
+    // …and pulled afresh it is counted through the second outer index and its amd64 child.
+    await h.image.RemoveImage({ image: { image: ref2 } })
+    await h.image.PullImage({ image: { image: ref2 } })
+    const second = (await h.image.ImageStatus({ image: { image: ref2 } })).image
+    expect(Number(second?.size)).toBe(two.length + inner.length + img.amd.manifest.length + img.amd.config.length + img.amd.layer.length)
+    expect(registry.count('GET', `/manifests/${sha256(armOnly)}`)).toBe(0)
+  })
+
   test("a fetch error names the URL with its query (a mirror's ?ns=)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fc-hosts-'))
     mkdirSync(join(dir, 'registry.example.com'))
