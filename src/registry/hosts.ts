@@ -189,17 +189,21 @@ function withTls(host: RegistryHost, tls: HostTls | undefined): RegistryHost {
   return { ...host, tls: isLocalhost(host.host) ? { ...tls, skipVerify: true } : tls, skipVerify: host.skipVerify || tls.skipVerify === true }
 }
 
+/**
+ * The directory containerd reads for a registry (HostDirFromRoot: "host_port_", the host, then
+ * "_default"), when one exists: the registry is configured there.
+ */
+export function hostDirectory(host: string, configDir: string | undefined): string | undefined {
+  return configDir ? hostDirs(configDir, host).find((dir) => existsSync(dir)) : undefined
+}
+
 /** The hosts to try for a registry, in order; `configDir` is --registry-config-path (containerd's config_path). */
 export function registryHosts(host: string, configDir?: string): RegistryHost[] {
-  if (configDir) {
-    for (const dir of hostDirs(configDir, host)) {
-      if (!existsSync(dir)) continue
-      const file = join(dir, 'hosts.toml')
-      // An empty or missing hosts.toml: Docker's certs.d files in the directory, if any.
-      if (!existsSync(file) || statSync(file).size === 0) return [withTls(defaultHost(host), certsDirTls(dir))]
-      const { hosts, server, rootTls } = readHostsFile(file)
-      return [...hosts, server ?? withTls(defaultHost(host), rootTls)]
-    }
-  }
-  return [defaultHost(host)]
+  const dir = hostDirectory(host, configDir)
+  if (dir === undefined) return [defaultHost(host)]
+  const file = join(dir, 'hosts.toml')
+  // An empty or missing hosts.toml: Docker's certs.d files in the directory, if any.
+  if (!existsSync(file) || statSync(file).size === 0) return [withTls(defaultHost(host), certsDirTls(dir))]
+  const { hosts, server, rootTls } = readHostsFile(file)
+  return [...hosts, server ?? withTls(defaultHost(host), rootTls)]
 }

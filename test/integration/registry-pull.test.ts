@@ -434,6 +434,39 @@ describe('pull policy registry', () => {
     expect(registry.seen.every((s) => new URL(s.url).searchParams.get('ns') === 'registry.example.com')).toBe(true)
   })
 
+  test('a catalog image whose registry has a host directory comes from that registry; under any and catalog, from the catalog', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-hosts-'))
+    mkdirSync(join(dir, 'docker.io'))
+    writeFileSync(join(dir, 'docker.io', 'hosts.toml'), `server = "${ORIGIN}"\n`)
+    const img = pushImage('library/busybox', 'latest')
+    await start({ registryConfigPath: dir })
+    const catalogId = async (policy: 'any' | 'catalog') => {
+      const other = await harness({ pullPolicy: policy, registryConfigPath: dir })
+      try {
+        return (await other.image.PullImage({ image: { image: 'busybox' } })).image_ref
+      } finally {
+        await other.close()
+      }
+    }
+    expect((await h.image.PullImage({ image: { image: 'busybox' } })).image_ref).toBe(sha256(img.amd.config))
+    expect(registry.count('HEAD', '/library/busybox/manifests/latest')).toBe(1)
+    expect(await execCat('busybox', ['cat', '/etc/hello'])).toBe('hello from amd64\n')
+    // Another catalog image of docker.io is asked of the registry too, which lacks it.
+    const missing = await grpcError(h.image.PullImage({ image: { image: 'alpine:3.19' } }))
+    expect(missing.code).toBe(status.NOT_FOUND)
+    // A catalog image of a registry with no host directory is the catalog's, offline.
+    const seen = registry.seen.length
+    await h.image.PullImage({ image: { image: 'registry.k8s.io/pause:3.10' } })
+    expect(registry.seen.length).toBe(seen)
+    // The offline policies never ask a registry, configured or not.
+    for (const policy of ['any', 'catalog'] as const) {
+      const id = await catalogId(policy)
+      expect(id).not.toBe(sha256(img.amd.config))
+      expect(id).toMatch(/^sha256:[0-9a-f]{64}$/)
+    }
+    expect(registry.seen.length).toBe(seen)
+  })
+
   test('a collection during a slow pull (RemoveImage of another image) takes nothing the pull downloaded', async () => {
     await start()
     await h.image.PullImage({ image: { image: 'busybox' } })
