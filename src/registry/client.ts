@@ -84,6 +84,15 @@ async function registryMessage(res: Response): Promise<string | undefined> {
   }
 }
 
+/**
+ * getManifestMediaType: the Content-Type without its parameters; "text/plain" is a schema 1 manifest
+ * (registry.access.redhat.com served them so).
+ */
+function manifestMediaType(res: Response): string {
+  const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
+  return type === 'text/plain' ? MEDIA.dockerSchema1 : type
+}
+
 /** Drops a response's body without waiting for it (a mocked or stalled body may never settle). */
 function discard(res: Response): void {
   res.body?.cancel().catch(() => undefined)
@@ -217,7 +226,7 @@ export class Repository {
         // A Content-Length that is not a whole number is as good as none: the manifest is fetched and measured.
         const length = res.headers.get('content-length') ?? ''
         let size = /^\d+$/.test(length) && Number.isSafeInteger(Number(length)) ? Number(length) : -1
-        let mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
+        let mediaType = manifestMediaType(res)
         let digest = ref.digest ?? ''
         if (digest === '') {
           const header = res.headers.get('docker-content-digest') ?? ''
@@ -240,7 +249,14 @@ export class Repository {
             )
             continue
           }
-          mediaType = (get.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
+          mediaType = manifestMediaType(get)
+          if (digest === '' && mediaType === MEDIA.dockerSchema1) {
+            discard(get)
+            throw new RegistryError(
+              'Unimplemented',
+              `not implemented: media type "${MEDIA.dockerSchema1}" is no longer supported since containerd v2.0, please rebuild the image as "${MEDIA.dockerManifest}" or "${MEDIA.ociManifest}"`,
+            )
+          }
           const hash = createHash('sha256')
           const reader = get.body.getReader()
           size = 0

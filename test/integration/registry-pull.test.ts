@@ -704,6 +704,51 @@ describe('pull policy registry', () => {
     expect(registry.count('GET', `/manifests/${sha256(armOnly)}`)).toBe(0)
   })
 
+  test('a Docker schema 1 manifest is refused as containerd 2.x refuses it, by its type or as text/plain, before anything is fetched', async () => {
+    await start()
+    const schema1 = Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'old/app', tag: 'v1', fsLayers: [], history: [], signatures: [] }))
+    const SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+prettyjws'
+    registry.putManifest('old/app', SCHEMA1, schema1, 'v1')
+    registry.putManifest('old/app', 'text/plain', schema1, 'plain')
+    for (const tag of ['v1', 'plain']) {
+      const ref = `${HOST}/old/app:${tag}`
+      const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
+      expect(err.code).toBe(status.INVALID_ARGUMENT)
+      expect(err.details).toBe(`failed to pull and unpack image "${ref}": schema 1 image manifests are no longer supported: invalid argument`)
+    }
+    expect(registry.seen.filter((s) => s.method === 'GET')).toEqual([])
+    // Resolved by GET (no digest from HEAD): the resolver's own words.
+    msw.use(
+      http.all(`${ORIGIN}/v2/old/nodigest/manifests/v1`, () => new HttpResponse(schema1, { headers: { 'Content-Type': SCHEMA1 } })),
+    )
+    const ref = `${HOST}/old/nodigest:v1`
+    const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
+    expect(err.code).toBe(status.UNIMPLEMENTED)
+    expect(err.details).toBe(
+      `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": not implemented: media type "${SCHEMA1}" is no longer supported since containerd v2.0, please rebuild the image as "${DOCKER_MANIFEST}" or "${OCI_MANIFEST}"`,
+    )
+    // A list naming a schema 1 manifest: refused before it is fetched.
+    const list = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: DOCKER_LIST,
+        manifests: [{ mediaType: SCHEMA1, digest: sha256(schema1), size: schema1.length, platform: { os: 'linux', architecture: 'amd64' } }],
+      }),
+    )
+    registry.putManifest('old/app', DOCKER_LIST, list, 'list')
+    const listed = await grpcError(h.image.PullImage({ image: { image: `${HOST}/old/app:list` } }))
+    expect(listed.code).toBe(status.UNKNOWN)
+    expect(listed.details).toBe(`failed to pull and unpack image "${HOST}/old/app:list": ${SCHEMA1} not supported`)
+    expect(registry.count('GET', `/manifests/${sha256(schema1)}`)).toBe(0)
+    expect((await h.image.ListImages({})).images).toEqual([])
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    try {
+      expect((await ctr.leases.List({ filters: [] })).leases).toEqual([])
+    } finally {
+      ctr.close()
+    }
+  })
+
   test("a fetch error names the URL with its query (a mirror's ?ns=)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fc-hosts-'))
     mkdirSync(join(dir, 'registry.example.com'))

@@ -16,7 +16,7 @@ import type { ImageReference } from '../reference.js'
 import { RuntimeError, type ErrorKind } from '../errors.js'
 import type { Content } from './content.js'
 import { chainId } from './image-content.js'
-import { isIndex, isManifest } from '../media-types.js'
+import { MEDIA, isIndex, isManifest } from '../media-types.js'
 import { WORKFLOW_LEASE_MS, digestProblem, expiringIn, type Leases } from './leases.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
@@ -119,7 +119,7 @@ function childGcLabels(children: readonly Descriptor[]): Record<string, string> 
 }
 
 function registryKind(err: RegistryError): ErrorKind {
-  if (err.kind === 'NotFound' || err.kind === 'FailedPrecondition') return err.kind
+  if (err.kind === 'NotFound' || err.kind === 'FailedPrecondition' || err.kind === 'Unimplemented') return err.kind
   return 'Unknown'
 }
 
@@ -257,6 +257,9 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       if (!(err instanceof RegistryError) || err.kind === 'Cancelled') throw err
       throw new RegistryError(err.kind, `failed to resolve reference "${ref.normalized}": ${err.message}`, err.status)
     }
+    // containerd 2.x reads no Docker schema 1 manifest (the transfer service's pull, which CRI uses, says so).
+    if (target.mediaType === MEDIA.dockerSchema1)
+      throw new RuntimeError('InvalidArgument', 'schema 1 image manifests are no longer supported: invalid argument')
     const platform = options.platform ?? DEFAULT_PLATFORM
     let manifestDesc = target
     // An index (nested ones too) is narrowed to one manifest as client.Pull's handlers do: every
@@ -284,6 +287,8 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       if (!pick) throw new RuntimeError('NotFound', 'no match for platform in manifest: not found')
       manifestDesc = pick
     }
+    // …nor one an index names (the fetch handler refuses it before fetching).
+    if (manifestDesc.mediaType === MEDIA.dockerSchema1) throw new RuntimeError('Unknown', `${MEDIA.dockerSchema1} not supported`)
     if (!isManifest(manifestDesc.mediaType)) {
       throw new RuntimeError('Unknown', `encountered unknown type ${manifestDesc.mediaType}; children may not be fetched`)
     }
