@@ -384,11 +384,17 @@ describe('pull policy registry', () => {
     const img = pushImage('lib/slow', 'v1')
     registry.stalled.add(sha256(img.amd.layer))
     const err = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/slow:v1` } }))
-    expect(err.code).toBe(status.UNKNOWN)
-    expect(err.details).toBe(
-      `failed to pull and unpack image "${HOST}/lib/slow:v1": failed to pull: no progress for 300ms (image pull progress timeout): context canceled`,
-    )
+    // containerd's progress reporter cancels the pull: the copy under way reports it, code Canceled.
+    expect(err.code).toBe(status.CANCELLED)
+    expect(err.details).toBe(`failed to pull and unpack image "${HOST}/lib/slow:v1": failed to copy: context canceled`)
     expect((await h.image.ListImages({})).images).toEqual([])
+    // A registry that never answers the resolve: its request reports the cancel.
+    msw.use(http.head(`${ORIGIN}/v2/lib/hang/manifests/v1`, () => new Promise<Response>(() => undefined)))
+    const hung = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/hang:v1` } }))
+    expect(hung.code).toBe(status.CANCELLED)
+    expect(hung.details).toBe(
+      `failed to pull and unpack image "${HOST}/lib/hang:v1": failed to resolve reference "${HOST}/lib/hang:v1": failed to do request: Head "${ORIGIN}/v2/lib/hang/manifests/v1": context canceled`,
+    )
   })
 
   test('two servers in one process pulling one image each read it from their own store', async () => {

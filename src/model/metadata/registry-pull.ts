@@ -254,7 +254,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       target = checkDescriptor(await repo.resolve(ref), 'target')
     } catch (err) {
       // client.Pull's own wording (pull.go) around the resolver's.
-      if (!(err instanceof RegistryError) || err.kind === 'Cancelled') throw err
+      if (!(err instanceof RegistryError)) throw err
       throw new RegistryError(err.kind, `failed to resolve reference "${ref.normalized}": ${err.message}`, err.status)
     }
     // containerd 2.x reads no Docker schema 1 manifest (the transfer service's pull, which CRI uses, says so).
@@ -329,16 +329,11 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       // Already gone.
     }
     stores.gc()
-    if (stalled) {
-      throw new RuntimeError(
-        'Unknown',
-        `failed to pull: no progress for ${options.progressTimeoutMs}ms (image pull progress timeout): context canceled`,
-      )
-    }
-    if (err instanceof RegistryError) {
-      if (err.kind === 'Cancelled') throw new RuntimeError('Unknown', 'context canceled')
-      throw new RuntimeError(registryKind(err), err.message)
-    }
+    // A stall past the progress timeout cancels the pull's context as a cancelled PullImage does
+    // (containerd's pull progress reporter): the request or copy under way reports context canceled,
+    // which is code Canceled (errgrpc's mapping of context.Canceled).
+    if (err instanceof RegistryError) throw new RuntimeError(err.kind === 'Cancelled' ? 'Canceled' : registryKind(err), err.message)
+    if (stalled) throw new RuntimeError('Canceled', 'context canceled')
     throw err
   } finally {
     clearTimeout(watchdog)
@@ -433,7 +428,7 @@ function wrapAs(err: unknown, prefix: string): RuntimeError {
 /** A body that broke off mid-copy, as content.Copy reports it. */
 function copyError(err: unknown, signal: AbortSignal): Error {
   if (err instanceof RegistryError) return err
-  if (signal.aborted) return new RegistryError('Cancelled', 'context canceled')
+  if (signal.aborted) return new RegistryError('Cancelled', 'failed to copy: context canceled')
   const message = err instanceof Error ? err.message : String(err)
   return new RegistryError(
     'Unknown',
