@@ -70,8 +70,8 @@ export interface HttpsServer {
 }
 
 /**
- * An HTTPS server on `address` answering with `handlers(origin)`; `clientCa` makes it require a
- * client certificate signed by that CA.
+ * An HTTPS server on `address` answering each request with `handlers(origin)` (asked anew each time,
+ * so they may be made after the server); `clientCa` makes it require a client certificate signed by that CA.
  */
 export async function serveHttps(
   pki: Pki,
@@ -84,7 +84,6 @@ export async function serveHttps(
     ...(options.clientCa ? { ca: readFileSync(options.clientCa), requestCert: true, rejectUnauthorized: true } : {}),
   }
   let origin = ''
-  let list: HttpHandler[] = []
   const server = createServer(tls, (req, res) => {
     void (async () => {
       const request = new Request(new URL(req.url ?? '/', origin), {
@@ -92,7 +91,7 @@ export async function serveHttps(
         headers: Object.entries(req.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)] as [string, string]])),
         ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: Readable.toWeb(req) as ReadableStream, duplex: 'half' }),
       } as RequestInit)
-      const answer = (await getResponse(list, request)) ?? new Response('no handler', { status: 404 })
+      const answer = (await getResponse(handlers(origin), request)) ?? new Response('no handler', { status: 404 })
       res.writeHead(answer.status, answer.statusText, [...answer.headers].flat())
       if (!answer.body || req.method === 'HEAD') return res.end()
       for await (const chunk of answer.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk)
@@ -114,6 +113,5 @@ export async function serveHttps(
   const { address, port } = server.address() as AddressInfo
   result.host = `${address}:${port}`
   result.origin = origin = `https://${result.host}`
-  list = handlers(origin)
   return result
 }

@@ -22,6 +22,7 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
   let dir: string
   let pki: Pki
   let server: HttpsServer
+  let storage: HttpsServer
   let registry: MockRegistry
   let config: Buffer
   let h: Harness | undefined
@@ -29,10 +30,10 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fc-reg-tls-'))
     pki = makePki(dir)
-    server = await serveHttps(pki, (origin) => {
-      registry = new MockRegistry(origin)
-      return registry.handlers()
-    })
+    // Blob storage on another loopback address (the certificate names both), for redirected downloads.
+    storage = await serveHttps(pki, () => registry.handlers(), { address: '127.0.0.2' })
+    server = await serveHttps(pki, () => registry.handlers())
+    registry = new MockRegistry(server.origin, storage.origin)
     const blobs = imageBlobs([tarball([{ name: 'hello.txt', data: 'over TLS\n', mode: 0o644 }])], { Cmd: ['sh'] })
     config = blobs.config
     registry.putBlob(blobs.config)
@@ -41,6 +42,7 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
   }, 30_000)
   afterAll(async () => {
     await server?.close()
+    await storage?.close()
     rmSync(dir, { recursive: true, force: true })
   })
   afterEach(async () => {
@@ -105,6 +107,24 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
     expect((await pullWith(mirror)).image_ref).toBe(id())
   })
 
+  test('Basic auth and blob downloads redirected to storage on another host, over TLS: the credentials stay with the registry', async () => {
+    registry.auth = { scheme: 'basic', username: 'alice', password: 's3cret' }
+    registry.redirect = true
+    try {
+      h = await harness({ pullPolicy: 'registry', registryConfigPath: hostsDir(`server = "${server.origin}"\nca = "${pki.ca}"\n`) })
+      const refused = await grpcError(h.image.PullImage({ image: { image: REF } }))
+      expect(refused.details).toContain('401 Unauthorized')
+      const pulled = await h.image.PullImage({ image: { image: REF }, auth: { username: 'alice', password: 's3cret' } })
+      expect(pulled.image_ref).toBe(id())
+      const fromStorage = registry.seen.filter((s) => s.url.startsWith(storage.origin))
+      expect(fromStorage.length).toBeGreaterThan(0)
+      expect(fromStorage.every((s) => s.headers.authorization === undefined)).toBe(true)
+    } finally {
+      registry.auth = undefined
+      registry.redirect = false
+    }
+  })
+
   test("Docker's certs.d layout: a host directory without hosts.toml, its *.crt trusted", async () => {
     // The directory is the registry's own (127.0.0.2 serves nothing; 127.0.0.1's port is the server's).
     const root = mkdtempSync(join(dir, 'certs-'))
@@ -148,14 +168,8 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
     let mtls: HttpsServer
     let mreg: MockRegistry
     beforeAll(async () => {
-      mtls = await serveHttps(
-        pki,
-        (origin) => {
-          mreg = new MockRegistry(origin)
-          return mreg.handlers()
-        },
-        { address: '127.0.0.2', clientCa: pki.ca },
-      )
+      mtls = await serveHttps(pki, () => mreg.handlers(), { address: '127.0.0.2', clientCa: pki.ca })
+      mreg = new MockRegistry(mtls.origin)
       for (const [k, v] of registry.blobs) mreg.blobs.set(k, v)
       for (const [k, v] of registry.manifests) mreg.manifests.set(k, v)
     })
