@@ -1,65 +1,14 @@
-// TLS for the registry tests: a CA made with openssl for the test (its key, a server certificate for
-// 127.0.0.1 and 127.0.0.2, a client certificate, and a CA nobody trusts), and a real HTTPS server on
-// loopback that answers with msw handlers (a MockRegistry's), so what a client's TLS settings do is
-// tested against a real handshake while the registry's answers stay the mock's.
-import { execFileSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+// TLS for the registry tests: the test's CA and certificates (registry-pki.mjs), and a real HTTPS
+// server on loopback that answers with msw handlers (a MockRegistry's), so what a client's TLS
+// settings do is tested against a real handshake while the registry's answers stay the mock's.
+import { readFileSync } from 'node:fs'
 import { createServer, type ServerOptions } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { getResponse, type HttpHandler } from 'msw'
+import { hasOpenssl, makePki, type Pki } from './registry-pki.mjs'
 
-export const hasOpenssl = (): boolean => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-export interface Pki {
-  /** Paths of the PEM files. */
-  ca: string
-  serverCert: string
-  serverKey: string
-  clientCert: string
-  clientKey: string
-  /** A CA that signed nothing here (a `ca` that does not help). */
-  otherCa: string
-}
-
-/** Makes a CA and certificates signed by it in `dir` (P-256 keys, one day). */
-export function makePki(dir: string): Pki {
-  const openssl = (...args: string[]): void => {
-    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
-  }
-  const key = (name: string): void => openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', name)
-  const ca = (name: string, cn: string): void => {
-    key(`${name}-key.pem`)
-    openssl('req', '-x509', '-new', '-key', `${name}-key.pem`, '-out', `${name}.pem`, '-days', '1', '-subj', `/CN=${cn}`)
-  }
-  const signed = (name: string, cn: string, ext: string): void => {
-    key(`${name}-key.pem`)
-    openssl('req', '-new', '-key', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`)
-    writeFileSync(join(dir, `${name}.ext`), ext)
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`)
-  }
-  ca('ca', 'fake-containerd test CA')
-  ca('other-ca', 'a CA nobody uses')
-  signed('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2\nextendedKeyUsage=serverAuth\n')
-  signed('client', 'registry-client', 'extendedKeyUsage=clientAuth\n')
-  const at = (f: string): string => join(dir, f)
-  return {
-    ca: at('ca.pem'),
-    serverCert: at('server.pem'),
-    serverKey: at('server-key.pem'),
-    clientCert: at('client.pem'),
-    clientKey: at('client-key.pem'),
-    otherCa: at('other-ca.pem'),
-  }
-}
+export { hasOpenssl, makePki, type Pki }
 
 export interface HttpsServer {
   origin: string
