@@ -125,6 +125,18 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
     }
   })
 
+  test("Bearer auth over TLS: the token endpoint is asked with the host's settings too", async () => {
+    registry.auth = { scheme: 'bearer', username: 'bob', password: 'pw' }
+    try {
+      h = await harness({ pullPolicy: 'registry', registryConfigPath: hostsDir(`server = "${server.origin}"\nca = "${pki.ca}"\n`) })
+      const pulled = await h.image.PullImage({ image: { image: REF }, auth: { username: 'bob', password: 'pw' } })
+      expect(pulled.image_ref).toBe(id())
+      expect(registry.seen.some((s) => s.method === 'POST' && s.url === `${server.origin}/token`)).toBe(true)
+    } finally {
+      registry.auth = undefined
+    }
+  })
+
   test("Docker's certs.d layout: a host directory without hosts.toml, its *.crt trusted", async () => {
     // The directory is the registry's own (127.0.0.2 serves nothing; 127.0.0.1's port is the server's).
     const root = mkdtempSync(join(dir, 'certs-'))
