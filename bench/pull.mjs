@@ -89,7 +89,13 @@ async function main() {
       ['state in memory', () => [], registry.host],
       ['--state (files)', (dir) => ['--state', join(dir, 'state.json')], registry.host],
       ...(secure
-        ? [['--state, over TLS', (dir) => ['--state', join(dir, 'state.json'), '--registry-config-path', join(tlsDir, 'hosts')], secure.host]]
+        ? [
+            [
+              '--state, over TLS',
+              (dir) => ['--state', join(dir, 'state.json'), '--registry-config-path', join(tlsDir, 'hosts')],
+              secure.host,
+            ],
+          ]
         : []),
     ]
     for (const [label, extra, host] of variants) {

@@ -52,7 +52,8 @@ const goMethod = (m: string): string => m[0] + m.slice(1).toLowerCase()
 
 /** A fetch failure (no HTTP response) as Go's client reports it. */
 function networkError(method: string, url: URL, err: unknown, signal: AbortSignal | undefined): RegistryError {
-  if (signal?.aborted) return new RegistryError('Cancelled', `failed to do request: ${goMethod(method)} "${url.toString()}": context canceled`)
+  if (signal?.aborted)
+    return new RegistryError('Cancelled', `failed to do request: ${goMethod(method)} "${url.toString()}": context canceled`)
   const cause = (err as { cause?: { code?: string } }).cause
   const code = cause?.code ?? (err as { code?: string }).code
   const addr = url.host.includes(':') ? url.host : `${url.host}:${url.protocol === 'http:' ? 80 : 443}`

@@ -151,7 +151,8 @@ export function readHostsFile(path: string): {
     }
   }
   // The file's top level is the last host: its `server`, or else the default host with the file's TLS settings.
-  const server = typeof parsed.server === 'string' && parsed.server !== '' ? hostEntry(parsed.server, parsed, path, dirname(path)) : undefined
+  const server =
+    typeof parsed.server === 'string' && parsed.server !== '' ? hostEntry(parsed.server, parsed, path, dirname(path)) : undefined
   return { hosts, server, rootTls: server ? server.tls : hostTls(parsed, dirname(path)) }
 }
 
@@ -186,7 +187,11 @@ export function defaultHost(host: string): RegistryHost {
 /** The default host with the directory's TLS settings; a loopback registry's are never verified (ConfigureHosts). */
 function withTls(host: RegistryHost, tls: HostTls | undefined): RegistryHost {
   if (!tls) return host
-  return { ...host, tls: isLocalhost(host.host) ? { ...tls, skipVerify: true } : tls, skipVerify: host.skipVerify || tls.skipVerify === true }
+  return {
+    ...host,
+    tls: isLocalhost(host.host) ? { ...tls, skipVerify: true } : tls,
+    skipVerify: host.skipVerify || tls.skipVerify === true,
+  }
 }
 
 /**

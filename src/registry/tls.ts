@@ -69,16 +69,23 @@ function keyPair(certPem: string, keyPem: string): { cert: string; key: string }
     const skipped = certBlocks.map((b) => b.type)
     if (skipped.length === 0) throw fail('tls: failed to find any PEM data in certificate input')
     if (skipped.length === 1 && skipped[0]?.endsWith('PRIVATE KEY'))
-      throw fail('tls: failed to find certificate PEM data in certificate input, but did find a private key; PEM inputs may have been switched')
-    throw fail(`tls: failed to find "CERTIFICATE" PEM block in certificate input after skipping PEM blocks of the following types: [${skipped.join(' ')}]`)
+      throw fail(
+        'tls: failed to find certificate PEM data in certificate input, but did find a private key; PEM inputs may have been switched',
+      )
+    throw fail(
+      `tls: failed to find "CERTIFICATE" PEM block in certificate input after skipping PEM blocks of the following types: [${skipped.join(' ')}]`,
+    )
   }
   const keyBlocks = pemBlocks(keyPem)
   const key = keyBlocks.find((b) => b.type === 'PRIVATE KEY' || b.type.endsWith(' PRIVATE KEY'))
   if (!key) {
     const skipped = keyBlocks.map((b) => b.type)
     if (skipped.length === 0) throw fail('tls: failed to find any PEM data in key input')
-    if (skipped.length === 1 && skipped[0] === 'CERTIFICATE') throw fail('tls: found a certificate rather than a key in the PEM for the private key')
-    throw fail(`tls: failed to find PEM block with type ending in "PRIVATE KEY" in key input after skipping PEM blocks of the following types: [${skipped.join(' ')}]`)
+    if (skipped.length === 1 && skipped[0] === 'CERTIFICATE')
+      throw fail('tls: found a certificate rather than a key in the PEM for the private key')
+    throw fail(
+      `tls: failed to find PEM block with type ending in "PRIVATE KEY" in key input after skipping PEM blocks of the following types: [${skipped.join(' ')}]`,
+    )
   }
   let leaf: X509Certificate
   try {
@@ -152,7 +159,8 @@ export function goTlsError(err: unknown): string | undefined {
     return 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid'
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `tls: failed to verify certificate: ${hostnameError(e.host ?? '', e.cert)}`
   // A server that answers the handshake in plain HTTP.
-  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') return 'http: server gave HTTP response to HTTPS client'
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG')
+    return 'http: server gave HTTP response to HTTPS client'
   // The server asked for a client certificate and was given none it accepts.
   if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED') return 'remote error: tls: certificate required'
   if (code === 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE') return 'remote error: tls: bad certificate'

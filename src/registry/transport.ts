@@ -79,7 +79,9 @@ export async function send(url: URL, init: SendInit, tls: HostTls | undefined): 
       for (const k of Object.keys(headers)) if (k.toLowerCase() === 'authorization') delete headers[k]
     }
     const toGet = res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && current.method === 'POST')
-    current = toGet ? { method: current.method === 'HEAD' ? 'HEAD' : 'GET', headers, ...(init.signal ? { signal: init.signal } : {}) } : { ...current, headers }
+    current = toGet
+      ? { method: current.method === 'HEAD' ? 'HEAD' : 'GET', headers, ...(init.signal ? { signal: init.signal } : {}) }
+      : { ...current, headers }
     at = next
   }
 }

@@ -368,7 +368,8 @@ describe('pull policy registry', () => {
       expect(events.filter((e) => e.topic === '/snapshot/commit' && e.name.includes(chain))).toHaveLength(1)
       expect(events.filter((e) => e.topic === '/snapshot/remove')).toEqual([])
       const names: string[] = []
-      for await (const r of ctr.snapshots.List({ snapshotter: 'overlayfs', filters: [] })) names.push(...r.info.map((i: { name: string }) => i.name))
+      for await (const r of ctr.snapshots.List({ snapshotter: 'overlayfs', filters: [] }))
+        names.push(...r.info.map((i: { name: string }) => i.name))
       expect(names.filter((n) => n === chain)).toHaveLength(1)
       // Both images are whole: a container of each reads its files.
       expect(await execCat(`${HOST}/lib/one:v1`, ['cat', '/shared'])).toBe('shared\n')
@@ -669,7 +670,11 @@ describe('pull policy registry', () => {
     // The outer index names the inner one (no platform) and nothing else; a second outer names an
     // arm64-only index first and the inner one after it, with platforms on both.
     const outer = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_INDEX, digest: sha256(inner), size: inner.length }] }),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [{ mediaType: OCI_INDEX, digest: sha256(inner), size: inner.length }],
+      }),
     )
     registry.putManifest('lib/nested', OCI_INDEX, outer, 'outer')
     const ref = `${HOST}/lib/nested:outer`
@@ -682,7 +687,14 @@ describe('pull policy registry', () => {
       JSON.stringify({
         schemaVersion: 2,
         mediaType: OCI_INDEX,
-        manifests: [{ mediaType: img.arm.mediaType, digest: img.arm.digest, size: img.arm.manifest.length, platform: { os: 'linux', architecture: 'arm64' } }],
+        manifests: [
+          {
+            mediaType: img.arm.mediaType,
+            digest: img.arm.digest,
+            size: img.arm.manifest.length,
+            platform: { os: 'linux', architecture: 'arm64' },
+          },
+        ],
       }),
     )
     registry.putManifest('lib/nested', OCI_INDEX, armOnly, 'armonly')
@@ -720,13 +732,13 @@ describe('pull policy registry', () => {
       const ref = `${HOST}/old/app:${tag}`
       const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
       expect(err.code).toBe(status.INVALID_ARGUMENT)
-      expect(err.details).toBe(`failed to pull and unpack image "${ref}": schema 1 image manifests are no longer supported: invalid argument`)
+      expect(err.details).toBe(
+        `failed to pull and unpack image "${ref}": schema 1 image manifests are no longer supported: invalid argument`,
+      )
     }
     expect(registry.seen.filter((s) => s.method === 'GET')).toEqual([])
     // Resolved by GET (no digest from HEAD): the resolver's own words.
-    msw.use(
-      http.all(`${ORIGIN}/v2/old/nodigest/manifests/v1`, () => new HttpResponse(schema1, { headers: { 'Content-Type': SCHEMA1 } })),
-    )
+    msw.use(http.all(`${ORIGIN}/v2/old/nodigest/manifests/v1`, () => new HttpResponse(schema1, { headers: { 'Content-Type': SCHEMA1 } })))
     const ref = `${HOST}/old/nodigest:v1`
     const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
     expect(err.code).toBe(status.UNIMPLEMENTED)
@@ -738,7 +750,9 @@ describe('pull policy registry', () => {
       JSON.stringify({
         schemaVersion: 2,
         mediaType: DOCKER_LIST,
-        manifests: [{ mediaType: SCHEMA1, digest: sha256(schema1), size: schema1.length, platform: { os: 'linux', architecture: 'amd64' } }],
+        manifests: [
+          { mediaType: SCHEMA1, digest: sha256(schema1), size: schema1.length, platform: { os: 'linux', architecture: 'amd64' } },
+        ],
       }),
     )
     registry.putManifest('old/app', DOCKER_LIST, list, 'list')

@@ -79,7 +79,7 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
     }
   }
 
-  test('a server whose CA is not trusted: Unknown with Go\'s words inside containerd\'s, and nothing held', async () => {
+  test("a server whose CA is not trusted: Unknown with Go's words inside containerd's, and nothing held", async () => {
     const root = hostsDir(`server = "${server.origin}"\n`)
     const err = await grpcError(pullWith(root))
     expect(err.code).toBe(status.UNKNOWN)
@@ -167,7 +167,7 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
     expect(registry.seen.length).toBe(seen)
   })
 
-  test('a certificate for other names: Go\'s hostname error', async () => {
+  test("a certificate for other names: Go's hostname error", async () => {
     // The certificate is for 127.0.0.1 and 127.0.0.2, not the name "localhost".
     const origin = server.origin.replace('127.0.0.1', 'localhost')
     const err = await grpcError(pullWith(hostsDir(`server = "${origin}"\nca = "${pki.ca}"\n`)))
@@ -194,15 +194,13 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
       const pair = hostsDir(`server = "${mtls.origin}"\nca = "${pki.ca}"\nclient = [["${pki.clientCert}", "${pki.clientKey}"]]\n`)
       expect((await pullWith(pair)).image_ref).toBe(id())
       await h?.close()
-        const both = readFileSync(pki.clientCert, 'utf8') + readFileSync(pki.clientKey, 'utf8')
+      const both = readFileSync(pki.clientCert, 'utf8') + readFileSync(pki.clientKey, 'utf8')
       const one = hostsDir(`server = "${mtls.origin}"\nca = "${pki.ca}"\nclient = "both.pem"\n`, { 'both.pem': both })
       expect((await pullWith(one)).image_ref).toBe(id())
     })
 
     test("a key that is not the certificate's, or files swapped: tls.X509KeyPair's words", async () => {
-      const wrong = await grpcError(
-        pullWith(hostsDir(`server = "${mtls.origin}"\nclient = [["${pki.clientCert}", "${pki.serverKey}"]]\n`)),
-      )
+      const wrong = await grpcError(pullWith(hostsDir(`server = "${mtls.origin}"\nclient = [["${pki.clientCert}", "${pki.serverKey}"]]\n`)))
       expect(wrong.details).toBe(
         `failed to pull and unpack image "${REF}": failed to resolve reference "${REF}": failed to load X509 key pair: tls: private key does not match public key`,
       )

@@ -120,7 +120,11 @@ export function readImageContent(
     const index = blob(at.digest)
     const manifests = (index?.manifests as Descriptor[] | undefined) ?? []
     const amd64 = (m: Descriptor): boolean => m.platform?.os === 'linux' && m.platform.architecture === 'amd64'
-    const ordered = [...manifests.filter((m) => m.platform && amd64(m)), ...manifests.filter((m) => m.platform && !amd64(m)), ...manifests.filter((m) => !m.platform)]
+    const ordered = [
+      ...manifests.filter((m) => m.platform && amd64(m)),
+      ...manifests.filter((m) => m.platform && !amd64(m)),
+      ...manifests.filter((m) => !m.platform),
+    ]
     const pick = manifests.find((m) => m.digest === chosenManifest) ?? ordered[0]
     if (!pick && chosenManifest === undefined) return undefined
     size += content.info(namespace, at.digest).size

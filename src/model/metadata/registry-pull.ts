@@ -396,7 +396,13 @@ async function unpackLayer(
   const key = `extract-${process.hrtime.bigint()} ${chain}`
   snapshots.prepare(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain }, lease)
   try {
-    const applied = await applyLayer(content, snapshots, ns, { media_type: layer.mediaType, digest: layer.digest }, { snapshotter, namespace: ns, key })
+    const applied = await applyLayer(
+      content,
+      snapshots,
+      ns,
+      { media_type: layer.mediaType, digest: layer.digest },
+      { snapshotter, namespace: ns, key },
+    )
     if (applied.digest !== diffId) throw new RuntimeError('Unknown', `wrong diff id calculated on extraction "${diffId}"`)
     content.update(ns, layer.digest, { 'containerd.io/uncompressed': applied.digest }, ['labels.containerd.io/uncompressed'])
     try {
