@@ -87,8 +87,11 @@ function clientPairs(client: TomlValue | undefined, base: string): [string, stri
   if (!Array.isArray(client)) throw new Error(`invalid type ${JSON.stringify(client)} for "client"`)
   return client.map((p): [string, string] => {
     if (typeof p === 'string') return [absolute(p, base), '']
-    if (!Array.isArray(p)) throw new Error(`invalid type ${typeof p} for "client"`)
-    if (p.length !== 2 || p.some((f) => typeof f !== 'string')) throw new Error(`invalid pair ${JSON.stringify(p)} for "client"`)
+    if (!Array.isArray(p)) throw new Error(`invalid type ${typeof p === 'boolean' ? 'bool' : 'map[string]interface {}'} for "client"`)
+    const bad = p.find((f) => typeof f !== 'string')
+    if (bad !== undefined) throw new Error(`unable to cast ${JSON.stringify(bad)} to string`)
+    // Go's %v of the list: its items between brackets, separated by spaces.
+    if (p.length !== 2) throw new Error(`invalid pair [${p.join(' ')}] for "client"`)
     return [absolute(p[0] as string, base), absolute(p[1] as string, base)]
   })
 }
