@@ -97,6 +97,9 @@ function pushLayers(repo: string, tag: string, files: string[]) {
   return { digest, config: blobs.config, layers: blobs.layers as Buffer[] }
 }
 
+/** An index (or manifest list) of `mediaType` naming `manifests`, as its bytes. */
+const indexOf = (mediaType: string, manifests: object[]): Buffer => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests }))
+
 /** A loopback port nothing listens on (taken, then given back). */
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -669,13 +672,7 @@ describe('pull policy registry', () => {
     const inner = img.index as Buffer
     // The outer index names the inner one (no platform) and nothing else; a second outer names an
     // arm64-only index first and the inner one after it, with platforms on both.
-    const outer = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_INDEX,
-        manifests: [{ mediaType: OCI_INDEX, digest: sha256(inner), size: inner.length }],
-      }),
-    )
+    const outer = indexOf(OCI_INDEX, [{ mediaType: OCI_INDEX, digest: sha256(inner), size: inner.length }])
     registry.putManifest('lib/nested', OCI_INDEX, outer, 'outer')
     const ref = `${HOST}/lib/nested:outer`
     expect((await h.image.PullImage({ image: { image: ref } })).image_ref).toBe(sha256(img.amd.config))
@@ -683,31 +680,19 @@ describe('pull policy registry', () => {
     expect(Number(image?.size)).toBe(outer.length + inner.length + img.amd.manifest.length + img.amd.config.length + img.amd.layer.length)
     expect(image?.repo_digests).toEqual([`${HOST}/lib/nested@${sha256(outer)}`])
 
-    const armOnly = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_INDEX,
-        manifests: [
-          {
-            mediaType: img.arm.mediaType,
-            digest: img.arm.digest,
-            size: img.arm.manifest.length,
-            platform: { os: 'linux', architecture: 'arm64' },
-          },
-        ],
-      }),
-    )
+    const armOnly = indexOf(OCI_INDEX, [
+      {
+        mediaType: img.arm.mediaType,
+        digest: img.arm.digest,
+        size: img.arm.manifest.length,
+        platform: { os: 'linux', architecture: 'arm64' },
+      },
+    ])
     registry.putManifest('lib/nested', OCI_INDEX, armOnly, 'armonly')
-    const two = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_INDEX,
-        manifests: [
-          { mediaType: OCI_INDEX, digest: sha256(armOnly), size: armOnly.length, platform: { os: 'linux', architecture: 'arm64' } },
-          { mediaType: OCI_INDEX, digest: sha256(inner), size: inner.length, platform: { os: 'linux', architecture: 'amd64' } },
-        ],
-      }),
-    )
+    const two = indexOf(OCI_INDEX, [
+      { mediaType: OCI_INDEX, digest: sha256(armOnly), size: armOnly.length, platform: { os: 'linux', architecture: 'arm64' } },
+      { mediaType: OCI_INDEX, digest: sha256(inner), size: inner.length, platform: { os: 'linux', architecture: 'amd64' } },
+    ])
     registry.putManifest('lib/nested', OCI_INDEX, two, 'two')
     const ref2 = `${HOST}/lib/nested:two`
     const firstSize = Number(image?.size)
@@ -746,15 +731,9 @@ describe('pull policy registry', () => {
       `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": not implemented: media type "${SCHEMA1}" is no longer supported since containerd v2.0, please rebuild the image as "${DOCKER_MANIFEST}" or "${OCI_MANIFEST}"`,
     )
     // A list naming a schema 1 manifest: refused before it is fetched.
-    const list = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: DOCKER_LIST,
-        manifests: [
-          { mediaType: SCHEMA1, digest: sha256(schema1), size: schema1.length, platform: { os: 'linux', architecture: 'amd64' } },
-        ],
-      }),
-    )
+    const list = indexOf(DOCKER_LIST, [
+      { mediaType: SCHEMA1, digest: sha256(schema1), size: schema1.length, platform: { os: 'linux', architecture: 'amd64' } },
+    ])
     registry.putManifest('old/app', DOCKER_LIST, list, 'list')
     const listed = await grpcError(h.image.PullImage({ image: { image: `${HOST}/old/app:list` } }))
     expect(listed.code).toBe(status.UNKNOWN)
