@@ -189,9 +189,34 @@ async function main() {
   const rounds = Number(process.env.ROUNDS ?? 3)
   const before = process.env.BEFORE ? resolve(process.env.BEFORE) : undefined
   const dir = mkdtempSync(join(tmpdir(), 'fc-floor-'))
+
+  // CRITEST_ONLY=1: critest's figures alone.
+  if (!process.env.CRITEST_ONLY) await floor(rounds, before, dir)
+
+  if (process.env.CRITEST) {
+    const runs = Number(process.env.CRITEST_RUNS ?? 3)
+    const fakes = [{ name: 'after', root: here }, ...(before ? [{ name: 'before', root: before }] : [])]
+    const figures = new Map(fakes.map((f) => [f, []]))
+    for (let r = 0; r < runs; r++) for (const f of fakes) figures.get(f).push(await critest(process.env.CRITEST, f.root, dir))
+    const cols = [...fakes].reverse()
+    console.log(`\ncritest ${process.env.CRITEST} -benchmark against the CLI, median of ${runs} runs (per run, the median of its samples)`)
+    console.log(`| figure | ${cols.map((f) => f.name).join(' | ')} |`)
+    console.log(`|---|${cols.map(() => '---|').join('')}`)
+    for (const [key, label, unit] of CRITEST_ROWS) {
+      const cell = (f) => {
+        const v = median(figures.get(f).map((x) => x[key]))
+        return unit === 's' ? `${(v / 1000).toFixed(3)} s` : `${v.toFixed(2)} ms`
+      }
+      console.log(`| ${label} | ${cols.map(cell).join(' | ')} |`)
+    }
+  }
+  rmSync(dir, { recursive: true, force: true })
+}
+
+/** The table of calls against the floor: every server started, the fakes populated, each call measured in turn. */
+async function floor(rounds, before, dir) {
   const Runtime = runtimeService(here)
   const channel = { ...require(join(here, 'dist/service-descriptors.cjs')).MESSAGE_LIMITS, 'grpc.use_local_subchannel_pool': 1 }
-
   // The fakes first, populated; the bare server answers what the first of them answered.
   const targets = [
     { name: 'lib', kind: 'lib', root: here },
@@ -274,25 +299,6 @@ async function main() {
     }
   }
   for (const t of all) await t.server.stop()
-
-  if (process.env.CRITEST) {
-    const runs = Number(process.env.CRITEST_RUNS ?? 3)
-    const fakes = [{ name: 'after', root: here }, ...(before ? [{ name: 'before', root: before }] : [])]
-    const figures = new Map(fakes.map((f) => [f, []]))
-    for (let r = 0; r < runs; r++) for (const f of fakes) figures.get(f).push(await critest(process.env.CRITEST, f.root, dir))
-    const cols = [...fakes].reverse()
-    console.log(`\ncritest ${process.env.CRITEST} -benchmark against the CLI, median of ${runs} runs (per run, the median of its samples)`)
-    console.log(`| figure | ${cols.map((f) => f.name).join(' | ')} |`)
-    console.log(`|---|${cols.map(() => '---|').join('')}`)
-    for (const [key, label, unit] of CRITEST_ROWS) {
-      const cell = (f) => {
-        const v = median(figures.get(f).map((x) => x[key]))
-        return unit === 's' ? `${(v / 1000).toFixed(3)} s` : `${v.toFixed(2)} ms`
-      }
-      console.log(`| ${label} | ${cols.map(cell).join(' | ')} |`)
-    }
-  }
-  rmSync(dir, { recursive: true, force: true })
 }
 
 const CRITEST_ROWS = [
