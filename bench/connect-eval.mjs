@@ -16,6 +16,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { tmpdir } from 'node:os'
+import { runningContainer } from './running-container.mjs'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const require = createRequire(import.meta.url)
 const grpc = require('@grpc/grpc-js')
@@ -115,18 +116,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 async function main() {
   // Realistic answers: the fake's own, for a running container.
-  const lib = await import(join(root, 'dist/index.js'))
-  const f = await lib.startFakeContainerd()
-  const cri = lib.criClients(f.address)
-  await cri.image.PullImage({ image: { image: 'busybox' } })
-  const config = { metadata: { name: 'p', namespace: 'n', uid: 'u' } }
-  const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
-  const { container_id } = await cri.runtime.CreateContainer({
-    pod_sandbox_id,
-    config: { metadata: { name: 'c' }, image: { image: 'busybox' }, command: ['sleep', '99'] },
-    sandbox_config: config,
-  })
-  await cri.runtime.StartContainer({ container_id })
+  const { f, cri, container_id } = await runningContainer(await import(join(root, 'dist/index.js')))
   const answers = {
     Version: await cri.runtime.Version({ version: '' }),
     ContainerStatus: await cri.runtime.ContainerStatus({ container_id, verbose: false }),
