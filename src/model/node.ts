@@ -179,7 +179,14 @@ export class Node implements Core {
     return this.store.data
   }
 
+  #changes = 0
+  /** How many changes have been made to the state, in memory too (the web view makes its view again when it moves). */
+  get changes(): number {
+    return this.#changes
+  }
+
   changed(): void {
+    this.#changes++
     this.store.changed()
   }
 
@@ -252,6 +259,7 @@ export class Node implements Core {
     void this.hostPorts.closeAll()
     this.network.clear()
     this.store.replace(state)
+    this.#changes++
     this.cidr = cidr
     this.resume()
   }
