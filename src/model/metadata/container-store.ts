@@ -62,7 +62,7 @@ export class ContainerStore {
       throw new RuntimeError('AlreadyExists', `container ${JSON.stringify(record.id)}: already exists`)
     this.core.ensureNamespace(record.namespace)
     this.core.state.containers[record.id] = record
-    this.core.changed()
+    this.core.changed(['containers', record.id])
     this.core.emit(record.namespace, '/containers/create', 'containerd.events.ContainerCreate', {
       id: record.id,
       image: record.image,
@@ -74,7 +74,7 @@ export class ContainerStore {
   /** Marks a record updated and emits the event; callers have changed its fields. */
   touched(record: ContainerRecord): void {
     record.updatedAt = nowString()
-    this.core.changed()
+    this.core.changed(['containers', record.id])
     this.core.emit(record.namespace, '/containers/update', 'containerd.events.ContainerUpdate', {
       id: record.id,
       image: record.image,
@@ -149,7 +149,7 @@ export class ContainerStore {
   delete(namespace: string, id: string): void {
     const c = this.get(namespace, id)
     delete this.core.state.containers[c.id]
-    this.core.changed()
+    this.core.changed(['containers', c.id])
     this.core.emit(namespace, '/containers/delete', 'containerd.events.ContainerDelete', { id })
     this.core.gc()
   }
