@@ -135,7 +135,7 @@ describe('the state log', () => {
   test('a bad line before the last is refused with the line named, and the files are left as they are', async () => {
     const h = await start()
     const { id } = await podWithContainer(h, 'bad')
-    for (const shares of [500, 501]) {
+    for (const shares of [500, 501, 502]) {
       await h.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_shares: shares } })
       await h.fake.node.store.flush()
     }
