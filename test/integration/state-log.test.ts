@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { startFakeContainerd } from '../../src/server.js'
+import { ctrHarness, importImage, ociSpec, tarball, upload } from '../containerd.js'
 import { containerConfig, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
 
 let dir: string
@@ -197,6 +198,42 @@ describe('the state log', () => {
     await h.fake.node.store.flush()
     expect(logBytes()).toBeGreaterThan(0)
     expect(await cpuShares(await start(crashCopy()), id)).toBe('600')
+  })
+
+  test("containerd's API: after each kind of change the files replayed are the state in memory", async () => {
+    const h = await ctrHarness({ state: file, stateSync: true })
+    try {
+      const same = async (what: string): Promise<void> => {
+        await h.fake.node.store.flush()
+        expect(readFiles(crashCopy()), what).toEqual(JSON.parse(JSON.stringify(h.fake.node.state)))
+      }
+      const held = { metadata: { 'containerd-lease': 'hold' } }
+      await h.ctr.namespaces.Create({ namespace: { name: 'team', labels: { owner: 'me' } } })
+      await h.ctr.namespaces.Update({ namespace: { name: 'team', labels: { env: 'dev' } }, update_mask: { paths: ['labels.env'] } })
+      await h.ctr.leases.Create({ id: 'hold', labels: {} })
+      await same('namespaces and a lease')
+      const layer = tarball([{ name: 'etc/', type: '5' }, { name: 'etc/motd', data: 'hello\n' }])
+      await importImage(h.ctr, 'example.com/app:1', [layer], {}, held)
+      await same('an image imported under the lease: content, image, snapshots, unpacked layer')
+      const digest = await upload(h.ctr, 'loose blob', { options: held })
+      await h.ctr.content.Update({ info: { digest, labels: { a: '1' } }, update_mask: null })
+      await h.ctr.images.Update({ image: { name: 'example.com/app:1', labels: { team: 'b' } }, update_mask: { paths: ['labels'] } })
+      await same('content and image labels')
+      await h.ctr.containers.Create({
+        container: { id: 'web', labels: {}, runtime: { name: 'io.containerd.runc.v2' }, spec: ociSpec(['sleep', '60']) },
+      })
+      await h.ctr.containers.Update({ container: { id: 'web', labels: { app: 'web2' } }, update_mask: { paths: ['labels.app'] } })
+      await h.ctr.snapshots.Prepare({ snapshotter: 'overlayfs', key: 'scratch', parent: '', labels: {} }, held)
+      await h.ctr.snapshots.Commit({ snapshotter: 'overlayfs', name: 'scratch-done', key: 'scratch', labels: {}, parent: '' }, held)
+      await same('a container and a snapshot committed')
+      await h.ctr.containers.Delete({ id: 'web' })
+      await h.ctr.images.Delete({ name: 'example.com/app:1', sync: true })
+      await h.ctr.leases.Delete({ id: 'hold', sync: true })
+      await same('deletions and what the collector took')
+      expect(Object.keys(h.fake.node.state.content.default ?? {})).toEqual([])
+    } finally {
+      await h.close()
+    }
   })
 
   test('with --state-sync the bytes a change writes do not grow with the objects it leaves alone', async () => {
