@@ -68,7 +68,7 @@ class StateFiles {
     await (this.#dir ??= await open(dirname(this.path), 'r')).sync()
   }
 
-  async append(line: string): Promise<number> {
+  async append(line: string): Promise<void> {
     if (!this.#log) {
       const made = !existsSync(logOf(this.path))
       this.#log = await open(logOf(this.path), 'a')
@@ -78,11 +78,10 @@ class StateFiles {
     await this.#log.write(bytes)
     if (this.sync) await this.#log.datasync()
     this.logBytes += bytes.length
-    return bytes.length
   }
 
   /** Writes a new snapshot over the state file, then empties the log (its lines are in the snapshot now). */
-  async snapshot(text: string): Promise<number> {
+  async snapshot(text: string): Promise<void> {
     const temp = tempOf(this.path)
     const bytes = Buffer.from(text)
     const handle = await open(temp, 'w')
@@ -99,7 +98,6 @@ class StateFiles {
     if (this.#log) await this.#log.truncate(0)
     else if (this.logBytes > 0 || existsSync(logOf(this.path))) truncateSync(logOf(this.path), 0)
     this.logBytes = 0
-    return bytes.length
   }
 
   async close(): Promise<void> {
@@ -161,8 +159,6 @@ const pathKey = (path: StatePath): string => path.join('\0')
 export class StateStore {
   /** How many times the state has been written to the file or its log; lets tests see coalescing. */
   writes = 0
-  /** Bytes written to the state file and its log so far. */
-  bytesWritten = 0
   /** Acknowledged changes wait for durable() (the server's --state-sync). */
   readonly sync: boolean
   #data: NodeState
@@ -302,7 +298,7 @@ export class StateStore {
   }
 
   /** What the next write is: a log line of the changed paths, or the whole state as a new snapshot. */
-  #next(file: StateFiles): () => Promise<number> {
+  #next(file: StateFiles): () => Promise<void> {
     const whole = this.#whole || file.due
     const paths = [...this.#dirty.values()]
     this.#dirty.clear()
@@ -334,10 +330,9 @@ export class StateStore {
       const write = this.#next(file)
       this.writes++
       let failure: Error | undefined
-      this.#writing = write().then(
-        (bytes) => void (this.bytesWritten += bytes),
-        (err: unknown) => void (failure = err as Error),
-      )
+      this.#writing = write().catch((err: unknown) => {
+        failure = err as Error
+      })
       await this.#writing
       this.#writing = undefined
       const waiting = this.#waiters

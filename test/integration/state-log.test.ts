@@ -212,7 +212,10 @@ describe('the state log', () => {
       await h.ctr.namespaces.Update({ namespace: { name: 'team', labels: { env: 'dev' } }, update_mask: { paths: ['labels.env'] } })
       await h.ctr.leases.Create({ id: 'hold', labels: {} })
       await same('namespaces and a lease')
-      const layer = tarball([{ name: 'etc/', type: '5' }, { name: 'etc/motd', data: 'hello\n' }])
+      const layer = tarball([
+        { name: 'etc/', type: '5' },
+        { name: 'etc/motd', data: 'hello\n' },
+      ])
       await importImage(h.ctr, 'example.com/app:1', [layer], {}, held)
       await same('an image imported under the lease: content, image, snapshots, unpacked layer')
       const digest = await upload(h.ctr, 'loose blob', { options: held })

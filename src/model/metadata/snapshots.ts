@@ -202,7 +202,11 @@ export class Snapshots {
     holdResource(state, namespace, lease, { id: name, type: `snapshots/${snapshotter}` })
     releaseResource(state, namespace, lease, { id: key, type: `snapshots/${snapshotter}` })
     this.#removeDir(snapshotter, namespace, key)
-    this.core.changed(['snapshots', snapshotter, namespace, name], ['snapshots', snapshotter, namespace, key], ...leasePaths(namespace, lease))
+    this.core.changed(
+      ['snapshots', snapshotter, namespace, name],
+      ['snapshots', snapshotter, namespace, key],
+      ...leasePaths(namespace, lease),
+    )
     this.core.emit(namespace, '/snapshot/commit', 'containerd.events.SnapshotCommit', { key, name, snapshotter })
   }
 
