@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startPod as startBenchPod } from './pod.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const ms = (n) => `${n.toFixed(2)} ms`
@@ -80,17 +81,8 @@ async function main() {
   for (const mode of ['memory', 'state', 'state-sync']) await podBatch(lib, mode)
 }
 
-/** One pod of the batch: RunPodSandbox, CreateContainer, StartContainer. */
-async function startPod(cri, dir, i) {
-  const config = { metadata: { name: `pod-${i}`, namespace: 'bench', uid: `uid-${i}` }, log_directory: join(dir, `pod-${i}`) }
-  const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
-  const { container_id } = await cri.runtime.CreateContainer({
-    pod_sandbox_id,
-    config: { metadata: { name: 'app' }, image: { image: 'busybox' }, command: ['sleep', '3600'], log_path: 'app/0.log' },
-    sandbox_config: config,
-  })
-  await cri.runtime.StartContainer({ container_id })
-}
+/** Pod i of the batch: RunPodSandbox, CreateContainer, StartContainer. */
+const startPod = (cri, dir, i) => startBenchPod(cri, { name: `pod-${i}`, uid: `uid-${i}`, logDirectory: join(dir, `pod-${i}`) })
 
 /**
  * The critest-like batch: 105 pods (RunPodSandbox + CreateContainer + StartContainer), 10 at a time,

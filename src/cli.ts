@@ -4,10 +4,41 @@
 import { PACKAGE_VERSION } from './config.js'
 import { configYaml, readConfigFile } from './config-file.js'
 import { helpText, parseFlags, UsageError } from './flags.js'
-import { startFakeContainerd, type FakeContainerd } from './server.js'
+import { startFakeContainerd } from './server.js'
+import { startFakeCluster } from './cluster/cluster.js'
+import type { FakeContainerdOptions } from './options.js'
 
 /** A word for a POSIX shell: as it is when it needs no quoting, else in single quotes. */
 const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
+
+/** What the CLI runs: one server, or a cluster of them (--nodes). */
+interface Served {
+  close(): Promise<void>
+  /** The ready lines: where each node listens, then the first node's exports for crictl and ctr. */
+  readonly ready: string
+}
+
+async function serve(options: FakeContainerdOptions): Promise<Served> {
+  const exports = (address: string, socketPath: string): string =>
+    `export CONTAINER_RUNTIME_ENDPOINT=${shellWord(address)}\nexport CONTAINERD_ADDRESS=${shellWord(socketPath)}\n`
+  if (options.nodes === undefined) {
+    if (options.socketDir !== undefined)
+      throw new Error('--socket-dir is the directory of the nodes of --nodes: give --nodes N too, or use --socket')
+    const server = await startFakeContainerd(options)
+    return {
+      close: () => server.close(),
+      ready:
+        `listening on ${server.address}\n` +
+        (server.webUrl ? `web view at ${server.webUrl}\n` : '') +
+        exports(server.address, server.socketPath),
+    }
+  }
+  // --socket has a default, so the cluster's sockets go to --socket-dir, else next to --socket.
+  const cluster = await startFakeCluster({ ...options, nodes: options.nodes })
+  const lines = cluster.list().map((n) => `listening on ${n.address} (${n.name}: pod CIDR ${n.podCidr}, host address ${n.hostAddress})\n`)
+  const first = cluster.nodes[0]!
+  return { close: () => cluster.close(), ready: lines.join('') + exports(first.address, first.socketPath) }
+}
 
 /**
  * Started by npm (npx, npm exec, npm run), the server runs under the shell npm starts it in: npm
@@ -39,7 +70,7 @@ async function main(): Promise<void> {
   if ('print' in parsed) return void process.stdout.write(configYaml(parsed.print))
   // Signals are handled from before the socket is bound: a client may be served (and a supervisor
   // may signal) while the server is still starting. A stop asked for then happens once it has started.
-  let server: FakeContainerd | undefined
+  let server: Served | undefined
   let stopping = false
   const stop = (): void => {
     if (stopping || !server) return void (stopping = true)
@@ -52,7 +83,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop)
   stopWithNpm(stop)
   try {
-    server = await startFakeContainerd(parsed)
+    server = await serve(parsed)
   } catch (err) {
     process.stderr.write(`fake-containerd: ${(err as Error).message}\n`)
     process.exit(1)
@@ -61,13 +92,8 @@ async function main(): Promise<void> {
     stopping = false
     return stop()
   }
-  // The ready line, then what a shell needs for crictl and ctr (`eval "$(… | grep ^export)"`).
-  process.stdout.write(
-    `listening on ${server.address}\n` +
-      (server.webUrl ? `web view at ${server.webUrl}\n` : '') +
-      `export CONTAINER_RUNTIME_ENDPOINT=${shellWord(server.address)}\n` +
-      `export CONTAINERD_ADDRESS=${shellWord(server.socketPath)}\n`,
-  )
+  // The ready line(s), then what a shell needs for crictl and ctr (`eval "$(… | grep ^export)"`).
+  process.stdout.write(server.ready)
 }
 
 void main()

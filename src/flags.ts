@@ -4,6 +4,7 @@
 // To add a flag: add its option to FakeContainerdOptions (config.ts), a row here, then `npm run docs`.
 // The compiler refuses an option without a row, and a row whose parser does not give its option's type.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { CONTAINERD_VERSIONS, DEFAULT_CONTAINERD_VERSION, type ContainerdVersion } from './containerd/profiles.js'
 import type { FakeContainerdOptions, LogFormat, LogLevel } from './options.js'
 import { parseFaultSpec, readFaultFile } from './faults/spec.js'
 import { parseCidr } from './model/cri/ipam.js'
@@ -11,7 +12,6 @@ import type { PullPolicy } from './model/metadata/images.js'
 import { parseReference } from './model/reference.js'
 import { readSeedState } from './seed-state.js'
 import { parseWebAddress } from './listen-address.js'
-import { PACKAGE_VERSION } from './version.js'
 
 type Options = Required<FakeContainerdOptions>
 type OptionKey = keyof Options
@@ -189,7 +189,7 @@ export const FLAGS = [
     arg: 'FILE',
     env: 'FAKE_CONTAINERD_STATE',
     shownDefault: 'in memory only',
-    help: "persist the node's state to FILE",
+    help: "persist the node's state to FILE (with --nodes, FILE is a directory of node-<i>.json)",
     parse: text,
   },
   {
@@ -304,6 +304,15 @@ export const FLAGS = [
     parse: handlerName,
   },
   {
+    name: 'containerd-version',
+    key: 'containerdVersion',
+    arg: 'V',
+    env: 'FAKE_CONTAINERD_CONTAINERD_VERSION',
+    default: DEFAULT_CONTAINERD_VERSION,
+    help: 'containerd generation to pose as (1.6, 1.7 or 2.1): the version reported, the plugins listed, the services served',
+    parse: oneOf<ContainerdVersion>(...CONTAINERD_VERSIONS),
+  },
+  {
     name: 'runtime-name',
     key: 'runtimeName',
     arg: 'NAME',
@@ -317,8 +326,7 @@ export const FLAGS = [
     key: 'runtimeVersion',
     arg: 'V',
     env: 'FAKE_CONTAINERD_RUNTIME_VERSION',
-    default: `v2.1.0-fake-containerd-${PACKAGE_VERSION}`,
-    shownDefault: 'v2.1.0-fake-containerd-<version>',
+    shownDefault: "the profile's release: v2.1.0-fake-containerd-<version>",
     help: 'runtime_version reported by Version',
     parse: text,
   },
@@ -348,6 +356,28 @@ export const FLAGS = [
     default: 64 * 1024 * 1024,
     help: 'bytes the journal may hold (summaries of requests and responses); past it the oldest calls go',
     parse: wholeNumber,
+  },
+  {
+    name: 'nodes',
+    key: 'nodes',
+    arg: 'N',
+    env: 'FAKE_CONTAINERD_NODES',
+    shownDefault: 'one node on --socket',
+    help: 'serve N nodes (node-0 …) from one process, each on DIR/node-<i>.sock with its own state, /24 of --pod-cidr and loopback address',
+    parse: (value, flag) => {
+      const n = wholeNumber(value, flag)
+      if (n < 1) throw new Error(`${flag} must be at least 1, got ${value}`)
+      return n
+    },
+  },
+  {
+    name: 'socket-dir',
+    key: 'socketDir',
+    arg: 'DIR',
+    env: 'FAKE_CONTAINERD_SOCKET_DIR',
+    shownDefault: "--socket's directory",
+    help: "with --nodes, the directory of the nodes' sockets (node-0.sock, node-1.sock, …)",
+    parse: text,
   },
   {
     // Before --fault: a file's rules come first.

@@ -15,10 +15,13 @@ import { clientFactories } from './client-factories.cjs'
 import { findPackageRoot } from './package-root.cjs'
 import type { FakeContainerdOptions } from './config.js'
 import type { FakeContainerd } from './server.js'
+import type { FakeCluster } from './cluster/cluster.js'
 
 export type { ChannelOptions, ContainerdClients, ControlClient, CriClients, ImageClient, RuntimeClient, CallOptions } from './client.js'
 export type { FakeContainerdOptions, LogFormat, LogLevel } from './config.js'
 export type { FakeContainerd } from './server.js'
+export type { FakeCluster, NodeRef, NodeTarget } from './cluster/cluster.js'
+export type { NodeSummary } from './control/nodes.js'
 export type { FaultRule, CallFault, NodeFault, NodeFaultKind, Match, Schedule, Delay } from './faults/rule.js'
 export type { JournalEntry, JournalFilter } from './journal/journal.js'
 
@@ -33,6 +36,11 @@ export function load(): Promise<Library> {
 /** Starts a server (the ESM library's startFakeContainerd, loaded on first use). */
 export async function startFakeContainerd(options: FakeContainerdOptions = {}): Promise<FakeContainerd> {
   return (await load()).startFakeContainerd(options)
+}
+
+/** Starts many nodes in this process (the ESM library's startFakeCluster, loaded on first use). */
+export async function startFakeCluster(options: FakeContainerdOptions & { nodes: number }): Promise<FakeCluster> {
+  return (await load()).startFakeCluster(options)
 }
 
 const protoDir = (): string => join(findPackageRoot(__dirname), 'proto')

@@ -2,6 +2,7 @@
 // FLAGS in flags.ts; the compiler holds this type and that table to each other. A module of its own
 // (config.ts re-exports it) so that flags.ts can take these types without importing config.ts,
 // which re-exports the table's DEFAULTS: the two would import each other.
+import type { ContainerdVersion } from './containerd/profiles.js'
 import type { FaultRule } from './faults/rule.js'
 import type { LogFormat, LogLevel } from './log.js'
 import type { SeedState } from './seed-state.js'
@@ -12,7 +13,15 @@ import type { PullPolicy } from './model/metadata/images.js'
 export interface FakeContainerdOptions {
   /** Unix socket path. Default: /tmp/fake-containerd/containerd.sock (the library picks a fresh temp path). */
   socket?: string
-  /** JSON state file; omit for an in-memory node. */
+  /**
+   * Serve this many independent nodes from one process (startFakeCluster, the CLI's --nodes): each
+   * on its own socket DIR/node-<i>.sock, with its own state (then `state` is a directory of
+   * node-<i>.json), a /24 of `podCidr`, a loopback address, journal, faults and clock.
+   */
+  nodes?: number
+  /** With `nodes`: the directory of the nodes' sockets (default: the directory of `socket`, else a fresh temp one). */
+  socketDir?: string
+  /** JSON state file; omit for an in-memory node. With `nodes`, a directory holding node-<i>.json. */
   state?: string
   /**
    * With `state`: answer a change only once it is on disk (written, fsynced, renamed, directory
@@ -42,8 +51,10 @@ export interface FakeContainerdOptions {
   logFormat?: LogFormat
   /** What Version reports as runtime_name. */
   runtimeName?: string
-  /** What Version reports as runtime_version. */
+  /** What Version reports as runtime_version (default: the containerd profile's release). */
   runtimeVersion?: string
+  /** The containerd generation posed as: version, plugins, which services exist (default 2.1). */
+  containerdVersion?: ContainerdVersion
   /** Fault rules in force from the start (reset() keeps them; use() adds more at run time). */
   faults?: FaultRule[]
   /** Seed of the random numbers fault probabilities draw on: the same seed, the same run. */

@@ -2,9 +2,10 @@
 // socket, and closes it all again without losing state. Fault rules and the journal belong to
 // the server, not to one run of it: they survive restart().
 import * as grpc from '@grpc/grpc-js'
+import { runtimeVersionOf } from './containerd/profiles.js'
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { DEFAULTS, PACKAGE_VERSION, type FakeContainerdOptions } from './config.js'
@@ -29,6 +30,7 @@ import { Harness } from './harness.js'
 import { StreamingServer } from './streaming/server.js'
 import { modelBackend } from './streaming/backend.js'
 import { WebServer } from './web/server.js'
+import type { NodeDirectory, NodeSummary } from './control/nodes.js'
 
 // Load the wire definitions and the image catalog when the module is imported, so that starting a
 // server (one per test) costs only its socket.
@@ -39,6 +41,10 @@ export interface FakeContainerd extends AsyncDisposable {
   /** gRPC target for clients: unix:///path/to/socket */
   readonly address: string
   readonly socketPath: string
+  /** The node's name: node-<i> in a cluster (startFakeCluster), the host's name for a single server. */
+  readonly name: string
+  /** Name, socket, pod CIDR, host and streaming addresses: what Control.ListNodes tells of this node. */
+  summary(): NodeSummary
   /** The node model behind every face, for tests that look inside. */
   readonly node: Node
   /** Fault rules: use(), reset(), restore(), list(), seed(). */
@@ -72,10 +78,33 @@ export interface FakeContainerd extends AsyncDisposable {
 interface Running {
   node: Node
   store: StateStore
+  streaming: StreamingServer
   close(): Promise<void>
 }
 
+/**
+ * Who a server is among the nodes of its process. A single server is the host (its name, 127.0.0.1);
+ * cluster/cluster.ts gives each node of a cluster its own, so that nodes sharing a host stay apart.
+ */
+export interface NodeIdentity {
+  /** Its name: a pod whose config names no hostname is called this (containerd gives it the host's). */
+  name?: string
+  /** The loopback address its hostPorts and host-network servers are opened on (default 127.0.0.1). */
+  hostAddress?: string
+  /** Every node of the process, for Control.ListNodes (default: this one alone). */
+  nodes?: () => NodeSummary[]
+  /** Its log (a cluster's names the node on each line). */
+  log?: Logger
+}
+
 export async function startFakeContainerd(options: FakeContainerdOptions = {}): Promise<FakeContainerd> {
+  if (options.nodes !== undefined || options.socketDir !== undefined)
+    throw new Error('startFakeContainerd starts one node; for several (the nodes and socketDir options) call startFakeCluster')
+  return startNode(options, {})
+}
+
+/** One node: startFakeContainerd's, or one of a cluster's (cluster/cluster.ts) with its identity. */
+export async function startNode(options: FakeContainerdOptions, identity: NodeIdentity): Promise<FakeContainerd> {
   let tempDir: string | undefined
   let socketPath: string
   if (options.socket) socketPath = resolve(options.socket)
@@ -83,7 +112,9 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     tempDir = mkdtempSync(join(tmpdir(), 'fake-containerd-'))
     socketPath = join(tempDir, 'containerd.sock')
   }
-  const log = createLogger(options.logLevel ?? 'warn', options.logFormat ?? DEFAULTS.logFormat)
+  const log = identity.log ?? createLogger(options.logLevel ?? 'warn', options.logFormat ?? DEFAULTS.logFormat)
+  const name = identity.name ?? hostname()
+  const hostAddress = identity.hostAddress ?? '127.0.0.1'
   parseCidr(options.podCidr ?? DEFAULTS.podCidr)
   // Checked apart from the seed state's rules, so that a refusal's faults[i] counts in options.faults.
   validateRules(options.faults ?? [], 'options.faults has an invalid rule')
@@ -96,7 +127,17 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   // The test harness both the library API below and the control service use (harness.ts).
   const harness = new Harness({ faults, journal, clock, podCidr: options.podCidr ?? DEFAULTS.podCidr })
 
-  let running = await launch(options, socketPath, { log, harness, seedState })
+  const summary = (): NodeSummary => ({
+    name,
+    address: `unix://${socketPath}`,
+    socketPath,
+    podCidr: running.node.state.podCidr,
+    hostAddress,
+    streamUrl: running.streaming.base,
+  })
+  const directory: NodeDirectory = { self: name, list: () => identity.nodes?.() ?? [summary()] }
+  const shared = { log, harness, identity: { name: identity.name, hostAddress }, directory }
+  let running = await launch(options, socketPath, { ...shared, seedState })
   // The web view belongs to the server, not to one run: it reads the harness's current node, so a
   // restart() keeps the page's address and its open streams.
   let web: WebServer | undefined
@@ -116,6 +157,8 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
   const self: FakeContainerd = {
     address: `unix://${socketPath}`,
     socketPath,
+    name,
+    summary,
     get node() {
       return running.node
     },
@@ -129,7 +172,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
     restore: (state) => harness.restore(state),
     restart: async () => {
       await running.close()
-      running = await launch(options, socketPath, { log, harness })
+      running = await launch(options, socketPath, shared)
     },
     close: () => {
       closing ??= (async () => {
@@ -149,7 +192,13 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
 async function launch(
   options: FakeContainerdOptions,
   socketPath: string,
-  shared: { log: Logger; harness: Harness; seedState?: NodeState | undefined },
+  shared: {
+    log: Logger
+    harness: Harness
+    identity: { name: string | undefined; hostAddress: string }
+    directory: NodeDirectory
+    seedState?: NodeState | undefined
+  },
 ): Promise<Running> {
   const { log, harness } = shared
   const { faults, journal, clock } = harness
@@ -170,11 +219,15 @@ async function launch(
     registry: {
       ...(options.registryConfigPath ? { configPath: options.registryConfigPath } : {}),
       progressTimeoutMs: options.imagePullProgressTimeoutMs ?? DEFAULTS.imagePullProgressTimeoutMs,
-      userAgent: `containerd/${options.runtimeVersion ?? DEFAULTS.runtimeVersion}`,
+      userAgent: `containerd/${options.runtimeVersion ?? runtimeVersionOf(options.containerdVersion ?? DEFAULTS.containerdVersion)}`,
     },
     log,
     faults,
     clock,
+    // A cluster's node: a pod without a hostname is called by the node's name (a single server keeps
+    // the pod's name, as it always has); its host ports open on its own loopback address.
+    ...(shared.identity.name !== undefined ? { nodeName: shared.identity.name } : {}),
+    hostAddress: shared.identity.hostAddress,
     // Content bytes sit next to the state file (<state>.blobs/), or in memory with the state.
     blobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs`, { sync: store.sync }) : memoryBlobs(),
     // The uncompressed tars of applied layers (an image's files), likewise: <state>.blobs/layers/.
@@ -189,7 +242,8 @@ async function launch(
   const open = new OpenCalls()
   // containerd's message limits (16 MiB each way), not grpc-js's 4 MiB for what it receives.
   const server = new grpc.Server(MESSAGE_LIMITS)
-  const runtimeVersion = options.runtimeVersion ?? DEFAULTS.runtimeVersion
+  const containerd = options.containerdVersion ?? DEFAULTS.containerdVersion
+  const runtimeVersion = options.runtimeVersion ?? runtimeVersionOf(containerd)
   const info = runtimeInfo(node, { runtimeName: options.runtimeName ?? DEFAULTS.runtimeName, runtimeVersion })
   // The streaming server Exec, Attach and PortForward send clients to (containerd's, on 127.0.0.1).
   const streaming = new StreamingServer(
@@ -203,7 +257,13 @@ async function launch(
     await store.close()
     throw new Error(`cannot serve streams on ${options.streamAddress ?? DEFAULTS.streamAddress}: ${(err as Error).message}`)
   }
-  const table = services(node, info, { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}` }, { harness }, streaming)
+  const table = services(
+    node,
+    info,
+    { version: runtimeVersion, revision: `fake-containerd-${PACKAGE_VERSION}`, containerd },
+    { harness, nodes: shared.directory },
+    streaming,
+  )
   for (const s of table) {
     const durability = store.sync ? { durability: store } : {}
     server.addService(
@@ -229,6 +289,7 @@ async function launch(
   return {
     node,
     store,
+    streaming,
     close: async () => {
       open.abortAll()
       await new Promise<void>((done) => {

@@ -52,6 +52,8 @@ interface Descriptor {
   readonly name: string
   /** The test harness's own service: its calls are neither journaled nor open to faults. */
   readonly harness?: boolean
+  /** The containerd generation that first served it (a --containerd-version profile older than that does not). */
+  readonly since?: '1.7' | '2.1'
 }
 
 /** A descriptor carries its generated definition and handler types (a type only; never set). */
@@ -153,24 +155,28 @@ export const SERVICES = [
   service<StreamingDefinition, StreamingHandlers>()({
     group: 'containerd',
     key: 'streaming',
+    since: '1.7',
     file: 'containerd/services/streaming/v1/streaming.proto',
     name: 'containerd.services.streaming.v1.Streaming',
   }),
   service<TransferDefinition, TransferHandlers>()({
     group: 'containerd',
     key: 'transfer',
+    since: '1.7',
     file: 'containerd/services/transfer/v1/transfer.proto',
     name: 'containerd.services.transfer.v1.Transfer',
   }),
   service<SandboxStoreDefinition, SandboxStoreHandlers>()({
     group: 'containerd',
     key: 'sandboxStore',
+    since: '1.7',
     file: 'containerd/services/sandbox/v1/sandbox.proto',
     name: 'containerd.services.sandbox.v1.Store',
   }),
   service<SandboxControllerDefinition, SandboxControllerHandlers>()({
     group: 'containerd',
     key: 'sandboxController',
+    since: '1.7',
     file: 'containerd/services/sandbox/v1/sandbox.proto',
     name: 'containerd.services.sandbox.v1.Controller',
   }),

@@ -23,6 +23,8 @@ import { servicePackage } from './proto/load.js'
 import { SERVICES, isHarness, serviceConstructor, type HandlersOf, type ServiceKey } from './service-descriptors.cjs'
 import { controlService, type ControlTargets } from './control/service.js'
 import type { Implementation } from './rpc/adapter.js'
+import { hasSince, type ContainerdVersion } from './containerd/profiles.js'
+import { RuntimeError } from './model/errors.js'
 
 export interface ServiceEntry {
   name: string
@@ -33,10 +35,17 @@ export interface ServiceEntry {
   harness?: boolean
 }
 
+/** What Version reports, and the containerd generation the server poses as. */
+export interface VersionTargets {
+  version: string
+  revision: string
+  containerd: ContainerdVersion
+}
+
 interface Targets {
   node: Node
   info: RuntimeInfo
-  version: { version: string; revision: string }
+  version: VersionTargets
   control: ControlTargets
   streams: StreamUrls
 }
@@ -46,8 +55,8 @@ const IMPLEMENTATIONS: { [K in ServiceKey]: (t: Targets) => Implementation<Handl
   runtime: (t) => runtimeService(t.node, t.info, t.streams),
   image: (t) => imageService(t.node),
   version: (t) => versionService(t.version),
-  introspection: (t) => introspectionService(t.node),
-  health: (t) => healthService(t.node),
+  introspection: (t) => introspectionService(t.node, t.version.containerd),
+  health: (t) => healthService(t.node, t.version.containerd),
   namespaces: (t) => namespacesService(t.node),
   containers: (t) => containersService(t.node),
   images: (t) => imagesService(t.node),
@@ -67,15 +76,27 @@ const IMPLEMENTATIONS: { [K in ServiceKey]: (t: Targets) => Implementation<Handl
 export function services(
   node: Node,
   info: RuntimeInfo,
-  version: { version: string; revision: string },
+  version: VersionTargets,
   control: ControlTargets,
   streams: StreamUrls,
 ): ServiceEntry[] {
   const targets: Targets = { node, info, version, control, streams }
-  return SERVICES.map((s) => ({
-    name: s.name,
-    definition: serviceConstructor(servicePackage(s.group), s.name).service,
-    impl: IMPLEMENTATIONS[s.key](targets),
-    harness: isHarness(s),
-  }))
+  return SERVICES.map((s) => {
+    const definition = serviceConstructor(servicePackage(s.group), s.name).service
+    const served = hasSince(version.containerd, 'since' in s ? s.since : undefined)
+    return {
+      name: s.name,
+      definition,
+      impl: served ? IMPLEMENTATIONS[s.key](targets) : unknownService(s.name, definition),
+      harness: isHarness(s),
+    }
+  })
+}
+
+/** A service the profile's generation did not have: every method answers as grpc-go does for an unregistered service. */
+function unknownService(name: string, definition: ServiceDefinition): Record<string, () => never> {
+  const refuse = (): never => {
+    throw new RuntimeError('Unimplemented', `unknown service ${name}`)
+  }
+  return Object.fromEntries(Object.keys(definition).map((method) => [method, refuse]))
 }

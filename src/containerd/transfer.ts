@@ -1,16 +1,21 @@
 // Transfer service (containerd 2.x): a source and a destination, each an Any, and the streams they
 // name (Streaming service). Served pairs, as containerd's local transfer service: archive import
-// (ImageImportStream → ImageStore), export (ImageStore → ImageExportStream) and tag (ImageStore →
-// ImageStore); the work is model/transfer/images.ts. Bytes flow with containerd's window credit:
-// a receiver grants 64 KiB at a time, a sender sends at most 32 KiB per Data message.
+// (ImageImportStream → ImageStore), export (ImageStore → ImageExportStream), tag (ImageStore →
+// ImageStore), pull (OCIRegistry → ImageStore) and push (ImageStore → OCIRegistry); the work is
+// model/transfer/. Bytes flow with containerd's window credit: a receiver grants 64 KiB at a time,
+// a sender sends at most 32 KiB per Data message. A registry's credentials are asked of the client
+// over the auth stream it names (AuthRequest out, AuthResponse back), one question at a time.
 import type { TransferHandlers } from '../generated/containerd/services/transfer/v1/Transfer.js'
 import { RuntimeError } from '../model/errors.js'
 import type { Node } from '../model/node.js'
+import type { Credentials } from '../registry/auth.js'
+import { RegistryError } from '../registry/errors.js'
+import { RegistryTransfer, type RegistrySpec } from '../model/transfer/registry.js'
 import { ImageTransfer, type ExportSpec, type ImageStoreSpec, type PlatformSpec, type ProgressEvent } from '../model/transfer/images.js'
 import { decodeMessage, encodeMessage, knownMessage } from '../proto/load.js'
 import type { Implementation } from '../rpc/adapter.js'
 import { leaseOf, namespaceOf } from './context.js'
-import { anyType, streamsOf, type AnyMessage, type Stream } from './streaming.js'
+import { anyType, streamsOf, type AnyMessage, type Stream, type StreamManager } from './streaming.js'
 
 const T = 'containerd.types.transfer.'
 const IMAGE_STORE = `${T}ImageStore`
@@ -20,6 +25,11 @@ const OCI_REGISTRY = `${T}OCIRegistry`
 const DATA = `${T}Data`
 const WINDOW_UPDATE = `${T}WindowUpdate`
 const PROGRESS = `${T}Progress`
+const AUTH_REQUEST = `${T}AuthRequest`
+const AUTH_RESPONSE = `${T}AuthResponse`
+/** AuthResponse.authType: CREDENTIALS and REFRESH carry a secret (REFRESH with no user name). */
+const AUTH_CREDENTIALS = 1
+const AUTH_REFRESH = 2
 /** containerd's streaming window and largest Data message. */
 const WINDOW = 64 * 1024
 const MAX_DATA = 32 * 1024
@@ -76,7 +86,7 @@ export const importLimits = { maxBytes: 512 * 1024 * 1024 }
 const mib = (n: number): string => (n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`)
 
 /** A Data or WindowUpdate a client sent on a stream, decoded; one that does not decode is InvalidArgument. */
-function decodeStreamed(type: string, m: AnyMessage, what: 'import' | 'export'): Record<string, unknown> {
+function decodeStreamed(type: string, m: AnyMessage, what: 'import' | 'export' | 'auth'): Record<string, unknown> {
   try {
     return decodeMessage(type, m.value)
   } catch (err) {
@@ -156,9 +166,58 @@ async function sendAll(stream: Stream, bytes: Buffer, signal: AbortSignal): Prom
   }
 }
 
+/**
+ * credCallback (core/transfer/registry): each question an AuthRequest on the stream, answered by the
+ * client's next message; questions wait for the one before (the stream has one reader).
+ */
+function credentialsOver(stream: Stream, reference: string, signal: AbortSignal): Credentials {
+  let last: Promise<unknown> = Promise.resolve()
+  return (host) => {
+    const ask = last.then(async () => {
+      stream.send(anyOf(AUTH_REQUEST, { host, reference, wwwauthenticate: [] }))
+      const m = await recvOrCancel(stream, signal)
+      if (!m) throw new RegistryError('Unknown', `the auth stream closed before it answered for ${host}: EOF`)
+      if (anyType(m) !== AUTH_RESPONSE) {
+        throw new RegistryError('Unknown', `can't unmarshal type ${JSON.stringify(m.type_url)} to output ${JSON.stringify(AUTH_RESPONSE)}`)
+      }
+      const r = decodeStreamed(AUTH_RESPONSE, m, 'auth')
+      const type = Number(r.authType)
+      if (type === AUTH_CREDENTIALS) return { username: String(r.username ?? ''), secret: String(r.secret ?? '') }
+      if (type === AUTH_REFRESH) return { username: '', secret: String(r.secret ?? '') }
+      // NONE, and HEADER (containerd's resolver takes only a user name and secret from the helper).
+      return undefined
+    })
+    last = ask.catch(() => undefined)
+    return ask
+  }
+}
+
+/** An OCIRegistry, decoded; its auth stream claimed and turned into the credentials callback. */
+function registryOf(v: Obj, namespace: string, streams: StreamManager, signal: AbortSignal, opened: Stream[]): RegistrySpec {
+  const resolver = (v.resolver as Obj | null | undefined) ?? {}
+  const reference = String(v.reference ?? '')
+  if (reference === '') throw new RuntimeError('InvalidArgument', 'the OCIRegistry names no reference: invalid argument')
+  const authId = String(resolver.auth_stream ?? '')
+  let credentials: Credentials | undefined
+  if (authId !== '') {
+    const auth = streams.get(namespace, authId)
+    auth.claim()
+    opened.push(auth)
+    credentials = credentialsOver(auth, reference, signal)
+  }
+  return {
+    reference,
+    ...(credentials ? { credentials } : {}),
+    hostDir: String(resolver.host_dir ?? ''),
+    defaultScheme: String(resolver.default_scheme ?? ''),
+    headers: (resolver.headers as Record<string, string> | undefined) ?? {},
+  }
+}
+
 export function transferService(node: Node): Implementation<TransferHandlers> {
   const streams = streamsOf(node)
   const transfer = new ImageTransfer(node)
+  const registries = new RegistryTransfer(node, transfer)
   return {
     Transfer: async (req, ctx) => {
       const namespace = namespaceOf(ctx)
@@ -170,17 +229,31 @@ export function transferService(node: Node): Implementation<TransferHandlers> {
         const desc = p.desc
           ? { media_type: p.desc.mediaType, digest: p.desc.digest, size: p.desc.size, annotations: p.desc.annotations ?? {} }
           : null
-        progressStream.send(anyOf(PROGRESS, { event: p.event, name: p.name ?? '', parents: [], progress: 0, total: 0, desc }))
+        progressStream.send(
+          anyOf(PROGRESS, {
+            event: p.event,
+            name: p.name ?? '',
+            parents: p.parents ?? [],
+            progress: p.progress ?? 0,
+            total: p.total ?? 0,
+            desc,
+          }),
+        )
       }
+      /** Streams a transfer claimed besides the progress stream (an auth stream): closed when it ends. */
+      const opened: Stream[] = []
       try {
         const src = decodeObject(req.source, 'source')
         const dst = decodeObject(req.destination, 'destination')
-        if (src.type === OCI_REGISTRY || dst.type === OCI_REGISTRY) {
-          throw new RuntimeError(
-            'Unimplemented',
-            `${src.type === OCI_REGISTRY ? 'pulling from' : 'pushing to'} a registry through Transfer is not served by fake-containerd yet; ` +
-              'pull with CRI (crictl pull) instead',
-          )
+        if (src.type === OCI_REGISTRY && dst.type === IMAGE_STORE) {
+          const source = registryOf(src.value, namespace, streams, ctx.signal, opened)
+          await registries.pull(namespace, source, imageStoreOf(dst.value), progress, ctx.signal)
+          return {}
+        }
+        if (src.type === IMAGE_STORE && dst.type === OCI_REGISTRY) {
+          const dest = registryOf(dst.value, namespace, streams, ctx.signal, opened)
+          await registries.push(namespace, imageStoreOf(src.value), dest, progress, ctx.signal)
+          return {}
         }
         if (src.type === IMPORT_STREAM && dst.type === IMAGE_STORE) {
           const input = streams.get(namespace, String(src.value.stream ?? ''))
@@ -216,6 +289,7 @@ export function transferService(node: Node): Implementation<TransferHandlers> {
         )
       } finally {
         progressStream?.close()
+        for (const s of opened) s.close()
       }
     },
   }

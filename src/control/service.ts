@@ -8,10 +8,13 @@ import type { Harness } from '../harness.js'
 import { toJson } from '../journal/journal.js'
 import { invalidArgument } from '../model/errors.js'
 import type { Implementation } from '../rpc/adapter.js'
+import type { NodeDirectory } from './nodes.js'
 
 export interface ControlTargets {
   /** The server's harness: the same object the library API uses (and the node of this run, its processes). */
   harness: Harness
+  /** This node and the others of its process (ListNodes). */
+  nodes: NodeDirectory
 }
 
 function parseJson<T>(text: string, what: string): T {
@@ -33,7 +36,7 @@ function refused<T>(change: () => T): T {
 
 const asList = (value: unknown): FaultRule[] => (Array.isArray(value) ? (value as FaultRule[]) : [value as FaultRule])
 
-export function controlService({ harness }: ControlTargets): Implementation<ControlHandlers> {
+export function controlService({ harness, nodes }: ControlTargets): Implementation<ControlHandlers> {
   const { faults, journal } = harness
   return {
     AddFaults: (req) => {
@@ -97,6 +100,16 @@ export function controlService({ harness }: ControlTargets): Implementation<Cont
       refused(() => harness.restore(state))
       return {}
     },
+    ListNodes: () => ({
+      nodes: nodes.list().map((n) => ({
+        name: n.name,
+        address: n.address,
+        pod_cidr: n.podCidr,
+        host_address: n.hostAddress,
+        stream_url: n.streamUrl,
+        self: n.name === nodes.self,
+      })),
+    }),
     AdvanceClock: (req) => ({ now_ms: Math.round(harness.advanceClock(Number(req.milliseconds))) }),
     FreezeClock: (req) => ({ now_ms: Math.round(harness.freezeClock(req.frozen)) }),
   }

@@ -15,8 +15,11 @@ import type { GetJournalRequest as _fakecontainerd_control_v1_GetJournalRequest,
 import type { GetJournalResponse as _fakecontainerd_control_v1_GetJournalResponse, GetJournalResponse__Output as _fakecontainerd_control_v1_GetJournalResponse__Output } from './fakecontainerd/control/v1/GetJournalResponse.js';
 import type { ListFaultsRequest as _fakecontainerd_control_v1_ListFaultsRequest, ListFaultsRequest__Output as _fakecontainerd_control_v1_ListFaultsRequest__Output } from './fakecontainerd/control/v1/ListFaultsRequest.js';
 import type { ListFaultsResponse as _fakecontainerd_control_v1_ListFaultsResponse, ListFaultsResponse__Output as _fakecontainerd_control_v1_ListFaultsResponse__Output } from './fakecontainerd/control/v1/ListFaultsResponse.js';
+import type { ListNodesRequest as _fakecontainerd_control_v1_ListNodesRequest, ListNodesRequest__Output as _fakecontainerd_control_v1_ListNodesRequest__Output } from './fakecontainerd/control/v1/ListNodesRequest.js';
+import type { ListNodesResponse as _fakecontainerd_control_v1_ListNodesResponse, ListNodesResponse__Output as _fakecontainerd_control_v1_ListNodesResponse__Output } from './fakecontainerd/control/v1/ListNodesResponse.js';
 import type { ListProcessesRequest as _fakecontainerd_control_v1_ListProcessesRequest, ListProcessesRequest__Output as _fakecontainerd_control_v1_ListProcessesRequest__Output } from './fakecontainerd/control/v1/ListProcessesRequest.js';
 import type { ListProcessesResponse as _fakecontainerd_control_v1_ListProcessesResponse, ListProcessesResponse__Output as _fakecontainerd_control_v1_ListProcessesResponse__Output } from './fakecontainerd/control/v1/ListProcessesResponse.js';
+import type { NodeInfo as _fakecontainerd_control_v1_NodeInfo, NodeInfo__Output as _fakecontainerd_control_v1_NodeInfo__Output } from './fakecontainerd/control/v1/NodeInfo.js';
 import type { ProcessInfo as _fakecontainerd_control_v1_ProcessInfo, ProcessInfo__Output as _fakecontainerd_control_v1_ProcessInfo__Output } from './fakecontainerd/control/v1/ProcessInfo.js';
 import type { ResetFaultsRequest as _fakecontainerd_control_v1_ResetFaultsRequest, ResetFaultsRequest__Output as _fakecontainerd_control_v1_ResetFaultsRequest__Output } from './fakecontainerd/control/v1/ResetFaultsRequest.js';
 import type { ResetFaultsResponse as _fakecontainerd_control_v1_ResetFaultsResponse, ResetFaultsResponse__Output as _fakecontainerd_control_v1_ResetFaultsResponse__Output } from './fakecontainerd/control/v1/ResetFaultsResponse.js';
@@ -52,8 +55,11 @@ export interface ProtoGrpcType {
         GetJournalResponse: MessageTypeDefinition<_fakecontainerd_control_v1_GetJournalResponse, _fakecontainerd_control_v1_GetJournalResponse__Output>
         ListFaultsRequest: MessageTypeDefinition<_fakecontainerd_control_v1_ListFaultsRequest, _fakecontainerd_control_v1_ListFaultsRequest__Output>
         ListFaultsResponse: MessageTypeDefinition<_fakecontainerd_control_v1_ListFaultsResponse, _fakecontainerd_control_v1_ListFaultsResponse__Output>
+        ListNodesRequest: MessageTypeDefinition<_fakecontainerd_control_v1_ListNodesRequest, _fakecontainerd_control_v1_ListNodesRequest__Output>
+        ListNodesResponse: MessageTypeDefinition<_fakecontainerd_control_v1_ListNodesResponse, _fakecontainerd_control_v1_ListNodesResponse__Output>
         ListProcessesRequest: MessageTypeDefinition<_fakecontainerd_control_v1_ListProcessesRequest, _fakecontainerd_control_v1_ListProcessesRequest__Output>
         ListProcessesResponse: MessageTypeDefinition<_fakecontainerd_control_v1_ListProcessesResponse, _fakecontainerd_control_v1_ListProcessesResponse__Output>
+        NodeInfo: MessageTypeDefinition<_fakecontainerd_control_v1_NodeInfo, _fakecontainerd_control_v1_NodeInfo__Output>
         ProcessInfo: MessageTypeDefinition<_fakecontainerd_control_v1_ProcessInfo, _fakecontainerd_control_v1_ProcessInfo__Output>
         ResetFaultsRequest: MessageTypeDefinition<_fakecontainerd_control_v1_ResetFaultsRequest, _fakecontainerd_control_v1_ResetFaultsRequest__Output>
         ResetFaultsResponse: MessageTypeDefinition<_fakecontainerd_control_v1_ResetFaultsResponse, _fakecontainerd_control_v1_ResetFaultsResponse__Output>

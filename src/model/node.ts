@@ -51,6 +51,13 @@ export interface NodeOptions {
   layerBlobs?: BlobStore
   /** Node faults (crashes, pull failures, not-ready conditions) come from here. */
   faults?: FaultEngine
+  /**
+   * The node's name, as containerd takes the host's (os.Hostname()) for a pod whose config names no
+   * hostname; without it such a pod is called by its metadata name.
+   */
+  nodeName?: string
+  /** The loopback address hostPorts and host-network servers are opened on (default 127.0.0.1). */
+  hostAddress?: string
 }
 
 export class Node implements Core {
@@ -139,6 +146,7 @@ export class Node implements Core {
     this.taskService = new TaskService(this)
     this.sandboxes = new Sandboxes(this)
     this.sandboxRecords = new SandboxRecords({
+      core: this,
       sandboxes: this.sandboxes,
       allocatePid: () => this.state.nextPid++,
       emit: (namespace, topic, type, payload) => this.emit(namespace, topic, type, payload),
@@ -148,7 +156,12 @@ export class Node implements Core {
     if (store.sync) store.beforeWrite = () => this.views.saveChanged()
     this.memory = new MemoryCgroups({ log: this.log, oomKill: (record) => this.tasks.oomKill(record) })
     this.network = new NodeNetwork(podDirectory(this.sandboxes, () => this.cidr))
-    this.hostPorts = new HostPorts({ network: this.network, log: this.log, podIp: (id) => this.sandboxes.find(id)?.cri.ip || undefined })
+    this.hostPorts = new HostPorts({
+      network: this.network,
+      log: this.log,
+      podIp: (id) => this.sandboxes.find(id)?.cri.ip || undefined,
+      hostAddress: options.hostAddress ?? '127.0.0.1',
+    })
     // A removed container (or pod) takes its view and network namespace with it.
     this.events.envelopes.subscribe((e) => {
       if (e.topic !== '/containers/delete') return

@@ -10,8 +10,13 @@ export interface Challenge {
   parameters: Record<string, string>
 }
 
-/** A registry's credentials for a host: username and secret (no username: the secret is an identity token). */
-export type Credentials = (host: string) => { username: string; secret: string } | undefined
+/**
+ * A registry's credentials for a host: username and secret (no username: the secret is an identity
+ * token). Asked only when a host challenges; a Transfer client answers over its auth stream, hence a promise.
+ */
+export type Credentials = (
+  host: string,
+) => { username: string; secret: string } | undefined | Promise<{ username: string; secret: string } | undefined>
 
 /** Parses WWW-Authenticate headers (auth.ParseAuthHeader): scheme then key="value" pairs. */
 export function parseChallenges(headers: readonly string[]): Challenge[] {
@@ -78,7 +83,7 @@ export class Authorizer {
    * Learns from a 401 (AddResponses): true when a retry may now succeed. A Bearer challenge that
    * names an error for a request that was already retried is refused credentials.
    */
-  addResponse(host: string, res: Response, retried: boolean): boolean {
+  async addResponse(host: string, res: Response, retried: boolean): Promise<boolean> {
     for (const c of parseChallenges(res.headers.get('www-authenticate')?.split(/,(?=\s*(?:Basic|Bearer)\b)/i) ?? [])) {
       if (c.scheme === 'bearer') {
         const error = c.parameters.error
@@ -94,7 +99,7 @@ export class Authorizer {
         } catch {
           throw new RegistryError('Unknown', `invalid token auth challenge realm: parse "${realm}": invalid URI for request`)
         }
-        const cred = this.credentials?.(host)
+        const cred = await this.credentials?.(host)
         this.#handlers.set(host, {
           scheme: 'bearer',
           username: cred?.username ?? '',
@@ -107,7 +112,7 @@ export class Authorizer {
         return true
       }
       if (c.scheme === 'basic') {
-        const cred = this.credentials?.(host)
+        const cred = await this.credentials?.(host)
         if (cred && cred.username !== '' && cred.secret !== '') {
           this.#handlers.set(host, { scheme: 'basic', ...cred, realm: '', service: '', scopes: [], tokens: new Map() })
           return true

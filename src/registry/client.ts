@@ -113,7 +113,14 @@ export class Repository {
   }
 
   /** One request with containerd's retries (doWithRetries). The caller reads or cancels the body. */
-  async #request(host: RegistryHost, method: string, url: URL, headers: Record<string, string>, scope: string): Promise<Response> {
+  async #request(
+    host: RegistryHost,
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    scope: string,
+    body?: Buffer,
+  ): Promise<Response> {
     const responses: Response[] = []
     let m = method
     for (;;) {
@@ -131,6 +138,7 @@ export class Repository {
           headers: { 'User-Agent': this.options.userAgent, ...host.header, ...headers, ...(auth ? { Authorization: auth } : {}) },
           signal: this.options.signal,
           redirect: 'follow',
+          ...(body ? { body } : {}),
         })
       } catch (err) {
         throw networkError(m, url, err, this.options.signal)
@@ -138,7 +146,7 @@ export class Repository {
       responses.push(res)
       if (responses.length > 5) return res
       let retry = false
-      if (res.status === 401) retry = this.authorizer.addResponse(host.host, res, responses.length > 1)
+      if (res.status === 401) retry = await this.authorizer.addResponse(host.host, res, responses.length > 1)
       else if (res.status === 405 && m === 'HEAD' && url.pathname.includes('/manifests/')) {
         // Registries that did not implement HEAD on manifests.
         m = 'GET'
@@ -294,4 +302,80 @@ export class Repository {
     }
     throw firstErr as RegistryError
   }
+
+  // Pushing, as containerd's dockerPusher (remotes/docker/pusher.go, 2.1): a HEAD first (a blob by
+  // digest, a manifest by its tag or digest), then a blob by POST and a monolithic PUT ?digest=, a
+  // manifest by PUT. Every request asks for pull and push on the repository.
+
+  #pushHost(): RegistryHost {
+    const host = this.#hosts('push')[0]
+    if (!host) throw new RegistryError('NotFound', 'no push hosts: not found')
+    return host
+  }
+
+  get #pushScope(): string {
+    return `repository:${this.path}:pull,push`
+  }
+
+  /**
+   * Whether the registry already has `desc` (a manifest under `tag` counts only when its digest is
+   * the same). Refused credentials do not stop a push here: containerd goes on to the upload.
+   */
+  async exists(desc: Descriptor, tag?: string): Promise<boolean> {
+    const host = this.#pushHost()
+    const manifest = isManifestType(desc.mediaType)
+    const url = this.#url(host, manifest ? 'manifests' : 'blobs', manifest && tag ? tag : desc.digest)
+    let res: Response
+    try {
+      res = await this.#request(host, 'HEAD', url, { Accept: `${desc.mediaType}, */*` }, this.#pushScope)
+    } catch (err) {
+      if (err instanceof RegistryError && err.kind === 'Unauthorized') return false
+      throw err
+    }
+    discard(res)
+    if (res.status === 200) return !(manifest && tag) || res.headers.get('docker-content-digest') === desc.digest
+    if (res.status === 404) return false
+    throw unexpected('HEAD', url, res)
+  }
+
+  /** Uploads a blob: POST for an upload location, then PUT of the bytes with their digest. */
+  async upload(desc: Descriptor, data: Buffer): Promise<void> {
+    const host = this.#pushHost()
+    const start = this.#url(host, 'blobs', 'uploads/')
+    let res: Response
+    try {
+      res = await this.#request(host, 'POST', start, {}, this.#pushScope)
+    } catch (err) {
+      if (err instanceof RegistryError && err.kind === 'Unauthorized') {
+        throw new RegistryError(
+          'Unauthorized',
+          `push access denied, repository does not exist or may require authorization: ${err.message}`,
+        )
+      }
+      throw err
+    }
+    discard(res)
+    // 201: the registry has it already (a cross-repository mount answered).
+    if (res.status === 201) return
+    if (res.status !== 200 && res.status !== 202 && res.status !== 204) throw unexpected('POST', start, res)
+    const location = new URL(res.headers.get('location') ?? '', `${host.scheme}://${host.host}`)
+    location.searchParams.append('digest', desc.digest)
+    await this.#put(host, location, 'application/octet-stream', data)
+  }
+
+  /** Puts a manifest or index under `tag`, or under its digest. */
+  async putManifest(desc: Descriptor, data: Buffer, tag?: string): Promise<void> {
+    const host = this.#pushHost()
+    await this.#put(host, this.#url(host, 'manifests', tag ?? desc.digest), desc.mediaType, data)
+  }
+
+  async #put(host: RegistryHost, url: URL, contentType: string, data: Buffer): Promise<void> {
+    const res = await this.#request(host, 'PUT', url, { 'Content-Type': contentType }, this.#pushScope, data)
+    discard(res)
+    if (res.status !== 200 && res.status !== 201 && res.status !== 204) throw unexpected('PUT', url, res)
+  }
 }
+
+/** remoteserrors.ErrUnexpectedStatus's text. */
+const unexpected = (method: string, url: URL, res: Response): RegistryError =>
+  new RegistryError('Unknown', `unexpected status from ${method} request to ${url.toString()}: ${res.status} ${res.statusText}`, res.status)

@@ -40,7 +40,12 @@ function v1to2(state: Json): void {
   }
 }
 
-const STEPS: Readonly<Record<number, (state: Json) => void>> = { 1: v1to2 }
+/** Version 2 → 3: the Sandbox Store's records, kept only in memory before, start with none. */
+function v2to3(state: Json): void {
+  state.sandboxes ??= {}
+}
+
+const STEPS: Readonly<Record<number, (state: Json) => void>> = { 1: v1to2, 2: v2to3 }
 
 /** Migrates a state of an older version in place; leaves any other value as it is (checkState judges it). */
 export function migrate(state: unknown): void {

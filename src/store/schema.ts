@@ -5,7 +5,7 @@ import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandbo
 import type { ContainerConfig__Output } from '../generated/runtime/v1/ContainerConfig.js'
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../generated/runtime/v1/LinuxContainerResources.js'
 
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 /** The image config fields a runtime uses (OCI image config, camel-cased). */
 export interface ImageConfig {
@@ -232,6 +232,24 @@ export interface LeaseRecord {
   resources: { id: string; type: string }[]
 }
 
+/**
+ * A sandbox made through containerd 2.x's Sandbox Store (CRI pods are not here: their records are
+ * derived from their pause containers), with what its controller knows of it.
+ */
+export interface SandboxStoreRecord {
+  runtime: { name: string; options?: StoredAny }
+  spec?: StoredAny
+  labels: Record<string, string>
+  extensions: Record<string, StoredAny>
+  sandboxer: string
+  createdAt: string
+  updatedAt: string
+  /** The simulated sandbox process the controller started (0: never started). */
+  pid: number
+  ready: boolean
+  exitedAt?: string
+}
+
 export interface NodeState {
   version: number
   /** Identifies this node's state for its whole life (containerd's introspection uuid). */
@@ -246,6 +264,11 @@ export interface NodeState {
   snapshots: Record<string, Record<string, Record<string, SnapshotRecord>>>
   /** namespace → lease id → record */
   leases: Record<string, Record<string, LeaseRecord>>
+  /**
+   * namespace → sandbox id → record: the Sandbox Store's own records. A namespace's key is its
+   * sandbox bucket, kept (maybe empty) once made, as containerd's bolt store keeps it.
+   */
+  sandboxes: Record<string, Record<string, SandboxStoreRecord>>
   podCidr: string
   nextPid: number
 }
@@ -276,6 +299,7 @@ export function emptyState(uuid: string, podCidr: string): NodeState {
     content: {},
     snapshots: {},
     leases: {},
+    sandboxes: {},
     podCidr,
     nextPid: FIRST_HOST_PID,
   }

@@ -198,6 +198,19 @@ const snapshotRecord = obj({
 
 const leaseRecord = obj({ labels, createdAt: str, resources: arr(obj({ id: str, type: str })) })
 
+const sandboxStoreRecord = obj({
+  runtime: obj({ name: str, 'options?': storedAny }),
+  'spec?': storedAny,
+  labels,
+  extensions: rec(storedAny),
+  sandboxer: str,
+  createdAt: str,
+  updatedAt: str,
+  pid: int,
+  ready: bool,
+  'exitedAt?': str,
+})
+
 const podCidr: Check = (v, p) => {
   str(v, p)
   try {
@@ -217,6 +230,7 @@ const nodeState = obj({
   content: rec(rec(contentRecord)),
   snapshots: rec(rec(rec(snapshotRecord))),
   leases: rec(rec(leaseRecord)),
+  sandboxes: rec(rec(sandboxStoreRecord)),
   podCidr,
   nextPid: int,
 })

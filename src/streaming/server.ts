@@ -40,6 +40,11 @@ export class StreamingServer {
     this.#base = (await listenAt(this.#server, parseStreamAddress(address))).base
   }
 
+  /** http://HOST:PORT, once listening ('' before). */
+  get base(): string {
+    return this.#base
+  }
+
   /** The URL a client streams a cached request at. */
   url(request: StreamRequest): string {
     return `${this.#base}/${request.kind}/${this.cache.insert(request)}`

@@ -172,10 +172,4 @@ describe.skipIf(!CTR2)('ctr 2.1 e2e', () => {
     expect(await ctr('-n', 'k8s.io', 'sandboxes', 'ls')).not.toContain(pod)
     expect((await h.runtime.ListPodSandbox({})).items.map((p) => p.id)).not.toContain(pod)
   })
-
-  test('pull through Transfer is refused with a clear Unimplemented status', async () => {
-    expect(await ctrFails('images', 'pull', 'docker.io/library/busybox:latest')).toContain(
-      'pulling from a registry through Transfer is not served by fake-containerd yet',
-    )
-  })
 })

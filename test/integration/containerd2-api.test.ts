@@ -3,6 +3,9 @@
 // and the Sandbox Store and Controller over CRI pods and records of their own.
 import type { ClientDuplexStream } from '@grpc/grpc-js'
 import { createHash } from 'node:crypto'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients, type ContainerdClients } from '../../src/client.js'
 import { decodeMessage, encodeMessage } from '../../src/proto/load.js'
@@ -10,6 +13,7 @@ import { importLimits } from '../../src/containerd/transfer.js'
 import { tarball } from '../containerd.js'
 import { imageBlobs, ociLayout } from '../oci-layout.mjs'
 import { eventually, grpcError, harness, podConfig, runPod, type Harness } from '../helpers.js'
+import { hasRegistry, manifestDigest, pushBlob, pushManifest, startRegistry, type RunningRegistry } from '../registry-server.mjs'
 
 type AnyMessage = { type_url: string; value: Buffer }
 const T = 'containerd.types.transfer.'
@@ -453,7 +457,7 @@ describe('Transfer', () => {
     input.call.cancel()
   })
 
-  test('a stream that is not open is NotFound; a registry is Unimplemented; an unknown type is NotFound', async () => {
+  test('a stream that is not open is NotFound; a registry without a reference is InvalidArgument; an unknown type is NotFound', async () => {
     const noStream = await grpcError(
       ctr.transfer.Transfer({
         source: any(`${T}ImageImportStream`, { stream: 'nope' }),
@@ -461,14 +465,20 @@ describe('Transfer', () => {
       }),
     )
     expect([noStream.code, noStream.details]).toEqual([5, 'stream "nope" is not open in namespace "default": not found'])
-    const pull = await grpcError(
+    const noRef = await grpcError(
       ctr.transfer.Transfer({
-        source: any(`${T}OCIRegistry`, { reference: 'docker.io/library/busybox:latest' }),
+        source: any(`${T}OCIRegistry`, { reference: '' }),
         destination: any(`${T}ImageStore`, { name: 'x' }),
       }),
     )
-    expect(pull.code).toBe(12)
-    expect(pull.details).toContain('pulling from a registry through Transfer is not served by fake-containerd yet')
+    expect([noRef.code, noRef.details]).toEqual([3, 'the OCIRegistry names no reference: invalid argument'])
+    const noAuth = await grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}OCIRegistry`, { reference: '127.0.0.1:1/x:1', resolver: { auth_stream: 'creds-none' } }),
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
+    )
+    expect([noAuth.code, noAuth.details]).toEqual([5, 'stream "creds-none" is not open in namespace "default": not found'])
     const unknown = await grpcError(
       ctr.transfer.Transfer({
         source: { type_url: 'example.com/Thing', value: Buffer.alloc(0) },
@@ -490,6 +500,81 @@ describe('Transfer', () => {
       }),
     )
     expect([missing.code, missing.details]).toEqual([5, 'image "docker.io/library/absent:1": not found'])
+  })
+})
+
+describe.skipIf(!hasRegistry())('Transfer with a registry', () => {
+  const USER = { name: 'api-user', password: 'api-password' }
+  let reg: RunningRegistry
+  beforeEach(async () => {
+    reg = await startRegistry(USER)
+  })
+  afterEach(() => reg?.stop())
+
+  /** Puts a one-layer image under `repo:1` with the registry's own credentials; its manifest digest. */
+  async function seed(repo: string): Promise<string> {
+    const auth = { ...reg, authorization: `Basic ${Buffer.from(`${USER.name}:${USER.password}`).toString('base64')}` }
+    const blobs = imageBlobs([tarball([{ name: 'hi', data: 'hi\n' }])], { Cmd: ['sleep', '1'] })
+    for (const b of [...blobs.layers, blobs.config]) await pushBlob(auth, repo, b)
+    return pushManifest(auth, repo, '1', 'application/vnd.oci.image.manifest.v1+json', blobs.manifest)
+  }
+
+  test('a pull asks the client for credentials on its auth stream (host, reference), retried with the answer; push likewise', async () => {
+    const digest = await seed('api/img')
+    const ref = `${reg.host}/api/img:1`
+    const creds = await openStream('creds-1')
+    const progress = await openStream('progress-1')
+    const asked: Record<string, unknown>[] = []
+    const answer = (async () => {
+      for (let m = await creds.next(); m; m = await creds.next()) {
+        expect(m.type_url).toBe(`${T}AuthRequest`)
+        asked.push(decodeMessage(`${T}AuthRequest`, m.value))
+        creds.call.write(any(`${T}AuthResponse`, { authType: 1, username: USER.name, secret: USER.password }))
+      }
+    })()
+    await ctr.transfer.Transfer({
+      source: any(`${T}OCIRegistry`, { reference: ref, resolver: { auth_stream: 'creds-1' } }),
+      destination: any(`${T}ImageStore`, { name: ref, unpacks: [{ platform: { os: 'linux', architecture: 'amd64' } }] }),
+      options: { progress_stream: 'progress-1' },
+    })
+    await answer
+    expect(asked).toEqual([{ host: reg.host, reference: ref, wwwauthenticate: [] }])
+    const events = await progressEvents(progress)
+    expect(events[0]).toEqual({ event: `Resolving from OCI Registry (${ref})`, name: '' })
+    expect(events).toContainEqual({ event: 'saved', name: ref })
+    expect(events.at(-1)?.event).toBe('complete')
+    expect((await ctr.images.Get({ name: ref })).image?.target?.digest).toBe(digest)
+
+    // Pushed under another name with the same credentials; a REFRESH answer with no secret is anonymous: refused.
+    await ctr.images.Create({ image: { name: `${reg.host}/api/copy:2`, target: (await ctr.images.Get({ name: ref })).image!.target } })
+    const pushCreds = await openStream('creds-2')
+    const pushAnswer = (async () => {
+      for (let m = await pushCreds.next(); m; m = await pushCreds.next())
+        pushCreds.call.write(any(`${T}AuthResponse`, { authType: 1, username: USER.name, secret: USER.password }))
+    })()
+    await ctr.transfer.Transfer({
+      source: any(`${T}ImageStore`, { name: `${reg.host}/api/copy:2` }),
+      destination: any(`${T}OCIRegistry`, { reference: `${reg.host}/api/copy:2`, resolver: { auth_stream: 'creds-2' } }),
+    })
+    await pushAnswer
+    const auth = { ...reg, authorization: `Basic ${Buffer.from(`${USER.name}:${USER.password}`).toString('base64')}` }
+    expect(await manifestDigest(auth, 'api/copy', '2')).toBe(digest)
+
+    const anonymous = await openStream('creds-3')
+    const refuse = (async () => {
+      for (let m = await anonymous.next(); m; m = await anonymous.next()) anonymous.call.write(any(`${T}AuthResponse`, { authType: 2 }))
+    })()
+    const refused = await grpcError(
+      ctr.transfer.Transfer({
+        source: any(`${T}OCIRegistry`, { reference: `${reg.host}/api/img:1`, resolver: { auth_stream: 'creds-3' } }),
+        destination: any(`${T}ImageStore`, { name: 'refused' }),
+      }),
+    )
+    await refuse
+    expect(refused.code).toBe(2)
+    expect(refused.details).toBe(
+      `failed to resolve image: pulling from host ${reg.host} failed with status code [manifests 1]: 401 Unauthorized`,
+    )
   })
 })
 
@@ -557,6 +642,46 @@ describe('Sandbox Store and Controller', () => {
     const again = await grpcError(ctr.sandboxStore.Delete({ sandbox_id: 'own' }))
     expect([again.code, again.details]).toEqual([5, 'failed to delete sandbox "own": not found'])
     expect((await grpcError(ctr.sandboxStore.Get({ sandbox_id: 'own' }))).details).toBe('bucket "own" not found: not found')
+  })
+
+  test('with --state, Store records, their controller state and the sandbox buckets outlive a restart; a version 2 state gains them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-sandbox-state-'))
+    const file = join(dir, 'state.json')
+    const persisted = await harness({ state: file })
+    const c = containerdClients(persisted.fake.address, 'keep')
+    try {
+      const sandbox = { sandbox_id: 'kept', runtime: { name: 'io.containerd.runc.v2' }, labels: { a: '1' }, sandboxer: 'shim' }
+      const created = (await c.sandboxStore.Create({ sandbox })).sandbox!
+      await c.sandboxStore.Create({ sandbox: { ...sandbox, sandbox_id: 'gone' } })
+      const started = await c.sandboxController.Start({ sandbox_id: 'kept', sandboxer: 'shim' })
+      await c.sandboxStore.Delete({ sandbox_id: 'gone' })
+      await persisted.fake.restart()
+      const got = (await c.sandboxStore.Get({ sandbox_id: 'kept' })).sandbox!
+      expect([got.labels, got.sandboxer, got.runtime?.name, got.created_at]).toEqual([
+        { a: '1' },
+        'shim',
+        'io.containerd.runc.v2',
+        created.created_at,
+      ])
+      const status = await c.sandboxController.Status({ sandbox_id: 'kept', sandboxer: 'shim', verbose: false })
+      expect([status.state, status.pid]).toEqual(['SANDBOX_READY', started.pid])
+      // The bucket stays with its namespace: a missing record is "bucket not found", not "no sandbox buckets".
+      expect((await grpcError(c.sandboxStore.Get({ sandbox_id: 'gone' }))).details).toBe('bucket "gone" not found: not found')
+    } finally {
+      c.close()
+      await persisted.close()
+    }
+    // A state written before the Sandbox Store was kept (version 2) is read with none.
+    const old = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+    delete old.sandboxes
+    writeFileSync(file, JSON.stringify({ ...old, version: 2 }))
+    const migrated = await harness({ state: file })
+    try {
+      expect(migrated.fake.node.state.version).toBe(3)
+      expect(migrated.fake.node.state.sandboxes).toEqual({})
+    } finally {
+      await migrated.close()
+    }
   })
 
   test('Store List takes containerd filters: id and labels.<key> (adaptSandbox); a bad filter is InvalidArgument', async () => {

@@ -21,6 +21,8 @@ const file = (text: string): string => {
 /** A value other than the default for every option (the first test checks that none is missing). */
 const EVERY_OPTION = `
 socket: /tmp/x/c.sock
+nodes: 3
+socketDir: /tmp/x/nodes
 state: /tmp/x/state.json
 stateSync: true
 seedState: empty-node
@@ -36,6 +38,7 @@ logFormat: json
 runtimeHandlers: [kata, runc]
 runtimeName: other
 runtimeVersion: "1.0"
+containerdVersion: "1.6"
 seed: 42
 journalSize: 5
 journalBytes: 1000

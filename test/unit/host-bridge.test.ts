@@ -236,7 +236,7 @@ describe('TCP forwarding', () => {
 describe('closing host ports', () => {
   test("a close asked while another is under way (StopPodSandbox after markNotReady's) resolves only once the port is free", async () => {
     const net = new NodeNetwork({ cidr: parseCidr('10.88.0.0/16'), addressesOf: () => [], podAt: () => undefined })
-    const ports = new HostPorts({ network: net, log: silentLogger, podIp: () => undefined })
+    const ports = new HostPorts({ network: net, log: silentLogger, podIp: () => undefined, hostAddress: '127.0.0.1' })
     cleanup.push(() => ports.closeAll())
     const port = await freePort('tcp')
     await ports.open('pod1', '10.88.0.2', [{ protocol: 'TCP', container_port: 80, host_port: port, host_ip: '127.0.0.1' }] as never)
@@ -249,7 +249,7 @@ describe('closing host ports', () => {
 
   test('closeAll() waits for a mirror already closing because its simulated server closed', async () => {
     const net = new NodeNetwork({ cidr: parseCidr('10.88.0.0/16'), addressesOf: () => [], podAt: () => undefined })
-    const ports = new HostPorts({ network: net, log: silentLogger, podIp: () => undefined })
+    const ports = new HostPorts({ network: net, log: silentLogger, podIp: () => undefined, hostAddress: '127.0.0.1' })
     cleanup.push(() => ports.closeAll())
     const port = await freePort('tcp')
     made.servers.length = 0

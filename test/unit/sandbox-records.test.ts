@@ -8,8 +8,10 @@ import type { SandboxRecord } from '../../src/model/cri/records.js'
 function host(): SandboxHost & { events: string[] } {
   const pod = { id: 'pod', createdAt: '1', updatedAt: '1', cri: { ready: true }, task: { pid: 7 } } as unknown as SandboxRecord
   const events: string[] = []
+  const state = { sandboxes: {} } as unknown as SandboxHost['core']['state']
   return {
     events,
+    core: { state, changed: () => undefined },
     sandboxes: { all: () => [pod], find: (id: string) => (id === 'pod' ? pod : undefined) } as unknown as SandboxHost['sandboxes'],
     allocatePid: () => 42,
     emit: (_ns, topic) => void events.push(topic),

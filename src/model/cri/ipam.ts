@@ -32,8 +32,8 @@ export function parseCidr(text: string): Cidr {
 /** 127.0.0.0/24 as numbers. */
 const LOCALHOST_NET = { first: 127 * 2 ** 24, last: 127 * 2 ** 24 + 255 }
 
-const toDotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
-const toNumber = (ip: string): number => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)
+export const toDotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
+export const toNumber = (ip: string): number => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)
 
 /** Returns the lowest free address of the CIDR, or undefined when the range is exhausted. */
 export function allocateIp(cidr: Cidr, inUse: Iterable<string>): string | undefined {

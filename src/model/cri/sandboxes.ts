@@ -30,7 +30,7 @@ export interface SandboxesHost {
   readonly state: NodeState
   changed(...paths: StatePath[]): void
   publish(type: LifecycleEventType, containerId: string, sandboxId: string): void
-  readonly options: { readonly sandboxImage: string; readonly runtimeHandlers: readonly string[] }
+  readonly options: { readonly sandboxImage: string; readonly runtimeHandlers: readonly string[]; readonly nodeName?: string }
   readonly cidr: Cidr
   readonly faults: FaultEngine
   readonly containerStore: ContainerStore
@@ -143,7 +143,7 @@ export class Sandboxes implements SandboxLookup {
     const node = this.node
     const metadata = config.metadata!
     const now = nowString()
-    const hostname = config.hostname || metadata.name
+    const hostname = config.hostname || node.options.nodeName || metadata.name
     const annotations = {
       ...config.annotations,
       'io.kubernetes.cri.container-type': 'sandbox',

@@ -80,6 +80,11 @@ export class Images {
   /** Blob fetches in progress, shared by concurrent pulls of images with common layers. */
   readonly #inflight = new Map<string, Promise<void>>()
 
+  /** What pulls and pushes other than CRI's (Transfer) share with CRI's: how registries are reached, the blob fetches in flight. */
+  get registryAccess(): { settings: RegistrySettings; inflight: Map<string, Promise<void>> } {
+    return { settings: this.registry, inflight: this.#inflight }
+  }
+
   /** The synthesised images warned about, by id: once each. */
   private readonly warned = new Set<string>()
 

@@ -10,8 +10,9 @@
 // left half-pulled. This is the entry point other APIs (CRI, Transfer) share.
 import { Repository, MAX_MANIFEST_SIZE, type Descriptor } from '../../registry/client.js'
 import { RegistryError } from '../../registry/errors.js'
-import { registryHosts } from '../../registry/hosts.js'
+import { defaultHost, registryHosts, type RegistryHost } from '../../registry/hosts.js'
 import { credentialsFrom, type AuthConfig } from '../../registry/credentials.js'
+import type { Credentials } from '../../registry/auth.js'
 import type { ImageReference } from '../reference.js'
 import { RuntimeError, type ErrorKind } from '../errors.js'
 import type { Content } from './content.js'
@@ -20,6 +21,7 @@ import { isIndex, isManifest } from '../media-types.js'
 import { WORKFLOW_LEASE_MS, digestProblem, expiringIn, type Leases } from './leases.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
+import { ANNOTATION_REF_NAME } from '../transfer/archive.js'
 
 export interface Platform {
   os: string
@@ -32,12 +34,22 @@ export interface RegistryPullOptions {
   /** The snapshotter layers are unpacked into. */
   snapshotter: string
   auth?: AuthConfig
+  /** Asked for a host's credentials when it challenges (a Transfer client's auth stream); overrides `auth`. */
+  credentials?: Credentials
+  /** RegistryResolver.default_scheme: the default host's scheme ("http" with ctr --plain-http). */
+  defaultScheme?: 'http' | 'https'
+  /** RegistryResolver.headers: sent with every request. */
+  headers?: Record<string, string>
+  /** Each blob as a transfer's progress tracker sees it (local/progress.go). */
+  onBlob?: (event: BlobEvent) => void
   platform?: Platform
   /** --registry-config-path: containerd's hosts directory (hosts.toml). */
   configPath?: string
   /** A pull that receives no bytes for this long is cut off (image_pull_progress_timeout); 0: never. */
   progressTimeoutMs?: number
   signal?: AbortSignal
+  /** What a failed resolve says first: client.Pull's `failed to resolve reference "<ref>"` unless given (Transfer's "failed to resolve image"). */
+  resolveFailure?: string
   /** Sent as User-Agent, as containerd sends "containerd/<version>". */
   userAgent: string
 }
@@ -61,15 +73,46 @@ export interface PullStores {
   inflight: Map<string, Promise<void>>
 }
 
+/**
+ * A blob of the pull: added (waiting, with the blob that named it), already here, bytes received
+ * (downloading, at most every PROGRESS_EVERY_MS), committed (complete).
+ */
+export interface BlobEvent {
+  state: 'waiting' | 'already exists' | 'downloading' | 'complete'
+  desc: Descriptor
+  /** The index or manifest that named it; none for the pull's target. */
+  parent?: Descriptor
+  offset: number
+}
+
+/** containerd's progress tracker looks at active ingests every 300ms. */
+const PROGRESS_EVERY_MS = 300
+
 const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' }
 
+/** The hosts a pull or push tries: the resolver's default scheme on the default host, its headers on every one. */
+export function resolverHosts(
+  domain: string,
+  options: Pick<RegistryPullOptions, 'configPath' | 'defaultScheme' | 'headers'>,
+): RegistryHost[] {
+  const fallback = JSON.stringify(defaultHost(domain))
+  return registryHosts(domain, options.configPath).map((h) => ({
+    ...h,
+    ...(options.defaultScheme && JSON.stringify(h) === fallback ? { scheme: options.defaultScheme } : {}),
+    header: { ...options.headers, ...h.header },
+  }))
+}
+
 /** remotes.MakeRefKey: the ingest ref containerd writes a descriptor under. */
-function refKey(desc: Descriptor): string {
-  if (isManifest(desc.mediaType)) return `manifest-${desc.digest}`
-  if (isIndex(desc.mediaType)) return `index-${desc.digest}`
-  if (/\.layer\.|\.rootfs\./.test(desc.mediaType)) return `layer-${desc.digest}`
-  if (/config/.test(desc.mediaType)) return `config-${desc.digest}`
-  return `unknown-${desc.digest}`
+export function refKey(desc: Descriptor): string {
+  // A descriptor with OCI's ref name annotation is keyed "<name>@<digest>".
+  const name = desc.annotations?.[ANNOTATION_REF_NAME]
+  const key = name !== undefined ? `${name}@${desc.digest}` : desc.digest
+  if (isManifest(desc.mediaType)) return `manifest-${key}`
+  if (isIndex(desc.mediaType)) return `index-${key}`
+  if (/\.layer\.|\.rootfs\./.test(desc.mediaType)) return `layer-${key}`
+  if (/config/.test(desc.mediaType)) return `config-${key}`
+  return `unknown-${key}`
 }
 
 /** platforms.Only for linux/amd64 and friends: the os and architecture match, the variant when one is asked for. */
@@ -81,7 +124,7 @@ const matches = (want: Platform, p: Descriptor['platform']): boolean =>
  * digest (go-digest's wording when it is not one) and a size that is a whole number of bytes, so
  * that no copy runs on without an end. `what` names it in the error.
  */
-function checkDescriptor(desc: unknown, what: string): Descriptor {
+export function checkDescriptor(desc: unknown, what: string): Descriptor {
   const d = (desc ?? {}) as Partial<Record<keyof Descriptor, unknown>>
   if (typeof d.mediaType !== 'string') throw new RuntimeError('Unknown', `invalid ${what} descriptor: no media type`)
   const digest = typeof d.digest === 'string' ? d.digest : ''
@@ -146,15 +189,18 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
   const lease = stores.leases.create(ns, '', expiringIn(WORKFLOW_LEASE_MS)).id
   const hold = (id: string, type: string): void => stores.leases.addResource(ns, lease, { id, type })
   const repo = new Repository(domain, ref.repository, {
-    hosts: registryHosts(domain, options.configPath),
-    credentials: credentialsFrom(options.auth),
+    hosts: resolverHosts(domain, options),
+    credentials: options.credentials ?? credentialsFrom(options.auth),
     signal: controller.signal,
     userAgent: options.userAgent,
   })
   const source = { [`containerd.io/distribution.source.${domain}`]: repo.path }
 
   /** Streams one blob into the content store under its ref key, verified on commit. */
-  const store = async (desc: Descriptor, labels: Record<string, string>): Promise<void> => {
+  const store = async (desc: Descriptor, labels: Record<string, string>, parent?: Descriptor): Promise<void> => {
+    const tell = (state: BlobEvent['state'], offset: number): void =>
+      options.onBlob?.({ state, desc, ...(parent ? { parent } : {}), offset })
+    tell('waiting', 0)
     // Adds labels to a blob already held, keeping its others (no paths would replace them all).
     const label = (): void => {
       if (Object.keys(labels).length > 0)
@@ -170,6 +216,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     for (;;) {
       if (content.has(ns, desc.digest)) {
         label()
+        tell('already exists', desc.size)
         return
       }
       const running = stores.inflight.get(key)
@@ -181,7 +228,10 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         if (err instanceof RegistryError && err.kind === 'Cancelled' && !controller.signal.aborted) continue
         throw err
       }
-      if (content.has(ns, desc.digest)) label()
+      if (content.has(ns, desc.digest)) {
+        label()
+        tell('complete', desc.size)
+      }
       return
     }
     const work = (async () => {
@@ -193,10 +243,15 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       try {
         if (ingest.offset > 0) content.truncate(ingest, 0)
         reader = (await repo.fetch(desc)).getReader()
+        let told = Date.now()
         for (;;) {
           const { done, value } = await reader.read()
           if (done) break
           progressed()
+          if (options.onBlob && Date.now() - told >= PROGRESS_EVERY_MS) {
+            told = Date.now()
+            tell('downloading', ingest.offset + value.byteLength)
+          }
           content.append(ingest, Buffer.from(value.buffer, value.byteOffset, value.byteLength))
           if (ingest.offset > desc.size) break
         }
@@ -205,6 +260,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         } catch (err) {
           throw wrapAs(err, `failed commit on ref "${ingestRef}"`)
         }
+        tell('complete', desc.size)
       } catch (err) {
         try {
           content.abort(ns, ingestRef, lease)
@@ -227,11 +283,11 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
   }
 
   /** A manifest, index or config, stored and parsed; none larger than containerd accepts for a manifest. */
-  const json = async <T>(desc: Descriptor, labels: Record<string, string>, what: string): Promise<T> => {
+  const json = async <T>(desc: Descriptor, labels: Record<string, string>, what: string, parent?: Descriptor): Promise<T> => {
     if (desc.size > MAX_MANIFEST_SIZE) {
       throw new RuntimeError('Unknown', `rejecting ${desc.size} byte ${what} ${desc.digest}: larger than ${MAX_MANIFEST_SIZE} bytes`)
     }
-    await store(desc, labels)
+    await store(desc, labels, parent)
     return JSON.parse(content.read(ns, desc.digest, 0, 0).toString('utf8')) as T
   }
 
@@ -243,10 +299,13 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     } catch (err) {
       // client.Pull's own wording (pull.go) around the resolver's.
       if (!(err instanceof RegistryError) || err.kind === 'Cancelled') throw err
-      throw new RegistryError(err.kind, `failed to resolve reference "${ref.normalized}": ${err.message}`, err.status)
+      const prefix = options.resolveFailure ?? `failed to resolve reference "${ref.normalized}"`
+      throw new RegistryError(err.kind, `${prefix}: ${err.message}`, err.status)
     }
     const platform = options.platform ?? DEFAULT_PLATFORM
     let manifestDesc = target
+    /** The index that named manifestDesc (none for the target). */
+    let namedBy: Descriptor | undefined
     // An index (nested ones too) is narrowed to one manifest as client.Pull's handlers do: every
     // child labelled for the collector (SetChildrenMappedLabels, before any filter), those of another
     // platform dropped and those without one kept (FilterPlatforms), platform-less ones last, the
@@ -254,7 +313,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     for (let depth = 0; isIndex(manifestDesc.mediaType); depth++) {
       if (depth > 8) throw new RuntimeError('Unknown', `index ${manifestDesc.digest} nests too deep`)
       const indexDesc = manifestDesc
-      const index = await json<{ manifests?: Descriptor[] }>(indexDesc, {}, 'index')
+      const index = await json<{ manifests?: Descriptor[] }>(indexDesc, {}, 'index', namedBy)
       if (index.manifests !== undefined && !Array.isArray(index.manifests))
         throw new RuntimeError('Unknown', `index ${indexDesc.digest} has no manifest list`)
       const children = index.manifests ?? []
@@ -271,11 +330,12 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       const pick = [...kept.filter((m) => m.platform), ...kept.filter((m) => !m.platform)][0]
       if (!pick) throw new RuntimeError('NotFound', 'no match for platform in manifest: not found')
       manifestDesc = pick
+      namedBy = indexDesc
     }
     if (!isManifest(manifestDesc.mediaType)) {
       throw new RuntimeError('Unknown', `encountered unknown type ${manifestDesc.mediaType}; children may not be fetched`)
     }
-    const manifest = await json<{ config?: Descriptor; layers?: Descriptor[] }>(manifestDesc, {}, 'manifest')
+    const manifest = await json<{ config?: Descriptor; layers?: Descriptor[] }>(manifestDesc, {}, 'manifest', namedBy)
     if (!manifest.config) throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no config`)
     checkDescriptor(manifest.config, 'config')
     if (manifest.layers !== undefined && !Array.isArray(manifest.layers))
@@ -290,13 +350,13 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       manifestLabels,
       Object.keys(manifestLabels).map((k) => `labels.${k}`),
     )
-    const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {}, 'config')
+    const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {}, 'config', manifestDesc)
     const diffIds = config.rootfs?.diff_ids ?? []
     if (diffIds.length !== layers.length) {
       throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)
     }
     // Layers download together, as containerd's max_concurrent_downloads allows (3 by default).
-    await inBatches(layers, 3, (l) => store(l, {}))
+    await inBatches(layers, 3, (l) => store(l, {}, manifestDesc))
     await unpack(stores, ns, options.snapshotter, layers, diffIds, lease)
     const chain = chainId(diffIds)
     content.update(ns, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${options.snapshotter}`]: chain }, [
@@ -373,7 +433,8 @@ async function unpack(
   }
 }
 
-async function inBatches<T>(items: readonly T[], size: number, run: (item: T) => Promise<void>): Promise<void> {
+/** Runs `run` over `items`, at most `size` at a time. */
+export async function inBatches<T>(items: readonly T[], size: number, run: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items]
   const workers = Array.from({ length: Math.min(size, queue.length) }, async () => {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) await run(item)

@@ -21,6 +21,12 @@ export interface HostPortsHost {
   readonly log: Logger
   /** A pod's address (its sandbox's IP), if it has one. */
   podIp(podId: string): string | undefined
+  /**
+   * The node's loopback address (127.0.0.1; a cluster's nodes each have their own, so that two
+   * nodes' hostPort 8080 do not collide): where hostPorts without a host_ip and host-network
+   * servers are opened.
+   */
+  readonly hostAddress: string
 }
 
 /** The node's own sockets into the simulation (netstat shows them as containerd's). */
@@ -101,7 +107,7 @@ export class HostPorts {
           )
           continue
         }
-        const host = { address: m.host_ip || '127.0.0.1', port: m.host_port }
+        const host = { address: m.host_ip || this.node.hostAddress, port: m.host_port }
         opened.push(await this.#forward(proto, host, { address: podIp, port: m.container_port }))
       }
       return opened
@@ -156,7 +162,7 @@ export class HostPorts {
   #hostAddressOf(socket: BoundSocket): string | undefined {
     if (socket.owner.pid === NODE.pid) return undefined
     const { address } = socket.local
-    if (socket.key === HOST_NET) return address === '0.0.0.0' || address === '127.0.0.1' ? '127.0.0.1' : undefined
+    if (socket.key === HOST_NET) return address === '0.0.0.0' || address === '127.0.0.1' ? this.node.hostAddress : undefined
     const pod = podOf(socket.key)
     const ip = pod === undefined ? undefined : this.node.podIp(pod)
     if (ip === undefined || !isLoopback(ip)) return undefined
@@ -167,8 +173,10 @@ export class HostPorts {
     const address = this.#hostAddressOf(socket)
     if (address === undefined) return
     const host = { address, port: socket.local.port }
+    // A host-network server is reached at the node's address on the host, at 127.0.0.1 inside the node.
+    const target = socket.key === HOST_NET ? { address: '127.0.0.1', port: socket.local.port } : host
     const mirror = this.#closedAll
-      .then(() => this.#forward(socket.proto, host, host))
+      .then(() => this.#forward(socket.proto, host, target))
       .catch((err: unknown) => {
         const why = err instanceof HostBindError ? explain(err) : String(err)
         this.node.log.warn(

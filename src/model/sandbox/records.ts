@@ -2,8 +2,10 @@
 // One record, many views: a CRI pod sandbox is a sandbox record in k8s.io (sandboxer "podsandbox",
 // runtime the handler's type, the CRI metadata extension as containerd's CRI writes it), derived from
 // the pod's container record, so CRI, ctr and the Sandbox API see the same pod. Records made through
-// the Store API in other namespaces are kept by this part for the server's life (not in the state).
-import type { ContainerRecord, StoredAny } from '../../store/schema.js'
+// the Store API are the state's (`sandboxes`, with the namespaces whose sandbox bucket exists), so
+// they outlive a restart; only the Wait calls waiting on them are this part's.
+import type { ContainerRecord, SandboxStoreRecord, StoredAny } from '../../store/schema.js'
+import type { Core } from '../core.js'
 import { RuntimeError, invalidArgument, notFound, wrap } from '../errors.js'
 import { CRI_NAMESPACE } from '../metadata/images.js'
 import { validateIdentifier } from '../metadata/namespaces.js'
@@ -34,6 +36,8 @@ export interface SandboxStatus {
 }
 
 export interface SandboxHost {
+  /** The state (its `sandboxes`) and the change signal. */
+  readonly core: Pick<Core, 'state' | 'changed'>
   readonly sandboxes: Sandboxes
   allocatePid(): number
   emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
@@ -42,31 +46,39 @@ export interface SandboxHost {
 const CRI_METADATA_TYPE = 'github.com/containerd/cri/pkg/store/sandbox/Metadata'
 export const SANDBOXERS = ['podsandbox', 'shim'] as const
 
-/** A sandbox made through the Store API, and its controller state. */
-interface OwnSandbox {
-  info: SandboxInfo
-  pid: number
-  ready: boolean
-  exitedAt?: string
-  exits: (() => void)[]
+/** A Store record as the API shows it. */
+function infoOf(id: string, r: SandboxStoreRecord): SandboxInfo {
+  return {
+    id,
+    runtime: r.runtime,
+    ...(r.spec ? { spec: r.spec } : {}),
+    labels: r.labels,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    extensions: r.extensions,
+    sandboxer: r.sandboxer,
+  }
 }
 
 export class SandboxRecords {
-  readonly #own = new Map<string, OwnSandbox>()
-  /** The namespaces whose sandbox bucket exists (it outlives its last sandbox, as in containerd's bolt store). */
-  readonly #buckets = new Set<string>()
+  /** The Wait calls waiting on a Store sandbox's exit, by namespace and id. */
+  readonly #exits = new Map<string, (() => void)[]>()
 
   constructor(private readonly host: SandboxHost) {}
 
+  get #records(): Record<string, Record<string, SandboxStoreRecord>> {
+    return this.host.core.state.sandboxes
+  }
+
   list(namespace: string): SandboxInfo[] {
     const cri = namespace === CRI_NAMESPACE ? this.host.sandboxes.all().map(criInfo) : []
-    return [...cri, ...[...this.#own.entries()].filter(([k]) => k.startsWith(`${namespace}\0`)).map(([, s]) => s.info)]
+    return [...cri, ...Object.entries(this.#records[namespace] ?? {}).map(([id, r]) => infoOf(id, r))]
   }
 
   get(namespace: string, id: string): SandboxInfo {
     const found = this.#cri(namespace, id)
     if (found) return criInfo(found)
-    return this.#stored(namespace, id).info
+    return infoOf(id, this.#stored(namespace, id))
   }
 
   /** Create (core/metadata/sandbox.go): the store stamps both times itself. */
@@ -76,14 +88,24 @@ export class SandboxRecords {
     } catch (err) {
       throw wrap(err, 'failed to validate sandbox: invalid sandbox ID')
     }
-    if (this.#cri(namespace, info.id) || this.#own.has(`${namespace}\0${info.id}`)) {
+    if (this.#cri(namespace, info.id) || this.#records[namespace]?.[info.id]) {
       throw new RuntimeError('AlreadyExists', `write error: sandbox bucket ${JSON.stringify(info.id)} already exists: already exists`)
     }
     const now = nowString()
-    const stored = { ...info, createdAt: now, updatedAt: now }
-    this.#own.set(`${namespace}\0${info.id}`, { info: stored, pid: 0, ready: false, exits: [] })
-    this.#buckets.add(namespace)
-    return stored
+    const record: SandboxStoreRecord = {
+      runtime: info.runtime,
+      ...(info.spec ? { spec: info.spec } : {}),
+      labels: { ...info.labels },
+      extensions: { ...info.extensions },
+      sandboxer: info.sandboxer,
+      createdAt: now,
+      updatedAt: now,
+      pid: 0,
+      ready: false,
+    }
+    ;(this.#records[namespace] ??= {})[info.id] = record
+    this.host.core.changed()
+    return infoOf(info.id, record)
   }
 
   /** Update by field paths (labels, extensions, spec, runtime, labels.K, extensions.K; none = all four). */
@@ -95,10 +117,10 @@ export class SandboxRecords {
       )
     }
     const own = this.#stored(namespace, info.id)
-    if (fields.length === 0 && own.info.runtime.name !== info.runtime.name) {
+    if (fields.length === 0 && own.runtime.name !== info.runtime.name) {
       throw invalidArgument('sandbox.Runtime.Name field is immutable: invalid argument')
     }
-    const next = { ...own.info, labels: { ...own.info.labels }, extensions: { ...own.info.extensions } }
+    const next = { ...own, labels: { ...own.labels }, extensions: { ...own.extensions } }
     for (const f of fields.length ? fields : ['labels', 'extensions', 'spec', 'runtime']) {
       if (f === 'labels') next.labels = { ...info.labels }
       else if (f === 'extensions') next.extensions = { ...info.extensions }
@@ -110,8 +132,9 @@ export class SandboxRecords {
       // (labels.K and extensions.K set the key to the given value, as containerd's store does.)
     }
     next.updatedAt = nowString()
-    own.info = next
-    return next
+    ;(this.#records[namespace] as Record<string, SandboxStoreRecord>)[info.id] = next
+    this.host.core.changed()
+    return infoOf(info.id, next)
   }
 
   delete(namespace: string, id: string): void {
@@ -122,7 +145,10 @@ export class SandboxRecords {
       )
     }
     if (!this.#anyIn(namespace)) throw notFound('no sandbox buckets: not found')
-    if (!this.#own.delete(`${namespace}\0${id}`)) throw notFound(`failed to delete sandbox ${JSON.stringify(id)}: not found`)
+    const bucket = this.#records[namespace]
+    if (!bucket?.[id]) throw notFound(`failed to delete sandbox ${JSON.stringify(id)}: not found`)
+    delete bucket[id]
+    this.host.core.changed()
   }
 
   // The controller --------------------------------------------------------------------------
@@ -145,12 +171,12 @@ export class SandboxRecords {
         record: pod,
       }
     }
-    const own = this.#ownOf(namespace, id)
+    const own = this.#stored(namespace, id)
     return {
       id,
       pid: own.pid,
       ready: own.ready,
-      createdAt: own.info.createdAt,
+      createdAt: own.createdAt,
       ...(own.exitedAt ? { exitedAt: own.exitedAt, exitStatus: 0 } : {}),
     }
   }
@@ -158,28 +184,30 @@ export class SandboxRecords {
   /** Start: a CRI pod is running already; a Store record gets a (simulated) sandbox process. */
   start(namespace: string, id: string): SandboxStatus {
     if (this.#cri(namespace, id)) return this.status(namespace, id)
-    const own = this.#ownOf(namespace, id)
+    const own = this.#stored(namespace, id)
     if (!own.ready) {
       own.pid = this.host.allocatePid()
       own.ready = true
       delete own.exitedAt
+      this.host.core.changed()
     }
     return this.status(namespace, id)
   }
 
   async stop(namespace: string, id: string): Promise<void> {
     if (this.#cri(namespace, id)) return this.host.sandboxes.stop(id)
-    const own = this.#ownOf(namespace, id)
+    const own = this.#stored(namespace, id)
     if (!own.ready) return
     own.ready = false
     own.exitedAt = nowString()
-    for (const w of own.exits.splice(0)) w()
+    this.host.core.changed()
+    for (const w of this.#exits.get(`${namespace}\0${id}`)?.splice(0) ?? []) w()
   }
 
   /** Wait: until the sandbox has exited (or the call is cancelled). One abort listener, removed at the end. */
   async wait(namespace: string, id: string, signal: AbortSignal): Promise<SandboxStatus> {
     const pod = this.#cri(namespace, id)
-    const own = pod ? undefined : this.#ownOf(namespace, id)
+    const own = pod ? undefined : this.#stored(namespace, id)
     if (signal.aborted) throw signal.reason
     let onAbort: () => void = () => {}
     const aborted = new Promise<never>((_, reject) => {
@@ -201,12 +229,16 @@ export class SandboxRecords {
       } else if (own?.ready) {
         let exited: () => void = () => {}
         const done = new Promise<void>((resolve) => (exited = resolve))
-        own.exits.push(exited)
+        const key = `${namespace}\0${id}`
+        const exits = this.#exits.get(key) ?? []
+        this.#exits.set(key, exits)
+        exits.push(exited)
         try {
           await Promise.race([done, aborted])
         } finally {
-          const i = own.exits.indexOf(exited)
-          if (i >= 0) own.exits.splice(i, 1)
+          const i = exits.indexOf(exited)
+          if (i >= 0) exits.splice(i, 1)
+          if (exits.length === 0 && this.#exits.get(key) === exits) this.#exits.delete(key)
         }
       }
       return this.status(namespace, id)
@@ -217,7 +249,7 @@ export class SandboxRecords {
 
   /** How many Wait calls are waiting on a Store sandbox's exit. */
   waiters(namespace: string, id: string): number {
-    return this.#own.get(`${namespace}\0${id}`)?.exits.length ?? 0
+    return this.#exits.get(`${namespace}\0${id}`)?.length ?? 0
   }
 
   /** Shutdown: a CRI pod is removed as RemovePodSandbox would; a Store record's sandbox is stopped. */
@@ -232,13 +264,9 @@ export class SandboxRecords {
     return pod?.id === id ? pod : undefined
   }
 
-  #ownOf(namespace: string, id: string): OwnSandbox {
-    return this.#stored(namespace, id)
-  }
-
   /** A record of the Store, with the metadata store's errors when it is not there. */
-  #stored(namespace: string, id: string): OwnSandbox {
-    const own = this.#own.get(`${namespace}\0${id}`)
+  #stored(namespace: string, id: string): SandboxStoreRecord {
+    const own = this.#records[namespace]?.[id]
     if (own) return own
     if (!this.#anyIn(namespace)) throw notFound('no sandbox buckets: not found')
     throw notFound(`bucket ${JSON.stringify(id)} not found: not found`)
@@ -249,9 +277,10 @@ export class SandboxRecords {
    * and keeps it when the last one is deleted, so "no sandbox buckets" is only for a namespace never used.
    */
   #anyIn(namespace: string): boolean {
-    if (this.#buckets.has(namespace)) return true
+    if (this.#records[namespace]) return true
     if (this.list(namespace).length === 0) return false
-    this.#buckets.add(namespace)
+    this.#records[namespace] = {}
+    this.host.core.changed()
     return true
   }
 }

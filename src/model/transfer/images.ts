@@ -57,6 +57,10 @@ export interface ExportSpec {
 export interface ProgressEvent {
   event: string
   name?: string
+  /** The names of the blobs (or the image) that named this one. */
+  parents?: string[]
+  progress?: number
+  total?: number
   desc?: Descriptor
 }
 
@@ -213,6 +217,15 @@ export class ImageTransfer {
     const names = this.#storeNames(dest, target)
     if (names.length === 0) throw notFound('no image name found: not found')
     for (const name of names) this.#store(namespace, name, dest.labels, target)
+  }
+
+  /** ImageStore.Store of one target (a pull's): the records the store names, created or updated; their names. */
+  storeTarget(namespace: string, store: ImageStoreSpec, target: Descriptor): string[] {
+    const names = this.#storeNames(store, target)
+    if (names.length === 0) throw notFound('no image name found: not found')
+    const annotations = target.annotations ?? {}
+    for (const name of names) this.#store(namespace, name, store.labels, { ...target, annotations })
+    return names
   }
 
   /** The images a store names for an export (ImageStore.Lookup). */

@@ -1,9 +1,10 @@
 // client2: what callers of containerd 2.x's Go client (github.com/containerd/containerd/v2/client)
 // do against the fake: connect, import and unpack through Transfer (with progress), tag through
 // Transfer, a container and task with stdio from the imported image, the sandbox store's view of a
-// CRI pod, events, and the errdefs classes of wrong calls (a pull through Transfer, which the fake
-// does not serve yet; a missing sandbox; a missing image). Self-contained (no ../common): that
-// package is built against the 1.6 client.
+// CRI pod, events, a push to and a pull from a registry through Transfer (registry.NewOCIRegistry,
+// its credentials from a helper the server asks over the auth stream), and the errdefs classes of
+// wrong calls (refused credentials, a missing repository, a missing sandbox, a missing image).
+// Self-contained (no ../common): that package is built against the 1.6 client.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
@@ -35,7 +37,21 @@ var (
 	archiveAt = flag.String("archive", "", "an OCI image archive to import")
 	fifoDir   = flag.String("fifo-dir", os.TempDir(), "where cio makes the stdio FIFOs")
 	pod       = flag.String("pod", "", "a CRI pod sandbox id in k8s.io")
+	regHost   = flag.String("registry", "", "a plain-HTTP registry host:port that wants -user and -password")
+	user      = flag.String("user", "", "the registry's user name")
+	password  = flag.String("password", "", "the registry's password")
 )
+
+// helper answers the server's credential questions (the auth stream) and counts them by host.
+type helper struct {
+	user, secret string
+	asked        []string
+}
+
+func (h *helper) GetCredentials(ctx context.Context, ref, host string) (registry.Credentials, error) {
+	h.asked = append(h.asked, host)
+	return registry.Credentials{Host: host, Username: h.user, Secret: h.secret}, nil
+}
 
 type report map[string]interface{}
 
@@ -179,12 +195,67 @@ func main() {
 	r["sandboxGetMissing"] = class(err)
 	_, err = c.GetImage(ctx, "docker.io/library/absent:1")
 	r["imageGetMissing"] = class(err)
-	reg, err := registry.NewOCIRegistry(ctx, "docker.io/library/busybox:latest")
-	if err != nil {
-		fail("registry", err)
+
+	// Push the imported image to the registry, then pull it back under the registry's name.
+	ociRegistry := func(ref string, h *helper) *registry.OCIRegistry {
+		reg, err := registry.NewOCIRegistry(ctx, ref, registry.WithCredentials(h), registry.WithDefaultScheme("http"))
+		if err != nil {
+			fail("registry", err)
+		}
+		return reg
 	}
-	err = c.Transfer(ctx, reg, image.NewStore("docker.io/library/busybox:latest"))
-	r["pullClass"] = class(err)
+	remote := *regHost + "/go2/pushed:1"
+	pushHelper := &helper{user: *user, secret: *password}
+	if err := c.Transfer(ctx, image.NewStore(img.Name()), ociRegistry(remote, pushHelper)); err != nil {
+		fail("push", err)
+	}
+	r["pushAsked"] = pushHelper.asked
+	r["pushedDigest"] = img.Target().Digest.String()
+	pullHelper := &helper{user: *user, secret: *password}
+	var (
+		pullProgress []string
+		progressMu   sync.Mutex
+		completed    = make(chan struct{})
+	)
+	err = c.Transfer(ctx, ociRegistry(remote, pullHelper),
+		image.NewStore(remote, image.WithPlatforms(platforms.DefaultSpec()), image.WithUnpack(platforms.DefaultSpec(), "overlayfs")),
+		transfer.WithProgress(func(p transfer.Progress) {
+			progressMu.Lock()
+			defer progressMu.Unlock()
+			if p.Name == "" || p.Event == "saved" {
+				pullProgress = append(pullProgress, strings.TrimSpace(p.Event+" "+p.Name))
+			}
+			if strings.HasPrefix(p.Event, "Completed pull") {
+				close(completed)
+			}
+		}))
+	if err != nil {
+		fail("pull", err)
+	}
+	// The progress stream is read by its own goroutine, which may still be behind when Transfer returns.
+	select {
+	case <-completed:
+	case <-time.After(10 * time.Second):
+	}
+	progressMu.Lock()
+	defer progressMu.Unlock()
+	r["pullAsked"] = pullHelper.asked
+	r["pullProgress"] = pullProgress
+	pulled, err := c.GetImage(ctx, remote)
+	if err != nil {
+		fail("get pulled", err)
+	}
+	r["pulledSameTarget"] = pulled.Target().Digest == img.Target().Digest
+	pulledUnpacked, err := pulled.IsUnpacked(ctx, "overlayfs")
+	if err != nil {
+		fail("pulled is unpacked", err)
+	}
+	r["pulledUnpacked"] = pulledUnpacked
+	err = c.Transfer(ctx, ociRegistry(remote, &helper{user: *user, secret: "wrong"}), image.NewStore("refused"))
+	r["badCredentialsClass"] = class(err)
+	r["badCredentialsError"] = fmt.Sprint(err)
+	err = c.Transfer(ctx, ociRegistry(*regHost+"/go2/missing:1", &helper{user: *user, secret: *password}), image.NewStore("missing"))
+	r["missingRepoClass"] = class(err)
 
 	// The events of it all, by topic, in order.
 	var topics []string

@@ -15,6 +15,8 @@ import type { GetJournalRequest as _fakecontainerd_control_v1_GetJournalRequest,
 import type { GetJournalResponse as _fakecontainerd_control_v1_GetJournalResponse, GetJournalResponse__Output as _fakecontainerd_control_v1_GetJournalResponse__Output } from '../../../fakecontainerd/control/v1/GetJournalResponse.js';
 import type { ListFaultsRequest as _fakecontainerd_control_v1_ListFaultsRequest, ListFaultsRequest__Output as _fakecontainerd_control_v1_ListFaultsRequest__Output } from '../../../fakecontainerd/control/v1/ListFaultsRequest.js';
 import type { ListFaultsResponse as _fakecontainerd_control_v1_ListFaultsResponse, ListFaultsResponse__Output as _fakecontainerd_control_v1_ListFaultsResponse__Output } from '../../../fakecontainerd/control/v1/ListFaultsResponse.js';
+import type { ListNodesRequest as _fakecontainerd_control_v1_ListNodesRequest, ListNodesRequest__Output as _fakecontainerd_control_v1_ListNodesRequest__Output } from '../../../fakecontainerd/control/v1/ListNodesRequest.js';
+import type { ListNodesResponse as _fakecontainerd_control_v1_ListNodesResponse, ListNodesResponse__Output as _fakecontainerd_control_v1_ListNodesResponse__Output } from '../../../fakecontainerd/control/v1/ListNodesResponse.js';
 import type { ListProcessesRequest as _fakecontainerd_control_v1_ListProcessesRequest, ListProcessesRequest__Output as _fakecontainerd_control_v1_ListProcessesRequest__Output } from '../../../fakecontainerd/control/v1/ListProcessesRequest.js';
 import type { ListProcessesResponse as _fakecontainerd_control_v1_ListProcessesResponse, ListProcessesResponse__Output as _fakecontainerd_control_v1_ListProcessesResponse__Output } from '../../../fakecontainerd/control/v1/ListProcessesResponse.js';
 import type { ResetFaultsRequest as _fakecontainerd_control_v1_ResetFaultsRequest, ResetFaultsRequest__Output as _fakecontainerd_control_v1_ResetFaultsRequest__Output } from '../../../fakecontainerd/control/v1/ResetFaultsRequest.js';
@@ -84,6 +86,15 @@ export interface ControlClient extends grpc.Client {
   listFaults(argument: _fakecontainerd_control_v1_ListFaultsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListFaultsResponse__Output>): grpc.ClientUnaryCall;
   listFaults(argument: _fakecontainerd_control_v1_ListFaultsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListFaultsResponse__Output>): grpc.ClientUnaryCall;
   listFaults(argument: _fakecontainerd_control_v1_ListFaultsRequest, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListFaultsResponse__Output>): grpc.ClientUnaryCall;
+  
+  ListNodes(argument: _fakecontainerd_control_v1_ListNodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
+  ListNodes(argument: _fakecontainerd_control_v1_ListNodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
+  ListNodes(argument: _fakecontainerd_control_v1_ListNodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
+  ListNodes(argument: _fakecontainerd_control_v1_ListNodesRequest, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
+  listNodes(argument: _fakecontainerd_control_v1_ListNodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
+  listNodes(argument: _fakecontainerd_control_v1_ListNodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
+  listNodes(argument: _fakecontainerd_control_v1_ListNodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
+  listNodes(argument: _fakecontainerd_control_v1_ListNodesRequest, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListNodesResponse__Output>): grpc.ClientUnaryCall;
   
   ListProcesses(argument: _fakecontainerd_control_v1_ListProcessesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListProcessesResponse__Output>): grpc.ClientUnaryCall;
   ListProcesses(argument: _fakecontainerd_control_v1_ListProcessesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_fakecontainerd_control_v1_ListProcessesResponse__Output>): grpc.ClientUnaryCall;
@@ -163,6 +174,8 @@ export interface ControlHandlers extends grpc.UntypedServiceImplementation {
   
   ListFaults: grpc.handleUnaryCall<_fakecontainerd_control_v1_ListFaultsRequest__Output, _fakecontainerd_control_v1_ListFaultsResponse>;
   
+  ListNodes: grpc.handleUnaryCall<_fakecontainerd_control_v1_ListNodesRequest__Output, _fakecontainerd_control_v1_ListNodesResponse>;
+  
   ListProcesses: grpc.handleUnaryCall<_fakecontainerd_control_v1_ListProcessesRequest__Output, _fakecontainerd_control_v1_ListProcessesResponse>;
   
   ResetFaults: grpc.handleUnaryCall<_fakecontainerd_control_v1_ResetFaultsRequest__Output, _fakecontainerd_control_v1_ResetFaultsResponse>;
@@ -186,6 +199,7 @@ export interface ControlDefinition extends grpc.ServiceDefinition {
   FreezeClock: MethodDefinition<_fakecontainerd_control_v1_FreezeClockRequest, _fakecontainerd_control_v1_FreezeClockResponse, _fakecontainerd_control_v1_FreezeClockRequest__Output, _fakecontainerd_control_v1_FreezeClockResponse__Output>
   GetJournal: MethodDefinition<_fakecontainerd_control_v1_GetJournalRequest, _fakecontainerd_control_v1_GetJournalResponse, _fakecontainerd_control_v1_GetJournalRequest__Output, _fakecontainerd_control_v1_GetJournalResponse__Output>
   ListFaults: MethodDefinition<_fakecontainerd_control_v1_ListFaultsRequest, _fakecontainerd_control_v1_ListFaultsResponse, _fakecontainerd_control_v1_ListFaultsRequest__Output, _fakecontainerd_control_v1_ListFaultsResponse__Output>
+  ListNodes: MethodDefinition<_fakecontainerd_control_v1_ListNodesRequest, _fakecontainerd_control_v1_ListNodesResponse, _fakecontainerd_control_v1_ListNodesRequest__Output, _fakecontainerd_control_v1_ListNodesResponse__Output>
   ListProcesses: MethodDefinition<_fakecontainerd_control_v1_ListProcessesRequest, _fakecontainerd_control_v1_ListProcessesResponse, _fakecontainerd_control_v1_ListProcessesRequest__Output, _fakecontainerd_control_v1_ListProcessesResponse__Output>
   ResetFaults: MethodDefinition<_fakecontainerd_control_v1_ResetFaultsRequest, _fakecontainerd_control_v1_ResetFaultsResponse, _fakecontainerd_control_v1_ResetFaultsRequest__Output, _fakecontainerd_control_v1_ResetFaultsResponse__Output>
   ResetState: MethodDefinition<_fakecontainerd_control_v1_ResetStateRequest, _fakecontainerd_control_v1_ResetStateResponse, _fakecontainerd_control_v1_ResetStateRequest__Output, _fakecontainerd_control_v1_ResetStateResponse__Output>

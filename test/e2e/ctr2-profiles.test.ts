@@ -1,0 +1,135 @@
+// --containerd-version profiles, seen with the real ctr of 1.6 and of 2.1: the version Version
+// reports, the plugins Introspection lists, and which services answer. A 1.6 profile answers a 2.x
+// client's Streaming, Transfer and Sandbox calls as containerd 1.6.20 does (Unimplemented, "unknown
+// service …", checked against Debian's containerd 1.6.20), while ctr 1.6 keeps working; 1.7 serves them.
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { containerdClients } from '../../src/client.js'
+import { parseFlags } from '../../src/flags.js'
+import type { FakeContainerdOptions } from '../../src/options.js'
+import { encodeMessage } from '../../src/proto/load.js'
+import { tarball } from '../containerd.js'
+import { ctrCli } from '../ctr-cli.js'
+import { grpcError, harness, type Harness } from '../helpers.js'
+import { ociLayout } from '../oci-layout.mjs'
+
+const CTR2 = [process.env.CTR2, '.ci/tools/containerd-2/usr/bin/ctr'].find((p): p is string => !!p && existsSync(p))
+const CTR16 = process.env.CTR ?? (existsSync('/usr/bin/ctr') ? '/usr/bin/ctr' : undefined)
+
+/** An archive of one small image named `name`. */
+const archive = (name: string): Buffer => tarball(ociLayout(name, tarball([{ name: 'hi', data: 'hi\n' }]), { Cmd: ['sleep', '1'] }))
+
+test('--containerd-version takes 1.6, 1.7 or 2.1 (2.1 by default) and refuses anything else in words', () => {
+  const version = (args: string[], env: Record<string, string> = {}): unknown =>
+    (parseFlags(args, env) as FakeContainerdOptions).containerdVersion
+  expect(version([])).toBe('2.1')
+  expect(version(['--containerd-version', '1.6'])).toBe('1.6')
+  expect(version([], { FAKE_CONTAINERD_CONTAINERD_VERSION: '1.7' })).toBe('1.7')
+  expect(() => parseFlags(['--containerd-version', '2.0'], {})).toThrow('--containerd-version must be one of 1.6, 1.7, 2.1; got "2.0"')
+})
+
+describe('the containerd 1.6 profile', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await harness({ containerdVersion: '1.6' })
+  })
+  afterAll(() => h?.close())
+
+  test('Version, the plugin list, PluginInfo and health are 1.6.20 its; the 2.x services answer Unimplemented', async () => {
+    const c = containerdClients(h.fake.address, 'default')
+    try {
+      expect((await c.version.Version({})).version).toMatch(/^v1\.6\.20-fake-containerd-/)
+      const plugins = (await c.introspection.Plugins({ filters: [] })).plugins.map((p) => `${p.type}.${p.id}`)
+      expect(plugins).toContain('io.containerd.runtime.v1.linux')
+      expect(plugins.filter((p) => /transfer|streaming|sandbox|warning/.test(p))).toEqual([])
+      const info = await grpcError(c.introspection.PluginInfo({ type: 'io.containerd.runtime.v2', id: 'task' }))
+      expect([info.code, info.details]).toEqual([12, 'method PluginInfo not implemented'])
+      const transfer = await grpcError(
+        c.transfer.Transfer({
+          source: {
+            type_url: 'containerd.types.transfer.ImageStore',
+            value: encodeMessage('containerd.types.transfer.ImageStore', { name: 'a' }),
+          },
+          destination: {
+            type_url: 'containerd.types.transfer.ImageStore',
+            value: encodeMessage('containerd.types.transfer.ImageStore', { name: 'b' }),
+          },
+        }),
+      )
+      expect([transfer.code, transfer.details]).toEqual([12, 'unknown service containerd.services.transfer.v1.Transfer'])
+      const sandboxes = await grpcError(c.sandboxStore.List({ filters: [] }))
+      expect([sandboxes.code, sandboxes.details]).toEqual([12, 'unknown service containerd.services.sandbox.v1.Store'])
+      const health = await grpcError(c.health.Check({ service: 'containerd.services.streaming.v1.Streaming' }))
+      expect(health.code).toBe(5)
+      expect((await c.health.Check({ service: 'containerd.services.tasks.v1.Tasks' })).status).toBe('SERVING')
+    } finally {
+      c.close()
+    }
+  })
+
+  test.skipIf(!CTR16)('ctr 1.6: version and plugins ls as 1.6.20; images import works', async () => {
+    const { ctr } = ctrCli(CTR16!, () => h.fake.socketPath)
+    expect(await ctr('version')).toMatch(/Server:\s+Version:\s+v1\.6\.20-fake-containerd-/)
+    expect(await ctr('plugins', 'ls')).toMatch(/^io\.containerd\.runtime\.v1\s+linux\s+linux\/amd64\s+ok\s*$/m)
+    const file = join(h.logDir, 'one.tar')
+    writeFileSync(file, archive('docker.io/library/profile-one:1'))
+    await ctr('images', 'import', file)
+    expect(await ctr('images', 'ls', '-q')).toContain('docker.io/library/profile-one:1')
+  })
+
+  test.skipIf(!CTR2)('ctr 2.1 against it: images pull and sandboxes ls fail as against containerd 1.6.20', async () => {
+    const { ctrFails } = ctrCli(CTR2!, () => h.fake.socketPath)
+    expect(await ctrFails('images', 'pull', '127.0.0.1:1/x:1')).toContain('ctr: unknown service containerd.services.streaming.v1.Streaming')
+    expect(await ctrFails('sandboxes', 'ls')).toContain(
+      'ctr: failed to list sandboxes: unknown service containerd.services.sandbox.v1.Store',
+    )
+  })
+})
+
+describe('the containerd 1.7 profile', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await harness({ containerdVersion: '1.7' })
+  })
+  afterAll(() => h?.close())
+
+  test('reports 1.7, lists the transfer, streaming and sandbox plugins, has no PluginInfo yet', async () => {
+    const c = containerdClients(h.fake.address, 'default')
+    try {
+      expect((await c.version.Version({})).version).toMatch(/^v1\.7\.\d+-fake-containerd-/)
+      const plugins = (await c.introspection.Plugins({ filters: [] })).plugins.map((p) => `${p.type}.${p.id}`)
+      expect(plugins).toEqual(
+        expect.arrayContaining([
+          'io.containerd.transfer.v1.local',
+          'io.containerd.grpc.v1.sandboxes',
+          'io.containerd.warning.v1.deprecations',
+        ]),
+      )
+      expect((await grpcError(c.introspection.PluginInfo({ type: 'io.containerd.runtime.v2', id: 'task' }))).code).toBe(12)
+    } finally {
+      c.close()
+    }
+  })
+
+  test.skipIf(!CTR2)('ctr 2.1 imports through Transfer and lists sandboxes', async () => {
+    const { ctr } = ctrCli(CTR2!, () => h.fake.socketPath)
+    const file = join(h.logDir, 'seven.tar')
+    writeFileSync(file, archive('docker.io/library/profile-seven:1'))
+    expect(await ctr('images', 'import', file)).toMatch(/profile.seven:1\s+saved/)
+    expect(await ctr('sandboxes', 'ls')).toMatch(/^ID\s+CREATED\s+RUNTIME/)
+  })
+})
+
+test.skipIf(!CTR2)('the default profile is 2.1: ctr 2.1 version shows v2.1.0, PluginInfo answers', async () => {
+  const h = await harness()
+  const c = containerdClients(h.fake.address, 'default')
+  try {
+    const { ctr } = ctrCli(CTR2!, () => h.fake.socketPath)
+    expect(await ctr('version')).toMatch(/Server:\s+Version:\s+v2\.1\.0-fake-containerd-/)
+    expect((await c.introspection.PluginInfo({ type: 'io.containerd.runtime.v2', id: 'task' })).plugin?.id).toBe('task')
+  } finally {
+    c.close()
+    await h.close()
+  }
+})
