@@ -229,6 +229,13 @@ describe('the state log', () => {
       await h.ctr.snapshots.Prepare({ snapshotter: 'overlayfs', key: 'scratch', parent: '', labels: {} }, held)
       await h.ctr.snapshots.Commit({ snapshotter: 'overlayfs', name: 'scratch-done', key: 'scratch', labels: {}, parent: '' }, held)
       await same('a container and a snapshot committed')
+      const sandbox = { sandbox_id: 'own', runtime: { name: 'io.containerd.runc.v2' }, labels: { a: '1' }, sandboxer: 'shim' }
+      await h.ctr.sandboxStore.Create({ sandbox })
+      await h.ctr.sandboxStore.Update({ sandbox: { ...sandbox, labels: { b: '2' } }, fields: ['labels.b'] })
+      await h.ctr.sandboxController.Start({ sandbox_id: 'own', sandboxer: 'shim' })
+      await same("a sandbox of the Sandbox Store's own, started")
+      await h.ctr.sandboxController.Stop({ sandbox_id: 'own', sandboxer: 'shim', timeout_secs: 0 })
+      await h.ctr.sandboxStore.Delete({ sandbox_id: 'own' })
       await h.ctr.containers.Delete({ id: 'web' })
       await h.ctr.images.Delete({ name: 'example.com/app:1', sync: true })
       await h.ctr.leases.Delete({ id: 'hold', sync: true })
