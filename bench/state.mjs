@@ -35,7 +35,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmtBytes = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${Math.round(n)} B`)
 const ms = (n) => `${n.toFixed(1)} ms`
 
-/** One pod with 2 running containers, made through CRI; returns the state dir's file and the state. */
+/** One pod with 2 running containers, made through CRI; returns the state file and the state. */
 async function template(dir) {
   const file = join(dir, 'state.json')
   const f = await lib.startFakeContainerd({ state: file, logLevel: 'error' })
@@ -56,13 +56,13 @@ async function template(dir) {
   const state = f.snapshot()
   cri.close()
   await f.close()
-  return { file, state, sandbox: pod_sandbox_id }
+  return { file, state }
 }
 
 const hex = (n, salt) => (salt + n.toString(16).padStart(12, '0')).padStart(64, 'f').slice(-64)
 
 /** The template's pod cloned `pods` times: the template state with N pods in place of its one. */
-function clone(state, sandbox, pods) {
+function clone(state, pods) {
   const ids = Object.keys(state.containers)
   const snapshots = state.snapshots.overlayfs['k8s.io']
   const text = JSON.stringify({ containers: state.containers, snapshots: Object.fromEntries(ids.map((id) => [id, snapshots[id]])) })
@@ -86,8 +86,6 @@ function clone(state, sandbox, pods) {
     Object.assign(out.snapshots.overlayfs['k8s.io'], part.snapshots)
   }
   out.nextPid = pid
-  // The template's sandbox id, for the record: the clones are what the bench uses.
-  void sandbox
   return out
 }
 
@@ -123,7 +121,7 @@ async function run(pods, mode, tpl, dir) {
   const file = join(dir, `${mode}-${pods}`, 'state.json')
   cpSync(join(dir, 'tpl'), join(dir, `${mode}-${pods}`), { recursive: true })
   rmSync(`${file}.log`, { force: true })
-  const state = clone(tpl.state, tpl.sandbox, pods)
+  const state = clone(tpl.state, pods)
   writeFileSync(file, JSON.stringify(state))
   const size = JSON.stringify(state).length
   const count = pods * 2
@@ -184,7 +182,7 @@ async function main() {
     if (out !== undefined) {
       cpSync(tplDir, out, { recursive: true })
       rmSync(join(out, 'state.json.log'), { force: true })
-      writeFileSync(join(out, 'state.json'), JSON.stringify(clone(tpl.state, tpl.sandbox, SIZES[0])))
+      writeFileSync(join(out, 'state.json'), JSON.stringify(clone(tpl.state, SIZES[0])))
       console.log(`${join(out, 'state.json')}: ${SIZES[0]} pods`)
       return
     }
