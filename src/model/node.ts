@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../log.js'
 import { FaultEngine } from '../faults/engine.js'
 import type { ExitInfo } from '../sim/process.js'
 import { checkState, type StateStore } from '../store/store.js'
-import type { ContainerRecord, NodeState } from '../store/schema.js'
+import type { ContainerRecord, NodeState, StatePath } from '../store/schema.js'
 import { Containers } from './cri/containers.js'
 import { ContainerStore } from './metadata/container-store.js'
 import type { Core } from './core.js'
@@ -123,7 +123,7 @@ export class Node implements Core {
       clock: this.clock,
       log: this.log,
       allocatePid: () => this.state.nextPid++,
-      changed: () => this.changed(),
+      changed: (...paths) => this.changed(...paths),
       emit: (namespace, topic, type, payload) => this.emit(namespace, topic, type, payload),
       storeBlob: (namespace, data) => this.content.put(namespace, data, {}),
       onTaskExit: (record, exit) => this.#onTaskExit(record, exit),
@@ -185,9 +185,9 @@ export class Node implements Core {
     return this.#changes
   }
 
-  changed(): void {
+  changed(...paths: StatePath[]): void {
     this.#changes++
-    this.store.changed()
+    this.store.changed(...paths)
   }
 
   get durableViews(): boolean {
@@ -229,7 +229,7 @@ export class Node implements Core {
   setPodCidr(text: string): void {
     this.cidr = parseCidr(text)
     this.state.podCidr = text.trim()
-    this.changed()
+    this.changed(['podCidr'])
   }
 
   /** Brings processes back after a restart: running tasks keep running, as shims outlive containerd. */

@@ -10,7 +10,7 @@ import type { ContainerConfig__Output } from '../../generated/runtime/v1/Contain
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../../generated/runtime/v1/LinuxContainerResources.js'
 import type { FiredNodeFaults } from '../../faults/engine.js'
 import type { PodSandboxConfig__Output } from '../../generated/runtime/v1/PodSandboxConfig.js'
-import type { ContainerRecord, StoredContainerConfig } from '../../store/schema.js'
+import type { ContainerRecord, StatePath, StoredContainerConfig } from '../../store/schema.js'
 import { readScript } from '../../sim/program.js'
 import type { ExitInfo } from '../../sim/process.js'
 import { SIGKILL, SIGTERM, parseSignal } from '../../sim/signals.js'
@@ -33,7 +33,7 @@ import { nowString } from '../time.js'
 
 /** The parts of the node CRI's containers act on (Node has them all). */
 export interface ContainersHost extends ProcessHost {
-  changed(): void
+  changed(...paths: StatePath[]): void
   publish(type: LifecycleEventType, containerId: string, sandboxId: string): void
   readonly clock: SimClock
   readonly containerStore: ContainerStore
@@ -184,7 +184,7 @@ export class Containers {
       // As containerd: a container that fails to start is EXITED with 128, reason StartError.
       const failure = wrap(err, 'failed to create containerd task')
       c.cri.exit = { startedAt: '0', finishedAt: nowString(), exitCode: 128, reason: 'StartError', message: failure.message }
-      node.changed()
+      node.changed(['containers', c.id])
       throw failure
     }
     node.taskService.start(c, noted)
@@ -236,7 +236,7 @@ export class Containers {
       if (linux) linux.resources = resources
     }
     c.updatedAt = nowString()
-    this.node.changed()
+    this.node.changed(['containers', c.id])
   }
 
   reopenLog(idOrPrefix: string): void {
@@ -258,7 +258,7 @@ export class Containers {
     // CRI deletes a container's task once it has exited, keeping the exit on the container.
     this.node.tasks.delete(record)
     record.updatedAt = nowString()
-    this.node.changed()
+    this.node.changed(['containers', record.id])
     this.node.publish('STOPPED', record.id, record.cri.sandboxId)
   }
 }

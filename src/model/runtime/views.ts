@@ -13,7 +13,7 @@ import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, typ
 import type { NetNamespace, Uts } from '../../sim/kernel.js'
 import type { SeccompProfile } from '../../sim/seccomp.js'
 import type { ProcessEntry } from '../../sim/fs/procfs.js'
-import type { ContainerRecord, NodeState } from '../../store/schema.js'
+import type { ContainerRecord, NodeState, StatePath } from '../../store/schema.js'
 import { layerFiles } from '../metadata/layer-tree.js'
 import { sysvipc } from '../../sim/host-proc.js'
 import { UNPACK_SNAPSHOTTER } from '../metadata/images.js'
@@ -71,7 +71,7 @@ export function hostRootfsOf(record: ContainerRecord): string | undefined {
 /** The parts of the node a container's view is built from (Node has them all). */
 export interface ViewsHost {
   readonly state: NodeState
-  changed(): void
+  changed(...paths: StatePath[]): void
   /** Each change to a writable layer is a change to the state, saved with it (--state-sync). */
   readonly durableViews: boolean
   readonly clock: SimClock
@@ -104,9 +104,12 @@ export class ContainerViews {
   fs(record: ContainerRecord): ContainerFs {
     let fs = this.#fs.get(record.id)
     if (!fs) {
+      // A view without a saved layer holds what the record does: nothing to save until it changes.
+      const saved = record.writableLayer === undefined
       fs = this.#create(record)
       this.#fs.set(record.id, fs)
-      if (this.node.durableViews) fs.overlay.onChange = () => this.node.changed()
+      if (saved) this.#saved.set(record.id, fs.overlay.generation)
+      if (this.node.durableViews) fs.overlay.onChange = () => this.node.changed(['containers', record.id])
     }
     return fs
   }
@@ -132,28 +135,33 @@ export class ContainerViews {
    */
   save(): void {
     this.saveChanged(true)
-    this.node.changed()
   }
 
   /**
    * Saves into their records the writable layers changed since they were last saved (all of them
    * with `all`), and the hostnames processes set; the store calls it before each write (--state-sync).
+   * A record is a change for the store only when what it holds changed.
    */
   saveChanged(all = false): void {
     for (const [id, fs] of this.#fs) {
       const record = this.node.state.containers[id]
       const generation = fs.overlay.generation
-      if (!record || (!all && this.#saved.get(id) === generation)) continue
+      const changed = this.#saved.get(id) !== generation
+      if (!record || (!all && !changed)) continue
       this.#saved.set(id, generation)
       if (fs.overlay.changes().length === 0) delete record.writableLayer
       else record.writableLayer = fs.overlay.save()
+      if (changed) this.node.changed(['containers', id])
     }
     // A hostname a process set (sethostname) stays, as the pod's UTS namespace outlives containerd.
     for (const [id, uts] of this.#uts) {
       const record = this.node.state.containers[id]
       if (!record) continue
-      if (uts.hostname === givenHostname(record)) delete record.utsHostname
-      else record.utsHostname = uts.hostname
+      const kept = uts.hostname === givenHostname(record) ? undefined : uts.hostname
+      if (record.utsHostname === kept) continue
+      if (kept === undefined) delete record.utsHostname
+      else record.utsHostname = kept
+      this.node.changed(['containers', id])
     }
   }
 

@@ -104,7 +104,7 @@ export class SandboxRecords {
       ready: false,
     }
     ;(this.#records[namespace] ??= {})[info.id] = record
-    this.host.core.changed()
+    this.host.core.changed(['sandboxes', namespace, info.id])
     return infoOf(info.id, record)
   }
 
@@ -133,7 +133,7 @@ export class SandboxRecords {
     }
     next.updatedAt = nowString()
     ;(this.#records[namespace] as Record<string, SandboxStoreRecord>)[info.id] = next
-    this.host.core.changed()
+    this.host.core.changed(['sandboxes', namespace, info.id])
     return infoOf(info.id, next)
   }
 
@@ -148,7 +148,7 @@ export class SandboxRecords {
     const bucket = this.#records[namespace]
     if (!bucket?.[id]) throw notFound(`failed to delete sandbox ${JSON.stringify(id)}: not found`)
     delete bucket[id]
-    this.host.core.changed()
+    this.host.core.changed(['sandboxes', namespace, id])
   }
 
   // The controller --------------------------------------------------------------------------
@@ -189,7 +189,7 @@ export class SandboxRecords {
       own.pid = this.host.allocatePid()
       own.ready = true
       delete own.exitedAt
-      this.host.core.changed()
+      this.host.core.changed(['sandboxes', namespace, id])
     }
     return this.status(namespace, id)
   }
@@ -200,7 +200,7 @@ export class SandboxRecords {
     if (!own.ready) return
     own.ready = false
     own.exitedAt = nowString()
-    this.host.core.changed()
+    this.host.core.changed(['sandboxes', namespace, id])
     for (const w of this.#exits.get(`${namespace}\0${id}`)?.splice(0) ?? []) w()
   }
 
@@ -280,7 +280,7 @@ export class SandboxRecords {
     if (this.#records[namespace]) return true
     if (this.list(namespace).length === 0) return false
     this.#records[namespace] = {}
-    this.host.core.changed()
+    this.host.core.changed(['sandboxes', namespace])
     return true
   }
 }
