@@ -27,7 +27,7 @@ const COMPACT_FRACTION = 0.5
 /** …and at least this big: a small state is not rewritten every few changes. */
 const COMPACT_MIN_BYTES = 1024 * 1024
 
-/** Where the snapshot is written before it is renamed over the file (lowdb's steno used the same name). */
+/** Where the snapshot is written before it is renamed over the file. */
 const tempOf = (path: string): string => join(dirname(path), `.${basename(path)}.tmp`)
 
 /**
