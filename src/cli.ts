@@ -70,17 +70,32 @@ async function main(): Promise<void> {
   if ('print' in parsed) return void process.stdout.write(configYaml(parsed.print))
   // Signals are handled from before the socket is bound: a client may be served (and a supervisor
   // may signal) while the server is still starting. A stop asked for then happens once it has started.
+  // The close is not timed out: the gRPC drain bounds itself (server.ts forces it after 1.5 s), and
+  // what follows is the final state write and the lock's removal, which a forced exit would lose
+  // (a cluster of many nodes with --state takes seconds). A second signal while closing exits at once;
+  // npm's parent going (stopWithNpm) is no second signal.
   let server: Served | undefined
   let stopping = false
+  let closing = false
   const stop = (): void => {
     if (stopping || !server) return void (stopping = true)
     stopping = true
-    const forced = setTimeout(() => process.exit(1), 2000)
-    forced.unref()
-    void server.close().then(() => process.exit(0))
+    closing = true
+    void server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`fake-containerd: ${(err as Error).message}\n`)
+        process.exit(1)
+      },
+    )
   }
-  process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
+  const onSignal = (): void => {
+    if (!closing) return stop()
+    process.stderr.write('fake-containerd: stopped by a second signal while closing, before its state was written\n')
+    process.exit(1)
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
   stopWithNpm(stop)
   try {
     server = await serve(parsed)
