@@ -51,9 +51,14 @@ function hostIpc(record: ContainerRecord): boolean {
   return !namespaces.some((n) => n.type === 'ipc')
 }
 
-/** The hostname a pod (or a lone container) was given: its UTS namespace's at start. */
-function givenHostname(record: ContainerRecord): string {
+/**
+ * The hostname a pod, a pod's container or a lone container starts with: its UTS namespace's at
+ * start. A pod's is its config's, else the node's (cri.hostname), which containerd leaves out of the
+ * runtime spec, so that runc's new UTS namespace keeps the host's name.
+ */
+export function givenHostname(record: ContainerRecord, sandboxes: Pick<SandboxLookup, 'find'>): string {
   if (isSandbox(record)) return record.cri.hostname
+  if (isAppContainer(record)) return sandboxes.find(record.cri.sandboxId)?.cri.hostname ?? ''
   return (record.spec as { hostname?: string }).hostname || record.id.slice(0, 12)
 }
 
@@ -152,7 +157,7 @@ export class ContainerViews {
     for (const [id, uts] of this.#uts) {
       const record = this.node.state.containers[id]
       if (!record) continue
-      if (uts.hostname === givenHostname(record)) delete record.utsHostname
+      if (uts.hostname === givenHostname(record, this.node.sandboxes)) delete record.utsHostname
       else record.utsHostname = uts.hostname
     }
   }
