@@ -120,6 +120,26 @@ describe('fake-containerd --nodes', () => {
     expect(JSON.stringify(last)).toContain(`pod-${nodes - 1}-19`)
   }, 120_000)
 
+  test("CommonJS: require('fake-containerd').startFakeCluster starts the nodes, each answering on its socket", async () => {
+    const script = `
+const fc = require(${JSON.stringify(join(import.meta.dirname, '..', '..', 'dist', 'index.cjs'))})
+fc.startFakeCluster({ nodes: 2 }).then(async (cluster) => {
+  try {
+    for (const n of cluster.list()) {
+      const cri = fc.criClients(n.address)
+      const v = await cri.runtime.Version({ version: '' }, { deadline: 5000 })
+      cri.close()
+      console.log(n.name, n.podCidr, n.hostAddress, v.runtime_name)
+    }
+  } finally {
+    await cluster.close()
+  }
+})
+`
+    const { stdout } = await run(process.execPath, ['-e', script], { env: cleanEnv(), timeout: 30_000 })
+    expect(stdout).toBe('node-0 10.88.0.0/24 127.0.1.1 containerd\nnode-1 10.88.1.0/24 127.0.1.2 containerd\n')
+  })
+
   test('bad input is refused before anything is served', async () => {
     const dir = tempDir()
     const zero = await refused(['--nodes', '0'])
