@@ -49,12 +49,13 @@ export interface FakeContainerdOptions {
   containerdVersion?: ContainerdVersion
   /** Fault rules in force from the start (reset() keeps them; use() adds more at run time). */
   faults?: FaultRule[]
-  /** Seed of the random numbers fault probabilities draw on: the same seed, the same run. */
+  /** Seed of the random numbers fault probabilities draw on: the same seed, the same run. A cluster's node i draws on seed + i. */
   seed?: number
-  /** How many calls the journal keeps (default 10,000). */
+  /** How many calls the journal keeps (default 10,000; in a cluster of N nodes, 10,000/N each, at least 100). */
   journalSize?: number
   /**
-   * How many bytes the journal's entries may hold together (default 64 MiB): past it the oldest go.
+   * How many bytes the journal's entries may hold together (default 64 MiB; in a cluster of N nodes,
+   * 64 MiB/N each, at least 256 KiB): past it the oldest go.
    * Each entry keeps a summary of its request and response (long strings, byte fields, lists cut).
    */
   journalBytes?: number
