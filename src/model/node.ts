@@ -53,8 +53,9 @@ export interface NodeOptions {
   /** Node faults (crashes, pull failures, not-ready conditions) come from here. */
   faults?: FaultEngine
   /**
-   * The node's name, as containerd takes the host's (os.Hostname()) for a pod whose config names no
-   * hostname; without it such a pod is called by its metadata name.
+   * The node's name, as containerd takes the host's (os.Hostname()) for the /etc/hostname and
+   * HOSTNAME= of a pod whose config names no hostname (its runtime spec's hostname stays empty);
+   * without it such a pod is called by its metadata name.
    */
   nodeName?: string
   /** The loopback address hostPorts and host-network servers are opened on (default 127.0.0.1). */

@@ -27,7 +27,7 @@ import type { Tasks } from '../runtime/tasks.js'
 import type { ContainerViews } from '../runtime/views.js'
 import type { CriIndex } from './record-index.js'
 import { containerName, criState, isAppContainer, type AppContainerRecord } from './records.js'
-import { containerUser, criBindMounts, effectiveArgs, hostNamespaces, loadSeccomp, mergeEnv, ociSpec, pidNamespace } from './spec.js'
+import { containerUser, criBindMounts, containerEnv, effectiveArgs, hostNamespaces, loadSeccomp, ociSpec, pidNamespace } from './spec.js'
 import { resolveUserGid, resolveUserName, type ProcessHost, type ProcessSpec } from '../runtime/process-env.js'
 import { nowString } from '../time.js'
 
@@ -113,10 +113,11 @@ export class Containers {
         id,
         sandboxId: sandbox.id,
         args,
-        env: mergeEnv(image.content.config.env, config.envs),
+        env: containerEnv(image.content.config.env, sandbox.cri.hostname, config.envs),
         cwd: config.working_dir || image.content.config.workingDir,
         user,
-        hostname: sandbox.cri.hostname,
+        // The pod config's, as containerd's spec has it: empty leaves the container the host's name.
+        hostname: sandbox.cri.config.hostname ?? '',
         annotations: {
           ...config.annotations,
           'io.kubernetes.cri.container-type': 'container',

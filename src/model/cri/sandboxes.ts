@@ -161,6 +161,7 @@ export class Sandboxes implements SandboxLookup {
     const node = this.node
     const metadata = config.metadata!
     const now = nowString()
+    // /etc/hostname and HOSTNAME= name the pod by its config, else by the node (containerd: os.Hostname()).
     const hostname = config.hostname || node.options.nodeName || metadata.name
     const annotations = {
       ...config.annotations,
@@ -186,7 +187,8 @@ export class Sandboxes implements SandboxLookup {
         env: pause.content.config.env,
         cwd: pause.content.config.workingDir,
         user: { uid: 65535, gid: 65535 },
-        hostname: hostNetwork ? '' : hostname,
+        // containerd's spec carries the config's hostname alone (oci.WithHostname(config.GetHostname())).
+        hostname: hostNetwork ? '' : config.hostname,
         annotations,
         readonlyRootfs: true,
         pidNamespace: 'container',

@@ -10,6 +10,7 @@
 import type { CapabilitySets } from '../../sim/fs/security.js'
 import { catalogFiles } from '../../images/catalog.js'
 import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../../sim/fs/index.js'
+import type { ImageFiles } from '../../sim/fs/image.js'
 import type { NetNamespace, Uts } from '../../sim/kernel.js'
 import type { SeccompProfile } from '../../sim/seccomp.js'
 import type { ProcessEntry } from '../../sim/fs/procfs.js'
@@ -51,9 +52,14 @@ function hostIpc(record: ContainerRecord): boolean {
   return !namespaces.some((n) => n.type === 'ipc')
 }
 
-/** The hostname a pod (or a lone container) was given: its UTS namespace's at start. */
-function givenHostname(record: ContainerRecord): string {
+/**
+ * The hostname a pod, a pod's container or a lone container starts with: its UTS namespace's at
+ * start. A pod's is its config's, else the node's (cri.hostname), which containerd leaves out of the
+ * runtime spec, so that runc's new UTS namespace keeps the host's name.
+ */
+export function givenHostname(record: ContainerRecord, sandboxes: Pick<SandboxLookup, 'find'>): string {
   if (isSandbox(record)) return record.cri.hostname
+  if (isAppContainer(record)) return sandboxes.find(record.cri.sandboxId)?.cri.hostname ?? ''
   return (record.spec as { hostname?: string }).hostname || record.id.slice(0, 12)
 }
 
@@ -82,7 +88,8 @@ export interface ViewsHost {
   readonly network: NodeNetwork
 }
 
-let viewsMade = 0
+/** Image trees a node keeps for containers yet to be made (those made hold theirs). */
+const TREES_KEPT = 256
 
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
@@ -93,10 +100,10 @@ export class ContainerViews {
   #saved = new Map<string, number>()
 
   /**
-   * Trees of layers are cached process-wide (sim/fs/image.ts) and read through this node's layer
-   * store: the key names the node, so another server in the process never reads a closed one's.
+   * This node's image trees, by their layers: containers of one image share one. They read this
+   * node's layer store, so they are the node's (gone with it), not the process's (sim/fs/image.ts).
    */
-  readonly #node = `node${++viewsMade}`
+  readonly #trees = new Map<string, ImageFiles>()
 
   constructor(private readonly node: ViewsHost) {}
 
@@ -157,7 +164,7 @@ export class ContainerViews {
     for (const [id, uts] of this.#uts) {
       const record = this.node.state.containers[id]
       if (!record) continue
-      const kept = uts.hostname === givenHostname(record) ? undefined : uts.hostname
+      const kept = uts.hostname === givenHostname(record, this.node.sandboxes) ? undefined : uts.hostname
       if (record.utsHostname === kept) continue
       if (kept === undefined) delete record.utsHostname
       else record.utsHostname = kept
@@ -203,6 +210,17 @@ export class ContainerViews {
     return { uts, net: this.node.network.kernelView(networkNamespace(this.node.sandboxes, record)) }
   }
 
+  /** The tree of a chain of layers, made on first use; the least recently made go past TREES_KEPT. */
+  #treeOf(key: string, layers: Parameters<typeof layerFiles>[1]): ImageFiles {
+    let files = this.#trees.get(key)
+    if (!files) {
+      files = layerFiles(key, layers, (tar, offset, length) => this.node.snapshots.readLayer(tar, offset, length))
+      if (this.#trees.size >= TREES_KEPT) this.#trees.delete(this.#trees.keys().next().value as string)
+      this.#trees.set(key, files)
+    }
+    return files
+  }
+
   #create(record: ContainerRecord): ContainerFs {
     const node = this.node
     const user = userOf(record)
@@ -211,13 +229,7 @@ export class ContainerViews {
     const layers = chain ? node.snapshots.layers(UNPACK_SNAPSHOTTER, record.namespace, chain) : []
     // The same layers, the same tree: containers of one image share it.
     const files =
-      layers.length > 0
-        ? layerFiles(
-            `layers\0${this.#node}\0${record.namespace}\0${chain}\0${layers.map((l) => l.tar).join(',')}`,
-            layers,
-            (tar, offset, length) => node.snapshots.readLayer(tar, offset, length),
-          )
-        : undefined
+      layers.length > 0 ? this.#treeOf(`${record.namespace}\0${chain}\0${layers.map((l) => l.tar).join(',')}`, layers) : undefined
     // A layer saved by an earlier run comes back once; from then on the view holds it.
     const writable = record.writableLayer
     delete record.writableLayer
