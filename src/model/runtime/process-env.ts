@@ -9,6 +9,7 @@ import type { ProgramContext } from '../../sim/process.js'
 import type { ContainerRecord, NodeState } from '../../store/schema.js'
 import { RuntimeError } from '../errors.js'
 import { parsePasswd } from '../../sim/fs/users.js'
+import { followingView } from '../../sim/fs/index.js'
 import { profileError, type SeccompProfile } from '../../sim/seccomp.js'
 import type { Clock } from '../../sim/clock.js'
 import type { NodeNetwork } from '../../sim/net-namespaces.js'
@@ -128,7 +129,8 @@ export function contextOptions(
   const pid = (program.pid !== undefined ? node.pids.byHostPid(program.pid)?.pid : undefined) ?? 1
   const hostPidOf = (nsPid: number): number => node.pids.find(pidNamespaceOf(node.pids, record), nsPid)?.hostPid ?? program.pid ?? 0
   return {
-    fs: fs.view({
+    // Through the container's view as it is at each call: an unchanged one is not kept for a process that sleeps.
+    fs: followingView(() => node.views.fs(record), {
       pid,
       uid: user.uid,
       gid: user.gid,

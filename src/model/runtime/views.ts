@@ -84,6 +84,13 @@ export interface ViewsHost {
 
 let viewsMade = 0
 
+/**
+ * How many unchanged views are kept after their last build. A view nothing changed is built again
+ * the same when next needed (ContainerFs.pristine), so thousands of sleeping containers hold none
+ * (a view is tens of KB: its mount table, /dev, /sys, /proc); a changed one is kept while its container is.
+ */
+export const IDLE_VIEWS = 32
+
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
   #pods = new Map<string, Tmpfs>()
@@ -91,6 +98,12 @@ export class ContainerViews {
   #uts = new Map<string, Uts>()
   /** The generation of each container's writable layer last saved into its record. */
   #saved = new Map<string, number>()
+  /** When each container's view was first made: a view built again has the same file times. */
+  #madeAt = new Map<string, number>()
+  /** The ids of the views built last, oldest first: past IDLE_VIEWS, an unchanged one is let go. */
+  #recent: string[] = []
+  /** Views built, for tests (test/integration/views-idle.test.ts): a sleeping container must not keep one. */
+  built = 0
 
   /**
    * Trees of layers are cached process-wide (sim/fs/image.ts) and read through this node's layer
@@ -105,10 +118,24 @@ export class ContainerViews {
     let fs = this.#fs.get(record.id)
     if (!fs) {
       fs = this.#create(record)
+      this.built++
       this.#fs.set(record.id, fs)
+      this.#madeAt.set(record.id, fs.madeAtMs)
       if (this.node.durableViews) fs.overlay.onChange = () => this.node.changed()
+      this.#recent.push(record.id)
+      if (this.#recent.length > IDLE_VIEWS) this.#letGo(this.#recent.shift() as string)
     }
     return fs
+  }
+
+  /** How many containers hold a view now. */
+  get live(): number {
+    return this.#fs.size
+  }
+
+  /** Lets an unchanged view go (it is built again, the same, when next needed); a changed one stays. */
+  #letGo(id: string): void {
+    if (this.#fs.get(id)?.pristine && !this.#recent.includes(id)) this.#fs.delete(id)
   }
 
   /** Forgets a removed container's (or pod's) view. */
@@ -117,6 +144,7 @@ export class ContainerViews {
     this.#pods.delete(id)
     this.#uts.delete(id)
     this.#saved.delete(id)
+    this.#madeAt.delete(id)
   }
 
   clear(): void {
@@ -124,6 +152,8 @@ export class ContainerViews {
     this.#pods.clear()
     this.#uts.clear()
     this.#saved.clear()
+    this.#madeAt.clear()
+    this.#recent = []
   }
 
   /**
@@ -214,8 +244,10 @@ export class ContainerViews {
     const writable = record.writableLayer
     delete record.writableLayer
     const extraFiles = image ? catalogFiles(image.id) : undefined
+    const madeAtMs = this.#madeAt.get(record.id)
     const base = {
       ...(writable ? { writable } : {}),
+      ...(madeAtMs !== undefined ? { madeAtMs } : {}),
       image: {
         name: record.image,
         ...(image ? { config: image.content.config } : {}),

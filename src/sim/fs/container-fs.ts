@@ -101,13 +101,19 @@ export class ContainerFs implements Fs {
   readonly #mountOf = new Map<string, MountEntry>()
   /** Bumped by every change made through this filesystem; memoFor() answers are kept for one generation. */
   #generation = 0
+  /** It started with a writable layer saved before. */
+  readonly #loaded: boolean
+  /** When it was made: the times of what the runtime added (ContainerFsInput.madeAtMs). */
+  readonly madeAtMs: number
   /** Set when a lookup reads a mount other than the overlay root (see memoFor()). */
   #volatile = false
   readonly #memo = new Map<string, { generation: number; value: unknown }>()
 
   constructor(input: ContainerFsInput) {
     this.now = input.now ?? Date.now
-    const t = this.now()
+    const t = input.madeAtMs ?? this.now()
+    this.madeAtMs = t
+    this.#loaded = input.writable !== undefined
     const sc = input.security ?? null
     this.user = input.user
     this.#processes = input.processes ?? (() => [])
@@ -205,6 +211,14 @@ export class ContainerFs implements Fs {
       caps: processCapabilities(this.capabilities, uid).effective,
       ...(c.output ? { output: c.output } : {}),
     }
+  }
+
+  /**
+   * Nothing was ever changed through it (no write, mount, chmod, sysctl; no saved layer loaded): the
+   * same input (madeAtMs included) builds it again as it is, so an idle container need not keep it.
+   */
+  get pristine(): boolean {
+    return this.#generation === 0 && !this.#loaded
   }
 
   /** The filesystem as one process sees it: its /proc/self, its identity for permissions, its stdout. */
@@ -756,6 +770,52 @@ class FsView implements Fs {
   as(identity: { uid: number; gid: number; groups: readonly number[] }): Fs {
     const { pid, args, output } = this.c
     return this.fs.view({ pid, args, uid: identity.uid, gid: identity.gid, groups: identity.groups, ...(output ? { output } : {}) })
+  }
+}
+
+/**
+ * The filesystem one process sees, through whichever ContainerFs `current` gives at each call: a
+ * container's views keep an unchanged ContainerFs only while it is in use (model/runtime/views.ts),
+ * so a long-lived process (a sleep) must not hold one, or what it wrote would go to a copy nobody reads.
+ */
+export function followingView(current: () => ContainerFs, caller: FsCaller): Fs {
+  // Weakly: the view this process has of a ContainerFs lives as long as the ContainerFs is kept.
+  const views = new WeakMap<ContainerFs, Fs>()
+  const v = (): Fs => {
+    const fs = current()
+    let view = views.get(fs)
+    if (!view) views.set(fs, (view = fs.view(caller)))
+    return view
+  }
+  return {
+    stat: (path) => v().stat(path),
+    lstat: (path) => v().lstat(path),
+    readFile: (path) => v().readFile(path),
+    inspect: (path) => (v().inspect as (p: string) => BinaryInfo)(path),
+    writeFile: (path, data, options) => v().writeFile(path, data, options),
+    readdir: (path) => v().readdir(path),
+    mkdir: (path, options) => v().mkdir(path, options),
+    rm: (path, options) => v().rm(path, options),
+    rename: (from, to) => v().rename(from, to),
+    symlink: (target, path) => v().symlink(target, path),
+    readlink: (path) => v().readlink(path),
+    realpath: (path) => v().realpath(path),
+    chmod: (path, mode) => v().chmod?.(path, mode),
+    utimes: (path, mtimeMs) => v().utimes?.(path, mtimeMs),
+    mount: (o) => v().mount?.(o),
+    umount: (target) => v().umount?.(target),
+    memo: (key, compute) => (v().memo as NonNullable<Fs['memo']>)(key, compute),
+    as: (identity) => {
+      const { output } = caller
+      return followingView(current, {
+        pid: caller.pid,
+        ...(caller.args ? { args: caller.args } : {}),
+        uid: identity.uid,
+        gid: identity.gid,
+        groups: identity.groups,
+        ...(output ? { output } : {}),
+      })
+    },
   }
 }
 
