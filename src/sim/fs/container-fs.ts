@@ -779,43 +779,88 @@ class FsView implements Fs {
  * so a long-lived process (a sleep) must not hold one, or what it wrote would go to a copy nobody reads.
  */
 export function followingView(current: () => ContainerFs, caller: FsCaller): Fs {
+  return new FollowingView(current, caller)
+}
+
+/** followingView's Fs: one object per process (its methods on the prototype), as a sleeping process has one. */
+class FollowingView implements Fs {
   // Weakly: the view this process has of a ContainerFs lives as long as the ContainerFs is kept.
-  const views = new WeakMap<ContainerFs, Fs>()
-  const v = (): Fs => {
-    const fs = current()
-    let view = views.get(fs)
-    if (!view) views.set(fs, (view = fs.view(caller)))
+  #views: WeakMap<ContainerFs, Fs> | undefined
+
+  constructor(
+    private readonly current: () => ContainerFs,
+    private readonly caller: FsCaller,
+  ) {}
+
+  #v(): Fs {
+    const fs = this.current()
+    this.#views ??= new WeakMap()
+    let view = this.#views.get(fs)
+    if (!view) this.#views.set(fs, (view = fs.view(this.caller)))
     return view
   }
-  return {
-    stat: (path) => v().stat(path),
-    lstat: (path) => v().lstat(path),
-    readFile: (path) => v().readFile(path),
-    inspect: (path) => (v().inspect as (p: string) => BinaryInfo)(path),
-    writeFile: (path, data, options) => v().writeFile(path, data, options),
-    readdir: (path) => v().readdir(path),
-    mkdir: (path, options) => v().mkdir(path, options),
-    rm: (path, options) => v().rm(path, options),
-    rename: (from, to) => v().rename(from, to),
-    symlink: (target, path) => v().symlink(target, path),
-    readlink: (path) => v().readlink(path),
-    realpath: (path) => v().realpath(path),
-    chmod: (path, mode) => v().chmod?.(path, mode),
-    utimes: (path, mtimeMs) => v().utimes?.(path, mtimeMs),
-    mount: (o) => v().mount?.(o),
-    umount: (target) => v().umount?.(target),
-    memo: (key, compute) => (v().memo as NonNullable<Fs['memo']>)(key, compute),
-    as: (identity) => {
-      const { output } = caller
-      return followingView(current, {
-        pid: caller.pid,
-        ...(caller.args ? { args: caller.args } : {}),
-        uid: identity.uid,
-        gid: identity.gid,
-        groups: identity.groups,
-        ...(output ? { output } : {}),
-      })
-    },
+
+  stat(path: string): FileStat | undefined {
+    return this.#v().stat(path)
+  }
+  lstat(path: string): FileStat | undefined {
+    return this.#v().lstat(path)
+  }
+  readFile(path: string): Buffer {
+    return this.#v().readFile(path)
+  }
+  inspect(path: string): BinaryInfo {
+    return (this.#v() as FsView).inspect(path)
+  }
+  writeFile(path: string, data: Buffer | string, options?: { append?: boolean; mode?: number }): void {
+    this.#v().writeFile(path, data, options)
+  }
+  readdir(path: string): string[] {
+    return this.#v().readdir(path)
+  }
+  mkdir(path: string, options?: { recursive?: boolean; mode?: number }): void {
+    this.#v().mkdir(path, options)
+  }
+  rm(path: string, options?: { recursive?: boolean }): void {
+    this.#v().rm(path, options)
+  }
+  rename(from: string, to: string): void {
+    this.#v().rename(from, to)
+  }
+  symlink(target: string, path: string): void {
+    this.#v().symlink(target, path)
+  }
+  readlink(path: string): string {
+    return this.#v().readlink(path)
+  }
+  realpath(path: string): string {
+    return this.#v().realpath(path)
+  }
+  chmod(path: string, mode: number): void {
+    ;(this.#v() as FsView).chmod(path, mode)
+  }
+  utimes(path: string, mtimeMs: number): void {
+    ;(this.#v() as FsView).utimes(path, mtimeMs)
+  }
+  mount(o: { source: string; target: string; type: 'bind' | 'tmpfs'; readonly: boolean }): void {
+    ;(this.#v() as FsView).mount(o)
+  }
+  umount(target: string): void {
+    ;(this.#v() as FsView).umount(target)
+  }
+  memo<T>(key: string, compute: () => T): T {
+    return (this.#v() as FsView).memo(key, compute)
+  }
+  as(identity: { uid: number; gid: number; groups: readonly number[] }): Fs {
+    const { pid, args, output } = this.caller
+    return new FollowingView(this.current, {
+      pid,
+      ...(args ? { args } : {}),
+      uid: identity.uid,
+      gid: identity.gid,
+      groups: identity.groups,
+      ...(output ? { output } : {}),
+    })
   }
 }
 
