@@ -54,60 +54,75 @@ const processOf = (r: ContainerRecord): ProcessSpec => (r.spec.process ?? {}) as
 
 /**
  * The processes a container's commands can see (ps) and signal (kill): its PID namespace. Children
- * a shell starts (pipeline stages, background jobs) join it with PIDs of their own.
+ * a shell starts (pipeline stages, background jobs) join it with PIDs of their own. One object per
+ * process, its methods on the prototype: every sleeping container's init process holds one.
  */
-function processTable(node: ProcessHost, record: ContainerRecord, user: ProcessSpec['user'] & {}): SimProcessTable {
-  const ns = pidNamespaceOf(node.pids, record)
-  return {
-    list: () =>
-      node.pids.list(ns).map(({ pid, ppid, node: p }) => ({
-        pid,
-        ppid,
-        user: p.uid === 0 ? 'root' : String(p.uid),
-        args: [...p.args],
-        ...(p.comm ? { comm: p.comm } : {}),
-      })),
-    kill: (pid, signo) => {
-      const target = node.pids.find(ns, pid)
-      // Without CAP_KILL a process may signal only its own user's processes (EPERM reads as "no").
-      if (!target || (user.uid !== 0 && target.uid !== user.uid)) return false
-      return target.signal(signo)
-    },
-    spawn: (child) => {
-      if (node.pids.countOf(record.id) >= PIDS_MAX) throw new ForkFailed()
-      const hostPid = node.state.nextPid++
-      const entry = node.pids.add({
-        hostPid,
-        ns,
-        hostPpid: node.pids.find(ns, child.ppid)?.hostPid ?? 0,
-        containerId: record.id,
-        args: child.args,
-        uid: user.uid,
-        gid: user.gid,
-        ...(user.additionalGids ? { groups: user.additionalGids } : {}),
-        signal: child.signal,
-      })
-      return {
-        pid: entry.pid,
-        setArgs: (args) => void (entry.args = [...args]),
-        exit: () => node.pids.remove(hostPid),
-      }
-    },
-    exec: (pid, args) => {
-      const target = node.pids.find(ns, pid)
-      if (!target) return false
-      delete target.comm
-      target.args = [...args]
-      return true
-    },
-    setArgs: (pid, args) => {
-      // A process retitling itself (nginx: master process …): its comm stays its program's name.
-      const target = node.pids.find(ns, pid)
-      if (!target) return false
-      target.comm ??= (target.args[0] ?? '').split('/').pop() ?? ''
-      target.args = [...args]
-      return true
-    },
+class ContainerProcesses implements SimProcessTable {
+  readonly #ns: string
+
+  constructor(
+    private readonly node: ProcessHost,
+    private readonly record: ContainerRecord,
+    private readonly user: ProcessSpec['user'] & {},
+  ) {
+    this.#ns = pidNamespaceOf(node.pids, record)
+  }
+
+  list(): ReturnType<SimProcessTable['list']> {
+    return this.node.pids.list(this.#ns).map(({ pid, ppid, node: p }) => ({
+      pid,
+      ppid,
+      user: p.uid === 0 ? 'root' : String(p.uid),
+      args: [...p.args],
+      ...(p.comm ? { comm: p.comm } : {}),
+    }))
+  }
+
+  kill(pid: number, signo: number): boolean {
+    const target = this.node.pids.find(this.#ns, pid)
+    // Without CAP_KILL a process may signal only its own user's processes (EPERM reads as "no").
+    if (!target || (this.user.uid !== 0 && target.uid !== this.user.uid)) return false
+    return target.signal(signo)
+  }
+
+  spawn(child: Parameters<NonNullable<SimProcessTable['spawn']>>[0]): ReturnType<NonNullable<SimProcessTable['spawn']>> {
+    const { node, record, user } = this
+    if (node.pids.countOf(record.id) >= PIDS_MAX) throw new ForkFailed()
+    const ns = this.#ns
+    const hostPid = node.state.nextPid++
+    const entry = node.pids.add({
+      hostPid,
+      ns,
+      hostPpid: node.pids.find(ns, child.ppid)?.hostPid ?? 0,
+      containerId: record.id,
+      args: child.args,
+      uid: user.uid,
+      gid: user.gid,
+      ...(user.additionalGids ? { groups: user.additionalGids } : {}),
+      signal: child.signal,
+    })
+    return {
+      pid: entry.pid,
+      setArgs: (args) => void (entry.args = [...args]),
+      exit: () => node.pids.remove(hostPid),
+    }
+  }
+
+  exec(pid: number, args: readonly string[]): boolean {
+    const target = this.node.pids.find(this.#ns, pid)
+    if (!target) return false
+    delete target.comm
+    target.args = [...args]
+    return true
+  }
+
+  setArgs(pid: number, args: readonly string[]): boolean {
+    // A process retitling itself (nginx: master process …): its comm stays its program's name.
+    const target = this.node.pids.find(this.#ns, pid)
+    if (!target) return false
+    target.comm ??= (target.args[0] ?? '').split('/').pop() ?? ''
+    target.args = [...args]
+    return true
   }
 }
 
@@ -140,7 +155,7 @@ export function contextOptions(
     }),
     identity,
     hostname: (record.spec.hostname as string | undefined) || record.id.slice(0, 12),
-    processes: processTable(node, record, user),
+    processes: new ContainerProcesses(node, record, user),
     net: node.network.view(networkNamespace(node.sandboxes, record)),
     kernel: fs.kernel,
     cwd: spec.cwd || processOf(record).cwd || '/',
