@@ -58,7 +58,9 @@ describe('views of sleeping containers', () => {
     expect((await exec(wrote, ['sh', '-c', 'echo kept > /kept'])).code).toBe(0)
     await crowd('write')
     h.fake.clock.advance(100_000)
-    expect(await eventually(async () => ((await exec(late, ['cat', '/late'])).out || undefined), 'the sleeping process to write /late')).toBe('late\n')
+    expect(await eventually(async () => (await exec(late, ['cat', '/late'])).out || undefined, 'the sleeping process to write /late')).toBe(
+      'late\n',
+    )
     expect((await exec(wrote, ['cat', '/kept'])).out).toBe('kept\n')
   })
 })
