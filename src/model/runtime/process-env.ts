@@ -9,7 +9,8 @@ import type { ProgramContext } from '../../sim/process.js'
 import type { ContainerRecord, NodeState } from '../../store/schema.js'
 import { RuntimeError } from '../errors.js'
 import { parsePasswd } from '../../sim/fs/users.js'
-import { followingView } from '../../sim/fs/index.js'
+import { followingView, type ContainerFs } from '../../sim/fs/index.js'
+import type { Kernel } from '../../sim/kernel.js'
 import { profileError, type SeccompProfile } from '../../sim/seccomp.js'
 import type { Clock } from '../../sim/clock.js'
 import type { NodeNetwork } from '../../sim/net-namespaces.js'
@@ -126,6 +127,29 @@ class ContainerProcesses implements SimProcessTable {
   }
 }
 
+/**
+ * What the kernel decides for a container's processes, read from the container's view at each use
+ * (as followingView reads its files): a sleeping process holds neither the view nor its kernel.
+ */
+class ContainerKernel implements Kernel {
+  constructor(private readonly current: () => ContainerFs) {}
+  get capabilities(): Kernel['capabilities'] {
+    return this.current().kernel.capabilities
+  }
+  get noNewPrivs(): boolean {
+    return this.current().kernel.noNewPrivs
+  }
+  get seccomp(): Kernel['seccomp'] {
+    return this.current().kernel.seccomp
+  }
+  get uts(): Kernel['uts'] {
+    return this.current().kernel.uts
+  }
+  get net(): Kernel['net'] {
+    return this.current().kernel.net
+  }
+}
+
 /** The context options for a process of `record` with this spec, in the process `program` (`isInit`: the container's init process, not an exec). */
 export function contextOptions(
   node: ProcessHost,
@@ -157,7 +181,7 @@ export function contextOptions(
     hostname: (record.spec.hostname as string | undefined) || record.id.slice(0, 12),
     processes: new ContainerProcesses(node, record, user),
     net: node.network.view(networkNamespace(node.sandboxes, record)),
-    kernel: fs.kernel,
+    kernel: new ContainerKernel(() => node.views.fs(record)),
     cwd: spec.cwd || processOf(record).cwd || '/',
     memory: {
       allocate: (nsPid, bytes) => node.memory.charge(record, hostPidOf(nsPid), bytes),
