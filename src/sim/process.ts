@@ -70,7 +70,8 @@ export class SimProcess {
   exit: ExitInfo | undefined
   #opts: ProcessOptions
   #controller = new AbortController()
-  #handlers = new Map<number, () => void>()
+  /** Made when a program first traps a signal (a sleep never does). */
+  #handlers: Map<number, () => void> | undefined
   #resolve!: (exit: ExitInfo) => void
   #started = false
   #detached = false
@@ -101,7 +102,7 @@ export class SimProcess {
       write: (stream, text) => {
         if (this.exit === undefined) this.#opts.onOutput?.(stream, text)
       },
-      trap: (signo, handler) => this.#handlers.set(signo, handler),
+      trap: (signo, handler) => void (this.#handlers ??= new Map()).set(signo, handler),
       terminate: (exit) => this.#finish(exit),
     }
     // Run on the next tick so a caller can attach listeners before any output or exit.
@@ -125,7 +126,7 @@ export class SimProcess {
       return true
     }
     if (this.#opts.ignored?.has(signo)) return true
-    const handler = this.#handlers.get(signo)
+    const handler = this.#handlers?.get(signo)
     if (handler) {
       handler()
       return true

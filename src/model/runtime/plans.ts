@@ -11,6 +11,9 @@ import { pidNamespace } from '../cri/spec.js'
 import type { ProcessPlan } from './tasks.js'
 import { nowNs } from '../time.js'
 
+/** Signals a process does not ignore beyond the rules: one set for all of them. */
+const NONE_IGNORED: ReadonlySet<number> = new Set()
+
 /** PID 1 of its own PID namespace: a pid namespace entry without a path (joining one has a path). */
 function ownsPidNamespace(spec: Record<string, unknown>): boolean {
   const namespaces = ((spec.linux as { namespaces?: { type: string; path?: string }[] } | undefined)?.namespaces ?? []) as {
@@ -31,7 +34,7 @@ export function initPlan(node: ProcessHost, record: ContainerRecord, resumed: bo
   const args = proc.args ?? []
   if (record.cri?.kind === 'sandbox') {
     // The pause process: PID 1 of the pod, it exits cleanly on SIGINT/SIGTERM.
-    return { program: service, args, env: {}, isInit: true, ignored: new Set(), logPath: '', user: proc.user ?? { uid: 0, gid: 0 } }
+    return { program: service, args, env: {}, isInit: true, ignored: NONE_IGNORED, logPath: '', user: proc.user ?? { uid: 0, gid: 0 } }
   }
   const annotations =
     record.cri?.kind === 'container' ? record.cri.config.annotations : ((record.spec.annotations ?? {}) as Record<string, string>)
@@ -56,7 +59,7 @@ export function initPlan(node: ProcessHost, record: ContainerRecord, resumed: bo
     args,
     env: envMap(proc.env),
     isInit,
-    ignored: new Set(script.ignoreSigterm ? [SIGTERM] : []),
+    ignored: script.ignoreSigterm ? new Set([SIGTERM]) : NONE_IGNORED,
     logPath: record.cri?.kind === 'container' ? record.cri.logPath : '',
     ...(record.cri?.kind === 'container' ? { stdinOpen: record.cri.config.stdin, terminal: record.cri.config.tty } : {}),
     user: proc.user ?? { uid: 0, gid: 0 },
@@ -77,7 +80,7 @@ export function execPlan(node: ProcessHost, record: ContainerRecord, process: Pr
     args: spec.args ?? [],
     env: envMap(spec.env),
     isInit: false,
-    ignored: new Set(),
+    ignored: NONE_IGNORED,
     logPath: '',
     user: spec.user ?? { uid: 0, gid: 0 },
   }

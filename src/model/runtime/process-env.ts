@@ -9,6 +9,8 @@ import type { ProgramContext } from '../../sim/process.js'
 import type { ContainerRecord, NodeState } from '../../store/schema.js'
 import { RuntimeError } from '../errors.js'
 import { parsePasswd } from '../../sim/fs/users.js'
+import { followingView, type ContainerFs } from '../../sim/fs/index.js'
+import type { Kernel } from '../../sim/kernel.js'
 import { profileError, type SeccompProfile } from '../../sim/seccomp.js'
 import type { Clock } from '../../sim/clock.js'
 import type { NodeNetwork } from '../../sim/net-namespaces.js'
@@ -53,60 +55,98 @@ const processOf = (r: ContainerRecord): ProcessSpec => (r.spec.process ?? {}) as
 
 /**
  * The processes a container's commands can see (ps) and signal (kill): its PID namespace. Children
- * a shell starts (pipeline stages, background jobs) join it with PIDs of their own.
+ * a shell starts (pipeline stages, background jobs) join it with PIDs of their own. One object per
+ * process, its methods on the prototype: every sleeping container's init process holds one.
  */
-function processTable(node: ProcessHost, record: ContainerRecord, user: ProcessSpec['user'] & {}): SimProcessTable {
-  const ns = pidNamespaceOf(node.pids, record)
-  return {
-    list: () =>
-      node.pids.list(ns).map(({ pid, ppid, node: p }) => ({
-        pid,
-        ppid,
-        user: p.uid === 0 ? 'root' : String(p.uid),
-        args: [...p.args],
-        ...(p.comm ? { comm: p.comm } : {}),
-      })),
-    kill: (pid, signo) => {
-      const target = node.pids.find(ns, pid)
-      // Without CAP_KILL a process may signal only its own user's processes (EPERM reads as "no").
-      if (!target || (user.uid !== 0 && target.uid !== user.uid)) return false
-      return target.signal(signo)
-    },
-    spawn: (child) => {
-      if (node.pids.countOf(record.id) >= PIDS_MAX) throw new ForkFailed()
-      const hostPid = node.state.nextPid++
-      const entry = node.pids.add({
-        hostPid,
-        ns,
-        hostPpid: node.pids.find(ns, child.ppid)?.hostPid ?? 0,
-        containerId: record.id,
-        args: child.args,
-        uid: user.uid,
-        gid: user.gid,
-        ...(user.additionalGids ? { groups: user.additionalGids } : {}),
-        signal: child.signal,
-      })
-      return {
-        pid: entry.pid,
-        setArgs: (args) => void (entry.args = [...args]),
-        exit: () => node.pids.remove(hostPid),
-      }
-    },
-    exec: (pid, args) => {
-      const target = node.pids.find(ns, pid)
-      if (!target) return false
-      delete target.comm
-      target.args = [...args]
-      return true
-    },
-    setArgs: (pid, args) => {
-      // A process retitling itself (nginx: master process …): its comm stays its program's name.
-      const target = node.pids.find(ns, pid)
-      if (!target) return false
-      target.comm ??= (target.args[0] ?? '').split('/').pop() ?? ''
-      target.args = [...args]
-      return true
-    },
+class ContainerProcesses implements SimProcessTable {
+  readonly #ns: string
+
+  constructor(
+    private readonly node: ProcessHost,
+    private readonly record: ContainerRecord,
+    private readonly user: ProcessSpec['user'] & {},
+  ) {
+    this.#ns = pidNamespaceOf(node.pids, record)
+  }
+
+  list(): ReturnType<SimProcessTable['list']> {
+    return this.node.pids.list(this.#ns).map(({ pid, ppid, node: p }) => ({
+      pid,
+      ppid,
+      user: p.uid === 0 ? 'root' : String(p.uid),
+      args: [...p.args],
+      ...(p.comm ? { comm: p.comm } : {}),
+    }))
+  }
+
+  kill(pid: number, signo: number): boolean {
+    const target = this.node.pids.find(this.#ns, pid)
+    // Without CAP_KILL a process may signal only its own user's processes (EPERM reads as "no").
+    if (!target || (this.user.uid !== 0 && target.uid !== this.user.uid)) return false
+    return target.signal(signo)
+  }
+
+  spawn(child: Parameters<NonNullable<SimProcessTable['spawn']>>[0]): ReturnType<NonNullable<SimProcessTable['spawn']>> {
+    const { node, record, user } = this
+    if (node.pids.countOf(record.id) >= PIDS_MAX) throw new ForkFailed()
+    const ns = this.#ns
+    const hostPid = node.state.nextPid++
+    const entry = node.pids.add({
+      hostPid,
+      ns,
+      hostPpid: node.pids.find(ns, child.ppid)?.hostPid ?? 0,
+      containerId: record.id,
+      args: child.args,
+      uid: user.uid,
+      gid: user.gid,
+      ...(user.additionalGids ? { groups: user.additionalGids } : {}),
+      signal: child.signal,
+    })
+    return {
+      pid: entry.pid,
+      setArgs: (args) => void (entry.args = [...args]),
+      exit: () => node.pids.remove(hostPid),
+    }
+  }
+
+  exec(pid: number, args: readonly string[]): boolean {
+    const target = this.node.pids.find(this.#ns, pid)
+    if (!target) return false
+    delete target.comm
+    target.args = [...args]
+    return true
+  }
+
+  setArgs(pid: number, args: readonly string[]): boolean {
+    // A process retitling itself (nginx: master process …): its comm stays its program's name.
+    const target = this.node.pids.find(this.#ns, pid)
+    if (!target) return false
+    target.comm ??= (target.args[0] ?? '').split('/').pop() ?? ''
+    target.args = [...args]
+    return true
+  }
+}
+
+/**
+ * What the kernel decides for a container's processes, read from the container's view at each use
+ * (as followingView reads its files): a sleeping process holds neither the view nor its kernel.
+ */
+class ContainerKernel implements Kernel {
+  constructor(private readonly current: () => ContainerFs) {}
+  get capabilities(): Kernel['capabilities'] {
+    return this.current().kernel.capabilities
+  }
+  get noNewPrivs(): boolean {
+    return this.current().kernel.noNewPrivs
+  }
+  get seccomp(): Kernel['seccomp'] {
+    return this.current().kernel.seccomp
+  }
+  get uts(): Kernel['uts'] {
+    return this.current().kernel.uts
+  }
+  get net(): Kernel['net'] {
+    return this.current().kernel.net
   }
 }
 
@@ -128,7 +168,8 @@ export function contextOptions(
   const pid = (program.pid !== undefined ? node.pids.byHostPid(program.pid)?.pid : undefined) ?? 1
   const hostPidOf = (nsPid: number): number => node.pids.find(pidNamespaceOf(node.pids, record), nsPid)?.hostPid ?? program.pid ?? 0
   return {
-    fs: fs.view({
+    // Through the container's view as it is at each call: an unchanged one is not kept for a process that sleeps.
+    fs: followingView(() => node.views.fs(record), {
       pid,
       uid: user.uid,
       gid: user.gid,
@@ -138,9 +179,9 @@ export function contextOptions(
     }),
     identity,
     hostname: givenHostname(record, node.sandboxes),
-    processes: processTable(node, record, user),
+    processes: new ContainerProcesses(node, record, user),
     net: node.network.view(networkNamespace(node.sandboxes, record)),
-    kernel: fs.kernel,
+    kernel: new ContainerKernel(() => node.views.fs(record)),
     cwd: spec.cwd || processOf(record).cwd || '/',
     memory: {
       allocate: (nsPid, bytes) => node.memory.charge(record, hostPidOf(nsPid), bytes),

@@ -91,6 +91,13 @@ export interface ViewsHost {
 /** Image trees a node keeps for containers yet to be made (those made hold theirs). */
 const TREES_KEPT = 256
 
+/**
+ * How many unchanged views are kept after their last build. A view nothing changed is built again
+ * the same when next needed (ContainerFs.pristine), so thousands of sleeping containers hold none
+ * (a view is tens of KB: its mount table, /dev, /sys, /proc); a changed one is kept while its container is.
+ */
+export const IDLE_VIEWS = 32
+
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
   #pods = new Map<string, Tmpfs>()
@@ -98,6 +105,12 @@ export class ContainerViews {
   #uts = new Map<string, Uts>()
   /** The generation of each container's writable layer last saved into its record. */
   #saved = new Map<string, number>()
+  /** When each container's view was first made: a view built again has the same file times. */
+  #madeAt = new Map<string, number>()
+  /** The ids of the views built last, oldest first: past IDLE_VIEWS, an unchanged one is let go. */
+  #recent: string[] = []
+  /** Views built, for tests (test/integration/views-idle.test.ts): a sleeping container must not keep one. */
+  built = 0
 
   /**
    * This node's image trees, by their layers: containers of one image share one. They read this
@@ -114,11 +127,25 @@ export class ContainerViews {
       // A view without a saved layer holds what the record does: nothing to save until it changes.
       const saved = record.writableLayer === undefined
       fs = this.#create(record)
+      this.built++
       this.#fs.set(record.id, fs)
       if (saved) this.#saved.set(record.id, fs.overlay.generation)
+      this.#madeAt.set(record.id, fs.madeAtMs)
       if (this.node.durableViews) fs.overlay.onChange = () => this.node.changed(['containers', record.id])
+      this.#recent.push(record.id)
+      if (this.#recent.length > IDLE_VIEWS) this.#letGo(this.#recent.shift() as string)
     }
     return fs
+  }
+
+  /** How many containers hold a view now. */
+  get live(): number {
+    return this.#fs.size
+  }
+
+  /** Lets an unchanged view go (it is built again, the same, when next needed); a changed one stays. */
+  #letGo(id: string): void {
+    if (this.#fs.get(id)?.pristine && !this.#recent.includes(id)) this.#fs.delete(id)
   }
 
   /** Forgets a removed container's (or pod's) view. */
@@ -127,6 +154,7 @@ export class ContainerViews {
     this.#pods.delete(id)
     this.#uts.delete(id)
     this.#saved.delete(id)
+    this.#madeAt.delete(id)
   }
 
   clear(): void {
@@ -134,6 +162,8 @@ export class ContainerViews {
     this.#pods.clear()
     this.#uts.clear()
     this.#saved.clear()
+    this.#madeAt.clear()
+    this.#recent = []
   }
 
   /**
@@ -234,8 +264,10 @@ export class ContainerViews {
     const writable = record.writableLayer
     delete record.writableLayer
     const extraFiles = image ? catalogFiles(image.id) : undefined
+    const madeAtMs = this.#madeAt.get(record.id)
     const base = {
       ...(writable ? { writable } : {}),
+      ...(madeAtMs !== undefined ? { madeAtMs } : {}),
       image: {
         name: record.image,
         ...(image ? { config: image.content.config } : {}),

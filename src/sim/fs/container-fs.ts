@@ -101,13 +101,19 @@ export class ContainerFs implements Fs {
   readonly #mountOf = new Map<string, MountEntry>()
   /** Bumped by every change made through this filesystem; memoFor() answers are kept for one generation. */
   #generation = 0
+  /** It started with a writable layer saved before. */
+  readonly #loaded: boolean
+  /** When it was made: the times of what the runtime added (ContainerFsInput.madeAtMs). */
+  readonly madeAtMs: number
   /** Set when a lookup reads a mount other than the overlay root (see memoFor()). */
   #volatile = false
   readonly #memo = new Map<string, { generation: number; value: unknown }>()
 
   constructor(input: ContainerFsInput) {
     this.now = input.now ?? Date.now
-    const t = this.now()
+    const t = input.madeAtMs ?? this.now()
+    this.madeAtMs = t
+    this.#loaded = input.writable !== undefined
     const sc = input.security ?? null
     this.user = input.user
     this.#processes = input.processes ?? (() => [])
@@ -205,6 +211,14 @@ export class ContainerFs implements Fs {
       caps: processCapabilities(this.capabilities, uid).effective,
       ...(c.output ? { output: c.output } : {}),
     }
+  }
+
+  /**
+   * Nothing was ever changed through it (no write, mount, chmod, sysctl; no saved layer loaded): the
+   * same input (madeAtMs included) builds it again as it is, so an idle container need not keep it.
+   */
+  get pristine(): boolean {
+    return this.#generation === 0 && !this.#loaded
   }
 
   /** The filesystem as one process sees it: its /proc/self, its identity for permissions, its stdout. */
@@ -756,6 +770,97 @@ class FsView implements Fs {
   as(identity: { uid: number; gid: number; groups: readonly number[] }): Fs {
     const { pid, args, output } = this.c
     return this.fs.view({ pid, args, uid: identity.uid, gid: identity.gid, groups: identity.groups, ...(output ? { output } : {}) })
+  }
+}
+
+/**
+ * The filesystem one process sees, through whichever ContainerFs `current` gives at each call: a
+ * container's views keep an unchanged ContainerFs only while it is in use (model/runtime/views.ts),
+ * so a long-lived process (a sleep) must not hold one, or what it wrote would go to a copy nobody reads.
+ */
+export function followingView(current: () => ContainerFs, caller: FsCaller): Fs {
+  return new FollowingView(current, caller)
+}
+
+/** followingView's Fs: one object per process (its methods on the prototype), as a sleeping process has one. */
+class FollowingView implements Fs {
+  // Weakly: the view this process has of a ContainerFs lives as long as the ContainerFs is kept.
+  #views: WeakMap<ContainerFs, Fs> | undefined
+
+  constructor(
+    private readonly current: () => ContainerFs,
+    private readonly caller: FsCaller,
+  ) {}
+
+  #v(): Fs {
+    const fs = this.current()
+    this.#views ??= new WeakMap()
+    let view = this.#views.get(fs)
+    if (!view) this.#views.set(fs, (view = fs.view(this.caller)))
+    return view
+  }
+
+  stat(path: string): FileStat | undefined {
+    return this.#v().stat(path)
+  }
+  lstat(path: string): FileStat | undefined {
+    return this.#v().lstat(path)
+  }
+  readFile(path: string): Buffer {
+    return this.#v().readFile(path)
+  }
+  inspect(path: string): BinaryInfo {
+    return (this.#v() as FsView).inspect(path)
+  }
+  writeFile(path: string, data: Buffer | string, options?: { append?: boolean; mode?: number }): void {
+    this.#v().writeFile(path, data, options)
+  }
+  readdir(path: string): string[] {
+    return this.#v().readdir(path)
+  }
+  mkdir(path: string, options?: { recursive?: boolean; mode?: number }): void {
+    this.#v().mkdir(path, options)
+  }
+  rm(path: string, options?: { recursive?: boolean }): void {
+    this.#v().rm(path, options)
+  }
+  rename(from: string, to: string): void {
+    this.#v().rename(from, to)
+  }
+  symlink(target: string, path: string): void {
+    this.#v().symlink(target, path)
+  }
+  readlink(path: string): string {
+    return this.#v().readlink(path)
+  }
+  realpath(path: string): string {
+    return this.#v().realpath(path)
+  }
+  chmod(path: string, mode: number): void {
+    ;(this.#v() as FsView).chmod(path, mode)
+  }
+  utimes(path: string, mtimeMs: number): void {
+    ;(this.#v() as FsView).utimes(path, mtimeMs)
+  }
+  mount(o: { source: string; target: string; type: 'bind' | 'tmpfs'; readonly: boolean }): void {
+    ;(this.#v() as FsView).mount(o)
+  }
+  umount(target: string): void {
+    ;(this.#v() as FsView).umount(target)
+  }
+  memo<T>(key: string, compute: () => T): T {
+    return (this.#v() as FsView).memo(key, compute)
+  }
+  as(identity: { uid: number; gid: number; groups: readonly number[] }): Fs {
+    const { pid, args, output } = this.caller
+    return new FollowingView(this.current, {
+      pid,
+      ...(args ? { args } : {}),
+      uid: identity.uid,
+      gid: identity.gid,
+      groups: identity.groups,
+      ...(output ? { output } : {}),
+    })
   }
 }
 

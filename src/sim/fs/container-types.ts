@@ -76,6 +76,11 @@ export interface ContainerFsInput {
   now?: () => number
   /** When the node booted (/proc/uptime); default an hour before the filesystem was made. */
   bootTimeMs?: number
+  /**
+   * When the filesystem was first made (ms; default now): the times of what the runtime adds (mount
+   * points, /dev, /etc/passwd). A view built again for the same container gives the same times.
+   */
+  madeAtMs?: number
   /** The container's memory limit (/sys/fs/cgroup/memory.max; 0 or absent: "max"), or where to read it when asked (it follows updates). */
   memoryLimitBytes?: number | (() => number)
   /** /sys/fs/cgroup/memory.swap.max, read when asked; absent: "max". */

@@ -1,5 +1,5 @@
 // The container filesystem: createContainerFs builds the Fs of one container (see container-fs.ts).
-export { createContainerFs, ContainerFs, DEVICE_READ_BYTES } from './container-fs.js'
+export { createContainerFs, followingView, ContainerFs, DEVICE_READ_BYTES } from './container-fs.js'
 export type { ContainerFsInput, FsCaller, MountEntry, MountInput } from './container-fs.js'
 export { DEFAULT_RESOLV_CONF, etcHosts, resolvConf, sandboxFiles } from './etc.js'
 export type { DnsInput, SandboxFilesInput } from './etc.js'

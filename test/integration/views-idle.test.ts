@@ -1,0 +1,66 @@
+// Sleeping containers keep no filesystem view (model/runtime/views.ts): a view nothing changed is let
+// go once newer ones were built, and built again, the same, when next needed. What a container sees
+// and wrote is what it would be had its view been kept all along.
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import type { PodSandboxConfig } from '../../src/generated/runtime/v1/PodSandboxConfig.js'
+import type { ContainerConfig } from '../../src/generated/runtime/v1/ContainerConfig.js'
+import { IDLE_VIEWS } from '../../src/model/runtime/views.js'
+import { containerConfig, eventually, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
+
+let h: Harness
+beforeEach(async () => {
+  h = await harness()
+})
+afterEach(() => h.close())
+
+const exec = async (id: string, cmd: string[]) => {
+  const r = await h.runtime.ExecSync({ container_id: id, cmd, timeout: 10 })
+  return { out: r.stdout.toString(), err: r.stderr.toString(), code: r.exit_code }
+}
+
+/** A pod with one container running `command`; its container's id. */
+async function podWith(name: string, command: string[], extra: Partial<ContainerConfig> = {}): Promise<string> {
+  const config: PodSandboxConfig = podConfig(name, { hostname: `${name}-host`, log_directory: join(h.logDir, name) })
+  const pod = await runPod(h, config)
+  return runContainer(h, pod, config, containerConfig('c', { command, ...extra }))
+}
+
+/** More sleeping pods than the views kept: every view built before them that nothing changed is let go. */
+async function crowd(tag: string): Promise<void> {
+  for (let i = 0; i < IDLE_VIEWS + 4; i++) await podWith(`${tag}-${i}`, ['sleep', '3600'])
+}
+
+describe('views of sleeping containers', () => {
+  test('are not kept: the views held stay bounded whatever the number of sleeping containers', async () => {
+    await crowd('idle')
+    const views = h.fake.node.views
+    // Each pod made views (its sandbox's, its container's); only the last few are still held.
+    expect(views.built).toBeGreaterThan(IDLE_VIEWS)
+    expect(views.live).toBeLessThanOrEqual(IDLE_VIEWS)
+  })
+
+  test('a view built again is the same: file times, the pod files, hostname, mounts', async () => {
+    h.fake.clock.freeze(true)
+    const id = await podWith('same', ['sleep', '3600'], { linux: { security_context: { readonly_rootfs: true } } })
+    const look = ['sh', '-c', 'stat -c %Y /etc/passwd /dev/null /sys; cat /etc/hostname; hostname; cat /proc/mounts | wc -l']
+    const before = await exec(id, look)
+    h.fake.clock.advance(10_000)
+    await crowd('same')
+    expect(await exec(id, look)).toEqual(before)
+    expect((await exec(id, ['touch', '/x'])).code).not.toBe(0)
+  })
+
+  test('what a container wrote stays, whether an exec or its sleeping process wrote it after its view was let go', async () => {
+    h.fake.clock.freeze(true)
+    const late = await podWith('late', ['sh', '-c', 'sleep 100; echo late > /late; sleep 3600'])
+    const wrote = await podWith('wrote', ['sleep', '3600'])
+    expect((await exec(wrote, ['sh', '-c', 'echo kept > /kept'])).code).toBe(0)
+    await crowd('write')
+    h.fake.clock.advance(100_000)
+    expect(await eventually(async () => (await exec(late, ['cat', '/late'])).out || undefined, 'the sleeping process to write /late')).toBe(
+      'late\n',
+    )
+    expect((await exec(wrote, ['cat', '/kept'])).out).toBe('kept\n')
+  })
+})
