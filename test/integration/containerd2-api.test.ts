@@ -644,6 +644,20 @@ describe('Sandbox Store and Controller', () => {
     expect((await grpcError(ctr.sandboxStore.Get({ sandbox_id: 'own' }))).details).toBe('bucket "own" not found: not found')
   })
 
+  test('a Store record makes its namespace (listed); deleting the namespace drops its records, as containerd 2.1 (listNs counts no sandboxes)', async () => {
+    const other = containerdClients(h.fake.address, 'sandboxed')
+    try {
+      await other.sandboxStore.Create({ sandbox: { sandbox_id: 'held', runtime: { name: 'io.containerd.runc.v2' }, sandboxer: 'shim' } })
+      expect((await ctr.namespaces.List({})).namespaces.map((n) => n.name)).toContain('sandboxed')
+      await ctr.namespaces.Delete({ name: 'sandboxed' })
+      expect((await ctr.namespaces.List({})).namespaces.map((n) => n.name)).not.toContain('sandboxed')
+      expect((await other.sandboxStore.List({ filters: [] })).list).toEqual([])
+      expect((await grpcError(other.sandboxStore.Get({ sandbox_id: 'held' }))).details).toBe('no sandbox buckets: not found')
+    } finally {
+      other.close()
+    }
+  })
+
   test('with --state, Store records, their controller state and the sandbox buckets outlive a restart; a version 2 state gains them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fc-sandbox-state-'))
     const file = join(dir, 'state.json')
