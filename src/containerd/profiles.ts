@@ -92,7 +92,8 @@ const PLUGINS_1_7: Row[] = [
     const [type, id] = row
     if (type === 'io.containerd.service.v1' && id === 'leases-service') return []
     if (type === 'io.containerd.grpc.v1' && id === 'leases') return [['io.containerd.grpc.v1', 'leases', ['io.containerd.lease.v1']]]
-    if (type === 'io.containerd.gc.v1') return [row, ['io.containerd.lease.v1', 'manager', ['io.containerd.metadata.v1', 'io.containerd.gc.v1']]]
+    if (type === 'io.containerd.gc.v1')
+      return [row, ['io.containerd.lease.v1', 'manager', ['io.containerd.metadata.v1', 'io.containerd.gc.v1']]]
     if (type === 'io.containerd.runtime.v2') return [row, ['io.containerd.runtime.v2', 'shim', []]]
     return [row]
   }),

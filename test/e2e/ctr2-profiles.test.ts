@@ -45,7 +45,10 @@ describe('the containerd 1.6 profile', () => {
       expect(plugins.filter((p) => /transfer|streaming|sandbox|warning/.test(p))).toEqual([])
       const info = await grpcError(c.introspection.PluginInfo({ type: 'io.containerd.runtime.v2', id: 'task' }))
       // grpc-go's answer for a method the service lacks.
-      expect([info.code, info.details]).toEqual([12, 'unknown method PluginInfo for service containerd.services.introspection.v1.Introspection'])
+      expect([info.code, info.details]).toEqual([
+        12,
+        'unknown method PluginInfo for service containerd.services.introspection.v1.Introspection',
+      ])
       const transfer = await grpcError(
         c.transfer.Transfer({
           source: {
