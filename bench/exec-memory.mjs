@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runningContainer } from './running-container.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const lib = await import(join(root, 'dist/index.js'))
@@ -17,17 +18,7 @@ const settle = async () => {
   return process.memoryUsage()
 }
 
-const f = await lib.startFakeContainerd()
-const cri = lib.criClients(f.address)
-await cri.image.PullImage({ image: { image: 'busybox' } })
-const config = { metadata: { name: 'p', namespace: 'n', uid: 'u' } }
-const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
-const { container_id } = await cri.runtime.CreateContainer({
-  pod_sandbox_id,
-  config: { metadata: { name: 'c' }, image: { image: 'busybox' }, command: ['sleep', '3600'] },
-  sandbox_config: config,
-})
-await cri.runtime.StartContainer({ container_id })
+const { f, cri, container_id } = await runningContainer(lib)
 // kubelet's client takes 16 MiB messages; this one takes any, to see what the server sends.
 const Runtime = serviceConstructor(loadGroup('cri', join(root, 'proto')), 'runtime.v1.RuntimeService')
 const raw = new Runtime(f.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 })

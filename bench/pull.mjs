@@ -3,14 +3,17 @@
 // package, started on 127.0.0.1 by test/registry-server.mjs), then pulls it through CRI PullImage
 // from a spawned server with --pull-policy registry, once with the state in memory and once with
 // --state (blobs and layers in files, streamed): prints the seconds of the pull and the server's
-// peak RSS (VmHWM) before and after. The goal (#15): the layer streams to the store, so with --state
+// peak RSS (VmHWM) before and after; with openssl, once more with --state from a second registry
+// serving the same storage over TLS (hosts.toml `ca`). The goal (#15): the layer streams to the store, so with --state
 // the peak RSS stays far below the layer's size.
 import { createHash, randomBytes } from 'node:crypto'
-import { readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { spawnServer } from './spawn-server.mjs'
+import { hasOpenssl, makePki } from '../test/registry-pki.mjs'
 import { hasRegistry, pushBlob, pushManifest, startRegistry } from '../test/registry-server.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -70,16 +73,38 @@ async function main() {
     )
     await pushManifest(registry, 'bench/big', 'v1', 'application/vnd.oci.image.manifest.v1+json', manifest)
     console.log(`image: one layer, ${MB} MiB of random bytes (${(layer.length / 2 ** 20).toFixed(1)} MiB gzipped)`)
-    for (const [label, extra] of [
-      ['state in memory', () => []],
-      ['--state (files)', (dir) => ['--state', join(dir, 'state.json')]],
-    ]) {
+    // The same storage over TLS (a certificate from a CA made here, trusted by the hosts.toml's `ca`),
+    // when openssl is there: the pull through node:https with the host's settings, beside fetch's.
+    const tlsDir = mkdtempSync(join(tmpdir(), 'fc-bench-tls-'))
+    const pki = hasOpenssl() ? makePki(tlsDir) : undefined
+    const secure = pki
+      ? await startRegistry(undefined, { tls: { certificate: pki.serverCert, key: pki.serverKey }, storage: registry.storage })
+      : undefined
+    if (secure && pki) {
+      const hostDir = join(tlsDir, 'hosts', secure.host.replace(/:(\d+)$/, '_$1_'))
+      mkdirSync(hostDir, { recursive: true })
+      writeFileSync(join(hostDir, 'hosts.toml'), `server = "${secure.origin}"\nca = "${pki.ca}"\n`)
+    }
+    const variants = [
+      ['state in memory', () => [], registry.host],
+      ['--state (files)', (dir) => ['--state', join(dir, 'state.json')], registry.host],
+      ...(secure
+        ? [
+            [
+              '--state, over TLS',
+              (dir) => ['--state', join(dir, 'state.json'), '--registry-config-path', join(tlsDir, 'hosts')],
+              secure.host,
+            ],
+          ]
+        : []),
+    ]
+    for (const [label, extra, host] of variants) {
       const server = await spawnServer((dir) => ['--pull-policy', 'registry', ...extra(dir)])
       const clients = lib.criClients(server.address)
       try {
         const before = rss(server.child.pid)
         const t0 = process.hrtime.bigint()
-        await clients.image.PullImage({ image: { image: `${registry.host}/bench/big:v1` } })
+        await clients.image.PullImage({ image: { image: `${host}/bench/big:v1` } })
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9
         const after = rss(server.child.pid)
         console.log(
@@ -92,6 +117,8 @@ async function main() {
         rmSync(server.dir, { recursive: true, force: true })
       }
     }
+    await secure?.stop()
+    rmSync(tlsDir, { recursive: true, force: true })
   } finally {
     await registry.stop()
   }

@@ -10,11 +10,20 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 
 /**
  * @param {(dir: string) => string[]} [extra] more flags, given the server's temp dir
+ * @param {string[]} [nodeArgs] options for the server's node (--cpu-prof is not allowed in NODE_OPTIONS)
  * @returns {Promise<{ dir: string, child: import('node:child_process').ChildProcess, address: string }>}
  */
-export async function spawnServer(extra = () => []) {
+export async function spawnServer(extra = () => [], nodeArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'fc-bench-'))
-  const child = spawn(process.execPath, [join(root, 'dist/cli.js'), '--socket', join(dir, 'c.sock'), '--log-level', 'error', ...extra(dir)])
+  const child = spawn(process.execPath, [
+    ...nodeArgs,
+    join(root, 'dist/cli.js'),
+    '--socket',
+    join(dir, 'c.sock'),
+    '--log-level',
+    'error',
+    ...extra(dir),
+  ])
   const address = await new Promise((resolve, reject) => {
     child.stdout?.on('data', (d) => {
       const m = /listening on (unix:\/\/\S+)/.exec(String(d))

@@ -252,7 +252,7 @@ export const FLAGS = [
     arg: 'any|catalog|registry',
     env: 'FAKE_CONTAINERD_PULL_POLICY',
     default: 'any',
-    help: 'any: unknown images are synthesised; catalog: only shipped images pull; registry: the rest from their registries',
+    help: 'any: unknown images are synthesised; catalog: only shipped images pull; registry: the rest, and shipped images of registries configured in --registry-config-path, from their registries',
     parse: oneOf<PullPolicy>('any', 'catalog', 'registry'),
   },
   {

@@ -18,7 +18,7 @@ import { parseCidr } from './model/cri/ipam.js'
 import { catalog } from './images/catalog.js'
 import { addReflection, servicePackage } from './proto/load.js'
 import { MESSAGE_LIMITS, SERVICES } from './service-descriptors.cjs'
-import { OpenCalls, adapt } from './rpc/adapter.js'
+import { OpenCalls, adapt, wireDefinition } from './rpc/adapter.js'
 import { emptyState, type NodeState } from './store/schema.js'
 import { StateStore } from './store/store.js'
 import { validateRules } from './faults/validate.js'
@@ -268,7 +268,7 @@ async function launch(
   for (const s of table) {
     const durability = store.sync ? { durability: store } : {}
     server.addService(
-      s.definition,
+      wireDefinition(s.definition),
       adapt(s.name, s.definition, s.impl, s.harness ? { open, log, ...durability } : { open, log, faults, journal, ...durability }),
     )
   }

@@ -1,5 +1,5 @@
 // Shared test helpers: a fresh server per test, typed clients, and small CRI config builders.
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ServiceError } from '@grpc/grpc-js'
@@ -100,3 +100,10 @@ export async function waitForState(h: Harness, id: string, state: string) {
     return status?.state === state ? status : undefined
   }, `container ${id} to be ${state}`)
 }
+
+/** The CRI log lines' content, without timestamps. */
+export const logLines = (path: string): string[] =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/^\S+ /, ''))

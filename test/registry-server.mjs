@@ -5,6 +5,7 @@
 // bench/pull.mjs (run without a build) shares it; registry-server.d.mts gives the tests its types.
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { get as httpsGet } from 'node:https'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,12 +25,17 @@ async function freePort() {
 }
 
 /**
- * Starts a registry; with `user` it refuses requests without that user's Basic credentials.
+ * Starts a registry; with `user` it refuses requests without that user's Basic credentials; with
+ * `options.tls` it serves HTTPS with that certificate and key (its config's http.tls); with
+ * `options.storage` it serves another registry's storage directory (what was pushed there).
  * @param {{ name: string, password: string }} [user]
+ * @param {{ tls?: { certificate: string, key: string }, storage?: string }} [options]
  */
-export async function startRegistry(user) {
+export async function startRegistry(user, options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'fc-registry-'))
   const port = await freePort()
+  const storage = options.storage ?? join(dir, 'data')
+  const tls = options.tls ? `  tls:\n    certificate: ${options.tls.certificate}\n    key: ${options.tls.key}\n` : ''
   let auth = ''
   if (user) {
     // The registry reads bcrypt entries only (htpasswd -B).
@@ -39,26 +45,35 @@ export async function startRegistry(user) {
   }
   writeFileSync(
     join(dir, 'config.yml'),
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${tls}${auth}`,
   )
   const child = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr?.on('data', (d) => (stderr += d.toString()))
-  const origin = `http://127.0.0.1:${port}`
+  const origin = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`
   const until = Date.now() + 15_000
   for (;;) {
-    try {
-      const res = await fetch(`${origin}/v2/`)
-      if (res.status === 200 || res.status === 401) break
-    } catch {
-      // Not listening yet.
-    }
+    // Up once it answers: over TLS any handshake will do (fetch cannot be told the test's CA).
+    const up = options.tls
+      ? await new Promise((resolve) => {
+          const req = httpsGet(`${origin}/v2/`, { rejectUnauthorized: false }, (res) => {
+            res.resume()
+            resolve(res.statusCode === 200 || res.statusCode === 401)
+          })
+          req.on('error', () => resolve(false))
+        })
+      : await fetch(`${origin}/v2/`).then(
+          (res) => res.status === 200 || res.status === 401,
+          () => false,
+        )
+    if (up) break
     if (Date.now() > until || child.exitCode !== null) throw new Error(`docker-registry did not start: ${stderr}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   return {
     host: `127.0.0.1:${port}`,
     origin,
+    storage,
     ...(user ? { authorization: `Basic ${Buffer.from(`${user.name}:${user.password}`).toString('base64')}` } : {}),
     stop: async () => {
       child.kill('SIGTERM')

@@ -175,7 +175,7 @@ export function toContainerStats(c: AppContainerRecord, u: Usage): ContainerStat
 
 export function toPodSandboxStats(node: Node, s: SandboxRecord): PodSandboxStats {
   // As containerd, which fills this from ListContainerStats: only containers with a running task.
-  const containers = node.containers.all().filter((c) => c.cri.sandboxId === s.id && criState(c) === 'CONTAINER_RUNNING')
+  const containers = node.sandboxes.containersOf(s.id).filter((c) => criState(c) === 'CONTAINER_RUNNING')
   const pause = node.usage(s)
   const parts = [pause, ...containers.map((c) => node.usage(c))]
   const sum = (f: (u: Usage) => bigint): bigint => parts.reduce((acc, u) => acc + f(u), 0n)

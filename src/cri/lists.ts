@@ -1,6 +1,7 @@
 // The filtered listings behind List*, Stream* and the stats RPCs, with containerd's filter rules:
 // an id or sandbox id may be a prefix (an unknown or ambiguous one matches nothing), state and
-// label selectors must all match.
+// label selectors must all match. The cheapest index goes first: an id is one record, a pod id its
+// containers; only state and labels are tested record by record.
 import type { ContainerFilter__Output } from '../generated/runtime/v1/ContainerFilter.js'
 import type { ContainerStatsFilter__Output } from '../generated/runtime/v1/ContainerStatsFilter.js'
 import type { PodSandboxFilter__Output } from '../generated/runtime/v1/PodSandboxFilter.js'
@@ -30,12 +31,20 @@ export function listings(node: Node) {
     }
   }
 
+  /** The one record a filter's id (prefix) names, or none when it names none or several. */
+  const byId = <T>(find: () => T | undefined): T[] => {
+    try {
+      const found = find()
+      return found === undefined ? [] : [found]
+    } catch {
+      return []
+    }
+  }
+
   const sandboxes = (filter: PodSandboxFilter__Output | null) => {
     if (filter) checkLabelSelector(filter.label_selector)
-    const id = filter?.id ? safeResolve(() => node.sandboxes.find(filter.id), filter.id) : ''
-    return node.sandboxes
-      .all()
-      .filter((s) => !id || s.id === id)
+    const candidates = filter?.id ? byId(() => node.sandboxes.find(filter.id)) : node.sandboxes.all()
+    return candidates
       .filter((s) => !filter?.state || filter.state.state === sandboxState(s))
       .filter((s) => !filter || matchesLabels(s.cri.config.labels, filter.label_selector))
       .map(toPodSandbox)
@@ -43,12 +52,14 @@ export function listings(node: Node) {
 
   const containers = (filter: ContainerFilter__Output | ContainerStatsFilter__Output | null) => {
     if (filter) checkLabelSelector(filter.label_selector)
-    const id = filter?.id ? safeResolve(() => node.containers.find(filter.id), filter.id) : ''
     const sb = filter?.pod_sandbox_id ? safeResolve(() => node.sandboxes.find(filter.pod_sandbox_id), filter.pod_sandbox_id) : ''
     const state = filter && 'state' in filter ? filter.state?.state : undefined
-    return node.containers
-      .all()
-      .filter((c) => !id || c.id === id)
+    const candidates = filter?.id
+      ? byId(() => node.containers.find(filter.id))
+      : sb
+        ? node.sandboxes.containersOf(sb)
+        : node.containers.all()
+    return candidates
       .filter((c) => !sb || c.cri.sandboxId === sb)
       .filter((c) => state === undefined || state === criState(c))
       .filter((c) => !filter || matchesLabels(c.cri.config.labels, filter.label_selector))
@@ -56,11 +67,9 @@ export function listings(node: Node) {
 
   const sandboxStats = (filter: PodSandboxStatsFilter__Output | null) => {
     if (filter) checkLabelSelector(filter.label_selector)
-    const id = filter?.id ? safeResolve(() => node.sandboxes.find(filter.id), filter.id) : ''
-    return node.sandboxes
-      .all()
+    const candidates = filter?.id ? byId(() => node.sandboxes.find(filter.id)) : node.sandboxes.all()
+    return candidates
       .filter((s) => s.cri.ready)
-      .filter((s) => !id || s.id === id)
       .filter((s) => !filter || matchesLabels(s.cri.config.labels, filter.label_selector))
       .map((s) => toPodSandboxStats(node, s))
   }

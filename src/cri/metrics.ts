@@ -69,7 +69,7 @@ export function podSandboxMetrics(node: Node, s: SandboxRecord): PodSandboxMetri
       label_values: [containerName, id, image, containerName, meta?.namespace ?? '', meta?.name ?? ''],
       value: { value: d.value(u).toString() },
     }))
-  const containers = node.containers.all().filter((c) => c.cri.sandboxId === s.id)
+  const containers = node.sandboxes.containersOf(s.id)
   return {
     pod_sandbox_id: s.id,
     metrics: metricsOf('POD', s.id, s.image, node.usage(s)),

@@ -69,7 +69,7 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
 
     PodSandboxStatus: (req) => {
       const s = node.sandboxes.get(requireId(req.pod_sandbox_id, 'sandbox'))
-      const containers = node.containers.all().filter((c) => c.cri.sandboxId === s.id)
+      const containers = node.sandboxes.containersOf(s.id)
       return {
         status: toPodSandboxStatus(s),
         info: req.verbose ? sandboxInfo(s) : {},
@@ -212,10 +212,7 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
             container_event_type: `CONTAINER_${event.type}_EVENT`,
             created_at: event.at.toString(),
             pod_sandbox_status: sandbox ? toPodSandboxStatus(sandbox) : null,
-            containers_statuses: node.containers
-              .all()
-              .filter((c) => c.cri.sandboxId === event.sandboxId)
-              .map((c) => toContainerStatus(node, c)),
+            containers_statuses: node.sandboxes.containersOf(event.sandboxId).map((c) => toContainerStatus(node, c)),
           }
           send(message)
         })

@@ -1,8 +1,9 @@
 // The journal: every call the server answered — when, which service and method, the namespace,
 // the request, the response or status, how long it took, and which fault fired. A ring buffer:
 // the newest `size` calls are kept, and no more of them than fit in `budget` bytes. Requests and
-// responses are kept as summaries (summarize below): a long string, a large byte field or a long
-// list is cut, with a marker, so that one call of megabytes costs the journal a few KB.
+// responses are kept as the bytes the call carried and read as summaries (summarize below): a long
+// string, a large byte field or a long list is cut, with a marker, so that one call of megabytes
+// costs the journal a few KB.
 import { namesRpc } from '../faults/rule.js'
 import { validateRpcNames } from '../faults/validate.js'
 
@@ -78,6 +79,34 @@ export function summarize(value: unknown): { value: unknown; bytes: number } {
   return { value: summary, bytes }
 }
 
+/** The largest message (its encoded bytes) an entry keeps as it was sent, to be summarized when read. */
+export const WIRE_KEPT = 64 * 1024
+
+/** A message as it went over the wire: its bytes and how to decode them (the method's own deserializer). */
+export class Wire {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly decode: (bytes: Uint8Array) => unknown,
+    /** The message as the server held it, for summarizing at once when it is too large to keep. */
+    readonly message: unknown,
+  ) {}
+}
+
+/** A request or response as an entry holds it: a summary, made when first read from kept bytes. */
+function kept(message: unknown): { readonly value: unknown; readonly bytes: number } {
+  if (!(message instanceof Wire) || message.bytes.length > WIRE_KEPT) return summarize(message instanceof Wire ? message.message : message)
+  let wire: Wire | undefined = message
+  let value: unknown
+  return {
+    get value() {
+      // Decoded once; the bytes go then, the summary stays.
+      if (wire) ((value = summarize(wire.decode(wire.bytes)).value), (wire = undefined))
+      return value
+    },
+    bytes: message.bytes.length,
+  }
+}
+
 export interface JournalEntry {
   seq: number
   /** When the call arrived (ISO 8601). */
@@ -142,7 +171,13 @@ export class Journal {
     return this.#bytes
   }
 
-  /** Starts an entry; the returned function completes it. */
+  /**
+   * Starts an entry; the returned function completes it. A request or response given as a Wire
+   * message (the bytes the call carried, the adapter's) is kept as those bytes and summarized only
+   * when the entry is read: recording costs no copy, and a later change to an object the message
+   * shared with the model cannot change what the journal says was sent. Larger ones than WIRE_KEPT
+   * are summarized at once, so that one call of megabytes still costs the journal a few KB.
+   */
   begin(
     service: string,
     method: string,
@@ -150,24 +185,31 @@ export class Journal {
     request: unknown,
   ): (outcome: Omit<JournalEntry, 'seq' | 'time' | 'service' | 'method' | 'namespace' | 'request' | 'durationMs'>) => void {
     const started = performance.now()
-    const time = new Date().toISOString()
+    const at = Date.now()
     const seq = ++this.#seq
-    const req = summarize(request)
+    const req = kept(request)
     this.#open.add(seq)
     return (outcome) => {
       this.#open.delete(seq)
-      const res = outcome.response === undefined ? undefined : summarize(outcome.response)
+      const res = outcome.response === undefined ? undefined : kept(outcome.response)
+      const durationMs = performance.now() - started
+      let time: string | undefined
+      // Getters, so that nothing is formatted or decoded until the entry is read (JSON and spreads read them).
       const entry: JournalEntry = {
         seq,
-        time,
+        get time() {
+          return (time ??= new Date(at).toISOString())
+        },
         service,
         method,
         namespace,
-        request: req.value,
+        get request() {
+          return req.value
+        },
         ...outcome,
-        ...(res ? { response: res.value } : {}),
-        durationMs: performance.now() - started,
+        durationMs,
       }
+      if (res) Object.defineProperty(entry, 'response', { get: () => res.value, enumerable: true })
       const size = 256 + req.bytes + (res?.bytes ?? 0) + outcome.status.details.length
       this.#bytes += size - this.#sizes[this.#next]!
       if (this.#entries[this.#next] === undefined) this.#count++

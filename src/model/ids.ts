@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import type { ContainerRecord } from '../store/schema.js'
 import { RuntimeError, invalidArgument, notFound, wrap } from './errors.js'
 
 /** A containerd object id: 64 lowercase hex characters (32 random bytes), as containerd's CRI makes them. */
@@ -26,36 +25,76 @@ export function resolvePrefix(ids: Iterable<string>, prefix: string): string | u
 }
 
 /**
- * The record kept under exactly this id, if `is` accepts it: a lookup without listing every record.
- * Ids made by newId() all have one length, so a full one is never the prefix of another and a hit
- * is what findByPrefix would find.
+ * Records by id, with the ids kept sorted so a prefix resolves as containerd's truncindex does
+ * without visiting every id: the ids a prefix starts are adjacent, from the first not below it.
  */
-export function byFullId<T extends ContainerRecord>(
-  records: Readonly<Record<string, ContainerRecord>>,
-  id: string,
-  is: (r: ContainerRecord) => r is T,
-): T | undefined {
-  const r = Object.hasOwn(records, id) ? records[id] : undefined
-  return r !== undefined && is(r) ? r : undefined
-}
+export class IdIndex<T extends { id: string }> {
+  #byId = new Map<string, T>()
+  #sorted: string[] = []
 
-/** Finds a record by full id or unique prefix; undefined when none matches. */
-export function findByPrefix<T extends { id: string }>(records: readonly T[], prefix: string): T | undefined {
-  const id = resolvePrefix(
-    records.map((r) => r.id),
-    prefix,
-  )
-  return id === undefined ? undefined : records.find((r) => r.id === id)
+  get size(): number {
+    return this.#byId.size
+  }
+
+  /** The records, in the order they were added. */
+  values(): IterableIterator<T> {
+    return this.#byId.values()
+  }
+
+  get(id: string): T | undefined {
+    return this.#byId.get(id)
+  }
+
+  add(record: T): void {
+    if (this.#byId.has(record.id)) return
+    this.#byId.set(record.id, record)
+    this.#sorted.splice(this.#lowerBound(record.id), 0, record.id)
+  }
+
+  delete(record: T): void {
+    if (this.#byId.get(record.id) !== record) return
+    this.#byId.delete(record.id)
+    this.#sorted.splice(this.#lowerBound(record.id), 1)
+  }
+
+  clear(): void {
+    this.#byId.clear()
+    this.#sorted = []
+  }
+
+  /** As resolvePrefix over these ids: the record a full id or unique prefix names; throws on an ambiguous or bad one. */
+  find(prefix: string): T | undefined {
+    // A whole id is itself (kubelet passes whole ids): ids made by newId() have one length, so one
+    // is never a prefix of another and this is what the prefix search would find.
+    const exact = this.#byId.get(prefix)
+    if (exact !== undefined) return exact
+    const at = this.#lowerBound(prefix)
+    // Only the first two ids at or after the prefix can start with it and still be told apart.
+    const id = resolvePrefix(this.#sorted.slice(at, at + 2), prefix)
+    return id === undefined ? undefined : this.#byId.get(id)
+  }
+
+  #lowerBound(id: string): number {
+    let lo = 0
+    let hi = this.#sorted.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.#sorted[mid]! < id) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
 }
 
 /**
- * Like findByPrefix, but every failure is an error that starts with `context`, the way containerd
- * words it: `<context>: not found`, `<context>: Multiple IDs found with provided prefix: …`.
+ * What `find` finds (a lookup by full id or prefix), with every failure an error that starts with
+ * `context`, the way containerd words it: `<context>: not found`, `<context>: Multiple IDs found with
+ * provided prefix: …`.
  */
-export function getByPrefix<T extends { id: string }>(records: readonly T[], prefix: string, context: string): T {
+export function getByPrefix<T>(find: () => T | undefined, context: string): T {
   let found: T | undefined
   try {
-    found = findByPrefix(records, prefix)
+    found = find()
   } catch (err) {
     throw wrap(err, context)
   }

@@ -25,6 +25,7 @@ import { podDirectory } from './runtime/network.js'
 import { HostPorts } from './runtime/host-ports.js'
 import { TaskService } from './runtime/task-service.js'
 import { parseReference } from './reference.js'
+import { CriIndex } from './cri/record-index.js'
 import { Sandboxes } from './cri/sandboxes.js'
 import { SandboxRecords } from './sandbox/records.js'
 import { initPlan } from './runtime/plans.js'
@@ -66,6 +67,8 @@ export class Node implements Core {
   readonly images: Images
   readonly namespaces: Namespaces
   readonly containerStore: ContainerStore
+  /** CRI's lookups over the records: by id and prefix, names, a pod's containers, pods by IP. */
+  readonly criIndex: CriIndex
   readonly content: Content
   readonly snapshots: Snapshots
   readonly leases: Leases
@@ -102,6 +105,7 @@ export class Node implements Core {
     this.cidr = parseCidr(store.data.podCidr)
     this.namespaces = new Namespaces(this)
     this.containerStore = new ContainerStore(this)
+    this.criIndex = new CriIndex(this.containerStore)
     this.content = new Content(this, options.blobs ?? memoryBlobs())
     this.snapshots = new Snapshots(this, options.layerBlobs ?? memoryBlobs())
     this.leases = new Leases(this)
@@ -175,7 +179,14 @@ export class Node implements Core {
     return this.store.data
   }
 
+  #changes = 0
+  /** How many changes have been made to the state, in memory too (the web view makes its view again when it moves). */
+  get changes(): number {
+    return this.#changes
+  }
+
   changed(): void {
+    this.#changes++
     this.store.changed()
   }
 
@@ -248,6 +259,7 @@ export class Node implements Core {
     void this.hostPorts.closeAll()
     this.network.clear()
     this.store.replace(state)
+    this.#changes++
     this.cidr = cidr
     this.resume()
   }

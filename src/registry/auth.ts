@@ -4,6 +4,8 @@
 // secret by the OAuth POST (falling back to GET with Basic auth where the server refuses POST),
 // without one anonymously by GET — once per host and scope set.
 import { RegistryError } from './errors.js'
+import type { HostTls } from './tls.js'
+import { send } from './transport.js'
 
 export interface Challenge {
   scheme: 'basic' | 'bearer' | string
@@ -63,6 +65,8 @@ export class Authorizer {
     private readonly credentials: Credentials | undefined,
     private readonly headers: Record<string, string>,
     private readonly signal?: AbortSignal,
+    /** The TLS settings of the host this authorizer serves: its token requests use them too (WithAuthClient). */
+    private readonly tls?: HostTls,
     /** containerd 1.7 and later refuse an empty Basic answer (ErrInvalidAuthorization); 1.6 leaves the 401 as it is. */
     private readonly refuseEmptyBasic = true,
   ) {}
@@ -181,12 +185,16 @@ export class Authorizer {
       form.set('username', h.username)
       form.set('password', h.secret)
     }
-    const res = await fetch(h.realm, {
-      method: 'POST',
-      headers: { ...this.headers, 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
-      body: form.toString(),
-      signal: this.signal,
-    })
+    const res = await send(
+      new URL(h.realm),
+      {
+        method: 'POST',
+        headers: { ...this.headers, 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        body: form.toString(),
+        ...(this.signal ? { signal: this.signal } : {}),
+      },
+      this.tls,
+    )
     if (res.status < 200 || res.status >= 400) throw unexpectedStatus('POST', h.realm, res)
     const body = (await res.json().catch(() => {
       throw new RegistryError('Unknown', 'unable to decode token response: invalid JSON')
@@ -202,7 +210,7 @@ export class Authorizer {
     for (const s of scopes) url.searchParams.append('scope', s)
     const headers: Record<string, string> = { ...this.headers }
     if (withCredentials) headers.Authorization = `Basic ${Buffer.from(`${h.username}:${h.secret}`).toString('base64')}`
-    const res = await fetch(url, { headers, signal: this.signal })
+    const res = await send(url, { method: 'GET', headers, ...(this.signal ? { signal: this.signal } : {}) }, this.tls)
     if (res.status < 200 || res.status >= 400) throw unexpectedStatus('GET', url.toString(), res)
     const body = (await res.json().catch(() => {
       throw new RegistryError('Unknown', 'unable to decode token response: invalid JSON')

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto'
 import { Authorizer, type Credentials } from './auth.js'
 import { RegistryError } from './errors.js'
 import type { RegistryHost } from './hosts.js'
+import { goTlsError } from './tls.js'
+import { send } from './transport.js'
 import { MEDIA } from '../model/media-types.js'
 
 /** What a registry may answer a resolve with (schema 1 only to be refused by name). */
@@ -52,18 +54,20 @@ const goMethod = (m: string): string => m[0] + m.slice(1).toLowerCase()
 
 /** A fetch failure (no HTTP response) as Go's client reports it. */
 function networkError(method: string, url: URL, err: unknown, signal: AbortSignal | undefined): RegistryError {
-  if (signal?.aborted) return new RegistryError('Cancelled', 'context canceled')
+  if (signal?.aborted)
+    return new RegistryError('Cancelled', `failed to do request: ${goMethod(method)} "${url.toString()}": context canceled`)
   const cause = (err as { cause?: { code?: string } }).cause
   const code = cause?.code ?? (err as { code?: string }).code
   const addr = url.host.includes(':') ? url.host : `${url.host}:${url.protocol === 'http:' ? 80 : 443}`
   const why =
-    code === 'ECONNREFUSED'
+    goTlsError(err) ??
+    (code === 'ECONNREFUSED'
       ? `dial tcp ${addr}: connect: connection refused`
       : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
         ? `dial tcp: lookup ${url.hostname}: no such host`
         : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
           ? 'EOF'
-          : ((cause as Error | undefined)?.message ?? (err as Error).message)
+          : ((cause as Error | undefined)?.message ?? (err as Error).message))
   return new RegistryError('Unknown', `failed to do request: ${goMethod(method)} "${url.toString()}": ${why}`)
 }
 
@@ -81,6 +85,15 @@ async function registryMessage(res: Response): Promise<string | undefined> {
   } catch {
     return undefined
   }
+}
+
+/**
+ * getManifestMediaType: the Content-Type without its parameters; "text/plain" is a schema 1 manifest
+ * (registry.access.redhat.com served them so).
+ */
+function manifestMediaType(res: Response): string {
+  const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
+  return type === 'text/plain' ? MEDIA.dockerSchema1 : type
 }
 
 /** Drops a response's body without waiting for it (a mocked or stalled body may never settle). */
@@ -104,8 +117,28 @@ export class Repository {
       options.credentials,
       { 'User-Agent': options.userAgent },
       options.signal,
+      undefined,
       options.refuseEmptyBasic ?? true,
     )
+  }
+
+  /** A host with TLS settings of its own has an authorizer of its own, whose token requests use them. */
+  readonly #authorizers = new Map<RegistryHost, Authorizer>()
+
+  #authorizer(host: RegistryHost): Authorizer {
+    if (!host.tls) return this.authorizer
+    let a = this.#authorizers.get(host)
+    if (!a) {
+      a = new Authorizer(
+        this.options.credentials,
+        { 'User-Agent': this.options.userAgent },
+        this.options.signal,
+        host.tls,
+        this.options.refuseEmptyBasic ?? true,
+      )
+      this.#authorizers.set(host, a)
+    }
+    return a
   }
 
   #hosts(capability: 'pull' | 'resolve' | 'push'): RegistryHost[] {
@@ -136,7 +169,7 @@ export class Repository {
       let auth: string | undefined
       if (!anonymous) {
         try {
-          auth = await this.authorizer.authorize(host.host, [scope])
+          auth = await this.#authorizer(host).authorize(host.host, [scope])
         } catch (err) {
           // The caller's own errors (a cancelled credential question) keep their code and text.
           if (!(err instanceof RegistryError)) throw err
@@ -145,20 +178,23 @@ export class Repository {
       }
       let res: Response
       try {
-        res = await fetch(url, {
-          method: m,
-          headers: { 'User-Agent': this.options.userAgent, ...host.header, ...headers, ...(auth ? { Authorization: auth } : {}) },
-          signal: this.options.signal,
-          redirect: 'follow',
-          ...(body ? { body } : {}),
-        })
+        res = await send(
+          url,
+          {
+            method: m,
+            headers: { 'User-Agent': this.options.userAgent, ...host.header, ...headers, ...(auth ? { Authorization: auth } : {}) },
+            ...(this.options.signal ? { signal: this.options.signal } : {}),
+            ...(body ? { body } : {}),
+          },
+          host.tls,
+        )
       } catch (err) {
         throw networkError(m, url, err, this.options.signal)
       }
       responses.push(res)
       if (responses.length > 5) return res
       let retry = false
-      if (res.status === 401 && !anonymous) retry = await this.authorizer.addResponse(host.host, res, responses.length > 1)
+      if (res.status === 401 && !anonymous) retry = await this.#authorizer(host).addResponse(host.host, res, responses.length > 1)
       else if (res.status === 405 && m === 'HEAD' && url.pathname.includes('/manifests/')) {
         // Registries that did not implement HEAD on manifests.
         m = 'GET'
@@ -220,7 +256,7 @@ export class Repository {
         // A Content-Length that is not a whole number is as good as none: the manifest is fetched and measured.
         const length = res.headers.get('content-length') ?? ''
         let size = /^\d+$/.test(length) && Number.isSafeInteger(Number(length)) ? Number(length) : -1
-        let mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
+        let mediaType = manifestMediaType(res)
         let digest = ref.digest ?? ''
         if (digest === '') {
           const header = res.headers.get('docker-content-digest') ?? ''
@@ -243,7 +279,14 @@ export class Repository {
             )
             continue
           }
-          mediaType = (get.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
+          mediaType = manifestMediaType(get)
+          if (digest === '' && mediaType === MEDIA.dockerSchema1) {
+            discard(get)
+            throw new RegistryError(
+              'Unimplemented',
+              `not implemented: media type "${MEDIA.dockerSchema1}" is no longer supported since containerd v2.0, please rebuild the image as "${MEDIA.dockerManifest}" or "${MEDIA.ociManifest}"`,
+            )
+          }
           const hash = createHash('sha256')
           const reader = get.body.getReader()
           size = 0

@@ -9,7 +9,7 @@ import { InjectedFault, TransportStatus, toServiceError, type ServiceStatus } fr
 import type { FaultEngine, FiredNodeFaults } from '../faults/engine.js'
 import type { CallFault } from '../faults/rule.js'
 import { pick, preamble, sleep } from './call-faults.js'
-import type { Journal } from '../journal/journal.js'
+import { Wire, type Journal } from '../journal/journal.js'
 
 /**
  * The first value of a text header, as grpc-go's metadata gives containerd: a client that sets a
@@ -57,23 +57,99 @@ function requestsOf(call: grpc.ServerDuplexStream<unknown, unknown>): AsyncItera
   return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) }
 }
 
-/** Calls still open, so closing the server can end long-lived streams instead of waiting on them. */
-export class OpenCalls {
-  #controllers = new Set<AbortController>()
+/** What every kind of server call has in common. */
+type AnyCall = {
+  metadata: grpc.Metadata
+  readonly cancelled: boolean
+  sendMetadata(m: grpc.Metadata): void
+  on(event: 'cancelled', listener: () => void): unknown
+}
 
-  track(): AbortController {
-    const c = new AbortController()
-    this.#controllers.add(c)
-    return c
+/**
+ * One call's context. Its abort signal is made when a handler first asks for it: most calls never
+ * do, and an AbortController and a 'cancelled' listener per call were a tenth of a status call's cost.
+ */
+class Call implements CallContext {
+  readonly nodeFaults: FiredNodeFaults = []
+  #controller: AbortController | undefined
+  /** Why the call was aborted before anyone asked for its signal. */
+  #aborted: Error | undefined
+
+  constructor(
+    readonly service: string,
+    readonly method: string,
+    readonly metadata: grpc.Metadata,
+    readonly call: AnyCall,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      const c = (this.#controller = new AbortController())
+      const cancelled = () => c.abort(new Error('cancelled by the client'))
+      if (this.#aborted) c.abort(this.#aborted)
+      else if (this.call.cancelled) cancelled()
+      else this.call.on('cancelled', cancelled)
+    }
+    return this.#controller.signal
   }
 
-  done(c: AbortController): void {
-    this.#controllers.delete(c)
+  abort(why: Error): void {
+    if (this.#controller) this.#controller.abort(why)
+    else this.#aborted ??= why
+  }
+
+  sendHeaders(): void {
+    this.call.sendMetadata(new grpc.Metadata())
+  }
+}
+
+/** Calls still open, so closing the server can end long-lived streams instead of waiting on them. */
+export class OpenCalls {
+  #calls = new Set<Call>()
+
+  track(call: Call): void {
+    this.#calls.add(call)
+  }
+
+  done(call: Call): void {
+    this.#calls.delete(call)
   }
 
   abortAll(): void {
-    for (const c of this.#controllers) c.abort(new Error('server is closing'))
+    for (const c of this.#calls) c.abort(new Error('server is closing'))
   }
+}
+
+/** The bytes each request arrived as (wireDefinition's deserializers note them), for the journal. */
+const requestBytes = new WeakMap<object, Uint8Array>()
+const wired = new WeakMap<ServiceDefinition, ServiceDefinition>()
+
+/**
+ * A service's definition as the server is given it: each request's bytes are noted (requestBytes),
+ * and a response the adapter has already encoded (for the journal) goes out as it is, not encoded twice.
+ */
+export function wireDefinition(definition: ServiceDefinition): ServiceDefinition {
+  let out = wired.get(definition)
+  if (out) return out
+  const methods: Record<string, grpc.MethodDefinition<unknown, unknown>> = {}
+  for (const [name, def] of Object.entries(definition)) {
+    const { requestDeserialize, responseSerialize } = def
+    methods[name] = {
+      ...def,
+      requestDeserialize: (bytes: Buffer) => {
+        const message = requestDeserialize(bytes) as unknown
+        // A copy when the bytes are a slice of a larger read, so that the journal holds only them.
+        if (message && typeof message === 'object')
+          requestBytes.set(message, bytes.byteLength === bytes.buffer.byteLength ? bytes : Buffer.from(bytes))
+        return message
+      },
+      responseSerialize: (message: unknown) =>
+        message instanceof Uint8Array ? Buffer.from(message.buffer, message.byteOffset, message.byteLength) : responseSerialize(message),
+    }
+  }
+  out = methods as ServiceDefinition
+  wired.set(definition, out)
+  return out
 }
 
 /**
@@ -114,6 +190,7 @@ export function adapt(
   deps: AdapterDeps,
 ): grpc.UntypedServiceImplementation {
   const { open, log, faults, journal } = deps
+  const debug = log.level === 'debug'
   const handlers: grpc.UntypedServiceImplementation = {}
   for (const [method, def] of Object.entries(definition)) {
     const durability = READS_NO_STATE.has(`${serviceName}/${method}`) ? undefined : deps.durability
@@ -124,31 +201,43 @@ export function adapt(
     const fn = (impl as Record<string, unknown>)[method]
     if (typeof fn !== 'function') throw new Error(`${serviceName}/${method} has no implementation`)
     if (def.requestStream && !def.responseStream) throw new Error(`${serviceName}/${method}: client-only streaming is not wired yet`)
-    /** What every kind of server call has in common. */
-    type AnyCall = { metadata: grpc.Metadata; sendMetadata(m: grpc.Metadata): void; on(event: 'cancelled', listener: () => void): unknown }
-    const begin = (call: AnyCall, request: unknown) => {
-      const controller = open.track()
-      call.on('cancelled', () => controller.abort(new Error('cancelled by the client')))
-      const ctx: CallContext = {
-        service: serviceName,
-        method,
-        metadata: call.metadata,
-        signal: controller.signal,
-        sendHeaders: () => call.sendMetadata(new grpc.Metadata()),
-        nodeFaults: [],
+    const decodeRequest = (bytes: Uint8Array) => def.requestDeserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    const decodeResponse = (bytes: Uint8Array) => def.responseDeserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    /** The request for the journal: its bytes when grpc-js decoded it through wireDefinition. */
+    const journaled = (request: unknown): unknown => {
+      const bytes = request && typeof request === 'object' ? requestBytes.get(request) : undefined
+      return bytes ? new Wire(bytes, decodeRequest, request) : request
+    }
+    /**
+     * A unary response encoded once, here, when the journal keeps it: the same bytes go to grpc-js
+     * (wireDefinition passes them through). A response that does not encode is left to grpc-js, which
+     * answers for it as it always has.
+     */
+    const encoded = (response: unknown): Wire | undefined => {
+      if (!journal) return undefined
+      try {
+        return new Wire(def.responseSerialize(response), decodeResponse, response)
+      } catch {
+        return undefined
       }
+    }
+    const begin = (call: AnyCall, request: unknown) => {
+      const ctx = new Call(serviceName, method, call.metadata, call)
+      open.track(ctx)
       const namespace = firstMetadataValue(call.metadata, 'containerd-namespace')
       const fired = faults?.decideCall({ service: serviceName, method, namespace, request })
       if (fired) log.debug(`fault fired on ${serviceName}/${method} (${fired.count}): ${JSON.stringify(fired.rule)}`)
-      const record = journal?.begin(serviceName, method, namespace, request)
+      const record = journal?.begin(serviceName, method, namespace, journaled(request))
       const nodeFaults = ctx.nodeFaults
-      const started = performance.now()
+      const started = debug ? performance.now() : 0
       const finish = (err?: unknown, outcome: { response?: unknown; messages?: number } = {}): ServiceStatus | undefined => {
-        open.done(controller)
-        const ms = (performance.now() - started).toFixed(2)
+        open.done(ctx)
         const status = err === undefined ? undefined : toServiceError(err, log)
-        if (status) log.debug(`${serviceName}/${method} failed in ${ms}ms: code ${status.code}: ${status.details}`)
-        else log.debug(`${serviceName}/${method} ok in ${ms}ms`)
+        if (debug) {
+          const ms = (performance.now() - started).toFixed(2)
+          if (status) log.debug(`${serviceName}/${method} failed in ${ms}ms: code ${status.code}: ${status.details}`)
+          else log.debug(`${serviceName}/${method} ok in ${ms}ms`)
+        }
         record?.({
           ...outcome,
           status: status ? { code: status.code, details: status.details } : { code: 0, details: '' },
@@ -157,27 +246,39 @@ export function adapt(
         })
         return status
       }
-      return { ctx, finish, fault: fired?.rule as CallFault | undefined, abort: (why: string) => controller.abort(new Error(why)) }
+      return { ctx, finish, fault: fired?.rule as CallFault | undefined, abort: (why: string) => ctx.abort(new Error(why)) }
     }
     if (!def.responseStream) {
       const unary = fn as Unary<unknown, unknown>
       handlers[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const { ctx, finish, fault } = begin(call, call.request)
-        preamble(fault, ctx.signal, call)
-          .then(async (next) => {
-            if (next !== 'go') return undefined
-            const response = await unary(call.request, ctx)
-            await settle()
-            return { response }
-          })
-          .then(
-            (result) => {
-              if (!result) return void finish(new InjectedFault(1, 'the call was hung or dropped by a fault', {}))
-              finish(undefined, { response: result.response })
-              callback(null, result.response)
-            },
-            (err: unknown) => callback(finish(err) ?? null),
-          )
+        const fail = (err: unknown) => callback(finish(err) ?? null)
+        const reply = (response: unknown) => {
+          const wire = encoded(response)
+          finish(undefined, { response: wire ?? response })
+          callback(null, wire ? wire.bytes : response)
+        }
+        const answer = (response: unknown): void =>
+          durability && !durability.clean ? void settle().then(() => reply(response), fail) : reply(response)
+        if (fault) {
+          preamble(fault, ctx.signal, call)
+            .then(async (next) => {
+              if (next !== 'go') return void finish(new InjectedFault(1, 'the call was hung or dropped by a fault', {}))
+              answer(await unary(call.request, ctx))
+            }, fail)
+            .catch(fail)
+          return
+        }
+        // Without a fault the handler runs at once, and a handler that answers synchronously is
+        // answered synchronously: no promise hops between grpc-js and the model.
+        let result: unknown
+        try {
+          result = unary(call.request, ctx)
+        } catch (err) {
+          return fail(err)
+        }
+        if (result instanceof Promise) result.then(answer, fail)
+        else answer(result)
       }
     } else {
       // Server streaming and bidirectional calls differ only in what the handler reads.

@@ -15,6 +15,7 @@ import type { Logger } from '../log.js'
 import { packagePath } from '../paths.js'
 import { listenAt, parseWebAddress } from '../listen-address.js'
 import { faults, containers, images, journalView, nodeView, pods } from './panels.js'
+import { HOST_NS } from '../model/runtime/pids.js'
 import { PRESET_PARAMS, presetRules } from './presets.js'
 import { EventStream } from './sse.js'
 
@@ -113,6 +114,8 @@ export class WebServer {
   /** Nothing until listening. */
   #allowed = new AllowedHosts([], -1)
   #url = ''
+  /** The node view last made (JSON), and what it was made from: made again only when one of those changed. */
+  #view: { json: string; node: object; version: number; rules: readonly object[]; processes: readonly ViewedProcess[] } | undefined
 
   constructor(
     private readonly harness: Harness,
@@ -236,9 +239,7 @@ export class WebServer {
     })
     // Every update is one write: no Nagle delay between them.
     req.socket.setNoDelay(true)
-    const stream = new EventStream<JournalEntry>(res, JOURNAL_BATCH, (s) =>
-      this.#guarded(() => s.flush(nodeViewJson(this.harness), journalJson)),
-    )
+    const stream = new EventStream<JournalEntry>(res, JOURNAL_BATCH, (s) => this.#guarded(() => s.flush(this.#nodeViewJson(), journalJson)))
     // The page starts with the journal's latest calls.
     for (const e of this.harness.calls().slice(-JOURNAL_BATCH)) stream.add(e)
     this.#streams.add(stream)
@@ -247,7 +248,7 @@ export class WebServer {
       if (this.#streams.size === 0) this.#stopTicking()
     })
     res.write('retry: 1000\n\n')
-    stream.flush(nodeViewJson(this.harness), journalJson)
+    stream.flush(this.#nodeViewJson(), journalJson)
     this.#timer ??= setInterval(() => this.#guarded(() => this.#tick()), TICK_MS).unref()
   }
 
@@ -265,9 +266,34 @@ export class WebServer {
     let view: string | undefined
     for (const s of this.#streams) {
       if (!s.ready) continue
-      view ??= nodeViewJson(this.harness)
+      view ??= this.#nodeViewJson()
       s.flush(view, journalJson)
     }
+  }
+
+  /**
+   * The node view as JSON, made again only when what it shows may have changed: the node's state
+   * (Node.changes counts every change; a restart or reset brings another node), the fault
+   * rules, or the processes (one started or gone, or its arguments replaced, as exec does). While
+   * nothing changes, an open page costs a tick a few comparisons, not a view of every object.
+   */
+  #nodeViewJson(): string {
+    const node = this.harness.node
+    const version = node.changes
+    const rules = this.harness.faults.list()
+    const processes = node.pids.list(HOST_NS).map((p) => ({ node: p.node, args: p.node.args }))
+    const v = this.#view
+    if (
+      v &&
+      v.node === node &&
+      v.version === version &&
+      sameItems(v.rules, rules) &&
+      sameItems(v.processes, processes, (a, b) => a.node === b.node && a.args === b.args)
+    )
+      return v.json
+    const json = JSON.stringify(nodeView(this.harness))
+    this.#view = { json, node, version, rules, processes }
+    return json
   }
 
   /** Runs a timer's or a listener's work: what it throws is logged, never the end of the server. */
@@ -298,7 +324,14 @@ export class WebServer {
   }
 }
 
-const nodeViewJson = (harness: Harness): string => JSON.stringify(nodeView(harness))
+/** A process as the view was made from it: the table's entry and the arguments it had then. */
+interface ViewedProcess {
+  node: object
+  args: readonly string[]
+}
+
+const sameItems = <T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boolean = (x, y) => x === y): boolean =>
+  a.length === b.length && a.every((x, i) => same(x, b[i]!))
 const journalJson = (entries: JournalEntry[], skipped: number): string => JSON.stringify({ entries: entries.map(journalView), skipped })
 
 function json(res: ServerResponse, status: number, body: unknown): void {

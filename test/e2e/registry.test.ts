@@ -5,13 +5,15 @@
 // real ctr 1.6 pulls (fetching itself, writing through Content and Diff) and pushes (reading the
 // blobs back through Content) with and without --user, the digests in the registry matching the store.
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { sha256, tarball } from '../containerd.js'
 import { crictlPodFile, eventually, harness, type Harness } from '../helpers.js'
+import { hasOpenssl, makePki, type Pki } from '../registry-tls.js'
 import { hasRegistry, manifestDigest, pushBlob, pushManifest, startRegistry, type RunningRegistry } from '../registry-server.mjs'
 
 const run = promisify(execFile)
@@ -102,8 +104,7 @@ describe.skipIf(!hasRegistry())('a real registry', () => {
   describe.each(CRICTLS)('crictl (%s)', (CRICTL) => {
     let h: Harness
     const crictl = async (...args: string[]) =>
-      (console.log(Date.now() % 100000, CRICTL.slice(-12), args.join(' ')),
-      await run(CRICTL, ['-r', h.fake.address, '-i', h.fake.address, '--timeout', '30s', ...args], { timeout: 60_000 })).stdout
+      (await run(CRICTL, ['-r', h.fake.address, '-i', h.fake.address, '--timeout', '30s', ...args], { timeout: 60_000 })).stdout
     const crictlFails = async (...args: string[]) => {
       try {
         await crictl(...args)
@@ -166,6 +167,50 @@ describe.skipIf(!hasRegistry())('a real registry', () => {
       await crictl('stopp', pod)
       await crictl('rmp', pod)
       await crictl('rmi', ref)
+    })
+  })
+
+  // A third registry serves the open one's storage over TLS, with a certificate for 127.0.0.1 from a
+  // CA made here. Its hosts.toml names it by https:// (a loopback registry is otherwise plain HTTP to
+  // containerd 1.6, and never verified), so its certificate is checked as any registry's is.
+  describe.skipIf(!hasOpenssl())('a registry over TLS', () => {
+    let secure: RunningRegistry
+    let pki: Pki
+    let hostsRoot: string
+    beforeAll(async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fc-e2e-tls-'))
+      pki = makePki(dir)
+      secure = await startRegistry(undefined, { tls: { certificate: pki.serverCert, key: pki.serverKey }, storage: open.storage })
+      hostsRoot = join(dir, 'hosts')
+      mkdirSync(join(hostsRoot, secure.host.replace(/:(\d+)$/, '_$1_')), { recursive: true })
+    }, 60_000)
+    afterAll(() => secure?.stop())
+    const hostsToml = (extra: string) =>
+      writeFileSync(join(hostsRoot, secure.host.replace(/:(\d+)$/, '_$1_'), 'hosts.toml'), `server = "${secure.origin}"\n${extra}`)
+
+    test.each(CRICTLS)('crictl (%s): untrusted without ca, pulled with ca = ..., pulled with skip_verify = true', async (CRICTL) => {
+      const h = await harness({ pullPolicy: 'registry', registryConfigPath: hostsRoot })
+      const crictl = async (...args: string[]) =>
+        (await run(CRICTL, ['-r', h.fake.address, '-i', h.fake.address, '--timeout', '30s', ...args], { timeout: 60_000 })).stdout
+      try {
+        const ref = `${secure.host}/e2e/box:single`
+        hostsToml('')
+        const refused = await crictl('pull', ref).then(
+          () => 'pulled',
+          (err: { stderr: string }) => err.stderr.replace(/\\"/g, '"'),
+        )
+        expect(refused).toContain(
+          `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": failed to do request: Head "${secure.origin}/v2/e2e/box/manifests/single": tls: failed to verify certificate: x509: certificate signed by unknown authority`,
+        )
+        hostsToml(`ca = "${pki.ca}"\n`)
+        expect(await crictl('pull', ref)).toContain(openImage.config)
+        await crictl('rmi', ref)
+        hostsToml('skip_verify = true\n')
+        expect(await crictl('pull', ref)).toContain(openImage.config)
+        expect(await crictl('inspecti', '-o', 'json', ref)).toContain(openImage.manifest)
+      } finally {
+        await h.close()
+      }
     })
   })
 

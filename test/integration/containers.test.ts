@@ -3,7 +3,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, onTestFinished, test } from 'vitest'
 import type { PodSandboxConfig } from '../../src/generated/runtime/v1/PodSandboxConfig.js'
-import { containerConfig, eventually, grpcError, harness, podConfig, runContainer, runPod, waitForState, type Harness } from '../helpers.js'
+import {
+  containerConfig,
+  eventually,
+  grpcError,
+  harness,
+  logLines,
+  podConfig,
+  runContainer,
+  runPod,
+  waitForState,
+  type Harness,
+} from '../helpers.js'
 
 let h: Harness
 let pod: string
@@ -18,12 +29,6 @@ afterEach(() => h.close())
 
 const status = async (id: string) => (await h.runtime.ContainerStatus({ container_id: id, verbose: false })).status!
 const info = async (id: string) => JSON.parse((await h.runtime.ContainerStatus({ container_id: id, verbose: true })).info.info!)
-/** The CRI log lines' content, without timestamps. */
-const logLines = (path: string) =>
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.replace(/^\S+ /, ''))
 
 describe('lifecycle', () => {
   test('create → CREATED, start → RUNNING, stop → EXITED, remove → gone; with timestamps', async () => {

@@ -97,6 +97,9 @@ function pushLayers(repo: string, tag: string, files: string[]) {
   return { digest, config: blobs.config, layers: blobs.layers as Buffer[] }
 }
 
+/** An index (or manifest list) of `mediaType` naming `manifests`, as its bytes. */
+const indexOf = (mediaType: string, manifests: object[]): Buffer => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests }))
+
 /** A loopback port nothing listens on (taken, then given back). */
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -338,16 +341,75 @@ describe('pull policy registry', () => {
     }
   })
 
+  test('two images with a new layer in common, pulled at once: the layer is fetched once and unpacked once', async () => {
+    await start()
+    const run = { name: 'app/run.sh', data: '#!/bin/sh\nexec sleep 3600\n', mode: 0o755 }
+    const image = (repo: string, tars: Buffer[]) => {
+      const blobs = imageBlobs(tars, { Entrypoint: ['/app/run.sh'], Env: ['PATH=/usr/bin:/bin'] })
+      registry.putBlob(blobs.config)
+      for (const l of blobs.layers) registry.putBlob(l)
+      registry.putManifest(repo, OCI_MANIFEST, blobs.manifest, 'v1')
+      return { config: blobs.config, layers: blobs.layers as Buffer[] }
+    }
+    const common = tarball([{ name: 'app/', type: '5', mode: 0o755 }, run, { name: 'shared', data: 'shared\n', mode: 0o644 }])
+    const one = image('lib/one', [common])
+    const two = image('lib/two', [common, tarball([{ name: 'extra', data: 'extra\n', mode: 0o644 }])])
+    const shared = sha256(one.layers[0] as Buffer)
+    expect(sha256(two.layers[0] as Buffer)).toBe(shared)
+    const chain = (JSON.parse(one.config.toString()) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids[0] as string
+    // The common layer comes slowly, so both pulls are waiting for it when it lands.
+    registry.delayed.set(shared, 300)
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    const events: { topic: string; key: string; name: string }[] = []
+    const stream = ctr.events.Subscribe({ filters: ['topic~="^/snapshot/"', 'namespace==k8s.io'] })
+    try {
+      stream.on('data', (e: { topic: string; event: { value: Buffer } }) => {
+        const text = e.event.value.toString('latin1')
+        events.push({ topic: e.topic, key: /extract-\S+ sha256:[0-9a-f]{64}/.exec(text)?.[0] ?? '', name: text })
+      })
+      stream.on('error', () => {})
+      await new Promise((r) => stream.once('metadata', r))
+      const [a, b] = await Promise.all([
+        h.image.PullImage({ image: { image: `${HOST}/lib/one:v1` } }),
+        h.image.PullImage({ image: { image: `${HOST}/lib/two:v1` } }),
+      ])
+      expect([a.image_ref, b.image_ref]).toEqual([sha256(one.config), sha256(two.config)])
+      expect(registry.count('GET', `/blobs/${shared}`)).toBe(1)
+      // One extraction snapshot prepared and committed for the common chain: the other pull used it.
+      await eventually(() => (events.filter((e) => e.topic === '/snapshot/commit').length >= 2 ? true : undefined), 'both commits seen')
+      const prepared = events.filter((e) => e.topic === '/snapshot/prepare' && e.key.endsWith(` ${chain}`))
+      expect(prepared).toHaveLength(1)
+      expect(events.filter((e) => e.topic === '/snapshot/commit' && e.name.includes(chain))).toHaveLength(1)
+      expect(events.filter((e) => e.topic === '/snapshot/remove')).toEqual([])
+      const names: string[] = []
+      for await (const r of ctr.snapshots.List({ snapshotter: 'overlayfs', filters: [] }))
+        names.push(...r.info.map((i: { name: string }) => i.name))
+      expect(names.filter((n) => n === chain)).toHaveLength(1)
+      // Both images are whole: a container of each reads its files.
+      expect(await execCat(`${HOST}/lib/one:v1`, ['cat', '/shared'])).toBe('shared\n')
+      expect(await execCat(`${HOST}/lib/two:v1`, ['cat', '/shared', '/extra'])).toBe('shared\nextra\n')
+    } finally {
+      stream.cancel()
+      ctr.close()
+    }
+  })
+
   test('a stalled download is cut off by the progress timeout, leaving nothing behind', async () => {
     await start({ imagePullProgressTimeoutMs: 300 })
     const img = pushImage('lib/slow', 'v1')
     registry.stalled.add(sha256(img.amd.layer))
     const err = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/slow:v1` } }))
-    expect(err.code).toBe(status.UNKNOWN)
-    expect(err.details).toBe(
-      `failed to pull and unpack image "${HOST}/lib/slow:v1": failed to pull: no progress for 300ms (image pull progress timeout): context canceled`,
-    )
+    // containerd's progress reporter cancels the pull: the copy under way reports it, code Canceled.
+    expect(err.code).toBe(status.CANCELLED)
+    expect(err.details).toBe(`failed to pull and unpack image "${HOST}/lib/slow:v1": failed to copy: context canceled`)
     expect((await h.image.ListImages({})).images).toEqual([])
+    // A registry that never answers the resolve: its request reports the cancel.
+    msw.use(http.head(`${ORIGIN}/v2/lib/hang/manifests/v1`, () => new Promise<Response>(() => undefined)))
+    const hung = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/hang:v1` } }))
+    expect(hung.code).toBe(status.CANCELLED)
+    expect(hung.details).toBe(
+      `failed to pull and unpack image "${HOST}/lib/hang:v1": failed to resolve reference "${HOST}/lib/hang:v1": failed to do request: Head "${ORIGIN}/v2/lib/hang/manifests/v1": context canceled`,
+    )
   })
 
   test('two servers in one process pulling one image each read it from their own store', async () => {
@@ -391,6 +453,39 @@ describe('pull policy registry', () => {
     const { image } = await h.image.ImageStatus({ image: { image: 'registry.example.com/team/mirrored:v1' } })
     expect(image?.repo_digests).toEqual([`registry.example.com/team/mirrored@${img.target}`])
     expect(registry.seen.every((s) => new URL(s.url).searchParams.get('ns') === 'registry.example.com')).toBe(true)
+  })
+
+  test('a catalog image whose registry has a host directory comes from that registry; under any and catalog, from the catalog', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-hosts-'))
+    mkdirSync(join(dir, 'docker.io'))
+    writeFileSync(join(dir, 'docker.io', 'hosts.toml'), `server = "${ORIGIN}"\n`)
+    const img = pushImage('library/busybox', 'latest')
+    await start({ registryConfigPath: dir })
+    const catalogId = async (policy: 'any' | 'catalog') => {
+      const other = await harness({ pullPolicy: policy, registryConfigPath: dir })
+      try {
+        return (await other.image.PullImage({ image: { image: 'busybox' } })).image_ref
+      } finally {
+        await other.close()
+      }
+    }
+    expect((await h.image.PullImage({ image: { image: 'busybox' } })).image_ref).toBe(sha256(img.amd.config))
+    expect(registry.count('HEAD', '/library/busybox/manifests/latest')).toBe(1)
+    expect(await execCat('busybox', ['cat', '/etc/hello'])).toBe('hello from amd64\n')
+    // Another catalog image of docker.io is asked of the registry too, which lacks it.
+    const missing = await grpcError(h.image.PullImage({ image: { image: 'alpine:3.19' } }))
+    expect(missing.code).toBe(status.NOT_FOUND)
+    // A catalog image of a registry with no host directory is the catalog's, offline.
+    const seen = registry.seen.length
+    await h.image.PullImage({ image: { image: 'registry.k8s.io/pause:3.10' } })
+    expect(registry.seen.length).toBe(seen)
+    // The offline policies never ask a registry, configured or not.
+    for (const policy of ['any', 'catalog'] as const) {
+      const id = await catalogId(policy)
+      expect(id).not.toBe(sha256(img.amd.config))
+      expect(id).toMatch(/^sha256:[0-9a-f]{64}$/)
+    }
+    expect(registry.seen.length).toBe(seen)
   })
 
   test('a collection during a slow pull (RemoveImage of another image) takes nothing the pull downloaded', async () => {
@@ -577,6 +672,88 @@ describe('pull policy registry', () => {
         'containerd.io/gc.ref.content.m.0': img.arm.digest,
         'containerd.io/gc.ref.content.m.1': img.amd.digest,
       })
+    } finally {
+      ctr.close()
+    }
+  })
+
+  test("a nested index: CRI's size counts each index on the way down, as containerd's Image.Size walks it", async () => {
+    await start()
+    const img = pushImage('lib/nested', 'inner')
+    const inner = img.index as Buffer
+    // The outer index names the inner one (no platform) and nothing else; a second outer names an
+    // arm64-only index first and the inner one after it, with platforms on both.
+    const outer = indexOf(OCI_INDEX, [{ mediaType: OCI_INDEX, digest: sha256(inner), size: inner.length }])
+    registry.putManifest('lib/nested', OCI_INDEX, outer, 'outer')
+    const ref = `${HOST}/lib/nested:outer`
+    expect((await h.image.PullImage({ image: { image: ref } })).image_ref).toBe(sha256(img.amd.config))
+    const { image } = await h.image.ImageStatus({ image: { image: ref } })
+    expect(Number(image?.size)).toBe(outer.length + inner.length + img.amd.manifest.length + img.amd.config.length + img.amd.layer.length)
+    expect(image?.repo_digests).toEqual([`${HOST}/lib/nested@${sha256(outer)}`])
+
+    const armOnly = indexOf(OCI_INDEX, [
+      {
+        mediaType: img.arm.mediaType,
+        digest: img.arm.digest,
+        size: img.arm.manifest.length,
+        platform: { os: 'linux', architecture: 'arm64' },
+      },
+    ])
+    registry.putManifest('lib/nested', OCI_INDEX, armOnly, 'armonly')
+    const two = indexOf(OCI_INDEX, [
+      { mediaType: OCI_INDEX, digest: sha256(armOnly), size: armOnly.length, platform: { os: 'linux', architecture: 'arm64' } },
+      { mediaType: OCI_INDEX, digest: sha256(inner), size: inner.length, platform: { os: 'linux', architecture: 'amd64' } },
+    ])
+    registry.putManifest('lib/nested', OCI_INDEX, two, 'two')
+    const ref2 = `${HOST}/lib/nested:two`
+    const firstSize = Number(image?.size)
+    expect((await h.image.PullImage({ image: { image: ref2 } })).image_ref).toBe(sha256(img.amd.config))
+    // The same image id under another name keeps the size it was first recorded with (CRI's image store adds references only)…
+    expect(Number((await h.image.ImageStatus({ image: { image: ref2 } })).image?.size)).toBe(firstSize)
+    // …and pulled afresh it is counted through the second outer index and its amd64 child.
+    await h.image.RemoveImage({ image: { image: ref2 } })
+    await h.image.PullImage({ image: { image: ref2 } })
+    const second = (await h.image.ImageStatus({ image: { image: ref2 } })).image
+    expect(Number(second?.size)).toBe(two.length + inner.length + img.amd.manifest.length + img.amd.config.length + img.amd.layer.length)
+    expect(registry.count('GET', `/manifests/${sha256(armOnly)}`)).toBe(0)
+  })
+
+  test('a Docker schema 1 manifest is refused as containerd 2.x refuses it, by its type or as text/plain, before anything is fetched', async () => {
+    await start()
+    const schema1 = Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'old/app', tag: 'v1', fsLayers: [], history: [], signatures: [] }))
+    const SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+prettyjws'
+    registry.putManifest('old/app', SCHEMA1, schema1, 'v1')
+    registry.putManifest('old/app', 'text/plain', schema1, 'plain')
+    for (const tag of ['v1', 'plain']) {
+      const ref = `${HOST}/old/app:${tag}`
+      const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
+      expect(err.code).toBe(status.INVALID_ARGUMENT)
+      expect(err.details).toBe(
+        `failed to pull and unpack image "${ref}": schema 1 image manifests are no longer supported: invalid argument`,
+      )
+    }
+    expect(registry.seen.filter((s) => s.method === 'GET')).toEqual([])
+    // Resolved by GET (no digest from HEAD): the resolver's own words.
+    msw.use(http.all(`${ORIGIN}/v2/old/nodigest/manifests/v1`, () => new HttpResponse(schema1, { headers: { 'Content-Type': SCHEMA1 } })))
+    const ref = `${HOST}/old/nodigest:v1`
+    const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
+    expect(err.code).toBe(status.UNIMPLEMENTED)
+    expect(err.details).toBe(
+      `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": not implemented: media type "${SCHEMA1}" is no longer supported since containerd v2.0, please rebuild the image as "${DOCKER_MANIFEST}" or "${OCI_MANIFEST}"`,
+    )
+    // A list naming a schema 1 manifest: refused before it is fetched.
+    const list = indexOf(DOCKER_LIST, [
+      { mediaType: SCHEMA1, digest: sha256(schema1), size: schema1.length, platform: { os: 'linux', architecture: 'amd64' } },
+    ])
+    registry.putManifest('old/app', DOCKER_LIST, list, 'list')
+    const listed = await grpcError(h.image.PullImage({ image: { image: `${HOST}/old/app:list` } }))
+    expect(listed.code).toBe(status.UNKNOWN)
+    expect(listed.details).toBe(`failed to pull and unpack image "${HOST}/old/app:list": ${SCHEMA1} not supported`)
+    expect(registry.count('GET', `/manifests/${sha256(schema1)}`)).toBe(0)
+    expect((await h.image.ListImages({})).images).toEqual([])
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    try {
+      expect((await ctr.leases.List({ filters: [] })).leases).toEqual([])
     } finally {
       ctr.close()
     }

@@ -153,6 +153,36 @@ describe('the web view', () => {
     stream.close()
   })
 
+  test('an open page gets a new view only when something changed: the state, the fault rules, a process', async () => {
+    const stream = await events(base)
+    await eventually(() => stream.node.length || undefined, 'the first node view')
+    // Nothing changes: the ticks (every 250 ms) do not make the view again.
+    const made = vi.spyOn(h.fake.node.sandboxes, 'all')
+    await new Promise((r) => setTimeout(r, 700))
+    expect(made).not.toHaveBeenCalled()
+    made.mockRestore()
+    // A rule added through the library changes no state, but shows.
+    h.fake.faults.use({ method: 'ListImages', error: 'UNAVAILABLE' })
+    await eventually(
+      () => stream.node.find((v) => (v as { faults: { method: string }[] }).faults.some((f) => f.method === 'ListImages')),
+      'the rule in a node event',
+    )
+    // A process that replaces its arguments (exec) shows them, without any change of state.
+    const config = podConfig('exec-pod')
+    const podId = await runPod(h, config)
+    await runContainer(h, podId, config, containerConfig('execer', { command: ['sh', '-c', 'sleep 0.3; exec sleep 3600'] }))
+    await eventually(
+      () =>
+        stream.node.find((v) =>
+          (v as { containers: { processes: { args: string[] }[] }[] }).containers.some((c) =>
+            c.processes.some((p) => p.args.join(' ') === 'sleep 3600'),
+          ),
+        ),
+      'the exec in a node event',
+    )
+    stream.close()
+  })
+
   test('the fault actions add a preset through the harness and clear the run-time rules', async () => {
     const added = await call(base, 'POST', '/api/faults', JSON.stringify({ preset: 'flaky', args: { method: 'Status', times: '2' } }))
     expect([added.status, JSON.parse(added.body)]).toEqual([

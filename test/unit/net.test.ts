@@ -31,7 +31,12 @@ const sandbox = (id: string, ip: string, hostNetwork = false): StubSandbox => ({
 })
 
 const lookup = (sandboxes: StubSandbox[]): SandboxLookup =>
-  ({ find: (id: string) => sandboxes.find((s) => s.id === id), all: () => sandboxes }) as unknown as SandboxLookup
+  ({
+    find: (id: string) => sandboxes.find((s) => s.id === id),
+    all: () => sandboxes,
+    at: (address: string) => sandboxes.filter((s) => s.cri.ip === address || s.cri.additionalIps.includes(address)),
+    withNetns: (path: string) => sandboxes.find((s) => s.cri.netnsPath === path),
+  }) as unknown as SandboxLookup
 
 /** The stack over these sandboxes, reached by container record as the model reaches it. */
 function network(sandboxes: StubSandbox[]): {

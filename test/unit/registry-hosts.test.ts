@@ -12,6 +12,55 @@ import { parseAuth } from '../../src/registry/credentials.js'
 import { defaultHost, isLocalhost, registryHosts } from '../../src/registry/hosts.js'
 import { parseToml } from '../../src/registry/toml.js'
 
+describe('hosts.toml TLS settings', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fc-hosts-tls-'))
+  const write = (sub: string, text: string, files: Record<string, string> = {}) => {
+    mkdirSync(join(dir, sub), { recursive: true })
+    if (text !== '') writeFileSync(join(dir, sub, 'hosts.toml'), text)
+    for (const [f, t] of Object.entries(files)) writeFileSync(join(dir, sub, f), t)
+  }
+
+  test("ca and client of the wrong shape are refused in containerd's words", () => {
+    write('a.example.com', 'ca = true\n')
+    expect(() => registryHosts('a.example.com', dir)).toThrow('invalid type true for "ca"')
+    write('b.example.com', 'ca = ["x.pem", false]\n')
+    expect(() => registryHosts('b.example.com', dir)).toThrow('unable to cast false to string')
+    write('c.example.com', 'client = [["a.pem", "b.pem", "c.pem"]]\n')
+    expect(() => registryHosts('c.example.com', dir)).toThrow('invalid pair [a.pem b.pem c.pem] for "client"')
+    write('d.example.com', 'client = [true]\n')
+    expect(() => registryHosts('d.example.com', dir)).toThrow('invalid type bool for "client"')
+  })
+
+  test('skip_verify = false is kept as given; without TLS settings a host has none', () => {
+    write('e.example.com', 'server = "https://e.example.com"\nskip_verify = false\n')
+    expect(registryHosts('e.example.com', dir)).toEqual([
+      {
+        scheme: 'https',
+        host: 'e.example.com',
+        path: '/v2',
+        capabilities: ['pull', 'resolve', 'push'],
+        skipVerify: false,
+        header: {},
+        tls: { skipVerify: false },
+      },
+    ])
+    write('f.example.com', 'server = "https://f.example.com"\n')
+    expect(registryHosts('f.example.com', dir)[0]?.tls).toBeUndefined()
+  })
+
+  test("a directory without hosts.toml (or with an empty one) is read in Docker's certs.d layout", () => {
+    write('g.example.com', '', { 'empty.crt': '' })
+    expect(() => registryHosts('g.example.com', dir)).toThrow(`unable to load CA cert "${join(dir, 'g.example.com', 'empty.crt')}"`)
+    write('h.example.com', '', { 'client.cert': 'no pem here' })
+    writeFileSync(join(dir, 'h.example.com', 'hosts.toml'), '')
+    expect(() => registryHosts('h.example.com', dir)).toThrow(
+      'failed to load X509 key pair: tls: failed to find any PEM data in certificate input',
+    )
+    write('i.example.com', '', { README: 'nothing to trust' })
+    expect(registryHosts('i.example.com', dir)).toEqual([defaultHost('i.example.com')])
+  })
+})
+
 describe('default hosts', () => {
   test('docker.io is registry-1.docker.io over HTTPS; loopback registries are plain HTTP; others HTTPS', () => {
     expect(defaultHost('docker.io')).toMatchObject({ scheme: 'https', host: 'registry-1.docker.io', path: '/v2' })
@@ -57,6 +106,7 @@ describe('hosts.toml', () => {
         capabilities: ['pull', 'resolve'],
         skipVerify: true,
         header: { 'x-team': 'a' },
+        tls: { skipVerify: true },
       },
       { scheme: 'https', host: 'mirror.example.com', path: '/custom', capabilities: ['pull'], skipVerify: false, header: {} },
       {

@@ -15,7 +15,7 @@ import { readScript } from '../../sim/program.js'
 import type { ExitInfo } from '../../sim/process.js'
 import { SIGKILL, SIGTERM, parseSignal } from '../../sim/signals.js'
 import { invalidArgument, nameReserved, notFound, unknown, wrap } from '../errors.js'
-import { byFullId, findByPrefix, getByPrefix, newId } from '../ids.js'
+import { getByPrefix, newId } from '../ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from '../metadata/images.js'
 import type { SimClock } from '../../sim/clock.js'
 import type { ContainerStore } from '../metadata/container-store.js'
@@ -25,6 +25,7 @@ import type { LifecycleEventType } from '../events.js'
 import type { TaskService } from '../runtime/task-service.js'
 import type { Tasks } from '../runtime/tasks.js'
 import type { ContainerViews } from '../runtime/views.js'
+import type { CriIndex } from './record-index.js'
 import { containerName, criState, isAppContainer, type AppContainerRecord } from './records.js'
 import { containerUser, criBindMounts, effectiveArgs, hostNamespaces, loadSeccomp, mergeEnv, ociSpec, pidNamespace } from './spec.js'
 import { resolveUserGid, resolveUserName, type ProcessHost, type ProcessSpec } from '../runtime/process-env.js'
@@ -36,6 +37,7 @@ export interface ContainersHost extends ProcessHost {
   publish(type: LifecycleEventType, containerId: string, sandboxId: string): void
   readonly clock: SimClock
   readonly containerStore: ContainerStore
+  readonly criIndex: CriIndex
   readonly images: Images
   readonly snapshots: Snapshots
   readonly views: ContainerViews
@@ -47,19 +49,16 @@ export class Containers {
   constructor(private readonly node: ContainersHost) {}
 
   all(): AppContainerRecord[] {
-    return Object.values(this.node.state.containers).filter(isAppContainer)
+    return [...this.node.criIndex.containers.values()]
   }
 
   find(idOrPrefix: string): AppContainerRecord | undefined {
-    return byFullId(this.node.state.containers, idOrPrefix, isAppContainer) ?? findByPrefix(this.all(), idOrPrefix)
+    return this.node.criIndex.containers.find(idOrPrefix)
   }
 
   /** Like find, but a missing container is containerd's NotFound error. */
   get(idOrPrefix: string): AppContainerRecord {
-    return (
-      byFullId(this.node.state.containers, idOrPrefix, isAppContainer) ??
-      getByPrefix(this.all(), idOrPrefix, `an error occurred when try to find container ${JSON.stringify(idOrPrefix)}`)
-    )
+    return getByPrefix(() => this.find(idOrPrefix), `an error occurred when try to find container ${JSON.stringify(idOrPrefix)}`)
   }
 
   create(sandboxIdOrPrefix: string, request: ContainerConfig__Output, sandboxConfig: PodSandboxConfig__Output | null): AppContainerRecord {
@@ -71,8 +70,8 @@ export class Containers {
     if (!config.metadata.name) throw invalidArgument('container config metadata must include a name')
     const podConfig = sandboxConfig?.metadata ? sandboxConfig : sandbox.cri.config
     const name = containerName(config, podConfig)
-    const holder = this.all().find((c) => c.cri.name === name)
-    if (holder) throw nameReserved('container', name, holder.id)
+    const holder = this.node.criIndex.containerNamed(name)
+    if (holder) throw nameReserved('container', name, holder)
     const imageRef = config.image?.image ?? ''
     if (imageRef === '') throw invalidArgument('container config must name an image (image.image is empty)')
     let image
@@ -157,7 +156,7 @@ export class Containers {
     const sc = config.linux?.security_context
     if (user.username && sc?.run_as_user == null) resolveUserName(node, record, user.username)
     else if (sc?.run_as_group == null && !image.content.config.user.includes(':')) resolveUserGid(node, record)
-    node.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, image.id), {})
+    node.snapshots.prepareUnmounted(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, image.id), {})
     // As containerd (WithAdditionalGIDs, WithSupplementalGroups): the groups the image's /etc/group
     // gives the user join the primary and supplemental ones, sorted.
     const procUser = (record.spec.process as ProcessSpec).user

@@ -37,11 +37,56 @@ export const toNumber = (ip: string): number => ip.split('.').reduce((acc, o) =>
 
 /** Returns the lowest free address of the CIDR, or undefined when the range is exhausted. */
 export function allocateIp(cidr: Cidr, inUse: Iterable<string>): string | undefined {
-  const taken = new Set<number>()
-  for (const ip of inUse) if (ip !== '') taken.add(toNumber(ip))
-  const size = 2 ** (32 - cidr.bits)
-  for (let offset = 2; offset < size - 1; offset++) {
-    if (!taken.has(cidr.base + offset)) return toDotted(cidr.base + offset)
+  const taken = new Set<string>()
+  for (const ip of inUse) if (ip !== '') taken.add(ip)
+  return new IpAllocator().allocate(cidr, (ip) => taken.has(ip))
+}
+
+/**
+ * The lowest free address, found without testing every address held: it remembers the lowest one
+ * that may be free (every address of the CIDR below it is held), so pods made one after another
+ * cost the same however many there are. Told of every address given back (released()).
+ */
+export class IpAllocator {
+  #cidr: Cidr | undefined
+  /** Every address of #cidr from its .2 up to (not including) this one is held. */
+  #lowest = 0
+
+  /**
+   * The lowest address of `cidr` that neither `held` (long-lived holders: the pods) nor `busy`
+   * (short-lived ones: pods being set up) says is taken; undefined when the range is exhausted.
+   */
+  allocate(cidr: Cidr, held: (ip: string) => boolean, busy: (ip: string) => boolean = () => false): string | undefined {
+    if (this.#cidr?.base !== cidr.base || this.#cidr.bits !== cidr.bits) {
+      this.#cidr = cidr
+      this.#lowest = cidr.base + 2
+    }
+    const end = cidr.base + 2 ** (32 - cidr.bits) - 1
+    let advancing = true
+    for (let address = Math.max(this.#lowest, cidr.base + 2); address < end; address++) {
+      const ip = toDotted(address)
+      if (held(ip)) {
+        if (advancing) this.#lowest = address + 1
+        continue
+      }
+      // A pod being set up may yet give its address back: the search starts at or before it next time.
+      if (busy(ip)) {
+        advancing = false
+        continue
+      }
+      return ip
+    }
+    return undefined
   }
-  return undefined
+
+  /** An address a holder gave back: the next search starts at or below it. */
+  released(ip: string): void {
+    if (ip === '') return
+    this.#lowest = Math.min(this.#lowest, toNumber(ip))
+  }
+
+  /** Forgets what it knew (the holders were replaced): the next search starts from the CIDR's .2. */
+  reset(): void {
+    this.#cidr = undefined
+  }
 }

@@ -44,4 +44,8 @@ export interface SandboxLookup {
   find(idOrPrefix: string): SandboxRecord | undefined
   /** Like find, but a missing sandbox is containerd's NotFound error (with `context` as its text). */
   get(idOrPrefix: string, context?: string): SandboxRecord
+  /** The pods holding this address, as their IP or an additional one, oldest first. */
+  at(address: string): readonly SandboxRecord[]
+  /** The pod whose network namespace is at this path, if any. */
+  withNetns(path: string): SandboxRecord | undefined
 }

@@ -8,9 +8,8 @@ import type { PodSandboxConfig__Output } from '../../generated/runtime/v1/PodSan
 import type { ContainerRecord, CriSandboxMeta, NodeState } from '../../store/schema.js'
 import { SIGKILL } from '../../sim/signals.js'
 import { RuntimeError, invalidArgument, nameReserved, unknown } from '../errors.js'
-import { byFullId, findByPrefix, getByPrefix, newId } from '../ids.js'
+import { getByPrefix, newId } from '../ids.js'
 import { CRI_NAMESPACE, UNPACK_SNAPSHOTTER } from '../metadata/images.js'
-import { allocateIp } from './ipam.js'
 import type { FaultEngine } from '../../faults/engine.js'
 import type { LifecycleEventType } from '../events.js'
 import type { ContainerStore } from '../metadata/container-store.js'
@@ -21,7 +20,8 @@ import type { HostPorts } from '../runtime/host-ports.js'
 import type { Tasks } from '../runtime/tasks.js'
 import type { Containers } from './containers.js'
 import type { Cidr } from './ipam.js'
-import { isSandbox, sandboxName, type SandboxLookup, type SandboxRecord } from './records.js'
+import type { CriIndex } from './record-index.js'
+import { isSandbox, sandboxName, type AppContainerRecord, type SandboxLookup, type SandboxRecord } from './records.js'
 import { hostNamespaces, ociSpec } from './spec.js'
 import { nowString } from '../time.js'
 
@@ -34,6 +34,7 @@ export interface SandboxesHost {
   readonly cidr: Cidr
   readonly faults: FaultEngine
   readonly containerStore: ContainerStore
+  readonly criIndex: CriIndex
   readonly images: Images
   readonly snapshots: Snapshots
   readonly tasks: Tasks
@@ -50,7 +51,7 @@ export class Sandboxes implements SandboxLookup {
     // One record, two views: deleting a sandbox through containerd's API must not leave CRI
     // containers of a pod that is gone.
     node.containerStore.guardDelete((record) => {
-      if (isSandbox(record) && node.containers.all().some((c) => c.cri.sandboxId === record.id)) {
+      if (isSandbox(record) && node.criIndex.hasContainers(record.id)) {
         throw new RuntimeError(
           'FailedPrecondition',
           `container ${JSON.stringify(record.id)} is a pod sandbox that still has containers; remove the pod with RemovePodSandbox: failed precondition`,
@@ -60,17 +61,30 @@ export class Sandboxes implements SandboxLookup {
   }
 
   all(): SandboxRecord[] {
-    return Object.values(this.node.state.containers).filter(isSandbox)
+    return [...this.node.criIndex.sandboxes.values()]
   }
 
   /** Finds a sandbox by id or unique id prefix; undefined when there is none. */
   find(idOrPrefix: string): SandboxRecord | undefined {
-    return byFullId(this.node.state.containers, idOrPrefix, isSandbox) ?? findByPrefix(this.all(), idOrPrefix)
+    return this.node.criIndex.sandboxes.find(idOrPrefix)
   }
 
   /** Like find, but a missing sandbox is containerd's NotFound error. */
   get(idOrPrefix: string, context = `an error occurred when try to find sandbox ${JSON.stringify(idOrPrefix)}`): SandboxRecord {
-    return byFullId(this.node.state.containers, idOrPrefix, isSandbox) ?? getByPrefix(this.all(), idOrPrefix, context)
+    return getByPrefix(() => this.find(idOrPrefix), context)
+  }
+
+  at(address: string): readonly SandboxRecord[] {
+    return this.node.criIndex.sandboxesAt(address)
+  }
+
+  withNetns(path: string): SandboxRecord | undefined {
+    return this.node.criIndex.sandboxWithNetns(path)
+  }
+
+  /** A pod's containers, oldest first. */
+  containersOf(sandboxId: string): AppContainerRecord[] {
+    return this.node.criIndex.containersOf(sandboxId)
   }
 
   /** Runs a pod sandbox; node faults that fire are noted in `noted` (the call's, for its journal entry). */
@@ -102,8 +116,13 @@ export class Sandboxes implements SandboxLookup {
           `failed to setup network for sandbox ${JSON.stringify(id)}: plugin type="bridge" name="fake-containerd" failed (add): ${fired.rule.message ?? 'failed to allocate for range 0: no IP addresses available in range set'}`,
         )
       }
-      const inUse = [...this.all().map((s) => s.cri.ip), ...[...this.#settingUp.values()].map((p) => p.ip)]
-      ip = allocateIp(node.cidr, inUse) ?? ''
+      const settingUp = new Set([...this.#settingUp.values()].map((p) => p.ip))
+      ip =
+        node.criIndex.ips.allocate(
+          node.cidr,
+          (a) => node.criIndex.holdsIp(a),
+          (a) => settingUp.has(a),
+        ) ?? ''
       if (ip === '') {
         throw unknown(
           `failed to setup network for sandbox ${JSON.stringify(id)}: no IP addresses available in range set: ${node.state.podCidr}`,
@@ -127,8 +146,7 @@ export class Sandboxes implements SandboxLookup {
 
   /** The id of the pod holding `name`, a ready record or one being set up. */
   #holderOf(name: string): string | undefined {
-    const setting = [...this.#settingUp].find(([, p]) => p.name === name)
-    return this.all().find((s) => s.cri.name === name)?.id ?? setting?.[0]
+    return this.node.criIndex.sandboxNamed(name) ?? [...this.#settingUp].find(([, p]) => p.name === name)?.[0]
   }
 
   #create(
@@ -191,7 +209,7 @@ export class Sandboxes implements SandboxLookup {
       },
     }
     // The pause container's rootfs, on the image's unpacked layers, as containerd prepares it.
-    node.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, pause.id), {})
+    node.snapshots.prepareUnmounted(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, id, node.images.topSnapshot(CRI_NAMESPACE, pause.id), {})
     node.containerStore.add(record)
     node.publish('CREATED', id, id)
     // The pause process is the runtime's own: none of runc's checks can refuse it (nothing in it came
@@ -206,7 +224,7 @@ export class Sandboxes implements SandboxLookup {
   async stop(idOrPrefix: string): Promise<void> {
     const sandbox = this.find(idOrPrefix)
     if (!sandbox) return
-    const containers = this.node.containers.all().filter((c) => c.cri.sandboxId === sandbox.id)
+    const containers = this.containersOf(sandbox.id)
     await Promise.all(containers.map((c) => this.node.containers.stop(c.id, 0)))
     if (sandbox.task?.status === 'running' || sandbox.task?.status === 'paused') {
       this.node.tasks.kill(sandbox.id, SIGKILL)
@@ -222,7 +240,7 @@ export class Sandboxes implements SandboxLookup {
     const sandbox = this.find(idOrPrefix)
     if (!sandbox) return
     await this.stop(sandbox.id)
-    for (const c of this.node.containers.all().filter((c) => c.cri.sandboxId === sandbox.id)) {
+    for (const c of this.containersOf(sandbox.id)) {
       await this.node.containers.remove(c.id)
     }
     this.node.containerStore.delete(CRI_NAMESPACE, sandbox.id)

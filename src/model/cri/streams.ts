@@ -17,7 +17,7 @@ import type { Sandboxes } from './sandboxes.js'
 
 export interface StreamsHost extends ExecSyncHost {
   readonly containers: Pick<Containers, 'get'>
-  readonly sandboxes: Pick<Sandboxes, 'get' | 'find' | 'all'>
+  readonly sandboxes: Pick<Sandboxes, 'get' | 'find' | 'all' | 'withNetns'>
   readonly tasks: Pick<Tasks, 'process' | 'input' | 'attach' | 'resize'>
   readonly network: Pick<NodeNetwork, 'view'>
 }

@@ -1,6 +1,6 @@
 // containerd container records: what Containers.Create/Update/Delete manage, and what CRI's
 // sandboxes and containers are underneath. Every change emits its /containers/* event.
-import type { ContainerRecord, StoredAny } from '../../store/schema.js'
+import type { ContainerRecord, NodeState, StoredAny } from '../../store/schema.js'
 import type { Core } from '../core.js'
 import { RuntimeError, invalidArgument, notFound } from '../errors.js'
 import { validateIdentifier, validateLabels } from './namespaces.js'
@@ -26,10 +26,44 @@ const DEFAULT_PATHS = ['labels', 'spec', 'extensions', 'image', 'snapshotkey']
 /** A check a higher layer makes before a record may go (CRI: a pod that still has containers). */
 export type DeleteGuard = (record: ContainerRecord) => void
 
+/**
+ * An index a higher layer keeps over the records (CRI's names, id prefixes, pods' containers): told
+ * of every record added and removed, and rebuilt from scratch when the state was replaced (reset,
+ * restore), so a lookup never has to list every record.
+ */
+export interface RecordIndex {
+  clear(): void
+  added(record: ContainerRecord): void
+  removed(record: ContainerRecord): void
+}
+
 export class ContainerStore {
   #guards: DeleteGuard[] = []
+  #indexes: RecordIndex[] = []
+  /** The records object the indexes were built from: another one means the state was replaced. */
+  #indexed: NodeState['containers'] | undefined
 
   constructor(private readonly core: Core) {}
+
+  /** Keeps `index` up to date from now on (it is filled with the records there are). */
+  addIndex(index: RecordIndex): void {
+    this.#indexes.push(index)
+    this.#indexed = undefined
+  }
+
+  /**
+   * Brings the indexes up to date with the state: call before reading one. The records change only
+   * through add() and delete(); a replaced state is a new object, seen here and indexed again.
+   */
+  synced(): void {
+    const records = this.core.state.containers
+    if (records === this.#indexed) return
+    this.#indexed = records
+    for (const index of this.#indexes) {
+      index.clear()
+      for (const r of Object.values(records)) index.added(r)
+    }
+  }
 
   /** Adds a check Containers.Delete makes (model/cri/sandboxes.ts adds CRI's). */
   guardDelete(guard: DeleteGuard): void {
@@ -61,7 +95,9 @@ export class ContainerStore {
     if (this.core.state.containers[record.id])
       throw new RuntimeError('AlreadyExists', `container ${JSON.stringify(record.id)}: already exists`)
     this.core.ensureNamespace(record.namespace)
+    this.synced()
     this.core.state.containers[record.id] = record
+    for (const index of this.#indexes) index.added(record)
     this.core.changed()
     this.core.emit(record.namespace, '/containers/create', 'containerd.events.ContainerCreate', {
       id: record.id,
@@ -148,7 +184,9 @@ export class ContainerStore {
   /** Deletes a record without Containers.Delete's checks: the model's own removals (CRI's), which made sure first. */
   delete(namespace: string, id: string): void {
     const c = this.get(namespace, id)
+    this.synced()
     delete this.core.state.containers[c.id]
+    for (const index of this.#indexes) index.removed(c)
     this.core.changed()
     this.core.emit(namespace, '/containers/delete', 'containerd.events.ContainerDelete', { id })
     this.core.gc()

@@ -175,8 +175,9 @@ export function collectGarbage(model: GcModel): GcResult {
         break
       }
       case 'container': {
-        const c = Object.values(state.containers).find((x) => x.namespace === n.namespace && x.id === n.key)
-        if (!c) break
+        // Records are kept by id: a lookup, not a scan of every container for each one marked.
+        const c = Object.hasOwn(state.containers, n.key) ? state.containers[n.key] : undefined
+        if (!c || c.namespace !== n.namespace) break
         if (c.snapshotter !== '' && c.snapshotKey !== '')
           next({ kind: 'snapshot', namespace: n.namespace, key: `${c.snapshotter}/${c.snapshotKey}` })
         if (c.image !== '') next({ kind: 'image', namespace: n.namespace, key: c.image })

@@ -110,16 +110,31 @@ export function readImageContent(
       return undefined
     }
   }
-  let manifestDigest = target.digest
+  // The size is containerd's Image.Size (usage.CalculateImageUsage with a manifest limit of 1): every
+  // index on the way down (nested ones too) counted, at each the child LimitManifests puts first
+  // (linux/amd64 before other platforms, those without a platform last), then the manifest, its
+  // config and its layers, each by the size its descriptor gives.
+  let at: Descriptor = { mediaType: target.mediaType, digest: target.digest, size: 0 }
   let size = 0
-  if (isIndex(target.mediaType)) {
-    const index = blob(target.digest)
+  for (let depth = 0; isIndex(at.mediaType); depth++) {
+    const index = blob(at.digest)
     const manifests = (index?.manifests as Descriptor[] | undefined) ?? []
-    const pick = manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? manifests[0]
+    const amd64 = (m: Descriptor): boolean => m.platform?.os === 'linux' && m.platform.architecture === 'amd64'
+    const ordered = [
+      ...manifests.filter((m) => m.platform && amd64(m)),
+      ...manifests.filter((m) => m.platform && !amd64(m)),
+      ...manifests.filter((m) => !m.platform),
+    ]
+    const pick = manifests.find((m) => m.digest === chosenManifest) ?? ordered[0]
     if (!pick && chosenManifest === undefined) return undefined
-    manifestDigest = chosenManifest ?? (pick as Descriptor).digest
-    size += content.info(namespace, target.digest).size
+    size += content.info(namespace, at.digest).size
+    if (!pick || depth > 8) {
+      at = { mediaType: MEDIA.ociManifest, digest: chosenManifest as string, size: 0 }
+      break
+    }
+    at = pick
   }
+  const manifestDigest = at.digest
   const manifest = blob(manifestDigest)
   const configDesc = manifest?.config as Descriptor | undefined
   if (!manifest || !configDesc) return undefined

@@ -9,6 +9,7 @@ import type { Content } from './content.js'
 import type { Core } from '../core.js'
 import { catalogDiffId, imageChainId, readImageContent, storeCatalogImage } from './image-content.js'
 import type { AuthConfig } from '../../registry/credentials.js'
+import { hostDirectory } from '../../registry/hosts.js'
 import { pull as registryPull, type PulledImage, type PullStores } from './registry-pull.js'
 import type { Snapshots } from './snapshots.js'
 import { Leases } from './leases.js'
@@ -29,8 +30,9 @@ export const LABEL_PINNED = 'io.cri-containerd.pinned'
 
 /**
  * any: unknown references are synthesised so demos just work; catalog: only catalog images pull;
- * registry: catalog images still come from the catalog (offline), every other reference from its
- * registry over HTTP (registry-pull.ts), and nothing is synthesised.
+ * registry: catalog images still come from the catalog (offline) unless their registry is configured
+ * in --registry-config-path, every other reference from its registry over HTTP (registry-pull.ts),
+ * and nothing is synthesised.
  */
 export type PullPolicy = 'any' | 'catalog' | 'registry'
 
@@ -145,7 +147,7 @@ export class Images {
   async pull(reference: string, credentials: Credentials | undefined, noted?: FiredNodeFaults, signal?: AbortSignal): Promise<ImageView> {
     const ref = parseReference(reference)
     await this.#injectedPullFailure(ref, noted)
-    if (this.pullPolicy === 'registry' && !findInCatalog(ref.repository, ref.tag, ref.digest)) {
+    if (this.#fromRegistry(ref)) {
       let pulled: PulledImage
       try {
         pulled = await this.#sharedRegistryPull(ref, credentials, signal)
@@ -180,6 +182,18 @@ export class Images {
     const target = storeCatalogImage(this.content, CRI_NAMESPACE, entry)
     this.#unpack(entry)
     return this.#record(ref, { ...target, configDigest: entry.configDigest })
+  }
+
+  /**
+   * Whether a pull asks the reference's registry: only under pull policy registry, for a reference
+   * the catalog lacks, or for any reference whose registry has a host directory in
+   * --registry-config-path (the user said where that registry is, so even a catalog image comes
+   * from it; "_default" counts, as containerd reads it for every host).
+   */
+  #fromRegistry(ref: ImageReference): boolean {
+    if (this.pullPolicy !== 'registry') return false
+    if (!findInCatalog(ref.repository, ref.tag, ref.digest)) return true
+    return hostDirectory(ref.repository.split('/')[0] as string, this.registry.configPath) !== undefined
   }
 
   /**
@@ -308,7 +322,7 @@ export class Images {
     const chain = catalogDiffId(entry)
     if (this.snapshots.kindOf(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, chain) !== undefined) return
     const key = `extract-${process.hrtime.bigint()} ${chain}`
-    this.snapshots.prepare(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, key, '', { 'containerd.io/snapshot.ref': chain })
+    this.snapshots.prepareUnmounted(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, key, '', { 'containerd.io/snapshot.ref': chain })
     // The layer's files are synthesised, not listed; its disk usage is the image's size.
     this.snapshots.recordUsage(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, key, entry.size)
     this.snapshots.commit(UNPACK_SNAPSHOTTER, CRI_NAMESPACE, chain, key, { 'containerd.io/snapshot.ref': chain })

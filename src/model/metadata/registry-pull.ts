@@ -17,7 +17,7 @@ import type { ImageReference } from '../reference.js'
 import { RuntimeError, type ErrorKind } from '../errors.js'
 import type { Content } from './content.js'
 import { chainId } from './image-content.js'
-import { isIndex, isManifest } from '../media-types.js'
+import { MEDIA, isIndex, isManifest } from '../media-types.js'
 import { WORKFLOW_LEASE_MS, digestProblem, expiringIn, type Leases } from './leases.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
@@ -72,13 +72,17 @@ export interface PulledImage {
   lease: string
 }
 
-/** Where a pull's blobs and snapshots go; `inflight` shares one fetch of a blob among concurrent pulls. */
+/** Where a pull's blobs and snapshots go; `inflight` shares a blob's fetch and a layer's unpack among concurrent pulls. */
 export interface PullStores {
   content: Content
   snapshots: Snapshots
   leases: Leases
   /** Runs the collector (after a failed pull's lease is deleted). */
   gc(): unknown
+  /**
+   * Work in progress shared by concurrent pulls: blob downloads by "<namespace>/<digest>", unpacks
+   * by "sn://<snapshotter>/<namespace>/<chain id>".
+   */
   inflight: Map<string, Promise<void>>
 }
 
@@ -167,7 +171,7 @@ function childGcLabels(children: readonly Descriptor[]): Record<string, string> 
 }
 
 function registryKind(err: RegistryError): ErrorKind {
-  if (err.kind === 'NotFound' || err.kind === 'FailedPrecondition') return err.kind
+  if (err.kind === 'NotFound' || err.kind === 'FailedPrecondition' || err.kind === 'Unimplemented') return err.kind
   return 'Unknown'
 }
 
@@ -179,6 +183,15 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
   const { content } = stores
   const ns = options.namespace
   const domain = ref.repository.split('/')[0] as string
+  // The hosts (and their TLS files) are read first, as the resolver's first step: a file that cannot
+  // be read fails the pull before anything is held.
+  let hosts: RegistryHost[]
+  try {
+    hosts = resolverHosts(domain, options)
+  } catch (err) {
+    const prefix = options.resolveFailure ?? `failed to resolve reference "${ref.normalized}"`
+    throw new RuntimeError('Unknown', `${prefix}: ${(err as Error).message}`)
+  }
   const controller = new AbortController()
   const onAbort = (): void => controller.abort()
   options.signal?.addEventListener('abort', onAbort)
@@ -198,7 +211,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
   const lease = stores.leases.create(ns, '', expiringIn(WORKFLOW_LEASE_MS)).id
   const hold = (id: string, type: string): void => stores.leases.addResource(ns, lease, { id, type })
   const repo = new Repository(domain, ref.repository, {
-    hosts: resolverHosts(domain, options),
+    hosts,
     credentials: options.credentials ?? credentialsFrom(options.auth),
     signal: controller.signal,
     userAgent: options.userAgent,
@@ -308,10 +321,13 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       target = checkDescriptor(await repo.resolve(ref), 'target')
     } catch (err) {
       // client.Pull's own wording (pull.go) around the resolver's.
-      if (!(err instanceof RegistryError) || err.kind === 'Cancelled') throw err
+      if (!(err instanceof RegistryError)) throw err
       const prefix = options.resolveFailure ?? `failed to resolve reference "${ref.normalized}"`
       throw new RegistryError(err.kind, `${prefix}: ${err.message}`, err.status)
     }
+    // containerd 2.x reads no Docker schema 1 manifest (the transfer service's pull, which CRI uses, says so).
+    if (target.mediaType === MEDIA.dockerSchema1)
+      throw new RuntimeError('InvalidArgument', 'schema 1 image manifests are no longer supported: invalid argument')
     const platform = options.platform ?? DEFAULT_PLATFORM
     const every = options.platforms
     /** The manifests to fetch, each with the index that named it (none for the target). */
@@ -323,6 +339,8 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     // platforms (platforms.Ordered, or platforms.All when it names none).
     const walk = async (desc: Descriptor, namedBy: Descriptor | undefined, depth: number): Promise<void> => {
       if (!isIndex(desc.mediaType)) {
+        // …nor one an index names (the fetch handler refuses it before fetching).
+        if (desc.mediaType === MEDIA.dockerSchema1) throw new RuntimeError('Unknown', `${MEDIA.dockerSchema1} not supported`)
         if (!isManifest(desc.mediaType)) {
           throw new RuntimeError('Unknown', `encountered unknown type ${desc.mediaType}; children may not be fetched`)
         }
@@ -400,16 +418,11 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       // Already gone.
     }
     stores.gc()
-    if (stalled) {
-      throw new RuntimeError(
-        'Unknown',
-        `failed to pull: no progress for ${options.progressTimeoutMs}ms (image pull progress timeout): context canceled`,
-      )
-    }
-    if (err instanceof RegistryError) {
-      if (err.kind === 'Cancelled') throw new RuntimeError('Unknown', 'context canceled')
-      throw new RuntimeError(registryKind(err), err.message)
-    }
+    // A stall past the progress timeout cancels the pull's context as a cancelled PullImage does
+    // (containerd's pull progress reporter): the request or copy under way reports context canceled,
+    // which is code Canceled (errgrpc's mapping of context.Canceled).
+    if (err instanceof RegistryError) throw new RuntimeError(err.kind === 'Cancelled' ? 'Canceled' : registryKind(err), err.message)
+    if (stalled) throw new RuntimeError('Canceled', 'context canceled')
     throw err
   } finally {
     clearTimeout(watchdog)
@@ -417,7 +430,14 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
   }
 }
 
-/** Unpacks layers onto snapshots named by their chain ids (containerd's unpacker), skipping those already there. */
+/**
+ * Unpacks layers onto snapshots named by their chain ids (containerd's unpacker), skipping those
+ * already there. Unpacks of one chain id are serialised across pulls, as the unpacker's duplication
+ * suppressor does (a keyed lock on "sn://<snapshotter>/<chain id>"): a pull that finds another
+ * unpacking the same layer waits for it, then uses its committed snapshot (its Prepare would meet
+ * the committed target: AlreadyExists, and Stat finds it), so the layer is applied once. When the
+ * other's unpack fails, the waiting pull unpacks the layer itself.
+ */
 async function unpack(
   stores: PullStores,
   ns: string,
@@ -426,38 +446,64 @@ async function unpack(
   diffIds: readonly string[],
   lease: string,
 ): Promise<void> {
-  const { content, snapshots } = stores
+  const { snapshots } = stores
   let parent = ''
   for (let i = 0; i < layers.length; i++) {
     const chain = chainId(diffIds.slice(0, i + 1))
     const layer = layers[i] as Descriptor
     stores.leases.addResource(ns, lease, { id: chain, type: `snapshots/${snapshotter}` })
+    const lock = `sn://${snapshotter}/${ns}/${chain}`
+    for (let running = stores.inflight.get(lock); running; running = stores.inflight.get(lock)) {
+      await running.catch(() => undefined)
+    }
+    // Nothing awaited between the check and taking the lock: no other pull can slip in.
     if (snapshots.kindOf(snapshotter, ns, chain) !== 'committed') {
-      const key = `extract-${process.hrtime.bigint()} ${chain}`
-      snapshots.prepare(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain }, lease)
+      const work = unpackLayer(stores, ns, snapshotter, layer, diffIds[i] as string, chain, parent, lease)
+      stores.inflight.set(lock, work)
       try {
-        const applied = await applyLayer(
-          content,
-          snapshots,
-          ns,
-          { media_type: layer.mediaType, digest: layer.digest },
-          { snapshotter, namespace: ns, key },
-        )
-        if (applied.digest !== diffIds[i]) throw new RuntimeError('Unknown', `wrong diff id calculated on extraction "${diffIds[i]}"`)
-        content.update(ns, layer.digest, { 'containerd.io/uncompressed': applied.digest }, ['labels.containerd.io/uncompressed'])
-        try {
-          snapshots.commit(snapshotter, ns, chain, key, { 'containerd.io/snapshot.ref': chain }, '', lease)
-        } catch (err) {
-          // Another pull unpacked the same layer meanwhile: its snapshot serves (the unpacker's AlreadyExists).
-          if (!(err instanceof RuntimeError && err.kind === 'AlreadyExists')) throw err
-          snapshots.drop(snapshotter, ns, key)
-        }
-      } catch (err) {
-        snapshots.drop(snapshotter, ns, key)
-        throw err
+        await work
+      } finally {
+        stores.inflight.delete(lock)
       }
     }
     parent = chain
+  }
+}
+
+/** One layer applied onto a new snapshot, committed under its chain id. */
+async function unpackLayer(
+  stores: PullStores,
+  ns: string,
+  snapshotter: string,
+  layer: Descriptor,
+  diffId: string,
+  chain: string,
+  parent: string,
+  lease: string,
+): Promise<void> {
+  const { content, snapshots } = stores
+  const key = `extract-${process.hrtime.bigint()} ${chain}`
+  snapshots.prepare(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain }, lease)
+  try {
+    const applied = await applyLayer(
+      content,
+      snapshots,
+      ns,
+      { media_type: layer.mediaType, digest: layer.digest },
+      { snapshotter, namespace: ns, key },
+    )
+    if (applied.digest !== diffId) throw new RuntimeError('Unknown', `wrong diff id calculated on extraction "${diffId}"`)
+    content.update(ns, layer.digest, { 'containerd.io/uncompressed': applied.digest }, ['labels.containerd.io/uncompressed'])
+    try {
+      snapshots.commit(snapshotter, ns, chain, key, { 'containerd.io/snapshot.ref': chain }, '', lease)
+    } catch (err) {
+      // Committed meanwhile by an unpack outside the pulls (Diff.Apply through the API): it serves.
+      if (!(err instanceof RuntimeError && err.kind === 'AlreadyExists')) throw err
+      snapshots.drop(snapshotter, ns, key)
+    }
+  } catch (err) {
+    snapshots.drop(snapshotter, ns, key)
+    throw err
   }
 }
 
@@ -478,7 +524,7 @@ function wrapAs(err: unknown, prefix: string): RuntimeError {
 /** A body that broke off mid-copy, as content.Copy reports it. */
 function copyError(err: unknown, signal: AbortSignal): Error {
   if (err instanceof RegistryError) return err
-  if (signal.aborted) return new RegistryError('Cancelled', 'context canceled')
+  if (signal.aborted) return new RegistryError('Cancelled', 'failed to copy: context canceled')
   const message = err instanceof Error ? err.message : String(err)
   return new RegistryError(
     'Unknown',

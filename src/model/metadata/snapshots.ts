@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
 import type { BlobStore } from '../../store/blobs.js'
-import type { AppliedLayer, SnapshotKind, SnapshotRecord } from '../../store/schema.js'
+import type { AppliedLayer, NodeState, SnapshotKind, SnapshotRecord } from '../../store/schema.js'
 import type { Core } from '../core.js'
 import { RuntimeError, invalidArgument, unknown } from '../errors.js'
 import { layerTree } from './layer-tree.js'
@@ -55,6 +55,10 @@ const sortByName = (a: SnapshotInfo, b: SnapshotInfo): number => (a.name < b.nam
 
 export class Snapshots {
   #mountRoot: string | undefined
+  /** Applied layers per tar, for the state's snapshots object they were counted in (#tarRefs). */
+  #refs: { of: NodeState['snapshots']; counts: Map<string, number> } | undefined
+  /** The mount directories made (and not yet removed) under #mountRoot, and whose they are. */
+  #madeDirs = new Map<string, SnapshotRef>()
 
   constructor(
     private readonly core: Core,
@@ -96,14 +100,30 @@ export class Snapshots {
 
   /** Prepare: an active snapshot on a committed parent; returns its mounts. */
   prepare(snapshotter: string, namespace: string, key: string, parent: string, labels: Record<string, string>, lease?: string): Mount[] {
-    const mounts = this.#create('active', snapshotter, namespace, key, parent, labels, lease)
+    this.prepareUnmounted(snapshotter, namespace, key, parent, labels, lease)
+    return this.#mountsOf(snapshotter, namespace, key, 'active')
+  }
+
+  /**
+   * Prepare for the model's own use (CRI's rootfs, an unpack target): nobody is handed its mounts,
+   * so no mount directory is made for it (Mounts makes one when a client asks).
+   */
+  prepareUnmounted(
+    snapshotter: string,
+    namespace: string,
+    key: string,
+    parent: string,
+    labels: Record<string, string>,
+    lease?: string,
+  ): void {
+    this.#create('active', snapshotter, namespace, key, parent, labels, lease)
     this.core.emit(namespace, '/snapshot/prepare', 'containerd.events.SnapshotPrepare', { key, parent, snapshotter })
-    return mounts
   }
 
   /** View: a read-only snapshot on a committed parent; returns its mounts. */
   view(snapshotter: string, namespace: string, key: string, parent: string, labels: Record<string, string>, lease?: string): Mount[] {
-    return this.#create('view', snapshotter, namespace, key, parent, labels, lease)
+    this.#create('view', snapshotter, namespace, key, parent, labels, lease)
+    return this.#mountsOf(snapshotter, namespace, key, 'view')
   }
 
   #create(
@@ -114,7 +134,7 @@ export class Snapshots {
     parent: string,
     labels: Record<string, string>,
     lease: string | undefined,
-  ): Mount[] {
+  ): void {
     validateLabels(labels, 'info.Labels')
     const table = this.#table(snapshotter, namespace)
     const state = this.core.state
@@ -144,7 +164,6 @@ export class Snapshots {
     }
     holdResource(state, namespace, lease, resource)
     this.core.changed()
-    return this.#mountsOf(snapshotter, namespace, key, kind)
   }
 
   mounts(snapshotter: string, namespace: string, key: string): Mount[] {
@@ -213,8 +232,9 @@ export class Snapshots {
       throw new RuntimeError('FailedPrecondition', 'cannot remove snapshot with child: failed precondition')
     }
     const gone = table[key]
+    const refs = this.#tarRefs()
     delete table[key]
-    this.#releaseLayers(gone)
+    this.#releaseLayers(gone, refs)
     releaseResource(this.core.state, namespace, lease, { id: key, type: `snapshots/${snapshotter}` })
     this.#removeDir(snapshotter, namespace, key)
     this.core.changed()
@@ -226,8 +246,9 @@ export class Snapshots {
     const table = this.core.state.snapshots[snapshotter]?.[namespace]
     const gone = table?.[key]
     if (!table || !gone) return
+    const refs = this.#tarRefs()
     delete table[key]
-    this.#releaseLayers(gone)
+    this.#releaseLayers(gone, refs)
     this.#removeDir(snapshotter, namespace, key)
     this.core.changed()
     this.core.emit(namespace, '/snapshot/remove', 'containerd.events.SnapshotRemove', { key, snapshotter })
@@ -295,7 +316,9 @@ export class Snapshots {
     const table = this.#table(snapshotter, namespace)
     const r = table[key]
     if (!r) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
+    const refs = this.#tarRefs()
     r.layers = [...(r.layers ?? []), layer]
+    if (layer.tar !== '') refs.set(layer.tar, (refs.get(layer.tar) ?? 0) + 1)
     r.usageBytes = (r.usageBytes ?? 0) + bytes
     r.updatedAt = nowString()
     this.core.changed()
@@ -331,16 +354,36 @@ export class Snapshots {
     return this.layerStore.read(tar, offset, length)
   }
 
-  /** Drops the tars of a removed snapshot's layers that no other snapshot holds. */
-  #releaseLayers(record: SnapshotRecord): void {
-    const tars = new Set((record.layers ?? []).map((l) => l.tar).filter((t) => t !== ''))
-    if (tars.size === 0) return
-    for (const bySnapshotter of Object.values(this.core.state.snapshots)) {
+  /**
+   * How many applied layers of all snapshots name each tar: counted once from the state (again when
+   * the state was replaced), then kept as layers are recorded and snapshots removed, so removing one
+   * does not visit every other.
+   */
+  #tarRefs(): Map<string, number> {
+    const snapshots = this.core.state.snapshots
+    if (this.#refs?.of === snapshots) return this.#refs.counts
+    const counts = new Map<string, number>()
+    for (const bySnapshotter of Object.values(snapshots)) {
       for (const table of Object.values(bySnapshotter)) {
-        for (const r of Object.values(table)) for (const l of r.layers ?? []) tars.delete(l.tar)
+        for (const r of Object.values(table))
+          for (const l of r.layers ?? []) if (l.tar !== '') counts.set(l.tar, (counts.get(l.tar) ?? 0) + 1)
       }
     }
-    for (const tar of tars) this.layerStore.delete(tar)
+    this.#refs = { of: snapshots, counts }
+    return counts
+  }
+
+  /** Drops the tars of a removed snapshot's layers that no other snapshot holds; `refs` counted it still. */
+  #releaseLayers(record: SnapshotRecord, refs: Map<string, number>): void {
+    for (const l of record.layers ?? []) {
+      if (l.tar === '') continue
+      const left = (refs.get(l.tar) ?? 1) - 1
+      if (left > 0) refs.set(l.tar, left)
+      else {
+        refs.delete(l.tar)
+        this.layerStore.delete(l.tar)
+      }
+    }
   }
 
   /** Finds the snapshot a mount list was made for (Diff.Apply), if it is one of ours. */
@@ -354,10 +397,11 @@ export class Snapshots {
         if (rel === '' || rel.startsWith('..')) continue
         const [snapshotter, namespace, hash, ...rest] = rel.split(sep)
         if (!snapshotter || !namespace || !hash || rest.length > 0) continue
-        if (!(SNAPSHOTTERS as readonly string[]).includes(snapshotter)) continue
-        const table = this.core.state.snapshots[snapshotter]?.[namespace] ?? {}
-        const key = Object.keys(table).find((k) => dirName(namespace, k) === hash)
-        if (key !== undefined) return { snapshotter, namespace, key }
+        // Only a snapshot whose mounts were handed out has its directory: found by it, not by
+        // hashing every key of the table.
+        const ref = this.#madeDirs.get(join(root, snapshotter, namespace, hash))
+        if (ref !== undefined && Object.hasOwn(this.core.state.snapshots[ref.snapshotter]?.[ref.namespace] ?? {}, ref.key))
+          return { ...ref }
       }
     }
     return undefined
@@ -369,6 +413,7 @@ export class Snapshots {
     rmSync(this.#mountRoot, { recursive: true, force: true })
     liveRoots.delete(this.#mountRoot)
     this.#mountRoot = undefined
+    this.#madeDirs.clear()
   }
 
   #mountsOf(snapshotter: string, namespace: string, key: string, kind: SnapshotKind): Mount[] {
@@ -377,14 +422,20 @@ export class Snapshots {
       trackRoot(this.#mountRoot)
     }
     const dir = join(this.#mountRoot, snapshotter, namespace, dirName(namespace, key))
-    mkdirSync(dir, { recursive: true })
+    if (!this.#madeDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true })
+      this.#madeDirs.set(dir, { snapshotter, namespace, key })
+    }
     // What overlayfs and native answer for a snapshot without layers below it: a bind mount.
     return [{ type: 'bind', source: dir, target: '', options: [kind === 'view' ? 'ro' : 'rw', 'rbind'] }]
   }
 
   #removeDir(snapshotter: string, namespace: string, key: string): void {
     if (this.#mountRoot === undefined) return
-    rmSync(join(this.#mountRoot, snapshotter, namespace, dirName(namespace, key)), { recursive: true, force: true })
+    // Only a snapshot whose mounts a client was given has a directory: the others cost no system call.
+    const dir = join(this.#mountRoot, snapshotter, namespace, dirName(namespace, key))
+    if (!this.#madeDirs.delete(dir)) return
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 

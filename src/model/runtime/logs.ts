@@ -5,8 +5,14 @@
 // max_container_log_line_size, 16 KiB) is split into P(artial) lines of MAX_LINE bytes and a last
 // F(ull) one; what is left unterminated when the stream ends is a P line. At most MAX_LINE bytes
 // of a stream wait for their newline, so a process that never writes one holds no more than that.
-import { closeSync, constants, mkdirSync, openSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
+//
+// Open files stay bounded whatever the number of containers: at most OPEN_LOGS log files of the
+// process keep a descriptor (the ones written last); another is opened again when it is written.
+// It is the same file: found by its inode at its path, or, when a log rotator renamed it away and
+// ReopenContainerLog has not come yet, in its directory under its new name, as containerd (whose
+// descriptor stays open) would go on writing to the renamed file.
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import type { Stream } from '../../sim/process.js'
 import { nowNs, rfc3339Nano } from '../time.js'
 
@@ -15,18 +21,88 @@ const NEWLINE = 0x0a
 const RETURN = 0x0d
 const EMPTY = Buffer.alloc(0)
 
+/** How many log files keep a descriptor open at once, in the whole process. */
+export const OPEN_LOGS = 128
+
+/** Log files holding a descriptor, least recently written first. */
+const holding = new Set<CriLogFile>()
+
+// Not through a symlink at the last component: the file is the container's, under its pod's log directory.
+const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW
+
 export class CriLogFile {
   #fd: number | undefined
+  /** The file this log writes to (a rename keeps it; ReopenContainerLog makes a new one). */
+  #file: { dev: number; ino: number } | undefined
+  #closed = false
   #partial: Record<Stream, Buffer> = { stdout: EMPTY, stderr: EMPTY }
 
   constructor(readonly path: string) {
     this.#open()
   }
 
+  /** Creates (or opens) the file at the path: the container's log from now on. */
   #open(): void {
     mkdirSync(dirname(this.path), { recursive: true })
-    // Not through a symlink at the last component: the file is the container's, under its pod's log directory.
-    this.#fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o640)
+    const fd = openSync(this.path, APPEND | constants.O_CREAT, 0o640)
+    const st = fstatSync(fd)
+    this.#file = { dev: st.dev, ino: st.ino }
+    this.#hold(fd)
+  }
+
+  #hold(fd: number): void {
+    this.#fd = fd
+    holding.add(this)
+    if (holding.size <= OPEN_LOGS) return
+    const oldest = holding.values().next().value!
+    oldest.#closeFd()
+  }
+
+  /** A descriptor of this log's file, opened again if it was given up; undefined when the file is gone. */
+  #descriptor(): number | undefined {
+    if (this.#fd !== undefined) {
+      // Most recently written last.
+      holding.delete(this)
+      holding.add(this)
+      return this.#fd
+    }
+    const fd = this.#reopenSame()
+    if (fd !== undefined) this.#hold(fd)
+    return fd
+  }
+
+  /** Opens the file this log wrote to: at its path, or renamed within its directory; undefined when removed. */
+  #reopenSame(): number | undefined {
+    const want = this.#file
+    if (want === undefined) return undefined
+    const same = (path: string): number | undefined => {
+      let fd: number
+      try {
+        fd = openSync(path, APPEND)
+      } catch {
+        return undefined
+      }
+      const st = fstatSync(fd)
+      if (st.dev === want.dev && st.ino === want.ino) return fd
+      closeSync(fd)
+      return undefined
+    }
+    const atPath = same(this.path)
+    if (atPath !== undefined) return atPath
+    const dir = dirname(this.path)
+    let names: string[]
+    try {
+      names = readdirSync(dir)
+    } catch {
+      return undefined
+    }
+    for (const name of names) {
+      const st = lstatSync(join(dir, name), { throwIfNoEntry: false })
+      if (st?.isFile() && st.dev === want.dev && st.ino === want.ino) return same(join(dir, name))
+    }
+    // Removed: what containerd writes to an unlinked file nobody sees either (until ReopenContainerLog).
+    this.#file = undefined
+    return undefined
   }
 
   write(stream: Stream, text: string): void {
@@ -46,12 +122,20 @@ export class CriLogFile {
     }
     // A copy, so that the bytes of a large write are not kept for the few left over.
     this.#partial[stream] = rest.length === 0 ? EMPTY : Buffer.from(rest)
-    if (out.length > 0 && this.#fd !== undefined) writeSync(this.#fd, out.join(''), null, 'latin1')
+    this.#append(out)
+  }
+
+  #append(out: string[]): void {
+    if (out.length === 0 || this.#closed) return
+    const fd = this.#descriptor()
+    if (fd !== undefined) writeSync(fd, out.join(''), null, 'latin1')
   }
 
   /** Opens a new file at the same path (the old one was renamed away by a log rotator). */
   reopen(): void {
     this.#closeFd()
+    this.#file = undefined
+    this.#closed = false
     this.#open()
   }
 
@@ -63,13 +147,15 @@ export class CriLogFile {
       if (this.#partial[stream].length > 0) out.push(entry(stamp, stream, 'P', this.#partial[stream]))
       this.#partial[stream] = EMPTY
     }
-    if (out.length > 0 && this.#fd !== undefined) writeSync(this.#fd, out.join(''), null, 'latin1')
+    this.#append(out)
     this.#closeFd()
+    this.#closed = true
   }
 
   #closeFd(): void {
     if (this.#fd !== undefined) closeSync(this.#fd)
     this.#fd = undefined
+    holding.delete(this)
   }
 }
 

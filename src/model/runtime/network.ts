@@ -9,7 +9,7 @@ import type { Cidr } from '../cri/ipam.js'
 import type { SandboxLookup } from '../cri/records.js'
 
 /** The network namespace a container's processes are in ("host", "pod:<sandbox id>", "path:<netns>", "own:<id>"). */
-export function networkNamespace(sandboxes: SandboxLookup, record: ContainerRecord): string {
+export function networkNamespace(sandboxes: Pick<SandboxLookup, 'find' | 'withNetns'>, record: ContainerRecord): string {
   const podOf = (id: string): string => {
     const sandbox = sandboxes.find(id)
     return sandbox?.cri.config.linux?.security_context?.namespace_options?.network === 'NODE' ? HOST_NET : podNet(id)
@@ -25,7 +25,7 @@ export function networkNamespace(sandboxes: SandboxLookup, record: ContainerReco
   const entry = namespaces.find((n) => n.type === 'network')
   if (!entry) return HOST_NET
   if (!entry.path) return `own:${record.id}`
-  const sandbox = sandboxes.all().find((s) => s.cri.netnsPath === entry.path)
+  const sandbox = sandboxes.withNetns(entry.path)
   return sandbox ? podOf(sandbox.id) : `path:${entry.path}`
 }
 
@@ -39,6 +39,6 @@ export function podDirectory(sandboxes: SandboxLookup, cidr: () => Cidr): PodDir
       const sandbox = sandboxes.find(podId)
       return sandbox ? [sandbox.cri.ip, ...sandbox.cri.additionalIps].filter(isIpv4) : []
     },
-    podAt: (address) => sandboxes.all().find((s) => s.cri.ready && (s.cri.ip === address || s.cri.additionalIps.includes(address)))?.id,
+    podAt: (address) => sandboxes.at(address).find((s) => s.cri.ready)?.id,
   }
 }

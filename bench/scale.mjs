@@ -1,0 +1,130 @@
+// Scale (a benchmark, not a test; not in CI): `npm run build && node bench/scale.mjs`. The built CLI
+// (bench/spawn-server.mjs) serves 16 concurrent CRI clients that make PODS pods (default 10000;
+// PODS=1000 is a quick run), each with 2 containers running `sleep` (RunPodSandbox, then
+// CreateContainer + StartContainer twice). Prints, per thousand pods: seconds, container
+// creations/s, the server's RSS; at the end: ListContainers, ListPodSandbox and ContainerStatus
+// p50 over the whole set, the server's open file descriptors (/proc/PID/fd), and the first
+// thousand's cost per pod next to the last's (the Nth pod should cost what the first did).
+// SCALE_NODE_ARGS: options for the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+// or "--heapsnapshot-signal=SIGUSR2" with SCALE_HEAP=<seconds to wait for it>); SCALE_ARGS: more flags for
+// the server.
+import { readdirSync, readFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { spawnServer } from './spawn-server.mjs'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const lib = await import(join(root, 'dist/index.js'))
+const PODS = Number(process.env.PODS ?? 10000)
+const CLIENTS = 16
+const STEP = Math.min(1000, PODS)
+const QUERIES = Number(process.env.QUERIES ?? 20)
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+const ms = (n) => `${n.toFixed(2)} ms`
+
+const words = (s) => (s ?? '').split(' ').filter(Boolean)
+const { dir, child } = await spawnServer(() => words(process.env.SCALE_ARGS), words(process.env.SCALE_NODE_ARGS))
+const address = `unix://${join(dir, 'c.sock')}`
+/** The server's resident set, in MiB, from /proc. */
+const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+const fds = () => readdirSync(`/proc/${child.pid}/fd`).length
+
+const clients = Array.from({ length: CLIENTS }, () => lib.criClients(address))
+await clients[0].image.PullImage({ image: { image: 'busybox' } })
+
+let next = 0
+const containerIds = []
+const podIds = []
+/** Seconds each thousand took (wall, all clients together). */
+const rows = []
+let stepStart = performance.now()
+let stepDone = 0
+
+async function makePod(cri, i) {
+  const config = {
+    metadata: { name: `scale-${i}`, namespace: 'scale', uid: `uid-${i}`, attempt: 0 },
+    labels: { app: `app-${i % 10}` },
+    log_directory: join(dir, 'logs', `${i}`),
+  }
+  const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
+  podIds.push(pod_sandbox_id)
+  for (const c of ['a', 'b']) {
+    const { container_id } = await cri.runtime.CreateContainer({
+      pod_sandbox_id,
+      sandbox_config: config,
+      config: {
+        metadata: { name: c, attempt: 0 },
+        image: { image: 'busybox' },
+        command: ['sleep', '3600'],
+        log_path: `${c}.log`,
+        labels: { role: c },
+      },
+    })
+    await cri.runtime.StartContainer({ container_id })
+    containerIds.push(container_id)
+  }
+}
+
+async function worker(cri) {
+  for (;;) {
+    const i = next++
+    if (i >= PODS) return
+    await makePod(cri, i)
+    if (++stepDone === STEP) {
+      const now = performance.now()
+      const s = (now - stepStart) / 1000
+      rows.push(s)
+      console.log(
+        `pods ${String(rows.length * STEP).padStart(6)}: ${s.toFixed(2)} s, ${((2 * STEP) / s).toFixed(0)} container creations/s, RSS ${rss().toFixed(0)} MiB, fds ${fds()}`,
+      )
+      stepStart = now
+      stepDone = 0
+    }
+  }
+}
+
+const t0 = performance.now()
+await Promise.all(clients.map(worker))
+const total = (performance.now() - t0) / 1000
+console.log(`${PODS} pods, ${2 * PODS} containers in ${total.toFixed(1)} s (${((2 * PODS) / total).toFixed(0)} container creations/s)`)
+
+/** p50 of QUERIES sequential calls from one client. */
+async function p50(fn) {
+  const times = []
+  for (let i = 0; i < QUERIES; i++) {
+    const t = performance.now()
+    await fn(i)
+    times.push(performance.now() - t)
+  }
+  return pct(
+    times.sort((a, b) => a - b),
+    50,
+  )
+}
+// SCALE_HEAP=1 with SCALE_NODE_ARGS=--heapsnapshot-signal=SIGUSR2: a heap snapshot of the full server,
+// written into the server's working directory (this one).
+if (process.env.SCALE_HEAP) {
+  child.kill('SIGUSR2')
+  await new Promise((r) => setTimeout(r, Number(process.env.SCALE_HEAP) * 1000))
+}
+const cri = lib.criClients(address, { 'grpc.max_receive_message_length': 256 << 20 })
+const listed = await cri.runtime.ListContainers({})
+const listC = await p50(() => cri.runtime.ListContainers({}))
+const listP = await p50(() => cri.runtime.ListPodSandbox({}))
+const listL = await p50(() => cri.runtime.ListContainers({ filter: { label_selector: { role: 'a' } } }))
+const status = await p50((i) => cri.runtime.ContainerStatus({ container_id: containerIds[(i * 7919) % containerIds.length] }))
+const podStatus = await p50((i) => cri.runtime.PodSandboxStatus({ pod_sandbox_id: podIds[(i * 7919) % podIds.length] }))
+console.log(`ListContainers (${listed.containers.length}) p50 ${ms(listC)}; with a label selector ${ms(listL)}`)
+console.log(`ListPodSandbox p50 ${ms(listP)}`)
+console.log(`ContainerStatus p50 ${ms(status)}; PodSandboxStatus p50 ${ms(podStatus)}`)
+console.log(`server RSS ${rss().toFixed(0)} MiB, open fds ${fds()}`)
+if (rows.length > 1)
+  console.log(
+    `first ${STEP} pods ${rows[0].toFixed(2)} s, last ${STEP} ${rows.at(-1).toFixed(2)} s: the last cost ${(rows.at(-1) / rows[0]).toFixed(2)}× the first`,
+  )
+cri.close()
+for (const c of clients) c.close()
+child.kill('SIGTERM')
+// The server writes its --cpu-prof profile as it exits.
+await once(child, 'exit')

@@ -1,0 +1,87 @@
+// One HTTP request to a registry host, answered as a fetch Response. A host without TLS settings of
+// its own goes through fetch (the system's roots); one with them (hosts.toml `ca`, `client`,
+// `skip_verify`) through node:https with those settings, as containerd gives such a host a transport
+// of its own. Redirects are followed as Go's client follows them (at most 10; the Authorization
+// header dropped when the redirect leaves the host; 303, and 301/302 after a POST, turn into a GET),
+// each hop with the host's TLS settings.
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { rootCertificates } from 'node:tls'
+import { Readable } from 'node:stream'
+import type { HostTls } from './tls.js'
+
+export interface SendInit {
+  method: string
+  headers: Record<string, string>
+  signal?: AbortSignal
+  body?: string | Uint8Array
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+/** Statuses whose responses carry no body (the Response constructor refuses one). */
+const NULL_BODY = new Set([101, 204, 205, 304])
+
+function once(url: URL, init: SendInit, tls: HostTls): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const options = {
+      method: init.method,
+      headers: init.headers,
+      ...(init.signal ? { signal: init.signal } : {}),
+    }
+    const req =
+      url.protocol === 'https:'
+        ? httpsRequest(url, {
+            ...options,
+            rejectUnauthorized: tls.skipVerify !== true,
+            // Go adds the CA files to the system's pool; Node's `ca` replaces its roots, so both are given.
+            ...(tls.ca ? { ca: [...rootCertificates, ...tls.ca] } : {}),
+            ...(tls.certs?.[0] ? { cert: tls.certs.map((c) => c.cert), key: tls.certs.map((c) => c.key) } : {}),
+            // No connection is shared with requests made under other settings.
+            agent: false,
+          })
+        : httpRequest(url, { ...options, agent: false })
+    req.once('response', resolve)
+    req.once('error', reject)
+    req.end(init.body)
+  })
+}
+
+function toResponse(res: IncomingMessage, method: string): Response {
+  const headers = new Headers()
+  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i] as string, res.rawHeaders[i + 1] as string)
+  const status = res.statusCode ?? 0
+  const noBody = method === 'HEAD' || NULL_BODY.has(status)
+  if (noBody) res.resume()
+  const body = noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>)
+  return new Response(body, { status, statusText: res.statusMessage ?? '', headers })
+}
+
+/** Sends a request with a host's TLS settings, following redirects; a fetch error's shape when it fails. */
+export async function send(url: URL, init: SendInit, tls: HostTls | undefined): Promise<Response> {
+  if (!tls) return fetch(url, { ...init, redirect: 'follow' })
+  let at = url
+  let current = init
+  for (let hops = 0; ; hops++) {
+    let res: IncomingMessage
+    try {
+      res = await once(at, current, tls)
+    } catch (err) {
+      // As fetch reports it: a TypeError whose cause is the socket's error.
+      throw new TypeError('fetch failed', { cause: err })
+    }
+    const location = res.headers.location
+    if (!REDIRECTS.has(res.statusCode ?? 0) || location === undefined) return toResponse(res, current.method)
+    res.resume()
+    if (hops === 9) throw new TypeError('fetch failed', { cause: new Error('stopped after 10 redirects') })
+    const next = new URL(location, at)
+    const headers = { ...current.headers }
+    if (next.host !== at.host) {
+      for (const k of Object.keys(headers)) if (k.toLowerCase() === 'authorization') delete headers[k]
+    }
+    const toGet = res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && current.method === 'POST')
+    current = toGet
+      ? { method: current.method === 'HEAD' ? 'HEAD' : 'GET', headers, ...(init.signal ? { signal: init.signal } : {}) }
+      : { ...current, headers }
+    at = next
+  }
+}
