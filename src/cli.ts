@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // fake-containerd's command line: flags (or environment variables, or a --config file; the table is in
 // flags.ts) → one server on a socket.
+import { dirname } from 'node:path'
 import { PACKAGE_VERSION } from './config.js'
 import { configYaml, readConfigFile } from './config-file.js'
 import { helpText, parseFlags, UsageError } from './flags.js'
 import { startFakeContainerd } from './server.js'
 import { startFakeCluster } from './cluster/cluster.js'
-import type { FakeContainerdOptions } from './options.js'
+import type { CommandLineOptions } from './options.js'
 
 /** A word for a POSIX shell: as it is when it needs no quoting, else in single quotes. */
 const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
@@ -18,13 +19,14 @@ interface Served {
   readonly ready: string
 }
 
-async function serve(options: FakeContainerdOptions): Promise<Served> {
+async function serve(options: CommandLineOptions): Promise<Served> {
   const exports = (address: string, socketPath: string): string =>
     `export CONTAINER_RUNTIME_ENDPOINT=${shellWord(address)}\nexport CONTAINERD_ADDRESS=${shellWord(socketPath)}\n`
-  if (options.nodes === undefined) {
-    if (options.socketDir !== undefined)
+  const { nodes, socketDir, socket, ...one } = options
+  if (nodes === undefined) {
+    if (socketDir !== undefined)
       throw new Error('--socket-dir is the directory of the nodes of --nodes: give --nodes N too, or use --socket')
-    const server = await startFakeContainerd(options)
+    const server = await startFakeContainerd({ ...one, ...(socket !== undefined ? { socket } : {}) })
     return {
       close: () => server.close(),
       ready:
@@ -33,8 +35,9 @@ async function serve(options: FakeContainerdOptions): Promise<Served> {
         exports(server.address, server.socketPath),
     }
   }
-  // --socket has a default, so the cluster's sockets go to --socket-dir, else next to --socket.
-  const cluster = await startFakeCluster({ ...options, nodes: options.nodes })
+  // --socket has a default, so the cluster's sockets go to --socket-dir, else next to --socket. Options
+  // a cluster refuses (--web, --seed-state) are passed on for it to say so.
+  const cluster = await startFakeCluster({ ...one, nodes, ...((socketDir ?? socket) ? { socketDir: socketDir ?? dirname(socket!) } : {}) })
   const lines = cluster.list().map((n) => `listening on ${n.address} (${n.name}: pod CIDR ${n.podCidr}, host address ${n.hostAddress})\n`)
   const first = cluster.nodes[0]!
   return { close: () => cluster.close(), ready: lines.join('') + exports(first.address, first.socketPath) }
@@ -70,17 +73,32 @@ async function main(): Promise<void> {
   if ('print' in parsed) return void process.stdout.write(configYaml(parsed.print))
   // Signals are handled from before the socket is bound: a client may be served (and a supervisor
   // may signal) while the server is still starting. A stop asked for then happens once it has started.
+  // The close is not timed out: the gRPC drain bounds itself (server.ts forces it after 1.5 s), and
+  // what follows is the final state write and the lock's removal, which a forced exit would lose
+  // (a cluster of many nodes with --state takes seconds). A second signal while closing exits at once;
+  // npm's parent going (stopWithNpm) is no second signal.
   let server: Served | undefined
   let stopping = false
+  let closing = false
   const stop = (): void => {
     if (stopping || !server) return void (stopping = true)
     stopping = true
-    const forced = setTimeout(() => process.exit(1), 2000)
-    forced.unref()
-    void server.close().then(() => process.exit(0))
+    closing = true
+    void server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`fake-containerd: ${(err as Error).message}\n`)
+        process.exit(1)
+      },
+    )
   }
-  process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
+  const onSignal = (): void => {
+    if (!closing) return stop()
+    process.stderr.write('fake-containerd: stopped by a second signal while closing, before its state was written\n')
+    process.exit(1)
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
   stopWithNpm(stop)
   try {
     server = await serve(parsed)

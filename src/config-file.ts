@@ -10,11 +10,11 @@ import { readFileSync } from 'node:fs'
 import { Document, isScalar, isSeq, parseDocument } from 'yaml'
 import { settleRules } from './faults/validate.js'
 import { OPTION_FLAGS, UsageError, goDurationText } from './flags.js'
-import type { FakeContainerdOptions } from './options.js'
+import type { CommandLineOptions } from './options.js'
 import { inlineSeedState, seedSource } from './seed-state.js'
 import { didYouMean, isObject, show } from './validate/shape.js'
 
-type OptionKey = keyof FakeContainerdOptions
+type OptionKey = keyof CommandLineOptions
 type Row = (typeof OPTION_FLAGS)[number]
 type ValueRow = Extract<Row, { parse: unknown }>
 
@@ -97,7 +97,7 @@ function unknownKey(key: string, where: string): string {
  * The options a config file gives. Throws a UsageError (the CLI exits 2) naming the file and the key
  * when the file cannot be read, a key is not an option, or a value is not one its flag would take.
  */
-export function readConfigFile(file: string): FakeContainerdOptions {
+export function readConfigFile(file: string): CommandLineOptions {
   const where = `config file ${file}`
   let parsed: unknown
   let source: string
@@ -126,11 +126,11 @@ export function readConfigFile(file: string): FakeContainerdOptions {
       throw new UsageError((err as Error).message)
     }
   }
-  return options as FakeContainerdOptions
+  return options as CommandLineOptions
 }
 
 /** The options as a config file (YAML) that readConfigFile reads back to the same options. */
-export function configYaml(options: FakeContainerdOptions): string {
+export function configYaml(options: CommandLineOptions): string {
   const out: Record<string, unknown> = {}
   for (const key of KEYS) {
     const value = options[key]

@@ -1,19 +1,21 @@
 // The one table of command-line flags. The argument parser, --help, the environment variables, the
 // defaults (DEFAULTS) and the README's flag table (npm run docs) are all made from FLAGS below.
 //
-// To add a flag: add its option to FakeContainerdOptions (config.ts), a row here, then `npm run docs`.
+// To add a flag: add its option to FakeContainerdOptions (options.ts; a cluster's to ClusterOnly there), a row here, then `npm run docs`.
 // The compiler refuses an option without a row, and a row whose parser does not give its option's type.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { CONTAINERD_VERSIONS, DEFAULT_CONTAINERD_VERSION, type ContainerdVersion } from './containerd/profiles.js'
-import type { FakeContainerdOptions, LogFormat, LogLevel } from './options.js'
+import type { CommandLineOptions, LogFormat, LogLevel } from './options.js'
 import { parseFaultSpec, readFaultFile } from './faults/spec.js'
 import { parseCidr } from './model/cri/ipam.js'
 import type { PullPolicy } from './model/metadata/images.js'
 import { parseReference } from './model/reference.js'
 import { readSeedState } from './seed-state.js'
 import { parseWebAddress } from './listen-address.js'
+import { JOURNAL_BUDGET } from './journal/journal.js'
+import { CLUSTER_JOURNAL_FLOOR } from './cluster/journal-share.js'
 
-type Options = Required<FakeContainerdOptions>
+type Options = Required<CommandLineOptions>
 type OptionKey = keyof Options
 /** Options that hold a list, so that a flag for them may be repeated. */
 type ListKey = { [K in OptionKey]: Options[K] extends readonly unknown[] ? K : never }[OptionKey]
@@ -344,7 +346,7 @@ export const FLAGS = [
     key: 'journalSize',
     arg: 'N',
     env: 'FAKE_CONTAINERD_JOURNAL_SIZE',
-    default: 10_000,
+    shownDefault: `${JOURNAL_BUDGET.size}; with --nodes N, a 1/N share each, at least ${CLUSTER_JOURNAL_FLOOR.size}`,
     help: 'calls the journal keeps',
     parse: wholeNumber,
   },
@@ -353,7 +355,7 @@ export const FLAGS = [
     key: 'journalBytes',
     arg: 'N',
     env: 'FAKE_CONTAINERD_JOURNAL_BYTES',
-    default: 64 * 1024 * 1024,
+    shownDefault: `${JOURNAL_BUDGET.bytes}; with --nodes N, a 1/N share each, at least ${CLUSTER_JOURNAL_FLOOR.bytes}`,
     help: 'bytes the journal may hold (summaries of requests and responses); past it the oldest calls go',
     parse: wholeNumber,
   },
@@ -479,11 +481,11 @@ function textsOf(flag: ValueOptionFlag, given: unknown, fromEnv: string | undefi
 
 /** --print-config: the options in effect, to print rather than serve. */
 export interface PrintConfig {
-  print: FakeContainerdOptions
+  print: CommandLineOptions
 }
 
 /** Reads a --config file: the options it gives; throws a UsageError naming the file and key. */
-export type ConfigReader = (file: string) => FakeContainerdOptions
+export type ConfigReader = (file: string) => CommandLineOptions
 
 /**
  * The server options the command line, the environment and a --config file (read by `readConfig`)
@@ -494,7 +496,7 @@ export function parseFlags(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
   readConfig?: ConfigReader,
-): FakeContainerdOptions | PrintConfig | 'help' | 'version' {
+): CommandLineOptions | PrintConfig | 'help' | 'version' {
   let values: Record<string, unknown>
   try {
     ;({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: PARSE_ARGS_OPTIONS }))

@@ -13,12 +13,12 @@ import { join } from 'node:path'
 import { loadGroup } from './service-descriptors.cjs'
 import { clientFactories } from './client-factories.cjs'
 import { findPackageRoot } from './package-root.cjs'
-import type { FakeContainerdOptions } from './config.js'
+import type { FakeClusterOptions, FakeContainerdOptions } from './config.js'
 import type { FakeContainerd } from './server.js'
 import type { FakeCluster } from './cluster/cluster.js'
 
 export type { ChannelOptions, ContainerdClients, ControlClient, CriClients, ImageClient, RuntimeClient, CallOptions } from './client.js'
-export type { FakeContainerdOptions, LogFormat, LogLevel } from './config.js'
+export type { FakeClusterOptions, FakeContainerdOptions, LogFormat, LogLevel } from './config.js'
 export type { FakeContainerd } from './server.js'
 export type { FakeCluster, NodeRef, NodeTarget } from './cluster/cluster.js'
 export type { NodeSummary } from './control/nodes.js'
@@ -39,7 +39,7 @@ export async function startFakeContainerd(options: FakeContainerdOptions = {}): 
 }
 
 /** Starts many nodes in this process (the ESM library's startFakeCluster, loaded on first use). */
-export async function startFakeCluster(options: FakeContainerdOptions & { nodes: number }): Promise<FakeCluster> {
+export async function startFakeCluster(options: FakeClusterOptions): Promise<FakeCluster> {
   return (await load()).startFakeCluster(options)
 }
 

@@ -2,7 +2,7 @@
 export { startFakeContainerd, type FakeContainerd } from './server.js'
 export { startFakeCluster, type FakeCluster, type NodeRef, type NodeTarget } from './cluster/cluster.js'
 export type { NodeSummary } from './control/nodes.js'
-export type { FakeContainerdOptions, LogFormat, LogLevel } from './config.js'
+export type { FakeClusterOptions, FakeContainerdOptions, LogFormat, LogLevel } from './config.js'
 export { DEFAULTS, PACKAGE_VERSION } from './config.js'
 export {
   criClients,

@@ -13,15 +13,7 @@ import type { PullPolicy } from './model/metadata/images.js'
 export interface FakeContainerdOptions {
   /** Unix socket path. Default: /tmp/fake-containerd/containerd.sock (the library picks a fresh temp path). */
   socket?: string
-  /**
-   * Serve this many independent nodes from one process (startFakeCluster, the CLI's --nodes): each
-   * on its own socket DIR/node-<i>.sock, with its own state (then `state` is a directory of
-   * node-<i>.json), a /24 of `podCidr`, a loopback address, journal, faults and clock.
-   */
-  nodes?: number
-  /** With `nodes`: the directory of the nodes' sockets (default: the directory of `socket`, else a fresh temp one). */
-  socketDir?: string
-  /** JSON state file; omit for an in-memory node. With `nodes`, a directory holding node-<i>.json. */
+  /** JSON state file; omit for an in-memory node. In a cluster (FakeClusterOptions), a directory holding node-<i>.json. */
   state?: string
   /**
    * With `state`: answer a change only once it is on disk (written, fsynced, renamed, directory
@@ -57,12 +49,13 @@ export interface FakeContainerdOptions {
   containerdVersion?: ContainerdVersion
   /** Fault rules in force from the start (reset() keeps them; use() adds more at run time). */
   faults?: FaultRule[]
-  /** Seed of the random numbers fault probabilities draw on: the same seed, the same run. */
+  /** Seed of the random numbers fault probabilities draw on: the same seed, the same run. A cluster's node i draws on seed + i. */
   seed?: number
-  /** How many calls the journal keeps (default 10,000). */
+  /** How many calls the journal keeps (default 10,000; in a cluster of N nodes, 10,000/N each, at least 100). */
   journalSize?: number
   /**
-   * How many bytes the journal's entries may hold together (default 64 MiB): past it the oldest go.
+   * How many bytes the journal's entries may hold together (default 64 MiB; in a cluster of N nodes,
+   * 64 MiB/N each, at least 256 KiB): past it the oldest go.
    * Each entry keeps a summary of its request and response (long strings, byte fields, lists cut).
    */
   journalBytes?: number
@@ -80,3 +73,24 @@ export interface FakeContainerdOptions {
    */
   seedState?: string | SeedState
 }
+
+/** What a cluster takes beyond one server's options. */
+interface ClusterOnly {
+  /**
+   * Serve this many independent nodes from one process (startFakeCluster, the CLI's --nodes): each
+   * on its own socket DIR/node-<i>.sock, with its own state (then `state` is a directory of
+   * node-<i>.json), a /24 of `podCidr`, a loopback address, journal, faults and clock.
+   */
+  nodes: number
+  /** The directory of the nodes' sockets (default: a fresh temp one, removed on close; the CLI's: --socket's directory). */
+  socketDir?: string
+}
+
+/**
+ * startFakeCluster's options: one server's, read per node, without those that belong to one node
+ * (its socket, a seed state, the web view of one node).
+ */
+export type FakeClusterOptions = Omit<FakeContainerdOptions, 'web' | 'seedState' | 'socket'> & ClusterOnly
+
+/** What the command line and a --config file give: one server's options, and with `nodes` a cluster's. */
+export type CommandLineOptions = FakeContainerdOptions & Partial<ClusterOnly>

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto'
 import { DEFAULTS, PACKAGE_VERSION, type FakeContainerdOptions } from './config.js'
 import { runtimeInfo } from './cri/info.js'
 import { FaultEngine } from './faults/engine.js'
-import { Journal, type JournalEntry, type JournalFilter } from './journal/journal.js'
+import { Journal, JOURNAL_BUDGET, type JournalEntry, type JournalFilter } from './journal/journal.js'
 import { services } from './services.js'
 import { Node } from './model/node.js'
 import { parseCidr } from './model/cri/ipam.js'
@@ -98,7 +98,9 @@ export interface NodeIdentity {
 }
 
 export async function startFakeContainerd(options: FakeContainerdOptions = {}): Promise<FakeContainerd> {
-  if (options.nodes !== undefined || options.socketDir !== undefined)
+  // The type keeps them out; a JavaScript caller (or one spreading the CLI's options) may still pass them.
+  const cluster = options as { nodes?: unknown; socketDir?: unknown }
+  if (cluster.nodes !== undefined || cluster.socketDir !== undefined)
     throw new Error('startFakeContainerd starts one node; for several (the nodes and socketDir options) call startFakeCluster')
   return startNode(options, {})
 }
@@ -121,7 +123,7 @@ export async function startNode(options: FakeContainerdOptions, identity: NodeId
   const seed = options.seedState ? seedOf(options.seedState) : undefined
   const faults = new FaultEngine([...(seed?.faults ?? []), ...(options.faults ?? [])], options.seed ?? DEFAULTS.seed)
   faults.onFire((f) => log.debug(`fault fired (${f.count}): ${JSON.stringify(f.rule)}`))
-  const journal = new Journal(options.journalSize ?? DEFAULTS.journalSize, options.journalBytes ?? DEFAULTS.journalBytes)
+  const journal = new Journal(options.journalSize ?? JOURNAL_BUDGET.size, options.journalBytes ?? JOURNAL_BUDGET.bytes)
   const clock = new SimClock()
   const seedState = seed?.state
   // The test harness both the library API below and the control service use (harness.ts).
@@ -136,7 +138,7 @@ export async function startNode(options: FakeContainerdOptions, identity: NodeId
     streamUrl: running.streaming.base,
   })
   const directory: NodeDirectory = { self: name, list: () => identity.nodes?.() ?? [summary()] }
-  const shared = { log, harness, identity: { name: identity.name, hostAddress }, directory }
+  const shared = { log, harness, identity: { name, hostAddress }, directory }
   let running = await launch(options, socketPath, { ...shared, seedState })
   // The web view belongs to the server, not to one run: it reads the harness's current node, so a
   // restart() keeps the page's address and its open streams.
@@ -195,7 +197,7 @@ async function launch(
   shared: {
     log: Logger
     harness: Harness
-    identity: { name: string | undefined; hostAddress: string }
+    identity: { name: string; hostAddress: string }
     directory: NodeDirectory
     seedState?: NodeState | undefined
   },
@@ -225,9 +227,9 @@ async function launch(
     log,
     faults,
     clock,
-    // A cluster's node: a pod without a hostname is called by the node's name (a single server keeps
-    // the pod's name, as it always has); its host ports open on its own loopback address.
-    ...(shared.identity.name !== undefined ? { nodeName: shared.identity.name } : {}),
+    // A pod without a hostname is called by the node's name: a cluster's node's, else the host's, as
+    // containerd's os.Hostname(); its host ports open on the node's own loopback address.
+    nodeName: shared.identity.name,
     hostAddress: shared.identity.hostAddress,
     // Content bytes sit next to the state file (<state>.blobs/), or in memory with the state.
     blobs: options.state ? fileBlobs(`${resolve(options.state)}.blobs`, { sync: store.sync }) : memoryBlobs(),
@@ -256,7 +258,9 @@ async function launch(
   } catch (err) {
     await node.close()
     await store.close()
-    throw new Error(`cannot serve streams on ${options.streamAddress ?? DEFAULTS.streamAddress}: ${(err as Error).message}`)
+    throw new Error(`cannot serve streams on ${options.streamAddress ?? DEFAULTS.streamAddress}: ${(err as Error).message}`, {
+      cause: err,
+    })
   }
   const table = services(
     node,

@@ -5,14 +5,15 @@
 // loads them once, when the module is imported).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { DEFAULTS, type FakeContainerdOptions } from '../config.js'
+import { join } from 'node:path'
+import { DEFAULTS, type FakeClusterOptions, type FakeContainerdOptions } from '../config.js'
 import type { NodeSummary } from '../control/nodes.js'
 import type { FaultRule } from '../faults/rule.js'
 import type { JournalEntry, JournalFilter } from '../journal/journal.js'
 import { createLogger, type Logger } from '../log.js'
 import { startNode, type FakeContainerd } from '../server.js'
-import { planCluster, type NodePlan } from './plan.js'
+import { journalShare } from './journal-share.js'
+import { explainStartFailure, planCluster, type NodePlan } from './plan.js'
 
 /** A node by its index (0 …) or name (node-0 …). */
 export type NodeRef = number | string
@@ -51,21 +52,27 @@ function namedLog(log: Logger, name: string): Logger {
 
 /**
  * Starts `options.nodes` nodes in this process. Options are the single server's, read per node:
- * `socketDir` (default the directory of `socket`, else a fresh temp directory removed on close) holds
- * node-<i>.sock; `state` is a directory of node-<i>.json; each node draws pod IPs from its /24 of
- * `podCidr`, opens hostPorts and host-network servers on 127.0.<1+i/254>.<1+i%254>, and streams on
- * that address (a --stream-address off loopback with a fixed port gives node i port + i).
+ * `socketDir` (default a fresh temp directory removed on close) holds node-<i>.sock; `state` is a
+ * directory of node-<i>.json; each node draws pod IPs from its /24 of `podCidr`, opens hostPorts and
+ * host-network servers on 127.0.<1+i/254>.<1+i%254>, and streams on that address (a --stream-address
+ * off loopback with a fixed port gives node i port + i). Node i's fault probabilities draw on seed
+ * `seed + i`, so that nodes differ from each other and each repeats itself run after run; without
+ * journal limits, each node keeps a 1/N share of one server's (journal-share.ts).
  */
-export async function startFakeCluster(options: FakeContainerdOptions & { nodes: number }): Promise<FakeCluster> {
-  if (options.web !== undefined)
+export async function startFakeCluster(options: FakeClusterOptions): Promise<FakeCluster> {
+  // The type leaves them out; a JavaScript caller (or the CLI's parsed options, spread) may still give them.
+  const oneNode = options as FakeClusterOptions & Pick<FakeContainerdOptions, 'web' | 'seedState' | 'socket'>
+  if (oneNode.web !== undefined)
     throw new Error(
       'the web view shows one node and cannot be combined with nodes (--nodes): leave web (--web) out, or start a single server with it',
     )
-  if (options.seedState !== undefined)
+  if (oneNode.seedState !== undefined)
     throw new Error(
       "a seed state is one node's (its pod CIDR, its uuid) and cannot seed every node of a cluster: leave seedState (--seed-state) out, " +
         'or restore a snapshot into one node with cluster.node(i).restore()',
     )
+  if (oneNode.socket !== undefined)
+    throw new Error("socket is one node's: a cluster's nodes are socketDir/node-<i>.sock; give socketDir instead of socket")
   const plan = (socketDir: string): NodePlan[] =>
     planCluster({
       nodes: options.nodes,
@@ -77,8 +84,7 @@ export async function startFakeCluster(options: FakeContainerdOptions & { nodes:
   // Checked before a temp directory is made for the sockets, so that a refusal leaves nothing behind.
   plan(options.socketDir ?? tmpdir())
   let tempDir: string | undefined
-  const socketDir =
-    options.socketDir ?? (options.socket ? dirname(options.socket) : (tempDir = mkdtempSync(join(tmpdir(), 'fake-cluster-'))))
+  const socketDir = options.socketDir ?? (tempDir = mkdtempSync(join(tmpdir(), 'fake-cluster-')))
   const plans = plan(socketDir)
   for (const [dir, what] of [[socketDir, 'socket directory'], ...(options.state ? [[options.state, 'state directory']] : [])] as const) {
     try {
@@ -91,26 +97,33 @@ export async function startFakeCluster(options: FakeContainerdOptions & { nodes:
   const log = createLogger(options.logLevel ?? 'warn', options.logFormat ?? DEFAULTS.logFormat)
   const nodes: FakeContainerd[] = []
   const list = (): NodeSummary[] => nodes.map((n) => n.summary())
+  const journal = journalShare(options.nodes, options)
   const nodeOptions = (plan: NodePlan): FakeContainerdOptions => {
     const { nodes: _n, socketDir: _d, state: _s, ...rest } = options
     return {
       ...rest,
+      ...journal,
+      seed: (options.seed ?? DEFAULTS.seed) + plan.index,
       socket: plan.socket,
       podCidr: plan.podCidr,
       streamAddress: plan.streamAddress,
       ...(plan.state ? { state: plan.state } : {}),
     }
   }
-  try {
-    for (const plan of plans) {
+  for (const plan of plans) {
+    try {
       nodes.push(
         await startNode(nodeOptions(plan), { name: plan.name, hostAddress: plan.hostAddress, nodes: list, log: namedLog(log, plan.name) }),
       )
+    } catch (err) {
+      // Every node started so far is closed (its socket, lock and state written) before the refusal,
+      // which names the node that failed; a failure closing one does not hide why the start failed.
+      const closed = await Promise.allSettled(nodes.map((n) => n.close()))
+      for (const r of closed)
+        if (r.status === 'rejected') log.error(`closing a node after ${plan.name} failed to start: ${String(r.reason)}`)
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true })
+      throw explainStartFailure(plan, err as Error)
     }
-  } catch (err) {
-    await Promise.all(nodes.map((n) => n.close()))
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true })
-    throw err
   }
 
   const node = (ref: NodeRef): FakeContainerd => {

@@ -4,7 +4,8 @@
 // the host, so every address they open there must differ: 127/8 is all loopback on Linux, and each
 // node's hostPorts, host-network servers and streaming server go on its own 127.0.<x>.<y>.
 import { join, resolve } from 'node:path'
-import { parseCidr, toDotted, toNumber } from '../model/cri/ipam.js'
+import { parseCidr } from '../model/cri/ipam.js'
+import { isLoopback, toDotted, toNumber } from '../ipv4.js'
 import { parseStreamAddress } from '../listen-address.js'
 
 /** The prefix each node's pod range has: the default of kube-controller-manager's --node-cidr-mask-size. */
@@ -52,10 +53,14 @@ export function carvePodCidrs(clusterCidr: string, n: number): string[] {
   if (n > fits) {
     const need = Math.max(8, NODE_CIDR_BITS - Math.ceil(Math.log2(n)))
     const span = 2 ** (32 - need)
+    // The same range made larger, unless that is in 127/8, where a larger range would take the
+    // host's 127.0.0.0/24 or the nodes' own addresses: then one in 10/8, which holds any /8 to /24.
+    const widened = toDotted(Math.floor(cidr.base / span) * span)
+    const suggested = isLoopback(widened) ? '10.0.0.0' : widened
     throw new Error(
       `--pod-cidr ${clusterCidr} holds ${fits} node range${fits === 1 ? '' : 's'} of /${NODE_CIDR_BITS} ` +
         `(each node gets a /${NODE_CIDR_BITS}, as Kubernetes gives each node of a cluster CIDR); ` +
-        `${n} nodes need a /${need} or larger, such as ${toDotted(Math.floor(cidr.base / span) * span)}/${need}`,
+        `${n} nodes need a /${need} or larger, such as ${suggested}/${need}`,
     )
   }
   const size = 2 ** (32 - NODE_CIDR_BITS)
@@ -78,7 +83,7 @@ export function planCluster(input: ClusterInput): NodePlan[] {
   const stream = parseStreamAddress(input.streamAddress)
   // On loopback each node streams on its own address; elsewhere (0.0.0.0, a host's IP) a fixed port
   // counts up from the one given, one per node.
-  const loopback = stream.host === '127.0.0.1' || stream.host === 'localhost'
+  const loopback = isLoopback(stream.host) || stream.host === 'localhost'
   const dir = resolve(input.socketDir)
   return podCidrs.map((podCidr, i) => {
     const name = nodeName(i)
@@ -99,4 +104,19 @@ export function planCluster(input: ClusterInput): NodePlan[] {
       streamAddress: `${host}:${port}`,
     }
   })
+}
+
+/**
+ * Why node `plan` did not start, naming it. Only Linux routes all of 127/8 to loopback: elsewhere
+ * (macOS) 127.0.1.1 and the like must be added to lo0 before the nodes can listen on them.
+ */
+export function explainStartFailure(plan: NodePlan, err: Error): Error {
+  const code = (err.cause as NodeJS.ErrnoException | undefined)?.code ?? (err as NodeJS.ErrnoException).code
+  const own = plan.streamAddress.startsWith(`${plan.hostAddress}:`)
+  const hint =
+    code === 'EADDRNOTAVAIL' && own
+      ? `; ${plan.hostAddress} is not an address of this host: --nodes needs every 127.0.x.y on loopback, as Linux has it ` +
+        `(on macOS add them to lo0: sudo ifconfig lo0 alias ${plan.hostAddress}, and so on for each node)`
+      : ''
+  return new Error(`${plan.name}: ${err.message}${hint}`, { cause: err })
 }

@@ -143,6 +143,12 @@ export interface JournalFilter {
   since?: number
 }
 
+/**
+ * A server's journal budget when its options set none: the calls kept and the bytes they may hold.
+ * A cluster (cluster/cluster.ts) splits it between its nodes, so that N nodes hold what one server does.
+ */
+export const JOURNAL_BUDGET = { size: 10_000, bytes: 64 * 1024 * 1024 } as const
+
 export class Journal {
   #entries: (JournalEntry | undefined)[]
   /** The estimated bytes of each kept entry, by its slot. */

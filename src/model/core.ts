@@ -1,11 +1,14 @@
 // What every part of the node model shares: the state, the change signal for the store, and the
 // event bus for containerd envelopes. Node implements it; each part gets it in its constructor.
-import type { NodeState } from '../store/schema.js'
+import type { NodeState, StatePath } from '../store/schema.js'
 
 export interface Core {
   readonly state: NodeState
-  /** Marks the state dirty so the store writes it (coalesced). */
-  changed(): void
+  /**
+   * Marks the state dirty at these paths (a record, or a small collection) so the store writes
+   * them (coalesced); without a path, the whole state is written (store/store.ts).
+   */
+  changed(...paths: StatePath[]): void
   /** Publishes a containerd event: topic (e.g. /tasks/exit), payload type and fields. */
   emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
   /** Creates a namespace implicitly, as creating any object in it does. */

@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../log.js'
 import { FaultEngine } from '../faults/engine.js'
 import type { ExitInfo } from '../sim/process.js'
 import { checkState, type StateStore } from '../store/store.js'
-import type { ContainerRecord, NodeState } from '../store/schema.js'
+import type { ContainerRecord, NodeState, StatePath } from '../store/schema.js'
 import { Containers } from './cri/containers.js'
 import { ContainerStore } from './metadata/container-store.js'
 import type { Core } from './core.js'
@@ -53,8 +53,9 @@ export interface NodeOptions {
   /** Node faults (crashes, pull failures, not-ready conditions) come from here. */
   faults?: FaultEngine
   /**
-   * The node's name, as containerd takes the host's (os.Hostname()) for a pod whose config names no
-   * hostname; without it such a pod is called by its metadata name.
+   * The node's name, as containerd takes the host's (os.Hostname()) for the /etc/hostname and
+   * HOSTNAME= of a pod whose config names no hostname (its runtime spec's hostname stays empty);
+   * without it such a pod is called by its metadata name.
    */
   nodeName?: string
   /** The loopback address hostPorts and host-network servers are opened on (default 127.0.0.1). */
@@ -123,7 +124,7 @@ export class Node implements Core {
       clock: this.clock,
       log: this.log,
       allocatePid: () => this.state.nextPid++,
-      changed: () => this.changed(),
+      changed: (...paths) => this.changed(...paths),
       emit: (namespace, topic, type, payload) => this.emit(namespace, topic, type, payload),
       storeBlob: (namespace, data) => this.content.put(namespace, data, {}),
       onTaskExit: (record, exit) => this.#onTaskExit(record, exit),
@@ -185,9 +186,9 @@ export class Node implements Core {
     return this.#changes
   }
 
-  changed(): void {
+  changed(...paths: StatePath[]): void {
     this.#changes++
-    this.store.changed()
+    this.store.changed(...paths)
   }
 
   get durableViews(): boolean {
@@ -229,7 +230,7 @@ export class Node implements Core {
   setPodCidr(text: string): void {
     this.cidr = parseCidr(text)
     this.state.podCidr = text.trim()
-    this.changed()
+    this.changed(['podCidr'])
   }
 
   /** Brings processes back after a restart: running tasks keep running, as shims outlive containerd. */

@@ -22,6 +22,7 @@ import {
   type UdpSocket,
 } from './net.js'
 import { readHostProc } from './host-proc.js'
+import { isLoopback, toDotted, toNumber } from '../ipv4.js'
 
 export const CLUSTER_DOMAIN = 'cluster.local'
 /** The node's own network namespace's key; a pod's is podNet(id) (model/runtime/network.ts names the others). */
@@ -54,11 +55,6 @@ export interface BoundSocket {
   readonly owner: SocketOwner
   onClose(listener: () => void): void
 }
-
-const toNumber = (ip: string): number => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)
-const toDotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
-/** An address of the loopback network (127/8), the host's own. */
-export const isLoopback = (ip: string): boolean => ip.startsWith('127.')
 
 interface Socket {
   inode: number

@@ -274,6 +274,14 @@ export interface NodeState {
 }
 
 /**
+ * A place in the state a change is at, for the store to write (store/state-log.ts): a collection,
+ * then keys into it (`['containers', id]`, `['content', namespace, digest]`). A path names a record,
+ * or a whole collection when its records are few (`['images']`, `['leases', namespace]`). A new
+ * collection needs nothing more than its changes naming it.
+ */
+export type StatePath = readonly [keyof NodeState, ...string[]]
+
+/**
  * The first host PID the fake gives a process: above Linux's largest pid_max (2^22), so no real
  * process can have one. A client that acts on a task's PID on the host (dockerd's top runs ps for
  * it; its last-resort kill signals it) can then never reach a real process.

@@ -1,75 +1,110 @@
-// The state store: the node's plain data, in memory, optionally persisted to a JSON file with lowdb.
-// Mutations mark the store dirty. Without sync, a burst of them is coalesced into one write a moment
-// later (a temp file renamed over the state, so the file is never torn, but nothing is fsynced: a
-// crash loses the changes of the last moments). With sync, a call's answer waits for durable(): the
-// state is written to a temp file, fsynced, renamed and the directory fsynced; calls waiting at the
-// same time share one write (group commit). A lock file (<state>.lock, the owner's pid) keeps a second
-// server off the same file.
-import { Low, Memory, type Adapter } from 'lowdb'
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises'
+// The state store: the node's plain data, in memory, optionally persisted to a state file and its
+// log (store/state-log.ts: the format). Model code says what it changed (changed(['containers', id]));
+// a write appends one line to <state>.log with the current values of the paths changed since the
+// last one, so it costs what changed, not the size of the node. The state file itself (the
+// snapshot) is rewritten whole only now and then: on the first write, when the log has grown past
+// half the snapshot's size (and 1 MiB), after a whole-state change (replace) and at close, which
+// leaves the file complete on its own.
+// Without sync, a burst of changes is coalesced into one write a moment later (nothing is fsynced:
+// a crash loses the changes of the last moments). With sync, a call's answer waits for durable():
+// the line is appended and fdatasynced (a snapshot: written to a temp file, fsynced, renamed, the
+// directory fsynced); calls waiting at the same time share one write (group commit). Never a torn
+// state: the snapshot is renamed into place whole, and a torn last log line is ignored on read. A
+// lock file (<state>.lock, the owner's pid) keeps a second server off the same file.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { open, rename, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { migrate } from './migrate.js'
-import { SCHEMA_VERSION, type NodeState } from './schema.js'
+import { SCHEMA_VERSION, type NodeState, type StatePath } from './schema.js'
+import { loadState, logLine, logOf, snapshotText, type LoadedState } from './state-log.js'
 import { validateState } from './validate.js'
 
 /** How long mutations may pile up before they are written together (when no call waits for them). */
 const COALESCE_MS = 20
 
-/** Where the state is written before it is renamed over the file (lowdb's steno used the same name). */
+/** The log is folded into a new snapshot once it is this share of the snapshot's size… */
+const COMPACT_FRACTION = 0.5
+/** …and at least this big: a small state is not rewritten every few changes. */
+const COMPACT_MIN_BYTES = 1024 * 1024
+
+/** Where the snapshot is written before it is renamed over the file. */
 const tempOf = (path: string): string => join(dirname(path), `.${basename(path)}.tmp`)
 
 /**
- * The state as the file holds it: JSON without indentation, which takes a third less time to make
- * and to write than indented JSON, and is written once for every group of calls with --state-sync
- * (`jq . state.json` shows it indented).
+ * The state file and its log on disk. With `sync` a snapshot's temp file is fsynced before the
+ * rename and the directory after it, and each appended line is fdatasynced (the directory once,
+ * when the log is made); the directory and the log stay open between writes.
  */
-const serialise = (state: NodeState): string => JSON.stringify(state)
-
-/**
- * The state file as lowdb reads and writes it: JSON, written whole to a temp file and renamed. With
- * `sync` the temp file is fsynced before the rename and the directory after it (the rename is durable
- * only then); the directory stays open between writes, which saves two system calls a write.
- */
-class StateFile implements Adapter<NodeState> {
+class StateFiles {
   #dir: FileHandle | undefined
+  #log: FileHandle | undefined
+  /** Bytes of the snapshot and of the log as they are on disk. */
+  snapshotBytes: number
+  logBytes: number
 
   constructor(
     readonly path: string,
     readonly sync: boolean,
-  ) {}
+    loaded: LoadedState | undefined,
+  ) {
+    this.snapshotBytes = loaded?.snapshotBytes ?? 0
+    this.logBytes = loaded?.logBytes ?? 0
+    // A torn last line is cut off, so that the next line starts on a line of its own; a log with
+    // no state file is left from a state that was removed, and goes with it.
+    if (loaded?.torn || (!loaded && existsSync(logOf(path)))) truncateSync(logOf(path), this.logBytes)
+  }
 
-  async read(): Promise<NodeState | null> {
-    let text: string
-    try {
-      text = await readFile(this.path, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-      throw err
+  /** True when the log holds lines the snapshot does not. */
+  get logged(): boolean {
+    return this.logBytes > 0
+  }
+
+  /** True when the log has grown enough to be folded into a new snapshot. */
+  get due(): boolean {
+    return this.logBytes >= Math.max(COMPACT_MIN_BYTES, this.snapshotBytes * COMPACT_FRACTION)
+  }
+
+  async #syncDir(): Promise<void> {
+    await (this.#dir ??= await open(dirname(this.path), 'r')).sync()
+  }
+
+  async append(line: string): Promise<void> {
+    if (!this.#log) {
+      const made = !existsSync(logOf(this.path))
+      this.#log = await open(logOf(this.path), 'a')
+      if (made && this.sync) await this.#syncDir()
     }
-    return JSON.parse(text) as NodeState
+    const bytes = Buffer.from(line)
+    await this.#log.write(bytes)
+    if (this.sync) await this.#log.datasync()
+    this.logBytes += bytes.length
   }
 
-  async write(data: NodeState): Promise<void> {
-    await this.writeText(serialise(data))
-  }
-
-  async writeText(text: string): Promise<void> {
+  /** Writes a new snapshot over the state file, then empties the log (its lines are in the snapshot now). */
+  async snapshot(text: string): Promise<void> {
     const temp = tempOf(this.path)
+    const bytes = Buffer.from(text)
     const handle = await open(temp, 'w')
     try {
-      await handle.writeFile(text)
+      await handle.writeFile(bytes)
       if (this.sync) await handle.sync()
     } finally {
       await handle.close()
     }
     await rename(temp, this.path)
-    if (this.sync) await (this.#dir ??= await open(dirname(this.path), 'r')).sync()
+    if (this.sync) await this.#syncDir()
+    this.snapshotBytes = bytes.length
+    // Not needed durably: lines a crash leaves are at or below the snapshot's logSeq, and skipped.
+    if (this.#log) await this.#log.truncate(0)
+    else if (this.logBytes > 0 || existsSync(logOf(this.path))) truncateSync(logOf(this.path), 0)
+    this.logBytes = 0
   }
 
   async close(): Promise<void> {
     await this.#dir?.close()
+    await this.#log?.close()
     this.#dir = undefined
+    this.#log = undefined
   }
 }
 
@@ -118,14 +153,23 @@ export interface StoreOptions {
   sync?: boolean
 }
 
+/** A path as a map key: its keys joined by a character no key of the state holds. */
+const pathKey = (path: StatePath): string => path.join('\0')
+
 export class StateStore {
-  /** How many times the state has been written to the file; lets tests see coalescing. */
+  /** How many times the state has been written to the file or its log; lets tests see coalescing. */
   writes = 0
   /** Acknowledged changes wait for durable() (the server's --state-sync). */
   readonly sync: boolean
-  #db: Low<NodeState>
-  #file: StateFile | undefined
+  #data: NodeState
+  #file: StateFiles | undefined
   #lock: string | undefined
+  /** The paths changed since the last write, and whether the whole state must be written (a new snapshot). */
+  #dirty = new Map<string, StatePath>()
+  #whole = false
+  /** The seq of the last log line written (or the snapshot's logSeq), and the nextPid written. */
+  #seq: number
+  #pid: number
   /** The coalescing timer of writes nobody waits for. */
   #timer: NodeJS.Timeout | undefined
   /** A write about to start for calls waiting on it (the next turn of the event loop). */
@@ -140,15 +184,20 @@ export class StateStore {
   onError: (message: string) => void = () => {}
   /**
    * Runs just before each write (not to be a change itself): a part puts into the state what it keeps
-   * in memory (model/runtime/views.ts: the writable layers changed since the last write).
+   * in memory (model/runtime/views.ts: the writable layers changed since the last write), and says
+   * which paths that changed.
    */
   beforeWrite: () => void = () => {}
 
-  private constructor(db: Low<NodeState>, file: StateFile | undefined, lock: string | undefined) {
-    this.#db = db
+  private constructor(data: NodeState, file: StateFiles | undefined, lock: string | undefined, seq = 0, whole = false) {
+    this.#data = data
     this.#file = file
     this.#lock = lock
+    this.#seq = seq
+    this.#pid = data.nextPid
     this.sync = file?.sync ?? false
+    // A state the file does not hold as it is (new, migrated, filled in) is written whole by the first write.
+    this.#whole = whole
   }
 
   get file(): string | undefined {
@@ -157,36 +206,35 @@ export class StateStore {
 
   /**
    * Opens the store: a file when `file` is given (created on first write), otherwise memory only.
-   * The file is locked for this process; a temp file a crash left behind is removed.
+   * The file is locked for this process; a temp file a crash left behind is removed; the log's
+   * lines are applied to the snapshot.
    */
   static async open(file: string | undefined, initial: () => NodeState, options: StoreOptions = {}): Promise<StateStore> {
-    if (file === undefined) {
-      const db = new Low<NodeState>(new Memory<NodeState>(), initial())
-      return new StateStore(db, undefined, undefined)
-    }
+    if (file === undefined) return new StateStore(initial(), undefined, undefined)
     const path = resolve(file)
     mkdirSync(dirname(path), { recursive: true })
     const lock = lockState(path)
     try {
-      // A write cut short by a crash: the state file itself is whole (the temp file is renamed over it).
+      // A snapshot cut short by a crash: the state file itself is whole (the temp file is renamed over it).
       rmSync(tempOf(path), { force: true })
-      const adapter = new StateFile(path, options.sync === true)
-      const fresh = initial()
-      const db = new Low<NodeState>(adapter, fresh)
+      let loaded: LoadedState | undefined
       try {
-        await db.read()
+        loaded = loadState(path)
       } catch (err) {
         throw new Error(`cannot read state file ${path}: ${(err as Error).message}; fix or remove the file`)
       }
+      const files = new StateFiles(path, options.sync === true, loaded)
+      if (!loaded) return new StateStore(initial(), files, lock, 0, true)
       // Only a state read from the file is checked: the initial one is new, or a seed state its reader
       // has checked. Collections added after a file was written start empty; then the whole state is checked.
-      if (db.data !== fresh) {
-        migrate(db.data)
-        if (typeof db.data === 'object' && db.data !== null && (db.data as { version?: unknown }).version === SCHEMA_VERSION)
-          fillMissing(db.data, fresh)
-        checkState(db.data, path)
-      }
-      return new StateStore(db, adapter, lock)
+      const data = loaded.state
+      const version = (data as { version?: unknown } | null)?.version
+      migrate(data)
+      const current = typeof data === 'object' && data !== null && (data as { version?: unknown }).version === SCHEMA_VERSION
+      const filled = current && fillMissing(data as NodeState, initial())
+      checkState(data, path)
+      // A migrated or filled-in state is written whole before any line goes to the log: lines are of this version.
+      return new StateStore(data, files, lock, loaded.seq, version !== SCHEMA_VERSION || filled)
     } catch (err) {
       rmSync(lock, { force: true })
       throw err
@@ -194,7 +242,7 @@ export class StateStore {
   }
 
   get data(): NodeState {
-    return this.#db.data
+    return this.#data
   }
 
   /** How many changes have been made; durable(version) waits for the file to hold them. */
@@ -209,13 +257,18 @@ export class StateStore {
 
   /** Replaces the whole state (restore from a snapshot); the caller has checked it (Node.replaceState: checkState). */
   replace(state: NodeState): void {
-    this.#db.data = state
+    this.#data = state
     this.changed()
   }
 
-  /** Records that the state changed; the file is written shortly, once for the whole burst. */
-  changed(): void {
+  /**
+   * Records that the state changed at these paths; the file is written shortly, once for the whole
+   * burst. Without a path the change may be anywhere: the whole state is written, as a new snapshot.
+   */
+  changed(...paths: StatePath[]): void {
     if (this.#file === undefined || this.#closed) return
+    if (paths.length === 0) this.#whole = true
+    for (const path of paths) this.#dirty.set(pathKey(path), path)
     this.#version++
     if (this.#timer !== undefined || this.#writing !== undefined) return
     this.#timer = setTimeout(() => void this.#kick(), COALESCE_MS)
@@ -244,29 +297,51 @@ export class StateStore {
     return this.durable().catch(() => {})
   }
 
+  /** What the next write is: a log line of the changed paths, or the whole state as a new snapshot. */
+  #next(file: StateFiles): () => Promise<void> {
+    const whole = this.#whole || file.due
+    const paths = [...this.#dirty.values()]
+    this.#dirty.clear()
+    this.#whole = false
+    const pid = this.#data.nextPid
+    if (whole) {
+      const text = snapshotText(this.#data, this.#seq)
+      this.#pid = pid
+      return () => file.snapshot(text)
+    }
+    // PIDs are taken without a change of their own; the counter goes with the next line.
+    if (pid !== this.#pid) paths.push(['nextPid'])
+    this.#pid = pid
+    const line = logLine(++this.#seq, this.#data, paths)
+    return () => file.append(line)
+  }
+
   /** Writes until the file holds every change, one write at a time. */
   async #kick(): Promise<void> {
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
     if (this.#soon !== undefined) clearImmediate(this.#soon)
     this.#soon = undefined
-    if (this.#writing || !this.#file) return
+    const file = this.#file
+    if (this.#writing || !file) return
     while (this.#written < this.#version) {
       this.beforeWrite()
       const version = this.#version
-      const text = serialise(this.#db.data)
+      const write = this.#next(file)
       this.writes++
       let failure: Error | undefined
-      this.#writing = this.#file.writeText(text).catch((err: unknown) => {
+      this.#writing = write().catch((err: unknown) => {
         failure = err as Error
       })
       await this.#writing
       this.#writing = undefined
       const waiting = this.#waiters
       if (failure) {
-        this.onError(`writing state to ${this.#file.path} failed: ${failure.message}`)
+        // What did not reach the disk (and a line perhaps half appended) is put right by writing the whole state next.
+        this.#whole = true
+        this.onError(`writing state to ${file.path} failed: ${failure.message}`)
         this.#waiters = []
-        for (const w of waiting) w.fail(new Error(`the change was made but not saved to ${this.#file.path}: ${failure.message}`))
+        for (const w of waiting) w.fail(new Error(`the change was made but not saved to ${file.path}: ${failure.message}`))
         return
       }
       this.#written = version
@@ -281,7 +356,9 @@ export class StateStore {
     }
   }
 
+  /** Writes what is pending and folds the log into the snapshot, so that the state file alone holds the state. */
   async close(): Promise<void> {
+    if (this.#file && !this.#closed && (this.#file.logged || !this.clean)) this.changed()
     await this.flush()
     this.#closed = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
@@ -292,10 +369,16 @@ export class StateStore {
   }
 }
 
-/** Collections added to version 1 after it was first written start empty in older files. */
-function fillMissing(state: NodeState, fresh: NodeState): void {
+/** Collections added to version 1 after it was first written start empty in older files; true when one did. */
+function fillMissing(state: NodeState, fresh: NodeState): boolean {
   const target = state as unknown as Record<string, unknown>
-  for (const [key, value] of Object.entries(fresh)) if (!(key in target)) target[key] = value
+  let filled = false
+  for (const [key, value] of Object.entries(fresh)) {
+    if (key in target) continue
+    target[key] = value
+    filled = true
+  }
+  return filled
 }
 
 /**

@@ -58,7 +58,7 @@ export const arr =
   (item: Check): Check =>
   (v, p) => {
     if (!Array.isArray(v)) return fail(p, 'an array', v)
-    v.forEach((x, i) => item(x, `${p}[${i}]`))
+    for (let i = 0; i < v.length; i++) item(v[i], `${p}[${i}]`)
   }
 
 /** An object used as a map: any keys, each value checked; `at` names a key's path. */
@@ -66,7 +66,7 @@ export const rec =
   (value: Check, at: (path: string, k: string) => string = key): Check =>
   (v, p) => {
     if (!isObject(v)) return fail(p, 'an object', v)
-    for (const [k, x] of Object.entries(v)) value(x, at(p, k))
+    for (const k in v) if (Object.hasOwn(v, k)) value(v[k], at(p, k))
   }
 
 export interface ObjOptions {
@@ -79,18 +79,22 @@ export interface ObjOptions {
   unknown?: (path: string, name: string, known: readonly string[]) => string
 }
 
-/** An object with these fields; a field whose name ends in "?" may be left out. */
-export const obj =
-  (fields: Record<string, Check>, options: ObjOptions = {}): Check =>
-  (v, p) => {
+/**
+ * An object with these fields; a field whose name ends in "?" may be left out. The fields are
+ * read once, when the check is made: a node state's records are checked by the ten thousand.
+ */
+export const obj = (fields: Record<string, Check>, options: ObjOptions = {}): Check => {
+  const specs = Object.entries(fields).map(([spec, check]) => {
+    const optional = spec.endsWith('?')
+    return { name: optional ? spec.slice(0, -1) : spec, optional, check }
+  })
+  const names = specs.map((s) => s.name)
+  return (v, p) => {
     if (!isObject(v)) return fail(p, 'an object', v)
-    const names = Object.keys(fields).map((spec) => (spec.endsWith('?') ? spec.slice(0, -1) : spec))
     if (options.unknown) {
       for (const name of Object.keys(v)) if (!names.includes(name)) throw new ShapeError(options.unknown(field(p, name), name, names))
     }
-    for (const [spec, check] of Object.entries(fields)) {
-      const optional = spec.endsWith('?')
-      const name = optional ? spec.slice(0, -1) : spec
+    for (const { name, optional, check } of specs) {
       const x = v[name]
       if (x === undefined) {
         if (!optional) fail(field(p, name), 'present', x)
@@ -100,13 +104,15 @@ export const obj =
     }
     options.extra?.(v, p)
   }
+}
 
-export const tuple =
-  (what: string, required: Check[], optional: Check[] = []): Check =>
-  (v, p) => {
-    if (!Array.isArray(v) || v.length < required.length || v.length > required.length + optional.length) return fail(p, what, v)
-    ;[...required, ...optional].forEach((check, i) => i < v.length && check(v[i], `${p}[${i}]`))
+export const tuple = (what: string, required: Check[], optional: Check[] = []): Check => {
+  const checks = [...required, ...optional]
+  return (v, p) => {
+    if (!Array.isArray(v) || v.length < required.length || v.length > checks.length) return fail(p, what, v)
+    for (let i = 0; i < v.length; i++) checks[i]!(v[i], `${p}[${i}]`)
   }
+}
 
 /** The first of the checks the value passes; if none, "must be `what`". */
 export const either =

@@ -2,12 +2,13 @@
 // restart with a --state directory bringing each node back, and bad input refused before anything
 // is served, with what to change.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, test } from 'vitest'
-import { crictlPodFile, eventually } from '../helpers.js'
+import { criClients } from '../../src/client.js'
+import { crictlPodFile, eventually, podConfig, runPod } from '../helpers.js'
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js')
 const CRICTL = (process.env.CRICTL ?? '').split(',').find(Boolean) ?? '/opt/cri-tools/1.29/crictl'
@@ -92,6 +93,51 @@ describe('fake-containerd --nodes', () => {
     for (const i of [0, 1]) expect(await crictl(i, 'pods', '-q')).toBe(ids[i])
     second.child.kill('SIGTERM')
     expect(await second.stopped).toBe(0)
+  })
+
+  test('SIGTERM with --state and many pods (50 nodes × 20, which took over 2 s to close): every node writes its state and drops its lock, and the process exits 0', async () => {
+    const dir = tempDir()
+    const sockets = join(dir, 'sockets')
+    const state = join(dir, 'state')
+    const nodes = 50
+    const served = await start(['--nodes', String(nodes), '--socket-dir', sockets, '--state', state, '--log-level', 'warn'])
+    await Promise.all(
+      Array.from({ length: nodes }, async (_, i) => {
+        const cri = criClients(`unix://${sockets}/node-${i}.sock`)
+        try {
+          for (let p = 0; p < 20; p++) await runPod(cri, podConfig(`pod-${i}-${p}`))
+        } finally {
+          cri.close()
+        }
+      }),
+    )
+    served.child.kill('SIGTERM')
+    expect(await served.stopped).toBe(0)
+    const files = readdirSync(state).sort()
+    expect(files.filter((f) => f.endsWith('.lock'))).toEqual([])
+    expect(files.filter((f) => f.endsWith('.json'))).toHaveLength(nodes)
+    const last = JSON.parse(readFileSync(join(state, `node-${nodes - 1}.json`), 'utf8')) as { sandboxes?: unknown }
+    expect(JSON.stringify(last)).toContain(`pod-${nodes - 1}-19`)
+  }, 120_000)
+
+  test("CommonJS: require('fake-containerd').startFakeCluster starts the nodes, each answering on its socket", async () => {
+    const script = `
+const fc = require(${JSON.stringify(join(import.meta.dirname, '..', '..', 'dist', 'index.cjs'))})
+fc.startFakeCluster({ nodes: 2 }).then(async (cluster) => {
+  try {
+    for (const n of cluster.list()) {
+      const cri = fc.criClients(n.address)
+      const v = await cri.runtime.Version({ version: '' }, { deadline: 5000 })
+      cri.close()
+      console.log(n.name, n.podCidr, n.hostAddress, v.runtime_name)
+    }
+  } finally {
+    await cluster.close()
+  }
+})
+`
+    const { stdout } = await run(process.execPath, ['-e', script], { env: cleanEnv(), timeout: 30_000 })
+    expect(stdout).toBe('node-0 10.88.0.0/24 127.0.1.1 containerd\nnode-1 10.88.1.0/24 127.0.1.2 containerd\n')
   })
 
   test('bad input is refused before anything is served', async () => {

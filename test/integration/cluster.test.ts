@@ -3,12 +3,13 @@
 // a restart with a state directory brings each node back; bad input refused with what to change.
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, type AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, test } from 'vitest'
 import { startFakeCluster, type FakeCluster } from '../../src/cluster/cluster.js'
+import { startFakeContainerd } from '../../src/server.js'
 import { controlClient, criClients, type CriClients } from '../../src/client.js'
 import { containerConfig, crictlPodFile, eventually, grpcError, podConfig, runContainer, runPod } from '../helpers.js'
 
@@ -68,9 +69,71 @@ describe('a cluster of nodes in one process', () => {
     expect(await crictl(0, 'pods', '--name', 'web-1', '-q')).toBe('')
     const ips = await Promise.all([0, 1].map(async (i) => JSON.parse(await crictl(i, 'inspectp', ids[i]!)).status.network.ip as string))
     expect(ips).toEqual(['10.88.0.2', '10.88.1.2'])
-    // A pod whose config names no hostname is called by its node, as containerd calls it by the host.
+    // A pod whose config names no hostname: containerd's spec carries the config's (none).
     const info = JSON.parse(await crictl(1, 'inspectp', ids[1]!)).info
-    expect(info.runtimeSpec.hostname).toBe('node-1')
+    expect(info.runtimeSpec.hostname).toBe('')
+  })
+
+  test("a pod without a hostname: an empty spec hostname, and the node's name in /etc/hostname, HOSTNAME= and the UTS name", async () => {
+    cluster = await startFakeCluster({ nodes: 2 })
+    const single = await startFakeContainerd()
+    closers.push(() => single.close())
+    const seen = async (address: string): Promise<{ spec: string; out: string }> => {
+      const cri = criClients(address)
+      closers.push(() => cri.close())
+      const config = podConfig('nameless', { hostname: '' })
+      const pod = await runPod(cri, config)
+      const id = await runContainer(cri, pod, config, containerConfig('box', { command: ['sleep', '1000'] }))
+      const { info } = await cri.runtime.ContainerStatus({ container_id: id, verbose: true })
+      const { stdout } = await cri.runtime.ExecSync({
+        container_id: id,
+        cmd: ['sh', '-c', 'echo $HOSTNAME; hostname; cat /etc/hostname'],
+        timeout: 10,
+      })
+      return { spec: JSON.parse(info.info ?? '{}').runtimeSpec.hostname as string, out: stdout.toString() }
+    }
+    expect(await seen(cluster.node(1).address)).toEqual({ spec: '', out: 'node-1\n'.repeat(3) })
+    // A single server is named as containerd names a pod there: by the host's name (os.Hostname()).
+    expect(await seen(single.address)).toEqual({ spec: '', out: `${hostname()}\n`.repeat(3) })
+  })
+
+  test('fault probabilities: node i draws on seed + i, so nodes differ and each repeats itself with the same seed', async () => {
+    const pattern = async (c: FakeCluster, i: number): Promise<number[]> => {
+      const cri = clientsOf(c, i)
+      const codes: number[] = []
+      for (let k = 0; k < 24; k++)
+        codes.push(
+          await cri.runtime.Version({ version: '' }).then(
+            () => 0,
+            (e: { code: number }) => e.code,
+          ),
+        )
+      return codes
+    }
+    const rule = { method: 'Version', probability: 0.5, error: 'UNAVAILABLE' as const }
+    cluster = await startFakeCluster({ nodes: 2, seed: 7, faults: [rule] })
+    const first = [await pattern(cluster, 0), await pattern(cluster, 1)]
+    expect(first[0]).not.toEqual(first[1])
+    for (const codes of first) expect(new Set(codes)).toEqual(new Set([0, 14]))
+    await cluster.close()
+    cluster = await startFakeCluster({ nodes: 2, seed: 7, faults: [rule] })
+    expect([await pattern(cluster, 0), await pattern(cluster, 1)]).toEqual(first)
+    // Node 1 of seed 7 draws as node 0 of seed 8 does.
+    await cluster.close()
+    cluster = await startFakeCluster({ nodes: 1, seed: 8, faults: [rule] })
+    expect(await pattern(cluster, 0)).toEqual(first[1])
+  })
+
+  test("without journal limits each node keeps a 1/N share of one server's; given limits apply to every node", async () => {
+    cluster = await startFakeCluster({ nodes: 40 })
+    const cri = clientsOf(cluster, 3)
+    for (let k = 0; k < 260; k++) await cri.runtime.Version({ version: '' })
+    expect(cluster.calls('Version', {}, { node: 3 })).toHaveLength(10_000 / 40)
+    await cluster.close()
+    cluster = await startFakeCluster({ nodes: 40, journalSize: 300 })
+    const again = clientsOf(cluster, 3)
+    for (let k = 0; k < 260; k++) await again.runtime.Version({ version: '' })
+    expect(cluster.calls('Version', {}, { node: 3 })).toHaveLength(260)
   })
 
   test('pod IPs of different nodes never overlap, and each node lists only its own pods', async () => {
@@ -175,8 +238,47 @@ describe('a cluster of nodes in one process', () => {
       const items = (await clientsOf(cluster, i).runtime.ListPodSandbox({})).items
       expect(items.map((s) => [s.id, s.metadata?.name, s.state])).toEqual([[ids[i], `kept-${i}`, 'SANDBOX_READY']])
     }
+    const before = clientsOf(cluster, 0)
     await cluster.restart({ node: 1 })
     expect((await clientsOf(cluster, 1).runtime.ListPodSandbox({})).items.map((s) => s.id)).toEqual([ids[1]])
+    // node-0 went on serving: the same connection answers, with its pod still there.
+    expect((await before.runtime.ListPodSandbox({})).items.map((s) => s.id)).toEqual([ids[0]])
+  })
+
+  test('a node that cannot start is named, and the nodes started before it are closed: no socket, lock or temp directory left', async () => {
+    const state = join(tempDir(), 'state')
+    const port = await freePort('127.0.1.2')
+    const blocker = createServer()
+    await new Promise<void>((ok) => blocker.listen(port, '127.0.1.2', ok))
+    closers.push(() => new Promise<void>((ok) => blocker.close(() => ok())))
+    const before = new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('fake-cluster-')))
+    await expect(startFakeCluster({ nodes: 3, state, streamAddress: `127.0.0.1:${port}` })).rejects.toThrow(
+      `node-1: cannot serve streams on 127.0.1.2:${port}: listen EADDRINUSE`,
+    )
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('fake-cluster-') && !before.has(f))).toEqual([])
+    // node-0 wrote its state and let go of its lock; node-1's store was opened and closed; node-2 never started.
+    expect(
+      readdirSync(state)
+        .filter((f) => !f.endsWith('.blobs'))
+        .sort(),
+    ).toEqual(['node-0.json', 'node-1.json'])
+  })
+
+  test('ListNodes on a single server lists it alone, by the host name, as the one answering', async () => {
+    const single = await startFakeContainerd()
+    closers.push(() => single.close())
+    const control = controlClient(single.address)
+    closers.push(() => control.close())
+    expect((await control.ListNodes({})).nodes).toEqual([
+      {
+        name: hostname(),
+        address: single.address,
+        pod_cidr: '10.88.0.0/16',
+        host_address: '127.0.0.1',
+        stream_url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+        self: true,
+      },
+    ])
   })
 
   test('bad input is refused with what to change', async () => {
@@ -189,8 +291,12 @@ describe('a cluster of nodes in one process', () => {
     await expect(startFakeCluster({ nodes: 2, socketDir: join(file, 'sockets') })).rejects.toThrow(
       `cannot make the socket directory ${join(file, 'sockets')}: ENOTDIR`,
     )
+    // The types keep one node's options off a cluster and a cluster's off one node; JavaScript is told at run time.
+    // @ts-expect-error web is one node's
     await expect(startFakeCluster({ nodes: 2, web: '127.0.0.1:0' })).rejects.toThrow('the web view shows one node')
-    const { startFakeContainerd } = await import('../../src/server.js')
+    // @ts-expect-error socket is one node's
+    await expect(startFakeCluster({ nodes: 2, socket: join(tempDir(), 'c.sock') })).rejects.toThrow('give socketDir instead of socket')
+    // @ts-expect-error nodes is a cluster's
     await expect(startFakeContainerd({ nodes: 2 })).rejects.toThrow('call startFakeCluster')
   })
 })

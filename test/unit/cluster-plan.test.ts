@@ -2,7 +2,7 @@
 // CIDR and a loopback address per node, sockets and state files by name, and the input refused whole
 // with a sentence saying what to change.
 import { describe, expect, test } from 'vitest'
-import { carvePodCidrs, hostAddressOf, planCluster } from '../../src/cluster/plan.js'
+import { carvePodCidrs, explainStartFailure, hostAddressOf, planCluster } from '../../src/cluster/plan.js'
 
 const input = { nodes: 3, socketDir: '/run/fc', podCidr: '10.88.0.0/16', streamAddress: '127.0.0.1:0' }
 
@@ -46,6 +46,13 @@ describe('a cluster plan', () => {
       '127.0.1.2:10010',
       '127.0.1.3:10010',
     ])
+    // Any loopback address (127/8, localhost) is one: each node streams on its own.
+    for (const host of ['127.0.0.2', 'localhost'])
+      expect(planCluster({ ...input, streamAddress: `${host}:10010` }).map((p) => p.streamAddress)).toEqual([
+        '127.0.1.1:10010',
+        '127.0.1.2:10010',
+        '127.0.1.3:10010',
+      ])
     expect(() => planCluster({ ...input, streamAddress: '0.0.0.0:65535' })).toThrow(
       '--stream-address port 65535 leaves no port for node-1 (one port per node from it); choose a lower one or port 0',
     )
@@ -70,6 +77,29 @@ describe('a cluster plan', () => {
       "--pod-cidr 127.0.1.0/24 overlaps the nodes' loopback addresses 127.0.1.1 … 127.0.1.1; choose a range away from 127.0.0.0/16, such as 127.64.0.0/10 or 10.88.0.0/16",
     )
     expect(() => planCluster({ ...input, podCidr: '127.0.2.0/24', nodes: 1 })).not.toThrow()
-    expect(() => planCluster({ ...input, podCidr: '127.0.2.0/23', nodes: 300 })).toThrow('holds 2 node ranges')
+    // A larger range in 127/8 would take the host's 127.0.0.0/24 or the nodes' addresses: one in 10/8 is suggested.
+    expect(() => planCluster({ ...input, podCidr: '127.0.2.0/23', nodes: 300 })).toThrow(
+      '--pod-cidr 127.0.2.0/23 holds 2 node ranges of /24 (each node gets a /24, as Kubernetes gives each node of a cluster CIDR); 300 nodes need a /15 or larger, such as 10.0.0.0/15',
+    )
+    expect(() => planCluster({ ...input, podCidr: '127.64.0.0/16', nodes: 300 })).toThrow('such as 10.0.0.0/15')
+  })
+
+  test('a node that cannot listen on its loopback address is named, with what to do off Linux', () => {
+    const [, node1] = planCluster(input)
+    const refused = (code: string, at = '127.0.1.2:0'): Error => {
+      const cause = Object.assign(new Error(`listen ${code}: address not available ${at}`), { code })
+      return new Error(`cannot serve streams on ${at}: ${cause.message}`, { cause })
+    }
+    expect(explainStartFailure(node1!, refused('EADDRNOTAVAIL')).message).toBe(
+      'node-1: cannot serve streams on 127.0.1.2:0: listen EADDRNOTAVAIL: address not available 127.0.1.2:0; ' +
+        '127.0.1.2 is not an address of this host: --nodes needs every 127.0.x.y on loopback, as Linux has it ' +
+        '(on macOS add them to lo0: sudo ifconfig lo0 alias 127.0.1.2, and so on for each node)',
+    )
+    expect(explainStartFailure(node1!, refused('EADDRINUSE')).message).toBe(
+      'node-1: cannot serve streams on 127.0.1.2:0: listen EADDRINUSE: address not available 127.0.1.2:0',
+    )
+    // A stream address off loopback that the host lacks is the user's own: no loopback advice.
+    const [, offLoopback] = planCluster({ ...input, streamAddress: '192.0.2.1:9000' })
+    expect(explainStartFailure(offLoopback!, refused('EADDRNOTAVAIL', '192.0.2.1:9001')).message).toMatch(/^node-1: .*192\.0\.2\.1:9001$/)
   })
 })

@@ -354,3 +354,21 @@ describe("a catalog image's own files", () => {
     )
   })
 })
+
+describe('who keeps an image tree', () => {
+  test("layer files are their owner's: one owner's containers share a tree, another owner's (a node's) is its own; synthesised trees are the process's", () => {
+    const layers: AppliedLayer[] = [{ tar: 'sha256:t', entries: [['/etc/motd', 'f', 0o644, 0, 0, 0, 2, 0]] }]
+    const bytesOf = (text: string) => (_t: string, offset: number, length: number) => Buffer.from(text).subarray(offset, offset + length)
+    const nodeA = layerFiles('default\0chain\0sha256:t', layers, bytesOf('A\n'))
+    const nodeB = layerFiles('default\0chain\0sha256:t', layers, bytesOf('B\n'))
+    const a = imageLayer({ name: 'example.com/app:1', files: nodeA })
+    expect(imageLayer({ name: 'example.com/app:1', files: nodeA })).toBe(a)
+    const b = imageLayer({ name: 'example.com/app:1', files: nodeB })
+    expect(b).not.toBe(a)
+    // Each reads its own node's bytes, whichever node made a tree of the same key first.
+    const fsOf = (files: typeof nodeA) =>
+      createContainerFs({ image: { name: 'example.com/app:1', files }, hostname: 'h', user: { uid: 0, gid: 0 } })
+    expect([fsOf(nodeA).readFile('/etc/motd').toString(), fsOf(nodeB).readFile('/etc/motd').toString()]).toEqual(['A\n', 'B\n'])
+    expect(imageLayer({ name: 'busybox' })).toBe(imageLayer({ name: 'busybox' }))
+  })
+})

@@ -10,7 +10,7 @@ import type { ContainerConfig__Output } from '../../generated/runtime/v1/Contain
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../../generated/runtime/v1/LinuxContainerResources.js'
 import type { FiredNodeFaults } from '../../faults/engine.js'
 import type { PodSandboxConfig__Output } from '../../generated/runtime/v1/PodSandboxConfig.js'
-import type { ContainerRecord, StoredContainerConfig } from '../../store/schema.js'
+import type { ContainerRecord, StatePath, StoredContainerConfig } from '../../store/schema.js'
 import { readScript } from '../../sim/program.js'
 import type { ExitInfo } from '../../sim/process.js'
 import { SIGKILL, SIGTERM, parseSignal } from '../../sim/signals.js'
@@ -27,13 +27,13 @@ import type { Tasks } from '../runtime/tasks.js'
 import type { ContainerViews } from '../runtime/views.js'
 import type { CriIndex } from './record-index.js'
 import { containerName, criState, isAppContainer, type AppContainerRecord } from './records.js'
-import { containerUser, criBindMounts, effectiveArgs, hostNamespaces, loadSeccomp, mergeEnv, ociSpec, pidNamespace } from './spec.js'
+import { containerUser, criBindMounts, containerEnv, effectiveArgs, hostNamespaces, loadSeccomp, ociSpec, pidNamespace } from './spec.js'
 import { resolveUserGid, resolveUserName, type ProcessHost, type ProcessSpec } from '../runtime/process-env.js'
 import { nowString } from '../time.js'
 
 /** The parts of the node CRI's containers act on (Node has them all). */
 export interface ContainersHost extends ProcessHost {
-  changed(): void
+  changed(...paths: StatePath[]): void
   publish(type: LifecycleEventType, containerId: string, sandboxId: string): void
   readonly clock: SimClock
   readonly containerStore: ContainerStore
@@ -113,10 +113,11 @@ export class Containers {
         id,
         sandboxId: sandbox.id,
         args,
-        env: mergeEnv(image.content.config.env, config.envs),
+        env: containerEnv(image.content.config.env, sandbox.cri.hostname, config.envs),
         cwd: config.working_dir || image.content.config.workingDir,
         user,
-        hostname: sandbox.cri.hostname,
+        // The pod config's, as containerd's spec has it: empty leaves the container the host's name.
+        hostname: sandbox.cri.config.hostname ?? '',
         annotations: {
           ...config.annotations,
           'io.kubernetes.cri.container-type': 'container',
@@ -184,7 +185,7 @@ export class Containers {
       // As containerd: a container that fails to start is EXITED with 128, reason StartError.
       const failure = wrap(err, 'failed to create containerd task')
       c.cri.exit = { startedAt: '0', finishedAt: nowString(), exitCode: 128, reason: 'StartError', message: failure.message }
-      node.changed()
+      node.changed(['containers', c.id])
       throw failure
     }
     node.taskService.start(c, noted)
@@ -236,7 +237,7 @@ export class Containers {
       if (linux) linux.resources = resources
     }
     c.updatedAt = nowString()
-    this.node.changed()
+    this.node.changed(['containers', c.id])
   }
 
   reopenLog(idOrPrefix: string): void {
@@ -258,7 +259,7 @@ export class Containers {
     // CRI deletes a container's task once it has exited, keeping the exit on the container.
     this.node.tasks.delete(record)
     record.updatedAt = nowString()
-    this.node.changed()
+    this.node.changed(['containers', record.id])
     this.node.publish('STOPPED', record.id, record.cri.sandboxId)
   }
 }

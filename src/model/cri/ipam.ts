@@ -2,6 +2,7 @@
 // and the gateway (.1) are skipped, an address is unique while a sandbox holds it, and the lowest
 // free one is used next.
 import { invalidArgument } from '../errors.js'
+import { toDotted, toNumber } from '../../ipv4.js'
 
 export interface Cidr {
   base: number
@@ -31,9 +32,6 @@ export function parseCidr(text: string): Cidr {
 
 /** 127.0.0.0/24 as numbers. */
 const LOCALHOST_NET = { first: 127 * 2 ** 24, last: 127 * 2 ** 24 + 255 }
-
-export const toDotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
-export const toNumber = (ip: string): number => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)
 
 /** Returns the lowest free address of the CIDR, or undefined when the range is exhausted. */
 export function allocateIp(cidr: Cidr, inUse: Iterable<string>): string | undefined {

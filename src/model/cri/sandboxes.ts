@@ -5,7 +5,7 @@
 //                       └──────────────RemovePodSandbox (stops first)──────────────────────▶ gone
 import type { FiredNodeFaults } from '../../faults/engine.js'
 import type { PodSandboxConfig__Output } from '../../generated/runtime/v1/PodSandboxConfig.js'
-import type { ContainerRecord, CriSandboxMeta, NodeState } from '../../store/schema.js'
+import type { ContainerRecord, CriSandboxMeta, NodeState, StatePath } from '../../store/schema.js'
 import { SIGKILL } from '../../sim/signals.js'
 import { RuntimeError, invalidArgument, nameReserved, unknown } from '../errors.js'
 import { getByPrefix, newId } from '../ids.js'
@@ -28,7 +28,7 @@ import { nowString } from '../time.js'
 /** The parts of the node a pod is made of (Node has them all). */
 export interface SandboxesHost {
   readonly state: NodeState
-  changed(): void
+  changed(...paths: StatePath[]): void
   publish(type: LifecycleEventType, containerId: string, sandboxId: string): void
   readonly options: { readonly sandboxImage: string; readonly runtimeHandlers: readonly string[]; readonly nodeName?: string }
   readonly cidr: Cidr
@@ -161,6 +161,7 @@ export class Sandboxes implements SandboxLookup {
     const node = this.node
     const metadata = config.metadata!
     const now = nowString()
+    // /etc/hostname and HOSTNAME= name the pod by its config, else by the node (containerd: os.Hostname()).
     const hostname = config.hostname || node.options.nodeName || metadata.name
     const annotations = {
       ...config.annotations,
@@ -186,7 +187,8 @@ export class Sandboxes implements SandboxLookup {
         env: pause.content.config.env,
         cwd: pause.content.config.workingDir,
         user: { uid: 65535, gid: 65535 },
-        hostname: hostNetwork ? '' : hostname,
+        // containerd's spec carries the config's hostname alone (oci.WithHostname(config.GetHostname())).
+        hostname: hostNetwork ? '' : config.hostname,
         annotations,
         readonlyRootfs: true,
         pidNamespace: 'container',
@@ -252,7 +254,7 @@ export class Sandboxes implements SandboxLookup {
     const sandbox = this.get(idOrPrefix)
     if (overhead) sandbox.cri.overhead = overhead
     if (resources) sandbox.cri.resources = resources
-    this.node.changed()
+    this.node.changed(['containers', sandbox.id])
   }
 
   onExit(record: SandboxRecord | ContainerRecord): void {
@@ -266,7 +268,7 @@ export class Sandboxes implements SandboxLookup {
     void this.node.hostPorts.close(sandbox.id)
     sandbox.cri.ready = false
     sandbox.updatedAt = nowString()
-    this.node.changed()
+    this.node.changed(['containers', sandbox.id])
     this.node.publish('STOPPED', sandbox.id, sandbox.id)
   }
 }

@@ -20,6 +20,18 @@ export function effectiveArgs(image: ImageConfig, command: string[], args: strin
 }
 
 /** Image env first, then the config's, a later value for a key replacing an earlier one. */
+/** The PATH containerd's default spec gives every process (oci.populateDefaultUnixSpec's defaultUnixEnv). */
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+/**
+ * A CRI container's environment as containerd builds it: the default spec's PATH, HOSTNAME= the
+ * pod's hostname (its config's, else the node's), then the image's and the config's, each replacing
+ * a variable of the same name in place.
+ */
+export function containerEnv(image: string[], hostname: string, config: { key: string; value: string }[]): string[] {
+  return mergeEnv([DEFAULT_PATH, `HOSTNAME=${hostname}`, ...image], config)
+}
+
 export function mergeEnv(image: string[], config: { key: string; value: string }[]): string[] {
   const out = new Map<string, string>()
   for (const e of image) {

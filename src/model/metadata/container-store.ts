@@ -98,7 +98,7 @@ export class ContainerStore {
     this.synced()
     this.core.state.containers[record.id] = record
     for (const index of this.#indexes) index.added(record)
-    this.core.changed()
+    this.core.changed(['containers', record.id])
     this.core.emit(record.namespace, '/containers/create', 'containerd.events.ContainerCreate', {
       id: record.id,
       image: record.image,
@@ -110,7 +110,7 @@ export class ContainerStore {
   /** Marks a record updated and emits the event; callers have changed its fields. */
   touched(record: ContainerRecord): void {
     record.updatedAt = nowString()
-    this.core.changed()
+    this.core.changed(['containers', record.id])
     this.core.emit(record.namespace, '/containers/update', 'containerd.events.ContainerUpdate', {
       id: record.id,
       image: record.image,
@@ -187,7 +187,7 @@ export class ContainerStore {
     this.synced()
     delete this.core.state.containers[c.id]
     for (const index of this.#indexes) index.removed(c)
-    this.core.changed()
+    this.core.changed(['containers', c.id])
     this.core.emit(namespace, '/containers/delete', 'containerd.events.ContainerDelete', { id })
     this.core.gc()
   }

@@ -10,7 +10,7 @@ import type { BlobStore } from '../../store/blobs.js'
 import type { ContentRecord } from '../../store/schema.js'
 import type { Core } from '../core.js'
 import { RuntimeError, invalidArgument } from '../errors.js'
-import { checkLease, digestProblem, holdResource, releaseResource } from './leases.js'
+import { checkLease, digestProblem, holdResource, leasePaths, releaseResource } from './leases.js'
 import { validateLabels } from './namespaces.js'
 import { nowNs, nowString } from '../time.js'
 
@@ -99,7 +99,7 @@ export class Content {
     validateLabels(next, 'info.Labels')
     record.labels = Object.fromEntries(Object.entries(next).filter(([, v]) => v !== ''))
     record.updatedAt = nowString()
-    this.core.changed()
+    this.core.changed(['content', namespace, digest])
     return { digest, ...record, labels: { ...record.labels } }
   }
 
@@ -117,7 +117,7 @@ export class Content {
     if (!byNs?.[digest]) throw new RuntimeError('NotFound', `content digest ${digest}: not found`)
     delete byNs[digest]
     releaseResource(this.core.state, namespace, lease, { id: digest, type: 'content' })
-    this.core.changed()
+    this.core.changed(['content', namespace, digest], ...leasePaths(namespace, lease))
     this.collectBlob(digest)
     this.core.emit(namespace, '/content/delete', 'containerd.events.ContentDelete', { digest })
   }
@@ -127,7 +127,7 @@ export class Content {
     const byNs = this.core.state.content[namespace]
     if (!byNs?.[digest]) return
     delete byNs[digest]
-    this.core.changed()
+    this.core.changed(['content', namespace, digest])
     this.collectBlob(digest)
   }
 
@@ -141,7 +141,7 @@ export class Content {
     byNs[digest] = existing
       ? { ...existing, labels: { ...existing.labels, ...labels }, updatedAt: now }
       : { size: data.length, labels: { ...labels }, createdAt: now, updatedAt: now }
-    this.core.changed()
+    this.core.changed(['content', namespace, digest])
     return { digest, ...(byNs[digest] as ContentRecord) }
   }
 
@@ -173,7 +173,7 @@ export class Content {
     checkLease(this.core.state, namespace, lease)
     if (expected !== '' && this.has(namespace, expected)) {
       holdResource(this.core.state, namespace, lease, { id: expected, type: 'content' })
-      this.core.changed()
+      if (lease !== undefined) this.core.changed(['leases', namespace, lease])
       throw new RuntimeError('AlreadyExists', `content ${expected}: already exists`)
     }
     const key = `${namespace}/${ref}`
@@ -206,7 +206,7 @@ export class Content {
     }
     if (lease !== undefined) {
       holdResource(this.core.state, namespace, lease, { id: ref, type: 'ingests' })
-      this.core.changed()
+      this.core.changed(['leases', namespace, lease])
     } else ingest.expiresAt = nowNs() + INGEST_EXPIRY_NS
     ingest.lockedSince = Date.now()
     return ingest
@@ -289,7 +289,7 @@ export class Content {
     const state = this.core.state
     releaseResource(state, ingest.namespace, lease, { id: ingest.ref, type: 'ingests' })
     holdResource(state, ingest.namespace, lease, { id: digest, type: 'content' })
-    this.core.changed()
+    this.core.changed(['content', ingest.namespace, digest], ...leasePaths(ingest.namespace, lease))
     if (state.content[ingest.namespace]?.[digest] && this.blobs.has(digest)) {
       if (spilled) rmSync(spilled.path, { force: true })
       throw new RuntimeError('AlreadyExists', `content ${digest}: already exists`)
@@ -314,7 +314,7 @@ export class Content {
     this.#unspill(ingest)
     this.#ingests.delete(`${namespace}/${ref}`)
     releaseResource(this.core.state, namespace, lease, { id: ref, type: 'ingests' })
-    this.core.changed()
+    if (lease !== undefined) this.core.changed(['leases', namespace, lease])
   }
 
   /** Drops an ingest without checks (the garbage collector). */

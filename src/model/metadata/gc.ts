@@ -11,7 +11,7 @@
 //
 // Swept: content records and snapshots (with a /snapshot/remove event), ingests, expired leases.
 // Blobs go once no namespace holds them. Images and containers are roots and never swept.
-import type { NodeState } from '../../store/schema.js'
+import type { NodeState, StatePath } from '../../store/schema.js'
 import type { Content } from './content.js'
 import { LABEL_GC_FLAT, leaseExpired } from './leases.js'
 import type { Snapshots } from './snapshots.js'
@@ -31,7 +31,7 @@ export interface GcModel {
   readonly state: NodeState
   readonly content: Content
   readonly snapshots: Snapshots
-  changed(): void
+  changed(...paths: StatePath[]): void
 }
 
 export interface GcResult {
@@ -194,7 +194,7 @@ export function collectGarbage(model: GcModel): GcResult {
 
   // Sweep.
   for (const { namespace, id } of result.leases) delete state.leases[namespace]?.[id]
-  if (result.leases.length > 0) model.changed()
+  if (result.leases.length > 0) model.changed(...result.leases.map(({ namespace, id }): StatePath => ['leases', namespace, id]))
   for (const ingest of content.allIngests()) {
     if (marked.has(objectId('ingest', ingest.namespace, ingest.ref))) continue
     content.dropIngest(ingest.namespace, ingest.ref)

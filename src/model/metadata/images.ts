@@ -248,7 +248,7 @@ export class Images {
   #endLease(lease: string): void {
     if (this.core.state.leases[CRI_NAMESPACE]?.[lease] === undefined) return
     delete this.core.state.leases[CRI_NAMESPACE][lease]
-    this.core.changed()
+    this.core.changed(['leases', CRI_NAMESPACE, lease])
   }
 
   /** Writes the records of a pulled image (its name, repo digest and id), as CRI's PullImage does. */
@@ -289,7 +289,7 @@ export class Images {
       }
     }
     this.dropUnreferencedContent()
-    this.core.changed()
+    this.core.changed(['images'], ['imageContent'])
     const pulledImage = this.resolve(target.configDigest)
     if (!pulledImage) throw unknown(`image ${target.configDigest} vanished right after its pull`)
     return pulledImage
@@ -309,7 +309,7 @@ export class Images {
     }
     state.images = state.images.filter((r) => r.namespace !== namespace || r.configDigest !== image.id)
     this.dropUnreferencedContent()
-    this.core.changed()
+    this.core.changed(['images'], ['imageContent'])
     this.core.gc()
     return true
   }
@@ -387,7 +387,7 @@ export class Images {
       updatedAt: now,
     }
     this.core.state.images.push(record)
-    this.core.changed()
+    this.core.changed(['images'], ['imageContent'])
     this.core.emit(namespace, '/images/create', IMAGE_CREATE, { name: record.name, labels: record.labels })
     return record
   }
@@ -405,7 +405,7 @@ export class Images {
     record.size = input.target.size
     record.annotations = { ...input.target.annotations }
     record.updatedAt = nowString()
-    this.core.changed()
+    this.core.changed(['images'], ['imageContent'])
     this.core.emit(namespace, '/images/update', IMAGE_UPDATE, { name: record.name, labels: record.labels })
     return record
   }
@@ -420,7 +420,7 @@ export class Images {
     }
     this.core.state.images = this.core.state.images.filter((r) => r !== record)
     this.dropUnreferencedContent()
-    this.core.changed()
+    this.core.changed(['images'], ['imageContent'])
     this.core.emit(namespace, '/images/delete', IMAGE_DELETE, { name })
     // containerd collects at once for a synchronous delete and moments later otherwise.
     this.core.gc()

@@ -128,5 +128,6 @@ export function layerTree(layers: readonly AppliedLayer[], read: LayerReader): M
 
 /** The image files of a chain of applied layers: the tree is built once, when a container first needs it. */
 export function layerFiles(key: string, layers: readonly AppliedLayer[], read: LayerReader): ImageFiles {
-  return { key, tree: () => layerTree(layers, read) }
+  let tree: MemLayer | undefined
+  return { key, tree: () => (tree ??= layerTree(layers, read)) }
 }

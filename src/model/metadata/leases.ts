@@ -2,7 +2,7 @@
 // collection while a client works (ctr holds one around every pull, import and create). What a
 // call creates under a lease (the containerd-lease metadata) is added to it by holdResource.
 import { randomBytes } from 'node:crypto'
-import type { LeaseRecord, NodeState } from '../../store/schema.js'
+import type { LeaseRecord, NodeState, StatePath } from '../../store/schema.js'
 import type { Core } from '../core.js'
 import { RuntimeError, invalidArgument } from '../errors.js'
 import { nowNs, nowString } from '../time.js'
@@ -39,7 +39,7 @@ export class Leases {
     if (byNs[leaseId]) throw new RuntimeError('AlreadyExists', `lease ${JSON.stringify(leaseId)}: already exists`)
     const kept = Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== ''))
     byNs[leaseId] = { labels: kept, createdAt: nowString(), resources: [] }
-    this.core.changed()
+    this.core.changed(['leases', namespace, leaseId])
     return { id: leaseId, ...(byNs[leaseId] as LeaseRecord) }
   }
 
@@ -47,21 +47,21 @@ export class Leases {
   delete(namespace: string, id: string): void {
     this.get(namespace, id)
     delete this.core.state.leases[namespace]![id]
-    this.core.changed()
+    this.core.changed(['leases', namespace, id])
   }
 
   addResource(namespace: string, id: string, resource: LeaseResource): void {
     const lease = this.#lease(namespace, id)
     const r = checkResource(resource)
     if (!lease.resources.some((x) => x.id === r.id && x.type === r.type)) lease.resources.push(r)
-    this.core.changed()
+    this.core.changed(['leases', namespace, id])
   }
 
   deleteResource(namespace: string, id: string, resource: LeaseResource): void {
     const lease = this.#lease(namespace, id)
     const r = checkResource(resource)
     lease.resources = lease.resources.filter((x) => !(x.id === r.id && x.type === r.type))
-    this.core.changed()
+    this.core.changed(['leases', namespace, id])
   }
 
   /** The resources, in containerd's order: content, images, ingests, then snapshots by snapshotter. */
@@ -130,6 +130,10 @@ export function holdResource(state: NodeState, namespace: string, lease: string 
   if (!record) throw new RuntimeError('NotFound', 'lease does not exist: not found')
   if (!record.resources.some((r) => r.id === resource.id && r.type === resource.type)) record.resources.push({ ...resource })
 }
+
+/** What holdResource and releaseResource change: the call's lease, if it has one (for the store). */
+export const leasePaths = (namespace: string, lease: string | undefined): StatePath[] =>
+  lease === undefined ? [] : [['leases', namespace, lease]]
 
 /** The lease in a call's metadata must exist before the call creates anything under it. */
 export function checkLease(state: NodeState, namespace: string, lease: string | undefined): void {

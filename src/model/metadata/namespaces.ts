@@ -48,7 +48,7 @@ export class Namespaces {
     validateLabels(labels, 'namespace.Labels')
     if (this.exists(name)) throw new RuntimeError('AlreadyExists', `namespace ${JSON.stringify(name)}: already exists`)
     this.core.state.namespaces[name] = { labels: { ...labels } }
-    this.core.changed()
+    this.core.changed(['namespaces', name])
     this.core.emit(name, '/namespaces/create', 'containerd.events.NamespaceCreate', { name, labels })
   }
 
@@ -56,7 +56,7 @@ export class Namespaces {
   ensure(name: string): void {
     if (this.exists(name)) return
     this.core.state.namespaces[name] = { labels: {} }
-    this.core.changed()
+    this.core.changed(['namespaces', name])
     this.core.emit(name, '/namespaces/create', 'containerd.events.NamespaceCreate', { name, labels: {} })
   }
 
@@ -70,7 +70,7 @@ export class Namespaces {
       if (v === '') delete ns.labels[k]
       else ns.labels[k] = v
     }
-    this.core.changed()
+    this.core.changed(['namespaces', name])
     this.core.emit(name, '/namespaces/update', 'containerd.events.NamespaceUpdate', { name, labels: ns.labels })
   }
 
@@ -95,7 +95,7 @@ export class Namespaces {
     delete state.leases[name]
     // containerd 2.1's listNs does not count sandboxes: deleting the namespace's bucket drops them.
     delete state.sandboxes[name]
-    this.core.changed()
+    this.core.changed(['namespaces', name], ['leases', name], ['sandboxes', name])
     this.core.emit(name, '/namespaces/delete', 'containerd.events.NamespaceDelete', { name })
   }
 }

@@ -15,7 +15,7 @@ import type { AppliedLayer, NodeState, SnapshotKind, SnapshotRecord } from '../.
 import type { Core } from '../core.js'
 import { RuntimeError, invalidArgument, unknown } from '../errors.js'
 import { layerTree } from './layer-tree.js'
-import { checkLease, holdResource, releaseResource } from './leases.js'
+import { checkLease, holdResource, leasePaths, releaseResource } from './leases.js'
 import { validateLabels } from './namespaces.js'
 import { nowString } from '../time.js'
 
@@ -142,7 +142,7 @@ export class Snapshots {
     const resource = { id: key, type: `snapshots/${snapshotter}` }
     if (table[key]) {
       holdResource(state, namespace, lease, resource)
-      this.core.changed()
+      if (lease !== undefined) this.core.changed(['leases', namespace, lease])
       throw new RuntimeError('AlreadyExists', `snapshot ${JSON.stringify(key)}: already exists`)
     }
     if (parent !== '') {
@@ -163,7 +163,7 @@ export class Snapshots {
       updatedAt: now,
     }
     holdResource(state, namespace, lease, resource)
-    this.core.changed()
+    this.core.changed(['snapshots', snapshotter, namespace, key], ...leasePaths(namespace, lease))
   }
 
   mounts(snapshotter: string, namespace: string, key: string): Mount[] {
@@ -221,7 +221,11 @@ export class Snapshots {
     holdResource(state, namespace, lease, { id: name, type: `snapshots/${snapshotter}` })
     releaseResource(state, namespace, lease, { id: key, type: `snapshots/${snapshotter}` })
     this.#removeDir(snapshotter, namespace, key)
-    this.core.changed()
+    this.core.changed(
+      ['snapshots', snapshotter, namespace, name],
+      ['snapshots', snapshotter, namespace, key],
+      ...leasePaths(namespace, lease),
+    )
     this.core.emit(namespace, '/snapshot/commit', 'containerd.events.SnapshotCommit', { key, name, snapshotter })
   }
 
@@ -237,7 +241,7 @@ export class Snapshots {
     this.#releaseLayers(gone, refs)
     releaseResource(this.core.state, namespace, lease, { id: key, type: `snapshots/${snapshotter}` })
     this.#removeDir(snapshotter, namespace, key)
-    this.core.changed()
+    this.core.changed(['snapshots', snapshotter, namespace, key], ...leasePaths(namespace, lease))
     this.core.emit(namespace, '/snapshot/remove', 'containerd.events.SnapshotRemove', { key, snapshotter })
   }
 
@@ -250,7 +254,7 @@ export class Snapshots {
     delete table[key]
     this.#releaseLayers(gone, refs)
     this.#removeDir(snapshotter, namespace, key)
-    this.core.changed()
+    this.core.changed(['snapshots', snapshotter, namespace, key])
     this.core.emit(namespace, '/snapshot/remove', 'containerd.events.SnapshotRemove', { key, snapshotter })
   }
 
@@ -272,7 +276,7 @@ export class Snapshots {
     validateLabels(next, 'info.Labels')
     r.labels = Object.fromEntries(Object.entries(next).filter(([, v]) => v !== ''))
     r.updatedAt = nowString()
-    this.core.changed()
+    this.core.changed(['snapshots', snapshotter, namespace, name])
     return { name, ...r, labels: { ...r.labels } }
   }
 
@@ -299,7 +303,7 @@ export class Snapshots {
     const r = this.#table(snapshotter, namespace)[key]
     if (!r) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
     r.usageBytes = (r.usageBytes ?? 0) + bytes
-    this.core.changed()
+    this.core.changed(['snapshots', snapshotter, namespace, key])
   }
 
   /**
@@ -321,7 +325,7 @@ export class Snapshots {
     if (layer.tar !== '') refs.set(layer.tar, (refs.get(layer.tar) ?? 0) + 1)
     r.usageBytes = (r.usageBytes ?? 0) + bytes
     r.updatedAt = nowString()
-    this.core.changed()
+    this.core.changed(['snapshots', snapshotter, namespace, key])
   }
 
   /** The layers a snapshot shows, lowest first: its chain's, parent before child. */

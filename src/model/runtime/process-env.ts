@@ -18,7 +18,7 @@ import { networkNamespace } from './network.js'
 import type { PidTable } from './pids.js'
 import type { ContainerViews } from './views.js'
 import { PIDS_MAX, pidNamespaceOf } from './pids.js'
-import { hostRootfsOf } from './views.js'
+import { givenHostname, hostRootfsOf } from './views.js'
 
 /** The part of an OCI process spec a simulated process is made from. */
 export interface ProcessSpec {
@@ -137,7 +137,7 @@ export function contextOptions(
       output: (stream, text) => program.write(stream, text),
     }),
     identity,
-    hostname: (record.spec.hostname as string | undefined) || record.id.slice(0, 12),
+    hostname: givenHostname(record, node.sandboxes),
     processes: processTable(node, record, user),
     net: node.network.view(networkNamespace(node.sandboxes, record)),
     kernel: fs.kernel,

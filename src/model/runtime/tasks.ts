@@ -3,7 +3,7 @@
 // the state says what should be running; this keeps the live SimProcess objects and the outputs
 // that go with them (CRI log files, client FIFOs), and recreates init processes after a restart
 // the way containerd reconnects to shims that kept running.
-import type { ContainerRecord, ExecRecord, TaskRecord, TaskStatus } from '../../store/schema.js'
+import type { ContainerRecord, ExecRecord, StatePath, TaskRecord, TaskStatus } from '../../store/schema.js'
 import type { Clock } from '../../sim/clock.js'
 import { SimProcess, type ExitInfo, type Program, type Stream } from '../../sim/process.js'
 import { StreamInput } from '../../sim/context.js'
@@ -44,7 +44,7 @@ export interface TaskHost {
   readonly clock: Clock
   readonly log: Logger
   allocatePid(): number
-  changed(): void
+  changed(...paths: StatePath[]): void
   emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
   /** Puts a blob into a namespace's content store. */
   storeBlob(namespace: string, data: Buffer): { digest: string; size: number }
@@ -112,7 +112,7 @@ export class Tasks {
       createdAt: nowString(),
       ...(io.stdout || io.stderr || io.stdin ? { io } : {}),
     }
-    this.host.changed()
+    this.host.changed(['containers', record.id])
     this.host.emit(record.namespace, '/tasks/create', 'containerd.events.TaskCreate', {
       container_id: record.id,
       bundle: `/run/containerd/io.containerd.runtime.v2.task/${record.namespace}/${record.id}`,
@@ -135,7 +135,7 @@ export class Tasks {
     // A size set for a process that never started goes with the task.
     for (const k of this.#sizes.keys()) if (k === key(record.id) || k.startsWith(`${record.id}/`)) this.#sizes.delete(k)
     delete record.task
-    this.host.changed()
+    this.host.changed(['containers', record.id])
     this.host.emit(record.namespace, '/tasks/delete', 'containerd.events.TaskDelete', {
       container_id: record.id,
       pid: task.pid,
@@ -160,7 +160,7 @@ export class Tasks {
     if (!resumed) {
       task.status = 'running'
       task.startedAt = nowString()
-      this.host.changed()
+      this.host.changed(['containers', record.id])
       this.host.emit(record.namespace, '/tasks/start', 'containerd.events.TaskStart', { container_id: record.id, pid: task.pid })
     }
     void live.proc.exited.then((exit) => this.#initExited(record, live, exit))
@@ -184,7 +184,7 @@ export class Tasks {
       ...(io.stdout || io.stderr || io.stdin ? { io } : {}),
     }
     task.execs[execId] = exec
-    this.host.changed()
+    this.host.changed(['containers', record.id])
     this.host.emit(record.namespace, '/tasks/exec-added', 'containerd.events.TaskExecAdded', { container_id: record.id, exec_id: execId })
     return exec
   }
@@ -216,7 +216,7 @@ export class Tasks {
     this.#live.set(key(record.id, execId), live)
     exec.status = 'running'
     exec.startedAt = nowString()
-    this.host.changed()
+    this.host.changed(['containers', record.id])
     this.host.emit(record.namespace, '/tasks/exec-started', 'containerd.events.TaskExecStarted', {
       container_id: record.id,
       exec_id: execId,
@@ -229,7 +229,7 @@ export class Tasks {
       exec.status = 'stopped'
       exec.exitStatus = exit.code
       exec.exitedAt = nowNs().toString()
-      this.host.changed()
+      this.host.changed(['containers', record.id])
       this.host.emit(record.namespace, '/tasks/exit', 'containerd.events.TaskExit', {
         container_id: record.id,
         id: execId,
@@ -247,7 +247,7 @@ export class Tasks {
     if (exec.status === 'running') throw shimError('cannot delete a running process')
     delete record.task?.execs?.[execId]
     this.#sizes.delete(key(record.id, execId))
-    this.host.changed()
+    this.host.changed(['containers', record.id])
     return exec
   }
 
@@ -277,7 +277,7 @@ export class Tasks {
   update(record: ContainerRecord, resources: Record<string, unknown>): void {
     if (!record.task) return
     record.task.resources = resources
-    this.host.changed()
+    this.host.changed(['containers', record.id])
   }
 
   /** Freezes or thaws a running task (containerd's Pause/Resume). */
@@ -287,7 +287,7 @@ export class Tasks {
     const refused = (paused ? PAUSE_REFUSED : RESUME_REFUSED)[task.status]
     if (refused) throw shimError(refused)
     task.status = paused ? 'paused' : 'running'
-    this.host.changed()
+    this.host.changed(['containers', record.id])
     const [topic, type] = paused ? ['/tasks/paused', 'containerd.events.TaskPaused'] : ['/tasks/resumed', 'containerd.events.TaskResumed']
     this.host.emit(record.namespace, topic, type, { container_id: record.id })
   }
@@ -491,7 +491,7 @@ export class Tasks {
         exited_at: protoTimestamp(record.task.exitedAt),
       })
     }
-    this.host.changed()
+    this.host.changed(['containers', record.id])
     this.host.onTaskExit(record, exit)
     this.#wake(key(record.id))
   }

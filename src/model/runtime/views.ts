@@ -10,10 +10,11 @@
 import type { CapabilitySets } from '../../sim/fs/security.js'
 import { catalogFiles } from '../../images/catalog.js'
 import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../../sim/fs/index.js'
+import type { ImageFiles } from '../../sim/fs/image.js'
 import type { NetNamespace, Uts } from '../../sim/kernel.js'
 import type { SeccompProfile } from '../../sim/seccomp.js'
 import type { ProcessEntry } from '../../sim/fs/procfs.js'
-import type { ContainerRecord, NodeState } from '../../store/schema.js'
+import type { ContainerRecord, NodeState, StatePath } from '../../store/schema.js'
 import { layerFiles } from '../metadata/layer-tree.js'
 import { sysvipc } from '../../sim/host-proc.js'
 import { UNPACK_SNAPSHOTTER } from '../metadata/images.js'
@@ -51,9 +52,14 @@ function hostIpc(record: ContainerRecord): boolean {
   return !namespaces.some((n) => n.type === 'ipc')
 }
 
-/** The hostname a pod (or a lone container) was given: its UTS namespace's at start. */
-function givenHostname(record: ContainerRecord): string {
+/**
+ * The hostname a pod, a pod's container or a lone container starts with: its UTS namespace's at
+ * start. A pod's is its config's, else the node's (cri.hostname), which containerd leaves out of the
+ * runtime spec, so that runc's new UTS namespace keeps the host's name.
+ */
+export function givenHostname(record: ContainerRecord, sandboxes: Pick<SandboxLookup, 'find'>): string {
   if (isSandbox(record)) return record.cri.hostname
+  if (isAppContainer(record)) return sandboxes.find(record.cri.sandboxId)?.cri.hostname ?? ''
   return (record.spec as { hostname?: string }).hostname || record.id.slice(0, 12)
 }
 
@@ -71,7 +77,7 @@ export function hostRootfsOf(record: ContainerRecord): string | undefined {
 /** The parts of the node a container's view is built from (Node has them all). */
 export interface ViewsHost {
   readonly state: NodeState
-  changed(): void
+  changed(...paths: StatePath[]): void
   /** Each change to a writable layer is a change to the state, saved with it (--state-sync). */
   readonly durableViews: boolean
   readonly clock: SimClock
@@ -82,7 +88,8 @@ export interface ViewsHost {
   readonly network: NodeNetwork
 }
 
-let viewsMade = 0
+/** Image trees a node keeps for containers yet to be made (those made hold theirs). */
+const TREES_KEPT = 256
 
 export class ContainerViews {
   #fs = new Map<string, ContainerFs>()
@@ -93,10 +100,10 @@ export class ContainerViews {
   #saved = new Map<string, number>()
 
   /**
-   * Trees of layers are cached process-wide (sim/fs/image.ts) and read through this node's layer
-   * store: the key names the node, so another server in the process never reads a closed one's.
+   * This node's image trees, by their layers: containers of one image share one. They read this
+   * node's layer store, so they are the node's (gone with it), not the process's (sim/fs/image.ts).
    */
-  readonly #node = `node${++viewsMade}`
+  readonly #trees = new Map<string, ImageFiles>()
 
   constructor(private readonly node: ViewsHost) {}
 
@@ -104,9 +111,12 @@ export class ContainerViews {
   fs(record: ContainerRecord): ContainerFs {
     let fs = this.#fs.get(record.id)
     if (!fs) {
+      // A view without a saved layer holds what the record does: nothing to save until it changes.
+      const saved = record.writableLayer === undefined
       fs = this.#create(record)
       this.#fs.set(record.id, fs)
-      if (this.node.durableViews) fs.overlay.onChange = () => this.node.changed()
+      if (saved) this.#saved.set(record.id, fs.overlay.generation)
+      if (this.node.durableViews) fs.overlay.onChange = () => this.node.changed(['containers', record.id])
     }
     return fs
   }
@@ -132,28 +142,33 @@ export class ContainerViews {
    */
   save(): void {
     this.saveChanged(true)
-    this.node.changed()
   }
 
   /**
    * Saves into their records the writable layers changed since they were last saved (all of them
    * with `all`), and the hostnames processes set; the store calls it before each write (--state-sync).
+   * A record is a change for the store only when what it holds changed.
    */
   saveChanged(all = false): void {
     for (const [id, fs] of this.#fs) {
       const record = this.node.state.containers[id]
       const generation = fs.overlay.generation
-      if (!record || (!all && this.#saved.get(id) === generation)) continue
+      const changed = this.#saved.get(id) !== generation
+      if (!record || (!all && !changed)) continue
       this.#saved.set(id, generation)
       if (fs.overlay.changes().length === 0) delete record.writableLayer
       else record.writableLayer = fs.overlay.save()
+      if (changed) this.node.changed(['containers', id])
     }
     // A hostname a process set (sethostname) stays, as the pod's UTS namespace outlives containerd.
     for (const [id, uts] of this.#uts) {
       const record = this.node.state.containers[id]
       if (!record) continue
-      if (uts.hostname === givenHostname(record)) delete record.utsHostname
-      else record.utsHostname = uts.hostname
+      const kept = uts.hostname === givenHostname(record, this.node.sandboxes) ? undefined : uts.hostname
+      if (record.utsHostname === kept) continue
+      if (kept === undefined) delete record.utsHostname
+      else record.utsHostname = kept
+      this.node.changed(['containers', id])
     }
   }
 
@@ -195,6 +210,17 @@ export class ContainerViews {
     return { uts, net: this.node.network.kernelView(networkNamespace(this.node.sandboxes, record)) }
   }
 
+  /** The tree of a chain of layers, made on first use; the least recently made go past TREES_KEPT. */
+  #treeOf(key: string, layers: Parameters<typeof layerFiles>[1]): ImageFiles {
+    let files = this.#trees.get(key)
+    if (!files) {
+      files = layerFiles(key, layers, (tar, offset, length) => this.node.snapshots.readLayer(tar, offset, length))
+      if (this.#trees.size >= TREES_KEPT) this.#trees.delete(this.#trees.keys().next().value as string)
+      this.#trees.set(key, files)
+    }
+    return files
+  }
+
   #create(record: ContainerRecord): ContainerFs {
     const node = this.node
     const user = userOf(record)
@@ -203,13 +229,7 @@ export class ContainerViews {
     const layers = chain ? node.snapshots.layers(UNPACK_SNAPSHOTTER, record.namespace, chain) : []
     // The same layers, the same tree: containers of one image share it.
     const files =
-      layers.length > 0
-        ? layerFiles(
-            `layers\0${this.#node}\0${record.namespace}\0${chain}\0${layers.map((l) => l.tar).join(',')}`,
-            layers,
-            (tar, offset, length) => node.snapshots.readLayer(tar, offset, length),
-          )
-        : undefined
+      layers.length > 0 ? this.#treeOf(`${record.namespace}\0${chain}\0${layers.map((l) => l.tar).join(',')}`, layers) : undefined
     // A layer saved by an earlier run comes back once; from then on the view holds it.
     const writable = record.writableLayer
     delete record.writableLayer

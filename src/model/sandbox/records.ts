@@ -106,7 +106,7 @@ export class SandboxRecords {
     // The metadata store makes the namespace with its first object (ctr namespaces ls lists it).
     this.host.core.ensureNamespace(namespace)
     ;(this.#records[namespace] ??= {})[info.id] = record
-    this.host.core.changed()
+    this.host.core.changed(['sandboxes', namespace, info.id])
     return infoOf(info.id, record)
   }
 
@@ -135,7 +135,7 @@ export class SandboxRecords {
     }
     next.updatedAt = nowString()
     ;(this.#records[namespace] as Record<string, SandboxStoreRecord>)[info.id] = next
-    this.host.core.changed()
+    this.host.core.changed(['sandboxes', namespace, info.id])
     return infoOf(info.id, next)
   }
 
@@ -150,7 +150,7 @@ export class SandboxRecords {
     const bucket = this.#records[namespace]
     if (!bucket?.[id]) throw notFound(`failed to delete sandbox ${JSON.stringify(id)}: not found`)
     delete bucket[id]
-    this.host.core.changed()
+    this.host.core.changed(['sandboxes', namespace, id])
   }
 
   // The controller --------------------------------------------------------------------------
@@ -191,7 +191,7 @@ export class SandboxRecords {
       own.pid = this.host.allocatePid()
       own.ready = true
       delete own.exitedAt
-      this.host.core.changed()
+      this.host.core.changed(['sandboxes', namespace, id])
     }
     return this.status(namespace, id)
   }
@@ -202,7 +202,7 @@ export class SandboxRecords {
     if (!own.ready) return
     own.ready = false
     own.exitedAt = nowString()
-    this.host.core.changed()
+    this.host.core.changed(['sandboxes', namespace, id])
     for (const w of this.#exits.get(`${namespace}\0${id}`)?.splice(0) ?? []) w()
   }
 
@@ -282,7 +282,7 @@ export class SandboxRecords {
     if (this.#records[namespace]) return true
     if (this.list(namespace).length === 0) return false
     this.#records[namespace] = {}
-    this.host.core.changed()
+    this.host.core.changed(['sandboxes', namespace])
     return true
   }
 }

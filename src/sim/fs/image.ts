@@ -12,14 +12,17 @@ import { programsRunBy } from '../programs/index.js'
 import { MemLayer, dirNode, fileNode, linkNode, type LowerLayer } from './mem.js'
 
 /**
- * Where an image's files come from: a tree built once per key and shared by every container of
- * the image (read only; writes go to each container's upper layer). The layers Diff.Apply indexed
- * are one source (src/model/metadata/layer-tree.ts); a host directory named as a rootfs can be another.
+ * Where an image's files come from: a tree shared by every container of the image (read only;
+ * writes go to each container's upper layer). The layers Diff.Apply indexed are one source
+ * (src/model/metadata/layer-tree.ts); a host directory named as a rootfs can be another. Its tree
+ * reads its owner's bytes (a node's layer store), so its owner keeps it (model/runtime/views.ts),
+ * not this module's process-wide cache: nodes of one process neither evict each other's trees nor
+ * keep a closed node's reachable.
  */
 export interface ImageFiles {
-  /** The same key, the same files. */
+  /** The same key, the same files (its owner's cache key). */
   readonly key: string
-  /** The tree; asked once per key while it is cached. */
+  /** The tree, built on first use and the same one after. */
   tree(): LowerLayer
 }
 
@@ -284,7 +287,10 @@ function alpineVersion(name: string): string {
 /** The lower layer for an image. */
 export function imageLayer(image: ImageInput, applets: readonly string[] = DEFAULT_APPLETS): LowerLayer {
   // A lower layer is only ever read (writes go to each container's upper layer), so containers of
-  // one image share it: a thousand busybox containers hold one tree, not a thousand.
+  // one image share it: a thousand busybox containers hold one tree, not a thousand. An image's own
+  // files are kept by their owner (ImageFiles); a synthesised tree depends on nothing but what the
+  // key names, so every node of the process shares it.
+  if (image.files !== undefined) return image.files.tree()
   const key = JSON.stringify([
     image.name,
     image.config?.entrypoint,
@@ -292,12 +298,11 @@ export function imageLayer(image: ImageInput, applets: readonly string[] = DEFAU
     image.config?.workingDir,
     image.config?.user,
     applets,
-    image.files?.key,
     image.extraFiles,
   ])
   let layer = layers.get(key)
   if (!layer) {
-    layer = image.files !== undefined ? image.files.tree() : synthesisedLayer(image, applets)
+    layer = synthesisedLayer(image, applets)
     if (layers.size >= 256) layers.delete(layers.keys().next().value as string)
     layers.set(key, layer)
   }
