@@ -627,6 +627,17 @@ describe('Sandbox Store and Controller', () => {
       expect([status.state, status.pid]).toEqual(['SANDBOX_READY', started.pid])
       // The bucket stays with its namespace: a missing record is "bucket not found", not "no sandbox buckets".
       expect((await grpcError(c.sandboxStore.Get({ sandbox_id: 'gone' }))).details).toBe('bucket "gone" not found: not found')
+      // A namespace deleted with a sandbox in it stays deleted, its sandboxes with it, past a restart.
+      const doomed = containerdClients(persisted.fake.address, 'doomed')
+      try {
+        await doomed.sandboxStore.Create({ sandbox: { ...sandbox, sandbox_id: 'doomed' } })
+        await c.namespaces.Delete({ name: 'doomed' })
+        await persisted.fake.restart()
+        expect((await c.namespaces.List({})).namespaces.map((n) => n.name)).not.toContain('doomed')
+        expect((await doomed.sandboxStore.List({ filters: [] })).list).toEqual([])
+      } finally {
+        doomed.close()
+      }
     } finally {
       c.close()
       await persisted.close()
