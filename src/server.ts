@@ -222,6 +222,7 @@ async function launch(
       ...(options.registryConfigPath ? { configPath: options.registryConfigPath } : {}),
       progressTimeoutMs: options.imagePullProgressTimeoutMs ?? DEFAULTS.imagePullProgressTimeoutMs,
       userAgent: `containerd/${options.runtimeVersion ?? runtimeVersionOf(options.containerdVersion ?? DEFAULTS.containerdVersion)}`,
+      refuseEmptyBasic: (options.containerdVersion ?? DEFAULTS.containerdVersion) !== '1.6',
     },
     log,
     faults,

@@ -23,7 +23,8 @@ export const runtimeVersionOf = (version: ContainerdVersion): string => `v${RELE
 
 const LINUX = [{ os: 'linux', architecture: 'amd64', variant: '', os_version: '', os_features: [] }]
 
-type Row = [type: string, id: string, requires: string[], linux?: 'linux']
+/** A plugin: its type, id, requirements, whether it is Linux's, and the error it skipped itself with. */
+type Row = [type: string, id: string, requires: string[], linux?: 'linux', skipped?: string]
 
 /** The plugins of containerd 1.6.20 with CRI, as `ctr plugins ls -d` lists them (Debian's containerd). */
 const PLUGINS_1_6: Row[] = [
@@ -73,15 +74,32 @@ const PLUGINS_1_6: Row[] = [
   ['io.containerd.grpc.v1', 'cri', ['io.containerd.event.v1', 'io.containerd.service.v1'], 'linux'],
 ]
 
+/** How containerd reports a plugin that skipped itself: ErrSkipPlugin's text, code Unknown (introspection/local.go). */
+const SKIPPED_TRACING = 'skip plugin: tracing endpoint not configured'
+
 /**
- * 1.7 (v1.7.x sources: plugins/{sandbox,streaming,transfer}, services/{sandbox,streaming,transfer,
- * warning}): 1.6's plugins with the deprecation warnings, the sandbox store and its "local"
- * controller, the streaming manager, the local transfer service and their gRPC services, before CRI.
+ * 1.7 (v1.7.34 sources' registrations: plugins/{sandbox,streaming,transfer}, services/{sandbox,
+ * streaming,transfer,warning}, leases/plugin, runtime/v2, pkg/nri/plugin, tracing/plugin): 1.6's
+ * plugins with the deprecation warnings, the lease manager (the grpc leases service now requires it;
+ * 1.6's leases-service is gone), runtime v2's "shim" alias, NRI, the tracing processor and tracer
+ * (skipped: no endpoint configured), the sandbox store and its "local" controller, the streaming
+ * manager, the local transfer service and their gRPC services, before CRI.
  */
 const PLUGINS_1_7: Row[] = [
   ...PLUGINS_1_6.slice(0, 1),
   ['io.containerd.warning.v1', 'deprecations', []],
-  ...PLUGINS_1_6.slice(1, -1),
+  ...PLUGINS_1_6.slice(1, -1).flatMap((row): Row[] => {
+    const [type, id] = row
+    if (type === 'io.containerd.service.v1' && id === 'leases-service') return []
+    if (type === 'io.containerd.grpc.v1' && id === 'leases') return [['io.containerd.grpc.v1', 'leases', ['io.containerd.lease.v1']]]
+    if (type === 'io.containerd.gc.v1')
+      return [row, ['io.containerd.lease.v1', 'manager', ['io.containerd.metadata.v1', 'io.containerd.gc.v1']]]
+    if (type === 'io.containerd.runtime.v2') return [row, ['io.containerd.runtime.v2', 'shim', []]]
+    return [row]
+  }),
+  ['io.containerd.nri.v1', 'nri', []],
+  ['io.containerd.tracing.processor.v1', 'otlp', [], undefined, SKIPPED_TRACING],
+  ['io.containerd.internal.v1', 'tracing', ['io.containerd.tracing.processor.v1'], undefined, SKIPPED_TRACING],
   ['io.containerd.sandbox.store.v1', 'local', ['io.containerd.metadata.v1']],
   ['io.containerd.sandbox.controller.v1', 'local', ['io.containerd.runtime.v2', 'io.containerd.sandbox.store.v1']],
   ['io.containerd.streaming.v1', 'manager', ['io.containerd.metadata.v1']],
@@ -142,14 +160,14 @@ const PLUGINS_2_1: Row[] = [
 ]
 
 const plugins = (rows: Row[]): Plugin[] =>
-  rows.map(([type, id, requires, linux]) => ({
+  rows.map(([type, id, requires, linux, skipped]) => ({
     type,
     id,
     requires,
     platforms: linux ? LINUX : [],
     exports: {},
     capabilities: [],
-    init_err: null,
+    init_err: skipped === undefined ? null : { code: 2, message: skipped, details: [] },
   }))
 
 const PLUGINS: Record<ContainerdVersion, Plugin[]> = {

@@ -172,10 +172,12 @@ async function sendAll(stream: Stream, bytes: Buffer, signal: AbortSignal): Prom
  */
 function credentialsOver(stream: Stream, reference: string, signal: AbortSignal): Credentials {
   let last: Promise<unknown> = Promise.resolve()
-  return (host) => {
+  return (host, pullSignal) => {
+    // The question ends with the call or with the pull that asked it (a failure elsewhere in the pull).
+    const until = pullSignal ? AbortSignal.any([signal, pullSignal]) : signal
     const ask = last.then(async () => {
       stream.send(anyOf(AUTH_REQUEST, { host, reference, wwwauthenticate: [] }))
-      const m = await recvOrCancel(stream, signal)
+      const m = await recvOrCancel(stream, until)
       if (!m) throw new RegistryError('Unknown', `the auth stream closed before it answered for ${host}: EOF`)
       if (anyType(m) !== AUTH_RESPONSE) {
         throw new RegistryError('Unknown', `can't unmarshal type ${JSON.stringify(m.type_url)} to output ${JSON.stringify(AUTH_RESPONSE)}`)

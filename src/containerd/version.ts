@@ -28,8 +28,10 @@ export function introspectionService(node: Node, containerd: ContainerdVersion):
     },
     Server: () => ({ uuid: node.state.uuid, pid: process.pid, pidns: 0, deprecations: [] }),
     PluginInfo: (req) => {
-      // 1.6 has no such method; 1.7 has the generated stub only.
-      if (!hasSince(containerd, '2.1')) throw new RuntimeError('Unimplemented', 'method PluginInfo not implemented')
+      // 1.6's Introspection has no such method (grpc-go's answer); 1.7's returns errdefs.ErrNotImplemented.
+      if (!hasSince(containerd, '1.7'))
+        throw new RuntimeError('Unimplemented', 'unknown method PluginInfo for service containerd.services.introspection.v1.Introspection')
+      if (!hasSince(containerd, '2.1')) throw new RuntimeError('Unimplemented', 'not implemented')
       const plugin = plugins.find((p) => p.type === req.type && p.id === req.id)
       if (!plugin) throw new RuntimeError('NotFound', `plugin ${req.type}.${req.id}: not found`)
       return { plugin, extra: null }

@@ -18,6 +18,8 @@ export interface Challenge {
  */
 export type Credentials = (
   host: string,
+  /** The requests' own signal: a question still open when it aborts is given up. */
+  signal?: AbortSignal,
 ) => { username: string; secret: string } | undefined | Promise<{ username: string; secret: string } | undefined>
 
 /** Parses WWW-Authenticate headers (auth.ParseAuthHeader): scheme then key="value" pairs. */
@@ -53,6 +55,11 @@ const unexpectedStatus = (method: string, url: string, res: Response): RegistryE
 
 export class Authorizer {
   readonly #handlers = new Map<string, Handler>()
+  /**
+   * A challenge being answered, by host: containerd holds the authorizer's lock across credentials(),
+   * so a second 401 from the host waits for the first's answer (asked once, its token cache kept).
+   */
+  readonly #answering = new Map<string, Promise<boolean>>()
 
   constructor(
     private readonly credentials: Credentials | undefined,
@@ -60,6 +67,8 @@ export class Authorizer {
     private readonly signal?: AbortSignal,
     /** The TLS settings of the host this authorizer serves: its token requests use them too (WithAuthClient). */
     private readonly tls?: HostTls,
+    /** containerd 1.7 and later refuse an empty Basic answer (ErrInvalidAuthorization); 1.6 leaves the 401 as it is. */
+    private readonly refuseEmptyBasic = true,
   ) {}
 
   /** The Authorization header for a request to `host`, when a challenge from it was answered before. */
@@ -88,6 +97,17 @@ export class Authorizer {
    * names an error for a request that was already retried is refused credentials.
    */
   async addResponse(host: string, res: Response, retried: boolean): Promise<boolean> {
+    for (let pending = this.#answering.get(host); pending; pending = this.#answering.get(host)) await pending.catch(() => false)
+    const answer = this.#addResponse(host, res, retried)
+    this.#answering.set(host, answer)
+    try {
+      return await answer
+    } finally {
+      if (this.#answering.get(host) === answer) this.#answering.delete(host)
+    }
+  }
+
+  async #addResponse(host: string, res: Response, retried: boolean): Promise<boolean> {
     for (const c of parseChallenges(res.headers.get('www-authenticate')?.split(/,(?=\s*(?:Basic|Bearer)\b)/i) ?? [])) {
       if (c.scheme === 'bearer') {
         const error = c.parameters.error
@@ -103,7 +123,7 @@ export class Authorizer {
         } catch {
           throw new RegistryError('Unknown', `invalid token auth challenge realm: parse "${realm}": invalid URI for request`)
         }
-        const cred = await this.credentials?.(host)
+        const cred = await this.credentials?.(host, this.signal)
         this.#handlers.set(host, {
           scheme: 'bearer',
           username: cred?.username ?? '',
@@ -115,12 +135,15 @@ export class Authorizer {
         })
         return true
       }
-      if (c.scheme === 'basic') {
-        const cred = await this.credentials?.(host)
-        if (cred && cred.username !== '' && cred.secret !== '') {
-          this.#handlers.set(host, { scheme: 'basic', ...cred, realm: '', service: '', scopes: [], tokens: new Map() })
-          return true
+      if (c.scheme === 'basic' && this.credentials) {
+        const cred = await this.credentials(host, this.signal)
+        if (!cred || cred.username === '' || cred.secret === '') {
+          // An answer without a user name or secret (ctr without --user, CRI without auth).
+          if (this.refuseEmptyBasic) throw new RegistryError('Unauthorized', 'authorization failed: no basic auth credentials')
+          return false
         }
+        this.#handlers.set(host, { scheme: 'basic', ...cred, realm: '', service: '', scopes: [], tokens: new Map() })
+        return true
       }
     }
     return false

@@ -36,6 +36,8 @@ export interface RepositoryOptions {
   /** Cancels every request (a cancelled PullImage, a stalled pull). */
   signal?: AbortSignal
   userAgent: string
+  /** An empty Basic answer is refused (containerd 1.7 and later), not left as the 401. */
+  refuseEmptyBasic?: boolean
 }
 
 const isManifestType = (t: string): boolean => MANIFEST_TYPES.includes(t)
@@ -111,7 +113,13 @@ export class Repository {
     private readonly options: RepositoryOptions,
   ) {
     this.path = repository.slice(domain.length + 1)
-    this.authorizer = new Authorizer(options.credentials, { 'User-Agent': options.userAgent }, options.signal)
+    this.authorizer = new Authorizer(
+      options.credentials,
+      { 'User-Agent': options.userAgent },
+      options.signal,
+      undefined,
+      options.refuseEmptyBasic ?? true,
+    )
   }
 
   /** A host with TLS settings of its own has an authorizer of its own, whose token requests use them. */
@@ -121,7 +129,13 @@ export class Repository {
     if (!host.tls) return this.authorizer
     let a = this.#authorizers.get(host)
     if (!a) {
-      a = new Authorizer(this.options.credentials, { 'User-Agent': this.options.userAgent }, this.options.signal, host.tls)
+      a = new Authorizer(
+        this.options.credentials,
+        { 'User-Agent': this.options.userAgent },
+        this.options.signal,
+        host.tls,
+        this.options.refuseEmptyBasic ?? true,
+      )
       this.#authorizers.set(host, a)
     }
     return a
@@ -146,16 +160,21 @@ export class Repository {
     headers: Record<string, string>,
     scope: string,
     body?: Buffer,
+    /** Sent without the authorizer: an upload moved to another host or scheme (pusher.go strips it). */
+    anonymous = false,
   ): Promise<Response> {
     const responses: Response[] = []
     let m = method
     for (;;) {
       let auth: string | undefined
-      try {
-        auth = await this.#authorizer(host).authorize(host.host, [scope])
-      } catch (err) {
-        const e = err instanceof RegistryError ? err : new RegistryError('Unknown', String(err))
-        throw new RegistryError(e.kind, `failed to authorize: ${e.message}`, e.status)
+      if (!anonymous) {
+        try {
+          auth = await this.#authorizer(host).authorize(host.host, [scope])
+        } catch (err) {
+          // The caller's own errors (a cancelled credential question) keep their code and text.
+          if (!(err instanceof RegistryError)) throw err
+          throw new RegistryError(err.kind, `failed to authorize: ${err.message}`, err.status)
+        }
       }
       let res: Response
       try {
@@ -175,7 +194,7 @@ export class Repository {
       responses.push(res)
       if (responses.length > 5) return res
       let retry = false
-      if (res.status === 401) retry = await this.#authorizer(host).addResponse(host.host, res, responses.length > 1)
+      if (res.status === 401 && !anonymous) retry = await this.#authorizer(host).addResponse(host.host, res, responses.length > 1)
       else if (res.status === 405 && m === 'HEAD' && url.pathname.includes('/manifests/')) {
         // Registries that did not implement HEAD on manifests.
         m = 'GET'
@@ -205,7 +224,9 @@ export class Repository {
         try {
           res = await this.#request(host, 'HEAD', url, { Accept: RESOLVE_ACCEPT }, scope)
         } catch (err) {
-          let e = err instanceof RegistryError ? err : new RegistryError('Unknown', String(err))
+          // Not the registry's: the credential callback's own error (Canceled stays Canceled).
+          if (!(err instanceof RegistryError)) throw err
+          let e = err
           if (e.kind === 'Cancelled') throw e
           if (e.kind === 'Unauthorized') {
             e = new RegistryError(
@@ -328,9 +349,8 @@ export class Repository {
         if (!res.body) throw new RegistryError('Unknown', `unexpected empty body from ${url.toString()}`)
         return res.body
       } catch (err) {
-        const e = err instanceof RegistryError ? err : new RegistryError('Unknown', String(err))
-        if (e.kind === 'Cancelled') throw e
-        firstErr ??= e
+        if (!(err instanceof RegistryError) || err.kind === 'Cancelled') throw err
+        firstErr ??= err
       }
     }
     if (firstErr?.kind === 'NotFound' && endpoint === 'blobs') {
@@ -394,9 +414,21 @@ export class Repository {
     // 201: the registry has it already (a cross-repository mount answered).
     if (res.status === 201) return
     if (res.status !== 200 && res.status !== 202 && res.status !== 204) throw unexpected('POST', start, res)
-    const location = new URL(res.headers.get('location') ?? '', `${host.scheme}://${host.host}`)
-    location.searchParams.append('digest', desc.digest)
-    await this.#put(host, location, 'application/octet-stream', data)
+    // The Location as pusher.go reads it: a path is on the same host; a host without a scheme takes
+    // the registry's. Credentials go only where the POST went: an upload moved to another host or
+    // scheme is sent without them, as containerd drops its authorizer then.
+    let location = res.headers.get('location') ?? ''
+    if (!location.startsWith('/') && !location.includes('://')) location = `${host.scheme}://${location}`
+    let url: URL
+    try {
+      url = new URL(location, `${host.scheme}://${host.host}`)
+    } catch {
+      throw new RegistryError('Unknown', `unable to parse location ${res.headers.get('location') ?? ''}: invalid URL`)
+    }
+    url.searchParams.append('digest', desc.digest)
+    const requested = new URL(res.url || start.toString())
+    const moved = url.host !== requested.host || url.protocol !== requested.protocol
+    await this.#put(host, url, 'application/octet-stream', data, moved)
   }
 
   /** Puts a manifest or index under `tag`, or under its digest. */
@@ -405,8 +437,8 @@ export class Repository {
     await this.#put(host, this.#url(host, 'manifests', tag ?? desc.digest), desc.mediaType, data)
   }
 
-  async #put(host: RegistryHost, url: URL, contentType: string, data: Buffer): Promise<void> {
-    const res = await this.#request(host, 'PUT', url, { 'Content-Type': contentType }, this.#pushScope, data)
+  async #put(host: RegistryHost, url: URL, contentType: string, data: Buffer, anonymous = false): Promise<void> {
+    const res = await this.#request(host, 'PUT', url, { 'Content-Type': contentType }, this.#pushScope, data, anonymous)
     discard(res)
     if (res.status !== 200 && res.status !== 201 && res.status !== 204) throw unexpected('PUT', url, res)
   }

@@ -44,7 +44,11 @@ describe('the containerd 1.6 profile', () => {
       expect(plugins).toContain('io.containerd.runtime.v1.linux')
       expect(plugins.filter((p) => /transfer|streaming|sandbox|warning/.test(p))).toEqual([])
       const info = await grpcError(c.introspection.PluginInfo({ type: 'io.containerd.runtime.v2', id: 'task' }))
-      expect([info.code, info.details]).toEqual([12, 'method PluginInfo not implemented'])
+      // grpc-go's answer for a method the service lacks.
+      expect([info.code, info.details]).toEqual([
+        12,
+        'unknown method PluginInfo for service containerd.services.introspection.v1.Introspection',
+      ])
       const transfer = await grpcError(
         c.transfer.Transfer({
           source: {
@@ -106,7 +110,18 @@ describe('the containerd 1.7 profile', () => {
           'io.containerd.warning.v1.deprecations',
         ]),
       )
-      expect((await grpcError(c.introspection.PluginInfo({ type: 'io.containerd.runtime.v2', id: 'task' }))).code).toBe(12)
+      // The lease manager (grpc leases requires it, 1.6's leases-service is gone), runtime v2's shim, NRI, tracing.
+      expect(plugins).toEqual(
+        expect.arrayContaining(['io.containerd.lease.v1.manager', 'io.containerd.runtime.v2.shim', 'io.containerd.nri.v1.nri']),
+      )
+      expect(plugins).not.toContain('io.containerd.service.v1.leases-service')
+      const all = (await c.introspection.Plugins({ filters: [] })).plugins
+      expect(all.find((p) => p.type === 'io.containerd.grpc.v1' && p.id === 'leases')?.requires).toEqual(['io.containerd.lease.v1'])
+      const tracing = all.find((p) => p.type === 'io.containerd.internal.v1' && p.id === 'tracing')
+      expect([tracing?.init_err?.code, tracing?.init_err?.message]).toEqual([2, 'skip plugin: tracing endpoint not configured'])
+      // 1.7's Introspection has the method and answers errdefs.ErrNotImplemented.
+      const info = await grpcError(c.introspection.PluginInfo({ type: 'io.containerd.runtime.v2', id: 'task' }))
+      expect([info.code, info.details]).toEqual([12, 'not implemented'])
     } finally {
       c.close()
     }

@@ -105,6 +105,15 @@ describe.skipIf(!CTR2 || !hasRegistry())('ctr 2.1 pull and push through Transfer
     expect(await ctr('images', 'ls')).not.toContain('missing')
     const denied = await ctrFails('images', 'push', '--plain-http', '--user', 'ctr2-user:wrong', name)
     expect(denied).toMatch(/unexpected status from HEAD request to http:\/\/.+: 401 Unauthorized/)
+    // Without --user ctr answers the auth stream with nothing: containerd 2.1's ErrInvalidAuthorization.
+    const anonymous = await ctrFails('images', 'pull', '--plain-http', name)
+    expect(anonymous).toContain(
+      'failed to resolve image: pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials',
+    )
+    const anonymousPush = await ctrFails('images', 'push', '--plain-http', name)
+    expect(anonymousPush).toContain(
+      'push access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials',
+    )
     const unknown = await ctrFails('images', 'push', '--plain-http', `${open.host}/ctr2/never:1`)
     expect(unknown).toContain(`image "${open.host}/ctr2/never:1": not found`)
   })

@@ -135,7 +135,7 @@ describe.skipIf(!hasRegistry())('a real registry', () => {
     test('a registry with users: refused without credentials, pulled with --creds and with --auth', async () => {
       const ref = `${locked.host}/e2e/box:single`
       expect(await crictlFails('pull', ref)).toContain(
-        `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": pulling from host ${locked.host} failed with status code [manifests single]: 401 Unauthorized`,
+        `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials`,
       )
       expect(await crictlFails('pull', '--creds', `${USER.name}:wrong`, ref)).toContain('401 Unauthorized')
       expect(await crictl('pull', '--creds', `${USER.name}:${USER.password}`, ref)).toContain(lockedImage.config)

@@ -184,11 +184,21 @@ describe('pull policy registry', () => {
     registry.auth = { scheme: 'basic', username: 'alice', password: 's3cret' }
     const img = pushImage('private/app', 'v1', 'none')
     const ref = `${HOST}/private/app:v1`
+    // containerd 1.7 and later refuse the empty answer (ErrInvalidAuthorization); 1.6 leaves the 401 as it was.
     const none = await grpcError(h.image.PullImage({ image: { image: ref } }))
     expect(none.code).toBe(status.UNKNOWN)
     expect(none.details).toBe(
-      `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": pulling from host ${HOST} failed with status code [manifests v1]: 401 Unauthorized`,
+      `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials`,
     )
+    const old = await harness({ pullPolicy: 'registry', containerdVersion: '1.6' })
+    try {
+      const none16 = await grpcError(old.image.PullImage({ image: { image: ref } }))
+      expect(none16.details).toBe(
+        `failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": pulling from host ${HOST} failed with status code [manifests v1]: 401 Unauthorized`,
+      )
+    } finally {
+      await old.close()
+    }
     const wrong = await grpcError(h.image.PullImage({ image: { image: ref }, auth: { username: 'alice', password: 'nope' } }))
     expect(wrong.details).toContain('401 Unauthorized')
     const elsewhere = await grpcError(
@@ -197,7 +207,8 @@ describe('pull policy registry', () => {
         auth: { username: 'alice', password: 's3cret', server_address: 'https://other.example:5000' },
       }),
     )
-    expect(elsewhere.details).toContain('401 Unauthorized')
+    // Credentials for another host are none for this one.
+    expect(elsewhere.details).toContain('authorization failed: no basic auth credentials')
     expect((await h.image.ListImages({})).images.filter((i) => i.repo_tags.includes(ref))).toEqual([])
 
     await h.image.PullImage({ image: { image: ref }, auth: { username: 'alice', password: 's3cret', server_address: ORIGIN } })

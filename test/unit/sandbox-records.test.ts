@@ -11,7 +11,7 @@ function host(): SandboxHost & { events: string[] } {
   const state = { sandboxes: {} } as unknown as SandboxHost['core']['state']
   return {
     events,
-    core: { state, changed: () => undefined },
+    core: { state, changed: () => undefined, ensureNamespace: () => undefined },
     sandboxes: { all: () => [pod], find: (id: string) => (id === 'pod' ? pod : undefined) } as unknown as SandboxHost['sandboxes'],
     allocatePid: () => 42,
     emit: (_ns, topic) => void events.push(topic),

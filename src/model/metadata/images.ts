@@ -47,6 +47,8 @@ export interface RegistrySettings {
   progressTimeoutMs: number
   /** The User-Agent sent, "containerd/<version>". */
   userAgent: string
+  /** An empty Basic answer is refused ("no basic auth credentials", containerd 1.7 on); 1.6 leaves the 401. */
+  refuseEmptyBasic?: boolean
 }
 
 /** One image as CRI shows it. */
@@ -222,6 +224,7 @@ export class Images {
         ...(this.registry.configPath ? { configPath: this.registry.configPath } : {}),
         progressTimeoutMs: this.registry.progressTimeoutMs,
         userAgent: this.registry.userAgent,
+        ...(this.registry.refuseEmptyBasic === false ? { refuseEmptyBasic: false } : {}),
         signal: controller.signal,
       }).finally(() => this.#pulls.delete(key))
       shared = { done, waiting: 0, controller }

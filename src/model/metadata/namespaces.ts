@@ -93,7 +93,9 @@ export class Namespaces {
     if (!this.exists(name)) throw new RuntimeError('NotFound', `namespace ${JSON.stringify(name)}: not found`)
     delete state.namespaces[name]
     delete state.leases[name]
-    this.core.changed(['namespaces', name], ['leases', name])
+    // containerd 2.1's listNs does not count sandboxes: deleting the namespace's bucket drops them.
+    delete state.sandboxes[name]
+    this.core.changed(['namespaces', name], ['leases', name], ['sandboxes', name])
     this.core.emit(name, '/namespaces/delete', 'containerd.events.NamespaceDelete', { name })
   }
 }

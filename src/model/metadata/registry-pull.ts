@@ -43,6 +43,13 @@ export interface RegistryPullOptions {
   /** Each blob as a transfer's progress tracker sees it (local/progress.go). */
   onBlob?: (event: BlobEvent) => void
   platform?: Platform
+  /**
+   * A Transfer pull's platforms: every manifest of an index for one of them is fetched (none named:
+   * every platform); without it, CRI's pull fetches the one manifest of `platform`.
+   */
+  platforms?: Platform[]
+  /** Whether the manifest of `platform` is unpacked into `snapshotter` (default true; a Transfer without unpacks: false). */
+  unpack?: boolean
   /** --registry-config-path: containerd's hosts directory (hosts.toml). */
   configPath?: string
   /** A pull that receives no bytes for this long is cut off (image_pull_progress_timeout); 0: never. */
@@ -52,6 +59,8 @@ export interface RegistryPullOptions {
   resolveFailure?: string
   /** Sent as User-Agent, as containerd sends "containerd/<version>". */
   userAgent: string
+  /** An empty Basic answer is refused (containerd 1.7 on), not left as the 401. */
+  refuseEmptyBasic?: boolean
 }
 
 export interface PulledImage {
@@ -206,6 +215,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     credentials: options.credentials ?? credentialsFrom(options.auth),
     signal: controller.signal,
     userAgent: options.userAgent,
+    ...(options.refuseEmptyBasic === false ? { refuseEmptyBasic: false } : {}),
   })
   const source = { [`containerd.io/distribution.source.${domain}`]: repo.path }
 
@@ -319,68 +329,86 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     if (target.mediaType === MEDIA.dockerSchema1)
       throw new RuntimeError('InvalidArgument', 'schema 1 image manifests are no longer supported: invalid argument')
     const platform = options.platform ?? DEFAULT_PLATFORM
-    let manifestDesc = target
-    /** The index that named manifestDesc (none for the target). */
-    let namedBy: Descriptor | undefined
-    // An index (nested ones too) is narrowed to one manifest as client.Pull's handlers do: every
-    // child labelled for the collector (SetChildrenMappedLabels, before any filter), those of another
-    // platform dropped and those without one kept (FilterPlatforms), platform-less ones last, the
-    // first taken (LimitManifests with a limit of 1).
-    for (let depth = 0; isIndex(manifestDesc.mediaType); depth++) {
-      if (depth > 8) throw new RuntimeError('Unknown', `index ${manifestDesc.digest} nests too deep`)
-      const indexDesc = manifestDesc
-      const index = await json<{ manifests?: Descriptor[] }>(indexDesc, {}, 'index', namedBy)
+    const every = options.platforms
+    /** The manifests to fetch, each with the index that named it (none for the target). */
+    const chosen: { desc: Descriptor; namedBy: Descriptor | undefined }[] = []
+    // An index (nested ones too) is walked as the pull's handlers do: every child labelled for the
+    // collector (SetChildrenMappedLabels, before any filter), those of another platform dropped and
+    // those without one kept (FilterPlatforms). CRI's pull keeps one: platform-less ones last, the
+    // first taken (LimitManifests with a limit of 1); a Transfer pull keeps every one of its
+    // platforms (platforms.Ordered, or platforms.All when it names none).
+    const walk = async (desc: Descriptor, namedBy: Descriptor | undefined, depth: number): Promise<void> => {
+      if (!isIndex(desc.mediaType)) {
+        // …nor one an index names (the fetch handler refuses it before fetching).
+        if (desc.mediaType === MEDIA.dockerSchema1) throw new RuntimeError('Unknown', `${MEDIA.dockerSchema1} not supported`)
+        if (!isManifest(desc.mediaType)) {
+          throw new RuntimeError('Unknown', `encountered unknown type ${desc.mediaType}; children may not be fetched`)
+        }
+        if (!chosen.some((c) => c.desc.digest === desc.digest)) chosen.push({ desc, namedBy })
+        return
+      }
+      if (depth > 8) throw new RuntimeError('Unknown', `index ${desc.digest} nests too deep`)
+      const index = await json<{ manifests?: Descriptor[] }>(desc, {}, 'index', namedBy)
       if (index.manifests !== undefined && !Array.isArray(index.manifests))
-        throw new RuntimeError('Unknown', `index ${indexDesc.digest} has no manifest list`)
+        throw new RuntimeError('Unknown', `index ${desc.digest} has no manifest list`)
       const children = index.manifests ?? []
       for (const m of children) checkDescriptor(m, 'manifest')
       const childLabels = childGcLabels(children)
       if (children.length > 0)
         content.update(
           ns,
-          indexDesc.digest,
+          desc.digest,
           childLabels,
           Object.keys(childLabels).map((k) => `labels.${k}`),
         )
-      const kept = children.filter((m) => m.platform === undefined || m.platform === null || matches(platform, m.platform))
+      const platformless = (m: Descriptor): boolean => m.platform === undefined || m.platform === null
+      if (every) {
+        const kept = children.filter((m) => platformless(m) || every.length === 0 || every.some((p) => matches(p, m.platform)))
+        for (const m of kept) await walk(m, desc, depth + 1)
+        return
+      }
+      const kept = children.filter((m) => platformless(m) || matches(platform, m.platform))
       const pick = [...kept.filter((m) => m.platform), ...kept.filter((m) => !m.platform)][0]
       if (!pick) throw new RuntimeError('NotFound', 'no match for platform in manifest: not found')
-      manifestDesc = pick
-      namedBy = indexDesc
+      await walk(pick, desc, depth + 1)
     }
-    // …nor one an index names (the fetch handler refuses it before fetching).
-    if (manifestDesc.mediaType === MEDIA.dockerSchema1) throw new RuntimeError('Unknown', `${MEDIA.dockerSchema1} not supported`)
-    if (!isManifest(manifestDesc.mediaType)) {
-      throw new RuntimeError('Unknown', `encountered unknown type ${manifestDesc.mediaType}; children may not be fetched`)
+    await walk(target, undefined, 0)
+    // The manifest unpacked: the platform's (its descriptor's platform, else the first).
+    const unpacked = chosen.find((c) => matches(platform, c.desc.platform)) ?? chosen[0]
+    let result: { manifestDigest: string; configDigest: string } | undefined
+    for (const { desc: manifestDesc, namedBy } of chosen) {
+      const manifest = await json<{ config?: Descriptor; layers?: Descriptor[] }>(manifestDesc, {}, 'manifest', namedBy)
+      if (!manifest.config) throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no config`)
+      checkDescriptor(manifest.config, 'config')
+      if (manifest.layers !== undefined && !Array.isArray(manifest.layers))
+        throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no layer list`)
+      const layers = manifest.layers ?? []
+      for (const l of layers) checkDescriptor(l, 'layer')
+      const manifestLabels: Record<string, string> = { 'containerd.io/gc.ref.content.config': manifest.config.digest }
+      layers.forEach((l, i) => (manifestLabels[`containerd.io/gc.ref.content.l.${i}`] = l.digest))
+      content.update(
+        ns,
+        manifestDesc.digest,
+        manifestLabels,
+        Object.keys(manifestLabels).map((k) => `labels.${k}`),
+      )
+      const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {}, 'config', manifestDesc)
+      const diffIds = config.rootfs?.diff_ids ?? []
+      if (diffIds.length !== layers.length) {
+        throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)
+      }
+      // Layers download together, as containerd's max_concurrent_downloads allows (3 by default).
+      await inBatches(layers, 3, (l) => store(l, {}, manifestDesc))
+      if (options.unpack !== false && manifestDesc === unpacked?.desc) {
+        await unpack(stores, ns, options.snapshotter, layers, diffIds, lease)
+        const chain = chainId(diffIds)
+        content.update(ns, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${options.snapshotter}`]: chain }, [
+          `labels.containerd.io/gc.ref.snapshot.${options.snapshotter}`,
+        ])
+      }
+      if (manifestDesc === unpacked?.desc) result = { manifestDigest: manifestDesc.digest, configDigest: manifest.config.digest }
     }
-    const manifest = await json<{ config?: Descriptor; layers?: Descriptor[] }>(manifestDesc, {}, 'manifest', namedBy)
-    if (!manifest.config) throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no config`)
-    checkDescriptor(manifest.config, 'config')
-    if (manifest.layers !== undefined && !Array.isArray(manifest.layers))
-      throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no layer list`)
-    const layers = manifest.layers ?? []
-    for (const l of layers) checkDescriptor(l, 'layer')
-    const manifestLabels: Record<string, string> = { 'containerd.io/gc.ref.content.config': manifest.config.digest }
-    layers.forEach((l, i) => (manifestLabels[`containerd.io/gc.ref.content.l.${i}`] = l.digest))
-    content.update(
-      ns,
-      manifestDesc.digest,
-      manifestLabels,
-      Object.keys(manifestLabels).map((k) => `labels.${k}`),
-    )
-    const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {}, 'config', manifestDesc)
-    const diffIds = config.rootfs?.diff_ids ?? []
-    if (diffIds.length !== layers.length) {
-      throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)
-    }
-    // Layers download together, as containerd's max_concurrent_downloads allows (3 by default).
-    await inBatches(layers, 3, (l) => store(l, {}, manifestDesc))
-    await unpack(stores, ns, options.snapshotter, layers, diffIds, lease)
-    const chain = chainId(diffIds)
-    content.update(ns, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${options.snapshotter}`]: chain }, [
-      `labels.containerd.io/gc.ref.snapshot.${options.snapshotter}`,
-    ])
-    return { target, manifestDigest: manifestDesc.digest, configDigest: manifest.config.digest, lease }
+    return { target, manifestDigest: result?.manifestDigest ?? '', configDigest: result?.configDigest ?? '', lease }
   } catch (err) {
     // Nothing half-pulled: the lease ends and the collector takes what nothing else holds (another
     // pull's lease or an image keeps what it shares with this one).

@@ -37,7 +37,7 @@ export interface SandboxStatus {
 
 export interface SandboxHost {
   /** The state (its `sandboxes`) and the change signal. */
-  readonly core: Pick<Core, 'state' | 'changed'>
+  readonly core: Pick<Core, 'state' | 'changed' | 'ensureNamespace'>
   readonly sandboxes: Sandboxes
   allocatePid(): number
   emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
@@ -103,6 +103,8 @@ export class SandboxRecords {
       pid: 0,
       ready: false,
     }
+    // The metadata store makes the namespace with its first object (ctr namespaces ls lists it).
+    this.host.core.ensureNamespace(namespace)
     ;(this.#records[namespace] ??= {})[info.id] = record
     this.host.core.changed(['sandboxes', namespace, info.id])
     return infoOf(info.id, record)

@@ -117,8 +117,16 @@ export class RegistryTransfer {
       gc: () => this.host.gc(),
       inflight,
     }
+    // containerd's pull fetches every manifest of the store's platforms (all of them when it names
+    // none) and unpacks only what the store's unpacks ask for.
+    if (store.unpacks.length > 1) {
+      throw new RuntimeError(
+        'Unimplemented',
+        `fake-containerd unpacks one platform per Transfer pull; ${store.unpacks.length} unpacks were asked for: not implemented`,
+      )
+    }
     const unpack = store.unpacks[0]
-    const platform = store.platforms[0] ?? unpack?.platform
+    const platform = unpack?.platform ?? store.platforms[0]
     progress({ event: `Resolving from ${named(source)}` })
     await tracked(source.reference, 'downloading', progress, async (tracker) => {
       let pulling = false
@@ -128,8 +136,12 @@ export class RegistryTransfer {
         ...resolverOptions(source),
         ...(source.credentials ? { credentials: source.credentials } : {}),
         ...(platform ? { platform: platformOf(platform) } : {}),
+        platforms: store.platforms.map(platformOf),
+        unpack: unpack !== undefined,
         userAgent: settings.userAgent,
-        progressTimeoutMs: settings.progressTimeoutMs,
+        ...(settings.refuseEmptyBasic === false ? { refuseEmptyBasic: false } : {}),
+        // No image_pull_progress_timeout: that is CRI's; containerd's transfer has none. The pull
+        // (and a credential question it waits on) ends with the call.
         signal,
         resolveFailure: 'failed to resolve image',
         onBlob: (e) => {
@@ -144,7 +156,7 @@ export class RegistryTransfer {
       })
       try {
         const target = { mediaType: pulled.target.mediaType, digest: pulled.target.digest, size: pulled.target.size }
-        for (const name of this.images.storeTarget(namespace, { ...store, name: store.name || source.reference }, target)) {
+        for (const name of this.images.storeTarget(namespace, store, target)) {
           progress({ event: 'saved', name })
         }
       } finally {
@@ -172,6 +184,7 @@ export class RegistryTransfer {
         ...resolverOptions(dest),
         ...(dest.credentials ? { credentials: dest.credentials } : {}),
         platforms: source.platforms.map(platformOf),
+        ...(tagOf(dest.reference) ? { tag: tagOf(dest.reference) } : {}),
         userAgent: this.host.images.registryAccess.settings.userAgent,
         signal,
         onBlob: tracker.blob,
@@ -183,3 +196,12 @@ export class RegistryTransfer {
 }
 
 const platformOf = (p: PlatformSpec): Platform => ({ os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}) })
+
+/** The tag of a "name:tag@digest" reference (the reference's object before its "@"), if it has one. */
+function tagOf(reference: string): string | undefined {
+  const object = reference.slice(reference.lastIndexOf('/') + 1)
+  const at = object.indexOf('@')
+  const named = at >= 0 ? object.slice(0, at) : object
+  const colon = named.indexOf(':')
+  return at >= 0 && colon >= 0 ? named.slice(colon + 1) : undefined
+}

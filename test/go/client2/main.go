@@ -37,7 +37,7 @@ var (
 	archiveAt = flag.String("archive", "", "an OCI image archive to import")
 	fifoDir   = flag.String("fifo-dir", os.TempDir(), "where cio makes the stdio FIFOs")
 	pod       = flag.String("pod", "", "a CRI pod sandbox id in k8s.io")
-	regHost   = flag.String("registry", "", "a plain-HTTP registry host:port that wants -user and -password")
+	regHost   = flag.String("registry", "", "a plain-HTTP registry host:port that wants -user and -password (none: no registry steps)")
 	user      = flag.String("user", "", "the registry's user name")
 	password  = flag.String("password", "", "the registry's password")
 )
@@ -196,66 +196,69 @@ func main() {
 	_, err = c.GetImage(ctx, "docker.io/library/absent:1")
 	r["imageGetMissing"] = class(err)
 
-	// Push the imported image to the registry, then pull it back under the registry's name.
-	ociRegistry := func(ref string, h *helper) *registry.OCIRegistry {
-		reg, err := registry.NewOCIRegistry(ctx, ref, registry.WithCredentials(h), registry.WithDefaultScheme("http"))
-		if err != nil {
-			fail("registry", err)
+	// Without a registry (-registry empty) the registry steps are left out.
+	if *regHost != "" {
+		// Push the imported image to the registry, then pull it back under the registry's name.
+		ociRegistry := func(ref string, h *helper) *registry.OCIRegistry {
+			reg, err := registry.NewOCIRegistry(ctx, ref, registry.WithCredentials(h), registry.WithDefaultScheme("http"))
+			if err != nil {
+				fail("registry", err)
+			}
+			return reg
 		}
-		return reg
+		remote := *regHost + "/go2/pushed:1"
+		pushHelper := &helper{user: *user, secret: *password}
+		if err := c.Transfer(ctx, image.NewStore(img.Name()), ociRegistry(remote, pushHelper)); err != nil {
+			fail("push", err)
+		}
+		r["pushAsked"] = pushHelper.asked
+		r["pushedDigest"] = img.Target().Digest.String()
+		pullHelper := &helper{user: *user, secret: *password}
+		var (
+			pullProgress []string
+			progressMu   sync.Mutex
+			completed    = make(chan struct{})
+		)
+		err = c.Transfer(ctx, ociRegistry(remote, pullHelper),
+			image.NewStore(remote, image.WithPlatforms(platforms.DefaultSpec()), image.WithUnpack(platforms.DefaultSpec(), "overlayfs")),
+			transfer.WithProgress(func(p transfer.Progress) {
+				progressMu.Lock()
+				defer progressMu.Unlock()
+				if p.Name == "" || p.Event == "saved" {
+					pullProgress = append(pullProgress, strings.TrimSpace(p.Event+" "+p.Name))
+				}
+				if strings.HasPrefix(p.Event, "Completed pull") {
+					close(completed)
+				}
+			}))
+		if err != nil {
+			fail("pull", err)
+		}
+		// The progress stream is read by its own goroutine, which may still be behind when Transfer returns.
+		select {
+		case <-completed:
+		case <-time.After(10 * time.Second):
+		}
+		progressMu.Lock()
+		defer progressMu.Unlock()
+		r["pullAsked"] = pullHelper.asked
+		r["pullProgress"] = pullProgress
+		pulled, err := c.GetImage(ctx, remote)
+		if err != nil {
+			fail("get pulled", err)
+		}
+		r["pulledSameTarget"] = pulled.Target().Digest == img.Target().Digest
+		pulledUnpacked, err := pulled.IsUnpacked(ctx, "overlayfs")
+		if err != nil {
+			fail("pulled is unpacked", err)
+		}
+		r["pulledUnpacked"] = pulledUnpacked
+		err = c.Transfer(ctx, ociRegistry(remote, &helper{user: *user, secret: "wrong"}), image.NewStore("refused"))
+		r["badCredentialsClass"] = class(err)
+		r["badCredentialsError"] = fmt.Sprint(err)
+		err = c.Transfer(ctx, ociRegistry(*regHost+"/go2/missing:1", &helper{user: *user, secret: *password}), image.NewStore("missing"))
+		r["missingRepoClass"] = class(err)
 	}
-	remote := *regHost + "/go2/pushed:1"
-	pushHelper := &helper{user: *user, secret: *password}
-	if err := c.Transfer(ctx, image.NewStore(img.Name()), ociRegistry(remote, pushHelper)); err != nil {
-		fail("push", err)
-	}
-	r["pushAsked"] = pushHelper.asked
-	r["pushedDigest"] = img.Target().Digest.String()
-	pullHelper := &helper{user: *user, secret: *password}
-	var (
-		pullProgress []string
-		progressMu   sync.Mutex
-		completed    = make(chan struct{})
-	)
-	err = c.Transfer(ctx, ociRegistry(remote, pullHelper),
-		image.NewStore(remote, image.WithPlatforms(platforms.DefaultSpec()), image.WithUnpack(platforms.DefaultSpec(), "overlayfs")),
-		transfer.WithProgress(func(p transfer.Progress) {
-			progressMu.Lock()
-			defer progressMu.Unlock()
-			if p.Name == "" || p.Event == "saved" {
-				pullProgress = append(pullProgress, strings.TrimSpace(p.Event+" "+p.Name))
-			}
-			if strings.HasPrefix(p.Event, "Completed pull") {
-				close(completed)
-			}
-		}))
-	if err != nil {
-		fail("pull", err)
-	}
-	// The progress stream is read by its own goroutine, which may still be behind when Transfer returns.
-	select {
-	case <-completed:
-	case <-time.After(10 * time.Second):
-	}
-	progressMu.Lock()
-	defer progressMu.Unlock()
-	r["pullAsked"] = pullHelper.asked
-	r["pullProgress"] = pullProgress
-	pulled, err := c.GetImage(ctx, remote)
-	if err != nil {
-		fail("get pulled", err)
-	}
-	r["pulledSameTarget"] = pulled.Target().Digest == img.Target().Digest
-	pulledUnpacked, err := pulled.IsUnpacked(ctx, "overlayfs")
-	if err != nil {
-		fail("pulled is unpacked", err)
-	}
-	r["pulledUnpacked"] = pulledUnpacked
-	err = c.Transfer(ctx, ociRegistry(remote, &helper{user: *user, secret: "wrong"}), image.NewStore("refused"))
-	r["badCredentialsClass"] = class(err)
-	r["badCredentialsError"] = fmt.Sprint(err)
-	err = c.Transfer(ctx, ociRegistry(*regHost+"/go2/missing:1", &helper{user: *user, secret: *password}), image.NewStore("missing"))
-	r["missingRepoClass"] = class(err)
 
 	// The events of it all, by topic, in order.
 	var topics []string

@@ -1,0 +1,320 @@
+// Transfer push and pull against a registry the test shapes (test/push-registry.ts), as containerd
+// 2.1's local transfer service does them: the push order (blobs, manifests, the index last) and
+// paths (getManifestPath), credentials only where the POST went, a failed push stopping its other
+// uploads, one credential question for concurrent 401s, an empty Basic answer refused, every
+// platform fetched and nothing unpacked unless asked, no CRI progress timeout, a client that goes
+// away while a question is open.
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { containerdClients, type ContainerdClients } from '../../src/client.js'
+import { decodeMessage } from '../../src/proto/load.js'
+import { tarball } from '../containerd.js'
+import { imageBlobs } from '../oci-layout.mjs'
+import { eventually, grpcError, harness, type Harness } from '../helpers.js'
+import { PushRegistry, sha256 } from '../push-registry.js'
+import { T, any, openTransferStream, sendBytes, type TransferStream } from '../transfer-streams.js'
+
+const USER = { name: 'pusher', password: 'push-secret' }
+const MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+const INDEX = 'application/vnd.oci.image.index.v1+json'
+
+let h: Harness
+let ctr: ContainerdClients
+let reg: PushRegistry
+let elsewhere: PushRegistry | undefined
+beforeEach(async () => {
+  h = await harness()
+  ctr = containerdClients(h.fake.address, 'default')
+  reg = await new PushRegistry().start()
+})
+afterEach(async () => {
+  ctr.close()
+  await h.close()
+  await reg.stop()
+  await elsewhere?.stop()
+  elsewhere = undefined
+})
+
+/** An OCI layout of an index over one image per architecture, each with `layers` layers. */
+function multiPlatform(name: string, layers = 1): { archive: Buffer; index: Buffer; manifests: Buffer[]; blobs: Buffer[] } {
+  const images = ['amd64', 'arm64'].map((architecture) => ({
+    architecture,
+    ...imageBlobs(
+      Array.from({ length: layers }, (_, i) => tarball([{ name: `f${i}`, data: `${architecture} ${i}\n` }])),
+      { Env: [`ARCH=${architecture}`] },
+    ),
+  }))
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: INDEX,
+      manifests: images.map((i) => ({
+        mediaType: MANIFEST,
+        digest: sha256(i.manifest),
+        size: i.manifest.length,
+        platform: { os: 'linux', architecture: i.architecture },
+      })),
+    }),
+  )
+  const blob = (b: Buffer) => ({ name: `blobs/sha256/${sha256(b).slice(7)}`, data: b })
+  const top = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: INDEX, digest: sha256(index), size: index.length, annotations: { 'io.containerd.image.name': name } }],
+    }),
+  )
+  const blobs = images.flatMap((i) => [i.config, ...i.layers])
+  return {
+    archive: tarball([
+      { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
+      { name: 'index.json', data: top },
+      blob(index),
+      ...images.flatMap((i) => [blob(i.manifest), blob(i.config), ...i.layers.map(blob)]),
+    ]),
+    index,
+    manifests: images.map((i) => i.manifest),
+    blobs,
+  }
+}
+
+/** Imports an archive into the store, every platform, nothing unpacked. */
+async function importArchive(id: string, archive: Buffer): Promise<void> {
+  const input = await openTransferStream(ctr, id)
+  const done = ctr.transfer.Transfer({
+    source: any(`${T}ImageImportStream`, { stream: id }),
+    destination: any(`${T}ImageStore`, { name: '', extra_references: [{ name: 'imported', is_prefix: true, allow_overwrite: true }] }),
+  })
+  await sendBytes(input, archive)
+  await done
+}
+
+/** Answers every credential question on `stream` with `answer` (after `delayMs`); the questions asked. */
+function answering(stream: TransferStream, answer: Record<string, unknown>, delayMs = 0): Promise<Record<string, unknown>[]> {
+  return (async () => {
+    const asked: Record<string, unknown>[] = []
+    for (let m = await stream.next(); m; m = await stream.next()) {
+      asked.push(decodeMessage(`${T}AuthRequest`, m.value))
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs))
+      stream.call.write(any(`${T}AuthResponse`, answer))
+    }
+    return asked
+  })()
+}
+
+const registrySpec = (reference: string, auth?: string) =>
+  any(`${T}OCIRegistry`, { reference, resolver: { default_scheme: 'http', ...(auth ? { auth_stream: auth } : {}) } })
+
+describe('Transfer push', () => {
+  test('a multi-platform index: every blob first, then the manifests, the index last; all under the tag, the index left on it', async () => {
+    const name = `${reg.host}/multi/app:1`
+    const image = multiPlatform(name, 2)
+    await importArchive('import-multi', image.archive)
+    await ctr.transfer.Transfer({ source: any(`${T}ImageStore`, { name }), destination: registrySpec(name) })
+    const order = reg.seen.filter((s) => s.method === 'PUT').map((s) => (s.path.includes('/manifests/') ? 'manifest' : 'blob'))
+    expect(order).toEqual([...image.blobs.map(() => 'blob'), 'manifest', 'manifest', 'manifest'])
+    const manifestPuts = reg.seen.filter((s) => s.method === 'PUT' && s.path.includes('/manifests/')).map((s) => s.path)
+    expect(manifestPuts).toEqual(Array(3).fill('/v2/multi/app/manifests/1'))
+    // The last PUT under the tag is the index.
+    expect(reg.manifests.get('multi/app:1')?.body.equals(image.index)).toBe(true)
+    for (const b of image.blobs) expect(reg.blobs.get(sha256(b))?.equals(b)).toBe(true)
+  })
+
+  test('"name:tag@digest" puts the target under the tag when the digest is the target\'s, else under the digest', async () => {
+    const name = `${reg.host}/pinned/app:1`
+    const image = multiPlatform(name)
+    await importArchive('import-pinned', image.archive)
+    const digest = sha256(image.index)
+    await ctr.images.Create({
+      image: { name: `${reg.host}/pinned/app:2@${digest}`, target: (await ctr.images.Get({ name })).image!.target },
+    })
+    await ctr.transfer.Transfer({
+      source: any(`${T}ImageStore`, { name: `${reg.host}/pinned/app:2@${digest}` }),
+      destination: registrySpec(`${reg.host}/pinned/app:2@${digest}`),
+    })
+    const puts = reg.seen.filter((s) => s.method === 'PUT' && s.path.includes('/manifests/')).map((s) => s.path)
+    expect(puts).toEqual([...image.manifests.map((m) => `/v2/pinned/app/manifests/${sha256(m)}`), '/v2/pinned/app/manifests/2'])
+  })
+
+  test('an upload moved to another host gets no credentials (containerd drops the authorizer); the registry itself gets them', async () => {
+    elsewhere = await new PushRegistry().start()
+    reg.user = USER
+    reg.uploadOrigin = elsewhere.origin
+    const name = `${reg.host}/moved/app:1`
+    await importArchive('import-moved', multiPlatform(name).archive)
+    const creds = await openTransferStream(ctr, 'creds-moved')
+    const asked = answering(creds, { authType: 1, username: USER.name, secret: USER.password })
+    await ctr.transfer.Transfer({ source: any(`${T}ImageStore`, { name }), destination: registrySpec(name, 'creds-moved') })
+    await asked
+    const uploads = elsewhere.seen.filter((s) => s.method === 'PUT')
+    expect(uploads.length).toBeGreaterThan(0)
+    expect(uploads.map((s) => s.authorization)).toEqual(uploads.map(() => undefined))
+    const basic = `Basic ${Buffer.from(`${USER.name}:${USER.password}`).toString('base64')}`
+    expect(reg.seen.filter((s) => s.method === 'POST').every((s) => s.authorization === basic)).toBe(true)
+  })
+
+  test('a failed upload ends the push: the uploads still running are abandoned and no other starts', async () => {
+    const name = `${reg.host}/broken/app:1`
+    const image = multiPlatform(name, 4)
+    await importArchive('import-broken', image.archive)
+    const [first, ...rest] = image.blobs
+    reg.fail.add(sha256(first!))
+    for (const b of rest) reg.hang.add(sha256(b))
+    const err = await grpcError(ctr.transfer.Transfer({ source: any(`${T}ImageStore`, { name }), destination: registrySpec(name) }))
+    expect(err.code).toBe(2)
+    expect(err.details).toMatch(/^unexpected status from PUT request to http:\/\/.+: 500 Internal Server Error$/)
+    // Every upload that was left hanging is given up by the server; nothing is sent after.
+    await eventually(() => (reg.abandoned === reg.hung ? true : undefined), 'the hanging uploads abandoned')
+    const seen = reg.seen.length
+    await new Promise((r) => setTimeout(r, 300))
+    expect(reg.seen.length).toBe(seen)
+    expect(reg.hung).toBeLessThan(rest.length)
+  })
+
+  test('concurrent 401s from a Bearer registry ask the client once, and fetch one token per scope', async () => {
+    reg.user = USER
+    reg.bearer = true
+    const name = `${reg.host}/bearer/app:1`
+    await importArchive('import-bearer', multiPlatform(name, 3).archive)
+    const creds = await openTransferStream(ctr, 'creds-bearer')
+    const asked = answering(creds, { authType: 1, username: USER.name, secret: USER.password }, 200)
+    await ctr.transfer.Transfer({ source: any(`${T}ImageStore`, { name }), destination: registrySpec(name, 'creds-bearer') })
+    expect(await asked).toEqual([{ host: reg.host, reference: name, wwwauthenticate: [] }])
+    expect(reg.count('GET', /^\/token/)).toBe(1)
+  })
+
+  test('an empty Basic answer is refused at the upload: push access denied, no basic auth credentials', async () => {
+    reg.user = USER
+    const name = `${reg.host}/anon/app:1`
+    await importArchive('import-anon', multiPlatform(name).archive)
+    const creds = await openTransferStream(ctr, 'creds-anon')
+    void answering(creds, { authType: 0 })
+    const err = await grpcError(
+      ctr.transfer.Transfer({ source: any(`${T}ImageStore`, { name }), destination: registrySpec(name, 'creds-anon') }),
+    )
+    expect([err.code, err.details]).toEqual([
+      2,
+      'push access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials',
+    ])
+  })
+})
+
+describe('Transfer pull', () => {
+  /** Puts a multi-platform image in the registry under `repo:1`; its archive's parts. */
+  function seed(repo: string): ReturnType<typeof multiPlatform> {
+    const image = multiPlatform(`${reg.host}/${repo}:1`)
+    for (const b of image.blobs) reg.blobs.set(sha256(b), b)
+    for (const m of image.manifests) reg.manifests.set(`${repo}@${sha256(m)}`, { mediaType: MANIFEST, body: m })
+    reg.manifests.set(`${repo}:1`, { mediaType: INDEX, body: image.index })
+    reg.manifests.set(`${repo}@${sha256(image.index)}`, { mediaType: INDEX, body: image.index })
+    return image
+  }
+
+  test('no platforms and no unpacks (ctr --all-platforms): every platform fetched, nothing unpacked', async () => {
+    const image = seed('all/app')
+    const name = `${reg.host}/all/app:1`
+    await ctr.transfer.Transfer({ source: registrySpec(name), destination: any(`${T}ImageStore`, { name }) })
+    for (const m of image.manifests) expect(reg.count('GET', new RegExp(`/manifests/${sha256(m)}$`))).toBe(1)
+    for (const b of image.blobs) expect(Number((await ctr.content.Info({ digest: sha256(b) })).info?.size)).toBe(b.length)
+    expect(await countSnapshots(ctr)).toBe(0)
+  })
+
+  test('several platforms: each fetched; the unpack asked for is the only one made', async () => {
+    const image = seed('some/app')
+    const name = `${reg.host}/some/app:1`
+    const platforms = [
+      { os: 'linux', architecture: 'arm64' },
+      { os: 'linux', architecture: 'amd64' },
+    ]
+    await ctr.transfer.Transfer({
+      source: registrySpec(name),
+      destination: any(`${T}ImageStore`, { name, platforms, unpacks: [{ platform: platforms[0], snapshotter: 'overlayfs' }] }),
+    })
+    for (const m of image.manifests) expect(reg.count('GET', new RegExp(`/manifests/${sha256(m)}$`))).toBe(1)
+    expect(await countSnapshots(ctr)).toBe(1)
+    const one = await grpcError(
+      ctr.transfer.Transfer({
+        source: registrySpec(name),
+        destination: any(`${T}ImageStore`, {
+          name,
+          unpacks: platforms.map((platform) => ({ platform, snapshotter: 'overlayfs' })),
+        }),
+      }),
+    )
+    expect([one.code, one.details]).toEqual([
+      12,
+      'fake-containerd unpacks one platform per Transfer pull; 2 unpacks were asked for: not implemented',
+    ])
+  })
+
+  test('an ImageStore without a name (and no references) is containerd\'s "no image name found"', async () => {
+    seed('nameless/app')
+    const err = await grpcError(
+      ctr.transfer.Transfer({ source: registrySpec(`${reg.host}/nameless/app:1`), destination: any(`${T}ImageStore`, { name: '' }) }),
+    )
+    expect([err.code, err.details]).toEqual([5, 'no image name found: not found'])
+    expect((await ctr.images.List({ filters: [] })).images).toEqual([])
+  })
+
+  test("a credential question outlasts CRI's image pull progress timeout: a Transfer pull has none", async () => {
+    await h.close()
+    h = await harness({ imagePullProgressTimeoutMs: 100 })
+    ctr.close()
+    ctr = containerdClients(h.fake.address, 'default')
+    reg.user = USER
+    seed('slow/app')
+    const name = `${reg.host}/slow/app:1`
+    const creds = await openTransferStream(ctr, 'creds-slow')
+    const asked = answering(creds, { authType: 1, username: USER.name, secret: USER.password }, 500)
+    await ctr.transfer.Transfer({
+      source: registrySpec(name, 'creds-slow'),
+      destination: any(`${T}ImageStore`, { name, platforms: [{ os: 'linux', architecture: 'amd64' }] }),
+    })
+    expect(await asked).toHaveLength(1)
+    expect((await ctr.images.Get({ name })).image?.name).toBe(name)
+  })
+
+  test('an answer that does not decode keeps its own code and words (InvalidArgument), not Unknown', async () => {
+    reg.user = USER
+    seed('garbled/app')
+    const creds = await openTransferStream(ctr, 'creds-garbled')
+    void (async () => {
+      for (let m = await creds.next(); m; m = await creds.next())
+        creds.call.write({ type_url: `${T}AuthResponse`, value: Buffer.from([0xff, 0xff, 0xff]) })
+    })()
+    const err = await grpcError(
+      ctr.transfer.Transfer({
+        source: registrySpec(`${reg.host}/garbled/app:1`, 'creds-garbled'),
+        destination: any(`${T}ImageStore`, { name: 'x' }),
+      }),
+    )
+    expect(err.code).toBe(3)
+    expect(err.details).toMatch(/^the auth stream sent a AuthResponse that does not decode: .*: invalid argument$/)
+  })
+
+  test('the client going away while a credential question is open: the call ends, the server keeps answering', async () => {
+    reg.user = USER
+    seed('gone/app')
+    const name = `${reg.host}/gone/app:1`
+    const other = containerdClients(h.fake.address, 'default')
+    const creds = await openTransferStream(other, 'creds-gone')
+    const call = other.transfer.Transfer({ source: registrySpec(name, 'creds-gone'), destination: any(`${T}ImageStore`, { name }) })
+    call.catch(() => undefined)
+    expect((await creds.next())?.type_url).toBe(`${T}AuthRequest`)
+    other.close()
+    // The server is not stuck on the question: the same pull with an answer goes through.
+    const again = await openTransferStream(ctr, 'creds-back')
+    const asked = answering(again, { authType: 1, username: USER.name, secret: USER.password })
+    await ctr.transfer.Transfer({
+      source: registrySpec(name, 'creds-back'),
+      destination: any(`${T}ImageStore`, { name, platforms: [{ os: 'linux', architecture: 'amd64' }] }),
+    })
+    expect(await asked).toHaveLength(1)
+    expect((await ctr.version.Version({})).version).toMatch(/^v2\.1\./)
+  })
+})
+
+async function countSnapshots(c: ContainerdClients): Promise<number> {
+  let n = 0
+  const list = c.snapshots.List({ snapshotter: 'overlayfs', filters: [] })
+  for await (const r of list as AsyncIterable<{ info: unknown[] }>) n += r.info.length
+  return n
+}
