@@ -3,10 +3,10 @@
 // certificate and key pairs, skip_verify; read when the hosts are configured, with containerd's
 // words when a file is missing or holds no certificate. And Go's words for a handshake that fails,
 // since a user compares them with what containerd prints.
-import { readFileSync } from 'node:fs'
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { isIP } from 'node:net'
 import { RegistryError } from './errors.js'
+import { readRegularFile } from './read-file.js'
 
 export interface HostTls {
   /** PEM CA certificates trusted besides the system's roots (hosts.toml `ca`). */
@@ -17,25 +17,11 @@ export interface HostTls {
   skipVerify?: boolean
 }
 
-/** Go's os.ReadFile error text for a Node fs error. */
-function readError(path: string, err: unknown): string {
-  const code = (err as { code?: string }).code
-  const why =
-    code === 'ENOENT'
-      ? 'no such file or directory'
-      : code === 'EACCES'
-        ? 'permission denied'
-        : code === 'EISDIR'
-          ? 'is a directory'
-          : (err as Error).message
-  return code === 'EISDIR' ? `read ${path}: ${why}` : `open ${path}: ${why}`
-}
-
 function read(path: string, what: string): string {
   try {
-    return readFileSync(path, 'utf8')
+    return readRegularFile(path)
   } catch (err) {
-    throw new RegistryError('Unknown', `unable to read ${what} ${JSON.stringify(path)}: ${readError(path, err)}`)
+    throw new RegistryError('Unknown', `unable to read ${what} ${JSON.stringify(path)}: ${(err as Error).message}`)
   }
 }
 

@@ -222,6 +222,7 @@ export class Images {
         ...(this.registry.configPath ? { configPath: this.registry.configPath } : {}),
         progressTimeoutMs: this.registry.progressTimeoutMs,
         userAgent: this.registry.userAgent,
+        log: (msg) => this.log.warn(msg),
         signal: controller.signal,
       }).finally(() => this.#pulls.delete(key))
       shared = { done, waiting: 0, controller }

@@ -10,7 +10,7 @@
 // left half-pulled. This is the entry point other APIs (CRI, Transfer) share.
 import { Repository, MAX_MANIFEST_SIZE, type Descriptor } from '../../registry/client.js'
 import { RegistryError } from '../../registry/errors.js'
-import { defaultHost, registryHosts, type RegistryHost } from '../../registry/hosts.js'
+import { registryHosts, type RegistryHost } from '../../registry/hosts.js'
 import { credentialsFrom, type AuthConfig } from '../../registry/credentials.js'
 import type { Credentials } from '../../registry/auth.js'
 import type { ImageReference } from '../reference.js'
@@ -52,6 +52,8 @@ export interface RegistryPullOptions {
   resolveFailure?: string
   /** Sent as User-Agent, as containerd sends "containerd/<version>". */
   userAgent: string
+  /** Where a hosts.toml that does not decode is reported (containerd logs it and reads the directory's certificate files). */
+  log?: (msg: string) => void
 }
 
 export interface PulledImage {
@@ -97,14 +99,13 @@ const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' }
 /** The hosts a pull or push tries: the resolver's default scheme on the default host, its headers on every one. */
 export function resolverHosts(
   domain: string,
-  options: Pick<RegistryPullOptions, 'configPath' | 'defaultScheme' | 'headers'>,
+  options: Pick<RegistryPullOptions, 'configPath' | 'defaultScheme' | 'headers' | 'log'>,
 ): RegistryHost[] {
-  const fallback = JSON.stringify(defaultHost(domain))
-  return registryHosts(domain, options.configPath).map((h) => ({
-    ...h,
-    ...(options.defaultScheme && JSON.stringify(h) === fallback ? { scheme: options.defaultScheme } : {}),
-    header: { ...options.headers, ...h.header },
-  }))
+  const hostOptions = {
+    ...(options.defaultScheme ? { defaultScheme: options.defaultScheme } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  }
+  return registryHosts(domain, options.configPath, hostOptions).map((h) => ({ ...h, header: { ...options.headers, ...h.header } }))
 }
 
 /** remotes.MakeRefKey: the ingest ref containerd writes a descriptor under. */
