@@ -190,15 +190,37 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
   if (options.signal?.aborted) controller.abort()
   let stalled = false
   let watchdog: NodeJS.Timeout | undefined
+  /**
+   * The pull's own requests in flight. containerd's progress reporter counts a moment with none as
+   * progress: a pull only waiting on another pull's download of a shared blob (or unpacking) is
+   * not stalled.
+   */
+  let active = 0
   const progressed = (): void => {
     if (!options.progressTimeoutMs) return
     clearTimeout(watchdog)
     watchdog = setTimeout(() => {
+      if (active === 0) return progressed()
       stalled = true
       controller.abort()
     }, options.progressTimeoutMs)
     watchdog.unref()
   }
+  const requesting = async <T>(request: () => Promise<T>): Promise<T> => {
+    active++
+    try {
+      return await request()
+    } finally {
+      active--
+    }
+  }
+  /** Rejects when the pull is cancelled: a wait on another pull's work ends at once. */
+  const cancelled = new Promise<never>((_, reject) => {
+    const fail = (): void => reject(new RegistryError('Cancelled', 'context canceled'))
+    if (controller.signal.aborted) fail()
+    else controller.signal.addEventListener('abort', fail, { once: true })
+  })
+  cancelled.catch(() => undefined)
   // Everything the pull touches is held by its lease before it is fetched, found or unpacked.
   const lease = stores.leases.create(ns, '', expiringIn(WORKFLOW_LEASE_MS)).id
   const hold = (id: string, type: string): void => stores.leases.addResource(ns, lease, { id, type })
@@ -236,7 +258,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       const running = stores.inflight.get(key)
       if (!running) break
       try {
-        await running
+        await Promise.race([running, cancelled])
       } catch (err) {
         // Another pull's download, cancelled by its own caller: this pull fetches the blob itself.
         if (err instanceof RegistryError && err.kind === 'Cancelled' && !controller.signal.aborted) continue
@@ -248,7 +270,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       }
       return
     }
-    const work = (async () => {
+    const work = requesting(async () => {
       // The writer first: when it cannot be had (the ref is locked) nothing is fetched. A resumed
       // ingest is written again from its start.
       const ingestRef = refKey(desc)
@@ -287,7 +309,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         // Not awaited: a mocked or stalled body may never settle its cancel.
         reader?.cancel().catch(() => undefined)
       }
-    })()
+    })
     stores.inflight.set(key, work)
     try {
       await work
@@ -309,7 +331,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     progressed()
     let target: Descriptor
     try {
-      target = checkDescriptor(await repo.resolve(ref), 'target')
+      target = checkDescriptor(await requesting(() => repo.resolve(ref)), 'target')
     } catch (err) {
       // client.Pull's own wording (pull.go) around the resolver's.
       if (!(err instanceof RegistryError)) throw err
