@@ -8,7 +8,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { rootCertificates } from 'node:tls'
 import { Readable } from 'node:stream'
-import type { HostTls } from './tls.js'
+import { RegistryError } from './errors.js'
+import { goTlsError, type HostTls } from './tls.js'
 
 export interface SendInit {
   method: string
@@ -84,4 +85,29 @@ export async function send(url: URL, init: SendInit, tls: HostTls | undefined): 
       : { ...current, headers }
     at = next
   }
+}
+
+const goMethod = (m: string): string => m[0] + m.slice(1).toLowerCase()
+
+/**
+ * A request that got no response, as Go's client reports it (url.Error: `Get "<url>": <why>`), in
+ * Go's words for a refused connection, an unknown host, a reset or a failed handshake; Cancelled
+ * (`context canceled`) when the caller's signal ended it.
+ */
+export function requestError(method: string, url: URL, err: unknown, signal: AbortSignal | undefined): RegistryError {
+  const at = `${goMethod(method)} "${url.toString()}"`
+  if (signal?.aborted) return new RegistryError('Cancelled', `${at}: context canceled`)
+  const cause = (err as { cause?: { code?: string } }).cause
+  const code = cause?.code ?? (err as { code?: string }).code
+  const addr = url.host.includes(':') ? url.host : `${url.host}:${url.protocol === 'http:' ? 80 : 443}`
+  const why =
+    goTlsError(err) ??
+    (code === 'ECONNREFUSED'
+      ? `dial tcp ${addr}: connect: connection refused`
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? `dial tcp: lookup ${url.hostname}: no such host`
+        : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+          ? 'EOF'
+          : ((cause as Error | undefined)?.message ?? (err as Error).message))
+  return new RegistryError('Unknown', `${at}: ${why}`)
 }

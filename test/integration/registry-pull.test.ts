@@ -401,6 +401,16 @@ describe('pull policy registry', () => {
     )
   })
 
+  test('a token endpoint that never answers: the progress timeout cancels the pull, code Canceled with Go\'s words', async () => {
+    await start({ imagePullProgressTimeoutMs: 300 })
+    pushImage('lib/token', 'v1')
+    registry.auth = { scheme: 'bearer', username: 'bob', password: 'pw' }
+    msw.use(http.post(`${ORIGIN}/token`, () => new Promise<Response>(() => undefined)))
+    const err = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/token:v1` }, auth: { username: 'bob', password: 'pw' } }))
+    expect(err.code).toBe(status.CANCELLED)
+    expect(err.details).toContain(`failed to fetch oauth token: Post "${ORIGIN}/token": context canceled`)
+  })
+
   test('two servers in one process pulling one image each read it from their own store', async () => {
     const img = pushImage('lib/twice', 'v1', 'none')
     const first = await start()

@@ -137,6 +137,25 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
     }
   })
 
+  test("a token endpoint whose certificate fails: Go's request error inside the token fetch's words", async () => {
+    // The challenge names the token endpoint by a name the certificate is not for.
+    const realm = `${server.origin.replace('127.0.0.1', 'localhost')}/token`
+    registry.auth = { scheme: 'bearer', username: 'bob', password: 'pw', realm }
+    const why = 'tls: failed to verify certificate: x509: certificate is not valid for any names, but wanted to match localhost'
+    try {
+      h = await harness({ pullPolicy: 'registry', registryConfigPath: hostsDir(`server = "${server.origin}"\nca = "${pki.ca}"\n`) })
+      const anonymous = await grpcError(h.image.PullImage({ image: { image: REF } }))
+      expect(anonymous.code).toBe(status.UNKNOWN)
+      expect(anonymous.details).toContain(
+        `failed to fetch anonymous token: Get "${realm}?service=mock-registry&scope=repository%3Atls%2Fapp%3Apull": ${why}`,
+      )
+      const oauth = await grpcError(h.image.PullImage({ image: { image: REF }, auth: { username: 'bob', password: 'pw' } }))
+      expect(oauth.details).toContain(`failed to fetch oauth token: Post "${realm}": ${why}`)
+    } finally {
+      registry.auth = undefined
+    }
+  })
+
   test("Docker's certs.d layout: a host directory without hosts.toml, its *.crt trusted", async () => {
     // The directory is the registry's own (127.0.0.2 serves nothing; 127.0.0.1's port is the server's).
     const root = mkdtempSync(join(dir, 'certs-'))
