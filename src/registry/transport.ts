@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https'
 import { rootCertificates } from 'node:tls'
 import { Readable } from 'node:stream'
 import { RegistryError } from './errors.js'
-import { goTlsError, type HostTls } from './tls.js'
+import { checkServerIdentity, goTlsError, type HostTls } from './tls.js'
 
 export interface SendInit {
   method: string
@@ -34,6 +34,7 @@ function once(url: URL, init: SendInit, tls: HostTls): Promise<IncomingMessage> 
         ? httpsRequest(url, {
             ...options,
             rejectUnauthorized: tls.skipVerify !== true,
+            checkServerIdentity,
             // Go adds the CA files to the system's pool; Node's `ca` replaces its roots, so both are given.
             ...(tls.ca ? { ca: [...rootCertificates, ...tls.ca] } : {}),
             ...(tls.certs?.[0] ? { cert: tls.certs.map((c) => c.cert), key: tls.certs.map((c) => c.key) } : {}),

@@ -195,6 +195,25 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
     )
   })
 
+  test("a certificate naming its host only by Common Name is refused as Go refuses it (no SANs)", async () => {
+    const legacy = await serveHttps({ ...pki, serverCert: pki.legacyCert, serverKey: pki.legacyKey }, () => registry.handlers())
+    try {
+      const origin = legacy.origin.replace('127.0.0.1', 'localhost')
+      const err = await grpcError(pullWith(hostsDir(`server = "${origin}"\nca = "${pki.ca}"\n`)))
+      expect(err.code).toBe(status.UNKNOWN)
+      expect(err.details).toContain(
+        `failed to do request: Head "${origin}/v2/tls/app/manifests/v1?ns=registry.test": tls: failed to verify certificate: x509: certificate relies on legacy Common Name field, use SANs instead`,
+      )
+      await h?.close()
+      const byIp = await grpcError(pullWith(hostsDir(`server = "${legacy.origin}"\nca = "${pki.ca}"\n`)))
+      expect(byIp.details).toContain(
+        `tls: failed to verify certificate: x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs`,
+      )
+    } finally {
+      await legacy.close()
+    }
+  })
+
   describe('a server that wants a client certificate', () => {
     let mtls: HttpsServer
     let mreg: MockRegistry

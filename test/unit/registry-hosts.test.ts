@@ -13,6 +13,7 @@ import { parseAuth } from '../../src/registry/credentials.js'
 import { defaultHost, isLocalhost, registryHosts } from '../../src/registry/hosts.js'
 import { parseToml } from '../../src/registry/toml.js'
 import { READ_CAP } from '../../src/registry/read-file.js'
+import { checkServerIdentity, goTlsError } from '../../src/registry/tls.js'
 import { makePki } from '../registry-pki.mjs'
 import { resolverHosts } from '../../src/model/metadata/registry-pull.js'
 
@@ -214,6 +215,19 @@ describe('hosts.toml', () => {
       expect.stringMatching(/^failed to decode hosts.toml: failed to decode hosts.toml .*bad.example.com.*line 1/),
       expect.stringMatching(/unknown capability fly/),
     ])
+  })
+})
+
+describe("Go's host name check", () => {
+  test('a certificate without SANs is valid for no name: the legacy Common Name text only when the CN matches', () => {
+    const cert = { subject: { CN: 'registry.example.com' }, subjectaltname: undefined } as never
+    const said = (host: string) => goTlsError(checkServerIdentity(host, cert))
+    expect(said('registry.example.com')).toBe('tls: failed to verify certificate: x509: certificate relies on legacy Common Name field, use SANs instead')
+    expect(said('other.example.com')).toBe(
+      'tls: failed to verify certificate: x509: certificate is not valid for any names, but wanted to match other.example.com',
+    )
+    const withSans = { subject: { CN: 'x' }, subjectaltname: 'DNS:registry.example.com' } as never
+    expect(checkServerIdentity('registry.example.com', withSans)).toBeUndefined()
   })
 })
 
