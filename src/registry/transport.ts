@@ -4,7 +4,7 @@
 // of its own. Redirects are followed as Go's client follows them (at most 10; the Authorization
 // header dropped when the redirect leaves the host; 303, and 301/302 after a POST, turn into a GET),
 // each hop with the host's TLS settings.
-import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { rootCertificates } from 'node:tls'
 import { Readable } from 'node:stream'
@@ -21,6 +21,28 @@ export interface SendInit {
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 /** Statuses whose responses carry no body (the Response constructor refuses one). */
 const NULL_BODY = new Set([101, 204, 205, 304])
+
+/** Go's dialer gives a connection 30 s (containerd's transport); its client a TLS handshake 10 s. */
+export const DIAL_TIMEOUT_MS = 30_000
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000
+
+/**
+ * Ends a request whose connection or TLS handshake takes longer than Go's transport allows, in Go's
+ * words: a server that accepts the connection and never answers the handshake does not hold the pull.
+ */
+function limitHandshake(req: ClientRequest, url: URL): void {
+  req.once('socket', (socket) => {
+    const addr = url.host.includes(':') ? url.host : `${url.host}:443`
+    let timer = setTimeout(() => req.destroy(new Error(`dial tcp ${addr}: i/o timeout`)), DIAL_TIMEOUT_MS)
+    const clear = (): void => clearTimeout(timer)
+    socket.once('connect', () => {
+      clear()
+      timer = setTimeout(() => req.destroy(new Error('net/http: TLS handshake timeout')), TLS_HANDSHAKE_TIMEOUT_MS)
+    })
+    socket.once('secureConnect', clear)
+    socket.once('close', clear)
+  })
+}
 
 function once(url: URL, init: SendInit, tls: HostTls): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
@@ -42,6 +64,7 @@ function once(url: URL, init: SendInit, tls: HostTls): Promise<IncomingMessage> 
             agent: false,
           })
         : httpRequest(url, { ...options, agent: false })
+    if (url.protocol === 'https:') limitHandshake(req, url)
     req.once('response', resolve)
     req.once('error', reject)
     req.end(init.body)

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { status } from '@grpc/grpc-js'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { containerdClients } from '../../src/client.js'
@@ -213,6 +214,22 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
       await legacy.close()
     }
   })
+
+  test("a server that accepts the connection but never answers the handshake: Go's 10 s TLS handshake timeout", async () => {
+    const silent = createNetServer(() => undefined)
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const origin = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`
+    try {
+      const err = await grpcError(pullWith(hostsDir(`server = "${origin}"\nca = "${pki.ca}"\n`)))
+      expect(err.code).toBe(status.UNKNOWN)
+      expect(err.details).toBe(
+        `failed to pull and unpack image "${REF}": failed to resolve reference "${REF}": failed to do request: Head "${origin}/v2/tls/app/manifests/v1?ns=registry.test": net/http: TLS handshake timeout`,
+      )
+      await nothingHeld()
+    } finally {
+      silent.close()
+    }
+  }, 30_000)
 
   describe('a server that wants a client certificate', () => {
     let mtls: HttpsServer
