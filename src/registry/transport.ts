@@ -6,7 +6,8 @@
 // each hop with the host's TLS settings.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { rootCertificates } from 'node:tls'
+import * as tlsModule from 'node:tls'
+import { readRegularFile } from './read-file.js'
 import { Readable } from 'node:stream'
 import { RegistryError } from './errors.js'
 import { checkServerIdentity, goTlsError, type HostTls } from './tls.js'
@@ -44,6 +45,29 @@ function limitHandshake(req: ClientRequest, url: URL): void {
   })
 }
 
+let roots: string[] | undefined
+
+/**
+ * The roots a host without `ca` is checked against, which a host with `ca` keeps: Node's default
+ * store (tls.getCACertificates('default') where this Node has it: its bundle, NODE_EXTRA_CA_CERTS and
+ * the system's store when Node is told to use it), else the bundle and NODE_EXTRA_CA_CERTS's file.
+ */
+function defaultRoots(): string[] {
+  if (roots) return roots
+  const get = (tlsModule as { getCACertificates?: (type: string) => string[] }).getCACertificates
+  if (get) return (roots = get('default'))
+  const extra = process.env.NODE_EXTRA_CA_CERTS
+  let added: string[] = []
+  if (extra) {
+    try {
+      added = [...readRegularFile(extra).matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map((m) => m[0])
+    } catch {
+      // Node warns about an unreadable NODE_EXTRA_CA_CERTS at start and goes on without it; so do we.
+    }
+  }
+  return (roots = [...tlsModule.rootCertificates, ...added])
+}
+
 function once(url: URL, init: SendInit, tls: HostTls): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const options = {
@@ -58,7 +82,7 @@ function once(url: URL, init: SendInit, tls: HostTls): Promise<IncomingMessage> 
             rejectUnauthorized: tls.skipVerify !== true,
             checkServerIdentity,
             // Go adds the CA files to the system's pool; Node's `ca` replaces its roots, so both are given.
-            ...(tls.ca ? { ca: [...rootCertificates, ...tls.ca] } : {}),
+            ...(tls.ca ? { ca: [...defaultRoots(), ...tls.ca] } : {}),
             ...(tls.certs?.[0] ? { cert: tls.certs.map((c) => c.cert), key: tls.certs.map((c) => c.key) } : {}),
             // No connection is shared with requests made under other settings.
             agent: false,
