@@ -1,11 +1,14 @@
 // One HTTP request to a registry host, answered as a fetch Response. A host without TLS settings of
-// its own goes through fetch (the system's roots); one with them (hosts.toml `ca`, `client`,
-// `skip_verify`) through node:https with those settings, as containerd gives such a host a transport
-// of its own. Redirects are followed as Go's client follows them (at most 10; the Authorization
-// header dropped when the redirect leaves the host; 303, and 301/302 after a POST, turn into a GET),
-// each hop with the host's TLS settings.
+// its own goes through fetch (the system's roots; fetch's redirect rules: at most 20, Authorization
+// dropped when a redirect changes scheme, host or port, 301/302 after a POST and 303 become a GET);
+// one with them (hosts.toml `ca`, `client`, `skip_verify`) through node:https with those settings, as
+// containerd gives such a host a transport of its own, with Go's dial and handshake timeouts and
+// Go's redirect rules (Go 1.22+'s net/http: at most 10; Authorization kept only while a redirect
+// stays on the first request's host name or a subdomain of it; 301, 302 and 303 turn any method but
+// GET and HEAD into a GET), each hop with the host's TLS settings.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import { isIP } from 'node:net'
 import * as tlsModule from 'node:tls'
 import { readRegularFile } from './read-file.js'
 import { Readable } from 'node:stream'
@@ -105,6 +108,13 @@ function toResponse(res: IncomingMessage, method: string): Response {
   return new Response(body, { status, statusText: res.statusMessage ?? '', headers })
 }
 
+/** Go's isDomainOrSubdomain on host names (no port): "a.b.c" is within "b.c". */
+function domainOrSubdomain(sub: string, parent: string): boolean {
+  const a = sub.toLowerCase()
+  const b = parent.toLowerCase()
+  return a === b || (isIP(a.replace(/^\[|\]$/g, '')) === 0 && a.endsWith(`.${b}`))
+}
+
 /** Sends a request with a host's TLS settings, following redirects; a fetch error's shape when it fails. */
 export async function send(url: URL, init: SendInit, tls: HostTls | undefined): Promise<Response> {
   if (!tls) return fetch(url, { ...init, redirect: 'follow' })
@@ -124,13 +134,14 @@ export async function send(url: URL, init: SendInit, tls: HostTls | undefined): 
     if (hops === 9) throw new TypeError('fetch failed', { cause: new Error('stopped after 10 redirects') })
     const next = new URL(location, at)
     const headers = { ...current.headers }
-    if (next.host !== at.host) {
+    // Go keeps Authorization while the redirect stays on the first request's host name or a
+    // subdomain of it; once dropped it stays dropped.
+    if (!domainOrSubdomain(next.hostname, url.hostname)) {
       for (const k of Object.keys(headers)) if (k.toLowerCase() === 'authorization') delete headers[k]
     }
-    const toGet = res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && current.method === 'POST')
-    current = toGet
-      ? { method: current.method === 'HEAD' ? 'HEAD' : 'GET', headers, ...(init.signal ? { signal: init.signal } : {}) }
-      : { ...current, headers }
+    // 301, 302 and 303 turn any method but GET and HEAD into a GET, without its body.
+    const toGet = [301, 302, 303].includes(res.statusCode ?? 0) && current.method !== 'GET' && current.method !== 'HEAD'
+    current = toGet ? { method: 'GET', headers, ...(init.signal ? { signal: init.signal } : {}) } : { ...current, headers }
     at = next
   }
 }
