@@ -401,7 +401,7 @@ describe('pull policy registry', () => {
     )
   })
 
-  test('a token endpoint that never answers: the progress timeout cancels the pull, code Canceled with Go\'s words', async () => {
+  test("a token endpoint that never answers: the progress timeout cancels the pull, code Canceled with Go's words", async () => {
     await start({ imagePullProgressTimeoutMs: 300 })
     pushImage('lib/token', 'v1')
     registry.auth = { scheme: 'bearer', username: 'bob', password: 'pw' }

@@ -196,7 +196,7 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
     )
   })
 
-  test("a certificate naming its host only by Common Name is refused as Go refuses it (no SANs)", async () => {
+  test('a certificate naming its host only by Common Name is refused as Go refuses it (no SANs)', async () => {
     const legacy = await serveHttps({ ...pki, serverCert: pki.legacyCert, serverKey: pki.legacyKey }, () => registry.handlers())
     try {
       const origin = legacy.origin.replace('127.0.0.1', 'localhost')

@@ -38,7 +38,9 @@ describe('hosts.toml TLS settings', () => {
     write('d.example.com', 'client = [true]\n')
     expect(registryHosts('d.example.com', dir, { log })).toEqual([defaultHost('d.example.com')])
     expect(logged).toEqual([
-      expect.stringMatching(/^failed to decode hosts.toml: invalid type true for "ca"; using the certificate files in .*a.example.com instead$/),
+      expect.stringMatching(
+        /^failed to decode hosts.toml: invalid type true for "ca"; using the certificate files in .*a.example.com instead$/,
+      ),
       expect.stringContaining('unable to cast false to string'),
       expect.stringContaining('invalid pair [a.pem b.pem c.pem] for "client"'),
       expect.stringContaining('invalid type bool for "client"'),
@@ -81,7 +83,9 @@ describe('hosts.toml TLS settings', () => {
     symlinkSync(pki.clientKey, join(sub, 'client.key'))
     const [host] = registryHosts('links.example.com', dir)
     expect(host?.tls?.ca).toEqual([readFileSync(pki.ca, 'utf8').trim()])
-    expect(host?.tls?.certs).toEqual([{ cert: readFileSync(pki.clientCert, 'utf8').trim(), key: readFileSync(pki.clientKey, 'utf8').trim() }])
+    expect(host?.tls?.certs).toEqual([
+      { cert: readFileSync(pki.clientCert, 'utf8').trim(), key: readFileSync(pki.clientKey, 'utf8').trim() },
+    ])
   })
 
   test('skip_verify = false is kept as given; without TLS settings a host has none', () => {
@@ -222,7 +226,9 @@ describe("Go's host name check", () => {
   test('a certificate without SANs is valid for no name: the legacy Common Name text only when the CN matches', () => {
     const cert = { subject: { CN: 'registry.example.com' }, subjectaltname: undefined } as never
     const said = (host: string) => goTlsError(checkServerIdentity(host, cert))
-    expect(said('registry.example.com')).toBe('tls: failed to verify certificate: x509: certificate relies on legacy Common Name field, use SANs instead')
+    expect(said('registry.example.com')).toBe(
+      'tls: failed to verify certificate: x509: certificate relies on legacy Common Name field, use SANs instead',
+    )
     expect(said('other.example.com')).toBe(
       'tls: failed to verify certificate: x509: certificate is not valid for any names, but wanted to match other.example.com',
     )
