@@ -263,7 +263,7 @@ export const FLAGS = [
     arg: 'DIR',
     env: 'FAKE_CONTAINERD_REGISTRY_CONFIG_PATH',
     shownDefault: 'no hosts directory',
-    help: "registry hosts directory in containerd's format (DIR/<host>/hosts.toml: mirrors, server, capabilities)",
+    help: "registry hosts directory in containerd's format (DIR/<host>/hosts.toml: mirrors, server, capabilities, headers, ca, client, skip_verify; or certs.d files); loopback registries are plain HTTP under every --containerd-version, as in containerd 1.6",
     parse: text,
   },
   {

@@ -19,6 +19,8 @@ export interface MockAuth {
   password?: string
   /** Bearer: tokens are given without credentials (a public repository). */
   anonymous?: boolean
+  /** Bearer: the token endpoint the challenge names; the registry's own /token unless given. */
+  realm?: string
 }
 
 export class MockRegistry {
@@ -80,7 +82,7 @@ export class MockRegistry {
       {
         status: 401,
         headers: {
-          'WWW-Authenticate': `Bearer realm="${this.origin}/token",service="mock-registry",scope="repository:${repo}:pull"${given ? ',error="insufficient_scope"' : ''}`,
+          'WWW-Authenticate': `Bearer realm="${a.realm ?? `${this.origin}/token`}",service="mock-registry",scope="repository:${repo}:pull"${given ? ',error="insufficient_scope"' : ''}`,
         },
       },
     )

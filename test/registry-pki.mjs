@@ -53,6 +53,8 @@ export function makePki(dir) {
   ca('other-ca', 'a CA nobody uses')
   signed('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2\nextendedKeyUsage=serverAuth\n')
   signed('client', 'registry-client', 'extendedKeyUsage=clientAuth\n')
+  // A server certificate for "localhost" by its Common Name only, no subject alternative names (Go refuses it).
+  signed('legacy', 'localhost', 'extendedKeyUsage=serverAuth\n')
   const at = (f) => join(dir, f)
   return {
     ca: at('ca.pem'),
@@ -61,5 +63,7 @@ export function makePki(dir) {
     clientCert: at('client.pem'),
     clientKey: at('client-key.pem'),
     otherCa: at('other-ca.pem'),
+    legacyCert: at('legacy.pem'),
+    legacyKey: at('legacy-key.pem'),
   }
 }

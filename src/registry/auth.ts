@@ -5,7 +5,7 @@
 // without one anonymously by GET — once per host and scope set.
 import { RegistryError } from './errors.js'
 import type { HostTls } from './tls.js'
-import { send } from './transport.js'
+import { requestError, send } from './transport.js'
 
 export interface Challenge {
   scheme: 'basic' | 'bearer' | string
@@ -185,8 +185,9 @@ export class Authorizer {
       form.set('username', h.username)
       form.set('password', h.secret)
     }
+    const realm = new URL(h.realm)
     const res = await send(
-      new URL(h.realm),
+      realm,
       {
         method: 'POST',
         headers: { ...this.headers, 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
@@ -194,7 +195,9 @@ export class Authorizer {
         ...(this.signal ? { signal: this.signal } : {}),
       },
       this.tls,
-    )
+    ).catch((err: unknown) => {
+      throw requestError('POST', realm, err, this.signal)
+    })
     if (res.status < 200 || res.status >= 400) throw unexpectedStatus('POST', h.realm, res)
     const body = (await res.json().catch(() => {
       throw new RegistryError('Unknown', 'unable to decode token response: invalid JSON')
@@ -210,7 +213,11 @@ export class Authorizer {
     for (const s of scopes) url.searchParams.append('scope', s)
     const headers: Record<string, string> = { ...this.headers }
     if (withCredentials) headers.Authorization = `Basic ${Buffer.from(`${h.username}:${h.secret}`).toString('base64')}`
-    const res = await send(url, { method: 'GET', headers, ...(this.signal ? { signal: this.signal } : {}) }, this.tls)
+    const res = await send(url, { method: 'GET', headers, ...(this.signal ? { signal: this.signal } : {}) }, this.tls).catch(
+      (err: unknown) => {
+        throw requestError('GET', url, err, this.signal)
+      },
+    )
     if (res.status < 200 || res.status >= 400) throw unexpectedStatus('GET', url.toString(), res)
     const body = (await res.json().catch(() => {
       throw new RegistryError('Unknown', 'unable to decode token response: invalid JSON')

@@ -7,8 +7,7 @@ import { createHash } from 'node:crypto'
 import { Authorizer, type Credentials } from './auth.js'
 import { RegistryError } from './errors.js'
 import type { RegistryHost } from './hosts.js'
-import { goTlsError } from './tls.js'
-import { send } from './transport.js'
+import { requestError, send } from './transport.js'
 import { MEDIA } from '../model/media-types.js'
 
 /** What a registry may answer a resolve with (schema 1 only to be refused by name). */
@@ -50,25 +49,10 @@ export const isProxy = (host: string, domain: string): boolean =>
   host !== domain && (domain !== 'docker.io' || host !== 'registry-1.docker.io')
 
 /** Go's net/http method as its errors print it: "Head", "Get". */
-const goMethod = (m: string): string => m[0] + m.slice(1).toLowerCase()
-
-/** A fetch failure (no HTTP response) as Go's client reports it. */
+/** A fetch failure (no HTTP response) as containerd reports it: Go's url.Error after "failed to do request". */
 function networkError(method: string, url: URL, err: unknown, signal: AbortSignal | undefined): RegistryError {
-  if (signal?.aborted)
-    return new RegistryError('Cancelled', `failed to do request: ${goMethod(method)} "${url.toString()}": context canceled`)
-  const cause = (err as { cause?: { code?: string } }).cause
-  const code = cause?.code ?? (err as { code?: string }).code
-  const addr = url.host.includes(':') ? url.host : `${url.host}:${url.protocol === 'http:' ? 80 : 443}`
-  const why =
-    goTlsError(err) ??
-    (code === 'ECONNREFUSED'
-      ? `dial tcp ${addr}: connect: connection refused`
-      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-        ? `dial tcp: lookup ${url.hostname}: no such host`
-        : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
-          ? 'EOF'
-          : ((cause as Error | undefined)?.message ?? (err as Error).message))
-  return new RegistryError('Unknown', `failed to do request: ${goMethod(method)} "${url.toString()}": ${why}`)
+  const e = requestError(method, url, err, signal)
+  return new RegistryError(e.kind, `failed to do request: ${e.message}`)
 }
 
 /** The registry's error body (errcode.Errors) as containerd prints it. */

@@ -2,11 +2,12 @@
 // (remotes/docker/config/hosts.go, 1.6.20): a hosts directory in containerd's hosts.toml format
 // (mirrors first, in file order, then `server`), else the default host: docker.io is
 // registry-1.docker.io over HTTPS, a localhost or loopback registry is plain HTTP, any other HTTPS.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { dirname, isAbsolute, join } from 'node:path'
 import { parseToml, type TomlTable, type TomlValue } from './toml.js'
 import { loadTls, type HostTls } from './tls.js'
+import { FileReadError, readRegularFile } from './read-file.js'
 
 export type Capability = 'pull' | 'resolve' | 'push'
 
@@ -96,7 +97,18 @@ function clientPairs(client: TomlValue | undefined, base: string): [string, stri
   })
 }
 
-function hostEntry(server: string, table: TomlTable, where: string, base: string): RegistryHost {
+/** A host as hosts.toml (or a certs.d directory) gives it, before its TLS files are read (parseHostConfig). */
+interface HostSpec {
+  /** The entry's server; none for the file's top level without `server`: the default host. */
+  server?: Pick<RegistryHost, 'scheme' | 'host' | 'path'>
+  capabilities: Capability[]
+  header: Record<string, string>
+  files: TlsFiles
+}
+
+type TlsFiles = { ca?: string[]; client?: [string, string][]; skipVerify?: boolean }
+
+function hostSpec(server: string, table: TomlTable, where: string, base: string): HostSpec {
   const caps = table.capabilities
   let capabilities = ALL
   if (caps !== undefined) {
@@ -113,87 +125,111 @@ function hostEntry(server: string, table: TomlTable, where: string, base: string
   if (h !== undefined && typeof h === 'object' && !Array.isArray(h)) {
     for (const [k, v] of Object.entries(h)) header[k] = Array.isArray(v) ? v.join(', ') : String(v)
   }
-  const tls = hostTls(table, base)
-  return {
-    ...parseServer(server, table.override_path === true),
-    capabilities,
-    skipVerify: tls?.skipVerify === true,
-    header,
-    ...(tls ? { tls } : {}),
-  }
-}
-
-/** A table's own TLS settings, read from their files; undefined when it gives none. */
-function hostTls(table: TomlTable, base: string): HostTls | undefined {
   const skipVerify = typeof table.skip_verify === 'boolean' ? table.skip_verify : undefined
   const ca = caFiles(table.ca, base)
   const client = clientPairs(table.client, base)
-  if (!ca && !client && skipVerify === undefined) return undefined
-  return loadTls({ ...(ca ? { ca } : {}), ...(client ? { client } : {}), ...(skipVerify !== undefined ? { skipVerify } : {}) })
+  return {
+    ...(server !== '' ? { server: parseServer(server, table.override_path === true) } : {}),
+    capabilities,
+    header,
+    files: { ...(ca ? { ca } : {}), ...(client ? { client } : {}), ...(skipVerify !== undefined ? { skipVerify } : {}) },
+  }
 }
 
-/** Reads a hosts.toml: its [host."…"] entries in order, then its `server` (without one, the default host). */
-export function readHostsFile(path: string): {
-  hosts: RegistryHost[]
-  server: RegistryHost | undefined
-  /** The top level's TLS settings, for the default host when there is no `server`. */
-  rootTls: HostTls | undefined
-} {
+/** parseHostsFile: the [host."…"] entries in file order, then the top level (its `server`, or the default host). */
+function parseHostsFile(path: string, text: string): HostSpec[] {
   let parsed: TomlTable
   try {
-    parsed = parseToml(readFileSync(path, 'utf8'))
+    parsed = parseToml(text)
   } catch (err) {
     throw new Error(`failed to decode hosts.toml ${path}: ${(err as Error).message}`)
   }
-  const hosts: RegistryHost[] = []
+  const specs: HostSpec[] = []
   const table = parsed.host
   if (table !== undefined && typeof table === 'object' && !Array.isArray(table)) {
     for (const [server, entry] of Object.entries(table)) {
       if (typeof entry !== 'object' || Array.isArray(entry)) throw new Error(`${path}: host ${server} must be a table`)
-      hosts.push(hostEntry(server, entry, `${path}: host ${server}`, dirname(path)))
+      specs.push(hostSpec(server, entry, `${path}: host ${server}`, dirname(path)))
     }
   }
-  // The file's top level is the last host: its `server`, or else the default host with the file's TLS settings.
-  const server =
-    typeof parsed.server === 'string' && parsed.server !== '' ? hostEntry(parsed.server, parsed, path, dirname(path)) : undefined
-  return { hosts, server, rootTls: server ? server.tls : hostTls(parsed, dirname(path)) }
+  const server = typeof parsed.server === 'string' ? parsed.server : ''
+  if (parsed.server !== undefined && typeof parsed.server !== 'string') throw new Error(`${path}: server must be a string`)
+  specs.push(hostSpec(server, parsed, path, dirname(path)))
+  return specs
+}
+
+/** Whether a path names something other than a directory, following symbolic links (os.Stat). */
+function notDirectory(path: string): boolean {
+  try {
+    return !statSync(path).isDirectory()
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return false
+    throw err
+  }
 }
 
 /**
  * loadCertFiles: a host directory without hosts.toml, in Docker's certs.d layout: *.crt files are
  * CAs, each *.cert a client certificate with the *.key of the same name (or its key inside it).
+ * Names are followed through symbolic links, as Kubernetes mounts a ConfigMap's or Secret's files.
  */
-function certsDirTls(dir: string): HostTls | undefined {
-  const files = readdirSync(dir, { withFileTypes: true })
-    .filter((f) => f.isFile())
-    .map((f) => f.name)
-    .sort()
+function certsDirSpec(dir: string): HostSpec {
+  const names = readdirSync(dir).sort()
+  const files = names.filter((f) => (f.endsWith('.crt') || f.endsWith('.cert')) && notDirectory(join(dir, f)))
   const ca = files.filter((f) => f.endsWith('.crt')).map((f) => join(dir, f))
   const client = files
     .filter((f) => f.endsWith('.cert'))
     .map((f): [string, string] => {
-      const key = `${f.slice(0, -'.cert'.length)}.key`
-      return [join(dir, f), files.includes(key) ? join(dir, key) : '']
+      const key = join(dir, `${f.slice(0, -'.cert'.length)}.key`)
+      return [join(dir, f), notDirectory(key) ? key : '']
     })
-  if (ca.length === 0 && client.length === 0) return undefined
-  return loadTls({ ...(ca.length ? { ca } : {}), ...(client.length ? { client } : {}) })
+  return { capabilities: ALL, header: {}, files: { ...(ca.length ? { ca } : {}), ...(client.length ? { client } : {}) } }
+}
+
+/**
+ * loadHostDir: the directory's hosts.toml; when it is missing or empty, or does not decode (a
+ * wrongly shaped setting too), the directory's certificate files, as containerd falls back to them
+ * after logging the error.
+ */
+function loadHostDir(dir: string, log: (msg: string) => void): HostSpec[] {
+  const file = join(dir, 'hosts.toml')
+  let text = ''
+  try {
+    text = readRegularFile(file)
+  } catch (err) {
+    if (!(err instanceof FileReadError && err.missing)) throw new Error(`unable to read ${JSON.stringify(file)}: ${(err as Error).message}`)
+  }
+  if (text === '') return [certsDirSpec(dir)]
+  try {
+    return parseHostsFile(file, text)
+  } catch (err) {
+    log(`failed to decode hosts.toml: ${(err as Error).message}; using the certificate files in ${dir} instead`)
+    return [certsDirSpec(dir)]
+  }
 }
 
 /** The default host for a registry name, as ConfigureHosts gives it when no hosts.toml names a server. */
-export function defaultHost(host: string): RegistryHost {
-  if (host === 'docker.io')
-    return { scheme: 'https', host: 'registry-1.docker.io', path: '/v2', capabilities: ALL, skipVerify: false, header: {} }
-  if (isLocalhost(host)) return { scheme: 'http', host, path: '/v2', capabilities: ALL, skipVerify: true, header: {} }
-  return { scheme: 'https', host, path: '/v2', capabilities: ALL, skipVerify: false, header: {} }
+export function defaultHost(host: string, defaultScheme?: 'http' | 'https'): RegistryHost {
+  const base = { path: '/v2', capabilities: ALL, skipVerify: false, header: {} }
+  // docker.io is always HTTPS, whatever the default scheme.
+  if (host === 'docker.io') return { ...base, scheme: 'https', host: 'registry-1.docker.io' }
+  // A loopback registry is plain HTTP, never verified, unless the default scheme is https.
+  if (isLocalhost(host) && defaultScheme !== 'https') return { ...base, scheme: 'http', host, skipVerify: true }
+  return { ...base, scheme: defaultScheme ?? 'https', host }
 }
 
-/** The default host with the directory's TLS settings; a loopback registry's are never verified (ConfigureHosts). */
-function withTls(host: RegistryHost, tls: HostTls | undefined): RegistryHost {
-  if (!tls) return host
+/** A host with its TLS files read; `forceSkip` for a loopback default host (ConfigureHosts). */
+function configured(spec: HostSpec, at: Pick<RegistryHost, 'scheme' | 'host' | 'path'>, forceSkip: boolean): RegistryHost {
+  const { ca, client, skipVerify } = spec.files
+  const given = ca !== undefined || client !== undefined || skipVerify !== undefined
+  const tls = given ? loadTls(spec.files) : undefined
+  if (tls && forceSkip) tls.skipVerify = true
   return {
-    ...host,
-    tls: isLocalhost(host.host) ? { ...tls, skipVerify: true } : tls,
-    skipVerify: host.skipVerify || tls.skipVerify === true,
+    ...at,
+    capabilities: spec.capabilities,
+    skipVerify: forceSkip || tls?.skipVerify === true,
+    header: spec.header,
+    ...(tls ? { tls } : {}),
   }
 }
 
@@ -205,13 +241,26 @@ export function hostDirectory(host: string, configDir: string | undefined): stri
   return configDir ? hostDirs(configDir, host).find((dir) => existsSync(dir)) : undefined
 }
 
-/** The hosts to try for a registry, in order; `configDir` is --registry-config-path (containerd's config_path). */
-export function registryHosts(host: string, configDir?: string): RegistryHost[] {
+export interface HostsOptions {
+  /** RegistryResolver.default_scheme (ctr --plain-http): the default host's scheme, never docker.io's. */
+  defaultScheme?: 'http' | 'https'
+  /** Where a hosts.toml that does not decode is reported (containerd logs it). */
+  log?: (msg: string) => void
+}
+
+/**
+ * The hosts to try for a registry, in order; `configDir` is --registry-config-path (containerd's
+ * config_path). A TLS file that cannot be read fails (ConfigureHosts); a hosts.toml that does not
+ * decode is logged and passed over.
+ */
+export function registryHosts(host: string, configDir?: string, options: HostsOptions = {}): RegistryHost[] {
   const dir = hostDirectory(host, configDir)
-  if (dir === undefined) return [defaultHost(host)]
-  const file = join(dir, 'hosts.toml')
-  // An empty or missing hosts.toml: Docker's certs.d files in the directory, if any.
-  if (!existsSync(file) || statSync(file).size === 0) return [withTls(defaultHost(host), certsDirTls(dir))]
-  const { hosts, server, rootTls } = readHostsFile(file)
-  return [...hosts, server ?? withTls(defaultHost(host), rootTls)]
+  if (dir === undefined) return [defaultHost(host, options.defaultScheme)]
+  const specs = loadHostDir(dir, options.log ?? ((msg) => process.stderr.write(`${msg}\n`)))
+  return specs.map((spec) => {
+    if (spec.server) return configured(spec, spec.server, false)
+    // The top level without `server`: the default host, with the file's TLS settings and headers, every capability.
+    const d = defaultHost(host, options.defaultScheme)
+    return configured({ ...spec, capabilities: ALL }, d, d.skipVerify)
+  })
 }

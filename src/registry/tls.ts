@@ -3,10 +3,11 @@
 // certificate and key pairs, skip_verify; read when the hosts are configured, with containerd's
 // words when a file is missing or holds no certificate. And Go's words for a handshake that fails,
 // since a user compares them with what containerd prints.
-import { readFileSync } from 'node:fs'
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { isIP } from 'node:net'
+import { checkServerIdentity as nodeCheckServerIdentity, type PeerCertificate } from 'node:tls'
 import { RegistryError } from './errors.js'
+import { readRegularFile } from './read-file.js'
 
 export interface HostTls {
   /** PEM CA certificates trusted besides the system's roots (hosts.toml `ca`). */
@@ -17,25 +18,11 @@ export interface HostTls {
   skipVerify?: boolean
 }
 
-/** Go's os.ReadFile error text for a Node fs error. */
-function readError(path: string, err: unknown): string {
-  const code = (err as { code?: string }).code
-  const why =
-    code === 'ENOENT'
-      ? 'no such file or directory'
-      : code === 'EACCES'
-        ? 'permission denied'
-        : code === 'EISDIR'
-          ? 'is a directory'
-          : (err as Error).message
-  return code === 'EISDIR' ? `read ${path}: ${why}` : `open ${path}: ${why}`
-}
-
 function read(path: string, what: string): string {
   try {
-    return readFileSync(path, 'utf8')
+    return readRegularFile(path)
   } catch (err) {
-    throw new RegistryError('Unknown', `unable to read ${what} ${JSON.stringify(path)}: ${readError(path, err)}`)
+    throw new RegistryError('Unknown', `unable to read ${what} ${JSON.stringify(path)}: ${(err as Error).message}`)
   }
 }
 
@@ -117,8 +104,11 @@ export function loadTls(given: { ca?: string[]; client?: [string, string][]; ski
   return tls
 }
 
+/** What a peer certificate says of the names it is for (Node's PeerCertificate, or part of it). */
+type PeerNames = { subjectaltname?: string; subject?: { CN?: string | string[] } }
+
 /** The names a certificate is valid for, from Node's subjectaltname ("DNS:a, IP Address:1.2.3.4"). */
-function altNames(cert: { subjectaltname?: string } | undefined): { dns: string[]; ip: string[] } {
+function altNames(cert: PeerNames | undefined): { dns: string[]; ip: string[] } {
   const names = (cert?.subjectaltname ?? '').split(/,\s*/).filter(Boolean)
   return {
     dns: names.filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4)),
@@ -126,16 +116,53 @@ function altNames(cert: { subjectaltname?: string } | undefined): { dns: string[
   }
 }
 
+/** The certificate's Common Name, when it has one. */
+const commonName = (cert: PeerNames | undefined): string | undefined => {
+  const cn = cert?.subject?.CN
+  return Array.isArray(cn) ? cn[0] : cn
+}
+
+/** Go's matchHostnames for one pattern: case-insensitive, a leading "*." matching one label. */
+function nameMatches(pattern: string, host: string): boolean {
+  const p = pattern.toLowerCase().replace(/\.$/, '')
+  const h = host.toLowerCase().replace(/\.$/, '')
+  if (p.startsWith('*.')) return h.includes('.') && h.slice(h.indexOf('.')) === p.slice(1)
+  return p === h
+}
+
 /** x509.HostnameError's text. */
-function hostnameError(host: string, cert: { subjectaltname?: string } | undefined): string {
+function hostnameError(host: string, cert: PeerNames | undefined): string {
   const { dns, ip } = altNames(cert)
-  if (dns.length === 0 && ip.length === 0 && !isIP(host)) return 'x509: certificate relies on legacy Common Name field, use SANs instead'
   if (isIP(host)) {
     if (ip.length === 0) return `x509: cannot validate certificate for ${host} because it doesn't contain any IP SANs`
     return `x509: certificate is valid for ${ip.join(', ')}, not ${host}`
   }
-  if (dns.length === 0) return `x509: certificate is not valid for any names, but wanted to match ${host}`
+  if (dns.length === 0) {
+    // Go 1.17+ ignores the Common Name, and says so when the name would have matched.
+    const cn = commonName(cert)
+    if (ip.length === 0 && cn !== undefined && nameMatches(cn, host))
+      return 'x509: certificate relies on legacy Common Name field, use SANs instead'
+    return `x509: certificate is not valid for any names, but wanted to match ${host}`
+  }
   return `x509: certificate is valid for ${dns.join(', ')}, not ${host}`
+}
+
+/**
+ * The host name check as Go's TLS client makes it: Node's, except that a certificate without
+ * subject alternative names is valid for no name (Node still falls back to its Common Name).
+ */
+export function checkServerIdentity(host: string, cert: PeerCertificate): Error | undefined {
+  const { dns, ip } = altNames(cert)
+  if (dns.length === 0 && ip.length === 0) {
+    const err = Object.assign(new Error(`Hostname/IP does not match certificate's altnames: ${hostnameError(host, cert)}`), {
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+      reason: 'no subject alternative names',
+      host,
+      cert,
+    })
+    return err
+  }
+  return nodeCheckServerIdentity(host, cert)
 }
 
 const UNKNOWN_AUTHORITY = new Set([
@@ -151,7 +178,7 @@ const UNKNOWN_AUTHORITY = new Set([
  * fetch gives it); undefined for an error that is not about TLS.
  */
 export function goTlsError(err: unknown): string | undefined {
-  const e = err as { code?: string; host?: string; cert?: { subjectaltname?: string }; message?: string; cause?: unknown }
+  const e = err as { code?: string; host?: string; cert?: PeerNames; message?: string; cause?: unknown }
   const code = e?.code
   if (code === undefined) return e?.cause !== undefined ? goTlsError(e.cause) : undefined
   if (UNKNOWN_AUTHORITY.has(code)) return 'tls: failed to verify certificate: x509: certificate signed by unknown authority'

@@ -412,6 +412,16 @@ describe('pull policy registry', () => {
     )
   })
 
+  test("a token endpoint that never answers: the progress timeout cancels the pull, code Canceled with Go's words", async () => {
+    await start({ imagePullProgressTimeoutMs: 300 })
+    pushImage('lib/token', 'v1')
+    registry.auth = { scheme: 'bearer', username: 'bob', password: 'pw' }
+    msw.use(http.post(`${ORIGIN}/token`, () => new Promise<Response>(() => undefined)))
+    const err = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/token:v1` }, auth: { username: 'bob', password: 'pw' } }))
+    expect(err.code).toBe(status.CANCELLED)
+    expect(err.details).toContain(`failed to fetch oauth token: Post "${ORIGIN}/token": context canceled`)
+  })
+
   test('two servers in one process pulling one image each read it from their own store', async () => {
     const img = pushImage('lib/twice', 'v1', 'none')
     const first = await start()
@@ -534,6 +544,59 @@ describe('pull policy registry', () => {
     expect((await cancelled).code).toBe(status.DEADLINE_EXCEEDED)
     expect((await second).image_ref).toBe(sha256(img.amd.config))
     expect(registry.count('GET', `/blobs/${sha256(img.amd.layer)}`)).toBe(2)
+  })
+
+  test("a pull only waiting on another pull's shared download is not stalled; cancelled, it ends at once", async () => {
+    await start({ imagePullProgressTimeoutMs: 300 })
+    const a = pushLayers('lib/a', 'v1', ['shared'])
+    const b = pushLayers('lib/b', 'v1', ['shared', 'own'])
+    const shared = a.layers[0] as Buffer
+    // A's download of the shared layer keeps coming, a byte every 50 ms (well inside the timeout), until released.
+    let release = false
+    let trickling = false
+    msw.use(
+      // (A digest in a handler's path would read as a parameter: the URL is matched here.)
+      http.get(`${ORIGIN}/v2/lib/a/blobs/*`, ({ request }) => {
+        if (!request.url.endsWith(`/blobs/${sha256(shared)}`)) return undefined
+        trickling = true
+        let sent = 0
+        const body = new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            await new Promise((r) => setTimeout(r, 50))
+            if (release) {
+              controller.enqueue(shared.subarray(sent))
+              controller.close()
+              return
+            }
+            if (sent < shared.length - 1) controller.enqueue(shared.subarray(sent, ++sent))
+          },
+        })
+        return new HttpResponse(body, { headers: { 'Content-Type': 'application/octet-stream' } })
+      }),
+    )
+    const pullA = h.image.PullImage({ image: { image: `${HOST}/lib/a:v1` } })
+    await eventually(() => (trickling ? true : undefined), "A's download started")
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    try {
+      // B waits on A's download; its caller gives up: B's pull ends (its lease gone) while A's download goes on.
+      const cancelled = await grpcError(h.image.PullImage({ image: { image: `${HOST}/lib/b:v1` } }, { deadline: 400 }))
+      expect(cancelled.code).toBe(status.DEADLINE_EXCEEDED)
+      await eventually(async () => ((await ctr.leases.List({ filters: [] })).leases.length === 1 ? true : undefined), "only A's lease held")
+      expect(release).toBe(false)
+      // B again, waiting on A's download for longer than the progress timeout: it is not cut off.
+      const own = `/blobs/${sha256(b.layers[1] as Buffer)}`
+      const before = registry.count('GET', own)
+      const pullB = h.image.PullImage({ image: { image: `${HOST}/lib/b:v1` } })
+      await eventually(() => (registry.count('GET', own) > before ? true : undefined), 'B fetched its own layer')
+      await new Promise((r) => setTimeout(r, 1000))
+      release = true
+      expect((await pullA).image_ref).toBe(sha256(a.config))
+      expect((await pullB).image_ref).toBe(sha256(b.config))
+      // B never fetched the shared layer itself.
+      expect(registry.count('GET', `/v2/lib/b/blobs/${sha256(shared)}`)).toBe(0)
+    } finally {
+      ctr.close()
+    }
   })
 
   test("a resolve GET of an endless manifest stops past containerd's MaxManifestSize (4 * 1048 * 1048) and is NotFound", async () => {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { status } from '@grpc/grpc-js'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { containerdClients } from '../../src/client.js'
@@ -138,6 +139,25 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
     }
   })
 
+  test("a token endpoint whose certificate fails: Go's request error inside the token fetch's words", async () => {
+    // The challenge names the token endpoint by a name the certificate is not for.
+    const realm = `${server.origin.replace('127.0.0.1', 'localhost')}/token`
+    registry.auth = { scheme: 'bearer', username: 'bob', password: 'pw', realm }
+    const why = 'tls: failed to verify certificate: x509: certificate is not valid for any names, but wanted to match localhost'
+    try {
+      h = await harness({ pullPolicy: 'registry', registryConfigPath: hostsDir(`server = "${server.origin}"\nca = "${pki.ca}"\n`) })
+      const anonymous = await grpcError(h.image.PullImage({ image: { image: REF } }))
+      expect(anonymous.code).toBe(status.UNKNOWN)
+      expect(anonymous.details).toContain(
+        `failed to fetch anonymous token: Get "${realm}?service=mock-registry&scope=repository%3Atls%2Fapp%3Apull": ${why}`,
+      )
+      const oauth = await grpcError(h.image.PullImage({ image: { image: REF }, auth: { username: 'bob', password: 'pw' } }))
+      expect(oauth.details).toContain(`failed to fetch oauth token: Post "${realm}": ${why}`)
+    } finally {
+      registry.auth = undefined
+    }
+  })
+
   test("Docker's certs.d layout: a host directory without hosts.toml, its *.crt trusted", async () => {
     // The directory is the registry's own (127.0.0.2 serves nothing; 127.0.0.1's port is the server's).
     const root = mkdtempSync(join(dir, 'certs-'))
@@ -176,6 +196,41 @@ describe.skipIf(!hasOpenssl())('pulls over TLS', () => {
       `failed to do request: Head "${origin}/v2/tls/app/manifests/v1?ns=registry.test": tls: failed to verify certificate: x509: certificate is not valid for any names, but wanted to match localhost`,
     )
   })
+
+  test('a certificate naming its host only by Common Name is refused as Go refuses it (no SANs)', async () => {
+    const legacy = await serveHttps({ ...pki, serverCert: pki.legacyCert, serverKey: pki.legacyKey }, () => registry.handlers())
+    try {
+      const origin = legacy.origin.replace('127.0.0.1', 'localhost')
+      const err = await grpcError(pullWith(hostsDir(`server = "${origin}"\nca = "${pki.ca}"\n`)))
+      expect(err.code).toBe(status.UNKNOWN)
+      expect(err.details).toContain(
+        `failed to do request: Head "${origin}/v2/tls/app/manifests/v1?ns=registry.test": tls: failed to verify certificate: x509: certificate relies on legacy Common Name field, use SANs instead`,
+      )
+      await h?.close()
+      const byIp = await grpcError(pullWith(hostsDir(`server = "${legacy.origin}"\nca = "${pki.ca}"\n`)))
+      expect(byIp.details).toContain(
+        `tls: failed to verify certificate: x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs`,
+      )
+    } finally {
+      await legacy.close()
+    }
+  })
+
+  test("a server that accepts the connection but never answers the handshake: Go's 10 s TLS handshake timeout", async () => {
+    const silent = createNetServer(() => undefined)
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const origin = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`
+    try {
+      const err = await grpcError(pullWith(hostsDir(`server = "${origin}"\nca = "${pki.ca}"\n`)))
+      expect(err.code).toBe(status.UNKNOWN)
+      expect(err.details).toBe(
+        `failed to pull and unpack image "${REF}": failed to resolve reference "${REF}": failed to do request: Head "${origin}/v2/tls/app/manifests/v1?ns=registry.test": net/http: TLS handshake timeout`,
+      )
+      await nothingHeld()
+    } finally {
+      silent.close()
+    }
+  }, 30_000)
 
   describe('a server that wants a client certificate', () => {
     let mtls: HttpsServer

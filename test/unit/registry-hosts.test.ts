@@ -1,6 +1,7 @@
 // containerd's registry host rules and hosts.toml, its WWW-Authenticate parsing and CRI's ParseAuth,
 // checked on their own: what a pull will dial and with which credentials.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { http, HttpResponse } from 'msw'
@@ -11,6 +12,10 @@ import { Repository } from '../../src/registry/client.js'
 import { parseAuth } from '../../src/registry/credentials.js'
 import { defaultHost, isLocalhost, registryHosts } from '../../src/registry/hosts.js'
 import { parseToml } from '../../src/registry/toml.js'
+import { READ_CAP } from '../../src/registry/read-file.js'
+import { checkServerIdentity, goTlsError } from '../../src/registry/tls.js'
+import { makePki } from '../registry-pki.mjs'
+import { resolverHosts } from '../../src/model/metadata/registry-pull.js'
 
 describe('hosts.toml TLS settings', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fc-hosts-tls-'))
@@ -20,15 +25,67 @@ describe('hosts.toml TLS settings', () => {
     for (const [f, t] of Object.entries(files)) writeFileSync(join(dir, sub, f), t)
   }
 
-  test("ca and client of the wrong shape are refused in containerd's words", () => {
-    write('a.example.com', 'ca = true\n')
-    expect(() => registryHosts('a.example.com', dir)).toThrow('invalid type true for "ca"')
-    write('b.example.com', 'ca = ["x.pem", false]\n')
-    expect(() => registryHosts('b.example.com', dir)).toThrow('unable to cast false to string')
+  test("a hosts.toml with settings of the wrong shape is logged and passed over for the directory's certificate files, as containerd does", () => {
+    const logged: string[] = []
+    const log = (m: string) => logged.push(m)
+    write('a.example.com', 'ca = true\nserver = "https://elsewhere.example.com"\n')
+    expect(registryHosts('a.example.com', dir, { log })).toEqual([defaultHost('a.example.com')])
+    write('b.example.com', 'ca = ["x.pem", false]\n', { 'b.crt': '' })
+    // The fallback reads the certs.d files: an empty *.crt is still an error, as loadCertFiles then ConfigureHosts say.
+    expect(() => registryHosts('b.example.com', dir, { log })).toThrow(`unable to load CA cert "${join(dir, 'b.example.com', 'b.crt')}"`)
     write('c.example.com', 'client = [["a.pem", "b.pem", "c.pem"]]\n')
-    expect(() => registryHosts('c.example.com', dir)).toThrow('invalid pair [a.pem b.pem c.pem] for "client"')
+    expect(registryHosts('c.example.com', dir, { log })).toEqual([defaultHost('c.example.com')])
     write('d.example.com', 'client = [true]\n')
-    expect(() => registryHosts('d.example.com', dir)).toThrow('invalid type bool for "client"')
+    expect(registryHosts('d.example.com', dir, { log })).toEqual([defaultHost('d.example.com')])
+    expect(logged).toEqual([
+      expect.stringMatching(
+        /^failed to decode hosts.toml: invalid type true for "ca"; using the certificate files in .*a.example.com instead$/,
+      ),
+      expect.stringContaining('unable to cast false to string'),
+      expect.stringContaining('invalid pair [a.pem b.pem c.pem] for "client"'),
+      expect.stringContaining('invalid type bool for "client"'),
+    ])
+  })
+
+  test('a TLS file named by a well-formed hosts.toml that cannot be read still fails the hosts', () => {
+    write('m.example.com', 'ca = "missing.pem"\n')
+    expect(() => registryHosts('m.example.com', dir)).toThrow(
+      `unable to read CA cert "${join(dir, 'm.example.com', 'missing.pem')}": open ${join(dir, 'm.example.com', 'missing.pem')}: no such file or directory`,
+    )
+  })
+
+  test('a `ca`, `client` or hosts.toml that is a FIFO, a device or too large is refused at once, without blocking or reading it', () => {
+    mkdirSync(join(dir, 'fifo.example.com'), { recursive: true })
+    const fifo = join(dir, 'fifo.example.com', 'ca.pem')
+    execFileSync('mkfifo', [fifo])
+    write('fifo.example.com', 'ca = "ca.pem"\n')
+    expect(() => registryHosts('fifo.example.com', dir)).toThrow(`unable to read CA cert "${fifo}": not a regular file`)
+    write('zero.example.com', 'client = "/dev/zero"\n')
+    expect(() => registryHosts('zero.example.com', dir)).toThrow('unable to read CERT file "/dev/zero": not a regular file')
+    write('big.example.com', 'ca = "big.pem"\n', { 'big.pem': 'x'.repeat(READ_CAP + 1) })
+    expect(() => registryHosts('big.example.com', dir)).toThrow(
+      `unable to read CA cert "${join(dir, 'big.example.com', 'big.pem')}": the file is larger than 4194304 bytes (4 MiB), the most read from it`,
+    )
+    mkdirSync(join(dir, 'tomlfifo.example.com'), { recursive: true })
+    execFileSync('mkfifo', [join(dir, 'tomlfifo.example.com', 'hosts.toml')])
+    expect(() => registryHosts('tomlfifo.example.com', dir)).toThrow(
+      `unable to read "${join(dir, 'tomlfifo.example.com', 'hosts.toml')}": not a regular file`,
+    )
+  })
+
+  test('certs.d files that are symbolic links (a Kubernetes ConfigMap or Secret mount) are read through the links, the .key paired', () => {
+    const real = mkdtempSync(join(tmpdir(), 'fc-hosts-real-'))
+    const pki = makePki(real)
+    const sub = join(dir, 'links.example.com')
+    mkdirSync(sub, { recursive: true })
+    symlinkSync(pki.ca, join(sub, 'ca.crt'))
+    symlinkSync(pki.clientCert, join(sub, 'client.cert'))
+    symlinkSync(pki.clientKey, join(sub, 'client.key'))
+    const [host] = registryHosts('links.example.com', dir)
+    expect(host?.tls?.ca).toEqual([readFileSync(pki.ca, 'utf8').trim()])
+    expect(host?.tls?.certs).toEqual([
+      { cert: readFileSync(pki.clientCert, 'utf8').trim(), key: readFileSync(pki.clientKey, 'utf8').trim() },
+    ])
   })
 
   test('skip_verify = false is kept as given; without TLS settings a host has none', () => {
@@ -72,6 +129,29 @@ describe('default hosts', () => {
       expect(isLocalhost(h)).toBe(false)
       expect(defaultHost(h).scheme).toBe('https')
     }
+  })
+})
+
+describe("the resolver's default scheme (ctr --plain-http)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fc-hosts-scheme-'))
+  const write = (sub: string, text: string) => {
+    mkdirSync(join(dir, sub), { recursive: true })
+    writeFileSync(join(dir, sub, 'hosts.toml'), text)
+  }
+  const plain = { configPath: dir, defaultScheme: 'http' as const }
+
+  test('applies only to the default host built without a server: never docker.io, never an explicit https server', () => {
+    expect(resolverHosts('docker.io', plain)).toMatchObject([{ scheme: 'https', host: 'registry-1.docker.io' }])
+    expect(resolverHosts('quay.io', plain)).toMatchObject([{ scheme: 'http', host: 'quay.io' }])
+    write('explicit.example.com', 'server = "https://explicit.example.com"\n')
+    expect(resolverHosts('explicit.example.com', plain)).toMatchObject([{ scheme: 'https', host: 'explicit.example.com' }])
+    // A default host with TLS settings of its own still takes the default scheme.
+    write('tls.example.com', 'skip_verify = true\n[header]\nx-a = "b"\n')
+    expect(resolverHosts('tls.example.com', plain)).toMatchObject([
+      { scheme: 'http', host: 'tls.example.com', skipVerify: true, header: { 'x-a': 'b' } },
+    ])
+    // https on a loopback registry: HTTPS, verified.
+    expect(resolverHosts('127.0.0.1:5000', { defaultScheme: 'https' })).toMatchObject([{ scheme: 'https', skipVerify: false }])
   })
 })
 
@@ -129,11 +209,31 @@ describe('hosts.toml', () => {
     expect(registryHosts('quay.io')).toEqual([defaultHost('quay.io')])
   })
 
-  test('a file it cannot read, or an unknown capability, is an error naming the file', () => {
-    write('bad.example.com', 'server = [1, 2]\n')
-    expect(() => registryHosts('bad.example.com', dir)).toThrow(/failed to decode hosts.toml .*bad.example.com.*line 1/)
+  test('a file that does not parse, or an unknown capability, is logged naming the file and the default host used', () => {
+    const logged: string[] = []
+    write('bad.example.com', 'server = "a" "b"\n')
+    expect(registryHosts('bad.example.com', dir, { log: (m) => logged.push(m) })).toEqual([defaultHost('bad.example.com')])
     write('caps.example.com', '[host."https://m.example.com"]\ncapabilities = ["fly"]\n')
-    expect(() => registryHosts('caps.example.com', dir)).toThrow(/unknown capability fly/)
+    expect(registryHosts('caps.example.com', dir, { log: (m) => logged.push(m) })).toEqual([defaultHost('caps.example.com')])
+    expect(logged).toEqual([
+      expect.stringMatching(/^failed to decode hosts.toml: failed to decode hosts.toml .*bad.example.com.*line 1/),
+      expect.stringMatching(/unknown capability fly/),
+    ])
+  })
+})
+
+describe("Go's host name check", () => {
+  test('a certificate without SANs is valid for no name: the legacy Common Name text only when the CN matches', () => {
+    const cert = { subject: { CN: 'registry.example.com' }, subjectaltname: undefined } as never
+    const said = (host: string) => goTlsError(checkServerIdentity(host, cert))
+    expect(said('registry.example.com')).toBe(
+      'tls: failed to verify certificate: x509: certificate relies on legacy Common Name field, use SANs instead',
+    )
+    expect(said('other.example.com')).toBe(
+      'tls: failed to verify certificate: x509: certificate is not valid for any names, but wanted to match other.example.com',
+    )
+    const withSans = { subject: { CN: 'x' }, subjectaltname: 'DNS:registry.example.com' } as never
+    expect(checkServerIdentity('registry.example.com', withSans)).toBeUndefined()
   })
 })
 

@@ -225,6 +225,7 @@ export class Images {
         progressTimeoutMs: this.registry.progressTimeoutMs,
         userAgent: this.registry.userAgent,
         ...(this.registry.refuseEmptyBasic === false ? { refuseEmptyBasic: false } : {}),
+        log: (msg) => this.log.warn(msg),
         signal: controller.signal,
       }).finally(() => this.#pulls.delete(key))
       shared = { done, waiting: 0, controller }

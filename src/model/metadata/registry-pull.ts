@@ -10,7 +10,7 @@
 // left half-pulled. This is the entry point other APIs (CRI, Transfer) share.
 import { Repository, MAX_MANIFEST_SIZE, type Descriptor } from '../../registry/client.js'
 import { RegistryError } from '../../registry/errors.js'
-import { defaultHost, registryHosts, type RegistryHost } from '../../registry/hosts.js'
+import { registryHosts, type RegistryHost } from '../../registry/hosts.js'
 import { credentialsFrom, type AuthConfig } from '../../registry/credentials.js'
 import type { Credentials } from '../../registry/auth.js'
 import type { ImageReference } from '../reference.js'
@@ -61,6 +61,8 @@ export interface RegistryPullOptions {
   userAgent: string
   /** An empty Basic answer is refused (containerd 1.7 on), not left as the 401. */
   refuseEmptyBasic?: boolean
+  /** Where a hosts.toml that does not decode is reported (containerd logs it and reads the directory's certificate files). */
+  log?: (msg: string) => void
 }
 
 export interface PulledImage {
@@ -106,14 +108,13 @@ const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' }
 /** The hosts a pull or push tries: the resolver's default scheme on the default host, its headers on every one. */
 export function resolverHosts(
   domain: string,
-  options: Pick<RegistryPullOptions, 'configPath' | 'defaultScheme' | 'headers'>,
+  options: Pick<RegistryPullOptions, 'configPath' | 'defaultScheme' | 'headers' | 'log'>,
 ): RegistryHost[] {
-  const fallback = JSON.stringify(defaultHost(domain))
-  return registryHosts(domain, options.configPath).map((h) => ({
-    ...h,
-    ...(options.defaultScheme && JSON.stringify(h) === fallback ? { scheme: options.defaultScheme } : {}),
-    header: { ...options.headers, ...h.header },
-  }))
+  const hostOptions = {
+    ...(options.defaultScheme ? { defaultScheme: options.defaultScheme } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  }
+  return registryHosts(domain, options.configPath, hostOptions).map((h) => ({ ...h, header: { ...options.headers, ...h.header } }))
 }
 
 /** remotes.MakeRefKey: the ingest ref containerd writes a descriptor under. */
@@ -198,15 +199,37 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
   if (options.signal?.aborted) controller.abort()
   let stalled = false
   let watchdog: NodeJS.Timeout | undefined
+  /**
+   * The pull's own requests in flight. containerd's progress reporter counts a moment with none as
+   * progress: a pull only waiting on another pull's download of a shared blob (or unpacking) is
+   * not stalled.
+   */
+  let active = 0
   const progressed = (): void => {
     if (!options.progressTimeoutMs) return
     clearTimeout(watchdog)
     watchdog = setTimeout(() => {
+      if (active === 0) return progressed()
       stalled = true
       controller.abort()
     }, options.progressTimeoutMs)
     watchdog.unref()
   }
+  const requesting = async <T>(request: () => Promise<T>): Promise<T> => {
+    active++
+    try {
+      return await request()
+    } finally {
+      active--
+    }
+  }
+  /** Rejects when the pull is cancelled: a wait on another pull's work ends at once. */
+  const cancelled = new Promise<never>((_, reject) => {
+    const fail = (): void => reject(new RegistryError('Cancelled', 'context canceled'))
+    if (controller.signal.aborted) fail()
+    else controller.signal.addEventListener('abort', fail, { once: true })
+  })
+  cancelled.catch(() => undefined)
   // Everything the pull touches is held by its lease before it is fetched, found or unpacked.
   const lease = stores.leases.create(ns, '', expiringIn(WORKFLOW_LEASE_MS)).id
   const hold = (id: string, type: string): void => stores.leases.addResource(ns, lease, { id, type })
@@ -245,7 +268,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       const running = stores.inflight.get(key)
       if (!running) break
       try {
-        await running
+        await Promise.race([running, cancelled])
       } catch (err) {
         // Another pull's download, cancelled by its own caller: this pull fetches the blob itself.
         if (err instanceof RegistryError && err.kind === 'Cancelled' && !controller.signal.aborted) continue
@@ -257,7 +280,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       }
       return
     }
-    const work = (async () => {
+    const work = requesting(async () => {
       // The writer first: when it cannot be had (the ref is locked) nothing is fetched. A resumed
       // ingest is written again from its start.
       const ingestRef = refKey(desc)
@@ -296,7 +319,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         // Not awaited: a mocked or stalled body may never settle its cancel.
         reader?.cancel().catch(() => undefined)
       }
-    })()
+    })
     stores.inflight.set(key, work)
     try {
       await work
@@ -318,7 +341,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     progressed()
     let target: Descriptor
     try {
-      target = checkDescriptor(await repo.resolve(ref), 'target')
+      target = checkDescriptor(await requesting(() => repo.resolve(ref)), 'target')
     } catch (err) {
       // client.Pull's own wording (pull.go) around the resolver's.
       if (!(err instanceof RegistryError)) throw err
