@@ -244,7 +244,7 @@ describe('collections after bursts of removals', () => {
     await h.ctr.containers.Delete({ id: 'a' })
     expect(await snapshotExists('rootfs-a')).toBe(false)
     await h.ctr.containers.Delete({ id: 'b' })
-    const listed = (await collect(h.ctr.snapshots.List({ snapshotter: ss, filters: [] }))).flatMap((m) => m.info.map((i) => i.name))
+    const listed = (await collect(h.ctr.snapshots.List({ snapshotter: ss, filters: [] }))).flatMap((m) => m.info).map((i) => i.name)
     expect(listed).toEqual(['rootfs-c'])
     await h.ctr.containers.Delete({ id: 'c' })
     // The state a client takes is collected too.
@@ -270,7 +270,7 @@ describe('collections after bursts of removals', () => {
       h.events.length = 0
       await cri.runtime.RemovePodSandbox({ pod_sandbox_id })
       const k8s = h.ns('k8s.io')
-      const keys = (await collect(k8s.snapshots.List({ snapshotter: ss, filters: [] }))).flatMap((m) => m.info.map((i) => i.name))
+      const keys = (await collect(k8s.snapshots.List({ snapshotter: ss, filters: [] }))).flatMap((m) => m.info).map((i) => i.name)
       for (const id of ids) expect(keys).not.toContain(id)
       // Every record went before the collector ran: the containers' snapshots go after the last delete.
       const topics = h.events.map((e) => e.topic).filter((t) => t === '/containers/delete' || t === '/snapshot/remove')
