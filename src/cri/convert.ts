@@ -38,7 +38,9 @@ export function toPodSandboxStatus(s: SandboxRecord): PodSandboxStatus {
     state: sandboxState(s),
     created_at: s.cri.createdAt,
     // A stopped pod's network namespace is closed: containerd reports no address (sandbox_status.go getIPs).
-    network: s.cri.networkDown ? { ip: '', additional_ips: [] } : { ip: s.cri.ip, additional_ips: s.cri.additionalIps.map((ip) => ({ ip })) },
+    network: s.cri.networkDown
+      ? { ip: '', additional_ips: [] }
+      : { ip: s.cri.ip, additional_ips: s.cri.additionalIps.map((ip) => ({ ip })) },
     linux: { namespaces: { options: sandboxNamespaceModes(s) } },
     labels: s.cri.config.labels,
     annotations: s.cri.config.annotations,

@@ -7,7 +7,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { CriLogFile, OPEN_LOGS } from '../../src/model/runtime/logs.js'
-import { containerConfig, eventually, grpcError, harness, logLines, podConfig, runContainer, runPod, waitForState, type Harness } from '../helpers.js'
+import {
+  containerConfig,
+  eventually,
+  grpcError,
+  harness,
+  logLines,
+  podConfig,
+  runContainer,
+  runPod,
+  waitForState,
+  type Harness,
+} from '../helpers.js'
 
 const mkfifo = (path: string) => execFileSync('mkfifo', [path])
 
@@ -36,7 +47,12 @@ describe('over CRI', () => {
     const dir = join(h.logDir, 'reopen')
     const config = podConfig('reopen', { log_directory: dir })
     const pod = await runPod(h, config)
-    const id = await runContainer(h, pod, config, containerConfig('r', { command: ['sh', '-c', 'echo one; sleep 10; echo two'], log_path: 'r.log' }))
+    const id = await runContainer(
+      h,
+      pod,
+      config,
+      containerConfig('r', { command: ['sh', '-c', 'echo one; sleep 10; echo two'], log_path: 'r.log' }),
+    )
     const path = join(dir, 'r.log')
     await eventually(() => (existsSync(path) && logLines(path).length === 1 ? true : undefined), 'first line')
     renameSync(path, `${path}.1`)

@@ -134,7 +134,8 @@ export function holdResource(state: NodeState, namespace: string, lease: string 
 
 /** The lease in a call's metadata must exist before the call creates anything under it. */
 export function checkLease(state: NodeState, namespace: string, lease: string | undefined): void {
-  if (lease !== undefined && !own(own(state.leases, namespace), lease)) throw new RuntimeError('NotFound', 'lease does not exist: not found')
+  if (lease !== undefined && !own(own(state.leases, namespace), lease))
+    throw new RuntimeError('NotFound', 'lease does not exist: not found')
 }
 
 /** Drops a resource from the call's lease (remove*Lease): when the resource goes or is renamed. */
