@@ -4,7 +4,8 @@
 // CreateContainer + StartContainer twice). Prints, per thousand pods: seconds, container
 // creations/s, the server's RSS; at the end: ListContainers, ListPodSandbox and ContainerStatus
 // p50 over the whole set, the server's open file descriptors (/proc/PID/fd), and the first
-// thousand's cost per pod next to the last's (the Nth pod should cost what the first did).
+// thousand's cost per pod next to the last's (the Nth pod should cost what the first did); then every
+// pod stopped and removed, timed per thousand the same way.
 // SCALE_NODE_ARGS: options for the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 // or "--heapsnapshot-signal=SIGUSR2" with SCALE_HEAP=<seconds to wait for it>); SCALE_ARGS: more flags for
 // the server.
@@ -122,6 +123,36 @@ console.log(`server RSS ${rss().toFixed(0)} MiB, open fds ${fds()}`)
 if (rows.length > 1)
   console.log(
     `first ${STEP} pods ${rows[0].toFixed(2)} s, last ${STEP} ${rows.at(-1).toFixed(2)} s: the last cost ${(rows.at(-1) / rows[0]).toFixed(2)}× the first`,
+  )
+
+// Removal: the same clients stop and remove every pod (its containers with it), newest last; per
+// thousand, as for creation. The Nth removal should cost what the first did (a collection after
+// each removal walked every object: quadratic).
+const removed = []
+let removeNext = 0
+let removeStart = performance.now()
+let removeDone = 0
+async function remover(c) {
+  for (;;) {
+    const i = removeNext++
+    if (i >= podIds.length) return
+    await c.runtime.StopPodSandbox({ pod_sandbox_id: podIds[i] })
+    await c.runtime.RemovePodSandbox({ pod_sandbox_id: podIds[i] })
+    if (++removeDone === STEP) {
+      const now = performance.now()
+      removed.push((now - removeStart) / 1000)
+      console.log(`removed ${String(removed.length * STEP).padStart(6)}: ${removed.at(-1).toFixed(2)} s, RSS ${rss().toFixed(0)} MiB`)
+      removeStart = now
+      removeDone = 0
+    }
+  }
+}
+const r0 = performance.now()
+await Promise.all(clients.map(remover))
+console.log(`${podIds.length} pods removed in ${((performance.now() - r0) / 1000).toFixed(1)} s`)
+if (removed.length > 1)
+  console.log(
+    `removal: first ${STEP} pods ${removed[0].toFixed(2)} s, last ${STEP} ${removed.at(-1).toFixed(2)} s: the last cost ${(removed.at(-1) / removed[0]).toFixed(2)}× the first`,
   )
 cri.close()
 for (const c of clients) c.close()

@@ -74,6 +74,7 @@ export class Harness {
 
   /** A copy of the whole node state, with what containers' processes wrote to their filesystems. */
   snapshot(): NodeState {
+    this.node.settleGc()
     this.node.views.save()
     return structuredClone(this.node.state)
   }

@@ -59,15 +59,15 @@ const IMPLEMENTATIONS: { [K in ServiceKey]: (t: Targets) => Implementation<Handl
   health: (t) => healthService(t.node, t.version.containerd),
   namespaces: (t) => namespacesService(t.node),
   containers: (t) => containersService(t.node),
-  images: (t) => imagesService(t.node),
+  images: (t) => settledFirst(t.node, imagesService(t.node)),
   events: (t) => eventsService(t.node),
   tasks: (t) => tasksService(t.node),
-  content: (t) => contentService(t.node),
-  snapshots: (t) => snapshotsService(t.node),
-  diff: (t) => diffService(t.node),
-  leases: (t) => leasesService(t.node),
+  content: (t) => settledFirst(t.node, contentService(t.node)),
+  snapshots: (t) => settledFirst(t.node, snapshotsService(t.node)),
+  diff: (t) => settledFirst(t.node, diffService(t.node)),
+  leases: (t) => settledFirst(t.node, leasesService(t.node)),
   streaming: (t) => streamingService(t.node),
-  transfer: (t) => transferService(t.node),
+  transfer: (t) => settledFirst(t.node, transferService(t.node)),
   sandboxStore: (t) => sandboxStoreService(t.node),
   sandboxController: (t) => sandboxControllerService(t.node),
   control: (t) => controlService(t.control),
@@ -91,6 +91,22 @@ export function services(
       harness: isHarness(s),
     }
   })
+}
+
+/**
+ * A service whose answers a collection changes (content, snapshots, leases, and those that read or
+ * write them): each call first runs the collection removals asked for (Node.gcSoon), so a client
+ * sees what it would had the collection run at each removal.
+ */
+function settledFirst<I extends object>(node: Node, impl: I): I {
+  const out: Record<string, unknown> = {}
+  for (const [method, handler] of Object.entries(impl) as [string, (...args: unknown[]) => unknown][]) {
+    out[method] = (...args: unknown[]) => {
+      node.settleGc()
+      return handler(...args)
+    }
+  }
+  return out as I
 }
 
 /** A service the profile's generation did not have: every method answers as grpc-go does for an unregistered service. */

@@ -37,7 +37,10 @@ export function toPodSandboxStatus(s: SandboxRecord): PodSandboxStatus {
     metadata: s.cri.config.metadata,
     state: sandboxState(s),
     created_at: s.cri.createdAt,
-    network: { ip: s.cri.ip, additional_ips: s.cri.additionalIps.map((ip) => ({ ip })) },
+    // A stopped pod's network namespace is closed: containerd reports no address (sandbox_status.go getIPs).
+    network: s.cri.networkDown
+      ? { ip: '', additional_ips: [] }
+      : { ip: s.cri.ip, additional_ips: s.cri.additionalIps.map((ip) => ({ ip })) },
     linux: { namespaces: { options: sandboxNamespaceModes(s) } },
     labels: s.cri.config.labels,
     annotations: s.cri.config.annotations,

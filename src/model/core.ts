@@ -17,4 +17,11 @@ export interface Core {
   namespaceExists(namespace: string): boolean
   /** Collects content and snapshots nothing holds any more (model/metadata/gc.ts); call after deletions. */
   gc(): unknown
+  /**
+   * Asks for a collection soon (after a burst of deletions, not one per deletion): for removals that
+   * happen in bulk, like CRI's. What a client reads of content, snapshots and leases settles it first.
+   */
+  gcSoon(): void
+  /** Runs the collection gcSoon asked for, if it has not run yet: before a read whose answer it changes. */
+  settleGc(): void
 }

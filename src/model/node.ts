@@ -62,6 +62,9 @@ export interface NodeOptions {
   hostAddress?: string
 }
 
+/** The share of time collections may take (containerd's gc scheduler pause_threshold). */
+const GC_PAUSE = 0.02
+
 export class Node implements Core {
   readonly events: EventBus
   readonly log: Logger
@@ -217,9 +220,35 @@ export class Node implements Core {
 
   /** Garbage collection (model/metadata/gc.ts): call after deleting anything that may have held other objects. */
   gc(): GcResult {
+    this.#dropPendingGc()
+    const start = performance.now()
     const result = collectGarbage(this)
+    this.#lastGc = { end: performance.now(), took: performance.now() - start }
     this.log.debug(`garbage collection: ${gcSummary(result)}`)
     return result
+  }
+
+  // containerd's gc scheduler (plugins/gc/scheduler.go): a collection walks every object, so after
+  // deletions it waits until the last one's cost is at most GC_PAUSE of the time since (its
+  // pause_threshold, 0.02); N deletions in a row then cost O(N) collections' worth, not O(N²).
+  #gcTimer: NodeJS.Timeout | undefined
+  #lastGc = { end: 0, took: 0 }
+
+  gcSoon(): void {
+    if (this.#gcTimer !== undefined) return
+    const wait = Math.max(0, this.#lastGc.end + this.#lastGc.took / GC_PAUSE - performance.now())
+    this.#gcTimer = setTimeout(() => this.settleGc(), wait)
+    // A pending collection never keeps the process alive; close() settles it.
+    this.#gcTimer.unref()
+  }
+
+  settleGc(): void {
+    if (this.#gcTimer !== undefined) this.gc()
+  }
+
+  #dropPendingGc(): void {
+    clearTimeout(this.#gcTimer)
+    this.#gcTimer = undefined
   }
 
   publish(type: LifecycleEventType, containerId: string, sandboxId: string): void {
@@ -253,6 +282,7 @@ export class Node implements Core {
     checkState(state, 'the given state')
     this.views.save()
     const cidr = parseCidr(state.podCidr)
+    this.#dropPendingGc()
     this.tasks.detachAll()
     this.pids.clear()
     this.memory.clear()
@@ -267,6 +297,7 @@ export class Node implements Core {
 
   /** Stops the processes and frees what the node holds on the host; resolves once its host ports are closed. */
   close(): Promise<void> {
+    this.settleGc()
     this.views.save()
     this.tasks.detachAll()
     this.pids.clear()

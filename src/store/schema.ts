@@ -98,6 +98,8 @@ export interface CriSandboxMeta {
   additionalIps: string[]
   hostname: string
   netnsPath: string
+  /** StopPodSandbox tore its network down: the IP went back to IPAM and status reports none (containerd's closed netns). */
+  networkDown?: boolean
   /** Resources last set through UpdatePodSandboxResources. */
   overhead?: LinuxContainerResources
   resources?: LinuxContainerResources

@@ -74,6 +74,7 @@ const sandboxMeta = obj({
   additionalIps: arr(str),
   hostname: str,
   netnsPath: str,
+  'networkDown?': bool,
   'overhead?': message,
   'resources?': message,
 })

@@ -46,7 +46,8 @@ describe('bad input', () => {
 
   test('invalid ids are InvalidArgument or NotFound, never a crash', async () => {
     expect((await grpcError(h.runtime.ContainerStatus({ container_id: 'x'.repeat(65) }))).code).toBe(3)
-    expect((await grpcError(h.runtime.ContainerStatus({ container_id: 'has space' }))).code).toBe(3)
+    // containerd's truncindex refuses a space only in an id it adds: as a lookup prefix it names nothing.
+    expect((await grpcError(h.runtime.ContainerStatus({ container_id: 'has space' }))).code).toBe(5)
     expect((await grpcError(h.runtime.PodSandboxStatus({ pod_sandbox_id: '../../etc/passwd' }))).code).toBe(5)
     await stillHealthy()
   })

@@ -223,6 +223,67 @@ describe('references', () => {
   })
 })
 
+describe('collections after bursts of removals', () => {
+  const container = (id: string, key: string) => ({
+    container: {
+      id,
+      image: '',
+      labels: {},
+      runtime: { name: 'io.containerd.runc.v2' },
+      spec: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec', value: Buffer.from('{}') },
+      snapshotter: ss,
+      snapshot_key: key,
+    },
+  })
+
+  test('what a deleted container held is gone for every read that follows, without waiting for the collector', async () => {
+    for (const id of ['a', 'b', 'c']) {
+      await h.ctr.snapshots.Prepare({ snapshotter: ss, key: `rootfs-${id}`, parent: '', labels: {} })
+      await h.ctr.containers.Create(container(id, `rootfs-${id}`))
+    }
+    await h.ctr.containers.Delete({ id: 'a' })
+    expect(await snapshotExists('rootfs-a')).toBe(false)
+    await h.ctr.containers.Delete({ id: 'b' })
+    const listed = (await collect(h.ctr.snapshots.List({ snapshotter: ss, filters: [] }))).flatMap((m) => m.info).map((i) => i.name)
+    expect(listed).toEqual(['rootfs-c'])
+    await h.ctr.containers.Delete({ id: 'c' })
+    // The state a client takes is collected too.
+    expect(Object.keys(h.fake.snapshot().snapshots[ss]?.default ?? {})).toEqual([])
+  })
+
+  test('a pod removed with its containers is collected once, after all of them', async () => {
+    const cri = criClients(h.fake.address)
+    try {
+      await cri.image.PullImage({ image: { image: 'busybox' } })
+      const config = { metadata: { name: 'burst', namespace: 'default', uid: 'burst', attempt: 0 } }
+      const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
+      const ids: string[] = []
+      for (let i = 0; i < 4; i++) {
+        const created = await cri.runtime.CreateContainer({
+          pod_sandbox_id,
+          sandbox_config: config,
+          config: { metadata: { name: `c${i}`, attempt: 0 }, image: { image: 'busybox' }, command: ['true'] },
+        })
+        ids.push(created.container_id)
+      }
+      await cri.runtime.StopPodSandbox({ pod_sandbox_id })
+      h.events.length = 0
+      await cri.runtime.RemovePodSandbox({ pod_sandbox_id })
+      const k8s = h.ns('k8s.io')
+      const keys = (await collect(k8s.snapshots.List({ snapshotter: ss, filters: [] }))).flatMap((m) => m.info).map((i) => i.name)
+      for (const id of ids) expect(keys).not.toContain(id)
+      // Every record went before the collector ran: the containers' snapshots go after the last delete.
+      const topics = h.events.map((e) => e.topic).filter((t) => t === '/containers/delete' || t === '/snapshot/remove')
+      const lastDelete = topics.lastIndexOf('/containers/delete')
+      expect(topics.slice(0, lastDelete + 1).every((t) => t === '/containers/delete')).toBe(true)
+      // The containers' snapshots and the pod's own.
+      expect(topics.slice(lastDelete + 1)).toEqual([...ids, pod_sandbox_id].map(() => '/snapshot/remove'))
+    } finally {
+      cri.close()
+    }
+  })
+})
+
 describe('blobs, ingests, CRI images', () => {
   test('the bytes stay while any namespace holds the blob', async () => {
     const other = h.ns('other')

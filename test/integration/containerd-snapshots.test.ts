@@ -1,5 +1,5 @@
 // containerd's Snapshots service over the socket: parent chains, kinds, mounts, labels, filters.
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { status as Code } from '@grpc/grpc-js'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { collect } from '../../src/client.js'
@@ -198,6 +198,29 @@ describe('Mounts', () => {
     expect(mounts[0]!.source).not.toBe(mount!.source)
     await h.ctr.snapshots.Remove({ snapshotter: ss, key: 'v' })
     expect(existsSync(mounts[0]!.source)).toBe(false)
+  })
+
+  test('a directory someone removed is made again when a client asks for the mounts', async () => {
+    const [mount] = (await prepare('a')).mounts
+    rmSync(mount!.source, { recursive: true })
+    expect((await h.ctr.snapshots.Mounts({ snapshotter: ss, key: 'a' })).mounts).toEqual([mount])
+    expect(statSync(mount!.source).isDirectory()).toBe(true)
+    await h.ctr.snapshots.Remove({ snapshotter: ss, key: 'a' })
+    expect(existsSync(mount!.source)).toBe(false)
+  })
+
+  test('a child keeps its parent until it goes, counted through commits', async () => {
+    await prepare('a')
+    await commit('base', 'a')
+    await prepare('b', 'base')
+    await view('v', 'base')
+    const refused = await grpcError(h.ctr.snapshots.Remove({ snapshotter: ss, key: 'base' }))
+    expect([refused.code, refused.details]).toEqual([Code.FAILED_PRECONDITION, 'cannot remove snapshot with child: failed precondition'])
+    await commit('top', 'b')
+    await h.ctr.snapshots.Remove({ snapshotter: ss, key: 'v' })
+    expect((await grpcError(h.ctr.snapshots.Remove({ snapshotter: ss, key: 'base' }))).code).toBe(Code.FAILED_PRECONDITION)
+    await h.ctr.snapshots.Remove({ snapshotter: ss, key: 'top' })
+    await h.ctr.snapshots.Remove({ snapshotter: ss, key: 'base' })
   })
 
   test('the directories go when the server closes', async () => {

@@ -33,13 +33,30 @@ describe('RunPodSandbox', () => {
     const ipOf = async (id: string) => (await status(id)).status!.network!.ip
     expect(await ipOf(a)).toBe('10.88.0.2')
     expect(await ipOf(b)).toBe('10.88.0.3')
+    // Stopping tears the network down: containerd reports no address for a pod whose netns is closed.
     await h.runtime.StopPodSandbox({ pod_sandbox_id: a })
-    expect(await ipOf(a)).toBe('10.88.0.2') // kept until removal
+    expect(await ipOf(a)).toBe('')
     await h.runtime.RemovePodSandbox({ pod_sandbox_id: a })
+    // host-local hands addresses out round-robin: the next after the last, not the one given back.
     const c = await runPod(h, podConfig('c'))
-    expect(await ipOf(c)).toBe('10.88.0.2')
+    expect(await ipOf(c)).toBe('10.88.0.4')
     const host = await runPod(h, podConfig('host', { linux: { security_context: { namespace_options: { network: 'NODE' } } } }))
     expect(await ipOf(host)).toBe('')
+  })
+
+  test('a stopped pod gives its address back at once: a full range has room again before the pod is removed', async () => {
+    const small = await harness({ podCidr: '10.66.0.0/29' })
+    try {
+      const ipOf = async (id: string) => (await small.runtime.PodSandboxStatus({ pod_sandbox_id: id })).status!.network!.ip
+      const pods: string[] = []
+      for (let i = 0; i < 5; i++) pods.push(await runPod(small, podConfig(`full-${i}`)))
+      expect(await Promise.all(pods.map(ipOf))).toEqual(['10.66.0.2', '10.66.0.3', '10.66.0.4', '10.66.0.5', '10.66.0.6'])
+      expect((await grpcError(runPod(small, podConfig('one-too-many')))).details).toMatch(/no IP addresses available in range set/)
+      await small.runtime.StopPodSandbox({ pod_sandbox_id: pods[2]! })
+      expect(await ipOf(await runPod(small, podConfig('after-stop')))).toBe('10.66.0.4')
+    } finally {
+      await small.close()
+    }
   })
 
   test("status names the pod's network, PID and IPC modes, POD when the config names none (crictl inspectp prints them)", async () => {

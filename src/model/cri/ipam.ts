@@ -1,8 +1,8 @@
-// Pod IPs from the pod CIDR, as a CNI host-local IPAM would hand them out: the network address
-// and the gateway (.1) are skipped, an address is unique while a sandbox holds it, and the lowest
-// free one is used next.
+// Pod IPs from the pod CIDR, as a CNI host-local IPAM would hand them out: the network address,
+// the gateway (.1) and the broadcast address are skipped, an address is unique while a sandbox
+// holds it, and the next one is searched from after the last handed out (round-robin).
 import { invalidArgument } from '../errors.js'
-import { toDotted, toNumber } from '../../ipv4.js'
+import { toDotted } from '../../ipv4.js'
 
 export interface Cidr {
   base: number
@@ -33,7 +33,7 @@ export function parseCidr(text: string): Cidr {
 /** 127.0.0.0/24 as numbers. */
 const LOCALHOST_NET = { first: 127 * 2 ** 24, last: 127 * 2 ** 24 + 255 }
 
-/** Returns the lowest free address of the CIDR, or undefined when the range is exhausted. */
+/** The first address a fresh host-local range hands out (.2: the network address and the gateway .1 are skipped), given what is in use. */
 export function allocateIp(cidr: Cidr, inUse: Iterable<string>): string | undefined {
   const taken = new Set<string>()
   for (const ip of inUse) if (ip !== '') taken.add(ip)
@@ -41,49 +41,42 @@ export function allocateIp(cidr: Cidr, inUse: Iterable<string>): string | undefi
 }
 
 /**
- * The lowest free address, found without testing every address held: it remembers the lowest one
- * that may be free (every address of the CIDR below it is held), so pods made one after another
- * cost the same however many there are. Told of every address given back (released()).
+ * Round-robin, as CNI host-local's allocator (backend/allocator GetIter): the search starts after
+ * the last address it handed out and wraps around at the range's end (the broadcast address is
+ * never given), so an address given back is not given again until the others have been; each
+ * allocation usually tests one address however many pods hold one. The last address is kept in
+ * memory (host-local keeps it in a file): a new server or a replaced state starts again from .2.
  */
 export class IpAllocator {
   #cidr: Cidr | undefined
-  /** Every address of #cidr from its .2 up to (not including) this one is held. */
-  #lowest = 0
+  /** The last address handed out in #cidr, as a number; undefined before the first. */
+  #last: number | undefined
 
   /**
-   * The lowest address of `cidr` that neither `held` (long-lived holders: the pods) nor `busy`
-   * (short-lived ones: pods being set up) says is taken; undefined when the range is exhausted.
+   * The next address of `cidr` after the last one handed out that neither `held` (long-lived
+   * holders: the pods) nor `busy` (short-lived ones: pods being set up) says is taken; undefined
+   * when the range is exhausted.
    */
   allocate(cidr: Cidr, held: (ip: string) => boolean, busy: (ip: string) => boolean = () => false): string | undefined {
     if (this.#cidr?.base !== cidr.base || this.#cidr.bits !== cidr.bits) {
       this.#cidr = cidr
-      this.#lowest = cidr.base + 2
+      this.#last = undefined
     }
-    const end = cidr.base + 2 ** (32 - cidr.bits) - 1
-    let advancing = true
-    for (let address = Math.max(this.#lowest, cidr.base + 2); address < end; address++) {
+    const first = cidr.base + 2
+    const last = cidr.base + 2 ** (32 - cidr.bits) - 2
+    const count = last - first + 1
+    const from = this.#last === undefined || this.#last >= last ? first : this.#last + 1
+    for (let i = 0; i < count; i++) {
+      const address = from + i > last ? from + i - count : from + i
       const ip = toDotted(address)
-      if (held(ip)) {
-        if (advancing) this.#lowest = address + 1
-        continue
-      }
-      // A pod being set up may yet give its address back: the search starts at or before it next time.
-      if (busy(ip)) {
-        advancing = false
-        continue
-      }
+      if (held(ip) || busy(ip)) continue
+      this.#last = address
       return ip
     }
     return undefined
   }
 
-  /** An address a holder gave back: the next search starts at or below it. */
-  released(ip: string): void {
-    if (ip === '') return
-    this.#lowest = Math.min(this.#lowest, toNumber(ip))
-  }
-
-  /** Forgets what it knew (the holders were replaced): the next search starts from the CIDR's .2. */
+  /** Forgets the last address (the holders were replaced): the next search starts from the CIDR's .2. */
   reset(): void {
     this.#cidr = undefined
   }

@@ -234,8 +234,14 @@ export class Sandboxes implements SandboxLookup {
     } else if (sandbox.cri.ready) {
       this.#markNotReady(sandbox)
     }
-    // The network is torn down with the pod: its host ports are free once StopPodSandbox answers.
+    // The network is torn down with the pod (containerd's teardownPodNetwork): its host ports are
+    // free once StopPodSandbox answers, and its IP goes back to IPAM.
     await this.node.hostPorts.close(sandbox.id)
+    if (!sandbox.cri.networkDown && (sandbox.cri.ip !== '' || sandbox.cri.additionalIps.length > 0)) {
+      sandbox.cri.networkDown = true
+      this.node.criIndex.networkTornDown(sandbox)
+      this.node.changed()
+    }
   }
 
   async remove(idOrPrefix: string): Promise<void> {

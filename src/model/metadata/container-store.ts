@@ -5,6 +5,7 @@ import type { Core } from '../core.js'
 import { RuntimeError, invalidArgument, notFound } from '../errors.js'
 import { validateIdentifier, validateLabels } from './namespaces.js'
 import { nowString } from '../time.js'
+import { own } from '../own.js'
 
 /** The fields of a record an Update may name (containerd's container, translated by the face). */
 export interface ContainerPatch {
@@ -75,7 +76,7 @@ export class ContainerStore {
   }
 
   find(namespace: string, id: string): ContainerRecord | undefined {
-    const c = this.core.state.containers[id]
+    const c = own(this.core.state.containers, id)
     return c?.namespace === namespace ? c : undefined
   }
 
@@ -92,7 +93,7 @@ export class ContainerStore {
     validateLabels(record.labels, 'containers.Labels')
     if (record.runtime.name === '') throw invalidArgument('must specify a runtime: invalid argument')
     if (!record.spec) throw invalidArgument('must specify a container spec: invalid argument')
-    if (this.core.state.containers[record.id])
+    if (own(this.core.state.containers, record.id))
       throw new RuntimeError('AlreadyExists', `container ${JSON.stringify(record.id)}: already exists`)
     this.core.ensureNamespace(record.namespace)
     this.synced()
@@ -189,6 +190,7 @@ export class ContainerStore {
     for (const index of this.#indexes) index.removed(c)
     this.core.changed(['containers', c.id])
     this.core.emit(namespace, '/containers/delete', 'containerd.events.ContainerDelete', { id })
-    this.core.gc()
+    // Removals come in bulk (a pod with its containers, a node drained): one collection after the burst.
+    this.core.gcSoon()
   }
 }

@@ -13,6 +13,7 @@ import { RuntimeError, invalidArgument } from '../errors.js'
 import { checkLease, digestProblem, holdResource, leasePaths, releaseResource } from './leases.js'
 import { validateLabels } from './namespaces.js'
 import { nowNs, nowString } from '../time.js'
+import { own, ownTable } from '../own.js'
 
 export function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`
@@ -65,17 +66,17 @@ export class Content {
 
   /** Every blob a namespace holds, by digest. */
   list(namespace: string): ContentInfo[] {
-    return Object.entries(this.core.state.content[namespace] ?? {})
+    return Object.entries(own(this.core.state.content, namespace) ?? {})
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([digest, r]) => ({ digest, ...r, labels: { ...r.labels } }))
   }
 
   has(namespace: string, digest: string): boolean {
-    return Object.hasOwn(this.core.state.content[namespace] ?? {}, digest) && this.blobs.has(digest)
+    return own(own(this.core.state.content, namespace), digest) !== undefined && this.blobs.has(digest)
   }
 
   info(namespace: string, digest: string): ContentInfo {
-    const r = this.core.state.content[namespace]?.[digest]
+    const r = own(own(this.core.state.content, namespace), digest)
     if (!r || !this.blobs.has(digest)) throw new RuntimeError('NotFound', `content digest ${digest}: not found`)
     return { digest, ...r, labels: { ...r.labels } }
   }
@@ -85,7 +86,7 @@ export class Content {
    * them, `labels.<key>` sets one (an empty value removes it); any other path is refused.
    */
   update(namespace: string, digest: string, labels: Record<string, string>, paths: readonly string[]): ContentInfo {
-    const record = this.core.state.content[namespace]?.[digest]
+    const record = own(own(this.core.state.content, namespace), digest)
     if (!record || !this.blobs.has(digest)) throw new RuntimeError('NotFound', `content digest ${digest}: not found`)
     let next = { ...record.labels }
     if (paths.length === 0) next = { ...labels }
@@ -113,8 +114,8 @@ export class Content {
 
   /** Removes the namespace's record (the bytes go once no namespace holds them). */
   delete(namespace: string, digest: string, lease?: string): void {
-    const byNs = this.core.state.content[namespace]
-    if (!byNs?.[digest]) throw new RuntimeError('NotFound', `content digest ${digest}: not found`)
+    const byNs = own(this.core.state.content, namespace)
+    if (!byNs || !own(byNs, digest)) throw new RuntimeError('NotFound', `content digest ${digest}: not found`)
     delete byNs[digest]
     releaseResource(this.core.state, namespace, lease, { id: digest, type: 'content' })
     this.core.changed(['content', namespace, digest], ...leasePaths(namespace, lease))
@@ -124,8 +125,8 @@ export class Content {
 
   /** Drops a record without the checks or events of Delete (the garbage collector). */
   drop(namespace: string, digest: string): void {
-    const byNs = this.core.state.content[namespace]
-    if (!byNs?.[digest]) return
+    const byNs = own(this.core.state.content, namespace)
+    if (!byNs || !own(byNs, digest)) return
     delete byNs[digest]
     this.core.changed(['content', namespace, digest])
     this.collectBlob(digest)
@@ -135,9 +136,9 @@ export class Content {
   put(namespace: string, data: Buffer, labels: Record<string, string> = {}, digest = sha256(data)): ContentInfo {
     this.core.ensureNamespace(namespace)
     if (!this.blobs.has(digest)) this.blobs.put(digest, data)
-    const byNs = (this.core.state.content[namespace] ??= {})
+    const byNs = ownTable(this.core.state.content, namespace)
     const now = nowString()
-    const existing = byNs[digest]
+    const existing = own(byNs, digest)
     byNs[digest] = existing
       ? { ...existing, labels: { ...existing.labels, ...labels }, updatedAt: now }
       : { size: data.length, labels: { ...labels }, createdAt: now, updatedAt: now }
@@ -290,7 +291,7 @@ export class Content {
     releaseResource(state, ingest.namespace, lease, { id: ingest.ref, type: 'ingests' })
     holdResource(state, ingest.namespace, lease, { id: digest, type: 'content' })
     this.core.changed(['content', ingest.namespace, digest], ...leasePaths(ingest.namespace, lease))
-    if (state.content[ingest.namespace]?.[digest] && this.blobs.has(digest)) {
+    if (own(own(state.content, ingest.namespace), digest) && this.blobs.has(digest)) {
       if (spilled) rmSync(spilled.path, { force: true })
       throw new RuntimeError('AlreadyExists', `content ${digest}: already exists`)
     }
@@ -303,7 +304,7 @@ export class Content {
       createdAt: now,
       updatedAt: now,
     }
-    ;(state.content[ingest.namespace] ??= {})[digest] = record
+    ownTable(state.content, ingest.namespace)[digest] = record
     this.core.emit(ingest.namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size: length })
     return { digest, ...record, labels: { ...record.labels } }
   }

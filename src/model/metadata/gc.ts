@@ -16,6 +16,7 @@ import type { Content } from './content.js'
 import { LABEL_GC_FLAT, leaseExpired } from './leases.js'
 import type { Snapshots } from './snapshots.js'
 import { nowNs } from '../time.js'
+import { own } from '../own.js'
 
 export const LABEL_GC_ROOT = 'containerd.io/gc.root'
 const REF_CONTENT = 'containerd.io/gc.ref.content'
@@ -154,14 +155,14 @@ export function collectGarbage(model: GcModel): GcResult {
     for (const from of backRefs.get(objectId(n.kind, n.namespace, n.key)) ?? []) next(from)
     switch (n.kind) {
       case 'content': {
-        const r = state.content[n.namespace]?.[n.key]
+        const r = own(own(state.content, n.namespace), n.key)
         if (r && !n.flat) labelRefs(n.namespace, r.labels, next)
         break
       }
       case 'snapshot': {
         const slash = n.key.indexOf('/')
         const snapshotter = n.key.slice(0, slash)
-        const r = state.snapshots[snapshotter]?.[n.namespace]?.[n.key.slice(slash + 1)]
+        const r = own(own(own(state.snapshots, snapshotter), n.namespace), n.key.slice(slash + 1))
         if (!r) break
         if (r.parent !== '') next({ kind: 'snapshot', namespace: n.namespace, key: `${snapshotter}/${r.parent}`, flat: n.flat })
         if (!n.flat) labelRefs(n.namespace, r.labels, next)
@@ -176,7 +177,7 @@ export function collectGarbage(model: GcModel): GcResult {
       }
       case 'container': {
         // Records are kept by id: a lookup, not a scan of every container for each one marked.
-        const c = Object.hasOwn(state.containers, n.key) ? state.containers[n.key] : undefined
+        const c = own(state.containers, n.key)
         if (!c || c.namespace !== n.namespace) break
         if (c.snapshotter !== '' && c.snapshotKey !== '')
           next({ kind: 'snapshot', namespace: n.namespace, key: `${c.snapshotter}/${c.snapshotKey}` })

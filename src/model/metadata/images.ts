@@ -345,6 +345,8 @@ export class Images {
 
   /** What CRI's snapshotter uses in k8s.io: every image layer and container writable layer. */
   filesystemUsage(): { size: number; inodes: number } {
+    // Containers' writable layers go at the collection after their removal.
+    this.core.settleGc()
     return this.snapshots.totalUsage(UNPACK_SNAPSHOTTER, CRI_NAMESPACE)
   }
 

@@ -6,6 +6,7 @@ import type { LeaseRecord, NodeState, StatePath } from '../../store/schema.js'
 import type { Core } from '../core.js'
 import { RuntimeError, invalidArgument } from '../errors.js'
 import { nowNs, nowString } from '../time.js'
+import { own, ownTable } from '../own.js'
 
 export interface LeaseInfo extends LeaseRecord {
   id: string
@@ -20,13 +21,13 @@ export class Leases {
   constructor(private readonly core: Core) {}
 
   list(namespace: string): LeaseInfo[] {
-    return Object.entries(this.core.state.leases[namespace] ?? {})
+    return Object.entries(own(this.core.state.leases, namespace) ?? {})
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([id, r]) => ({ id, ...r }))
   }
 
   get(namespace: string, id: string): LeaseInfo {
-    const r = this.core.state.leases[namespace]?.[id]
+    const r = own(own(this.core.state.leases, namespace), id)
     if (!r) throw new RuntimeError('NotFound', `lease ${JSON.stringify(id)}: not found`)
     return { id, ...r }
   }
@@ -35,8 +36,8 @@ export class Leases {
   create(namespace: string, id: string, labels: Record<string, string>): LeaseInfo {
     const leaseId = id || randomLeaseId()
     this.core.ensureNamespace(namespace)
-    const byNs = (this.core.state.leases[namespace] ??= {})
-    if (byNs[leaseId]) throw new RuntimeError('AlreadyExists', `lease ${JSON.stringify(leaseId)}: already exists`)
+    const byNs = ownTable(this.core.state.leases, namespace)
+    if (own(byNs, leaseId)) throw new RuntimeError('AlreadyExists', `lease ${JSON.stringify(leaseId)}: already exists`)
     const kept = Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== ''))
     byNs[leaseId] = { labels: kept, createdAt: nowString(), resources: [] }
     this.core.changed(['leases', namespace, leaseId])
@@ -72,7 +73,7 @@ export class Leases {
   }
 
   #lease(namespace: string, id: string): LeaseRecord {
-    const lease = this.core.state.leases[namespace]?.[id]
+    const lease = own(own(this.core.state.leases, namespace), id)
     if (!lease) throw new RuntimeError('NotFound', `lease ${JSON.stringify(id)}: not found`)
     return lease
   }
@@ -126,7 +127,7 @@ export function digestProblem(s: string): string | undefined {
  */
 export function holdResource(state: NodeState, namespace: string, lease: string | undefined, resource: LeaseResource): void {
   if (lease === undefined) return
-  const record = state.leases[namespace]?.[lease]
+  const record = own(own(state.leases, namespace), lease)
   if (!record) throw new RuntimeError('NotFound', 'lease does not exist: not found')
   if (!record.resources.some((r) => r.id === resource.id && r.type === resource.type)) record.resources.push({ ...resource })
 }
@@ -137,13 +138,14 @@ export const leasePaths = (namespace: string, lease: string | undefined): StateP
 
 /** The lease in a call's metadata must exist before the call creates anything under it. */
 export function checkLease(state: NodeState, namespace: string, lease: string | undefined): void {
-  if (lease !== undefined && !state.leases[namespace]?.[lease]) throw new RuntimeError('NotFound', 'lease does not exist: not found')
+  if (lease !== undefined && !own(own(state.leases, namespace), lease))
+    throw new RuntimeError('NotFound', 'lease does not exist: not found')
 }
 
 /** Drops a resource from the call's lease (remove*Lease): when the resource goes or is renamed. */
 export function releaseResource(state: NodeState, namespace: string, lease: string | undefined, resource: LeaseResource): void {
   if (lease === undefined) return
-  const record = state.leases[namespace]?.[lease]
+  const record = own(own(state.leases, namespace), lease)
   if (!record) return
   record.resources = record.resources.filter((r) => !(r.id === resource.id && r.type === resource.type))
 }

@@ -2,6 +2,7 @@
 // created explicitly or once anything is created in it, and it can be deleted only when empty.
 import type { Core } from '../core.js'
 import { RuntimeError, invalidArgument } from '../errors.js'
+import { own } from '../own.js'
 
 const IDENTIFIER = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/
 const MAX_LENGTH = 76
@@ -40,7 +41,7 @@ export class Namespaces {
   /** A namespace's labels; none for one that holds nothing yet, as containerd's Labels answers
    * (so Namespaces.Get never says NotFound: the Go client asks it for its default namespace). */
   labels(name: string): Record<string, string> {
-    return { ...this.core.state.namespaces[name]?.labels }
+    return { ...own(this.core.state.namespaces, name)?.labels }
   }
 
   create(name: string, labels: Record<string, string>): void {
@@ -65,7 +66,7 @@ export class Namespaces {
   setLabels(name: string, labels: Record<string, string>): void {
     validateLabels(labels, 'namespace.Labels')
     validateIdentifier(name)
-    const ns = (this.core.state.namespaces[name] ??= { labels: {} })
+    const ns = own(this.core.state.namespaces, name) ?? (this.core.state.namespaces[name] = { labels: {} })
     for (const [k, v] of Object.entries(labels)) {
       if (v === '') delete ns.labels[k]
       else ns.labels[k] = v
@@ -79,10 +80,10 @@ export class Namespaces {
     const state = this.core.state
     const left: string[] = []
     if (state.images.some((i) => i.namespace === name)) left.push('images')
-    if (Object.keys(state.content[name] ?? {}).length > 0) left.push('blobs')
+    if (Object.keys(own(state.content, name) ?? {}).length > 0) left.push('blobs')
     if (Object.values(state.containers).some((c) => c.namespace === name)) left.push('containers')
     for (const [snapshotter, byNs] of Object.entries(state.snapshots)) {
-      if (Object.keys(byNs[name] ?? {}).length > 0) left.push(`snapshots on ${JSON.stringify(snapshotter)} snapshotter`)
+      if (Object.keys(own(byNs, name) ?? {}).length > 0) left.push(`snapshots on ${JSON.stringify(snapshotter)} snapshotter`)
     }
     if (left.length > 0) {
       throw new RuntimeError(

@@ -506,7 +506,7 @@ async function unpackLayer(
 ): Promise<void> {
   const { content, snapshots } = stores
   const key = `extract-${process.hrtime.bigint()} ${chain}`
-  snapshots.prepare(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain }, lease)
+  snapshots.prepareUnmounted(snapshotter, ns, key, parent, { 'containerd.io/snapshot.ref': chain }, lease)
   try {
     const applied = await applyLayer(
       content,

@@ -18,6 +18,7 @@ import { layerTree } from './layer-tree.js'
 import { checkLease, holdResource, leasePaths, releaseResource } from './leases.js'
 import { validateLabels } from './namespaces.js'
 import { nowString } from '../time.js'
+import { own, ownTable } from '../own.js'
 
 export const SNAPSHOTTERS = ['overlayfs', 'native'] as const
 
@@ -59,6 +60,8 @@ export class Snapshots {
   #refs: { of: NodeState['snapshots']; counts: Map<string, number> } | undefined
   /** The mount directories made (and not yet removed) under #mountRoot, and whose they are. */
   #madeDirs = new Map<string, SnapshotRef>()
+  /** How many snapshots name each as parent, for the state's snapshots object they were counted in (#children). */
+  #kids: { of: NodeState['snapshots']; counts: Map<string, number> } | undefined
 
   constructor(
     private readonly core: Core,
@@ -75,9 +78,8 @@ export class Snapshots {
   #table(snapshotter: string, namespace: string, create = false): Record<string, SnapshotRecord> {
     this.checkSnapshotter(snapshotter)
     const state = this.core.state
-    if (!create) return state.snapshots[snapshotter]?.[namespace] ?? {}
-    const bySnapshotter = (state.snapshots[snapshotter] ??= {})
-    return (bySnapshotter[namespace] ??= {})
+    if (!create) return own(own(state.snapshots, snapshotter), namespace) ?? {}
+    return ownTable(ownTable(state.snapshots, snapshotter), namespace)
   }
 
   list(snapshotter: string, namespace: string): SnapshotInfo[] {
@@ -89,11 +91,11 @@ export class Snapshots {
   /** The kind of snapshot `key`, or undefined when there is none: a lookup, where list() copies every record. */
   kindOf(snapshotter: string, namespace: string, key: string): SnapshotKind | undefined {
     const table = this.#table(snapshotter, namespace)
-    return Object.hasOwn(table, key) ? table[key]?.kind : undefined
+    return own(table, key)?.kind
   }
 
   stat(snapshotter: string, namespace: string, key: string): SnapshotInfo {
-    const r = this.#table(snapshotter, namespace)[key]
+    const r = own(this.#table(snapshotter, namespace), key)
     if (!r) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
     return { name: key, ...r, labels: { ...r.labels } }
   }
@@ -140,13 +142,13 @@ export class Snapshots {
     const state = this.core.state
     checkLease(state, namespace, lease)
     const resource = { id: key, type: `snapshots/${snapshotter}` }
-    if (table[key]) {
+    if (own(table, key)) {
       holdResource(state, namespace, lease, resource)
       if (lease !== undefined) this.core.changed(['leases', namespace, lease])
       throw new RuntimeError('AlreadyExists', `snapshot ${JSON.stringify(key)}: already exists`)
     }
     if (parent !== '') {
-      const p = table[parent]
+      const p = own(table, parent)
       if (!p) throw new RuntimeError('NotFound', `parent snapshot ${parent} does not exist: not found`)
       if (p.kind !== 'committed') {
         throw invalidArgument(`failed to create snapshot: parent ${JSON.stringify(parent)} is not committed snapshot: invalid argument`)
@@ -155,6 +157,7 @@ export class Snapshots {
     if (key === '') throw unknown('bucket name required')
     this.core.ensureNamespace(namespace)
     const now = nowString()
+    this.#childAdded(snapshotter, namespace, parent)
     this.#table(snapshotter, namespace, true)[key] = {
       kind,
       parent,
@@ -193,16 +196,16 @@ export class Snapshots {
     const state = this.core.state
     checkLease(state, namespace, lease)
     if (name === '') throw unknown('bucket name required')
-    if (table[name]) throw new RuntimeError('AlreadyExists', `snapshot ${JSON.stringify(name)}: already exists`)
-    const active = table[key]
+    if (own(table, name)) throw new RuntimeError('AlreadyExists', `snapshot ${JSON.stringify(name)}: already exists`)
+    const active = own(table, key)
     if (!active) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
     const failed = snapshotter === 'native' ? 'failed to commit snapshot' : `failed to commit snapshot ${key}`
     const rebase = active.parent === '' && parent !== ''
-    if (rebase && !table[parent]) throw new RuntimeError('NotFound', `parent snapshot ${parent} does not exist: not found`)
+    if (rebase && !own(table, parent)) throw new RuntimeError('NotFound', `parent snapshot ${parent} does not exist: not found`)
     if (active.kind !== 'active') {
       throw new RuntimeError('FailedPrecondition', `${failed}: snapshot ${JSON.stringify(key)} is not active: failed precondition`)
     }
-    if (rebase && table[parent]?.kind !== 'committed') {
+    if (rebase && own(table, parent)?.kind !== 'committed') {
       throw new RuntimeError('FailedPrecondition', `${failed}: parent ${JSON.stringify(parent)} is not committed: failed precondition`)
     }
     const base = rebase ? parent : active.parent
@@ -218,6 +221,8 @@ export class Snapshots {
     }
     table[name] = committed
     delete table[key]
+    this.#childGone(snapshotter, namespace, key, active.parent)
+    this.#childAdded(snapshotter, namespace, base)
     holdResource(state, namespace, lease, { id: name, type: `snapshots/${snapshotter}` })
     releaseResource(state, namespace, lease, { id: key, type: `snapshots/${snapshotter}` })
     this.#removeDir(snapshotter, namespace, key)
@@ -231,13 +236,14 @@ export class Snapshots {
 
   remove(snapshotter: string, namespace: string, key: string, lease?: string): void {
     const table = this.#table(snapshotter, namespace)
-    if (!table[key]) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
-    if (Object.values(table).some((s) => s.parent === key)) {
+    if (!own(table, key)) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
+    if ((this.#children().get(childKey(snapshotter, namespace, key)) ?? 0) > 0) {
       throw new RuntimeError('FailedPrecondition', 'cannot remove snapshot with child: failed precondition')
     }
-    const gone = table[key]
+    const gone = own(table, key)!
     const refs = this.#tarRefs()
     delete table[key]
+    this.#childGone(snapshotter, namespace, key, gone.parent)
     this.#releaseLayers(gone, refs)
     releaseResource(this.core.state, namespace, lease, { id: key, type: `snapshots/${snapshotter}` })
     this.#removeDir(snapshotter, namespace, key)
@@ -247,11 +253,12 @@ export class Snapshots {
 
   /** Removes a snapshot without checks (the garbage collector takes whole unreachable chains). */
   drop(snapshotter: string, namespace: string, key: string): void {
-    const table = this.core.state.snapshots[snapshotter]?.[namespace]
-    const gone = table?.[key]
+    const table = own(own(this.core.state.snapshots, snapshotter), namespace)
+    const gone = own(table, key)
     if (!table || !gone) return
     const refs = this.#tarRefs()
     delete table[key]
+    this.#childGone(snapshotter, namespace, key, gone.parent)
     this.#releaseLayers(gone, refs)
     this.#removeDir(snapshotter, namespace, key)
     this.core.changed(['snapshots', snapshotter, namespace, key])
@@ -262,7 +269,7 @@ export class Snapshots {
   update(snapshotter: string, namespace: string, name: string, labels: Record<string, string>, paths: readonly string[]): SnapshotInfo {
     const table = this.#table(snapshotter, namespace)
     if (name === '') throw invalidArgument('invalid argument')
-    const r = table[name]
+    const r = own(table, name)
     if (!r) throw new RuntimeError('NotFound', `snapshot ${name} does not exist: not found`)
     let next = { ...r.labels }
     if (paths.length === 0) next = { ...labels }
@@ -300,7 +307,7 @@ export class Snapshots {
 
   /** Counts bytes unpacked into an active snapshot whose files are not listed (a catalog image's layer). */
   recordUsage(snapshotter: string, namespace: string, key: string, bytes: number): void {
-    const r = this.#table(snapshotter, namespace)[key]
+    const r = own(this.#table(snapshotter, namespace), key)
     if (!r) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
     r.usageBytes = (r.usageBytes ?? 0) + bytes
     this.core.changed(['snapshots', snapshotter, namespace, key])
@@ -318,7 +325,7 @@ export class Snapshots {
   /** Records a layer unpacked into an active snapshot: its index (its tar is already in the layer store). */
   recordLayer(snapshotter: string, namespace: string, key: string, layer: AppliedLayer, bytes: number): void {
     const table = this.#table(snapshotter, namespace)
-    const r = table[key]
+    const r = own(table, key)
     if (!r) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)
     const refs = this.#tarRefs()
     r.layers = [...(r.layers ?? []), layer]
@@ -377,6 +384,46 @@ export class Snapshots {
     return counts
   }
 
+  /**
+   * How many snapshots have each as parent: counted once from the state (again when the state was
+   * replaced), then kept as snapshots are made, committed and removed, so a removal does not scan
+   * its whole table for children.
+   */
+  #children(): Map<string, number> {
+    const snapshots = this.core.state.snapshots
+    if (this.#kids?.of === snapshots) return this.#kids.counts
+    const counts = new Map<string, number>()
+    for (const [snapshotter, bySnapshotter] of Object.entries(snapshots)) {
+      for (const [namespace, table] of Object.entries(bySnapshotter)) {
+        for (const r of Object.values(table)) {
+          if (r.parent === '') continue
+          const k = childKey(snapshotter, namespace, r.parent)
+          counts.set(k, (counts.get(k) ?? 0) + 1)
+        }
+      }
+    }
+    this.#kids = { of: snapshots, counts }
+    return counts
+  }
+
+  #childAdded(snapshotter: string, namespace: string, parent: string): void {
+    if (parent === '') return
+    const counts = this.#children()
+    const k = childKey(snapshotter, namespace, parent)
+    counts.set(k, (counts.get(k) ?? 0) + 1)
+  }
+
+  /** A snapshot went: its parent has one child fewer, and it has none left to count. */
+  #childGone(snapshotter: string, namespace: string, key: string, parent: string): void {
+    const counts = this.#children()
+    counts.delete(childKey(snapshotter, namespace, key))
+    if (parent === '') return
+    const k = childKey(snapshotter, namespace, parent)
+    const left = (counts.get(k) ?? 1) - 1
+    if (left > 0) counts.set(k, left)
+    else counts.delete(k)
+  }
+
   /** Drops the tars of a removed snapshot's layers that no other snapshot holds; `refs` counted it still. */
   #releaseLayers(record: SnapshotRecord, refs: Map<string, number>): void {
     for (const l of record.layers ?? []) {
@@ -426,10 +473,9 @@ export class Snapshots {
       trackRoot(this.#mountRoot)
     }
     const dir = join(this.#mountRoot, snapshotter, namespace, dirName(namespace, key))
-    if (!this.#madeDirs.has(dir)) {
-      mkdirSync(dir, { recursive: true })
-      this.#madeDirs.set(dir, { snapshotter, namespace, key })
-    }
+    // Made again each time a client is handed the mounts: someone may have removed it in between.
+    mkdirSync(dir, { recursive: true })
+    this.#madeDirs.set(dir, { snapshotter, namespace, key })
     // What overlayfs and native answer for a snapshot without layers below it: a bind mount.
     return [{ type: 'bind', source: dir, target: '', options: [kind === 'view' ? 'ro' : 'rw', 'rbind'] }]
   }
@@ -445,3 +491,5 @@ export class Snapshots {
 
 /** A snapshot's directory name: its keys may hold any characters, so a digest of namespace and key. */
 const dirName = (namespace: string, key: string): string => createHash('sha256').update(`${namespace}\0${key}`).digest('hex').slice(0, 32)
+
+const childKey = (snapshotter: string, namespace: string, key: string): string => `${snapshotter}\0${namespace}\0${key}`

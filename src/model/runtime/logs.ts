@@ -10,10 +10,15 @@
 // process keep a descriptor (the ones written last); another is opened again when it is written.
 // It is the same file: found by its inode at its path, or, when a log rotator renamed it away and
 // ReopenContainerLog has not come yet, in its directory under its new name, as containerd (whose
-// descriptor stays open) would go on writing to the renamed file.
+// descriptor stays open) would go on writing to the renamed file. A file is known by its device, inode
+// and birth time, so that a new file given a removed one's inode number never gets this log's lines.
+//
+// Only a regular file is a log: whatever a user put at the path (a FIFO, a device) is refused, and is
+// opened without blocking to find out, so a FIFO nobody reads never stops the server.
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Stream } from '../../sim/process.js'
+import { unknown } from '../errors.js'
 import { nowNs, rfc3339Nano } from '../time.js'
 
 export const MAX_LINE = 16 * 1024
@@ -28,25 +33,56 @@ export const OPEN_LOGS = 128
 const holding = new Set<CriLogFile>()
 
 // Not through a symlink at the last component: the file is the container's, under its pod's log directory.
-const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW
+// Non-blocking: opening a FIFO for writing otherwise waits for a reader (forever, the whole server); on a
+// regular file the flag changes nothing.
+const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW | constants.O_NONBLOCK
+
+/** Which file: its inode number alone may be given again to a new file once this one is removed. */
+interface FileId {
+  dev: bigint
+  ino: bigint
+  birth: bigint
+}
+
+/** The file at a descriptor, or undefined when it is not a regular file. */
+function regularFile(fd: number): FileId | undefined {
+  const st = fstatSync(fd, { bigint: true })
+  return st.isFile() ? { dev: st.dev, ino: st.ino, birth: st.birthtimeNs } : undefined
+}
+
+const sameFile = (a: FileId, b: FileId): boolean => a.dev === b.dev && a.ino === b.ino && a.birth === b.birth
+
+/** Go's *PathError text for a failed open ("open /p: no such device or address"), as containerd reports it. */
+function openError(path: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  return `open ${path}: ${/^[A-Z]+: ([^,]+)/.exec(message)?.[1] ?? message}`
+}
+
+/** Creates (or opens) the regular file at a path, as containerd's openLogFile; throws containerd's text. */
+function createLogFile(path: string): { fd: number; file: FileId } {
+  let fd: number
+  try {
+    mkdirSync(dirname(path), { recursive: true })
+    fd = openSync(path, APPEND | constants.O_CREAT, 0o640)
+  } catch (err) {
+    throw unknown(`failed to create and open log file: ${openError(path, err)}`)
+  }
+  const file = regularFile(fd)
+  if (file) return { fd, file }
+  closeSync(fd)
+  throw unknown(`failed to create and open log file: open ${path}: not a regular file`)
+}
 
 export class CriLogFile {
   #fd: number | undefined
   /** The file this log writes to (a rename keeps it; ReopenContainerLog makes a new one). */
-  #file: { dev: number; ino: number } | undefined
+  #file: FileId | undefined
   #closed = false
   #partial: Record<Stream, Buffer> = { stdout: EMPTY, stderr: EMPTY }
 
   constructor(readonly path: string) {
-    this.#open()
-  }
-
-  /** Creates (or opens) the file at the path: the container's log from now on. */
-  #open(): void {
-    mkdirSync(dirname(this.path), { recursive: true })
-    const fd = openSync(this.path, APPEND | constants.O_CREAT, 0o640)
-    const st = fstatSync(fd)
-    this.#file = { dev: st.dev, ino: st.ino }
+    const { fd, file } = createLogFile(path)
+    this.#file = file
     this.#hold(fd)
   }
 
@@ -82,8 +118,8 @@ export class CriLogFile {
       } catch {
         return undefined
       }
-      const st = fstatSync(fd)
-      if (st.dev === want.dev && st.ino === want.ino) return fd
+      const file = regularFile(fd)
+      if (file && sameFile(file, want)) return fd
       closeSync(fd)
       return undefined
     }
@@ -97,7 +133,7 @@ export class CriLogFile {
       return undefined
     }
     for (const name of names) {
-      const st = lstatSync(join(dir, name), { throwIfNoEntry: false })
+      const st = lstatSync(join(dir, name), { throwIfNoEntry: false, bigint: true })
       if (st?.isFile() && st.dev === want.dev && st.ino === want.ino) return same(join(dir, name))
     }
     // Removed: what containerd writes to an unlinked file nobody sees either (until ReopenContainerLog).
@@ -131,12 +167,16 @@ export class CriLogFile {
     if (fd !== undefined) writeSync(fd, out.join(''), null, 'latin1')
   }
 
-  /** Opens a new file at the same path (the old one was renamed away by a log rotator). */
+  /**
+   * Opens a new file at the same path (the old one was renamed away by a log rotator). The new file
+   * first: when it cannot be opened the log goes on with the old one, as containerd keeps its logger.
+   */
   reopen(): void {
+    const { fd, file } = createLogFile(this.path)
     this.#closeFd()
-    this.#file = undefined
+    this.#file = file
     this.#closed = false
-    this.#open()
+    this.#hold(fd)
   }
 
   /** Writes what is left of unterminated lines (as partial lines, as containerd does) and closes the file. */

@@ -443,7 +443,7 @@ export class Tasks {
       this.#logs.set(id, log)
       return log
     } catch (err) {
-      this.host.log.warn(`cannot open log file ${path} of container ${id}: ${(err as Error).message}`)
+      this.host.log.warn(`container ${id} writes no log: ${(err as Error).message}`)
       return undefined
     }
   }

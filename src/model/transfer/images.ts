@@ -330,7 +330,7 @@ export class ImageTransfer {
       const chain = chainId(diffIds.slice(0, i + 1))
       if (snapshots.kindOf(snapshotter, namespace, chain) !== 'committed') {
         const key = `extract-${nowNs() % 1_000_000_000n}-${randomBytes(3).toString('base64url')} ${chain}`
-        snapshots.prepare(snapshotter, namespace, key, parent, {}, lease)
+        snapshots.prepareUnmounted(snapshotter, namespace, key, parent, {}, lease)
         try {
           const applied = await applyLayer(
             content,

@@ -1,0 +1,15 @@
+// The state's id-keyed tables are plain objects: a key that names an Object.prototype member
+// ("constructor", "toString", both valid containerd identifiers) must find only what the table holds.
+
+/** What a table holds under a key; never an inherited member. */
+export const own = <T>(table: Record<string, T> | undefined, key: string): T | undefined =>
+  table !== undefined && Object.hasOwn(table, key) ? table[key] : undefined
+
+/** The inner table under a key, made when there is none. */
+export function ownTable<T>(tables: Record<string, Record<string, T>>, key: string): Record<string, T> {
+  const found = own(tables, key)
+  if (found) return found
+  const made: Record<string, T> = {}
+  tables[key] = made
+  return made
+}
