@@ -1,23 +1,19 @@
 // containerd 2.x's services over the socket, spoken by hand as the 2.x Go client speaks them:
 // Streaming's handshake, Transfer's import/export/tag over streams with window credit and progress,
 // and the Sandbox Store and Controller over CRI pods and records of their own.
-import type { ClientDuplexStream } from '@grpc/grpc-js'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients, type ContainerdClients } from '../../src/client.js'
-import { decodeMessage, encodeMessage } from '../../src/proto/load.js'
+import { decodeMessage } from '../../src/proto/load.js'
 import { importLimits } from '../../src/containerd/transfer.js'
 import { tarball } from '../containerd.js'
+import { T, any, openStream as openStreamOn, sendBytes, type OpenStream } from '../transfer-stream.js'
 import { imageBlobs, ociLayout } from '../oci-layout.mjs'
 import { eventually, grpcError, harness, podConfig, runPod, type Harness } from '../helpers.js'
 import { hasRegistry, manifestDigest, pushBlob, pushManifest, startRegistry, type RunningRegistry } from '../registry-server.mjs'
-
-type AnyMessage = { type_url: string; value: Buffer }
-const T = 'containerd.types.transfer.'
-const any = (type: string, value: Record<string, unknown>): AnyMessage => ({ type_url: type, value: encodeMessage(type, value) })
 
 let h: Harness
 let ctr: ContainerdClients
@@ -30,31 +26,7 @@ afterEach(async () => {
   await h.close()
 })
 
-/** Opens a stream and waits for the server's ack, as the Go client's stream creator does. */
-async function openStream(
-  id: string,
-  namespace = 'default',
-): Promise<{ call: ClientDuplexStream<AnyMessage, AnyMessage>; next(): Promise<AnyMessage | undefined> }> {
-  const call = ctr.streaming.Stream({ metadata: { 'containerd-namespace': namespace } }) as unknown as ClientDuplexStream<
-    AnyMessage,
-    AnyMessage
-  >
-  const queue: (AnyMessage | undefined)[] = []
-  const waiters: ((m: AnyMessage | undefined) => void)[] = []
-  const push = (m: AnyMessage | undefined): void => {
-    const w = waiters.shift()
-    if (w) w(m)
-    else queue.push(m)
-  }
-  call.on('data', (m: AnyMessage) => push(m))
-  call.on('end', () => push(undefined))
-  call.on('error', () => push(undefined))
-  const next = (): Promise<AnyMessage | undefined> => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiters.push(r)))
-  call.write(any('containerd.services.streaming.v1.StreamInit', { id }))
-  const ack = await next()
-  expect(ack?.type_url).toBe('google.protobuf.Empty')
-  return { call, next }
-}
+const openStream = (id: string, namespace = 'default'): Promise<OpenStream> => openStreamOn(ctr, id, namespace)
 
 /** Every progress event until the server ends the stream. */
 async function progressEvents(stream: Awaited<ReturnType<typeof openStream>>): Promise<{ event: string; name: string }[]> {
@@ -64,24 +36,6 @@ async function progressEvents(stream: Awaited<ReturnType<typeof openStream>>): P
     out.push({ event: String(p.event), name: String(p.name) })
   }
   return out
-}
-
-/** Sends bytes on an import stream: the server grants credit first; pieces no larger than it allows; then the end. */
-async function sendBytes(input: Awaited<ReturnType<typeof openStream>>, bytes: Buffer): Promise<void> {
-  let credit = 0
-  let sent = 0
-  while (sent < bytes.length) {
-    while (credit <= 0) {
-      const m = await input.next()
-      expect(m?.type_url).toBe(`${T}WindowUpdate`)
-      credit += Number(decodeMessage(`${T}WindowUpdate`, m!.value).update)
-    }
-    const n = Math.min(32 * 1024, credit, bytes.length - sent)
-    input.call.write(any(`${T}Data`, { data: bytes.subarray(sent, sent + n) }))
-    sent += n
-    credit -= n
-  }
-  input.call.end()
 }
 
 const archive = (name: string): Buffer =>
