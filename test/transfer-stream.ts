@@ -12,11 +12,7 @@ export const any = (type: string, value: Record<string, unknown>): AnyMessage =>
 export type OpenStream = { call: ClientDuplexStream<AnyMessage, AnyMessage>; next(): Promise<AnyMessage | undefined> }
 
 /** Opens a stream and waits for the server's ack, as the Go client's stream creator does. */
-export async function openStream(
-  ctr: ContainerdClients,
-  id: string,
-  namespace = 'default',
-): Promise<OpenStream> {
+export async function openStream(ctr: ContainerdClients, id: string, namespace = 'default'): Promise<OpenStream> {
   const call = ctr.streaming.Stream({ metadata: { 'containerd-namespace': namespace } }) as unknown as ClientDuplexStream<
     AnyMessage,
     AnyMessage
@@ -55,4 +51,3 @@ export async function sendBytes(input: OpenStream, bytes: Buffer): Promise<void>
   }
   input.call.end()
 }
-

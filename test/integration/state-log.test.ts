@@ -93,7 +93,11 @@ describe('the state log', () => {
     await h.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_shares: 777 } })
     await h.fake.node.store.flush()
     // One line with the container's record (after the header, when the log was empty); the state file is not rewritten.
-    const lines = readFileSync(`${file}.log`, 'utf8').slice(before).trim().split('\n').filter((l) => !l.startsWith('{"logId"'))
+    const lines = readFileSync(`${file}.log`, 'utf8')
+      .slice(before)
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('{"logId"'))
     expect(lines).toHaveLength(1)
     const line = JSON.parse(lines[0]!) as { ops: [string[], unknown][] }
     expect(line.ops.map(([path]) => path)).toEqual([['containers', id]])
@@ -306,6 +310,16 @@ describe('the state log', () => {
   })
 })
 
+/** A server with a container whose update went to the log (after the first write's snapshot), and the files as a crash would leave them. */
+async function loggedCopy(name: string, shares: number): Promise<{ h: Harness; id: string; copy: string }> {
+  const h = await start()
+  const { id } = await podWithContainer(h, name)
+  await h.fake.node.store.flush()
+  await h.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_shares: shares } })
+  await h.fake.node.store.flush()
+  return { h, id, copy: crashCopy() }
+}
+
 describe('the state files kept right', () => {
   test('a server started on a new state file and closed with no change leaves the file, holding the empty node', async () => {
     const h = await start()
@@ -330,18 +344,17 @@ describe('the state files kept right', () => {
     delete record.unwritable
     record.kept = 'after the retry'
     await vi.waitFor(() => expect(h.fake.node.store.clean).toBe(true), { timeout: 10_000, interval: 50 })
-    expect((loadState(crashCopy())?.state as { containers: Record<string, { kept?: string }> }).containers[id]?.kept).toBe('after the retry')
+    expect((loadState(crashCopy())?.state as { containers: Record<string, { kept?: string }> }).containers[id]?.kept).toBe(
+      'after the retry',
+    )
     expect((await h.runtime.ContainerStatus({ container_id: id, verbose: false })).status?.state).toBe('CONTAINER_RUNNING')
   })
 
   test('a complete bad last line is refused, naming it; a torn tail of a refused state is left on disk', async () => {
-    const h = await start()
-    const { id } = await podWithContainer(h, 'lastbad')
-    await h.fake.node.store.flush()
-    await h.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_shares: 700 } })
-    await h.fake.node.store.flush()
-    const copy = crashCopy()
-    const lines = readFileSync(`${copy}.log`, 'utf8').split('\n').filter((l) => l !== '')
+    const { copy } = await loggedCopy('lastbad', 700)
+    const lines = readFileSync(`${copy}.log`, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
     writeFileSync(`${copy}.log`, `${lines.join('\n')}\n{"seq":oops}\n`)
     await expect(startFakeContainerd({ state: copy })).rejects.toThrow(
       new RegExp(`state\\.json\\.log line ${lines.length + 1} is not a JSON line`),
@@ -364,12 +377,7 @@ describe('the state files kept right', () => {
   })
 
   test("a log of another history is refused naming both files; the previous snapshot's log a crash left is ignored", async () => {
-    const h = await start()
-    const { id } = await podWithContainer(h, 'history')
-    await h.fake.node.store.flush()
-    await h.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_shares: 800 } })
-    await h.fake.node.store.flush()
-    const copy = crashCopy()
+    const { h, id, copy } = await loggedCopy('history', 800)
     const oldLog = readFileSync(`${copy}.log`)
     // A crash between a new snapshot's rename and the emptying of the log: the old log is ignored.
     h.fake.restore(h.fake.snapshot())
@@ -391,12 +399,7 @@ describe('the state files kept right', () => {
   })
 
   test('--seed-state of a state file reads its log too', async () => {
-    const h = await start()
-    const { id } = await podWithContainer(h, 'seeded')
-    await h.fake.node.store.flush()
-    await h.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_shares: 900 } })
-    await h.fake.node.store.flush()
-    const copy = crashCopy()
+    const { id, copy } = await loggedCopy('seeded', 900)
     expect(logBytes(copy)).toBeGreaterThan(0)
     const seed = readSeedState(copy)
     expect(seed.state).not.toHaveProperty('logSeq')
