@@ -8,6 +8,7 @@ import { settleRules } from './faults/validate.js'
 import { isObject } from './validate/shape.js'
 import { packagePath } from './paths.js'
 import type { NodeState } from './store/schema.js'
+import { loadState } from './store/state-log.js'
 import { checkState } from './store/store.js'
 
 /** A scenario: a node state, with fault rules in force from the start and a line saying what it is. */
@@ -51,7 +52,9 @@ export function readSeedState(nameOrFile: string): Seed {
   const file = !existsSync(nameOrFile) && /^[\w-]+$/.test(nameOrFile) && existsSync(shipped) ? shipped : nameOrFile
   let parsed: unknown
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'))
+    // A state file is read with its log (<file>.log, the changes since the snapshot), as a server
+    // would start from it; its logSeq and logId say where the log goes on, not what the node holds.
+    parsed = loadState(file)?.state ?? JSON.parse(readFileSync(file, 'utf8'))
   } catch (err) {
     const known = readdirSync(packagePath('fixtures', 'scenarios')).map((f) => f.replace(/\.json$/, ''))
     throw new Error(`cannot read seed state ${nameOrFile}: ${(err as Error).message} (shipped scenarios: ${known.join(', ')})`)

@@ -7,19 +7,36 @@
 // a value, deletes it. A line holds the values of its paths at one moment, so the lines applied in
 // order give the state of the moment of the last one. The snapshot says which lines it already
 // holds ("logSeq": the last one's seq; lines up to it are skipped): a crash between writing a new
-// snapshot and emptying the log loses nothing and applies nothing twice. A torn last line (a
-// crash in the middle of an append) is ignored and cut off; any other bad line refuses the state.
+// snapshot and emptying the log loses nothing and applies nothing twice. A torn last line (one
+// without its newline: a crash in the middle of an append) is ignored and cut off; any other bad
+// line, the last one too, refuses the state.
+//
+// Each snapshot has a random id ("logId"), and a log starts with a header line naming the snapshot
+// its lines follow ({"logId":"…"}). A log headed by another id is not this snapshot's: when all its
+// lines are at or below the snapshot's logSeq it is the previous snapshot's log a crash left before
+// it was emptied (or one of another history that adds nothing), and is ignored and emptied; a log
+// with a line beyond logSeq is of another history (a state file copied or restored without its
+// log) and refuses the state, naming both files: applying it would mix two histories.
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { NodeState, StatePath } from './schema.js'
 
 /** The snapshot's field naming the last log line it holds. */
 export const LOG_SEQ = 'logSeq'
+/** The snapshot's field with its id, and the log header's. */
+export const LOG_ID = 'logId'
+
+/** A new snapshot's id: random, so that no two snapshots of any two histories share one. */
+export const newSnapshotId = (): string => randomBytes(12).toString('hex')
+
+/** The first line of a log: the id of the snapshot its lines follow. */
+export const logHeader = (id: string): string => `${JSON.stringify({ [LOG_ID]: id })}\n`
 
 export const logOf = (path: string): string => `${path}.log`
 
 /** The snapshot as the state file holds it: JSON without indentation (`jq . state.json` shows it indented). */
-export function snapshotText(state: NodeState, seq: number): string {
-  return JSON.stringify({ ...state, [LOG_SEQ]: seq })
+export function snapshotText(state: NodeState, seq: number, id: string): string {
+  return JSON.stringify({ ...state, [LOG_SEQ]: seq, [LOG_ID]: id })
 }
 
 /** The value at a path, or undefined when something on the way is not there. */
@@ -82,11 +99,24 @@ export interface LoadedState {
   state: unknown
   /** The seq of the last line it holds: the next line written is seq + 1. */
   seq: number
-  /** The snapshot's size, and the bytes of the log worth keeping (a torn tail is not). */
+  /** The snapshot's id (undefined in a file written before snapshots had one). */
+  id: string | undefined
+  /** The snapshot's size, and the bytes of the log worth keeping (a torn tail or another snapshot's log is not). */
   snapshotBytes: number
   logBytes: number
-  /** True when the log has a torn tail: the next append must start where the good lines end. */
-  torn: boolean
+  /** True when the log is to be cut to logBytes (a torn tail, another snapshot's log), once the state is accepted. */
+  cut: boolean
+}
+
+/** The header's id, or undefined when the line is not a header (a log written before headers). */
+function headerId(line: string): string | undefined {
+  if (!line.startsWith(`{"${LOG_ID}"`)) return undefined
+  try {
+    const parsed: unknown = JSON.parse(line)
+    return isRecord(parsed) && typeof parsed[LOG_ID] === 'string' ? parsed[LOG_ID] : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -105,38 +135,59 @@ export function loadState(path: string): LoadedState | undefined {
   const snapshotBytes = Buffer.byteLength(text)
   const state: unknown = JSON.parse(text)
   text = ''
-  if (!isRecord(state)) return { state, seq: 0, snapshotBytes, logBytes: 0, torn: false }
+  if (!isRecord(state)) return { state, seq: 0, id: undefined, snapshotBytes, logBytes: 0, cut: false }
   const from = state[LOG_SEQ]
+  const rawId = state[LOG_ID]
   delete state[LOG_SEQ]
-  let seq = typeof from === 'number' && Number.isSafeInteger(from) && from >= 0 ? from : 0
+  delete state[LOG_ID]
+  const id = typeof rawId === 'string' ? rawId : undefined
+  const snapshotSeq = typeof from === 'number' && Number.isSafeInteger(from) && from >= 0 ? from : 0
+  let seq = snapshotSeq
   let log: Buffer
   try {
     log = readFileSync(logOf(path))
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state, seq, snapshotBytes, logBytes: 0, torn: false }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state, seq, id, snapshotBytes, logBytes: 0, cut: false }
     throw err
   }
   let start = 0
   let line = 0
   let good = 0
+  // The header: a log headed by another snapshot's id (or none, under a snapshot with one) is read
+  // only to see whether it goes past the snapshot.
+  const first = log.indexOf(10)
+  const header = first === -1 ? undefined : headerId(log.toString('utf8', 0, first))
+  const foreign = log.length > 0 && header !== id
+  if (header !== undefined) {
+    start = first + 1
+    line = 1
+    good = start
+  }
   while (start < log.length) {
     line++
     const end = log.indexOf(10, start)
-    const last = end === -1 || end === log.length - 1
     const where = `${logOf(path)} line ${line}`
+    // A line without its newline was being appended when the server stopped: never acknowledged.
+    if (end === -1) return { state, seq, id, snapshotBytes, logBytes: foreign ? 0 : good, cut: true }
     let entry: { seq?: unknown; ops?: unknown }
     try {
-      if (end === -1) throw new Error('no newline')
       entry = JSON.parse(log.toString('utf8', start, end)) as typeof entry
     } catch (err) {
-      // Only the last line may be torn: it was being appended when the server stopped.
-      if (last) return { state, seq, snapshotBytes, logBytes: good, torn: true }
       throw new Error(`${where} is not a JSON line (${(err as Error).message}); the lines before it hold the state as it was`)
     }
     if (!isRecord(entry) || typeof entry.seq !== 'number' || !Number.isSafeInteger(entry.seq)) {
       throw new Error(`${where} has no "seq" number`)
     }
-    if (entry.seq > seq) {
+    if (foreign && entry.seq > snapshotSeq) {
+      throw new Error(
+        `${logOf(path)} is not the log of ${path}: it follows ${header === undefined ? 'a snapshot without an id' : `snapshot ${header}`}, ` +
+          `the state file is snapshot ${id ?? '(no id)'}, and ${where} goes past the state file's logSeq ${snapshotSeq}; ` +
+          'put back the state file this log belongs to, or remove the log to start from the state file alone',
+      )
+    }
+    if (foreign) {
+      // The previous snapshot's log (or a log adding nothing to this snapshot): skipped whole.
+    } else if (entry.seq > seq) {
       if (entry.seq !== seq + 1) throw new Error(`${where} has seq ${entry.seq} where ${seq + 1} was next: lines are missing`)
       try {
         apply(state, entry.ops)
@@ -148,5 +199,6 @@ export function loadState(path: string): LoadedState | undefined {
     start = end + 1
     good = start
   }
-  return { state, seq, snapshotBytes, logBytes: good, torn: false }
+  if (foreign) return { state, seq, id, snapshotBytes, logBytes: 0, cut: true }
+  return { state, seq, id, snapshotBytes, logBytes: good, cut: false }
 }

@@ -4,10 +4,14 @@
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
+import { readSeedState } from '../../src/seed-state.js'
 import { startFakeContainerd } from '../../src/server.js'
+import { loadState } from '../../src/store/state-log.js'
 import { ctrHarness, importImage, ociSpec, tarball, upload } from '../containerd.js'
 import { containerConfig, harness, podConfig, runContainer, runPod, type Harness } from '../helpers.js'
+import { ociLayout } from '../oci-layout.mjs'
+import { T, any, openTransferStream as openStream, sendBytes } from '../transfer-streams.js'
 
 let dir: string
 let file: string
@@ -45,9 +49,16 @@ function crashCopy(): string {
 function readFiles(path: string): Record<string, unknown> {
   const state = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>
   const from = (state.logSeq as number | undefined) ?? 0
+  const id = state.logId
   delete state.logSeq
+  delete state.logId
   const log = existsSync(`${path}.log`) ? readFileSync(`${path}.log`, 'utf8') : ''
-  for (const text of log.split('\n').filter((l) => l !== '')) {
+  const lines = log.split('\n').filter((l) => l !== '')
+  // The header names the snapshot the lines follow; a log of another snapshot adds nothing.
+  const header = lines.length ? (JSON.parse(lines[0]!) as { logId?: string }) : {}
+  if (header.logId !== undefined) lines.shift()
+  if (header.logId !== id) return state
+  for (const text of lines) {
     const line = JSON.parse(text) as { seq: number; ops: [string[], unknown?][] }
     if (line.seq <= from) continue
     for (const [keys, ...value] of line.ops) {
@@ -81,8 +92,12 @@ describe('the state log', () => {
     const snapshot = statSync(file)
     await h.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_shares: 777 } })
     await h.fake.node.store.flush()
-    // One line with the container's record; the state file is not rewritten.
-    const lines = readFileSync(`${file}.log`, 'utf8').slice(before).trim().split('\n')
+    // One line with the container's record (after the header, when the log was empty); the state file is not rewritten.
+    const lines = readFileSync(`${file}.log`, 'utf8')
+      .slice(before)
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('{"logId"'))
     expect(lines).toHaveLength(1)
     const line = JSON.parse(lines[0]!) as { ops: [string[], unknown][] }
     expect(line.ops.map(([path]) => path)).toEqual([['containers', id]])
@@ -185,7 +200,7 @@ describe('the state log', () => {
     expect(readFiles(crashCopy())).toEqual(JSON.parse(JSON.stringify(h.fake.node.state)))
   })
 
-  test("a state file of main's format (one JSON object, no log) loads, and takes a log from then on", async () => {
+  test("a state file of main's format (one JSON object, no log) loads, is given an id by its first write, and takes a log from then on", async () => {
     const first = await start()
     const { id } = await podWithContainer(first, 'old')
     const state = first.fake.snapshot()
@@ -194,6 +209,11 @@ describe('the state log', () => {
     writeFileSync(file, JSON.stringify(state))
     const h = await start()
     expect((await h.runtime.ContainerStatus({ container_id: id, verbose: false })).status?.state).toBe('CONTAINER_RUNNING')
+    await h.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_shares: 599 } })
+    await h.fake.node.store.flush()
+    // The first write is a snapshot with an id, which the log's header names from then on.
+    expect(logBytes()).toBe(0)
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toHaveProperty('logId')
     await h.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_shares: 600 } })
     await h.fake.node.store.flush()
     expect(logBytes()).toBeGreaterThan(0)
@@ -203,9 +223,13 @@ describe('the state log', () => {
   test("containerd's API: after each kind of change the files replayed are the state in memory", async () => {
     const h = await ctrHarness({ state: file, stateSync: true })
     try {
+      // The files as the README reads them and as the server reads them (a restart) are the state in memory.
       const same = async (what: string): Promise<void> => {
         await h.fake.node.store.flush()
-        expect(readFiles(crashCopy()), what).toEqual(JSON.parse(JSON.stringify(h.fake.node.state)))
+        const copy = crashCopy()
+        const memory: unknown = JSON.parse(JSON.stringify(h.fake.node.state))
+        expect(readFiles(copy), what).toEqual(memory)
+        expect(loadState(copy)?.state, what).toEqual(memory)
       }
       const held = { metadata: { 'containerd-lease': 'hold' } }
       await h.ctr.namespaces.Create({ namespace: { name: 'team', labels: { owner: 'me' } } })
@@ -218,6 +242,21 @@ describe('the state log', () => {
       ])
       await importImage(h.ctr, 'example.com/app:1', [layer], {}, held)
       await same('an image imported under the lease: content, image, snapshots, unpacked layer')
+      // Transfer's import under the client's lease, not unpacked: the lease holds each blob it wrote.
+      const input = await openStream(h.ctr, 'import-held')
+      const layout = ociLayout('example.com/moved:1', tarball([{ name: 'etc/hi', data: 'hi\n' }]), { Cmd: ['sleep', '1'] })
+      const imported = h.ctr.transfer.Transfer(
+        {
+          source: any(`${T}ImageImportStream`, { stream: 'import-held' }),
+          destination: any(`${T}ImageStore`, { name: '', extra_references: [], platforms: [], unpacks: [] }),
+          options: {},
+        },
+        held,
+      )
+      await sendBytes(input, tarball(layout))
+      await imported
+      expect(h.fake.node.state.leases.default?.hold?.resources.length).toBeGreaterThan(4)
+      await same('an archive imported by Transfer under the lease')
       const digest = await upload(h.ctr, 'loose blob', { options: held })
       await h.ctr.content.Update({ info: { digest, labels: { a: '1' } }, update_mask: null })
       await h.ctr.images.Update({ image: { name: 'example.com/app:1', labels: { team: 'b' } }, update_mask: { paths: ['labels'] } })
@@ -268,5 +307,105 @@ describe('the state log', () => {
     expect(statSync(file).size).toBeGreaterThan(100 * few)
     // The same record with other timestamps: within a few bytes.
     expect(Math.abs(many - few)).toBeLessThan(few / 20)
+  })
+})
+
+/** A server with a container whose update went to the log (after the first write's snapshot), and the files as a crash would leave them. */
+async function loggedCopy(name: string, shares: number): Promise<{ h: Harness; id: string; copy: string }> {
+  const h = await start()
+  const { id } = await podWithContainer(h, name)
+  await h.fake.node.store.flush()
+  await h.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_shares: shares } })
+  await h.fake.node.store.flush()
+  return { h, id, copy: crashCopy() }
+}
+
+describe('the state files kept right', () => {
+  test('a server started on a new state file and closed with no change leaves the file, holding the empty node', async () => {
+    const h = await start()
+    await stop(h)
+    expect(existsSync(file)).toBe(true)
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ containers: {}, sandboxes: {} })
+  })
+
+  test('a write that cannot be made is told to the waiting call, never crashes the server, and is tried again without another change', async () => {
+    const h = await start()
+    const { id } = await podWithContainer(h, 'unsaved')
+    await h.fake.node.store.flush()
+    const errors: string[] = []
+    h.fake.node.store.onError = (message) => errors.push(message)
+    // A value JSON cannot write (as a state past V8's longest string cannot be): the text fails to build.
+    const record = h.fake.node.state.containers[id] as unknown as Record<string, unknown>
+    record.unwritable = 1n
+    h.fake.node.store.changed(['containers', id])
+    await expect(h.fake.node.store.durable()).rejects.toThrow(/the change was made but not saved to .*state\.json: .*BigInt/)
+    expect(errors[0]).toMatch(/writing state to .*state\.json failed: .*BigInt/)
+    // Put right, with no new change: the retry writes it.
+    delete record.unwritable
+    record.kept = 'after the retry'
+    await vi.waitFor(() => expect(h.fake.node.store.clean).toBe(true), { timeout: 10_000, interval: 50 })
+    expect((loadState(crashCopy())?.state as { containers: Record<string, { kept?: string }> }).containers[id]?.kept).toBe(
+      'after the retry',
+    )
+    expect((await h.runtime.ContainerStatus({ container_id: id, verbose: false })).status?.state).toBe('CONTAINER_RUNNING')
+  })
+
+  test('a complete bad last line is refused, naming it; a torn tail of a refused state is left on disk', async () => {
+    const { copy } = await loggedCopy('lastbad', 700)
+    const lines = readFileSync(`${copy}.log`, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+    writeFileSync(`${copy}.log`, `${lines.join('\n')}\n{"seq":oops}\n`)
+    await expect(startFakeContainerd({ state: copy })).rejects.toThrow(
+      new RegExp(`state\\.json\\.log line ${lines.length + 1} is not a JSON line`),
+    )
+    // A torn tail (no newline) under a state that is refused (a schema from the future): nothing is cut.
+    const torn = `${lines.join('\n')}\n{"seq":12,"ops":[[["cont`
+    writeFileSync(`${copy}.log`, torn)
+    const snapshot = JSON.parse(readFileSync(copy, 'utf8')) as Record<string, unknown>
+    writeFileSync(copy, JSON.stringify({ ...snapshot, version: 999 }))
+    await expect(startFakeContainerd({ state: copy })).rejects.toThrow(/schema version 999/)
+    expect(readFileSync(`${copy}.log`, 'utf8')).toBe(torn)
+  })
+
+  test('a lock holding our own pid (PID 1 after a container restart) is taken over; a second open in this process is refused', async () => {
+    writeFileSync(`${file}.lock`, `${process.pid}\n`)
+    const h = await start()
+    await expect(startFakeContainerd({ state: file })).rejects.toThrow(/state file .*state\.json is already open in this process/)
+    await stop(h)
+    expect(existsSync(`${file}.lock`)).toBe(false)
+  })
+
+  test("a log of another history is refused naming both files; the previous snapshot's log a crash left is ignored", async () => {
+    const { h, id, copy } = await loggedCopy('history', 800)
+    const oldLog = readFileSync(`${copy}.log`)
+    // A crash between a new snapshot's rename and the emptying of the log: the old log is ignored.
+    h.fake.restore(h.fake.snapshot())
+    await h.fake.node.store.flush()
+    const crashed = crashCopy()
+    writeFileSync(`${crashed}.log`, oldLog)
+    const after = await start(crashed)
+    expect(await cpuShares(after, id)).toBe('800')
+    expect(logBytes(crashed)).toBe(0)
+    await stop(after)
+    // A state file of another history (a new node's) next to this log: refused, the files named.
+    const other = join(mkdtempSync(join(dir, 'other-')), 'state.json')
+    await stop(await start(other))
+    cpSync(other, copy)
+    await expect(startFakeContainerd({ state: copy })).rejects.toThrow(
+      /state\.json\.log is not the log of .*state\.json: it follows snapshot [0-9a-f]+, the state file is snapshot [0-9a-f]+, and .*line 2 goes past the state file's logSeq 0; put back the state file this log belongs to, or remove the log/,
+    )
+    expect(readFileSync(`${copy}.log`)).toEqual(oldLog)
+  })
+
+  test('--seed-state of a state file reads its log too', async () => {
+    const { id, copy } = await loggedCopy('seeded', 900)
+    expect(logBytes(copy)).toBeGreaterThan(0)
+    const seed = readSeedState(copy)
+    expect(seed.state).not.toHaveProperty('logSeq')
+    expect(seed.state).not.toHaveProperty('logId')
+    const seeded = await harness({ seedState: copy })
+    open.push(seeded)
+    expect(await cpuShares(seeded, id)).toBe('900')
   })
 })

@@ -58,6 +58,15 @@ export class Leases {
     this.core.changed(['leases', namespace, id])
   }
 
+  /**
+   * holdResource for a workflow of the model's own (an import): adds what it created to its lease and
+   * records the lease as changed, so that the state file keeps what the lease protects from the collector.
+   */
+  hold(namespace: string, lease: string | undefined, resource: LeaseResource): void {
+    holdResource(this.core.state, namespace, lease, resource)
+    if (lease !== undefined) this.core.changed(['leases', namespace, lease])
+  }
+
   deleteResource(namespace: string, id: string, resource: LeaseResource): void {
     const lease = this.#lease(namespace, id)
     const r = checkResource(resource)

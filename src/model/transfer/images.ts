@@ -9,7 +9,7 @@ import { sha256, type Content } from '../metadata/content.js'
 import { chainId } from '../metadata/image-content.js'
 import { isIndex, isManifest } from '../media-types.js'
 import type { Images } from '../metadata/images.js'
-import { WORKFLOW_LEASE_MS, expiringIn, holdResource, type Leases } from '../metadata/leases.js'
+import { WORKFLOW_LEASE_MS, expiringIn, type Leases } from '../metadata/leases.js'
 import { SNAPSHOTTERS, type Snapshots } from '../metadata/snapshots.js'
 import { applyLayer } from '../metadata/unpack.js'
 import { nowNs } from '../time.js'
@@ -126,7 +126,7 @@ export class ImageTransfer {
       const digest = content.put(namespace, data).digest
       // containerd 2.1 tells of each blob it commits (/content/create).
       if (fresh) this.host.emit(namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size: data.length })
-      holdResource(this.host.state, namespace, lease, { id: digest, type: 'content' })
+      this.host.leases.hold(namespace, lease, { id: digest, type: 'content' })
       return digest
     }
     const index = importArchive(archive, write, (d) => content.read(namespace, d, 0, 0))
