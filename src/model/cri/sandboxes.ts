@@ -240,7 +240,7 @@ export class Sandboxes implements SandboxLookup {
     if (!sandbox.cri.networkDown && (sandbox.cri.ip !== '' || sandbox.cri.additionalIps.length > 0)) {
       sandbox.cri.networkDown = true
       this.node.criIndex.networkTornDown(sandbox)
-      this.node.changed()
+      this.node.changed(['containers', sandbox.id])
     }
   }
 
