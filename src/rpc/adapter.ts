@@ -276,7 +276,10 @@ export function adapt(
           }
           if (bytes.length > MAX_SEND)
             return fail(
-              new TransportStatus(grpc.status.RESOURCE_EXHAUSTED, `grpc: trying to send message larger than max (${bytes.length} vs. ${MAX_SEND})`),
+              new TransportStatus(
+                grpc.status.RESOURCE_EXHAUSTED,
+                `grpc: trying to send message larger than max (${bytes.length} vs. ${MAX_SEND})`,
+              ),
             )
           // The journal's copy in memory of its own: a small encoding is a view into Node's shared pool.
           finish(undefined, { response: new Wire(bytes.length <= WIRE_KEPT ? new Uint8Array(bytes) : bytes, decodeResponse) })
