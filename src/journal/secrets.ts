@@ -22,6 +22,37 @@ function carriesSecrets(type: protobuf.Type, seen = new Set<protobuf.Type>()): b
   return false
 }
 
+/** The methods carrying secrets, from the file descriptors proto-loader attached to the methods' types. */
+function fromDescriptors(serviceName: string, definition: grpc.ServiceDefinition): string[] {
+  // Each type carries the descriptors of its own file and those it imports; a request type from
+  // another file (google.protobuf.Empty) does not carry the service's, so all are gathered, once each.
+  const files = new Map<string, unknown>()
+  // The types of one file share its descriptors' buffers: each is decoded once.
+  const seen = new Set<Buffer>()
+  for (const method of Object.values(definition) as { requestType?: Typed; responseType?: Typed }[]) {
+    for (const type of [method.requestType, method.responseType]) {
+      for (const bytes of type?.fileDescriptorProtos ?? []) {
+        if (seen.has(bytes)) continue
+        seen.add(bytes)
+        const file = descriptor.FileDescriptorProto.decode(bytes) as unknown as { name: string }
+        if (!files.has(file.name)) files.set(file.name, file)
+      }
+    }
+  }
+  // protobufjs/ext/descriptor adds Root.fromDescriptor; its typings do not say so.
+  const fromDescriptor = (protobuf.Root as unknown as { fromDescriptor(set: unknown): protobuf.Root }).fromDescriptor
+  const root = fromDescriptor({ file: [...files.values()] })
+  const out: string[] = []
+  for (const method of Object.values(root.lookupService(serviceName).methods)) {
+    method.resolve()
+    if (carriesSecrets(method.resolvedRequestType!)) out.push(method.name)
+  }
+  return out
+}
+
+/** What proto-loader attaches to a method's request and response types. */
+type Typed = { fileDescriptorProtos?: Buffer[] }
+
 /** By service definition: served definitions are loaded once per process, so every server shares the answer. */
 const bySecret = new WeakMap<grpc.ServiceDefinition, ReadonlySet<string>>()
 
@@ -34,18 +65,10 @@ export function methodsCarryingSecrets(serviceName: string, definition: grpc.Ser
   let out = bySecret.get(definition)
   if (out) return out
   const found = new Set<string>()
-  const first = Object.values(definition)[0] as { requestType?: { fileDescriptorProtos?: Buffer[] } } | undefined
-  const files = first?.requestType?.fileDescriptorProtos
-  if (files) {
-    // protobufjs/ext/descriptor adds Root.fromDescriptor; its typings do not say so.
-    const fromDescriptor = (protobuf.Root as unknown as { fromDescriptor(set: unknown): protobuf.Root }).fromDescriptor
-    const root = fromDescriptor({ file: files.map((b) => descriptor.FileDescriptorProto.decode(b)) })
-    for (const method of Object.values(root.lookupService(serviceName).methods)) {
-      method.resolve()
-      if (carriesSecrets(method.resolvedRequestType!)) found.add(method.name)
-    }
-  } else {
-    // A definition without descriptors (not proto-loader's): no way to tell, so every request may.
+  try {
+    for (const name of fromDescriptors(serviceName, definition)) found.add(name)
+  } catch {
+    // Descriptors that do not describe the service (not proto-loader's): no way to tell, so every request may.
     for (const name of Object.keys(definition)) found.add(name)
   }
   out = found
