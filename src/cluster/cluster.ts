@@ -148,7 +148,8 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
       chosen[0]?.faults.use(...added)
       for (const n of chosen.slice(1)) n.faults.use(...added)
     },
-    calls: (method, filter, target) => targets(target).flatMap((n) => n.calls(method, filter).map((e) => ({ ...plainEntry(e), node: n.name }))),
+    calls: (method, filter, target) =>
+      targets(target).flatMap((n) => n.calls(method, filter).map((e) => ({ ...plainEntry(e), node: n.name }))),
     reset: (target) => {
       for (const n of targets(target)) n.reset()
     },
