@@ -356,7 +356,7 @@ export const FLAGS = [
     arg: 'N',
     env: 'FAKE_CONTAINERD_JOURNAL_BYTES',
     shownDefault: `${JOURNAL_BUDGET.bytes}; with --nodes N, a 1/N share each, at least ${CLUSTER_JOURNAL_FLOOR.bytes}`,
-    help: 'bytes the journal may hold (summaries of requests and responses); past it the oldest calls go',
+    help: 'bytes the journal may hold: each call counts its request and response as kept (up to 8 KiB as the bytes sent, larger as a summary) and a small overhead; past it the oldest calls go',
     parse: wholeNumber,
   },
   {

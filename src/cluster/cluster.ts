@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { DEFAULTS, type FakeClusterOptions, type FakeContainerdOptions } from '../config.js'
 import type { NodeSummary } from '../control/nodes.js'
 import type { FaultRule } from '../faults/rule.js'
-import type { JournalEntry, JournalFilter } from '../journal/journal.js'
+import { plainEntry, type JournalEntry, type JournalFilter } from '../journal/journal.js'
 import { createLogger, type Logger } from '../log.js'
 import { startNode, type FakeContainerd } from '../server.js'
 import { journalShare } from './journal-share.js'
@@ -148,7 +148,8 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
       chosen[0]?.faults.use(...added)
       for (const n of chosen.slice(1)) n.faults.use(...added)
     },
-    calls: (method, filter, target) => targets(target).flatMap((n) => n.calls(method, filter).map((e) => ({ ...e, node: n.name }))),
+    calls: (method, filter, target) =>
+      targets(target).flatMap((n) => n.calls(method, filter).map((e) => ({ ...plainEntry(e), node: n.name }))),
     reset: (target) => {
       for (const n of targets(target)) n.reset()
     },

@@ -1,9 +1,10 @@
 // The journal: every call the server answered — when, which service and method, the namespace,
 // the request, the response or status, how long it took, and which fault fired. A ring buffer:
-// the newest `size` calls are kept, and no more of them than fit in `budget` bytes. Requests and
-// responses are kept as the bytes the call carried and read as summaries (summarize below): a long
-// string, a large byte field or a long list is cut, with a marker, so that one call of megabytes
-// costs the journal a few KB.
+// the newest `size` calls are kept, and no more of them than fit in `budget` bytes (what the entries
+// hold: a small message as the bytes the call carried, a larger one as its summary). Requests and
+// responses read as summaries (summarize below): a long string, a large byte field or a long list is
+// cut, with a marker, so that one call of megabytes costs the journal a few KB; a credential is
+// redacted, and a google.protobuf.Any's value (it may carry one) is kept as its length only.
 import { namesRpc } from '../faults/rule.js'
 import { validateRpcNames } from '../faults/validate.js'
 
@@ -20,9 +21,15 @@ const SUMMARY_DEPTH = 12
  * Fields that carry registry credentials (CRI's AuthConfig; Transfer's AuthResponse): their text is
  * never kept, since the control API and the web view serve the journal to whoever can reach them.
  */
-const SECRET_FIELDS = new Set(['password', 'auth', 'identity_token', 'registry_token', 'secret'])
+export const SECRET_FIELDS = new Set(['password', 'auth', 'identity_token', 'registry_token', 'secret'])
 /** What a summary holds in place of a credential that was given. */
 export const REDACTED = '[redacted]'
+
+/** A copy of bytes in memory of its own (Buffer.from would share Node's pool for small ones). */
+function ownBytes(bytes: Uint8Array): Buffer {
+  const copy = new Uint8Array(bytes)
+  return Buffer.from(copy.buffer, 0, copy.length)
+}
 
 /** A cut byte field, in a summary: how long it was and its first bytes. */
 interface CutBytes {
@@ -34,7 +41,7 @@ interface CutBytes {
  * A bounded copy of a request or response, with an estimate of the bytes it holds: strings past
  * SUMMARY_STRING characters end in "…[N characters cut]", byte fields past SUMMARY_BYTES become
  * { cutBytes, head }, lists past SUMMARY_ITEMS end in "…[N more]", a credential (SECRET_FIELDS) that is
- * not empty is REDACTED. Small messages without credentials come out equal.
+ * not empty is REDACTED, an Any's value becomes { cutBytes, head } with no head. Small messages without credentials come out equal.
  */
 export function summarize(value: unknown): { value: unknown; bytes: number } {
   let bytes = 0
@@ -47,9 +54,10 @@ export function summarize(value: unknown): { value: unknown; bytes: number } {
     }
     if (v === null || typeof v !== 'object') return v
     if (v instanceof Uint8Array) {
-      if (v.length <= SUMMARY_BYTES) return ((bytes += v.length), v)
+      // Copies with their own memory: a decoded byte field is a view into the whole message's bytes.
+      if (v.length <= SUMMARY_BYTES) return ((bytes += v.length), ownBytes(v))
       bytes += SUMMARY_BYTES + 16
-      return { cutBytes: v.length, head: Buffer.from(v.subarray(0, SUMMARY_BYTES)) } satisfies CutBytes
+      return { cutBytes: v.length, head: ownBytes(v.subarray(0, SUMMARY_BYTES)) } satisfies CutBytes
     }
     if (depth >= SUMMARY_DEPTH) return '…[nested too deep]'
     if (Array.isArray(v)) {
@@ -68,6 +76,12 @@ export function summarize(value: unknown): { value: unknown; bytes: number } {
         out[k] = item === '' ? '' : REDACTED
         continue
       }
+      // A google.protobuf.Any's value may hold any message, credentials too (Transfer's OCIRegistry
+      // carries the resolver's headers, Authorization among them): only its length is kept.
+      if (k === 'value' && item instanceof Uint8Array && typeof (v as { type_url?: unknown }).type_url === 'string') {
+        out[k] = { cutBytes: item.length, head: Buffer.alloc(0) } satisfies CutBytes
+        continue
+      }
       out[k.length > SUMMARY_STRING ? `${k.slice(0, SUMMARY_STRING)}…[${k.length - SUMMARY_STRING} characters cut]` : k] = walk(
         item,
         depth + 1,
@@ -79,33 +93,38 @@ export function summarize(value: unknown): { value: unknown; bytes: number } {
   return { value: summary, bytes }
 }
 
-/** The largest message (its encoded bytes) an entry keeps as it was sent, to be summarized when read. */
-export const WIRE_KEPT = 64 * 1024
+/**
+ * The largest message (its encoded bytes) an entry keeps as it was sent, decoded and summarized
+ * anew on each read; a larger one is summarized when recorded. Small, so that reading every entry
+ * at once (GetJournal) decodes little per entry, and what a decode makes is never kept.
+ */
+export const WIRE_KEPT = 8 * 1024
 
 /** A message as it went over the wire: its bytes and how to decode them (the method's own deserializer). */
 export class Wire {
   constructor(
     readonly bytes: Uint8Array,
     readonly decode: (bytes: Uint8Array) => unknown,
-    /** The message as the server held it, for summarizing at once when it is too large to keep. */
-    readonly message: unknown,
   ) {}
 }
 
-/** A request or response as an entry holds it: a summary, made when first read from kept bytes. */
-function kept(message: unknown): { readonly value: unknown; readonly bytes: number } {
-  if (!(message instanceof Wire) || message.bytes.length > WIRE_KEPT) return summarize(message instanceof Wire ? message.message : message)
-  let wire: Wire | undefined = message
-  let value: unknown
-  return {
-    get value() {
-      // Decoded once; the bytes go then, the summary stays.
-      if (wire) ((value = summarize(wire.decode(wire.bytes)).value), (wire = undefined))
-      return value
-    },
-    bytes: message.bytes.length,
+/**
+ * A request or response as an entry holds it, and the bytes that costs: a small Wire as it is (its
+ * bytes are all it holds: the summary made on each read is not kept, so that a message that decodes
+ * to far more than it was sent cannot grow the journal past its budget), anything else as its
+ * summary. A large Wire is decoded here, so that it reads as a small one does (with its defaults).
+ */
+function kept(message: unknown): { held: unknown; bytes: number } {
+  if (message instanceof Wire) {
+    if (message.bytes.length <= WIRE_KEPT) return { held: message, bytes: 64 + message.bytes.length }
+    message = message.decode(message.bytes)
   }
+  const { value, bytes } = summarize(message)
+  return { held: value, bytes }
 }
+
+/** What an entry holds read back: a Wire decoded and summarized (each time), a summary as it is. */
+const readBack = (held: unknown): unknown => (held instanceof Wire ? summarize(held.decode(held.bytes)).value : held)
 
 export interface JournalEntry {
   seq: number
@@ -149,6 +168,79 @@ export interface JournalFilter {
  */
 export const JOURNAL_BUDGET = { size: 10_000, bytes: 64 * 1024 * 1024 } as const
 
+/**
+ * One journal entry. A class with its getters on the prototype and its state in private fields, so
+ * that ten thousand entries are ten thousand small objects of one shape, with no closures each;
+ * time is formatted, and a request or response kept as bytes decoded, only when read. JSON (toJSON)
+ * and plainEntry() give a plain object with every field.
+ */
+class JournalRecord implements JournalEntry {
+  readonly messages: number | undefined
+  readonly status: { code: number; details: string }
+  readonly fault: unknown
+  readonly nodeFaults: unknown[] | undefined
+  readonly #at: number
+  readonly #request: unknown
+  readonly #response: unknown
+
+  constructor(
+    readonly seq: number,
+    at: number,
+    readonly service: string,
+    readonly method: string,
+    readonly namespace: string,
+    request: unknown,
+    response: unknown,
+    outcome: Pick<JournalEntry, 'messages' | 'status' | 'fault' | 'nodeFaults'>,
+    readonly durationMs: number,
+  ) {
+    this.#at = at
+    this.#request = request
+    this.#response = response
+    this.messages = outcome.messages
+    this.status = outcome.status
+    this.fault = outcome.fault
+    this.nodeFaults = outcome.nodeFaults
+  }
+
+  /** When the call arrived (ISO 8601). */
+  get time(): string {
+    return new Date(this.#at).toISOString()
+  }
+
+  get request(): unknown {
+    return readBack(this.#request)
+  }
+
+  get response(): unknown {
+    return this.#response === undefined ? undefined : readBack(this.#response)
+  }
+
+  /** The entry as a plain object, in JournalEntry's order, without the fields a call did not have. */
+  toJSON(): JournalEntry {
+    const out: JournalEntry = {
+      seq: this.seq,
+      time: this.time,
+      service: this.service,
+      method: this.method,
+      namespace: this.namespace,
+      request: this.request,
+      status: this.status,
+      durationMs: this.durationMs,
+    }
+    if (this.#response !== undefined) out.response = this.response
+    if (this.messages !== undefined) out.messages = this.messages
+    if (this.fault !== undefined) out.fault = this.fault
+    if (this.nodeFaults !== undefined) out.nodeFaults = this.nodeFaults
+    return out
+  }
+}
+
+/** An entry as a plain object with every field it has (a spread of a journal entry would miss its getters). */
+export function plainEntry(entry: JournalEntry): JournalEntry {
+  return entry instanceof JournalRecord ? entry.toJSON() : entry
+}
+
 export class Journal {
   #entries: (JournalEntry | undefined)[]
   /** The estimated bytes of each kept entry, by its slot. */
@@ -181,8 +273,9 @@ export class Journal {
    * Starts an entry; the returned function completes it. A request or response given as a Wire
    * message (the bytes the call carried, the adapter's) is kept as those bytes and summarized only
    * when the entry is read: recording costs no copy, and a later change to an object the message
-   * shared with the model cannot change what the journal says was sent. Larger ones than WIRE_KEPT
-   * are summarized at once, so that one call of megabytes still costs the journal a few KB.
+   * shared with the model cannot change what the journal says was sent. Larger ones than WIRE_KEPT,
+   * and messages given as objects, are summarized at once, so that one call of megabytes still costs
+   * the journal a few KB and a credential is redacted before the call is answered.
    */
   begin(
     service: string,
@@ -198,24 +291,7 @@ export class Journal {
     return (outcome) => {
       this.#open.delete(seq)
       const res = outcome.response === undefined ? undefined : kept(outcome.response)
-      const durationMs = performance.now() - started
-      let time: string | undefined
-      // Getters, so that nothing is formatted or decoded until the entry is read (JSON and spreads read them).
-      const entry: JournalEntry = {
-        seq,
-        get time() {
-          return (time ??= new Date(at).toISOString())
-        },
-        service,
-        method,
-        namespace,
-        get request() {
-          return req.value
-        },
-        ...outcome,
-        durationMs,
-      }
-      if (res) Object.defineProperty(entry, 'response', { get: () => res.value, enumerable: true })
+      const entry = new JournalRecord(seq, at, service, method, namespace, req.held, res?.held, outcome, performance.now() - started)
       const size = 256 + req.bytes + (res?.bytes ?? 0) + outcome.status.details.length
       this.#bytes += size - this.#sizes[this.#next]!
       if (this.#entries[this.#next] === undefined) this.#count++

@@ -9,7 +9,12 @@ import { InjectedFault, TransportStatus, toServiceError, type ServiceStatus } fr
 import type { FaultEngine, FiredNodeFaults } from '../faults/engine.js'
 import type { CallFault } from '../faults/rule.js'
 import { pick, preamble, sleep } from './call-faults.js'
-import { Wire, type Journal } from '../journal/journal.js'
+import { WIRE_KEPT, Wire, type Journal } from '../journal/journal.js'
+import { methodsCarryingSecrets } from '../journal/secrets.js'
+import { MESSAGE_LIMITS } from '../service-descriptors.cjs'
+
+/** The largest response the server sends (grpc-js refuses a larger one; containerd's limit). */
+const MAX_SEND = MESSAGE_LIMITS['grpc.max_send_message_length']
 
 /**
  * The first value of a text header, as grpc-go's metadata gives containerd: a client that sets a
@@ -138,9 +143,8 @@ export function wireDefinition(definition: ServiceDefinition): ServiceDefinition
       ...def,
       requestDeserialize: (bytes: Buffer) => {
         const message = requestDeserialize(bytes) as unknown
-        // A copy when the bytes are a slice of a larger read, so that the journal holds only them.
-        if (message && typeof message === 'object')
-          requestBytes.set(message, bytes.byteLength === bytes.buffer.byteLength ? bytes : Buffer.from(bytes))
+        // Not copied here: the adapter copies them only when its journal keeps them.
+        if (message && typeof message === 'object') requestBytes.set(message, bytes)
         return message
       },
       responseSerialize: (message: unknown) =>
@@ -203,23 +207,17 @@ export function adapt(
     if (def.requestStream && !def.responseStream) throw new Error(`${serviceName}/${method}: client-only streaming is not wired yet`)
     const decodeRequest = (bytes: Uint8Array) => def.requestDeserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
     const decodeResponse = (bytes: Uint8Array) => def.responseDeserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
-    /** The request for the journal: its bytes when grpc-js decoded it through wireDefinition. */
+    /**
+     * The request for the journal: a copy of its bytes (in memory of their own, not a view into what
+     * grpc-js read) when grpc-js decoded it through wireDefinition and the journal keeps them; else
+     * the request itself, which the journal summarizes at once. A request whose type may carry a
+     * credential (secrets.ts) is always summarized at once, so that its text is redacted before the
+     * call is answered rather than kept in clear until someone reads the journal.
+     */
     const journaled = (request: unknown): unknown => {
       const bytes = request && typeof request === 'object' ? requestBytes.get(request) : undefined
-      return bytes ? new Wire(bytes, decodeRequest, request) : request
-    }
-    /**
-     * A unary response encoded once, here, when the journal keeps it: the same bytes go to grpc-js
-     * (wireDefinition passes them through). A response that does not encode is left to grpc-js, which
-     * answers for it as it always has.
-     */
-    const encoded = (response: unknown): Wire | undefined => {
-      if (!journal) return undefined
-      try {
-        return new Wire(def.responseSerialize(response), decodeResponse, response)
-      } catch {
-        return undefined
-      }
+      if (!bytes || bytes.length > WIRE_KEPT || methodsCarryingSecrets(serviceName, definition).has(method)) return request
+      return new Wire(new Uint8Array(bytes), decodeRequest)
     }
     const begin = (call: AnyCall, request: unknown) => {
       const ctx = new Call(serviceName, method, call.metadata, call)
@@ -238,12 +236,18 @@ export function adapt(
           if (status) log.debug(`${serviceName}/${method} failed in ${ms}ms: code ${status.code}: ${status.details}`)
           else log.debug(`${serviceName}/${method} ok in ${ms}ms`)
         }
-        record?.({
-          ...outcome,
-          status: status ? { code: status.code, details: status.details } : { code: 0, details: '' },
-          ...(fired ? { fault: fired.rule } : {}),
-          ...(nodeFaults.length ? { nodeFaults } : {}),
-        })
+        // A journal listener that throws (its own bug) must not fail a call already answered, nor
+        // answer one twice: the fault path's catch would answer again.
+        try {
+          record?.({
+            ...outcome,
+            status: status ? { code: status.code, details: status.details } : { code: 0, details: '' },
+            ...(fired ? { fault: fired.rule } : {}),
+            ...(nodeFaults.length ? { nodeFaults } : {}),
+          })
+        } catch (listenerErr) {
+          log.error(`a journal listener failed on ${serviceName}/${method}: ${(listenerErr as Error)?.stack ?? String(listenerErr)}`)
+        }
         return status
       }
       return { ctx, finish, fault: fired?.rule as CallFault | undefined, abort: (why: string) => ctx.abort(new Error(why)) }
@@ -253,10 +257,33 @@ export function adapt(
       handlers[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const { ctx, finish, fault } = begin(call, call.request)
         const fail = (err: unknown) => callback(finish(err) ?? null)
+        /**
+         * With a journal the response is encoded once, here: the same bytes go to grpc-js
+         * (wireDefinition passes them through) and to the journal. One that does not encode, or is
+         * larger than the client may be sent, fails the call as grpc-go fails containerd's, and the
+         * journal says so (without a journal grpc-js answers for such a response itself).
+         */
         const reply = (response: unknown) => {
-          const wire = encoded(response)
-          finish(undefined, { response: wire ?? response })
-          callback(null, wire ? wire.bytes : response)
+          if (!journal) {
+            finish()
+            return callback(null, response)
+          }
+          let bytes: Buffer
+          try {
+            bytes = def.responseSerialize(response)
+          } catch (err) {
+            return fail(new TransportStatus(grpc.status.INTERNAL, `grpc: error while marshaling: ${(err as Error).message}`))
+          }
+          if (bytes.length > MAX_SEND)
+            return fail(
+              new TransportStatus(
+                grpc.status.RESOURCE_EXHAUSTED,
+                `grpc: trying to send message larger than max (${bytes.length} vs. ${MAX_SEND})`,
+              ),
+            )
+          // The journal's copy in memory of its own: a small encoding is a view into Node's shared pool.
+          finish(undefined, { response: new Wire(bytes.length <= WIRE_KEPT ? new Uint8Array(bytes) : bytes, decodeResponse) })
+          callback(null, bytes)
         }
         const answer = (response: unknown): void =>
           durability && !durability.clean ? void settle().then(() => reply(response), fail) : reply(response)
