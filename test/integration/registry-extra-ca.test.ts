@@ -4,6 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import * as tls from 'node:tls'
 import { afterAll, describe, expect, test } from 'vitest'
 import { tarball } from '../containerd.js'
 import { harness } from '../helpers.js'
@@ -11,7 +12,12 @@ import { imageBlobs } from '../oci-layout.mjs'
 import { MockRegistry, sha256 } from '../registry-mock.js'
 import { hasOpenssl, makePki, serveHttps } from '../registry-tls.js'
 
-describe.skipIf(!hasOpenssl())('NODE_EXTRA_CA_CERTS with a host `ca`', () => {
+// Where Node has tls.getCACertificates (22.15 and 24), it reads NODE_EXTRA_CA_CERTS once, when the process
+// starts, so setting it here cannot reach it: the test runs where the variable is read when the roots are
+// made (Node 20, the suite's main run).
+const readsExtraAtStart = typeof (tls as { getCACertificates?: unknown }).getCACertificates === 'function'
+
+describe.skipIf(!hasOpenssl() || readsExtraAtStart)('NODE_EXTRA_CA_CERTS with a host `ca`', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fc-reg-extra-ca-'))
   const saved = process.env.NODE_EXTRA_CA_CERTS
   afterAll(() => {
