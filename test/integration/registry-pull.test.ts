@@ -109,6 +109,16 @@ async function freePort(): Promise<number> {
   return port
 }
 
+/** No pull lease is left in CRI's namespace (a pull's lease goes once the image holds its content, or on failure). */
+async function expectNoLeases(): Promise<void> {
+  const ctr = containerdClients(h.fake.address, 'k8s.io')
+  try {
+    expect((await ctr.leases.List({ filters: [] })).leases).toEqual([])
+  } finally {
+    ctr.close()
+  }
+}
+
 async function execCat(image: string, args: string[]): Promise<string> {
   const pod = podConfig(`p${Math.random().toString(36).slice(2, 8)}`)
   const podId = await runPod(h, pod)
@@ -509,12 +519,7 @@ describe('pull policy registry', () => {
     expect((await pulling).image_ref).toBe(sha256(img.amd.config))
     expect(await execCat(`${HOST}/lib/slowgc:v1`, ['cat', '/etc/hello'])).toBe('hello from amd64\n')
     // The pull's lease is gone once the image record holds its content.
-    const ctr = containerdClients(h.fake.address, 'k8s.io')
-    try {
-      expect((await ctr.leases.List({ filters: [] })).leases).toEqual([])
-    } finally {
-      ctr.close()
-    }
+    await expectNoLeases()
   })
 
   test("a failed pull leaves what a concurrent pull reused; a cancelled pull's shared download is fetched again by the other", async () => {
@@ -814,12 +819,7 @@ describe('pull policy registry', () => {
     expect(listed.details).toBe(`failed to pull and unpack image "${HOST}/old/app:list": ${SCHEMA1} not supported`)
     expect(registry.count('GET', `/manifests/${sha256(schema1)}`)).toBe(0)
     expect((await h.image.ListImages({})).images).toEqual([])
-    const ctr = containerdClients(h.fake.address, 'k8s.io')
-    try {
-      expect((await ctr.leases.List({ filters: [] })).leases).toEqual([])
-    } finally {
-      ctr.close()
-    }
+    await expectNoLeases()
   })
 
   test("a fetch error names the URL with its query (a mirror's ?ns=)", async () => {
