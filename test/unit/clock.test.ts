@@ -49,4 +49,34 @@ describe('SimClock', () => {
     clock.stop()
     void long
   })
+
+  test('thousands of sleeps, most aborted: the rest end in due order (ties in the order set), none twice', async () => {
+    const clock = new SimClock()
+    clock.freeze(true)
+    const ended: number[] = []
+    const aborted: number[] = []
+    const controllers: AbortController[] = []
+    const sleeps: Promise<void>[] = []
+    for (let i = 0; i < 3000; i++) {
+      const c = new AbortController()
+      controllers.push(c)
+      // Dues repeat (i % 700), so ties are common.
+      sleeps.push(
+        clock.sleep((i * 7919) % 700, c.signal).then(
+          () => void ended.push(i),
+          () => void aborted.push(i),
+        ),
+      )
+    }
+    // Two thirds aborted, which rebuilds the heap more than once along the way.
+    for (let i = 0; i < 3000; i++) if (i % 3 !== 0) controllers[i]!.abort(new Error('killed'))
+    clock.advance(350)
+    clock.advance(350)
+    await Promise.all(sleeps)
+    const expected = Array.from({ length: 3000 }, (_, i) => i)
+      .filter((i) => i % 3 === 0)
+      .sort((a, b) => ((a * 7919) % 700) - ((b * 7919) % 700) || a - b)
+    expect(ended).toEqual(expected)
+    expect(aborted).toHaveLength(2000)
+  })
 })

@@ -73,8 +73,8 @@ export const PIDS_MAX = 1024
 
 export class PidTable {
   #byHost = new Map<number, ProcessNode>()
-  /** Processes per container, for PIDS_MAX. */
-  #count = new Map<string, number>()
+  /** Each container's processes by host PID: PIDS_MAX counts them, and a container's kill finds them without a scan. */
+  #byContainer = new Map<string, Map<number, ProcessNode>>()
   /** Processes of each non-host namespace by their PID there. */
   #ns = new Map<string, Map<number, ProcessNode>>()
   #nextPid = new Map<string, number>()
@@ -102,7 +102,9 @@ export class PidTable {
     }
     this.#byHost.set(p.hostPid, node)
     if (p.ns !== HOST_NS) this.#ns.get(p.ns)?.set(pid, node)
-    this.#count.set(p.containerId, (this.#count.get(p.containerId) ?? 0) + 1)
+    let own = this.#byContainer.get(p.containerId)
+    if (!own) this.#byContainer.set(p.containerId, (own = new Map()))
+    own.set(p.hostPid, node)
     return node
   }
 
@@ -110,9 +112,9 @@ export class PidTable {
     const node = this.#byHost.get(hostPid)
     if (!node) return
     this.#byHost.delete(hostPid)
-    const left = (this.#count.get(node.containerId) ?? 1) - 1
-    if (left > 0) this.#count.set(node.containerId, left)
-    else this.#count.delete(node.containerId)
+    const own = this.#byContainer.get(node.containerId)
+    own?.delete(hostPid)
+    if (own?.size === 0) this.#byContainer.delete(node.containerId)
     if (node.ns === HOST_NS) return
     const members = this.#ns.get(node.ns)
     members?.delete(node.pid)
@@ -143,12 +145,12 @@ export class PidTable {
 
   /** How many processes a container holds. */
   countOf(containerId: string): number {
-    return this.#count.get(containerId) ?? 0
+    return this.#byContainer.get(containerId)?.size ?? 0
   }
 
   /** Every process running in a container (its cgroup), by host PID. */
   ofContainer(containerId: string): ProcessNode[] {
-    return [...this.#byHost.values()].filter((p) => p.containerId === containerId).sort((a, b) => a.hostPid - b.hostPid)
+    return [...(this.#byContainer.get(containerId)?.values() ?? [])].sort((a, b) => a.hostPid - b.hostPid)
   }
 
   /** The process with PID `pid` in namespace `ns`. */
@@ -167,7 +169,7 @@ export class PidTable {
 
   clear(): void {
     this.#byHost.clear()
-    this.#count.clear()
+    this.#byContainer.clear()
     this.#ns.clear()
     this.#nextPid.clear()
   }

@@ -95,6 +95,8 @@ export interface TaskMount {
 
 export class Tasks {
   #live = new Map<string, Live>()
+  /** Each task's live exec'd processes (also in #live): killing a task's execs finds them without a scan. */
+  #execLives = new Map<string, Set<Live>>()
   /** The terminal size a client set before the process started (ResizePty after Create): it starts with it. */
   #sizes = new Map<string, { width: number; height: number }>()
   #logs = new Map<string, CriLogFile>()
@@ -214,6 +216,9 @@ export class Tasks {
     const streamPlan = attached ? { ...plan, stdinOpen: attached.stdin, terminal: attached.terminal } : plan
     const live = this.#spawn(record, exec.pid, streamPlan, outputs, exec.io, key(record.id, execId))
     this.#live.set(key(record.id, execId), live)
+    let execs = this.#execLives.get(record.id)
+    if (!execs) this.#execLives.set(record.id, (execs = new Set()))
+    execs.add(live)
     exec.status = 'running'
     exec.startedAt = nowString()
     this.host.changed(['containers', record.id])
@@ -224,6 +229,9 @@ export class Tasks {
     })
     void live.proc.exited.then((exit) => {
       if (this.#live.get(key(record.id, execId)) === live) this.#live.delete(key(record.id, execId))
+      const execs = this.#execLives.get(record.id)
+      execs?.delete(live)
+      if (execs?.size === 0) this.#execLives.delete(record.id)
       this.#wake(key(record.id, execId))
       void closeAll(live)
       exec.status = 'stopped'
@@ -383,6 +391,7 @@ export class Tasks {
       void closeAll(live)
     }
     this.#live.clear()
+    this.#execLives.clear()
     this.#logs.clear()
   }
 
@@ -450,9 +459,7 @@ export class Tasks {
 
   /** The live exec'd processes of a task. */
   #execs(id: string): SimProcess[] {
-    const out: SimProcess[] = []
-    for (const [k, live] of this.#live) if (k.startsWith(`${id}/`)) out.push(live.proc)
-    return out
+    return [...(this.#execLives.get(id) ?? [])].map((live) => live.proc)
   }
 
   #initExited(record: ContainerRecord, live: Live, exit: ExitInfo): void {
