@@ -125,7 +125,7 @@ export class ContainerViews {
     let fs = this.#fs.get(record.id)
     if (!fs) {
       // A view without a saved layer holds what the record does: nothing to save until it changes.
-      const saved = record.writableLayer === undefined
+      const saved = !Object.hasOwn(this.node.state.layers, record.id)
       fs = this.#create(record)
       this.built++
       this.#fs.set(record.id, fs)
@@ -186,9 +186,9 @@ export class ContainerViews {
       const changed = this.#saved.get(id) !== generation
       if (!record || (!all && !changed)) continue
       this.#saved.set(id, generation)
-      if (fs.overlay.changes().length === 0) delete record.writableLayer
-      else record.writableLayer = fs.overlay.save()
-      if (changed) this.node.changed(['containers', id])
+      if (fs.overlay.changes().length === 0) delete this.node.state.layers[id]
+      else this.node.state.layers[id] = fs.overlay.save()
+      if (changed) this.node.changed(['layers', id])
     }
     // A hostname a process set (sethostname) stays, as the pod's UTS namespace outlives containerd.
     for (const [id, uts] of this.#uts) {
@@ -261,8 +261,9 @@ export class ContainerViews {
     const files =
       layers.length > 0 ? this.#treeOf(`${record.namespace}\0${chain}\0${layers.map((l) => l.tar).join(',')}`, layers) : undefined
     // A layer saved by an earlier run comes back once; from then on the view holds it.
-    const writable = record.writableLayer
-    delete record.writableLayer
+    const saved = node.state.layers
+    const writable = Object.hasOwn(saved, record.id) ? saved[record.id] : undefined
+    delete saved[record.id]
     const extraFiles = image ? catalogFiles(image.id) : undefined
     const madeAtMs = this.#madeAt.get(record.id)
     const base = {
