@@ -48,8 +48,20 @@ export interface RegistryPullOptions {
    * every platform); without it, CRI's pull fetches the one manifest of `platform`.
    */
   platforms?: Platform[]
-  /** Whether the manifest of `platform` is unpacked into `snapshotter` (default true; a Transfer without unpacks: false). */
+  /**
+   * ImageStore.all_metadata (ctr 2.x pulls send it unless --skip-metadata): the manifests of the
+   * other platforms are fetched too, each with its config but not its layers
+   * (remotes.FilterManifestByPlatformHandler).
+   */
+  allMetadata?: boolean
+  /**
+   * Whether the manifests whose layers are fetched are unpacked into `snapshotter` (default true; a
+   * Transfer without unpacks: false). containerd's unpacker unpacks each config it meets with its
+   * manifest's layers, so a Transfer pull of several platforms unpacks each of them.
+   */
   unpack?: boolean
+  /** Called once the reference resolved, before anything is fetched; what it throws fails the pull. */
+  onResolved?: () => void
   /** --registry-config-path: containerd's hosts directory (hosts.toml). */
   configPath?: string
   /** A pull that receives no bytes for this long is cut off (image_pull_progress_timeout); 0: never. */
@@ -240,7 +252,7 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     userAgent: options.userAgent,
     ...(options.refuseEmptyBasic === false ? { refuseEmptyBasic: false } : {}),
   })
-  const source = { [`containerd.io/distribution.source.${domain}`]: repo.path }
+  const source = { [`containerd.io/distribution.source.${sourceHost(domain)}`]: repo.path }
 
   /** Streams one blob into the content store under its ref key, verified on commit. */
   const store = async (desc: Descriptor, labels: Record<string, string>, parent?: Descriptor): Promise<void> => {
@@ -351,15 +363,20 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     // containerd 2.x reads no Docker schema 1 manifest (the transfer service's pull, which CRI uses, says so).
     if (target.mediaType === MEDIA.dockerSchema1)
       throw new RuntimeError('InvalidArgument', 'schema 1 image manifests are no longer supported: invalid argument')
+    options.onResolved?.()
     const platform = options.platform ?? DEFAULT_PLATFORM
     const every = options.platforms
-    /** The manifests to fetch, each with the index that named it (none for the target). */
-    const chosen: { desc: Descriptor; namedBy: Descriptor | undefined }[] = []
+    /**
+     * The manifests to fetch, each with the index that named it (none for the target); `metadata`:
+     * one of another platform that all_metadata fetches with its config only.
+     */
+    const chosen: { desc: Descriptor; namedBy: Descriptor | undefined; metadata?: true }[] = []
     // An index (nested ones too) is walked as the pull's handlers do: every child labelled for the
     // collector (SetChildrenMappedLabels, before any filter), those of another platform dropped and
     // those without one kept (FilterPlatforms). CRI's pull keeps one: platform-less ones last, the
     // first taken (LimitManifests with a limit of 1); a Transfer pull keeps every one of its
-    // platforms (platforms.Ordered, or platforms.All when it names none).
+    // platforms (platforms.Ordered, or platforms.All when it names none), and with all_metadata the
+    // others too, marked to be fetched without their layers.
     const walk = async (desc: Descriptor, namedBy: Descriptor | undefined, depth: number): Promise<void> => {
       if (!isIndex(desc.mediaType)) {
         // …nor one an index names (the fetch handler refuses it before fetching).
@@ -367,7 +384,8 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         if (!isManifest(desc.mediaType)) {
           throw new RuntimeError('Unknown', `encountered unknown type ${desc.mediaType}; children may not be fetched`)
         }
-        if (!chosen.some((c) => c.desc.digest === desc.digest)) chosen.push({ desc, namedBy })
+        const metadata = every !== undefined && every.length > 0 && desc.platform && !every.some((p) => matches(p, desc.platform))
+        if (!chosen.some((c) => c.desc.digest === desc.digest)) chosen.push({ desc, namedBy, ...(metadata ? { metadata } : {}) })
         return
       }
       if (depth > 8) throw new RuntimeError('Unknown', `index ${desc.digest} nests too deep`)
@@ -386,7 +404,9 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         )
       const platformless = (m: Descriptor): boolean => m.platform === undefined || m.platform === null
       if (every) {
-        const kept = children.filter((m) => platformless(m) || every.length === 0 || every.some((p) => matches(p, m.platform)))
+        const kept = children.filter(
+          (m) => options.allMetadata || platformless(m) || every.length === 0 || every.some((p) => matches(p, m.platform)),
+        )
         for (const m of kept) await walk(m, desc, depth + 1)
         return
       }
@@ -396,10 +416,11 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       await walk(pick, desc, depth + 1)
     }
     await walk(target, undefined, 0)
-    // The manifest unpacked: the platform's (its descriptor's platform, else the first).
-    const unpacked = chosen.find((c) => matches(platform, c.desc.platform)) ?? chosen[0]
+    // The manifest the pull answers with: the platform's (its descriptor's platform, else the first
+    // with its layers).
+    const answer = chosen.find((c) => !c.metadata && matches(platform, c.desc.platform)) ?? chosen.find((c) => !c.metadata)
     let result: { manifestDigest: string; configDigest: string } | undefined
-    for (const { desc: manifestDesc, namedBy } of chosen) {
+    for (const { desc: manifestDesc, namedBy, metadata } of chosen) {
       const manifest = await json<{ config?: Descriptor; layers?: Descriptor[] }>(manifestDesc, {}, 'manifest', namedBy)
       if (!manifest.config) throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no config`)
       checkDescriptor(manifest.config, 'config')
@@ -416,20 +437,21 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         Object.keys(manifestLabels).map((k) => `labels.${k}`),
       )
       const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {}, 'config', manifestDesc)
+      if (metadata) continue
       const diffIds = config.rootfs?.diff_ids ?? []
       if (diffIds.length !== layers.length) {
         throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)
       }
       // Layers download together, as containerd's max_concurrent_downloads allows (3 by default).
       await inBatches(layers, 3, (l) => store(l, {}, manifestDesc))
-      if (options.unpack !== false && manifestDesc === unpacked?.desc) {
+      if (options.unpack !== false && layers.length > 0) {
         await unpack(stores, ns, options.snapshotter, layers, diffIds, lease)
         const chain = chainId(diffIds)
         content.update(ns, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${options.snapshotter}`]: chain }, [
           `labels.containerd.io/gc.ref.snapshot.${options.snapshotter}`,
         ])
       }
-      if (manifestDesc === unpacked?.desc) result = { manifestDigest: manifestDesc.digest, configDigest: manifest.config.digest }
+      if (manifestDesc === answer?.desc) result = { manifestDigest: manifestDesc.digest, configDigest: manifest.config.digest }
     }
     return { target, manifestDigest: result?.manifestDigest ?? '', configDigest: result?.configDigest ?? '', lease }
   } catch (err) {
@@ -528,6 +550,15 @@ async function unpackLayer(
     snapshots.drop(snapshotter, ns, key)
     throw err
   }
+}
+
+/**
+ * The host a distribution source label is keyed by: the reference's host without its port (Go's
+ * url.Hostname, as docker.AppendDistributionSourceLabel takes it), an IPv6 address without brackets.
+ */
+function sourceHost(domain: string): string {
+  const bracketed = /^\[([^\]]*)\]/.exec(domain)
+  return bracketed ? (bracketed[1] as string) : (domain.split(':')[0] as string)
 }
 
 /** Runs `run` over `items`, at most `size` at a time. */

@@ -10,11 +10,10 @@ import { chainId } from '../metadata/image-content.js'
 import { isIndex, isManifest } from '../media-types.js'
 import type { Images } from '../metadata/images.js'
 import { WORKFLOW_LEASE_MS, expiringIn, type Leases } from '../metadata/leases.js'
-import { SNAPSHOTTERS, type Snapshots } from '../metadata/snapshots.js'
+import type { Snapshots } from '../metadata/snapshots.js'
 import { applyLayer } from '../metadata/unpack.js'
 import { nowNs } from '../time.js'
 import {
-  configPlatform,
   exportArchive,
   importArchive,
   ociReferenceName,
@@ -43,6 +42,8 @@ export interface ImageStoreSpec {
   name: string
   labels: Record<string, string>
   platforms: PlatformSpec[]
+  /** A pull fetches the manifests and configs of the other platforms too (not their layers). */
+  allMetadata: boolean
   extraReferences: ImageReferenceSpec[]
   unpacks: { platform: PlatformSpec | undefined; snapshotter: string }[]
 }
@@ -75,6 +76,26 @@ export interface TransferHost {
   /** Runs the collector (once an import's own lease is gone). */
   gc(): unknown
   emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
+}
+
+/**
+ * What the unpacker of a transfer (pull or import) is set up with, as containerd 2.1's local transfer
+ * service does with the transfer plugin's default configuration (plugins/transfer: unpack_config
+ * unset is one entry, the default platform on the default snapshotter, and check_platform_supported
+ * false makes its platform match every image): an ImageStore's unpacks are kept when they name that
+ * snapshotter or none (getSupportedPlatform), and the unpacker then unpacks every config it meets
+ * with its manifest's layers into that snapshotter, whatever platform the unpack named. None kept:
+ * the unpacker cannot be made, refused once the transfer reaches it. No unpacks: none.
+ */
+export type Unpacker = { snapshotter: string } | { refused: RuntimeError } | undefined
+
+const TRANSFER_SNAPSHOTTER = 'overlayfs'
+
+export function unpackerOf(store: ImageStoreSpec): Unpacker {
+  if (store.unpacks.length === 0) return undefined
+  if (store.unpacks.some((u) => u.snapshotter === '' || u.snapshotter === TRANSFER_SNAPSHOTTER))
+    return { snapshotter: TRANSFER_SNAPSHOTTER }
+  return { refused: new RuntimeError('InvalidArgument', 'unable to initialize unpacker: no unpack platforms defined: invalid argument') }
 }
 
 const REF_SOURCE = 'io.containerd.import.ref-source'
@@ -132,7 +153,8 @@ export class ImageTransfer {
     const index = importArchive(archive, write, (d) => content.read(namespace, d, 0, 0))
     const descriptors: Descriptor[] = [index]
     const filter = store.platforms
-    const unpackPlatforms = store.unpacks.filter((u) => (SNAPSHOTTERS as readonly string[]).includes(u.snapshotter || 'overlayfs'))
+    const unpacker = unpackerOf(store)
+    if (unpacker && 'refused' in unpacker) throw unpacker.refused
     const manifests: Descriptor[] = []
     // Walk from the index: each parent is labelled with its children for the collector.
     // Each blob is walked once (a layout may name one child from many parents), and nesting is bounded.
@@ -153,10 +175,8 @@ export class ImageTransfer {
       for (const c of children) walk(c, depth + 1)
     }
     walk(index, 0)
-    for (const u of unpackPlatforms) {
-      const platform = u.platform ?? DEFAULT_PLATFORM
-      for (const m of manifests) await this.#unpack(namespace, m, platform, u.snapshotter || 'overlayfs', lease)
-    }
+    // Every manifest walked (those the store's platforms keep) is unpacked, each of its platform.
+    if (unpacker) for (const m of manifests) await this.#unpack(namespace, m, unpacker.snapshotter, lease)
     for (const desc of descriptors) {
       for (const name of this.#storeNames(store, desc)) {
         const annotations = { ...desc.annotations }
@@ -306,20 +326,14 @@ export class ImageTransfer {
     )
   }
 
-  /** Unpacks a manifest of the platform into the snapshotter: one committed snapshot per chain id. */
-  async #unpack(
-    namespace: string,
-    manifest: Descriptor,
-    platform: PlatformSpec,
-    snapshotter: string,
-    lease: string | undefined,
-  ): Promise<void> {
+  /** Unpacks a manifest into the snapshotter: one committed snapshot per chain id. */
+  async #unpack(namespace: string, manifest: Descriptor, snapshotter: string, lease: string | undefined): Promise<void> {
     const { content, snapshots } = this.host
     const [configDesc, ...layerDescs] = this.#children(namespace, manifest)
     const m = { config: configDesc as Descriptor, layers: layerDescs }
+    // The unpacker starts only for a config with layers.
+    if (m.layers.length === 0) return
     const config = content.read(namespace, m.config.digest, 0, 0)
-    const own = manifest.platform ?? configPlatform(config)
-    if (own && !matches(platform, own)) return
     const diffIds = ((JSON.parse(config.toString('utf8')) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? []) as string[]
     const layers = m.layers ?? []
     if (diffIds.length !== layers.length)
