@@ -179,7 +179,7 @@ export class Images {
       config: entry.config,
     }
     this.core.ensureNamespace(CRI_NAMESPACE)
-    const target = storeCatalogImage(this.content, CRI_NAMESPACE, entry)
+    const target = storeCatalogImage(this.content, CRI_NAMESPACE, entry, true)
     this.#unpack(entry)
     return this.#record(ref, { ...target, configDigest: entry.configDigest })
   }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import type { NodeState } from '../../store/schema.js'
 import { RuntimeError, notFound } from '../errors.js'
-import { sha256, type Content } from '../metadata/content.js'
+import type { Content } from '../metadata/content.js'
 import { chainId } from '../metadata/image-content.js'
 import { isIndex, isManifest } from '../media-types.js'
 import type { Images } from '../metadata/images.js'
@@ -75,7 +75,6 @@ export interface TransferHost {
   readonly leases: Leases
   /** Runs the collector (once an import's own lease is gone). */
   gc(): unknown
-  emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
 }
 
 /**
@@ -143,10 +142,7 @@ export class ImageTransfer {
     const { content } = this.host
     progress({ event: 'Importing' })
     const write = (data: Buffer): string => {
-      const fresh = !content.has(namespace, sha256(data))
-      const digest = content.put(namespace, data).digest
-      // containerd 2.1 tells of each blob it commits (/content/create).
-      if (fresh) this.host.emit(namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size: data.length })
+      const digest = content.create(namespace, data).digest
       this.host.leases.hold(namespace, lease, { id: digest, type: 'content' })
       return digest
     }
