@@ -10,7 +10,7 @@ import { collect, containerdClients, type ContainerdClients } from '../../src/cl
 import { decodeMessage } from '../../src/proto/load.js'
 import { tarball } from '../containerd.js'
 import { imageBlobs } from '../oci-layout.mjs'
-import { eventually, grpcError, harness, type Harness } from '../helpers.js'
+import { eventually, grpcError, harness, subscribe, type Harness } from '../helpers.js'
 import { PushRegistry, sha256 } from '../push-registry.js'
 import { T, any, openTransferStream, progressEvents, sendBytes, type TransferStream } from '../transfer-streams.js'
 
@@ -230,6 +230,7 @@ describe('Transfer pull', () => {
     const image = seed('two/app', ['amd64', 'arm64', 's390x'])
     const name = `${reg.host}/two/app:1`
     const platforms = ['amd64', 'arm64'].map((architecture) => ({ os: 'linux', architecture }))
+    const sub = await subscribe(ctr)
     await ctr.transfer.Transfer({
       source: registrySpec(name),
       destination: any(`${T}ImageStore`, {
@@ -266,6 +267,18 @@ describe('Transfer pull', () => {
     })
     const images = (await ctr.images.List({ filters: [] })).images
     expect(images.map((i) => [i.name, i.target?.digest, i.target?.media_type])).toEqual([[name, sha256(image.index), INDEX]])
+    // Each blob committed is published, all before the image record.
+    await eventually(() => (sub.events.some((e) => e.topic === '/images/create') ? true : undefined), '/images/create')
+    sub.close()
+    const topics = sub.events.map((e) => e.topic)
+    const fetched = [image.index, ...image.manifests, amd64.config, amd64.layers[0]!, arm64.config, arm64.layers[0]!, s390x.config]
+    expect(
+      sub.events
+        .filter((e) => e.topic === '/content/create')
+        .map((e) => e.event.digest as string)
+        .sort(),
+    ).toEqual(fetched.map(sha256).sort())
+    expect(topics.lastIndexOf('/content/create')).toBeLessThan(topics.indexOf('/images/create'))
     // Nothing is left outside the image: the collector finds nothing more to take.
     await ctr.images.Delete({ name, sync: true })
     expect(await snapshotNames(ctr)).toEqual([])
