@@ -279,7 +279,14 @@ describe('Transfer pull', () => {
         .sort(),
     ).toEqual(fetched.map(sha256).sort())
     expect(topics.lastIndexOf('/content/create')).toBeLessThan(topics.indexOf('/images/create'))
-    // Nothing is left outside the image: the collector finds nothing more to take.
+    // The same blobs pulled from another repository of the host: each names both, sorted.
+    seed('other/app', ['amd64', 'arm64', 's390x'])
+    const other = `${reg.host}/other/app:1`
+    await ctr.transfer.Transfer({ source: registrySpec(other), destination: any(`${T}ImageStore`, { name: other, platforms }) })
+    expect((await labels(image.index))['containerd.io/distribution.source.127.0.0.1']).toBe('other/app,two/app')
+    expect((await labels(amd64.layers[0]!))['containerd.io/distribution.source.127.0.0.1']).toBe('other/app,two/app')
+    // Nothing is left outside the images: the collector finds nothing more to take.
+    await ctr.images.Delete({ name: other, sync: true })
     await ctr.images.Delete({ name, sync: true })
     expect(await snapshotNames(ctr)).toEqual([])
     expect((await collect(ctr.content.List({ filters: [] }))).flatMap((m) => m.info)).toEqual([])

@@ -19,6 +19,7 @@ import type { Content } from './content.js'
 import { chainId } from './image-content.js'
 import { MEDIA, isIndex, isManifest } from '../media-types.js'
 import { WORKFLOW_LEASE_MS, digestProblem, expiringIn, type Leases } from './leases.js'
+import { validateLabels } from './namespaces.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
 import { ANNOTATION_REF_NAME } from '../transfer/archive.js'
@@ -252,21 +253,38 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     userAgent: options.userAgent,
     ...(options.refuseEmptyBasic === false ? { refuseEmptyBasic: false } : {}),
   })
-  const source = { [`containerd.io/distribution.source.${sourceHost(domain)}`]: repo.path }
+  const sourceKey = `containerd.io/distribution.source.${sourceHost(domain)}`
+  /**
+   * docker.AppendDistributionSourceLabel, for every blob the pull handles (fetched or already here):
+   * the repository joins the blob's sources for this host, sorted, each once; a value past the label
+   * size limit is not written (containerd warns and goes on).
+   */
+  const sourceLabel = (digest: string): Record<string, string> => {
+    const have = content.info(ns, digest).labels[sourceKey]
+    const repos = [...new Set([...(have ? have.split(',') : []), repo.path])].filter((r) => r !== '').sort()
+    const label = { [sourceKey]: repos.join(',') }
+    try {
+      validateLabels(label, 'distribution source')
+    } catch {
+      return {}
+    }
+    return label
+  }
 
   /** Streams one blob into the content store under its ref key, verified on commit. */
   const store = async (desc: Descriptor, labels: Record<string, string>, parent?: Descriptor): Promise<void> => {
     const tell = (state: BlobEvent['state'], offset: number): void =>
       options.onBlob?.({ state, desc, ...(parent ? { parent } : {}), offset })
     tell('waiting', 0)
-    // Adds labels to a blob already held, keeping its others (no paths would replace them all).
+    // Adds labels (and the distribution source) to a blob held, keeping its others (no paths would replace them all).
     const label = (): void => {
-      if (Object.keys(labels).length > 0)
+      const all = { ...labels, ...sourceLabel(desc.digest) }
+      if (Object.keys(all).length > 0)
         content.update(
           ns,
           desc.digest,
-          labels,
-          Object.keys(labels).map((k) => `labels.${k}`),
+          all,
+          Object.keys(all).map((k) => `labels.${k}`),
         )
     }
     hold(desc.digest, 'content')
@@ -314,10 +332,11 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
           if (ingest.offset > desc.size) break
         }
         try {
-          content.commit(ingest, desc.size, desc.digest, { ...labels, ...source }, lease)
+          content.commit(ingest, desc.size, desc.digest, labels, lease)
         } catch (err) {
           throw wrapAs(err, `failed commit on ref "${ingestRef}"`)
         }
+        label()
         tell('complete', desc.size)
       } catch (err) {
         try {
