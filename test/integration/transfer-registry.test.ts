@@ -41,13 +41,17 @@ function multiPlatform(
   layers = 1,
   architectures = ['amd64', 'arm64'],
 ): { archive: Buffer; index: Buffer; manifests: Buffer[]; blobs: Buffer[]; images: ReturnType<typeof imageBlobs>[] } {
-  const images = architectures.map((architecture) => ({
-    architecture,
-    ...imageBlobs(
+  const images = architectures.map((architecture) => {
+    const blobs = imageBlobs(
       Array.from({ length: layers }, (_, i) => tarball([{ name: `f${i}`, data: `${architecture} ${i}\n` }])),
       { Env: [`ARCH=${architecture}`] },
-    ),
-  }))
+    )
+    // The config names the image's own architecture (the unpacker matches on it), the manifest that config.
+    const config = Buffer.from(JSON.stringify({ ...JSON.parse(blobs.config.toString()), architecture }))
+    const manifest = JSON.parse(blobs.manifest.toString())
+    manifest.config = { ...manifest.config, digest: sha256(config), size: config.length }
+    return { architecture, ...blobs, config, manifest: Buffer.from(JSON.stringify(manifest)) }
+  })
   const index = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -333,6 +337,23 @@ describe('Transfer pull', () => {
     expect(await snapshotNames(ctr)).toEqual([])
   })
 
+  test('under the 1.7 profile the transfer service unpacks linux/amd64 only (its unpack_config is platforms.OnlyStrict)', async () => {
+    await h.close()
+    h = await harness({ containerdVersion: '1.7' })
+    ctr.close()
+    ctr = containerdClients(h.fake.address, 'default')
+    const image = seed('seven/app')
+    const name = `${reg.host}/seven/app:1`
+    const platforms = ['amd64', 'arm64'].map((architecture) => ({ os: 'linux', architecture }))
+    const unpacks = platforms.map((platform) => ({ platform, snapshotter: '' }))
+    await ctr.transfer.Transfer({ source: registrySpec(name), destination: any(`${T}ImageStore`, { name, platforms, unpacks }) })
+    expect(await snapshotNames(ctr)).toEqual([image.images[0]!.diffIds[0]])
+    const armOnly = await grpcError(
+      ctr.transfer.Transfer({ source: registrySpec(name), destination: any(`${T}ImageStore`, { name, unpacks: unpacks.slice(1) }) }),
+    )
+    expect([armOnly.code, armOnly.details]).toEqual([3, 'unable to initialize unpacker: no unpack platforms defined: invalid argument'])
+  })
+
   test('an ImageStore without a name (and no references) is containerd\'s "no image name found"', async () => {
     seed('nameless/app')
     const err = await grpcError(
@@ -418,6 +439,16 @@ describe("Transfer import's unpacker (the same as a pull's)", () => {
     const image = multiPlatform('example.com/all/app:1', 1, ['amd64', 'arm64', 's390x'])
     await importWith('import-all', image.archive, { unpacks: [{ platform: amd64, snapshotter: '' }] })
     expect((await snapshotNames(ctr)).sort()).toEqual(image.images.map((i) => i.diffIds[0]).sort())
+  })
+
+  test('under the 1.7 profile import --all-platforms unpacks linux/amd64 only', async () => {
+    await h.close()
+    h = await harness({ containerdVersion: '1.7' })
+    ctr.close()
+    ctr = containerdClients(h.fake.address, 'default')
+    const image = multiPlatform('example.com/seven/app:1', 1, ['amd64', 'arm64'])
+    await importWith('import-seven', image.archive, { unpacks: [{ platform: amd64, snapshotter: '' }] })
+    expect(await snapshotNames(ctr)).toEqual([image.images[0]!.diffIds[0]])
   })
 
   test('import --platform linux/arm64: that platform walked and unpacked, the others not', async () => {

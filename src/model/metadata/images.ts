@@ -49,6 +49,11 @@ export interface RegistrySettings {
   userAgent: string
   /** An empty Basic answer is refused ("no basic auth credentials", containerd 1.7 on); 1.6 leaves the 401. */
   refuseEmptyBasic?: boolean
+  /**
+   * The one platform the transfer service unpacks (1.7's default unpack_config matches only the
+   * default platform, platforms.OnlyStrict); none: every platform (2.x, check_platform_supported false).
+   */
+  transferUnpackPlatform?: { os: string; architecture: string }
 }
 
 /** One image as CRI shows it. */

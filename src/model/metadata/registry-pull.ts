@@ -23,6 +23,7 @@ import { validateLabels } from './namespaces.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
 import { ANNOTATION_REF_NAME } from '../transfer/archive.js'
+import { strictMatch } from '../transfer/images.js'
 
 export interface Platform {
   os: string
@@ -61,6 +62,8 @@ export interface RegistryPullOptions {
    * manifest's layers, so a Transfer pull of several platforms unpacks each of them.
    */
   unpack?: boolean
+  /** Only images whose config names this platform exactly are unpacked (containerd 1.7's transfer unpack config). */
+  unpackOnly?: { os: string; architecture: string; variant: string }
   /** Called once the reference resolved, before anything is fetched; what it throws fails the pull. */
   onResolved?: () => void
   /** --registry-config-path: containerd's hosts directory (hosts.toml). */
@@ -455,7 +458,12 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         manifestLabels,
         Object.keys(manifestLabels).map((k) => `labels.${k}`),
       )
-      const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {}, 'config', manifestDesc)
+      const config = await json<{ rootfs?: { diff_ids?: string[] }; os?: string; architecture?: string }>(
+        manifest.config,
+        {},
+        'config',
+        manifestDesc,
+      )
       if (metadata) continue
       const diffIds = config.rootfs?.diff_ids ?? []
       if (diffIds.length !== layers.length) {
@@ -463,7 +471,9 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       }
       // Layers download together, as containerd's max_concurrent_downloads allows (3 by default).
       await inBatches(layers, 3, (l) => store(l, {}, manifestDesc))
-      if (options.unpack !== false && layers.length > 0) {
+      // (1.7's unpacker reads the config's os and architecture only.)
+      const unpackable = !options.unpackOnly || strictMatch(options.unpackOnly, { os: config.os, architecture: config.architecture })
+      if (options.unpack !== false && layers.length > 0 && unpackable) {
         await unpack(stores, ns, options.snapshotter, layers, diffIds, lease)
         const chain = chainId(diffIds)
         content.update(ns, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${options.snapshotter}`]: chain }, [

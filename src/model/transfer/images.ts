@@ -14,6 +14,7 @@ import type { Snapshots } from '../metadata/snapshots.js'
 import { applyLayer } from '../metadata/unpack.js'
 import { nowNs } from '../time.js'
 import {
+  configPlatform,
   exportArchive,
   importArchive,
   ociReferenceName,
@@ -86,14 +87,22 @@ export interface TransferHost {
  * with its manifest's layers into that snapshotter, whatever platform the unpack named. None kept:
  * the unpacker cannot be made, refused once the transfer reaches it. No unpacks: none.
  */
-export type Unpacker = { snapshotter: string } | { refused: RuntimeError } | undefined
+export type Unpacker = { snapshotter: string; only?: PlatformSpec } | { refused: RuntimeError } | undefined
 
 const TRANSFER_SNAPSHOTTER = 'overlayfs'
 
-export function unpackerOf(store: ImageStoreSpec): Unpacker {
+/**
+ * `only`: containerd 1.7's unpack_config platform, matched strictly (platforms.OnlyStrict), both to
+ * keep an unpack and to choose the images unpacked; none (2.x): any platform.
+ */
+export function unpackerOf(store: ImageStoreSpec, only?: { os: string; architecture: string }): Unpacker {
   if (store.unpacks.length === 0) return undefined
-  if (store.unpacks.some((u) => u.snapshotter === '' || u.snapshotter === TRANSFER_SNAPSHOTTER))
-    return { snapshotter: TRANSFER_SNAPSHOTTER }
+  const strict = only ? { ...only, variant: '' } : undefined
+  const kept = store.unpacks.some(
+    (u) =>
+      (u.snapshotter === '' || u.snapshotter === TRANSFER_SNAPSHOTTER) && (!strict || strictMatch(strict, u.platform ?? DEFAULT_PLATFORM)),
+  )
+  if (kept) return { snapshotter: TRANSFER_SNAPSHOTTER, ...(strict ? { only: strict } : {}) }
   return { refused: new RuntimeError('InvalidArgument', 'unable to initialize unpacker: no unpack platforms defined: invalid argument') }
 }
 
@@ -105,6 +114,11 @@ const DEFAULT_PLATFORM: PlatformSpec = { os: 'linux', architecture: 'amd64', var
 function matches(want: PlatformSpec, have: Platform): boolean {
   if (want.os !== have.os || want.architecture !== have.architecture) return false
   return !want.variant || !have.variant || want.variant === have.variant
+}
+
+/** platforms.OnlyStrict: os, architecture and variant as they are (an absent variant is ""). */
+export function strictMatch(want: PlatformSpec, have: { os?: string; architecture?: string; variant?: string } | undefined): boolean {
+  return have?.os === want.os && have.architecture === want.architecture && (have.variant || '') === want.variant
 }
 
 /** How deep indexes may nest under an image (containerd has no bound; real images nest one or two levels). */
@@ -149,7 +163,7 @@ export class ImageTransfer {
     const index = importArchive(archive, write, (d) => content.read(namespace, d, 0, 0))
     const descriptors: Descriptor[] = [index]
     const filter = store.platforms
-    const unpacker = unpackerOf(store)
+    const unpacker = unpackerOf(store, this.host.images.registryAccess.settings.transferUnpackPlatform)
     if (unpacker && 'refused' in unpacker) throw unpacker.refused
     const manifests: Descriptor[] = []
     // Walk from the index: each parent is labelled with its children for the collector.
@@ -172,7 +186,7 @@ export class ImageTransfer {
     }
     walk(index, 0)
     // Every manifest walked (those the store's platforms keep) is unpacked, each of its platform.
-    if (unpacker) for (const m of manifests) await this.#unpack(namespace, m, unpacker.snapshotter, lease)
+    if (unpacker) for (const m of manifests) await this.#unpack(namespace, m, unpacker.snapshotter, unpacker.only, lease)
     for (const desc of descriptors) {
       for (const name of this.#storeNames(store, desc)) {
         const annotations = { ...desc.annotations }
@@ -323,13 +337,22 @@ export class ImageTransfer {
   }
 
   /** Unpacks a manifest into the snapshotter: one committed snapshot per chain id. */
-  async #unpack(namespace: string, manifest: Descriptor, snapshotter: string, lease: string | undefined): Promise<void> {
+  async #unpack(
+    namespace: string,
+    manifest: Descriptor,
+    snapshotter: string,
+    only: PlatformSpec | undefined,
+    lease: string | undefined,
+  ): Promise<void> {
     const { content, snapshots } = this.host
     const [configDesc, ...layerDescs] = this.#children(namespace, manifest)
     const m = { config: configDesc as Descriptor, layers: layerDescs }
-    // The unpacker starts only for a config with layers.
+    // The unpacker starts only for a config with layers, of a platform it unpacks (the config's own).
     if (m.layers.length === 0) return
     const config = content.read(namespace, m.config.digest, 0, 0)
+    // (1.7's unpacker reads the config's os and architecture only.)
+    const own = configPlatform(config)
+    if (only && !strictMatch(only, { os: own?.os, architecture: own?.architecture })) return
     const diffIds = ((JSON.parse(config.toString('utf8')) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? []) as string[]
     const layers = m.layers ?? []
     if (diffIds.length !== layers.length)

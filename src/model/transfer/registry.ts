@@ -128,7 +128,7 @@ export class RegistryTransfer {
     // whose layers it fetched into the one snapshotter the unpacks select.
     const platform = store.unpacks[0]?.platform ?? store.platforms[0]
     progress({ event: `Resolving from ${named(source)}` })
-    const unpacker = unpackerOf(store)
+    const unpacker = unpackerOf(store, settings.transferUnpackPlatform)
     await tracked(source.reference, 'downloading', progress, async (tracker) => {
       const pulled = await pull(stores, ref, {
         namespace,
@@ -139,6 +139,7 @@ export class RegistryTransfer {
         platforms: store.platforms.map(platformOf),
         allMetadata: store.allMetadata,
         unpack: unpacker !== undefined,
+        ...(unpacker && 'only' in unpacker && unpacker.only ? { unpackOnly: unpacker.only } : {}),
         userAgent: settings.userAgent,
         ...(settings.refuseEmptyBasic === false ? { refuseEmptyBasic: false } : {}),
         // No image_pull_progress_timeout: that is CRI's; containerd's transfer has none. The pull
