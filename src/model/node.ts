@@ -131,7 +131,7 @@ export class Node implements Core {
       allocatePid: () => this.state.nextPid++,
       changed: (...paths) => this.changed(...paths),
       emit: (namespace, topic, type, payload) => this.emit(namespace, topic, type, payload),
-      storeBlob: (namespace, data) => this.content.put(namespace, data, {}),
+      storeBlob: (namespace, data) => this.content.create(namespace, data),
       onTaskExit: (record, exit) => this.#onTaskExit(record, exit),
       track: (record, proc, plan) => {
         const isInit = proc.pid === record.task?.pid

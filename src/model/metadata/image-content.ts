@@ -62,6 +62,8 @@ export function storeCatalogImage(
   content: Content,
   namespace: string,
   entry: CatalogEntry,
+  /** A pull's write: each blob new to the namespace is published (/content/create), the manifest before its config. */
+  announce = false,
 ): { mediaType: string; digest: string; size: number } {
   const layerDigest = sha256(`fake-containerd layer ${entry.configDigest}`)
   const config = configJson(entry, catalogDiffId(entry))
@@ -77,14 +79,15 @@ export function storeCatalogImage(
   const overhead = manifestWithoutLayerSize(0).length + config.length + 16
   const layerSize = Math.max(1, entry.size - overhead)
   const manifest = manifestWithoutLayerSize(layerSize)
-  // As after containerd's unpack: the config holds the image's top snapshot against collection.
-  content.put(namespace, config, { 'containerd.io/gc.ref.snapshot.overlayfs': catalogDiffId(entry) }, entry.configDigest)
-  content.put(
+  const write = announce ? content.create.bind(content) : content.put.bind(content)
+  write(
     namespace,
     manifest,
     { 'containerd.io/gc.ref.content.config': entry.configDigest, 'containerd.io/gc.ref.content.l.0': layerDigest },
     entry.manifestDigest,
   )
+  // As after containerd's unpack: the config holds the image's top snapshot against collection.
+  write(namespace, config, { 'containerd.io/gc.ref.snapshot.overlayfs': catalogDiffId(entry) }, entry.configDigest)
   return { mediaType: MEDIA.ociManifest, digest: entry.manifestDigest, size: manifest.length }
 }
 

@@ -49,6 +49,11 @@ export interface RegistrySettings {
   userAgent: string
   /** An empty Basic answer is refused ("no basic auth credentials", containerd 1.7 on); 1.6 leaves the 401. */
   refuseEmptyBasic?: boolean
+  /**
+   * The one platform the transfer service unpacks (1.7's default unpack_config matches only the
+   * default platform, platforms.OnlyStrict); none: every platform (2.x, check_platform_supported false).
+   */
+  transferUnpackPlatform?: { os: string; architecture: string }
 }
 
 /** One image as CRI shows it. */
@@ -179,7 +184,7 @@ export class Images {
       config: entry.config,
     }
     this.core.ensureNamespace(CRI_NAMESPACE)
-    const target = storeCatalogImage(this.content, CRI_NAMESPACE, entry)
+    const target = storeCatalogImage(this.content, CRI_NAMESPACE, entry, true)
     this.#unpack(entry)
     return this.#record(ref, { ...target, configDigest: entry.configDigest })
   }
