@@ -22,21 +22,21 @@ afterEach(() => h.close())
 
 let pods = 0
 /** A pod with one container of `config` (busybox, pulled, unless it names an image already there), created and started. */
-async function start(config: Partial<ContainerConfig>): Promise<string> {
+async function start(config: Partial<ContainerConfig>, on: Harness = h): Promise<string> {
   const pod = podConfig(`shared-${++pods}`)
-  const podId = await runPod(h, pod)
-  if (!config.image) await h.image.PullImage({ image: { image: 'busybox' } })
-  const { container_id } = await h.runtime.CreateContainer({
+  const podId = await runPod(on, pod)
+  if (!config.image) await on.image.PullImage({ image: { image: 'busybox' } })
+  const { container_id } = await on.runtime.CreateContainer({
     pod_sandbox_id: podId,
     config: containerConfig('c', config),
     sandbox_config: pod,
   })
-  await h.runtime.StartContainer({ container_id })
+  await on.runtime.StartContainer({ container_id })
   return container_id
 }
 
-const exec = async (id: string, cmd: string[]) => {
-  const r = await h.runtime.ExecSync({ container_id: id, cmd, timeout: 10 })
+const exec = async (id: string, cmd: string[], on: Harness = h) => {
+  const r = await on.runtime.ExecSync({ container_id: id, cmd, timeout: 10 })
   return { out: r.stdout.toString(), err: r.stderr.toString(), code: r.exit_code }
 }
 
@@ -87,6 +87,27 @@ describe('what a container has of its own is read from its own view', () => {
     expect((await exec(wrote, ['id', '-un'])).out).toBe('admin\n')
     expect((await exec(other, ['id', '-un'])).out).toBe('root\n')
     expect((await exec(await start({ command: ['sleep', '3600'] }), ['id', '-un'])).out).toBe('root\n')
+  })
+
+  test('an /etc/passwd the container wrote is still its own after a restart (its saved layer)', async () => {
+    const file = join(host, 'state.json')
+    let s = await harness({ state: file })
+    let wrote: string
+    let other: string
+    try {
+      wrote = await start({ command: ['sleep', '3600'] }, s)
+      other = await start({ command: ['sleep', '3600'] }, s)
+      expect((await exec(wrote, ['sed', '-i', 's/^root:/admin:/', '/etc/passwd'], s)).code).toBe(0)
+    } finally {
+      await s.close()
+    }
+    s = await harness({ state: file })
+    try {
+      expect((await exec(other, ['id', '-un'], s)).out).toBe('root\n')
+      expect((await exec(wrote, ['id', '-un'], s)).out).toBe('admin\n')
+    } finally {
+      await s.close()
+    }
   })
 
   test('an image name moved to other content: a new container reads the new content', async () => {

@@ -148,7 +148,7 @@ export class ContainerViews {
     let fs = this.#fs.get(record.id)
     if (!fs) {
       // A view without a saved layer holds what the record does: nothing to save until it changes.
-      const saved = record.writableLayer === undefined
+      const saved = !Object.hasOwn(this.node.state.layers, record.id)
       fs = this.#create(record)
       this.built++
       this.#fs.set(record.id, fs)
@@ -168,7 +168,7 @@ export class ContainerViews {
    * layer, or that was made through containerd's API (its spec can say anything).
    */
   shared(record: ContainerRecord): SharedView | undefined {
-    if (this.#fs.has(record.id) || record.writableLayer !== undefined) return undefined
+    if (this.#fs.has(record.id) || Object.hasOwn(this.node.state.layers, record.id)) return undefined
     const alike = this.#alike(record)
     if (!alike) return undefined
     let fs = this.#shared.get(alike.key)
@@ -377,9 +377,9 @@ export class ContainerViews {
       const changed = this.#saved.get(id) !== generation
       if (!record || (!all && !changed)) continue
       this.#saved.set(id, generation)
-      if (fs.overlay.changes().length === 0) delete record.writableLayer
-      else record.writableLayer = fs.overlay.save()
-      if (changed) this.node.changed(['containers', id])
+      if (fs.overlay.changes().length === 0) delete this.node.state.layers[id]
+      else this.node.state.layers[id] = fs.overlay.save()
+      if (changed) this.node.changed(['layers', id])
     }
     // A hostname a process set (sethostname) stays, as the pod's UTS namespace outlives containerd.
     for (const [id, uts] of this.#uts) {
@@ -445,8 +445,9 @@ export class ContainerViews {
   #create(record: ContainerRecord): ContainerFs {
     const node = this.node
     // A layer saved by an earlier run comes back once; from then on the view holds it.
-    const writable = record.writableLayer
-    delete record.writableLayer
+    const saved = node.state.layers
+    const writable = Object.hasOwn(saved, record.id) ? saved[record.id] : undefined
+    delete saved[record.id]
     const madeAtMs = this.#madeAt.get(record.id)
     const base = {
       ...(writable ? { writable } : {}),
