@@ -22,13 +22,23 @@ export function chainId(diffIds: readonly string[]): string {
 
 /** The chain id of an image's layers, read from its config blob; "" when that is not stored. */
 export function imageChainId(content: Content, namespace: string, configDigest: string): string {
+  if (!content.has(namespace, configDigest)) return ''
+  // A config's bytes are its digest's: its chain id is read and hashed once (CreateContainer asks each time).
+  let chain = chains.get(configDigest)
+  if (chain !== undefined) return chain
   try {
     const config = JSON.parse(content.read(namespace, configDigest, 0, 0).toString('utf8')) as { rootfs?: { diff_ids?: string[] } }
-    return chainId(config.rootfs?.diff_ids ?? [])
+    chain = chainId(config.rootfs?.diff_ids ?? [])
   } catch {
     return ''
   }
+  if (chains.size >= 1024) chains.clear()
+  chains.set(configDigest, chain)
+  return chain
 }
+
+/** imageChainId's answers by config digest. */
+const chains = new Map<string, string>()
 
 /** The config blob an OCI image would carry for a catalog entry. */
 function configJson(entry: CatalogEntry, diffId: string): Buffer {

@@ -84,6 +84,21 @@ export class Images {
     private readonly registry: RegistrySettings = { progressTimeoutMs: 5 * 60_000, userAgent: 'containerd/v1.6.20' },
   ) {}
 
+  #generation = 0
+
+  /**
+   * Bumped at every change to the image records or their content (this class makes them all), so
+   * that what is derived from an image can be kept until then (model/runtime/views.ts).
+   */
+  get generation(): number {
+    return this.#generation
+  }
+
+  #changed(): void {
+    this.#generation++
+    this.core.changed(['images'], ['imageContent'])
+  }
+
   /** Registry pulls in progress, by reference and credentials: the same image pulled at once is fetched once. */
   readonly #pulls = new Map<string, { done: Promise<PulledImage>; waiting: number; controller: AbortController }>()
   /** Blob fetches in progress, shared by concurrent pulls of images with common layers. */
@@ -295,7 +310,7 @@ export class Images {
       }
     }
     this.dropUnreferencedContent()
-    this.core.changed(['images'], ['imageContent'])
+    this.#changed()
     const pulledImage = this.resolve(target.configDigest)
     if (!pulledImage) throw unknown(`image ${target.configDigest} vanished right after its pull`)
     return pulledImage
@@ -315,7 +330,7 @@ export class Images {
     }
     state.images = state.images.filter((r) => r.namespace !== namespace || r.configDigest !== image.id)
     this.dropUnreferencedContent()
-    this.core.changed(['images'], ['imageContent'])
+    this.#changed()
     this.core.gc()
     return true
   }
@@ -395,7 +410,7 @@ export class Images {
       updatedAt: now,
     }
     this.core.state.images.push(record)
-    this.core.changed(['images'], ['imageContent'])
+    this.#changed()
     this.core.emit(namespace, '/images/create', IMAGE_CREATE, { name: record.name, labels: record.labels })
     return record
   }
@@ -413,7 +428,7 @@ export class Images {
     record.size = input.target.size
     record.annotations = { ...input.target.annotations }
     record.updatedAt = nowString()
-    this.core.changed(['images'], ['imageContent'])
+    this.#changed()
     this.core.emit(namespace, '/images/update', IMAGE_UPDATE, { name: record.name, labels: record.labels })
     return record
   }
@@ -428,7 +443,7 @@ export class Images {
     }
     this.core.state.images = this.core.state.images.filter((r) => r !== record)
     this.dropUnreferencedContent()
-    this.core.changed(['images'], ['imageContent'])
+    this.#changed()
     this.core.emit(namespace, '/images/delete', IMAGE_DELETE, { name })
     // containerd collects at once for a synchronous delete and moments later otherwise.
     this.core.gc()
