@@ -9,15 +9,8 @@ import type { Implementation } from '../rpc/adapter.js'
 import type { RuntimeInfo } from './info.js'
 import { checkpointArchive } from './checkpoint.js'
 import { batches, listings } from './lists.js'
-import {
-  containerInfo,
-  sandboxInfo,
-  toContainer,
-  toContainerStats,
-  toContainerStatus,
-  toPodSandboxStats,
-  toPodSandboxStatus,
-} from './convert.js'
+import { ListWire } from './wire.js'
+import { containerInfo, sandboxInfo, toContainerStats, toContainerStatus, toPodSandboxStats, toPodSandboxStatus } from './convert.js'
 import { METRIC_DESCRIPTORS, podSandboxMetrics } from './metrics.js'
 import { checkName, requireId } from './validate.js'
 import type { StreamRequest } from '../streaming/remotecommand.js'
@@ -29,6 +22,7 @@ export interface StreamUrls {
 
 export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrls): Implementation<RuntimeServiceHandlers> {
   const list = listings(node)
+  const wire = new ListWire(node)
 
   /** The request's state check, as containerd's Exec and Attach make it before the stream server's. */
   const running = (id: string, context: string) => {
@@ -78,9 +72,9 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
       }
     },
 
-    ListPodSandbox: (req) => ({ items: list.sandboxes(req.filter) }),
+    ListPodSandbox: (req) => wire.sandboxes(list.sandboxes(req.filter)),
 
-    StreamPodSandboxes: async (req, _ctx, send) => batches(list.sandboxes(req.filter), (pod_sandboxes) => send({ pod_sandboxes })),
+    StreamPodSandboxes: async (req, _ctx, send) => batches(list.sandboxes(req.filter), (pods) => send(wire.sandboxes(pods))),
 
     CreateContainer: (req) => {
       requireId(req.pod_sandbox_id, 'sandbox')
@@ -106,10 +100,9 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
       return {}
     },
 
-    ListContainers: (req) => ({ containers: list.containers(req.filter).map(toContainer) }),
+    ListContainers: (req) => wire.containers(list.containers(req.filter)),
 
-    StreamContainers: async (req, _ctx, send) =>
-      batches(list.containers(req.filter).map(toContainer), (containers) => send({ containers })),
+    StreamContainers: async (req, _ctx, send) => batches(list.containers(req.filter), (containers) => send(wire.containers(containers))),
 
     ContainerStatus: (req) => {
       const c = node.containers.get(requireId(req.container_id, 'container'))
