@@ -9,8 +9,8 @@ import type { Implementation } from '../rpc/adapter.js'
 import type { RuntimeInfo } from './info.js'
 import { checkpointArchive } from './checkpoint.js'
 import { batches, listings } from './lists.js'
-import { ListWire } from './wire.js'
-import { containerInfo, sandboxInfo, toContainerStats, toContainerStatus, toPodSandboxStats, toPodSandboxStatus } from './convert.js'
+import { CriWire } from './wire.js'
+import { toContainerStats, toContainerStatus, toPodSandboxStats, toPodSandboxStatus } from './convert.js'
 import { METRIC_DESCRIPTORS, podSandboxMetrics } from './metrics.js'
 import { checkName, requireId } from './validate.js'
 import type { StreamRequest } from '../streaming/remotecommand.js'
@@ -22,7 +22,7 @@ export interface StreamUrls {
 
 export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrls): Implementation<RuntimeServiceHandlers> {
   const list = listings(node)
-  const wire = new ListWire(node)
+  const wire = new CriWire(node)
 
   /** The request's state check, as containerd's Exec and Attach make it before the stream server's. */
   const running = (id: string, context: string) => {
@@ -63,13 +63,7 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
 
     PodSandboxStatus: (req) => {
       const s = node.sandboxes.get(requireId(req.pod_sandbox_id, 'sandbox'))
-      const containers = node.sandboxes.containersOf(s.id)
-      return {
-        status: toPodSandboxStatus(s),
-        info: req.verbose ? sandboxInfo(s) : {},
-        containers_statuses: containers.map((c) => toContainerStatus(node, c)),
-        timestamp: String(Date.now() * 1_000_000),
-      }
+      return wire.podSandboxStatus(node, s, node.sandboxes.containersOf(s.id), req.verbose, String(Date.now() * 1_000_000))
     },
 
     ListPodSandbox: (req) => wire.sandboxes(list.sandboxes(req.filter)),
@@ -106,7 +100,7 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
 
     ContainerStatus: (req) => {
       const c = node.containers.get(requireId(req.container_id, 'container'))
-      return { status: toContainerStatus(node, c), info: req.verbose ? containerInfo(c) : {} }
+      return wire.containerStatus(node, c, req.verbose)
     },
 
     UpdateContainerResources: (req) => {

@@ -1,79 +1,163 @@
-// CRI's list answers as bytes. Each record's Container (or PodSandbox) message is encoded once and
-// kept until the record changes; a ListContainers answer is those encodings one after another. On
-// the wire `repeated Container containers = 1` is each item as a field 1 of its own (tag 0x0a, its
-// length, its bytes), which is exactly what encoding the whole list as one message gives, so the
-// answer is byte for byte the same; twenty thousand containers then cost a copy of bytes per call,
-// not twenty thousand messages built, converted (protobufjs fromObject) and encoded each time.
-// ListContainers and StreamContainers both carry their items as field 1 (so do ListPodSandbox and
-// StreamPodSandboxes), so one encoding serves both.
+// CRI's list and status answers as bytes. Each record's messages (its Container or PodSandbox list
+// item, its ContainerStatus or PodSandboxStatus) are encoded once and kept until the record
+// changes, and an answer is those encodings put together. That is byte for byte what encoding the
+// whole answer gives: protobuf encodes a message's fields in field-number order, and an embedded
+// message or a repeated one is, on the wire, its tag, its length and its bytes, once per item. So
+// ListContainers' `repeated Container containers = 1` over twenty thousand containers costs a
+// copy of bytes per call, not twenty thousand messages built, converted (protobufjs fromObject) and
+// encoded each time, and a status call costs about what a bare grpc-js server answering a fixed
+// message does. ListContainers and StreamContainers carry their items as field 1 (so do
+// ListPodSandbox and StreamPodSandboxes), so one encoding serves both. Verbose info is not kept
+// (a few KB of JSON per container): it is encoded on each call that asks for it.
 import type * as grpc from '@grpc/grpc-js'
+import type { ContainerStatusResponse } from '../generated/runtime/v1/ContainerStatusResponse.js'
 import type { ListContainersResponse } from '../generated/runtime/v1/ListContainersResponse.js'
 import type { ListPodSandboxResponse } from '../generated/runtime/v1/ListPodSandboxResponse.js'
+import type { PodSandboxStatusResponse } from '../generated/runtime/v1/PodSandboxStatusResponse.js'
 import type { StreamContainersResponse } from '../generated/runtime/v1/StreamContainersResponse.js'
 import type { StreamPodSandboxesResponse } from '../generated/runtime/v1/StreamPodSandboxesResponse.js'
-import { criState, type AppContainerRecord, type CriState, type SandboxRecord } from '../model/cri/records.js'
+import { criState, type AppContainerRecord, type SandboxRecord } from '../model/cri/records.js'
 import type { Node } from '../model/node.js'
 import { servicePackage } from '../proto/load.js'
 import { serviceConstructor } from '../service-descriptors.cjs'
 import { Encoded } from '../rpc/adapter.js'
-import { sandboxState, toContainer, toPodSandbox } from './convert.js'
+import { containerInfo, sandboxInfo, sandboxState, toContainer, toContainerStatus, toPodSandbox, toPodSandboxStatus } from './convert.js'
 
-/** An item's encoding and what it was made from that may change without a new record object. */
-interface Item {
-  state: CriState | 'SANDBOX_READY' | 'SANDBOX_NOTREADY'
+/** A record's encodings, and what they were made from that may change without a new record object. */
+interface Kept {
+  state: string
   config: object
-  bytes: Buffer
+  /** Its list item: field 1 of ListContainers' or ListPodSandbox's answer (tag, length, message). */
+  item?: Buffer
+  /** Its status message alone (no tag, no length). */
+  status?: Buffer
+  /** The image generation a container's status was made at: it names the image's tag and digest. */
+  images?: number
 }
 
-/** Encodes one item as field 1 of a list message: the method's own serializer over a list of one. */
-type Encode = (item: object) => Buffer
+/** Field 1 of an answer (tag 0x0a, a length-delimited field) with its tag and length taken off: the message alone. */
+function body(field1: Buffer): Buffer {
+  let at = 1
+  while (field1[at]! & 0x80) at++
+  return field1.subarray(at + 1)
+}
+
+/** A length-delimited field's tag and length, before its bytes. */
+function head(field: number, length: number): Buffer {
+  const out = [(field << 3) | 2]
+  for (; length >= 0x80; length >>>= 7) out.push((length & 0x7f) | 0x80)
+  out.push(length)
+  return Buffer.from(out)
+}
+
+/** `containers_statuses = 3` of PodSandboxStatusResponse; `status = 1` of both status answers. */
+const STATUS = 1
+const CONTAINER_STATUSES = 3
 
 /**
- * The encoded items of one node's CRI records. An item is dropped when the node says its record
- * changed (Node.onChanged); its CRI state, the value that changes most (every task start and exit),
- * and its config object are checked again on each use as well, so that a change told a moment late
- * is never answered from the old bytes. A record replaced whole (restart, restore) is a new key.
+ * The kept encodings of one node's CRI records. A record's are dropped when the node says it
+ * changed (Node.onChanged); its CRI state, the value that changes most (every task start and
+ * exit), and its config object are checked again on each use as well, so that a change told a
+ * moment late is never answered from old bytes. A container's status names its image's tag and
+ * digest, so every kept status goes when the images change. A record replaced whole (restart,
+ * restore) is a new key.
  */
-export class ListWire {
-  #items = new WeakMap<object, Item>()
-  readonly #encodeContainer: Encode
-  readonly #encodeSandbox: Encode
+export class CriWire {
+  #kept = new WeakMap<object, Kept>()
+  /** Bumped by every change of the images. */
+  #images = 0
+  readonly #service: grpc.ServiceDefinition
 
   constructor(node: Node) {
-    const service = serviceConstructor(servicePackage('cri'), 'runtime.v1.RuntimeService').service as grpc.ServiceDefinition
-    const container = service.ListContainers!.responseSerialize
-    const sandbox = service.ListPodSandbox!.responseSerialize
-    this.#encodeContainer = (c) => container({ containers: [c] })
-    this.#encodeSandbox = (s) => sandbox({ items: [s] })
+    this.#service = serviceConstructor(servicePackage('cri'), 'runtime.v1.RuntimeService').service as grpc.ServiceDefinition
     node.onChanged((paths) => {
-      if (paths.length === 0) this.#items = new WeakMap()
+      if (paths.length === 0) {
+        this.#kept = new WeakMap()
+        this.#images++
+      }
       for (const path of paths) {
+        if (path[0] === 'images') this.#images++
         if (path[0] !== 'containers' || path.length < 2) continue
         const record = node.state.containers[path[1]!]
-        if (record) this.#items.delete(record)
+        if (record) this.#kept.delete(record)
       }
     })
   }
 
   /** ListContainers' (and StreamContainers') answer for these containers, in this order. */
   containers(records: readonly AppContainerRecord[]): Encoded<ListContainersResponse & StreamContainersResponse> {
-    return new Encoded(this.#concat(records.map((c) => this.#item(c, criState(c), c.cri.config, toContainer, this.#encodeContainer))))
+    return new Encoded(
+      join(
+        records.map((c) => {
+          const kept = this.#of(c)
+          return (kept.item ??= this.#encode('ListContainers', { containers: [toContainer(c)] }))
+        }),
+      ),
+    )
   }
 
   /** ListPodSandbox's (and StreamPodSandboxes') answer for these pods, in this order. */
   sandboxes(records: readonly SandboxRecord[]): Encoded<ListPodSandboxResponse & StreamPodSandboxesResponse> {
-    return new Encoded(this.#concat(records.map((s) => this.#item(s, sandboxState(s), s.cri.config, toPodSandbox, this.#encodeSandbox))))
+    return new Encoded(
+      join(
+        records.map((s) => {
+          const kept = this.#of(s)
+          return (kept.item ??= this.#encode('ListPodSandbox', { items: [toPodSandbox(s)] }))
+        }),
+      ),
+    )
   }
 
-  #item<R extends object>(record: R, state: Item['state'], config: object, message: (r: R) => object, encode: Encode): Buffer {
-    const kept = this.#items.get(record)
-    if (kept && kept.state === state && kept.config === config) return kept.bytes
-    const bytes = encode(message(record))
-    this.#items.set(record, { state, config, bytes })
-    return bytes
+  /** ContainerStatus' answer: the status, and with verbose the info map. */
+  containerStatus(node: Node, c: AppContainerRecord, verbose: boolean): Encoded<ContainerStatusResponse> {
+    const status = this.#containerStatus(node, c)
+    const parts = [head(STATUS, status.length), status]
+    if (verbose) parts.push(this.#encode('ContainerStatus', { info: containerInfo(c) }))
+    return new Encoded(Buffer.concat(parts))
   }
 
-  #concat(parts: Buffer[]): Buffer {
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+  /** PodSandboxStatus' answer: the pod's status, with verbose its info, its containers' statuses, the time. */
+  podSandboxStatus(
+    node: Node,
+    s: SandboxRecord,
+    containers: readonly AppContainerRecord[],
+    verbose: boolean,
+    timestamp: string,
+  ): Encoded<PodSandboxStatusResponse> {
+    const kept = this.#of(s)
+    const status = (kept.status ??= body(this.#encode('PodSandboxStatus', { status: toPodSandboxStatus(s) })))
+    const parts = [head(STATUS, status.length), status]
+    if (verbose) parts.push(this.#encode('PodSandboxStatus', { info: sandboxInfo(s) }))
+    for (const c of containers) {
+      const cs = this.#containerStatus(node, c)
+      parts.push(head(CONTAINER_STATUSES, cs.length), cs)
+    }
+    parts.push(this.#encode('PodSandboxStatus', { timestamp }))
+    return new Encoded(Buffer.concat(parts))
   }
+
+  #containerStatus(node: Node, c: AppContainerRecord): Buffer {
+    const kept = this.#of(c)
+    if (kept.status && kept.images === this.#images) return kept.status
+    kept.images = this.#images
+    return (kept.status = body(this.#encode('ContainerStatus', { status: toContainerStatus(node, c), info: {} })))
+  }
+
+  /** What is kept of a record, made anew when its state or config is not what the kept bytes were made from. */
+  #of(record: AppContainerRecord | SandboxRecord): Kept {
+    const state = record.cri.kind === 'sandbox' ? sandboxState(record as SandboxRecord) : criState(record as AppContainerRecord)
+    const config = record.cri.config
+    let kept = this.#kept.get(record)
+    if (!kept || kept.state !== state || kept.config !== config) this.#kept.set(record, (kept = { state, config }))
+    return kept
+  }
+
+  /** A message of a method's answer, encoded by the method's own serializer (what the adapter would have used). */
+  #encode(method: string, message: object): Buffer {
+    return this.#service[method]!.responseSerialize(message)
+  }
+}
+
+function join(parts: Buffer[]): Buffer {
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
 }

@@ -102,17 +102,31 @@ export function summarize(value: unknown): { value: unknown; bytes: number } {
 export const WIRE_KEPT = 8 * 1024
 
 /**
+ * The largest message with lists an entry keeps as bytes, its lists cut first to the items a
+ * summary shows (cutLists), and decodes and summarizes on each read as a small one. A list answer
+ * passes WIRE_KEPT soon (a hundred containers are 33 KB) and decoding it for its summary cost more
+ * than the rest of the call; a copy of its bytes costs little, and they count against the budget as
+ * a small message's do. A message without lists (a long string or byte field) is still summarized
+ * when recorded: its summary is far smaller than its bytes.
+ */
+export const LIST_KEPT = 64 * 1024
+
+/**
  * A message type's top-level repeated fields (not maps), by field number: the lists a large message
  * of that type may be cut to their first SUMMARY_ITEMS items before it is decoded (listFields).
  */
 export type ListFields = ReadonlyMap<number, string>
 
-/** A message as it went over the wire: its bytes, how to decode them (the method's own deserializer), its lists. */
+/**
+ * A message as it went over the wire: its bytes, how to decode them (the method's own deserializer),
+ * its lists; once cut (cutLists), how many items each cut list had beyond those its bytes hold.
+ */
 export class Wire {
   constructor(
     readonly bytes: Uint8Array,
     readonly decode: (bytes: Uint8Array) => unknown,
     readonly lists: ListFields = new Map(),
+    readonly more: ReadonlyMap<string, number> = new Map(),
   ) {}
 }
 
@@ -201,35 +215,40 @@ function cutLists(bytes: Uint8Array, lists: ListFields): { bytes: Uint8Array; mo
   return { bytes: out, more }
 }
 
-/** A large Wire decoded for its summary: its long lists cut first, their lost items counted in the summary. */
-function decodeLarge(message: Wire): unknown {
-  const cut = cutLists(message.bytes, message.lists)
-  if (!cut) return message.decode(message.bytes)
-  const decoded = message.decode(cut.bytes) as Record<string, unknown>
-  for (const [name, n] of cut.more) {
-    const list = decoded[name]
+/** A Wire decoded, the items its cut lists lost counted for summarize. */
+function decoded(message: Wire): unknown {
+  const out = message.decode(message.bytes)
+  for (const [name, n] of message.more) {
+    const list = (out as Record<string, unknown>)[name]
     if (Array.isArray(list)) leftOut.set(list, n)
   }
-  return decoded
+  return out
 }
 
 /**
  * A request or response as an entry holds it, and the bytes that costs: a small Wire as it is (its
  * bytes are all it holds: the summary made on each read is not kept, so that a message that decodes
- * to far more than it was sent cannot grow the journal past its budget), anything else as its
- * summary. A large Wire is decoded here, so that it reads as a small one does (with its defaults).
+ * to far more than it was sent cannot grow the journal past its budget), a list message up to
+ * LIST_KEPT once cut as its own copy of those bytes, anything else as its summary. A large Wire is
+ * decoded here, its lists cut first, so that it reads as a small one does (with its defaults).
  */
 function kept(message: unknown): { held: unknown; bytes: number } {
   if (message instanceof Wire) {
     if (message.bytes.length <= WIRE_KEPT) return { held: message, bytes: 64 + message.bytes.length }
-    message = decodeLarge(message)
+    const cut = cutLists(message.bytes, message.lists)
+    const wire = cut ? new Wire(cut.bytes, message.decode, message.lists, cut.more) : message
+    if (message.lists.size > 0 && wire.bytes.length <= LIST_KEPT) {
+      const own = cut ? wire : new Wire(new Uint8Array(message.bytes), message.decode, message.lists)
+      return { held: own, bytes: 64 + own.bytes.length }
+    }
+    message = decoded(wire)
   }
   const { value, bytes } = summarize(message)
   return { held: value, bytes }
 }
 
 /** What an entry holds read back: a Wire decoded and summarized (each time), a summary as it is. */
-const readBack = (held: unknown): unknown => (held instanceof Wire ? summarize(held.decode(held.bytes)).value : held)
+const readBack = (held: unknown): unknown => (held instanceof Wire ? summarize(decoded(held)).value : held)
 
 export interface JournalEntry {
   seq: number

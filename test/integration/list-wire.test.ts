@@ -1,14 +1,15 @@
-// ListContainers, ListPodSandbox and their Stream* twins answer from each record's message encoded
-// once and kept (src/cri/wire.ts). What goes over the socket must be, byte for byte, the answer
-// encoded afresh from the records as they are now, after every kind of change: a container
-// created, started, exited, stopped, updated, removed; a pod stopped; a restart from the state file;
-// a restore and a reset. Each check also decodes the answer and compares the states a client reads.
+// ListContainers, ListPodSandbox, their Stream* twins, ContainerStatus and PodSandboxStatus answer
+// from each record's messages encoded once and kept (src/cri/wire.ts). What goes over the socket
+// must be, byte for byte, the answer encoded afresh from the records as they are now, after every
+// kind of change: a container created, started, exited, stopped, updated, removed; a pod stopped;
+// its image removed and pulled again; a restart from the state file; a restore and a reset. Each
+// check also decodes the answers and compares the states a client reads.
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { afterEach, expect, test } from 'vitest'
-import { toContainer, toPodSandbox } from '../../src/cri/convert.js'
+import { containerInfo, sandboxInfo, toContainer, toContainerStatus, toPodSandbox, toPodSandboxStatus } from '../../src/cri/convert.js'
 import { servicePackage } from '../../src/proto/load.js'
 import { MESSAGE_LIMITS, serviceConstructor } from '../../src/service-descriptors.cjs'
 import { containerConfig, harness, podConfig, runContainer, runPod, waitForState, type Harness } from '../helpers.js'
@@ -75,7 +76,45 @@ async function check(filters: Filters = { containers: null, pods: null }): Promi
   const pods = await unary('ListPodSandbox', { filter: filters.pods })
   const podList = runtime.ListPodSandbox!.responseDeserialize(pods) as { items: { id: string; state: string }[] }
   expect(pods).toEqual(fresh.pods(podList.items.map((p) => p.id)))
+  await checkStatuses()
   return { containers: listed.containers.map((c) => c.state), pods: podList.items.map((p) => p.state) }
+}
+
+/** Every ContainerStatus and PodSandboxStatus answer, verbose and not, against the same encoded afresh. */
+async function checkStatuses(): Promise<void> {
+  const node = h!.fake.node
+  for (const c of node.containers.all()) {
+    for (const verbose of [false, true]) {
+      const answer = await unary('ContainerStatus', { container_id: c.id, verbose })
+      const now = node.containers.get(c.id)
+      expect(answer).toEqual(
+        runtime.ContainerStatus!.responseSerialize({ status: toContainerStatus(node, now), info: verbose ? containerInfo(now) : {} }),
+      )
+    }
+  }
+  for (const s of node.sandboxes.all()) {
+    for (const verbose of [false, true]) {
+      const answer = await unary('PodSandboxStatus', { pod_sandbox_id: s.id, verbose })
+      const { timestamp } = runtime.PodSandboxStatus!.responseDeserialize(answer) as { timestamp: string }
+      expect(Number(timestamp)).toBeGreaterThan(0)
+      expect(answer).toEqual(
+        runtime.PodSandboxStatus!.responseSerialize({
+          status: toPodSandboxStatus(s),
+          info: verbose ? sandboxInfo(s) : {},
+          containers_statuses: node.sandboxes.containersOf(s.id).map((c) => toContainerStatus(node, c)),
+          timestamp,
+        }),
+      )
+    }
+  }
+}
+
+/** The image a container's status names (its tag), as a client decodes it. */
+async function statusImage(id: string): Promise<string> {
+  const { status } = runtime.ContainerStatus!.responseDeserialize(await unary('ContainerStatus', { container_id: id })) as {
+    status: { image: { image: string }; image_ref: string }
+  }
+  return `${status.image.image} ${status.image_ref.split('@')[0]}`
 }
 
 test('list answers are the records encoded afresh, through every change of state and a restart', async () => {
@@ -124,6 +163,15 @@ test('list answers are the records encoded afresh, through every change of state
   })
   await h.runtime.RemoveContainer({ container_id: quitter })
   expect((await check()).containers).toEqual(['CONTAINER_EXITED', 'CONTAINER_RUNNING'])
+
+  // A status names its image's tag and repo digest: gone with the image, back when it is pulled again.
+  expect(await statusImage(created)).toBe('docker.io/library/busybox:latest docker.io/library/busybox')
+  await h.image.RemoveImage({ image: { image: 'busybox' } })
+  expect(await statusImage(created)).toMatch(/^busybox sha256:/)
+  await check()
+  await h.image.PullImage({ image: { image: 'busybox' } })
+  expect(await statusImage(created)).toBe('docker.io/library/busybox:latest docker.io/library/busybox')
+  await check()
 
   // A restart reads every record anew from the state file.
   await h.fake.restart()
