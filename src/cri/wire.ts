@@ -7,8 +7,8 @@
 // copy of bytes per call, not twenty thousand messages built, converted (protobufjs fromObject) and
 // encoded each time, and a status call costs about what a bare grpc-js server answering a fixed
 // message does. ListContainers and StreamContainers carry their items as field 1 (so do
-// ListPodSandbox and StreamPodSandboxes), so one encoding serves both. Verbose info is not kept
-// (a few KB of JSON per container): it is encoded on each call that asks for it.
+// ListPodSandbox and StreamPodSandboxes), so one encoding serves both. Verbose info (a few KB of
+// JSON per record: its config and OCI spec) is kept for the last INFO_KEPT records asked, not all.
 import type * as grpc from '@grpc/grpc-js'
 import type { ContainerStatusResponse } from '../generated/runtime/v1/ContainerStatusResponse.js'
 import type { ListContainersResponse } from '../generated/runtime/v1/ListContainersResponse.js'
@@ -33,7 +33,12 @@ interface Kept {
   status?: Buffer
   /** The image generation a container's status was made at: it names the image's tag and digest. */
   images?: number
+  /** Its verbose info: field 2 of its status answer (the map's one entry). */
+  info?: Buffer
 }
+
+/** How many records keep their verbose info encoded (`crictl inspect` again costs a copy), at a few KB each. */
+const INFO_KEPT = 256
 
 /** Field 1 of an answer (tag 0x0a, a length-delimited field) with its tag and length taken off: the message alone. */
 function body(field1: Buffer): Buffer {
@@ -66,6 +71,8 @@ export class CriWire {
   #kept = new WeakMap<object, Kept>()
   /** Bumped by every change of the images. */
   #images = 0
+  /** What holds an info, oldest first: past INFO_KEPT the oldest lets its go. */
+  readonly #infos = new Set<Kept>()
   readonly #service: grpc.ServiceDefinition
 
   constructor(node: Node) {
@@ -112,7 +119,7 @@ export class CriWire {
   containerStatus(node: Node, c: AppContainerRecord, verbose: boolean): Encoded<ContainerStatusResponse> {
     const status = this.#containerStatus(node, c)
     const parts = [head(STATUS, status.length), status]
-    if (verbose) parts.push(this.#encode('ContainerStatus', { info: containerInfo(c) }))
+    if (verbose) parts.push(this.#info(this.#of(c), () => this.#encode('ContainerStatus', { info: containerInfo(c) })))
     return new Encoded(Buffer.concat(parts))
   }
 
@@ -127,7 +134,7 @@ export class CriWire {
     const kept = this.#of(s)
     const status = (kept.status ??= body(this.#encode('PodSandboxStatus', { status: toPodSandboxStatus(s) })))
     const parts = [head(STATUS, status.length), status]
-    if (verbose) parts.push(this.#encode('PodSandboxStatus', { info: sandboxInfo(s) }))
+    if (verbose) parts.push(this.#info(kept, () => this.#encode('PodSandboxStatus', { info: sandboxInfo(s) })))
     for (const c of containers) {
       const cs = this.#containerStatus(node, c)
       parts.push(head(CONTAINER_STATUSES, cs.length), cs)
@@ -141,6 +148,18 @@ export class CriWire {
     if (kept.status && kept.images === this.#images) return kept.status
     kept.images = this.#images
     return (kept.status = body(this.#encode('ContainerStatus', { status: toContainerStatus(node, c), info: {} })))
+  }
+
+  #info(kept: Kept, make: () => Buffer): Buffer {
+    if (kept.info) return kept.info
+    kept.info = make()
+    this.#infos.add(kept)
+    if (this.#infos.size > INFO_KEPT) {
+      const [oldest] = this.#infos
+      this.#infos.delete(oldest!)
+      oldest!.info = undefined
+    }
+    return kept.info
   }
 
   /** What is kept of a record, made anew when its state or config is not what the kept bytes were made from. */
