@@ -93,26 +93,18 @@ export class CriWire {
 
   /** ListContainers' (and StreamContainers') answer for these containers, in this order. */
   containers(records: readonly AppContainerRecord[]): Encoded<ListContainersResponse & StreamContainersResponse> {
-    return new Encoded(
-      join(
-        records.map((c) => {
-          const kept = this.#of(c)
-          return (kept.item ??= this.#encode('ListContainers', { containers: [toContainer(c)] }))
-        }),
-      ),
-    )
+    return this.#list(records, (c) => this.#encode('ListContainers', { containers: [toContainer(c)] }))
   }
 
   /** ListPodSandbox's (and StreamPodSandboxes') answer for these pods, in this order. */
   sandboxes(records: readonly SandboxRecord[]): Encoded<ListPodSandboxResponse & StreamPodSandboxesResponse> {
-    return new Encoded(
-      join(
-        records.map((s) => {
-          const kept = this.#of(s)
-          return (kept.item ??= this.#encode('ListPodSandbox', { items: [toPodSandbox(s)] }))
-        }),
-      ),
-    )
+    return this.#list(records, (s) => this.#encode('ListPodSandbox', { items: [toPodSandbox(s)] }))
+  }
+
+  /** A list answer: each record's kept item (made by `item` when it has none), one after another. */
+  #list<R extends AppContainerRecord | SandboxRecord, T>(records: readonly R[], item: (record: R) => Buffer): Encoded<T> {
+    const parts = records.map((r) => (this.#of(r).item ??= item(r)))
+    return new Encoded(parts.length === 1 ? parts[0]! : Buffer.concat(parts))
   }
 
   /** ContainerStatus' answer: the status, and with verbose the info map. */
@@ -175,8 +167,4 @@ export class CriWire {
   #encode(method: string, message: object): Buffer {
     return this.#service[method]!.responseSerialize(message)
   }
-}
-
-function join(parts: Buffer[]): Buffer {
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
 }
