@@ -223,6 +223,9 @@ async function launch(
       progressTimeoutMs: options.imagePullProgressTimeoutMs ?? DEFAULTS.imagePullProgressTimeoutMs,
       userAgent: `containerd/${options.runtimeVersion ?? runtimeVersionOf(options.containerdVersion ?? DEFAULTS.containerdVersion)}`,
       refuseEmptyBasic: (options.containerdVersion ?? DEFAULTS.containerdVersion) !== '1.6',
+      ...((options.containerdVersion ?? DEFAULTS.containerdVersion) === '1.7'
+        ? { transferUnpackPlatform: { os: 'linux', architecture: 'amd64' } }
+        : {}),
     },
     log,
     faults,

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ServiceError } from '@grpc/grpc-js'
-import { criClients, type CriClients } from '../src/client.js'
+import { criClients, type ContainerdClients, type CriClients } from '../src/client.js'
+import { decodeMessage } from '../src/proto/load.js'
 import { startFakeContainerd, type FakeContainerd } from '../src/server.js'
 import type { FakeContainerdOptions } from '../src/config.js'
 import type { PodSandboxConfig } from '../src/generated/runtime/v1/PodSandboxConfig.js'
@@ -107,3 +108,28 @@ export const logLines = (path: string): string[] =>
     .split('\n')
     .filter(Boolean)
     .map((l) => l.replace(/^\S+ /, ''))
+
+/** An Events.Subscribe stream's envelopes as they come: topic, namespace and the event's decoded fields (for the node's own types). */
+export interface Subscription {
+  events: { topic: string; namespace: string; type: string; event: Record<string, unknown> }[]
+  /** Ends the subscription. */
+  close(): void
+}
+
+/** Subscribes over the socket, resolving once the server's headers say the subscription is live. */
+export async function subscribe(ctr: ContainerdClients, filters: string[] = []): Promise<Subscription> {
+  const events: Subscription['events'] = []
+  const stream = ctr.events.Subscribe({ filters })
+  stream.on('data', (e: { topic: string; namespace: string; event: { type_url: string; value: Buffer } }) => {
+    let event: Record<string, unknown> = {}
+    try {
+      event = decodeMessage(e.event.type_url, e.event.value)
+    } catch {
+      // A client's own event type: kept undecoded.
+    }
+    events.push({ topic: e.topic, namespace: e.namespace, type: e.event.type_url, event })
+  })
+  stream.on('error', () => {})
+  await new Promise((r) => stream.once('metadata', r))
+  return { events, close: () => stream.cancel() }
+}

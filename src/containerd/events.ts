@@ -12,6 +12,7 @@ import type { Implementation } from '../rpc/adapter.js'
 import { namespaceOf } from './context.js'
 import { fromTimestamp, timestamp } from './convert.js'
 import { mapField, parseFilters, type Adaptor } from './filters.js'
+import { publishes, type ContainerdVersion } from './profiles.js'
 
 /** containerd's envelope fields: namespace, topic, and the event's own string fields (event.<field>). */
 function adaptor(e: Envelope): Adaptor {
@@ -59,7 +60,7 @@ function toWire(e: Envelope): WireEnvelope {
   }
 }
 
-export function eventsService(node: Node): Implementation<EventsHandlers> {
+export function eventsService(node: Node, containerd: ContainerdVersion): Implementation<EventsHandlers> {
   return {
     Publish: (req, ctx) => {
       const namespace = namespaceOf(ctx)
@@ -94,7 +95,8 @@ export function eventsService(node: Node): Implementation<EventsHandlers> {
       const match = parseFilters(req.filters)
       return new Promise<void>((resolve) => {
         const unsubscribe = node.events.envelopes.subscribe((e) => {
-          if (match(adaptor(e))) send(toWire(e))
+          // A client's own events (raw) always pass; the node's only those the generation publishes.
+          if ((e.raw || publishes(containerd, e.topic)) && match(adaptor(e))) send(toWire(e))
         })
         ctx.signal.addEventListener('abort', () => {
           unsubscribe()

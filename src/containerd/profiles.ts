@@ -18,6 +18,16 @@ const RELEASES: Record<ContainerdVersion, string> = { '1.6': '1.6.20', '1.7': '1
 export const hasSince = (version: ContainerdVersion, since: ContainerdVersion | undefined): boolean =>
   since === undefined || CONTAINERD_VERSIONS.indexOf(since) <= CONTAINERD_VERSIONS.indexOf(version)
 
+/**
+ * Events the node publishes that a generation came to publish later: an older profile's subscribers
+ * are never sent them. /content/create: core/metadata/content.go publishes it at each writer commit
+ * from 2.0 on; 1.6 and 1.7 have no such event.
+ */
+const TOPICS_SINCE: Readonly<Record<string, ContainerdVersion>> = { '/content/create': '2.1' }
+
+/** Whether generation `version` publishes the node's events of this topic. */
+export const publishes = (version: ContainerdVersion, topic: string): boolean => hasSince(version, TOPICS_SINCE[topic])
+
 /** runtime_version as Version and CRI report it when --runtime-version does not say. */
 export const runtimeVersionOf = (version: ContainerdVersion): string => `v${RELEASES[version]}-fake-containerd-${PACKAGE_VERSION}`
 

@@ -63,6 +63,7 @@ function imageStoreOf(v: Obj): ImageStoreSpec {
     name: String(v.name ?? ''),
     labels: (v.labels as Record<string, string> | undefined) ?? {},
     platforms: platformsOf(v.platforms),
+    allMetadata: v.all_metadata === true,
     extraReferences: ((v.extra_references as Obj[] | undefined) ?? []).map((r) => ({
       name: String(r.name ?? ''),
       isPrefix: r.is_prefix === true,

@@ -25,12 +25,96 @@ export function resolvePrefix(ids: Iterable<string>, prefix: string): string | u
 }
 
 /**
+ * Ids kept sorted in chunks of at most 2 × `chunk`: adding or removing one moves the ids of its
+ * chunk, not all of them (one sorted array made every add O(n): 30,000 containers, 30,000 moves each).
+ */
+class SortedIds {
+  #chunks: string[][] = []
+
+  constructor(private readonly chunk: number) {}
+
+  add(id: string): void {
+    const c = this.#chunkFor(id)
+    if (c === undefined) {
+      this.#chunks.push([id])
+      return
+    }
+    const ids = this.#chunks[c]!
+    ids.splice(lowerBound(ids, id), 0, id)
+    // Full: split in two, so a chunk never grows past twice the size.
+    if (ids.length > 2 * this.chunk) this.#chunks.splice(c + 1, 0, ids.splice(this.chunk))
+  }
+
+  delete(id: string): void {
+    const c = this.#chunkFor(id)
+    if (c === undefined) return
+    const ids = this.#chunks[c]!
+    const at = lowerBound(ids, id)
+    if (ids[at] !== id) return
+    ids.splice(at, 1)
+    if (ids.length === 0) this.#chunks.splice(c, 1)
+  }
+
+  /** The first `n` ids not below `from`, in order. */
+  from(from: string, n: number): string[] {
+    const out: string[] = []
+    let c = this.#chunkFor(from)
+    if (c === undefined) return out
+    let at = lowerBound(this.#chunks[c]!, from)
+    while (out.length < n && c < this.#chunks.length) {
+      const ids = this.#chunks[c]!
+      if (at < ids.length) out.push(ids[at++]!)
+      else {
+        c++
+        at = 0
+      }
+    }
+    return out
+  }
+
+  clear(): void {
+    this.#chunks = []
+  }
+
+  /** The chunk an id belongs in: the first whose last id is not below it, else the last; undefined when there is none. */
+  #chunkFor(id: string): number | undefined {
+    const chunks = this.#chunks
+    if (chunks.length === 0) return undefined
+    let lo = 0
+    let hi = chunks.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (chunks[mid]!.at(-1)! < id) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+}
+
+/** The index of the first of the sorted `ids` not below `id`. */
+function lowerBound(ids: readonly string[], id: string): number {
+  let lo = 0
+  let hi = ids.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (ids[mid]! < id) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/**
  * Records by id, with the ids kept sorted so a prefix resolves as containerd's truncindex does
  * without visiting every id: the ids a prefix starts are adjacent, from the first not below it.
  */
 export class IdIndex<T extends { id: string }> {
   #byId = new Map<string, T>()
-  #sorted: string[] = []
+  readonly #sorted: SortedIds
+
+  /** `chunk`: how many sorted ids an add or delete moves at most (about); small ones only in tests. */
+  constructor(chunk = 256) {
+    this.#sorted = new SortedIds(chunk)
+  }
 
   get size(): number {
     return this.#byId.size
@@ -48,18 +132,18 @@ export class IdIndex<T extends { id: string }> {
   add(record: T): void {
     if (this.#byId.has(record.id)) return
     this.#byId.set(record.id, record)
-    this.#sorted.splice(this.#lowerBound(record.id), 0, record.id)
+    this.#sorted.add(record.id)
   }
 
   delete(record: T): void {
     if (this.#byId.get(record.id) !== record) return
     this.#byId.delete(record.id)
-    this.#sorted.splice(this.#lowerBound(record.id), 1)
+    this.#sorted.delete(record.id)
   }
 
   clear(): void {
     this.#byId.clear()
-    this.#sorted = []
+    this.#sorted.clear()
   }
 
   /** As resolvePrefix over these ids: the record a full id or unique prefix names; throws on an ambiguous or bad one. */
@@ -68,21 +152,9 @@ export class IdIndex<T extends { id: string }> {
     // is never a prefix of another and this is what the prefix search would find.
     const exact = this.#byId.get(prefix)
     if (exact !== undefined) return exact
-    const at = this.#lowerBound(prefix)
     // Only the first two ids at or after the prefix can start with it and still be told apart.
-    const id = resolvePrefix(this.#sorted.slice(at, at + 2), prefix)
+    const id = resolvePrefix(this.#sorted.from(prefix, 2), prefix)
     return id === undefined ? undefined : this.#byId.get(id)
-  }
-
-  #lowerBound(id: string): number {
-    let lo = 0
-    let hi = this.#sorted.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (this.#sorted[mid]! < id) lo = mid + 1
-      else hi = mid
-    }
-    return lo
   }
 }
 

@@ -64,6 +64,8 @@ export interface NodeOptions {
 
 /** The share of time collections may take (containerd's gc scheduler pause_threshold). */
 const GC_PAUSE = 0.02
+/** The gc scheduler's startup_delay: the first collection after a start. */
+const STARTUP_GC_DELAY_MS = 100
 
 export class Node implements Core {
   readonly events: EventBus
@@ -129,7 +131,7 @@ export class Node implements Core {
       allocatePid: () => this.state.nextPid++,
       changed: (...paths) => this.changed(...paths),
       emit: (namespace, topic, type, payload) => this.emit(namespace, topic, type, payload),
-      storeBlob: (namespace, data) => this.content.put(namespace, data, {}),
+      storeBlob: (namespace, data) => this.content.create(namespace, data),
       onTaskExit: (record, exit) => this.#onTaskExit(record, exit),
       track: (record, proc, plan) => {
         const isInit = proc.pid === record.task?.pid
@@ -246,9 +248,9 @@ export class Node implements Core {
   #gcTimer: NodeJS.Timeout | undefined
   #lastGc = { end: 0, took: 0 }
 
-  gcSoon(): void {
+  gcSoon(atLeastMs = 0): void {
     if (this.#gcTimer !== undefined) return
-    const wait = Math.max(0, this.#lastGc.end + this.#lastGc.took / GC_PAUSE - performance.now())
+    const wait = Math.max(atLeastMs, this.#lastGc.end + this.#lastGc.took / GC_PAUSE - performance.now())
     this.#gcTimer = setTimeout(() => this.settleGc(), wait)
     // A pending collection never keeps the process alive; close() settles it.
     this.#gcTimer.unref()
@@ -277,6 +279,9 @@ export class Node implements Core {
   /** Brings processes back after a restart: running tasks keep running, as shims outlive containerd. */
   resume(): void {
     this.images.restoreCatalogContent()
+    // containerd's gc scheduler collects once its startup_delay (100 ms) after start: what a lease
+    // held until it expired while the server was down, or a crash left unreferenced, goes then.
+    this.gcSoon(STARTUP_GC_DELAY_MS)
     for (const record of Object.values(this.state.containers)) {
       if (record.task?.status !== 'running' && record.task?.status !== 'paused') continue
       this.tasks.start(record, initPlan(this, record, true), true)

@@ -64,6 +64,7 @@ const PAYLOAD_FILES = [
   'containerd/events/snapshot.proto',
   'containerd/events/task.proto',
   'containerd/types/metrics.proto',
+  'containerd/types/introspection.proto',
   'containerd/services/streaming/v1/streaming.proto',
   'containerd/types/transfer/imagestore.proto',
   'containerd/types/transfer/importexport.proto',

@@ -143,10 +143,14 @@ export function defaultProfile(bounding: readonly string[]): SeccompProfile {
     syscalls.push(allow(['clone'], [{ index: 0, value: CLONE_NAMESPACES, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }]))
     syscalls.push({ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS })
   }
-  return { defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'], syscalls }
+  return { defaultAction: 'SCMP_ACT_ERRNO', architectures: [...SECCOMP_ARCHITECTURES], syscalls }
 }
 
-const ACTIONS = new Set([
+/** The architectures a profile names on the simulated (amd64) machine. */
+export const SECCOMP_ARCHITECTURES: readonly string[] = ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']
+
+/** The actions and operators runc accepts in a profile (`runc features` lists them). */
+export const SECCOMP_ACTIONS: ReadonlySet<string> = new Set([
   'SCMP_ACT_KILL',
   'SCMP_ACT_KILL_PROCESS',
   'SCMP_ACT_KILL_THREAD',
@@ -157,15 +161,23 @@ const ACTIONS = new Set([
   'SCMP_ACT_LOG',
   'SCMP_ACT_NOTIFY',
 ])
-const OPERATORS = new Set(['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ'])
+export const SECCOMP_OPERATORS: ReadonlySet<string> = new Set([
+  'SCMP_CMP_NE',
+  'SCMP_CMP_LT',
+  'SCMP_CMP_LE',
+  'SCMP_CMP_EQ',
+  'SCMP_CMP_GE',
+  'SCMP_CMP_GT',
+  'SCMP_CMP_MASKED_EQ',
+])
 
 /** What runc refuses in a profile when it creates the container (its error text), or undefined. */
 export function profileError(p: SeccompProfile): string | undefined {
   const syscalls = Array.isArray(p.syscalls) ? p.syscalls : []
   const actions = [p.defaultAction, ...syscalls.map((s) => s.action)]
-  const bad = actions.findIndex((a) => !ACTIONS.has(a))
+  const bad = actions.findIndex((a) => !SECCOMP_ACTIONS.has(a))
   if (bad !== -1) return `string ${actions[bad]} is not a valid action for seccomp`
-  const op = syscalls.flatMap((s) => (Array.isArray(s.args) ? s.args : [])).find((a) => !OPERATORS.has(a.op))
+  const op = syscalls.flatMap((s) => (Array.isArray(s.args) ? s.args : [])).find((a) => !SECCOMP_OPERATORS.has(a.op))
   if (op !== undefined) return `string ${op.op} is not a valid operator for seccomp`
   return undefined
 }

@@ -45,7 +45,18 @@ function v2to3(state: Json): void {
   state.sandboxes ??= {}
 }
 
-const STEPS: Readonly<Record<number, (state: Json) => void>> = { 1: v1to2, 2: v2to3 }
+/** Version 3 → 4: each container's writable layer moves out of its record into `layers`, by container id. */
+function v3to4(state: Json): void {
+  const layers: Json = {}
+  for (const [id, record] of Object.entries((state.containers ?? {}) as Record<string, Json>)) {
+    if (record === null || typeof record !== 'object' || !('writableLayer' in record)) continue
+    layers[id] = record.writableLayer
+    delete record.writableLayer
+  }
+  state.layers = layers
+}
+
+const STEPS: Readonly<Record<number, (state: Json) => void>> = { 1: v1to2, 2: v2to3, 3: v3to4 }
 
 /** Migrates a state of an older version in place; leaves any other value as it is (checkState judges it). */
 export function migrate(state: unknown): void {

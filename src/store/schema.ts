@@ -5,7 +5,7 @@ import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandbo
 import type { ContainerConfig__Output } from '../generated/runtime/v1/ContainerConfig.js'
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../generated/runtime/v1/LinuxContainerResources.js'
 
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 /** The image config fields a runtime uses (OCI image config, camel-cased). */
 export interface ImageConfig {
@@ -164,13 +164,8 @@ export interface ContainerRecord {
   task?: TaskRecord
   cri?: CriSandboxMeta | CriContainerMeta
   /**
-   * What its processes wrote to its root filesystem (the overlay's upper layer), saved when the
-   * server stops or a snapshot is taken and put back when its view is next made.
-   */
-  writableLayer?: SavedLayer
-  /**
    * The hostname a process set in the UTS namespace this record owns (a pod's, or a lone
-   * container's), saved with the writable layer: the namespace outlives a containerd restart.
+   * container's), saved with its writable layer: the namespace outlives a containerd restart.
    */
   utsHostname?: string
 }
@@ -271,6 +266,13 @@ export interface NodeState {
    * sandbox bucket, kept (maybe empty) once made, as containerd's bolt store keeps it.
    */
   sandboxes: Record<string, Record<string, SandboxStoreRecord>>
+  /**
+   * container id → what its processes wrote to its root filesystem (the overlay's upper layer), saved
+   * when it changed before a write, when the server stops or a snapshot is taken, and put back when
+   * its view is next made. Apart from the container's record, so a status change does not write the
+   * layer again, and a layer's change does not write the record.
+   */
+  layers: Record<string, SavedLayer>
   podCidr: string
   nextPid: number
 }
@@ -302,6 +304,7 @@ export function emptyState(uuid: string, podCidr: string): NodeState {
     snapshots: {},
     leases: {},
     sandboxes: {},
+    layers: {},
     podCidr,
     nextPid: FIRST_HOST_PID,
   }

@@ -136,7 +136,6 @@ const containerRecord = (id: string): Check =>
       updatedAt: str,
       'task?': taskRecord,
       'cri?': criMeta,
-      'writableLayer?': savedLayer,
       'utsHostname?': str,
     },
     { extra: (v, p) => void (v.id === id || fail(field(p, 'id'), `its key ${JSON.stringify(id)}`, v.id)) },
@@ -232,6 +231,7 @@ const nodeState = obj({
   snapshots: rec(rec(rec(snapshotRecord))),
   leases: rec(rec(leaseRecord)),
   sandboxes: rec(rec(sandboxStoreRecord)),
+  layers: rec(savedLayer),
   podCidr,
   nextPid: int,
 })

@@ -88,6 +88,9 @@ describe('the containerd 1.6 profile', () => {
     expect(await ctrFails('sandboxes', 'ls')).toContain(
       'ctr: failed to list sandboxes: unknown service containerd.services.sandbox.v1.Store',
     )
+    expect(await ctrFails('plugins', 'inspect-runtime')).toContain(
+      'ctr: unknown method PluginInfo for service containerd.services.introspection.v1.Introspection',
+    )
   })
 })
 
@@ -127,12 +130,13 @@ describe('the containerd 1.7 profile', () => {
     }
   })
 
-  test.skipIf(!CTR2)('ctr 2.1 imports through Transfer and lists sandboxes', async () => {
-    const { ctr } = ctrCli(CTR2!, () => h.fake.socketPath)
+  test.skipIf(!CTR2)('ctr 2.1 imports through Transfer and lists sandboxes; inspect-runtime is not implemented', async () => {
+    const { ctr, ctrFails } = ctrCli(CTR2!, () => h.fake.socketPath)
     const file = join(h.logDir, 'seven.tar')
     writeFileSync(file, archive('docker.io/library/profile-seven:1'))
     expect(await ctr('images', 'import', file)).toMatch(/profile.seven:1\s+saved/)
     expect(await ctr('sandboxes', 'ls')).toMatch(/^ID\s+CREATED\s+RUNTIME/)
+    expect(await ctrFails('plugins', 'inspect-runtime')).toBe('ctr: not implemented\n')
   })
 })
 
@@ -147,4 +151,84 @@ test.skipIf(!CTR2)('the default profile is 2.1: ctr 2.1 version shows v2.1.0, Pl
     c.close()
     await h.close()
   }
+})
+
+describe("the runtime shim's info (PluginInfo with a RuntimeRequest) under 2.1", () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await harness()
+  })
+  afterAll(() => h?.close())
+
+  test.skipIf(!CTR2)(
+    "ctr 2.1 plugins inspect-runtime: the runc shim, its version, the options sent, the simulation's features",
+    async () => {
+      const { ctr, ctrFails } = ctrCli(CTR2!, () => h.fake.socketPath)
+      const info = JSON.parse(await ctr('plugins', 'inspect-runtime')) as Record<string, any>
+      const server = /Server:\s+Version:\s+(\S+)\s+Revision:\s+(\S+)/.exec(await ctr('version'))
+      expect(info.Name).toBe('io.containerd.runc.v2')
+      expect(info.Version).toEqual({ Version: server?.[1], Revision: server?.[2] })
+      // ctr sends runc's (empty) Options; the shim hands them back.
+      expect(info.Options).toEqual({})
+      expect(info.Annotations).toBeNull()
+      const f = info.Features
+      expect([f.ociVersionMin, f.ociVersionMax]).toEqual(['1.0.0', '1.2.1'])
+      expect(f.mountOptions).toEqual(expect.arrayContaining(['rbind', 'ro', 'rro']))
+      expect(f.linux.capabilities).toEqual(expect.arrayContaining(['CAP_SYS_ADMIN', 'CAP_CHECKPOINT_RESTORE']))
+      expect(f.linux.cgroup).toEqual({ v1: false, v2: true, systemd: false, systemdUser: false })
+      expect(f.linux.seccomp).toMatchObject({ enabled: true, archs: ['SCMP_ARCH_X32', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64'] })
+      expect([f.linux.apparmor, f.linux.selinux, f.linux.mountExtensions]).toEqual([
+        { enabled: false },
+        { enabled: false },
+        { idmap: { enabled: false } },
+      ])
+      // The runtime name resolved as containerd resolves it (checked against containerd 2.1).
+      expect(await ctrFails('plugins', 'inspect-runtime', '--runtime', 'io.containerd.foo.v1')).toBe(
+        'ctr: failed to resolve runtime path: runtime "io.containerd.foo.v1" binary not installed "containerd-shim-foo-v1": file does not exist\n',
+      )
+      expect(await ctrFails('plugins', 'inspect-runtime', '--runtime', '/no/such/shim')).toBe(
+        'ctr: failed to resolve runtime path: invalid custom binary path: stat /no/such/shim: no such file or directory\n',
+      )
+      expect(await ctrFails('plugins', 'inspect-runtime', '--runtime', 'a/b')).toContain(
+        'ctr: failed to resolve runtime path: invalid runtime name a/b, correct runtime name should be either format like',
+      )
+    },
+  )
+
+  test('the answers of the API: codes and words as containerd 2.1 gives them', async () => {
+    const c = containerdClients(h.fake.address, 'default')
+    const request = (runtime_path: string, options?: { type_url: string; value: Buffer }) => ({
+      type_url: 'containerd.types.RuntimeRequest',
+      value: encodeMessage('containerd.types.RuntimeRequest', { runtime_path, ...(options ? { options } : {}) }),
+    })
+    const fails = async (req: Record<string, unknown>) => {
+      const err = await grpcError(c.introspection.PluginInfo(req))
+      return [err.code, err.details]
+    }
+    try {
+      const task = { type: 'io.containerd.runtime.v2', id: 'task' }
+      const answer = await c.introspection.PluginInfo({ ...task, options: request('io.containerd.runc.v2') })
+      expect(answer.extra?.type_url).toBe('containerd.types.RuntimeInfo')
+      expect(await fails({ ...task, options: request('') })).toEqual([2, 'failed to resolve runtime path: no runtime name'])
+      expect(await fails({ ...task, options: { type_url: 'foo.Bar', value: Buffer.alloc(0) } })).toEqual([
+        2,
+        'failed to unmarshal plugin info Options: type with url foo.Bar: not found',
+      ])
+      expect(await fails({ type: 'io.containerd.grpc.v1', id: 'version', options: request('x') })).toEqual([
+        12,
+        'plugin does not provided extra information: not implemented',
+      ])
+      expect(await fails({ type: 'io.containerd.runtime.v2', id: 'nope' })).toEqual([
+        5,
+        'plugin io.containerd.runtime.v2.nope not found: not found',
+      ])
+      const wrong = { type_url: 'containerd.types.transfer.ImageStore', value: Buffer.alloc(0) }
+      expect(await fails({ ...task, options: request('io.containerd.runc.v2', wrong) })).toEqual([
+        2,
+        'failed to run [/usr/bin/containerd-shim-runc-v2 -info]: exit status 1 (stderr: "io.containerd.runc.v2: failed to read runtime options (*options.Options): invalid type containerd.types.transfer.ImageStore: invalid argument")',
+      ])
+    } finally {
+      c.close()
+    }
+  })
 })

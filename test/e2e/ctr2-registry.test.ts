@@ -4,14 +4,15 @@
 // imports an image from an archive it builds, pushes it, checks the registry serves the digests the
 // fake's store has, removes it and pulls it back (unpacked: a container of it runs), and checks the
 // errors of a missing repository and of refused credentials.
+import { createHash } from 'node:crypto'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { tarball } from '../containerd.js'
 import { ctrCli } from '../ctr-cli.js'
-import { ociLayout } from '../oci-layout.mjs'
+import { imageBlobs, ociLayout } from '../oci-layout.mjs'
 import { harness, type Harness } from '../helpers.js'
-import { hasRegistry, manifestDigest, startRegistry, type RunningRegistry } from '../registry-server.mjs'
+import { hasRegistry, manifestDigest, pushBlob, pushManifest, startRegistry, type RunningRegistry } from '../registry-server.mjs'
 
 const CTR2 = [process.env.CTR2, '.ci/tools/containerd-2/usr/bin/ctr'].find((p): p is string => !!p && existsSync(p))
 /** ctr redraws its progress table at each event: the last table, up to its status line. */
@@ -20,6 +21,9 @@ const lastFrame = (out: string): string => {
   return frames.filter((f) => f.trim() !== '').at(-1) ?? ''
 }
 const USER = { name: 'ctr2-user', password: 'ctr2-password' }
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
+const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
 
 /** The image's manifest digest as `ctr images ls` shows it. */
 async function listedDigest(ctr: (...args: string[]) => Promise<string>, name: string): Promise<string | undefined> {
@@ -97,6 +101,48 @@ describe.skipIf(!CTR2 || !hasRegistry())('ctr 2.1 pull and push through Transfer
     await ctr('images', 'rm', name)
     await ctr('images', 'pull', '--plain-http', '--user', user, name)
     expect(await listedDigest(ctr, name)).toBe(local)
+  })
+
+  test('--platform linux/amd64 --platform linux/arm64: both unpacked, the third platform fetched without its layer (as containerd 2.1)', async () => {
+    // An index of three one-layer images, pushed as a registry client would.
+    const repo = 'ctr2/multi'
+    const manifests = []
+    const blobs: Record<string, { config: string; layer: string; diffId: string }> = {}
+    for (const architecture of ['amd64', 'arm64', 's390x']) {
+      const image = imageBlobs([tarball([{ name: `hello-${architecture}`, data: `${architecture}\n` }])], { Cmd: ['sh'] })
+      const config = Buffer.from(JSON.stringify({ ...JSON.parse(image.config.toString()), architecture }))
+      const manifest = Buffer.from(
+        JSON.stringify({
+          ...JSON.parse(image.manifest.toString()),
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+        }),
+      )
+      await pushBlob(open, repo, image.layers[0]!)
+      await pushBlob(open, repo, config)
+      const digest = await pushManifest(open, repo, sha256(manifest), OCI_MANIFEST, manifest)
+      manifests.push({ mediaType: OCI_MANIFEST, digest, size: manifest.length, platform: { os: 'linux', architecture } })
+      blobs[architecture] = { config: sha256(config), layer: sha256(image.layers[0]!), diffId: image.diffIds[0]! }
+    }
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }))
+    await pushManifest(open, repo, '1', OCI_INDEX, index)
+    const name = `${open.host}/${repo}:1`
+
+    const out = lastFrame(await ctr('images', 'pull', '--plain-http', '--platform', 'linux/amd64', '--platform', 'linux/arm64', name))
+    expect(out).toMatch(new RegExp(`^${name.replace(/[.:/]/g, '\\$&')}\\s+saved`, 'm'))
+    expect(await listedDigest(ctr, name)).toBe(sha256(index))
+    const snapshots = await ctr('snapshots', 'ls')
+    for (const a of ['amd64', 'arm64']) expect(snapshots).toMatch(new RegExp(`^${blobs[a]!.diffId}\\s+Committed`, 'm'))
+    expect(snapshots).not.toContain(blobs.s390x!.diffId)
+    const content = await ctr('content', 'ls')
+    // (Its manifest's gc label still names the layer: only a line of its own would mean it is here.)
+    expect(content).toMatch(new RegExp(`^${blobs.s390x!.config}\\s`, 'm'))
+    expect(content).not.toMatch(new RegExp(`^${blobs.s390x!.layer}\\s`, 'm'))
+    expect(content).toMatch(new RegExp(`^${blobs.arm64!.config}\\s.*containerd.io/gc.ref.snapshot.overlayfs=${blobs.arm64!.diffId}`, 'm'))
+    // An unpack on a snapshotter the transfer service does not unpack into: containerd 2.1's refusal.
+    await ctr('images', 'rm', name)
+    expect(await ctrFails('images', 'pull', '--plain-http', '--snapshotter', 'native', name)).toContain(
+      'unable to initialize unpacker: no unpack platforms defined: invalid argument',
+    )
   })
 
   test('refused credentials and a missing repository fail with the registry answer, nothing stored', async () => {

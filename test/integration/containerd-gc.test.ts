@@ -2,7 +2,10 @@
 // or a gc.root label holds stays, with everything it references; the rest goes when the
 // collector runs (after a lease, content, snapshot, image or container is deleted) — not before.
 import { status as Code } from '@grpc/grpc-js'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { collect, criClients } from '../../src/client.js'
 import { ctrHarness, payloads, readAll, sha256, upload, writeSession, type CtrHarness } from '../containerd.js'
 import { grpcError } from '../helpers.js'
@@ -115,6 +118,30 @@ describe('leases', () => {
     expect((await h.ctr.leases.List({ filters: [] })).leases.map((l) => l.id)).toEqual(['new'])
     expect(await exists(old)).toBe(false)
     expect(await exists(fresh)).toBe(true)
+  })
+
+  test('a start collects once, after the startup delay, with no call made: an expired lease left in the state goes with what it held', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-gc-start-'))
+    try {
+      const file = join(dir, 'state.json')
+      const first = await ctrHarness({ state: file })
+      // Creating a lease and writing under it run no collection: both are in the state file at close.
+      await first.ctr.leases.Create({ id: 'old', labels: { 'containerd.io/gc.expire': '2000-01-01T00:00:00Z' } })
+      const old = await upload(first.ctr, 'old', { options: lease('old') })
+      await first.close()
+      // close folds the log into the state file, which then holds the lease and the blob.
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { content: Record<string, Record<string, unknown>> }
+      expect(Object.keys(saved.content.default ?? {})).toContain(old)
+      const second = await ctrHarness({ state: file })
+      try {
+        await vi.waitFor(() => expect(second.fake.node.state.content.default?.[old]).toBeUndefined(), { timeout: 2000, interval: 20 })
+        expect(Object.keys(second.fake.node.state.leases.default ?? {})).toEqual([])
+      } finally {
+        await second.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

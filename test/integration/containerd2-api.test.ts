@@ -648,7 +648,7 @@ describe('Sandbox Store and Controller', () => {
     writeFileSync(file, JSON.stringify({ ...old, version: 2 }))
     const migrated = await harness({ state: file })
     try {
-      expect(migrated.fake.node.state.version).toBe(3)
+      expect(migrated.fake.node.state.version).toBe(4)
       expect(migrated.fake.node.state.sandboxes).toEqual({})
     } finally {
       await migrated.close()

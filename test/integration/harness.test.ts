@@ -140,7 +140,7 @@ describe('one harness behind the library and the control service', () => {
       const id = await runContainer(h, pod, config, containerConfig('w', { command: ['sleep', '3600'] }))
       await exec(h, id, ['sh', '-c', 'echo one > /one.txt'])
       const state = await ops.snapshot()
-      expect(state.containers[id]?.writableLayer?.entries.map(([p]) => p)).toContain('/one.txt')
+      expect(state.layers[id]?.entries.map(([p]) => p)).toContain('/one.txt')
       // What the library returns and what the control service sends are the same state.
       expect(JSON.parse((await controlClient(h.fake.address).SnapshotState({})).state_json)).toEqual(h.fake.snapshot())
     },

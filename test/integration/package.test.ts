@@ -295,8 +295,15 @@ console.log('OK')
 })
 
 describe('installed from git', () => {
-  test('npm install <git url> builds dist/ (prepare), and npx and require() find it', { timeout: 180_000 }, async () => {
-    const { app, output } = await gitInstall
+  test('npm install <git url> builds dist/ (prepare), and npx and require() find it', { timeout: 180_000 }, async (ctx) => {
+    const result = await gitInstall.catch((err: Error) => err)
+    // npm ci fills npm's cache with the lockfile's tarballs, not the registry documents a fresh
+    // project's install resolves ranges with; .ci/run fetches them before the tests (tests make no
+    // traffic beyond loopback). Outside CI, a cache without them skips this test, saying why.
+    if (result instanceof Error && /ENOTCACHED/.test(result.message) && !process.env.CI)
+      ctx.skip(`npm's cache lacks the registry documents an offline install needs (run .ci/run once): ${result.message.split('\n')[0]}`)
+    if (result instanceof Error) throw result
+    const { app, output } = result
     expect(output).not.toMatch(/install scripts not yet covered|ERR/)
     const installed = join(app, 'node_modules', PKG.name)
     const files = filesUnder(installed)

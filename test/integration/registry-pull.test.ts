@@ -13,7 +13,7 @@ import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { containerdClients } from '../../src/client.js'
 import { tarball } from '../containerd.js'
-import { eventually, grpcError, harness, podConfig, runPod, type Harness } from '../helpers.js'
+import { eventually, grpcError, harness, podConfig, runPod, subscribe, type Harness } from '../helpers.js'
 import { imageBlobs } from '../oci-layout.mjs'
 import { MockRegistry, sha256 } from '../registry-mock.js'
 import type { FakeContainerdOptions } from '../../src/config.js'
@@ -173,6 +173,24 @@ describe('pull policy registry', () => {
     expect(await execCat(`${HOST}/team/app:v1`, ['sh', '-c', 'cat /etc/hi; stat -c "%a %F" /etc/hello; ps -o args | grep -c run.sh'])).toBe(
       'hello from amd64\n640 regular file\n1\n',
     )
+  })
+
+  test('/content/create for each blob the pull commits (index, manifest, config, layer), all before the image records', async () => {
+    await start()
+    const img = pushImage('lib/events', 'v1')
+    const ctr = containerdClients(h.fake.address, 'k8s.io')
+    const sub = await subscribe(ctr, ['namespace==k8s.io'])
+    try {
+      await h.image.PullImage({ image: { image: `${HOST}/lib/events:v1` } })
+      await eventually(() => (sub.events.filter((e) => e.topic === '/images/create').length === 3 ? true : undefined), 'the records')
+      const topics = sub.events.map((e) => e.topic)
+      const created = sub.events.filter((e) => e.topic === '/content/create').map((e) => e.event.digest)
+      expect(created).toEqual([img.target, img.amd.digest, sha256(img.amd.config), sha256(img.amd.layer)])
+      expect(topics.lastIndexOf('/content/create')).toBeLessThan(topics.indexOf('/images/create'))
+    } finally {
+      sub.close()
+      ctr.close()
+    }
   })
 
   test('a Docker manifest list by digest; a single Docker manifest by tag; a registry without HEAD', async () => {

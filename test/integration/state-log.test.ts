@@ -289,6 +289,51 @@ describe('the state log', () => {
     }
   })
 
+  test("a container's writable layer is logged on its own: a change to the record does not write the layer again; a version 3 file has its layers moved out", async () => {
+    // --state-sync: a changed layer is saved before each write (without it, at close and at snapshots).
+    const h = await start(file, true)
+    const { id } = await podWithContainer(h, 'layered')
+    const sh = async (target: Harness, script: string): Promise<string> =>
+      Buffer.from((await target.runtime.ExecSync({ container_id: id, cmd: ['sh', '-c', script], timeout: 10 })).stdout).toString()
+    const linesSince = (before: number): { ops: [string[], unknown][] }[] =>
+      readFileSync(`${file}.log`, 'utf8')
+        .slice(before)
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('{"logId"'))
+        .map((l) => JSON.parse(l) as { ops: [string[], unknown][] })
+    await h.fake.node.store.flush()
+    let before = logBytes()
+    await sh(h, 'echo written > /data.txt')
+    await h.fake.node.store.flush()
+    expect(linesSince(before).flatMap((l) => l.ops.map(([path]) => path))).toContainEqual(['layers', id])
+    before = logBytes()
+    await h.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_shares: 333 } })
+    await h.fake.node.store.flush()
+    const ops = linesSince(before).flatMap((l) => l.ops)
+    expect(ops.map(([path]) => path)).toEqual([['containers', id]])
+    expect(JSON.stringify(ops)).not.toContain('/data.txt')
+
+    // The same state as version 3 kept it: the layer inside the container's record.
+    await stop(h)
+    const v4 = readFiles(file) as { layers: Record<string, unknown>; containers: Record<string, Record<string, unknown>> }
+    expect(Object.keys(v4.layers)).toEqual([id])
+    const v3 = { ...v4, version: 3 } as Record<string, unknown>
+    v3.containers = { ...v4.containers, [id]: { ...v4.containers[id], writableLayer: v4.layers[id] } }
+    delete v3.layers
+    rmSync(`${file}.log`, { force: true })
+    writeFileSync(file, JSON.stringify(v3))
+    const migrated = await start()
+    expect(migrated.fake.node.state.version).toBe(4)
+    expect(await sh(migrated, 'cat /data.txt')).toBe('written\n')
+    expect(Object.hasOwn(migrated.fake.node.state.containers[id]!, 'writableLayer')).toBe(false)
+    // Removed with its container.
+    await migrated.runtime.StopContainer({ container_id: id, timeout: 0 })
+    await migrated.runtime.RemoveContainer({ container_id: id })
+    await migrated.fake.node.store.flush()
+    expect(readFiles(file).layers).toEqual({})
+  })
+
   test('with --state-sync the bytes a change writes do not grow with the objects it leaves alone', async () => {
     // Bytes on disk for one UpdateContainerResources: the log's growth (the state file is not rewritten).
     const measure = async (h: Harness, id: string, shares: number): Promise<number> => {

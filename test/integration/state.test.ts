@@ -119,7 +119,7 @@ describe('--state', () => {
     await Promise.all(Array.from({ length: 30 }, (_, i) => runPod(h, podConfig(`burst-${i}`))))
     await h.fake.node.store.flush()
     const state = JSON.parse(readFileSync(file, 'utf8'))
-    expect(state.version).toBe(3)
+    expect(state.version).toBe(4)
     expect(Object.keys(state.containers)).toHaveLength(30)
     // 30 sandboxes are well over 60 mutations; they reach the disk in a handful of writes.
     expect(h.fake.node.store.writes).toBeLessThan(10)
@@ -128,7 +128,7 @@ describe('--state', () => {
 
   test('a state file with an unknown schema version is refused with a clear message', async () => {
     writeFileSync(file, JSON.stringify({ version: 99, containers: {} }))
-    await expect(startFakeContainerd({ state: file })).rejects.toThrow(/state schema version 99, but this fake-containerd reads version 3/)
+    await expect(startFakeContainerd({ state: file })).rejects.toThrow(/state schema version 99, but this fake-containerd reads version 4/)
     // The file is left untouched.
     expect(JSON.parse(readFileSync(file, 'utf8')).version).toBe(99)
   })
@@ -156,7 +156,7 @@ describe('--state', () => {
     try {
       expect(fake.node.snapshots.files('overlayfs', 'default', 's1')).toEqual(['/bin', '/bin/sh', '/etc', '/etc/motd', '/etc/passwd'])
       expect(fake.node.snapshots.usage('overlayfs', 'default', 's1')).toEqual({ size: 5, inodes: 5 })
-      expect(fake.node.state.version).toBe(3)
+      expect(fake.node.state.version).toBe(4)
       expect(fake.node.snapshots.layers('overlayfs', 'default', 's1')[0]?.entries).toContainEqual(['/bin/sh', 'f', 0o755, 0, 0, 0, 0])
     } finally {
       await fake.close()

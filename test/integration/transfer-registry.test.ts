@@ -2,16 +2,17 @@
 // 2.1's local transfer service does them: the push order (blobs, manifests, the index last) and
 // paths (getManifestPath), credentials only where the POST went, a failed push stopping its other
 // uploads, one credential question for concurrent 401s, an empty Basic answer refused, every
-// platform fetched and nothing unpacked unless asked, no CRI progress timeout, a client that goes
-// away while a question is open.
+// platform fetched and nothing unpacked unless asked, every platform fetched with its layers unpacked
+// (all_metadata: the others' manifests and configs only), no CRI progress timeout, a client that goes
+// away while a question is open; and an import's unpacker, which follows the pull's rules.
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { containerdClients, type ContainerdClients } from '../../src/client.js'
+import { collect, containerdClients, type ContainerdClients } from '../../src/client.js'
 import { decodeMessage } from '../../src/proto/load.js'
 import { tarball } from '../containerd.js'
 import { imageBlobs } from '../oci-layout.mjs'
-import { eventually, grpcError, harness, type Harness } from '../helpers.js'
+import { eventually, grpcError, harness, subscribe, type Harness } from '../helpers.js'
 import { PushRegistry, sha256 } from '../push-registry.js'
-import { T, any, openTransferStream, sendBytes, type TransferStream } from '../transfer-streams.js'
+import { T, any, openTransferStream, progressEvents, sendBytes, type TransferStream } from '../transfer-streams.js'
 
 const USER = { name: 'pusher', password: 'push-secret' }
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
@@ -35,14 +36,22 @@ afterEach(async () => {
 })
 
 /** An OCI layout of an index over one image per architecture, each with `layers` layers. */
-function multiPlatform(name: string, layers = 1): { archive: Buffer; index: Buffer; manifests: Buffer[]; blobs: Buffer[] } {
-  const images = ['amd64', 'arm64'].map((architecture) => ({
-    architecture,
-    ...imageBlobs(
+function multiPlatform(
+  name: string,
+  layers = 1,
+  architectures = ['amd64', 'arm64'],
+): { archive: Buffer; index: Buffer; manifests: Buffer[]; blobs: Buffer[]; images: ReturnType<typeof imageBlobs>[] } {
+  const images = architectures.map((architecture) => {
+    const blobs = imageBlobs(
       Array.from({ length: layers }, (_, i) => tarball([{ name: `f${i}`, data: `${architecture} ${i}\n` }])),
       { Env: [`ARCH=${architecture}`] },
-    ),
-  }))
+    )
+    // The config names the image's own architecture (the unpacker matches on it), the manifest that config.
+    const config = Buffer.from(JSON.stringify({ ...JSON.parse(blobs.config.toString()), architecture }))
+    const manifest = JSON.parse(blobs.manifest.toString())
+    manifest.config = { ...manifest.config, digest: sha256(config), size: config.length }
+    return { architecture, ...blobs, config, manifest: Buffer.from(JSON.stringify(manifest)) }
+  })
   const index = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -73,6 +82,7 @@ function multiPlatform(name: string, layers = 1): { archive: Buffer; index: Buff
     index,
     manifests: images.map((i) => i.manifest),
     blobs,
+    images,
   }
 }
 
@@ -199,8 +209,8 @@ describe('Transfer push', () => {
 
 describe('Transfer pull', () => {
   /** Puts a multi-platform image in the registry under `repo:1`; its archive's parts. */
-  function seed(repo: string): ReturnType<typeof multiPlatform> {
-    const image = multiPlatform(`${reg.host}/${repo}:1`)
+  function seed(repo: string, architectures?: string[]): ReturnType<typeof multiPlatform> {
+    const image = multiPlatform(`${reg.host}/${repo}:1`, 1, architectures)
     for (const b of image.blobs) reg.blobs.set(sha256(b), b)
     for (const m of image.manifests) reg.manifests.set(`${repo}@${sha256(m)}`, { mediaType: MANIFEST, body: m })
     reg.manifests.set(`${repo}:1`, { mediaType: INDEX, body: image.index })
@@ -214,11 +224,80 @@ describe('Transfer pull', () => {
     await ctr.transfer.Transfer({ source: registrySpec(name), destination: any(`${T}ImageStore`, { name }) })
     for (const m of image.manifests) expect(reg.count('GET', new RegExp(`/manifests/${sha256(m)}$`))).toBe(1)
     for (const b of image.blobs) expect(Number((await ctr.content.Info({ digest: sha256(b) })).info?.size)).toBe(b.length)
-    expect(await countSnapshots(ctr)).toBe(0)
+    expect(await snapshotNames(ctr)).toEqual([])
   })
 
-  test('several platforms: each fetched; the unpack asked for is the only one made', async () => {
-    const image = seed('some/app')
+  test('two platforms, each with its unpack, and all_metadata (ctr 2.1 --platform ×2): both unpacked, the third fetched without layers', async () => {
+    // As containerd 2.1 with its default transfer config (checked against the real daemon): the
+    // unpacker unpacks every config it meets with layers; all_metadata fetches the other
+    // platforms' manifests and configs only; the labels tie it all to the index.
+    const image = seed('two/app', ['amd64', 'arm64', 's390x'])
+    const name = `${reg.host}/two/app:1`
+    const platforms = ['amd64', 'arm64'].map((architecture) => ({ os: 'linux', architecture }))
+    const sub = await subscribe(ctr)
+    await ctr.transfer.Transfer({
+      source: registrySpec(name),
+      destination: any(`${T}ImageStore`, {
+        name,
+        platforms,
+        all_metadata: true,
+        unpacks: platforms.map((platform) => ({ platform, snapshotter: '' })),
+      }),
+    })
+    const [amd64, arm64, s390x] = image.images as [
+      ReturnType<typeof imageBlobs>,
+      ReturnType<typeof imageBlobs>,
+      ReturnType<typeof imageBlobs>,
+    ]
+    expect((await snapshotNames(ctr)).sort()).toEqual([amd64.diffIds[0], arm64.diffIds[0]].sort())
+    const labels = async (b: Buffer) => (await ctr.content.Info({ digest: sha256(b) })).info!.labels
+    const source = { 'containerd.io/distribution.source.127.0.0.1': 'two/app' }
+    for (const i of [amd64, arm64]) {
+      expect(await labels(i.config)).toEqual({ ...source, 'containerd.io/gc.ref.snapshot.overlayfs': i.diffIds[0] })
+      expect(await labels(i.layers[0]!)).toEqual({ ...source, 'containerd.io/uncompressed': i.diffIds[0] })
+    }
+    // s390x: its manifest (labelled with all its children) and config, no layer, no snapshot.
+    expect(await labels(s390x.config)).toEqual(source)
+    expect(await labels(s390x.manifest)).toEqual({
+      ...source,
+      'containerd.io/gc.ref.content.config': sha256(s390x.config),
+      'containerd.io/gc.ref.content.l.0': sha256(s390x.layers[0]!),
+    })
+    expect((await grpcError(ctr.content.Info({ digest: sha256(s390x.layers[0]!) }))).code).toBe(5)
+    expect(reg.count('GET', new RegExp(`/blobs/${sha256(s390x.layers[0]!)}$`))).toBe(0)
+    expect(await labels(image.index)).toEqual({
+      ...source,
+      ...Object.fromEntries(image.manifests.map((m, i) => [`containerd.io/gc.ref.content.m.${i}`, sha256(m)])),
+    })
+    const images = (await ctr.images.List({ filters: [] })).images
+    expect(images.map((i) => [i.name, i.target?.digest, i.target?.media_type])).toEqual([[name, sha256(image.index), INDEX]])
+    // Each blob committed is published, all before the image record.
+    await eventually(() => (sub.events.some((e) => e.topic === '/images/create') ? true : undefined), '/images/create')
+    sub.close()
+    const topics = sub.events.map((e) => e.topic)
+    const fetched = [image.index, ...image.manifests, amd64.config, amd64.layers[0]!, arm64.config, arm64.layers[0]!, s390x.config]
+    expect(
+      sub.events
+        .filter((e) => e.topic === '/content/create')
+        .map((e) => e.event.digest as string)
+        .sort(),
+    ).toEqual(fetched.map(sha256).sort())
+    expect(topics.lastIndexOf('/content/create')).toBeLessThan(topics.indexOf('/images/create'))
+    // The same blobs pulled from another repository of the host: each names both, sorted.
+    seed('other/app', ['amd64', 'arm64', 's390x'])
+    const other = `${reg.host}/other/app:1`
+    await ctr.transfer.Transfer({ source: registrySpec(other), destination: any(`${T}ImageStore`, { name: other, platforms }) })
+    expect((await labels(image.index))['containerd.io/distribution.source.127.0.0.1']).toBe('other/app,two/app')
+    expect((await labels(amd64.layers[0]!))['containerd.io/distribution.source.127.0.0.1']).toBe('other/app,two/app')
+    // Nothing is left outside the images: the collector finds nothing more to take.
+    await ctr.images.Delete({ name: other, sync: true })
+    await ctr.images.Delete({ name, sync: true })
+    expect(await snapshotNames(ctr)).toEqual([])
+    expect((await collect(ctr.content.List({ filters: [] }))).flatMap((m) => m.info)).toEqual([])
+  })
+
+  test('several platforms without all_metadata and one unpack: only those platforms fetched, every one of them unpacked', async () => {
+    const image = seed('some/app', ['amd64', 'arm64', 's390x'])
     const name = `${reg.host}/some/app:1`
     const platforms = [
       { os: 'linux', architecture: 'arm64' },
@@ -228,21 +307,51 @@ describe('Transfer pull', () => {
       source: registrySpec(name),
       destination: any(`${T}ImageStore`, { name, platforms, unpacks: [{ platform: platforms[0], snapshotter: 'overlayfs' }] }),
     })
-    for (const m of image.manifests) expect(reg.count('GET', new RegExp(`/manifests/${sha256(m)}$`))).toBe(1)
-    expect(await countSnapshots(ctr)).toBe(1)
-    const one = await grpcError(
+    const gets = image.manifests.map((m) => reg.count('GET', new RegExp(`/manifests/${sha256(m)}$`)))
+    expect(gets).toEqual([1, 1, 0])
+    expect(await snapshotNames(ctr)).toHaveLength(2)
+  })
+
+  test('unpacks only on a snapshotter the transfer service has no unpack config for: refused once resolved, nothing kept', async () => {
+    seed('native/app')
+    const name = `${reg.host}/native/app:1`
+    const progress = await openTransferStream(ctr, 'progress-native')
+    const err = await grpcError(
       ctr.transfer.Transfer({
         source: registrySpec(name),
         destination: any(`${T}ImageStore`, {
           name,
-          unpacks: platforms.map((platform) => ({ platform, snapshotter: 'overlayfs' })),
+          unpacks: [{ platform: { os: 'linux', architecture: 'amd64' }, snapshotter: 'native' }],
         }),
+        options: { progress_stream: 'progress-native' },
       }),
     )
-    expect([one.code, one.details]).toEqual([
-      12,
-      'fake-containerd unpacks one platform per Transfer pull; 2 unpacks were asked for: not implemented',
+    expect([err.code, err.details]).toEqual([3, 'unable to initialize unpacker: no unpack platforms defined: invalid argument'])
+    expect((await progressEvents(progress)).map((e) => e.event)).toEqual([
+      `Resolving from OCI Registry (${name})`,
+      `Pulling from OCI Registry (${name})`,
+      'fetching image content',
     ])
+    expect(reg.count('GET', /\/blobs\//)).toBe(0)
+    expect((await ctr.images.List({ filters: [] })).images).toEqual([])
+    expect(await snapshotNames(ctr)).toEqual([])
+  })
+
+  test('under the 1.7 profile the transfer service unpacks linux/amd64 only (its unpack_config is platforms.OnlyStrict)', async () => {
+    await h.close()
+    h = await harness({ containerdVersion: '1.7' })
+    ctr.close()
+    ctr = containerdClients(h.fake.address, 'default')
+    const image = seed('seven/app')
+    const name = `${reg.host}/seven/app:1`
+    const platforms = ['amd64', 'arm64'].map((architecture) => ({ os: 'linux', architecture }))
+    const unpacks = platforms.map((platform) => ({ platform, snapshotter: '' }))
+    await ctr.transfer.Transfer({ source: registrySpec(name), destination: any(`${T}ImageStore`, { name, platforms, unpacks }) })
+    expect(await snapshotNames(ctr)).toEqual([image.images[0]!.diffIds[0]])
+    const armOnly = await grpcError(
+      ctr.transfer.Transfer({ source: registrySpec(name), destination: any(`${T}ImageStore`, { name, unpacks: unpacks.slice(1) }) }),
+    )
+    expect([armOnly.code, armOnly.details]).toEqual([3, 'unable to initialize unpacker: no unpack platforms defined: invalid argument'])
   })
 
   test('an ImageStore without a name (and no references) is containerd\'s "no image name found"', async () => {
@@ -312,9 +421,55 @@ describe('Transfer pull', () => {
   })
 })
 
-async function countSnapshots(c: ContainerdClients): Promise<number> {
-  let n = 0
+describe("Transfer import's unpacker (the same as a pull's)", () => {
+  const importWith = (id: string, archive: Buffer, store: Record<string, unknown>) =>
+    (async () => {
+      const input = await openTransferStream(ctr, id)
+      const done = ctr.transfer.Transfer({
+        source: any(`${T}ImageImportStream`, { stream: id }),
+        destination: any(`${T}ImageStore`, { extra_references: [{ name: 'imported', is_prefix: true, allow_overwrite: true }], ...store }),
+      })
+      done.catch(() => undefined)
+      await sendBytes(input, archive)
+      return done
+    })()
+  const amd64 = { os: 'linux', architecture: 'amd64' }
+
+  test('ctr 2.1 import --all-platforms (no platforms, the default unpack): every platform unpacked', async () => {
+    const image = multiPlatform('example.com/all/app:1', 1, ['amd64', 'arm64', 's390x'])
+    await importWith('import-all', image.archive, { unpacks: [{ platform: amd64, snapshotter: '' }] })
+    expect((await snapshotNames(ctr)).sort()).toEqual(image.images.map((i) => i.diffIds[0]).sort())
+  })
+
+  test('under the 1.7 profile import --all-platforms unpacks linux/amd64 only', async () => {
+    await h.close()
+    h = await harness({ containerdVersion: '1.7' })
+    ctr.close()
+    ctr = containerdClients(h.fake.address, 'default')
+    const image = multiPlatform('example.com/seven/app:1', 1, ['amd64', 'arm64'])
+    await importWith('import-seven', image.archive, { unpacks: [{ platform: amd64, snapshotter: '' }] })
+    expect(await snapshotNames(ctr)).toEqual([image.images[0]!.diffIds[0]])
+  })
+
+  test('import --platform linux/arm64: that platform walked and unpacked, the others not', async () => {
+    const image = multiPlatform('example.com/one/app:1', 1, ['amd64', 'arm64'])
+    const arm64 = { os: 'linux', architecture: 'arm64' }
+    await importWith('import-one', image.archive, { platforms: [arm64], unpacks: [{ platform: arm64, snapshotter: 'overlayfs' }] })
+    expect(await snapshotNames(ctr)).toEqual([image.images[1]!.diffIds[0]])
+  })
+
+  test('import --snapshotter native: the unpacker cannot be made; nothing is kept', async () => {
+    const image = multiPlatform('example.com/native/app:1')
+    const err = await grpcError(importWith('import-native', image.archive, { unpacks: [{ platform: amd64, snapshotter: 'native' }] }))
+    expect([err.code, err.details]).toEqual([3, 'unable to initialize unpacker: no unpack platforms defined: invalid argument'])
+    expect((await ctr.images.List({ filters: [] })).images).toEqual([])
+    expect((await collect(ctr.content.List({ filters: [] }))).flatMap((m) => m.info)).toEqual([])
+  })
+})
+
+async function snapshotNames(c: ContainerdClients): Promise<string[]> {
+  const names: string[] = []
   const list = c.snapshots.List({ snapshotter: 'overlayfs', filters: [] })
-  for await (const r of list as AsyncIterable<{ info: unknown[] }>) n += r.info.length
-  return n
+  for await (const r of list as AsyncIterable<{ info: { name: string }[] }>) names.push(...r.info.map((i) => i.name))
+  return names
 }

@@ -5,8 +5,9 @@ import { IdIndex, resolvePrefix } from '../../src/model/ids.js'
 import { IpAllocator, parseCidr } from '../../src/model/cri/ipam.js'
 
 describe('IdIndex', () => {
-  test('finds what resolvePrefix over every id finds, through adds and deletes', () => {
-    const index = new IdIndex<{ id: string }>()
+  // Chunks of 2 ids: the ids a prefix starts span chunks, and chunks split and empty as ids come and go.
+  test.each([256, 2])('finds what resolvePrefix over every id finds, through adds and deletes (chunks of %i)', (chunk) => {
+    const index = new IdIndex<{ id: string }>(chunk)
     const live = new Map<string, { id: string }>()
     // Ids of one length (as CRI's, 64 hex characters, all are), from a small alphabet so prefixes
     // are often shared; prefixes of any length up to a whole id.

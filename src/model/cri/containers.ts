@@ -161,7 +161,7 @@ export class Containers {
     // As containerd (WithAdditionalGIDs, WithSupplementalGroups): the groups the image's /etc/group
     // gives the user join the primary and supplemental ones, sorted.
     const procUser = (record.spec.process as ProcessSpec).user
-    if (procUser) procUser.additionalGids = node.views.fs(record).identity().groups
+    if (procUser) procUser.additionalGids = node.views.identity(record).groups
     node.containerStore.add(record)
     node.publish('CREATED', id, sandbox.id)
     return record

@@ -189,6 +189,11 @@ export class ContainerStore {
     delete this.core.state.containers[c.id]
     for (const index of this.#indexes) index.removed(c)
     this.core.changed(['containers', c.id])
+    // Its writable layer goes with it, as the snapshotter removes the active snapshot's upper directory.
+    if (Object.hasOwn(this.core.state.layers, c.id)) {
+      delete this.core.state.layers[c.id]
+      this.core.changed(['layers', c.id])
+    }
     this.core.emit(namespace, '/containers/delete', 'containerd.events.ContainerDelete', { id })
     // Removals come in bulk (a pod with its containers, a node drained): one collection after the burst.
     this.core.gcSoon()

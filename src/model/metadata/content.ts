@@ -132,7 +132,23 @@ export class Content {
     this.collectBlob(digest)
   }
 
-  /** Adds a blob directly (what a pull writes). */
+  /**
+   * Adds a blob as a writer's commit does (an import's blobs, a catalog pull's, a checkpoint's):
+   * a blob new to the namespace is published as /content/create, as core/metadata/content.go does.
+   */
+  create(namespace: string, data: Buffer, labels: Record<string, string> = {}, digest = sha256(data)): ContentInfo {
+    const fresh = !this.has(namespace, digest)
+    const info = this.put(namespace, data, labels, digest)
+    if (fresh) this.#announce(namespace, digest, data.length)
+    return info
+  }
+
+  /** containerd 2.x publishes each blob committed to the store (generations before 2.0 publish none; the Events face knows). */
+  #announce(namespace: string, digest: string, size: number): void {
+    this.core.emit(namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size })
+  }
+
+  /** Adds a blob directly, unannounced (a restored state's catalog blobs). */
   put(namespace: string, data: Buffer, labels: Record<string, string> = {}, digest = sha256(data)): ContentInfo {
     this.core.ensureNamespace(namespace)
     if (!this.blobs.has(digest)) this.blobs.put(digest, data)
@@ -305,7 +321,7 @@ export class Content {
       updatedAt: now,
     }
     ownTable(state.content, ingest.namespace)[digest] = record
-    this.core.emit(ingest.namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size: length })
+    this.#announce(ingest.namespace, digest, length)
     return { digest, ...record, labels: { ...record.labels } }
   }
 

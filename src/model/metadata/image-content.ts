@@ -22,13 +22,23 @@ export function chainId(diffIds: readonly string[]): string {
 
 /** The chain id of an image's layers, read from its config blob; "" when that is not stored. */
 export function imageChainId(content: Content, namespace: string, configDigest: string): string {
+  if (!content.has(namespace, configDigest)) return ''
+  // A config's bytes are its digest's: its chain id is read and hashed once (CreateContainer asks each time).
+  let chain = chains.get(configDigest)
+  if (chain !== undefined) return chain
   try {
     const config = JSON.parse(content.read(namespace, configDigest, 0, 0).toString('utf8')) as { rootfs?: { diff_ids?: string[] } }
-    return chainId(config.rootfs?.diff_ids ?? [])
+    chain = chainId(config.rootfs?.diff_ids ?? [])
   } catch {
     return ''
   }
+  if (chains.size >= 1024) chains.clear()
+  chains.set(configDigest, chain)
+  return chain
 }
+
+/** imageChainId's answers by config digest. */
+const chains = new Map<string, string>()
 
 /** The config blob an OCI image would carry for a catalog entry. */
 function configJson(entry: CatalogEntry, diffId: string): Buffer {
@@ -62,6 +72,8 @@ export function storeCatalogImage(
   content: Content,
   namespace: string,
   entry: CatalogEntry,
+  /** A pull's write: each blob new to the namespace is published (/content/create), the manifest before its config. */
+  announce = false,
 ): { mediaType: string; digest: string; size: number } {
   const layerDigest = sha256(`fake-containerd layer ${entry.configDigest}`)
   const config = configJson(entry, catalogDiffId(entry))
@@ -77,14 +89,15 @@ export function storeCatalogImage(
   const overhead = manifestWithoutLayerSize(0).length + config.length + 16
   const layerSize = Math.max(1, entry.size - overhead)
   const manifest = manifestWithoutLayerSize(layerSize)
-  // As after containerd's unpack: the config holds the image's top snapshot against collection.
-  content.put(namespace, config, { 'containerd.io/gc.ref.snapshot.overlayfs': catalogDiffId(entry) }, entry.configDigest)
-  content.put(
+  const write = announce ? content.create.bind(content) : content.put.bind(content)
+  write(
     namespace,
     manifest,
     { 'containerd.io/gc.ref.content.config': entry.configDigest, 'containerd.io/gc.ref.content.l.0': layerDigest },
     entry.manifestDigest,
   )
+  // As after containerd's unpack: the config holds the image's top snapshot against collection.
+  write(namespace, config, { 'containerd.io/gc.ref.snapshot.overlayfs': catalogDiffId(entry) }, entry.configDigest)
   return { mediaType: MEDIA.ociManifest, digest: entry.manifestDigest, size: manifest.length }
 }
 

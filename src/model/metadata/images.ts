@@ -49,6 +49,11 @@ export interface RegistrySettings {
   userAgent: string
   /** An empty Basic answer is refused ("no basic auth credentials", containerd 1.7 on); 1.6 leaves the 401. */
   refuseEmptyBasic?: boolean
+  /**
+   * The one platform the transfer service unpacks (1.7's default unpack_config matches only the
+   * default platform, platforms.OnlyStrict); none: every platform (2.x, check_platform_supported false).
+   */
+  transferUnpackPlatform?: { os: string; architecture: string }
 }
 
 /** One image as CRI shows it. */
@@ -78,6 +83,21 @@ export class Images {
     private readonly log: Pick<Logger, 'warn'>,
     private readonly registry: RegistrySettings = { progressTimeoutMs: 5 * 60_000, userAgent: 'containerd/v1.6.20' },
   ) {}
+
+  #generation = 0
+
+  /**
+   * Bumped at every change to the image records or their content (this class makes them all), so
+   * that what is derived from an image can be kept until then (model/runtime/views.ts).
+   */
+  get generation(): number {
+    return this.#generation
+  }
+
+  #changed(): void {
+    this.#generation++
+    this.core.changed(['images'], ['imageContent'])
+  }
 
   /** Registry pulls in progress, by reference and credentials: the same image pulled at once is fetched once. */
   readonly #pulls = new Map<string, { done: Promise<PulledImage>; waiting: number; controller: AbortController }>()
@@ -189,7 +209,7 @@ export class Images {
       config: entry.config,
     }
     this.core.ensureNamespace(CRI_NAMESPACE)
-    const target = storeCatalogImage(this.content, CRI_NAMESPACE, entry)
+    const target = storeCatalogImage(this.content, CRI_NAMESPACE, entry, true)
     this.#unpack(entry)
     return this.#record(ref, { ...target, configDigest: entry.configDigest })
   }
@@ -300,7 +320,7 @@ export class Images {
       }
     }
     this.dropUnreferencedContent()
-    this.core.changed(['images'], ['imageContent'])
+    this.#changed()
     const pulledImage = this.resolve(target.configDigest)
     if (!pulledImage) throw unknown(`image ${target.configDigest} vanished right after its pull`)
     return pulledImage
@@ -320,7 +340,7 @@ export class Images {
     }
     state.images = state.images.filter((r) => r.namespace !== namespace || r.configDigest !== image.id)
     this.dropUnreferencedContent()
-    this.core.changed(['images'], ['imageContent'])
+    this.#changed()
     this.core.gc()
     return true
   }
@@ -400,7 +420,7 @@ export class Images {
       updatedAt: now,
     }
     this.core.state.images.push(record)
-    this.core.changed(['images'], ['imageContent'])
+    this.#changed()
     this.core.emit(namespace, '/images/create', IMAGE_CREATE, { name: record.name, labels: record.labels })
     return record
   }
@@ -418,7 +438,7 @@ export class Images {
     record.size = input.target.size
     record.annotations = { ...input.target.annotations }
     record.updatedAt = nowString()
-    this.core.changed(['images'], ['imageContent'])
+    this.#changed()
     this.core.emit(namespace, '/images/update', IMAGE_UPDATE, { name: record.name, labels: record.labels })
     return record
   }
@@ -433,7 +453,7 @@ export class Images {
     }
     this.core.state.images = this.core.state.images.filter((r) => r !== record)
     this.dropUnreferencedContent()
-    this.core.changed(['images'], ['imageContent'])
+    this.#changed()
     this.core.emit(namespace, '/images/delete', IMAGE_DELETE, { name })
     // containerd collects at once for a synchronous delete and moments later otherwise.
     this.core.gc()

@@ -19,9 +19,11 @@ import type { Content } from './content.js'
 import { chainId } from './image-content.js'
 import { MEDIA, isIndex, isManifest } from '../media-types.js'
 import { WORKFLOW_LEASE_MS, digestProblem, expiringIn, type Leases } from './leases.js'
+import { validateLabels } from './namespaces.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
 import { ANNOTATION_REF_NAME } from '../transfer/archive.js'
+import { strictMatch } from '../transfer/images.js'
 
 export interface Platform {
   os: string
@@ -48,8 +50,22 @@ export interface RegistryPullOptions {
    * every platform); without it, CRI's pull fetches the one manifest of `platform`.
    */
   platforms?: Platform[]
-  /** Whether the manifest of `platform` is unpacked into `snapshotter` (default true; a Transfer without unpacks: false). */
+  /**
+   * ImageStore.all_metadata (ctr 2.x pulls send it unless --skip-metadata): the manifests of the
+   * other platforms are fetched too, each with its config but not its layers
+   * (remotes.FilterManifestByPlatformHandler).
+   */
+  allMetadata?: boolean
+  /**
+   * Whether the manifests whose layers are fetched are unpacked into `snapshotter` (default true; a
+   * Transfer without unpacks: false). containerd's unpacker unpacks each config it meets with its
+   * manifest's layers, so a Transfer pull of several platforms unpacks each of them.
+   */
   unpack?: boolean
+  /** Only images whose config names this platform exactly are unpacked (containerd 1.7's transfer unpack config). */
+  unpackOnly?: { os: string; architecture: string; variant: string }
+  /** Called once the reference resolved, before anything is fetched; what it throws fails the pull. */
+  onResolved?: () => void
   /** --registry-config-path: containerd's hosts directory (hosts.toml). */
   configPath?: string
   /** A pull that receives no bytes for this long is cut off (image_pull_progress_timeout); 0: never. */
@@ -240,21 +256,38 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     userAgent: options.userAgent,
     ...(options.refuseEmptyBasic === false ? { refuseEmptyBasic: false } : {}),
   })
-  const source = { [`containerd.io/distribution.source.${domain}`]: repo.path }
+  const sourceKey = `containerd.io/distribution.source.${sourceHost(domain)}`
+  /**
+   * docker.AppendDistributionSourceLabel, for every blob the pull handles (fetched or already here):
+   * the repository joins the blob's sources for this host, sorted, each once; a value past the label
+   * size limit is not written (containerd warns and goes on).
+   */
+  const sourceLabel = (digest: string): Record<string, string> => {
+    const have = content.info(ns, digest).labels[sourceKey]
+    const repos = [...new Set([...(have ? have.split(',') : []), repo.path])].filter((r) => r !== '').sort()
+    const label = { [sourceKey]: repos.join(',') }
+    try {
+      validateLabels(label, 'distribution source')
+    } catch {
+      return {}
+    }
+    return label
+  }
 
   /** Streams one blob into the content store under its ref key, verified on commit. */
   const store = async (desc: Descriptor, labels: Record<string, string>, parent?: Descriptor): Promise<void> => {
     const tell = (state: BlobEvent['state'], offset: number): void =>
       options.onBlob?.({ state, desc, ...(parent ? { parent } : {}), offset })
     tell('waiting', 0)
-    // Adds labels to a blob already held, keeping its others (no paths would replace them all).
+    // Adds labels (and the distribution source) to a blob held, keeping its others (no paths would replace them all).
     const label = (): void => {
-      if (Object.keys(labels).length > 0)
+      const all = { ...labels, ...sourceLabel(desc.digest) }
+      if (Object.keys(all).length > 0)
         content.update(
           ns,
           desc.digest,
-          labels,
-          Object.keys(labels).map((k) => `labels.${k}`),
+          all,
+          Object.keys(all).map((k) => `labels.${k}`),
         )
     }
     hold(desc.digest, 'content')
@@ -302,10 +335,11 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
           if (ingest.offset > desc.size) break
         }
         try {
-          content.commit(ingest, desc.size, desc.digest, { ...labels, ...source }, lease)
+          content.commit(ingest, desc.size, desc.digest, labels, lease)
         } catch (err) {
           throw wrapAs(err, `failed commit on ref "${ingestRef}"`)
         }
+        label()
         tell('complete', desc.size)
       } catch (err) {
         try {
@@ -351,15 +385,20 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     // containerd 2.x reads no Docker schema 1 manifest (the transfer service's pull, which CRI uses, says so).
     if (target.mediaType === MEDIA.dockerSchema1)
       throw new RuntimeError('InvalidArgument', 'schema 1 image manifests are no longer supported: invalid argument')
+    options.onResolved?.()
     const platform = options.platform ?? DEFAULT_PLATFORM
     const every = options.platforms
-    /** The manifests to fetch, each with the index that named it (none for the target). */
-    const chosen: { desc: Descriptor; namedBy: Descriptor | undefined }[] = []
+    /**
+     * The manifests to fetch, each with the index that named it (none for the target); `metadata`:
+     * one of another platform that all_metadata fetches with its config only.
+     */
+    const chosen: { desc: Descriptor; namedBy: Descriptor | undefined; metadata?: true }[] = []
     // An index (nested ones too) is walked as the pull's handlers do: every child labelled for the
     // collector (SetChildrenMappedLabels, before any filter), those of another platform dropped and
     // those without one kept (FilterPlatforms). CRI's pull keeps one: platform-less ones last, the
     // first taken (LimitManifests with a limit of 1); a Transfer pull keeps every one of its
-    // platforms (platforms.Ordered, or platforms.All when it names none).
+    // platforms (platforms.Ordered, or platforms.All when it names none), and with all_metadata the
+    // others too, marked to be fetched without their layers.
     const walk = async (desc: Descriptor, namedBy: Descriptor | undefined, depth: number): Promise<void> => {
       if (!isIndex(desc.mediaType)) {
         // …nor one an index names (the fetch handler refuses it before fetching).
@@ -367,7 +406,8 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         if (!isManifest(desc.mediaType)) {
           throw new RuntimeError('Unknown', `encountered unknown type ${desc.mediaType}; children may not be fetched`)
         }
-        if (!chosen.some((c) => c.desc.digest === desc.digest)) chosen.push({ desc, namedBy })
+        const metadata = every !== undefined && every.length > 0 && desc.platform && !every.some((p) => matches(p, desc.platform))
+        if (!chosen.some((c) => c.desc.digest === desc.digest)) chosen.push({ desc, namedBy, ...(metadata ? { metadata } : {}) })
         return
       }
       if (depth > 8) throw new RuntimeError('Unknown', `index ${desc.digest} nests too deep`)
@@ -386,7 +426,9 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         )
       const platformless = (m: Descriptor): boolean => m.platform === undefined || m.platform === null
       if (every) {
-        const kept = children.filter((m) => platformless(m) || every.length === 0 || every.some((p) => matches(p, m.platform)))
+        const kept = children.filter(
+          (m) => options.allMetadata || platformless(m) || every.length === 0 || every.some((p) => matches(p, m.platform)),
+        )
         for (const m of kept) await walk(m, desc, depth + 1)
         return
       }
@@ -396,10 +438,11 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
       await walk(pick, desc, depth + 1)
     }
     await walk(target, undefined, 0)
-    // The manifest unpacked: the platform's (its descriptor's platform, else the first).
-    const unpacked = chosen.find((c) => matches(platform, c.desc.platform)) ?? chosen[0]
+    // The manifest the pull answers with: the platform's (its descriptor's platform, else the first
+    // with its layers).
+    const answer = chosen.find((c) => !c.metadata && matches(platform, c.desc.platform)) ?? chosen.find((c) => !c.metadata)
     let result: { manifestDigest: string; configDigest: string } | undefined
-    for (const { desc: manifestDesc, namedBy } of chosen) {
+    for (const { desc: manifestDesc, namedBy, metadata } of chosen) {
       const manifest = await json<{ config?: Descriptor; layers?: Descriptor[] }>(manifestDesc, {}, 'manifest', namedBy)
       if (!manifest.config) throw new RuntimeError('Unknown', `manifest ${manifestDesc.digest} has no config`)
       checkDescriptor(manifest.config, 'config')
@@ -415,21 +458,29 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         manifestLabels,
         Object.keys(manifestLabels).map((k) => `labels.${k}`),
       )
-      const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config, {}, 'config', manifestDesc)
+      const config = await json<{ rootfs?: { diff_ids?: string[] }; os?: string; architecture?: string }>(
+        manifest.config,
+        {},
+        'config',
+        manifestDesc,
+      )
+      if (metadata) continue
       const diffIds = config.rootfs?.diff_ids ?? []
       if (diffIds.length !== layers.length) {
         throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)
       }
       // Layers download together, as containerd's max_concurrent_downloads allows (3 by default).
       await inBatches(layers, 3, (l) => store(l, {}, manifestDesc))
-      if (options.unpack !== false && manifestDesc === unpacked?.desc) {
+      // (1.7's unpacker reads the config's os and architecture only.)
+      const unpackable = !options.unpackOnly || strictMatch(options.unpackOnly, { os: config.os, architecture: config.architecture })
+      if (options.unpack !== false && layers.length > 0 && unpackable) {
         await unpack(stores, ns, options.snapshotter, layers, diffIds, lease)
         const chain = chainId(diffIds)
         content.update(ns, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${options.snapshotter}`]: chain }, [
           `labels.containerd.io/gc.ref.snapshot.${options.snapshotter}`,
         ])
       }
-      if (manifestDesc === unpacked?.desc) result = { manifestDigest: manifestDesc.digest, configDigest: manifest.config.digest }
+      if (manifestDesc === answer?.desc) result = { manifestDigest: manifestDesc.digest, configDigest: manifest.config.digest }
     }
     return { target, manifestDigest: result?.manifestDigest ?? '', configDigest: result?.configDigest ?? '', lease }
   } catch (err) {
@@ -528,6 +579,15 @@ async function unpackLayer(
     snapshots.drop(snapshotter, ns, key)
     throw err
   }
+}
+
+/**
+ * The host a distribution source label is keyed by: the reference's host without its port (Go's
+ * url.Hostname, as docker.AppendDistributionSourceLabel takes it), an IPv6 address without brackets.
+ */
+function sourceHost(domain: string): string {
+  const bracketed = /^\[([^\]]*)\]/.exec(domain)
+  return bracketed ? (bracketed[1] as string) : (domain.split(':')[0] as string)
 }
 
 /** Runs `run` over `items`, at most `size` at a time. */

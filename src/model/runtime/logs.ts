@@ -58,12 +58,22 @@ function openError(path: string, err: unknown): string {
   return `open ${path}: ${/^[A-Z]+: ([^,]+)/.exec(message)?.[1] ?? message}`
 }
 
+/** Opens (creating) the file, its directory made first when it is not there (a pod's containers share one: made once). */
+function openInDir(path: string): number {
+  try {
+    return openSync(path, APPEND | constants.O_CREAT, 0o640)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  mkdirSync(dirname(path), { recursive: true })
+  return openSync(path, APPEND | constants.O_CREAT, 0o640)
+}
+
 /** Creates (or opens) the regular file at a path, as containerd's openLogFile; throws containerd's text. */
 function createLogFile(path: string): { fd: number; file: FileId } {
   let fd: number
   try {
-    mkdirSync(dirname(path), { recursive: true })
-    fd = openSync(path, APPEND | constants.O_CREAT, 0o640)
+    fd = openInDir(path)
   } catch (err) {
     throw unknown(`failed to create and open log file: ${openError(path, err)}`)
   }

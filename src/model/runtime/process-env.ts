@@ -158,9 +158,10 @@ export function contextOptions(
   program: ProgramContext,
   isInit: boolean,
 ): ContextOptions {
-  const fs = node.views.fs(record)
   const user = spec.user ?? processOf(record).user ?? { uid: 0, gid: 0 }
-  const identity = fs.identity()
+  // From the view shared by the containers made alike when the container's own adds nothing: a
+  // process starting builds no view (model/runtime/views.ts shared()).
+  const identity = node.views.identity(record)
   // The container's user has the groups the container's identity lists (the image's memberships too).
   const groups = user.uid === identity.uid && user.gid === identity.gid ? identity.groups : (user.additionalGids ?? [user.gid])
   const args = spec.args ?? []
@@ -169,14 +170,18 @@ export function contextOptions(
   const hostPidOf = (nsPid: number): number => node.pids.find(pidNamespaceOf(node.pids, record), nsPid)?.hostPid ?? program.pid ?? 0
   return {
     // Through the container's view as it is at each call: an unchanged one is not kept for a process that sleeps.
-    fs: followingView(() => node.views.fs(record), {
-      pid,
-      uid: user.uid,
-      gid: user.gid,
-      groups,
-      args,
-      output: (stream, text) => program.write(stream, text),
-    }),
+    fs: followingView(
+      () => node.views.fs(record),
+      {
+        pid,
+        uid: user.uid,
+        gid: user.gid,
+        groups,
+        args,
+        output: (stream, text) => program.write(stream, text),
+      },
+      () => node.views.shared(record),
+    ),
     identity,
     hostname: givenHostname(record, node.sandboxes),
     processes: new ContainerProcesses(node, record, user),
@@ -245,11 +250,13 @@ export function checkRootfs(record: ContainerRecord): void {
 
 /** The image's /etc/passwd entries (with those the runtime adds), as the container would see them. */
 function passwdOf(node: ProcessHost, record: ContainerRecord): { name: string; uid: number; gid: number }[] {
-  try {
-    return parsePasswd(node.views.fs(record).readFile('/etc/passwd').toString('utf8'))
-  } catch {
-    return []
-  }
+  return node.views.read(record, 'passwd', (fs) => {
+    try {
+      return parsePasswd(fs.readFile('/etc/passwd').toString('utf8'))
+    } catch {
+      return []
+    }
+  })
 }
 
 /** Sets the spec's uid and primary gid (the latter replacing the old one among the additional gids). */

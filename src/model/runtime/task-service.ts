@@ -51,6 +51,8 @@ export class TaskService {
    * there, an executable to run. `rootfs` is what the client mounts for it (the event names it).
    */
   create(record: ContainerRecord, io: TaskIO = NO_IO, rootfs: TaskMount[] = []): TaskRecord {
+    // runc makes the container's mounts now: what the host has mounted under its binds is theirs.
+    this.host.views.pin(record)
     try {
       checkSeccomp(record)
       checkRootfs(record)

@@ -9,8 +9,22 @@
 // state), so that what a container wrote survives a crash too.
 import type { CapabilitySets } from '../../sim/fs/security.js'
 import { catalogFiles } from '../../images/catalog.js'
-import { createContainerFs, sandboxFiles, type ContainerFs, type MountInput, type Tmpfs } from '../../sim/fs/index.js'
-import type { ImageFiles } from '../../sim/fs/image.js'
+import {
+  containerIdentity,
+  createContainerFs,
+  mountTarget,
+  mountsMiss,
+  sandboxFiles,
+  type ContainerFs,
+  type ContainerFsInput,
+  type Fs,
+  type MountInput,
+  type SharedView,
+  type Tmpfs,
+} from '../../sim/fs/index.js'
+import type { Identity } from '../../sim/context.js'
+import { submountsOf, type HostMount } from '../../sim/fs/host.js'
+import type { ImageFiles, ImageInput } from '../../sim/fs/image.js'
 import type { NetNamespace, Uts } from '../../sim/kernel.js'
 import type { SeccompProfile } from '../../sim/seccomp.js'
 import type { ProcessEntry } from '../../sim/fs/procfs.js'
@@ -91,6 +105,9 @@ export interface ViewsHost {
 /** Image trees a node keeps for containers yet to be made (those made hold theirs). */
 const TREES_KEPT = 256
 
+/** Shared views kept (sim/fs/shared.ts): one per image, user and security context in use. */
+const SHARED_KEPT = 64
+
 /**
  * How many unchanged views are kept after their last build. A view nothing changed is built again
  * the same when next needed (ContainerFs.pristine), so thousands of sleeping containers hold none
@@ -103,6 +120,8 @@ export class ContainerViews {
   #pods = new Map<string, Tmpfs>()
   /** UTS namespaces: one per pod (its sandbox's id), one per container made through containerd's API. */
   #uts = new Map<string, Uts>()
+  /** The host mounts under each container's bind mounts when it started (pin()), by host path. */
+  #submounts = new Map<string, Map<string, HostMount[]>>()
   /** The generation of each container's writable layer last saved into its record. */
   #saved = new Map<string, number>()
   /** When each container's view was first made: a view built again has the same file times. */
@@ -117,6 +136,10 @@ export class ContainerViews {
    * node's layer store, so they are the node's (gone with it), not the process's (sim/fs/image.ts).
    */
   readonly #trees = new Map<string, ImageFiles>()
+  /** #image()'s answers by namespace and image name, with what they hold until. */
+  readonly #images = new Map<string, { generation: number; state: NodeState; chain: string; image: { key: string; input: ImageInput } }>()
+  /** Views shared by the containers made alike, by what makes them alike (#alike); the least recently made go past SHARED_KEPT. */
+  readonly #shared = new Map<string, ContainerFs>()
 
   constructor(private readonly node: ViewsHost) {}
 
@@ -125,7 +148,7 @@ export class ContainerViews {
     let fs = this.#fs.get(record.id)
     if (!fs) {
       // A view without a saved layer holds what the record does: nothing to save until it changes.
-      const saved = record.writableLayer === undefined
+      const saved = !Object.hasOwn(this.node.state.layers, record.id)
       fs = this.#create(record)
       this.built++
       this.#fs.set(record.id, fs)
@@ -136,6 +159,170 @@ export class ContainerViews {
       if (this.#recent.length > IDLE_VIEWS) this.#letGo(this.#recent.shift() as string)
     }
     return fs
+  }
+
+  /**
+   * The view that stands in for the container's own while it has none (sim/fs/shared.ts): one
+   * shared by the pods' and CRI containers made of one image, user and security context. None
+   * for a container whose own view is built (it may have changed), that has a saved writable
+   * layer, or that was made through containerd's API (its spec can say anything).
+   */
+  shared(record: ContainerRecord): SharedView | undefined {
+    if (this.#fs.has(record.id) || Object.hasOwn(this.node.state.layers, record.id)) return undefined
+    const alike = this.#alike(record)
+    if (!alike) return undefined
+    let fs = this.#shared.get(alike.key)
+    // A shared view something changed (an answer that wrote) stands for nobody.
+    if (!fs?.pristine) {
+      fs = createContainerFs(alike.input)
+      if (this.#shared.size >= SHARED_KEPT) this.#shared.delete(this.#shared.keys().next().value as string)
+      this.#shared.set(alike.key, fs)
+    }
+    return { fs, targets: alike.targets }
+  }
+
+  /**
+   * What `compute` makes of the container's files as its init process sees them: answered on the
+   * shared view when what it read is none of the container's own (shared()), else on its own view.
+   * `key` names what is computed (the same key, the same answer while the files are unchanged).
+   */
+  read<T>(record: ContainerRecord, key: string, compute: (fs: Fs) => T): T {
+    const shared = this.shared(record)
+    const answer = shared?.fs.shared(undefined, key, (read) => mountsMiss(read, shared.targets), compute)
+    if (answer) return answer.value
+    const own = this.fs(record)
+    return own.memo(key, () => compute(own))
+  }
+
+  /** The identity of the container's processes, with names from its /etc/passwd and /etc/group (ContainerFs.identity). */
+  identity(record: ContainerRecord): Identity {
+    const user = this.#user(record)
+    return this.read(record, 'identity', (fs) => containerIdentity(fs, user))
+  }
+
+  /**
+   * What makes a CRI container's view answer as another's (shared()): its image, its user and its
+   * security context; the shared view's input; the targets of its own mounts.
+   */
+  #alike(record: ContainerRecord): { key: string; input: ContainerFsInput; targets: string[] } | undefined {
+    if (!isSandbox(record) && !isAppContainer(record)) return undefined
+    const image = this.#image(record)
+    const user = this.#user(record)
+    const now = () => this.node.clock.now()
+    if (isSandbox(record)) {
+      return {
+        key: `sandbox\0${image.key}\0${JSON.stringify(user)}`,
+        input: { image: image.input, user, hostname: '', readonlyRootfs: true, now },
+        targets: [],
+      }
+    }
+    const security = record.cri.config.linux?.security_context ?? null
+    const seccomp = (record.spec.linux as { seccomp?: SeccompProfile } | undefined)?.seccomp
+    return {
+      key: `container\0${image.key}\0${JSON.stringify(user)}\0${JSON.stringify(security)}\0${seccomp ? JSON.stringify(seccomp) : ''}`,
+      input: { image: image.input, user, hostname: '', security, ...(seccomp ? { seccomp } : {}), now },
+      targets: record.cri.config.mounts.filter((m) => m.container_path !== '').map((m) => mountTarget(m.container_path)),
+    }
+  }
+
+  /**
+   * The container's image as its view shows it, and a key that names it (its name, config and
+   * layers); kept until the images change (Images.generation, a state replaced) or its snapshot goes.
+   */
+  #image(record: ContainerRecord): { key: string; input: ImageInput } {
+    const node = this.node
+    const at = `${record.namespace}\0${record.image}`
+    const kept = this.#images.get(at)
+    if (
+      kept?.generation === node.images.generation &&
+      kept.state === node.state &&
+      (kept.chain === '' || node.snapshots.kindOf(UNPACK_SNAPSHOTTER, record.namespace, kept.chain) === 'committed')
+    )
+      return kept.image
+    if (this.#images.size >= TREES_KEPT) this.#images.clear()
+    const image = this.#imageNow(record)
+    this.#images.set(at, { generation: node.images.generation, state: node.state, ...image })
+    return image.image
+  }
+
+  #imageNow(record: ContainerRecord): { chain: string; image: { key: string; input: ImageInput } } {
+    const node = this.node
+    const image = node.images.resolve(record.image, record.namespace)
+    const chain = image ? node.images.topSnapshot(record.namespace, image.id) : ''
+    const layers = chain ? node.snapshots.layers(UNPACK_SNAPSHOTTER, record.namespace, chain) : []
+    // The same layers, the same tree: containers of one image share it.
+    const tree = layers.length > 0 ? `${record.namespace}\0${chain}\0${layers.map((l) => l.tar).join(',')}` : ''
+    const files = tree ? this.#treeOf(tree, layers) : undefined
+    const extraFiles = image ? catalogFiles(image.id) : undefined
+    return {
+      chain,
+      image: {
+        key: `${record.image}\0${image?.id ?? ''}\0${tree}`,
+        input: {
+          name: record.image,
+          ...(image ? { config: image.content.config } : {}),
+          ...(files ? { files } : {}),
+          ...(extraFiles ? { extraFiles } : {}),
+        },
+      },
+    }
+  }
+
+  /** The user the container's processes run as, as its view takes it. */
+  #user(record: ContainerRecord): ContainerFsInput['user'] {
+    const user = userOf(record)
+    return {
+      uid: user.uid,
+      gid: user.gid,
+      supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid),
+      ...(strictGroups(record) ? { strictGroups: true } : {}),
+    }
+  }
+
+  /**
+   * The container starts (its task is created: runc makes its mounts): the host's mounts under its
+   * bind mounts' host paths now are the ones its view takes along, and all a private one shows,
+   * however late its view is built. A view built before that counts as the start.
+   */
+  pin(record: ContainerRecord): void {
+    const binds = this.#binds(record)
+    if (binds.length === 0) return
+    const submounts = new Map<string, HostMount[]>()
+    for (const m of binds) if (!submounts.has(m.host_path)) submounts.set(m.host_path, submountsOf(m.host_path))
+    this.#submounts.set(record.id, submounts)
+  }
+
+  /** The container's bind mounts, each with the host mounts under it when the container started (pin()). */
+  #bindMounts(record: ContainerRecord): MountInput[] {
+    if (!this.#submounts.has(record.id)) this.pin(record)
+    const submounts = this.#submounts.get(record.id)
+    return this.#binds(record).map((m) => {
+      const under = submounts?.get(m.host_path)
+      return under ? { ...m, submounts: under } : m
+    })
+  }
+
+  /** The host paths a CRI container's config, or another's spec, bind-mounts. */
+  #binds(record: ContainerRecord): MountInput[] {
+    if (isSandbox(record)) return []
+    if (isAppContainer(record)) {
+      return record.cri.config.mounts.map((m): MountInput => ({
+        container_path: m.container_path,
+        host_path: m.host_path,
+        readonly: m.readonly,
+        recursive_read_only: m.recursive_read_only,
+        propagation: m.propagation,
+      }))
+    }
+    const mounts = (record.spec as { mounts?: { destination: string; source: string; type?: string; options?: string[] }[] }).mounts ?? []
+    return mounts
+      .filter((m) => m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind'))
+      .map((m): MountInput => ({
+        container_path: m.destination,
+        host_path: m.source,
+        readonly: m.options?.includes('ro') === true || m.options?.includes('rro') === true,
+        recursive_read_only: m.options?.includes('rro') === true,
+      }))
   }
 
   /** How many containers hold a view now. */
@@ -155,6 +342,7 @@ export class ContainerViews {
     this.#uts.delete(id)
     this.#saved.delete(id)
     this.#madeAt.delete(id)
+    this.#submounts.delete(id)
   }
 
   clear(): void {
@@ -163,7 +351,10 @@ export class ContainerViews {
     this.#uts.clear()
     this.#saved.clear()
     this.#madeAt.clear()
+    this.#submounts.clear()
     this.#recent = []
+    this.#shared.clear()
+    this.#images.clear()
   }
 
   /**
@@ -186,9 +377,9 @@ export class ContainerViews {
       const changed = this.#saved.get(id) !== generation
       if (!record || (!all && !changed)) continue
       this.#saved.set(id, generation)
-      if (fs.overlay.changes().length === 0) delete record.writableLayer
-      else record.writableLayer = fs.overlay.save()
-      if (changed) this.node.changed(['containers', id])
+      if (fs.overlay.changes().length === 0) delete this.node.state.layers[id]
+      else this.node.state.layers[id] = fs.overlay.save()
+      if (changed) this.node.changed(['layers', id])
     }
     // A hostname a process set (sethostname) stays, as the pod's UTS namespace outlives containerd.
     for (const [id, uts] of this.#uts) {
@@ -253,33 +444,16 @@ export class ContainerViews {
 
   #create(record: ContainerRecord): ContainerFs {
     const node = this.node
-    const user = userOf(record)
-    const image = node.images.resolve(record.image, record.namespace)
-    const chain = image ? node.images.topSnapshot(record.namespace, image.id) : ''
-    const layers = chain ? node.snapshots.layers(UNPACK_SNAPSHOTTER, record.namespace, chain) : []
-    // The same layers, the same tree: containers of one image share it.
-    const files =
-      layers.length > 0 ? this.#treeOf(`${record.namespace}\0${chain}\0${layers.map((l) => l.tar).join(',')}`, layers) : undefined
     // A layer saved by an earlier run comes back once; from then on the view holds it.
-    const writable = record.writableLayer
-    delete record.writableLayer
-    const extraFiles = image ? catalogFiles(image.id) : undefined
+    const saved = node.state.layers
+    const writable = Object.hasOwn(saved, record.id) ? saved[record.id] : undefined
+    delete saved[record.id]
     const madeAtMs = this.#madeAt.get(record.id)
     const base = {
       ...(writable ? { writable } : {}),
       ...(madeAtMs !== undefined ? { madeAtMs } : {}),
-      image: {
-        name: record.image,
-        ...(image ? { config: image.content.config } : {}),
-        ...(files ? { files } : {}),
-        ...(extraFiles ? { extraFiles } : {}),
-      },
-      user: {
-        uid: user.uid,
-        gid: user.gid,
-        supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid),
-        ...(strictGroups(record) ? { strictGroups: true } : {}),
-      },
+      image: this.#image(record).input,
+      user: this.#user(record),
       processes: () => this.processes(record),
       procNet: (file: string) => node.network.procNet(networkNamespace(node.sandboxes, record), file),
       sysvipc: (file: string) => sysvipc(file, hostIpc(record)),
@@ -305,13 +479,7 @@ export class ContainerViews {
         ...this.#namespaces(record, record.cri.sandboxId, hostname),
         ...(seccomp ? { seccomp } : {}),
         ...(sandbox ? { sandbox: this.#pod(sandbox), podIp: sandbox.cri.ip } : {}),
-        mounts: record.cri.config.mounts.map((m): MountInput => ({
-          container_path: m.container_path,
-          host_path: m.host_path,
-          readonly: m.readonly,
-          recursive_read_only: m.recursive_read_only,
-          propagation: m.propagation,
-        })),
+        mounts: this.#bindMounts(record),
         sysctls: sandbox?.cri.config.linux?.sysctls ?? {},
         security: record.cri.config.linux?.security_context ?? null,
         memoryLimitBytes: () => Number(memoryLimitOf(record)),
@@ -323,17 +491,9 @@ export class ContainerViews {
       root?: { path?: string; readonly?: boolean }
       process?: { capabilities?: Partial<Record<keyof CapabilitySets, string[]>>; noNewPrivileges?: boolean }
       linux?: { seccomp?: SeccompProfile; maskedPaths?: string[]; readonlyPaths?: string[] }
-      mounts?: { destination: string; source: string; type?: string; options?: string[] }[]
     }
     const caps = spec.process?.capabilities
-    const mounts = (spec.mounts ?? [])
-      .filter((m) => m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind'))
-      .map((m): MountInput => ({
-        container_path: m.destination,
-        host_path: m.source,
-        readonly: m.options?.includes('ro') === true || m.options?.includes('rro') === true,
-        recursive_read_only: m.options?.includes('rro') === true,
-      }))
+    const mounts = this.#bindMounts(record)
     const hostname = spec.hostname || record.id.slice(0, 12)
     const rootfs = hostRootfsOf(record)
     return createContainerFs({

@@ -5,12 +5,12 @@
 import { randomBytes } from 'node:crypto'
 import type { NodeState } from '../../store/schema.js'
 import { RuntimeError, notFound } from '../errors.js'
-import { sha256, type Content } from '../metadata/content.js'
+import type { Content } from '../metadata/content.js'
 import { chainId } from '../metadata/image-content.js'
 import { isIndex, isManifest } from '../media-types.js'
 import type { Images } from '../metadata/images.js'
 import { WORKFLOW_LEASE_MS, expiringIn, type Leases } from '../metadata/leases.js'
-import { SNAPSHOTTERS, type Snapshots } from '../metadata/snapshots.js'
+import type { Snapshots } from '../metadata/snapshots.js'
 import { applyLayer } from '../metadata/unpack.js'
 import { nowNs } from '../time.js'
 import {
@@ -43,6 +43,8 @@ export interface ImageStoreSpec {
   name: string
   labels: Record<string, string>
   platforms: PlatformSpec[]
+  /** A pull fetches the manifests and configs of the other platforms too (not their layers). */
+  allMetadata: boolean
   extraReferences: ImageReferenceSpec[]
   unpacks: { platform: PlatformSpec | undefined; snapshotter: string }[]
 }
@@ -74,7 +76,34 @@ export interface TransferHost {
   readonly leases: Leases
   /** Runs the collector (once an import's own lease is gone). */
   gc(): unknown
-  emit(namespace: string, topic: string, type: string, payload: Record<string, unknown>): void
+}
+
+/**
+ * What the unpacker of a transfer (pull or import) is set up with, as containerd 2.1's local transfer
+ * service does with the transfer plugin's default configuration (plugins/transfer: unpack_config
+ * unset is one entry, the default platform on the default snapshotter, and check_platform_supported
+ * false makes its platform match every image): an ImageStore's unpacks are kept when they name that
+ * snapshotter or none (getSupportedPlatform), and the unpacker then unpacks every config it meets
+ * with its manifest's layers into that snapshotter, whatever platform the unpack named. None kept:
+ * the unpacker cannot be made, refused once the transfer reaches it. No unpacks: none.
+ */
+export type Unpacker = { snapshotter: string; only?: PlatformSpec } | { refused: RuntimeError } | undefined
+
+const TRANSFER_SNAPSHOTTER = 'overlayfs'
+
+/**
+ * `only`: containerd 1.7's unpack_config platform, matched strictly (platforms.OnlyStrict), both to
+ * keep an unpack and to choose the images unpacked; none (2.x): any platform.
+ */
+export function unpackerOf(store: ImageStoreSpec, only?: { os: string; architecture: string }): Unpacker {
+  if (store.unpacks.length === 0) return undefined
+  const strict = only ? { ...only, variant: '' } : undefined
+  const kept = store.unpacks.some(
+    (u) =>
+      (u.snapshotter === '' || u.snapshotter === TRANSFER_SNAPSHOTTER) && (!strict || strictMatch(strict, u.platform ?? DEFAULT_PLATFORM)),
+  )
+  if (kept) return { snapshotter: TRANSFER_SNAPSHOTTER, ...(strict ? { only: strict } : {}) }
+  return { refused: new RuntimeError('InvalidArgument', 'unable to initialize unpacker: no unpack platforms defined: invalid argument') }
 }
 
 const REF_SOURCE = 'io.containerd.import.ref-source'
@@ -85,6 +114,11 @@ const DEFAULT_PLATFORM: PlatformSpec = { os: 'linux', architecture: 'amd64', var
 function matches(want: PlatformSpec, have: Platform): boolean {
   if (want.os !== have.os || want.architecture !== have.architecture) return false
   return !want.variant || !have.variant || want.variant === have.variant
+}
+
+/** platforms.OnlyStrict: os, architecture and variant as they are (an absent variant is ""). */
+export function strictMatch(want: PlatformSpec, have: { os?: string; architecture?: string; variant?: string } | undefined): boolean {
+  return have?.os === want.os && have.architecture === want.architecture && (have.variant || '') === want.variant
 }
 
 /** How deep indexes may nest under an image (containerd has no bound; real images nest one or two levels). */
@@ -122,17 +156,15 @@ export class ImageTransfer {
     const { content } = this.host
     progress({ event: 'Importing' })
     const write = (data: Buffer): string => {
-      const fresh = !content.has(namespace, sha256(data))
-      const digest = content.put(namespace, data).digest
-      // containerd 2.1 tells of each blob it commits (/content/create).
-      if (fresh) this.host.emit(namespace, '/content/create', 'containerd.events.ContentCreate', { digest, size: data.length })
+      const digest = content.create(namespace, data).digest
       this.host.leases.hold(namespace, lease, { id: digest, type: 'content' })
       return digest
     }
     const index = importArchive(archive, write, (d) => content.read(namespace, d, 0, 0))
     const descriptors: Descriptor[] = [index]
     const filter = store.platforms
-    const unpackPlatforms = store.unpacks.filter((u) => (SNAPSHOTTERS as readonly string[]).includes(u.snapshotter || 'overlayfs'))
+    const unpacker = unpackerOf(store, this.host.images.registryAccess.settings.transferUnpackPlatform)
+    if (unpacker && 'refused' in unpacker) throw unpacker.refused
     const manifests: Descriptor[] = []
     // Walk from the index: each parent is labelled with its children for the collector.
     // Each blob is walked once (a layout may name one child from many parents), and nesting is bounded.
@@ -153,10 +185,8 @@ export class ImageTransfer {
       for (const c of children) walk(c, depth + 1)
     }
     walk(index, 0)
-    for (const u of unpackPlatforms) {
-      const platform = u.platform ?? DEFAULT_PLATFORM
-      for (const m of manifests) await this.#unpack(namespace, m, platform, u.snapshotter || 'overlayfs', lease)
-    }
+    // Every manifest walked (those the store's platforms keep) is unpacked, each of its platform.
+    if (unpacker) for (const m of manifests) await this.#unpack(namespace, m, unpacker.snapshotter, unpacker.only, lease)
     for (const desc of descriptors) {
       for (const name of this.#storeNames(store, desc)) {
         const annotations = { ...desc.annotations }
@@ -306,20 +336,23 @@ export class ImageTransfer {
     )
   }
 
-  /** Unpacks a manifest of the platform into the snapshotter: one committed snapshot per chain id. */
+  /** Unpacks a manifest into the snapshotter: one committed snapshot per chain id. */
   async #unpack(
     namespace: string,
     manifest: Descriptor,
-    platform: PlatformSpec,
     snapshotter: string,
+    only: PlatformSpec | undefined,
     lease: string | undefined,
   ): Promise<void> {
     const { content, snapshots } = this.host
     const [configDesc, ...layerDescs] = this.#children(namespace, manifest)
     const m = { config: configDesc as Descriptor, layers: layerDescs }
+    // The unpacker starts only for a config with layers, of a platform it unpacks (the config's own).
+    if (m.layers.length === 0) return
     const config = content.read(namespace, m.config.digest, 0, 0)
-    const own = manifest.platform ?? configPlatform(config)
-    if (own && !matches(platform, own)) return
+    // (1.7's unpacker reads the config's os and architecture only.)
+    const own = configPlatform(config)
+    if (only && !strictMatch(only, { os: own?.os, architecture: own?.architecture })) return
     const diffIds = ((JSON.parse(config.toString('utf8')) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? []) as string[]
     const layers = m.layers ?? []
     if (diffIds.length !== layers.length)

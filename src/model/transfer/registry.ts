@@ -8,7 +8,15 @@ import { RuntimeError } from '../errors.js'
 import { pull, refKey, type BlobEvent, type Platform, type PullStores } from '../metadata/registry-pull.js'
 import { push } from '../metadata/registry-push.js'
 import { parseReference } from '../reference.js'
-import type { ImageStoreSpec, ImageTransfer, PlatformSpec, ProgressEvent, ProgressFn, TransferHost } from './images.js'
+import {
+  unpackerOf,
+  type ImageStoreSpec,
+  type ImageTransfer,
+  type PlatformSpec,
+  type ProgressEvent,
+  type ProgressFn,
+  type TransferHost,
+} from './images.js'
 
 /** containerd.types.transfer.OCIRegistry, decoded: the reference and how its registry is reached. */
 export interface RegistrySpec {
@@ -20,8 +28,6 @@ export interface RegistrySpec {
   defaultScheme: string
   headers: Record<string, string>
 }
-
-const DEFAULT_SNAPSHOTTER = 'overlayfs'
 
 /** OCIRegistry's String(), as the status lines name it. */
 const named = (r: RegistrySpec): string => `OCI Registry (${r.reference})`
@@ -118,41 +124,35 @@ export class RegistryTransfer {
       inflight,
     }
     // containerd's pull fetches every manifest of the store's platforms (all of them when it names
-    // none) and unpacks only what the store's unpacks ask for.
-    if (store.unpacks.length > 1) {
-      throw new RuntimeError(
-        'Unimplemented',
-        `fake-containerd unpacks one platform per Transfer pull; ${store.unpacks.length} unpacks were asked for: not implemented`,
-      )
-    }
-    const unpack = store.unpacks[0]
-    const platform = unpack?.platform ?? store.platforms[0]
+    // none; with all_metadata the others' manifests and configs too) and unpacks every manifest
+    // whose layers it fetched into the one snapshotter the unpacks select.
+    const platform = store.unpacks[0]?.platform ?? store.platforms[0]
     progress({ event: `Resolving from ${named(source)}` })
+    const unpacker = unpackerOf(store, settings.transferUnpackPlatform)
     await tracked(source.reference, 'downloading', progress, async (tracker) => {
-      let pulling = false
       const pulled = await pull(stores, ref, {
         namespace,
-        snapshotter: unpack?.snapshotter || DEFAULT_SNAPSHOTTER,
+        snapshotter: unpacker && 'snapshotter' in unpacker ? unpacker.snapshotter : '',
         ...resolverOptions(source),
         ...(source.credentials ? { credentials: source.credentials } : {}),
         ...(platform ? { platform: platformOf(platform) } : {}),
         platforms: store.platforms.map(platformOf),
-        unpack: unpack !== undefined,
+        allMetadata: store.allMetadata,
+        unpack: unpacker !== undefined,
+        ...(unpacker && 'only' in unpacker && unpacker.only ? { unpackOnly: unpacker.only } : {}),
         userAgent: settings.userAgent,
         ...(settings.refuseEmptyBasic === false ? { refuseEmptyBasic: false } : {}),
         // No image_pull_progress_timeout: that is CRI's; containerd's transfer has none. The pull
         // (and a credential question it waits on) ends with the call.
         signal,
         resolveFailure: 'failed to resolve image',
-        onBlob: (e) => {
-          // The first blob comes once the reference resolved: containerd says so then.
-          if (!pulling) {
-            pulling = true
-            progress({ event: `Pulling from ${named(source)}` })
-            progress({ event: 'fetching image content', name: source.reference })
-          }
-          tracker.blob(e)
+        // Once the reference resolved containerd says so, then sets up its unpacker (which may refuse).
+        onResolved: () => {
+          progress({ event: `Pulling from ${named(source)}` })
+          progress({ event: 'fetching image content', name: source.reference })
+          if (unpacker && 'refused' in unpacker) throw unpacker.refused
         },
+        onBlob: tracker.blob,
       })
       try {
         const target = { mediaType: pulled.target.mediaType, digest: pulled.target.digest, size: pulled.target.size }

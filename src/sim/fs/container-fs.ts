@@ -29,6 +29,7 @@ import {
   type SecurityContextInput,
 } from './security.js'
 import { escapeMountField } from './mount-escape.js'
+import { mountsMiss, type ReadPaths, type SharedView } from './shared.js'
 import type { FileStat, Fs, FsErrorCode } from './types.js'
 import { FsError, errnoCode } from './types.js'
 import { addMissingIds, containerGroups, containerIdentity, type ContainerUser } from './users.js'
@@ -108,6 +109,10 @@ export class ContainerFs implements Fs {
   /** Set when a lookup reads a mount other than the overlay root (see memoFor()). */
   #volatile = false
   readonly #memo = new Map<string, { generation: number; value: unknown }>()
+  /** While shared() computes: the paths read. */
+  #reading: ReadPaths | undefined
+  /** shared()'s answers, with the paths each read; null: the answer read a mount other than the root. */
+  readonly #shared = new Map<string, { value: unknown; read: ReadPaths } | null>()
 
   constructor(input: ContainerFsInput) {
     this.now = input.now ?? Date.now
@@ -233,6 +238,11 @@ export class ContainerFs implements Fs {
     return this.memoFor(this.#init, 'identity', () => containerIdentity(this, this.user))
   }
 
+  /** memoFor() as the container's init process (what the runtime reads: model/runtime/views.ts read()). */
+  memo<T>(key: string, compute: () => T): T {
+    return this.memoFor(this.#init, key, compute)
+  }
+
   /** What the container changed in its writable layer. */
   changes(): Change[] {
     return this.overlay.changes()
@@ -313,6 +323,41 @@ export class ContainerFs implements Fs {
     }
   }
 
+  /**
+   * `compute`'s answer as `caller` sees this filesystem (its init process when undefined), for any
+   * container this one stands for (sim/fs/shared.ts): kept with the paths it read, and given when
+   * `fits` them. Undefined when it does not fit, or read a mount other than the root (/proc, the
+   * pod's files: not the same for another container), or changed something.
+   */
+  shared<T>(
+    caller: FsCaller | undefined,
+    key: string,
+    fits: (read: ReadPaths) => boolean,
+    compute: (fs: Fs) => T,
+  ): { value: T } | undefined {
+    const who = caller ?? this.#init
+    const full = `${who.uid ?? ''}:${who.gid ?? ''}:${who.groups?.join(',') ?? ''}:${caller ? 'view' : 'init'}\0${key}`
+    let kept = this.#shared.get(full)
+    if (kept === undefined) {
+      const c = caller ? { ...this.#caller(caller), seccomp: this.kernel.seccomp } : this.#init
+      const outer = { reading: this.#reading, volatile: this.#volatile }
+      const read: ReadPaths = { paths: new Map(), listed: new Set() }
+      const generation = this.#generation
+      this.#reading = read
+      this.#volatile = false
+      try {
+        const value = this.run(c, () => compute(caller ? new FsView(this, c) : this))
+        kept = this.#volatile || this.#generation !== generation ? null : { value, read }
+      } finally {
+        this.#reading = outer.reading
+        this.#volatile = outer.volatile || this.#volatile
+      }
+      if (this.#shared.size >= 1024) this.#shared.clear()
+      this.#shared.set(full, kept)
+    }
+    return kept && fits(kept.read) ? { value: kept.value as T } : undefined
+  }
+
   /** Runs one operation for a caller (whose /proc/self /proc shows while it runs; operations are synchronous). */
   run<T>(c: Caller, f: (c: Caller) => T): T {
     const before = this.#current
@@ -345,7 +390,9 @@ export class ContainerFs implements Fs {
     const mount = this.#mountFor(path)
     if (mount.backend !== this.overlay) this.#volatile = true
     const rel = this.#rel(mount, path)
-    return { mount, rel, entry: mount.backend.lstat(rel) }
+    const entry = mount.backend.lstat(rel)
+    if (this.#reading && !this.#reading.paths.get(path)) this.#reading.paths.set(path, entry?.type === 'dir')
+    return { mount, rel, entry }
   }
 
   #resolve(input: string, follow: boolean, c: Caller): Resolved {
@@ -508,6 +555,7 @@ export class ContainerFs implements Fs {
     if (!r.entry) throw new FsError('ENOENT', path)
     if (r.entry.type !== 'dir') throw new FsError('ENOTDIR', path)
     if (!this.#may(r.entry, R, c)) throw new FsError('EACCES', path)
+    this.#reading?.listed.add(r.path)
     return this.#names(r)
   }
 
@@ -777,23 +825,28 @@ class FsView implements Fs {
  * The filesystem one process sees, through whichever ContainerFs `current` gives at each call: a
  * container's views keep an unchanged ContainerFs only while it is in use (model/runtime/views.ts),
  * so a long-lived process (a sleep) must not hold one, or what it wrote would go to a copy nobody reads.
+ * `shared` gives, while the container has no view of its own, the view that stands in for it: what
+ * memo() computes (a PATH search) is asked of that one first (sim/fs/shared.ts).
  */
-export function followingView(current: () => ContainerFs, caller: FsCaller): Fs {
-  return new FollowingView(current, caller)
+export function followingView(current: () => ContainerFs, caller: FsCaller, shared?: () => SharedView | undefined): Fs {
+  return new FollowingView(current, caller, shared)
 }
 
 /** followingView's Fs: one object per process (its methods on the prototype), as a sleeping process has one. */
 class FollowingView implements Fs {
   // Weakly: the view this process has of a ContainerFs lives as long as the ContainerFs is kept.
   #views: WeakMap<ContainerFs, Fs> | undefined
+  /** While a memo() is computed on the shared view: that view, read instead of the container's own. */
+  #standIn: ContainerFs | undefined
 
   constructor(
     private readonly current: () => ContainerFs,
     private readonly caller: FsCaller,
+    private readonly sharedView?: () => SharedView | undefined,
   ) {}
 
   #v(): Fs {
-    const fs = this.current()
+    const fs = this.#standIn ?? this.current()
     this.#views ??= new WeakMap()
     let view = this.#views.get(fs)
     if (!view) this.#views.set(fs, (view = fs.view(this.caller)))
@@ -849,18 +902,40 @@ class FollowingView implements Fs {
     ;(this.#v() as FsView).umount(target)
   }
   memo<T>(key: string, compute: () => T): T {
+    const shared = this.#standIn ? undefined : this.sharedView?.()
+    if (shared) {
+      const answer = shared.fs.shared(
+        this.caller,
+        key,
+        (read) => mountsMiss(read, shared.targets),
+        () => {
+          // compute reads through this view (it was given it): on the shared view while it runs.
+          this.#standIn = shared.fs
+          try {
+            return compute()
+          } finally {
+            this.#standIn = undefined
+          }
+        },
+      )
+      if (answer) return answer.value
+    }
     return (this.#v() as FsView).memo(key, compute)
   }
   as(identity: { uid: number; gid: number; groups: readonly number[] }): Fs {
     const { pid, args, output } = this.caller
-    return new FollowingView(this.current, {
-      pid,
-      ...(args ? { args } : {}),
-      uid: identity.uid,
-      gid: identity.gid,
-      groups: identity.groups,
-      ...(output ? { output } : {}),
-    })
+    return new FollowingView(
+      this.current,
+      {
+        pid,
+        ...(args ? { args } : {}),
+        uid: identity.uid,
+        gid: identity.gid,
+        groups: identity.groups,
+        ...(output ? { output } : {}),
+      },
+      this.sharedView,
+    )
   }
 }
 

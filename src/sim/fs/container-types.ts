@@ -3,6 +3,7 @@
 import type { Uts, NetNamespace } from '../kernel.js'
 import type { SeccompProfile } from '../seccomp.js'
 import type { Backend } from './backend.js'
+import type { HostMount } from './host.js'
 import type { DnsInput } from './etc.js'
 import type { ImageInput } from './image.js'
 import type { SavedLayer, Tmpfs } from './mem.js'
@@ -22,6 +23,11 @@ export interface MountInput {
   recursive_read_only?: boolean
   /** PROPAGATION_PRIVATE (default), PROPAGATION_HOST_TO_CONTAINER, PROPAGATION_BIDIRECTIONAL: shown, not simulated. */
   propagation?: string | number
+  /**
+   * The host's mounts under host_path when the container started (host.ts submountsOf): what the
+   * bind took along, and what a private one shows; read when the view is built when absent.
+   */
+  submounts?: readonly HostMount[]
 }
 
 export interface ContainerFsInput {

@@ -91,6 +91,20 @@ export function hostSubmounts(root: string): HostMount[] {
   return [...byPoint.values()].sort((a, b) => a.mountPoint.split('/').length - b.mountPoint.split('/').length)
 }
 
+/**
+ * The host mounts under a host path (symlinks resolved) now: what a recursive bind of it made now
+ * takes along, and all a private one ever shows (MountInput.submounts). None when it is not there.
+ */
+export function submountsOf(hostPath: string): HostMount[] {
+  let root: string
+  try {
+    root = fs.realpathSync(hostPath)
+  } catch {
+    return []
+  }
+  return hostSubmounts(root)
+}
+
 export class HostBind implements Backend {
   /** The host path (symlinks resolved), or undefined when it does not exist. */
   readonly root: string | undefined
@@ -101,21 +115,28 @@ export class HostBind implements Backend {
    */
   readonly #initialMounts: Set<string> | undefined
 
+  /** `initial`: the host's mounts under it when it was mounted (the container started); read now when not given. */
   constructor(
     readonly hostPath: string,
     readonly propagation: 'private' | 'receive' = 'receive',
+    initial?: readonly HostMount[],
   ) {
     try {
       this.root = fs.realpathSync(hostPath)
     } catch {
       this.root = undefined
     }
-    if (propagation === 'private' && this.root !== undefined) this.#initialMounts = new Set(this.#mountsUnder())
+    if (propagation === 'private' && this.root !== undefined)
+      this.#initialMounts = new Set(initial ? initial.map((m) => m.mountPoint).filter((p) => this.#isUnder(p)) : this.#mountsUnder())
+  }
+
+  #isUnder(p: string): boolean {
+    const root = this.root as string
+    return p !== root && (root === '/' || p.startsWith(`${root}/`))
   }
 
   #mountsUnder(): string[] {
-    const root = this.root as string
-    return hostMountPoints().filter((p) => p !== root && (root === '/' || p.startsWith(`${root}/`)))
+    return hostMountPoints().filter((p) => this.#isUnder(p))
   }
 
   /**

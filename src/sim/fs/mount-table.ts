@@ -128,7 +128,7 @@ export function buildMountTable(o: MountTableInput): MountEntry[] {
   const sandbox = input.sandbox ?? sandboxFiles({ hostname: input.hostname, podIp: input.podIp ?? '', dns: input.dns ?? null, now: now })
   const criMounts = [...(input.mounts ?? [])]
     .filter((m) => m.container_path !== '')
-    .map((m) => ({ ...m, container_path: normal(m.container_path) }))
+    .map((m) => ({ ...m, container_path: mountTarget(m.container_path) }))
     .sort((a, b) => pathParts(a.container_path).length - pathParts(b.container_path).length)
   const named = new Set(criMounts.map((m) => m.container_path))
   for (const name of ['hostname', 'hosts', 'resolv.conf']) {
@@ -160,7 +160,7 @@ export function buildMountTable(o: MountTableInput): MountEntry[] {
       typeof m.propagation === 'number'
         ? ['PROPAGATION_PRIVATE', 'PROPAGATION_HOST_TO_CONTAINER', 'PROPAGATION_BIDIRECTIONAL'][m.propagation]
         : m.propagation
-    const backend = new HostBind(m.host_path, !propagation || propagation === 'PROPAGATION_PRIVATE' ? 'private' : 'receive')
+    const backend = new HostBind(m.host_path, !propagation || propagation === 'PROPAGATION_PRIVATE' ? 'private' : 'receive', m.submounts)
     mount({
       target: m.container_path,
       backend,
@@ -179,11 +179,12 @@ export function buildMountTable(o: MountTableInput): MountEntry[] {
     // An rbind takes the host's mounts under host_path along; each keeps its own read-only flag
     // unless the bind is recursively read-only (containerd 2's rro, mount_setattr AT_RECURSIVE).
     if (backend.root === undefined) continue
-    for (const sub of hostSubmounts(backend.root)) {
+    const submounts = m.submounts ?? hostSubmounts(backend.root)
+    for (const sub of submounts) {
       const target = `${m.container_path === '/' ? '' : m.container_path}${sub.mountPoint.slice(backend.root === '/' ? 0 : backend.root.length)}`
       mount({
         target,
-        backend: new HostBind(sub.mountPoint, backend.propagation),
+        backend: new HostBind(sub.mountPoint, backend.propagation, submounts),
         readonly: sub.readonly || (m.readonly === true && m.recursive_read_only === true),
         fstype: sub.fstype,
         source: sub.source,
@@ -212,14 +213,14 @@ export function buildMountTable(o: MountTableInput): MountEntry[] {
   const pick = (given: readonly string[] | undefined, fromSc: readonly string[] | undefined, dflt: readonly string[]): readonly string[] =>
     privileged ? [] : (given ?? (fromSc && fromSc.length > 0 ? fromSc : dflt))
   for (const p of pick(input.readonlyPaths, sc?.readonly_paths, DEFAULT_READONLY_PATHS)) {
-    const target = normal(p)
+    const target = mountTarget(p)
     const under = mountFor(target)
     const rel = pathInMount(under, target)
     if (!under.backend.lstat(rel)) continue
     mount({ ...under, target, root: rel, readonly: true })
   }
   for (const p of pick(input.maskedPaths, sc?.masked_paths, DEFAULT_MASKED_PATHS)) {
-    const target = normal(p)
+    const target = mountTarget(p)
     const under = mountFor(target)
     const entry = under.backend.lstat(pathInMount(under, target))
     if (!entry) continue
@@ -344,4 +345,5 @@ function sysTree(
   return sys
 }
 
-const normal = (p: string): string => `/${pathParts(p).join('/')}`
+/** A mount target as the table holds it: absolute, without empty or trailing components. */
+export const mountTarget = (p: string): string => `/${pathParts(p).join('/')}`
