@@ -31,7 +31,7 @@ interface Kept {
   item?: Buffer
   /** Its status message alone (no tag, no length). */
   status?: Buffer
-  /** The image generation a container's status was made at: it names the image's tag and digest. */
+  /** The images' generation (Images.generation) a container's status was made at: it names the image's tag and digest. */
   images?: number
   /** Its verbose info: field 2 of its status answer (the map's one entry). */
   info?: Buffer
@@ -69,8 +69,6 @@ const CONTAINER_STATUSES = 3
  */
 export class CriWire {
   #kept = new WeakMap<object, Kept>()
-  /** Bumped by every change of the images. */
-  #images = 0
   /** What holds an info, oldest first: past INFO_KEPT the oldest lets its go. */
   readonly #infos = new Set<Kept>()
   readonly #service: grpc.ServiceDefinition
@@ -78,12 +76,8 @@ export class CriWire {
   constructor(node: Node) {
     this.#service = serviceConstructor(servicePackage('cri'), 'runtime.v1.RuntimeService').service as grpc.ServiceDefinition
     node.onChanged((paths) => {
-      if (paths.length === 0) {
-        this.#kept = new WeakMap()
-        this.#images++
-      }
+      if (paths.length === 0) this.#kept = new WeakMap()
       for (const path of paths) {
-        if (path[0] === 'images') this.#images++
         if (path[0] !== 'containers' || path.length < 2) continue
         const record = node.state.containers[path[1]!]
         if (record) this.#kept.delete(record)
@@ -137,8 +131,8 @@ export class CriWire {
 
   #containerStatus(node: Node, c: AppContainerRecord): Buffer {
     const kept = this.#of(c)
-    if (kept.status && kept.images === this.#images) return kept.status
-    kept.images = this.#images
+    if (kept.status && kept.images === node.images.generation) return kept.status
+    kept.images = node.images.generation
     return (kept.status = body(this.#encode('ContainerStatus', { status: toContainerStatus(node, c), info: {} })))
   }
 
