@@ -2,7 +2,8 @@
 // the Linux rules for how it ends: its exit code, or 128+signal when a signal's default action
 // kills it. A process that is PID 1 of its PID namespace ignores every signal it has no handler
 // for, except SIGKILL (as the kernel does for init).
-import type { Clock } from './clock.js'
+import { getEventListeners } from 'node:events'
+import type { Alarm, Clock } from './clock.js'
 import { emptyInput, type Input } from './input.js'
 import { SIGKILL } from './signals.js'
 
@@ -38,6 +39,14 @@ export interface ProgramContext {
   trap(signo: number, handler: () => void): void
   /** Ends the process now with this exit (e.g. an OOM kill). */
   terminate(exit: ExitInfo): void
+  /**
+   * Present while what the program returns is how the process ends and nothing else of it runs (its
+   * argv, run straight: `sleep 3600`). The program may hand its last wait over and return at once: the
+   * process then waits `ms` of simulated time as an alarm on the clock, holding none of the program's
+   * frames and contexts, and exits with the code the program returned. Signals act on it as on any
+   * process (its handlers, the default actions, PID 1's immunity).
+   */
+  readonly sleepThenExit?: (ms: number) => void
 }
 
 /** A program returns its exit code. */
@@ -68,17 +77,29 @@ export class SimProcess {
   /** Resolves once with how the process ended. */
   readonly exited: Promise<ExitInfo>
   exit: ExitInfo | undefined
-  #opts: ProcessOptions
-  #controller = new AbortController()
+  /** What start() needs; let go once the program runs (a sleeping process holds no more than it must). */
+  #opts: ProcessOptions | undefined
+  readonly #clock: Clock
+  readonly #isInit: boolean
+  readonly #ignored: ReadonlySet<number> | undefined
+  readonly #onOutput: ((stream: Stream, text: string) => void) | undefined
+  /** Made when the program first reads its signal (the pause process never does). */
+  #controller: AbortController | undefined
   /** Made when a program first traps a signal (a sleep never does). */
   #handlers: Map<number, () => void> | undefined
   #resolve!: (exit: ExitInfo) => void
   #started = false
   #detached = false
+  /** The wait the program handed over (ctx.sleepThenExit): its ms until the program returns, then its alarm. */
+  #last: number | Alarm | undefined
 
   constructor(opts: ProcessOptions) {
     this.pid = opts.pid
     this.#opts = opts
+    this.#clock = opts.clock
+    this.#isInit = opts.isInit
+    this.#ignored = opts.ignored
+    this.#onOutput = opts.onOutput
     this.exited = new Promise((resolve) => (this.#resolve = resolve))
   }
 
@@ -87,35 +108,61 @@ export class SimProcess {
   }
 
   start(): void {
-    if (this.#started) return
+    const opts = this.#opts
+    if (this.#started || !opts) return
     this.#started = true
+    this.#opts = undefined
+    const self = this
     const ctx: ProgramContext = {
       pid: this.pid,
-      args: this.#opts.args,
-      env: this.#opts.env,
-      clock: this.#opts.clock,
-      stdin: this.#opts.stdin ?? emptyInput,
-      terminal: this.#opts.terminal ?? false,
-      ...(this.#opts.terminal ? { winsize: () => this.winsize } : {}),
-      ...(this.#opts.drain ? { drain: this.#opts.drain } : {}),
-      signal: this.#controller.signal,
+      args: opts.args,
+      env: opts.env,
+      clock: opts.clock,
+      stdin: opts.stdin ?? emptyInput,
+      terminal: opts.terminal ?? false,
+      ...(opts.terminal ? { winsize: () => this.winsize } : {}),
+      ...(opts.drain ? { drain: opts.drain } : {}),
+      get signal() {
+        return self.#signal()
+      },
       write: (stream, text) => {
-        if (this.exit === undefined) this.#opts.onOutput?.(stream, text)
+        if (this.exit === undefined) this.#onOutput?.(stream, text)
       },
       trap: (signo, handler) => void (this.#handlers ??= new Map()).set(signo, handler),
       terminate: (exit) => this.#finish(exit),
+      sleepThenExit: (ms) => void (this.#last = ms),
     }
     // Run on the next tick so a caller can attach listeners before any output or exit.
     queueMicrotask(() => {
-      this.#opts.program(ctx).then(
-        (code) => this.#finish({ code }),
+      opts.program(ctx).then(
+        (code) => this.#returned(code),
         (err: unknown) => {
-          if (this.#controller.signal.aborted) return
-          this.#opts.onOutput?.('stderr', `${(err as Error).message ?? String(err)}\n`)
+          if (this.exit !== undefined || this.#detached) return
+          this.#onOutput?.('stderr', `${(err as Error).message ?? String(err)}\n`)
           this.#finish({ code: 1 })
         },
       )
     })
+  }
+
+  /** The process's signal, made on first use (aborted at once when the process has already ended). */
+  #signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController()
+      if (this.exit !== undefined || this.#detached) this.#controller.abort(new ProcessEnded('process ended'))
+    }
+    return this.#controller.signal
+  }
+
+  /** The program returned `code`: the process ends with it, after the wait it handed over if it did. */
+  #returned(code: number): void {
+    const ms = this.#last
+    if (typeof ms !== 'number' || this.exit !== undefined || this.#detached) return this.#finish({ code })
+    this.#last = this.#clock.after(ms, () => this.#finish({ code }))
+    // The program's frames are gone, and with them whatever it meant to hand its signal to: a signal
+    // nothing listens to has nothing to tell when the process ends.
+    const signal = this.#controller?.signal
+    if (signal && !signal.aborted && getEventListeners(signal, 'abort').length === 0) this.#controller = undefined
   }
 
   /** Delivers a signal. Returns false when the process has already exited. */
@@ -125,7 +172,7 @@ export class SimProcess {
       this.#finish({ code: 128 + SIGKILL, signal: SIGKILL })
       return true
     }
-    if (this.#opts.ignored?.has(signo)) return true
+    if (this.#ignored?.has(signo)) return true
     const handler = this.#handlers?.get(signo)
     if (handler) {
       handler()
@@ -133,7 +180,7 @@ export class SimProcess {
     }
     // Linux: signals whose default action is to ignore (SIGCHLD, SIGURG, SIGWINCH, SIGCONT).
     if ([17, 18, 23, 28].includes(signo)) return true
-    if (this.#opts.isInit) return true
+    if (this.#isInit) return true
     this.#finish({ code: 128 + signo, signal: signo })
     return true
   }
@@ -156,13 +203,21 @@ export class SimProcess {
   /** Stops the simulation without an exit: the server closes, the "process" lives on in the state. */
   detach(): void {
     this.#detached = true
-    this.#controller.abort(new ProcessEnded('detached'))
+    this.#endWait()
+    this.#controller?.abort(new ProcessEnded('detached'))
   }
 
   #finish(exit: ExitInfo): void {
     if (this.exit !== undefined || this.#detached) return
     this.exit = exit
-    this.#controller.abort(new ProcessEnded('process ended'))
+    this.#endWait()
+    this.#controller?.abort(new ProcessEnded('process ended'))
     this.#resolve(exit)
+  }
+
+  /** The handed-over wait will not end the process: it has ended otherwise. */
+  #endWait(): void {
+    if (typeof this.#last === 'object') this.#last.cancel()
+    this.#last = undefined
   }
 }

@@ -81,8 +81,8 @@ export function containerProgram(run: Program, script: Script): Program {
       waits.push(ctx.clock.sleep(script.exitAfterMs ?? 0, ctx.signal).then(() => script.exitCode ?? 0))
     }
     if (script.exitAfterMs === undefined && script.exitCode === undefined) {
-      // Only an OOM deadline: until then the command line runs as usual.
-      waits.push(run(ctx))
+      // Only an OOM deadline: until then the command line runs as usual, racing it (so it hands no wait over).
+      waits.push(run({ ...ctx, sleepThenExit: undefined }))
     }
     return Promise.race(waits)
   }
