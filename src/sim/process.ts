@@ -112,37 +112,48 @@ export class SimProcess {
     if (this.#started || !opts) return
     this.#started = true
     this.#opts = undefined
-    const self = this
-    const ctx: ProgramContext = {
-      pid: this.pid,
+    const ctx = SimProcess.#contextOf(this, opts)
+    // Run on the next tick so a caller can attach listeners before any output or exit.
+    queueMicrotask(() => this.#run(opts.program, ctx))
+  }
+
+  /**
+   * What the program sees. Its closures are made here, over the process alone: made in start(), they
+   * would share its scope, and a program that waits (a pause process's handlers) would keep the
+   * context and the start options with them.
+   */
+  static #contextOf(proc: SimProcess, opts: ProcessOptions): ProgramContext {
+    return {
+      pid: proc.pid,
       args: opts.args,
       env: opts.env,
       clock: opts.clock,
       stdin: opts.stdin ?? emptyInput,
       terminal: opts.terminal ?? false,
-      ...(opts.terminal ? { winsize: () => this.winsize } : {}),
-      ...(opts.drain ? { drain: opts.drain } : {}),
+      winsize: opts.terminal ? () => proc.winsize : undefined,
+      drain: opts.drain,
       get signal() {
-        return self.#signal()
+        return proc.#signal()
       },
       write: (stream, text) => {
-        if (this.exit === undefined) this.#onOutput?.(stream, text)
+        if (proc.exit === undefined) proc.#onOutput?.(stream, text)
       },
-      trap: (signo, handler) => void (this.#handlers ??= new Map()).set(signo, handler),
-      terminate: (exit) => this.#finish(exit),
-      sleepThenExit: (ms) => void (this.#last = ms),
+      trap: (signo, handler) => void (proc.#handlers ??= new Map()).set(signo, handler),
+      terminate: (exit) => proc.#finish(exit),
+      sleepThenExit: (ms) => void (proc.#last = ms),
     }
-    // Run on the next tick so a caller can attach listeners before any output or exit.
-    queueMicrotask(() => {
-      opts.program(ctx).then(
-        (code) => this.#returned(code),
-        (err: unknown) => {
-          if (this.exit !== undefined || this.#detached) return
-          this.#onOutput?.('stderr', `${(err as Error).message ?? String(err)}\n`)
-          this.#finish({ code: 1 })
-        },
-      )
-    })
+  }
+
+  /** Runs the program; what it returns or throws ends the process (its reactions hold only the process). */
+  #run(program: Program, ctx: ProgramContext): void {
+    program(ctx).then(
+      (code) => this.#returned(code),
+      (err: unknown) => {
+        if (this.exit !== undefined || this.#detached) return
+        this.#onOutput?.('stderr', `${(err as Error).message ?? String(err)}\n`)
+        this.#finish({ code: 1 })
+      },
+    )
   }
 
   /** The process's signal, made on first use (aborted at once when the process has already ended). */
