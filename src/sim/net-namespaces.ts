@@ -42,6 +42,8 @@ export interface PodDirectory {
   podAt(address: string): string | undefined
 }
 const EPHEMERAL = { first: 32768, last: 60999 }
+/** Every namespace's lo, as its interfaces list it (one object: nobody changes an interface). */
+const LOOPBACK: Interface = Object.freeze({ name: 'lo', address: '127.0.0.1', prefix: 8 })
 
 /**
  * A socket bound to receive (a TCP listener, a UDP socket), as a watcher of the stack sees it: the
@@ -235,12 +237,12 @@ class Udp extends Bound<Datagram> implements UdpSocket {
   }
 }
 
+/** A namespace's socket sets and bridges are made when first used: a sleeping pod's holds none. */
 class Namespace {
-  /** Bridges made in it (brctl addbr), each with the interfaces added to it. */
-  readonly bridges = new Map<string, Set<string>>()
-  readonly listeners = new Set<Bound<Connection>>()
-  readonly ends = new Set<End>()
-  readonly udp = new Set<Bound<Datagram>>()
+  #bridges: Map<string, Set<string>> | undefined
+  #listeners: Set<Bound<Connection>> | undefined
+  #ends: Set<End> | undefined
+  #udp: Set<Bound<Datagram>> | undefined
   #nextPort = EPHEMERAL.first
 
   constructor(
@@ -251,6 +253,23 @@ class Namespace {
     /** An address on lo (127/8 less a pod CIDR inside it: those are pods' addresses). */
     readonly loopback: (address: string) => boolean,
   ) {}
+
+  /** Bridges made in it (brctl addbr), each with the interfaces added to it. */
+  get bridges(): Map<string, Set<string>> {
+    return (this.#bridges ??= new Map())
+  }
+
+  get listeners(): Set<Bound<Connection>> {
+    return (this.#listeners ??= new Set())
+  }
+
+  get ends(): Set<End> {
+    return (this.#ends ??= new Set())
+  }
+
+  get udp(): Set<Bound<Datagram>> {
+    return (this.#udp ??= new Set())
+  }
 
   has(address: string): boolean {
     return address === '0.0.0.0' || this.loopback(address) || this.addresses().includes(address)
@@ -321,7 +340,9 @@ export class NodeNetwork {
       get addresses() {
         return ns.addresses()
       },
-      bridges: ns.bridges,
+      get bridges() {
+        return ns.bridges
+      },
       reachable: (address) => {
         try {
           return this.#route(ns, address).ns !== ns
@@ -346,7 +367,7 @@ export class NodeNetwork {
     let ns = this.#namespaces.get(key)
     if (ns) return ns
     const pod = podOf(key)
-    const loopback: Interface = { name: 'lo', address: '127.0.0.1', prefix: 8 }
+    const loopback = LOOPBACK
     if (key === HOST_NET) {
       ns = new Namespace(
         key,

@@ -5,6 +5,7 @@
 //
 // A container is a containerd container record; RUNNING means it has a running task. When the
 // task exits, CRI remembers the exit on the record and deletes the task, as containerd does.
+import { withEntry } from '../own.js'
 import { isAbsolute, join, relative } from 'node:path'
 import type { ContainerConfig__Output } from '../../generated/runtime/v1/ContainerConfig.js'
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../../generated/runtime/v1/LinuxContainerResources.js'
@@ -105,7 +106,7 @@ export class Containers {
       namespace: CRI_NAMESPACE,
       id,
       image: image.repoTags[0] ?? image.id,
-      labels: { ...config.labels, 'io.cri-containerd.kind': 'container' },
+      labels: withEntry(config.labels, 'io.cri-containerd.kind', 'container'),
       runtime: { name: 'io.containerd.runc.v2' },
       snapshotter: 'overlayfs',
       snapshotKey: id,

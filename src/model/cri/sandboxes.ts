@@ -3,6 +3,7 @@
 //
 //   RunPodSandbox ──▶ READY ──StopPodSandbox / pause exits──▶ NOTREADY ──RemovePodSandbox──▶ gone
 //                       └──────────────RemovePodSandbox (stops first)──────────────────────▶ gone
+import { withEntry } from '../own.js'
 import type { FiredNodeFaults } from '../../faults/engine.js'
 import type { PodSandboxConfig__Output } from '../../generated/runtime/v1/PodSandboxConfig.js'
 import type { ContainerRecord, CriSandboxMeta, NodeState, StatePath } from '../../store/schema.js'
@@ -176,7 +177,7 @@ export class Sandboxes implements SandboxLookup {
       namespace: CRI_NAMESPACE,
       id,
       image: pause.repoTags[0] ?? pause.id,
-      labels: { ...config.labels, 'io.cri-containerd.kind': 'sandbox' },
+      labels: withEntry(config.labels, 'io.cri-containerd.kind', 'sandbox'),
       runtime: { name: 'io.containerd.runc.v2' },
       snapshotter: 'overlayfs',
       snapshotKey: id,
