@@ -322,30 +322,35 @@ export class NodeNetwork {
 
   /** The Net a process in namespace `key` uses. */
   view(key: string): Net {
-    const ns = this.#namespace(key)
+    // The namespace is found at each use, and kept only by what binds a socket in it: a sleeping
+    // process's view makes none, a lookup leaves none behind.
+    const ns = (keep = false): Namespace => this.#namespace(key, keep)
     return {
-      interfaces: () => ns.interfaces(),
-      listen: (o) => this.#listen(ns, o.address ?? '0.0.0.0', o.port, o.owner, o.signal),
-      bindUdp: (o) => this.#bindUdp(ns, o.address ?? '0.0.0.0', o.port, o.owner, o.signal),
-      connect: (o) => this.#connect(ns, o.address, o.port, o.owner, o.signal),
+      interfaces: () => ns().interfaces(),
+      listen: (o) => this.#listen(ns(true), o.address ?? '0.0.0.0', o.port, o.owner, o.signal),
+      bindUdp: (o) => this.#bindUdp(ns(true), o.address ?? '0.0.0.0', o.port, o.owner, o.signal),
+      connect: (o) => this.#connect(ns(true), o.address, o.port, o.owner, o.signal),
       query: (name, type) => this.query(name, type),
-      owner: (inode) => this.#owner(ns, inode),
+      owner: (inode) => this.#owner(ns(), inode),
     }
   }
 
   /** The namespace as the kernel's checks see it (sim/kernel.ts): its addresses, bridges, who answers a ping. */
   kernelView(key: string): NetNamespace {
-    const ns = this.#namespace(key)
+    // Found at each use, as view() does: a container's view made and let go leaves no namespace behind.
+    const ns = (keep = false): Namespace => this.#namespace(key, keep)
     return {
       get addresses() {
-        return ns.addresses()
+        return ns().addresses()
       },
+      // What brctl reads it also changes: the namespace is kept from then on.
       get bridges() {
-        return ns.bridges
+        return ns(true).bridges
       },
       reachable: (address) => {
         try {
-          return this.#route(ns, address).ns !== ns
+          const from = ns()
+          return this.#route(from, address).ns !== from
         } catch {
           return false
         }
@@ -363,7 +368,11 @@ export class NodeNetwork {
     this.#namespaces.clear()
   }
 
-  #namespace(key: string): Namespace {
+  /**
+   * The namespace of a key. It is kept (`keep`) once something of its own is in it (a socket, a
+   * bridge); until then one is made for each look, the same as any other would be.
+   */
+  #namespace(key: string, keep = false): Namespace {
     let ns = this.#namespaces.get(key)
     if (ns) return ns
     const pod = podOf(key)
@@ -391,7 +400,7 @@ export class NodeNetwork {
         this.#loopback,
       )
     }
-    this.#namespaces.set(key, ns)
+    if (keep) this.#namespaces.set(key, ns)
     return ns
   }
 

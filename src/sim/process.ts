@@ -74,9 +74,12 @@ class ProcessEnded extends Error {}
 
 export class SimProcess {
   readonly pid: number
-  /** Resolves once with how the process ended. */
-  readonly exited: Promise<ExitInfo>
   exit: ExitInfo | undefined
+  /** `exited`, made when first asked for. */
+  #exited: Promise<ExitInfo> | undefined
+  #resolve: ((exit: ExitInfo) => void) | undefined
+  /** What onExit was given, until the process ends. */
+  #exitListeners: ((exit: ExitInfo) => void)[] | undefined
   /** What start() needs; let go once the program runs (a sleeping process holds no more than it must). */
   #opts: ProcessOptions | undefined
   readonly #clock: Clock
@@ -87,7 +90,6 @@ export class SimProcess {
   #controller: AbortController | undefined
   /** Made when a program first traps a signal (a sleep never does). */
   #handlers: Map<number, () => void> | undefined
-  #resolve!: (exit: ExitInfo) => void
   #started = false
   #detached = false
   /** The wait the program handed over (ctx.sleepThenExit): its ms until the program returns, then its alarm. */
@@ -100,7 +102,25 @@ export class SimProcess {
     this.#isInit = opts.isInit
     this.#ignored = opts.ignored
     this.#onOutput = opts.onOutput
-    this.exited = new Promise((resolve) => (this.#resolve = resolve))
+  }
+
+  /** Resolves once with how the process ended (never for a detached one that had not ended). */
+  get exited(): Promise<ExitInfo> {
+    if (!this.#exited) {
+      const exit = this.exit
+      this.#exited = exit ? Promise.resolve(exit) : new Promise((resolve) => (this.#resolve = resolve))
+    }
+    return this.#exited
+  }
+
+  /**
+   * Calls `listener` in a microtask once the process has ended (at once if it has), before what
+   * awaits `exited` resumes: the runtime's own bookkeeping of an exit, without a promise per process.
+   */
+  onExit(listener: (exit: ExitInfo) => void): void {
+    const exit = this.exit
+    if (exit) queueMicrotask(() => listener(exit))
+    else if (!this.#detached) (this.#exitListeners ??= []).push(listener)
   }
 
   get running(): boolean {
@@ -214,6 +234,7 @@ export class SimProcess {
   /** Stops the simulation without an exit: the server closes, the "process" lives on in the state. */
   detach(): void {
     this.#detached = true
+    this.#exitListeners = undefined
     this.#endWait()
     this.#controller?.abort(new ProcessEnded('detached'))
   }
@@ -223,7 +244,10 @@ export class SimProcess {
     this.exit = exit
     this.#endWait()
     this.#controller?.abort(new ProcessEnded('process ended'))
-    this.#resolve(exit)
+    const listeners = this.#exitListeners
+    this.#exitListeners = undefined
+    for (const listener of listeners ?? []) queueMicrotask(() => listener(exit))
+    this.#resolve?.(exit)
   }
 
   /** The handed-over wait will not end the process: it has ended otherwise. */

@@ -165,7 +165,7 @@ export class Tasks {
       this.host.changed(['containers', record.id])
       this.host.emit(record.namespace, '/tasks/start', 'containerd.events.TaskStart', { container_id: record.id, pid: task.pid })
     }
-    void live.proc.exited.then((exit) => this.#initExited(record, live, exit))
+    live.proc.onExit((exit) => this.#initExited(record, live, exit))
     live.proc.start()
   }
 
@@ -227,7 +227,7 @@ export class Tasks {
       exec_id: execId,
       pid: exec.pid,
     })
-    void live.proc.exited.then((exit) => {
+    live.proc.onExit((exit) => {
       if (this.#live.get(key(record.id, execId)) === live) this.#live.delete(key(record.id, execId))
       const execs = this.#execLives.get(record.id)
       execs?.delete(live)
