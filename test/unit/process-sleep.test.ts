@@ -119,6 +119,25 @@ describe('a sleep that is not all of its process', () => {
   })
 })
 
+describe('the end of a process', () => {
+  test('onExit listeners run once each, in the order given, before what awaits exited resumes; a late one still runs', async () => {
+    const r = startArgv(['sleep', '1'], { clock: frozen() })
+    const seen: string[] = []
+    r.proc.onExit((e) => seen.push(`first ${e.code}`))
+    r.proc.onExit((e) => seen.push(`second ${e.code}`))
+    const awaited = r.proc.exited.then((e) => seen.push(`awaited ${e.code}`))
+    await turns()
+    r.proc.kill(15)
+    r.proc.kill(9)
+    await awaited
+    expect(seen).toEqual(['first 143', 'second 143', 'awaited 143'])
+    r.proc.onExit((e) => seen.push(`late ${e.code}`))
+    await turns(2)
+    expect(seen.at(-1)).toBe('late 143')
+    expect(await r.proc.exited).toEqual({ code: 143, signal: 15 })
+  })
+})
+
 describe('SimClock.after', () => {
   test('fires in due order among sleeps, at most once; a cancelled one never', async () => {
     const clock = frozen()
