@@ -147,7 +147,7 @@ export class Node implements Core {
           signal: (signo) => proc.kill(signo),
         })
         if (isInit && record.task && record.task.nsPid !== node.pid) record.task.nsPid = node.pid
-        void proc.exited.then(() => {
+        proc.onExit(() => {
           this.pids.remove(proc.pid)
           this.memory.release(record.id, proc.pid)
         })
