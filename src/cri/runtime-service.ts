@@ -63,7 +63,7 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
 
     PodSandboxStatus: (req) => {
       const s = node.sandboxes.get(requireId(req.pod_sandbox_id, 'sandbox'))
-      return wire.podSandboxStatus(node, s, node.sandboxes.containersOf(s.id), req.verbose, String(Date.now() * 1_000_000))
+      return wire.podSandboxStatus(s, req.verbose)
     },
 
     ListPodSandbox: (req) => wire.sandboxes(list.sandboxes(req.filter)),

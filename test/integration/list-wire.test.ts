@@ -95,15 +95,10 @@ async function checkStatuses(): Promise<void> {
   for (const s of node.sandboxes.all()) {
     for (const verbose of [false, true]) {
       const answer = await unary('PodSandboxStatus', { pod_sandbox_id: s.id, verbose })
-      const { timestamp } = runtime.PodSandboxStatus!.responseDeserialize(answer) as { timestamp: string }
-      expect(Number(timestamp)).toBeGreaterThan(0)
+      // containerd answers the status and info alone (its containers' statuses and a timestamp go only
+      // in GetContainerEvents' answers, for the evented PLEG).
       expect(answer).toEqual(
-        runtime.PodSandboxStatus!.responseSerialize({
-          status: toPodSandboxStatus(s),
-          info: verbose ? sandboxInfo(s) : {},
-          containers_statuses: node.sandboxes.containersOf(s.id).map((c) => toContainerStatus(node, c)),
-          timestamp,
-        }),
+        runtime.PodSandboxStatus!.responseSerialize({ status: toPodSandboxStatus(s), info: verbose ? sandboxInfo(s) : {} }),
       )
     }
   }
