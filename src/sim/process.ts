@@ -62,6 +62,12 @@ export interface ProcessOptions {
 
 /** Thrown inside a program when its process has ended, to unwind it. */
 class ProcessEnded extends Error {}
+/**
+ * One of each, shared: an Error captures a stack trace when made, and a server closing with 20,000
+ * sleeping processes would make 20,000 of them; the reason only unwinds the program, never shown.
+ */
+const DETACHED = new ProcessEnded('detached')
+const ENDED = new ProcessEnded('process ended')
 
 export class SimProcess {
   readonly pid: number
@@ -156,13 +162,13 @@ export class SimProcess {
   /** Stops the simulation without an exit: the server closes, the "process" lives on in the state. */
   detach(): void {
     this.#detached = true
-    this.#controller.abort(new ProcessEnded('detached'))
+    this.#controller.abort(DETACHED)
   }
 
   #finish(exit: ExitInfo): void {
     if (this.exit !== undefined || this.#detached) return
     this.exit = exit
-    this.#controller.abort(new ProcessEnded('process ended'))
+    this.#controller.abort(ENDED)
     this.#resolve(exit)
   }
 }
