@@ -90,7 +90,7 @@ export function toContainer(c: AppContainerRecord): Container {
 
 export function toContainerStatus(node: Node, c: AppContainerRecord): ContainerStatus {
   const state = criState(c)
-  const image = node.images.resolve(c.cri.imageId)
+  const image = node.images.byId(c.cri.imageId)
   const exit = c.cri.exit
   const proc = c.spec.process as { user: { uid: number; gid: number; additionalGids?: number[] } }
   return {

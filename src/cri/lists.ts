@@ -1,14 +1,15 @@
 // The filtered listings behind List*, Stream* and the stats RPCs, with containerd's filter rules:
 // an id or sandbox id may be a prefix (an unknown or ambiguous one matches nothing), state and
 // label selectors must all match. The cheapest index goes first: an id is one record, a pod id its
-// containers; only state and labels are tested record by record.
+// containers; only state and labels are tested record by record, in one pass. Pods and containers
+// come back as records: cri/wire.ts makes the answer of them.
 import type { ContainerFilter__Output } from '../generated/runtime/v1/ContainerFilter.js'
 import type { ContainerStatsFilter__Output } from '../generated/runtime/v1/ContainerStatsFilter.js'
 import type { PodSandboxFilter__Output } from '../generated/runtime/v1/PodSandboxFilter.js'
 import type { PodSandboxStatsFilter__Output } from '../generated/runtime/v1/PodSandboxStatsFilter.js'
 import { criState } from '../model/cri/records.js'
 import type { Node } from '../model/node.js'
-import { sandboxState, toContainerStats, toPodSandbox, toPodSandboxStats } from './convert.js'
+import { sandboxState, toContainerStats, toPodSandboxStats } from './convert.js'
 import { checkLabelSelector } from './validate.js'
 
 /** containerd's Stream* RPCs send results in batches of this size. */
@@ -18,8 +19,11 @@ export function batches<T>(items: T[], send: (batch: T[]) => void): void {
   for (let i = 0; i < items.length; i += STREAM_BATCH) send(items.slice(i, i + STREAM_BATCH))
 }
 
-const matchesLabels = (labels: Record<string, string>, selector: Record<string, string>): boolean =>
-  Object.entries(selector).every(([k, v]) => labels[k] === v)
+/** containerd's label match: every key of the selector is a label of the record (its own) with that value. */
+function matchesLabels(labels: Record<string, string>, selector: [string, string][]): boolean {
+  for (const [k, v] of selector) if (!Object.hasOwn(labels, k) || labels[k] !== v) return false
+  return true
+}
 
 export function listings(node: Node) {
   /** Resolves a filter's id (prefix) like containerd: an unknown or ambiguous prefix matches nothing. */
@@ -44,10 +48,10 @@ export function listings(node: Node) {
   const sandboxes = (filter: PodSandboxFilter__Output | null) => {
     if (filter) checkLabelSelector(filter.label_selector)
     const candidates = filter?.id ? byId(() => node.sandboxes.find(filter.id)) : node.sandboxes.all()
-    return candidates
-      .filter((s) => !filter?.state || filter.state.state === sandboxState(s))
-      .filter((s) => !filter || matchesLabels(s.cri.config.labels, filter.label_selector))
-      .map(toPodSandbox)
+    const state = filter?.state?.state
+    const selector = Object.entries(filter?.label_selector ?? {})
+    if (state === undefined && selector.length === 0) return candidates
+    return candidates.filter((s) => (state === undefined || state === sandboxState(s)) && matchesLabels(s.cri.config.labels, selector))
   }
 
   const containers = (filter: ContainerFilter__Output | ContainerStatsFilter__Output | null) => {
@@ -59,18 +63,19 @@ export function listings(node: Node) {
       : sb
         ? node.sandboxes.containersOf(sb)
         : node.containers.all()
-    return candidates
-      .filter((c) => !sb || c.cri.sandboxId === sb)
-      .filter((c) => state === undefined || state === criState(c))
-      .filter((c) => !filter || matchesLabels(c.cri.config.labels, filter.label_selector))
+    const selector = Object.entries(filter?.label_selector ?? {})
+    if (!sb && state === undefined && selector.length === 0) return candidates
+    return candidates.filter(
+      (c) =>
+        (!sb || c.cri.sandboxId === sb) && (state === undefined || state === criState(c)) && matchesLabels(c.cri.config.labels, selector),
+    )
   }
 
   const sandboxStats = (filter: PodSandboxStatsFilter__Output | null) => {
     if (filter) checkLabelSelector(filter.label_selector)
     const candidates = filter?.id ? byId(() => node.sandboxes.find(filter.id)) : node.sandboxes.all()
     return candidates
-      .filter((s) => s.cri.ready)
-      .filter((s) => !filter || matchesLabels(s.cri.config.labels, filter.label_selector))
+      .filter((s) => s.cri.ready && matchesLabels(s.cri.config.labels, Object.entries(filter?.label_selector ?? {})))
       .map((s) => toPodSandboxStats(node, s))
   }
 

@@ -9,15 +9,8 @@ import type { Implementation } from '../rpc/adapter.js'
 import type { RuntimeInfo } from './info.js'
 import { checkpointArchive } from './checkpoint.js'
 import { batches, listings } from './lists.js'
-import {
-  containerInfo,
-  sandboxInfo,
-  toContainer,
-  toContainerStats,
-  toContainerStatus,
-  toPodSandboxStats,
-  toPodSandboxStatus,
-} from './convert.js'
+import { CriWire } from './wire.js'
+import { toContainerStats, toContainerStatus, toPodSandboxStats, toPodSandboxStatus } from './convert.js'
 import { METRIC_DESCRIPTORS, podSandboxMetrics } from './metrics.js'
 import { checkName, requireId } from './validate.js'
 import type { StreamRequest } from '../streaming/remotecommand.js'
@@ -29,6 +22,7 @@ export interface StreamUrls {
 
 export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrls): Implementation<RuntimeServiceHandlers> {
   const list = listings(node)
+  const wire = new CriWire(node)
 
   /** The request's state check, as containerd's Exec and Attach make it before the stream server's. */
   const running = (id: string, context: string) => {
@@ -69,18 +63,12 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
 
     PodSandboxStatus: (req) => {
       const s = node.sandboxes.get(requireId(req.pod_sandbox_id, 'sandbox'))
-      const containers = node.sandboxes.containersOf(s.id)
-      return {
-        status: toPodSandboxStatus(s),
-        info: req.verbose ? sandboxInfo(s) : {},
-        containers_statuses: containers.map((c) => toContainerStatus(node, c)),
-        timestamp: String(Date.now() * 1_000_000),
-      }
+      return wire.podSandboxStatus(node, s, node.sandboxes.containersOf(s.id), req.verbose, String(Date.now() * 1_000_000))
     },
 
-    ListPodSandbox: (req) => ({ items: list.sandboxes(req.filter) }),
+    ListPodSandbox: (req) => wire.sandboxes(list.sandboxes(req.filter)),
 
-    StreamPodSandboxes: async (req, _ctx, send) => batches(list.sandboxes(req.filter), (pod_sandboxes) => send({ pod_sandboxes })),
+    StreamPodSandboxes: async (req, _ctx, send) => batches(list.sandboxes(req.filter), (pods) => send(wire.sandboxes(pods))),
 
     CreateContainer: (req) => {
       requireId(req.pod_sandbox_id, 'sandbox')
@@ -106,14 +94,13 @@ export function runtimeService(node: Node, info: RuntimeInfo, streams: StreamUrl
       return {}
     },
 
-    ListContainers: (req) => ({ containers: list.containers(req.filter).map(toContainer) }),
+    ListContainers: (req) => wire.containers(list.containers(req.filter)),
 
-    StreamContainers: async (req, _ctx, send) =>
-      batches(list.containers(req.filter).map(toContainer), (containers) => send({ containers })),
+    StreamContainers: async (req, _ctx, send) => batches(list.containers(req.filter), (containers) => send(wire.containers(containers))),
 
     ContainerStatus: (req) => {
       const c = node.containers.get(requireId(req.container_id, 'container'))
-      return { status: toContainerStatus(node, c), info: req.verbose ? containerInfo(c) : {} }
+      return wire.containerStatus(node, c, req.verbose)
     },
 
     UpdateContainerResources: (req) => {

@@ -62,7 +62,8 @@ export function summarize(value: unknown): { value: unknown; bytes: number } {
     if (depth >= SUMMARY_DEPTH) return '…[nested too deep]'
     if (Array.isArray(v)) {
       const kept = v.slice(0, SUMMARY_ITEMS).map((item) => walk(item, depth + 1))
-      return v.length > SUMMARY_ITEMS ? [...kept, `…[${v.length - SUMMARY_ITEMS} more]`] : kept
+      const length = v.length + (leftOut.get(v) ?? 0)
+      return length > SUMMARY_ITEMS ? [...kept, `…[${length - SUMMARY_ITEMS} more]`] : kept
     }
     const out: Record<string, unknown> = {}
     let n = 0
@@ -100,31 +101,154 @@ export function summarize(value: unknown): { value: unknown; bytes: number } {
  */
 export const WIRE_KEPT = 8 * 1024
 
-/** A message as it went over the wire: its bytes and how to decode them (the method's own deserializer). */
+/**
+ * The largest message with lists an entry keeps as bytes, its lists cut first to the items a
+ * summary shows (cutLists), and decodes and summarizes on each read as a small one. A list answer
+ * passes WIRE_KEPT soon (a hundred containers are 33 KB) and decoding it for its summary cost more
+ * than the rest of the call; a copy of its bytes costs little, and they count against the budget as
+ * a small message's do. A message without lists (a long string or byte field) is still summarized
+ * when recorded: its summary is far smaller than its bytes.
+ */
+export const LIST_KEPT = 64 * 1024
+
+/**
+ * A message type's top-level repeated fields (not maps), by field number: the lists a large message
+ * of that type may be cut to their first SUMMARY_ITEMS items before it is decoded (listFields).
+ */
+export type ListFields = ReadonlyMap<number, string>
+
+/**
+ * A message as it went over the wire: its bytes, how to decode them (the method's own deserializer),
+ * its lists; once cut (cutLists), how many items each cut list had beyond those its bytes hold.
+ */
 export class Wire {
   constructor(
     readonly bytes: Uint8Array,
     readonly decode: (bytes: Uint8Array) => unknown,
+    readonly lists: ListFields = new Map(),
+    readonly more: ReadonlyMap<string, number> = new Map(),
   ) {}
+}
+
+/** How many items a decoded list stood for beyond those it holds (cutLists left them out): summarize counts them. */
+const leftOut = new WeakMap<unknown[], number>()
+
+/**
+ * The top-level lists of a proto type (proto-loader's descriptor of it, as a method definition's
+ * requestType or responseType holds): repeated fields of messages, strings or bytes, each item a
+ * field of its own on the wire. Maps are repeated entries too, but summarize cuts them by key.
+ */
+export function listFields(type: unknown): ListFields {
+  const t = type as {
+    field?: { name: string; number: number; label: string; type: string; typeName: string }[]
+    nestedType?: { name: string; options?: { mapEntry?: boolean } | null }[]
+  }
+  const maps = new Set((t.nestedType ?? []).filter((n) => n.options?.mapEntry).map((n) => n.name))
+  const out = new Map<number, string>()
+  for (const f of t.field ?? []) {
+    if (f.label !== 'LABEL_REPEATED' || maps.has(f.typeName)) continue
+    if (f.type === 'TYPE_MESSAGE' || f.type === 'TYPE_STRING' || f.type === 'TYPE_BYTES') out.set(f.number, f.name)
+  }
+  return out
+}
+
+/**
+ * A message's bytes with each top-level list of more than SUMMARY_ITEMS items cut to its first
+ * SUMMARY_ITEMS (the summary keeps no more), and how many each lost; undefined when none is that
+ * long or the bytes do not parse. Decoding what is left costs what a short list does, not a
+ * ListContainers of twenty thousand: the rest of the message decodes as it would have.
+ */
+function cutLists(bytes: Uint8Array, lists: ListFields): { bytes: Uint8Array; more: Map<string, number> } | undefined {
+  if (lists.size === 0) return undefined
+  const varint = (at: number): [number, number] => {
+    let value = 0
+    let scale = 1
+    for (let i = at; i < bytes.length && i < at + 10; i++) {
+      const b = bytes[i]!
+      value += (b & 0x7f) * scale
+      scale *= 128
+      if (b < 0x80) return [value, i + 1]
+    }
+    throw new Error('truncated varint')
+  }
+  const seen = new Map<number, number>()
+  /** Byte ranges of the items past the first SUMMARY_ITEMS of a list, in order. */
+  const drop: [number, number][] = []
+  try {
+    for (let at = 0; at < bytes.length;) {
+      const start = at
+      const [tag, next] = varint(at)
+      const field = Math.floor(tag / 8)
+      const wireType = tag % 8
+      at = next
+      if (wireType === 0) at = varint(at)[1]
+      else if (wireType === 1) at += 8
+      else if (wireType === 5) at += 4
+      else if (wireType === 2) {
+        const [length, body] = varint(at)
+        at = body + length
+      } else return undefined
+      if (at > bytes.length) return undefined
+      if (wireType !== 2 || !lists.has(field)) continue
+      const n = (seen.get(field) ?? 0) + 1
+      seen.set(field, n)
+      if (n <= SUMMARY_ITEMS) continue
+      const last = drop.at(-1)
+      if (last && last[1] === start) last[1] = at
+      else drop.push([start, at])
+    }
+  } catch {
+    return undefined
+  }
+  if (drop.length === 0) return undefined
+  const more = new Map<string, number>()
+  for (const [field, n] of seen) if (n > SUMMARY_ITEMS) more.set(lists.get(field)!, n - SUMMARY_ITEMS)
+  const out = new Uint8Array(bytes.length - drop.reduce((sum, [a, b]) => sum + b - a, 0))
+  let from = 0
+  let to = 0
+  for (const [a, b] of drop) {
+    out.set(bytes.subarray(from, a), to)
+    to += a - from
+    from = b
+  }
+  out.set(bytes.subarray(from), to)
+  return { bytes: out, more }
+}
+
+/** A Wire decoded, the items its cut lists lost counted for summarize. */
+function decoded(message: Wire): unknown {
+  const out = message.decode(message.bytes)
+  for (const [name, n] of message.more) {
+    const list = (out as Record<string, unknown>)[name]
+    if (Array.isArray(list)) leftOut.set(list, n)
+  }
+  return out
 }
 
 /**
  * A request or response as an entry holds it, and the bytes that costs: a small Wire as it is (its
  * bytes are all it holds: the summary made on each read is not kept, so that a message that decodes
- * to far more than it was sent cannot grow the journal past its budget), anything else as its
- * summary. A large Wire is decoded here, so that it reads as a small one does (with its defaults).
+ * to far more than it was sent cannot grow the journal past its budget), a list message up to
+ * LIST_KEPT once cut as its own copy of those bytes, anything else as its summary. A large Wire is
+ * decoded here, its lists cut first, so that it reads as a small one does (with its defaults).
  */
 function kept(message: unknown): { held: unknown; bytes: number } {
   if (message instanceof Wire) {
     if (message.bytes.length <= WIRE_KEPT) return { held: message, bytes: 64 + message.bytes.length }
-    message = message.decode(message.bytes)
+    const cut = cutLists(message.bytes, message.lists)
+    const wire = cut ? new Wire(cut.bytes, message.decode, message.lists, cut.more) : message
+    if (message.lists.size > 0 && wire.bytes.length <= LIST_KEPT) {
+      const own = cut ? wire : new Wire(new Uint8Array(message.bytes), message.decode, message.lists)
+      return { held: own, bytes: 64 + own.bytes.length }
+    }
+    message = decoded(wire)
   }
   const { value, bytes } = summarize(message)
   return { held: value, bytes }
 }
 
 /** What an entry holds read back: a Wire decoded and summarized (each time), a summary as it is. */
-const readBack = (held: unknown): unknown => (held instanceof Wire ? summarize(held.decode(held.bytes)).value : held)
+const readBack = (held: unknown): unknown => (held instanceof Wire ? summarize(decoded(held)).value : held)
 
 export interface JournalEntry {
   seq: number

@@ -147,7 +147,7 @@ export class Node implements Core {
           signal: (signo) => proc.kill(signo),
         })
         if (isInit && record.task && record.task.nsPid !== node.pid) record.task.nsPid = node.pid
-        void proc.exited.then(() => {
+        proc.onExit(() => {
           this.pids.remove(proc.pid)
           this.memory.release(record.id, proc.pid)
         })
@@ -194,6 +194,18 @@ export class Node implements Core {
   changed(...paths: StatePath[]): void {
     this.#changes++
     this.store.changed(...paths)
+    for (const listener of this.#changeListeners) listener(paths)
+  }
+
+  readonly #changeListeners = new Set<(paths: readonly StatePath[]) => void>()
+  /**
+   * Calls `listener` with the paths of each change as the store is told of it (none: anywhere), so
+   * that what a face derives from a record and keeps (cri/wire.ts: its encoded list item) is dropped
+   * when the record changes. Returns the unsubscribe.
+   */
+  onChanged(listener: (paths: readonly StatePath[]) => void): () => void {
+    this.#changeListeners.add(listener)
+    return () => this.#changeListeners.delete(listener)
   }
 
   get durableViews(): boolean {

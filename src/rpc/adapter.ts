@@ -9,7 +9,7 @@ import { InjectedFault, TransportStatus, toServiceError, type ServiceStatus } fr
 import type { FaultEngine, FiredNodeFaults } from '../faults/engine.js'
 import type { CallFault } from '../faults/rule.js'
 import { pick, preamble, sleep } from './call-faults.js'
-import { WIRE_KEPT, Wire, type Journal } from '../journal/journal.js'
+import { WIRE_KEPT, Wire, listFields, type Journal } from '../journal/journal.js'
 import { methodsCarryingSecrets } from '../journal/secrets.js'
 import { MESSAGE_LIMITS } from '../service-descriptors.cjs'
 
@@ -38,9 +38,22 @@ export interface CallContext {
   readonly nodeFaults: FiredNodeFaults
 }
 
-export type Unary<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res> | Res
-export type ServerStream<Req, Res> = (request: Req, ctx: CallContext, send: (message: Res) => void) => Promise<void>
-export type BidiStream<Req, Res> = (requests: AsyncIterable<Req>, ctx: CallContext, send: (message: Res) => void) => Promise<void>
+/**
+ * A response a handler has encoded itself (a list built from messages encoded once and kept: see
+ * cri/wire.ts): sent and journaled as these bytes, never encoded again. T is the message they encode.
+ */
+export class Encoded<T> {
+  /** Only for the compiler: the message type the bytes encode, so a handler cannot answer another's. */
+  declare readonly message?: T
+  constructor(readonly bytes: Buffer) {}
+}
+
+/** What a handler answers: the message, or its encoding. */
+export type Answer<Res> = Res | Encoded<Res>
+
+export type Unary<Req, Res> = (request: Req, ctx: CallContext) => Promise<Answer<Res>> | Answer<Res>
+export type ServerStream<Req, Res> = (request: Req, ctx: CallContext, send: (message: Answer<Res>) => void) => Promise<void>
+export type BidiStream<Req, Res> = (requests: AsyncIterable<Req>, ctx: CallContext, send: (message: Answer<Res>) => void) => Promise<void>
 
 /** The implementation type for a generated grpc-js handlers interface. */
 export type Implementation<H> = {
@@ -207,6 +220,9 @@ export function adapt(
     if (def.requestStream && !def.responseStream) throw new Error(`${serviceName}/${method}: client-only streaming is not wired yet`)
     const decodeRequest = (bytes: Uint8Array) => def.requestDeserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
     const decodeResponse = (bytes: Uint8Array) => def.responseDeserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    // The lists a large message may be cut to before the journal decodes it for its summary.
+    const requestLists = listFields((def as { requestType?: { type?: unknown } }).requestType?.type)
+    const responseLists = listFields((def as { responseType?: { type?: unknown } }).responseType?.type)
     /**
      * The request for the journal: a copy of its bytes (in memory of their own, not a view into what
      * grpc-js read) when grpc-js decoded it through wireDefinition and the journal keeps them; else
@@ -217,7 +233,7 @@ export function adapt(
     const journaled = (request: unknown): unknown => {
       const bytes = request && typeof request === 'object' ? requestBytes.get(request) : undefined
       if (!bytes || bytes.length > WIRE_KEPT || methodsCarryingSecrets(serviceName, definition).has(method)) return request
-      return new Wire(new Uint8Array(bytes), decodeRequest)
+      return new Wire(new Uint8Array(bytes), decodeRequest, requestLists)
     }
     const begin = (call: AnyCall, request: unknown) => {
       const ctx = new Call(serviceName, method, call.metadata, call)
@@ -266,11 +282,12 @@ export function adapt(
         const reply = (response: unknown) => {
           if (!journal) {
             finish()
-            return callback(null, response)
+            // wireDefinition sends bytes as they are.
+            return callback(null, response instanceof Encoded ? response.bytes : response)
           }
           let bytes: Buffer
           try {
-            bytes = def.responseSerialize(response)
+            bytes = response instanceof Encoded ? response.bytes : def.responseSerialize(response)
           } catch (err) {
             return fail(new TransportStatus(grpc.status.INTERNAL, `grpc: error while marshaling: ${(err as Error).message}`))
           }
@@ -282,7 +299,9 @@ export function adapt(
               ),
             )
           // The journal's copy in memory of its own: a small encoding is a view into Node's shared pool.
-          finish(undefined, { response: new Wire(bytes.length <= WIRE_KEPT ? new Uint8Array(bytes) : bytes, decodeResponse) })
+          finish(undefined, {
+            response: new Wire(bytes.length <= WIRE_KEPT ? new Uint8Array(bytes) : bytes, decodeResponse, responseLists),
+          })
           callback(null, bytes)
         }
         const answer = (response: unknown): void =>
@@ -319,7 +338,7 @@ export function adapt(
         const write = (message: unknown): void => {
           if (call.cancelled || call.writableEnded) return
           if (fault?.truncateAfter !== undefined && sent >= fault.truncateAfter) return
-          call.write(message)
+          call.write(message instanceof Encoded ? message.bytes : message)
           sent++
           // A truncated stream ends cleanly after its last message, as if the server were done.
           if (fault?.truncateAfter !== undefined && sent >= fault.truncateAfter) abort('stream truncated by a fault')

@@ -5,14 +5,28 @@
 export interface Clock {
   /** Resolves after `ms` of simulated time, or rejects with the signal's reason when it aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>
+  /**
+   * Calls `fire` after `ms` of simulated time unless cancelled first: a wait that holds no promise and
+   * no frame (a process whose whole remaining life is a sleep: sim/process.ts).
+   */
+  after(ms: number, fire: () => void): Alarm
 }
+
+/** A pending `after`. */
+export interface Alarm {
+  /** It will not fire (nothing happens when it already has). */
+  cancel(): void
+}
+
+/** The longest delay setTimeout takes (2^31 - 1 ms); a later timer is waited for in steps of it. */
+const MAX_DELAY = 2 ** 31 - 1
 
 /**
  * A pending sleep. A class, not an object literal: V8 pretenures a literal's allocation site once
  * what it makes mostly outlives a scavenge, as a sleep's timer does, and each timer would then be
  * made in the old generation and left there as garbage when it fires.
  */
-class Timer {
+class Timer implements Alarm {
   /** Fired or aborted: the heap drops it when it reaches the top. */
   done = false
   constructor(
@@ -20,10 +34,19 @@ class Timer {
     /** Set order, so timers due at the same ms fire in the order they were set. */
     readonly seq: number,
     readonly resolve: () => void,
-    readonly reject: (reason: unknown) => void,
+    readonly reject: ((reason: unknown) => void) | undefined,
     readonly signal: AbortSignal | undefined,
+    /** The clock of an `after` alarm (cancel tells it); undefined for a sleep. */
+    readonly clock: SimClock | undefined,
   ) {}
+
+  cancel(): void {
+    this.clock?.cancel(this)
+  }
 }
+
+/** The alarm of a wait that never ends. */
+const NEVER: Alarm = { cancel: () => {} }
 
 export class SimClock implements Clock {
   /** Simulated ms ahead of (or, while frozen, behind) real time. */
@@ -60,11 +83,36 @@ export class SimClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason)
     return new Promise((resolve, reject) => {
-      const timer = new Timer(this.now() + Math.max(0, ms), this.#seq++, resolve, reject, signal)
+      const timer = new Timer(this.now() + Math.max(0, ms), this.#seq++, resolve, reject, signal, undefined)
       this.#push(timer)
       if (signal) this.#watch(signal).add(timer)
       if (timer.due < this.#realDue) this.#schedule()
     })
+  }
+
+  after(ms: number, fire: () => void): Alarm {
+    const timer = new Timer(this.now() + Math.max(0, ms), this.#seq++, fire, undefined, undefined, this)
+    // Never due (`sleep infinity`): nothing to keep.
+    if (timer.due === Infinity) return NEVER
+    this.#push(timer)
+    if (timer.due < this.#realDue) this.#schedule()
+    return timer
+  }
+
+  /** An alarm's cancel: left in the heap as an aborted timer until it reaches the top. */
+  cancel(alarm: Alarm): void {
+    const timer = alarm as Timer
+    if (timer.done || timer.clock !== this) return
+    timer.done = true
+    this.#aborted++
+    this.#tidy()
+  }
+
+  /** After timers were aborted: the heap compacted when mostly aborted, the real timeout moved when the earliest went. */
+  #tidy(): void {
+    if (this.#aborted > 64 && this.#aborted * 2 > this.#heap.length) this.#compact()
+    this.#dropDone()
+    if ((this.#heap[0]?.due ?? Infinity) !== this.#realDue) this.#schedule()
   }
 
   #watch(signal: AbortSignal): Set<Timer> {
@@ -78,13 +126,10 @@ export class SimClock implements Clock {
           for (const t of mine) {
             t.done = true
             this.#aborted++
-            t.reject(signal.reason)
+            t.reject?.(signal.reason)
           }
           mine.clear()
-          if (this.#aborted > 64 && this.#aborted * 2 > this.#heap.length) this.#compact()
-          // Only the earliest timer's going moves the real timeout.
-          this.#dropDone()
-          if ((this.#heap[0]?.due ?? Infinity) !== this.#realDue) this.#schedule()
+          this.#tidy()
         },
         { once: true },
       )
@@ -144,7 +189,8 @@ export class SimClock implements Clock {
     if (this.frozen || this.#heap.length === 0) return
     const next = this.#heap[0]!.due
     this.#realDue = next
-    this.#real = setTimeout(() => this.#fire(), Math.max(0, next - this.now()))
+    // A timer further away than setTimeout reaches (`sleep infinity` parked): woken at the limit, which fires nothing and sets the next.
+    this.#real = setTimeout(() => this.#fire(), Math.min(MAX_DELAY, Math.max(0, next - this.now())))
   }
 
   #dropDone(): void {

@@ -56,7 +56,9 @@ export interface SpawnedProcess {
   exit(): void
 }
 
-export interface CommandContext extends ProgramContext {
+// Not sleepThenExit: a command's context is copied into the contexts of what it runs (a shell's commands),
+// which are not the last of their process; lastCommand() says which context is.
+export interface CommandContext extends Omit<ProgramContext, 'sleepThenExit'> {
   /** The process's environment; the shell's exports are added to a copy per command. */
   readonly env: Readonly<Record<string, string>>
   readonly cwd: string
@@ -102,6 +104,30 @@ export interface CommandContext extends ProgramContext {
 }
 
 export type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>
+
+/** The context of each command that is all that is left of its process, with its process's sleepThenExit. */
+const lastCommands = new WeakMap<CommandContext, (ms: number) => void>()
+
+/**
+ * Marks `ctx` (a fresh object, not shared: the command's own) as the context of the last command of a
+ * process whose program returns what the command does (see ProgramContext.sleepThenExit).
+ */
+export function lastCommand(ctx: CommandContext, sleepThenExit: ((ms: number) => void) | undefined): CommandContext {
+  if (sleepThenExit) lastCommands.set(ctx, sleepThenExit)
+  return ctx
+}
+
+/**
+ * A command about to wait `ms` and return: true when it can return now and leave the wait to its
+ * process (it is the last command of its process, ctx its own context); false when it must wait itself.
+ */
+export function waitAsLast(ctx: CommandContext, ms: number): boolean {
+  const sleepThenExit = lastCommands.get(ctx)
+  if (!sleepThenExit) return false
+  lastCommands.delete(ctx)
+  sleepThenExit(ms)
+  return true
+}
 
 /** Waits until the process is ended (a signal, the OOM killer): what a command that never finishes on its own does. */
 export const untilEnded = (ctx: Pick<CommandContext, 'signal'>): Promise<never> =>

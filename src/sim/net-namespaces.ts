@@ -42,6 +42,8 @@ export interface PodDirectory {
   podAt(address: string): string | undefined
 }
 const EPHEMERAL = { first: 32768, last: 60999 }
+/** Every namespace's lo, as its interfaces list it (one object: nobody changes an interface). */
+const LOOPBACK: Interface = Object.freeze({ name: 'lo', address: '127.0.0.1', prefix: 8 })
 
 /**
  * A socket bound to receive (a TCP listener, a UDP socket), as a watcher of the stack sees it: the
@@ -235,12 +237,12 @@ class Udp extends Bound<Datagram> implements UdpSocket {
   }
 }
 
+/** A namespace's socket sets and bridges are made when first used: a sleeping pod's holds none. */
 class Namespace {
-  /** Bridges made in it (brctl addbr), each with the interfaces added to it. */
-  readonly bridges = new Map<string, Set<string>>()
-  readonly listeners = new Set<Bound<Connection>>()
-  readonly ends = new Set<End>()
-  readonly udp = new Set<Bound<Datagram>>()
+  #bridges: Map<string, Set<string>> | undefined
+  #listeners: Set<Bound<Connection>> | undefined
+  #ends: Set<End> | undefined
+  #udp: Set<Bound<Datagram>> | undefined
   #nextPort = EPHEMERAL.first
 
   constructor(
@@ -251,6 +253,23 @@ class Namespace {
     /** An address on lo (127/8 less a pod CIDR inside it: those are pods' addresses). */
     readonly loopback: (address: string) => boolean,
   ) {}
+
+  /** Bridges made in it (brctl addbr), each with the interfaces added to it. */
+  get bridges(): Map<string, Set<string>> {
+    return (this.#bridges ??= new Map())
+  }
+
+  get listeners(): Set<Bound<Connection>> {
+    return (this.#listeners ??= new Set())
+  }
+
+  get ends(): Set<End> {
+    return (this.#ends ??= new Set())
+  }
+
+  get udp(): Set<Bound<Datagram>> {
+    return (this.#udp ??= new Set())
+  }
 
   has(address: string): boolean {
     return address === '0.0.0.0' || this.loopback(address) || this.addresses().includes(address)
@@ -303,28 +322,35 @@ export class NodeNetwork {
 
   /** The Net a process in namespace `key` uses. */
   view(key: string): Net {
-    const ns = this.#namespace(key)
+    // The namespace is found at each use, and kept only by what binds a socket in it: a sleeping
+    // process's view makes none, a lookup leaves none behind.
+    const ns = (keep = false): Namespace => this.#namespace(key, keep)
     return {
-      interfaces: () => ns.interfaces(),
-      listen: (o) => this.#listen(ns, o.address ?? '0.0.0.0', o.port, o.owner, o.signal),
-      bindUdp: (o) => this.#bindUdp(ns, o.address ?? '0.0.0.0', o.port, o.owner, o.signal),
-      connect: (o) => this.#connect(ns, o.address, o.port, o.owner, o.signal),
+      interfaces: () => ns().interfaces(),
+      listen: (o) => this.#listen(ns(true), o.address ?? '0.0.0.0', o.port, o.owner, o.signal),
+      bindUdp: (o) => this.#bindUdp(ns(true), o.address ?? '0.0.0.0', o.port, o.owner, o.signal),
+      connect: (o) => this.#connect(ns(true), o.address, o.port, o.owner, o.signal),
       query: (name, type) => this.query(name, type),
-      owner: (inode) => this.#owner(ns, inode),
+      owner: (inode) => this.#owner(ns(), inode),
     }
   }
 
   /** The namespace as the kernel's checks see it (sim/kernel.ts): its addresses, bridges, who answers a ping. */
   kernelView(key: string): NetNamespace {
-    const ns = this.#namespace(key)
+    // Found at each use, as view() does: a container's view made and let go leaves no namespace behind.
+    const ns = (keep = false): Namespace => this.#namespace(key, keep)
     return {
       get addresses() {
-        return ns.addresses()
+        return ns().addresses()
       },
-      bridges: ns.bridges,
+      // What brctl reads it also changes: the namespace is kept from then on.
+      get bridges() {
+        return ns(true).bridges
+      },
       reachable: (address) => {
         try {
-          return this.#route(ns, address).ns !== ns
+          const from = ns()
+          return this.#route(from, address).ns !== from
         } catch {
           return false
         }
@@ -342,11 +368,15 @@ export class NodeNetwork {
     this.#namespaces.clear()
   }
 
-  #namespace(key: string): Namespace {
+  /**
+   * The namespace of a key. It is kept (`keep`) once something of its own is in it (a socket, a
+   * bridge); until then one is made for each look, the same as any other would be.
+   */
+  #namespace(key: string, keep = false): Namespace {
     let ns = this.#namespaces.get(key)
     if (ns) return ns
     const pod = podOf(key)
-    const loopback: Interface = { name: 'lo', address: '127.0.0.1', prefix: 8 }
+    const loopback = LOOPBACK
     if (key === HOST_NET) {
       ns = new Namespace(
         key,
@@ -370,7 +400,7 @@ export class NodeNetwork {
         this.#loopback,
       )
     }
-    this.#namespaces.set(key, ns)
+    if (keep) this.#namespaces.set(key, ns)
     return ns
   }
 

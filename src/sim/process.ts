@@ -2,7 +2,8 @@
 // the Linux rules for how it ends: its exit code, or 128+signal when a signal's default action
 // kills it. A process that is PID 1 of its PID namespace ignores every signal it has no handler
 // for, except SIGKILL (as the kernel does for init).
-import type { Clock } from './clock.js'
+import { getEventListeners } from 'node:events'
+import type { Alarm, Clock } from './clock.js'
 import { emptyInput, type Input } from './input.js'
 import { SIGKILL } from './signals.js'
 
@@ -38,6 +39,14 @@ export interface ProgramContext {
   trap(signo: number, handler: () => void): void
   /** Ends the process now with this exit (e.g. an OOM kill). */
   terminate(exit: ExitInfo): void
+  /**
+   * Present while what the program returns is how the process ends and nothing else of it runs (its
+   * argv, run straight: `sleep 3600`). The program may hand its last wait over and return at once: the
+   * process then waits `ms` of simulated time as an alarm on the clock, holding none of the program's
+   * frames and contexts, and exits with the code the program returned. Signals act on it as on any
+   * process (its handlers, the default actions, PID 1's immunity).
+   */
+  readonly sleepThenExit?: (ms: number) => void
 }
 
 /** A program returns its exit code. */
@@ -71,21 +80,53 @@ const ENDED = new ProcessEnded('process ended')
 
 export class SimProcess {
   readonly pid: number
-  /** Resolves once with how the process ended. */
-  readonly exited: Promise<ExitInfo>
   exit: ExitInfo | undefined
-  #opts: ProcessOptions
-  #controller = new AbortController()
+  /** `exited`, made when first asked for. */
+  #exited: Promise<ExitInfo> | undefined
+  #resolve: ((exit: ExitInfo) => void) | undefined
+  /** What onExit was given, until the process ends. */
+  #exitListeners: ((exit: ExitInfo) => void)[] | undefined
+  /** What start() needs; let go once the program runs (a sleeping process holds no more than it must). */
+  #opts: ProcessOptions | undefined
+  readonly #clock: Clock
+  readonly #isInit: boolean
+  readonly #ignored: ReadonlySet<number> | undefined
+  readonly #onOutput: ((stream: Stream, text: string) => void) | undefined
+  /** Made when the program first reads its signal (the pause process never does). */
+  #controller: AbortController | undefined
   /** Made when a program first traps a signal (a sleep never does). */
   #handlers: Map<number, () => void> | undefined
-  #resolve!: (exit: ExitInfo) => void
   #started = false
   #detached = false
+  /** The wait the program handed over (ctx.sleepThenExit): its ms until the program returns, then its alarm. */
+  #last: number | Alarm | undefined
 
   constructor(opts: ProcessOptions) {
     this.pid = opts.pid
     this.#opts = opts
-    this.exited = new Promise((resolve) => (this.#resolve = resolve))
+    this.#clock = opts.clock
+    this.#isInit = opts.isInit
+    this.#ignored = opts.ignored
+    this.#onOutput = opts.onOutput
+  }
+
+  /** Resolves once with how the process ended (never for a detached one that had not ended). */
+  get exited(): Promise<ExitInfo> {
+    if (!this.#exited) {
+      const exit = this.exit
+      this.#exited = exit ? Promise.resolve(exit) : new Promise((resolve) => (this.#resolve = resolve))
+    }
+    return this.#exited
+  }
+
+  /**
+   * Calls `listener` in a microtask once the process has ended (at once if it has), before what
+   * awaits `exited` resumes: the runtime's own bookkeeping of an exit, without a promise per process.
+   */
+  onExit(listener: (exit: ExitInfo) => void): void {
+    const exit = this.exit
+    if (exit) queueMicrotask(() => listener(exit))
+    else if (!this.#detached) (this.#exitListeners ??= []).push(listener)
   }
 
   get running(): boolean {
@@ -93,35 +134,72 @@ export class SimProcess {
   }
 
   start(): void {
-    if (this.#started) return
+    const opts = this.#opts
+    if (this.#started || !opts) return
     this.#started = true
-    const ctx: ProgramContext = {
-      pid: this.pid,
-      args: this.#opts.args,
-      env: this.#opts.env,
-      clock: this.#opts.clock,
-      stdin: this.#opts.stdin ?? emptyInput,
-      terminal: this.#opts.terminal ?? false,
-      ...(this.#opts.terminal ? { winsize: () => this.winsize } : {}),
-      ...(this.#opts.drain ? { drain: this.#opts.drain } : {}),
-      signal: this.#controller.signal,
-      write: (stream, text) => {
-        if (this.exit === undefined) this.#opts.onOutput?.(stream, text)
-      },
-      trap: (signo, handler) => void (this.#handlers ??= new Map()).set(signo, handler),
-      terminate: (exit) => this.#finish(exit),
-    }
+    this.#opts = undefined
+    const ctx = SimProcess.#contextOf(this, opts)
     // Run on the next tick so a caller can attach listeners before any output or exit.
-    queueMicrotask(() => {
-      this.#opts.program(ctx).then(
-        (code) => this.#finish({ code }),
-        (err: unknown) => {
-          if (this.#controller.signal.aborted) return
-          this.#opts.onOutput?.('stderr', `${(err as Error).message ?? String(err)}\n`)
-          this.#finish({ code: 1 })
-        },
-      )
-    })
+    queueMicrotask(() => this.#run(opts.program, ctx))
+  }
+
+  /**
+   * What the program sees. Its closures are made here, over the process alone: made in start(), they
+   * would share its scope, and a program that waits (a pause process's handlers) would keep the
+   * context and the start options with them.
+   */
+  static #contextOf(proc: SimProcess, opts: ProcessOptions): ProgramContext {
+    return {
+      pid: proc.pid,
+      args: opts.args,
+      env: opts.env,
+      clock: opts.clock,
+      stdin: opts.stdin ?? emptyInput,
+      terminal: opts.terminal ?? false,
+      winsize: opts.terminal ? () => proc.winsize : undefined,
+      drain: opts.drain,
+      get signal() {
+        return proc.#signal()
+      },
+      write: (stream, text) => {
+        if (proc.exit === undefined) proc.#onOutput?.(stream, text)
+      },
+      trap: (signo, handler) => void (proc.#handlers ??= new Map()).set(signo, handler),
+      terminate: (exit) => proc.#finish(exit),
+      sleepThenExit: (ms) => void (proc.#last = ms),
+    }
+  }
+
+  /** Runs the program; what it returns or throws ends the process (its reactions hold only the process). */
+  #run(program: Program, ctx: ProgramContext): void {
+    program(ctx).then(
+      (code) => this.#returned(code),
+      (err: unknown) => {
+        if (this.exit !== undefined || this.#detached) return
+        this.#onOutput?.('stderr', `${(err as Error).message ?? String(err)}\n`)
+        this.#finish({ code: 1 })
+      },
+    )
+  }
+
+  /** The process's signal, made on first use (aborted at once when the process has already ended). */
+  #signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController()
+      if (this.exit !== undefined || this.#detached) this.#controller.abort(this.#detached ? DETACHED : ENDED)
+    }
+    return this.#controller.signal
+  }
+
+  /** The program returned `code`: the process ends with it, after the wait it handed over if it did. */
+  #returned(code: number): void {
+    const ms = this.#last
+    if (typeof ms !== 'number' || this.exit !== undefined || this.#detached) return this.#finish({ code })
+    this.#last = this.#clock.after(ms, () => this.#finish({ code }))
+    // The program's frames are gone, and with them whatever it meant to hand its signal to: a signal
+    // nothing listens to has nothing to tell when the process ends.
+    const signal = this.#controller?.signal
+    if (signal && !signal.aborted && getEventListeners(signal, 'abort').length === 0) this.#controller = undefined
   }
 
   /** Delivers a signal. Returns false when the process has already exited. */
@@ -131,7 +209,7 @@ export class SimProcess {
       this.#finish({ code: 128 + SIGKILL, signal: SIGKILL })
       return true
     }
-    if (this.#opts.ignored?.has(signo)) return true
+    if (this.#ignored?.has(signo)) return true
     const handler = this.#handlers?.get(signo)
     if (handler) {
       handler()
@@ -139,7 +217,7 @@ export class SimProcess {
     }
     // Linux: signals whose default action is to ignore (SIGCHLD, SIGURG, SIGWINCH, SIGCONT).
     if ([17, 18, 23, 28].includes(signo)) return true
-    if (this.#opts.isInit) return true
+    if (this.#isInit) return true
     this.#finish({ code: 128 + signo, signal: signo })
     return true
   }
@@ -162,13 +240,25 @@ export class SimProcess {
   /** Stops the simulation without an exit: the server closes, the "process" lives on in the state. */
   detach(): void {
     this.#detached = true
-    this.#controller.abort(DETACHED)
+    this.#exitListeners = undefined
+    this.#endWait()
+    this.#controller?.abort(DETACHED)
   }
 
   #finish(exit: ExitInfo): void {
     if (this.exit !== undefined || this.#detached) return
     this.exit = exit
-    this.#controller.abort(ENDED)
-    this.#resolve(exit)
+    this.#endWait()
+    this.#controller?.abort(ENDED)
+    const listeners = this.#exitListeners
+    this.#exitListeners = undefined
+    for (const listener of listeners ?? []) queueMicrotask(() => listener(exit))
+    this.#resolve?.(exit)
+  }
+
+  /** The handed-over wait will not end the process: it has ended otherwise. */
+  #endWait(): void {
+    if (typeof this.#last === 'object') this.#last.cancel()
+    this.#last = undefined
   }
 }

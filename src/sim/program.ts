@@ -56,10 +56,15 @@ export function readScript(annotations: Record<string, string>): Script | string
 const scriptsLifetime = (s: Script): boolean => s.exitCode !== undefined || s.exitAfterMs !== undefined || s.oomAfterMs !== undefined
 
 /** A long-running server (pause, nginx, any executable the simulator has no program for): runs until a TERM/INT/QUIT it handles, then exits 0. */
-export async function service(ctx: ProgramContext): Promise<number> {
-  return new Promise<number>((resolve) => {
-    for (const signo of [2, 3, SIGTERM]) ctx.trap(signo, () => resolve(0))
-  })
+export function service(ctx: ProgramContext): Promise<number> {
+  // One handler over the process's terminate alone: waiting, a pod's pause process holds no more.
+  const { terminate } = ctx
+  const stop = (): void => terminate({ code: 0 })
+  for (const signo of [2, 3, SIGTERM]) ctx.trap(signo, stop)
+  if (!ctx.sleepThenExit) return new Promise<number>(() => {})
+  // Nothing to do but wait: the process waits as a sleep without end, no frame of this kept.
+  ctx.sleepThenExit(Infinity)
+  return Promise.resolve(0)
 }
 
 /** The program of a container's init process: `run` (its command line), shaped by the annotations' script. */
@@ -81,8 +86,8 @@ export function containerProgram(run: Program, script: Script): Program {
       waits.push(ctx.clock.sleep(script.exitAfterMs ?? 0, ctx.signal).then(() => script.exitCode ?? 0))
     }
     if (script.exitAfterMs === undefined && script.exitCode === undefined) {
-      // Only an OOM deadline: until then the command line runs as usual.
-      waits.push(run(ctx))
+      // Only an OOM deadline: until then the command line runs as usual, racing it (so it hands no wait over).
+      waits.push(run({ ...ctx, sleepThenExit: undefined }))
     }
     return Promise.race(waits)
   }

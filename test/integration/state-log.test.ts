@@ -327,7 +327,12 @@ describe('the state log', () => {
     let before = logBytes()
     await sh(h, 'echo written > /data.txt')
     await h.fake.node.store.flush()
-    expect(linesSince(before).flatMap((l) => l.ops.map(([path]) => path))).toContainEqual(['layers', id])
+    // The layer, with the exec's own changes (the task's exec record, the PID it took); the record
+    // holds none of the layer's files.
+    const written = linesSince(before).flatMap((l) => l.ops)
+    expect(written.map(([path]) => path)).toContainEqual(['layers', id])
+    expect(JSON.stringify(written.filter(([path]) => path[0] !== 'layers'))).not.toContain(Buffer.from('written\n').toString('base64'))
+    expect(JSON.stringify(written.filter(([path]) => path[0] === 'layers'))).toContain(Buffer.from('written\n').toString('base64'))
     before = logBytes()
     await h.runtime.UpdateContainerResources({ container_id: id, linux: { cpu_shares: 333 } })
     await h.fake.node.store.flush()

@@ -1,6 +1,9 @@
 // The journal keeps a bounded summary of each call, and no more calls than fit in its byte budget.
 import { describe, expect, test } from 'vitest'
-import { Journal, SUMMARY_BYTES, SUMMARY_ITEMS, SUMMARY_STRING, summarize } from '../../src/journal/journal.js'
+import type { ServiceDefinition } from '@grpc/grpc-js'
+import { Journal, LIST_KEPT, SUMMARY_BYTES, SUMMARY_ITEMS, SUMMARY_STRING, Wire, listFields, summarize } from '../../src/journal/journal.js'
+import { servicePackage } from '../../src/proto/load.js'
+import { serviceConstructor } from '../../src/service-descriptors.cjs'
 
 const ok = { status: { code: 0, details: '' } }
 
@@ -25,6 +28,67 @@ describe('journal summaries', () => {
     expect(value.stdout.head.length).toBe(SUMMARY_BYTES)
     expect(value.cmd).toHaveLength(SUMMARY_ITEMS + 1)
     expect(value.cmd.at(-1)).toBe(`…[${1000 - SUMMARY_ITEMS} more]`)
+  })
+})
+
+describe('a large message kept as its summary', () => {
+  const runtime = serviceConstructor(servicePackage('cri'), 'runtime.v1.RuntimeService').service as ServiceDefinition
+  /** A response as the adapter gives it to the journal: its bytes, its method's decoder and lists. */
+  const wire = (method: string, response: object): { bytes: Buffer; message: Wire } => {
+    const def = runtime[method]!
+    const bytes = def.responseSerialize(response)
+    const lists = listFields((def as { responseType?: { type?: unknown } }).responseType?.type)
+    return { bytes, message: new Wire(bytes, (b) => def.responseDeserialize(Buffer.from(b)), lists) }
+  }
+  const recorded = (message: Wire, most = Infinity): unknown => {
+    const journal = new Journal()
+    journal.begin('runtime.v1.RuntimeService', 'ListContainers', '', {})({ ...ok, response: message })
+    expect(journal.bytes).toBeLessThan(most)
+    const [entry] = journal.entries()
+    // Read twice: an entry holding bytes is decoded anew on each read, to the same summary.
+    expect(entry!.response).toEqual(entry!.response)
+    return entry!.response
+  }
+  const container = (i: number) => ({
+    id: `${i}`.padStart(64, 'c'),
+    pod_sandbox_id: `${i % 7}`.padStart(64, 'p'),
+    metadata: { name: `c-${i}`, attempt: i % 3 },
+    image: { image: 'docker.io/library/busybox:latest', annotations: { i: String(i) } },
+    state: i % 2 ? 'CONTAINER_RUNNING' : 'CONTAINER_EXITED',
+    created_at: String(1_700_000_000_000_000_000 + i),
+    labels: Object.fromEntries(Array.from({ length: 3 + (i % 5) }, (_, k) => [`l${k}`, `v${i}`])),
+    annotations: {},
+    image_ref: `sha256:${'a'.repeat(64)}`,
+    image_id: `sha256:${'a'.repeat(64)}`,
+  })
+
+  test('a long list reads as the summary of the whole message: its first items and how many more', () => {
+    for (const n of [SUMMARY_ITEMS - 1, SUMMARY_ITEMS, SUMMARY_ITEMS + 1, 2_500]) {
+      const { bytes, message } = wire('ListContainers', { containers: Array.from({ length: n }, (_, i) => container(i)) })
+      expect(bytes.length).toBeGreaterThan(8 * 1024)
+      const whole = summarize(message.decode(bytes)).value
+      // What the entry holds is bounded by the items a summary shows, not by the list's length.
+      expect(recorded(message, LIST_KEPT + 1024)).toEqual(whole)
+      const listed = (recorded(message) as { containers: unknown[] }).containers
+      expect(listed).toHaveLength(Math.min(n, SUMMARY_ITEMS + 1))
+      if (n > SUMMARY_ITEMS) expect(listed.at(-1)).toBe(`…[${n - SUMMARY_ITEMS} more]`)
+    }
+  })
+
+  test('lists nested in items, maps and other fields read as they would whole', () => {
+    // PodSandboxStatus: a map (info) and a list (containers_statuses) at the top, lists inside each status.
+    const status = (i: number) => ({
+      id: `${i}`.padStart(64, 's'),
+      mounts: Array.from({ length: 120 }, (_, k) => ({ container_path: `/m/${k}` })),
+    })
+    const response = {
+      status: { id: 'p'.repeat(64), labels: Object.fromEntries(Array.from({ length: 150 }, (_, k) => [`k${k}`, 'v'])) },
+      info: Object.fromEntries(Array.from({ length: 130 }, (_, k) => [`info${k}`, 'x'.repeat(2000)])),
+      containers_statuses: Array.from({ length: 140 }, (_, i) => status(i)),
+      timestamp: '42',
+    }
+    const { bytes, message } = wire('PodSandboxStatus', response)
+    expect(recorded(message)).toEqual(summarize(message.decode(bytes)).value)
   })
 })
 

@@ -5,6 +5,7 @@
 //
 // A container is a containerd container record; RUNNING means it has a running task. When the
 // task exits, CRI remembers the exit on the record and deletes the task, as containerd does.
+import { merged } from '../own.js'
 import { isAbsolute, join, relative } from 'node:path'
 import type { ContainerConfig__Output } from '../../generated/runtime/v1/ContainerConfig.js'
 import type { LinuxContainerResources__Output as LinuxContainerResources } from '../../generated/runtime/v1/LinuxContainerResources.js'
@@ -105,7 +106,7 @@ export class Containers {
       namespace: CRI_NAMESPACE,
       id,
       image: image.repoTags[0] ?? image.id,
-      labels: { ...config.labels, 'io.cri-containerd.kind': 'container' },
+      labels: merged(config.labels, { 'io.cri-containerd.kind': 'container' }),
       runtime: { name: 'io.containerd.runc.v2' },
       snapshotter: 'overlayfs',
       snapshotKey: id,
@@ -118,8 +119,7 @@ export class Containers {
         user,
         // The pod config's, as containerd's spec has it: empty leaves the container the host's name.
         hostname: sandbox.cri.config.hostname ?? '',
-        annotations: {
-          ...config.annotations,
+        annotations: merged(config.annotations, {
           'io.kubernetes.cri.container-type': 'container',
           'io.kubernetes.cri.container-name': config.metadata.name,
           'io.kubernetes.cri.sandbox-id': sandbox.id,
@@ -127,7 +127,7 @@ export class Containers {
           'io.kubernetes.cri.sandbox-namespace': sandbox.cri.config.metadata?.namespace ?? '',
           'io.kubernetes.cri.sandbox-uid': sandbox.cri.config.metadata?.uid ?? '',
           'io.kubernetes.cri.image-name': imageRef,
-        },
+        }),
         readonlyRootfs: config.linux?.security_context?.readonly_rootfs ?? false,
         pidNamespace: pidNamespace(config),
         ...hostNamespaces(sandbox.cri.config),

@@ -3,6 +3,7 @@
 //
 //   RunPodSandbox ──▶ READY ──StopPodSandbox / pause exits──▶ NOTREADY ──RemovePodSandbox──▶ gone
 //                       └──────────────RemovePodSandbox (stops first)──────────────────────▶ gone
+import { merged } from '../own.js'
 import type { FiredNodeFaults } from '../../faults/engine.js'
 import type { PodSandboxConfig__Output } from '../../generated/runtime/v1/PodSandboxConfig.js'
 import type { ContainerRecord, CriSandboxMeta, NodeState, StatePath } from '../../store/schema.js'
@@ -163,20 +164,19 @@ export class Sandboxes implements SandboxLookup {
     const now = nowString()
     // /etc/hostname and HOSTNAME= name the pod by its config, else by the node (containerd: os.Hostname()).
     const hostname = config.hostname || node.options.nodeName || metadata.name
-    const annotations = {
-      ...config.annotations,
+    const annotations = merged(config.annotations, {
       'io.kubernetes.cri.container-type': 'sandbox',
       'io.kubernetes.cri.sandbox-id': id,
       'io.kubernetes.cri.sandbox-name': metadata.name,
       'io.kubernetes.cri.sandbox-namespace': metadata.namespace,
       'io.kubernetes.cri.sandbox-uid': metadata.uid,
       'io.kubernetes.cri.sandbox-log-directory': config.log_directory,
-    }
+    })
     const record: SandboxRecord = {
       namespace: CRI_NAMESPACE,
       id,
       image: pause.repoTags[0] ?? pause.id,
-      labels: { ...config.labels, 'io.cri-containerd.kind': 'sandbox' },
+      labels: merged(config.labels, { 'io.cri-containerd.kind': 'sandbox' }),
       runtime: { name: 'io.containerd.runc.v2' },
       snapshotter: 'overlayfs',
       snapshotKey: id,

@@ -154,6 +154,35 @@ export function criBindMounts(id: string, mounts: readonly CriMountInput[]): Oci
   })
 }
 
+/** How many shared parts are kept before the table starts over (a bound, whatever the configs). */
+const SHARED_MAX = 4096
+/** A part longer than this as JSON is its container's own (its key would cost what sharing saves). */
+const SHARED_KEY_MAX = 1024
+let sharedParts = new Map<string, unknown>()
+
+/**
+ * A part of a spec that many containers have alike (a capability set, a namespace entry, the root,
+ * a command line, an environment): one frozen value for all that are equal, so that twenty thousand
+ * sleeping containers hold one copy, not twenty thousand. Frozen, so that code changing one in place
+ * (and with it every container's) fails at once: the model replaces a spec's parts instead
+ * (process.user, linux.resources).
+ */
+function shared<T>(value: T): T {
+  const key = JSON.stringify(value)
+  if (key.length > SHARED_KEY_MAX) return value
+  const found = sharedParts.get(key)
+  if (found !== undefined) return found as T
+  if (sharedParts.size >= SHARED_MAX) sharedParts = new Map()
+  sharedParts.set(key, deepFreeze(value))
+  return value
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value
+  for (const v of Object.values(value)) deepFreeze(v)
+  return Object.freeze(value)
+}
+
 /** A plausible OCI runtime spec (JSON), what `ctr containers info` and verbose status show. */
 export function ociSpec(input: SpecInput): Record<string, unknown> {
   const namespaces = [
@@ -169,24 +198,26 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
     { type: 'uts' },
     { type: 'mount' },
     ...(input.hostNetwork ? [] : [{ type: 'network', path: `/var/run/netns/cni-${input.sandboxId.slice(0, 8)}` }]),
-  ]
+  ].map(shared)
   return {
     ociVersion: '1.2.1',
     process: {
+      // The model sets the user's groups once the image's /etc/group is read: each container's own.
       user: { uid: input.user.uid, gid: input.user.gid, additionalGids: [input.user.gid, ...(input.user.groups ?? [])] },
-      args: input.args,
-      env: input.env,
+      args: shared(input.args),
+      env: shared(input.env),
       cwd: input.cwd || '/',
-      capabilities: capabilitySets(input.security),
+      capabilities: shared(capabilitySets(input.security)),
       noNewPrivileges: input.security?.no_new_privs === true,
       oomScoreAdj: 0,
     },
-    root: { path: 'rootfs', readonly: input.readonlyRootfs },
+    root: shared({ path: 'rootfs', readonly: input.readonlyRootfs }),
     hostname: input.hostname,
     ...(input.mounts?.length ? { mounts: input.mounts } : {}),
     annotations: input.annotations,
     linux: {
-      resources: input.resources ?? {},
+      // A config's resources are its own (also in the CRI config); none is one empty object for all.
+      resources: input.resources ?? shared({}),
       cgroupsPath: `${input.cgroupParent || 'kubepods-besteffort.slice'}:cri-containerd:${input.id}`,
       namespaces,
       maskedPaths: DEFAULT_MASKED_PATHS,

@@ -140,6 +140,16 @@ export class Images {
   }
 
   /**
+   * The image with this id (its config digest), as CRI's image store answers ContainerStatus for a
+   * container's image: no name parsed, no prefix, no view of every other image made.
+   */
+  byId(id: string, namespace = CRI_NAMESPACE): ImageView | undefined {
+    const records = this.core.state.images.filter((r) => r.namespace === namespace && r.configDigest === id)
+    const content = this.core.state.imageContent[id]
+    return records.length > 0 && content ? view(id, records, content) : undefined
+  }
+
+  /**
    * Finds an image by id, unique id prefix ("sha256:ab…" or bare hex), tag or repo digest, as
    * containerd's LocalResolve does. Returns undefined when there is none.
    */

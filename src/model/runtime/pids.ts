@@ -71,21 +71,76 @@ const HOST_INIT: ProcessNode = {
  */
 export const PIDS_MAX = 1024
 
+/**
+ * Processes grouped by a key (a container, a namespace), found in their group by a number (host PID,
+ * namespace PID). A group of one is its node, not a Map: most containers and namespaces hold one
+ * process, and twenty thousand Maps of one entry were a good part of a sleeping node's memory.
+ */
+class Groups {
+  readonly #by = new Map<string, ProcessNode | Map<number, ProcessNode>>()
+
+  constructor(private readonly idOf: (node: ProcessNode) => number) {}
+
+  add(key: string, node: ProcessNode): void {
+    const group = this.#by.get(key)
+    if (group === undefined) this.#by.set(key, node)
+    else if (group instanceof Map) group.set(this.idOf(node), node)
+    else
+      this.#by.set(
+        key,
+        new Map([
+          [this.idOf(group), group],
+          [this.idOf(node), node],
+        ]),
+      )
+  }
+
+  /** Takes `node` out of its group; true when the group is left empty (and gone). */
+  delete(key: string, node: ProcessNode): boolean {
+    const group = this.#by.get(key)
+    if (group === undefined) return false
+    if (group instanceof Map) {
+      group.delete(this.idOf(node))
+      if (group.size > 0) return false
+    } else if (group !== node) return false
+    this.#by.delete(key)
+    return true
+  }
+
+  get(key: string, id: number): ProcessNode | undefined {
+    const group = this.#by.get(key)
+    if (group instanceof Map) return group.get(id)
+    return group !== undefined && this.idOf(group) === id ? group : undefined
+  }
+
+  size(key: string): number {
+    const group = this.#by.get(key)
+    return group instanceof Map ? group.size : group === undefined ? 0 : 1
+  }
+
+  values(key: string): ProcessNode[] {
+    const group = this.#by.get(key)
+    return group instanceof Map ? [...group.values()] : group === undefined ? [] : [group]
+  }
+
+  clear(): void {
+    this.#by.clear()
+  }
+}
+
 export class PidTable {
   #byHost = new Map<number, ProcessNode>()
   /** Each container's processes by host PID: PIDS_MAX counts them, and a container's kill finds them without a scan. */
-  #byContainer = new Map<string, Map<number, ProcessNode>>()
+  #byContainer = new Groups((node) => node.hostPid)
   /** Processes of each non-host namespace by their PID there. */
-  #ns = new Map<string, Map<number, ProcessNode>>()
+  #ns = new Groups((node) => node.pid)
   #nextPid = new Map<string, number>()
 
   /** Registers a process; returns its node (its namespace PID in `pid`). */
   add(p: NewProcess): ProcessNode {
     let pid = p.hostPid
     if (p.ns !== HOST_NS) {
-      let members = this.#ns.get(p.ns)
-      if (!members) this.#ns.set(p.ns, (members = new Map()))
-      pid = p.pid && !members.has(p.pid) ? p.pid : this.#allocate(p.ns, members)
+      pid = p.pid && !this.#ns.get(p.ns, p.pid) ? p.pid : this.#allocate(p.ns)
       this.#nextPid.set(p.ns, Math.max(this.#nextPid.get(p.ns) ?? 1, pid + 1))
     }
     const node: ProcessNode = {
@@ -101,10 +156,8 @@ export class PidTable {
       signal: p.signal,
     }
     this.#byHost.set(p.hostPid, node)
-    if (p.ns !== HOST_NS) this.#ns.get(p.ns)?.set(pid, node)
-    let own = this.#byContainer.get(p.containerId)
-    if (!own) this.#byContainer.set(p.containerId, (own = new Map()))
-    own.set(p.hostPid, node)
+    if (p.ns !== HOST_NS) this.#ns.add(p.ns, node)
+    this.#byContainer.add(p.containerId, node)
     return node
   }
 
@@ -112,17 +165,10 @@ export class PidTable {
     const node = this.#byHost.get(hostPid)
     if (!node) return
     this.#byHost.delete(hostPid)
-    const own = this.#byContainer.get(node.containerId)
-    own?.delete(hostPid)
-    if (own?.size === 0) this.#byContainer.delete(node.containerId)
+    this.#byContainer.delete(node.containerId, node)
     if (node.ns === HOST_NS) return
-    const members = this.#ns.get(node.ns)
-    members?.delete(node.pid)
     // An emptied namespace is gone: a new init in it starts again at PID 1.
-    if (members?.size === 0) {
-      this.#ns.delete(node.ns)
-      this.#nextPid.delete(node.ns)
-    }
+    if (this.#ns.delete(node.ns, node)) this.#nextPid.delete(node.ns)
   }
 
   byHostPid(hostPid: number): ProcessNode | undefined {
@@ -137,26 +183,26 @@ export class PidTable {
         .map((node) => ({ pid: node.hostPid, ppid: node === HOST_INIT ? 0 : node.hostPpid || 1, node }))
         .sort((a, b) => a.pid - b.pid)
     }
-    const members = [...(this.#ns.get(ns)?.values() ?? [])]
-    return members
+    return this.#ns
+      .values(ns)
       .map((node) => ({ pid: node.pid, ppid: this.#byHost.get(node.hostPpid)?.ns === ns ? this.#byHost.get(node.hostPpid)!.pid : 0, node }))
       .sort((a, b) => a.pid - b.pid)
   }
 
   /** How many processes a container holds. */
   countOf(containerId: string): number {
-    return this.#byContainer.get(containerId)?.size ?? 0
+    return this.#byContainer.size(containerId)
   }
 
   /** Every process running in a container (its cgroup), by host PID. */
   ofContainer(containerId: string): ProcessNode[] {
-    return [...(this.#byContainer.get(containerId)?.values() ?? [])].sort((a, b) => a.hostPid - b.hostPid)
+    return this.#byContainer.values(containerId).sort((a, b) => a.hostPid - b.hostPid)
   }
 
   /** The process with PID `pid` in namespace `ns`. */
   find(ns: string, pid: number): ProcessNode | undefined {
     if (ns === HOST_NS) return pid === 1 ? HOST_INIT : this.#byHost.get(pid)
-    return this.#ns.get(ns)?.get(pid)
+    return this.#ns.get(ns, pid)
   }
 
   /** A process's PID as namespace `ns` sees it; undefined when it is not visible there. */
@@ -175,9 +221,9 @@ export class PidTable {
   }
 
   /** The next free PID of a namespace, counting up as Linux does (wrapping at pid_max). */
-  #allocate(ns: string, members: Map<number, ProcessNode>): number {
+  #allocate(ns: string): number {
     let pid = this.#nextPid.get(ns) ?? 1
-    while (members.has(pid)) pid = pid >= 4194304 ? 2 : pid + 1
+    while (this.#ns.get(ns, pid)) pid = pid >= 4194304 ? 2 : pid + 1
     return pid
   }
 }

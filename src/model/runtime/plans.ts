@@ -25,7 +25,8 @@ function ownsPidNamespace(spec: Record<string, unknown>): boolean {
 
 /** A process running `spec` in `record`'s container (its init process, or an exec'd one), through the shell simulator. */
 function commandLine(node: ProcessHost, record: ContainerRecord, spec: ProcessSpec, containerInit: boolean): Program {
-  return (program) => runArgv(spec.args ?? [], makeCommandContext(program, contextOptions(node, record, spec, program, containerInit)))
+  return (program) =>
+    runArgv(spec.args ?? [], makeCommandContext(program, contextOptions(node, record, spec, program, containerInit)), program.sleepThenExit)
 }
 
 /** The init process of a container; `resumed` continues one that ran before a restart. */

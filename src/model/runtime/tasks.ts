@@ -6,7 +6,7 @@
 import type { ContainerRecord, ExecRecord, StatePath, TaskRecord, TaskStatus } from '../../store/schema.js'
 import type { Clock } from '../../sim/clock.js'
 import { SimProcess, type ExitInfo, type Program, type Stream } from '../../sim/process.js'
-import { StreamInput } from '../../sim/context.js'
+import { StreamInput, emptyInput } from '../../sim/context.js'
 import { LineDiscipline } from '../../sim/tty.js'
 import { SIGKILL } from '../../sim/signals.js'
 import type { Logger } from '../../log.js'
@@ -165,7 +165,7 @@ export class Tasks {
       this.host.changed(['containers', record.id])
       this.host.emit(record.namespace, '/tasks/start', 'containerd.events.TaskStart', { container_id: record.id, pid: task.pid })
     }
-    void live.proc.exited.then((exit) => this.#initExited(record, live, exit))
+    live.proc.onExit((exit) => this.#initExited(record, live, exit))
     live.proc.start()
   }
 
@@ -227,7 +227,7 @@ export class Tasks {
       exec_id: execId,
       pid: exec.pid,
     })
-    void live.proc.exited.then((exit) => {
+    live.proc.onExit((exit) => {
       if (this.#live.get(key(record.id, execId)) === live) this.#live.delete(key(record.id, execId))
       const execs = this.#execLives.get(record.id)
       execs?.delete(live)
@@ -396,32 +396,11 @@ export class Tasks {
   }
 
   #spawn(record: ContainerRecord, pid: number, plan: ProcessPlan, outputs: Live['outputs'], io: TaskIO | undefined, at: string): Live {
-    const write = (stream: Stream, text: string): void => {
-      for (const o of outputs) o.write(stream, text)
-    }
-    // Its stdin: the client's FIFO (through a line discipline when it is a terminal), kept open
-    // with nothing arriving (a CRI container with stdin: true), or end of input.
-    const stdin = new StreamInput()
-    let closeStdin: (() => Promise<void>) | undefined
-    let proc: SimProcess | undefined
-    const terminal = io?.stdin ? io.terminal : (plan.terminal ?? false)
-    const tty = terminal
-      ? new LineDiscipline(
-          stdin,
-          (text) => write('stdout', text),
-          (signo) => proc?.kill(signo),
-        )
-      : undefined
-    const input: ProcessInput = { write: (text) => (tty ? tty.receive(text) : stdin.push(text)), end: () => stdin.end() }
-    if (io?.stdin) {
-      closeStdin = openStdin(
-        io.stdin,
-        (m) => this.host.log.warn(m),
-        (chunk) => input.write(chunk.toString('utf8')),
-        () => stdin.end(),
-      )
-    } else if (!plan.stdinOpen) stdin.end()
-    proc = new SimProcess({
+    const write = writer(outputs)
+    const terminal = io?.terminal ?? plan.terminal ?? false
+    // A process makes only what it uses: a sleeping container's holds no stdin and no closures beyond these.
+    const stdin = io?.stdin || plan.stdinOpen ? this.#stdin(io, plan, write, (signo) => proc.kill(signo)) : undefined
+    const proc = new SimProcess({
       pid,
       program: plan.program,
       args: plan.args,
@@ -429,20 +408,46 @@ export class Tasks {
       clock: this.host.clock,
       isInit: plan.isInit,
       ignored: plan.ignored,
-      stdin,
-      terminal: io?.terminal ?? plan.terminal ?? false,
+      stdin: stdin?.input ?? emptyInput,
+      terminal,
       onOutput: write,
       // A command that writes without end waits for a macrotask turn and for its slowest reader.
-      drain: async () => {
-        await new Promise((resolve) => setImmediate(resolve))
-        await Promise.all(outputs.map((o) => o.drained?.()))
-      },
+      drain: drainer(outputs),
     })
     const size = this.#sizes.get(at)
     this.#sizes.delete(at)
-    if (size && (io?.terminal ?? plan.terminal)) proc.winsize = size
+    if (size && terminal) proc.winsize = size
     this.host.track(record, proc, plan)
-    return { proc, outputs, ...(closeStdin ? { closeStdin } : {}), ...(!io?.stdin && plan.stdinOpen ? { input } : {}) }
+    return {
+      proc,
+      outputs,
+      ...(stdin?.closeStdin ? { closeStdin: stdin.closeStdin } : {}),
+      ...(!io?.stdin && stdin ? { input: stdin.feed } : {}),
+    }
+  }
+
+  /**
+   * A process's stdin when something feeds it: the client's FIFO (through a line discipline when it
+   * is a terminal), or kept open for a client's stream (a CRI container with stdin: true).
+   */
+  #stdin(
+    io: TaskIO | undefined,
+    plan: ProcessPlan,
+    write: (stream: Stream, text: string) => void,
+    kill: (signo: number) => void,
+  ): { input: StreamInput; feed: ProcessInput; closeStdin?: () => Promise<void> } {
+    const input = new StreamInput()
+    const terminal = io?.stdin ? io.terminal : (plan.terminal ?? false)
+    const tty = terminal ? new LineDiscipline(input, (text) => write('stdout', text), kill) : undefined
+    const feed: ProcessInput = { write: (text) => (tty ? tty.receive(text) : input.push(text)), end: () => input.end() }
+    if (!io?.stdin) return { input, feed }
+    const closeStdin = openStdin(
+      io.stdin,
+      (m) => this.host.log.warn(m),
+      (chunk) => feed.write(chunk.toString('utf8')),
+      () => input.end(),
+    )
+    return { input, feed, closeStdin }
   }
 
   #openLog(id: string, path: string): CriLogFile | undefined {
@@ -518,6 +523,21 @@ const RESUME_REFUSED: Partial<Record<TaskStatus, string>> = {
 
 /** Signals a Go program does not die of: SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH. */
 const GO_IGNORED_SIGNALS = new Set([17, 18, 19, 20, 21, 22, 23, 28])
+
+/** Where a process's output goes: each of its outputs (one closure over them, not over the process's making). */
+function writer(outputs: ProcessOutput[]): (stream: Stream, text: string) => void {
+  return (stream, text) => {
+    for (const o of outputs) o.write(stream, text)
+  }
+}
+
+/** What a process's drain() waits for: a macrotask turn, then its slowest output. */
+function drainer(outputs: ProcessOutput[]): () => Promise<void> {
+  return async () => {
+    await new Promise((resolve) => setImmediate(resolve))
+    await Promise.all(outputs.map((o) => o.drained?.()))
+  }
+}
 
 async function closeAll(live: Live): Promise<void> {
   await live.closeStdin?.()

@@ -154,7 +154,7 @@ export class ContainerViews {
       this.#fs.set(record.id, fs)
       if (saved) this.#saved.set(record.id, fs.overlay.generation)
       this.#madeAt.set(record.id, fs.madeAtMs)
-      if (this.node.durableViews) fs.overlay.onChange = () => this.node.changed(['containers', record.id])
+      if (this.node.durableViews) fs.overlay.onChange = () => this.node.changed(['layers', record.id])
       this.#recent.push(record.id)
       if (this.#recent.length > IDLE_VIEWS) this.#letGo(this.#recent.shift() as string)
     }

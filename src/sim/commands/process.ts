@@ -1,7 +1,7 @@
 // Commands about time and processes: sleep, usleep, kill, ps, pgrep, pidof, top. They sleep on the
 // simulated clock (ctx.clock) and see and signal the container's processes through ctx.processes.
 import { freemem, totalmem, loadavg } from 'node:os'
-import { untilEnded, type Command, type CommandContext, type ProcessInfo } from '../context.js'
+import { untilEnded, waitAsLast, type Command, type CommandContext, type ProcessInfo } from '../context.js'
 import { SIGNALS, parseSignal, signalName } from '../signals.js'
 import { basename, fail, pace, usage } from './util.js'
 import { PatternTooComplex, compileRegex, type Matcher } from '../../patterns/regex.js'
@@ -41,6 +41,8 @@ const sleep: Command = async (args, ctx) => {
     if (s === undefined) return fail(args, ctx, `invalid number '${a}'`)
     total += s
   }
+  // A container's `sleep 3600`: its process waits as an alarm on the clock, not as this frame.
+  if (waitAsLast(ctx, total * 1000)) return 0
   await sleepMs(ctx, total * 1000)
   return 0
 }

@@ -100,5 +100,5 @@ export function makeCommandContext(program: ProgramContext, o: ContextOptions): 
 
 /** A Program that runs argv (see runArgv) in a context built from the process's own and `o`. */
 export function argvProgram(argv: readonly string[], o: ContextOptions): Program {
-  return (program) => runArgv(argv, makeCommandContext(program, o))
+  return (program) => runArgv(argv, makeCommandContext(program, o), program.sleepThenExit)
 }

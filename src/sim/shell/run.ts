@@ -2,7 +2,7 @@
 // runtime (a container's process): find it and start it through the context's exec
 // (src/sim/context.ts Exec). Nothing here imports the command table, so the commands that run
 // others can use it without an import cycle through the table that holds them.
-import { type CommandContext, type Executable, type ResolveOptions } from '../context.js'
+import { lastCommand, type CommandContext, type Executable, type ResolveOptions } from '../context.js'
 import { SyscallKilled } from '../kernel.js'
 import { ShellExit } from './errors.js'
 
@@ -18,7 +18,7 @@ export function findExecutable(name: string, ctx: CommandContext, o: ResolveOpti
  * prints runc's message and returns 127; call findExecutable first to fail the way the runtime does
  * instead.
  */
-export async function runArgv(argv: readonly string[], ctx: CommandContext): Promise<number> {
+export async function runArgv(argv: readonly string[], ctx: CommandContext, sleepThenExit?: (ms: number) => void): Promise<number> {
   const name = argv[0]
   if (name === undefined || name === '') return 0
   const found = findExecutable(name, ctx)
@@ -28,7 +28,8 @@ export async function runArgv(argv: readonly string[], ctx: CommandContext): Pro
     return found ? found.status : 127
   }
   try {
-    return await ctx.exec.invoke(found, { ...ctx, args: argv })
+    // The command is the rest of the process when the caller passes its process's sleepThenExit.
+    return await ctx.exec.invoke(found, lastCommand({ ...ctx, args: argv }, sleepThenExit))
   } catch (err) {
     if (err instanceof ShellExit) return err.code
     // A seccomp filter killed the process (SIGSYS).
