@@ -71,6 +71,12 @@ export interface ProcessOptions {
 
 /** Thrown inside a program when its process has ended, to unwind it. */
 class ProcessEnded extends Error {}
+/**
+ * One of each, shared: an Error captures a stack trace when made, and a server closing with 20,000
+ * sleeping processes would make 20,000 of them; the reason only unwinds the program, never shown.
+ */
+const DETACHED = new ProcessEnded('detached')
+const ENDED = new ProcessEnded('process ended')
 
 export class SimProcess {
   readonly pid: number
@@ -180,7 +186,7 @@ export class SimProcess {
   #signal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController()
-      if (this.exit !== undefined || this.#detached) this.#controller.abort(new ProcessEnded('process ended'))
+      if (this.exit !== undefined || this.#detached) this.#controller.abort(this.#detached ? DETACHED : ENDED)
     }
     return this.#controller.signal
   }
@@ -236,14 +242,14 @@ export class SimProcess {
     this.#detached = true
     this.#exitListeners = undefined
     this.#endWait()
-    this.#controller?.abort(new ProcessEnded('detached'))
+    this.#controller?.abort(DETACHED)
   }
 
   #finish(exit: ExitInfo): void {
     if (this.exit !== undefined || this.#detached) return
     this.exit = exit
     this.#endWait()
-    this.#controller?.abort(new ProcessEnded('process ended'))
+    this.#controller?.abort(ENDED)
     const listeners = this.#exitListeners
     this.#exitListeners = undefined
     for (const listener of listeners ?? []) queueMicrotask(() => listener(exit))

@@ -119,31 +119,32 @@ const savedLayer = obj({
   opaque: arr(str),
 })
 
-const containerRecord = (id: string): Check =>
-  obj(
-    {
-      namespace: str,
-      id: str,
-      image: str,
-      labels,
-      runtime: obj({ name: str, 'options?': storedAny }),
-      'extensions?': rec(storedAny),
-      'sandbox?': str,
-      snapshotter: str,
-      snapshotKey: str,
-      spec: anyObject,
-      createdAt: str,
-      updatedAt: str,
-      'task?': taskRecord,
-      'cri?': criMeta,
-      'utsHostname?': str,
-    },
-    { extra: (v, p) => void (v.id === id || fail(field(p, 'id'), `its key ${JSON.stringify(id)}`, v.id)) },
-  )
+const containerRecord = obj({
+  namespace: str,
+  id: str,
+  image: str,
+  labels,
+  runtime: obj({ name: str, 'options?': storedAny }),
+  'extensions?': rec(storedAny),
+  'sandbox?': str,
+  snapshotter: str,
+  snapshotKey: str,
+  spec: anyObject,
+  createdAt: str,
+  updatedAt: str,
+  'task?': taskRecord,
+  'cri?': criMeta,
+  'utsHostname?': str,
+})
 
+/** Each record under its own id: one check for all of them (rec's), the key compared after. */
 const containers: Check = (v, p) => {
-  if (!isObject(v)) return fail(p, 'an object', v)
-  for (const [id, record] of Object.entries(v)) containerRecord(id)(record, key(p, id))
+  rec(containerRecord)(v, p)
+  const records = v as Record<string, Record<string, unknown>>
+  for (const id in records) {
+    const record = records[id]!
+    if (record.id !== id) fail(field(key(p, id), 'id'), `its key ${JSON.stringify(id)}`, record.id)
+  }
 }
 
 const imageRecord = obj({

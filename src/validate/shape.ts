@@ -54,19 +54,38 @@ export const oneOf =
   (v, p) =>
     void (values.includes(v as string) || fail(p, `one of ${values.map((x) => JSON.stringify(x)).join(', ')}`, v))
 
+/** An item of an array: list[2]. */
+const index = (path: string, i: number): string => `${path}[${i}]`
+
+/**
+ * Checks the value at `k` of the value at `parent`, under a path made only when it fails: the check
+ * runs first at the root path "", so that the hundred thousand fields of a node state build no path
+ * strings, and only a failure is checked again under its path (`name(parent, k)`) for its message.
+ * Checks are pure: the same value fails the same way.
+ */
+function under<K>(check: Check, v: unknown, parent: string, k: K, name: (path: string, k: K) => string): void {
+  try {
+    check(v, '')
+  } catch (err) {
+    if (!(err instanceof ShapeError)) throw err
+    check(v, name(parent, k))
+    throw err
+  }
+}
+
 export const arr =
   (item: Check): Check =>
   (v, p) => {
     if (!Array.isArray(v)) return fail(p, 'an array', v)
-    for (let i = 0; i < v.length; i++) item(v[i], `${p}[${i}]`)
+    for (let i = 0; i < v.length; i++) under(item, v[i], p, i, index)
   }
 
-/** An object used as a map: any keys, each value checked; `at` names a key's path. */
+/** An object used as a map: any keys, each value checked; `name` names a key's path. */
 export const rec =
-  (value: Check, at: (path: string, k: string) => string = key): Check =>
+  (value: Check, name: (path: string, k: string) => string = key): Check =>
   (v, p) => {
     if (!isObject(v)) return fail(p, 'an object', v)
-    for (const k in v) if (Object.hasOwn(v, k)) value(v[k], at(p, k))
+    for (const k in v) if (Object.hasOwn(v, k)) under(value, v[k], p, k, name)
   }
 
 export interface ObjOptions {
@@ -110,7 +129,7 @@ export const tuple = (what: string, required: Check[], optional: Check[] = []): 
   const checks = [...required, ...optional]
   return (v, p) => {
     if (!Array.isArray(v) || v.length < required.length || v.length > checks.length) return fail(p, what, v)
-    for (let i = 0; i < v.length; i++) checks[i]!(v[i], `${p}[${i}]`)
+    for (let i = 0; i < v.length; i++) under(checks[i]!, v[i], p, i, index)
   }
 }
 

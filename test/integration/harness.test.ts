@@ -178,7 +178,15 @@ describe('a malformed state is refused, and the node is left as it was', () => {
         broken((s) => (s.containers[pod].task.status = 'bogus')),
         new RegExp(`state\\.containers\\["${pod}"\\]\\.task\\.status must be one of`),
       ],
-      [broken((s) => (s.containers[pod].id = 'other')), /\.id must be its key/],
+      [
+        broken((s) => (s.containers[pod].id = 'other')),
+        new RegExp(`state\\.containers\\["${pod}"\\]\\.id must be its key "${pod}", not "other"`),
+      ],
+      // Deep in a list: the whole path, though paths are made only for the field that fails.
+      [
+        broken((s) => (s.containers[pod].cri.additionalIps = ['10.0.0.9', 7])),
+        new RegExp(`state\\.containers\\["${pod}"\\]\\.cri\\.additionalIps\\[1\\] must be a string, not 7$`),
+      ],
       [broken((s) => (s.podCidr = '10.0.0.0/99')), /state\.podCidr: invalid pod CIDR/],
       [broken((s) => (s.nextPid = 'many')), /state\.nextPid must be an integer, not "many"/],
       [

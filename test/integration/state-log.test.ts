@@ -126,6 +126,27 @@ describe('the state log', () => {
     expect(await cpuShares(h, id)).toBe('300')
   })
 
+  test('a state file in UTF-8 (a label in another script) comes back exactly; an ASCII one too', async () => {
+    let h = await start()
+    const labels = { app: 'ascii', team: 'équipe', 名前: '値 🚀' }
+    const pod = await runPod(h, podConfig('utf8', { labels }))
+    const ascii = await runPod(h, podConfig('ascii'))
+    await stop(h)
+    const bytes = readFileSync(file)
+    expect(bytes.some((b) => b > 0x7f)).toBe(true)
+    h = await start()
+    const { items } = await h.runtime.ListPodSandbox({ filter: null })
+    expect(Object.fromEntries(items.map((p) => [p.id, p.labels]))).toEqual({ [pod]: labels, [ascii]: { app: 'ascii' } })
+    // Without the label the file is ASCII, and reads the same.
+    await h.runtime.StopPodSandbox({ pod_sandbox_id: pod })
+    await h.runtime.RemovePodSandbox({ pod_sandbox_id: pod })
+    await stop(h)
+    expect(readFileSync(file).every((b) => b <= 0x7f)).toBe(true)
+    h = await start()
+    const after = (await h.runtime.ListPodSandbox({ filter: null })).items
+    expect(after.map((p) => [p.id, p.labels])).toEqual([[ascii, { app: 'ascii' }]])
+  })
+
   test('a torn last line is ignored and cut off; the next line starts on its own', async () => {
     const h = await start()
     const { id } = await podWithContainer(h, 'torn')
