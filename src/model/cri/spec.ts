@@ -162,7 +162,7 @@ let sharedParts = new Map<string, unknown>()
 
 /**
  * A part of a spec that many containers have alike (a capability set, a namespace entry, the root,
- * a command line, an environment): one frozen value for all that are equal, so that twenty thousand
+ * a command line): one frozen value for all that are equal, so that twenty thousand
  * sleeping containers hold one copy, not twenty thousand. Frozen, so that code changing one in place
  * (and with it every container's) fails at once: the model replaces a spec's parts instead
  * (process.user, linux.resources).
@@ -198,14 +198,17 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
     { type: 'uts' },
     { type: 'mount' },
     ...(input.hostNetwork ? [] : [{ type: 'network', path: `/var/run/netns/cni-${input.sandboxId.slice(0, 8)}` }]),
-  ].map(shared)
+    // An entry with a path names its pod: shared by that pod's containers alone, it would stay in the
+    // table after the pod is gone (and fill it, one entry a pod).
+  ].map((entry) => ('path' in entry ? entry : shared(entry)))
   return {
     ociVersion: '1.2.1',
     process: {
       // The model sets the user's groups once the image's /etc/group is read: each container's own.
       user: { uid: input.user.uid, gid: input.user.gid, additionalGids: [input.user.gid, ...(input.user.groups ?? [])] },
       args: shared(input.args),
-      env: shared(input.env),
+      // Not shared: it names the pod's hostname (HOSTNAME=), so it is alike only within a pod.
+      env: input.env,
       cwd: input.cwd || '/',
       capabilities: shared(capabilitySets(input.security)),
       noNewPrivileges: input.security?.no_new_privs === true,
