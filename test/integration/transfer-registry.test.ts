@@ -529,6 +529,30 @@ describe("Transfer import's unpacker (the same as a pull's)", () => {
     expect(await snapshotNames(ctr)).toEqual([image.images[1]!.diffIds[0]])
   })
 
+  test("import --platform linux/amd64 with all_metadata: the others' manifests labelled with every child, their configs walked, nothing of theirs unpacked", async () => {
+    const [without, withAll] = [false, true].map((all) => multiPlatform(`example.com/meta${all}/app:1`, 1, ['amd64', 'arm64']))
+    const held = async () => new Set((await collect(ctr.content.List({ filters: [] }))).flatMap((m) => m.info).map((i) => i.digest))
+    const labels = async (b: Buffer) => (await ctr.content.Info({ digest: sha256(b) })).info?.labels
+    const store = (all: boolean) => ({ platforms: [amd64], all_metadata: all, unpacks: [{ platform: amd64, snapshotter: '' }] })
+    // Without it arm64's manifest is not walked: unlabelled, its config and layer left to the collector.
+    await importWith('import-plain', without!.archive, store(false))
+    const [plainAmd, plainArm] = without!.images as [ReturnType<typeof imageBlobs>, ReturnType<typeof imageBlobs>]
+    expect(await labels(plainArm.manifest)).toEqual({})
+    expect([(await held()).has(sha256(plainArm.config)), (await held()).has(sha256(plainArm.layers[0]!))]).toEqual([false, false])
+    // With it the manifest names its config and layer for the collector, which keeps both; only amd64 is unpacked.
+    await importWith('import-meta', withAll!.archive, store(true))
+    const [amd, arm] = withAll!.images as [ReturnType<typeof imageBlobs>, ReturnType<typeof imageBlobs>]
+    expect(await labels(arm.manifest)).toEqual({
+      'containerd.io/gc.ref.content.config': sha256(arm.config),
+      'containerd.io/gc.ref.content.l.0': sha256(arm.layers[0]!),
+    })
+    expect([(await held()).has(sha256(arm.config)), (await held()).has(sha256(arm.layers[0]!))]).toEqual([true, true])
+    expect(await labels(arm.config)).toEqual({})
+    // (The two images' amd64 layers are the same bytes: one snapshot.)
+    expect(plainAmd.diffIds[0]).toBe(amd.diffIds[0])
+    expect(await snapshotNames(ctr)).toEqual([amd.diffIds[0]])
+  })
+
   test('import --snapshotter native: the unpacker cannot be made; nothing is kept', async () => {
     const image = multiPlatform('example.com/native/app:1')
     const err = await grpcError(importWith('import-native', image.archive, { unpacks: [{ platform: amd64, snapshotter: 'native' }] }))
