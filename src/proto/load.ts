@@ -132,6 +132,8 @@ export function goTypeName(typeName: string): string {
 
 /** Go's proto.Unmarshal errors (google.golang.org/protobuf; its "proto: " prefix included). */
 const WIRE_ERROR = 'proto: cannot parse invalid wire-format data'
+/** What containerd 2.1 answers for a proto3 string that is not UTF-8 (checked against the daemon: no prefix, no field name). */
+const UTF8_ERROR = 'string field contains invalid UTF-8'
 
 /**
  * Walks `bytes` as the wire format of `type` as Go's decoder does: every tag, varint and length
@@ -148,10 +150,10 @@ function checkWire(type: protobuf.Type, bytes: Uint8Array, start = 0, end = byte
       // An entry: key 1, value 2.
       walkWire(bytes, s, e, (n, w, ks, ke) => {
         if (w !== 2) return
-        if (n === 1) checkValue(field.keyType, null, bytes, ks, ke, field)
-        if (n === 2) checkValue(field.type, field.resolvedType, bytes, ks, ke, field)
+        if (n === 1) checkValue(field.keyType, null, bytes, ks, ke)
+        if (n === 2) checkValue(field.type, field.resolvedType, bytes, ks, ke)
       })
-    } else checkValue(field.type, field.resolvedType, bytes, s, e, field)
+    } else checkValue(field.type, field.resolvedType, bytes, s, e)
   })
 }
 
@@ -162,11 +164,9 @@ function checkValue(
   bytes: Uint8Array,
   start: number,
   end: number,
-  field: protobuf.Field,
 ): void {
   if (resolved instanceof protobuf.Type) checkWire(resolved, bytes, start, end)
-  else if (kind === 'string' && !isUtf8(bytes.subarray(start, end)))
-    throw new Error(`proto: field ${field.fullName.slice(1)} contains invalid UTF-8`)
+  else if (kind === 'string' && !isUtf8(bytes.subarray(start, end))) throw new Error(UTF8_ERROR)
 }
 
 /** Calls `each` with every field of a message's wire bytes (for a length-delimited one, its value's range); throws Go's error where the framing breaks. */

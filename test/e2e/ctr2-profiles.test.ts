@@ -225,7 +225,7 @@ describe("the runtime shim's info (PluginInfo with a RuntimeRequest) under 2.1",
       const wrong = { type_url: 'containerd.types.transfer.ImageStore', value: Buffer.alloc(0) }
       expect(await fails({ ...task, options: request('io.containerd.runc.v2', wrong) })).toEqual([
         2,
-        'failed to run [/usr/bin/containerd-shim-runc-v2 -info]: exit status 1 (stderr: "io.containerd.runc.v2: failed to read runtime options (*options.Options): invalid type *transfer.ImageStore: invalid argument")',
+        'failed to run [/usr/bin/containerd-shim-runc-v2 -info]: exit status 1 (stderr: "io.containerd.runc.v2: failed to read runtime options (*options.Options): type with url containerd.types.transfer.ImageStore: not found")',
       ])
     } finally {
       c.close()
@@ -249,7 +249,7 @@ describe("the runtime shim's info (PluginInfo with a RuntimeRequest) under 2.1",
       expect(await fails({ ...task, options: { type_url: RR, value: Buffer.from([0x12, 0x03, 0x12, 0x05, 0x41]) } })).toEqual(undecodable)
       expect(await fails({ ...task, options: { type_url: RR, value: Buffer.from([0x0a, 0x02, 0xff, 0xfe]) } })).toEqual([
         2,
-        'failed to unmarshal plugin info Options: proto: field containerd.types.RuntimeRequest.runtime_path contains invalid UTF-8',
+        'failed to unmarshal plugin info Options: string field contains invalid UTF-8',
       ])
       // Decoded first: a missing plugin or one without extra information is not reached.
       expect(await fails({ type: 'io.containerd.runtime.v2', id: 'nope', options: { type_url: RR, value: Buffer.from([0xff]) } })).toEqual(
@@ -272,6 +272,12 @@ describe("the runtime shim's info (PluginInfo with a RuntimeRequest) under 2.1",
       expect(await fails({ ...task, options: request('io.containerd.runc.v2', garbage) })).toEqual([
         2,
         'failed to run [/usr/bin/containerd-shim-runc-v2 -info]: exit status 1 (stderr: "io.containerd.runc.v2: failed to read runtime options (*options.Options): proto: cannot parse invalid wire-format data")',
+      ])
+      // A type the shim knows but is not runc's Options (the transfer types are not in its binary: above).
+      const notRunc = { type_url: 'containerd.types.RuntimeInfo', value: Buffer.alloc(0) }
+      expect(await fails({ ...task, options: request('io.containerd.runc.v2', notRunc) })).toEqual([
+        2,
+        'failed to run [/usr/bin/containerd-shim-runc-v2 -info]: exit status 1 (stderr: "io.containerd.runc.v2: failed to read runtime options (*options.Options): invalid type *types.RuntimeInfo: invalid argument")',
       ])
       const runc = { type_url: 'containerd.runc.v1.Options', value: encodeMessage('containerd.runc.v1.Options', { binary_name: 'crun' }) }
       const answer = await c.introspection.PluginInfo({ ...task, options: request('io.containerd.runc.v2', runc) })

@@ -65,6 +65,14 @@ const FEATURES = {
   annotations: { 'org.opencontainers.runc.checkpoint.enabled': 'true' },
 }
 
+/**
+ * The payload packages the runc shim's binary does not link, so its typeurl knows none of their
+ * types (checked against containerd 2.1's shim); it knows the others the fake decodes (types,
+ * events, runc options, cgroup stats). A proto error's space is U+0020 here; a Go binary picks it or
+ * U+00A0 per build (protobuf's detrand), and the 2.1 shim's build happens to use U+00A0.
+ */
+const NOT_IN_SHIM = ['containerd.types.transfer.', 'containerd.services.streaming.v1.']
+
 /** Go's words for the errno a stat of a custom shim path fails with (syscall.Errno's Error). */
 const ERRNO_TEXT: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',
@@ -114,7 +122,8 @@ export function shimInfo(runtimePath: string, options: AnyValue | undefined, ver
       const stderr = `${SHIM}: failed to read runtime options (*options.Options): ${why}`
       return unknown(`failed to run [${SHIM_PATH} -info]: exit status 1 (stderr: ${JSON.stringify(stderr)})`)
     }
-    if (!knownMessage(options.type_url)) throw failed(`type with url ${options.type_url}: not found`)
+    const linked = knownMessage(options.type_url) && !NOT_IN_SHIM.some((pkg) => options.type_url.startsWith(pkg))
+    if (!linked) throw failed(`type with url ${options.type_url}: not found`)
     try {
       decodeMessage(options.type_url, options.value)
     } catch (err) {
