@@ -5,7 +5,7 @@ import type { IntrospectionHandlers } from '../generated/containerd/services/int
 import type { VersionHandlers } from '../generated/containerd/services/version/v1/Version.js'
 import { RuntimeError } from '../model/errors.js'
 import { shimInfo, type AnyValue } from '../model/runtime/shim-info.js'
-import { decodeMessage, encodeMessage, knownMessage } from '../proto/load.js'
+import { decodeMessage, encodeMessage, goTypeName, knownMessage } from '../proto/load.js'
 import type { Node } from '../model/node.js'
 import type { Implementation } from '../rpc/adapter.js'
 import { parseFilters } from './filters.js'
@@ -38,22 +38,32 @@ export function introspectionService(node: Node, containerd: ContainerdVersion, 
       if (!hasSince(containerd, '1.7'))
         throw new RuntimeError('Unimplemented', 'unknown method PluginInfo for service containerd.services.introspection.v1.Introspection')
       if (!hasSince(containerd, '2.1')) throw new RuntimeError('Unimplemented', 'not implemented')
-      // containerd's introspection service: the options decoded first, then the plugin found, then
-      // (with options) its extra information asked of it; only the runtime's task manager has any.
+      // containerd's introspection service: the options decoded first (typeurl.UnmarshalAny, whatever
+      // their type), then the plugin found, then (with options) its extra information asked of it;
+      // only the runtime's task manager has any, and it takes a RuntimeRequest only.
       const options = req.options
-      if (options && !knownMessage(options.type_url))
-        throw new RuntimeError('Unknown', `failed to unmarshal plugin info Options: type with url ${options.type_url}: not found`)
+      let request: Record<string, unknown> | undefined
+      if (options) {
+        const undecodable = (why: string): RuntimeError => new RuntimeError('Unknown', `failed to unmarshal plugin info Options: ${why}`)
+        if (!knownMessage(options.type_url)) throw undecodable(`type with url ${options.type_url}: not found`)
+        try {
+          request = decodeMessage(options.type_url, options.value)
+        } catch (err) {
+          throw undecodable((err as Error).message)
+        }
+      }
       const plugin = plugins.find((p) => p.type === req.type && p.id === req.id)
       if (!plugin) throw new RuntimeError('NotFound', `plugin ${req.type}.${req.id} not found: not found`)
-      if (!options) return { plugin, extra: null }
+      if (!options || !request) return { plugin, extra: null }
       if (plugin.init_err)
         throw new RuntimeError('FailedPrecondition', 'cannot get extra info, plugin not successfully loaded: failed precondition')
       if (plugin.type !== 'io.containerd.runtime.v2' || plugin.id !== 'task')
         throw new RuntimeError('Unimplemented', 'plugin does not provided extra information: not implemented')
+      // The task manager's type switch names the Go type it was handed (%T).
       if (options.type_url !== RUNTIME_REQUEST)
-        throw new RuntimeError('Unimplemented', `unknown request type ${options.type_url}: not implemented`)
-      const request = decodeMessage(RUNTIME_REQUEST, options.value) as { runtime_path: string; options: AnyValue | null }
-      const answer = shimInfo(request.runtime_path, request.options ?? undefined, { version: info.version, revision: info.revision })
+        throw new RuntimeError('Unimplemented', `unknown request type ${goTypeName(options.type_url)}: not implemented`)
+      const { runtime_path, options: runtimeOptions } = request as { runtime_path: string; options: AnyValue | null }
+      const answer = shimInfo(runtime_path, runtimeOptions ?? undefined, { version: info.version, revision: info.revision })
       return { plugin, extra: { type_url: RUNTIME_INFO, value: encodeMessage(RUNTIME_INFO, { ...answer }) } }
     },
   }

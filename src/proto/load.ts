@@ -3,6 +3,7 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { PackageDefinition } from '@grpc/proto-loader'
 import { ReflectionService } from '@grpc/reflection'
+import { isUtf8 } from 'node:buffer'
 import protobuf from 'protobufjs'
 import { packagePath } from '../paths.js'
 import { SERVICES, groupDefinition, loadGroup, type ServiceGroup } from '../service-descriptors.cjs'
@@ -72,6 +73,7 @@ const PAYLOAD_FILES = [
   'containerd/types/transfer/registry.proto',
   'containerd/types/transfer/streaming.proto',
   'containerd/runc/options/process.proto',
+  'containerd/runc/options/oci.proto',
   'cgroups/v2/metrics.proto',
 ]
 
@@ -103,8 +105,121 @@ export function encodeMessage(typeName: string, value: Record<string, unknown>):
   return Buffer.from(type.encode(type.fromObject(value)).finish())
 }
 
-/** Decodes the bytes of an Any of a payload type (proto field names; 64-bit numbers as strings). */
+/**
+ * Decodes the bytes of an Any of a payload type (proto field names; 64-bit numbers as strings).
+ * Bytes Go's proto.Unmarshal refuses are refused first, with its words: protobufjs alone cuts a
+ * string or bytes field that runs past the end short instead of failing.
+ */
 export function decodeMessage(typeName: string, bytes: Uint8Array): Record<string, unknown> {
   const type = payloadType(typeName)
+  checkWire(type, bytes)
   return type.toObject(type.decode(bytes), { longs: String, defaults: true }) as Record<string, unknown>
+}
+
+/** The Go packages (go_package) of the payload packages whose last segment is not their name. */
+const GO_PACKAGE: Readonly<Record<string, string>> = {
+  'containerd.runc.v1': 'options',
+  'containerd.services.streaming.v1': 'streaming',
+  'io.containerd.cgroups.v2': 'stats',
+}
+
+/** A payload type as Go's %T prints a pointer to it: containerd.types.RuntimeInfo → *types.RuntimeInfo. */
+export function goTypeName(typeName: string): string {
+  const dot = typeName.lastIndexOf('.')
+  const pkg = typeName.slice(0, dot)
+  return `*${GO_PACKAGE[pkg] ?? pkg.slice(pkg.lastIndexOf('.') + 1)}.${typeName.slice(dot + 1)}`
+}
+
+/** Go's proto.Unmarshal errors (google.golang.org/protobuf; its "proto: " prefix included). */
+const WIRE_ERROR = 'proto: cannot parse invalid wire-format data'
+/** What containerd 2.1 answers for a proto3 string that is not UTF-8 (checked against the daemon: no prefix, no field name). */
+const UTF8_ERROR = 'string field contains invalid UTF-8'
+
+/**
+ * Walks `bytes` as the wire format of `type` as Go's decoder does: every tag, varint and length
+ * within its message, groups closed, no field number 0, strings UTF-8 (proto3), nested messages
+ * and map entries walked the same way. A field of another wire type than its own Go keeps as an
+ * unknown field, so only the framing of those is checked.
+ */
+function checkWire(type: protobuf.Type, bytes: Uint8Array, start = 0, end = bytes.length): void {
+  walkWire(bytes, start, end, (number, wire, s, e) => {
+    const field = type.fieldsById[number]
+    if (!field || wire !== 2) return
+    field.resolve()
+    if (field instanceof protobuf.MapField) {
+      // An entry: key 1, value 2.
+      walkWire(bytes, s, e, (n, w, ks, ke) => {
+        if (w !== 2) return
+        if (n === 1) checkValue(field.keyType, null, bytes, ks, ke)
+        if (n === 2) checkValue(field.type, field.resolvedType, bytes, ks, ke)
+      })
+    } else checkValue(field.type, field.resolvedType, bytes, s, e)
+  })
+}
+
+/** A length-delimited value of a field: a message walked, a string UTF-8. */
+function checkValue(
+  kind: string,
+  resolved: protobuf.ReflectionObject | null,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): void {
+  if (resolved instanceof protobuf.Type) checkWire(resolved, bytes, start, end)
+  else if (kind === 'string' && !isUtf8(bytes.subarray(start, end))) throw new Error(UTF8_ERROR)
+}
+
+/** Calls `each` with every field of a message's wire bytes (for a length-delimited one, its value's range); throws Go's error where the framing breaks. */
+function walkWire(bytes: Uint8Array, start: number, end: number, each: (number: number, wire: number, s: number, e: number) => void): void {
+  let pos = start
+  const fail = (): never => {
+    throw new Error(WIRE_ERROR)
+  }
+  const varint = (): number => {
+    let value = 0
+    for (let shift = 0; shift < 70; shift += 7) {
+      if (pos >= end) fail()
+      const b = bytes[pos++] as number
+      if (shift < 53) value += (b & 0x7f) * 2 ** shift
+      if (b < 0x80) return value
+    }
+    return fail()
+  }
+  const tag = (): [number, number] => {
+    const t = varint()
+    const number = Math.floor(t / 8)
+    if (number === 0) fail()
+    return [number, t % 8]
+  }
+  /** Skips a value; the start of a length-delimited one's bytes. */
+  const skip = (number: number, wire: number): number => {
+    if (wire === 0) varint()
+    else if (wire === 1 || wire === 5) {
+      pos += wire === 1 ? 8 : 4
+      if (pos > end) fail()
+    } else if (wire === 2) {
+      const len = varint()
+      if (len > end - pos) fail()
+      pos += len
+      return pos - len
+    } else if (wire === 3) {
+      // A group runs to the end tag of its own number.
+      for (;;) {
+        const [n, w] = tag()
+        if (w === 4) {
+          if (n !== number) fail()
+          break
+        }
+        skip(n, w)
+      }
+    } else fail()
+    return pos
+  }
+  while (pos < end) {
+    const [number, wire] = tag()
+    if (wire === 4) fail()
+    const from = pos
+    const value = skip(number, wire)
+    each(number, wire, wire === 2 ? value : from, pos)
+  }
 }

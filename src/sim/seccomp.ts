@@ -2,6 +2,7 @@
 // runtime spec), containerd's RuntimeDefault profile (contrib/seccomp/seccomp_default.go, amd64),
 // a Localhost profile read from the host file a client names (decoded as containerd's Go JSON
 // decoder would, with its error texts), and the verdict for one system call.
+import { goJsonSyntaxError } from '../go-json.js'
 
 /** One rule of a profile. */
 export interface SeccompSyscall {
@@ -289,28 +290,6 @@ const GO_TYPE: Readonly<Record<string, string>> = {
 const jsonKind = (v: unknown): string =>
   Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : String(typeof v)
 
-/** Go's json.SyntaxError text for what JSON.parse refused. */
-function syntaxError(text: string, err: Error): string {
-  const m = err.message
-  const token = /^Unexpected token '(.)'/.exec(m)
-  if (token) return `invalid character '${token[1]}' looking for beginning of value`
-  const at = /position (\d+)/.exec(m)
-  if (!at) return 'unexpected end of JSON input'
-  const ch = text[Number(at[1])] ?? ''
-  const context = m.includes('after JSON')
-    ? 'after top-level value'
-    : m.includes('after property value')
-      ? 'after object key:value pair'
-      : m.includes('after array element')
-        ? 'after array element'
-        : m.includes("Expected ':'")
-          ? 'after object key'
-          : m.includes('property name')
-            ? 'looking for beginning of object key string'
-            : 'looking for beginning of value'
-  return `invalid character '${ch}' ${context}`
-}
-
 /**
  * Decodes a profile as containerd does (json.Unmarshal into specs.LinuxSeccomp): keys match in any
  * case, unknown keys are ignored, null leaves a field unset; a value of the wrong type is Go's
@@ -321,7 +300,7 @@ export function decodeProfile(text: string): SeccompProfile {
   try {
     raw = JSON.parse(text)
   } catch (err) {
-    throw new Error(text.trim() === '' ? 'unexpected end of JSON input' : syntaxError(text, err as Error))
+    throw new Error(goJsonSyntaxError(text, err as Error))
   }
   const decode = (v: unknown, shape: Shape, struct: string, path: string): unknown => {
     if (v === null) return undefined

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { containerdClients } from '../../src/client.js'
 import { parseFlags } from '../../src/flags.js'
 import type { FakeContainerdOptions } from '../../src/options.js'
-import { encodeMessage } from '../../src/proto/load.js'
+import { decodeMessage, encodeMessage } from '../../src/proto/load.js'
 import { tarball } from '../containerd.js'
 import { ctrCli } from '../ctr-cli.js'
 import { grpcError, harness, type Harness } from '../helpers.js'
@@ -225,7 +225,68 @@ describe("the runtime shim's info (PluginInfo with a RuntimeRequest) under 2.1",
       const wrong = { type_url: 'containerd.types.transfer.ImageStore', value: Buffer.alloc(0) }
       expect(await fails({ ...task, options: request('io.containerd.runc.v2', wrong) })).toEqual([
         2,
-        'failed to run [/usr/bin/containerd-shim-runc-v2 -info]: exit status 1 (stderr: "io.containerd.runc.v2: failed to read runtime options (*options.Options): invalid type containerd.types.transfer.ImageStore: invalid argument")',
+        'failed to run [/usr/bin/containerd-shim-runc-v2 -info]: exit status 1 (stderr: "io.containerd.runc.v2: failed to read runtime options (*options.Options): type with url containerd.types.transfer.ImageStore: not found")',
+      ])
+    } finally {
+      c.close()
+    }
+  })
+
+  test("options that do not decode: Unknown with Go's words, before the plugin is looked up; the shim's own reading of runc options", async () => {
+    const c = containerdClients(h.fake.address, 'default')
+    const RR = 'containerd.types.RuntimeRequest'
+    const fails = async (req: Record<string, unknown>) => {
+      const err = await grpcError(c.introspection.PluginInfo(req))
+      return [err.code, err.details]
+    }
+    const undecodable = [2, 'failed to unmarshal plugin info Options: proto: cannot parse invalid wire-format data']
+    const task = { type: 'io.containerd.runtime.v2', id: 'task' }
+    try {
+      // A bad tag, and a string whose length runs past the end (protobufjs alone would cut it short).
+      expect(await fails({ ...task, options: { type_url: RR, value: Buffer.from([0xff, 0xff, 0xff]) } })).toEqual(undecodable)
+      expect(await fails({ ...task, options: { type_url: RR, value: Buffer.from([0x0a, 0x40, 0x41]) } })).toEqual(undecodable)
+      // A nested Any whose value claims more than its message holds.
+      expect(await fails({ ...task, options: { type_url: RR, value: Buffer.from([0x12, 0x03, 0x12, 0x05, 0x41]) } })).toEqual(undecodable)
+      expect(await fails({ ...task, options: { type_url: RR, value: Buffer.from([0x0a, 0x02, 0xff, 0xfe]) } })).toEqual([
+        2,
+        'failed to unmarshal plugin info Options: string field contains invalid UTF-8',
+      ])
+      // Decoded first: a missing plugin or one without extra information is not reached.
+      expect(await fails({ type: 'io.containerd.runtime.v2', id: 'nope', options: { type_url: RR, value: Buffer.from([0xff]) } })).toEqual(
+        undecodable,
+      )
+      expect(await fails({ type: 'io.containerd.grpc.v1', id: 'version', options: { type_url: RR, value: Buffer.from([0xff]) } })).toEqual(
+        undecodable,
+      )
+      // A type typeurl knows but the task manager does not take, named as Go's %T names it.
+      expect(await fails({ ...task, options: { type_url: 'containerd.types.RuntimeInfo', value: Buffer.alloc(0) } })).toEqual([
+        12,
+        'unknown request type *types.RuntimeInfo: not implemented',
+      ])
+      // The shim reads runc's Options itself: bytes that do not decode fail its -info.
+      const request = (runtime_path: string, options?: { type_url: string; value: Buffer }) => ({
+        type_url: RR,
+        value: encodeMessage(RR, { runtime_path, ...(options ? { options } : {}) }),
+      })
+      const garbage = { type_url: 'containerd.runc.v1.Options', value: Buffer.from([0xff, 0xff]) }
+      expect(await fails({ ...task, options: request('io.containerd.runc.v2', garbage) })).toEqual([
+        2,
+        'failed to run [/usr/bin/containerd-shim-runc-v2 -info]: exit status 1 (stderr: "io.containerd.runc.v2: failed to read runtime options (*options.Options): proto: cannot parse invalid wire-format data")',
+      ])
+      // A type the shim knows but is not runc's Options (the transfer types are not in its binary: above).
+      const notRunc = { type_url: 'containerd.types.RuntimeInfo', value: Buffer.alloc(0) }
+      expect(await fails({ ...task, options: request('io.containerd.runc.v2', notRunc) })).toEqual([
+        2,
+        'failed to run [/usr/bin/containerd-shim-runc-v2 -info]: exit status 1 (stderr: "io.containerd.runc.v2: failed to read runtime options (*options.Options): invalid type *types.RuntimeInfo: invalid argument")',
+      ])
+      const runc = { type_url: 'containerd.runc.v1.Options', value: encodeMessage('containerd.runc.v1.Options', { binary_name: 'crun' }) }
+      const answer = await c.introspection.PluginInfo({ ...task, options: request('io.containerd.runc.v2', runc) })
+      const info = decodeMessage('containerd.types.RuntimeInfo', answer.extra!.value) as { options: { type_url: string; value: Buffer } }
+      expect(decodeMessage(info.options.type_url, info.options.value)).toMatchObject({ binary_name: 'crun' })
+      // A custom shim path's stat failure in Go's words.
+      expect(await fails({ ...task, options: request('/etc/passwd/x') })).toEqual([
+        2,
+        'failed to resolve runtime path: invalid custom binary path: stat /etc/passwd/x: not a directory',
       ])
     } finally {
       c.close()

@@ -302,6 +302,24 @@ describe('pull policy registry', () => {
     expect((await h.image.ListImages({})).images).toHaveLength(1)
   })
 
+  test("an image config that does not decode: Unknown in the unpacker's words, and nothing kept", async () => {
+    await start()
+    const layer = tarball([{ name: 'f', data: 'x\n' }])
+    const config = Buffer.from('{"rootfs": [1,]}')
+    const manifest = JSON.parse(imageBlobs([layer], {}).manifest.toString())
+    manifest.config = { ...manifest.config, digest: sha256(config), size: config.length }
+    registry.blobs.set(sha256(config), config)
+    registry.blobs.set(sha256(layer), layer)
+    registry.putManifest('lib/odd', OCI_MANIFEST, Buffer.from(JSON.stringify(manifest)), 'v1')
+    const ref = `${HOST}/lib/odd:v1`
+    const err = await grpcError(h.image.PullImage({ image: { image: ref } }))
+    expect([err.code, err.details]).toEqual([
+      status.UNKNOWN,
+      `failed to pull and unpack image "${ref}": unmarshal image config: invalid character ']' looking for beginning of value`,
+    ])
+    expect((await h.image.ListImages({})).images).toEqual([])
+  })
+
   test('a blob whose bytes do not match, or that is cut short: FailedPrecondition, and nothing half-pulled', async () => {
     await start()
     const img = pushImage('lib/bad', 'v1')

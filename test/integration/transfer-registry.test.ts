@@ -17,6 +17,7 @@ import { T, any, openTransferStream, progressEvents, sendBytes, type TransferStr
 const USER = { name: 'pusher', password: 'push-secret' }
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
 const INDEX = 'application/vnd.oci.image.index.v1+json'
+const amd64 = { os: 'linux', architecture: 'amd64' }
 
 let h: Harness
 let ctr: ContainerdClients
@@ -296,6 +297,77 @@ describe('Transfer pull', () => {
     expect((await collect(ctr.content.List({ filters: [] }))).flatMap((m) => m.info)).toEqual([])
   })
 
+  /** Adds to `repo:1`'s index a manifest for `architecture` whose config is `config` of `mediaType`, with no layers. */
+  function addManifest(
+    repo: string,
+    image: ReturnType<typeof multiPlatform>,
+    architecture: string,
+    mediaType: string,
+    config: Buffer,
+  ): Buffer {
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MANIFEST,
+        config: { mediaType, digest: sha256(config), size: config.length },
+        layers: [],
+      }),
+    )
+    const idx = JSON.parse(image.index.toString())
+    idx.manifests.push({ mediaType: MANIFEST, digest: sha256(manifest), size: manifest.length, platform: { os: 'linux', architecture } })
+    const index = Buffer.from(JSON.stringify(idx))
+    reg.blobs.set(sha256(config), config)
+    reg.manifests.set(`${repo}@${sha256(manifest)}`, { mediaType: MANIFEST, body: manifest })
+    reg.manifests.set(`${repo}:1`, { mediaType: INDEX, body: index })
+    reg.manifests.set(`${repo}@${sha256(index)}`, { mediaType: INDEX, body: index })
+    return manifest
+  }
+
+  test("all_metadata: another platform's artifact (a config of another type) is fetched as its manifest, its config not fetched nor read", async () => {
+    const image = seed('art/app', ['amd64'])
+    const cfg = Buffer.from('not json at all')
+    const art = addManifest('art/app', image, 's390x', 'application/vnd.example.thing', cfg)
+    const name = `${reg.host}/art/app:1`
+    await ctr.transfer.Transfer({
+      source: registrySpec(name),
+      destination: any(`${T}ImageStore`, { name, platforms: [amd64], all_metadata: true, unpacks: [{ platform: amd64, snapshotter: '' }] }),
+    })
+    expect(reg.count('GET', new RegExp(`/manifests/${sha256(art)}$`))).toBe(1)
+    expect(reg.count('GET', new RegExp(`/blobs/${sha256(cfg)}$`))).toBe(0)
+    expect((await ctr.content.Info({ digest: sha256(art) })).info?.labels).toMatchObject({
+      'containerd.io/gc.ref.content.config': sha256(cfg),
+    })
+    expect(await snapshotNames(ctr)).toEqual([image.images[0]!.diffIds[0]])
+  })
+
+  test("all_metadata: another platform's image config is fetched and kept unread; the platform's own that does not decode is the unpacker's Unknown", async () => {
+    const image = seed('cfg/app', ['amd64'])
+    const odd = Buffer.from('{"architecture": "s390x", oops}')
+    addManifest('cfg/app', image, 's390x', 'application/vnd.oci.image.config.v1+json', odd)
+    const name = `${reg.host}/cfg/app:1`
+    await ctr.transfer.Transfer({
+      source: registrySpec(name),
+      destination: any(`${T}ImageStore`, { name, platforms: [amd64], all_metadata: true, unpacks: [{ platform: amd64, snapshotter: '' }] }),
+    })
+    expect(Number((await ctr.content.Info({ digest: sha256(odd) })).info?.size)).toBe(odd.length)
+    // The same config for the platform pulled with its (one) layer: the unpacker's decode fails the pull.
+    const bad = multiPlatform(`${reg.host}/bad/app:1`, 1, ['amd64'])
+    const manifest = JSON.parse(bad.manifests[0]!.toString())
+    manifest.config = { ...manifest.config, digest: sha256(odd), size: odd.length }
+    const body = Buffer.from(JSON.stringify(manifest))
+    for (const b of bad.images[0]!.layers) reg.blobs.set(sha256(b), b)
+    reg.manifests.set('bad/app:1', { mediaType: MANIFEST, body })
+    reg.manifests.set(`bad/app@${sha256(body)}`, { mediaType: MANIFEST, body })
+    const err = await grpcError(
+      ctr.transfer.Transfer({
+        source: registrySpec(`${reg.host}/bad/app:1`),
+        destination: any(`${T}ImageStore`, { name: `${reg.host}/bad/app:1`, unpacks: [{ platform: amd64, snapshotter: '' }] }),
+      }),
+    )
+    expect([err.code, err.details]).toEqual([2, "unmarshal image config: invalid character 'o' looking for beginning of object key string"])
+    expect((await ctr.images.List({ filters: ['name~=bad'] })).images).toEqual([])
+  })
+
   test('several platforms without all_metadata and one unpack: only those platforms fetched, every one of them unpacked', async () => {
     const image = seed('some/app', ['amd64', 'arm64', 's390x'])
     const name = `${reg.host}/some/app:1`
@@ -433,7 +505,6 @@ describe("Transfer import's unpacker (the same as a pull's)", () => {
       await sendBytes(input, archive)
       return done
     })()
-  const amd64 = { os: 'linux', architecture: 'amd64' }
 
   test('ctr 2.1 import --all-platforms (no platforms, the default unpack): every platform unpacked', async () => {
     const image = multiPlatform('example.com/all/app:1', 1, ['amd64', 'arm64', 's390x'])
@@ -456,6 +527,30 @@ describe("Transfer import's unpacker (the same as a pull's)", () => {
     const arm64 = { os: 'linux', architecture: 'arm64' }
     await importWith('import-one', image.archive, { platforms: [arm64], unpacks: [{ platform: arm64, snapshotter: 'overlayfs' }] })
     expect(await snapshotNames(ctr)).toEqual([image.images[1]!.diffIds[0]])
+  })
+
+  test("import --platform linux/amd64 with all_metadata: the others' manifests labelled with every child, their configs walked, nothing of theirs unpacked", async () => {
+    const [without, withAll] = [false, true].map((all) => multiPlatform(`example.com/meta${all}/app:1`, 1, ['amd64', 'arm64']))
+    const held = async () => new Set((await collect(ctr.content.List({ filters: [] }))).flatMap((m) => m.info).map((i) => i.digest))
+    const labels = async (b: Buffer) => (await ctr.content.Info({ digest: sha256(b) })).info?.labels
+    const store = (all: boolean) => ({ platforms: [amd64], all_metadata: all, unpacks: [{ platform: amd64, snapshotter: '' }] })
+    // Without it arm64's manifest is not walked: unlabelled, its config and layer left to the collector.
+    await importWith('import-plain', without!.archive, store(false))
+    const [plainAmd, plainArm] = without!.images as [ReturnType<typeof imageBlobs>, ReturnType<typeof imageBlobs>]
+    expect(await labels(plainArm.manifest)).toEqual({})
+    expect([(await held()).has(sha256(plainArm.config)), (await held()).has(sha256(plainArm.layers[0]!))]).toEqual([false, false])
+    // With it the manifest names its config and layer for the collector, which keeps both; only amd64 is unpacked.
+    await importWith('import-meta', withAll!.archive, store(true))
+    const [amd, arm] = withAll!.images as [ReturnType<typeof imageBlobs>, ReturnType<typeof imageBlobs>]
+    expect(await labels(arm.manifest)).toEqual({
+      'containerd.io/gc.ref.content.config': sha256(arm.config),
+      'containerd.io/gc.ref.content.l.0': sha256(arm.layers[0]!),
+    })
+    expect([(await held()).has(sha256(arm.config)), (await held()).has(sha256(arm.layers[0]!))]).toEqual([true, true])
+    expect(await labels(arm.config)).toEqual({})
+    // (The two images' amd64 layers are the same bytes: one snapshot.)
+    expect(plainAmd.diffIds[0]).toBe(amd.diffIds[0])
+    expect(await snapshotNames(ctr)).toEqual([amd.diffIds[0]])
   })
 
   test('import --snapshotter native: the unpacker cannot be made; nothing is kept', async () => {

@@ -17,7 +17,8 @@ import type { ImageReference } from '../reference.js'
 import { RuntimeError, type ErrorKind } from '../errors.js'
 import type { Content } from './content.js'
 import { chainId } from './image-content.js'
-import { MEDIA, isIndex, isManifest } from '../media-types.js'
+import { MEDIA, isConfig, isIndex, isManifest } from '../media-types.js'
+import { goJsonSyntaxError } from '../../go-json.js'
 import { WORKFLOW_LEASE_MS, digestProblem, expiringIn, type Leases } from './leases.js'
 import { validateLabels } from './namespaces.js'
 import type { Snapshots } from './snapshots.js'
@@ -115,6 +116,9 @@ export interface BlobEvent {
   parent?: Descriptor
   offset: number
 }
+
+/** The Go types containerd decodes an index, a manifest and (the unpacker) a config into. */
+const GO_TYPE = { index: 'v1.Index', manifest: 'v1.Manifest', config: 'unpack.unpackConfig' } as const
 
 /** containerd's progress tracker looks at active ingests every 300ms. */
 const PROGRESS_EVERY_MS = 300
@@ -363,12 +367,28 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
   }
 
   /** A manifest, index or config, stored and parsed; none larger than containerd accepts for a manifest. */
-  const json = async <T>(desc: Descriptor, labels: Record<string, string>, what: string, parent?: Descriptor): Promise<T> => {
+  const json = async <T>(desc: Descriptor, labels: Record<string, string>, what: keyof typeof GO_TYPE, parent?: Descriptor): Promise<T> => {
     if (desc.size > MAX_MANIFEST_SIZE) {
       throw new RuntimeError('Unknown', `rejecting ${desc.size} byte ${what} ${desc.digest}: larger than ${MAX_MANIFEST_SIZE} bytes`)
     }
     await store(desc, labels, parent)
-    return JSON.parse(content.read(ns, desc.digest, 0, 0).toString('utf8')) as T
+    const text = content.read(ns, desc.digest, 0, 0).toString('utf8')
+    // Go's decode error, as containerd returns it (no errdefs kind: Unknown); a config's in the
+    // unpacker's words. JSON null leaves Go's struct empty.
+    const failed = (why: string): RuntimeError =>
+      new RuntimeError('Unknown', what === 'config' ? `unmarshal image config: ${why}` : `${what} ${desc.digest}: ${why}`)
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch (err) {
+      throw failed(goJsonSyntaxError(text, err as Error))
+    }
+    if (value === null) return {} as T
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      const kind = Array.isArray(value) ? 'array' : typeof value === 'boolean' ? 'bool' : typeof value
+      throw failed(`json: cannot unmarshal ${kind} into Go value of type ${GO_TYPE[what]}`)
+    }
+    return value as T
   }
 
   try {
@@ -458,13 +478,22 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
         manifestLabels,
         Object.keys(manifestLabels).map((k) => `labels.${k}`),
       )
+      // Another platform's manifest (all_metadata) passes on its config only, and only an image config
+      // (FilterManifestByPlatformHandler keeps children for which images.IsConfigType holds); neither
+      // it nor a config of another type (an artifact's) is read: the unpacker reads image configs only.
+      if (metadata || !isConfig(manifest.config.mediaType)) {
+        if (!metadata || isConfig(manifest.config.mediaType)) await store(manifest.config, {}, manifestDesc)
+        if (metadata) continue
+        await inBatches(layers, 3, (l) => store(l, {}, manifestDesc))
+        if (manifestDesc === answer?.desc) result = { manifestDigest: manifestDesc.digest, configDigest: manifest.config.digest }
+        continue
+      }
       const config = await json<{ rootfs?: { diff_ids?: string[] }; os?: string; architecture?: string }>(
         manifest.config,
         {},
         'config',
         manifestDesc,
       )
-      if (metadata) continue
       const diffIds = config.rootfs?.diff_ids ?? []
       if (diffIds.length !== layers.length) {
         throw new RuntimeError('Unknown', `number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`)

@@ -9,6 +9,7 @@ import { statSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import { CAPABILITIES } from '../../sim/fs/security.js'
 import { SECCOMP_ACTIONS, SECCOMP_ARCHITECTURES, SECCOMP_OPERATORS } from '../../sim/seccomp.js'
+import { decodeMessage, goTypeName, knownMessage } from '../../proto/load.js'
 import { RuntimeError } from '../errors.js'
 
 /** An Any as the request carries it. */
@@ -64,6 +65,23 @@ const FEATURES = {
   annotations: { 'org.opencontainers.runc.checkpoint.enabled': 'true' },
 }
 
+/**
+ * The payload packages the runc shim's binary does not link, so its typeurl knows none of their
+ * types (checked against containerd 2.1's shim); it knows the others the fake decodes (types,
+ * events, runc options, cgroup stats). A proto error's space is U+0020 here; a Go binary picks it or
+ * U+00A0 per build (protobuf's detrand), and the 2.1 shim's build happens to use U+00A0.
+ */
+const NOT_IN_SHIM = ['containerd.types.transfer.', 'containerd.services.streaming.v1.']
+
+/** Go's words for the errno a stat of a custom shim path fails with (syscall.Errno's Error). */
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EACCES: 'permission denied',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+}
+
 const unknown = (message: string): RuntimeError => new RuntimeError('Unknown', message)
 
 /** shimbinary.BinaryName: "<prefix>.<name>.<version>" → containerd-shim-<name>-<version>, else "". */
@@ -85,10 +103,8 @@ export function shimInfo(runtimePath: string, options: AnyValue | undefined, ver
     try {
       statSync(runtimePath)
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      throw resolveFailed(
-        `invalid custom binary path: stat ${runtimePath}: ${code === 'ENOENT' ? 'no such file or directory' : String(code)}`,
-      )
+      const code = (err as NodeJS.ErrnoException).code ?? ''
+      throw resolveFailed(`invalid custom binary path: stat ${runtimePath}: ${ERRNO_TEXT[code] ?? code}`)
     }
     // Nothing is run on the host: a shim binary of the client's cannot answer.
     throw unknown(`failed to run [${runtimePath} -info]: fake-containerd runs no shim binary; it simulates ${SHIM} only`)
@@ -98,10 +114,22 @@ export function shimInfo(runtimePath: string, options: AnyValue | undefined, ver
   if (name === '') throw resolveFailed(invalid)
   if (name !== SHIM_BINARY)
     throw resolveFailed(`runtime ${JSON.stringify(runtimePath)} binary not installed ${JSON.stringify(name)}: file does not exist`)
-  // The shim reads runc's Options from stdin, or none (shim.ReadRuntimeOptions).
-  if (options && options.type_url !== RUNC_OPTIONS) {
-    const stderr = `${SHIM}: failed to read runtime options (*options.Options): invalid type ${options.type_url}: invalid argument`
-    throw unknown(`failed to run [${SHIM_PATH} -info]: exit status 1 (stderr: ${JSON.stringify(stderr)})`)
+  // The shim reads runc's Options from stdin, or none (shim.ReadRuntimeOptions: the Any, then its
+  // value as the type it names, which must be runc's). Their BinaryName would be the runc the shim
+  // asks for its features; the simulation runs no runc, so its features answer whatever it names.
+  if (options) {
+    const failed = (why: string): RuntimeError => {
+      const stderr = `${SHIM}: failed to read runtime options (*options.Options): ${why}`
+      return unknown(`failed to run [${SHIM_PATH} -info]: exit status 1 (stderr: ${JSON.stringify(stderr)})`)
+    }
+    const linked = knownMessage(options.type_url) && !NOT_IN_SHIM.some((pkg) => options.type_url.startsWith(pkg))
+    if (!linked) throw failed(`type with url ${options.type_url}: not found`)
+    try {
+      decodeMessage(options.type_url, options.value)
+    } catch (err) {
+      throw failed((err as Error).message)
+    }
+    if (options.type_url !== RUNC_OPTIONS) throw failed(`invalid type ${goTypeName(options.type_url)}: invalid argument`)
   }
   return {
     name: SHIM,

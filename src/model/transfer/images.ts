@@ -7,7 +7,7 @@ import type { NodeState } from '../../store/schema.js'
 import { RuntimeError, notFound } from '../errors.js'
 import type { Content } from '../metadata/content.js'
 import { chainId } from '../metadata/image-content.js'
-import { isIndex, isManifest } from '../media-types.js'
+import { isConfig, isIndex, isManifest } from '../media-types.js'
 import type { Images } from '../metadata/images.js'
 import { WORKFLOW_LEASE_MS, expiringIn, type Leases } from '../metadata/leases.js'
 import type { Snapshots } from '../metadata/snapshots.js'
@@ -177,11 +177,15 @@ export class ImageTransfer {
       if (desc.digest === index.digest) {
         for (const m of all) descriptors.push({ ...m, annotations: { ...m.annotations, [REF_SOURCE]: 'annotation' } })
       }
-      if (isManifest(desc.mediaType)) manifests.push(desc)
+      const wanted = (p: Platform | undefined): boolean => !p || filter.length === 0 || filter.some((f) => matches(f, p))
+      // With all_metadata a manifest of another platform passes on its image config only
+      // (FilterManifestByPlatformHandler), so it has no layers to unpack.
+      const other = store.allMetadata && isManifest(desc.mediaType) && !wanted(desc.platform)
+      if (isManifest(desc.mediaType) && !other) manifests.push(desc)
       // The gc labels name every child, the platform filter only limits what is walked (containerd's
-      // imagestore wraps SetChildrenMappedLabels inside FilterPlatforms).
+      // imagestore wraps SetChildrenMappedLabels inside FilterPlatforms or FilterManifestByPlatformHandler).
       if (all.length > 0) this.#labelChildren(namespace, desc, all)
-      const children = filter.length > 0 ? all.filter((c) => !c.platform || filter.some((p) => matches(p, c.platform as Platform))) : all
+      const children = other ? all.filter((c) => isConfig(c.mediaType)) : store.allMetadata ? all : all.filter((c) => wanted(c.platform))
       for (const c of children) walk(c, depth + 1)
     }
     walk(index, 0)
@@ -347,8 +351,8 @@ export class ImageTransfer {
     const { content, snapshots } = this.host
     const [configDesc, ...layerDescs] = this.#children(namespace, manifest)
     const m = { config: configDesc as Descriptor, layers: layerDescs }
-    // The unpacker starts only for a config with layers, of a platform it unpacks (the config's own).
-    if (m.layers.length === 0) return
+    // The unpacker starts only for an image config with layers, of a platform it unpacks (the config's own).
+    if (m.layers.length === 0 || !isConfig(m.config.mediaType)) return
     const config = content.read(namespace, m.config.digest, 0, 0)
     // (1.7's unpacker reads the config's os and architecture only.)
     const own = configPlatform(config)
