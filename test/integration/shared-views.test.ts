@@ -145,9 +145,14 @@ describe('a container keeps the image it was made of, whatever its name says lat
       { name: 'etc/passwd', data: `root:x:0:0:root:/root:/bin/sh\n${users}` },
     ])
   const alice = 'alice:x:1000:1000::/:/bin/sh\n'
+  let k8s: ReturnType<typeof containerdClients>
+  beforeEach(() => {
+    k8s = containerdClients(h.fake.address, 'k8s.io')
+  })
+  afterEach(() => k8s.close())
 
   /** users:1 (alice) and users:2 (bob) imported into k8s.io; a container of users:1 running as 1000, created and not started. */
-  async function created(k8s: ReturnType<typeof containerdClients>): Promise<string> {
+  async function created(): Promise<string> {
     const leased = { metadata: { 'containerd-lease': 'hold' } }
     await k8s.leases.Create({ id: 'hold', labels: {} })
     await importImage(k8s, 'example.com/users:1', [layer(alice)], { Cmd: ['sleep', '3600'] }, leased)
@@ -165,7 +170,7 @@ describe('a container keeps the image it was made of, whatever its name says lat
   }
 
   /** The tag moves to users:2's manifest, as a pull of a tag that moved on its registry does. */
-  async function moveTag(k8s: ReturnType<typeof containerdClients>): Promise<void> {
+  async function moveTag(): Promise<void> {
     const moved = (await k8s.images.Get({ name: 'example.com/users:2' })).image!.target!
     await k8s.images.Update({ image: { name: 'example.com/users:1', labels: {}, target: moved }, update_mask: { paths: ['target'] } })
   }
@@ -175,49 +180,30 @@ describe('a container keeps the image it was made of, whatever its name says lat
     expect((await exec(id, ['cat', '/etc/passwd'])).out).toBe(`root:x:0:0:root:/root:/bin/sh\n${alice}`)
   }
 
-  test('the tag moved between CreateContainer and StartContainer', async () => {
-    const k8s = containerdClients(h.fake.address, 'k8s.io')
-    try {
-      const id = await created(k8s)
-      await moveTag(k8s)
-      await h.runtime.StartContainer({ container_id: id })
-      await seesAlice(id)
-    } finally {
-      k8s.close()
-    }
-  })
-
-  test('the image removed between CreateContainer and StartContainer', async () => {
-    const k8s = containerdClients(h.fake.address, 'k8s.io')
-    try {
-      const id = await created(k8s)
-      await h.image.RemoveImage({ image: { image: 'example.com/users:1' } })
-      await h.runtime.StartContainer({ container_id: id })
-      await seesAlice(id)
-    } finally {
-      k8s.close()
-    }
+  test.each([
+    ['the tag moved', () => moveTag()],
+    ['the image removed', () => h.image.RemoveImage({ image: { image: 'example.com/users:1' } })],
+  ])('%s between CreateContainer and StartContainer', async (_, between) => {
+    const id = await created()
+    await between()
+    await h.runtime.StartContainer({ container_id: id })
+    await seesAlice(id)
   })
 
   test('the tag moved while the container runs', async () => {
-    const k8s = containerdClients(h.fake.address, 'k8s.io')
-    try {
-      const id = await created(k8s)
-      await h.runtime.StartContainer({ container_id: id })
-      // Answered without a view of its own (that one would hold what it was built of).
-      expect((await exec(id, ['id', '-un'])).out).toBe('alice\n')
-      await moveTag(k8s)
-      await seesAlice(id)
-      // A container made now is of what the tag names now.
-      const bob = await start({
-        image: { image: 'example.com/users:1' },
-        command: ['sleep', '3600'],
-        linux: { security_context: { run_as_user: { value: 1000 } } },
-      })
-      expect((await exec(bob, ['id', '-un'])).out).toBe('bob\n')
-    } finally {
-      k8s.close()
-    }
+    const id = await created()
+    await h.runtime.StartContainer({ container_id: id })
+    // Answered without a view of its own (that one would hold what it was built of).
+    expect((await exec(id, ['id', '-un'])).out).toBe('alice\n')
+    await moveTag()
+    await seesAlice(id)
+    // A container made now is of what the tag names now.
+    const bob = await start({
+      image: { image: 'example.com/users:1' },
+      command: ['sleep', '3600'],
+      linux: { security_context: { run_as_user: { value: 1000 } } },
+    })
+    expect((await exec(bob, ['id', '-un'])).out).toBe('bob\n')
   })
 })
 
