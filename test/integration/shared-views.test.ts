@@ -138,6 +138,26 @@ describe('what a container has of its own is read from its own view', () => {
   })
 })
 
+test('containers made alike share one view, from CreateContainer to StartContainer', async () => {
+  const pod = podConfig(`alike-${++pods}`)
+  const podId = await runPod(h, pod)
+  await h.image.PullImage({ image: { image: 'busybox' } })
+  const views = h.fake.node.views
+  const built = views.sharedBuilt
+  // busybox's root is a member of wheel: CreateContainer adds that group to the spec's user.
+  const config = { command: ['sleep', '3600'], linux: { security_context: { supplemental_groups: [4000] } } }
+  for (const name of ['first', 'second']) {
+    const { container_id } = await h.runtime.CreateContainer({
+      pod_sandbox_id: podId,
+      config: containerConfig(name, config),
+      sandbox_config: pod,
+    })
+    await h.runtime.StartContainer({ container_id })
+    expect((await exec(container_id, ['id', '-G'])).out).toBe('0 10 4000\n')
+  }
+  expect(views.sharedBuilt - built).toBe(1)
+})
+
 describe('a container keeps the image it was made of, whatever its name says later', () => {
   const layer = (users: string) =>
     tarball([

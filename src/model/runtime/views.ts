@@ -139,6 +139,8 @@ export class ContainerViews {
   #recent: string[] = []
   /** Views built, for tests (test/integration/views-idle.test.ts): a sleeping container must not keep one. */
   built = 0
+  /** Shared views built, for tests (test/integration/shared-views.test.ts): one for the containers made alike. */
+  sharedBuilt = 0
 
   /**
    * This node's image trees, by their layers: containers of one image share one. They read this
@@ -184,6 +186,7 @@ export class ContainerViews {
     // A shared view something changed (an answer that wrote) stands for nobody.
     if (!fs?.pristine) {
       fs = createContainerFs(alike.input)
+      this.sharedBuilt++
       if (this.#shared.size >= SHARED_KEPT) this.#shared.delete(this.#shared.keys().next().value as string)
       this.#shared.set(alike.key, fs)
     }
