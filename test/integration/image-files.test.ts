@@ -1,6 +1,7 @@
 // An image imported through containerd's API keeps its files: what a container of it (made through
 // containerd's API, as ctr run does, or through CRI) reads with cat, ls -l, stat and readlink is what
 // its layers hold, whiteouts and opaque directories applied; a real busybox binary in it runs its applets.
+import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
@@ -31,8 +32,17 @@ const spec = (args: string[]) =>
   ])
 
 let runs = 0
-/** What `ctr run IMAGE id ARGS…` prints: a container and its task, stdout and stderr to files, the exit status. */
-async function run(image: string, args: string[]): Promise<{ out: string; err: string; status: number }> {
+/**
+ * What `ctr run IMAGE id ARGS…` prints: a container and its task, stdout and stderr to files, the
+ * exit status. With `layer` (a one-layer image's) the container's snapshot is prepared on it;
+ * `before` runs between the container's creation and its task's.
+ */
+async function run(
+  image: string,
+  args: string[],
+  layer?: Buffer,
+  before?: () => Promise<void>,
+): Promise<{ out: string; err: string; status: number }> {
   const id = `run-${++runs}`
   await ctr.containers.Create({
     container: {
@@ -45,6 +55,12 @@ async function run(image: string, args: string[]): Promise<{ out: string; err: s
       snapshot_key: id,
     },
   })
+  // ctr run prepares the container's snapshot on the image's chain (the one-layer images here: its diff id).
+  if (layer) {
+    const parent = `sha256:${createHash('sha256').update(layer).digest('hex')}`
+    await ctr.snapshots.Prepare({ snapshotter: 'overlayfs', key: id, parent, labels: {} })
+  }
+  if (before) await before()
   const stdout = join(h.logDir, `${id}.out`)
   const stderr = join(h.logDir, `${id}.err`)
   writeFileSync(stdout, '')
@@ -154,6 +170,22 @@ describe('an imported image keeps its files', () => {
     })
     expect(exec.stdout.toString()).toBe('hello from the image\n-rw-------    1 1000     1001            11 Mar  9  2024 /etc/secret\nmsg\n')
   })
+})
+
+test('a container runs from its snapshot: the image tag moved after its creation changes nothing it reads', async () => {
+  const layer = (text: string) =>
+    tarball([
+      { name: 'etc/', type: '5', mode: 0o755 },
+      { name: 'etc/msg', data: text },
+    ])
+  const first = layer('made of the first\n')
+  await importImage(ctr, 'example.com/moved:1', [first], {}, leased)
+  await importImage(ctr, 'example.com/moved:2', [layer('made of the second\n')], {}, leased)
+  const moveTag = async () => {
+    const target = (await ctr.images.Get({ name: 'example.com/moved:2' })).image!.target!
+    await ctr.images.Update({ image: { name: 'example.com/moved:1', labels: {}, target }, update_mask: { paths: ['target'] } })
+  }
+  expect((await run('example.com/moved:1', ['cat', '/etc/msg'], first, moveTag)).out).toBe('made of the first\n')
 })
 
 describe.skipIf(!existsSync(BUSYBOX))('a real busybox binary in the image', () => {

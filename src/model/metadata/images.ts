@@ -3,7 +3,7 @@
 // the id record "sha256:<config>". Pulls "fetch" from the catalog (or synthesise, see PullPolicy).
 import { createHash } from 'node:crypto'
 import { catalog, findInCatalog, type CatalogEntry } from '../../images/catalog.js'
-import type { ImageContent, ImageRecord } from '../../store/schema.js'
+import type { ImageConfig, ImageContent, ImageRecord } from '../../store/schema.js'
 import type { FaultEngine, FiredNodeFaults } from '../../faults/engine.js'
 import type { Content } from './content.js'
 import type { Core } from '../core.js'
@@ -385,6 +385,42 @@ export class Images {
     const chain = imageChainId(this.content, namespace, configDigest)
     if (chain === '') return ''
     return this.snapshots.kindOf(UNPACK_SNAPSHOTTER, namespace, chain) === 'committed' ? chain : ''
+  }
+
+  /**
+   * The image whose unpack made the committed snapshot `chain`, for a container on it whose image
+   * may have moved or gone: `name`'s image when it still is that one, else another of the namespace
+   * on the same chain, else the catalog image whose chain it is; undefined when none is known.
+   */
+  idOfChain(namespace: string, chain: string, name: string): string | undefined {
+    if (chain === '') return undefined
+    let named: ImageView | undefined
+    try {
+      named = this.resolve(name, namespace)
+    } catch {
+      named = undefined // an ambiguous id prefix names none
+    }
+    if (named && imageChainId(this.content, namespace, named.id) === chain) return named.id
+    for (const image of this.list(namespace)) if (imageChainId(this.content, namespace, image.id) === chain) return image.id
+    return catalog().find((e) => catalogDiffId(e) === chain)?.configDigest
+  }
+
+  /**
+   * An image's config by id, for a container made of it, even once no record names the image: its
+   * content while a record holds it, else the catalog's, else the one `name` synthesises (pull
+   * policy any) when that is this image; the fake registry serves either again, the same.
+   */
+  configOf(id: string, name: string): ImageConfig | undefined {
+    const held = this.core.state.imageContent[id]?.config
+    if (held) return held
+    const entry = catalog().find((e) => e.configDigest === id)
+    if (entry) return entry.config
+    try {
+      const made = synthesise(parseReference(name))
+      return made.configDigest === id ? made.config : undefined
+    } catch {
+      return undefined // a name that is no reference (an id) synthesises nothing
+    }
   }
 
   // containerd's Images service: the records themselves ------------------------------------

@@ -94,6 +94,11 @@ export class Snapshots {
     return own(table, key)?.kind
   }
 
+  /** The parent of snapshot `key` ("" for none), or undefined when there is no such snapshot: a lookup, where stat() copies. */
+  parentOf(snapshotter: string, namespace: string, key: string): string | undefined {
+    return own(this.#table(snapshotter, namespace), key)?.parent
+  }
+
   stat(snapshotter: string, namespace: string, key: string): SnapshotInfo {
     const r = own(this.#table(snapshotter, namespace), key)
     if (!r) throw new RuntimeError('NotFound', `snapshot ${key} does not exist: not found`)

@@ -3,10 +3,11 @@
 // container's init process and every exec in it, so a file one writes, another reads. A pod's
 // /etc/hosts, /etc/resolv.conf, /etc/hostname and /dev/shm are shared by its containers, and so is
 // its UTS namespace (the hostname sethostname changes). The views live in memory; each container's
-// writable layer is saved into its record when the server stops (or a snapshot is taken) and comes
-// back with its view after a restart, and so is a hostname a process set. With --state-sync each write
-// of the state saves the layers changed since the last one (a change to a layer is a change to the
-// state), so that what a container wrote survives a crash too.
+// writable layer is saved into state.layers (by container id) when the server stops (or a snapshot
+// is taken) and comes back with its view after a restart, and so is a hostname a process set (into
+// its record). With --state-sync each write of the state saves the layers changed since the last
+// one (a change to a layer is a change to the state), so that what a container wrote survives a
+// crash too.
 import type { CapabilitySets } from '../../sim/fs/security.js'
 import { catalogFiles } from '../../images/catalog.js'
 import {
@@ -28,7 +29,7 @@ import type { ImageFiles, ImageInput } from '../../sim/fs/image.js'
 import type { NetNamespace, Uts } from '../../sim/kernel.js'
 import type { SeccompProfile } from '../../sim/seccomp.js'
 import type { ProcessEntry } from '../../sim/fs/procfs.js'
-import type { ContainerRecord, NodeState, StatePath } from '../../store/schema.js'
+import type { AppliedLayer, ContainerRecord, NodeState, StatePath } from '../../store/schema.js'
 import { layerFiles } from '../metadata/layer-tree.js'
 import { sysvipc } from '../../sim/host-proc.js'
 import { UNPACK_SNAPSHOTTER } from '../metadata/images.js'
@@ -40,7 +41,7 @@ import type { Snapshots } from '../metadata/snapshots.js'
 import { networkNamespace } from './network.js'
 import type { PidTable } from './pids.js'
 import { pidNamespaceOf } from './pids.js'
-import { isAppContainer, isSandbox, type SandboxLookup, type SandboxRecord } from '../cri/records.js'
+import { isAppContainer, isSandbox, type AppContainerRecord, type SandboxLookup, type SandboxRecord } from '../cri/records.js'
 
 interface ProcessUser {
   uid: number
@@ -102,6 +103,14 @@ export interface ViewsHost {
   readonly network: NodeNetwork
 }
 
+/** What makes containers' views alike (ContainerViews.#alike): a key, the image, a shared view's input, the container's own mount targets. */
+interface Alike {
+  key: string
+  image: ImageInput
+  input: ContainerFsInput
+  targets: string[]
+}
+
 /** Image trees a node keeps for containers yet to be made (those made hold theirs). */
 const TREES_KEPT = 256
 
@@ -122,7 +131,7 @@ export class ContainerViews {
   #uts = new Map<string, Uts>()
   /** The host mounts under each container's bind mounts when it started (pin()), by host path. */
   #submounts = new Map<string, Map<string, HostMount[]>>()
-  /** The generation of each container's writable layer last saved into its record. */
+  /** The generation of each container's writable layer last saved into state.layers. */
   #saved = new Map<string, number>()
   /** When each container's view was first made: a view built again has the same file times. */
   #madeAt = new Map<string, number>()
@@ -130,14 +139,16 @@ export class ContainerViews {
   #recent: string[] = []
   /** Views built, for tests (test/integration/views-idle.test.ts): a sleeping container must not keep one. */
   built = 0
+  /** Shared views built, for tests (test/integration/shared-views.test.ts): one for the containers made alike. */
+  sharedBuilt = 0
 
   /**
    * This node's image trees, by their layers: containers of one image share one. They read this
    * node's layer store, so they are the node's (gone with it), not the process's (sim/fs/image.ts).
    */
   readonly #trees = new Map<string, ImageFiles>()
-  /** #image()'s answers by namespace and image name, with what they hold until. */
-  readonly #images = new Map<string, { generation: number; state: NodeState; chain: string; image: { key: string; input: ImageInput } }>()
+  /** #alike()'s answers, by container id. */
+  readonly #alikes = new Map<string, Alike>()
   /** Views shared by the containers made alike, by what makes them alike (#alike); the least recently made go past SHARED_KEPT. */
   readonly #shared = new Map<string, ContainerFs>()
 
@@ -175,6 +186,7 @@ export class ContainerViews {
     // A shared view something changed (an answer that wrote) stands for nobody.
     if (!fs?.pristine) {
       fs = createContainerFs(alike.input)
+      this.sharedBuilt++
       if (this.#shared.size >= SHARED_KEPT) this.#shared.delete(this.#shared.keys().next().value as string)
       this.#shared.set(alike.key, fs)
     }
@@ -202,16 +214,25 @@ export class ContainerViews {
 
   /**
    * What makes a CRI container's view answer as another's (shared()): its image, its user and its
-   * security context; the shared view's input; the targets of its own mounts.
+   * security context; the shared view's input; the targets of its own mounts. Kept per record (a
+   * PATH search asks at each name): none of it changes while the record is there, but its user,
+   * which only drop() changes (process-env.ts setUser).
    */
-  #alike(record: ContainerRecord): { key: string; input: ContainerFsInput; targets: string[] } | undefined {
+  #alike(record: ContainerRecord): Alike | undefined {
     if (!isSandbox(record) && !isAppContainer(record)) return undefined
+    let alike = this.#alikes.get(record.id)
+    if (!alike) this.#alikes.set(record.id, (alike = this.#alikeNow(record)))
+    return alike
+  }
+
+  #alikeNow(record: SandboxRecord | AppContainerRecord): Alike {
     const image = this.#image(record)
     const user = this.#user(record)
     const now = () => this.node.clock.now()
     if (isSandbox(record)) {
       return {
         key: `sandbox\0${image.key}\0${JSON.stringify(user)}`,
+        image: image.input,
         input: { image: image.input, user, hostname: '', readonlyRootfs: true, now },
         targets: [],
       }
@@ -220,61 +241,86 @@ export class ContainerViews {
     const seccomp = (record.spec.linux as { seccomp?: SeccompProfile } | undefined)?.seccomp
     return {
       key: `container\0${image.key}\0${JSON.stringify(user)}\0${JSON.stringify(security)}\0${seccomp ? JSON.stringify(seccomp) : ''}`,
+      image: image.input,
       input: { image: image.input, user, hostname: '', security, ...(seccomp ? { seccomp } : {}), now },
       targets: record.cri.config.mounts.filter((m) => m.container_path !== '').map((m) => mountTarget(m.container_path)),
     }
   }
 
   /**
-   * The container's image as its view shows it, and a key that names it (its name, config and
-   * layers); kept until the images change (Images.generation, a state replaced) or its snapshot goes.
+   * The container's image as its view shows it, and a key that names it: what the container was
+   * made of, not what its image's name says now (a pull moves a tag, RemoveImage drops it; runc runs
+   * the container from its own snapshot). The layers are those of the container's snapshot and its
+   * parents (the snapshotter keeps them while it is there, image or not); the config and catalog
+   * files are those of its image id (the CRI record's; else the image unpacked into that chain).
+   * Before the snapshot is prepared (CreateContainer reads /etc/passwd first) or without one (a
+   * containerd-API container made without), the image's own top snapshot.
    */
   #image(record: ContainerRecord): { key: string; input: ImageInput } {
     const node = this.node
-    const at = `${record.namespace}\0${record.image}`
-    const kept = this.#images.get(at)
-    if (
-      kept?.generation === node.images.generation &&
-      kept.state === node.state &&
-      (kept.chain === '' || node.snapshots.kindOf(UNPACK_SNAPSHOTTER, record.namespace, kept.chain) === 'committed')
-    )
-      return kept.image
-    if (this.#images.size >= TREES_KEPT) this.#images.clear()
-    const image = this.#imageNow(record)
-    this.#images.set(at, { generation: node.images.generation, state: node.state, ...image })
-    return image.image
+    const namespace = record.namespace
+    const parent = this.#snapshotParent(record)
+    let id: string | undefined
+    let chain: string
+    let layers: AppliedLayer[]
+    if (parent !== undefined) {
+      chain = parent
+      layers = node.snapshots.layers(record.snapshotter, namespace, record.snapshotKey)
+      id = isAppContainer(record) ? record.cri.imageId : node.images.idOfChain(namespace, parent, record.image)
+    } else {
+      id = isAppContainer(record) ? record.cri.imageId : this.#resolve(record)
+      chain = id ? node.images.topSnapshot(namespace, id) : ''
+      layers = chain ? node.snapshots.layers(UNPACK_SNAPSHOTTER, namespace, chain) : []
+    }
+    // The same layers, the same tree: containers of one image share it.
+    const tree = layers.length > 0 ? `${namespace}\0${chain}\0${layers.map((l) => l.tar).join(',')}` : ''
+    const files = tree ? this.#treeOf(tree, layers) : undefined
+    const config = id ? node.images.configOf(id, record.image) : undefined
+    const extraFiles = id ? catalogFiles(id) : undefined
+    return {
+      // A synthesised tree (no layers) takes its flavour from the name too.
+      key: `${id ?? ''}\0${tree || record.image}`,
+      input: {
+        name: record.image,
+        ...(config ? { config } : {}),
+        ...(files ? { files } : {}),
+        ...(extraFiles ? { extraFiles } : {}),
+      },
+    }
   }
 
-  #imageNow(record: ContainerRecord): { chain: string; image: { key: string; input: ImageInput } } {
-    const node = this.node
-    const image = node.images.resolve(record.image, record.namespace)
-    const chain = image ? node.images.topSnapshot(record.namespace, image.id) : ''
-    const layers = chain ? node.snapshots.layers(UNPACK_SNAPSHOTTER, record.namespace, chain) : []
-    // The same layers, the same tree: containers of one image share it.
-    const tree = layers.length > 0 ? `${record.namespace}\0${chain}\0${layers.map((l) => l.tar).join(',')}` : ''
-    const files = tree ? this.#treeOf(tree, layers) : undefined
-    const extraFiles = image ? catalogFiles(image.id) : undefined
-    return {
-      chain,
-      image: {
-        key: `${record.image}\0${image?.id ?? ''}\0${tree}`,
-        input: {
-          name: record.image,
-          ...(image ? { config: image.content.config } : {}),
-          ...(files ? { files } : {}),
-          ...(extraFiles ? { extraFiles } : {}),
-        },
-      },
+  /** The parent of the container's own snapshot, or undefined when it has none (yet). */
+  #snapshotParent(record: ContainerRecord): string | undefined {
+    if (record.snapshotKey === '') return undefined
+    try {
+      return this.node.snapshots.parentOf(record.snapshotter, record.namespace, record.snapshotKey)
+    } catch {
+      return undefined // a snapshotter this node does not have: runc would get no rootfs from it
+    }
+  }
+
+  /** The id of the image a containerd-API container names, when its name resolves. */
+  #resolve(record: ContainerRecord): string | undefined {
+    try {
+      return this.node.images.resolve(record.image, record.namespace)?.id
+    } catch {
+      return undefined // an ambiguous id prefix names none
     }
   }
 
   /** The user the container's processes run as, as its view takes it. */
   #user(record: ContainerRecord): ContainerFsInput['user'] {
     const user = userOf(record)
+    // A CRI container's are its security context's: CreateContainer adds the image's /etc/group
+    // memberships to the spec's additionalGids (from this view), which the view adds itself; so the
+    // view is the same before and after (one shared view, not one for CreateContainer, one after).
+    const groups = isAppContainer(record)
+      ? (record.cri.config.linux?.security_context?.supplemental_groups ?? []).map(Number)
+      : (user.additionalGids ?? [])
     return {
       uid: user.uid,
       gid: user.gid,
-      supplementalGroups: (user.additionalGids ?? []).filter((g) => g !== user.gid),
+      supplementalGroups: groups.filter((g) => g !== user.gid),
       ...(strictGroups(record) ? { strictGroups: true } : {}),
     }
   }
@@ -287,6 +333,16 @@ export class ContainerViews {
   pin(record: ContainerRecord): void {
     const binds = this.#binds(record)
     if (binds.length === 0) return
+    // A view built before now (CreateContainer read a file of the container's own) took the host's
+    // mounts of then: an unchanged one is let go, to be built again with these; a changed one is
+    // kept, and so are the mounts it was built with, so that a view built again agrees with it.
+    const built = this.#fs.get(record.id)
+    if (built && !built.pristine && this.#submounts.has(record.id)) return
+    if (built) this.#fs.delete(record.id)
+    this.#pinNow(record, binds)
+  }
+
+  #pinNow(record: ContainerRecord, binds: MountInput[]): void {
     const submounts = new Map<string, HostMount[]>()
     for (const m of binds) if (!submounts.has(m.host_path)) submounts.set(m.host_path, submountsOf(m.host_path))
     this.#submounts.set(record.id, submounts)
@@ -294,7 +350,7 @@ export class ContainerViews {
 
   /** The container's bind mounts, each with the host mounts under it when the container started (pin()). */
   #bindMounts(record: ContainerRecord): MountInput[] {
-    if (!this.#submounts.has(record.id)) this.pin(record)
+    if (!this.#submounts.has(record.id)) this.#pinNow(record, this.#binds(record))
     const submounts = this.#submounts.get(record.id)
     return this.#binds(record).map((m) => {
       const under = submounts?.get(m.host_path)
@@ -343,6 +399,7 @@ export class ContainerViews {
     this.#saved.delete(id)
     this.#madeAt.delete(id)
     this.#submounts.delete(id)
+    this.#alikes.delete(id)
   }
 
   clear(): void {
@@ -354,11 +411,11 @@ export class ContainerViews {
     this.#submounts.clear()
     this.#recent = []
     this.#shared.clear()
-    this.#images.clear()
+    this.#alikes.clear()
   }
 
   /**
-   * Saves each container's writable layer into its record (the server is stopping, or a snapshot
+   * Saves each container's writable layer into state.layers (the server is stopping, or a snapshot
    * is taken), as the snapshotter keeps an upper directory on disk across a containerd restart.
    */
   save(): void {
@@ -366,9 +423,9 @@ export class ContainerViews {
   }
 
   /**
-   * Saves into their records the writable layers changed since they were last saved (all of them
+   * Saves into state.layers the writable layers changed since they were last saved (all of them
    * with `all`), and the hostnames processes set; the store calls it before each write (--state-sync).
-   * A record is a change for the store only when what it holds changed.
+   * A layer or record is a change for the store only when what it holds changed.
    */
   saveChanged(all = false): void {
     for (const [id, fs] of this.#fs) {
@@ -452,7 +509,7 @@ export class ContainerViews {
     const base = {
       ...(writable ? { writable } : {}),
       ...(madeAtMs !== undefined ? { madeAtMs } : {}),
-      image: this.#image(record).input,
+      image: this.#alike(record)?.image ?? this.#image(record).input,
       user: this.#user(record),
       processes: () => this.processes(record),
       procNet: (file: string) => node.network.procNet(networkNamespace(node.sandboxes, record), file),
