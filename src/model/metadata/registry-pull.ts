@@ -24,7 +24,7 @@ import { validateLabels } from './namespaces.js'
 import type { Snapshots } from './snapshots.js'
 import { applyLayer } from './unpack.js'
 import { ANNOTATION_REF_NAME } from '../transfer/archive.js'
-import { strictMatch } from '../transfer/images.js'
+import { strictMatch } from '../platform-match.js'
 
 export interface Platform {
   os: string

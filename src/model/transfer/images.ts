@@ -23,12 +23,9 @@ import {
   type Descriptor,
   type Platform,
 } from './archive.js'
+import { strictMatch, type PlatformSpec } from '../platform-match.js'
 
-export interface PlatformSpec {
-  os: string
-  architecture: string
-  variant: string
-}
+export type { PlatformSpec }
 
 export interface ImageReferenceSpec {
   name: string
@@ -114,11 +111,6 @@ const DEFAULT_PLATFORM: PlatformSpec = { os: 'linux', architecture: 'amd64', var
 function matches(want: PlatformSpec, have: Platform): boolean {
   if (want.os !== have.os || want.architecture !== have.architecture) return false
   return !want.variant || !have.variant || want.variant === have.variant
-}
-
-/** platforms.OnlyStrict: os, architecture and variant as they are (an absent variant is ""). */
-export function strictMatch(want: PlatformSpec, have: { os?: string; architecture?: string; variant?: string } | undefined): boolean {
-  return have?.os === want.os && have.architecture === want.architecture && (have.variant || '') === want.variant
 }
 
 /** How deep indexes may nest under an image (containerd has no bound; real images nest one or two levels). */

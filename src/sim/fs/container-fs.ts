@@ -29,7 +29,7 @@ import {
   type SecurityContextInput,
 } from './security.js'
 import { escapeMountField } from './mount-escape.js'
-import { mountsMiss, type ReadPaths, type SharedView } from './shared.js'
+import { mountsMiss, type ReadPaths } from './shared.js'
 import type { FileStat, Fs, FsErrorCode } from './types.js'
 import { FsError, errnoCode } from './types.js'
 import { addMissingIds, containerGroups, containerIdentity, type ContainerUser } from './users.js'
@@ -819,6 +819,12 @@ class FsView implements Fs {
     const { pid, args, output } = this.c
     return this.fs.view({ pid, args, uid: identity.uid, gid: identity.gid, groups: identity.groups, ...(output ? { output } : {}) })
   }
+}
+
+/** The view that stands in for a container's own (sim/fs/shared.ts), and the targets of the container's own mounts. */
+export interface SharedView {
+  readonly fs: ContainerFs
+  readonly targets: readonly string[]
 }
 
 /**

@@ -5,18 +5,11 @@
 // (its mount table, /dev, /sys, /proc: tens of KB and most of CreateContainer's and StartContainer's
 // time) until something of its own is read (model/runtime/views.ts).
 import { isUnder } from './backend.js'
-import type { ContainerFs } from './container-fs.js'
 
 /** The paths an answer read: each resolved path (whether it was a directory), and the directories listed. */
 export interface ReadPaths {
   readonly paths: Map<string, boolean>
   readonly listed: Set<string>
-}
-
-/** The view that stands in for a container's own, and the targets of the container's own mounts. */
-export interface SharedView {
-  readonly fs: ContainerFs
-  readonly targets: readonly string[]
 }
 
 /**
