@@ -5,7 +5,7 @@ import type { IntrospectionHandlers } from '../generated/containerd/services/int
 import type { VersionHandlers } from '../generated/containerd/services/version/v1/Version.js'
 import { RuntimeError } from '../model/errors.js'
 import { shimInfo, type AnyValue } from '../model/runtime/shim-info.js'
-import { decodeMessage, encodeMessage, goTypeName, knownMessage } from '../proto/load.js'
+import { decodeMessage, encodeMessage, goTypeName, knownMessage, typeNameOf } from '../proto/load.js'
 import type { Node } from '../model/node.js'
 import type { Implementation } from '../rpc/adapter.js'
 import { parseFilters } from './filters.js'
@@ -45,9 +45,9 @@ export function introspectionService(node: Node, containerd: ContainerdVersion, 
       let request: Record<string, unknown> | undefined
       if (options) {
         const undecodable = (why: string): RuntimeError => new RuntimeError('Unknown', `failed to unmarshal plugin info Options: ${why}`)
-        if (!knownMessage(options.type_url)) throw undecodable(`type with url ${options.type_url}: not found`)
+        if (!knownMessage(typeNameOf(options.type_url))) throw undecodable(`type with url ${options.type_url}: not found`)
         try {
-          request = decodeMessage(options.type_url, options.value)
+          request = decodeMessage(typeNameOf(options.type_url), options.value)
         } catch (err) {
           throw undecodable((err as Error).message)
         }
@@ -60,8 +60,8 @@ export function introspectionService(node: Node, containerd: ContainerdVersion, 
       if (plugin.type !== 'io.containerd.runtime.v2' || plugin.id !== 'task')
         throw new RuntimeError('Unimplemented', 'plugin does not provided extra information: not implemented')
       // The task manager's type switch names the Go type it was handed (%T).
-      if (options.type_url !== RUNTIME_REQUEST)
-        throw new RuntimeError('Unimplemented', `unknown request type ${goTypeName(options.type_url)}: not implemented`)
+      if (typeNameOf(options.type_url) !== RUNTIME_REQUEST)
+        throw new RuntimeError('Unimplemented', `unknown request type ${goTypeName(typeNameOf(options.type_url))}: not implemented`)
       const { runtime_path, options: runtimeOptions } = request as { runtime_path: string; options: AnyValue | null }
       const answer = shimInfo(runtime_path, runtimeOptions ?? undefined, { version: info.version, revision: info.revision })
       return { plugin, extra: { type_url: RUNTIME_INFO, value: encodeMessage(RUNTIME_INFO, { ...answer }) } }

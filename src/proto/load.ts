@@ -89,6 +89,12 @@ function payloadType(typeName: string): protobuf.Type {
   return messages.lookupType(typeName)
 }
 
+/**
+ * The message name an Any's type URL names: typeurl (Go) finds `type.googleapis.com/x.Y`, as Go's
+ * anypb.New and Python's Any.Pack write it, as well as containerd's own bare `x.Y`.
+ */
+export const typeNameOf = (typeUrl: string): string => typeUrl.slice(typeUrl.lastIndexOf('/') + 1)
+
 /** Whether a type is one of the payload types (as typeurl knows the types registered with it). */
 export function knownMessage(typeName: string): boolean {
   try {

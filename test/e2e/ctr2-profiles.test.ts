@@ -209,6 +209,9 @@ describe("the runtime shim's info (PluginInfo with a RuntimeRequest) under 2.1",
       const task = { type: 'io.containerd.runtime.v2', id: 'task' }
       const answer = await c.introspection.PluginInfo({ ...task, options: request('io.containerd.runc.v2') })
       expect(answer.extra?.type_url).toBe('containerd.types.RuntimeInfo')
+      // The URL Go's anypb.New (and Python's Any.Pack) writes names the same type, as typeurl finds it.
+      const prefixed = { ...request('io.containerd.runc.v2'), type_url: 'type.googleapis.com/containerd.types.RuntimeRequest' }
+      expect((await c.introspection.PluginInfo({ ...task, options: prefixed })).extra).toEqual(answer.extra)
       expect(await fails({ ...task, options: request('') })).toEqual([2, 'failed to resolve runtime path: no runtime name'])
       expect(await fails({ ...task, options: { type_url: 'foo.Bar', value: Buffer.alloc(0) } })).toEqual([
         2,

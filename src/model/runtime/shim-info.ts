@@ -9,7 +9,7 @@ import { statSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import { CAPABILITIES } from '../../sim/fs/security.js'
 import { SECCOMP_ACTIONS, SECCOMP_ARCHITECTURES, SECCOMP_OPERATORS } from '../../sim/seccomp.js'
-import { decodeMessage, goTypeName, knownMessage } from '../../proto/load.js'
+import { decodeMessage, goTypeName, knownMessage, typeNameOf } from '../../proto/load.js'
 import { RuntimeError } from '../errors.js'
 
 /** An Any as the request carries it. */
@@ -122,14 +122,15 @@ export function shimInfo(runtimePath: string, options: AnyValue | undefined, ver
       const stderr = `${SHIM}: failed to read runtime options (*options.Options): ${why}`
       return unknown(`failed to run [${SHIM_PATH} -info]: exit status 1 (stderr: ${JSON.stringify(stderr)})`)
     }
-    const linked = knownMessage(options.type_url) && !NOT_IN_SHIM.some((pkg) => options.type_url.startsWith(pkg))
+    const type = typeNameOf(options.type_url)
+    const linked = knownMessage(type) && !NOT_IN_SHIM.some((pkg) => type.startsWith(pkg))
     if (!linked) throw failed(`type with url ${options.type_url}: not found`)
     try {
-      decodeMessage(options.type_url, options.value)
+      decodeMessage(type, options.value)
     } catch (err) {
       throw failed((err as Error).message)
     }
-    if (options.type_url !== RUNC_OPTIONS) throw failed(`invalid type ${goTypeName(options.type_url)}: invalid argument`)
+    if (type !== RUNC_OPTIONS) throw failed(`invalid type ${goTypeName(type)}: invalid argument`)
   }
   return {
     name: SHIM,
