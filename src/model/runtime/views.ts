@@ -116,6 +116,8 @@ const TREES_KEPT = 256
 
 /** Shared views kept (sim/fs/shared.ts): one per image, user and security context in use. */
 const SHARED_KEPT = 64
+/** Distinct Alikes kept to be handed to the next container made alike (ContainerViews.#kept). */
+const ALIKE_KEPT = 1024
 
 /**
  * How many unchanged views are kept after their last build. A view nothing changed is built again
@@ -149,6 +151,12 @@ export class ContainerViews {
   readonly #trees = new Map<string, ImageFiles>()
   /** #alike()'s answers, by container id. */
   readonly #alikes = new Map<string, Alike>()
+  /**
+   * One Alike for all the containers made alike (with their mount targets): a record points at it
+   * rather than holding its own key, input and image (about 1.2 KB a pod). A dedupe table, bounded:
+   * an Alike dropped from it lives on with the records that hold it.
+   */
+  readonly #alikeKept = new Map<string, Alike>()
   /** Views shared by the containers made alike, by what makes them alike (#alike); the least recently made go past SHARED_KEPT. */
   readonly #shared = new Map<string, ContainerFs>()
 
@@ -221,7 +229,16 @@ export class ContainerViews {
   #alike(record: ContainerRecord): Alike | undefined {
     if (!isSandbox(record) && !isAppContainer(record)) return undefined
     let alike = this.#alikes.get(record.id)
-    if (!alike) this.#alikes.set(record.id, (alike = this.#alikeNow(record)))
+    if (!alike) this.#alikes.set(record.id, (alike = this.#kept(this.#alikeNow(record))))
+    return alike
+  }
+
+  #kept(alike: Alike): Alike {
+    const key = `${alike.key}\0${alike.targets.join('\0')}`
+    const found = this.#alikeKept.get(key)
+    if (found) return found
+    if (this.#alikeKept.size >= ALIKE_KEPT) this.#alikeKept.delete(this.#alikeKept.keys().next().value as string)
+    this.#alikeKept.set(key, alike)
     return alike
   }
 
@@ -412,6 +429,7 @@ export class ContainerViews {
     this.#recent = []
     this.#shared.clear()
     this.#alikes.clear()
+    this.#alikeKept.clear()
   }
 
   /**
