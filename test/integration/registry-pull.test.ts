@@ -318,6 +318,25 @@ describe('pull policy registry', () => {
       `failed to pull and unpack image "${ref}": unmarshal image config: invalid character ']' looking for beginning of value`,
     ])
     expect((await h.image.ListImages({})).images).toEqual([])
+    // Valid JSON whose fields are not what the unpacker's Go struct takes: encoding/json's words.
+    for (const [i, [body, why]] of [
+      ['{"rootfs":{"type":"layers","diff_ids":[1]}}', 'number into Go struct field RootFS.rootfs.diff_ids of type digest.Digest'],
+      ['{"rootfs":{"diff_ids":"x"}}', 'string into Go struct field RootFS.rootfs.diff_ids of type []digest.Digest'],
+      ['{"architecture":5,"rootfs":{}}', 'number into Go struct field unpackConfig.architecture of type string'],
+      ['{"rootfs":7}', 'number into Go struct field unpackConfig.rootfs of type v1.RootFS'],
+    ].entries()) {
+      const typed = Buffer.from(body!)
+      const m = { ...manifest, config: { ...manifest.config, digest: sha256(typed), size: typed.length } }
+      registry.blobs.set(sha256(typed), typed)
+      registry.putManifest('lib/odd', OCI_MANIFEST, Buffer.from(JSON.stringify(m)), `t${i}`)
+      const typedRef = `${HOST}/lib/odd:t${i}`
+      const bad = await grpcError(h.image.PullImage({ image: { image: typedRef } }))
+      expect([bad.code, bad.details]).toEqual([
+        status.UNKNOWN,
+        `failed to pull and unpack image "${typedRef}": unmarshal image config: json: cannot unmarshal ${why}`,
+      ])
+    }
+    expect((await h.image.ListImages({})).images).toEqual([])
   })
 
   test('a blob whose bytes do not match, or that is cut short: FailedPrecondition, and nothing half-pulled', async () => {

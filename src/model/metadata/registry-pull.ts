@@ -18,7 +18,7 @@ import { RuntimeError, type ErrorKind } from '../errors.js'
 import type { Content } from './content.js'
 import { chainId } from './image-content.js'
 import { MEDIA, isConfig, isIndex, isManifest } from '../media-types.js'
-import { goJsonSyntaxError } from '../../go-json.js'
+import { goJsonKind, goJsonSyntaxError, unpackConfigTypeError } from '../../go-json.js'
 import { WORKFLOW_LEASE_MS, digestProblem, expiringIn, type Leases } from './leases.js'
 import { validateLabels } from './namespaces.js'
 import type { Snapshots } from './snapshots.js'
@@ -385,9 +385,10 @@ export async function pull(stores: PullStores, ref: ImageReference, options: Reg
     }
     if (value === null) return {} as T
     if (typeof value !== 'object' || Array.isArray(value)) {
-      const kind = Array.isArray(value) ? 'array' : typeof value === 'boolean' ? 'bool' : typeof value
-      throw failed(`json: cannot unmarshal ${kind} into Go value of type ${GO_TYPE[what]}`)
+      throw failed(`json: cannot unmarshal ${goJsonKind(value)} into Go value of type ${GO_TYPE[what]}`)
     }
+    const typeError = what === 'config' ? unpackConfigTypeError(value as Record<string, unknown>) : undefined
+    if (typeError) throw failed(typeError)
     return value as T
   }
 
