@@ -76,6 +76,11 @@ export class SimClock implements Clock {
     return (this.#frozenAt ?? Date.now()) + this.#offset
   }
 
+  /** Sleeps and alarms still to fire (not fired, not aborted or cancelled). */
+  get pending(): number {
+    return this.#heap.length - this.#aborted
+  }
+
   get frozen(): boolean {
     return this.#frozenAt !== undefined
   }

@@ -76,7 +76,10 @@ describe('a process that is only a sleep', () => {
     const clock = frozen()
     const r = startArgv(['sleep', '1'], { clock })
     await turns()
+    expect(clock.pending).toBe(1)
     r.proc.detach()
+    // Its alarm is cancelled, not left in the clock to fire into a detached process.
+    expect(clock.pending).toBe(0)
     clock.advance(1000)
     await turns()
     expect(r.proc.exit).toBeUndefined()
