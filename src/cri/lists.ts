@@ -74,9 +74,8 @@ export function listings(node: Node) {
   const sandboxStats = (filter: PodSandboxStatsFilter__Output | null) => {
     if (filter) checkLabelSelector(filter.label_selector)
     const candidates = filter?.id ? byId(() => node.sandboxes.find(filter.id)) : node.sandboxes.all()
-    return candidates
-      .filter((s) => s.cri.ready && matchesLabels(s.cri.config.labels, Object.entries(filter?.label_selector ?? {})))
-      .map((s) => toPodSandboxStats(node, s))
+    const selector = Object.entries(filter?.label_selector ?? {})
+    return candidates.filter((s) => s.cri.ready && matchesLabels(s.cri.config.labels, selector)).map((s) => toPodSandboxStats(node, s))
   }
 
   const containerStats = (filter: ContainerStatsFilter__Output | null) =>
