@@ -138,6 +138,7 @@ export function goTypeName(typeName: string): string {
 
 /** Go's proto.Unmarshal errors (google.golang.org/protobuf; its "proto: " prefix included). */
 const WIRE_ERROR = 'proto: cannot parse invalid wire-format data'
+const MAX_FIELD_NUMBER = 2 ** 29 - 1
 /** What containerd 2.1 answers for a proto3 string that is not UTF-8 (checked against the daemon: no prefix, no field name). */
 const UTF8_ERROR = 'string field contains invalid UTF-8'
 
@@ -186,6 +187,8 @@ function walkWire(bytes: Uint8Array, start: number, end: number, each: (number: 
     for (let shift = 0; shift < 70; shift += 7) {
       if (pos >= end) fail()
       const b = bytes[pos++] as number
+      // A tenth byte carries bit 63 alone: more is an overflow (protowire.ConsumeVarint).
+      if (shift === 63 && b > 1) fail()
       if (shift < 53) value += (b & 0x7f) * 2 ** shift
       if (b < 0x80) return value
     }
@@ -194,7 +197,8 @@ function walkWire(bytes: Uint8Array, start: number, end: number, each: (number: 
   const tag = (): [number, number] => {
     const t = varint()
     const number = Math.floor(t / 8)
-    if (number === 0) fail()
+    // protowire's valid field numbers: 1 to 2^29 - 1.
+    if (number === 0 || number > MAX_FIELD_NUMBER) fail()
     return [number, t % 8]
   }
   /** Skips a value; the start of a length-delimited one's bytes. */

@@ -248,6 +248,20 @@ describe("the runtime shim's info (PluginInfo with a RuntimeRequest) under 2.1",
       // A bad tag, and a string whose length runs past the end (protobufjs alone would cut it short).
       expect(await fails({ ...task, options: { type_url: RR, value: Buffer.from([0xff, 0xff, 0xff]) } })).toEqual(undecodable)
       expect(await fails({ ...task, options: { type_url: RR, value: Buffer.from([0x0a, 0x40, 0x41]) } })).toEqual(undecodable)
+      // An unknown field (7) whose varint overflows 64 bits in its tenth byte; a field number past 2^29 - 1.
+      const overflow = Buffer.from([0x38, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])
+      expect(await fails({ ...task, options: { type_url: RR, value: overflow } })).toEqual(undecodable)
+      expect(await fails({ ...task, options: { type_url: RR, value: Buffer.from([0x80, 0x80, 0x80, 0x80, 0x10, 0x00]) } })).toEqual(
+        undecodable,
+      )
+      // The largest of each still decodes (an unknown field Go keeps): the request is read, and answered.
+      const largest = Buffer.concat([
+        encodeMessage(RR, { runtime_path: 'io.containerd.runc.v2' }),
+        Buffer.from([0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01]),
+      ])
+      expect((await c.introspection.PluginInfo({ ...task, options: { type_url: RR, value: largest } })).extra?.type_url).toBe(
+        'containerd.types.RuntimeInfo',
+      )
       // A nested Any whose value claims more than its message holds.
       expect(await fails({ ...task, options: { type_url: RR, value: Buffer.from([0x12, 0x03, 0x12, 0x05, 0x41]) } })).toEqual(undecodable)
       expect(await fails({ ...task, options: { type_url: RR, value: Buffer.from([0x0a, 0x02, 0xff, 0xfe]) } })).toEqual([
