@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import v8 from 'node:v8'
+import { makeScalePod } from './scale-pod.mjs'
 
 if (typeof gc !== 'function') throw new Error('run with node --expose-gc')
 const dist = process.env.DIST ?? fileURLToPath(new URL('../dist', import.meta.url))
@@ -32,27 +33,7 @@ async function heap() {
 let next = 0
 const podIds = []
 async function makePod(cri, i) {
-  const config = {
-    metadata: { name: `scale-${i}`, namespace: 'scale', uid: `uid-${i}`, attempt: 0 },
-    labels: { app: `app-${i % 10}` },
-    log_directory: join(dir, 'logs', `${i}`),
-  }
-  const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
-  podIds.push(pod_sandbox_id)
-  for (const c of ['a', 'b']) {
-    const { container_id } = await cri.runtime.CreateContainer({
-      pod_sandbox_id,
-      sandbox_config: config,
-      config: {
-        metadata: { name: c, attempt: 0 },
-        image: { image: 'busybox' },
-        command: ['sleep', '3600'],
-        log_path: `${c}.log`,
-        labels: { role: c },
-      },
-    })
-    await cri.runtime.StartContainer({ container_id })
-  }
+  podIds.push((await makeScalePod(cri, i, dir)).podId)
 }
 async function make(n) {
   const end = next + n

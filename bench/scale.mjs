@@ -17,6 +17,7 @@ import { once } from 'node:events'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { spawnServer } from './spawn-server.mjs'
+import { makeScalePod } from './scale-pod.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const lib = await import(join(root, 'dist/index.js'))
@@ -51,28 +52,9 @@ let stepStart = performance.now()
 let stepDone = 0
 
 async function makePod(cri, i) {
-  const config = {
-    metadata: { name: `scale-${i}`, namespace: 'scale', uid: `uid-${i}`, attempt: 0 },
-    labels: { app: `app-${i % 10}` },
-    log_directory: join(dir, 'logs', `${i}`),
-  }
-  const { pod_sandbox_id } = await cri.runtime.RunPodSandbox({ config })
-  podIds.push(pod_sandbox_id)
-  for (const c of ['a', 'b']) {
-    const { container_id } = await cri.runtime.CreateContainer({
-      pod_sandbox_id,
-      sandbox_config: config,
-      config: {
-        metadata: { name: c, attempt: 0 },
-        image: { image: 'busybox' },
-        command: ['sleep', '3600'],
-        log_path: `${c}.log`,
-        labels: { role: c },
-      },
-    })
-    await cri.runtime.StartContainer({ container_id })
-    containerIds.push(container_id)
-  }
+  const made = await makeScalePod(cri, i, dir)
+  podIds.push(made.podId)
+  containerIds.push(...made.containerIds)
 }
 
 async function worker(cri) {
