@@ -26,6 +26,7 @@ export function goJsonSyntaxError(text: string, err: Error): string {
 
 /** encoding/json's name for a JSON value's kind in an UnmarshalTypeError. */
 export function goJsonKind(value: unknown): string {
+  if (value === null) return 'null'
   if (Array.isArray(value)) return 'array'
   if (typeof value === 'boolean') return 'bool'
   return typeof value

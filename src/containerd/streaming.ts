@@ -6,7 +6,7 @@ import type { StreamingHandlers } from '../generated/containerd/services/streami
 import { RuntimeError, invalidArgument } from '../model/errors.js'
 import type { Node } from '../model/node.js'
 import type { Implementation } from '../rpc/adapter.js'
-import { decodeMessage, knownMessage } from '../proto/load.js'
+import { decodeMessage, knownMessage, typeNameOf } from '../proto/load.js'
 import { namespaceOf } from './context.js'
 
 /** A google.protobuf.Any as grpc-js hands it over. */
@@ -16,7 +16,7 @@ export interface AnyMessage {
 }
 
 /** The bare full name of an Any's type: containerd sends bare names; a type.googleapis.com/ prefix is accepted. */
-export const anyType = (a: AnyMessage): string => a.type_url.slice(a.type_url.lastIndexOf('/') + 1)
+export const anyType = (a: AnyMessage): string => typeNameOf(a.type_url)
 
 const STREAM_INIT = 'containerd.services.streaming.v1.StreamInit'
 /** How long an ended input waits for a cancel report before it counts as the client's half-close. */

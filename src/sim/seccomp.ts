@@ -2,7 +2,7 @@
 // runtime spec), containerd's RuntimeDefault profile (contrib/seccomp/seccomp_default.go, amd64),
 // a Localhost profile read from the host file a client names (decoded as containerd's Go JSON
 // decoder would, with its error texts), and the verdict for one system call.
-import { goJsonSyntaxError } from '../go-json.js'
+import { goJsonKind, goJsonSyntaxError } from '../go-json.js'
 
 /** One rule of a profile. */
 export interface SeccompSyscall {
@@ -287,9 +287,6 @@ const GO_TYPE: Readonly<Record<string, string>> = {
   'LinuxSeccompArg.op': 'specs.LinuxSeccompOperator',
 }
 
-const jsonKind = (v: unknown): string =>
-  Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : String(typeof v)
-
 /**
  * Decodes a profile as containerd does (json.Unmarshal into specs.LinuxSeccomp): keys match in any
  * case, unknown keys are ignored, null leaves a field unset; a value of the wrong type is Go's
@@ -304,7 +301,7 @@ export function decodeProfile(text: string): SeccompProfile {
   }
   const decode = (v: unknown, shape: Shape, struct: string, path: string): unknown => {
     if (v === null) return undefined
-    const fail = (goType: string, value = jsonKind(v)): never => {
+    const fail = (goType: string, value = goJsonKind(v)): never => {
       throw new Error(`json: cannot unmarshal ${value} into Go struct field ${struct}.${path} of type ${goType}`)
     }
     if (shape === 'string') return typeof v === 'string' ? v : fail(GO_TYPE[`${struct}.${path.split('.').pop()}`] ?? 'string')
@@ -320,7 +317,7 @@ export function decodeProfile(text: string): SeccompProfile {
       return v.map((x) => decode(x, item, itemStruct ?? struct, path))
     }
     if (typeof v !== 'object' || Array.isArray(v)) {
-      if (path === '') throw new Error(`json: cannot unmarshal ${jsonKind(v)} into Go value of type specs.LinuxSeccomp`)
+      if (path === '') throw new Error(`json: cannot unmarshal ${goJsonKind(v)} into Go value of type specs.LinuxSeccomp`)
       return fail(`specs.${shape.struct}`)
     }
     const out: Record<string, unknown> = {}

@@ -7,6 +7,7 @@ import type { Content } from '../metadata/content.js'
 import { MEDIA } from '../metadata/image-content.js'
 import { readTar } from '../metadata/layers.js'
 import { parseReference } from '../reference.js'
+import { goJsonKind } from '../../go-json.js'
 
 export interface Descriptor {
   mediaType: string
@@ -95,10 +96,6 @@ export function importArchive(bytes: Buffer, write: BlobWriter, read: (digest: s
 type DockerManifest = { Config: string; RepoTags?: string[] | null; Layers: string[] }
 const GO_ENTRY = 'struct { Config string; RepoTags []string; Layers []string }'
 
-/** The JSON kind Go's encoding/json names in an unmarshal error. */
-const jsonKind = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v
-
 /**
  * manifest.json as Go's json.Unmarshal reads it into containerd's []struct{Config; RepoTags; Layers}: null
  * (or a missing field) is the zero value, any other shape fails in Go's words.
@@ -107,21 +104,21 @@ function dockerManifestsOf(v: unknown, name: string): DockerManifest[] | undefin
   const fail = (detail: string): RuntimeError => new RuntimeError('Unknown', `untar manifest "${name}": json: ${detail}`)
   const strings = (x: unknown, field: string): string[] => {
     if (x === null || x === undefined) return []
-    if (!Array.isArray(x)) throw fail(`cannot unmarshal ${jsonKind(x)} into Go struct field .${field} of type []string`)
+    if (!Array.isArray(x)) throw fail(`cannot unmarshal ${goJsonKind(x)} into Go struct field .${field} of type []string`)
     return x.map((e) => {
       if (e === null) return ''
-      if (typeof e !== 'string') throw fail(`cannot unmarshal ${jsonKind(e)} into Go struct field .${field} of type string`)
+      if (typeof e !== 'string') throw fail(`cannot unmarshal ${goJsonKind(e)} into Go struct field .${field} of type string`)
       return e
     })
   }
   if (v === null) return undefined
-  if (!Array.isArray(v)) throw fail(`cannot unmarshal ${jsonKind(v)} into Go value of type []${GO_ENTRY}`)
+  if (!Array.isArray(v)) throw fail(`cannot unmarshal ${goJsonKind(v)} into Go value of type []${GO_ENTRY}`)
   return v.map((e: unknown) => {
     if (e === null) return { Config: '', RepoTags: [], Layers: [] }
-    if (typeof e !== 'object' || Array.isArray(e)) throw fail(`cannot unmarshal ${jsonKind(e)} into Go value of type ${GO_ENTRY}`)
+    if (typeof e !== 'object' || Array.isArray(e)) throw fail(`cannot unmarshal ${goJsonKind(e)} into Go value of type ${GO_ENTRY}`)
     const o = e as Record<string, unknown>
     if (o.Config !== undefined && o.Config !== null && typeof o.Config !== 'string') {
-      throw fail(`cannot unmarshal ${jsonKind(o.Config)} into Go struct field .Config of type string`)
+      throw fail(`cannot unmarshal ${goJsonKind(o.Config)} into Go struct field .Config of type string`)
     }
     return {
       Config: (o.Config as string | null | undefined) ?? '',

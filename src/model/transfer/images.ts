@@ -24,6 +24,7 @@ import {
   type Platform,
 } from './archive.js'
 import { strictMatch, type PlatformSpec } from '../platform-match.js'
+import { goJsonKind } from '../../go-json.js'
 
 export type { PlatformSpec }
 
@@ -404,21 +405,18 @@ function parseBlob(data: Buffer, digest: string): Record<string, unknown> {
   return v as Record<string, unknown>
 }
 
-const goKind = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v
-
 /** A JSON list of descriptors (null or absent is none), as Go's json.Unmarshal takes it into []v1.Descriptor. */
 function descriptors(v: unknown, field: string): Descriptor[] {
   if (v === undefined || v === null) return []
   if (!Array.isArray(v))
-    throw new RuntimeError('Unknown', `json: cannot unmarshal ${goKind(v)} into Go struct field ${field} of type []v1.Descriptor`)
+    throw new RuntimeError('Unknown', `json: cannot unmarshal ${goJsonKind(v)} into Go struct field ${field} of type []v1.Descriptor`)
   return v.map((d) => descriptorOf(d, field))
 }
 
 /** One descriptor: an object with a string mediaType and digest and a numeric size. */
 function descriptorOf(v: unknown, field: string): Descriptor {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new RuntimeError('Unknown', `json: cannot unmarshal ${goKind(v)} into Go struct field ${field} of type v1.Descriptor`)
+    throw new RuntimeError('Unknown', `json: cannot unmarshal ${goJsonKind(v)} into Go struct field ${field} of type v1.Descriptor`)
   }
   const d = v as Record<string, unknown>
   for (const [key, type] of [
@@ -429,7 +427,7 @@ function descriptorOf(v: unknown, field: string): Descriptor {
     if (d[key] !== undefined && typeof d[key] !== type) {
       throw new RuntimeError(
         'Unknown',
-        `json: cannot unmarshal ${goKind(d[key])} into Go struct field ${field}.${key} of type ${type === 'number' ? 'int64' : 'string'}`,
+        `json: cannot unmarshal ${goJsonKind(d[key])} into Go struct field ${field}.${key} of type ${type === 'number' ? 'int64' : 'string'}`,
       )
     }
   }
